@@ -1,0 +1,1 @@
+print("lockstep-bench: not yet")

@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Lockstep: application-level fault tolerance in the style of VMware FT. No package dependencies by
+// design: the toolchain, plus one first-party C target for the headers Glibc's module map leaves out.
+let package = Package(
+    name: "Lockstep",
+    products: [
+        .executable(name: "lockstep", targets: ["LockstepCLI"]),
+        .executable(name: "lockstep-bench", targets: ["LockstepBench"]),
+        .library(name: "LogChannel", targets: ["LogChannel"]),
+        .library(name: "Arbiter", targets: ["Arbiter"]),
+        .library(name: "Replication", targets: ["Replication"]),
+        .library(name: "Runtime", targets: ["Runtime"]),
+    ],
+    targets: [
+        // epoll and eventfd, which `import Glibc` does not expose.
+        .target(name: "CShim", path: "Sources/CShim"),
+        // Thin syscall wrappers; nothing above reads errno.
+        .target(name: "Posix", dependencies: ["CShim"]),
+        // Wire format, decoder, bounded send buffer, TCP transport and heartbeats.
+        .target(name: "LogChannel", dependencies: ["Posix"]),
+        // The "live" flag: one owner per epoch, on a shared directory.
+        .target(name: "Arbiter"),
+        // The contract between an application and Lockstep: StateMachine, ApplyContext, LogEntry.
+        .target(name: "Replication"),
+        // I/O-free protocol cores.
+        .target(name: "Primary", dependencies: ["LogChannel", "Arbiter", "Replication"]),
+        .target(name: "Backup", dependencies: ["LogChannel", "Arbiter", "Replication"]),
+        // I/O-free role changes: joining, backup, primary, solo.
+        .target(name: "Node", dependencies: ["Primary", "Backup", "LogChannel", "Arbiter", "Replication"]),
+        // Drives a Node with real sockets, timers and the arbiter.
+        .target(name: "Runtime", dependencies: ["Node", "LogChannel", "Posix", "Arbiter", "Replication"]),
+        // The bundled application: a key-value store speaking RESP2.
+        .target(name: "KeyValue", dependencies: ["Replication"]),
+        .executableTarget(
+            name: "LockstepCLI",
+            dependencies: ["Runtime", "KeyValue", "Arbiter", "Posix", "LogChannel"]),
+        .executableTarget(
+            name: "LockstepBench", dependencies: ["Posix", "LogChannel"], path: "Benchmarks/LockstepBench"),
+        // A tiny process the arbiter race test starts many times over.
+        .executableTarget(name: "arbiter-race", dependencies: ["Arbiter"], path: "Tests/Probes/ArbiterRace"),
+
+        .testTarget(name: "LogChannelTests", dependencies: ["LogChannel", "Posix"]),
+        .testTarget(name: "ArbiterTests", dependencies: ["Arbiter", "arbiter-race"]),
+        .testTarget(name: "ReplicationTests", dependencies: ["Replication"]),
+        .testTarget(name: "CoreTests", dependencies: ["Primary", "Backup", "Node", "Replication", "LogChannel", "Arbiter"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Node", "Replication", "LogChannel", "Arbiter", "KeyValue"]),
+        .testTarget(name: "KeyValueTests", dependencies: ["KeyValue", "Replication"]),
+        .testTarget(
+            name: "ProcessTests",
+            dependencies: ["Runtime", "KeyValue", "LockstepCLI", "Posix", "Arbiter", "LogChannel"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,72 @@
+/// One message on the logging channel.
+///
+/// Every frame on the wire is `header (24 bytes) · body · CRC32C (4 bytes)`; see `FrameCodec` for
+/// the layout. The cases are what the protocol needs today; `FrameKind` leaves room for more.
+public enum Frame: Equatable, Sendable {
+    /// A log entry: an opaque, application-encoded payload at `sequence` (strictly increasing from 1).
+    case entry(epoch: UInt64, sequence: UInt64, payload: [UInt8])
+    /// Cumulative ack from the backup: every entry through `received` has arrived, through `applied`
+    /// has been replayed. Also the backup's heartbeat.
+    case ack(epoch: UInt64, received: UInt64, applied: UInt64)
+    /// The primary's keep-alive when idle; `sequence` is its highest appended entry.
+    case heartbeat(epoch: UInt64, sequence: UInt64)
+    /// The first frame a joining node sends: who it is and where it can be reached.
+    case hello(Hello)
+    /// One chunk of the primary's checkpoint: the state after entry `sequence`.
+    case checkpoint(epoch: UInt64, sequence: UInt64, chunkIndex: UInt32, isLast: Bool, bytes: [UInt8])
+    /// The backup now holds every entry the primary released output for without an ack; from here on
+    /// every reply waits for the backup (DESIGN, re-protection). Sent in-stream after entry `sequence`.
+    case protecting(epoch: UInt64, sequence: UInt64)
+    /// A planned switchover: the primary has stopped intake, the backup has acked and applied every
+    /// entry through `sequence`, and may go live at once.
+    case handover(epoch: UInt64, sequence: UInt64)
+    /// The receiver cannot serve the sender (e.g. it is not the primary); the channel closes after it.
+    case refuse(epoch: UInt64, reason: String)
+}
+
+/// What a joining node tells the primary about itself.
+public struct Hello: Equatable, Sendable {
+    public var epoch: UInt64
+    public var nodeName: String
+    /// The logging-channel address the primary could dial back (`--advertise`).
+    public var channelAddress: String
+    /// Where this node serves clients once it is primary.
+    public var clientAddress: String
+
+    public init(epoch: UInt64, nodeName: String, channelAddress: String, clientAddress: String) {
+        self.epoch = epoch
+        self.nodeName = nodeName
+        self.channelAddress = channelAddress
+        self.clientAddress = clientAddress
+    }
+}
+
+/// The type byte in a frame header. Values are part of the wire format: never reuse one.
+public enum FrameKind: UInt8, Sendable, CaseIterable {
+    case entry = 1, ack = 2, heartbeat = 3, hello = 4, checkpoint = 5, protecting = 6, handover = 7, refuse = 8
+}
+
+extension Frame {
+    public var kind: FrameKind {
+        switch self {
+        case .entry: .entry
+        case .ack: .ack
+        case .heartbeat: .heartbeat
+        case .hello: .hello
+        case .checkpoint: .checkpoint
+        case .protecting: .protecting
+        case .handover: .handover
+        case .refuse: .refuse
+        }
+    }
+
+    public var epoch: UInt64 {
+        switch self {
+        case .entry(let epoch, _, _), .ack(let epoch, _, _), .heartbeat(let epoch, _),
+            .checkpoint(let epoch, _, _, _, _), .protecting(let epoch, _), .handover(let epoch, _),
+            .refuse(let epoch, _):
+            epoch
+        case .hello(let hello): hello.epoch
+        }
+    }
+}

@@ -1,0 +1,35 @@
+/// A point in monotonic time, in nanoseconds from an arbitrary origin.
+///
+/// Cores never read a clock: the runtime passes `Instant`s read from CLOCK_MONOTONIC, the simulator
+/// passes virtual ones starting at zero, so a seed reproduces the same trace.
+public struct Instant: Comparable, Hashable, Sendable, CustomStringConvertible {
+    public var nanoseconds: UInt64
+
+    public init(nanoseconds: UInt64) { self.nanoseconds = nanoseconds }
+
+    public static let zero = Instant(nanoseconds: 0)
+
+    public static func < (a: Instant, b: Instant) -> Bool { a.nanoseconds < b.nanoseconds }
+
+    public static func + (a: Instant, d: Duration) -> Instant {
+        let n = d.nanoseconds
+        return Instant(nanoseconds: n >= 0 ? a.nanoseconds &+ UInt64(n) : a.nanoseconds &- UInt64(-n))
+    }
+
+    /// The time from `earlier` to `self`, zero if `earlier` is later.
+    public func since(_ earlier: Instant) -> Duration {
+        nanoseconds >= earlier.nanoseconds ? .nanoseconds(Int64(nanoseconds - earlier.nanoseconds)) : .zero
+    }
+
+    public var description: String { "t+\(Double(nanoseconds) / 1e6)ms" }
+}
+
+extension Duration {
+    /// Whole nanoseconds, truncated; durations here are far below the 292 years that overflow.
+    public var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+
+    public var milliseconds: Double { Double(nanoseconds) / 1e6 }
+}

@@ -1,0 +1,93 @@
+/// One nondeterministic value, as recorded by the primary and replayed by the backup.
+public enum Recorded: Equatable, Sendable {
+    /// Wall-clock time in nanoseconds since the Unix epoch.
+    case clock(Int64)
+    case random(UInt64)
+}
+
+/// Where the primary's nondeterminism comes from: the system in production, a seed in simulation.
+public protocol EntropySource {
+    mutating func wallClockNanoseconds() -> Int64
+    mutating func randomValue() -> UInt64
+}
+
+/// The only door through which a state machine may see time or randomness.
+///
+/// On the primary it reads `EntropySource` and records each value; on the backup it replays the
+/// recorded values in order. A replay that asks for a value that was not recorded (or of another
+/// kind) has diverged: the context notes it, returns a harmless value, and the backup stops acking.
+public struct ApplyContext {
+    private enum Mode {
+        case recording(any EntropySource)
+        case replaying(next: Int)
+    }
+
+    private var mode: Mode
+    /// The values in the order the state machine read them.
+    public private(set) var recorded: [Recorded]
+    /// Set when replay asked for something the primary did not record.
+    public private(set) var divergence: String?
+
+    public static func recording(from source: any EntropySource) -> ApplyContext {
+        ApplyContext(mode: .recording(source), recorded: [])
+    }
+
+    public static func replaying(_ recorded: [Recorded]) -> ApplyContext {
+        ApplyContext(mode: .replaying(next: 0), recorded: recorded)
+    }
+
+    private init(mode: Mode, recorded: [Recorded]) {
+        self.mode = mode
+        self.recorded = recorded
+    }
+
+    /// Wall-clock time in nanoseconds since the Unix epoch.
+    public mutating func wallClockNanoseconds() -> Int64 {
+        switch mode {
+        case .recording(var source):
+            let value = source.wallClockNanoseconds()
+            mode = .recording(source)
+            recorded.append(.clock(value))
+            return value
+        case .replaying(let next):
+            guard next < recorded.count, case .clock(let value) = recorded[next] else {
+                noteDivergence("a clock read", at: next)
+                return 0
+            }
+            mode = .replaying(next: next + 1)
+            return value
+        }
+    }
+
+    /// A uniformly random 64-bit value.
+    public mutating func randomValue() -> UInt64 {
+        switch mode {
+        case .recording(var source):
+            let value = source.randomValue()
+            mode = .recording(source)
+            recorded.append(.random(value))
+            return value
+        case .replaying(let next):
+            guard next < recorded.count, case .random(let value) = recorded[next] else {
+                noteDivergence("a random value", at: next)
+                return 0
+            }
+            mode = .replaying(next: next + 1)
+            return value
+        }
+    }
+
+    /// Replay must consume exactly what was recorded; leftovers mean the backup took another path.
+    public mutating func finishReplay() {
+        if case .replaying(let next) = mode, next != recorded.count, divergence == nil {
+            divergence = "replay used \(next) of \(recorded.count) recorded values"
+        }
+    }
+
+    private mutating func noteDivergence(_ what: String, at index: Int) {
+        if divergence == nil {
+            divergence = "replay asked for \(what) as value \(index + 1) but the primary recorded "
+                + (index < recorded.count ? "\(recorded[index])" : "only \(recorded.count)")
+        }
+    }
+}

@@ -1,0 +1,111 @@
+/// What one log entry asks the backup to replay.
+///
+/// The logging channel carries entries as opaque payloads; this is their meaning and encoding:
+/// `kind (1) · recorded count (2, LE) · recorded values (9 each: tag, 8 LE) · rest`, where the rest is
+/// the command bytes for `.command`, 8 bytes of digest for `.digest`, and nothing for `.tick`.
+public enum LogEntry: Equatable, Sendable {
+    /// A client command, with the nondeterministic values the primary's execution read.
+    case command([UInt8], recorded: [Recorded])
+    /// Timer-driven work, e.g. active expiry, with the values it read.
+    case tick(recorded: [Recorded])
+    /// The primary's state digest after every entry before this one; the backup compares its own.
+    case digest(UInt64)
+}
+
+/// A payload that is not a valid `LogEntry`.
+public enum LogEntryError: Error, Equatable, Sendable, CustomStringConvertible {
+    case empty
+    case unknownKind(UInt8)
+    case truncated(needed: Int, available: Int)
+    case unknownRecordedTag(UInt8)
+    case trailingBytes(Int)
+
+    public var description: String {
+        switch self {
+        case .empty: "empty log entry; the backup stops acking"
+        case .unknownKind(let kind): "log entry of unknown kind \(kind); the backup stops acking"
+        case .truncated(let needed, let available):
+            "log entry truncated: needs \(needed) bytes, has \(available); the backup stops acking"
+        case .unknownRecordedTag(let tag): "recorded value with unknown tag \(tag); the backup stops acking"
+        case .trailingBytes(let count): "log entry has \(count) unexpected trailing bytes; the backup stops acking"
+        }
+    }
+}
+
+extension LogEntry {
+    private static let commandKind: UInt8 = 1, tickKind: UInt8 = 2, digestKind: UInt8 = 3
+    private static let clockTag: UInt8 = 1, randomTag: UInt8 = 2
+
+    /// Appends the encoding to `bytes`.
+    public func encode(into bytes: inout [UInt8]) {
+        func put(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+        func putRecorded(_ values: [Recorded]) {
+            precondition(values.count <= Int(UInt16.max), "a command read more nondeterminism than an entry holds")
+            withUnsafeBytes(of: UInt16(values.count).littleEndian) { bytes.append(contentsOf: $0) }
+            for value in values {
+                switch value {
+                case .clock(let nanoseconds): bytes.append(Self.clockTag); put(UInt64(bitPattern: nanoseconds))
+                case .random(let random): bytes.append(Self.randomTag); put(random)
+                }
+            }
+        }
+        switch self {
+        case .command(let command, let recorded):
+            bytes.append(Self.commandKind); putRecorded(recorded); bytes.append(contentsOf: command)
+        case .tick(let recorded):
+            bytes.append(Self.tickKind); putRecorded(recorded)
+        case .digest(let digest):
+            bytes.append(Self.digestKind); putRecorded([]); put(digest)
+        }
+    }
+
+    public var encoded: [UInt8] {
+        var bytes: [UInt8] = []
+        encode(into: &bytes)
+        return bytes
+    }
+
+    /// Decodes one entry that fills `bytes` exactly.
+    public init(decoding bytes: [UInt8]) throws(LogEntryError) {
+        guard let kind = bytes.first else { throw .empty }
+        var offset = 1
+        func need(_ count: Int) throws(LogEntryError) {
+            if bytes.count - offset < count { throw .truncated(needed: offset + count, available: bytes.count) }
+        }
+        func take64() -> UInt64 {
+            var value: UInt64 = 0
+            for index in 0..<8 { value |= UInt64(bytes[offset + index]) << (8 * index) }
+            offset += 8
+            return value
+        }
+        try need(2)
+        let count = Int(bytes[offset]) | Int(bytes[offset + 1]) << 8
+        offset += 2
+        var recorded: [Recorded] = []
+        recorded.reserveCapacity(count)
+        for _ in 0..<count {
+            try need(9)
+            let tag = bytes[offset]
+            offset += 1
+            switch tag {
+            case Self.clockTag: recorded.append(.clock(Int64(bitPattern: take64())))
+            case Self.randomTag: recorded.append(.random(take64()))
+            default: throw .unknownRecordedTag(tag)
+            }
+        }
+        switch kind {
+        case Self.commandKind:
+            self = .command(Array(bytes[offset...]), recorded: recorded)
+        case Self.tickKind:
+            guard offset == bytes.count else { throw .trailingBytes(bytes.count - offset) }
+            self = .tick(recorded: recorded)
+        case Self.digestKind:
+            try need(8)
+            let digest = take64()
+            guard offset == bytes.count else { throw .trailingBytes(bytes.count - offset) }
+            self = .digest(digest)
+        default:
+            throw .unknownKind(kind)
+        }
+    }
+}

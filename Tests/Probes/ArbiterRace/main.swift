@@ -1,0 +1,1 @@
+print("arbiter-race: not yet")

@@ -1,0 +1,61 @@
+import Testing
+@testable import Replication
+
+struct FixedSource: EntropySource {
+    var clock: Int64 = 1_700_000_000_000_000_000
+    var random: UInt64 = 42
+    mutating func wallClockNanoseconds() -> Int64 { clock += 1_000; return clock }
+    mutating func randomValue() -> UInt64 { random = random &* 6364136223846793005 &+ 1; return random }
+}
+
+@Suite("log entries and recorded nondeterminism")
+struct LogEntryTests {
+    @Test("every entry kind survives encode and decode")
+    func roundTrip() throws {
+        let entries: [LogEntry] = [
+            .command(Array("SET k v".utf8), recorded: [.clock(-5), .random(.max)]),
+            .command([], recorded: []),
+            .tick(recorded: [.clock(123)]),
+            .digest(0xDEAD_BEEF_CAFE_F00D),
+        ]
+        for entry in entries { #expect(try LogEntry(decoding: entry.encoded) == entry) }
+    }
+
+    @Test("a truncated or unknown entry is a typed error, never a guess")
+    func corruptEntries() {
+        #expect(throws: LogEntryError.empty) { try LogEntry(decoding: []) }
+        #expect(throws: LogEntryError.unknownKind(9)) { try LogEntry(decoding: [9, 0, 0]) }
+        var digest = LogEntry.digest(7).encoded
+        digest.removeLast()
+        #expect(throws: LogEntryError.truncated(needed: 11, available: 10)) { try LogEntry(decoding: digest) }
+        #expect(throws: LogEntryError.unknownRecordedTag(7)) { try LogEntry(decoding: [2, 1, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0]) }
+    }
+
+    @Test("replay returns exactly what recording read")
+    func replayMatchesRecording() {
+        var recording = ApplyContext.recording(from: FixedSource())
+        let seen = (recording.wallClockNanoseconds(), recording.randomValue(), recording.wallClockNanoseconds())
+        var replay = ApplyContext.replaying(recording.recorded)
+        let replayed = (replay.wallClockNanoseconds(), replay.randomValue(), replay.wallClockNanoseconds())
+        replay.finishReplay()
+        #expect(seen == replayed)
+        #expect(replay.divergence == nil)
+    }
+
+    @Test("replay that asks for an unrecorded value reports divergence")
+    func replayDivergence() {
+        var missing = ApplyContext.replaying([.clock(1)])
+        _ = missing.wallClockNanoseconds()
+        _ = missing.randomValue()
+        #expect(missing.divergence != nil)
+
+        var wrongKind = ApplyContext.replaying([.random(1)])
+        _ = wrongKind.wallClockNanoseconds()
+        #expect(wrongKind.divergence != nil)
+
+        var leftover = ApplyContext.replaying([.random(1), .random(2)])
+        _ = leftover.randomValue()
+        leftover.finishReplay()
+        #expect(leftover.divergence != nil)
+    }
+}
