@@ -1,18 +1,38 @@
-/// Why the arbiter could not answer. Every case means "unknown": nobody goes live on it.
+import Glibc
+
+/// Why the arbiter could not answer.
+///
+/// Every case means "unknown", and an unknown answer never lets anyone go live (DESIGN, protocol 4): the caller
+/// logs the description and retries later or stays out of the live role. None of these is a reason to crash.
 public enum ArbiterError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The shared directory is not there (not mounted, mistyped, removed).
     case directoryMissing(path: String)
+    /// The directory or a record exists but may not be read, or the path is not a directory.
     case unreadable(path: String, reason: String)
+    /// The directory may be read but not written, so no epoch can be taken.
     case readOnly(path: String)
+    /// A file named for an epoch holds something other than a valid record for that epoch.
+    ///
+    /// Its epoch counts as taken by an unknown node: it is never handed out again and `current()` refuses to
+    /// guess, until an operator repairs the file or retires the records with `DirectoryArbiter.reset()`.
     case corruptRecord(path: String, reason: String)
+    /// Any other failed system call, named with its `errno`.
     case ioFailed(call: String, path: String, errno: Int32)
 
     public var description: String {
         switch self {
-        case .directoryMissing(let path): "arbiter directory \(path) does not exist; nobody can go live until it does"
-        case .unreadable(let path, let reason): "arbiter \(path) cannot be read (\(reason)); nobody goes live on an unknown answer"
-        case .readOnly(let path): "arbiter directory \(path) is read-only; no epoch can be taken"
-        case .corruptRecord(let path, let reason): "arbiter record \(path) is corrupt (\(reason)); it is not taken as free, fix or remove it"
-        case .ioFailed(let call, let path, let errno): "\(call) on arbiter \(path) failed with errno \(errno); answer unknown, nobody goes live on it"
+        case .directoryMissing(let path):
+            "arbiter directory \(path) does not exist; nobody can go live until it is there"
+        case .unreadable(let path, let reason):
+            "arbiter \(path) cannot be read (\(reason)); the answer is unknown, so nobody goes live on it"
+        case .readOnly(let path):
+            "arbiter directory \(path) cannot be written; no epoch can be taken, so nobody goes live"
+        case .corruptRecord(let path, let reason):
+            "arbiter record \(path) is corrupt (\(reason)); its epoch stays taken by an unknown node until an "
+                + "operator repairs it or runs reset"
+        case .ioFailed(let call, let path, let errno):
+            "\(call) on arbiter \(path) failed with errno \(errno) (\(String(cString: strerror(errno)))); "
+                + "the answer is unknown, so nobody goes live on it"
         }
     }
 }

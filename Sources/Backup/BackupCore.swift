@@ -1,1 +1,282 @@
-public enum BackupPlaceholder {}
+import Arbiter
+import LogChannel
+import Replication
+
+/// Facts the backup learns.
+public enum BackupEvent: Equatable, Sendable {
+    case framesArrived([Frame])
+    /// The channel to the primary closed: end of stream, a decode error, or silence past the timeout.
+    case channelClosed(reason: String)
+    case arbiterAnswered(ArbiterAnswer)
+    case timerFired
+}
+
+/// Orders the backup gives its driver.
+public enum BackupAction: Equatable, Sendable {
+    case send(Frame)
+    case closeChannel
+    /// Try to take `epoch`; the answer returns as `.arbiterAnswered`.
+    case takeEpoch(UInt64)
+    /// The backup owns `epoch` now; its state holds every entry through `lastSequence`.
+    case becomePrimary(epoch: UInt64, lastSequence: UInt64, reason: String)
+    /// This state is of no use (never protecting, diverged, or the primary is alive elsewhere):
+    /// drop it and join the live primary as a fresh backup.
+    case rejoin(reason: String)
+    case note(String)
+}
+
+/// The backup's bounds; checked with the primary's at startup.
+public struct BackupLimits: Sendable, Equatable {
+    /// Largest checkpoint accepted; more can only be a bug or a hostile peer.
+    public var checkpointBytesLimit = 1 << 30
+    /// Entries received and not yet replayed; the primary keeps the lag below its own replay-lag limit,
+    /// so reaching this is a protocol violation, answered by rejoining.
+    public var pendingEntriesLimit = 65_536
+    /// Entries replayed per event before the backup acks and yields; how a slow backup is simulated.
+    public var replayBatchLimit = Int.max
+    /// How soon to ask an arbiter that did not answer again.
+    public var arbiterRetryInterval: Duration = .milliseconds(50)
+
+    public init() {}
+}
+
+/// The backup's protocol: receive, ack, replay, check digests, and the go-live sequence.
+///
+/// A plain value without I/O (STYLE 1). Acks are cumulative (`received`, `applied`), one per batch of
+/// frames. The backup may go live only after the primary marked it `protecting`: before that the
+/// primary released replies that the backup may not hold.
+public struct BackupCore<Machine: StateMachine> {
+    public enum Phase: Equatable, Sendable {
+        /// Collecting checkpoint chunks.
+        case awaitingCheckpoint
+        /// Replaying the primary's log.
+        case following
+        /// The primary is gone; asking the arbiter for `epoch`.
+        case goingLive(epoch: UInt64)
+        /// Handed to the node: it became primary or rejoins.
+        case finished
+    }
+
+    public let limits: BackupLimits
+    /// The primary's epoch, learned from its first frame.
+    public private(set) var epoch: UInt64
+    public private(set) var machine: Machine
+    public private(set) var phase: Phase = .awaitingCheckpoint
+    public private(set) var received: UInt64 = 0
+    public private(set) var applied: UInt64 = 0
+    /// Whether the primary marked this backup protecting: only then may it go live.
+    public private(set) var isProtecting = false
+    /// Deliver `.timerFired` no later than this.
+    public private(set) var nextWakeup: Instant?
+
+    private var checkpointBytes: [UInt8] = []
+    private var checkpointSequence: UInt64?
+    private var pending: BoundedQueue<(sequence: UInt64, entry: LogEntry)>
+    private var arbiterRetryAt: Instant?
+
+    /// A backup that has said hello to a primary at `epoch` and waits for its checkpoint; `machine`
+    /// is an empty instance the checkpoint will overwrite.
+    public init(epoch: UInt64, machine: Machine, limits: BackupLimits) {
+        self.epoch = epoch
+        self.machine = machine
+        self.limits = limits
+        self.pending = BoundedQueue(capacity: limits.pendingEntriesLimit)
+    }
+
+    public var replayLag: UInt64 { received - applied }
+
+    public mutating func handle(_ event: BackupEvent, at now: Instant) -> [BackupAction] {
+        var actions: [BackupAction] = []
+        switch event {
+        case .framesArrived(let frames):
+            guard phase == .awaitingCheckpoint || phase == .following else { break }
+            let before = (received, applied, phase)
+            for frame in frames where phase == .awaitingCheckpoint || phase == .following {
+                receive(frame, into: &actions)
+            }
+            replay(upTo: limits.replayBatchLimit, into: &actions)
+            if phase == .following, (received, applied, phase) != before || frames.contains(where: \.isAckWorthy) {
+                actions.append(.send(.ack(epoch: epoch, received: received, applied: applied)))
+            }
+        case .channelClosed(let reason):
+            primaryLost(reason: reason, into: &actions)
+        case .arbiterAnswered(let answer):
+            arbiterAnswered(answer, at: now, into: &actions)
+        case .timerFired:
+            if phase == .following, !pending.isEmpty {
+                replay(upTo: limits.replayBatchLimit, into: &actions)
+                actions.append(.send(.ack(epoch: epoch, received: received, applied: applied)))
+            }
+            if let due = arbiterRetryAt, now >= due, case .goingLive(let wanted) = phase {
+                arbiterRetryAt = nil
+                actions.append(.takeEpoch(wanted))
+            }
+        }
+        nextWakeup = arbiterRetryAt ?? (phase == .following && !pending.isEmpty ? now : nil)
+        precondition(applied <= received, "applied an entry that never arrived")
+        return actions
+    }
+
+    // MARK: - Receive and replay
+
+    private mutating func receive(_ frame: Frame, into actions: inout [BackupAction]) {
+        if phase == .awaitingCheckpoint, case .checkpoint(_, _, 0, _, _) = frame {
+            epoch = frame.epoch  // the primary's epoch is what its checkpoint says, whatever we read before
+        }
+        if frame.epoch != epoch, frame.kind != .refuse {
+            actions.append(.note("frame from epoch \(frame.epoch) while following epoch \(epoch); ignored"))
+            return
+        }
+        switch frame {
+        case .checkpoint(_, let sequence, let chunkIndex, let isLast, let bytes):
+            guard phase == .awaitingCheckpoint else { return }
+            if checkpointSequence == nil { checkpointSequence = sequence }
+            guard checkpointSequence == sequence, checkpointBytes.count + bytes.count <= limits.checkpointBytesLimit
+            else {
+                finish(rejoin: "checkpoint chunk \(chunkIndex) does not fit the checkpoint in progress", into: &actions)
+                return
+            }
+            checkpointBytes.append(contentsOf: bytes)
+            if isLast { installCheckpoint(at: sequence, into: &actions) }
+        case .entry(_, let sequence, let payload):
+            guard phase == .following else {
+                finish(rejoin: "entry \(sequence) arrived before the checkpoint", into: &actions)
+                return
+            }
+            if sequence <= received { return }  // a duplicate of what we hold
+            guard sequence == received + 1 else {
+                finish(rejoin: "entry \(sequence) arrived after \(received): the log has a gap", into: &actions)
+                return
+            }
+            let entry: LogEntry
+            do { entry = try LogEntry(decoding: payload) } catch {
+                finish(rejoin: "entry \(sequence) does not decode: \(error)", into: &actions)
+                return
+            }
+            guard pending.append((sequence, entry)) else {
+                finish(rejoin: "replay lag passed \(limits.pendingEntriesLimit) entries", into: &actions)
+                return
+            }
+            received = sequence
+        case .protecting(_, let sequence):
+            guard phase == .following, sequence == received else {
+                finish(rejoin: "protecting marker at \(sequence) but holding \(received)", into: &actions)
+                return
+            }
+            isProtecting = true
+            actions.append(.note("protecting the primary from sequence \(sequence + 1)"))
+        case .handover(_, let sequence):
+            actions.append(.note("primary handed over at sequence \(sequence)"))
+            primaryLost(reason: "the primary handed over at sequence \(sequence)", into: &actions)
+        case .refuse(_, let reason):
+            finish(rejoin: "the peer refused: \(reason)", into: &actions)
+        case .ack, .heartbeat, .hello:
+            break  // liveness is the transport's business; acks and hellos are not for a backup
+        }
+    }
+
+    private mutating func installCheckpoint(at sequence: UInt64, into actions: inout [BackupAction]) {
+        do {
+            try machine.restore(from: checkpointBytes)
+        } catch {
+            finish(rejoin: "\(error)", into: &actions)
+            return
+        }
+        checkpointBytes = []
+        received = sequence
+        applied = sequence
+        phase = .following
+        actions.append(.note("installed checkpoint at sequence \(sequence)"))
+    }
+
+    private mutating func replay(upTo count: Int, into actions: inout [BackupAction]) {
+        var done = 0
+        while done < count, phase == .following, let next = pending.popFirst() {
+            done += 1
+            var context: ApplyContext
+            switch next.entry {
+            case .command(let bytes, let recorded):
+                context = .replaying(recorded)
+                _ = machine.apply(bytes, context: &context)
+            case .tick(let recorded):
+                context = .replaying(recorded)
+                machine.tick(context: &context)
+            case .digest(let expected):
+                let actual = machine.digest()
+                guard actual == expected else {
+                    finish(
+                        rejoin: "diverged: digest \(hex(actual)) at sequence \(next.sequence), primary has \(hex(expected))",
+                        into: &actions)
+                    return
+                }
+                applied = next.sequence
+                continue
+            }
+            context.finishReplay()
+            if let divergence = context.divergence {
+                finish(rejoin: "diverged at sequence \(next.sequence): \(divergence)", into: &actions)
+                return
+            }
+            applied = next.sequence
+        }
+    }
+
+    // MARK: - Going live
+
+    private mutating func primaryLost(reason: String, into actions: inout [BackupAction]) {
+        guard phase == .following || phase == .awaitingCheckpoint else { return }
+        guard isProtecting else {
+            finish(rejoin: "primary lost (\(reason)) before this backup was protecting", into: &actions)
+            return
+        }
+        // Replay everything received first: the new primary must hold every reply ever released.
+        replay(upTo: Int.max, into: &actions)
+        guard phase == .following else { return }
+        phase = .goingLive(epoch: epoch + 1)
+        actions.append(.closeChannel)
+        actions.append(.takeEpoch(epoch + 1))
+        actions.append(.note("primary lost (\(reason)); replayed through \(applied), asking for epoch \(epoch + 1)"))
+    }
+
+    private mutating func arbiterAnswered(_ answer: ArbiterAnswer, at now: Instant, into actions: inout [BackupAction]) {
+        guard case .goingLive(let wanted) = phase else { return }
+        switch answer {
+        case .took(.granted(let record)) where record.epoch == wanted:
+            phase = .finished
+            epoch = wanted
+            actions.append(
+                .becomePrimary(
+                    epoch: wanted, lastSequence: applied,
+                    reason: "primary lost, arbiter granted epoch \(wanted)"))
+        case .took(.lost(let winner)):
+            finish(rejoin: "epoch \(wanted) went to \(winner.claim.nodeName): the primary is alive", into: &actions)
+        case .took(.granted), .current:
+            actions.append(.note("unexpected arbiter answer \(answer) while going live"))
+        case .failed(let error):
+            arbiterRetryAt = now + limits.arbiterRetryInterval
+            actions.append(.note("arbiter unavailable (\(error)); not going live, retrying"))
+        }
+    }
+
+    private mutating func finish(rejoin reason: String, into actions: inout [BackupAction]) {
+        phase = .finished
+        pending.removeAll()
+        actions.append(.closeChannel)
+        actions.append(.rejoin(reason: reason))
+    }
+}
+
+extension Frame {
+    /// Frames the primary expects an answer to even when nothing new was received.
+    fileprivate var isAckWorthy: Bool {
+        switch self {
+        case .heartbeat, .protecting: true
+        default: false
+        }
+    }
+}
+
+private func hex(_ value: UInt64) -> String {
+    let digits = String(value, radix: 16)
+    return String(repeating: "0", count: 16 - digits.count) + digits
+}

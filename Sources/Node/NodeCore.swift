@@ -1,1 +1,468 @@
-public enum NodePlaceholder {}
+import Arbiter
+import Backup
+import LogChannel
+import Primary
+import Replication
+
+/// Facts a node learns from its driver (the runtime, or the simulator).
+public enum NodeEvent: Equatable, Sendable {
+    case started
+    case arbiterAnswered(ArbiterAnswer)
+    /// A logging-channel connection is up: one this node dialed, or one it accepted.
+    case channelOpened(ChannelID, isDialed: Bool)
+    case dialFailed(reason: String)
+    case framesArrived(ChannelID, [Frame])
+    case channelClosed(ChannelID, reason: String)
+    case commandsArrived([ClientCommand])
+    case timerFired
+    case stopRequested
+}
+
+/// Orders a node gives its driver, performed in array order.
+public enum NodeAction: Equatable, Sendable {
+    /// Read the arbiter's current epoch; the answer returns as `.arbiterAnswered(.current)`.
+    case readArbiter
+    /// Try to take `epoch` with this node's claim; the answer returns as `.arbiterAnswered(.took)`.
+    case takeEpoch(UInt64)
+    /// Open a logging channel to `address`; reported as `.channelOpened(_, isDialed: true)` or `.dialFailed`.
+    case dial(address: String)
+    case send(ChannelID, Frame)
+    case close(ChannelID)
+    /// These replies may leave: the output rule holds for each.
+    case release([Reply])
+    /// These commands were not executed; tell their clients so (they may retry elsewhere).
+    case reject([UInt64], reason: String)
+    /// Every reply still withheld will never be released by this node: drop those clients' requests.
+    case discardWithheld(reason: String)
+    case pauseIntake, resumeIntake
+    /// One line per role transition, with its reason.
+    case roleChanged(from: NodeStatus.Role, to: NodeStatus.Role, reason: String)
+    case note(String)
+    /// Leave the process: a requested stop is complete.
+    case exit(reason: String)
+}
+
+/// Who a node is and how it behaves; the same on both machines but for the addresses.
+public struct NodeConfiguration: Sendable {
+    public var nodeName: String
+    /// The logging-channel address the peer should dial (`--advertise`).
+    public var channelAddress: String
+    public var clientAddress: String
+    /// The other node's channel address (`--peer`), dialed when the arbiter names no one else.
+    public var peerChannelAddress: String?
+    public var primaryLimits = PrimaryLimits()
+    public var backupLimits = BackupLimits()
+    /// How long a joining node waits before looking for a primary again.
+    public var joinRetryInterval: Duration = .milliseconds(100)
+    /// Accepted channels that have not said hello yet; more are closed at once.
+    public var unidentifiedChannelsLimit = 4
+
+    public init(nodeName: String, channelAddress: String, clientAddress: String, peerChannelAddress: String?) {
+        self.nodeName = nodeName
+        self.channelAddress = channelAddress
+        self.clientAddress = clientAddress
+        self.peerChannelAddress = peerChannelAddress
+    }
+
+    public var claim: Claim { Claim(nodeName: nodeName, channelAddress: channelAddress, clientAddress: clientAddress) }
+}
+
+/// One node, moving between roles: starting, joining, backup, primary (solo or protected), stopped.
+///
+/// A plain value without I/O (STYLE 1): it composes `PrimaryCore` and `BackupCore` and owns the
+/// transitions between them, so the runtime and the simulator drive exactly the same logic.
+public struct NodeCore<Machine: StateMachine> {
+    private enum Role {
+        /// Asked the arbiter who is live (or, for an empty arbiter, tried to take epoch 1).
+        case starting
+        /// Without replicated state; `retryAt` is when to look for a primary again, nil while dialing.
+        case joining(retryAt: Instant?, isDialing: Bool)
+        case backup(BackupCore<Machine>, channel: ChannelID, primary: Hello?)
+        case primary(PrimaryCore<Machine>)
+        case stopped
+    }
+
+    public let configuration: NodeConfiguration
+    private let emptyMachine: Machine
+    private var entropy: any EntropySource
+    private var role: Role = .starting
+    private var unidentified: [ChannelID] = []
+    private var isStopRequested = false
+    private var joinFailures = 0
+    private var lastReason = "starting"
+    private var knownPrimary: EpochRecord?
+    /// Deliver `.timerFired` no later than this.
+    public private(set) var nextWakeup: Instant?
+
+    public init(configuration: NodeConfiguration, emptyMachine: Machine, entropy: any EntropySource) {
+        self.configuration = configuration
+        self.emptyMachine = emptyMachine
+        self.entropy = entropy
+    }
+
+    public mutating func handle(_ event: NodeEvent, at now: Instant) -> [NodeAction] {
+        var actions: [NodeAction] = []
+        switch event {
+        case .started:
+            actions.append(.readArbiter)
+        case .arbiterAnswered(let answer):
+            arbiterAnswered(answer, at: now, into: &actions)
+        case .channelOpened(let channel, let isDialed):
+            channelOpened(channel, isDialed: isDialed, at: now, into: &actions)
+        case .dialFailed(let reason):
+            if case .joining = role { retryJoin(after: "cannot reach a primary: \(reason)", at: now, into: &actions) }
+        case .framesArrived(let channel, let frames):
+            framesArrived(frames, on: channel, at: now, into: &actions)
+        case .channelClosed(let channel, let reason):
+            channelClosed(channel, reason: reason, at: now, into: &actions)
+        case .commandsArrived(let commands):
+            if case .primary = role {
+                forwardToPrimary(.commandsArrived(commands), at: now, into: &actions)
+            } else {
+                actions.append(.reject(commands.map(\.tag), reason: "this node is not the primary"))
+            }
+        case .timerFired:
+            timerFired(at: now, into: &actions)
+        case .stopRequested:
+            stopRequested(at: now, into: &actions)
+        }
+        nextWakeup = wakeup
+        return actions
+    }
+
+    // MARK: - Status
+
+    public var status: NodeStatus {
+        var status = NodeStatus(
+            role: .joining, nodeName: configuration.nodeName, clientAddress: configuration.clientAddress,
+            reason: lastReason)
+        switch role {
+        case .starting:
+            status.peerState = .connect
+        case .joining(_, let isDialing):
+            status.peerState = isDialing ? .connecting : .connect
+            status.peerClientAddress = knownPrimary?.claim.clientAddress ?? ""
+            status.epoch = knownPrimary?.epoch ?? 0
+        case .backup(let backup, _, let primary):
+            status.role = .backup
+            status.epoch = backup.epoch
+            status.logSequence = backup.received
+            status.ackedSequence = backup.received
+            status.appliedSequence = backup.applied
+            status.replayLag = backup.replayLag
+            status.peerState = backup.isProtecting ? .connected : .sync
+            status.peerClientAddress = primary?.clientAddress ?? knownPrimary?.claim.clientAddress ?? ""
+        case .primary(let primary):
+            status.role = primary.standing == .solo ? .solo : .primary
+            status.epoch = primary.epoch
+            status.logSequence = primary.lastSequence
+            if let link = primary.backup {
+                status.ackedSequence = link.received
+                status.appliedSequence = link.applied
+                status.replayLag = link.received - link.applied
+                status.peerState = link.phase == .protecting ? .connected : .sync
+                status.peerClientAddress = link.hello.clientAddress
+            }
+        case .stopped:
+            status.role = .stopped
+        }
+        return status
+    }
+
+    /// The state machine this node holds, if any (for digests and tests).
+    public var machine: Machine? {
+        switch role {
+        case .backup(let backup, _, _): backup.phase == .awaitingCheckpoint ? nil : backup.machine
+        case .primary(let primary): primary.machine
+        case .starting, .joining, .stopped: nil
+        }
+    }
+
+    /// The highest sequence reflected in `machine`.
+    public var appliedSequence: UInt64 {
+        switch role {
+        case .backup(let backup, _, _): backup.applied
+        case .primary(let primary): primary.lastSequence
+        case .starting, .joining, .stopped: 0
+        }
+    }
+
+    private var wakeup: Instant? {
+        switch role {
+        case .joining(let retryAt, _): retryAt
+        case .backup(let backup, _, _): backup.nextWakeup
+        case .primary(let primary): primary.nextWakeup
+        case .starting, .stopped: nil
+        }
+    }
+
+    // MARK: - Arbiter
+
+    private mutating func arbiterAnswered(_ answer: ArbiterAnswer, at now: Instant, into actions: inout [NodeAction]) {
+        switch role {
+        case .primary:
+            forwardToPrimary(.arbiterAnswered(answer), at: now, into: &actions)
+        case .backup:
+            forwardToBackup(.arbiterAnswered(answer), at: now, into: &actions)
+        case .starting:
+            switch answer {
+            case .current(nil):
+                // An unused arbiter: a new cluster. Both nodes race for epoch 1; the winner serves
+                // from empty state, the other joins it (DESIGN 4).
+                actions.append(.takeEpoch(1))
+            case .current(let record?):
+                knownPrimary = record
+                role = .joining(retryAt: nil, isDialing: false)
+                dialPrimary(at: now, into: &actions)
+            case .took(.granted(let record)):
+                becomePrimary(
+                    epoch: record.epoch, machine: emptyMachine, lastSequence: 0,
+                    reason: "arbiter granted epoch \(record.epoch) to a new cluster", at: now, into: &actions)
+            case .took(.lost(let winner)):
+                knownPrimary = winner
+                transition(to: .joining(retryAt: nil, isDialing: false), .joining,
+                    reason: "epoch \(winner.epoch) went to \(winner.claim.nodeName); joining it", into: &actions)
+                dialPrimary(at: now, into: &actions)
+            case .failed(let error):
+                role = .joining(retryAt: now + configuration.joinRetryInterval, isDialing: false)
+                noteJoinFailure("arbiter unavailable, nobody goes live: \(error)", into: &actions)
+            }
+        case .joining:
+            switch answer {
+            case .current(let record):
+                knownPrimary = record
+                dialPrimary(at: now, into: &actions)
+            case .took, .failed(_):
+                if case .failed(let error) = answer {
+                    noteJoinFailure("arbiter unavailable: \(error)", into: &actions)
+                }
+                role = .joining(retryAt: now + configuration.joinRetryInterval, isDialing: false)
+            }
+        case .stopped:
+            break
+        }
+    }
+
+    // MARK: - Joining
+
+    private mutating func dialPrimary(at now: Instant, into actions: inout [NodeAction]) {
+        // A record naming ourselves is from before a restart; the peer is taking over from it.
+        let address =
+            knownPrimary.flatMap { $0.claim.nodeName == configuration.nodeName ? nil : $0.claim.channelAddress }
+            ?? configuration.peerChannelAddress
+        guard let address else {
+            retryJoin(after: "no primary address known yet", at: now, into: &actions)
+            return
+        }
+        role = .joining(retryAt: nil, isDialing: true)
+        actions.append(.dial(address: address))
+    }
+
+    private mutating func retryJoin(after reason: String, at now: Instant, into actions: inout [NodeAction]) {
+        role = .joining(retryAt: now + configuration.joinRetryInterval, isDialing: false)
+        noteJoinFailure(reason, into: &actions)
+    }
+
+    private mutating func noteJoinFailure(_ reason: String, into actions: inout [NodeAction]) {
+        joinFailures += 1
+        lastReason = "waiting for a primary: \(reason)"
+        // Say so at once, then now and again: a node may wait a long time without state to serve.
+        if joinFailures == 1 || joinFailures % 50 == 0 {
+            actions.append(.note("\(lastReason) (attempt \(joinFailures)); not going live without the state"))
+        }
+    }
+
+    private mutating func channelOpened(
+        _ channel: ChannelID, isDialed: Bool, at now: Instant, into actions: inout [NodeAction]
+    ) {
+        if isDialed {
+            guard case .joining(_, true) = role else {
+                actions.append(.close(channel))
+                return
+            }
+            let epoch = knownPrimary?.epoch ?? 0
+            actions.append(
+                .send(
+                    channel,
+                    .hello(
+                        Hello(
+                            epoch: epoch, nodeName: configuration.nodeName,
+                            channelAddress: configuration.channelAddress, clientAddress: configuration.clientAddress))))
+            let backup = BackupCore(epoch: epoch, machine: emptyMachine, limits: configuration.backupLimits)
+            transition(to: .backup(backup, channel: channel, primary: nil), .backup,
+                reason: "joined \(knownPrimary?.claim.nodeName ?? "the peer"), awaiting a checkpoint", into: &actions)
+            joinFailures = 0
+        } else if unidentified.count < configuration.unidentifiedChannelsLimit {
+            unidentified.append(channel)
+        } else {
+            actions.append(.close(channel))
+        }
+    }
+
+    // MARK: - Frames and channels
+
+    private mutating func framesArrived(
+        _ frames: [Frame], on channel: ChannelID, at now: Instant, into actions: inout [NodeAction]
+    ) {
+        if let index = unidentified.firstIndex(of: channel) {
+            unidentified.remove(at: index)
+            guard case .hello(let hello) = frames.first else {
+                actions.append(.close(channel))
+                return
+            }
+            guard case .primary = role else {
+                actions.append(.send(channel, .refuse(epoch: 0, reason: "\(configuration.nodeName) is not the primary")))
+                actions.append(.close(channel))
+                return
+            }
+            forwardToPrimary(.backupJoined(channel, hello), at: now, into: &actions)
+            let rest = Array(frames.dropFirst())
+            if !rest.isEmpty { forwardToPrimary(.framesArrived(channel, rest), at: now, into: &actions) }
+            return
+        }
+        switch role {
+        case .primary:
+            forwardToPrimary(.framesArrived(channel, frames), at: now, into: &actions)
+        case .backup(_, let backupChannel, _) where backupChannel == channel:
+            forwardToBackup(.framesArrived(frames), at: now, into: &actions)
+        default:
+            actions.append(.close(channel))
+        }
+    }
+
+    private mutating func channelClosed(
+        _ channel: ChannelID, reason: String, at now: Instant, into actions: inout [NodeAction]
+    ) {
+        if let index = unidentified.firstIndex(of: channel) {
+            unidentified.remove(at: index)
+            return
+        }
+        switch role {
+        case .primary:
+            forwardToPrimary(.channelClosed(channel, reason: reason), at: now, into: &actions)
+        case .backup(_, let backupChannel, _) where backupChannel == channel:
+            forwardToBackup(.channelClosed(reason: reason), at: now, into: &actions)
+        default:
+            break
+        }
+    }
+
+    private mutating func timerFired(at now: Instant, into actions: inout [NodeAction]) {
+        switch role {
+        case .joining(let retryAt?, _) where now >= retryAt:
+            role = .joining(retryAt: nil, isDialing: false)
+            actions.append(.readArbiter)
+        case .primary:
+            forwardToPrimary(.timerFired, at: now, into: &actions)
+        case .backup:
+            forwardToBackup(.timerFired, at: now, into: &actions)
+        default:
+            break
+        }
+    }
+
+    private mutating func stopRequested(at now: Instant, into actions: inout [NodeAction]) {
+        isStopRequested = true
+        switch role {
+        case .primary:
+            forwardToPrimary(.stopRequested, at: now, into: &actions)
+        case .backup(_, let channel, _):
+            actions.append(.close(channel))
+            transition(to: .stopped, .stopped, reason: "stop requested", into: &actions)
+            actions.append(.exit(reason: "stop requested"))
+        case .starting, .joining, .stopped:
+            transition(to: .stopped, .stopped, reason: "stop requested", into: &actions)
+            actions.append(.exit(reason: "stop requested"))
+        }
+    }
+
+    // MARK: - Driving the cores
+
+    private mutating func forwardToPrimary(_ event: PrimaryEvent, at now: Instant, into actions: inout [NodeAction]) {
+        guard case .primary(var primary) = role else { return }
+        let before = primary.standing
+        let primaryActions = primary.handle(event, at: now)
+        role = .primary(primary)
+        if before == .solo, primary.standing == .protected {
+            lastReason = "backup \(primary.backup?.hello.nodeName ?? "") caught up"
+            actions.append(.roleChanged(from: .solo, to: .primary, reason: lastReason))
+        }
+        for action in primaryActions {
+            switch action {
+            case .send(let channel, let frame): actions.append(.send(channel, frame))
+            case .close(let channel): actions.append(.close(channel))
+            case .release(let replies): actions.append(.release(replies))
+            case .takeEpoch(let epoch): actions.append(.takeEpoch(epoch))
+            case .pauseIntake: actions.append(.pauseIntake)
+            case .resumeIntake: actions.append(.resumeIntake)
+            case .note(let line): actions.append(.note(line))
+            case .stop(let reason):
+                actions.append(.discardWithheld(reason: reason))
+                if let channel = primary.backup?.channel { actions.append(.close(channel)) }
+                if isStopRequested {
+                    transition(to: .stopped, .stopped, reason: reason, into: &actions)
+                    actions.append(.exit(reason: reason))
+                } else {
+                    // The other node is live: this one's state is of no use; join it.
+                    transition(to: .joining(retryAt: now, isDialing: false), .joining, reason: reason, into: &actions)
+                }
+            case .handedOver(let reason):
+                transition(to: .stopped, .stopped, reason: "handed over: \(reason)", into: &actions)
+                actions.append(.exit(reason: "handed over: \(reason)"))
+            }
+        }
+        if case .primary(let current) = role, before != .solo, before != current.standing, current.standing == .solo {
+            lastReason = "continuing solo at epoch \(current.epoch)"
+            actions.append(.roleChanged(from: .primary, to: .solo, reason: lastReason))
+        }
+    }
+
+    private mutating func forwardToBackup(_ event: BackupEvent, at now: Instant, into actions: inout [NodeAction]) {
+        guard case .backup(var backup, let channel, var primary) = role else { return }
+        if case .framesArrived(let frames) = event, primary == nil, case .checkpoint = frames.first {
+            primary = knownPrimary.map {
+                Hello(epoch: $0.epoch, nodeName: $0.claim.nodeName, channelAddress: $0.claim.channelAddress,
+                      clientAddress: $0.claim.clientAddress)
+            }
+        }
+        let backupActions = backup.handle(event, at: now)
+        role = .backup(backup, channel: channel, primary: primary)
+        for action in backupActions {
+            switch action {
+            case .send(let frame): actions.append(.send(channel, frame))
+            case .closeChannel: actions.append(.close(channel))
+            case .takeEpoch(let epoch): actions.append(.takeEpoch(epoch))
+            case .note(let line): actions.append(.note(line))
+            case .becomePrimary(let epoch, let lastSequence, let reason):
+                becomePrimary(
+                    epoch: epoch, machine: backup.machine, lastSequence: lastSequence, reason: reason, at: now,
+                    into: &actions)
+            case .rejoin(let reason):
+                knownPrimary = nil
+                transition(to: .joining(retryAt: now + configuration.joinRetryInterval, isDialing: false), .joining,
+                    reason: reason, into: &actions)
+            }
+        }
+    }
+
+    private mutating func becomePrimary(
+        epoch: UInt64, machine: Machine, lastSequence: UInt64, reason: String, at now: Instant,
+        into actions: inout [NodeAction]
+    ) {
+        let primary = PrimaryCore(
+            epoch: epoch, machine: machine, lastSequence: lastSequence, entropy: entropy,
+            limits: configuration.primaryLimits)
+        transition(to: .primary(primary), .solo, reason: reason, into: &actions)
+        actions.append(.resumeIntake)
+        if isStopRequested { forwardToPrimary(.stopRequested, at: now, into: &actions) }
+    }
+
+    private mutating func transition(
+        to newRole: Role, _ reported: NodeStatus.Role, reason: String, into actions: inout [NodeAction]
+    ) {
+        let from = status.role
+        role = newRole
+        lastReason = reason
+        actions.append(.roleChanged(from: from, to: reported, reason: reason))
+    }
+}

@@ -1,1 +1,105 @@
-public enum PosixPlaceholder {}
+import CShim
+import Glibc
+
+/// An open file descriptor: a plain `CInt` with the calls that take one.
+///
+/// A value type on purpose, so it costs nothing to pass around; ownership is a convention, not the type's job:
+/// exactly one object (an `EventLoop` registration, a `ChildProcess`, a test) closes each descriptor, once.
+public struct FileDescriptor: Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: CInt
+
+    public init(rawValue: CInt) { self.rawValue = rawValue }
+
+    public static let standardInput = FileDescriptor(rawValue: 0)
+    public static let standardOutput = FileDescriptor(rawValue: 1)
+    public static let standardError = FileDescriptor(rawValue: 2)
+
+    public var description: String { "fd \(rawValue)" }
+
+    /// Closes the descriptor.
+    ///
+    /// `EINTR` is success: on Linux the descriptor is released before `close` can be interrupted, and retrying
+    /// could close a descriptor another thread has just been given.
+    public func close() throws(SystemError) {
+        if Glibc.close(rawValue) == -1 {
+            let code = cshim_errno()
+            if code == EINTR { return }
+            precondition(code != EBADF, "close of a closed or foreign file descriptor: a double-close bug")
+            throw SystemError(call: "close", errno: code)
+        }
+    }
+
+    /// Reads what is available into `buffer`: the byte count, `0` at end of stream, `nil` if nothing is ready.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int? {
+        try nilIfWouldBlock("read") { Glibc.read(rawValue, buffer.baseAddress, buffer.count) }
+    }
+
+    /// Writes as much of `bytes` as the kernel takes now: the count, or `nil` if it takes nothing yet.
+    ///
+    /// For sockets prefer `send(_:)`, which cannot raise SIGPIPE.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(SystemError) -> Int? {
+        try nilIfWouldBlock("write") { Glibc.write(rawValue, bytes.baseAddress, bytes.count) }
+    }
+
+    /// Writes every byte, waiting as needed; for blocking descriptors such as files and pipes.
+    public func writeAll(_ bytes: UnsafeRawBufferPointer) throws(SystemError) {
+        var offset = 0
+        while offset < bytes.count {
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
+            guard let written = try write(rest) else {
+                throw SystemError(call: "write", errno: EAGAIN)  // a non-blocking descriptor: the caller's bug
+            }
+            offset += written
+        }
+    }
+
+    /// Sends on a socket like `write`, but with `MSG_NOSIGNAL`: a peer that closed is `EPIPE`, never a signal.
+    public func send(_ bytes: UnsafeRawBufferPointer) throws(SystemError) -> Int? {
+        try nilIfWouldBlock("send") { Glibc.send(rawValue, bytes.baseAddress, bytes.count, CInt(MSG_NOSIGNAL)) }
+    }
+
+    /// Buffers one gathered send takes; Linux's UIO_MAXIOV (IOV_MAX is not imported). Any beyond wait for the
+    /// next call, as a short write would.
+    public static let gatherBuffersLimit = 1_024
+
+    /// Gathers several buffers into one `sendmsg` on a socket; for callers whose bytes are not contiguous.
+    public func send(_ buffers: [UnsafeRawBufferPointer]) throws(SystemError) -> Int? {
+        var vectors = buffers.map {
+            iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count)
+        }
+        let count = CInt(min(vectors.count, Self.gatherBuffersLimit))
+        return try vectors.withUnsafeMutableBufferPointer { vectors throws(SystemError) in
+            var message = msghdr()
+            message.msg_iov = vectors.baseAddress
+            message.msg_iovlen = Int(count)
+            return try nilIfWouldBlock("sendmsg") { Glibc.sendmsg(rawValue, &message, CInt(MSG_NOSIGNAL)) }
+        }
+    }
+
+    /// Sets or clears `O_NONBLOCK`.
+    public func setNonBlocking(_ isNonBlocking: Bool = true) throws(SystemError) {
+        let flags = try retryingInterrupts("fcntl") { fcntl(rawValue, F_GETFL) }
+        let wanted = isNonBlocking ? flags | O_NONBLOCK : flags & ~O_NONBLOCK
+        if wanted != flags { _ = try retryingInterrupts("fcntl") { fcntl(rawValue, F_SETFL, wanted) } }
+    }
+
+    /// Sets `FD_CLOEXEC`, so children started with `ChildProcess` do not inherit the descriptor.
+    public func setCloseOnExec() throws(SystemError) {
+        let flags = try retryingInterrupts("fcntl") { fcntl(rawValue, F_GETFD) }
+        if flags & FD_CLOEXEC == 0 {
+            _ = try retryingInterrupts("fcntl") { fcntl(rawValue, F_SETFD, flags | FD_CLOEXEC) }
+        }
+    }
+
+    /// Opens a file; `O_CLOEXEC` is always added.
+    public static func open(
+        _ path: String, flags: CInt, permissions: mode_t = 0o644
+    ) throws(SystemError) -> FileDescriptor {
+        do {
+            let raw = try retryingInterrupts("open") { Glibc.open(path, flags | O_CLOEXEC, permissions) }
+            return FileDescriptor(rawValue: raw)
+        } catch {
+            throw error.with(context: path)
+        }
+    }
+}

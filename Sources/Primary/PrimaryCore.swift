@@ -1,1 +1,373 @@
-public enum PrimaryPlaceholder {}
+import Arbiter
+import LogChannel
+import Replication
+
+/// Facts the primary learns: past tense.
+public enum PrimaryEvent: Equatable, Sendable {
+    case commandsArrived([ClientCommand])
+    /// A joining node's hello arrived on `channel`; it wants a checkpoint.
+    case backupJoined(ChannelID, Hello)
+    case framesArrived(ChannelID, [Frame])
+    case channelClosed(ChannelID, reason: String)
+    case arbiterAnswered(ArbiterAnswer)
+    case timerFired
+    /// An operator asked the node to stop (SIGTERM): hand over to a caught-up backup first.
+    case stopRequested
+}
+
+/// Orders the primary gives its driver: imperative, performed in array order.
+public enum PrimaryAction: Equatable, Sendable {
+    case send(ChannelID, Frame)
+    case close(ChannelID)
+    /// These replies may leave: the output rule holds for each.
+    case release([Reply])
+    /// Try to take `epoch`; the answer returns as `.arbiterAnswered`.
+    case takeEpoch(UInt64)
+    case pauseIntake, resumeIntake
+    /// The primary has no right to go on: release nothing more, drop every withheld reply.
+    case stop(reason: String)
+    /// A planned switchover is done: the backup has everything and was told to go live.
+    case handedOver(reason: String)
+    /// A line for the operator's log.
+    case note(String)
+}
+
+/// The primary's protocol: execute, record, append, output rule, solo, re-protection, backpressure.
+///
+/// A plain value without I/O (STYLE 1). It executes client commands in one total order on `machine`,
+/// records their nondeterminism into log entries, ships them to the backup and releases each reply
+/// only when the backup's cumulative ack covers its entry — or at once while legitimately solo (it
+/// took the epoch at the arbiter and no backup protects it).
+public struct PrimaryCore<Machine: StateMachine> {
+    /// Where the primary stands with respect to the output rule.
+    public enum Standing: Equatable, Sendable {
+        /// Owns the epoch and no backup protects it: replies leave at once.
+        case solo
+        /// A caught-up backup follows: replies wait for its acks.
+        case protected
+        /// Lost a protecting backup: withholds everything until the arbiter grants this epoch.
+        case awaitingEpoch(UInt64)
+        /// Stopping in favour of the backup, once it has everything.
+        case handingOver
+        /// Lost the arbiter race or handed over: releases nothing, ever.
+        case stopped
+    }
+
+    /// The backup this primary is bringing up or protected by.
+    public struct BackupLink: Equatable, Sendable {
+        public enum Phase: Equatable, Sendable {
+            /// Installing the checkpoint taken after entry `sequence`; replies still leave solo.
+            case syncing(checkpointSequence: UInt64)
+            /// Has every entry whose reply left without an ack; now every reply waits for it.
+            case protecting
+        }
+        public var channel: ChannelID
+        public var hello: Hello
+        public var phase: Phase
+        /// Highest entry the backup acked as received, and as replayed.
+        public var received: UInt64
+        public var applied: UInt64
+    }
+
+    private struct Withheld {
+        var sequence: UInt64
+        var reply: Reply
+    }
+
+    public let limits: PrimaryLimits
+    public private(set) var epoch: UInt64
+    public private(set) var machine: Machine
+    /// Highest entry appended to the log.
+    public private(set) var lastSequence: UInt64
+    public private(set) var standing: Standing
+    public private(set) var backup: BackupLink?
+    public private(set) var isIntakePaused = false
+    /// Deliver `.timerFired` no later than this.
+    public private(set) var nextWakeup: Instant?
+
+    private var entropy: any EntropySource
+    /// Replies held back until the backup acks the entries that produced them (DESIGN, output rule).
+    /// Capped at `limits.withheldRepliesLimit`: intake pauses long before it fills.
+    private var withheld: BoundedQueue<Withheld>
+    /// Sizes of entries sent and not yet acked, for the byte bound; capped like the entries.
+    private var unacked: BoundedQueue<(sequence: UInt64, bytes: Int)>
+    private var unackedBytes = 0
+    private var lastDigestSequence: UInt64
+    private var nextTickAt: Instant?
+    private var arbiterRetryAt: Instant?
+
+    /// A primary that owns `epoch` (the arbiter granted it) over `machine`, whose state includes
+    /// every entry through `lastSequence`. It starts solo: no backup protects it yet.
+    public init(
+        epoch: UInt64, machine: Machine, lastSequence: UInt64, entropy: any EntropySource, limits: PrimaryLimits
+    ) {
+        self.epoch = epoch
+        self.machine = machine
+        self.lastSequence = lastSequence
+        self.entropy = entropy
+        self.limits = limits
+        self.standing = .solo
+        self.withheld = BoundedQueue(capacity: limits.withheldRepliesLimit)
+        self.unacked = BoundedQueue(capacity: limits.unackedEntriesLimit + limits.intakeBatchLimit + 2)
+        self.lastDigestSequence = lastSequence
+    }
+
+    /// Number of replies held back for the output rule.
+    public var withheldCount: Int { withheld.count }
+
+    public mutating func handle(_ event: PrimaryEvent, at now: Instant) -> [PrimaryAction] {
+        var actions: [PrimaryAction] = []
+        if nextTickAt == nil { nextTickAt = now + limits.tickInterval }
+        switch event {
+        case .commandsArrived(let commands):
+            for command in commands { execute(command, into: &actions) }
+        case .backupJoined(let channel, let hello):
+            backupJoined(channel, hello, into: &actions)
+        case .framesArrived(let channel, let frames):
+            for frame in frames { received(frame, on: channel, into: &actions) }
+        case .channelClosed(let channel, let reason):
+            if backup?.channel == channel { lostBackup(reason: reason, into: &actions) }
+        case .arbiterAnswered(let answer):
+            arbiterAnswered(answer, at: now, into: &actions)
+        case .timerFired:
+            timerFired(at: now, into: &actions)
+        case .stopRequested:
+            stopRequested(into: &actions)
+        }
+        releaseWhatTheOutputRuleAllows(into: &actions)
+        finishHandoverIfReady(into: &actions)
+        adjustIntake(into: &actions)
+        nextWakeup = [nextTickAt, arbiterRetryAt].compactMap { $0 }.min()
+        checkInvariants()
+        return actions
+    }
+
+    // MARK: - Execute and record
+
+    private var isExecuting: Bool {
+        switch standing {
+        case .solo, .protected, .awaitingEpoch: true
+        case .handingOver, .stopped: false
+        }
+    }
+
+    private mutating func execute(_ command: ClientCommand, into actions: inout [PrimaryAction]) {
+        guard isExecuting else { return }  // intake is paused; the runtime drops what raced with it
+        var context = ApplyContext.recording(from: entropy)
+        let reply = machine.apply(command.bytes, context: &context)
+        entropy = context.entropySource ?? entropy
+        append(.command(command.bytes, recorded: context.recorded), into: &actions)
+        let fitted = withheld.append(Withheld(sequence: lastSequence, reply: Reply(tag: command.tag, bytes: reply)))
+        precondition(fitted, "withheld replies past their bound: intake should have paused")
+        if lastSequence - lastDigestSequence >= limits.digestIntervalEntries {
+            append(.digest(machine.digest()), into: &actions)
+            lastDigestSequence = lastSequence
+        }
+    }
+
+    /// Gives `entry` the next sequence and ships it to the backup, if one is linked.
+    private mutating func append(_ entry: LogEntry, into actions: inout [PrimaryAction]) {
+        lastSequence += 1
+        guard let link = backup else { return }
+        let payload = entry.encoded
+        unacked.append((lastSequence, payload.count))
+        unackedBytes += payload.count
+        actions.append(.send(link.channel, .entry(epoch: epoch, sequence: lastSequence, payload: payload)))
+    }
+
+    private mutating func timerFired(at now: Instant, into actions: inout [PrimaryAction]) {
+        if let due = nextTickAt, now >= due, isExecuting {
+            // Timer-driven work is a log entry, so the backup does it at the same point (DESIGN 1).
+            var context = ApplyContext.recording(from: entropy)
+            machine.tick(context: &context)
+            entropy = context.entropySource ?? entropy
+            append(.tick(recorded: context.recorded), into: &actions)
+            nextTickAt = now + limits.tickInterval
+        }
+        if let due = arbiterRetryAt, now >= due, case .awaitingEpoch(let wanted) = standing {
+            arbiterRetryAt = nil
+            actions.append(.takeEpoch(wanted))
+        }
+    }
+
+    // MARK: - Backup link
+
+    private mutating func backupJoined(_ channel: ChannelID, _ hello: Hello, into actions: inout [PrimaryAction]) {
+        guard standing == .solo || standing == .protected else {
+            refuse(channel, "the primary is \(standing), not taking a backup", into: &actions)
+            return
+        }
+        if let old = backup {
+            // A second hello means the old link is gone (a restart, say). Treat it as lost, which
+            // goes through the arbiter if it was protecting; the newcomer retries shortly.
+            actions.append(.close(old.channel))
+            lostBackup(reason: "\(hello.nodeName) joined on a new channel", into: &actions)
+            refuse(channel, "the previous backup link is being retired; retry", into: &actions)
+            return
+        }
+        backup = BackupLink(
+            channel: channel, hello: hello, phase: .syncing(checkpointSequence: lastSequence), received: 0, applied: 0)
+        let snapshot = machine.snapshot()
+        let chunkBytes = limits.checkpointChunkBytes
+        var chunkIndex: UInt32 = 0
+        var start = 0
+        repeat {
+            let end = min(start + chunkBytes, snapshot.count)
+            actions.append(
+                .send(
+                    channel,
+                    .checkpoint(
+                        epoch: epoch, sequence: lastSequence, chunkIndex: chunkIndex, isLast: end == snapshot.count,
+                        bytes: Array(snapshot[start..<end]))))
+            chunkIndex += 1
+            start = end
+        } while start < snapshot.count
+        actions.append(
+            .note("sending \(hello.nodeName) a checkpoint at sequence \(lastSequence) (\(snapshot.count) bytes)"))
+    }
+
+    private func refuse(_ channel: ChannelID, _ reason: String, into actions: inout [PrimaryAction]) {
+        actions.append(.send(channel, .refuse(epoch: epoch, reason: reason)))
+        actions.append(.close(channel))
+    }
+
+    private mutating func received(_ frame: Frame, on channel: ChannelID, into actions: inout [PrimaryAction]) {
+        guard var link = backup, link.channel == channel else { return }
+        guard case .ack(let ackEpoch, let received, let applied) = frame, ackEpoch == epoch else {
+            return  // heartbeats only prove liveness, which the transport tracks; stale epochs are ignored
+        }
+        guard received <= lastSequence, applied <= received else {
+            actions.append(.note("backup acked \(received)/\(applied) beyond sequence \(lastSequence); dropping it"))
+            actions.append(.close(channel))
+            lostBackup(reason: "impossible ack", into: &actions)
+            return
+        }
+        link.received = max(link.received, received)
+        link.applied = max(link.applied, applied)
+        while let first = unacked.first, first.sequence <= link.received {
+            unackedBytes -= first.bytes
+            _ = unacked.popFirst()
+        }
+        if case .syncing(let checkpointSequence) = link.phase, link.received >= checkpointSequence {
+            // Every entry up to here left solo; the marker goes in-stream after them, so a backup
+            // that has seen it holds all of them and may go live (DESIGN, re-protection).
+            link.phase = .protecting
+            standing = .protected
+            actions.append(.send(channel, .protecting(epoch: epoch, sequence: lastSequence)))
+            actions.append(.note("\(link.hello.nodeName) is protecting from sequence \(lastSequence + 1)"))
+        }
+        backup = link
+    }
+
+    private mutating func lostBackup(reason: String, into actions: inout [PrimaryAction]) {
+        guard let link = backup else { return }
+        backup = nil
+        unacked.removeAll()
+        unackedBytes = 0
+        if link.phase == .protecting && standing == .protected {
+            // The backup may be alive behind a partition and about to go live: release nothing
+            // until the arbiter says this side owns the next epoch (DESIGN 4).
+            standing = .awaitingEpoch(epoch + 1)
+            actions.append(.takeEpoch(epoch + 1))
+            actions.append(.note("lost backup \(link.hello.nodeName) (\(reason)); asking the arbiter for epoch \(epoch + 1)"))
+        } else if standing == .handingOver {
+            standing = .solo
+            actions.append(.note("backup \(link.hello.nodeName) left during handover (\(reason)); staying primary"))
+        } else {
+            actions.append(.note("backup \(link.hello.nodeName) left while syncing (\(reason)); still solo"))
+        }
+    }
+
+    private mutating func arbiterAnswered(_ answer: ArbiterAnswer, at now: Instant, into actions: inout [PrimaryAction]) {
+        guard case .awaitingEpoch(let wanted) = standing else { return }
+        switch answer {
+        case .took(.granted(let record)) where record.epoch == wanted:
+            epoch = wanted
+            standing = .solo
+            actions.append(.note("arbiter granted epoch \(wanted); continuing solo"))
+        case .took(.lost(let winner)):
+            standing = .stopped
+            withheld.removeAll()
+            actions.append(
+                .stop(reason: "lost epoch \(wanted) to \(winner.claim.nodeName) at the arbiter; released nothing"))
+        case .took(.granted), .current:
+            actions.append(.note("unexpected arbiter answer \(answer) while waiting for epoch \(wanted)"))
+        case .failed(let error):
+            arbiterRetryAt = now + limits.arbiterRetryInterval
+            actions.append(.note("arbiter unavailable (\(error)); withholding output, retrying"))
+        }
+    }
+
+    // MARK: - Output rule, handover, backpressure
+
+    /// The highest sequence whose reply may leave now.
+    private var releasableThrough: UInt64 {
+        switch standing {
+        case .solo: lastSequence
+        case .protected, .handingOver: backup?.received ?? 0
+        case .awaitingEpoch, .stopped: 0
+        }
+    }
+
+    private mutating func releaseWhatTheOutputRuleAllows(into actions: inout [PrimaryAction]) {
+        let through = releasableThrough
+        var replies: [Reply] = []
+        while let first = withheld.first, first.sequence <= through {
+            replies.append(first.reply)
+            _ = withheld.popFirst()
+        }
+        if !replies.isEmpty { actions.append(.release(replies)) }
+    }
+
+    private mutating func stopRequested(into actions: inout [PrimaryAction]) {
+        switch standing {
+        case .protected:
+            standing = .handingOver
+            actions.append(.note("stop requested: handing over once the backup has applied every entry"))
+        case .solo:
+            releaseWhatTheOutputRuleAllows(into: &actions)
+            standing = .stopped
+            actions.append(.stop(reason: "stop requested with no backup to hand over to"))
+        case .awaitingEpoch, .handingOver, .stopped:
+            break  // already on the way out or not ours to decide until the arbiter answers
+        }
+    }
+
+    private mutating func finishHandoverIfReady(into actions: inout [PrimaryAction]) {
+        guard standing == .handingOver, let link = backup, withheld.isEmpty,
+            link.received == lastSequence, link.applied == lastSequence
+        else { return }
+        actions.append(.send(link.channel, .handover(epoch: epoch, sequence: lastSequence)))
+        standing = .stopped
+        actions.append(.handedOver(reason: "\(link.hello.nodeName) has every entry through \(lastSequence)"))
+    }
+
+    private mutating func adjustIntake(into actions: inout [PrimaryAction]) {
+        var shouldPause = false
+        switch standing {
+        case .awaitingEpoch, .handingOver, .stopped:
+            shouldPause = true
+        case .solo, .protected:
+            if let link = backup {
+                let unackedEntries = Int(lastSequence - link.received)
+                shouldPause =
+                    unackedEntries >= limits.unackedEntriesLimit || unackedBytes >= limits.unackedBytesLimit
+                    || link.received - link.applied > limits.replayLagLimit
+            }
+        }
+        if shouldPause != isIntakePaused {
+            isIntakePaused = shouldPause
+            actions.append(shouldPause ? .pauseIntake : .resumeIntake)
+        }
+    }
+
+    private func checkInvariants() {
+        if let first = withheld.first {
+            precondition(first.sequence > releasableThrough, "a releasable reply was left withheld")
+        }
+        if standing == .protected {
+            precondition(backup?.phase == .protecting, "protected without a protecting backup")
+        }
+        precondition(unackedBytes >= 0, "unacked bytes went negative")
+    }
+}

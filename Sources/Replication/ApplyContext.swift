@@ -77,6 +77,11 @@ public struct ApplyContext {
         }
     }
 
+    /// The source after recording, with whatever state (a seeded generator) the reads advanced.
+    public var entropySource: (any EntropySource)? {
+        if case .recording(let source) = mode { source } else { nil }
+    }
+
     /// Replay must consume exactly what was recorded; leftovers mean the backup took another path.
     public mutating func finishReplay() {
         if case .replaying(let next) = mode, next != recorded.count, divergence == nil {

@@ -17,7 +17,7 @@ public struct NodeStatus: Equatable, Sendable {
 
     /// How far a backup has come with its primary (Redis's `connect`/`connecting`/`sync`/`connected`).
     public enum PeerState: String, Sendable {
-        case none, connecting, sync, connected
+        case none, connect, connecting, sync, connected
     }
 
     public var role: Role

@@ -1,0 +1,19 @@
+/// Byte-level ASCII helpers for command names and options, which Redis compares case-insensitively.
+enum ASCII {
+    static func lowercased(_ bytes: [UInt8]) -> [UInt8] {
+        bytes.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0 }
+    }
+
+    /// Whether `bytes` equal `lowercaseWord` ignoring ASCII case; `lowercaseWord` must be lowercase.
+    static func equals(_ bytes: [UInt8], _ lowercaseWord: StaticString) -> Bool {
+        guard bytes.count == lowercaseWord.utf8CodeUnitCount else { return false }
+        return lowercaseWord.withUTF8Buffer { word in
+            for index in 0..<word.count {
+                let byte = bytes[index]
+                let lower = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+                if lower != word[index] { return false }
+            }
+            return true
+        }
+    }
+}

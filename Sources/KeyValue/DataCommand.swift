@@ -1,0 +1,48 @@
+/// The commands the replicated store executes, with Redis's names and arities.
+///
+/// Shared by the frontend, which checks name and arity before anything goes into the log, and the store,
+/// which checks again because a log entry is outside bytes too. Arity is Redis's convention: `n` means
+/// exactly `n` arguments counting the name, `-n` means at least `n`.
+enum DataCommand: String, CaseIterable, Sendable {
+    case get, set, setnx, setex, psetex, getset, getdel
+    case del, unlink, exists, type, keys, dbsize, randomkey, flushall, flushdb, select
+    case incr, incrby, decr, decrby, append, strlen, mget, mset, msetnx
+    case expire, pexpire, expireat, pexpireat, ttl, pttl, expiretime, pexpiretime, persist
+    case time
+
+    var arity: Int {
+        switch self {
+        case .get, .getdel, .type, .keys, .incr, .decr, .strlen, .ttl, .pttl, .expiretime, .pexpiretime, .persist,
+            .select:
+            2
+        case .set, .mset, .msetnx, .expire, .pexpire, .expireat, .pexpireat: -3
+        case .setnx, .getset, .incrby, .decrby, .append: 3
+        case .setex, .psetex: 4
+        case .del, .unlink, .exists, .mget: -2
+        case .dbsize, .randomkey, .time: 1
+        case .flushall, .flushdb: -1
+        }
+    }
+
+    /// Whether a request of `count` arguments (the name included) has the right number for this command.
+    func accepts(argumentCount count: Int) -> Bool {
+        arity >= 0 ? count == arity : count >= -arity
+    }
+
+    /// The command `name` spells, in any letter case.
+    init?(name: [UInt8]) {
+        guard name.count <= Self.nameBytesLimit else { return nil }
+        self.init(lowercasedName: ASCII.lowercased(name))
+    }
+
+    /// The command a name already in lower case spells, so a caller trying several tables lowercases once.
+    init?(lowercasedName: [UInt8]) {
+        guard let command = Self.byName[lowercasedName] else { return nil }
+        self = command
+    }
+
+    /// No command name is longer; a longer one is refused without lowercasing it.
+    static let nameBytesLimit = 16
+    private static let byName: [[UInt8]: DataCommand] = Dictionary(
+        uniqueKeysWithValues: allCases.map { (Array($0.rawValue.utf8), $0) })
+}

@@ -1,0 +1,69 @@
+/// Redis's decimal integers: the strict parser behind "value is not an integer" and a String-free printer.
+///
+/// Lengths in request headers, counters for INCR and expiry times all use Redis's `string2ll` rules, so a
+/// value Redis rejects (`" 1"`, `"+1"`, `"01"`, `"-0"`, 21 digits) is rejected here too and clients see the
+/// same errors. Printing writes ASCII digits straight into the reply, without going through `String`.
+enum DecimalInteger {
+    /// Longest text `string2ll` considers: 20 characters hold every 64-bit value, sign included.
+    static let textBytesLimit = 20
+
+    /// The 64-bit value `bytes` spell, or nil when Redis would not accept them as an integer.
+    static func parse<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Int64? {
+        let count = bytes.count
+        guard count > 0, count <= textBytesLimit else { return nil }
+        var index = bytes.startIndex
+        if count == 1 && bytes[index] == UInt8(ascii: "0") { return 0 }
+        let isNegative = bytes[index] == UInt8(ascii: "-")
+        if isNegative {
+            index = bytes.index(after: index)
+            guard index != bytes.endIndex else { return nil }
+        }
+        // A leading zero (or "-0") is not an integer to Redis, so the first digit must be 1 to 9.
+        guard bytes[index] >= UInt8(ascii: "1"), bytes[index] <= UInt8(ascii: "9") else { return nil }
+        var magnitude: UInt64 = 0
+        while index != bytes.endIndex {
+            let byte = bytes[index]
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            let (times10, overflow1) = magnitude.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
+            guard !overflow1, !overflow2 else { return nil }
+            magnitude = sum
+            index = bytes.index(after: index)
+        }
+        if isNegative {
+            guard magnitude <= UInt64(Int64.max) + 1 else { return nil }
+            return magnitude == UInt64(Int64.max) + 1 ? Int64.min : -Int64(magnitude)
+        }
+        guard magnitude <= UInt64(Int64.max) else { return nil }
+        return Int64(magnitude)
+    }
+
+    /// Appends the decimal text of `value` to `bytes`.
+    static func append(_ value: Int64, to bytes: inout [UInt8]) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        append(value.magnitude, to: &bytes)
+    }
+
+    /// Appends the decimal text of `value` to `bytes`.
+    static func append(_ value: UInt64, to bytes: inout [UInt8]) {
+        // 20 digits hold UInt64.max; fill from the right, then copy the used part.
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { scratch in
+            var position = scratch.count
+            var rest = value
+            repeat {
+                position -= 1
+                scratch[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest != 0
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[position...]))
+        }
+    }
+
+    /// The decimal text of `value`.
+    static func text(_ value: Int64) -> [UInt8] {
+        var bytes: [UInt8] = []
+        append(value, to: &bytes)
+        return bytes
+    }
+}

@@ -1,0 +1,124 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Replication
+
+/// ROLE and INFO in Redis's formats, so tools that watch Redis replication understand a Lockstep pair.
+///
+/// Lockstep's primary is Redis's `master`, its backup (or a joining or stopped node) a `slave`; replication
+/// offsets are log sequences. INFO adds `lockstep_*` fields that Redis has no words for.
+extension KeyValueFrontend {
+    /// `ROLE`: `master, offset, [[host, port, acked]]` on a serving node (no entries when solo), and
+    /// `slave, host, port, state, offset` elsewhere.
+    static func role(_ status: NodeStatus) -> [UInt8] {
+        if status.isServing {
+            var backups: [[UInt8]] = []
+            if status.role == .primary {
+                let (host, port) = hostAndPort(status.peerClientAddress)
+                backups.append(
+                    RESPWriter.array([
+                        RESPWriter.bulk(host), RESPWriter.bulk(String(port)),
+                        RESPWriter.bulk(String(status.ackedSequence)),
+                    ]))
+            }
+            return RESPWriter.array([
+                RESPWriter.bulk("master"), RESPWriter.integer(Int64(clamping: status.logSequence)),
+                RESPWriter.array(backups),
+            ])
+        }
+        let (host, port) = hostAndPort(status.peerClientAddress)
+        return RESPWriter.array([
+            RESPWriter.bulk("slave"), RESPWriter.bulk(host), RESPWriter.integer(Int64(port)),
+            RESPWriter.bulk(linkState(status.peerState)), RESPWriter.integer(Int64(clamping: status.logSequence)),
+        ])
+    }
+
+    /// Redis's replica states (`none`, `connect`, `connecting`, `sync`, `connected`), which `PeerState` spells
+    /// the same way on purpose.
+    static func linkState(_ state: NodeStatus.PeerState) -> String {
+        state.rawValue
+    }
+
+    /// `INFO [section...]`: `# Server` and `# Replication`, CRLF-terminated lines, a blank line between
+    /// sections. No argument, `default`, `all` or `everything` give both; unknown sections give nothing.
+    static func info(_ status: NodeStatus, sections: [[UInt8]]) -> String {
+        let wantsAll = sections.isEmpty || sections.contains {
+            ASCII.equals($0, "all") || ASCII.equals($0, "default") || ASCII.equals($0, "everything")
+        }
+        var rendered: [String] = []
+        if wantsAll || sections.contains(where: { ASCII.equals($0, "server") }) {
+            rendered.append(serverSection(status))
+        }
+        if wantsAll || sections.contains(where: { ASCII.equals($0, "replication") }) {
+            rendered.append(replicationSection(status))
+        }
+        return rendered.joined(separator: "\r\n")
+    }
+
+    private static func serverSection(_ status: NodeStatus) -> String {
+        lines("Server", [
+            ("redis_version", "7.0.0-lockstep"),
+            ("redis_mode", "standalone"),
+            ("process_id", String(getpid())),
+            ("tcp_port", String(hostAndPort(status.clientAddress).port)),
+            ("lockstep_node_name", status.nodeName),
+        ])
+    }
+
+    private static func replicationSection(_ status: NodeStatus) -> String {
+        var fields: [(String, String)] = []
+        let (peerHost, peerPort) = hostAndPort(status.peerClientAddress)
+        if status.isServing {
+            fields.append(("role", "master"))
+            if status.role == .primary {
+                let state = status.peerState == .connected ? "online" : "wait_bgsave"
+                fields.append(("connected_slaves", "1"))
+                fields.append(
+                    ("slave0", "ip=\(peerHost),port=\(peerPort),state=\(state),offset=\(status.ackedSequence),lag=0"))
+            } else {
+                fields.append(("connected_slaves", "0"))
+            }
+            fields.append(("master_repl_offset", String(status.logSequence)))
+        } else {
+            fields.append(("role", "slave"))
+            fields.append(("master_host", peerHost))
+            fields.append(("master_port", String(peerPort)))
+            fields.append(("master_link_status", status.peerState == .connected ? "up" : "down"))
+            fields.append(("slave_repl_offset", String(status.logSequence)))
+            fields.append(("slave_read_only", "1"))
+            fields.append(("connected_slaves", "0"))
+            fields.append(("master_repl_offset", String(status.logSequence)))
+        }
+        fields += [
+            ("lockstep_role", status.role.rawValue),
+            ("lockstep_epoch", String(status.epoch)),
+            ("lockstep_log_sequence", String(status.logSequence)),
+            ("lockstep_acked_sequence", String(status.ackedSequence)),
+            ("lockstep_applied_sequence", String(status.appliedSequence)),
+            ("lockstep_peer_state", status.peerState.rawValue),
+            ("lockstep_replay_lag", String(status.replayLag)),
+            ("lockstep_reason", status.reason),
+        ]
+        return lines("Replication", fields)
+    }
+
+    /// `# title` and `name:value` lines, each ending in CRLF; CR and LF inside a value become spaces.
+    private static func lines(_ title: String, _ fields: [(String, String)]) -> String {
+        var text = "# \(title)\r\n"
+        for (name, value) in fields {
+            let flat = String(value.map { $0 == "\r" || $0 == "\n" || $0 == "\r\n" ? " " : $0 })
+            text += "\(name):\(flat)\r\n"
+        }
+        return text
+    }
+
+    /// Splits `host:port` (or `[v6]:port`) at the last colon; port 0 when missing or not a number.
+    static func hostAndPort(_ address: String) -> (host: String, port: Int) {
+        guard let colon = address.lastIndex(of: ":") else { return (address, 0) }
+        var host = String(address[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host, Int(address[address.index(after: colon)...]) ?? 0)
+    }
+}

@@ -1,0 +1,193 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Replication
+
+/// Sorts client requests into those that go through the log and those this node answers itself.
+///
+/// Connection and introspection commands (PING, ECHO, QUIT, SELECT, COMMAND, CONFIG, CLIENT, HELLO, AUTH,
+/// ROLE, INFO, DEBUG DIGEST) are node-local so they work on the backup too, and so that `redis-cli`,
+/// `redis-benchmark` and client libraries get the handshake answers they expect. Unknown commands and wrong
+/// arity are refused here, before they cost a log entry, with Redis's exact errors. A data command on a
+/// node that is not serving gets `-READONLY` naming the primary (DESIGN, clients), so a client can move.
+public enum KeyValueFrontend {
+    /// Routes one parsed request.
+    ///
+    /// - Parameters:
+    ///   - status: this node's role and log positions, for ROLE, INFO and READONLY.
+    ///   - digest: the state digest, read only for DEBUG DIGEST.
+    ///   - clientID: the connection's id, for CLIENT ID.
+    public static func route(
+        _ arguments: [[UInt8]], status: NodeStatus, digest: () -> UInt64, clientID: UInt64 = 0
+    ) -> KeyValueRequest {
+        guard let name = arguments.first else { return .local(reply: RESPWriter.error("ERR empty command")) }
+        let lowercasedName = name.count <= DataCommand.nameBytesLimit ? ASCII.lowercased(name) : []
+        if let command = LocalCommand(lowercasedName: lowercasedName) {
+            guard command.accepts(argumentCount: arguments.count) else {
+                return .local(reply: Replies.wrongArity(command.rawValue))
+            }
+            return answer(command, arguments, status: status, digest: digest, clientID: clientID)
+        }
+        guard let command = DataCommand(lowercasedName: lowercasedName) else {
+            return .local(reply: Replies.unknownCommand(arguments))
+        }
+        guard command.accepts(argumentCount: arguments.count) else {
+            return .local(reply: Replies.wrongArity(command.rawValue))
+        }
+        guard status.isServing else { return .local(reply: readOnlyReply(status)) }
+        return .replicated(KeyValueCommand.encode(arguments))
+    }
+
+    /// `-READONLY ...`, naming the primary's client address so the client (or its operator) can move there.
+    static func readOnlyReply(_ status: NodeStatus) -> [UInt8] {
+        let primary = status.peerClientAddress.isEmpty ? "is unknown" : "is at \(status.peerClientAddress)"
+        return RESPWriter.error("READONLY You can't write against a backup; the primary \(primary)")
+    }
+
+    /// The commands answered without the log, with Redis's arities.
+    enum LocalCommand: String, CaseIterable {
+        case ping, echo, quit, select, command, config, client, hello, auth, role, info, debug
+
+        var arity: Int {
+            switch self {
+            case .ping, .quit, .command, .hello, .info: -1
+            case .echo, .select: 2
+            case .config, .client, .auth, .debug: -2
+            case .role: 1
+            }
+        }
+
+        func accepts(argumentCount count: Int) -> Bool {
+            guard arity >= 0 ? count == arity : count >= -arity else { return false }
+            return self != .ping || count <= 2
+        }
+
+        init?(lowercasedName: [UInt8]) {
+            guard let command = Self.byName[lowercasedName] else { return nil }
+            self = command
+        }
+
+        private static let byName: [[UInt8]: LocalCommand] = Dictionary(
+            uniqueKeysWithValues: allCases.map { (Array($0.rawValue.utf8), $0) })
+    }
+
+    private static func answer(
+        _ command: LocalCommand, _ arguments: [[UInt8]], status: NodeStatus, digest: () -> UInt64, clientID: UInt64
+    ) -> KeyValueRequest {
+        let reply: [UInt8]
+        switch command {
+        case .ping: reply = arguments.count == 2 ? RESPWriter.bulk(arguments[1]) : RESPWriter.simpleString("PONG")
+        case .echo: reply = RESPWriter.bulk(arguments[1])
+        case .quit: return .quit(reply: Replies.ok)
+        case .select: reply = KeyValueStore.select(arguments)
+        case .command: reply = commandCommand(arguments)
+        case .config: reply = configCommand(arguments)
+        case .client: reply = clientCommand(arguments, clientID: clientID)
+        case .hello: reply = RESPWriter.error("NOPROTO unsupported protocol version")
+        case .auth:
+            reply = RESPWriter.error(
+                "ERR AUTH <password> called without any password configured for the default user. "
+                    + "Are you sure your configuration is correct?")
+        case .role: reply = role(status)
+        case .info: reply = RESPWriter.bulk(info(status, sections: Array(arguments.dropFirst())))
+        case .debug: reply = debugCommand(arguments, digest: digest)
+        }
+        return .local(reply: reply)
+    }
+
+    private static func unknownSubcommand(_ subcommand: [UInt8], of command: String) -> [UInt8] {
+        var message = Array("ERR unknown subcommand '".utf8)
+        message.append(contentsOf: subcommand.prefix(128))
+        message.append(contentsOf: Array("'. Try \(command) HELP.".utf8))
+        var writer = RESPWriter()
+        writer.appendError(message)
+        return writer.bytes
+    }
+
+    /// `COMMAND` and its subcommands: enough for clients that probe (redis-cli asks for DOCS at start).
+    private static func commandCommand(_ arguments: [[UInt8]]) -> [UInt8] {
+        guard arguments.count > 1 else { return RESPWriter.array([]) }
+        let subcommand = arguments[1]
+        if ASCII.equals(subcommand, "count") {
+            return RESPWriter.integer(Int64(DataCommand.allCases.count + LocalCommand.allCases.count))
+        }
+        if ASCII.equals(subcommand, "docs") { return RESPWriter.array([]) }
+        if ASCII.equals(subcommand, "info") {
+            return RESPWriter.array(Array(repeating: RESPWriter.nullArray, count: arguments.count - 2))
+        }
+        if ASCII.equals(subcommand, "list") {
+            let names = DataCommand.allCases.map(\.rawValue) + LocalCommand.allCases.map(\.rawValue)
+            return RESPWriter.array(names.sorted().map { RESPWriter.bulk($0) })
+        }
+        return unknownSubcommand(subcommand, of: "COMMAND")
+    }
+
+    /// The configuration `CONFIG GET` reports: what tools such as redis-benchmark ask about persistence.
+    static let configuration: [(name: String, value: String)] = [
+        ("save", ""), ("appendonly", "no"), ("databases", "1"), ("maxmemory", "0"),
+    ]
+
+    /// `CONFIG GET pattern...` (name/value pairs matching any pattern), `CONFIG RESETSTAT`; no `CONFIG SET`.
+    private static func configCommand(_ arguments: [[UInt8]]) -> [UInt8] {
+        let subcommand = arguments[1]
+        if ASCII.equals(subcommand, "get") {
+            guard arguments.count > 2 else { return Replies.wrongArity("config|get") }
+            let patterns = arguments.dropFirst(2).map { GlobPattern(ASCII.lowercased($0)) }
+            var pairs: [[UInt8]] = []
+            for (name, value) in configuration where patterns.contains(where: { $0.matches(Array(name.utf8)) }) {
+                pairs.append(RESPWriter.bulk(name))
+                pairs.append(RESPWriter.bulk(value))
+            }
+            return RESPWriter.array(pairs)
+        }
+        if ASCII.equals(subcommand, "resetstat") { return Replies.ok }
+        if ASCII.equals(subcommand, "set") {
+            return RESPWriter.error("ERR CONFIG SET is not supported; Lockstep's settings are its command line")
+        }
+        return unknownSubcommand(subcommand, of: "CONFIG")
+    }
+
+    /// `CLIENT SETNAME/SETINFO/GETNAME/ID/...`: accepted so client libraries' handshakes succeed.
+    ///
+    /// Names are not kept (the frontend holds no per-connection state), so GETNAME answers null.
+    private static func clientCommand(_ arguments: [[UInt8]], clientID: UInt64) -> [UInt8] {
+        let subcommand = arguments[1]
+        if ASCII.equals(subcommand, "setname") {
+            guard arguments.count == 3 else { return Replies.wrongArity("client|setname") }
+            guard arguments[2].allSatisfy({ $0 > 32 && $0 < 127 }) else {
+                return RESPWriter.error("ERR Client names cannot contain spaces, newlines or special characters.")
+            }
+            return Replies.ok
+        }
+        if ASCII.equals(subcommand, "setinfo") {
+            guard arguments.count == 4 else { return Replies.wrongArity("client|setinfo") }
+            return Replies.ok
+        }
+        if ASCII.equals(subcommand, "getname") { return Replies.nullBulk }
+        if ASCII.equals(subcommand, "id") { return RESPWriter.integer(Int64(truncatingIfNeeded: clientID)) }
+        if ASCII.equals(subcommand, "info") || ASCII.equals(subcommand, "list") {
+            return RESPWriter.bulk("id=\(clientID) db=0\n")
+        }
+        if ASCII.equals(subcommand, "no-evict") || ASCII.equals(subcommand, "no-touch")
+            || ASCII.equals(subcommand, "reply")
+        {
+            return Replies.ok
+        }
+        return unknownSubcommand(subcommand, of: "CLIENT")
+    }
+
+    /// `DEBUG DIGEST`: the state digest as 16 hex digits, so two nodes can be compared by hand.
+    private static func debugCommand(_ arguments: [[UInt8]], digest: () -> UInt64) -> [UInt8] {
+        guard ASCII.equals(arguments[1], "digest"), arguments.count == 2 else {
+            return unknownSubcommand(arguments[1], of: "DEBUG")
+        }
+        return RESPWriter.bulk(hexDigits(digest()))
+    }
+
+    static func hexDigits(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+}

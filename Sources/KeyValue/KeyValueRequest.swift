@@ -1,0 +1,12 @@
+/// What the node runtime does with one client request, as decided by `KeyValueFrontend.route`.
+public enum KeyValueRequest: Equatable, Sendable {
+    /// A data command, encoded by `KeyValueCommand.encode`: the primary appends it to the log, applies it,
+    /// and releases the reply once the backup has acked the entry (the output rule).
+    case replicated([UInt8])
+    /// Answered by this node at once, without the log: connection and introspection commands, errors, and
+    /// the READONLY refusal on a node that is not serving. Releasing these early is safe because they
+    /// reveal no replicated state.
+    case local(reply: [UInt8])
+    /// Answered at once; then the connection is closed (QUIT).
+    case quit(reply: [UInt8])
+}

@@ -1,0 +1,174 @@
+import Replication
+
+/// TTLs: the EXPIRE and TTL families, TIME, RANDOMKEY, and active expiry in `tick`.
+///
+/// Expiry times are absolute Unix milliseconds, as in Redis; a key is expired once the clock is past its time.
+/// A key is deleted lazily, when a command meets it expired, or actively, when `tick` samples it. Both read
+/// the clock only through the `ApplyContext`, so the backup deletes the same keys at the same log position.
+extension KeyValueStore {
+    enum ExpiryTimeError: Error { case notInteger, invalid }
+
+    /// What a SET expiry option's number means: its unit, and whether it is a time or a duration.
+    struct ExpiryUnit: Equatable {
+        var milliseconds: Int64
+        var isAbsolute: Bool
+
+        /// The meaning of `EX`, `PX`, `EXAT` or `PXAT` in any case; nil for another word.
+        init?(option: [UInt8]) {
+            if ASCII.equals(option, "ex") {
+                (milliseconds, isAbsolute) = (1000, false)
+            } else if ASCII.equals(option, "px") {
+                (milliseconds, isAbsolute) = (1, false)
+            } else if ASCII.equals(option, "exat") {
+                (milliseconds, isAbsolute) = (1000, true)
+            } else if ASCII.equals(option, "pxat") {
+                (milliseconds, isAbsolute) = (1, true)
+            } else {
+                return nil
+            }
+        }
+    }
+
+    /// The absolute expiry time of a SET-family option, by Redis's rules: a positive integer that does not
+    /// overflow once converted to milliseconds and, for a relative time, added to now.
+    static func expiryTime(
+        _ argument: [UInt8], unitMilliseconds: Int64, isAbsolute: Bool, clock: Clock
+    ) -> Result<Int64, ExpiryTimeError> {
+        guard let amount = DecimalInteger.parse(argument) else { return .failure(.notInteger) }
+        guard amount > 0 else { return .failure(.invalid) }
+        let (scaled, overflow) = amount.multipliedReportingOverflow(by: unitMilliseconds)
+        guard !overflow else { return .failure(.invalid) }
+        if isAbsolute { return .success(scaled) }
+        let (expiresAt, overflowNow) = scaled.addingReportingOverflow(milliseconds(clock()))
+        guard !overflowNow, expiresAt > 0 else { return .failure(.invalid) }
+        return .success(expiresAt)
+    }
+
+    /// `EXPIRE`/`PEXPIRE`/`EXPIREAT`/`PEXPIREAT key time [NX|XX|GT|LT]`: 1 when the TTL was set (or the key
+    /// deleted because the time has passed), 0 when the key is missing or the condition did not hold.
+    mutating func expire(
+        _ arguments: [[UInt8]], _ command: DataCommand, unitMilliseconds: Int64, isAbsolute: Bool, clock: Clock
+    ) -> [UInt8] {
+        var onlyIfNone = false, onlyIfSome = false, onlyIfGreater = false, onlyIfLess = false
+        for option in arguments.dropFirst(3) {
+            if ASCII.equals(option, "nx") {
+                onlyIfNone = true
+            } else if ASCII.equals(option, "xx") {
+                onlyIfSome = true
+            } else if ASCII.equals(option, "gt") {
+                onlyIfGreater = true
+            } else if ASCII.equals(option, "lt") {
+                onlyIfLess = true
+            } else {
+                var message = Array("ERR Unsupported option ".utf8)
+                message.append(contentsOf: option)
+                var writer = RESPWriter()
+                writer.appendError(message)
+                return writer.bytes
+            }
+        }
+        if onlyIfNone && (onlyIfSome || onlyIfGreater || onlyIfLess) {
+            return RESPWriter.error("ERR NX and XX, GT or LT options at the same time are not compatible")
+        }
+        if onlyIfGreater && onlyIfLess {
+            return RESPWriter.error("ERR GT and LT options at the same time are not compatible")
+        }
+        guard let amount = DecimalInteger.parse(arguments[2]) else { return Replies.notInteger }
+        let (scaled, overflow) = amount.multipliedReportingOverflow(by: unitMilliseconds)
+        let base = isAbsolute ? 0 : Self.milliseconds(clock())
+        let (expiresAt, overflowBase) = scaled.addingReportingOverflow(base)
+        guard !overflow, !overflowBase else { return Replies.invalidExpireTime(command.rawValue) }
+        let key = StoreKey(arguments[1])
+        guard isLive(key, clock: clock) else { return Replies.zero }
+        let current = entries[key]!.expiresAtMilliseconds
+        if onlyIfNone && current != nil { return Replies.zero }
+        if onlyIfSome && current == nil { return Replies.zero }
+        // For GT a key without a TTL counts as expiring never, so nothing is greater; for LT anything is less.
+        if onlyIfGreater, current == nil || expiresAt <= current! { return Replies.zero }
+        if onlyIfLess, let current, expiresAt >= current { return Replies.zero }
+        if expiresAt <= Self.milliseconds(clock()) {
+            remove(key)
+        } else {
+            setExpiry(expiresAt, for: key)
+        }
+        return Replies.one
+    }
+
+    /// `TTL`/`PTTL` (time left) and `EXPIRETIME`/`PEXPIRETIME` (the absolute time): -2 for a missing key,
+    /// -1 for a key without a TTL; seconds are rounded to nearest, as Redis does.
+    mutating func timeToLive(_ arguments: [[UInt8]], inMilliseconds: Bool, isAbsolute: Bool, clock: Clock) -> [UInt8] {
+        let key = StoreKey(arguments[1])
+        guard isLive(key, clock: clock) else { return RESPWriter.integer(-2) }
+        guard let expiresAt = entries[key]!.expiresAtMilliseconds else { return RESPWriter.integer(-1) }
+        var remaining = expiresAt
+        if !isAbsolute {
+            let (difference, overflow) = expiresAt.subtractingReportingOverflow(Self.milliseconds(clock()))
+            remaining = overflow ? Int64.max : difference
+        }
+        remaining = max(remaining, 0)
+        if inMilliseconds { return RESPWriter.integer(remaining) }
+        return RESPWriter.integer(remaining / 1000 + (remaining % 1000 >= 500 ? 1 : 0))
+    }
+
+    /// `PERSIST key`: 1 when a TTL was removed, 0 when the key is missing or had none.
+    mutating func persist(_ arguments: [[UInt8]], clock: Clock) -> [UInt8] {
+        let key = StoreKey(arguments[1])
+        guard isLive(key, clock: clock), entries[key]!.expiresAtMilliseconds != nil else { return Replies.zero }
+        setExpiry(nil, for: key)
+        return Replies.one
+    }
+
+    /// `TIME`: the recorded wall clock as two bulk strings, Unix seconds and microseconds.
+    func time(clock: Clock) -> [UInt8] {
+        let nanoseconds = clock()
+        var seconds = nanoseconds / 1_000_000_000
+        var remainder = nanoseconds % 1_000_000_000
+        if remainder < 0 {
+            seconds -= 1
+            remainder += 1_000_000_000
+        }
+        var writer = RESPWriter()
+        writer.appendArrayHeader(count: 2)
+        writer.appendBulk(DecimalInteger.text(seconds))
+        writer.appendBulk(DecimalInteger.text(remainder / 1000))
+        return writer.bytes
+    }
+
+    /// `RANDOMKEY`: a live key chosen with one recorded random value, or null.
+    ///
+    /// Starts at the position the random value picks and deletes expired keys found there (swap-remove brings
+    /// another key into the same position), so one random value serves however many probes; at most
+    /// `randomKeyProbesLimit` keys are examined, so a store full of expired keys cannot stall the primary.
+    mutating func randomKey(seed: UInt64, clock: Clock) -> [UInt8] {
+        var position = Int(seed % UInt64(keys.count))
+        for _ in 0..<Self.randomKeyProbesLimit {
+            guard !keys.isEmpty else { return Replies.nullBulk }
+            position %= keys.count
+            let key = keys[position]
+            if isLive(key, clock: clock) { return RESPWriter.bulk(key.bytes) }
+        }
+        return Replies.nullBulk
+    }
+
+    /// Active expiry: samples keys with a TTL and deletes the expired ones, so keys nobody reads again still go.
+    ///
+    /// Reads nothing when no key has a TTL; otherwise one clock value and one random value, which seeds the
+    /// sampling sequence, so the log entry stays small however many keys are sampled.
+    public mutating func tick(context: inout ApplyContext) {
+        guard !keysWithExpiry.isEmpty else { return }
+        let now = Self.milliseconds(context.wallClockNanoseconds())
+        var generator = SplitMix64(seed: context.randomValue())
+        for _ in 0..<Self.activeExpiryRoundsLimit {
+            let sampled = min(Self.activeExpirySampleLimit, keysWithExpiry.count)
+            var expired = 0
+            for _ in 0..<sampled where !keysWithExpiry.isEmpty {
+                let key = keysWithExpiry[Int(generator.next() % UInt64(keysWithExpiry.count))]
+                if let expiresAt = entries[key]!.expiresAtMilliseconds, now > expiresAt {
+                    remove(key)
+                    expired += 1
+                }
+            }
+            if keysWithExpiry.isEmpty || expired * 4 <= sampled { break }
+        }
+    }
+}

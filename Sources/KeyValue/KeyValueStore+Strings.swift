@@ -1,0 +1,236 @@
+import Replication
+
+/// The string commands: SET and its relatives, GET, counters, APPEND, multi-key and keyspace commands.
+extension KeyValueStore {
+    /// `GET key`: the value, or null.
+    mutating func get(_ arguments: [[UInt8]], clock: Clock) -> [UInt8] {
+        liveValue(StoreKey(arguments[1]), clock: clock).map(RESPWriter.bulk) ?? Replies.nullBulk
+    }
+
+    /// `SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]`: +OK, or null when NX/XX held it
+    /// back, or with GET the old value (null if none) whether or not the write happened.
+    mutating func set(_ arguments: [[UInt8]], clock: Clock) -> [UInt8] {
+        var onlyIfAbsent = false, onlyIfPresent = false, returnsOld = false, keepsTTL = false
+        // The expiry option and its argument, validated after the options, as Redis does.
+        var expiryOption: (unit: ExpiryUnit, argument: [UInt8])?
+        var index = 3
+        while index < arguments.count {
+            let option = arguments[index]
+            let hasArgument = index + 1 < arguments.count
+            if ASCII.equals(option, "nx") && !onlyIfPresent {
+                onlyIfAbsent = true
+            } else if ASCII.equals(option, "xx") && !onlyIfAbsent {
+                onlyIfPresent = true
+            } else if ASCII.equals(option, "get") {
+                returnsOld = true
+            } else if ASCII.equals(option, "keepttl") && expiryOption == nil {
+                keepsTTL = true
+            } else if !keepsTTL && hasArgument, let unit = ExpiryUnit(option: option),
+                expiryOption.map({ $0.unit == unit }) ?? true  // EX 1 EX 2 is fine (the last wins), EX 1 PX 2 is not
+            {
+                expiryOption = (unit, arguments[index + 1])
+                index += 1
+            } else {
+                return Replies.syntaxError
+            }
+            index += 1
+        }
+        var expiresAt: Int64?
+        if let expiryOption {
+            switch Self.expiryTime(
+                expiryOption.argument, unitMilliseconds: expiryOption.unit.milliseconds,
+                isAbsolute: expiryOption.unit.isAbsolute, clock: clock)
+            {
+            case .success(let time): expiresAt = time
+            case .failure(.notInteger): return Replies.notInteger
+            case .failure(.invalid): return Replies.invalidExpireTime("set")
+            }
+        }
+        let key = StoreKey(arguments[1])
+        let old = returnsOld || onlyIfAbsent || onlyIfPresent ? liveValue(key, clock: clock) : nil
+        let reply = returnsOld ? (old.map(RESPWriter.bulk) ?? Replies.nullBulk) : Replies.ok
+        if (onlyIfAbsent && old != nil) || (onlyIfPresent && old == nil) {
+            return returnsOld ? reply : Replies.nullBulk
+        }
+        // KEEPTTL keeps the TTL of a live key only; an expired one is deleted first, so its TTL goes with it.
+        if keepsTTL && isLive(key, clock: clock) { expiresAt = entries[key]!.expiresAtMilliseconds }
+        store(arguments[2], for: key, expiresAtMilliseconds: expiresAt)
+        return reply
+    }
+
+    /// `SETNX key value`: 1 when it set the key, 0 when the key existed.
+    mutating func setIfAbsent(_ arguments: [[UInt8]], clock: Clock) -> [UInt8] {
+        let key = StoreKey(arguments[1])
+        if isLive(key, clock: clock) { return Replies.zero }
+        store(arguments[2], for: key, expiresAtMilliseconds: nil)
+        return Replies.one
+    }
+
+    /// `SETEX key seconds value` and `PSETEX key milliseconds value`.
+    mutating func setWithExpiry(_ arguments: [[UInt8]], unitMilliseconds: Int64, clock: Clock) -> [UInt8] {
+        switch Self.expiryTime(arguments[2], unitMilliseconds: unitMilliseconds, isAbsolute: false, clock: clock) {
+        case .success(let expiresAt):
+            store(arguments[3], for: StoreKey(arguments[1]), expiresAtMilliseconds: expiresAt)
+            return Replies.ok
+        case .failure(.notInteger): return Replies.notInteger
+        case .failure(.invalid): return Replies.invalidExpireTime(unitMilliseconds == 1 ? "psetex" : "setex")
+        }
+    }
+
+    /// `GETSET key value`: the old value (or null); the new value has no TTL.
+    mutating func getSet(_ arguments: [[UInt8]], clock: Clock) -> [UInt8] {
+        let key = StoreKey(arguments[1])
+        let old = liveValue(key, clock: clock)
+        store(arguments[2], for: key, expiresAtMilliseconds: nil)
+        return old.map(RESPWriter.bulk) ?? Replies.nullBulk
+    }
+
+    /// `GETDEL key`: the value (or null), and the key is gone.
+    mutating func getDelete(_ arguments: [[UInt8]], clock: Clock) -> [UInt8] {
+        let key = StoreKey(arguments[1])
+        guard let value = liveValue(key, clock: clock) else { return Replies.nullBulk }
+        remove(key)
+        return RESPWriter.bulk(value)
+    }
+
+    /// `DEL key...`: how many of the keys existed.
+    mutating func delete(_ arguments: [[UInt8]], clock: Clock) -> [UInt8] {
+        var deleted: Int64 = 0
+        for argument in arguments.dropFirst() {
+            let key = StoreKey(argument)
+            if isLive(key, clock: clock) {
+                remove(key)
+                deleted += 1
+            }
+        }
+        return RESPWriter.integer(deleted)
+    }
+
+    /// `EXISTS key...`: how many of the arguments name a key; a key named twice counts twice.
+    mutating func exists(_ arguments: [[UInt8]], clock: Clock) -> [UInt8] {
+        var found: Int64 = 0
+        for argument in arguments.dropFirst() where isLive(StoreKey(argument), clock: clock) { found += 1 }
+        return RESPWriter.integer(found)
+    }
+
+    /// `TYPE key`: `string`, or `none` for a missing key.
+    mutating func type(_ arguments: [[UInt8]], clock: Clock) -> [UInt8] {
+        isLive(StoreKey(arguments[1]), clock: clock) ? Self.stringType : Self.noneType
+    }
+
+    /// `KEYS pattern`: the live keys matching the glob, in the store's (deterministic) key order.
+    mutating func matchingKeys(_ arguments: [[UInt8]], clock: Clock) -> [UInt8] {
+        let pattern = GlobPattern(arguments[1])
+        let matchesAll = arguments[1] == [UInt8(ascii: "*")]
+        var matched: [[UInt8]] = []
+        for key in keys where matchesAll || pattern.matches(key.bytes) {
+            // Expired keys are skipped, not deleted: deleting would reorder `keys` under the loop.
+            if let expiresAt = entries[key]!.expiresAtMilliseconds, Self.milliseconds(clock()) > expiresAt {
+                continue
+            }
+            matched.append(key.bytes)
+        }
+        var writer = RESPWriter()
+        writer.appendArrayHeader(count: matched.count)
+        for key in matched { writer.appendBulk(key) }
+        return writer.bytes
+    }
+
+    /// `FLUSHALL [ASYNC|SYNC]` (and FLUSHDB, the same with one database): +OK.
+    mutating func flush(_ arguments: [[UInt8]]) -> [UInt8] {
+        if arguments.count > 2 { return Replies.syntaxError }
+        if arguments.count == 2 && !ASCII.equals(arguments[1], "async") && !ASCII.equals(arguments[1], "sync") {
+            return Replies.syntaxError
+        }
+        removeAll()
+        return Replies.ok
+    }
+
+    /// `SELECT index`: there is one database, number 0.
+    static func select(_ arguments: [[UInt8]]) -> [UInt8] {
+        guard let index = DecimalInteger.parse(arguments[1]), index >= Int64(Int32.min), index <= Int64(Int32.max)
+        else { return Replies.notInteger }
+        return index == 0 ? Replies.ok : Replies.databaseOutOfRange
+    }
+
+    /// `INCRBY key increment` and `DECRBY key decrement`.
+    mutating func incrementBy(_ arguments: [[UInt8]], isDecrement: Bool, clock: Clock) -> [UInt8] {
+        guard let amount = DecimalInteger.parse(arguments[2]) else { return Replies.notInteger }
+        if isDecrement {
+            guard amount != Int64.min else { return Replies.decrementOverflow }
+            return incrementBy(arguments[1], -amount, clock: clock)
+        }
+        return incrementBy(arguments[1], amount, clock: clock)
+    }
+
+    /// Adds `amount` to the integer stored at `key` (0 if missing), keeping its TTL; INCR, DECR and the BY forms.
+    mutating func incrementBy(_ keyBytes: [UInt8], _ amount: Int64, clock: Clock) -> [UInt8] {
+        let key = StoreKey(keyBytes)
+        let old = liveValue(key, clock: clock)
+        var current: Int64 = 0
+        if let old {
+            guard let parsed = DecimalInteger.parse(old) else { return Replies.notInteger }
+            current = parsed
+        }
+        let (result, overflow) = current.addingReportingOverflow(amount)
+        guard !overflow else { return Replies.overflow }
+        if old != nil {
+            replaceValue(DecimalInteger.text(result), for: key)
+        } else {
+            store(DecimalInteger.text(result), for: key, expiresAtMilliseconds: nil)
+        }
+        return RESPWriter.integer(result)
+    }
+
+    /// `APPEND key value`: the length after appending; creates the key if missing, keeps its TTL.
+    mutating func append(_ arguments: [[UInt8]], clock: Clock) -> [UInt8] {
+        let key = StoreKey(arguments[1])
+        guard isLive(key, clock: clock) else {
+            store(arguments[2], for: key, expiresAtMilliseconds: nil)
+            return RESPWriter.integer(Int64(arguments[2].count))
+        }
+        guard entries[key]!.value.count + arguments[2].count <= Self.valueBytesLimit else {
+            return Replies.stringTooLong
+        }
+        return RESPWriter.integer(Int64(appendValue(arguments[2], for: key)))
+    }
+
+    /// `STRLEN key`: the value's length in bytes, 0 for a missing key.
+    mutating func stringLength(_ arguments: [[UInt8]], clock: Clock) -> [UInt8] {
+        let key = StoreKey(arguments[1])
+        guard isLive(key, clock: clock) else { return Replies.zero }
+        return RESPWriter.integer(Int64(entries[key]!.value.count))
+    }
+
+    /// `MGET key...`: one bulk string or null per key, in order.
+    mutating func multipleGet(_ arguments: [[UInt8]], clock: Clock) -> [UInt8] {
+        var writer = RESPWriter()
+        writer.appendArrayHeader(count: arguments.count - 1)
+        for argument in arguments.dropFirst() {
+            if let value = liveValue(StoreKey(argument), clock: clock) {
+                writer.appendBulk(value)
+            } else {
+                writer.appendNullBulk()
+            }
+        }
+        return writer.bytes
+    }
+
+    /// `MSET key value...` (+OK) and `MSETNX key value...` (1, or 0 and nothing set if any key exists).
+    mutating func multipleSet(_ arguments: [[UInt8]], onlyIfNoneExist: Bool, clock: Clock) -> [UInt8] {
+        guard arguments.count % 2 == 1 else { return Replies.wrongArity(onlyIfNoneExist ? "msetnx" : "mset") }
+        if onlyIfNoneExist {
+            for index in stride(from: 1, to: arguments.count, by: 2)
+            where isLive(StoreKey(arguments[index]), clock: clock) {
+                return Replies.zero
+            }
+        }
+        for index in stride(from: 1, to: arguments.count, by: 2) {
+            store(arguments[index + 1], for: StoreKey(arguments[index]), expiresAtMilliseconds: nil)
+        }
+        return onlyIfNoneExist ? Replies.one : Replies.ok
+    }
+
+    private static let stringType = RESPWriter.simpleString("string")
+    private static let noneType = RESPWriter.simpleString("none")
+}

@@ -1,0 +1,35 @@
+import Posix
+
+/// Why a logging-channel connection closed. Every case is an operating condition, reported once to the owner.
+public enum ChannelCloseReason: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The peer closed the stream on a frame boundary.
+    case endOfStream
+    /// The bytes received are not a valid frame stream (or ended mid-frame); frames before the bad one were
+    /// delivered, nothing after it.
+    case decodeFailed(FrameError)
+    /// Dialing failed (refused, unreachable, or not connected within `connectTimeout`).
+    case connectFailed(SystemError)
+    /// A read, write or epoll call failed on an open connection (e.g. the peer reset it).
+    case ioFailed(SystemError)
+    /// Nothing arrived for this long, at least `silenceTimeout`: the peer is presumed dead.
+    case peerSilent(Duration)
+    /// The owner called `close`.
+    case closedLocally
+
+    public var description: String {
+        switch self {
+        case .endOfStream:
+            "the peer closed the logging channel"
+        case .decodeFailed(let error):
+            "the logging channel carried an invalid frame stream: \(error)"
+        case .connectFailed(let error):
+            "could not open the logging channel: \(error)"
+        case .ioFailed(let error):
+            "the logging channel failed: \(error)"
+        case .peerSilent(let silence):
+            "the peer sent nothing for \(silence.milliseconds) ms and is presumed dead; the channel was closed"
+        case .closedLocally:
+            "the logging channel was closed by this node"
+        }
+    }
+}

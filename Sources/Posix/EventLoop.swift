@@ -1,0 +1,467 @@
+import CShim
+import Glibc
+import Synchronization
+
+/// One epoll thread: the only place a node's sockets are read, written and timed.
+///
+/// IO-FINDINGS measured why this shape: a level-triggered epoll loop cost about half the CPU per request of a
+/// thread per connection, and batching comes free from the round structure. Each round is
+///
+/// 1. `epoll_wait` (at most `eventsPerWaitLimit` events, timeout = the earliest timer),
+/// 2. every ready descriptor's handler, and the tasks other threads sent with `execute(_:)`,
+/// 3. every due timer,
+/// 4. the round-end hooks, then the one-shot `runAfterRound` tasks: where a connection makes its single
+///    `write()` of everything the round produced.
+///
+/// Threading: `execute(_:)`, `stop()` and `isOnLoopThread` may be called from any thread. Everything else runs on
+/// the loop thread, or before `run()` starts / after it returns, so the hot path takes no lock. Registered
+/// descriptors belong to the loop: `close(_:)` closes one, `shutdown()` closes all that remain.
+///
+/// Handlers and timer bodies are retained until deregistered, fired or cancelled; a connection therefore lives as
+/// long as its registration, and must close it to be freed.
+public final class EventLoop: @unchecked Sendable {  // unchecked: loop-thread state, see "Threading" above
+    /// Events taken per `epoll_wait`. A node has a handful of descriptors, so this bounds a round's work without
+    /// ever starving one: level-triggered readiness reappears next round.
+    public static let eventsPerWaitLimit = 128
+    /// Closures queued by `execute(_:)` and not yet run. Other threads post arbiter answers and commands; a
+    /// backlog this deep means the loop is stuck, and the poster must learn it rather than grow the queue.
+    public static let pendingTasksLimit = 4_096
+    /// Live timers. A connection keeps one; the bound catches a leak, it is not a tuning knob.
+    public static let timersLimit = 65_536
+    /// One-shot after-round tasks queued in one round. Connections queue one flush each (deduplicated).
+    public static let afterRoundTasksLimit = 65_536
+    /// Passes over after-round tasks that queue further after-round tasks (a flush that fails and closes, whose
+    /// close handler sends elsewhere); anything left waits for the next round, which then does not block.
+    public static let afterRoundPassesLimit = 8
+
+    /// What a registration wants to hear about.
+    public struct Interest: OptionSet, Hashable, Sendable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        public static let readable = Interest(rawValue: 1)
+        public static let writable = Interest(rawValue: 2)
+    }
+
+    /// What a descriptor is ready for. `hangup` and `error` are reported whatever the interest; a handler should
+    /// then read or write and let the call report what happened.
+    public struct Events: OptionSet, Hashable, Sendable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        public static let readable = Events(rawValue: 1)
+        public static let writable = Events(rawValue: 2)
+        public static let hangup = Events(rawValue: 4)
+        public static let error = Events(rawValue: 8)
+    }
+
+    /// A registered descriptor. The generation makes a stale token (or a stale event for a descriptor number
+    /// reused within one round) harmless.
+    public struct Registration: Hashable, Sendable {
+        let slot: UInt32
+        let generation: UInt32
+    }
+
+    /// A scheduled timer, for `cancel(_:)`.
+    public struct TimerID: Hashable, Sendable {
+        let value: UInt64
+    }
+
+    // MARK: Loop-thread state
+
+    private struct Slot {
+        var descriptor: FileDescriptor?
+        var generation: UInt32 = 0
+        var interest: Interest = []
+        var handler: ((Events) -> Void)?
+    }
+
+    let epoll: Epoll
+    let doorbell: EventCounter
+    private var slots: [Slot] = []
+    private var freeSlots: [UInt32] = []
+    private var timers = TimerHeap()
+    private var timerBodies: [UInt64: () -> Void] = [:]
+    private var nextTimerID: UInt64 = 1
+    private var afterRoundTasks: [() -> Void] = []
+    private var roundEndHooks: [() -> Void] = []
+    /// Set by `handleSignals`; called on the loop thread with each signal number that arrived.
+    var signalHandler: ((CInt) -> Void)?
+
+    // MARK: Shared state
+
+    private let inbox = Mutex<[@Sendable () -> Void]>([])
+    private let isStopRequested = Atomic<Bool>(false)
+    /// `pthread_self()` of the thread inside `run()`, 0 when none.
+    private let runningThread = Atomic<UInt>(0)
+    private let failure = Mutex<SystemError?>(nil)
+    /// Set once by `shutdown()`; `stop` and `execute` then do nothing rather than ring a closed eventfd.
+    private let isShutDown = Atomic<Bool>(false)
+
+    /// The doorbell's epoll data; registrations use `generation << 32 | slot`, and generation 0 is never issued.
+    private static let doorbellData = UInt64.max
+
+    public init() throws(SystemError) {
+        epoll = try Epoll()
+        do {
+            doorbell = try EventCounter()
+        } catch {
+            try? epoll.descriptor.close()  // the eventfd error is the one worth reporting
+            throw error
+        }
+        do {
+            try epoll.add(doorbell.descriptor, events: EPOLLIN.rawValue, data: Self.doorbellData)
+        } catch {
+            try? doorbell.descriptor.close()  // the epoll_ctl error is the one worth reporting
+            try? epoll.descriptor.close()
+            throw error
+        }
+    }
+
+    deinit {
+        shutdown()
+    }
+
+    /// Whether the caller is the thread running this loop.
+    public var isOnLoopThread: Bool { runningThread.load(ordering: .relaxed) == UInt(pthread_self()) }
+
+    /// Whether the caller may use the loop-thread API: it is on the loop thread, or no thread runs the loop (setup
+    /// before `run()`, teardown after). Objects living on a loop check it in their own entry points.
+    public var isOwnedByCaller: Bool {
+        let running = runningThread.load(ordering: .relaxed)
+        return running == 0 || running == UInt(pthread_self())
+    }
+
+    // MARK: Running
+
+    /// Runs rounds on the calling thread until `stop()`. A stopped loop stays stopped.
+    public func run() throws(SystemError) {
+        let claimed = runningThread.compareExchange(
+            expected: 0, desired: UInt(pthread_self()), ordering: .acquiringAndReleasing
+        ).exchanged
+        precondition(claimed, "EventLoop.run() called while the loop is already running")
+        precondition(!isShutDown.load(ordering: .acquiring), "EventLoop.run() after shutdown()")
+        defer { runningThread.store(0, ordering: .releasing) }
+        let events = UnsafeMutableBufferPointer<epoll_event>.allocate(capacity: Self.eventsPerWaitLimit)
+        defer { events.deallocate() }
+        while !isStopRequested.load(ordering: .acquiring) {
+            let timeout = waitTimeoutMilliseconds(now: monotonicNanoseconds())
+            let count = try epoll.wait(into: events, timeoutMilliseconds: timeout)
+            for index in 0..<count {
+                dispatch(events: events[index].events, data: events[index].data.u64)
+            }
+            fireDueTimers(now: monotonicNanoseconds())
+            endRound()
+        }
+    }
+
+    /// Starts `run()` on a new thread. If `run()` ever fails, the loop stops and `terminationError` says why.
+    public func runOnNewThread() throws(SystemError) -> PosixThread {
+        try PosixThread.spawn { [self] in
+            do throws(SystemError) {
+                try run()
+            } catch {
+                failure.withLock { $0 = error }
+            }
+        }
+    }
+
+    /// Why `run()` returned with an error, if it did (epoll_wait failing: a bug, not an operating condition).
+    public var terminationError: SystemError? { failure.withLock { $0 } }
+
+    /// Asks the loop to return from `run()` after the current round. Any thread; a no-op after `shutdown()`
+    /// (calling it while another thread is inside `shutdown()` is a bug).
+    public func stop() {
+        isStopRequested.store(true, ordering: .releasing)
+        if !isShutDown.load(ordering: .acquiring) { doorbell.ring() }
+    }
+
+    /// Runs `task` on the loop thread in an upcoming round. Any thread.
+    ///
+    /// Returns `false`, without queuing, when `pendingTasksLimit` tasks are already waiting (the loop is stuck or
+    /// overwhelmed, and the caller decides what that means) or the loop is shut down.
+    public func execute(_ task: @escaping @Sendable () -> Void) -> Bool {
+        guard !isShutDown.load(ordering: .acquiring) else { return false }
+        let (isQueued, isFirst) = inbox.withLock { queue -> (Bool, Bool) in
+            guard queue.count < Self.pendingTasksLimit else { return (false, false) }
+            queue.append(task)
+            return (true, queue.count == 1)
+        }
+        // Only the first task needs the bell: the loop takes the whole queue at once after draining it.
+        if isFirst { doorbell.ring() }
+        return isQueued
+    }
+
+    /// Closes every descriptor still registered, drops timers, tasks and hooks, then closes the epoll and eventfd.
+    /// Call after `run()` has returned (or if it never ran); `deinit` calls it too.
+    public func shutdown() {
+        precondition(runningThread.load(ordering: .acquiring) == 0, "EventLoop.shutdown() while running")
+        guard !isShutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        stopHandlingSignals()
+        for slot in slots {
+            try? slot.descriptor?.close()  // nobody is left to tell
+        }
+        slots = []
+        freeSlots = []
+        timers = TimerHeap()
+        timerBodies = [:]
+        afterRoundTasks = []
+        roundEndHooks = []
+        signalHandler = nil
+        inbox.withLock { $0 = [] }
+        try? doorbell.descriptor.close()  // nobody is left to tell
+        try? epoll.descriptor.close()
+    }
+
+    // MARK: Descriptors
+
+    /// Watches `descriptor` and calls `handler` on the loop thread whenever it is ready for `interest` (or has hung
+    /// up). The loop takes ownership of the descriptor.
+    public func register(
+        _ descriptor: FileDescriptor, interest: Interest, handler: @escaping (Events) -> Void
+    ) throws(SystemError) -> Registration {
+        precondition(isOwnedByCaller, "EventLoop.register off the loop thread")
+        let slot: UInt32
+        if let free = freeSlots.popLast() {
+            slot = free
+        } else {
+            slot = UInt32(slots.count)
+            slots.append(Slot())
+        }
+        slots[Int(slot)].generation &+= 1
+        if slots[Int(slot)].generation == 0 { slots[Int(slot)].generation = 1 }
+        let registration = Registration(slot: slot, generation: slots[Int(slot)].generation)
+        do {
+            try epoll.add(descriptor, events: Self.epollEvents(interest), data: Self.data(registration))
+        } catch {
+            freeSlots.append(slot)
+            throw error
+        }
+        slots[Int(slot)].descriptor = descriptor
+        slots[Int(slot)].interest = interest
+        slots[Int(slot)].handler = handler
+        return registration
+    }
+
+    /// Changes what a registration listens for; a no-op if unchanged, so callers may set it freely.
+    public func setInterest(_ interest: Interest, for registration: Registration) throws(SystemError) {
+        precondition(isOwnedByCaller, "EventLoop.setInterest off the loop thread")
+        guard let descriptor = descriptor(of: registration) else { return }
+        let index = Int(registration.slot)
+        guard slots[index].interest != interest else { return }
+        try epoll.modify(descriptor, events: Self.epollEvents(interest), data: Self.data(registration))
+        slots[index].interest = interest
+    }
+
+    /// The interest last set for a registration (empty once it is gone).
+    public func interest(of registration: Registration) -> Interest {
+        descriptor(of: registration) == nil ? [] : slots[Int(registration.slot)].interest
+    }
+
+    /// The descriptor behind a live registration.
+    public func descriptor(of registration: Registration) -> FileDescriptor? {
+        let index = Int(registration.slot)
+        guard index < slots.count, slots[index].generation == registration.generation else { return nil }
+        return slots[index].descriptor
+    }
+
+    /// Stops watching a descriptor and hands it back to the caller, open. Events already taken this round for it
+    /// are dropped. `nil` if the registration was already gone.
+    @discardableResult
+    public func deregister(_ registration: Registration) -> FileDescriptor? {
+        precondition(isOwnedByCaller, "EventLoop.deregister off the loop thread")
+        guard let descriptor = descriptor(of: registration) else { return nil }
+        // Closing would remove it too, but an explicit DEL keeps a dup'd descriptor from firing on.
+        try? epoll.remove(descriptor)  // fails only if the kernel already dropped it, which is the goal
+        let index = Int(registration.slot)
+        slots[index] = Slot(generation: slots[index].generation)
+        freeSlots.append(registration.slot)
+        return descriptor
+    }
+
+    /// Stops watching a descriptor and closes it. A no-op if the registration was already gone.
+    public func close(_ registration: Registration) {
+        try? deregister(registration)?.close()  // a close error leaves nothing to retry or undo
+    }
+
+    // MARK: Timers
+
+    /// Calls `body` on the loop thread once `monotonicNanoseconds()` reaches `deadline`, in the timer step of a
+    /// round. Timers run at most about 1 ms late (epoll's timeout resolution), never early; equal deadlines run in
+    /// the order scheduled.
+    @discardableResult
+    public func schedule(at deadline: UInt64, _ body: @escaping () -> Void) -> TimerID {
+        precondition(isOwnedByCaller, "EventLoop.schedule off the loop thread")
+        precondition(timerBodies.count < Self.timersLimit, "more than \(Self.timersLimit) timers: a timer leak")
+        let id = nextTimerID
+        nextTimerID += 1
+        timerBodies[id] = body
+        timers.insert(TimerHeap.Entry(deadline: deadline, id: id))
+        return TimerID(value: id)
+    }
+
+    /// `schedule(at:)` relative to now.
+    @discardableResult
+    public func schedule(after delay: Duration, _ body: @escaping () -> Void) -> TimerID {
+        let (seconds, attoseconds) = delay.components
+        let nanoseconds = max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        return schedule(at: monotonicNanoseconds() &+ UInt64(nanoseconds), body)
+    }
+
+    /// Cancels a timer that has not fired; a no-op otherwise.
+    public func cancel(_ timer: TimerID) {
+        precondition(isOwnedByCaller, "EventLoop.cancel off the loop thread")
+        timerBodies[timer.value] = nil
+        // The heap entry stays until it surfaces; compact when the dead ones dominate, to bound memory.
+        if timers.count > 2 * timerBodies.count + 64 {
+            timers.removeAll { timerBodies[$0.id] == nil }
+        }
+    }
+
+    // MARK: Round end
+
+    /// Runs `body` once, at the end of the current round (or the next one, if called outside a round).
+    ///
+    /// This is the batching point: a connection that was given frames during the round queues one flush here
+    /// and makes one `write()` for all of them.
+    public func runAfterRound(_ body: @escaping () -> Void) {
+        precondition(isOwnedByCaller, "EventLoop.runAfterRound off the loop thread")
+        precondition(afterRoundTasks.count < Self.afterRoundTasksLimit, "after-round tasks are not deduplicated")
+        afterRoundTasks.append(body)
+    }
+
+    /// Adds a hook that runs at the end of every round, before the `runAfterRound` tasks, so whatever it sends is
+    /// flushed in the same round. For an owner that batches its own work per round (a core fed many events).
+    public func addRoundEndHook(_ hook: @escaping () -> Void) {
+        precondition(isOwnedByCaller, "EventLoop.addRoundEndHook off the loop thread")
+        roundEndHooks.append(hook)
+    }
+
+    // MARK: Internals
+
+    private func dispatch(events: UInt32, data: UInt64) {
+        if data == Self.doorbellData {
+            doorbell.drain()
+            runInbox()
+            deliverPendingSignals()
+            return
+        }
+        let index = Int(truncatingIfNeeded: data & 0xFFFF_FFFF)
+        guard index < slots.count, slots[index].generation == UInt32(truncatingIfNeeded: data >> 32),
+            let handler = slots[index].handler
+        else { return }  // deregistered earlier in this round
+        handler(Self.events(events))
+    }
+
+    private func runInbox() {
+        let tasks = inbox.withLock { queue -> [@Sendable () -> Void] in
+            var taken: [@Sendable () -> Void] = []
+            swap(&queue, &taken)
+            return taken
+        }
+        for task in tasks { task() }
+    }
+
+    private func fireDueTimers(now: UInt64) {
+        // Timers scheduled by a firing body wait for the next round, so a body that reschedules itself at a past
+        // deadline cannot spin this loop.
+        let firstNewID = nextTimerID
+        while let next = timers.first, next.deadline <= now, next.id < firstNewID {
+            timers.removeFirst()
+            if let body = timerBodies.removeValue(forKey: next.id) { body() }
+        }
+    }
+
+    private func endRound() {
+        for hook in roundEndHooks { hook() }
+        var passes = 0
+        while !afterRoundTasks.isEmpty, passes < Self.afterRoundPassesLimit {
+            var tasks: [() -> Void] = []
+            swap(&tasks, &afterRoundTasks)
+            for task in tasks { task() }
+            passes += 1
+        }
+    }
+
+    private func waitTimeoutMilliseconds(now: UInt64) -> CInt {
+        if !afterRoundTasks.isEmpty { return 0 }
+        while let next = timers.first, timerBodies[next.id] == nil { timers.removeFirst() }
+        guard let next = timers.first else { return -1 }
+        guard next.deadline > now else { return 0 }
+        // Round up: waking before the deadline would only spin until it.
+        let milliseconds = (next.deadline - now + 999_999) / 1_000_000
+        return CInt(clamping: milliseconds)
+    }
+
+    private static func data(_ registration: Registration) -> UInt64 {
+        UInt64(registration.generation) << 32 | UInt64(registration.slot)
+    }
+
+    private static func epollEvents(_ interest: Interest) -> UInt32 {
+        var events: UInt32 = 0
+        if interest.contains(.readable) { events |= EPOLLIN.rawValue }
+        if interest.contains(.writable) { events |= EPOLLOUT.rawValue }
+        return events
+    }
+
+    private static func events(_ epollEvents: UInt32) -> Events {
+        var events: Events = []
+        if epollEvents & EPOLLIN.rawValue != 0 { events.insert(.readable) }
+        if epollEvents & EPOLLOUT.rawValue != 0 { events.insert(.writable) }
+        if epollEvents & (EPOLLHUP.rawValue | EPOLLRDHUP.rawValue) != 0 { events.insert(.hangup) }
+        if epollEvents & EPOLLERR.rawValue != 0 { events.insert(.error) }
+        return events
+    }
+}
+
+/// A binary min-heap of timer deadlines; ties break by id, i.e. scheduling order, so firing order is reproducible.
+struct TimerHeap {
+    struct Entry {
+        var deadline: UInt64
+        var id: UInt64
+
+        func precedes(_ other: Entry) -> Bool {
+            deadline != other.deadline ? deadline < other.deadline : id < other.id
+        }
+    }
+
+    private var entries: [Entry] = []
+
+    var count: Int { entries.count }
+    var first: Entry? { entries.first }
+
+    mutating func insert(_ entry: Entry) {
+        entries.append(entry)
+        var child = entries.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard entries[child].precedes(entries[parent]) else { break }
+            entries.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func removeFirst() {
+        guard !entries.isEmpty else { return }
+        entries.swapAt(0, entries.count - 1)
+        entries.removeLast()
+        siftDown(from: 0)
+    }
+
+    mutating func removeAll(where shouldRemove: (Entry) -> Bool) {
+        entries.removeAll(where: shouldRemove)
+        for index in stride(from: entries.count / 2 - 1, through: 0, by: -1) { siftDown(from: index) }
+    }
+
+    private mutating func siftDown(from start: Int) {
+        var parent = start
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var first = parent
+            if left < entries.count, entries[left].precedes(entries[first]) { first = left }
+            if right < entries.count, entries[right].precedes(entries[first]) { first = right }
+            if first == parent { return }
+            entries.swapAt(parent, first)
+            parent = first
+        }
+    }
+}

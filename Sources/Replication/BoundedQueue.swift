@@ -1,0 +1,46 @@
+/// A first-in, first-out queue with a fixed capacity.
+///
+/// Every queue in Lockstep has a named bound (STYLE 6); `append` reports whether the item fit and
+/// the caller decides what "full" means (backpressure, rejection, disconnect). Amortised O(1).
+public struct BoundedQueue<Element> {
+    public let capacity: Int
+    private var storage: [Element] = []
+    private var head = 0
+
+    public init(capacity: Int) {
+        precondition(capacity > 0, "a queue that can hold nothing is a configuration bug")
+        self.capacity = capacity
+    }
+
+    public var count: Int { storage.count - head }
+    public var isEmpty: Bool { count == 0 }
+    public var isFull: Bool { count >= capacity }
+    public var first: Element? { head < storage.count ? storage[head] : nil }
+    public var last: Element? { head < storage.count ? storage.last : nil }
+
+    /// Appends `element` unless the queue is full; returns whether it did.
+    @discardableResult
+    public mutating func append(_ element: Element) -> Bool {
+        guard !isFull else { return false }
+        storage.append(element)
+        return true
+    }
+
+    public mutating func popFirst() -> Element? {
+        guard head < storage.count else { return nil }
+        let element = storage[head]
+        head += 1
+        if head >= 64 && head * 2 >= storage.count {   // compact once half is dead space
+            storage.removeFirst(head)
+            head = 0
+        }
+        return element
+    }
+
+    public mutating func removeAll() {
+        storage.removeAll(keepingCapacity: true)
+        head = 0
+    }
+
+    public var elements: ArraySlice<Element> { storage[head...] }
+}

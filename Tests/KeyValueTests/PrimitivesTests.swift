@@ -1,0 +1,34 @@
+import Testing
+@testable import KeyValue
+
+@Suite("integers and glob patterns as Redis reads them")
+struct PrimitivesTests {
+    @Test("integers follow Redis's string2ll: no sign but minus, no leading zeros, no spaces, 64-bit range")
+    func integers() {
+        #expect(DecimalInteger.parse(bytes("0")) == 0)
+        #expect(DecimalInteger.parse(bytes("-12")) == -12)
+        #expect(DecimalInteger.parse(bytes("9223372036854775807")) == Int64.max)
+        #expect(DecimalInteger.parse(bytes("-9223372036854775808")) == Int64.min)
+        for rejected in ["", "-", "+1", "01", "-0", " 1", "1 ", "9223372036854775808", "1e3", "0x10"] {
+            #expect(DecimalInteger.parse(bytes(rejected)) == nil, "\(rejected)")
+        }
+        #expect(DecimalInteger.text(Int64.min) == bytes("-9223372036854775808"))
+    }
+
+    @Test("glob patterns match like Redis: stars, question marks, classes, ranges, negation and escapes")
+    func globs() {
+        func matches(_ pattern: String, _ string: String) -> Bool { GlobPattern(bytes(pattern)).matches(bytes(string)) }
+        #expect(matches("*", ""))
+        #expect(matches("h*llo", "heeeello"))
+        #expect(matches("h?llo", "hallo"))
+        #expect(!matches("h?llo", "hllo"))
+        #expect(matches("h[ae]llo", "hello"))
+        #expect(!matches("h[^e]llo", "hello"))
+        #expect(matches("h[a-b]llo", "hbllo"))
+        #expect(matches("h[b-a]llo", "hallo"))
+        #expect(matches("a\\*b", "a*b"))
+        #expect(!matches("a\\*b", "axb"))
+        #expect(matches("*a*a*a*a*a*a*a*a*b", String(repeating: "a", count: 40) + "b"))
+        #expect(!matches("*a*a*a*a*a*a*a*a*b", String(repeating: "a", count: 200)))
+    }
+}

@@ -1,0 +1,231 @@
+import Glibc
+import Posix
+import Synchronization
+import Testing
+
+@Suite("Posix wrappers", .serialized)
+struct PosixTests {
+    // MARK: Addresses
+
+    @Test("an IPv4 HOST:PORT parses and prints back unchanged")
+    func addressRoundTrip() throws {
+        let address = try SocketAddress(parsing: "10.0.0.5:7000")
+        #expect(address.ipv4 == 0x0A00_0005)
+        #expect(address.port == 7000)
+        #expect(address.description == "10.0.0.5:7000")
+    }
+
+    @Test("localhost means 127.0.0.1, and port 0 is allowed for listening")
+    func localhostAndPortZero() throws {
+        #expect(try SocketAddress(parsing: "localhost:0") == .loopback(port: 0))
+        #expect(try SocketAddress(parsing: "0.0.0.0:65535") == SocketAddress(ipv4: 0, port: 65535))
+    }
+
+    @Test("malformed addresses give a typed error naming what is wrong")
+    func malformedAddresses() {
+        #expect(throws: SocketAddressError.missingPort("127.0.0.1")) { try SocketAddress(parsing: "127.0.0.1") }
+        #expect(throws: SocketAddressError.invalidPort("1.2.3.4:")) { try SocketAddress(parsing: "1.2.3.4:") }
+        #expect(throws: SocketAddressError.invalidPort("1.2.3.4:65536")) { try SocketAddress(parsing: "1.2.3.4:65536") }
+        #expect(throws: SocketAddressError.invalidPort("1.2.3.4:+80")) { try SocketAddress(parsing: "1.2.3.4:+80") }
+        for host in ["1.2.3", "1.2.3.4.5", "256.0.0.1", "01.2.3.4", "a.b.c.d", "example.com", "[::1]", ":"] {
+            #expect(throws: SocketAddressError.invalidHost("\(host):80")) { try SocketAddress(parsing: "\(host):80") }
+        }
+    }
+
+    // MARK: Processes
+
+    @Test("a spawned child's exit code comes back through a deadline-bounded wait")
+    func spawnAndWait() throws {
+        let success = try ChildProcess.spawn("/bin/true")
+        #expect(try success.wait(timeout: .seconds(10)) == .exited(code: 0))
+        let failure = try ChildProcess.spawn("/bin/sh", arguments: ["-c", "exit 3"])
+        #expect(try failure.wait(timeout: .seconds(10)) == .exited(code: 3))
+        #expect(failure.exitStatus == .exited(code: 3))
+    }
+
+    @Test("a running child is still running at a short deadline, and SIGKILL ends it")
+    func waitTimesOutThenKill() throws {
+        let child = try ChildProcess.spawn("/bin/sleep", arguments: ["30"])
+        defer { _ = try? child.terminate(signal: SIGKILL) }
+        #expect(try child.wait(timeout: .milliseconds(50)) == nil)
+        try child.signal(SIGKILL)
+        #expect(try child.wait(timeout: .seconds(10)) == .signaled(signal: SIGKILL))
+        try child.signal(SIGKILL)  // reaped: a no-op, never a stray signal to a reused pid
+    }
+
+    @Test("a child's stdout can go to a file, and the environment is passed as given")
+    func outputToFileWithEnvironment() throws {
+        let path = "/tmp/lockstep-posix-test-\(getpid()).out"
+        defer { unlink(path) }
+        let child = try ChildProcess.spawn(
+            "/bin/sh", arguments: ["-c", "echo \"$GREETING\""], environment: ["GREETING=hello"],
+            standardOutput: .file(path: path, append: false))
+        #expect(try child.wait(timeout: .seconds(10)) == .exited(code: 0))
+        let file = try FileDescriptor.open(path, flags: O_RDONLY)
+        defer { try? file.close() }
+        var bytes = [UInt8](repeating: 0, count: 64)
+        let count = try bytes.withUnsafeMutableBytes { try file.read(into: $0) } ?? 0
+        #expect(String(decoding: bytes[..<count], as: UTF8.self) == "hello\n")
+    }
+
+    @Test("spawning a missing executable is a typed error, not a crash")
+    func spawnMissingExecutable() {
+        #expect(throws: SystemError(call: "posix_spawn", errno: ENOENT)) {
+            try ChildProcess.spawn("/nonexistent/lockstep-test-binary")
+        }
+    }
+
+    // MARK: Event loop
+
+    @Test("execute from another thread wakes a loop blocked in epoll_wait with nothing to do")
+    func executeWakesIdleLoop() throws {
+        let loop = try EventLoop()
+        let thread = try loop.runOnNewThread()
+        defer {
+            loop.stop()
+            thread.join()
+            loop.shutdown()
+        }
+        sleep(for: .milliseconds(20))  // let it block: no descriptors, no timers, so the wait has no timeout
+        let ranOnLoop = Atomic<Int>(0)
+        let postedAt = monotonicNanoseconds()
+        #expect(loop.execute { ranOnLoop.store(loop.isOnLoopThread ? 1 : 2, ordering: .releasing) })
+        #expect(Waiting.until(.seconds(5)) { ranOnLoop.load(ordering: .acquiring) != 0 })
+        let wakeMicroseconds = Double(monotonicNanoseconds() - postedAt) / 1e3
+        print("eventfd wakeup of an idle loop: \(wakeMicroseconds) µs (including polling)")
+        #expect(ranOnLoop.load(ordering: .acquiring) == 1, "the task must run on the loop thread")
+    }
+
+    @Test("stop from another thread ends run() promptly")
+    func stopFromAnotherThread() throws {
+        let loop = try EventLoop()
+        let thread = try loop.runOnNewThread()
+        sleep(for: .milliseconds(10))
+        let stopped = Atomic<Bool>(false)
+        let joiner = try PosixThread.spawn {
+            thread.join()
+            stopped.store(true, ordering: .releasing)
+        }
+        loop.stop()
+        #expect(Waiting.until(.seconds(5)) { stopped.load(ordering: .acquiring) })
+        joiner.join()
+        loop.shutdown()
+        #expect(loop.terminationError == nil)
+    }
+
+    @Test("timers fire in deadline order, never early, and a cancelled one never fires")
+    func timersFireInOrder() throws {
+        let loop = try EventLoop()
+        let fired = Mutex<[String]>([])
+        let start = monotonicNanoseconds()
+        let lateness = Mutex<[UInt64]>([])
+        func record(_ name: String, due: UInt64) {
+            let now = monotonicNanoseconds()
+            fired.withLock { $0.append(name) }
+            lateness.withLock { $0.append(now >= due ? now - due : .max) }
+        }
+        let dueB = start + 30_000_000, dueA = start + 10_000_000, dueC = start + 20_000_000
+        loop.schedule(at: dueB) { record("b", due: dueB) }
+        loop.schedule(at: dueA) { record("a", due: dueA) }
+        let cancelled = loop.schedule(at: dueC) { record("cancelled", due: dueC) }
+        loop.cancel(cancelled)
+        loop.schedule(at: dueB) { record("b2", due: dueB) }  // same deadline: scheduling order
+        let thread = try loop.runOnNewThread()
+        defer {
+            loop.stop()
+            thread.join()
+            loop.shutdown()
+        }
+        #expect(Waiting.until(.seconds(5)) { fired.withLock { $0.count } == 3 })
+        sleep(for: .milliseconds(30))
+        #expect(fired.withLock { $0 } == ["a", "b", "b2"])
+        #expect(lateness.withLock { $0 }.allSatisfy { $0 != .max }, "a timer fired before its deadline")
+    }
+
+    @Test("after-round tasks run after every handler of the round, once")
+    func afterRoundRunsAfterHandlers() throws {
+        let loop = try EventLoop()
+        let order = Mutex<[String]>([])
+        let thread = try loop.runOnNewThread()
+        defer {
+            loop.stop()
+            thread.join()
+            loop.shutdown()
+        }
+        #expect(loop.execute {
+            loop.runAfterRound { order.withLock { $0.append("flush") } }
+            order.withLock { $0.append("handler 1") }
+        })
+        #expect(Waiting.until(.seconds(5)) { order.withLock { $0.count } == 2 })
+        #expect(order.withLock { $0 } == ["handler 1", "flush"])
+    }
+
+    @Test("a handled signal (SIGUSR1 here, SIGTERM in a node) reaches the loop thread as a call, not an exit")
+    func signalReachesLoop() throws {
+        let loop = try EventLoop()
+        let received = Atomic<CInt>(0)
+        try loop.handleSignals([SIGUSR1]) { received.store($0, ordering: .releasing) }
+        let thread = try loop.runOnNewThread()
+        defer {
+            loop.stop()
+            thread.join()
+            loop.shutdown()
+            Signals.restoreDefault(SIGUSR1)
+        }
+        kill(getpid(), SIGUSR1)
+        #expect(Waiting.until(.seconds(5)) { received.load(ordering: .acquiring) == SIGUSR1 })
+    }
+
+    // MARK: Sockets
+
+    @Test("a busy port gives SystemError(bind, EADDRINUSE) whose description says the port is in use")
+    func busyPort() throws {
+        let first = try TCP.listen(on: .loopback(port: 0))
+        defer { try? first.close() }
+        let taken = try TCP.localAddress(of: first)
+        #expect(taken.port != 0)
+        do {
+            let second = try TCP.listen(on: taken)
+            try? second.close()
+            Issue.record("listening twice on \(taken) succeeded")
+        } catch {
+            #expect(error == SystemError(call: "bind", errno: EADDRINUSE))
+            #expect(error.description.contains("in use"))
+            #expect(error.description.contains("\(taken.port)"))
+        }
+    }
+
+    @Test("connect, accept, send and read move bytes over loopback")
+    func loopbackBytes() throws {
+        let listener = try TCP.listen(on: .loopback(port: 0))
+        defer { try? listener.close() }
+        let client = try TCP.connect(to: TCP.localAddress(of: listener)).descriptor
+        defer { try? client.close() }
+        var server: FileDescriptor?
+        #expect(Waiting.until(.seconds(5)) {
+            server = try? TCP.accept(from: listener)
+            return server != nil
+        })
+        guard let server else { return }
+        defer { try? server.close() }
+        #expect(Waiting.until(.seconds(5)) { (try? TCP.completeConnect(client)) != nil })
+        #expect(try TCP.option(client, level: CInt(IPPROTO_TCP), name: TCP_NODELAY) == 1)
+        #expect(try TCP.option(server, level: CInt(IPPROTO_TCP), name: TCP_NODELAY) == 1)
+        let message: [UInt8] = Array("ping".utf8)
+        let sent = try message.withUnsafeBytes { try client.send($0) }
+        #expect(sent == 4)
+        var buffer = [UInt8](repeating: 0, count: 16)
+        var received: Int?
+        #expect(Waiting.until(.seconds(5)) {
+            received = try? buffer.withUnsafeMutableBytes { try server.read(into: $0) }
+            return received != nil
+        })
+        #expect(received == 4)
+        #expect(Array(buffer[..<4]) == message)
+        #expect(try buffer.withUnsafeMutableBytes { try server.read(into: $0) } == nil, "nothing more: nil")
+        try TCP.shutdownWrites(client)
+        #expect(Waiting.until(.seconds(5)) {
+            (try? buffer.withUnsafeMutableBytes { try server.read(into: $0) }) == 0
+        }, "end of stream reads 0")
+    }
+}
