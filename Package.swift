@@ -36,8 +36,10 @@ let package = Package(
         .executableTarget(
             name: "LockstepCLI",
             dependencies: ["Runtime", "KeyValue", "Arbiter", "Posix", "LogChannel"]),
+        // The benchmark harness: load generators, floors, histogram and report (testable), and its command.
+        .target(name: "BenchmarkKit", dependencies: ["Posix", "LogChannel"], path: "Benchmarks/BenchmarkKit"),
         .executableTarget(
-            name: "LockstepBench", dependencies: ["Posix", "LogChannel"], path: "Benchmarks/LockstepBench"),
+            name: "LockstepBench", dependencies: ["BenchmarkKit", "Posix"], path: "Benchmarks/LockstepBench"),
         // A tiny process the arbiter race test starts many times over.
         .executableTarget(name: "arbiter-race", dependencies: ["Arbiter"], path: "Tests/Probes/ArbiterRace"),
 
@@ -47,6 +49,10 @@ let package = Package(
         .testTarget(name: "CoreTests", dependencies: ["Primary", "Backup", "Node", "Replication", "LogChannel", "Arbiter"]),
         .testTarget(name: "SimulationTests", dependencies: ["Node", "Replication", "LogChannel", "Arbiter", "KeyValue"]),
         .testTarget(name: "KeyValueTests", dependencies: ["KeyValue", "Replication"]),
+        .testTarget(
+            name: "RuntimeTests",
+            dependencies: ["Runtime", "KeyValue", "Node", "Posix", "Arbiter", "LogChannel", "Replication"]),
+        .testTarget(name: "BenchmarkTests", dependencies: ["BenchmarkKit"], path: "Benchmarks/Tests"),
         .testTarget(
             name: "ProcessTests",
             dependencies: ["Runtime", "KeyValue", "LockstepCLI", "Posix", "Arbiter", "LogChannel"]),

@@ -39,6 +39,9 @@ public struct NodeStatus: Equatable, Sendable {
     public var replayLag: UInt64
     /// Why the node is where it is, in words (the last role transition's reason).
     public var reason: String
+    /// Running totals the runtime keeps (e.g. entries and writes on the logging channel), for
+    /// `INFO` and the benchmark; names are snake_case, rendered sorted.
+    public var counters: [String: UInt64] = [:]
 
     public init(
         role: Role, nodeName: String, epoch: UInt64 = 0, logSequence: UInt64 = 0, ackedSequence: UInt64 = 0,
