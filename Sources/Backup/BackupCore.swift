@@ -36,6 +36,9 @@ public struct BackupLimits: Sendable, Equatable {
     public var replayBatchLimit = Int.max
     /// How soon to ask an arbiter that did not answer again.
     public var arbiterRetryInterval: Duration = .milliseconds(50)
+    /// How long a joining backup waits for the first checkpoint chunk before trying again; a primary
+    /// that accepted the channel but never answers the hello must not keep it waiting forever.
+    public var checkpointWaitLimit: Duration = .seconds(2)
 
     public init() {}
 }
@@ -73,14 +76,17 @@ public struct BackupCore<Machine: StateMachine> {
     private var checkpointSequence: UInt64?
     private var pending: BoundedQueue<(sequence: UInt64, entry: LogEntry)>
     private var arbiterRetryAt: Instant?
+    private var checkpointDeadline: Instant?
 
-    /// A backup that has said hello to a primary at `epoch` and waits for its checkpoint; `machine`
-    /// is an empty instance the checkpoint will overwrite.
-    public init(epoch: UInt64, machine: Machine, limits: BackupLimits) {
+    /// A backup that said hello to a primary at `epoch` at `now` and waits for its checkpoint;
+    /// `machine` is an empty instance the checkpoint will overwrite.
+    public init(epoch: UInt64, machine: Machine, limits: BackupLimits, at now: Instant) {
         self.epoch = epoch
         self.machine = machine
         self.limits = limits
         self.pending = BoundedQueue(capacity: limits.pendingEntriesLimit)
+        self.checkpointDeadline = now + limits.checkpointWaitLimit
+        self.nextWakeup = checkpointDeadline
     }
 
     public var replayLag: UInt64 { received - applied }
@@ -111,8 +117,13 @@ public struct BackupCore<Machine: StateMachine> {
                 arbiterRetryAt = nil
                 actions.append(.takeEpoch(wanted))
             }
+            if let due = checkpointDeadline, now >= due, phase == .awaitingCheckpoint, checkpointSequence == nil {
+                finish(rejoin: "no checkpoint within \(limits.checkpointWaitLimit) of the hello", into: &actions)
+            }
         }
-        nextWakeup = arbiterRetryAt ?? (phase == .following && !pending.isEmpty ? now : nil)
+        if checkpointSequence != nil || phase != .awaitingCheckpoint { checkpointDeadline = nil }
+        nextWakeup = [arbiterRetryAt, checkpointDeadline, phase == .following && !pending.isEmpty ? now : nil]
+            .compactMap { $0 }.min()
         precondition(applied <= received, "applied an entry that never arrived")
         return actions
     }

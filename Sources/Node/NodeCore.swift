@@ -288,7 +288,7 @@ public struct NodeCore<Machine: StateMachine> {
                         Hello(
                             epoch: epoch, nodeName: configuration.nodeName,
                             channelAddress: configuration.channelAddress, clientAddress: configuration.clientAddress))))
-            let backup = BackupCore(epoch: epoch, machine: emptyMachine, limits: configuration.backupLimits)
+            let backup = BackupCore(epoch: epoch, machine: emptyMachine, limits: configuration.backupLimits, at: now)
             transition(to: .backup(backup, channel: channel, primary: nil), .backup,
                 reason: "joined \(knownPrimary?.claim.nodeName ?? "the peer"), awaiting a checkpoint", into: &actions)
             joinFailures = 0
