@@ -101,6 +101,10 @@ extension KeyValueFrontend {
             ("lockstep_replay_lag", String(status.replayLag)),
             ("lockstep_reason", status.reason),
         ]
+        // The runtime's running totals (channel writes, acks, ...), sorted so the output is stable across runs.
+        for name in status.counters.keys.sorted() {
+            fields.append(("lockstep_\(name)", String(status.counters[name] ?? 0)))
+        }
         return lines("Replication", fields)
     }
 

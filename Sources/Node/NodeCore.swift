@@ -116,7 +116,7 @@ public struct NodeCore<Machine: StateMachine> {
         case .channelClosed(let channel, let reason):
             channelClosed(channel, reason: reason, at: now, into: &actions)
         case .commandsArrived(let commands):
-            if case .primary = role {
+            if target == .primary {
                 forwardToPrimary(.commandsArrived(commands), at: now, into: &actions)
             } else {
                 actions.append(.reject(commands.map(\.tag), reason: "this node is not the primary"))
@@ -196,14 +196,29 @@ public struct NodeCore<Machine: StateMachine> {
         }
     }
 
+    /// Which core an event goes to, read without holding on to the role's payload (a held copy
+    /// would make the core's next write copy the whole state machine).
+    private enum Target: Equatable { case primary, backup(ChannelID), neither }
+
+    private var target: Target {
+        switch role {
+        case .primary: .primary
+        case .backup(_, let channel, _): .backup(channel)
+        case .starting, .joining, .stopped: .neither
+        }
+    }
+
     // MARK: - Arbiter
 
     private mutating func arbiterAnswered(_ answer: ArbiterAnswer, at now: Instant, into actions: inout [NodeAction]) {
+        switch target {
+        case .primary: return forwardToPrimary(.arbiterAnswered(answer), at: now, into: &actions)
+        case .backup: return forwardToBackup(.arbiterAnswered(answer), at: now, into: &actions)
+        case .neither: break
+        }
         switch role {
-        case .primary:
-            forwardToPrimary(.arbiterAnswered(answer), at: now, into: &actions)
-        case .backup:
-            forwardToBackup(.arbiterAnswered(answer), at: now, into: &actions)
+        case .primary, .backup:
+            break
         case .starting:
             switch answer {
             case .current(nil):
@@ -320,13 +335,10 @@ public struct NodeCore<Machine: StateMachine> {
             if !rest.isEmpty { forwardToPrimary(.framesArrived(channel, rest), at: now, into: &actions) }
             return
         }
-        switch role {
-        case .primary:
-            forwardToPrimary(.framesArrived(channel, frames), at: now, into: &actions)
-        case .backup(_, let backupChannel, _) where backupChannel == channel:
-            forwardToBackup(.framesArrived(frames), at: now, into: &actions)
-        default:
-            actions.append(.close(channel))
+        switch target {
+        case .primary: forwardToPrimary(.framesArrived(channel, frames), at: now, into: &actions)
+        case .backup(channel): forwardToBackup(.framesArrived(frames), at: now, into: &actions)
+        case .backup, .neither: actions.append(.close(channel))
         }
     }
 
@@ -337,35 +349,31 @@ public struct NodeCore<Machine: StateMachine> {
             unidentified.remove(at: index)
             return
         }
-        switch role {
-        case .primary:
-            forwardToPrimary(.channelClosed(channel, reason: reason), at: now, into: &actions)
-        case .backup(_, let backupChannel, _) where backupChannel == channel:
-            forwardToBackup(.channelClosed(reason: reason), at: now, into: &actions)
-        default:
-            break
+        switch target {
+        case .primary: forwardToPrimary(.channelClosed(channel, reason: reason), at: now, into: &actions)
+        case .backup(channel): forwardToBackup(.channelClosed(reason: reason), at: now, into: &actions)
+        case .backup, .neither: break
         }
     }
 
     private mutating func timerFired(at now: Instant, into actions: inout [NodeAction]) {
-        switch role {
-        case .joining(let retryAt?, _) where now >= retryAt:
+        switch target {
+        case .primary: return forwardToPrimary(.timerFired, at: now, into: &actions)
+        case .backup: return forwardToBackup(.timerFired, at: now, into: &actions)
+        case .neither: break
+        }
+        if case .joining(let retryAt?, _) = role, now >= retryAt {
             role = .joining(retryAt: nil, isDialing: false)
             actions.append(.readArbiter)
-        case .primary:
-            forwardToPrimary(.timerFired, at: now, into: &actions)
-        case .backup:
-            forwardToBackup(.timerFired, at: now, into: &actions)
-        default:
-            break
         }
     }
 
     private mutating func stopRequested(at now: Instant, into actions: inout [NodeAction]) {
         isStopRequested = true
+        if target == .primary { return forwardToPrimary(.stopRequested, at: now, into: &actions) }
         switch role {
         case .primary:
-            forwardToPrimary(.stopRequested, at: now, into: &actions)
+            break
         case .backup(_, let channel, _):
             actions.append(.close(channel))
             transition(to: .stopped, .stopped, reason: "stop requested", into: &actions)
@@ -380,6 +388,7 @@ public struct NodeCore<Machine: StateMachine> {
 
     private mutating func forwardToPrimary(_ event: PrimaryEvent, at now: Instant, into actions: inout [NodeAction]) {
         guard case .primary(var primary) = role else { return }
+        role = .stopped  // drop the second reference, or the first write copies the whole machine
         let before = primary.standing
         let primaryActions = primary.handle(event, at: now)
         role = .primary(primary)
@@ -419,6 +428,7 @@ public struct NodeCore<Machine: StateMachine> {
 
     private mutating func forwardToBackup(_ event: BackupEvent, at now: Instant, into actions: inout [NodeAction]) {
         guard case .backup(var backup, let channel, var primary) = role else { return }
+        role = .stopped  // drop the second reference, or the first write copies the whole machine
         if case .framesArrived(let frames) = event, primary == nil, case .checkpoint = frames.first {
             primary = knownPrimary.map {
                 Hello(epoch: $0.epoch, nodeName: $0.claim.nodeName, channelAddress: $0.claim.channelAddress,

@@ -1,1 +1,98 @@
-public enum RuntimePlaceholder {}
+import Node
+import Posix
+import Replication
+import Synchronization
+
+/// One Lockstep node in a process: a `NodeCore` driven by real sockets, timers and the shared-directory arbiter.
+///
+/// `init` binds the client and logging-channel ports (a busy port is a typed error before anything runs);
+/// `run()` then blocks the calling thread on the node's single epoll loop until the node exits. Everything the
+/// node does happens on that thread (see `NodeDriver` for how a round flows); the arbiter, which is disk I/O that
+/// may hang, gets one helper thread. Other threads may only call `requestStop()`, `crash()` and `status`.
+///
+/// Signals are not the runtime's business: the CLI turns SIGTERM into `requestStop()`.
+public final class NodeRuntime<P: ClientProtocol>: @unchecked Sendable {  // unchecked: the driver is loop-only
+    /// The client address actually bound (port 0 resolved).
+    public let clientAddress: SocketAddress
+    /// The logging-channel address actually bound (port 0 resolved).
+    public let channelAddress: SocketAddress
+    /// The configuration in force, with advertised addresses that ended in `:0` replaced by the bound ones.
+    public let configuration: RuntimeConfiguration
+
+    private let loop: EventLoop
+    private let driver: NodeDriver<P>
+    private let shared: RuntimeShared
+    private let hasRun = Atomic<Bool>(false)
+
+    /// Makes the node and binds both listeners.
+    ///
+    /// - Parameters:
+    ///   - protocol: the application's wire protocol on the client port.
+    ///   - emptyMachine: the state a new cluster starts from, and what a joining backup restores into.
+    ///   - entropy: where the primary's clock reads and random values come from (recorded into the log).
+    ///   - log: one line per role transition and per core note; called on the loop thread.
+    public init(
+        configuration: RuntimeConfiguration, protocol clientProtocol: P, emptyMachine: P.Machine,
+        entropy: any EntropySource = SystemEntropy(), log: @escaping @Sendable (String) -> Void
+    ) throws(RuntimeError) {
+        do {
+            loop = try EventLoop()
+        } catch {
+            throw .eventLoopFailed(error)
+        }
+        driver = try NodeDriver(
+            configuration: configuration, clientProtocol: clientProtocol, emptyMachine: emptyMachine,
+            entropy: entropy, loop: loop, log: log)
+        shared = driver.shared
+        clientAddress = driver.clientAddress
+        channelAddress = driver.channelAddress
+        self.configuration = driver.configuration
+    }
+
+    /// Runs the node on the calling thread until it exits; returns why (e.g. "handed over: ...", "crashed").
+    ///
+    /// Call once. Throws only if the node cannot start its arbiter thread or the event loop itself fails.
+    @discardableResult
+    public func run() throws(RuntimeError) -> String {
+        let isFirst = !hasRun.exchange(true, ordering: .acquiringAndReleasing)
+        precondition(isFirst, "NodeRuntime.run() called twice")
+        do {
+            try driver.start()
+        } catch {
+            loop.shutdown()
+            throw error
+        }
+        var failure: SystemError?
+        do {
+            try loop.run()
+        } catch {
+            failure = error
+        }
+        driver.finish()
+        loop.shutdown()
+        if let failure { throw .eventLoopFailed(failure) }
+        return driver.exitReason ?? "crashed"
+    }
+
+    /// Asks the node to stop, from any thread (e.g. on SIGTERM). A primary with a caught-up backup hands over to
+    /// it first, so the backup goes live at once instead of after the silence timeout; `run()` returns when done.
+    public func requestStop() {
+        _ = loop.execute { [driver] in driver.drive(.stopRequested) }  // false: the loop is gone, nothing to stop
+    }
+
+    /// Stops the node at once, closing every socket without telling the core, like `kill -9`. Any thread; for
+    /// tests that need a crash inside one process. `run()` returns "crashed".
+    public func crash() {
+        shared.isCrashed.store(true, ordering: .releasing)
+        driver.arbiter.halt()
+        loop.stop()
+    }
+
+    /// The node's role, epoch, log positions and counters, as of the last loop round. Any thread.
+    public var status: NodeStatus {
+        let published = shared.published.withLock { $0 }
+        var status = published.status
+        status.counters = published.counters.dictionary
+        return status
+    }
+}

@@ -271,6 +271,7 @@ struct Simulation {
                     failovers += 1
                     checkNewPrimaryHoldsAckedTokens(index, reason: reason)
                 }
+                noteWhetherTheStateSurvives()
             case .note(let line):
                 if line.contains("diverged") { violations.append("seed \(seed): n\(index) \(line)") }
             case .exit:
@@ -414,7 +415,8 @@ struct Simulation {
             // data, and then nobody may go live (correctly); that double failure is not this test's.
             if let primary, hasProtectingBackup(primary) { crashAndRestart(primary) }
         case 1:
-            if let backup = nodes.indices.first(where: { nodes[$0].isUp && $0 != primary }) { crashAndRestart(backup) }
+            // Only a backup beside a serving primary: crashing the last holder of the state is a double failure.
+            if let primary, nodes[1 - primary].isUp { crashAndRestart(1 - primary) }
         case 2:
             cutDirections = [[0, 1], [1, 0]]
             healPartitionLater(heal)
@@ -445,6 +447,7 @@ struct Simulation {
 
     private mutating func crash(_ index: Int, silently: Bool) {
         guard nodes[index].isUp else { return }
+        defer { noteWhetherTheStateSurvives() }
         nodes[index].isUp = false
         nodes[index].isPaused = false
         nodes[index].deferred = []
@@ -518,6 +521,23 @@ struct Simulation {
     }
 
     // MARK: Checkers
+
+    /// Set once no running node holds the replicated state (no serving primary, no protecting
+    /// backup): two overlapping failures, after which nobody may go live — unavailable, not wrong.
+    /// Liveness is then not expected; safety still is.
+    private(set) var stateLost = false
+
+    private mutating func noteWhetherTheStateSurvives() {
+        guard !arbiter.isEmpty, !stateLost else { return }
+        let holders = nodes.filter {
+            let status = $0.core.status
+            return $0.isUp && (status.isServing || (status.role == .backup && status.peerState == .connected))
+        }
+        if holders.isEmpty {
+            stateLost = true
+            if Self.isTracing { print("\(now) the state is lost: no running node holds it") }
+        }
+    }
 
     private mutating func checkRelease(by index: Int) {
         let epoch = nodes[index].core.status.epoch

@@ -1,0 +1,90 @@
+import Replication
+
+/// RESP2 on the client port: the key-value store's `ClientProtocol`, for the node runtime.
+///
+/// Requests are cut out by `RESPParser` and sorted by `KeyValueFrontend`; this type adds only what the runtime
+/// needs around them: parser limits that keep every accepted command inside one log entry frame, an answer for
+/// `DEBUG DIGEST` on a node without state, and the refusal a client gets when a command was not executed.
+public struct KeyValueClientProtocol: ClientProtocol {
+    public typealias Machine = KeyValueStore
+
+    /// One connection's parser and its id.
+    public struct Session: Sendable {
+        var parser: RESPParser
+        let clientID: UInt64
+    }
+
+    /// Bounds on one request. Smaller than Redis's, on purpose: a replicated command travels as one log entry,
+    /// and a frame larger than the peer's body limit would be refused as corrupt.
+    public let parserLimits: RESPParser.Limits
+
+    /// Parser limits sized for log entries: 1 MiB per request (and per argument), 65,536 arguments, 64 KiB inline.
+    ///
+    /// With these, `replicatedBytesLimit` is about 1.2 MiB, well below the 4 MiB frame bodies the runtime uses by
+    /// default, with room for the values a command records (clock reads, random values).
+    public static let defaultParserLimits = RESPParser.Limits(
+        argumentsLimit: 65_536, bulkBytesLimit: 1 << 20, inlineBytesLimit: 64 << 10, requestBytesLimit: 1 << 20)
+
+    public init(parserLimits: RESPParser.Limits = KeyValueClientProtocol.defaultParserLimits) {
+        self.parserLimits = parserLimits
+    }
+
+    /// The largest `KeyValueCommand` encoding the limits allow: the arguments' bytes (multi-bulk requests count
+    /// them against `requestBytesLimit`; an inline request is one line of at most `inlineBytesLimit`), plus a
+    /// varint length per argument and the argument count.
+    public var replicatedBytesLimit: Int {
+        let argumentBytes = max(parserLimits.requestBytesLimit, parserLimits.inlineBytesLimit)
+        let lengthBytes = Self.varintBytes(UInt64(parserLimits.bulkBytesLimit))
+        return argumentBytes + parserLimits.argumentsLimit * lengthBytes + Self.varintBytes(UInt64(Int.max))
+    }
+
+    public func makeSession(clientID: UInt64) -> Session {
+        Session(parser: RESPParser(limits: parserLimits), clientID: clientID)
+    }
+
+    public func append(_ bytes: UnsafeRawBufferPointer, to session: inout Session) {
+        session.parser.append(bytes)
+    }
+
+    public func nextRequest(
+        from session: inout Session, status: NodeStatus, digest: () -> UInt64?
+    ) -> ClientRequest? {
+        let arguments: [[UInt8]]
+        do {
+            guard let next = try session.parser.next() else { return nil }
+            arguments = next
+        } catch {
+            return .malformed(reply: error.reply)
+        }
+        // A joining node holds no state: a digest of "nothing" would look like a real, empty store.
+        if arguments.count == 2, ASCII.equals(arguments[0], "debug"), ASCII.equals(arguments[1], "digest"),
+            digest() == nil
+        {
+            return .local(
+                reply: RESPWriter.error("ERR this node holds no replicated state yet (\(status.role.rawValue))"))
+        }
+        switch KeyValueFrontend.route(
+            arguments, status: status, digest: { digest() ?? 0 }, clientID: session.clientID)
+        {
+        case .replicated(let bytes): return .replicated(bytes)
+        case .local(let reply): return .local(reply: reply)
+        case .quit(let reply): return .quit(reply: reply)
+        }
+    }
+
+    /// `-READONLY ...` naming the primary when this node knows where it is, `-TRYAGAIN ...` otherwise.
+    ///
+    /// Both are errors Redis clients already understand as "not here, not now", and both promise the command did
+    /// nothing, so retrying it elsewhere is safe.
+    public func rejectionReply(reason: String, status: NodeStatus) -> [UInt8] {
+        if !status.isServing, !status.peerClientAddress.isEmpty {
+            return KeyValueFrontend.readOnlyReply(status)
+        }
+        let flat = String(reason.map { $0 == "\r" || $0 == "\n" ? " " : $0 })
+        return RESPWriter.error("TRYAGAIN \(flat); the command was not executed")
+    }
+
+    private static func varintBytes(_ value: UInt64) -> Int {
+        max(1, (64 - value.leadingZeroBitCount + 6) / 7)
+    }
+}

@@ -1,0 +1,45 @@
+/// What one client request asks of the node, as the application's wire protocol decided.
+public enum ClientRequest: Equatable, Sendable {
+    /// A command for the state machine: it goes through the log, and its reply waits for the output rule.
+    case replicated([UInt8])
+    /// Answered by this node at once, without the log (handshakes, status, refusals that reveal no state).
+    case local(reply: [UInt8])
+    /// Answered at once; the connection closes once the reply is out (QUIT).
+    case quit(reply: [UInt8])
+    /// The request broke the wire protocol; nothing after it can be trusted, so the connection closes once
+    /// this error reply is out.
+    case malformed(reply: [UInt8])
+}
+
+/// An application's wire protocol on the client port: how bytes become requests and what a refusal looks like.
+///
+/// The node runtime is app-agnostic: it owns sockets, ordering and the output rule, and asks the protocol only to
+/// cut requests out of a connection's bytes and to word the replies the runtime itself must give. All methods run
+/// on the runtime's loop thread, once per request, so they should be byte scans, not string work (IO-FINDINGS).
+public protocol ClientProtocol: Sendable {
+    /// The state machine the replicated commands are meant for.
+    associatedtype Machine: StateMachine
+    /// Per-connection parsing state (a partial request, say).
+    associatedtype Session
+
+    /// The largest `.replicated` payload `nextRequest` can produce. The runtime refuses to start unless it fits
+    /// one log entry frame, so an accepted command can always be shipped to the backup.
+    var replicatedBytesLimit: Int { get }
+
+    /// A fresh session for a new connection; `clientID` is unique within the process (for `CLIENT ID`).
+    func makeSession(clientID: UInt64) -> Session
+
+    /// Adds bytes read from the connection.
+    func append(_ bytes: UnsafeRawBufferPointer, to session: inout Session)
+
+    /// The next complete request, nil if more bytes are needed; `.malformed` closes the connection after its reply.
+    ///
+    /// - Parameters:
+    ///   - status: this node's role and positions now, e.g. to refuse data commands on a backup.
+    ///   - digest: the state machine's digest, nil when this node holds no replicated state (joining).
+    func nextRequest(from session: inout Session, status: NodeStatus, digest: () -> UInt64?) -> ClientRequest?
+
+    /// The reply for a command the node did not execute (not primary, stopping, overloaded): the client may retry
+    /// elsewhere, and may do so safely because nothing happened.
+    func rejectionReply(reason: String, status: NodeStatus) -> [UInt8]
+}

@@ -1,0 +1,70 @@
+import Posix
+
+/// One client's socket, parsing session, ordered replies and unwritten output; owned by the loop thread.
+///
+/// The runtime reads a connection when it is readable and allowed to (see `NodeDriver.updateInterest`), parses
+/// every complete request into the pipeline, and writes the filled prefix of the pipeline once per loop round.
+final class ClientConnection<Session> {
+    /// Index in the driver's connection table; part of every tag, so a release finds its connection in O(1).
+    let index: Int
+    /// Unique within the process: the protocol's client id, and what log lines name.
+    let id: UInt64
+    let registration: EventLoop.Registration
+    var session: Session
+    var pipeline: ReplyPipeline
+
+    /// Reply bytes not yet taken by the kernel, from `outputOffset` on; bounded by `clientOutputBytesLimit`.
+    var output: [UInt8] = []
+    var outputOffset = 0
+    /// Queued for the round's client flush.
+    var isFlushQueued = false
+
+    /// Replicated requests parsed into this round's batch and not yet handed to the core. They were never executed,
+    /// so whatever happens to the node, their clients may be told so.
+    var unhandedCount = 0
+    /// Stopped parsing because the round's batch or this pipeline was full; listed in the driver's backlog.
+    var isBacklogged = false
+    /// Had its reading turned off while intake was paused; listed to be turned on again at resume.
+    var isListedAsPaused = false
+    /// The client sent end of stream: no more requests, but replies still go out.
+    var isInputClosed = false
+    /// QUIT or a protocol error: close once the pipeline is empty and the output written.
+    var isClosingAfterOutput = false
+    var isClosed = false
+
+    init(index: Int, id: UInt64, registration: EventLoop.Registration, session: Session, pendingRepliesLimit: Int) {
+        self.index = index
+        self.id = id
+        self.registration = registration
+        self.session = session
+        self.pipeline = ReplyPipeline(capacity: pendingRepliesLimit)
+    }
+
+    var unwrittenOutputBytes: Int { output.count - outputOffset }
+
+    /// Replicated requests the core holds and has not answered: their outcome is unknown to this node's clients
+    /// until the core releases or rejects them.
+    var handedCount: Int { pipeline.awaitingCount - unhandedCount }
+
+    /// Moves the filled prefix of the pipeline into the output buffer.
+    func drainPipeline() {
+        pipeline.drainFilled { reply in output.append(contentsOf: reply) }
+    }
+
+    /// Records that the kernel took `count` bytes, dropping written bytes when that is cheap.
+    func markWritten(_ count: Int) {
+        outputOffset += count
+        if outputOffset == output.count {
+            output.removeAll(keepingCapacity: output.capacity <= 1 << 20)
+            outputOffset = 0
+        } else if outputOffset * 2 >= output.count {
+            output.removeSubrange(0..<outputOffset)
+            outputOffset = 0
+        }
+    }
+
+    /// Whether nothing more will be written and the connection can go.
+    var isDone: Bool {
+        pipeline.isEmpty && unwrittenOutputBytes == 0 && (isClosingAfterOutput || isInputClosed)
+    }
+}

@@ -1,0 +1,122 @@
+import LogChannel
+import Posix
+
+/// The logging channel: accepted and dialed connections, reported to the core by id.
+extension NodeDriver: ChannelConnectionDelegate {
+    func channelAccepted(_ connection: ChannelConnection) {
+        guard !isExiting, channels.count < RuntimeConfiguration.channelConnectionsLimit else {
+            // No delegate is set, so its close reports to nobody: the core never heard of it.
+            log("refusing a logging channel from \(connection.remoteAddress.map { "\($0)" } ?? "?"): "
+                + (isExiting ? "this node is exiting" : "\(channels.count) channels are open already"))
+            connection.close()
+            return
+        }
+        connection.delegate = self
+        channels[connection.id] = ChannelEntry(connection: connection, isDialed: false)
+    }
+
+    func dial(_ address: String) {
+        let parsed: SocketAddress
+        do {
+            parsed = try SocketAddress(parsing: address)
+        } catch {
+            pendingEvents.append(.dialFailed(reason: error.description))
+            return
+        }
+        guard channels.count < RuntimeConfiguration.channelConnectionsLimit else {
+            pendingEvents.append(.dialFailed(reason: "\(channels.count) logging channels are open already"))
+            return
+        }
+        let connection = ChannelConnection.dial(
+            parsed, on: loop, configuration: channelConfiguration, delegate: self)
+        channels[connection.id] = ChannelEntry(connection: connection, isDialed: true)
+    }
+
+    func send(_ frame: Frame, on channel: ChannelID) {
+        guard let entry = channels[channel], !entry.isClosedByCore, !entry.connection.isClosed else { return }
+        switch frame {
+        case .entry: counters.channelEntriesSent += 1
+        case .ack: counters.acksSent += 1
+        default: break
+        }
+        guard case .full(let bound) = entry.connection.send(frame) else { return }
+        // The transport's bounds sit above the core's (see `channelConfiguration`), so this is a bug somewhere;
+        // closing the channel makes the core treat the peer as lost, which is safe.
+        let reason = "the logging channel's send buffer refused a \(frame.kind) frame (\(bound) bound reached)"
+        log("\(reason); closing \(entry.connection)")
+        channels[channel]?.closeReason = reason
+        entry.connection.close()
+    }
+
+    func closeChannel(_ channel: ChannelID) {
+        guard let entry = channels[channel], !entry.isClosedByCore else { return }
+        channels[channel]?.isClosedByCore = true
+        // Flushing first, so a `.refuse` or a last ack queued just before reaches the peer.
+        entry.connection.close(flushingFirst: true)
+    }
+
+    /// Adds what the channels wrote and queued since last time to the counters.
+    func countChannelStatistics() {
+        for (id, entry) in channels {
+            let statistics = entry.connection.statistics
+            let frames = statistics.framesQueued + statistics.heartbeatsQueued
+            guard statistics.writeCalls != entry.countedWrites || frames != entry.countedFrames else { continue }
+            counters.channelWrites += UInt64(statistics.writeCalls - entry.countedWrites)
+            counters.channelFramesSent += UInt64(frames - entry.countedFrames)
+            channels[id]?.countedWrites = statistics.writeCalls
+            channels[id]?.countedFrames = frames
+        }
+    }
+
+    // MARK: ChannelConnectionDelegate
+
+    func connectionOpened(_ connection: ChannelConnection) {
+        guard let entry = channels[connection.id], !entry.isClosedByCore else { return }
+        channels[connection.id]?.isOpened = true
+        drive(.channelOpened(connection.id, isDialed: entry.isDialed))
+    }
+
+    func connection(_ connection: ChannelConnection, framesArrived frames: [Frame]) {
+        guard let entry = channels[connection.id], !entry.isClosedByCore else { return }
+        counters.channelDeliveries += 1
+        counters.channelFramesReceived += UInt64(frames.count)
+        var ackedThrough: UInt64?
+        for case .ack(_, let received, _) in frames {
+            counters.acksReceived += 1
+            ackedThrough = max(ackedThrough ?? 0, received)
+        }
+        // Free the transport's copy of the acked entries first; the core's own bound is released by the same ack.
+        if let ackedThrough { connection.releaseThrough(ackedThrough) }
+        drive(.framesArrived(connection.id, frames))
+    }
+
+    func connection(_ connection: ChannelConnection, closedBecause reason: ChannelCloseReason) {
+        countChannelStatistics()
+        guard let entry = channels.removeValue(forKey: connection.id) else { return }
+        if isExiting {
+            checkExitComplete()
+            return
+        }
+        guard !entry.isClosedByCore else { return }
+        let text = entry.closeReason ?? reason.description
+        if entry.isDialed, !entry.isOpened {
+            drive(.dialFailed(reason: text))
+        } else {
+            drive(.channelClosed(connection.id, reason: text))
+        }
+    }
+
+    /// The primary's heartbeat says how far its log goes; the backup's is its latest cumulative ack, so an idle
+    /// backup keeps confirming what it holds.
+    func heartbeatFrame(for connection: ChannelConnection) -> Frame {
+        let status = routingStatus
+        if status.role == .backup {
+            counters.acksSent += 1
+            return .ack(epoch: status.epoch, received: status.logSequence, applied: status.appliedSequence)
+        }
+        return .heartbeat(epoch: status.epoch, sequence: status.logSequence)
+    }
+
+    /// Never expected: the send limits sit above the core's, so `.full` is handled where it happens (`send`).
+    func connectionHasRoom(_ connection: ChannelConnection) {}
+}

@@ -1,0 +1,432 @@
+import Arbiter
+import Glibc
+import LogChannel
+import Node
+import Posix
+import Replication
+import Synchronization
+
+/// What the loop thread shares with other threads: the published status and the crash switch.
+final class RuntimeShared: Sendable {
+    struct Published: Sendable {
+        var status: NodeStatus
+        var counters: RuntimeCounters
+    }
+
+    /// Refreshed once per loop round, so `NodeRuntime.status` is at most one round old.
+    let published: Mutex<Published>
+    /// Set by `crash()` from any thread: from then on the loop does nothing more than finish its round.
+    let isCrashed = Atomic<Bool>(false)
+
+    init(status: NodeStatus) {
+        published = Mutex(Published(status: status, counters: RuntimeCounters()))
+    }
+}
+
+/// Drives one `NodeCore` with real sockets, timers and the arbiter, entirely on one event-loop thread.
+///
+/// A round of the loop flows like this (IO-FINDINGS: batch both directions, one write per peer per round):
+///
+/// 1. Readable client sockets are read once each; every complete request is parsed at once. Local answers fill
+///    their reply slot; replicated ones get a tag and join this round's batch (at most `intakeBatchLimit`
+///    commands and `intakeBatchBytesLimit` bytes; a connection that would overflow it is backlogged).
+///    Logging-channel reads deliver their frames to the core straight away (acks first free the transport's
+///    send buffer), and so do timers and arbiter answers posted by the arbiter thread.
+/// 2. The round-end hook hands the whole batch to the core in one `.commandsArrived`, performs the actions,
+///    then parses backlogged connections into the next batch (they go first next round).
+/// 3. After the hook, each channel writes its frames in one `send`, and each client with new replies gets one
+///    `send` of everything that may leave, in request order.
+///
+/// Every event reaches the core through `drive`, which queues events raised while actions are being performed,
+/// so actions always run in the order the core gave them. Nothing here takes a lock except the once-per-round
+/// status publication.
+final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: loop-thread state, like EventLoop
+    typealias Client = ClientConnection<P.Session>
+
+    let configuration: RuntimeConfiguration
+    let channelConfiguration: ChannelConnection.Configuration
+    let clientProtocol: P
+    let loop: EventLoop
+    let shared: RuntimeShared
+    let log: @Sendable (String) -> Void
+    let arbiter: ArbiterWorker
+    var core: NodeCore<P.Machine>
+
+    /// Where the listeners are bound (port 0 resolved).
+    let clientAddress: SocketAddress
+    let channelAddress: SocketAddress
+
+    // MARK: Core driving (loop thread)
+
+    /// Events raised while performing actions (a dial that fails at once, say), handled after those actions;
+    /// at most one per action of the event being performed.
+    var pendingEvents: [NodeEvent] = []
+    var isDriving = false
+    var coreTimer: EventLoop.TimerID?
+    var coreTimerDeadline: Instant?
+    /// The core's status since the last event, with counters at most `countersRefreshNanoseconds` old; what
+    /// requests are routed by and INFO shows. Nil when an event may have changed it.
+    var cachedStatus: NodeStatus?
+    var countersSnapshot: [String: UInt64] = [:]
+    var countersSnapshotAt: UInt64 = 0
+    /// Rebuilding the counters dictionary per round would cost more than the request it serves; INFO can be a
+    /// millisecond behind.
+    static var countersRefreshNanoseconds: UInt64 { 1_000_000 }
+    var counters = RuntimeCounters()
+    var isWakeArmed = false
+    /// The epoch of the last status computed, for log lines about a node that no longer has one.
+    var lastEpoch: UInt64 = 0
+
+    // MARK: Channels (loop thread)
+
+    struct ChannelEntry {
+        let connection: ChannelConnection
+        let isDialed: Bool
+        var isOpened = false
+        /// The core closed it (or the node is exiting): its end is not reported to the core.
+        var isClosedByCore = false
+        /// Why the runtime closed it, when that says more than "closed locally".
+        var closeReason: String?
+        var countedWrites = 0
+        var countedFrames = 0
+    }
+
+    var channelListener: ChannelListener?
+    /// At most `RuntimeConfiguration.channelConnectionsLimit`.
+    var channels: [ChannelID: ChannelEntry] = [:]
+
+    // MARK: Clients (loop thread)
+
+    /// Where a tag keeps its connection's index: `index << tagIndexShift | serial`.
+    static var tagIndexShift: UInt64 { 40 }
+    static var clientAcceptsPerEventLimit: Int { 16 }
+    static var clientAcceptRetryDelay: Duration { .milliseconds(100) }
+
+    var clientListener: EventLoop.Registration?
+    /// Indexed by `ClientConnection.index`; at most `clientConnectionsLimit` live entries.
+    var clients: [Client?] = []
+    var freeClientIndices: [Int] = []
+    var clientCount = 0
+    var nextClientID: UInt64 = 1
+    var nextTagSerial: UInt64 = 1
+    /// One buffer for every client read: no allocation per read.
+    let clientReadBuffer: UnsafeMutableRawBufferPointer
+    /// This round's replicated commands; at most `intakeBatchLimit` commands and about `intakeBatchBytesLimit`.
+    var batch: [ClientCommand] = []
+    var batchBytes = 0
+    // The three lists below hold each connection at most once (a flag on the connection says whether it is
+    // listed), so they are bounded by `clientConnectionsLimit`; closed connections are skipped and dropped.
+    /// Connections with complete requests left unparsed because the batch or their pipeline was full.
+    var backlog: [Client] = []
+    /// Connections whose reading was turned off while intake was paused, to turn on again at resume.
+    var pausedClients: [Client] = []
+    /// Connections with replies to write at the end of this round.
+    var flushList: [Client] = []
+    var isClientFlushQueued = false
+    var isIntakePaused = false
+    var refusedConnections = 0
+
+    // MARK: Lifecycle (loop thread)
+
+    var isExiting = false
+    var isFinished = false
+    var exitReason: String?
+    var exitTimer: EventLoop.TimerID?
+
+    init(
+        configuration: RuntimeConfiguration, clientProtocol: P, emptyMachine: P.Machine, entropy: any EntropySource,
+        loop: EventLoop, log: @escaping @Sendable (String) -> Void
+    ) throws(RuntimeError) {
+        var configuration = try configuration.checked(replicatedBytesLimit: clientProtocol.replicatedBytesLimit)
+        guard configuration.clientConnectionsLimit <= 1 << 20 else {
+            throw .invalidConfiguration("more than \(1 << 20) client connections")
+        }
+        let clientListen = try Self.parse(configuration.clientListenAddress, role: "client")
+        let channelListen = try Self.parse(configuration.channelListenAddress, role: "logging channel")
+        self.loop = loop
+        self.log = log
+        self.clientProtocol = clientProtocol
+        self.channelConfiguration = configuration.channelConfiguration
+
+        // The listeners' handlers need `self`, which exists only once every property is set; they reach it through
+        // this box, filled before the loop can run a handler.
+        let box = WeakBox<NodeDriver<P>>()
+
+        // Both ports are bound now, so a busy port is an error before anything runs.
+        let clientSocket: FileDescriptor
+        do {
+            clientSocket = try TCP.listen(on: clientListen)
+            clientAddress = try TCP.localAddress(of: clientSocket)
+        } catch {
+            throw .cannotListen(role: "client", address: configuration.clientListenAddress, error)
+        }
+        do {
+            clientListener = try loop.register(clientSocket, interest: .readable) { _ in box.value?.acceptClients() }
+        } catch {
+            try? clientSocket.close()  // the registration error is the one worth reporting
+            throw .eventLoopFailed(error)
+        }
+        let listener: ChannelListener
+        do {
+            listener = try ChannelListener(on: channelListen, loop: loop, configuration: channelConfiguration) {
+                box.value?.channelAccepted($0)
+            }
+        } catch {
+            throw .cannotListen(role: "logging channel", address: configuration.channelListenAddress, error)
+        }
+        listener.onAcceptError = { box.value?.log("accepting a logging channel failed: \($0); retrying shortly") }
+        channelListener = listener
+        channelAddress = listener.address
+        if configuration.node.channelAddress.hasSuffix(":0") {
+            configuration.node.channelAddress = channelAddress.description
+        }
+        if configuration.node.clientAddress.hasSuffix(":0") {
+            configuration.node.clientAddress = clientAddress.description
+        }
+        self.configuration = configuration
+        core = NodeCore(configuration: configuration.node, emptyMachine: emptyMachine, entropy: entropy)
+        shared = RuntimeShared(status: core.status)
+        arbiter = ArbiterWorker(arbiter: DirectoryArbiter(directory: configuration.arbiterDirectory))
+        clientReadBuffer = .allocate(byteCount: configuration.clientReadBufferBytes, alignment: 16)
+        box.value = self
+        loop.addRoundEndHook { [weak self] in self?.roundEnded() }
+    }
+
+    deinit {
+        clientReadBuffer.deallocate()
+    }
+
+    /// A weak reference that can be handed out before `self` exists.
+    private final class WeakBox<Object: AnyObject> {
+        weak var value: Object?
+    }
+
+    private static func parse(_ address: String, role: String) throws(RuntimeError) -> SocketAddress {
+        do {
+            return try SocketAddress(parsing: address)
+        } catch {
+            throw .invalidConfiguration("\(role) listen address: \(error)")
+        }
+    }
+
+    // MARK: Starting and stopping
+
+    /// Starts the arbiter thread and tells the core it started. Called by `run()` before the loop runs.
+    func start() throws(RuntimeError) {
+        do {
+            // A strong capture: the thread ends in `finish()`, which `run()` always reaches.
+            try arbiter.start { [self, loop] answer in
+                loop.execute { self.drive(.arbiterAnswered(answer)) }
+            }
+        } catch {
+            throw .cannotStartThread(error)
+        }
+        drive(.started)
+        publish()
+    }
+
+    /// After the loop returned: stop the arbiter thread and publish the last status.
+    func finish() {
+        arbiter.halt()
+        arbiter.join()
+        var status = core.status
+        if shared.isCrashed.load(ordering: .acquiring) {
+            status.role = .stopped
+            status.reason = "crashed"
+        }
+        let counters = counters
+        shared.published.withLock { $0 = RuntimeShared.Published(status: status, counters: counters) }
+    }
+
+    // MARK: The core
+
+    static func now() -> Instant { Instant(nanoseconds: monotonicNanoseconds()) }
+
+    /// Hands one event to the core and performs its actions, in order; events raised meanwhile wait their turn.
+    func drive(_ event: NodeEvent) {
+        guard !isExiting, !shared.isCrashed.load(ordering: .relaxed) else { return }
+        pendingEvents.append(event)
+        guard !isDriving else { return }
+        isDriving = true
+        while !pendingEvents.isEmpty, !isExiting {
+            let next = pendingEvents.removeFirst()
+            let actions = core.handle(next, at: Self.now())
+            cachedStatus = nil
+            perform(actions)
+        }
+        pendingEvents.removeAll()
+        isDriving = false
+        if isExiting {
+            if let coreTimer { loop.cancel(coreTimer) }
+            coreTimer = nil
+        } else {
+            rescheduleCoreTimer()
+        }
+    }
+
+    private func perform(_ actions: [NodeAction]) {
+        var exit: String?
+        for action in actions {
+            switch action {
+            case .readArbiter:
+                ask(.read)
+            case .takeEpoch(let epoch):
+                ask(.take(epoch: epoch, claim: core.configuration.claim))
+            case .dial(let address):
+                dial(address)
+            case .send(let channel, let frame):
+                send(frame, on: channel)
+            case .close(let channel):
+                closeChannel(channel)
+            case .release(let replies):
+                release(replies)
+            case .reject(let tags, let reason):
+                reject(tags, reason: reason)
+            case .discardWithheld(let reason):
+                discardWithheld(reason: reason)
+            case .pauseIntake:
+                if !isIntakePaused {
+                    isIntakePaused = true
+                    counters.intakePauses += 1
+                }
+            case .resumeIntake:
+                resumeIntake()
+            case .roleChanged(let from, let to, let reason):
+                // A stopped node reports epoch 0; the epoch it stopped in is the one worth logging.
+                let epoch = core.status.epoch
+                log("\(from.rawValue) -> \(to.rawValue) at epoch \(epoch > 0 ? epoch : lastEpoch): \(reason)")
+                // Intake pauses are the serving primary's backpressure; a node that stops serving answers
+                // clients (with refusals) again, and the core says nothing more about intake until it serves.
+                if to != .primary, to != .solo { resumeIntake() }
+            case .note(let line):
+                log(line)
+            case .exit(let reason):
+                exit = reason
+            }
+        }
+        if let exit { beginExit(reason: exit) }
+    }
+
+    private func ask(_ request: ArbiterWorker.Request) {
+        guard !arbiter.submit(request) else { return }
+        log("the arbiter thread has \(ArbiterWorker.pendingRequestsLimit) requests queued; answering unknown")
+        let error = ArbiterError.ioFailed(call: "queue", path: configuration.arbiterDirectory, errno: EBUSY)
+        pendingEvents.append(.arbiterAnswered(.failed(error)))
+    }
+
+    private func rescheduleCoreTimer() {
+        let wanted = core.nextWakeup
+        guard wanted != coreTimerDeadline || (wanted != nil && coreTimer == nil) else { return }
+        if let coreTimer { loop.cancel(coreTimer) }
+        coreTimer = nil
+        coreTimerDeadline = wanted
+        guard let wanted else { return }
+        coreTimer = loop.schedule(at: wanted.nanoseconds) { [weak self] in
+            guard let self else { return }
+            coreTimer = nil
+            coreTimerDeadline = nil
+            drive(.timerFired)
+        }
+    }
+
+    /// The status requests are routed by: the core's, recomputed after each event, plus recent counters.
+    var routingStatus: NodeStatus {
+        if var status = cachedStatus {
+            if monotonicNanoseconds() &- countersSnapshotAt < Self.countersRefreshNanoseconds { return status }
+            refreshCountersSnapshot()
+            status.counters = countersSnapshot
+            cachedStatus = status
+            return status
+        }
+        var status = core.status
+        lastEpoch = max(lastEpoch, status.epoch)
+        if monotonicNanoseconds() &- countersSnapshotAt >= Self.countersRefreshNanoseconds {
+            refreshCountersSnapshot()
+        }
+        status.counters = countersSnapshot
+        cachedStatus = status
+        return status
+    }
+
+    private func refreshCountersSnapshot() {
+        countChannelStatistics()
+        countersSnapshot = counters.dictionary
+        countersSnapshotAt = monotonicNanoseconds()
+    }
+
+    // MARK: Rounds
+
+    /// Makes the loop run another round soon even if nothing becomes ready: for work left for "next round".
+    func armWakeNextRound() {
+        guard !isWakeArmed else { return }
+        isWakeArmed = true
+        loop.schedule(at: 0) { [weak self] in self?.isWakeArmed = false }
+    }
+
+    /// The round-end hook: hand the batch to the core, refill it from the backlog, publish the status.
+    private func roundEnded() {
+        guard !isFinished, !shared.isCrashed.load(ordering: .relaxed) else { return }
+        handBatchToCore()
+        processBacklog()
+        if !batch.isEmpty, !isIntakePaused, !isExiting { armWakeNextRound() }
+        publish()
+    }
+
+    /// Publishes the status for other threads (and the channel counters it includes).
+    func publish() {
+        countChannelStatistics()
+        let status = cachedStatus ?? core.status
+        lastEpoch = max(lastEpoch, status.epoch)
+        let counters = counters
+        shared.published.withLock { $0 = RuntimeShared.Published(status: status, counters: counters) }
+    }
+
+    // MARK: Exit
+
+    /// The core is done (a stop completed, or a handover): let the channel drain, answer what can be answered,
+    /// close everything, stop the loop.
+    private func beginExit(reason: String) {
+        guard !isExiting else { return }
+        isExiting = true
+        exitReason = reason
+        channelListener?.close()
+        if let clientListener { loop.close(clientListener) }
+        clientListener = nil
+        // Commands never handed to the core were never executed: the client may safely retry them elsewhere.
+        rejectBatch(reason: "this node is stopping (\(reason))")
+        for case let client? in clients {
+            if client.handedCount > 0 {
+                // Their outcome is unknown to this node; answering anything would be a guess.
+                counters.clientConnectionsDropped += 1
+                closeClient(client)
+            } else {
+                client.isClosingAfterOutput = true
+                queueFlush(client)
+            }
+        }
+        for (id, entry) in channels where !entry.isClosedByCore {
+            channels[id]?.isClosedByCore = true
+            // Flushing first: a handover frame must reach the backup, which then closes its end.
+            entry.connection.close(flushingFirst: true)
+        }
+        exitTimer = loop.schedule(after: configuration.exitLingerLimit) { [weak self] in
+            self?.exitTimer = nil
+            self?.finishExit()
+        }
+        checkExitComplete()
+    }
+
+    func checkExitComplete() {
+        guard isExiting, !isFinished, channels.isEmpty, clientCount == 0 else { return }
+        finishExit()
+    }
+
+    private func finishExit() {
+        guard !isFinished else { return }
+        isFinished = true
+        if let exitTimer { loop.cancel(exitTimer) }
+        exitTimer = nil
+        publish()
+        loop.stop()
+    }
+}

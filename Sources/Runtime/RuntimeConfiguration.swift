@@ -1,0 +1,126 @@
+import LogChannel
+import Node
+import Posix
+import Primary
+import Replication
+
+/// Everything a node runtime needs: the node's identity and protocol limits, where to listen, and the runtime's
+/// own bounds (STYLE 6: every queue and buffer has a named bound, checked at startup).
+public struct RuntimeConfiguration: Sendable {
+    /// Names, advertised addresses and protocol limits. Advertised addresses ending in `:0` are replaced by the
+    /// addresses actually bound, so tests can ask for any free port.
+    public var node: NodeConfiguration
+    /// Where clients connect, `"HOST:PORT"`; port 0 lets the kernel choose.
+    public var clientListenAddress: String
+    /// Where the peer's logging channel connects, `"HOST:PORT"`; port 0 lets the kernel choose.
+    public var channelListenAddress: String
+    /// The shared directory the arbiter keeps its epoch records in.
+    public var arbiterDirectory: String
+
+    /// Send a heartbeat after this long without sending anything on a channel.
+    public var heartbeatInterval: Duration = .milliseconds(50)
+    /// Presume the peer dead after this long without a byte from it (DESIGN 3: sub-second by default).
+    public var silenceTimeout: Duration = .milliseconds(300)
+    /// Give up a dial to the primary that has not connected after this long; the core retries.
+    public var dialTimeout: Duration = .seconds(2)
+    /// Open client connections; more are told to retry and closed at once.
+    public var clientConnectionsLimit = 1024
+    /// Reply bytes waiting for a client that does not read; past this it is disconnected (like Redis's
+    /// `client-output-buffer-limit`), because the alternative is unbounded memory for one slow client.
+    public var clientOutputBytesLimit = 64 << 20
+    /// Requests in flight on one connection (parsed, reply not yet written). A pipelining client past this is
+    /// simply not read until replies drain: backpressure, not an error.
+    public var clientPendingRepliesLimit = 1024
+    /// Bytes taken from one client socket per readiness event; one reusable buffer serves every client.
+    public var clientReadBufferBytes = 64 << 10
+    /// Bytes of replicated commands handed to the core in one round (next to `intakeBatchLimit` commands). The
+    /// core may overshoot its unacked-bytes bound by one batch before it pauses intake, so this caps the overshoot.
+    public var intakeBatchBytesLimit = 8 << 20
+    /// The largest logging-channel frame body accepted from the peer. Must hold the largest command the client
+    /// protocol accepts plus what its entry records, and a checkpoint chunk.
+    public var frameBodyBytesLimit = 4 << 20
+    /// Bytes of one logging-channel read buffer.
+    public var channelReadBufferBytes = 256 << 10
+    /// How long an exiting node waits for its channel to drain (a handover frame to be read) and for clients to
+    /// take their last replies, before it closes everything anyway.
+    public var exitLingerLimit: Duration = .seconds(1)
+
+    public init(
+        node: NodeConfiguration, clientListenAddress: String, channelListenAddress: String, arbiterDirectory: String
+    ) {
+        self.node = node
+        self.clientListenAddress = clientListenAddress
+        self.channelListenAddress = channelListenAddress
+        self.arbiterDirectory = arbiterDirectory
+    }
+
+    /// Room a log entry needs around the command itself: kind, recorded-value count, and the recorded values
+    /// (9 bytes each; 64 KiB is over 7,000 clock or random reads by one command).
+    public static let entryOverheadBytesLimit = 64 << 10
+    /// Channels open at once: the peer, plus a few half-open dials or strays. The core closes unidentified
+    /// channels past `node.unidentifiedChannelsLimit`; this bounds the runtime's table even before that.
+    public static let channelConnectionsLimit = 16
+
+    /// The configuration, or why it cannot work; `replicatedBytesLimit` is the client protocol's largest command.
+    func checked(replicatedBytesLimit: Int) throws(RuntimeError) -> RuntimeConfiguration {
+        do {
+            _ = try node.primaryLimits.checked()
+        } catch {
+            throw .invalidConfiguration(error.description)
+        }
+        guard heartbeatInterval > .zero, heartbeatInterval < silenceTimeout else {
+            throw .invalidConfiguration(
+                "heartbeat interval \(heartbeatInterval) must be positive and below the silence timeout "
+                    + "\(silenceTimeout), or a live peer would be declared dead")
+        }
+        guard dialTimeout > .zero, exitLingerLimit >= .zero else {
+            throw .invalidConfiguration("the dial timeout must be positive and the exit linger not negative")
+        }
+        guard clientConnectionsLimit > 0, intakeBatchBytesLimit > 0, clientPendingRepliesLimit > 0,
+            clientReadBufferBytes > 0, channelReadBufferBytes > 0, clientOutputBytesLimit > 0
+        else {
+            throw .invalidConfiguration("client and channel limits must all be positive")
+        }
+        guard frameBodyBytesLimit <= Int(UInt32.max) else {
+            throw .invalidConfiguration("frame body limit \(frameBodyBytesLimit) is more than a frame header holds")
+        }
+        let entryBytes = replicatedBytesLimit + Self.entryOverheadBytesLimit
+        guard entryBytes <= frameBodyBytesLimit else {
+            throw .invalidConfiguration(
+                "the client protocol accepts commands of up to \(replicatedBytesLimit) bytes, which with the "
+                    + "entry's recorded values need frame bodies of \(entryBytes) bytes, above the "
+                    + "\(frameBodyBytesLimit)-byte frame limit; lower the request limit or raise the frame limit")
+        }
+        let chunkBytes = node.primaryLimits.checkpointChunkBytes + 64
+        guard chunkBytes <= frameBodyBytesLimit else {
+            throw .invalidConfiguration(
+                "checkpoint chunks of \(node.primaryLimits.checkpointChunkBytes) bytes do not fit the "
+                    + "\(frameBodyBytesLimit)-byte frame limit")
+        }
+        return self
+    }
+
+    /// The logging channel's transport settings.
+    ///
+    /// The send buffer's bounds are deliberately larger than the core's: the core pauses intake at
+    /// `unackedEntriesLimit`/`unackedBytesLimit`, but a batch it already took may overshoot by one intake batch,
+    /// and ticks and digests add entries of their own. So `.full` from the transport can only mean a bug, and the
+    /// runtime answers it by closing the channel (the core then treats the backup as lost). Control frames include
+    /// a whole checkpoint, which the core emits at once, so their allowance is the largest checkpoint a backup
+    /// accepts plus chunk headers.
+    var channelConfiguration: ChannelConnection.Configuration {
+        let limits = node.primaryLimits
+        let frameBytes = frameBodyBytesLimit + FrameCodec.overheadBytes
+        // Twice the overshoot one batch can cause, plus room for ticks and digests added while intake is paused.
+        let entriesLimit = limits.unackedEntriesLimit + 2 * limits.intakeBatchLimit + 1_024
+        let bytesLimit = limits.unackedBytesLimit + 2 * (intakeBatchBytesLimit + frameBytes) + (1 << 20)
+        let checkpointBytes = node.backupLimits.checkpointBytesLimit
+        let chunks = checkpointBytes / max(1, limits.checkpointChunkBytes) + 2
+        let controlBytesLimit = checkpointBytes + chunks * (FrameCodec.overheadBytes + 16) + frameBytes
+        return ChannelConnection.Configuration(
+            heartbeatInterval: heartbeatInterval, silenceTimeout: silenceTimeout, connectTimeout: dialTimeout,
+            sendLimits: SendBuffer.Limits(
+                entriesLimit: entriesLimit, bytesLimit: bytesLimit, controlBytesLimit: controlBytesLimit),
+            bodyBytesLimit: frameBodyBytesLimit, readBufferBytes: channelReadBufferBytes)
+    }
+}

@@ -1,0 +1,46 @@
+/// Running totals the runtime keeps, published in `NodeStatus.counters` (and so in `INFO` as `lockstep_<name>`).
+///
+/// They exist to show how well batching works (IO-FINDINGS: it only pays when both directions batch):
+/// `channel_entries_sent / channel_writes` is entries per channel write, `channel_entries_sent / acks_received`
+/// entries per ack, `client_commands / client_batches` commands per core batch. Plain integers bumped on the loop
+/// thread; copied under a lock once per round.
+struct RuntimeCounters: Equatable, Sendable {
+    /// `write`/`send` calls on logging channels.
+    var channelWrites: UInt64 = 0
+    /// Frames queued on logging channels, heartbeats included.
+    var channelFramesSent: UInt64 = 0
+    /// Log entries queued on logging channels.
+    var channelEntriesSent: UInt64 = 0
+    /// Reads from logging channels that delivered at least one frame.
+    var channelDeliveries: UInt64 = 0
+    var channelFramesReceived: UInt64 = 0
+    /// Acks that arrived (primary) and that were sent (backup, heartbeats included).
+    var acksReceived: UInt64 = 0
+    var acksSent: UInt64 = 0
+    /// Replicated commands handed to the core, and the `.commandsArrived` events that carried them.
+    var clientCommands: UInt64 = 0
+    var clientBatches: UInt64 = 0
+    var clientConnectionsAccepted: UInt64 = 0
+    /// Clients disconnected by the runtime: too many connections, unread output past its limit, unknown outcome.
+    var clientConnectionsDropped: UInt64 = 0
+    /// Times the core paused client intake (unacked log or replay lag at its bound, or a stop).
+    var intakePauses: UInt64 = 0
+
+    /// snake_case names, as `NodeStatus.counters` wants them.
+    var dictionary: [String: UInt64] {
+        [
+            "channel_writes": channelWrites,
+            "channel_frames_sent": channelFramesSent,
+            "channel_entries_sent": channelEntriesSent,
+            "channel_deliveries": channelDeliveries,
+            "channel_frames_received": channelFramesReceived,
+            "acks_received": acksReceived,
+            "acks_sent": acksSent,
+            "client_commands": clientCommands,
+            "client_batches": clientBatches,
+            "client_connections_accepted": clientConnectionsAccepted,
+            "client_connections_dropped": clientConnectionsDropped,
+            "intake_pauses": intakePauses,
+        ]
+    }
+}

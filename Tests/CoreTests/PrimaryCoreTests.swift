@@ -1,0 +1,177 @@
+import Arbiter
+import LogChannel
+import Primary
+import Replication
+import Testing
+
+/// A state machine whose replies are the count of commands applied: enough to see which reply is which.
+struct Counter: StateMachine, Equatable {
+    var applied: UInt64 = 0
+    mutating func apply(_ command: [UInt8], context: inout ApplyContext) -> [UInt8] {
+        applied += 1
+        _ = context.randomValue()
+        return Array("\(applied)".utf8)
+    }
+    mutating func tick(context: inout ApplyContext) {}
+    func snapshot() -> [UInt8] { withUnsafeBytes(of: applied.littleEndian) { Array($0) } }
+    mutating func restore(from snapshot: [UInt8]) throws(SnapshotError) {
+        guard snapshot.count == 8 else { throw SnapshotError("need 8 bytes") }
+        applied = snapshot.enumerated().reduce(0) { $0 | UInt64($1.element) << (8 * $1.offset) }
+    }
+    func digest() -> UInt64 { applied &* 0x9E37_79B9_7F4A_7C15 }
+}
+
+struct FixedEntropy: EntropySource {
+    mutating func wallClockNanoseconds() -> Int64 { 1_000 }
+    mutating func randomValue() -> UInt64 { 7 }
+}
+
+extension Array where Element == PrimaryAction {
+    var releasedTags: [UInt64] {
+        flatMap { action -> [UInt64] in if case .release(let replies) = action { replies.map(\.tag) } else { [] } }
+    }
+    var sentFrames: [Frame] {
+        compactMap { action in if case .send(_, let frame) = action { frame } else { nil } }
+    }
+}
+
+let backupChannel: ChannelID = 9
+let backupHello = Hello(epoch: 1, nodeName: "b", channelAddress: "b:1", clientAddress: "b:2")
+
+func command(_ tag: UInt64) -> ClientCommand { ClientCommand(tag: tag, bytes: Array("c\(tag)".utf8)) }
+func at(_ milliseconds: Int64) -> Instant { .zero + .milliseconds(milliseconds) }
+
+/// A primary at epoch 1 whose backup has installed the checkpoint and is protecting it.
+func protectedPrimary(limits: PrimaryLimits = PrimaryLimits()) -> PrimaryCore<Counter> {
+    var primary = PrimaryCore(epoch: 1, machine: Counter(), lastSequence: 0, entropy: FixedEntropy(), limits: limits)
+    _ = primary.handle(.backupJoined(backupChannel, backupHello), at: at(0))
+    _ = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 0, applied: 0)]), at: at(0))
+    precondition(primary.standing == .protected)
+    return primary
+}
+
+@Suite("primary core")
+struct PrimaryCoreTests {
+    @Test("a solo primary releases each reply at once")
+    func soloReleasesAtOnce() {
+        var primary = PrimaryCore(epoch: 1, machine: Counter(), lastSequence: 0, entropy: FixedEntropy(),
+                                  limits: PrimaryLimits())
+        let actions = primary.handle(.commandsArrived([command(1), command(2)]), at: at(1))
+        #expect(actions.releasedTags == [1, 2])
+        #expect(actions.sentFrames.isEmpty)
+    }
+
+    @Test("a reply stays withheld until the backup acks its entry")
+    func replyWaitsForAck() {
+        var primary = protectedPrimary()
+        let executed = primary.handle(.commandsArrived([command(7), command(8)]), at: at(1))
+        #expect(executed.releasedTags.isEmpty)
+        #expect(executed.sentFrames.count == 2)
+        let partial = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 1, applied: 1)]), at: at(2))
+        #expect(partial.releasedTags == [7])
+        let rest = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 2, applied: 2)]), at: at(3))
+        #expect(rest.releasedTags == [8])
+    }
+
+    @Test("a new backup gets a checkpoint and protects only after acking it, marked in-stream")
+    func reprotection() {
+        var primary = PrimaryCore(epoch: 3, machine: Counter(), lastSequence: 0, entropy: FixedEntropy(),
+                                  limits: PrimaryLimits())
+        _ = primary.handle(.commandsArrived([command(1)]), at: at(0))
+        let joined = primary.handle(.backupJoined(backupChannel, backupHello), at: at(1))
+        #expect(joined.sentFrames.contains { if case .checkpoint(3, 1, 0, true, _) = $0 { true } else { false } })
+        let whileSyncing = primary.handle(.commandsArrived([command(2)]), at: at(2))
+        #expect(whileSyncing.releasedTags == [2], "still solo while the backup installs the checkpoint")
+        let caughtUp = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 3, received: 1, applied: 1)]), at: at(3))
+        #expect(caughtUp.sentFrames.contains(.protecting(epoch: 3, sequence: 2)))
+        #expect(primary.standing == .protected)
+        let afterwards = primary.handle(.commandsArrived([command(3)]), at: at(4))
+        #expect(afterwards.releasedTags.isEmpty)
+    }
+
+    @Test("losing a protecting backup withholds everything until the arbiter grants the next epoch")
+    func lostBackupAsksArbiter() {
+        var primary = protectedPrimary()
+        _ = primary.handle(.commandsArrived([command(1)]), at: at(1))
+        let lost = primary.handle(.channelClosed(backupChannel, reason: "peer silent"), at: at(2))
+        #expect(lost.contains(.takeEpoch(2)))
+        #expect(lost.releasedTags.isEmpty)
+        #expect(lost.contains(.pauseIntake))
+        let record = EpochRecord(epoch: 2, claim: Claim(nodeName: "a", channelAddress: "", clientAddress: ""),
+                                 takenAtMilliseconds: 0)
+        let granted = primary.handle(.arbiterAnswered(.took(.granted(record))), at: at(3))
+        #expect(granted.releasedTags == [1])
+        #expect(primary.standing == .solo && primary.epoch == 2)
+    }
+
+    @Test("a primary that loses the arbiter race stops and releases nothing")
+    func lostArbiterStops() {
+        var primary = protectedPrimary()
+        _ = primary.handle(.commandsArrived([command(1)]), at: at(1))
+        _ = primary.handle(.channelClosed(backupChannel, reason: "end of stream"), at: at(2))
+        let winner = EpochRecord(epoch: 2, claim: Claim(nodeName: "b", channelAddress: "", clientAddress: ""),
+                                 takenAtMilliseconds: 0)
+        let lost = primary.handle(.arbiterAnswered(.took(.lost(to: winner))), at: at(3))
+        #expect(lost.releasedTags.isEmpty)
+        #expect(lost.contains { if case .stop = $0 { true } else { false } })
+        #expect(primary.standing == .stopped)
+    }
+
+    @Test("an unreachable arbiter means waiting and asking again, never going on")
+    func arbiterUnavailable() {
+        var primary = protectedPrimary()
+        _ = primary.handle(.commandsArrived([command(1)]), at: at(1))
+        _ = primary.handle(.channelClosed(backupChannel, reason: "end of stream"), at: at(2))
+        let failed = primary.handle(.arbiterAnswered(.failed(.readOnly(path: "/arbiter"))), at: at(3))
+        #expect(failed.releasedTags.isEmpty)
+        let retry = primary.handle(.timerFired, at: at(3) + primary.limits.arbiterRetryInterval)
+        #expect(retry.contains(.takeEpoch(2)))
+        #expect(retry.releasedTags.isEmpty)
+    }
+
+    @Test("a full unacked log pauses intake and an ack resumes it")
+    func backpressure() {
+        var limits = PrimaryLimits()
+        limits.unackedEntriesLimit = 3
+        var primary = protectedPrimary(limits: limits)
+        let filled = primary.handle(.commandsArrived([command(1), command(2), command(3)]), at: at(1))
+        #expect(filled.contains(.pauseIntake))
+        #expect(primary.isIntakePaused)
+        let acked = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 3, applied: 3)]), at: at(2))
+        #expect(acked.contains(.resumeIntake))
+        #expect(acked.releasedTags == [1, 2, 3])
+    }
+
+    @Test("a backup that lags in replay slows the primary down")
+    func replayLagPauses() {
+        var limits = PrimaryLimits()
+        limits.replayLagLimit = 2
+        var primary = protectedPrimary(limits: limits)
+        _ = primary.handle(.commandsArrived([command(1), command(2), command(3), command(4)]), at: at(1))
+        let lagging = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 4, applied: 1)]), at: at(2))
+        #expect(primary.isIntakePaused)
+        #expect(lagging.releasedTags == [1, 2, 3, 4], "received entries are safe: their replies leave")
+        let replayed = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 4, applied: 4)]), at: at(3))
+        #expect(replayed.contains(.resumeIntake))
+    }
+
+    @Test("a stop request hands over only once the backup has applied everything")
+    func plannedSwitchover() {
+        var primary = protectedPrimary()
+        _ = primary.handle(.commandsArrived([command(1)]), at: at(1))
+        let asked = primary.handle(.stopRequested, at: at(2))
+        #expect(!asked.sentFrames.contains { $0.kind == .handover })
+        let done = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 1, applied: 1)]), at: at(3))
+        #expect(done.releasedTags == [1])
+        #expect(done.sentFrames.contains(.handover(epoch: 1, sequence: 1)))
+        #expect(done.contains { if case .handedOver = $0 { true } else { false } })
+    }
+
+    @Test("acks from another epoch are ignored")
+    func staleAcks() {
+        var primary = protectedPrimary()
+        _ = primary.handle(.commandsArrived([command(1)]), at: at(1))
+        let stale = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 0, received: 1, applied: 1)]), at: at(2))
+        #expect(stale.releasedTags.isEmpty)
+    }
+}

@@ -1,0 +1,142 @@
+import KeyValue
+import Node
+import Replication
+import Runtime
+import Testing
+
+/// The key-value store's client protocol as the runtime uses it: cutting requests out of bytes, and the replies
+/// the runtime itself must word.
+struct KeyValueClientProtocolTests {
+    let wire = KeyValueClientProtocol()
+
+    static let primary = NodeStatus(
+        role: .primary, nodeName: "a", epoch: 3, peerClientAddress: "10.0.0.2:7000", clientAddress: "10.0.0.1:7000")
+    static let backup = NodeStatus(
+        role: .backup, nodeName: "b", epoch: 3, peerClientAddress: "10.0.0.1:7000", clientAddress: "10.0.0.2:7000")
+    static let joining = NodeStatus(role: .joining, nodeName: "b")
+
+    /// Every request in `text`, parsed against `status`.
+    func requests(_ text: String, status: NodeStatus, digest: UInt64? = 7) -> [ClientRequest] {
+        var session = wire.makeSession(clientID: 1)
+        Array(text.utf8).withUnsafeBytes { wire.append($0, to: &session) }
+        var requests: [ClientRequest] = []
+        while let request = wire.nextRequest(from: &session, status: status, digest: { digest }) {
+            requests.append(request)
+            if case .malformed = request { break }
+        }
+        return requests
+    }
+
+    @Test("data commands are replicated on a serving node and refused locally, naming the primary, on a backup")
+    func routing() {
+        let text = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\nPING\r\n"
+        let onPrimary = requests(text, status: Self.primary)
+        #expect(onPrimary.count == 2)
+        if case .replicated(let bytes) = onPrimary.first {
+            #expect(bytes == KeyValueCommand.encode([Array("SET".utf8), Array("k".utf8), Array("v".utf8)]))
+        } else {
+            Issue.record("SET was not replicated: \(onPrimary)")
+        }
+        #expect(onPrimary.last == .local(reply: Array("+PONG\r\n".utf8)))
+        guard case .local(let refusal) = requests(text, status: Self.backup).first else {
+            Issue.record("SET on a backup was not answered locally")
+            return
+        }
+        #expect(String(decoding: refusal, as: UTF8.self).hasPrefix("-READONLY"))
+        #expect(String(decoding: refusal, as: UTF8.self).contains("10.0.0.1:7000"))
+    }
+
+    @Test("a request split across reads comes out once, whole")
+    func splitRequest() {
+        var session = wire.makeSession(clientID: 1)
+        let bytes = Array("*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n".utf8)
+        var found: [ClientRequest] = []
+        for byte in bytes {
+            [byte].withUnsafeBytes { wire.append($0, to: &session) }
+            if let request = wire.nextRequest(from: &session, status: Self.primary, digest: { 0 }) {
+                found.append(request)
+            }
+        }
+        #expect(found == [.replicated(KeyValueCommand.encode([Array("GET".utf8), Array("key".utf8)]))])
+    }
+
+    @Test("a protocol error is malformed: its reply is Redis's error, and nothing after it is parsed")
+    func malformed() {
+        let found = requests("*1\r\n$x\r\nPING\r\n", status: Self.primary)
+        #expect(found == [.malformed(reply: Array("-ERR Protocol error: invalid bulk length\r\n".utf8))])
+    }
+
+    @Test("QUIT answers OK and asks for the connection to close")
+    func quit() {
+        #expect(requests("QUIT\r\n", status: Self.backup) == [.quit(reply: Array("+OK\r\n".utf8))])
+    }
+
+    @Test("DEBUG DIGEST on a node without state says so instead of showing an empty store's digest")
+    func digestWithoutState() {
+        guard case .local(let reply) = requests("DEBUG DIGEST\r\n", status: Self.joining, digest: nil).first else {
+            Issue.record("DEBUG DIGEST was not answered locally")
+            return
+        }
+        #expect(String(decoding: reply, as: UTF8.self).hasPrefix("-ERR this node holds no replicated state"))
+        let withState = requests("DEBUG DIGEST\r\n", status: Self.backup, digest: 0xABC)
+        #expect(withState == [.local(reply: Array("$16\r\n0000000000000abc\r\n".utf8))])
+    }
+
+    @Test("a refusal names the primary when known, and says TRYAGAIN otherwise")
+    func rejection() {
+        let readOnly = String(decoding: wire.rejectionReply(reason: "not primary", status: Self.backup), as: UTF8.self)
+        #expect(readOnly.hasPrefix("-READONLY") && readOnly.contains("10.0.0.1:7000"), "\(readOnly)")
+        let stopping = String(
+            decoding: wire.rejectionReply(reason: "stopping\r\nnow", status: Self.primary), as: UTF8.self)
+        #expect(stopping == "-TRYAGAIN stopping  now; the command was not executed\r\n")
+        let unknown = String(decoding: wire.rejectionReply(reason: "joining", status: Self.joining), as: UTF8.self)
+        #expect(unknown.hasPrefix("-TRYAGAIN joining"))
+    }
+
+    @Test("the default limits keep every accepted command inside one default frame, with room for recorded values")
+    func limitsFitAFrame() {
+        let frameBodyBytesLimit = 4 << 20
+        #expect(wire.replicatedBytesLimit + RuntimeConfiguration.entryOverheadBytesLimit <= frameBodyBytesLimit)
+        // A bulk just over the limit is refused from its header.
+        let oversized = requests("*2\r\n$3\r\nGET\r\n$\(1 << 20 + 1)\r\n", status: Self.primary)
+        guard case .malformed(let reply) = oversized.first else {
+            Issue.record("an oversized argument was not refused: \(oversized)")
+            return
+        }
+        #expect(String(decoding: reply, as: UTF8.self).contains("invalid bulk length"))
+    }
+
+    @Test("a protocol whose commands cannot fit a frame is refused at startup")
+    func oversizedProtocolIsRefused() throws {
+        let node = NodeConfiguration(
+            nodeName: "a", channelAddress: "127.0.0.1:0", clientAddress: "127.0.0.1:0", peerChannelAddress: nil)
+        var configuration = RuntimeConfiguration(
+            node: node, clientListenAddress: "127.0.0.1:0", channelListenAddress: "127.0.0.1:0",
+            arbiterDirectory: "/nonexistent")
+        configuration.frameBodyBytesLimit = 1 << 20  // below the 1 MiB requests plus their framing
+        #expect {
+            _ = try NodeRuntime(
+                configuration: configuration, protocol: wire, emptyMachine: KeyValueStore(), log: { _ in })
+        } throws: { error in
+            guard case RuntimeError.invalidConfiguration(let reason) = error else { return false }
+            return reason.contains("frame limit")
+        }
+    }
+
+    @Test("INFO renders the runtime's counters as lockstep_ lines sorted by name")
+    func infoCounters() {
+        var status = Self.primary
+        status.counters = ["zeta": 1, "acks_received": 5, "channel_writes": 2]
+        var session = wire.makeSession(clientID: 1)
+        Array("INFO replication\r\n".utf8).withUnsafeBytes { wire.append($0, to: &session) }
+        guard case .local(let reply)? = wire.nextRequest(from: &session, status: status, digest: { 0 }) else {
+            Issue.record("INFO was not answered locally")
+            return
+        }
+        let lines = String(decoding: reply, as: UTF8.self).split(separator: "\r\n").map(String.init)
+        let counterLines = lines.filter {
+            $0 == "lockstep_zeta:1" || $0 == "lockstep_acks_received:5" || $0 == "lockstep_channel_writes:2"
+        }
+        #expect(counterLines == ["lockstep_acks_received:5", "lockstep_channel_writes:2", "lockstep_zeta:1"])
+    }
+}
