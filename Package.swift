@@ -52,6 +52,8 @@ let package = Package(
         .testTarget(
             name: "RuntimeTests",
             dependencies: ["Runtime", "KeyValue", "Node", "Posix", "Arbiter", "LogChannel", "Replication"]),
+        // Kill-and-failover and fault-injection suite over real `lockstep` processes.
+        .testTarget(name: "FaultTests", dependencies: ["LockstepCLI", "Posix", "KeyValue"]),
         .testTarget(name: "BenchmarkTests", dependencies: ["BenchmarkKit"], path: "Benchmarks/Tests"),
         .testTarget(
             name: "ProcessTests",
