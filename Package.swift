@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "KeyValue", dependencies: ["Replication"]),
         .executableTarget(
             name: "LockstepCLI",
-            dependencies: ["Runtime", "KeyValue", "Arbiter", "Posix", "LogChannel"]),
+            dependencies: ["Runtime", "Node", "KeyValue", "Arbiter", "Posix", "LogChannel"]),
         // The benchmark harness: load generators, floors, histogram and report (testable), and its command.
         .target(name: "BenchmarkKit", dependencies: ["Posix", "LogChannel"], path: "Benchmarks/BenchmarkKit"),
         .executableTarget(

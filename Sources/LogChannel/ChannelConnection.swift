@@ -79,6 +79,9 @@ public final class ChannelConnection {
         public var framesReceived = 0
         /// `framesArrived` calls: one per readiness event that decoded at least one frame.
         public var deliveries = 0
+        /// The longest time between two reads that brought bytes: how close the peer came to the silence
+        /// timeout. Measured under load, it is what the timeout must stay well above (heartbeat jitter).
+        public var longestSilenceNanoseconds: UInt64 = 0
     }
 
     public let id: ChannelID
@@ -312,8 +315,11 @@ public final class ChannelConnection {
             if count < readBuffer.count { break }
         }
         if bytesRead > 0 {
+            let now = Self.now()
             statistics.bytesRead += bytesRead
-            liveness.noteReceived(at: Self.now())
+            statistics.longestSilenceNanoseconds = max(
+                statistics.longestSilenceNanoseconds, now.nanoseconds &- liveness.lastReceived.nanoseconds)
+            liveness.noteReceived(at: now)
         }
         // Frames before a bad one are whole and checksummed: delivering them is what a clean disconnect at that
         // point would have done. Nothing after the bad one is ever decoded.

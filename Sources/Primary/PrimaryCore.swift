@@ -82,6 +82,7 @@ public struct PrimaryCore<Machine: StateMachine> {
     public private(set) var standing: Standing
     public private(set) var backup: BackupLink?
     public private(set) var isIntakePaused = false
+    private var isStopRequested = false
     /// Deliver `.timerFired` no later than this.
     public private(set) var nextWakeup: Instant?
 
@@ -132,9 +133,10 @@ public struct PrimaryCore<Machine: StateMachine> {
         case .timerFired:
             timerFired(at: now, into: &actions)
         case .stopRequested:
-            stopRequested(into: &actions)
+            isStopRequested = true
         }
         releaseWhatTheOutputRuleAllows(into: &actions)
+        stopIfRequested(into: &actions)
         finishHandoverIfReady(into: &actions)
         adjustIntake(into: &actions)
         nextWakeup = [nextTickAt, arbiterRetryAt].compactMap { $0 }.min()
@@ -319,7 +321,10 @@ public struct PrimaryCore<Machine: StateMachine> {
         if !replies.isEmpty { actions.append(.release(replies)) }
     }
 
-    private mutating func stopRequested(into actions: inout [PrimaryAction]) {
+    /// A stop request holds until it can be honoured: at once when solo, by handover when protected,
+    /// and after the arbiter answers when the primary is waiting for it.
+    private mutating func stopIfRequested(into actions: inout [PrimaryAction]) {
+        guard isStopRequested else { return }
         switch standing {
         case .protected:
             standing = .handingOver
@@ -329,7 +334,7 @@ public struct PrimaryCore<Machine: StateMachine> {
             standing = .stopped
             actions.append(.stop(reason: "stop requested with no backup to hand over to"))
         case .awaitingEpoch, .handingOver, .stopped:
-            break  // already on the way out or not ours to decide until the arbiter answers
+            break
         }
     }
 

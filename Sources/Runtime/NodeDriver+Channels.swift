@@ -59,6 +59,8 @@ extension NodeDriver: ChannelConnectionDelegate {
     func countChannelStatistics() {
         for (id, entry) in channels {
             let statistics = entry.connection.statistics
+            counters.channelLongestSilenceMicroseconds = max(
+                counters.channelLongestSilenceMicroseconds, statistics.longestSilenceNanoseconds / 1_000)
             let frames = statistics.framesQueued + statistics.heartbeatsQueued
             guard statistics.writeCalls != entry.countedWrites || frames != entry.countedFrames else { continue }
             counters.channelWrites += UInt64(statistics.writeCalls - entry.countedWrites)

@@ -25,6 +25,9 @@ struct RuntimeCounters: Equatable, Sendable {
     var clientConnectionsDropped: UInt64 = 0
     /// Times the core paused client intake (unacked log or replay lag at its bound, or a stop).
     var intakePauses: UInt64 = 0
+    /// The longest gap, in microseconds, between reads from a logging channel since start: heartbeat jitter
+    /// under load, to compare with the silence timeout.
+    var channelLongestSilenceMicroseconds: UInt64 = 0
 
     /// snake_case names, as `NodeStatus.counters` wants them.
     var dictionary: [String: UInt64] {
@@ -41,6 +44,7 @@ struct RuntimeCounters: Equatable, Sendable {
             "client_connections_accepted": clientConnectionsAccepted,
             "client_connections_dropped": clientConnectionsDropped,
             "intake_pauses": intakePauses,
+            "channel_longest_silence_us": channelLongestSilenceMicroseconds,
         ]
     }
 }

@@ -167,6 +167,20 @@ struct PrimaryCoreTests {
         #expect(done.contains { if case .handedOver = $0 { true } else { false } })
     }
 
+    @Test("a stop requested while waiting for the arbiter is honoured once it answers")
+    func stopWhileAwaitingEpoch() {
+        var primary = protectedPrimary()
+        _ = primary.handle(.commandsArrived([command(1)]), at: at(1))
+        _ = primary.handle(.channelClosed(backupChannel, reason: "end of stream"), at: at(2))
+        let asked = primary.handle(.stopRequested, at: at(3))
+        #expect(!asked.contains { if case .stop = $0 { true } else { false } })
+        let record = EpochRecord(epoch: 2, claim: Claim(nodeName: "a", channelAddress: "", clientAddress: ""),
+                                 takenAtMilliseconds: 0)
+        let granted = primary.handle(.arbiterAnswered(.took(.granted(record))), at: at(4))
+        #expect(granted.releasedTags == [1])
+        #expect(granted.contains { if case .stop = $0 { true } else { false } })
+    }
+
     @Test("acks from another epoch are ignored")
     func staleAcks() {
         var primary = protectedPrimary()

@@ -1,0 +1,233 @@
+import Glibc
+import KeyValue
+import Node
+import Posix
+import Runtime
+import Synchronization
+
+/// `lockstep node`: one node of a pair, running the Redis-protocol key-value store until told to stop.
+///
+/// The runtime does not touch signals, so this command owns them: SIGTERM and SIGINT become
+/// `NodeRuntime.requestStop()` (a primary first hands over to a caught-up backup), delivered by a small event
+/// loop on its own thread because a signal handler itself may do almost nothing.
+enum NodeCommand {
+    /// How often a node started by `pair` checks that its supervisor is still there.
+    static let parentCheckInterval: Duration = .milliseconds(200)
+
+    static var help: String {
+        let defaults = defaultConfiguration
+        let primary = defaults.node.primaryLimits
+        return """
+            Usage: lockstep node --name NAME --client HOST:PORT --channel HOST:PORT --peer HOST:PORT \
+            --arbiter DIR [options]
+
+            Runs one node. Run the same command, with its own addresses, on each of two machines that share
+            the arbiter directory; whichever takes epoch 1 first is the primary, the other joins it as backup.
+            A node that restarts (or starts late) joins the live primary as backup and catches up by itself.
+
+            Required:
+              --name NAME           this node's name, in logs, arbiter records and INFO (letters, digits, . - _)
+              --client HOST:PORT    where Redis clients connect (IPv4 or localhost; port 0 picks a free one)
+              --channel HOST:PORT   where the logging-channel listener binds
+              --peer HOST:PORT      the other node's logging-channel address
+              --arbiter DIR         the shared arbiter directory; must exist (a missing share is an error)
+
+            Options:
+              --advertise HOST:PORT the channel address the peer should dial, if not --channel (e.g. behind
+                                    a proxy or NAT) (default: --channel)
+              --heartbeat MS        heartbeat interval on an idle logging channel (default \
+            \(defaults.heartbeatInterval.wholeMilliseconds))
+              --timeout MS          silence after which the peer is presumed dead and the arbiter is asked
+                                    (default \(defaults.silenceTimeout.wholeMilliseconds)); must exceed --heartbeat
+              --unacked-entries N   log entries the primary may have sent and not yet had acked; it stops
+                                    taking commands at this many (default \(primary.unackedEntriesLimit))
+              --unacked-bytes N     the same bound in bytes; caps what a failover replays (default \
+            \(primary.unackedBytesLimit))
+              --replay-lag N        entries the backup may have received and not yet replayed before the
+                                    primary slows down (default \(primary.replayLagLimit))
+              --parent-pid PID      stop when process PID is no longer this node's parent (lockstep pair
+                                    passes its own; a killed supervisor then leaves no orphan node)
+              -h, --help            show this help
+
+            Signals: SIGTERM or SIGINT stop the node cleanly (a primary first hands over to a caught-up
+            backup); a second one exits at once.
+
+            Logs go to stderr, one line each: an ISO-8601 UTC timestamp, [NAME], the message. Each role change
+            has a line with its reason. Stdout gets one line at start with the node's addresses.
+
+            \(ExitCode.helpText)
+            """
+    }
+
+    /// A configuration with placeholder addresses: where the defaults in `--help` come from, so the help can
+    /// never disagree with what the runtime does.
+    static var defaultConfiguration: RuntimeConfiguration {
+        configuration(
+            name: "-", client: .loopback(port: 0), channel: .loopback(port: 0), advertise: .loopback(port: 0),
+            peer: .loopback(port: 0), arbiter: "-")
+    }
+
+    static func configuration(
+        name: String, client: SocketAddress, channel: SocketAddress, advertise: SocketAddress,
+        peer: SocketAddress, arbiter: String
+    ) -> RuntimeConfiguration {
+        let node = NodeConfiguration(
+            nodeName: name, channelAddress: advertise.description, clientAddress: client.description,
+            peerChannelAddress: peer.description)
+        return RuntimeConfiguration(
+            node: node, clientListenAddress: client.description, channelListenAddress: channel.description,
+            arbiterDirectory: arbiter)
+    }
+
+    static func configuration(_ options: NodeOptions) throws(CommandError) -> RuntimeConfiguration {
+        var configuration = configuration(
+            name: options.name, client: options.clientAddress, channel: options.channelAddress,
+            advertise: options.advertiseAddress, peer: options.peerAddress, arbiter: options.arbiterDirectory)
+        if let heartbeat = options.heartbeatInterval { configuration.heartbeatInterval = heartbeat }
+        if let timeout = options.silenceTimeout { configuration.silenceTimeout = timeout }
+        guard configuration.silenceTimeout > configuration.heartbeatInterval else {
+            throw .usage(
+                "--timeout (\(configuration.silenceTimeout.wholeMilliseconds) ms) must exceed --heartbeat "
+                    + "(\(configuration.heartbeatInterval.wholeMilliseconds) ms), or an idle peer looks dead")
+        }
+        if let entries = options.unackedEntriesLimit { configuration.node.primaryLimits.unackedEntriesLimit = entries }
+        if let bytes = options.unackedBytesLimit { configuration.node.primaryLimits.unackedBytesLimit = bytes }
+        if let lag = options.replayLagLimit { configuration.node.primaryLimits.replayLagLimit = lag }
+        return configuration
+    }
+
+    static func run(_ words: [String]) throws(CommandError) -> Int32 {
+        let arguments = try Arguments(words, command: "node", valued: NodeOptions.valuedFlags)
+        if arguments.wantsHelp {
+            writeStandardOutput(help + "\n")
+            return ExitCode.success
+        }
+        let options = try NodeOptions(arguments)
+        let configuration = try configuration(options)
+        try options.checkArbiterDirectory()
+        Signals.ignoreBrokenPipe()
+
+        let name = options.name
+        let runtime: NodeRuntime<KeyValueClientProtocol>
+        do {
+            runtime = try NodeRuntime(
+                configuration: configuration, protocol: KeyValueClientProtocol(), emptyMachine: KeyValueStore(),
+                log: { LogLine.write(name, $0) })
+        } catch {
+            throw .failure("node \(name) cannot start: \(error)")
+        }
+        let advertised = options.advertiseAddress == options.channelAddress
+            ? "" : " (advertised as \(options.advertiseAddress))"
+        writeStandardOutput(
+            "lockstep node \(name): clients on \(runtime.clientAddress), logging channel on "
+                + "\(runtime.channelAddress)\(advertised), peer at \(options.peerAddress), arbiter "
+                + "\(options.arbiterDirectory)\n")
+
+        let stopper = try StopSignals(nodeName: name, parentProcessID: options.parentProcessID) {
+            runtime.requestStop()
+        }
+        defer { stopper.close() }
+        let exitReason: String
+        do {
+            exitReason = try runtime.run()
+        } catch {
+            throw .failure("node \(name) failed: \(error)")
+        }
+        if stopper.isStopRequested {
+            LogLine.write(name, "stopped cleanly: \(exitReason)")
+            return ExitCode.success
+        }
+        // Not asked to stop: the node gave up by itself (e.g. deposed as primary, or diverged). Exit code 1 tells
+        // a supervisor to restart it; it then rejoins as backup.
+        throw .failure("node \(name) stopped by itself: \(exitReason)")
+    }
+}
+
+/// Turns SIGTERM and SIGINT (and, for `pair`'s children, a vanished parent) into one call of `stop`.
+///
+/// A small `EventLoop` on its own thread receives the signals (`EventLoop.handleSignals`), since the runtime's
+/// loop is not ours to touch. A second signal means the operator will not wait for a handover: exit at once,
+/// which the protocol treats like a crash.
+final class StopSignals: Sendable {
+    private let loop: EventLoop
+    private let thread: PosixThread
+    private let stopRequested = StopFlag()
+
+    init(nodeName: String, parentProcessID: pid_t?, stop: @escaping @Sendable () -> Void) throws(CommandError) {
+        do {
+            loop = try EventLoop()
+        } catch {
+            throw .failure("cannot set up signal handling: \(error)")
+        }
+        let stopRequested = self.stopRequested
+        let requestStop: @Sendable (String) -> Void = { why in
+            if stopRequested.isSet.exchange(true, ordering: .acquiringAndReleasing) {
+                LogLine.write(nodeName, "\(why) again: exiting at once, without a handover")
+                _exit(ExitCode.failure)
+            }
+            LogLine.write(nodeName, "\(why): stopping (a primary first hands over to a caught-up backup)")
+            stop()
+        }
+        let loop = self.loop
+        do {
+            try loop.handleSignals([SIGTERM, SIGINT]) { signal in
+                requestStop(signal == SIGTERM ? "received SIGTERM" : "received SIGINT")
+                Self.repeatStop(stop, on: loop)
+            }
+        } catch {
+            throw .failure("cannot install signal handlers: \(error)")
+        }
+        if let parentProcessID {
+            Self.watchParent(parentProcessID, on: loop, requestStop: requestStop, stop: stop)
+        }
+        do {
+            thread = try loop.runOnNewThread()
+        } catch {
+            throw .failure("cannot start the signal thread: \(error)")
+        }
+    }
+
+    var isStopRequested: Bool { stopRequested.isSet.load(ordering: .acquiring) }
+
+    /// Stops and joins the signal thread; signals arriving later only set a bit nobody reads.
+    func close() {
+        loop.stop()
+        thread.join()
+    }
+
+    /// How often a requested stop is asked for again until the node exits.
+    static let stopRepeatInterval: Duration = .milliseconds(250)
+
+    /// Asks the runtime to stop again every `stopRepeatInterval` until the process exits.
+    ///
+    /// A request can reach the node between roles (a primary waiting for the arbiter after its backup left, a
+    /// backup leaving mid-handover), where the core has nothing to stop yet. Asking again is idempotent (a
+    /// handover already under way continues), so repeating makes the stop certain without a second signal.
+    private static func repeatStop(_ stop: @escaping @Sendable () -> Void, on loop: EventLoop) {
+        _ = loop.schedule(after: stopRepeatInterval) {
+            stop()
+            repeatStop(stop, on: loop)
+        }
+    }
+
+    private static func watchParent(
+        _ parentProcessID: pid_t, on loop: EventLoop, requestStop: @escaping @Sendable (String) -> Void,
+        stop: @escaping @Sendable () -> Void
+    ) {
+        func check() {
+            guard getppid() == parentProcessID else {
+                requestStop("supervisor process \(parentProcessID) is gone")
+                repeatStop(stop, on: loop)
+                return
+            }
+            _ = loop.schedule(after: NodeCommand.parentCheckInterval, check)
+        }
+        check()
+    }
+}
+
+/// Whether a stop was requested, shared between the signal thread and the main thread (an `Atomic` cannot be
+/// captured by a closure, so it lives in a class).
+final class StopFlag: Sendable {
+    let isSet = Atomic<Bool>(false)
+}

@@ -1,0 +1,91 @@
+import Glibc
+import Posix
+
+/// What `lockstep node` was asked to do, checked, before anything is opened.
+///
+/// Kept apart from the runtime so that a bad command line is refused (exit code 2) without binding a port or
+/// touching the arbiter.
+struct NodeOptions: Equatable {
+    /// Longest node name; it appears in every log line, arbiter record and INFO answer.
+    static let nameCharactersLimit = 64
+
+    var name: String
+    /// Where the Redis-protocol listener binds.
+    var clientAddress: SocketAddress
+    /// Where the logging-channel listener binds.
+    var channelAddress: SocketAddress
+    /// The channel address the peer should dial, recorded with the arbiter; `channelAddress` unless behind a
+    /// proxy or NAT.
+    var advertiseAddress: SocketAddress
+    /// The other node's (advertised) channel address.
+    var peerAddress: SocketAddress
+    var arbiterDirectory: String
+    /// Nil: the runtime's default.
+    var heartbeatInterval: Duration?
+    var silenceTimeout: Duration?
+    var unackedEntriesLimit: Int?
+    var unackedBytesLimit: Int?
+    var replayLagLimit: UInt64?
+    /// When set, the node stops once this process is no longer its parent (how `pair` leaves no orphans).
+    var parentProcessID: pid_t?
+
+    static let valuedFlags: Set<String> = [
+        "--name", "--client", "--channel", "--advertise", "--peer", "--arbiter", "--heartbeat", "--timeout",
+        "--unacked-entries", "--unacked-bytes", "--replay-lag", "--parent-pid",
+    ]
+
+    init(_ arguments: Arguments) throws(CommandError) {
+        name = try arguments.required("--name")
+        guard name.count <= Self.nameCharactersLimit,
+            name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)
+                || $0 == "-" || $0 == "_" || $0 == ".") })
+        else {
+            throw .usage("--name must be 1 to \(Self.nameCharactersLimit) letters, digits, '.', '-' or '_'")
+        }
+        clientAddress = try Arguments.address(try arguments.required("--client"), flag: "--client")
+        channelAddress = try Arguments.address(try arguments.required("--channel"), flag: "--channel")
+        advertiseAddress = try arguments.address("--advertise") ?? channelAddress
+        peerAddress = try Arguments.address(try arguments.required("--peer"), flag: "--peer")
+        arbiterDirectory = try arguments.required("--arbiter")
+        guard clientAddress.port == 0 || clientAddress != channelAddress else {
+            throw .usage("--client and --channel must be different ports")
+        }
+        guard peerAddress != advertiseAddress else {
+            throw .usage("--peer is this node's own channel address; give the other node's")
+        }
+        if arguments.contains("--heartbeat") {
+            heartbeatInterval = try arguments.milliseconds("--heartbeat", default: .zero, in: 1...60_000)
+        }
+        if arguments.contains("--timeout") {
+            silenceTimeout = try arguments.milliseconds("--timeout", default: .zero, in: 1...600_000)
+        }
+        if arguments.contains("--unacked-entries") {
+            unackedEntriesLimit = try arguments.integer("--unacked-entries", default: 0, in: 1...(1 << 30))
+        }
+        if arguments.contains("--unacked-bytes") {
+            unackedBytesLimit = try arguments.integer("--unacked-bytes", default: 0, in: (1 << 10)...(1 << 40))
+        }
+        if arguments.contains("--replay-lag") {
+            replayLagLimit = UInt64(try arguments.integer("--replay-lag", default: 0, in: 1...(1 << 30)))
+        }
+        if arguments.contains("--parent-pid") {
+            parentProcessID = pid_t(try arguments.integer("--parent-pid", default: 0, in: 1...Int(Int32.max)))
+        }
+    }
+
+    /// Refuses an arbiter directory that is not there, rather than letting the node wait on it forever.
+    ///
+    /// The node never creates it: a missing shared directory usually means the share is not mounted, and a
+    /// local stand-in would let each machine grant itself epochs, the one way to two primaries.
+    func checkArbiterDirectory() throws(CommandError) {
+        var information = stat()
+        guard stat(arbiterDirectory, &information) == 0 else {
+            throw .failure(
+                "arbiter directory \(arbiterDirectory) does not exist; create it on the shared file system "
+                    + "(the node does not, since a missing share must not turn into a local one)")
+        }
+        guard information.st_mode & S_IFMT == S_IFDIR else {
+            throw .failure("arbiter path \(arbiterDirectory) is not a directory")
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import Arbiter
+import Glibc
+import Posix
+
+/// `lockstep pair`: both nodes on this machine as supervised child processes; the README's "run" command.
+///
+/// Each node is this same executable started as `lockstep node`, so `pair` exercises exactly what two machines
+/// would run. The replicated state lives in memory only, so every `pair` starts a new cluster: it retires the
+/// previous run's epoch records first (`DirectoryArbiter.reset()`), which is safe here because `pair` owns both
+/// nodes and has just checked that their ports are free.
+enum PairCommand {
+    static let defaultDirectory = "./lockstep-data"
+    static let defaultPort = 7000
+    /// Logging channels sit this far above the client ports, so N, N+1, N+1000 and N+1001 are the four ports.
+    static let channelPortOffset = 1_000
+    static let host: UInt32 = 0x7F00_0001
+
+    static var help: String {
+        let restartDelay = Supervisor.restartDelay.wholeMilliseconds, restartsLimit = Supervisor.restartsLimit
+        let restartWindow = Supervisor.restartWindow.components.seconds
+        let stopDeadline = Supervisor.stopDeadline.components.seconds
+        return """
+            Usage: lockstep pair [--dir PATH] [--port N] [--parent-pid PID]
+
+            Runs both nodes of a pair on this machine, as child processes, over a data directory:
+
+              node a: clients on 127.0.0.1:N,   logging channel on 127.0.0.1:N+1000
+              node b: clients on 127.0.0.1:N+1, logging channel on 127.0.0.1:N+1001
+              arbiter directory: PATH/arbiter
+
+            With the defaults: clients on 7000 and 7001, logging channels on 8000 and 8001. Node a starts
+            first and normally becomes the primary; try `redis-cli -p 7000`. The backup answers data commands
+            with READONLY naming the primary's address. `lockstep status 127.0.0.1:7000 127.0.0.1:7001` shows
+            both.
+
+            A new cluster each time: the state lives in memory only, so pair retires the previous run's epoch
+            records (as `lockstep arbiter reset` does; they move to PATH/arbiter/retired-<unix ms>/) before it
+            starts the nodes. Never run two pairs over the same directory at once.
+
+            Supervision: a node that exits or crashes is restarted after \(restartDelay) ms and rejoins the
+            live primary as backup by itself. More than \(restartsLimit) restarts of one node within \(restartWindow) s,
+            or a node that rejects its command line, stops the pair (exit code 1). Ctrl-C or SIGTERM stops both
+            nodes cleanly: SIGTERM to each, SIGKILL to any still running after \(stopDeadline) s, then exit 0.
+            Both nodes' logs go to stderr, each line naming its node; the supervisor's lines say [pair].
+
+            Options:
+              --dir PATH  the data directory, created if missing (default \(defaultDirectory))
+              --port N    node a's client port; the other three ports follow from it (default \(defaultPort))
+              --parent-pid PID
+                          stop both nodes when process PID is no longer pair's parent: for scripts and test
+                          harnesses that start pair, so that their crash leaves no pair behind (default: off)
+              -h, --help  show this help
+
+            \(ExitCode.helpText)
+            """
+    }
+
+    static func run(_ words: [String]) throws(CommandError) -> Int32 {
+        let arguments = try Arguments(words, command: "pair", valued: ["--dir", "--port", "--parent-pid"])
+        if arguments.wantsHelp {
+            writeStandardOutput(help + "\n")
+            return ExitCode.success
+        }
+        var directory = arguments.string("--dir") ?? defaultDirectory
+        guard !directory.isEmpty else { throw .usage("--dir must not be empty") }
+        while directory.count > 1 && directory.hasSuffix("/") { directory.removeLast() }
+        let port = try arguments.integer(
+            "--port", default: defaultPort, in: 1...(Int(UInt16.max) - channelPortOffset - 1))
+        var parentProcessID: pid_t?
+        if arguments.contains("--parent-pid") {
+            parentProcessID = pid_t(try arguments.integer("--parent-pid", default: 0, in: 1...Int(Int32.max)))
+        }
+        let members = [
+            Supervisor.Member(
+                name: "a", client: .init(ipv4: host, port: UInt16(port)),
+                channel: .init(ipv4: host, port: UInt16(port + channelPortOffset))),
+            Supervisor.Member(
+                name: "b", client: .init(ipv4: host, port: UInt16(port + 1)),
+                channel: .init(ipv4: host, port: UInt16(port + channelPortOffset + 1))),
+        ]
+
+        let arbiterDirectory = directory + "/arbiter"
+        try makeDirectories(arbiterDirectory)
+        try checkPortsFree(members.flatMap { [$0.client, $0.channel] })
+        let retired = try ArbiterCommand.retire(DirectoryArbiter(directory: arbiterDirectory))
+        writeStandardOutput(banner(members, directory: directory, arbiter: arbiterDirectory, retired: retired))
+
+        Signals.ignoreBrokenPipe()
+        let supervisor = try Supervisor(
+            members: members, arbiterDirectory: arbiterDirectory, parentProcessID: parentProcessID)
+        return supervisor.run()
+    }
+
+    static func banner(
+        _ members: [Supervisor.Member], directory: String, arbiter: String, retired: String?
+    ) -> String {
+        var text = "lockstep pair: data directory \(directory), arbiter \(arbiter)\n"
+        if let retired { text += "  a new cluster: the previous run's epoch records went to \(retired)\n" }
+        for member in members {
+            text += "  node \(member.name): clients on \(member.client), logging channel on \(member.channel)\n"
+        }
+        let clients = members.map(\.client.description).joined(separator: " ")
+        text += "Try:    redis-cli -p \(members[0].client.port)\n"
+        text += "Status: lockstep status \(clients)\n"
+        text += "Ctrl-C stops both nodes.\n"
+        return text
+    }
+
+    /// `mkdir -p`: each missing component is created (mode 0755); an existing one is fine.
+    static func makeDirectories(_ path: String) throws(CommandError) {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            prefix += component
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+                throw .failure("cannot create directory \(prefix): \(String(cString: strerror(errno)))")
+            }
+            prefix += "/"
+        }
+    }
+
+    /// Binds each address once and lets it go, so a busy port is one clear error before anything starts,
+    /// rather than a node that exits and is restarted until the restart limit.
+    static func checkPortsFree(_ addresses: [SocketAddress]) throws(CommandError) {
+        for address in addresses {
+            do {
+                let listener = try TCP.listen(on: address)
+                // Closing a listener that never accepted anything cannot fail in a way that matters here.
+                try? listener.close()
+            } catch {
+                throw .failure("\(error) (pair uses ports N, N+1, N+1000 and N+1001; choose another --port)")
+            }
+        }
+    }
+}

@@ -1,0 +1,190 @@
+import Posix
+
+/// `lockstep status HOST:PORT... [--json]`: what each node says about itself, as a table or JSON.
+///
+/// Reads `INFO server` and `INFO replication` over the client port, the same answers `redis-cli` gets, so the
+/// command needs nothing a node does not already serve and works against either role.
+enum StatusCommand {
+    static let defaultTimeout: Duration = .milliseconds(1_000)
+
+    static let help = """
+        Usage: lockstep status HOST:PORT... [--json] [--timeout MS]
+
+        Shows each node's role, epoch, log positions, replay lag and peer health, read from its client
+        (Redis-protocol) port with INFO. Give every node's client address, e.g.
+
+          lockstep status 127.0.0.1:7000 127.0.0.1:7001
+
+        Columns: NODE (the address asked), NAME, ROLE (primary, solo, backup, joining, stopped, or
+        unreachable), EPOCH, LOG (highest entry appended or received), ACKED (highest entry the backup acked),
+        APPLIED (highest entry replayed), LAG (entries received but not replayed), PEER (none, connect,
+        connecting, sync, connected) and REASON (why the node is in its role).
+
+        Options:
+          --json        print a JSON array, one object per node, instead of the table
+          --timeout MS  how long to wait for each node to connect and answer (default \
+        \(defaultTimeout.wholeMilliseconds))
+          -h, --help    show this help
+
+        \(ExitCode.helpText)
+          With status, 1 means at least one node was unreachable (it is still listed).
+        """
+
+    /// One node's answer, or why there is none.
+    struct Report: Equatable {
+        var address: String
+        /// INFO's `name:value` fields from both sections; empty when unreachable.
+        var fields: [String: String]
+        /// Why the node could not be asked; nil when it answered.
+        var error: String?
+
+        var isReachable: Bool { error == nil }
+
+        /// Lockstep's own role, falling back to Redis's (`master`/`slave`) for a server that is not Lockstep.
+        var role: String {
+            guard isReachable else { return "unreachable" }
+            return fields["lockstep_role"] ?? fields["role"] ?? "-"
+        }
+
+        func field(_ name: String) -> String { fields[name].flatMap { $0.isEmpty ? nil : $0 } ?? "-" }
+    }
+
+    static func run(_ words: [String]) throws(CommandError) -> Int32 {
+        let arguments = try Arguments(
+            words, command: "status", valued: ["--timeout"], switches: ["--json"], allowsPositionals: true)
+        if arguments.wantsHelp {
+            writeStandardOutput(help + "\n")
+            return ExitCode.success
+        }
+        guard !arguments.positionals.isEmpty else {
+            throw .usage("give at least one node's client address, e.g. lockstep status 127.0.0.1:7000")
+        }
+        let timeout = try arguments.milliseconds("--timeout", default: defaultTimeout, in: 1...600_000)
+        var addresses: [SocketAddress] = []
+        for text in arguments.positionals {
+            addresses.append(try Arguments.address(text, flag: "node address"))
+        }
+        let reports = addresses.map { query($0, timeout: timeout) }
+        writeStandardOutput(arguments.contains("--json") ? json(reports) : table(reports))
+        return reports.allSatisfy(\.isReachable) ? ExitCode.success : ExitCode.failure
+    }
+
+    /// Asks one node for `INFO server` and `INFO replication`, pipelined on one connection.
+    static func query(_ address: SocketAddress, timeout: Duration) -> Report {
+        do {
+            let client = try RESPClient(address: address, timeout: timeout)
+            defer { client.close() }
+            try client.send(["INFO", "server"])
+            try client.send(["INFO", "replication"])
+            var fields: [String: String] = [:]
+            for _ in 0..<2 {
+                let reply = try client.readReply()
+                guard case .bulk(let bytes?) = reply else {
+                    return Report(
+                        address: address.description, fields: [:],
+                        error: "INFO answered \(reply.text.map { "\"\($0)\"" } ?? "something else")")
+                }
+                fields.merge(parseInfo(String(decoding: bytes, as: UTF8.self))) { _, new in new }
+            }
+            return Report(address: address.description, fields: fields, error: nil)
+        } catch {
+            return Report(address: address.description, fields: [:], error: error.description)
+        }
+    }
+
+    /// INFO's `name:value` lines; `#` headings and blank lines are skipped. The value is everything after the
+    /// first colon, so a reason may contain colons.
+    static func parseInfo(_ text: String) -> [String: String] {
+        var fields: [String: String] = [:]
+        for rawLine in text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
+            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine[...]
+            guard !line.isEmpty, !line.hasPrefix("#"), let colon = line.firstIndex(of: ":") else { continue }
+            fields[String(line[..<colon])] = String(line[line.index(after: colon)...])
+        }
+        return fields
+    }
+
+    static var columns: [(title: String, value: (Report) -> String)] {
+        [
+            ("NODE", \.address),
+            ("NAME", { $0.field("lockstep_node_name") }),
+            ("ROLE", \.role),
+            ("EPOCH", { $0.field("lockstep_epoch") }),
+            ("LOG", { $0.field("lockstep_log_sequence") }),
+            ("ACKED", { $0.field("lockstep_acked_sequence") }),
+            ("APPLIED", { $0.field("lockstep_applied_sequence") }),
+            ("LAG", { $0.field("lockstep_replay_lag") }),
+            ("PEER", { $0.field("lockstep_peer_state") }),
+            ("REASON", { $0.error ?? $0.field("lockstep_reason") }),
+        ]
+    }
+
+    /// Aligned columns, the reason last so a long one does not push the others around.
+    static func table(_ reports: [Report]) -> String {
+        let rows = [columns.map(\.title)] + reports.map { report in columns.map { $0.value(report) } }
+        var widths = [Int](repeating: 0, count: columns.count)
+        for row in rows {
+            for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }
+        }
+        var text = ""
+        for row in rows {
+            var line = ""
+            for (index, cell) in row.enumerated() {
+                let isLast = index == row.count - 1
+                line += isLast ? cell : cell + String(repeating: " ", count: widths[index] - cell.count + 2)
+            }
+            while line.hasSuffix(" ") { line.removeLast() }
+            text += line + "\n"
+        }
+        return text
+    }
+
+    /// A JSON array: numbers as numbers, a missing field as null, unreachable nodes with `"error"`.
+    static func json(_ reports: [Report]) -> String {
+        let objects = reports.map { report -> String in
+            var members: [(String, String)] = [
+                ("address", jsonString(report.address)),
+                ("reachable", report.isReachable ? "true" : "false"),
+            ]
+            if let error = report.error {
+                members.append(("error", jsonString(error)))
+            } else {
+                let text = { (name: String) in report.fields[name].map(jsonString) ?? "null" }
+                let number = { (name: String) in report.fields[name].flatMap { UInt64($0) }.map(String.init) ?? "null" }
+                members += [
+                    ("name", text("lockstep_node_name")),
+                    ("role", jsonString(report.role)),
+                    ("redis_role", text("role")),
+                    ("process_id", number("process_id")),
+                    ("epoch", number("lockstep_epoch")),
+                    ("log_sequence", number("lockstep_log_sequence")),
+                    ("acked_sequence", number("lockstep_acked_sequence")),
+                    ("applied_sequence", number("lockstep_applied_sequence")),
+                    ("replay_lag", number("lockstep_replay_lag")),
+                    ("peer_state", text("lockstep_peer_state")),
+                    ("reason", text("lockstep_reason")),
+                ]
+            }
+            return "  {" + members.map { "\(jsonString($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
+        }
+        return "[\n" + objects.joined(separator: ",\n") + "\n]\n"
+    }
+
+    static func jsonString(_ text: String) -> String {
+        var escaped = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": escaped += "\\\""
+            case "\\": escaped += "\\\\"
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            case "\t": escaped += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                escaped += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped + "\""
+    }
+}

@@ -1,0 +1,121 @@
+import Glibc
+@testable import LockstepCLI
+import Posix
+import Testing
+
+extension ProcessTests {
+    /// `lockstep pair` as a user meets it: the README's run command, driven by stock Redis tools.
+    @Suite struct PairServesRedisClients {
+        @Test("redis-cli SET, GET, INCR and MGET work on the primary", .timeLimit(.minutes(1)))
+        func redisCLIOnPrimary() async throws {
+            let pair = try await RunningPair.start("redis-cli")
+            defer { pair.stop(); pair.removeDirectory() }
+            let (primary, _) = try await pair.waitForProtectedPrimary(deadline: .seconds(5))
+            let cli = try RedisCLI(primary)
+
+            #expect(try cli("SET", "greeting", "hello world") == "OK")
+            #expect(try cli("GET", "greeting") == "hello world")
+            #expect(try cli("INCR", "counter") == "1")
+            #expect(try cli("INCR", "counter") == "2")
+            #expect(try cli("MGET", "greeting", "counter", "missing") == "hello world\n2\n")
+            #expect(try cli("PING") == "PONG")
+        }
+
+        @Test("the backup answers data commands with READONLY naming the primary", .timeLimit(.minutes(1)))
+        func backupNamesPrimary() async throws {
+            let pair = try await RunningPair.start("readonly")
+            defer { pair.stop(); pair.removeDirectory() }
+            let (primary, backup) = try await pair.waitForProtectedPrimary(deadline: .seconds(5))
+            let cli = try RedisCLI(backup)
+
+            let reply = try cli("SET", "k", "v")
+            #expect(reply.hasPrefix("READONLY"), "backup answered \(reply)")
+            #expect(reply.contains(primary.description), "READONLY should name the primary \(primary): \(reply)")
+            #expect(try cli("GET", "k").hasPrefix("READONLY"))
+            #expect(try cli("PING") == "PONG")
+            #expect(try cli("ROLE").hasPrefix("slave"))
+        }
+
+        @Test("redis-benchmark runs unchanged against the primary", .timeLimit(.minutes(2)))
+        func redisBenchmarkSmoke() async throws {
+            let benchmark = try Harness.redisTool("redis-benchmark")
+            let pair = try await RunningPair.start("benchmark")
+            defer { pair.stop(); pair.removeDirectory() }
+            let (primary, _) = try await pair.waitForProtectedPrimary(deadline: .seconds(5))
+
+            let output = try Harness.run(
+                benchmark, ["-h", primary.host, "-p", String(primary.port), "-t", "set,get", "-n", "2000", "-q"],
+                timeout: .seconds(60))
+            print("redis-benchmark against the primary:\n\(output.standardOutput)")
+            #expect(output.status == .exited(code: 0), "\(output.standardError)\n\(pair.logTail())")
+            #expect(output.standardOutput.contains("SET: "), "\(output.standardOutput)")
+            #expect(output.standardOutput.contains("GET: "), "\(output.standardOutput)")
+            #expect(!output.standardOutput.contains("ERR"), "\(output.standardOutput)")
+            _ = try await pair.waitForEqualDigests(deadline: .seconds(10))
+        }
+
+        @Test("lockstep status shows both nodes, as a table and as JSON", .timeLimit(.minutes(1)))
+        func statusShowsBothNodes() async throws {
+            let lockstep = try Harness.lockstepPath()
+            let pair = try await RunningPair.start("status")
+            defer { pair.stop(); pair.removeDirectory() }
+            let (primary, backup) = try await pair.waitForProtectedPrimary(deadline: .seconds(5))
+
+            let table = try Harness.run(lockstep, ["status"] + pair.clients.map(\.description))
+            print("lockstep status:\n\(table.standardOutput)")
+            #expect(table.status == .exited(code: 0), "\(table.standardError)")
+            let lines = table.standardOutput.split(separator: "\n")
+            #expect(lines.first?.hasPrefix("NODE") == true)
+            #expect(lines.contains { $0.hasPrefix(primary.description) && $0.contains(" primary ") })
+            #expect(lines.contains { $0.hasPrefix(backup.description) && $0.contains(" backup ") })
+
+            let json = try Harness.run(lockstep, ["status", "--json"] + pair.clients.map(\.description))
+            #expect(json.status == .exited(code: 0))
+            #expect(json.standardOutput.contains("\"role\": \"primary\""), "\(json.standardOutput)")
+            #expect(json.standardOutput.contains("\"role\": \"backup\""), "\(json.standardOutput)")
+            #expect(json.standardOutput.contains("\"epoch\": 1"), "\(json.standardOutput)")
+
+            let unreachable = try Harness.run(lockstep, ["status", primary.description, "127.0.0.1:1"])
+            #expect(unreachable.status == .exited(code: 1))
+            #expect(unreachable.standardOutput.contains("unreachable"))
+        }
+
+        @Test("the pair prints its addresses and stops both nodes cleanly on SIGTERM", .timeLimit(.minutes(1)))
+        func stopsCleanly() async throws {
+            let pair = try await RunningPair.start("sigterm")
+            defer { pair.stop(); pair.removeDirectory() }
+            let pids = try pair.clients.map { try pair.nodePID($0) }
+
+            let banner = pair.standardOutput
+            for address in pair.clients { #expect(banner.contains(address.description), "\(banner)") }
+            #expect(banner.contains("127.0.0.1:\(pair.basePort + 1_000)"), "\(banner)")
+            #expect(banner.contains("127.0.0.1:\(pair.basePort + 1_001)"), "\(banner)")
+            #expect(banner.contains("redis-cli -p \(pair.basePort)"), "\(banner)")
+
+            let clock = ContinuousClock()
+            let started = clock.now
+            let status = pair.stop(deadline: .seconds(8))
+            print("lockstep pair stopped on SIGTERM after \(clock.now - started): \(status.map(\.description) ?? "?")")
+            #expect(status == .exited(code: 0), "\(pair.logTail())")
+            for pid in pids { #expect(!processExists(pid), "node pid \(pid) survived its pair") }
+        }
+    }
+}
+
+extension ProcessTests.PairServesRedisClients {
+    @Test("each pair over the same directory starts a new cluster at epoch 1", .timeLimit(.minutes(1)))
+    func newClusterEachRun() async throws {
+        let first = try await RunningPair.start("restart")
+        defer { first.removeDirectory() }
+        let (primary, _) = try await first.waitForProtectedPrimary(deadline: .seconds(5))
+        #expect(try RedisCLI(primary)("SET", "from-first-run", "1") == "OK")
+        #expect(first.stop() == .exited(code: 0), "\(first.logTail())")
+
+        let second = try await RunningPair.start("restart", directory: first.directory)
+        defer { second.stop() }
+        let (newPrimary, _) = try await second.waitForProtectedPrimary(deadline: .seconds(5))
+        #expect(second.info(newPrimary)?["lockstep_epoch"] == "1", "\(second.statusText())")
+        #expect(second.standardOutput.contains("a new cluster"), "\(second.standardOutput)")
+        #expect(try RedisCLI(newPrimary)("GET", "from-first-run") == "", "state lives in memory only")
+    }
+}
