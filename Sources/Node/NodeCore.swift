@@ -91,6 +91,8 @@ public struct NodeCore<Machine: StateMachine> {
     private var joinFailures = 0
     private var lastReason = "starting"
     private var knownPrimary: EpochRecord?
+    /// The epoch this node last served or followed in, still reported once it stopped.
+    private var lastEpoch: UInt64 = 0
     /// Deliver `.timerFired` no later than this.
     public private(set) var nextWakeup: Instant?
 
@@ -165,6 +167,7 @@ public struct NodeCore<Machine: StateMachine> {
             }
         case .stopped:
             status.role = .stopped
+            status.epoch = lastEpoch
         }
         return status
     }
@@ -435,8 +438,12 @@ public struct NodeCore<Machine: StateMachine> {
                       clientAddress: $0.claim.clientAddress)
             }
         }
+        let wasProtecting = backup.isProtecting
         let backupActions = backup.handle(event, at: now)
         role = .backup(backup, channel: channel, primary: primary)
+        if !wasProtecting && backup.isProtecting {
+            lastReason = "protecting \(primary?.nodeName ?? "the primary") from sequence \(backup.received + 1)"
+        }
         for action in backupActions {
             switch action {
             case .send(let frame): actions.append(.send(channel, frame))
@@ -470,7 +477,9 @@ public struct NodeCore<Machine: StateMachine> {
     private mutating func transition(
         to newRole: Role, _ reported: NodeStatus.Role, reason: String, into actions: inout [NodeAction]
     ) {
-        let from = status.role
+        let before = status
+        let from = before.role
+        lastEpoch = max(lastEpoch, before.epoch)
         role = newRole
         lastReason = reason
         actions.append(.roleChanged(from: from, to: reported, reason: reason))
