@@ -1,0 +1,110 @@
+/// What a run measures and for how long: the `--quick` and full profiles, trimmed by `--only` and `--rounds`.
+public struct BenchmarkPlan: Sendable {
+    /// What `--only` can select.
+    public enum Part: String, Sendable, CaseIterable {
+        case floors, lockstep, redis, failover, backpressure
+    }
+
+    public var name: String
+    public var rounds: Int
+    public var warmupNanoseconds: UInt64
+    public var caseDurationNanoseconds: UInt64
+    /// Every load also stops after this many measured operations.
+    public var operationLimit: UInt64
+    public var valueBytes = 32
+    /// Keys cycled through by SET and GET; GET cases read keys written before the rounds start.
+    public var keyspace: Int
+    public var floorConnections: [Int]
+    public var setConnections: [Int]
+    public var getConnections: [Int]
+    /// Pipelined SET case: connections and depth; nil to skip.
+    public var pipelined: (connections: Int, depth: Int)?
+    public var redisSetConnections: [Int]
+    public var redisWaitConnections: [Int]
+    /// `WAIT 1 <ms>` timeout: long enough that a healthy replica always answers 1.
+    public var redisWaitTimeoutMilliseconds = 1_000
+    public var failoverCycles: Int
+    /// How long the backup stays stopped in the backpressure run.
+    public var backpressureStopNanoseconds: UInt64
+    /// The backpressure pair's `--unacked-bytes` and `--unacked-entries`.
+    public var backpressureUnackedBytesLimit: UInt64 = 8 << 20
+    public var backpressureUnackedEntriesLimit: UInt64 = 1_000_000
+    public var parts: Set<Part> = Set(Part.allCases)
+
+    /// The full profile: 3 interleaved rounds of 2-second cases, 10 failovers; about 5 minutes.
+    public static let full = BenchmarkPlan(
+        name: "full", rounds: 3, warmupNanoseconds: 300_000_000, caseDurationNanoseconds: 2_000_000_000,
+        operationLimit: 2_000_000, keyspace: 10_000, floorConnections: [1, 64], setConnections: [1, 4, 16, 64],
+        getConnections: [1, 4, 16, 64], pipelined: (16, 16), redisSetConnections: [1, 4, 16, 64],
+        redisWaitConnections: [1, 4, 16, 64], failoverCycles: 10, backpressureStopNanoseconds: 3_000_000_000)
+
+    /// The `--quick` profile: one round of short cases, the ratios' cases only, 3 failovers; under a minute.
+    public static let quick = BenchmarkPlan(
+        name: "quick", rounds: 1, warmupNanoseconds: 100_000_000, caseDurationNanoseconds: 500_000_000,
+        operationLimit: 500_000, keyspace: 2_000, floorConnections: [1, 64], setConnections: [1, 64],
+        getConnections: [16], pipelined: (16, 16), redisSetConnections: [64], redisWaitConnections: [1, 64],
+        failoverCycles: 3, backpressureStopNanoseconds: 2_000_000_000)
+
+    /// The cases of one group, in the order a round runs them.
+    public func cases(in group: CaseGroup) -> [CaseDefinition] {
+        switch group {
+        case .floors:
+            return floorConnections.map {
+                CaseDefinition(key: "floor-1hop@\($0)", group: .floors, title: "1-hop ping-pong floor", connections: $0)
+            }
+                + floorConnections.map {
+                    CaseDefinition(key: "floor-2hop@\($0)", group: .floors, title: "2-hop relay floor", connections: $0)
+                }
+        case .lockstep:
+            var cases = setConnections.map {
+                CaseDefinition(key: "lockstep-set@\($0)", group: .lockstep, title: "Lockstep SET", connections: $0)
+            }
+            cases += getConnections.map {
+                CaseDefinition(key: "lockstep-get@\($0)", group: .lockstep, title: "Lockstep GET", connections: $0)
+            }
+            if let pipelined {
+                cases.append(
+                    CaseDefinition(
+                        key: "lockstep-set-pipelined@\(pipelined.connections)", group: .lockstep,
+                        title: "Lockstep SET", connections: pipelined.connections, pipelineDepth: pipelined.depth))
+            }
+            return cases
+        case .redis:
+            return redisSetConnections.map {
+                CaseDefinition(
+                    key: "redis-set@\($0)", group: .redis, title: "Redis SET (async replica)", connections: $0)
+            }
+                + redisWaitConnections.map {
+                    CaseDefinition(
+                        key: "redis-setwait@\($0)", group: .redis, title: "Redis SET+WAIT 1", connections: $0)
+                }
+        }
+    }
+
+    /// Every case the plan would run with all parts selected.
+    public var allCases: [CaseDefinition] { CaseGroup.allCases.flatMap(cases(in:)) }
+
+    /// The workload of a case.
+    public func workload(for definition: CaseDefinition) -> Workload {
+        switch definition.group {
+        case .floors:
+            return .echo(messageBytes: valueBytes)
+        case .lockstep:
+            return definition.key.hasPrefix("lockstep-get")
+                ? .get(keyspace: keyspace) : .set(keyspace: keyspace, valueBytes: valueBytes)
+        case .redis:
+            guard definition.key.hasPrefix("redis-setwait") else {
+                return .set(keyspace: keyspace, valueBytes: valueBytes)
+            }
+            return .setThenWait(
+                keyspace: keyspace, valueBytes: valueBytes, timeoutMilliseconds: redisWaitTimeoutMilliseconds)
+        }
+    }
+
+    /// A one-line description for the report.
+    public var summary: String {
+        let seconds = Format.plain(Double(caseDurationNanoseconds) / 1e9)
+        return "profile \(name): \(rounds) round\(rounds == 1 ? "" : "s"), \(seconds) s per case "
+            + "(or \(operationLimit) ops), \(valueBytes)-byte values, \(keyspace) keys"
+    }
+}

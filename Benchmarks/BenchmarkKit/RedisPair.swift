@@ -1,0 +1,93 @@
+import Posix
+
+/// A Redis primary with one replica on loopback, no persistence: the reference a user would pick instead.
+///
+/// Plain SET measures asynchronous replication (the reply does not wait for the replica); SET followed by
+/// `WAIT 1` measures Redis's synchronous idiom, Lockstep's true competitor.
+public final class RedisPair {
+    public let primary: ServerProcess
+    public let replica: ServerProcess
+    let directory: String
+
+    /// Starts both with `redis-server` at `executable` and waits for `master_link_status:up` on the replica.
+    public static func start(executable: String) throws(BenchmarkError) -> RedisPair {
+        var lastError: BenchmarkError = .setupFailed("no attempt made")
+        for _ in 0..<3 {  // a port taken between choosing and binding costs one retry
+            do {
+                return try RedisPair(executable: executable)
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError
+    }
+
+    private init(executable: String) throws(BenchmarkError) {
+        let ports: [UInt16]
+        let directory: String
+        do {
+            directory = try ProcessSupervisor.shared.makeTemporaryDirectory(prefix: "lockstep-bench-redis")
+            ports = try Sockets.freeLoopbackPorts(2)
+        } catch {
+            throw .system(error)
+        }
+        self.directory = directory
+        func arguments(port: UInt16, name: String) -> [String] {
+            [
+                "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--protected-mode", "no", "--daemonize", "no", "--dir", directory, "--dbfilename", "\(name).rdb",
+                "--logfile", "",
+            ]
+        }
+        do {
+            primary = try ServerProcess(
+                name: "redis primary", executable: executable, arguments: arguments(port: ports[0], name: "primary"),
+                clientAddress: .loopback(port: ports[0]), logPath: "\(directory)/primary.log")
+        } catch {
+            ProcessSupervisor.shared.removeDirectory(directory)
+            throw .system(error)
+        }
+        do {
+            replica = try ServerProcess(
+                name: "redis replica", executable: executable,
+                arguments: arguments(port: ports[1], name: "replica") + ["--replicaof", "127.0.0.1", "\(ports[0])"],
+                clientAddress: .loopback(port: ports[1]), logPath: "\(directory)/replica.log")
+        } catch {
+            primary.kill()
+            ProcessSupervisor.shared.removeDirectory(directory)
+            throw .system(error)
+        }
+        do throws(BenchmarkError) {
+            try primary.waitUntilListening(deadline: deadline(seconds: 10))
+            try replica.waitUntilListening(deadline: deadline(seconds: 10))
+            let control = ControlClient(address: replica.clientAddress)
+            let isUp = poll(until: deadline(seconds: 15), every: .milliseconds(20)) {
+                (try? control.info("replication"))?["master_link_status"] == "up"  // not yet answering: keep polling
+            }
+            guard isUp else {
+                throw .timedOut(
+                    "the Redis replica never reported master_link_status:up; its log ends:\n\(replica.logTail())")
+            }
+        } catch {
+            stop()
+            throw error
+        }
+    }
+
+    /// CPU of both processes, for the load generator's sampler.
+    public var cpuSampler: CPUSampler {
+        let primaryPID = primary.pid, replicaPID = replica.pid
+        return {
+            var sample: [String: UInt64] = [:]
+            sample["redis primary"] = ProcessStat.cpuNanoseconds(of: primaryPID)
+            sample["redis replica"] = ProcessStat.cpuNanoseconds(of: replicaPID)
+            return sample
+        }
+    }
+
+    public func stop() {
+        primary.kill()
+        replica.kill()
+        ProcessSupervisor.shared.removeDirectory(directory)
+    }
+}
