@@ -63,6 +63,11 @@ public struct KeyValueClientProtocol: ClientProtocol {
             return .local(
                 reply: RESPWriter.error("ERR this node holds no replicated state yet (\(status.role.rawValue))"))
         }
+        if status.role == .stopped, Self.isDataCommand(arguments) {
+            // A stopped node is not a backup: READONLY would send the client to wait for a role this node will
+            // never have again. TRYAGAIN promises the command did nothing and names the node that took over.
+            return .local(reply: rejectionReply(reason: "this node has stopped (\(status.reason))", status: status))
+        }
         switch KeyValueFrontend.route(
             arguments, status: status, digest: { digest() ?? 0 }, clientID: session.clientID)
         {
@@ -72,16 +77,29 @@ public struct KeyValueClientProtocol: ClientProtocol {
         }
     }
 
-    /// `-READONLY ...` naming the primary when this node knows where it is, `-TRYAGAIN ...` otherwise.
+    /// `-READONLY ...` naming the primary on a backup (or a joining node) that knows where it is, `-TRYAGAIN ...`
+    /// otherwise; on a stopped node the `TRYAGAIN` names the node that took over, when known.
     ///
     /// Both are errors Redis clients already understand as "not here, not now", and both promise the command did
-    /// nothing, so retrying it elsewhere is safe.
+    /// nothing, so retrying it elsewhere is safe. A serving node's peer is its backup, so its refusals name nobody.
     public func rejectionReply(reason: String, status: NodeStatus) -> [UInt8] {
-        if !status.isServing, !status.peerClientAddress.isEmpty {
+        let knowsPeer = !status.peerClientAddress.isEmpty
+        if status.role == .backup || status.role == .joining, knowsPeer {
             return KeyValueFrontend.readOnlyReply(status)
         }
         let flat = String(reason.map { $0 == "\r" || $0 == "\n" ? " " : $0 })
-        return RESPWriter.error("TRYAGAIN \(flat); the command was not executed")
+        let successor = status.role == .stopped && knowsPeer ? "; the primary is at \(status.peerClientAddress)" : ""
+        return RESPWriter.error("TRYAGAIN \(flat); the command was not executed\(successor)")
+    }
+
+    /// Whether `arguments` is a well-formed data command: one a serving node would put in the log.
+    private static func isDataCommand(_ arguments: [[UInt8]]) -> Bool {
+        guard let name = arguments.first, name.count <= DataCommand.nameBytesLimit else { return false }
+        let lowercasedName = ASCII.lowercased(name)
+        guard KeyValueFrontend.LocalCommand(lowercasedName: lowercasedName) == nil,
+            let command = DataCommand(lowercasedName: lowercasedName)
+        else { return false }
+        return command.accepts(argumentCount: arguments.count)
     }
 
     private static func varintBytes(_ value: UInt64) -> Int {

@@ -31,6 +31,9 @@ final class ClientConnection<Session> {
     /// QUIT or a protocol error: close once the pipeline is empty and the output written.
     var isClosingAfterOutput = false
     var isClosed = false
+    /// While the node exits: when this connection last read a byte or wrote one (monotonic nanoseconds). It is closed
+    /// only after `clientDrainQuietLimit` of quiet with nothing outstanding (see `NodeDriver.sweepDrainedClients`).
+    var lastActivityNanoseconds: UInt64 = 0
 
     init(index: Int, id: UInt64, registration: EventLoop.Registration, session: Session, pendingRepliesLimit: Int) {
         self.index = index
@@ -61,6 +64,12 @@ final class ClientConnection<Session> {
             output.removeSubrange(0..<outputOffset)
             outputOffset = 0
         }
+    }
+
+    /// Whether every request read so far is answered and its reply written: closing now cuts nothing off that
+    /// this node has seen (bytes still on their way are the drain's quiet period's concern).
+    var hasNothingOutstanding: Bool {
+        pipeline.isEmpty && unwrittenOutputBytes == 0 && !isBacklogged
     }
 
     /// Whether nothing more will be written and the connection can go.

@@ -81,9 +81,10 @@ extension NodeDriver {
         if events.contains(.readable), !client.isClosed { read(client) }
     }
 
-    /// Whether the client's socket should be read, but for a paused intake.
+    /// Whether the client's socket should be read, but for a paused intake. An exiting node reads on (see
+    /// `beginExit`): a request left unread would be cut off when the connection closes.
     private func isReadable(_ client: Client) -> Bool {
-        !isExiting && !client.isClosed && !client.isBacklogged && !client.pipeline.isFull && !client.isInputClosed
+        !client.isClosed && !client.isBacklogged && !client.pipeline.isFull && !client.isInputClosed
             && !client.isClosingAfterOutput
     }
 
@@ -110,7 +111,7 @@ extension NodeDriver {
         }
     }
 
-    private func read(_ client: Client) {
+    func read(_ client: Client) {
         guard isReadable(client), !isIntakePaused else {
             // Turned off lazily: only connections that speak while reading is paused cost an epoll_ctl.
             updateInterest(client)
@@ -125,6 +126,7 @@ extension NodeDriver {
             return
         }
         guard let count else { return }
+        if isExiting { client.lastActivityNanoseconds = monotonicNanoseconds() }
         if count == 0 {
             // End of stream: answer what was asked, then close (a client may shut down its sending side and
             // wait for the replies).
@@ -170,6 +172,10 @@ extension NodeDriver {
                 client.isClosingAfterOutput = true
                 hasNewReplies = true
                 break parsing
+            case .replicated where isExiting:
+                // Nothing reaches the core any more, so this command will never run: say so, and where to go.
+                client.pipeline.appendFilled(clientProtocol.rejectionReply(reason: exitRefusalReason, status: status))
+                hasNewReplies = true
             case .replicated(let bytes):
                 guard bytes.count + RuntimeConfiguration.entryOverheadBytesLimit <= configuration.frameBodyBytesLimit
                 else {
@@ -209,7 +215,7 @@ extension NodeDriver {
 
     /// Parses backlogged connections into the next batch, so they go before anything read next round.
     func processBacklog() {
-        guard !backlog.isEmpty, !isIntakePaused, !isExiting else { return }
+        guard !backlog.isEmpty, !isIntakePaused else { return }  // exiting, backlogged requests are refused
         var waiting: [Client] = []
         swap(&waiting, &backlog)
         for client in waiting where !client.isClosed {
@@ -318,7 +324,9 @@ extension NodeDriver {
                 }
             }
             switch result {
-            case .success(let written?): client.markWritten(written)
+            case .success(let written?):
+                client.markWritten(written)
+                if isExiting, written > 0 { client.lastActivityNanoseconds = monotonicNanoseconds() }
             case .success(nil): break
             case .failure:
                 closeClient(client)  // the client went away; its replies have nobody to go to

@@ -132,6 +132,15 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     var isFinished = false
     var exitReason: String?
     var exitTimer: EventLoop.TimerID?
+    /// How often an exiting node looks for drained client connections to close; a tenth of the default
+    /// `clientDrainQuietLimit`, so a quiet connection goes at most that much later than its limit.
+    static var drainSweepInterval: Duration { .milliseconds(10) }
+    /// The peer's client address in the last status computed while this node still had a role: where a stopped
+    /// node sends its clients (a stopped core reports no peer).
+    var lastPeerClientAddress = ""
+    /// The client address of the node that serves after this one stopped, when known: the backup it handed over
+    /// to, or the primary it followed. Set when the core reports the stop.
+    var successorClientAddress = ""
 
     init(
         configuration: RuntimeConfiguration, clientProtocol: P, emptyMachine: P.Machine, entropy: any EntropySource,
@@ -295,6 +304,11 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
                 // A stopped node reports epoch 0; the epoch it stopped in is the one worth logging.
                 let epoch = core.status.epoch
                 log("\(from.rawValue) -> \(to.rawValue) at epoch \(epoch > 0 ? epoch : lastEpoch): \(reason)")
+                if to == .stopped {
+                    // A primary stops by handing over to its backup (or losing the epoch to it), a backup leaves
+                    // its primary serving: either way the peer serves next. A solo primary leaves nobody.
+                    successorClientAddress = from == .primary || from == .backup ? lastPeerClientAddress : ""
+                }
                 // Intake pauses are the serving primary's backpressure; a node that stops serving answers
                 // clients (with refusals) again, and the core says nothing more about intake until it serves.
                 if to != .primary, to != .solo { resumeIntake() }
@@ -340,12 +354,23 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         }
         var status = core.status
         lastEpoch = max(lastEpoch, status.epoch)
+        notePeer(in: &status)
         if monotonicNanoseconds() &- countersSnapshotAt >= Self.countersRefreshNanoseconds {
             refreshCountersSnapshot()
         }
         status.counters = countersSnapshot
         cachedStatus = status
         return status
+    }
+
+    /// Remembers the peer while this node has a role; once stopped, names the node that took over instead, so
+    /// refusals and INFO tell a draining client where to go.
+    private func notePeer(in status: inout NodeStatus) {
+        if status.role == .stopped {
+            status.peerClientAddress = successorClientAddress
+        } else {
+            lastPeerClientAddress = status.peerClientAddress
+        }
     }
 
     private func refreshCountersSnapshot() {
@@ -375,7 +400,13 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     /// Publishes the status for other threads (and the channel counters it includes).
     func publish() {
         countChannelStatistics()
-        let status = cachedStatus ?? core.status
+        var status: NodeStatus
+        if let cachedStatus {
+            status = cachedStatus
+        } else {
+            status = core.status
+            notePeer(in: &status)
+        }
         lastEpoch = max(lastEpoch, status.epoch)
         let counters = counters
         shared.published.withLock { $0 = RuntimeShared.Published(status: status, counters: counters) }
@@ -383,26 +414,41 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
 
     // MARK: Exit
 
-    /// The core is done (a stop completed, or a handover): let the channel drain, answer what can be answered,
-    /// close everything, stop the loop.
+    /// The core is done (a stop completed, or a handover): let the channel drain, drain the clients, close
+    /// everything, stop the loop; all within `exitLingerLimit`.
+    ///
+    /// Client connections are drained, not dropped: a connection closed with a request in flight leaves its client
+    /// unable to tell whether the command ran. So reading goes on; every complete request that reached this node
+    /// and was never executed (this round's batch, and whatever arrives from now on) is refused with the protocol's
+    /// rejection reply, which promises it did nothing and names the node that took over; local requests are
+    /// answered as usual, replies the core already released still leave, all in request order. A connection is
+    /// closed when its client ends it, or once it has nothing outstanding and has been quiet for
+    /// `clientDrainQuietLimit`, or at the linger deadline. Nothing reaches the core any more (`drive` ignores
+    /// events once exiting), so no command is executed after the stop.
     private func beginExit(reason: String) {
         guard !isExiting else { return }
         isExiting = true
         exitReason = reason
+        cachedStatus = nil  // from now on the status names the successor
         channelListener?.close()
         if let clientListener { loop.close(clientListener) }
         clientListener = nil
         // Commands never handed to the core were never executed: the client may safely retry them elsewhere.
-        rejectBatch(reason: "this node is stopping (\(reason))")
+        rejectBatch(reason: exitRefusalReason)
+        resumeIntake()  // reading goes on during the drain, even if the core paused intake before it stopped
+        let now = monotonicNanoseconds()
         for case let client? in clients {
             if client.handedCount > 0 {
-                // Their outcome is unknown to this node; answering anything would be a guess.
+                // Their outcome is unknown to this node; answering anything would be a guess. (A handover only
+                // completes once every withheld reply is released, so after one there are none.)
                 counters.clientConnectionsDropped += 1
                 closeClient(client)
-            } else {
-                client.isClosingAfterOutput = true
-                queueFlush(client)
+                continue
             }
+            client.lastActivityNanoseconds = now
+            if client.isBacklogged { armWakeNextRound() }
+            queueFlush(client)
+            updateInterest(client)
         }
         for (id, entry) in channels where !entry.isClosedByCore {
             channels[id]?.isClosedByCore = true
@@ -413,7 +459,31 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
             self?.exitTimer = nil
             self?.finishExit()
         }
+        loop.schedule(after: Self.drainSweepInterval) { [weak self] in self?.sweepDrainedClients() }
         checkExitComplete()
+    }
+
+    /// What a client hears for a command an exiting node will not execute.
+    var exitRefusalReason: String { "this node has stopped (\(exitReason ?? "exiting"))" }
+
+    /// While exiting: closes each connection with nothing outstanding that has been quiet for
+    /// `clientDrainQuietLimit`, then looks again after `drainSweepInterval` until the exit finishes.
+    private func sweepDrainedClients() {
+        guard isExiting, !isFinished else { return }
+        let quietNanoseconds = UInt64(max(0, configuration.clientDrainQuietLimit.nanoseconds))
+        for case let client? in clients where client.hasNothingOutstanding {
+            guard monotonicNanoseconds() &- client.lastActivityNanoseconds >= quietNanoseconds else { continue }
+            // One last read: a request that arrived since the loop last looked is answered, not cut off (the
+            // read renews the connection's activity, so it stays for another quiet period).
+            read(client)
+            guard !client.isClosed, client.hasNothingOutstanding,
+                monotonicNanoseconds() &- client.lastActivityNanoseconds >= quietNanoseconds
+            else { continue }
+            closeClient(client)
+        }
+        checkExitComplete()
+        guard !isFinished else { return }
+        loop.schedule(after: Self.drainSweepInterval) { [weak self] in self?.sweepDrainedClients() }
     }
 
     func checkExitComplete() {
@@ -424,6 +494,10 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     private func finishExit() {
         guard !isFinished else { return }
         isFinished = true
+        if clientCount > 0 {
+            log("closing \(clientCount) client connection(s) still open after the \(configuration.exitLingerLimit) "
+                + "exit linger")
+        }
         if let exitTimer { loop.cancel(exitTimer) }
         exitTimer = nil
         publish()

@@ -41,9 +41,15 @@ public struct RuntimeConfiguration: Sendable {
     public var frameBodyBytesLimit = 4 << 20
     /// Bytes of one logging-channel read buffer.
     public var channelReadBufferBytes = 256 << 10
-    /// How long an exiting node waits for its channel to drain (a handover frame to be read) and for clients to
-    /// take their last replies, before it closes everything anyway.
+    /// How long an exiting node waits for its channel to drain (a handover frame to be read) and for its clients
+    /// to drain (last replies taken, requests in flight refused), before it closes everything anyway.
     public var exitLingerLimit: Duration = .seconds(1)
+    /// How long an exiting node keeps a client connection open once it has nothing outstanding (every request
+    /// answered, every reply written) and has sent nothing more. A client usually sends its next request the moment
+    /// it reads a reply; closing sooner would cut that request off and leave its outcome unknown to the client,
+    /// whereas kept open it is read and refused (never executed), so the client may retry it on the new primary.
+    /// `exitLingerLimit` still bounds the whole exit.
+    public var clientDrainQuietLimit: Duration = .milliseconds(100)
 
     public init(
         node: NodeConfiguration, clientListenAddress: String, channelListenAddress: String, arbiterDirectory: String
@@ -73,8 +79,9 @@ public struct RuntimeConfiguration: Sendable {
                 "heartbeat interval \(heartbeatInterval) must be positive and below the silence timeout "
                     + "\(silenceTimeout), or a live peer would be declared dead")
         }
-        guard dialTimeout > .zero, exitLingerLimit >= .zero else {
-            throw .invalidConfiguration("the dial timeout must be positive and the exit linger not negative")
+        guard dialTimeout > .zero, exitLingerLimit >= .zero, clientDrainQuietLimit >= .zero else {
+            throw .invalidConfiguration(
+                "the dial timeout must be positive, and the exit linger and client drain quiet limit not negative")
         }
         guard clientConnectionsLimit > 0, intakeBatchBytesLimit > 0, clientPendingRepliesLimit > 0,
             clientReadBufferBytes > 0, channelReadBufferBytes > 0, clientOutputBytesLimit > 0

@@ -10,8 +10,8 @@ struct Operation: Sendable {
         case increment(counter: Int)
     }
 
-    /// What the client learned. Only `acknowledged` obliges the system; `failed` (a `-` reply) promises the
-    /// command did not run; `unknown` (timeout, closed connection) promises nothing either way.
+    /// What the client learned, from the last attempt. Only `acknowledged` obliges the system; `failed` (a `-`
+    /// reply) promises the command did not run; `unknown` (timeout, closed connection) promises nothing either way.
     enum Outcome: Sendable, Equatable {
         case acknowledged
         case failed(String)
@@ -21,8 +21,11 @@ struct Operation: Sendable {
     var connection: Int
     var sequence: Int
     var kind: Kind
-    /// Index into the workload's addresses of the node it was sent to.
+    /// Index into the workload's addresses of the node the last attempt was sent to.
     var node: Int
+    /// How many times it was sent: more than once only after definite rejections (see `Workload`).
+    var attempts = 1
+    /// When the last attempt was sent (the one `outcome` and `node` describe).
     var sentAt: ContinuousClock.Instant
     var finishedAt: ContinuousClock.Instant
     var outcome: Outcome
@@ -40,14 +43,24 @@ struct WorkloadShape: Sendable {
     var replyTimeout = Duration.seconds(3)
     /// Pause between operations of one connection; zero runs flat out.
     var pause = Duration.zero
+    /// Sends of one operation at most: the first plus retries after definite rejections.
+    var attemptsLimit = 5
+    /// An operation is not retried after this long from its first send; longer than a handover takes.
+    var retryDeadline = Duration.seconds(5)
 
     static func key(_ index: Int) -> String { "fault:k\(index)" }
     static func counter(_ index: Int) -> String { "fault:c\(index)" }
 }
 
 /// K client threads, each sending one operation at a time to whichever node is the primary, recording every
-/// outcome; on an error or a dropped connection it finds the primary again and carries on, and it never retries
-/// an operation whose outcome is unknown (that would turn "maybe once" into "maybe twice").
+/// outcome; on an error or a dropped connection it finds the primary again and carries on.
+///
+/// A definite rejection (`-TRYAGAIN` or `-READONLY`) promises the command was not executed, so the operation is
+/// retried, same token, on the primary found again: at most `attemptsLimit` sends within `retryDeadline`, and the
+/// last attempt's outcome is recorded. This is what Redis Cluster clients do with `MOVED` and `TRYAGAIN`, and it
+/// is what a planned switchover asks of clients: the stopping primary refuses what it will not run and names
+/// the new one. An operation whose outcome is unknown (timeout, dropped connection) is never retried: that would
+/// turn "maybe once" into "maybe twice". Either way each token is sent by one operation, recorded once.
 final class Workload: Sendable {
     let addresses: [SocketAddress]
     let shape: WorkloadShape
@@ -119,30 +132,67 @@ final class Workload: Sendable {
                 kind = .append(key: key, token: token)
                 arguments = ["APPEND", WorkloadShape.key(key), token + ","]
             }
-            let sentAt = Stopwatch.now
-            let outcome: Operation.Outcome
-            do {
-                switch try redis.command(arguments) {
-                case .integer: outcome = .acknowledged
-                case .error(let message): outcome = .failed(message)
-                case let other: outcome = .unknown("unexpected reply \(other)")
-                }
-            } catch {
-                outcome = .unknown(error.description)
-            }
-            let operation = Operation(
-                connection: connection, sequence: sequence, kind: kind, node: node, sentAt: sentAt,
-                finishedAt: Stopwatch.now, outcome: outcome)
+            let (operation, kept) = perform(
+                kind, arguments, on: (node, redis), connection: connection, sequence: sequence)
             histories.withLock { $0[connection].append(operation) }
-            if outcome == .acknowledged {
+            client = kept
+            if operation.outcome == .acknowledged {
                 acknowledged.add(1, ordering: .relaxed)
                 if shape.pause > .zero { sleep(for: shape.pause) }
-            } else {
-                redis.close()
-                client = nil
             }
         }
         client?.connection.close()
+    }
+
+    /// Sends one operation, retrying it on the primary found again after each definite rejection (at most
+    /// `attemptsLimit` sends within `retryDeadline` of the first). Returns its record, with the last attempt's
+    /// node, time and outcome, and the connection to go on with: the last one if it acknowledged, else none (every
+    /// other connection is closed here).
+    private func perform(
+        _ kind: Operation.Kind, _ arguments: [String], on first: (node: Int, connection: RedisConnection),
+        connection: Int, sequence: Int
+    ) -> (Operation, (node: Int, connection: RedisConnection)?) {
+        let firstSentAt = Stopwatch.now
+        var operation = Operation(
+            connection: connection, sequence: sequence, kind: kind, node: first.node, attempts: 0,
+            sentAt: firstSentAt, finishedAt: firstSentAt, outcome: .unknown("never sent"))
+        var target: (node: Int, connection: RedisConnection)? = first
+        while true {
+            if let (node, redis) = target {
+                operation.attempts += 1
+                operation.node = node
+                operation.sentAt = Stopwatch.now
+                do {
+                    switch try redis.command(arguments) {
+                    case .integer: operation.outcome = .acknowledged
+                    case .error(let message): operation.outcome = .failed(message)
+                    case let other: operation.outcome = .unknown("unexpected reply \(other)")
+                    }
+                } catch {
+                    operation.outcome = .unknown(error.description)
+                }
+                operation.finishedAt = Stopwatch.now
+                if operation.outcome == .acknowledged { return (operation, (node, redis)) }
+                redis.close()
+                target = nil
+                guard case .failed(let message) = operation.outcome, Self.isDefiniteRejection(message),
+                    operation.attempts < shape.attemptsLimit
+                else { return (operation, nil) }
+            }
+            // Find the primary again and reconnect; only a send counts as an attempt.
+            guard Stopwatch.now - firstSentAt < shape.retryDeadline else { return (operation, nil) }
+            sleep(for: .milliseconds(10))
+            guard let node = discoverPrimary(),
+                let opened = try? RedisConnection(address: addresses[node], timeout: shape.replyTimeout)
+            else { continue }
+            target = (node, opened)
+        }
+    }
+
+    /// Whether an error reply promises the command was not executed: `TRYAGAIN` (a stopping node, a full
+    /// connection table) or `READONLY` (a backup).
+    static func isDefiniteRejection(_ message: String) -> Bool {
+        message.hasPrefix("TRYAGAIN") || message.hasPrefix("READONLY")
     }
 
     /// The index of the node that says it serves (role:master), the highest epoch if several do; nil if none.

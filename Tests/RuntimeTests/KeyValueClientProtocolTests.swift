@@ -93,6 +93,22 @@ struct KeyValueClientProtocolTests {
         #expect(unknown.hasPrefix("-TRYAGAIN joining"))
     }
 
+    @Test("a stopped node refuses data commands with TRYAGAIN naming its successor, and still answers PING")
+    func stoppedNodeRefusesWithTryAgain() {
+        let stopped = NodeStatus(
+            role: .stopped, nodeName: "a", epoch: 3, peerClientAddress: "10.0.0.2:7000", clientAddress: "10.0.0.1:7000",
+            reason: "handed over: b has every entry through 9")
+        let found = requests("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\nPING\r\n", status: stopped, digest: nil)
+        guard found.count == 2, case .local(let refusal) = found[0] else {
+            Issue.record("SET on a stopped node was not refused locally: \(found)")
+            return
+        }
+        let text = String(decoding: refusal, as: UTF8.self)
+        #expect(text.hasPrefix("-TRYAGAIN this node has stopped (handed over"), "\(text)")
+        #expect(text.hasSuffix("the command was not executed; the primary is at 10.0.0.2:7000\r\n"), "\(text)")
+        #expect(found[1] == .local(reply: Array("+PONG\r\n".utf8)))
+    }
+
     @Test("the default limits keep every accepted command inside one default frame, with room for recorded values")
     func limitsFitAFrame() {
         let frameBodyBytesLimit = 4 << 20

@@ -178,6 +178,62 @@ struct NodeRuntimeTests {
         #expect(missing.isEmpty, "acknowledged writes lost in the handover: \(missing.prefix(20))")
     }
 
+    @Test("pipelined requests arriving during a handover get their reply or a refusal, never a dropped connection")
+    func handoverDrainsClients() throws {
+        // A long quiet limit: the connection must stay open for the requests sent after the handover, however
+        // slowly this test's thread gets to send them.
+        let pair = try Pair.start {
+            $0.clientDrainQuietLimit = .seconds(3)
+            $0.exitLingerLimit = .seconds(5)
+        }
+        defer { pair.shutDown() }
+        let newPrimary = pair.backup.clientAddress.description
+
+        let client = try RESPClient(pair.primary.clientAddress)
+        #expect(try client.command("SET", "drain:first", "x").isOK)
+        // Given a pipeline in flight when the stop comes (more than a connection's 1,024 pending replies, so part
+        // of it waits unread or backlogged): some of it is executed before the handover, the rest must be refused.
+        let count = 3_000
+        try client.sendRaw((0..<count).flatMap { Self.encode(["SET", "drain:\($0)", "v\($0)"]) })
+        pair.primary.runtime.requestStop()
+        #expect(Waiting.until(.seconds(5)) { pair.backup.status.isServing }, "the backup did not go live")
+        // And requests sent once the backup serves, so surely while the old primary drains.
+        try client.sendRaw(Self.encode(["SET", "drain:late", "x"]) + Self.encode(["PING"]))
+
+        var acked: [Int] = []
+        var refused: [Int] = []
+        for index in 0..<count {
+            switch try client.readReply() {
+            case .simple("OK"): acked.append(index)
+            case .error(let message) where message.hasPrefix("TRYAGAIN"): refused.append(index)
+            case let other: Issue.record("SET \(index) answered \(other)")
+            }
+        }
+        guard case .error(let late) = try client.readReply() else {
+            Issue.record("a write sent after the handover was not refused")
+            return
+        }
+        #expect(late.hasPrefix("TRYAGAIN") && late.contains(newPrimary), "\(late)")
+        #expect(try client.readReply() == .simple("PONG"), "a local request during the drain was not answered")
+        print("handover drain: \(acked.count) pipelined writes acknowledged, \(refused.count) refused; late: \(late)")
+        client.close()
+        // The client ended its connection, so the old primary need not wait for the linger deadline.
+        #expect(pair.primary.waitForExit(.seconds(2)), "the old primary did not exit once its client left")
+        #expect(pair.primary.status.counters["client_connections_dropped"] == 0, "a client connection was dropped")
+
+        // Each refusal was true: the new primary holds exactly the acknowledged writes.
+        let survivor = try RESPClient(pair.backup.clientAddress)
+        #expect(try survivor.command("GET", "drain:late") == .bulk(nil))
+        var wrong: [String] = []
+        for index in acked where try survivor.command("GET", "drain:\(index)") != .bulk("v\(index)") {
+            wrong.append("acked \(index) missing")
+        }
+        for index in refused where try survivor.command("GET", "drain:\(index)") != .bulk(nil) {
+            wrong.append("refused \(index) present")
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(10))")
+    }
+
     @Test("a client port already in use is a typed error from init, before anything runs")
     func busyClientPort() throws {
         let directory = try TemporaryDirectory()
