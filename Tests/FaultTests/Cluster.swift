@@ -1,4 +1,5 @@
 import Glibc
+@testable import LockstepCLI
 import Posix
 import Synchronization
 
@@ -91,7 +92,7 @@ final class Cluster: @unchecked Sendable {
     }
 
     /// INFO of node `index`, nil when it does not answer.
-    func info(_ index: Int) -> [String: String]? { RedisConnection.info(nodes[index].client) }
+    func info(_ index: Int) -> [String: String]? { RESPClient.info(nodes[index].client) }
 
     /// The node that says it is master with the highest epoch.
     func primaryIndex() -> Int? {
@@ -126,13 +127,13 @@ final class Cluster: @unchecked Sendable {
         var digests: [(String, String?)] = []
         _ = FaultHarness.waitUntil(deadline) {
             digests = nodes.map { node in
-                let connection = try? RedisConnection(address: node.client, timeout: .seconds(2))
+                let connection = try? RESPClient(address: node.client, timeout: .seconds(2))
                 return (node.name, (try? connection?.command(["DEBUG", "DIGEST"]))??.text)
             }
             return digests.allSatisfy { $0.1 != nil } && Set(digests.map(\.1)).count == 1
         }
         guard let primary = primaryIndex() else { throw HarnessError("no primary to read from\n\(logTails())") }
-        let connection = try RedisConnection(address: nodes[primary].client, timeout: .seconds(5))
+        let connection = try RESPClient(address: nodes[primary].client, timeout: .seconds(5))
         func get(_ key: String) throws -> String? {
             switch try connection.command(["GET", key]) {
             case .bulk(let bytes?): return String(decoding: bytes, as: UTF8.self)

@@ -239,8 +239,8 @@ final class FaultProxy: Sendable {
     private func connectToTarget() -> FileDescriptor? {
         guard let progress = try? TCP.connect(to: target) else { return nil }
         guard case .inProgress(let fd) = progress else { return progress.descriptor }
-        let deadline = RedisConnection.deadline(after: .seconds(1))
-        guard RedisConnection.waitFor(Int16(POLLOUT), on: fd, until: deadline), (try? TCP.completeConnect(fd)) != nil
+        let deadline = FaultHarness.deadline(after: .seconds(1))
+        guard FaultHarness.waitFor(Int16(POLLOUT), on: fd, until: deadline), (try? TCP.completeConnect(fd)) != nil
         else {
             try? fd.close()  // a failed dial: the caller reports it by closing the near side
             return nil

@@ -1,4 +1,5 @@
 import Glibc
+@testable import LockstepCLI
 import Posix
 import Testing
 
@@ -164,18 +165,19 @@ struct FaultTests {
             ("negative length", Array("*1\r\n$-5\r\n".utf8)),
         ]
         var outcomes: [String] = []
-        var idle: [RedisConnection] = []
+        var idle: [RESPClient] = []
         for round in 0..<3 {
             for (name, bytes) in inputs {
                 for target in [primary, backup] {
-                    guard let connection = try? RedisConnection(address: cluster.nodes[target].client,
-                        timeout: .seconds(2)) else { outcomes.append("\(name): connect failed"); continue }
-                    let sent = (try? connection.send(bytes)) != nil
+                    // The timeout bounds the connect, the send and the wait for a first reply.
+                    guard let connection = try? RESPClient(address: cluster.nodes[target].client,
+                        timeout: .milliseconds(500)) else { outcomes.append("\(name): connect failed"); continue }
+                    let sent = (try? connection.sendRaw(bytes)) != nil
                     if name == "half request" {
                         idle.append(connection)  // left hanging on purpose while the load goes on
                         continue
                     }
-                    let reply = (try? connection.readReply(timeout: .milliseconds(500)))?.description
+                    let reply = (try? connection.readReply())?.description
                     if round == 0 && target == primary {
                         let shown = reply.map { String($0.prefix(70)) } ?? "none/closed"
                         outcomes.append("\(name): sent=\(sent) first reply=\(shown)")

@@ -1,4 +1,5 @@
 import Glibc
+@testable import LockstepCLI
 import Posix
 import Testing
 
@@ -12,14 +13,14 @@ struct ProxyTests {
         let thread = try PosixThread.spawn {
             defer { try? listener.close() }  // test teardown
             var accepted: FileDescriptor?
-            let deadline = RedisConnection.deadline(after: .seconds(10))
-            while accepted == nil, RedisConnection.waitFor(Int16(POLLIN), on: listener, until: deadline) {
+            let deadline = FaultHarness.deadline(after: .seconds(10))
+            while accepted == nil, FaultHarness.waitFor(Int16(POLLIN), on: listener, until: deadline) {
                 accepted = try? TCP.accept(from: listener)
             }
             guard let connection = accepted else { return }
             defer { try? connection.close() }  // test teardown
             var buffer = [UInt8](repeating: 0, count: 4096)
-            while RedisConnection.waitFor(Int16(POLLIN), on: connection, until: deadline) {
+            while FaultHarness.waitFor(Int16(POLLIN), on: connection, until: deadline) {
                 let result = buffer.withUnsafeMutableBytes { raw in
                     Result { () throws(SystemError) in try connection.read(into: raw) }
                 }
@@ -32,10 +33,11 @@ struct ProxyTests {
         return (address, thread)
     }
 
-    private func roundTrip(_ connection: RedisConnection, _ text: String, within: Duration) -> String? {
-        try? connection.send(Array(text.utf8))
+    /// Waits for the echo at most the client's timeout.
+    private func roundTrip(_ connection: RESPClient, _ text: String) -> String? {
+        try? connection.sendRaw(Array(text.utf8))
         // Reuse the RESP reader: send a simple-string line and read it back as a reply.
-        return (try? connection.readReply(timeout: within))?.text
+        return (try? connection.readReply())?.text
     }
 
     @Test("pass relays both ways; blackhole drops silently; delay holds; flipping corrupts; reset closes")
@@ -43,37 +45,37 @@ struct ProxyTests {
         let (server, thread) = try echoServer()
         let proxy = try FaultProxy(target: server)
         defer { proxy.stop(); thread.join() }
-        let client = try RedisConnection(address: proxy.address, timeout: .seconds(2))
+        let client = try RESPClient(address: proxy.address, timeout: .seconds(2))
 
-        #expect(roundTrip(client, "+hello\r\n", within: .seconds(2)) == "hello")
+        #expect(roundTrip(client, "+hello\r\n") == "hello")
 
         proxy.set(.blackhole)
         sleep(for: .milliseconds(50))
-        #expect(roundTrip(client, "+lost\r\n", within: .milliseconds(300)) == nil)
+        #expect(roundTrip(client, "+lost\r\n") == nil)
         #expect(proxy.totals.bytesDropped >= 7)
 
         proxy.set(.pass)  // heal: the tainted connection is closed, as a timed-out one would be
-        #expect(client.waitForClose(within: .seconds(2)))
+        #expect(try client.waitForClose(within: .seconds(2)))
         thread.join()
 
         let (server2, thread2) = try echoServer()
         let delayed = try FaultProxy(target: server2)
         defer { delayed.stop(); thread2.join() }
         delayed.set(.delay(.milliseconds(200)))
-        let slow = try RedisConnection(address: delayed.address, timeout: .seconds(2))
+        let slow = try RESPClient(address: delayed.address, timeout: .seconds(2))
         let sentAt = ContinuousClock.now
-        #expect(roundTrip(slow, "+late\r\n", within: .seconds(2)) == "late")
+        #expect(roundTrip(slow, "+late\r\n") == "late")
         #expect(ContinuousClock.now - sentAt >= .milliseconds(400))  // held once each way
 
         delayed.set(.flipBits(everyBytes: 3))
         sleep(for: .milliseconds(50))
-        let echoed = roundTrip(slow, "+abcdefghijkl\r\n", within: .milliseconds(500))
+        let echoed = roundTrip(slow, "+abcdefghijkl\r\n")
         #expect(echoed != "abcdefghijkl")
         #expect(delayed.totals.bitsFlipped > 0)
 
         delayed.set(.reset)
-        #expect(slow.waitForClose(within: .seconds(2)))
-        #expect((try? RedisConnection(address: delayed.address, timeout: .seconds(1)))
-            .map { $0.waitForClose(within: .seconds(1)) } ?? true)
+        #expect(try slow.waitForClose(within: .seconds(2)))
+        #expect(try (try? RESPClient(address: delayed.address, timeout: .seconds(1)))
+            .map { try $0.waitForClose(within: .seconds(1)) } ?? true)
     }
 }

@@ -1,4 +1,5 @@
 import Glibc
+@testable import LockstepCLI
 import Posix
 import Testing
 
@@ -32,7 +33,7 @@ struct ReadOnlyArbiterTests {
         }
         let logs = { (0..<2).map { FaultHarness.readFile("\(directory)/n\($0).log") }.joined(separator: "\n") }
         let explained = FaultHarness.waitUntil(.seconds(10)) { logs().contains("cannot be written") }
-        let roles = (0..<2).map { RedisConnection.info(.loopback(port: ports[$0]))?["lockstep_role"] ?? "unreachable" }
+        let roles = (0..<2).map { RESPClient.info(.loopback(port: ports[$0]))?["lockstep_role"] ?? "unreachable" }
         print("read-only arbiter: roles \(roles)\n\(logs())")
         #expect(explained, "no log line says the arbiter cannot be written")
         #expect(!roles.contains("primary") && !roles.contains("solo"), "a node went live: \(roles)")

@@ -1,3 +1,4 @@
+@testable import LockstepCLI
 import Posix
 import Synchronization
 
@@ -30,7 +31,7 @@ final class RoleMonitor: Sendable {
             while !isStopRequested.load(ordering: .relaxed) {
                 let startedAt = Stopwatch.now
                 let views = addresses.map { address -> RoleView? in
-                    guard let info = RedisConnection.info(address, timeout: .milliseconds(300)) else { return nil }
+                    guard let info = RESPClient.info(address, timeout: .milliseconds(300)) else { return nil }
                     return RoleView(
                         isMaster: info["role"] == "master", epoch: info["lockstep_epoch"].flatMap { Int($0) } ?? 0,
                         role: info["lockstep_role"] ?? "?", answeredAt: Stopwatch.now)

@@ -1,4 +1,5 @@
 import Glibc
+@testable import LockstepCLI
 import Posix
 import Synchronization
 
@@ -104,14 +105,14 @@ final class Workload: Sendable {
 
     private func run(connection: Int) {
         var sequence = 0
-        var client: (node: Int, connection: RedisConnection)?
+        var client: (node: Int, connection: RESPClient)?
         while !isStopping {
             if client == nil {
                 guard let node = discoverPrimary() else {
                     sleep(for: .milliseconds(20))
                     continue
                 }
-                guard let opened = try? RedisConnection(address: addresses[node], timeout: shape.replyTimeout)
+                guard let opened = try? RESPClient(address: addresses[node], timeout: shape.replyTimeout)
                 else {
                     sleep(for: .milliseconds(20))  // not sent, so not an operation: look again
                     continue
@@ -149,14 +150,14 @@ final class Workload: Sendable {
     /// node, time and outcome, and the connection to go on with: the last one if it acknowledged, else none (every
     /// other connection is closed here).
     private func perform(
-        _ kind: Operation.Kind, _ arguments: [String], on first: (node: Int, connection: RedisConnection),
+        _ kind: Operation.Kind, _ arguments: [String], on first: (node: Int, connection: RESPClient),
         connection: Int, sequence: Int
-    ) -> (Operation, (node: Int, connection: RedisConnection)?) {
+    ) -> (Operation, (node: Int, connection: RESPClient)?) {
         let firstSentAt = Stopwatch.now
         var operation = Operation(
             connection: connection, sequence: sequence, kind: kind, node: first.node, attempts: 0,
             sentAt: firstSentAt, finishedAt: firstSentAt, outcome: .unknown("never sent"))
-        var target: (node: Int, connection: RedisConnection)? = first
+        var target: (node: Int, connection: RESPClient)? = first
         while true {
             if let (node, redis) = target {
                 operation.attempts += 1
@@ -183,7 +184,7 @@ final class Workload: Sendable {
             guard Stopwatch.now - firstSentAt < shape.retryDeadline else { return (operation, nil) }
             sleep(for: .milliseconds(10))
             guard let node = discoverPrimary(),
-                let opened = try? RedisConnection(address: addresses[node], timeout: shape.replyTimeout)
+                let opened = try? RESPClient(address: addresses[node], timeout: shape.replyTimeout)
             else { continue }
             target = (node, opened)
         }
@@ -199,7 +200,7 @@ final class Workload: Sendable {
     private func discoverPrimary() -> Int? {
         var best: (node: Int, epoch: Int)?
         for (index, address) in addresses.enumerated() {
-            guard let info = RedisConnection.info(address, timeout: .milliseconds(300)), info["role"] == "master"
+            guard let info = RESPClient.info(address, timeout: .milliseconds(300)), info["role"] == "master"
             else { continue }
             let epoch = info["lockstep_epoch"].flatMap { Int($0) } ?? 0
             if best == nil || epoch > best!.epoch { best = (index, epoch) }
