@@ -49,22 +49,11 @@ private final class EchoState {
             // A failed registration drops the client below: the load generator then reports the disconnect.
             registration = try? loop.register(fd, interest: .readable) { [unowned self] events in
                 guard let registration else { return }
-                if events.contains(.writable), !output.flush(registration, on: loop) {
-                    loop.close(registration)
-                    return
-                }
-                guard events.contains(.readable) || events.contains(.hangup) || events.contains(.error),
-                    let fd = loop.descriptor(of: registration)
-                else { return }
-                let read: Int?
-                do {
-                    read = try fd.read(into: buffer)
-                } catch {
-                    loop.close(registration)  // reset by the client: nothing to answer
-                    return
-                }
-                guard let count = read else { return }  // spurious wakeup
-                guard count > 0 else {
+                let count: Int
+                switch output.serviceEvent(events, registration, on: loop, into: buffer) {
+                case .bytes(let read): count = read
+                case .nothing: return
+                case .closed:
                     loop.close(registration)
                     return
                 }

@@ -106,22 +106,11 @@ private final class RelayState {
 
     func clientEvents(_ events: EventLoop.Events, _ client: RelayClient) {
         guard let registration = client.registration else { return }
-        if events.contains(.writable), !client.output.flush(registration, on: loop) {
-            close(client)
-            return
-        }
-        guard events.contains(.readable) || events.contains(.hangup) || events.contains(.error),
-            let fd = loop.descriptor(of: registration)
-        else { return }
-        let read: Int?
-        do {
-            read = try fd.read(into: buffer)
-        } catch {
-            close(client)
-            return
-        }
-        guard let count = read else { return }
-        guard count > 0 else {
+        let count: Int
+        switch client.output.serviceEvent(events, registration, on: loop, into: buffer) {
+        case .bytes(let read): count = read
+        case .nothing: return
+        case .closed:
             close(client)
             return
         }

@@ -119,3 +119,32 @@ final class OutputQueue {
         return true
     }
 }
+
+/// What one readiness event on a floor server's client socket brought.
+enum ClientRead {
+    /// This many bytes are in the buffer.
+    case bytes(Int)
+    /// Nothing to read now (spurious wakeup, or only writable).
+    case nothing
+    /// The client is gone (end of stream, reset, or a failed flush): close it.
+    case closed
+}
+
+extension OutputQueue {
+    /// The first half of every floor server's event handler: flush pending output when writable, then read once.
+    func serviceEvent(
+        _ events: EventLoop.Events, _ registration: EventLoop.Registration, on loop: EventLoop,
+        into buffer: UnsafeMutableRawBufferPointer
+    ) -> ClientRead {
+        if events.contains(.writable), !flush(registration, on: loop) { return .closed }
+        guard events.contains(.readable) || events.contains(.hangup) || events.contains(.error),
+            let fd = loop.descriptor(of: registration)
+        else { return .nothing }
+        do {
+            guard let count = try fd.read(into: buffer) else { return .nothing }  // spurious wakeup
+            return count > 0 ? .bytes(count) : .closed
+        } catch {
+            return .closed  // reset by the client: nothing to answer
+        }
+    }
+}

@@ -233,3 +233,25 @@ struct RawPeer {
 
     func close() { try? descriptor.close() }  // teardown: nothing to do about a failure
 }
+
+/// A backup endpoint listening on its own loop thread: for tests that talk to it with raw bytes.
+final class ListeningBackup: @unchecked Sendable {
+    let server: LoopThread
+    let endpoint: Endpoint
+    let listener: ChannelListener
+
+    init(configuration: ChannelConnection.Configuration) throws {
+        server = try LoopThread()
+        let endpoint = Endpoint(role: .backup, loop: server.loop)
+        self.endpoint = endpoint
+        listener = try ChannelListener(on: .loopback(port: 0), loop: server.loop, configuration: configuration) {
+            endpoint.connection = $0
+            $0.delegate = endpoint
+        }
+        try server.start()
+    }
+
+    func connectRawPeer() throws -> RawPeer { try RawPeer.connect(to: listener.address) }
+
+    func tearDown() { server.tearDown() }
+}

@@ -115,15 +115,10 @@ struct TransportTests {
 
     @Test("a connected peer that never sends a byte is reported silent within the timeout plus a margin")
     func silentRawPeerIsDetected() throws {
-        let server = try LoopThread()
-        defer { server.tearDown() }
-        let endpoint = Endpoint(role: .backup, loop: server.loop)
-        let listener = try ChannelListener(on: .loopback(port: 0), loop: server.loop, configuration: Self.fast) {
-            endpoint.connection = $0
-            $0.delegate = endpoint
-        }
-        try server.start()
-        let silentPeer = try RawPeer.connect(to: listener.address)
+        let backup = try ListeningBackup(configuration: Self.fast)
+        defer { backup.tearDown() }
+        let endpoint = backup.endpoint
+        let silentPeer = try backup.connectRawPeer()
         defer { silentPeer.close() }
 
         #expect(Waiting.until(Self.fast.silenceTimeout + Self.detectionMargin + .seconds(2)) {
@@ -173,15 +168,10 @@ struct TransportTests {
 
     @Test("a corrupted frame closes the connection with .decodeFailed after delivering the frames before it")
     func corruptFrameClosesConnection() throws {
-        let server = try LoopThread()
-        defer { server.tearDown() }
-        let endpoint = Endpoint(role: .backup, loop: server.loop)
-        let listener = try ChannelListener(on: .loopback(port: 0), loop: server.loop, configuration: Self.fast) {
-            endpoint.connection = $0
-            $0.delegate = endpoint
-        }
-        try server.start()
-        let peer = try RawPeer.connect(to: listener.address)
+        let backup = try ListeningBackup(configuration: Self.fast)
+        defer { backup.tearDown() }
+        let endpoint = backup.endpoint
+        let peer = try backup.connectRawPeer()
         defer { peer.close() }
         let good = Frame.entry(epoch: 1, sequence: 1, payload: [1, 2, 3])
         var corrupt = Frame.entry(epoch: 1, sequence: 2, payload: [4, 5, 6]).encoded
@@ -199,15 +189,10 @@ struct TransportTests {
 
     @Test("bytes that are not a Lockstep stream close the connection with .decodeFailed(.badMagic)")
     func garbageClosesConnection() throws {
-        let server = try LoopThread()
-        defer { server.tearDown() }
-        let endpoint = Endpoint(role: .backup, loop: server.loop)
-        let listener = try ChannelListener(on: .loopback(port: 0), loop: server.loop, configuration: Self.fast) {
-            endpoint.connection = $0
-            $0.delegate = endpoint
-        }
-        try server.start()
-        let peer = try RawPeer.connect(to: listener.address)
+        let backup = try ListeningBackup(configuration: Self.fast)
+        defer { backup.tearDown() }
+        let endpoint = backup.endpoint
+        let peer = try backup.connectRawPeer()
         defer { peer.close() }
         try peer.send(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
 
