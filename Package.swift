@@ -3,6 +3,8 @@ import PackageDescription
 
 // Lockstep: application-level fault tolerance in the style of VMware FT. No package dependencies by
 // design: the toolchain, plus one first-party C target for the headers Glibc's module map leaves out.
+let optimized: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization", "-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "Lockstep",
     products: [
@@ -17,25 +19,25 @@ let package = Package(
         // epoll and eventfd, which `import Glibc` does not expose.
         .target(name: "CShim", path: "Sources/CShim"),
         // Thin syscall wrappers; nothing above reads errno.
-        .target(name: "Posix", dependencies: ["CShim"]),
+        .target(name: "Posix", dependencies: ["CShim"], swiftSettings: optimized),
         // Wire format, decoder, bounded send buffer, TCP transport and heartbeats.
-        .target(name: "LogChannel", dependencies: ["Posix"]),
+        .target(name: "LogChannel", dependencies: ["Posix"], swiftSettings: optimized),
         // The "live" flag: one owner per epoch, on a shared directory.
-        .target(name: "Arbiter"),
+        .target(name: "Arbiter", swiftSettings: optimized),
         // The contract between an application and Lockstep: StateMachine, ApplyContext, LogEntry.
-        .target(name: "Replication"),
+        .target(name: "Replication", swiftSettings: optimized),
         // I/O-free protocol cores.
-        .target(name: "Primary", dependencies: ["LogChannel", "Arbiter", "Replication"]),
-        .target(name: "Backup", dependencies: ["LogChannel", "Arbiter", "Replication"]),
+        .target(name: "Primary", dependencies: ["LogChannel", "Arbiter", "Replication"], swiftSettings: optimized),
+        .target(name: "Backup", dependencies: ["LogChannel", "Arbiter", "Replication"], swiftSettings: optimized),
         // I/O-free role changes: joining, backup, primary, solo.
-        .target(name: "Node", dependencies: ["Primary", "Backup", "LogChannel", "Arbiter", "Replication"]),
+        .target(name: "Node", dependencies: ["Primary", "Backup", "LogChannel", "Arbiter", "Replication"], swiftSettings: optimized),
         // Drives a Node with real sockets, timers and the arbiter.
-        .target(name: "Runtime", dependencies: ["Node", "LogChannel", "Posix", "Arbiter", "Replication"]),
+        .target(name: "Runtime", dependencies: ["Node", "LogChannel", "Posix", "Arbiter", "Replication"], swiftSettings: optimized),
         // The bundled application: a key-value store speaking RESP2.
-        .target(name: "KeyValue", dependencies: ["Replication"]),
+        .target(name: "KeyValue", dependencies: ["Replication"], swiftSettings: optimized),
         .executableTarget(
             name: "LockstepCLI",
-            dependencies: ["Runtime", "Node", "KeyValue", "Arbiter", "Posix", "LogChannel"]),
+            dependencies: ["Runtime", "Node", "KeyValue", "Arbiter", "Posix", "LogChannel"], swiftSettings: optimized),
         // The benchmark harness: load generators, floors, histogram and report (testable), and its command.
         .target(name: "BenchmarkKit", dependencies: ["Posix", "LogChannel"], path: "Benchmarks/BenchmarkKit"),
         .executableTarget(

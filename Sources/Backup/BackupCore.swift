@@ -91,6 +91,17 @@ public struct BackupCore<Machine: StateMachine> {
 
     public var replayLag: UInt64 { received - applied }
 
+    /// Fills in the role and positions this core reports (`NodeCore.status` adds the primary's address).
+    public func report(into status: inout NodeStatus) {
+        status.role = .backup
+        status.epoch = epoch
+        status.logSequence = received
+        status.ackedSequence = received
+        status.appliedSequence = applied
+        status.replayLag = replayLag
+        status.peerState = isProtecting ? .connected : .sync
+    }
+
     public mutating func handle(_ event: BackupEvent, at now: Instant) -> [BackupAction] {
         var actions: [BackupAction] = []
         switch event {

@@ -77,8 +77,10 @@ public struct NodeCore<Machine: StateMachine> {
         case starting
         /// Without replicated state; `retryAt` is when to look for a primary again, nil while dialing.
         case joining(retryAt: Instant?, isDialing: Bool)
-        case backup(BackupCore<Machine>, channel: ChannelID, primary: Hello?)
-        case primary(PrimaryCore<Machine>)
+        /// Following the primary on `channel`; the core is `backupCore`.
+        case backup(channel: ChannelID, primary: Hello?)
+        /// The core is `primaryCore`.
+        case primary
         case stopped
     }
 
@@ -86,6 +88,14 @@ public struct NodeCore<Machine: StateMachine> {
     private let emptyMachine: Machine
     private var entropy: any EntropySource
     private var role: Role = .starting
+    // The cores live beside `role`, not in its payload, so an event mutates them in place: taking a core out of
+    // the enum and putting it back retained and released every reference it holds, on every event (a sixth of
+    // the primary's instructions per request; Benchmarks/README.md). Set exactly while `role` says so.
+    private var primaryCore: PrimaryCore<Machine>?
+    private var backupCore: BackupCore<Machine>?
+    /// The running core's own next wakeup, noted whenever it starts or handles an event (reading it back through
+    /// the optional would copy the core).
+    private var coreWakeup: Instant?
     private var unidentified: [ChannelID] = []
     private var isStopRequested = false
     private var joinFailures = 0
@@ -145,26 +155,11 @@ public struct NodeCore<Machine: StateMachine> {
             status.peerState = isDialing ? .connecting : .connect
             status.peerClientAddress = knownPrimary?.claim.clientAddress ?? ""
             status.epoch = knownPrimary?.epoch ?? 0
-        case .backup(let backup, _, let primary):
-            status.role = .backup
-            status.epoch = backup.epoch
-            status.logSequence = backup.received
-            status.ackedSequence = backup.received
-            status.appliedSequence = backup.applied
-            status.replayLag = backup.replayLag
-            status.peerState = backup.isProtecting ? .connected : .sync
+        case .backup(_, let primary):
+            backupCore?.report(into: &status)
             status.peerClientAddress = primary?.clientAddress ?? knownPrimary?.claim.clientAddress ?? ""
-        case .primary(let primary):
-            status.role = primary.standing == .solo ? .solo : .primary
-            status.epoch = primary.epoch
-            status.logSequence = primary.lastSequence
-            if let link = primary.backup {
-                status.ackedSequence = link.received
-                status.appliedSequence = link.applied
-                status.replayLag = link.received - link.applied
-                status.peerState = link.phase == .protecting ? .connected : .sync
-                status.peerClientAddress = link.hello.clientAddress
-            }
+        case .primary:
+            primaryCore?.report(into: &status)
         case .stopped:
             status.role = .stopped
             status.epoch = lastEpoch
@@ -174,39 +169,30 @@ public struct NodeCore<Machine: StateMachine> {
 
     /// The state machine this node holds, if any (for digests and tests).
     public var machine: Machine? {
-        switch role {
-        case .backup(let backup, _, _): backup.phase == .awaitingCheckpoint ? nil : backup.machine
-        case .primary(let primary): primary.machine
-        case .starting, .joining, .stopped: nil
-        }
+        if let backupCore { return backupCore.phase == .awaitingCheckpoint ? nil : backupCore.machine }
+        return primaryCore?.machine
     }
 
     /// The highest sequence reflected in `machine`.
     public var appliedSequence: UInt64 {
-        switch role {
-        case .backup(let backup, _, _): backup.applied
-        case .primary(let primary): primary.lastSequence
-        case .starting, .joining, .stopped: 0
-        }
+        backupCore?.applied ?? primaryCore?.lastSequence ?? 0
     }
 
     private var wakeup: Instant? {
         switch role {
         case .joining(let retryAt, _): retryAt
-        case .backup(let backup, _, _): backup.nextWakeup
-        case .primary(let primary): primary.nextWakeup
+        case .backup, .primary: coreWakeup
         case .starting, .stopped: nil
         }
     }
 
-    /// Which core an event goes to, read without holding on to the role's payload (a held copy
-    /// would make the core's next write copy the whole state machine).
+    /// Which core an event goes to.
     private enum Target: Equatable { case primary, backup(ChannelID), neither }
 
     private var target: Target {
         switch role {
         case .primary: .primary
-        case .backup(_, let channel, _): .backup(channel)
+        case .backup(let channel, _): .backup(channel)
         case .starting, .joining, .stopped: .neither
         }
     }
@@ -306,8 +292,8 @@ public struct NodeCore<Machine: StateMachine> {
                         Hello(
                             epoch: epoch, nodeName: configuration.nodeName,
                             channelAddress: configuration.channelAddress, clientAddress: configuration.clientAddress))))
-            let backup = BackupCore(epoch: epoch, machine: emptyMachine, limits: configuration.backupLimits, at: now)
-            transition(to: .backup(backup, channel: channel, primary: nil), .backup,
+            backupCore = BackupCore(epoch: epoch, machine: emptyMachine, limits: configuration.backupLimits, at: now)
+            transition(to: .backup(channel: channel, primary: nil), .backup,
                 reason: "joined \(knownPrimary?.claim.nodeName ?? "the peer"), awaiting a checkpoint", into: &actions)
             joinFailures = 0
         } else if unidentified.count < configuration.unidentifiedChannelsLimit {
@@ -377,7 +363,7 @@ public struct NodeCore<Machine: StateMachine> {
         switch role {
         case .primary:
             break
-        case .backup(_, let channel, _):
+        case .backup(let channel, _):
             actions.append(.close(channel))
             transition(to: .stopped, .stopped, reason: "stop requested", into: &actions)
             actions.append(.exit(reason: "stop requested"))
@@ -390,13 +376,17 @@ public struct NodeCore<Machine: StateMachine> {
     // MARK: - Driving the cores
 
     private mutating func forwardToPrimary(_ event: PrimaryEvent, at now: Instant, into actions: inout [NodeAction]) {
-        guard case .primary(var primary) = role else { return }
-        role = .stopped  // drop the second reference, or the first write copies the whole machine
+        // Moved out and back, never copied: a copy would retain every reference the core holds.
+        guard var primary = primaryCore.take() else { return }
         let before = primary.standing
         let primaryActions = primary.handle(event, at: now)
-        role = .primary(primary)
-        if before == .solo, primary.standing == .protected {
-            lastReason = "backup \(primary.backup?.hello.nodeName ?? "") caught up"
+        let after = primary.standing
+        let backupChannel = primary.backup?.channel
+        let backupName = primary.backup?.hello.nodeName
+        coreWakeup = primary.nextWakeup
+        primaryCore = consume primary
+        if before == .solo, after == .protected {
+            lastReason = "backup \(backupName ?? "") caught up"
             actions.append(.roleChanged(from: .solo, to: .primary, reason: lastReason))
         }
         for action in primaryActions {
@@ -410,7 +400,7 @@ public struct NodeCore<Machine: StateMachine> {
             case .note(let line): actions.append(.note(line))
             case .stop(let reason):
                 actions.append(.discardWithheld(reason: reason))
-                if let channel = primary.backup?.channel { actions.append(.close(channel)) }
+                if let backupChannel { actions.append(.close(backupChannel)) }
                 if isStopRequested {
                     transition(to: .stopped, .stopped, reason: reason, into: &actions)
                     actions.append(.exit(reason: reason))
@@ -423,27 +413,30 @@ public struct NodeCore<Machine: StateMachine> {
                 actions.append(.exit(reason: "handed over: \(reason)"))
             }
         }
-        if case .primary(let current) = role, before != .solo, before != current.standing, current.standing == .solo {
-            lastReason = "continuing solo at epoch \(current.epoch)"
+        if let epoch = primaryCore?.epoch, before != .solo, before != after, after == .solo {
+            lastReason = "continuing solo at epoch \(epoch)"
             actions.append(.roleChanged(from: .primary, to: .solo, reason: lastReason))
         }
     }
 
     private mutating func forwardToBackup(_ event: BackupEvent, at now: Instant, into actions: inout [NodeAction]) {
-        guard case .backup(var backup, let channel, var primary) = role else { return }
-        role = .stopped  // drop the second reference, or the first write copies the whole machine
+        guard case .backup(let channel, var primary) = role else { return }
         if case .framesArrived(let frames) = event, primary == nil, case .checkpoint = frames.first {
             primary = knownPrimary.map {
                 Hello(epoch: $0.epoch, nodeName: $0.claim.nodeName, channelAddress: $0.claim.channelAddress,
                       clientAddress: $0.claim.clientAddress)
             }
+            role = .backup(channel: channel, primary: primary)
         }
+        // Moved out and back, never copied: a copy would retain every reference the core holds.
+        guard var backup = backupCore.take() else { return }
         let wasProtecting = backup.isProtecting
         let backupActions = backup.handle(event, at: now)
-        role = .backup(backup, channel: channel, primary: primary)
         if !wasProtecting && backup.isProtecting {
             lastReason = "protecting \(primary?.nodeName ?? "the primary") from sequence \(backup.received + 1)"
         }
+        coreWakeup = backup.nextWakeup
+        backupCore = consume backup
         for action in backupActions {
             switch action {
             case .send(let frame): actions.append(.send(channel, frame))
@@ -451,8 +444,9 @@ public struct NodeCore<Machine: StateMachine> {
             case .takeEpoch(let epoch): actions.append(.takeEpoch(epoch))
             case .note(let line): actions.append(.note(line))
             case .becomePrimary(let epoch, let lastSequence, let reason):
+                guard let machine = backupCore?.machine else { continue }
                 becomePrimary(
-                    epoch: epoch, machine: backup.machine, lastSequence: lastSequence, reason: reason, at: now,
+                    epoch: epoch, machine: machine, lastSequence: lastSequence, reason: reason, at: now,
                     into: &actions)
             case .rejoin(let reason):
                 knownPrimary = nil
@@ -466,21 +460,27 @@ public struct NodeCore<Machine: StateMachine> {
         epoch: UInt64, machine: Machine, lastSequence: UInt64, reason: String, at now: Instant,
         into actions: inout [NodeAction]
     ) {
+        // `transition` drops the backup core, so the machine's storage has one owner again before its first write.
         let primary = PrimaryCore(
             epoch: epoch, machine: machine, lastSequence: lastSequence, entropy: entropy,
             limits: configuration.primaryLimits)
-        transition(to: .primary(primary), .solo, reason: reason, into: &actions)
+        transition(to: .primary, .solo, reason: reason, into: &actions, primary: primary)
         actions.append(.resumeIntake)
         if isStopRequested { forwardToPrimary(.stopRequested, at: now, into: &actions) }
     }
 
+    /// The only place `role` becomes `.primary`, or leaves `.primary` or `.backup`: it keeps the cores in step.
     private mutating func transition(
-        to newRole: Role, _ reported: NodeStatus.Role, reason: String, into actions: inout [NodeAction]
+        to newRole: Role, _ reported: NodeStatus.Role, reason: String, into actions: inout [NodeAction],
+        primary: PrimaryCore<Machine>? = nil
     ) {
         let before = status
         let from = before.role
         lastEpoch = max(lastEpoch, before.epoch)
         role = newRole
+        primaryCore = primary
+        if case .backup = newRole {} else { backupCore = nil }
+        coreWakeup = primary?.nextWakeup ?? backupCore?.nextWakeup
         lastReason = reason
         actions.append(.roleChanged(from: from, to: reported, reason: reason))
     }

@@ -144,6 +144,19 @@ public struct PrimaryCore<Machine: StateMachine> {
         return actions
     }
 
+    /// Fills in the role and positions this core reports (`NodeCore.status` adds the rest).
+    public func report(into status: inout NodeStatus) {
+        status.role = standing == .solo ? .solo : .primary
+        status.epoch = epoch
+        status.logSequence = lastSequence
+        guard let link = backup else { return }
+        status.ackedSequence = link.received
+        status.appliedSequence = link.applied
+        status.replayLag = link.received - link.applied
+        status.peerState = link.phase == .protecting ? .connected : .sync
+        status.peerClientAddress = link.hello.clientAddress
+    }
+
     // MARK: - Execute and record
 
     private var isExecuting: Bool {

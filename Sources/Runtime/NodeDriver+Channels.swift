@@ -110,8 +110,9 @@ extension NodeDriver: ChannelConnectionDelegate {
 
     /// The primary's heartbeat says how far its log goes; the backup's is its latest cumulative ack, so an idle
     /// backup keeps confirming what it holds.
+    /// Heartbeats are rare (idle directions only), so they read the core's status now, not the round's.
     func heartbeatFrame(for connection: ChannelConnection) -> Frame {
-        let status = routingStatus
+        let status = core.status
         if status.role == .backup {
             counters.acksSent += 1
             return .ack(epoch: status.epoch, received: status.logSequence, applied: status.appliedSequence)

@@ -142,8 +142,10 @@ extension NodeDriver {
     /// it joins the backlog and is parsed again next round, before new reads).
     func parse(_ client: Client) {
         var hasNewReplies = false
+        let status = routingStatus  // nothing below changes it: the core sees these requests at the round's end
+        let intakeBatchLimit = core.configuration.primaryLimits.intakeBatchLimit
         parsing: while !client.isClosed, !client.isClosingAfterOutput {
-            if client.pipeline.isFull || batch.count >= core.configuration.primaryLimits.intakeBatchLimit
+            if client.pipeline.isFull || batch.count >= intakeBatchLimit
                 || batchBytes >= configuration.intakeBatchBytesLimit
             {
                 if !client.isBacklogged {
@@ -152,7 +154,6 @@ extension NodeDriver {
                 }
                 break
             }
-            let status = routingStatus
             guard
                 let request = clientProtocol.nextRequest(
                     from: &client.session, status: status, digest: { core.machine?.digest() })

@@ -13,7 +13,7 @@ final class RuntimeShared: Sendable {
         var counters: RuntimeCounters
     }
 
-    /// Refreshed once per loop round, so `NodeRuntime.status` is at most one round old.
+    /// Refreshed at most `NodeDriver.publishIntervalNanoseconds` apart, and at once after a role change.
     let published: Mutex<Published>
     /// Set by `crash()` from any thread: from then on the loop does nothing more than finish its round.
     let isCrashed = Atomic<Bool>(false)
@@ -38,8 +38,8 @@ final class RuntimeShared: Sendable {
 ///    `send` of everything that may leave, in request order.
 ///
 /// Every event reaches the core through `drive`, which queues events raised while actions are being performed,
-/// so actions always run in the order the core gave them. Nothing here takes a lock except the once-per-round
-/// status publication.
+/// so actions always run in the order the core gave them. Nothing here takes a lock except the status
+/// publication, at most once a millisecond.
 final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: loop-thread state, like EventLoop
     typealias Client = ClientConnection<P.Session>
 
@@ -64,8 +64,9 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     var isDriving = false
     var coreTimer: EventLoop.TimerID?
     var coreTimerDeadline: Instant?
-    /// The core's status since the last event, with counters at most `countersRefreshNanoseconds` old; what
-    /// requests are routed by and INFO shows. Nil when an event may have changed it.
+    /// The core's status as of this round (or the last role change in it), with counters at most
+    /// `countersRefreshNanoseconds` old; what requests are routed by and INFO shows. Nil until first needed in
+    /// a round: computing it per request or per event costs more than the request itself (Benchmarks/README.md).
     var cachedStatus: NodeStatus?
     var countersSnapshot: [String: UInt64] = [:]
     var countersSnapshotAt: UInt64 = 0
@@ -73,6 +74,12 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     /// millisecond behind.
     static var countersRefreshNanoseconds: UInt64 { 1_000_000 }
     var counters = RuntimeCounters()
+    /// Other threads read the status for tests, `lockstep status` and the benchmark: a millisecond behind is
+    /// fresh enough, and publishing every round took a quarter of the primary's CPU per request.
+    static var publishIntervalNanoseconds: UInt64 { 1_000_000 }
+    var publishedAt: UInt64 = 0
+    var isPublishDue = false
+    var isPublishTimerArmed = false
     var isWakeArmed = false
     /// The epoch of the last status computed, for log lines about a node that no longer has one.
     var lastEpoch: UInt64 = 0
@@ -260,7 +267,6 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         while !pendingEvents.isEmpty, !isExiting {
             let next = pendingEvents.removeFirst()
             let actions = core.handle(next, at: Self.now())
-            cachedStatus = nil
             perform(actions)
         }
         pendingEvents.removeAll()
@@ -301,6 +307,8 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
             case .resumeIntake:
                 resumeIntake()
             case .roleChanged(let from, let to, let reason):
+                cachedStatus = nil
+                isPublishDue = true
                 // A stopped node reports epoch 0; the epoch it stopped in is the one worth logging.
                 let epoch = core.status.epoch
                 log("\(from.rawValue) -> \(to.rawValue) at epoch \(epoch > 0 ? epoch : lastEpoch): \(reason)")
@@ -388,13 +396,35 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         loop.schedule(at: 0) { [weak self] in self?.isWakeArmed = false }
     }
 
-    /// The round-end hook: hand the batch to the core, refill it from the backlog, publish the status.
+    /// The round-end hook: hand the batch to the core, refill it from the backlog, publish the status if due.
     private func roundEnded() {
         guard !isFinished, !shared.isCrashed.load(ordering: .relaxed) else { return }
         handBatchToCore()
         processBacklog()
         if !batch.isEmpty, !isIntakePaused, !isExiting { armWakeNextRound() }
-        publish()
+        publishWhenDue()
+        cachedStatus = nil  // the next round sees what this one did
+    }
+
+    /// Publishes this round after a role change or when the last publication is `publishIntervalNanoseconds` old
+    /// (after the round's writes, which carry requests and replies: publishing is nobody's critical path);
+    /// otherwise makes sure a timer publishes by then, so an idle loop's last changes are not left unpublished.
+    private func publishWhenDue() {
+        let elapsed = monotonicNanoseconds() &- publishedAt
+        if isPublishDue || elapsed >= Self.publishIntervalNanoseconds {
+            loop.runAfterRound { [weak self] in
+                guard let self, !isFinished else { return }
+                publish()
+            }
+            return
+        }
+        guard !isPublishTimerArmed else { return }
+        isPublishTimerArmed = true
+        loop.schedule(at: publishedAt &+ Self.publishIntervalNanoseconds) { [weak self] in
+            guard let self, !isFinished else { return }
+            isPublishTimerArmed = false
+            publish()
+        }
     }
 
     /// Publishes the status for other threads (and the channel counters it includes).
@@ -410,6 +440,8 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         lastEpoch = max(lastEpoch, status.epoch)
         let counters = counters
         shared.published.withLock { $0 = RuntimeShared.Published(status: status, counters: counters) }
+        publishedAt = monotonicNanoseconds()
+        isPublishDue = false
     }
 
     // MARK: Exit

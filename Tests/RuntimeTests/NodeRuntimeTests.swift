@@ -353,6 +353,8 @@ struct NodeRuntimeTests {
                 if index % 10 == 0 { #expect(try client.readReply() == .simple("PONG")) }
             }
         }
+        // The status is published at most a millisecond apart, so the last batches may show up a moment later.
+        _ = Waiting.until(.seconds(2)) { pair.primary.status.counters["client_commands"] == 1_000 }
         let counters = pair.primary.status.counters
         #expect((counters["intake_pauses"] ?? 0) > 0, "the unacked log never filled: \(counters)")
         #expect((counters["client_commands"] ?? 0) == 1_000)
