@@ -5,13 +5,12 @@ enum ASCII {
     }
 
     /// Whether `bytes` equal `lowercaseWord` ignoring ASCII case; `lowercaseWord` must be lowercase.
-    static func equals(_ bytes: [UInt8], _ lowercaseWord: StaticString) -> Bool {
+    static func equals<Bytes: Collection<UInt8>>(_ bytes: Bytes, _ lowercaseWord: StaticString) -> Bool {
         guard bytes.count == lowercaseWord.utf8CodeUnitCount else { return false }
         return lowercaseWord.withUTF8Buffer { word in
-            for index in 0..<word.count {
-                let byte = bytes[index]
+            for (byte, wordByte) in zip(bytes, word) {
                 let lower = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
-                if lower != word[index] { return false }
+                if lower != wordByte { return false }
             }
             return true
         }

@@ -29,20 +29,11 @@ enum DataCommand: String, CaseIterable, Sendable {
         arity >= 0 ? count == arity : count >= -arity
     }
 
-    /// The command `name` spells, in any letter case.
-    init?(name: [UInt8]) {
-        guard name.count <= Self.nameBytesLimit else { return nil }
-        self.init(lowercasedName: ASCII.lowercased(name))
-    }
-
-    /// The command a name already in lower case spells, so a caller trying several tables lowercases once.
-    init?(lowercasedName: [UInt8]) {
-        guard let command = Self.byName[lowercasedName] else { return nil }
+    /// The command `name` spells.
+    init?(name: CommandName) {
+        guard let command = Self.byName[name] else { return nil }
         self = command
     }
 
-    /// No command name is longer; a longer one is refused without lowercasing it.
-    static let nameBytesLimit = 16
-    private static let byName: [[UInt8]: DataCommand] = Dictionary(
-        uniqueKeysWithValues: allCases.map { (Array($0.rawValue.utf8), $0) })
+    private static let byName = CommandTable<DataCommand>()
 }

@@ -34,8 +34,8 @@ public struct KeyValueClientProtocol: ClientProtocol {
     /// varint length per argument and the argument count.
     public var replicatedBytesLimit: Int {
         let argumentBytes = max(parserLimits.requestBytesLimit, parserLimits.inlineBytesLimit)
-        let lengthBytes = Self.varintBytes(UInt64(parserLimits.bulkBytesLimit))
-        return argumentBytes + parserLimits.argumentsLimit * lengthBytes + Self.varintBytes(UInt64(Int.max))
+        let lengthBytes = Varint.byteCount(UInt64(parserLimits.bulkBytesLimit))
+        return argumentBytes + parserLimits.argumentsLimit * lengthBytes + Varint.byteCount(UInt64(Int.max))
     }
 
     public func makeSession(clientID: UInt64) -> Session {
@@ -49,16 +49,16 @@ public struct KeyValueClientProtocol: ClientProtocol {
     public func nextRequest(
         from session: inout Session, status: NodeStatus, digest: () -> UInt64?
     ) -> ClientRequest? {
-        let arguments: [[UInt8]]
+        let arguments: CommandArguments
         do {
-            guard let next = try session.parser.next() else { return nil }
+            guard let next = try session.parser.nextArguments() else { return nil }
             arguments = next
         } catch {
             return .malformed(reply: error.reply)
         }
         // A joining node holds no state: a digest of "nothing" would look like a real, empty store.
-        if arguments.count == 2, ASCII.equals(arguments[0], "debug"), ASCII.equals(arguments[1], "digest"),
-            digest() == nil
+        if arguments.count == 2, ASCII.equals(arguments.bytes(at: 0), "debug"),
+            ASCII.equals(arguments.bytes(at: 1), "digest"), digest() == nil
         {
             return .local(
                 reply: RESPWriter.error("ERR this node holds no replicated state yet (\(status.role.rawValue))"))
@@ -93,16 +93,11 @@ public struct KeyValueClientProtocol: ClientProtocol {
     }
 
     /// Whether `arguments` is a well-formed data command: one a serving node would put in the log.
-    private static func isDataCommand(_ arguments: [[UInt8]]) -> Bool {
-        guard let name = arguments.first, name.count <= DataCommand.nameBytesLimit else { return false }
-        let lowercasedName = ASCII.lowercased(name)
-        guard KeyValueFrontend.LocalCommand(lowercasedName: lowercasedName) == nil,
-            let command = DataCommand(lowercasedName: lowercasedName)
-        else { return false }
+    private static func isDataCommand(_ arguments: CommandArguments) -> Bool {
+        guard !arguments.isEmpty, let name = CommandName(arguments.bytes(at: 0)) else { return false }
+        guard KeyValueFrontend.LocalCommand(name: name) == nil, let command = DataCommand(name: name) else {
+            return false
+        }
         return command.accepts(argumentCount: arguments.count)
-    }
-
-    private static func varintBytes(_ value: UInt64) -> Int {
-        max(1, (64 - value.leadingZeroBitCount + 6) / 7)
     }
 }

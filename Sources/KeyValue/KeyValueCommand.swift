@@ -24,47 +24,11 @@ public enum KeyValueCommand {
 
     /// The encoding of `arguments`.
     public static func encode(_ arguments: [[UInt8]]) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(arguments.reduce(10) { $0 + $1.count + 5 })
-        Varint.append(UInt64(arguments.count), to: &bytes)
-        for argument in arguments {
-            Varint.append(UInt64(argument.count), to: &bytes)
-            bytes.append(contentsOf: argument)
-        }
-        return bytes
+        CommandArguments(encoding: arguments).encoding
     }
 
     /// The argument list `bytes` encode; they must be exactly one encoding.
     public static func decode(_ bytes: [UInt8]) throws(DecodingError) -> [[UInt8]] {
-        var offset = 0
-        let count = try readVarint(bytes, &offset)
-        // Every argument takes at least its one length byte, which bounds the allocation below.
-        guard count <= UInt64(bytes.count - offset) else {
-            throw .countTooLarge(declared: count, available: bytes.count - offset)
-        }
-        var arguments: [[UInt8]] = []
-        arguments.reserveCapacity(Int(count))
-        for _ in 0..<count {
-            let length = try readVarint(bytes, &offset)
-            guard length <= UInt64(bytes.count - offset) else {
-                throw .countTooLarge(declared: length, available: bytes.count - offset)
-            }
-            let end = offset + Int(length)
-            arguments.append(Array(bytes[offset..<end]))
-            offset = end
-        }
-        guard offset == bytes.count else { throw .trailingBytes(bytes.count - offset) }
-        return arguments
-    }
-
-    /// Reads one varint, telling a truncated encoding from an overlong number.
-    private static func readVarint(_ bytes: [UInt8], _ offset: inout Int) throws(DecodingError) -> UInt64 {
-        let start = offset
-        guard let value = Varint.read(bytes, at: &offset) else {
-            // Only a tenth byte can overflow 64 bits, so with fewer left the bytes simply ran out.
-            if bytes.count - start < 10 { throw .truncated(offset: bytes.count) }
-            throw .varintTooLong(offset: start)
-        }
-        return value
+        Array(try CommandArguments(decoding: bytes))
     }
 }

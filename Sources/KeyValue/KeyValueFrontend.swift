@@ -22,22 +22,30 @@ public enum KeyValueFrontend {
     public static func route(
         _ arguments: [[UInt8]], status: NodeStatus, digest: () -> UInt64, clientID: UInt64 = 0
     ) -> KeyValueRequest {
-        guard let name = arguments.first else { return .local(reply: RESPWriter.error("ERR empty command")) }
-        let lowercasedName = name.count <= DataCommand.nameBytesLimit ? ASCII.lowercased(name) : []
-        if let command = LocalCommand(lowercasedName: lowercasedName) {
+        route(CommandArguments(encoding: arguments), status: status, digest: digest, clientID: clientID)
+    }
+
+    /// Routes one request as the parser hands it over: a data command goes into the log in the encoding it
+    /// arrived in.
+    static func route(
+        _ arguments: CommandArguments, status: NodeStatus, digest: () -> UInt64, clientID: UInt64
+    ) -> KeyValueRequest {
+        guard !arguments.isEmpty else { return .local(reply: RESPWriter.error("ERR empty command")) }
+        let name = CommandName(arguments.bytes(at: 0))
+        if let command = name.flatMap(LocalCommand.init(name:)) {
             guard command.accepts(argumentCount: arguments.count) else {
                 return .local(reply: Replies.wrongArity(command.rawValue))
             }
-            return answer(command, arguments, status: status, digest: digest, clientID: clientID)
+            return answer(command, Array(arguments), status: status, digest: digest, clientID: clientID)
         }
-        guard let command = DataCommand(lowercasedName: lowercasedName) else {
-            return .local(reply: Replies.unknownCommand(arguments))
+        guard let command = name.flatMap(DataCommand.init(name:)) else {
+            return .local(reply: Replies.unknownCommand(Array(arguments)))
         }
         guard command.accepts(argumentCount: arguments.count) else {
             return .local(reply: Replies.wrongArity(command.rawValue))
         }
         guard status.isServing else { return .local(reply: readOnlyReply(status)) }
-        return .replicated(KeyValueCommand.encode(arguments))
+        return .replicated(arguments.encoding)
     }
 
     /// `-READONLY ...`, naming the primary's client address so the client (or its operator) can move there.
@@ -64,13 +72,12 @@ public enum KeyValueFrontend {
             return self != .ping || count <= 2
         }
 
-        init?(lowercasedName: [UInt8]) {
-            guard let command = Self.byName[lowercasedName] else { return nil }
+        init?(name: CommandName) {
+            guard let command = Self.byName[name] else { return nil }
             self = command
         }
 
-        private static let byName: [[UInt8]: LocalCommand] = Dictionary(
-            uniqueKeysWithValues: allCases.map { (Array($0.rawValue.utf8), $0) })
+        private static let byName = CommandTable<LocalCommand>()
     }
 
     private static func answer(
@@ -81,7 +88,7 @@ public enum KeyValueFrontend {
         case .ping: reply = arguments.count == 2 ? RESPWriter.bulk(arguments[1]) : RESPWriter.simpleString("PONG")
         case .echo: reply = RESPWriter.bulk(arguments[1])
         case .quit: return .quit(reply: Replies.ok)
-        case .select: reply = KeyValueStore.select(arguments)
+        case .select: reply = KeyValueStore.select(arguments[1])
         case .command: reply = commandCommand(arguments)
         case .config: reply = configCommand(arguments)
         case .client: reply = clientCommand(arguments, clientID: clientID)

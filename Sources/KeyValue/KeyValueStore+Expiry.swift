@@ -14,7 +14,7 @@ extension KeyValueStore {
         var isAbsolute: Bool
 
         /// The meaning of `EX`, `PX`, `EXAT` or `PXAT` in any case; nil for another word.
-        init?(option: [UInt8]) {
+        init?(option: ArraySlice<UInt8>) {
             if ASCII.equals(option, "ex") {
                 (milliseconds, isAbsolute) = (1000, false)
             } else if ASCII.equals(option, "px") {
@@ -32,7 +32,7 @@ extension KeyValueStore {
     /// The absolute expiry time of a SET-family option, by Redis's rules: a positive integer that does not
     /// overflow once converted to milliseconds and, for a relative time, added to now.
     static func expiryTime(
-        _ argument: [UInt8], unitMilliseconds: Int64, isAbsolute: Bool, clock: Clock
+        _ argument: ArraySlice<UInt8>, unitMilliseconds: Int64, isAbsolute: Bool, clock: Clock
     ) -> Result<Int64, ExpiryTimeError> {
         guard let amount = DecimalInteger.parse(argument) else { return .failure(.notInteger) }
         guard amount > 0 else { return .failure(.invalid) }
@@ -47,10 +47,11 @@ extension KeyValueStore {
     /// `EXPIRE`/`PEXPIRE`/`EXPIREAT`/`PEXPIREAT key time [NX|XX|GT|LT]`: 1 when the TTL was set (or the key
     /// deleted because the time has passed), 0 when the key is missing or the condition did not hold.
     mutating func expire(
-        _ arguments: [[UInt8]], _ command: DataCommand, unitMilliseconds: Int64, isAbsolute: Bool, clock: Clock
+        _ arguments: CommandArguments, _ command: DataCommand, unitMilliseconds: Int64, isAbsolute: Bool, clock: Clock
     ) -> [UInt8] {
         var onlyIfNone = false, onlyIfSome = false, onlyIfGreater = false, onlyIfLess = false
-        for option in arguments.dropFirst(3) {
+        for position in arguments.indices.dropFirst(3) {
+            let option = arguments.bytes(at: position)
             if ASCII.equals(option, "nx") {
                 onlyIfNone = true
             } else if ASCII.equals(option, "xx") {
@@ -73,7 +74,7 @@ extension KeyValueStore {
         if onlyIfGreater && onlyIfLess {
             return RESPWriter.error("ERR GT and LT options at the same time are not compatible")
         }
-        guard let amount = DecimalInteger.parse(arguments[2]) else { return Replies.notInteger }
+        guard let amount = DecimalInteger.parse(arguments.bytes(at: 2)) else { return Replies.notInteger }
         let (scaled, overflow) = amount.multipliedReportingOverflow(by: unitMilliseconds)
         let base = isAbsolute ? 0 : Self.milliseconds(clock())
         let (expiresAt, overflowBase) = scaled.addingReportingOverflow(base)
@@ -96,7 +97,9 @@ extension KeyValueStore {
 
     /// `TTL`/`PTTL` (time left) and `EXPIRETIME`/`PEXPIRETIME` (the absolute time): -2 for a missing key,
     /// -1 for a key without a TTL; seconds are rounded to nearest, as Redis does.
-    mutating func timeToLive(_ arguments: [[UInt8]], inMilliseconds: Bool, isAbsolute: Bool, clock: Clock) -> [UInt8] {
+    mutating func timeToLive(
+        _ arguments: CommandArguments, inMilliseconds: Bool, isAbsolute: Bool, clock: Clock
+    ) -> [UInt8] {
         let key = StoreKey(arguments[1])
         guard isLive(key, clock: clock) else { return RESPWriter.integer(-2) }
         guard let expiresAt = entries[key]!.expiresAtMilliseconds else { return RESPWriter.integer(-1) }
@@ -111,7 +114,7 @@ extension KeyValueStore {
     }
 
     /// `PERSIST key`: 1 when a TTL was removed, 0 when the key is missing or had none.
-    mutating func persist(_ arguments: [[UInt8]], clock: Clock) -> [UInt8] {
+    mutating func persist(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         let key = StoreKey(arguments[1])
         guard isLive(key, clock: clock), entries[key]!.expiresAtMilliseconds != nil else { return Replies.zero }
         setExpiry(nil, for: key)

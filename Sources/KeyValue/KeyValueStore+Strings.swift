@@ -3,19 +3,19 @@ import Replication
 /// The string commands: SET and its relatives, GET, counters, APPEND, multi-key and keyspace commands.
 extension KeyValueStore {
     /// `GET key`: the value, or null.
-    mutating func get(_ arguments: [[UInt8]], clock: Clock) -> [UInt8] {
+    mutating func get(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         liveValue(StoreKey(arguments[1]), clock: clock).map(RESPWriter.bulk) ?? Replies.nullBulk
     }
 
     /// `SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]`: +OK, or null when NX/XX held it
     /// back, or with GET the old value (null if none) whether or not the write happened.
-    mutating func set(_ arguments: [[UInt8]], clock: Clock) -> [UInt8] {
+    mutating func set(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         var onlyIfAbsent = false, onlyIfPresent = false, returnsOld = false, keepsTTL = false
         // The expiry option and its argument, validated after the options, as Redis does.
-        var expiryOption: (unit: ExpiryUnit, argument: [UInt8])?
+        var expiryOption: (unit: ExpiryUnit, argument: ArraySlice<UInt8>)?
         var index = 3
         while index < arguments.count {
-            let option = arguments[index]
+            let option = arguments.bytes(at: index)
             let hasArgument = index + 1 < arguments.count
             if ASCII.equals(option, "nx") && !onlyIfPresent {
                 onlyIfAbsent = true
@@ -28,7 +28,7 @@ extension KeyValueStore {
             } else if !keepsTTL && hasArgument, let unit = ExpiryUnit(option: option),
                 expiryOption.map({ $0.unit == unit }) ?? true  // EX 1 EX 2 is fine (the last wins), EX 1 PX 2 is not
             {
-                expiryOption = (unit, arguments[index + 1])
+                expiryOption = (unit, arguments.bytes(at: index + 1))
                 index += 1
             } else {
                 return Replies.syntaxError
@@ -59,7 +59,7 @@ extension KeyValueStore {
     }
 
     /// `SETNX key value`: 1 when it set the key, 0 when the key existed.
-    mutating func setIfAbsent(_ arguments: [[UInt8]], clock: Clock) -> [UInt8] {
+    mutating func setIfAbsent(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         let key = StoreKey(arguments[1])
         if isLive(key, clock: clock) { return Replies.zero }
         store(arguments[2], for: key, expiresAtMilliseconds: nil)
@@ -67,8 +67,9 @@ extension KeyValueStore {
     }
 
     /// `SETEX key seconds value` and `PSETEX key milliseconds value`.
-    mutating func setWithExpiry(_ arguments: [[UInt8]], unitMilliseconds: Int64, clock: Clock) -> [UInt8] {
-        switch Self.expiryTime(arguments[2], unitMilliseconds: unitMilliseconds, isAbsolute: false, clock: clock) {
+    mutating func setWithExpiry(_ arguments: CommandArguments, unitMilliseconds: Int64, clock: Clock) -> [UInt8] {
+        let expiry = arguments.bytes(at: 2)
+        switch Self.expiryTime(expiry, unitMilliseconds: unitMilliseconds, isAbsolute: false, clock: clock) {
         case .success(let expiresAt):
             store(arguments[3], for: StoreKey(arguments[1]), expiresAtMilliseconds: expiresAt)
             return Replies.ok
@@ -78,7 +79,7 @@ extension KeyValueStore {
     }
 
     /// `GETSET key value`: the old value (or null); the new value has no TTL.
-    mutating func getSet(_ arguments: [[UInt8]], clock: Clock) -> [UInt8] {
+    mutating func getSet(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         let key = StoreKey(arguments[1])
         let old = liveValue(key, clock: clock)
         store(arguments[2], for: key, expiresAtMilliseconds: nil)
@@ -86,7 +87,7 @@ extension KeyValueStore {
     }
 
     /// `GETDEL key`: the value (or null), and the key is gone.
-    mutating func getDelete(_ arguments: [[UInt8]], clock: Clock) -> [UInt8] {
+    mutating func getDelete(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         let key = StoreKey(arguments[1])
         guard let value = liveValue(key, clock: clock) else { return Replies.nullBulk }
         remove(key)
@@ -94,7 +95,7 @@ extension KeyValueStore {
     }
 
     /// `DEL key...`: how many of the keys existed.
-    mutating func delete(_ arguments: [[UInt8]], clock: Clock) -> [UInt8] {
+    mutating func delete(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         var deleted: Int64 = 0
         for argument in arguments.dropFirst() {
             let key = StoreKey(argument)
@@ -107,21 +108,22 @@ extension KeyValueStore {
     }
 
     /// `EXISTS key...`: how many of the arguments name a key; a key named twice counts twice.
-    mutating func exists(_ arguments: [[UInt8]], clock: Clock) -> [UInt8] {
+    mutating func exists(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         var found: Int64 = 0
         for argument in arguments.dropFirst() where isLive(StoreKey(argument), clock: clock) { found += 1 }
         return RESPWriter.integer(found)
     }
 
     /// `TYPE key`: `string`, or `none` for a missing key.
-    mutating func type(_ arguments: [[UInt8]], clock: Clock) -> [UInt8] {
+    mutating func type(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         isLive(StoreKey(arguments[1]), clock: clock) ? Self.stringType : Self.noneType
     }
 
     /// `KEYS pattern`: the live keys matching the glob, in the store's (deterministic) key order.
-    mutating func matchingKeys(_ arguments: [[UInt8]], clock: Clock) -> [UInt8] {
-        let pattern = GlobPattern(arguments[1])
-        let matchesAll = arguments[1] == [UInt8(ascii: "*")]
+    mutating func matchingKeys(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
+        let patternBytes = arguments[1]
+        let pattern = GlobPattern(patternBytes)
+        let matchesAll = patternBytes == [UInt8(ascii: "*")]
         var matched: [[UInt8]] = []
         for key in keys where matchesAll || pattern.matches(key.bytes) {
             // Expired keys are skipped, not deleted: deleting would reorder `keys` under the loop.
@@ -137,9 +139,11 @@ extension KeyValueStore {
     }
 
     /// `FLUSHALL [ASYNC|SYNC]` (and FLUSHDB, the same with one database): +OK.
-    mutating func flush(_ arguments: [[UInt8]]) -> [UInt8] {
+    mutating func flush(_ arguments: CommandArguments) -> [UInt8] {
         if arguments.count > 2 { return Replies.syntaxError }
-        if arguments.count == 2 && !ASCII.equals(arguments[1], "async") && !ASCII.equals(arguments[1], "sync") {
+        if arguments.count == 2 && !ASCII.equals(arguments.bytes(at: 1), "async")
+            && !ASCII.equals(arguments.bytes(at: 1), "sync")
+        {
             return Replies.syntaxError
         }
         removeAll()
@@ -147,15 +151,15 @@ extension KeyValueStore {
     }
 
     /// `SELECT index`: there is one database, number 0.
-    static func select(_ arguments: [[UInt8]]) -> [UInt8] {
-        guard let index = DecimalInteger.parse(arguments[1]), index >= Int64(Int32.min), index <= Int64(Int32.max)
+    static func select(_ indexArgument: [UInt8]) -> [UInt8] {
+        guard let index = DecimalInteger.parse(indexArgument), index >= Int64(Int32.min), index <= Int64(Int32.max)
         else { return Replies.notInteger }
         return index == 0 ? Replies.ok : Replies.databaseOutOfRange
     }
 
     /// `INCRBY key increment` and `DECRBY key decrement`.
-    mutating func incrementBy(_ arguments: [[UInt8]], isDecrement: Bool, clock: Clock) -> [UInt8] {
-        guard let amount = DecimalInteger.parse(arguments[2]) else { return Replies.notInteger }
+    mutating func incrementBy(_ arguments: CommandArguments, isDecrement: Bool, clock: Clock) -> [UInt8] {
+        guard let amount = DecimalInteger.parse(arguments.bytes(at: 2)) else { return Replies.notInteger }
         if isDecrement {
             guard amount != Int64.min else { return Replies.decrementOverflow }
             return incrementBy(arguments[1], -amount, clock: clock)
@@ -183,27 +187,28 @@ extension KeyValueStore {
     }
 
     /// `APPEND key value`: the length after appending; creates the key if missing, keeps its TTL.
-    mutating func append(_ arguments: [[UInt8]], clock: Clock) -> [UInt8] {
+    mutating func append(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         let key = StoreKey(arguments[1])
+        let suffix = arguments[2]
         guard isLive(key, clock: clock) else {
-            store(arguments[2], for: key, expiresAtMilliseconds: nil)
-            return RESPWriter.integer(Int64(arguments[2].count))
+            store(suffix, for: key, expiresAtMilliseconds: nil)
+            return RESPWriter.integer(Int64(suffix.count))
         }
-        guard entries[key]!.value.count + arguments[2].count <= Self.valueBytesLimit else {
+        guard entries[key]!.value.count + suffix.count <= Self.valueBytesLimit else {
             return Replies.stringTooLong
         }
-        return RESPWriter.integer(Int64(appendValue(arguments[2], for: key)))
+        return RESPWriter.integer(Int64(appendValue(suffix, for: key)))
     }
 
     /// `STRLEN key`: the value's length in bytes, 0 for a missing key.
-    mutating func stringLength(_ arguments: [[UInt8]], clock: Clock) -> [UInt8] {
+    mutating func stringLength(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         let key = StoreKey(arguments[1])
         guard isLive(key, clock: clock) else { return Replies.zero }
         return RESPWriter.integer(Int64(entries[key]!.value.count))
     }
 
     /// `MGET key...`: one bulk string or null per key, in order.
-    mutating func multipleGet(_ arguments: [[UInt8]], clock: Clock) -> [UInt8] {
+    mutating func multipleGet(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         var writer = RESPWriter()
         writer.appendArrayHeader(count: arguments.count - 1)
         for argument in arguments.dropFirst() {
@@ -217,7 +222,7 @@ extension KeyValueStore {
     }
 
     /// `MSET key value...` (+OK) and `MSETNX key value...` (1, or 0 and nothing set if any key exists).
-    mutating func multipleSet(_ arguments: [[UInt8]], onlyIfNoneExist: Bool, clock: Clock) -> [UInt8] {
+    mutating func multipleSet(_ arguments: CommandArguments, onlyIfNoneExist: Bool, clock: Clock) -> [UInt8] {
         guard arguments.count % 2 == 1 else { return Replies.wrongArity(onlyIfNoneExist ? "msetnx" : "mset") }
         if onlyIfNoneExist {
             for index in stride(from: 1, to: arguments.count, by: 2)

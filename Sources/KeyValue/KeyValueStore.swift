@@ -57,14 +57,16 @@ public struct KeyValueStore: StateMachine, Sendable {
     /// Malformed bytes, unknown commands and wrong arity get Redis's error replies (the frontend normally
     /// refuses the last two before they reach the log); they change nothing and read no nondeterminism.
     public mutating func apply(_ command: [UInt8], context: inout ApplyContext) -> [UInt8] {
-        let arguments: [[UInt8]]
+        let arguments: CommandArguments
         do {
-            arguments = try KeyValueCommand.decode(command)
+            arguments = try CommandArguments(decoding: command)
         } catch {
             return RESPWriter.error("ERR \(error)")
         }
-        guard let name = arguments.first else { return RESPWriter.error("ERR empty command") }
-        guard let command = DataCommand(name: name) else { return Replies.unknownCommand(arguments) }
+        guard !arguments.isEmpty else { return RESPWriter.error("ERR empty command") }
+        guard let command = CommandName(arguments.bytes(at: 0)).flatMap(DataCommand.init(name:)) else {
+            return Replies.unknownCommand(Array(arguments))
+        }
         guard command.accepts(argumentCount: arguments.count) else { return Replies.wrongArity(command.rawValue) }
         var cachedNanoseconds: Int64?
         func clock() -> Int64 {
@@ -81,7 +83,7 @@ public struct KeyValueStore: StateMachine, Sendable {
         return execute(command, arguments, clock: clock)
     }
 
-    private mutating func execute(_ command: DataCommand, _ arguments: [[UInt8]], clock: Clock) -> [UInt8] {
+    private mutating func execute(_ command: DataCommand, _ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         switch command {
         case .get: get(arguments, clock: clock)
         case .set: set(arguments, clock: clock)
@@ -97,7 +99,7 @@ public struct KeyValueStore: StateMachine, Sendable {
         case .dbsize: RESPWriter.integer(Int64(keys.count))
         case .randomkey: preconditionFailure("RANDOMKEY is answered before dispatch, with its random value")
         case .flushall, .flushdb: flush(arguments)
-        case .select: Self.select(arguments)
+        case .select: Self.select(arguments[1])
         case .incr: incrementBy(arguments[1], 1, clock: clock)
         case .decr: incrementBy(arguments[1], -1, clock: clock)
         case .incrby, .decrby: incrementBy(arguments, isDecrement: command == .decrby, clock: clock)
@@ -151,34 +153,38 @@ extension KeyValueStore {
     }
 
     /// Creates or overwrites `key` with `value` and the given TTL (nil: none).
+    ///
+    /// An overwrite hashes the key once (the entry is found, then written back at its index); a new key twice.
     mutating func store(_ value: [UInt8], for key: StoreKey, expiresAtMilliseconds: Int64?) {
         let contentHash = Self.contentHash(key: key.bytes, value: value)
-        guard var entry = entries[key] else {
+        guard let index = entries.index(forKey: key) else {
             var entry = Entry(
                 value: value, expiresAtMilliseconds: nil, position: keys.count, expiryPosition: -1,
                 contentHash: contentHash)
             keys.append(key)
-            updateExpiry(of: key, in: &entry, to: expiresAtMilliseconds)
+            let vacatedExpiryPosition = updateExpiry(of: key, in: &entry, to: expiresAtMilliseconds)
+            precondition(vacatedExpiryPosition == nil, "a new key left a TTL it never had")
             digestSum &+= Self.entryHash(entry)
             entries[key] = entry
             return
         }
+        var entry = entries.values[index]
         digestSum &-= Self.entryHash(entry)
         entry.value = value
         entry.contentHash = contentHash
-        updateExpiry(of: key, in: &entry, to: expiresAtMilliseconds)
+        let vacatedExpiryPosition = updateExpiry(of: key, in: &entry, to: expiresAtMilliseconds)
         digestSum &+= Self.entryHash(entry)
-        entries[key] = entry
+        entries.values[index] = entry
+        if let vacatedExpiryPosition { removeFromExpiryOrder(at: vacatedExpiryPosition) }
     }
 
     /// Replaces the value of an existing `key`, keeping its TTL (INCR).
     mutating func replaceValue(_ value: [UInt8], for key: StoreKey) {
-        var entry = entries[key]!
-        digestSum &-= Self.entryHash(entry)
-        entry.value = value
-        entry.contentHash = Self.contentHash(key: key.bytes, value: value)
-        digestSum &+= Self.entryHash(entry)
-        entries[key] = entry
+        let index = entries.index(forKey: key)!
+        digestSum &-= Self.entryHash(entries.values[index])
+        entries.values[index].value = value
+        entries.values[index].contentHash = Self.contentHash(key: key.bytes, value: value)
+        digestSum &+= Self.entryHash(entries.values[index])
     }
 
     /// Appends to the value of an existing `key` in place and returns the new length.
@@ -186,34 +192,43 @@ extension KeyValueStore {
     /// Works through the dictionary's in-place accessor (a copied entry would share, then copy, the whole
     /// value), and the hash continues from the stored FNV state, so repeated APPENDs stay O(appended bytes).
     mutating func appendValue(_ suffix: [UInt8], for key: StoreKey) -> Int {
-        digestSum &-= Self.entryHash(entries[key]!)
-        entries[key]!.value.append(contentsOf: suffix)
-        entries[key]!.contentHash = Self.fnv1a(suffix, from: entries[key]!.contentHash)
-        let entry = entries[key]!
-        digestSum &+= Self.entryHash(entry)
-        return entry.value.count
+        let index = entries.index(forKey: key)!
+        digestSum &-= Self.entryHash(entries.values[index])
+        entries.values[index].value.append(contentsOf: suffix)
+        entries.values[index].contentHash = Self.fnv1a(suffix, from: entries.values[index].contentHash)
+        digestSum &+= Self.entryHash(entries.values[index])
+        return entries.values[index].value.count
     }
 
     /// Sets or clears the TTL of an existing `key`.
     mutating func setExpiry(_ expiresAtMilliseconds: Int64?, for key: StoreKey) {
-        var entry = entries[key]!
+        let index = entries.index(forKey: key)!
+        var entry = entries.values[index]
         digestSum &-= Self.entryHash(entry)
-        updateExpiry(of: key, in: &entry, to: expiresAtMilliseconds)
+        let vacatedExpiryPosition = updateExpiry(of: key, in: &entry, to: expiresAtMilliseconds)
         digestSum &+= Self.entryHash(entry)
-        entries[key] = entry
+        entries.values[index] = entry
+        if let vacatedExpiryPosition { removeFromExpiryOrder(at: vacatedExpiryPosition) }
     }
 
-    /// Sets `entry`'s TTL and its place in `keysWithExpiry`; touches other keys' entries only, never `key`'s
-    /// stored one, so the caller writes `entry` back afterwards.
-    private mutating func updateExpiry(of key: StoreKey, in entry: inout Entry, to expiresAtMilliseconds: Int64?) {
+    /// Sets `entry`'s TTL, appending `key` to `keysWithExpiry` when it gains one.
+    ///
+    /// When the key loses its TTL, returns the place it leaves in `keysWithExpiry`, for the caller to remove
+    /// once `entry` is stored: the removal moves another key there and updates that key's entry, which would
+    /// invalidate a dictionary index the caller still holds.
+    private mutating func updateExpiry(
+        of key: StoreKey, in entry: inout Entry, to expiresAtMilliseconds: Int64?
+    ) -> Int? {
+        var vacatedExpiryPosition: Int?
         if expiresAtMilliseconds != nil && entry.expiryPosition < 0 {
             entry.expiryPosition = keysWithExpiry.count
             keysWithExpiry.append(key)
         } else if expiresAtMilliseconds == nil && entry.expiryPosition >= 0 {
-            removeFromExpiryOrder(at: entry.expiryPosition)
+            vacatedExpiryPosition = entry.expiryPosition
             entry.expiryPosition = -1
         }
         entry.expiresAtMilliseconds = expiresAtMilliseconds
+        return vacatedExpiryPosition
     }
 
     /// Deletes `key`; returns whether it was there (expired or not).

@@ -6,6 +6,10 @@
 /// the parser: every later `next()` throws it again, because nothing after broken framing can be trusted
 /// and the connection is closed (as Redis does).
 ///
+/// Requests come out in `KeyValueCommand`'s encoding, so the frontend logs a data command as parsed. A multi-bulk
+/// request's arguments stay in the buffer until the request is complete, and are then copied once, into that
+/// encoding, rather than into an array each.
+///
 /// Memory is bounded: the parser holds the unread part of what it was given plus at most one incomplete
 /// request, whose size `Limits` caps; a bulk length over the limit is rejected from its header alone, so
 /// `$1073741824` never allocates anything. Consumed bytes are dropped by advancing `readIndex` and
@@ -47,7 +51,10 @@ public struct RESPParser: Sendable {
     // The multi-bulk request in progress, kept across calls so a long request is parsed once.
     /// Arguments still to come in the current multi-bulk request; 0 between requests.
     private var remainingArguments = 0
-    private var arguments: [[UInt8]] = []
+    /// Where the current request's arguments read so far sit in `buffer`.
+    private var argumentRanges: [Range<Int>] = []
+    /// Where the current request's first argument starts in `buffer`; compaction keeps everything from here.
+    private var requestStart = 0
     /// The length announced by the current `$` header, or -1 while that header has not been read.
     private var pendingBulkLength = -1
     private var requestBytes = 0
@@ -56,7 +63,8 @@ public struct RESPParser: Sendable {
     private static let compactionThresholdBytes = 4096
     /// An emptied buffer keeps its capacity up to this size; a larger one (after a big bulk) is released.
     private static let retainedCapacityBytesLimit = 1 << 20
-    /// Arguments reserved up front for a multi-bulk request; the header alone never decides an allocation.
+    /// Argument places reserved up front for a multi-bulk request, so the header alone never decides an
+    /// allocation; also the most kept between requests, so one huge request does not pin its memory.
     private static let reservedArgumentsLimit = 1024
 
     public init(limits: Limits = Limits()) {
@@ -92,6 +100,11 @@ public struct RESPParser: Sendable {
     /// Empty requests (a blank inline line, `*0`, `*-1`) are skipped, as Redis does, so a returned request
     /// always has at least one argument.
     public mutating func next() throws(RESPError) -> [[UInt8]]? {
+        try nextArguments().map(Array.init)
+    }
+
+    /// The next complete request, as `next()` but in its `KeyValueCommand` encoding.
+    mutating func nextArguments() throws(RESPError) -> CommandArguments? {
         if let failure { throw failure }
         do {
             return try parseNext()
@@ -99,19 +112,20 @@ public struct RESPParser: Sendable {
             failure = error
             buffer = []
             readIndex = 0
-            arguments = []
+            remainingArguments = 0
+            argumentRanges = []
             throw error
         }
     }
 
-    private mutating func parseNext() throws(RESPError) -> [[UInt8]]? {
+    private mutating func parseNext() throws(RESPError) -> CommandArguments? {
         while true {
             if remainingArguments == 0 {
                 guard readIndex < buffer.count else { return nil }
                 if buffer[readIndex] != UInt8(ascii: "*") {
-                    guard let request = try parseInline() else { return nil }
-                    if request.isEmpty { continue }
-                    return request
+                    guard let words = try parseInline() else { return nil }
+                    if words.isEmpty { continue }
+                    return CommandArguments(encoding: words)
                 }
                 guard let count = try parseHeader(tooLong: .multibulkCountTooLong) else { return nil }
                 guard let count, count <= Int64(Int32.max) else { throw .invalidMultibulkLength }
@@ -121,7 +135,8 @@ public struct RESPParser: Sendable {
                 }
                 remainingArguments = Int(count)
                 requestBytes = 0
-                arguments.reserveCapacity(min(remainingArguments, Self.reservedArgumentsLimit))
+                requestStart = readIndex
+                argumentRanges.reserveCapacity(min(remainingArguments, Self.reservedArgumentsLimit))
             }
             while remainingArguments > 0 {
                 if pendingBulkLength < 0 {
@@ -142,13 +157,13 @@ public struct RESPParser: Sendable {
                 let end = readIndex + pendingBulkLength
                 guard buffer.count - end >= 2 else { return nil }
                 guard buffer[end] == 13, buffer[end + 1] == 10 else { throw .expectedCRLF }
-                arguments.append(Array(buffer[readIndex..<end]))
+                argumentRanges.append(readIndex..<end)
                 readIndex = end + 2
                 pendingBulkLength = -1
                 remainingArguments -= 1
             }
-            let request = arguments
-            arguments = []
+            let request = CommandArguments(encodingRanges: argumentRanges, of: buffer)
+            argumentRanges.removeAll(keepingCapacity: argumentRanges.capacity <= Self.reservedArgumentsLimit)
             return request
         }
     }
@@ -209,15 +224,22 @@ public struct RESPParser: Sendable {
 
     /// Drops consumed bytes, when that is cheap relative to what remains.
     private mutating func compact() {
-        if readIndex == buffer.count {
+        // The arguments of an incomplete request are still to be copied out, so only what precedes it is consumed.
+        let consumed = remainingArguments > 0 ? requestStart : readIndex
+        if consumed == buffer.count {
             buffer.removeAll(keepingCapacity: buffer.capacity <= Self.retainedCapacityBytesLimit)
-        } else if readIndex >= Self.compactionThresholdBytes && readIndex * 2 >= buffer.count {
-            buffer.removeSubrange(0..<readIndex)
+        } else if consumed >= Self.compactionThresholdBytes && consumed * 2 >= buffer.count {
+            buffer.removeSubrange(0..<consumed)
         } else {
             return
         }
-        scanIndex = max(0, scanIndex - readIndex)
-        readIndex = 0
+        scanIndex = max(0, scanIndex - consumed)
+        readIndex -= consumed
+        requestStart = max(0, requestStart - consumed)
+        for index in argumentRanges.indices {
+            let range = argumentRanges[index]
+            argumentRanges[index] = (range.lowerBound - consumed)..<(range.upperBound - consumed)
+        }
     }
 }
 

@@ -12,6 +12,11 @@ enum Varint {
         bytes.append(UInt8(rest))
     }
 
+    /// How many bytes `append` writes for `value`.
+    static func byteCount(_ value: UInt64) -> Int {
+        max(1, (64 - value.leadingZeroBitCount + 6) / 7)
+    }
+
     /// Reads one varint at `offset` and moves past it; nil when `bytes` end first or it overflows 64 bits.
     static func read(_ bytes: [UInt8], at offset: inout Int) -> UInt64? {
         var value: UInt64 = 0

@@ -269,7 +269,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
             let actions = core.handle(next, at: Self.now())
             perform(actions)
         }
-        pendingEvents.removeAll()
+        pendingEvents.removeAll(keepingCapacity: true)
         isDriving = false
         if isExiting {
             if let coreTimer { loop.cancel(coreTimer) }

@@ -208,4 +208,17 @@ struct RESPParserTests {
         }
         #expect(parsed == 6_000)
     }
+
+    @Test("arguments waiting in the buffer for the rest of their request survive compaction")
+    func argumentsSurviveCompaction() throws {
+        let sent = (0..<500).map { [bytes("SET"), bytes("key\($0)"), bytes(String(repeating: "v", count: $0 % 40))] }
+        var stream: [UInt8] = []
+        for request in sent {
+            stream += bytes("*\(request.count)\r\n")
+            for argument in request { stream += bytes("$\(argument.count)\r\n") + argument + bytes("\r\n") }
+        }
+        // Seven-byte reads end inside headers, inside arguments and between them, past many compactions.
+        let chunks = stride(from: 0, to: stream.count, by: 7).map { Array(stream[$0..<min($0 + 7, stream.count)]) }
+        #expect(try Self.parse(chunks).get() == sent)
+    }
 }

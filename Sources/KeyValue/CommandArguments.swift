@@ -1,0 +1,99 @@
+/// The arguments of one request, read in place from its `KeyValueCommand` encoding.
+///
+/// Both nodes read every command from its encoding, and the primary's frontend writes it. Decoding into
+/// `[[UInt8]]` cost an array per argument, though the name and the options never needed one; this view finds
+/// each argument once and copies out only what a command keeps (a key, a value). Reading an element copies
+/// its bytes, so code that only looks at an argument uses `bytes(at:)`.
+struct CommandArguments: RandomAccessCollection, Sendable {
+    /// The encoding: what the log carries.
+    let encoding: [UInt8]
+    /// Where each argument's bytes sit in `encoding`.
+    private let ranges: [Range<Int>]
+
+    private init(encoding: [UInt8], ranges: [Range<Int>]) {
+        self.encoding = encoding
+        self.ranges = ranges
+    }
+
+    /// Encodes `arguments`: `argument count · (length · bytes)*`, counts and lengths as LEB128 varints.
+    init(encoding arguments: [[UInt8]]) {
+        var source: [UInt8] = []
+        var ranges: [Range<Int>] = []
+        for argument in arguments {
+            let start = source.count
+            source.append(contentsOf: argument)
+            ranges.append(start..<source.count)
+        }
+        self.init(encodingRanges: ranges, of: source)
+    }
+
+    /// Encodes the arguments at `ranges` in `source`, copying their bytes once (the parser's buffer holds a
+    /// request's arguments until it is complete).
+    init(encodingRanges ranges: [Range<Int>], of source: [UInt8]) {
+        var sizeBytes = Varint.byteCount(UInt64(ranges.count))
+        for range in ranges { sizeBytes += Varint.byteCount(UInt64(range.count)) + range.count }
+        var encoding: [UInt8] = []
+        encoding.reserveCapacity(sizeBytes)
+        var encodedRanges: [Range<Int>] = []
+        encodedRanges.reserveCapacity(ranges.count)
+        Varint.append(UInt64(ranges.count), to: &encoding)
+        source.withUnsafeBufferPointer { sourceBytes in
+            for range in ranges {
+                Varint.append(UInt64(range.count), to: &encoding)
+                let start = encoding.count
+                encoding.append(contentsOf: UnsafeBufferPointer(rebasing: sourceBytes[range]))
+                encodedRanges.append(start..<encoding.count)
+            }
+        }
+        self.init(encoding: encoding, ranges: encodedRanges)
+    }
+
+    /// The arguments `encoding` holds; it must be exactly one encoding.
+    init(decoding encoding: [UInt8]) throws(KeyValueCommand.DecodingError) {
+        var offset = 0
+        let count = try Self.readVarint(encoding, &offset)
+        // Every argument takes at least its one length byte, which bounds the allocation below.
+        guard count <= UInt64(encoding.count - offset) else {
+            throw .countTooLarge(declared: count, available: encoding.count - offset)
+        }
+        var ranges: [Range<Int>] = []
+        ranges.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            let length = try Self.readVarint(encoding, &offset)
+            guard length <= UInt64(encoding.count - offset) else {
+                throw .countTooLarge(declared: length, available: encoding.count - offset)
+            }
+            let end = offset + Int(length)
+            ranges.append(offset..<end)
+            offset = end
+        }
+        guard offset == encoding.count else { throw .trailingBytes(encoding.count - offset) }
+        self.init(encoding: encoding, ranges: ranges)
+    }
+
+    var startIndex: Int { 0 }
+    var endIndex: Int { ranges.count }
+
+    /// A copy of the argument at `position`.
+    subscript(position: Int) -> [UInt8] {
+        Array(encoding[ranges[position]])
+    }
+
+    /// The bytes of the argument at `position`, without copying them.
+    func bytes(at position: Int) -> ArraySlice<UInt8> {
+        encoding[ranges[position]]
+    }
+
+    /// Reads one varint, telling a truncated encoding from an overlong number.
+    private static func readVarint(_ bytes: [UInt8], _ offset: inout Int) throws(KeyValueCommand.DecodingError)
+        -> UInt64
+    {
+        let start = offset
+        guard let value = Varint.read(bytes, at: &offset) else {
+            // Only a tenth byte can overflow 64 bits, so with fewer left the bytes simply ran out.
+            if bytes.count - start < 10 { throw .truncated(offset: bytes.count) }
+            throw .varintTooLong(offset: start)
+        }
+        return value
+    }
+}
