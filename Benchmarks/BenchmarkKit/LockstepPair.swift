@@ -46,7 +46,7 @@ public final class LockstepPair {
         let directory: String
         do {
             directory = try ProcessSupervisor.shared.makeTemporaryDirectory(prefix: "lockstep-bench-pair")
-            ports = try Sockets.freeLoopbackPorts(4)
+            ports = try TCP.FreePorts.distinct(4)
         } catch {
             throw .system(error)
         }

@@ -27,7 +27,7 @@ public final class RedisPair {
         let directory: String
         do {
             directory = try ProcessSupervisor.shared.makeTemporaryDirectory(prefix: "lockstep-bench-redis")
-            ports = try Sockets.freeLoopbackPorts(2)
+            ports = try TCP.FreePorts.distinct(2)
         } catch {
             throw .system(error)
         }

@@ -31,30 +31,6 @@ enum Sockets {
         return ready > 0
     }
 
-    /// A loopback port that was free a moment ago: bind port 0, read the port, close.
-    ///
-    /// Another process could take it before the caller binds it; callers that start servers on it check that the
-    /// server came up and retry with fresh ports otherwise.
-    static func freeLoopbackPort() throws(SystemError) -> UInt16 {
-        let listener = try TCP.listen(on: .loopback(port: 0), backlog: 1)
-        defer { try? listener.close() }  // nothing was accepted; the port is all we wanted
-        return try TCP.localAddress(of: listener).port
-    }
-
-    /// `count` distinct free loopback ports.
-    static func freeLoopbackPorts(_ count: Int) throws(SystemError) -> [UInt16] {
-        // Hold every listener until all are chosen, so the kernel cannot hand out the same port twice.
-        var listeners: [FileDescriptor] = []
-        defer { for listener in listeners { try? listener.close() } }  // probing only
-        var ports: [UInt16] = []
-        for _ in 0..<count {
-            let listener = try TCP.listen(on: .loopback(port: 0), backlog: 1)
-            listeners.append(listener)
-            ports.append(try TCP.localAddress(of: listener).port)
-        }
-        return ports
-    }
-
     /// Sends `bytes[offset...]` on a non-blocking socket: the count the kernel took, nil if none.
     static func send(_ bytes: [UInt8], from offset: Int, on fd: FileDescriptor) throws(SystemError) -> Int? {
         // withUnsafeBytes rethrows untyped errors; a Result carries the typed one through.

@@ -26,12 +26,12 @@ common=(--arbiter "$directory/arbiter" --heartbeat 500 --timeout 5000)
 valgrind --tool=callgrind --callgrind-out-file="$directory/a.%p.out" "$binary" node --name a \
     --client "127.0.0.1:$client_a" --channel "127.0.0.1:$channel_a" --peer "127.0.0.1:$channel_b" "${common[@]}" \
     >/dev/null 2>"$directory/a.log" &
-pids+=($!)
+pids+=($!); disown
 sleep 3  # a takes epoch 1 first, so a is the primary
 valgrind --tool=callgrind --callgrind-out-file="$directory/b.%p.out" "$binary" node --name b \
     --client "127.0.0.1:$client_b" --channel "127.0.0.1:$channel_b" --peer "127.0.0.1:$channel_a" "${common[@]}" \
     >/dev/null 2>"$directory/b.log" &
-pids+=($!)
+pids+=($!); disown
 for _ in $(seq 120); do
     redis-cli -p "$client_a" INFO replication 2>/dev/null | grep -q 'lockstep_peer_state:connected' && break
     sleep 0.5

@@ -79,6 +79,11 @@ extension NodeDriver: ChannelConnectionDelegate {
     }
 
     func connection(_ connection: ChannelConnection, framesArrived frames: [Frame]) {
+        framesHandler(connection, frames)
+    }
+
+    /// The logging channel's hot path (every ack, every entry), reached through `framesHandler`.
+    func framesArrived(_ frames: [Frame], on connection: ChannelConnection) {
         guard let entry = channels[connection.id], !entry.isClosedByCore else { return }
         counters.channelDeliveries += 1
         counters.channelFramesReceived += UInt64(frames.count)

@@ -86,6 +86,11 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
 
     // MARK: Channels (loop thread)
 
+    /// Calls `framesArrived(_:on:)`. The delegate methods are reached through the witness table of a generic
+    /// class, which runs unspecialised code; this closure is made in `init`, where the client protocol is known,
+    /// so the path every ack and entry takes runs code specialised for the app (Benchmarks/README.md).
+    var framesHandler: (ChannelConnection, [Frame]) -> Void = { _, _ in }
+
     struct ChannelEntry {
         let connection: ChannelConnection
         let isDialed: Bool
@@ -205,6 +210,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         arbiter = ArbiterWorker(arbiter: DirectoryArbiter(directory: configuration.arbiterDirectory))
         clientReadBuffer = .allocate(byteCount: configuration.clientReadBufferBytes, alignment: 16)
         box.value = self
+        framesHandler = { box.value?.framesArrived($1, on: $0) }
         loop.addRoundEndHook { [weak self] in self?.roundEnded() }
     }
 

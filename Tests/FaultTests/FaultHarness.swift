@@ -43,27 +43,9 @@ enum FaultHarness {
         _ = try? rm.wait(timeout: .seconds(10)) ?? rm.terminate(signal: SIGKILL)
     }
 
-    /// `count` distinct loopback ports that were free a moment ago: each from binding port 0, then bound again
-    /// on its own to check it.
+    /// `count` distinct loopback ports nothing listens on now.
     static func freePorts(_ count: Int) throws -> [UInt16] {
-        var ports: [UInt16] = []
-        var attempts = 0
-        while ports.count < count {
-            attempts += 1
-            guard attempts < 200 else { throw HarnessError("found only \(ports.count) free ports") }
-            let listener = try TCP.listen(on: .loopback(port: 0))
-            let port = try TCP.localAddress(of: listener).port
-            try? listener.close()  // an unused listener: nothing to report
-            guard !ports.contains(port), isFree(port) else { continue }
-            ports.append(port)
-        }
-        return ports
-    }
-
-    static func isFree(_ port: UInt16) -> Bool {
-        guard let listener = try? TCP.listen(on: .loopback(port: port)) else { return false }
-        try? listener.close()  // as above
-        return true
+        try TCP.FreePorts.distinct(count)
     }
 
     /// A whole file as text; empty when it cannot be read.

@@ -228,4 +228,23 @@ struct PosixTests {
             (try? buffer.withUnsafeMutableBytes { try server.read(into: $0) }) == 0
         }, "end of stream reads 0")
     }
+
+    @Test("free ports are distinct, below the ephemeral range that outgoing connections draw from, and bindable")
+    func freePorts() throws {
+        let start = TCP.FreePorts.ephemeralRangeStart
+        let ports = try TCP.FreePorts.distinct(8)
+        #expect(Set(ports).count == 8)
+        #expect(ports.allSatisfy { $0 >= TCP.FreePorts.lowestCandidate && $0 < start }, "\(ports) vs \(start)")
+        for port in ports {
+            let listener = try TCP.listen(on: .loopback(port: port))
+            try listener.close()
+        }
+
+        let base = try TCP.FreePorts.base(offsets: [0, 1, 1_000])
+        #expect(base >= TCP.FreePorts.lowestCandidate && base + 1_000 < start)
+        // A held port is never offered.
+        let held = try TCP.listen(on: .loopback(port: base))
+        defer { try? held.close() }
+        for _ in 0..<20 { #expect(try !TCP.FreePorts.distinct(50).contains(base)) }
+    }
 }

@@ -64,28 +64,14 @@ enum Harness {
         _ = try? run("/bin/rm", ["-rf", path], timeout: .seconds(10))
     }
 
-    /// Base client port N for a pair, such that N, N+1, N+1000 and N+1001 are all free right now: N comes from
-    /// binding port 0 (the kernel's choice), and each of the four ports is then bound once to check it.
+    /// Base client port N for a pair, such that N, N+1, N+1000 and N+1001 (`lockstep pair`'s ports) are free now.
     static func freePairBasePort() throws -> Int {
-        for _ in 0..<50 {
-            let candidate = try freePort()
-            guard candidate + 1_001 <= Int(UInt16.max) else { continue }
-            if [candidate, candidate + 1, candidate + 1_000, candidate + 1_001].allSatisfy(isFree) { return candidate }
-        }
-        throw HarnessError("found no four free ports in the N, N+1, N+1000, N+1001 pattern after 50 tries")
+        Int(try TCP.FreePorts.base(offsets: [0, 1, 1_000, 1_001]))
     }
 
-    /// A port the kernel considers free now: bind port 0, read it, close.
+    /// A port nothing listens on now.
     static func freePort() throws -> Int {
-        let listener = try TCP.listen(on: .loopback(port: 0))
-        defer { try? listener.close() }  // closing an unused listener cannot fail in a way that matters
-        return Int(try TCP.localAddress(of: listener).port)
-    }
-
-    static func isFree(_ port: Int) -> Bool {
-        guard let listener = try? TCP.listen(on: .loopback(port: UInt16(port))) else { return false }
-        try? listener.close()  // as above
-        return true
+        Int(try TCP.FreePorts.distinct(1)[0])
     }
 
     /// What a finished helper process printed, and how it ended.
