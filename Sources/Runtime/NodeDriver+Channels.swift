@@ -57,7 +57,9 @@ extension NodeDriver: ChannelConnectionDelegate {
 
     /// Adds what the channels wrote and queued since last time to the counters.
     func countChannelStatistics() {
-        for (id, entry) in channels {
+        // By index, through `values`: updating `channels[id]` while iterating would copy the dictionary.
+        for index in channels.indices {
+            let entry = channels.values[index]
             let statistics = entry.connection.statistics
             counters.channelLongestSilenceMicroseconds = max(
                 counters.channelLongestSilenceMicroseconds, statistics.longestSilenceNanoseconds / 1_000)
@@ -65,8 +67,8 @@ extension NodeDriver: ChannelConnectionDelegate {
             guard statistics.writeCalls != entry.countedWrites || frames != entry.countedFrames else { continue }
             counters.channelWrites += UInt64(statistics.writeCalls - entry.countedWrites)
             counters.channelFramesSent += UInt64(frames - entry.countedFrames)
-            channels[id]?.countedWrites = statistics.writeCalls
-            channels[id]?.countedFrames = frames
+            channels.values[index].countedWrites = statistics.writeCalls
+            channels.values[index].countedFrames = frames
         }
     }
 

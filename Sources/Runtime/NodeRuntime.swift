@@ -88,7 +88,8 @@ public final class NodeRuntime<P: ClientProtocol>: @unchecked Sendable {  // unc
         loop.stop()
     }
 
-    /// The node's role, epoch, log positions and counters, as of the last loop round. Any thread.
+    /// The node's role, epoch, log positions and counters, at most a millisecond old (a role change shows at once,
+    /// at the end of the loop round that made it). Any thread.
     public var status: NodeStatus {
         let published = shared.published.withLock { $0 }
         var status = published.status

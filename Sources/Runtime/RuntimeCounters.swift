@@ -3,7 +3,7 @@
 /// They exist to show how well batching works (IO-FINDINGS: it only pays when both directions batch):
 /// `channel_entries_sent / channel_writes` is entries per channel write, `channel_entries_sent / acks_received`
 /// entries per ack, `client_commands / client_batches` commands per core batch. Plain integers bumped on the loop
-/// thread; copied under a lock once per round.
+/// thread; copied under a lock when the status is published (at most once a millisecond).
 struct RuntimeCounters: Equatable, Sendable {
     /// `write`/`send` calls on logging channels.
     var channelWrites: UInt64 = 0
