@@ -4,11 +4,10 @@ import PackageDescription
 // Lockstep: application-level fault tolerance in the style of VMware FT. No package dependencies by
 // design: the toolchain, plus one first-party C target for the headers Glibc's module map leaves out.
 
-// Release builds of the node's modules (debug builds and tests keep every check):
+// Release builds of the node's modules get two flags (debug builds, where every test runs, keep every check):
 // - cross-module optimisation, so the cores and the runtime are specialised for the app's state machine instead of
 //   looking up generic metadata on every event;
-// - no dynamic exclusivity checks, which cost a fifth of the primary's instructions per request. Debug builds,
-//   where every test runs, still check them.
+// - no dynamic exclusivity checks, which cost a fifth of the primary's instructions per request.
 // Measured with callgrind: Benchmarks/README.md, "Instructions per request".
 let optimized: [SwiftSetting] = [
     .unsafeFlags(["-cross-module-optimization", "-enforce-exclusivity=unchecked"], .when(configuration: .release))
