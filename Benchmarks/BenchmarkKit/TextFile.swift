@@ -5,22 +5,11 @@ import Posix
 ///
 /// Foundation is left out on purpose (IO-FINDINGS, pitfall 7), so these few calls are written on the Posix wrappers.
 public enum TextFile {
-    /// Bytes read at most from one file: /proc files and node logs are small, and a runaway log must not blow up
+    /// The file's contents as UTF-8 (invalid bytes replaced), or nil if it cannot be opened. At most
+    /// `FileDescriptor.readTextLimitBytes`: /proc files and node logs are small, and a runaway log must not blow up
     /// the report.
-    public static let readLimitBytes = 4 << 20
-
-    /// The file's contents as UTF-8 (invalid bytes replaced), or nil if it cannot be opened.
-    public static func read(_ path: String, limitBytes: Int = readLimitBytes) -> String? {
-        guard let fd = try? FileDescriptor.open(path, flags: O_RDONLY) else { return nil }  // absent: the caller's nil
-        defer { try? fd.close() }  // read-only: nothing to lose
-        var bytes: [UInt8] = []
-        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 1)
-        defer { chunk.deallocate() }
-        while bytes.count < limitBytes {
-            guard let count = try? fd.read(into: chunk), count > 0 else { break }  // an error ends the file too
-            bytes.append(contentsOf: chunk.prefix(count))
-        }
-        return String(decoding: bytes, as: UTF8.self)
+    public static func read(_ path: String) -> String? {
+        FileDescriptor.readText(atPath: path)
     }
 
     /// The last `lineCount` lines of a file, for showing why a child process failed.

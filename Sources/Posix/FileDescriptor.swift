@@ -103,3 +103,23 @@ public struct FileDescriptor: Hashable, Sendable, CustomStringConvertible {
         }
     }
 }
+
+extension FileDescriptor {
+    /// Bytes read at most by `readText`: it is for small files (/proc entries, logs).
+    public static let readTextLimitBytes = 4 << 20
+
+    /// A small file's contents as UTF-8 (invalid bytes replaced), at most `limitBytes` of it; nil if it cannot be
+    /// opened. A read error ends the file early.
+    public static func readText(atPath path: String, limitBytes: Int = readTextLimitBytes) -> String? {
+        guard let fd = try? open(path, flags: O_RDONLY) else { return nil }
+        defer { try? fd.close() }  // read-only: nothing to lose
+        var bytes: [UInt8] = []
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 1)
+        defer { chunk.deallocate() }
+        while bytes.count < limitBytes {
+            guard let count = try? fd.read(into: chunk), count > 0 else { break }
+            bytes.append(contentsOf: chunk.prefix(min(count, limitBytes - bytes.count)))
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -43,14 +43,8 @@ extension TCP {
 
         /// The first port of the kernel's ephemeral range; 32768, Linux's default, when it cannot be read.
         public static var ephemeralRangeStart: UInt16 {
-            guard let fd = try? FileDescriptor.open("/proc/sys/net/ipv4/ip_local_port_range", flags: O_RDONLY)
-            else { return 32_768 }
-            defer { try? fd.close() }  // read-only: nothing to lose
-            var bytes = [UInt8](repeating: 0, count: 64)
-            let count = (try? bytes.withUnsafeMutableBytes { try fd.read(into: $0) }) ?? nil
-            let digits = bytes.prefix(count ?? 0).prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
-            guard let start = UInt16(String(decoding: digits, as: UTF8.self)), start > lowestCandidate + 1_024
-            else { return 32_768 }
+            let range = FileDescriptor.readText(atPath: "/proc/sys/net/ipv4/ip_local_port_range") ?? ""
+            guard let start = UInt16(range.prefix { $0.isNumber }), start > lowestCandidate + 1_024 else { return 32_768 }
             return start
         }
 

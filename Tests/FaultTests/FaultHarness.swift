@@ -50,16 +50,7 @@ enum FaultHarness {
 
     /// A whole file as text; empty when it cannot be read.
     static func readFile(_ path: String) -> String {
-        guard let file = fopen(path, "r") else { return "" }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 << 10)
-        while true {
-            let count = fread(&chunk, 1, chunk.count, file)
-            if count <= 0 { break }
-            bytes += chunk[..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        FileDescriptor.readText(atPath: path) ?? ""
     }
 
     /// Writes `text` to `path`, replacing it.

@@ -247,4 +247,16 @@ struct PosixTests {
         defer { try? held.close() }
         for _ in 0..<20 { #expect(try !TCP.FreePorts.distinct(50).contains(base)) }
     }
+
+    @Test("readText returns a small file's text, at most the limit, and nil for a file that is not there")
+    func readText() throws {
+        let path = "/tmp/lockstep-posix-read-text-\(getpid())"
+        defer { unlink(path) }
+        let fd = try FileDescriptor.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        try Array("hello, file".utf8).withUnsafeBytes { try fd.writeAll($0) }
+        try fd.close()
+        #expect(FileDescriptor.readText(atPath: path) == "hello, file")
+        #expect(FileDescriptor.readText(atPath: path, limitBytes: 5) == "hello")
+        #expect(FileDescriptor.readText(atPath: path + "-missing") == nil)
+    }
 }

@@ -99,16 +99,7 @@ enum Harness {
 
     /// A whole file as text; empty when it cannot be read.
     static func readFile(_ path: String) -> String {
-        guard let file = fopen(path, "r") else { return "" }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 << 10)
-        while true {
-            let count = fread(&chunk, 1, chunk.count, file)
-            if count <= 0 { break }
-            bytes += chunk[..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        FileDescriptor.readText(atPath: path) ?? ""
     }
 
     /// Polls `condition` every 20 ms until it holds or `deadline` passes: whether it held.
