@@ -31,29 +31,56 @@ final class Cluster: @unchecked Sendable {
 
     let directory: String
     let arbiterDirectory: String
-    let nodes: [Node]
+    /// Replaced only while `init` starts the nodes on fresh ports (see `startOnFreePorts`).
+    private(set) var nodes: [Node] = []
     let extraArguments: [String]
     private let lock = Mutex(())
 
     var clients: [SocketAddress] { nodes.map(\.client) }
 
-    /// Picks and checks four ports, starts the proxies and (unless told not to) both nodes; does not wait for
-    /// them. Without `createArbiter` the arbiter directory is left missing.
+    /// Attempts at starting the nodes on fresh ports when one was taken between the check and the node's bind.
+    static let portAttemptsLimit = 3
+
+    /// Picks and checks four ports, starts the proxies and (unless told not to) both nodes; waits only until each
+    /// node listens or exits. Without `createArbiter` the arbiter directory is left missing.
     init(label: String, extraArguments: [String] = [], createArbiter: Bool = true, startNodes: Bool = true) throws {
         directory = try FaultHarness.temporaryDirectory(label)
         arbiterDirectory = directory + "/arbiter"
         if createArbiter { mkdir(arbiterDirectory, 0o755) }
         self.extraArguments = extraArguments
-        let ports = try FaultHarness.freePorts(4)
-        var made: [Node] = []
-        for (index, name) in ["a", "b"].enumerated() {
-            let channel = SocketAddress.loopback(port: ports[2 + index])
-            made.append(Node(
-                name: name, client: .loopback(port: ports[index]), channel: channel,
-                proxy: try FaultProxy(target: channel)))
+        try startOnFreePorts(startNodes: startNodes, createArbiter: createArbiter)
+    }
+
+    /// Another process can bind a port between the check and the node's own bind; then the nodes start again on
+    /// fresh ports, at most `portAttemptsLimit` times in all.
+    private func startOnFreePorts(startNodes: Bool, createArbiter: Bool) throws {
+        for attempt in 1...Self.portAttemptsLimit {
+            let ports = try FaultHarness.freePorts(4)
+            var made: [Node] = []
+            for (index, name) in ["a", "b"].enumerated() {
+                let channel = SocketAddress.loopback(port: ports[2 + index])
+                made.append(Node(
+                    name: name, client: .loopback(port: ports[index]), channel: channel,
+                    proxy: try FaultProxy(target: channel)))
+            }
+            nodes = made
+            guard startNodes else { return }
+            for index in nodes.indices { try start(index) }
+            let portTaken = nodes.indices.contains { index in
+                _ = FaultHarness.waitUntil(.seconds(5)) {
+                    RESPClient.info(nodes[index].client) != nil || nodes[index].current?.exitStatus != nil
+                        || (try? nodes[index].current?.tryWait()) != nil
+                }
+                return FaultHarness.readFile(logPath(index)).contains("EADDRINUSE")
+            }
+            guard portTaken, attempt < Self.portAttemptsLimit else { return }
+            print("cluster \(directory): a port was taken before a node bound it; starting on fresh ports")
+            shutDown(keepDirectory: true)
+            for index in nodes.indices { unlink(logPath(index)) }
+            // The node that did start may have taken epoch 1: a fresh cluster needs a fresh arbiter.
+            FaultHarness.removeTree(arbiterDirectory)
+            if createArbiter { mkdir(arbiterDirectory, 0o755) }
         }
-        nodes = made
-        if startNodes { for index in nodes.indices { try start(index) } }
     }
 
     /// Spawns (or respawns) node `index`, appending to its log file.

@@ -64,6 +64,9 @@ enum Harness {
         _ = try? run("/bin/rm", ["-rf", path], timeout: .seconds(10))
     }
 
+    /// Attempts at starting processes on fresh ports when one was taken between the check and their own bind.
+    static let portAttemptsLimit = 3
+
     /// Base client port N for a pair, such that N, N+1, N+1000 and N+1001 (`lockstep pair`'s ports) are free now.
     static func freePairBasePort() throws -> Int {
         Int(try TCP.FreePorts.base(offsets: [0, 1, 1_000, 1_001]))

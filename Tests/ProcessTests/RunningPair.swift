@@ -27,22 +27,30 @@ final class RunningPair: Sendable {
 
     /// Starts `lockstep pair --dir <fresh> --port <free>` and waits until one node is a primary protected by a
     /// connected backup. `directory` reuses a data directory (a second pair over the same arbiter).
+    ///
+    /// Another process can bind one of the ports between the check and the node's own bind; then the pair starts
+    /// again on fresh ports, at most `portAttemptsLimit` times in all.
     static func start(_ label: String, directory: String? = nil) async throws -> RunningPair {
         let directory = try directory ?? Harness.temporaryDirectory(label)
-        let basePort = try Harness.freePairBasePort()
-        let process = try ChildProcess.spawn(
-            try Harness.lockstepPath(),
-            arguments: ["pair", "--dir", directory, "--port", String(basePort), "--parent-pid", String(getpid())],
-            standardOutput: .file(path: directory + "/pair.out", append: false),
-            standardError: .file(path: directory + "/pair.err", append: false))
-        let pair = RunningPair(process: process, directory: directory, basePort: basePort)
-        do {
-            _ = try await pair.waitForProtectedPrimary(deadline: .seconds(15))
-        } catch {
-            pair.stop()
-            throw error
+        for attempt in 1...Harness.portAttemptsLimit {
+            let basePort = try Harness.freePairBasePort()
+            let process = try ChildProcess.spawn(
+                try Harness.lockstepPath(),
+                arguments: ["pair", "--dir", directory, "--port", String(basePort), "--parent-pid", String(getpid())],
+                standardOutput: .file(path: directory + "/pair.out", append: false),
+                standardError: .file(path: directory + "/pair.err", append: false))
+            let pair = RunningPair(process: process, directory: directory, basePort: basePort)
+            do {
+                _ = try await pair.waitForProtectedPrimary(deadline: .seconds(15))
+                return pair
+            } catch {
+                pair.stop()
+                let portTaken = Harness.readFile(directory + "/pair.err").contains("EADDRINUSE")
+                guard portTaken, attempt < Harness.portAttemptsLimit else { throw error }
+                print("\(label): a port of \(basePort) was taken before the pair bound it; starting on fresh ports")
+            }
         }
-        return pair
+        throw HarnessError("unreachable: the last attempt returns or throws")
     }
 
     /// `INFO server` and `INFO replication` of one node, or nil when it does not answer.
