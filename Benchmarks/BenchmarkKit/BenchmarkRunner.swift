@@ -268,7 +268,7 @@ public final class BenchmarkRunner {
             _ = try? child.terminate(signal: SIGKILL)  // hung or failed: no commit
             return nil
         }
-        let text = TextFile.read(path)?.split(separator: "\n").first.map(String.init)
+        let text = FileDescriptor.readText(atPath: path)?.split(separator: "\n").first.map(String.init)
         return text?.isEmpty == false ? text : nil
     }
 

@@ -166,6 +166,6 @@ enum NodeHelp {
             standardError: .file(path: path, append: true))
         else { return nil }
         if (try? child.wait(timeout: .seconds(5))) == nil { _ = try? child.terminate(signal: SIGKILL) }  // hung
-        return TextFile.read(path)
+        return FileDescriptor.readText(atPath: path)
     }
 }

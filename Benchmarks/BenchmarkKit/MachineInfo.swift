@@ -1,4 +1,5 @@
 import Glibc
+import Posix
 
 /// The machine a run measured: the report's context, since absolute numbers only mean something beside it.
 public struct MachineInfo: Sendable {
@@ -27,7 +28,8 @@ public struct MachineInfo: Sendable {
                 String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
             }
         }
-        let model = TextFile.read("/proc/cpuinfo")?.split(separator: "\n").first { $0.hasPrefix("model name") }
+        let cpuinfo = FileDescriptor.readText(atPath: "/proc/cpuinfo") ?? ""
+        let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
             .flatMap { line in line.split(separator: ":", maxSplits: 1).last }
             .map { String($0.drop { $0 == " " || $0 == "\t" }) }
         return MachineInfo(

@@ -1,4 +1,5 @@
 import Glibc
+import Posix
 
 /// CPU time and memory of a process, read from /proc: how the report charges CPU per operation to each server.
 ///
@@ -10,7 +11,7 @@ public enum ProcessStat {
 
     /// User plus system CPU time of `pid` so far, in nanoseconds; nil if the process is gone.
     public static func cpuNanoseconds(of pid: pid_t) -> UInt64? {
-        guard let text = TextFile.read("/proc/\(pid)/stat") else { return nil }
+        guard let text = FileDescriptor.readText(atPath: "/proc/\(pid)/stat") else { return nil }
         guard let ticks = cpuTicks(fromStatLine: text) else { return nil }
         return ticks * (1_000_000_000 / ticksPerSecond)
     }
@@ -29,7 +30,7 @@ public enum ProcessStat {
 
     /// Resident set size of `pid` in bytes (VmRSS in /proc/PID/status); nil if the process is gone.
     public static func residentBytes(of pid: pid_t) -> UInt64? {
-        guard let text = TextFile.read("/proc/\(pid)/status") else { return nil }
+        guard let text = FileDescriptor.readText(atPath: "/proc/\(pid)/status") else { return nil }
         return residentBytes(fromStatus: text)
     }
 

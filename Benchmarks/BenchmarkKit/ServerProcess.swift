@@ -44,7 +44,7 @@ public final class ServerProcess {
 
     /// The end of its log, for error messages; for a crash, the lines that say why rather than the registers.
     public func logTail() -> String {
-        guard let text = TextFile.read(logPath) else { return "(no log at \(logPath))" }
+        guard let text = FileDescriptor.readText(atPath: logPath) else { return "(no log at \(logPath))" }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         // Swift's crash report opens with "*** Signal …" and "*** Swift runtime failure: …" or "Fatal error".
         let markers = ["*** ", "Fatal error"]

@@ -1,20 +1,13 @@
 import Glibc
 import Posix
 
-/// Small-file helpers: /proc files, logs, the JSON report, temporary directories.
+/// Small-file helpers: log tails, the JSON report, temporary directories (reading is `FileDescriptor.readText`).
 ///
 /// Foundation is left out on purpose (IO-FINDINGS, pitfall 7), so these few calls are written on the Posix wrappers.
 public enum TextFile {
-    /// The file's contents as UTF-8 (invalid bytes replaced), or nil if it cannot be opened. At most
-    /// `FileDescriptor.readTextLimitBytes`: /proc files and node logs are small, and a runaway log must not blow up
-    /// the report.
-    public static func read(_ path: String) -> String? {
-        FileDescriptor.readText(atPath: path)
-    }
-
     /// The last `lineCount` lines of a file, for showing why a child process failed.
     public static func tail(_ path: String, lineCount: Int = 15) -> String {
-        guard let text = read(path) else { return "(no log at \(path))" }
+        guard let text = FileDescriptor.readText(atPath: path) else { return "(no log at \(path))" }
         return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lineCount).joined(separator: "\n")
     }
 

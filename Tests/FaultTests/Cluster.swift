@@ -68,8 +68,7 @@ final class Cluster: @unchecked Sendable {
             for index in nodes.indices { try start(index) }
             let portTaken = nodes.indices.contains { index in
                 _ = FaultHarness.waitUntil(.seconds(5)) {
-                    RESPClient.info(nodes[index].client) != nil || nodes[index].current?.exitStatus != nil
-                        || (try? nodes[index].current?.tryWait()) != nil
+                    RESPClient.info(nodes[index].client) != nil || (try? nodes[index].current?.tryWait()) != nil
                 }
                 return FaultHarness.readFile(logPath(index)).contains("EADDRINUSE")
             }
