@@ -92,7 +92,9 @@ public struct BackupCore<Machine: StateMachine> {
     public var replayLag: UInt64 { received - applied }
 
     /// Fills in the role and positions this core reports (`NodeCore.status` adds the primary's address).
-    public func report(into status: inout NodeStatus) {
+    /// Mutating only so that `NodeCore` reaches it in place through its optional: a non-mutating call there
+    /// copied the whole core first (Benchmarks/README.md).
+    public mutating func report(into status: inout NodeStatus) {
         status.role = .backup
         status.epoch = epoch
         status.logSequence = received
@@ -104,15 +106,23 @@ public struct BackupCore<Machine: StateMachine> {
 
     public mutating func handle(_ event: BackupEvent, at now: Instant) -> [BackupAction] {
         var actions: [BackupAction] = []
+        handle(event, at: now, into: &actions)
+        return actions
+    }
+
+    /// Appends the event's actions to `actions`, so a caller handling many events can reuse one array.
+    public mutating func handle(_ event: BackupEvent, at now: Instant, into actions: inout [BackupAction]) {
         switch event {
         case .framesArrived(let frames):
             guard phase == .awaitingCheckpoint || phase == .following else { break }
-            let before = (received, applied, phase)
+            let receivedBefore = received, appliedBefore = applied, phaseBefore = phase
             for frame in frames where phase == .awaitingCheckpoint || phase == .following {
                 receive(frame, into: &actions)
             }
             replay(upTo: limits.replayBatchLimit, into: &actions)
-            if phase == .following, (received, applied, phase) != before || frames.contains(where: \.isAckWorthy) {
+            // Fields compared one by one: comparing them as a tuple ran generic code, per batch.
+            let isChanged = received != receivedBefore || applied != appliedBefore || phase != phaseBefore
+            if phase == .following, isChanged || frames.contains(where: \.isAckWorthy) {
                 actions.append(.send(.ack(epoch: epoch, received: received, applied: applied)))
             }
         case .channelClosed(let reason):
@@ -133,10 +143,9 @@ public struct BackupCore<Machine: StateMachine> {
             }
         }
         if checkpointSequence != nil || phase != .awaitingCheckpoint { checkpointDeadline = nil }
-        nextWakeup = [arbiterRetryAt, checkpointDeadline, phase == .following && !pending.isEmpty ? now : nil]
-            .compactMap { $0 }.min()
+        let replayAt = phase == .following && !pending.isEmpty ? now : nil
+        nextWakeup = Instant.earliest(Instant.earliest(arbiterRetryAt, checkpointDeadline), replayAt)
         precondition(applied <= received, "applied an entry that never arrived")
-        return actions
     }
 
     // MARK: - Receive and replay

@@ -99,6 +99,8 @@ public final class ChannelConnection {
 
     private var registration: EventLoop.Registration?
     private var decoder: FrameDecoder
+    /// The storage of the last read's frame list, kept so that a read allocates no list.
+    private var spareFrames: [Frame] = []
     /// Reused by every read: no allocation per read.
     private let readBuffer: UnsafeMutableRawBufferPointer
     /// The one timer a connection keeps: the connect timeout while connecting, then the liveness deadline.
@@ -286,6 +288,12 @@ public final class ChannelConnection {
     private func readAvailable() {
         guard let registration, let descriptor = loop.descriptor(of: registration) else { return }
         var frames: [Frame] = []
+        swap(&frames, &spareFrames)
+        defer {
+            // Nobody keeps the array once the delegate returned: its storage serves the next read.
+            frames.removeAll(keepingCapacity: true)
+            swap(&frames, &spareFrames)
+        }
         var failure: ChannelCloseReason?
         var isEndOfStream = false
         var bytesRead = 0

@@ -16,6 +16,14 @@ public struct Instant: Comparable, Hashable, Sendable, CustomStringConvertible {
         return Instant(nanoseconds: n >= 0 ? a.nanoseconds &+ UInt64(n) : a.nanoseconds &- UInt64(-n))
     }
 
+    /// The earlier of two optional instants (nil only if both are); for a core's next wakeup, computed after every
+    /// event, where an array of candidates would allocate each time.
+    public static func earliest(_ a: Instant?, _ b: Instant?) -> Instant? {
+        guard let a else { return b }
+        guard let b else { return a }
+        return Swift.min(a, b)
+    }
+
     /// The time from `earlier` to `self`, zero if `earlier` is later.
     public func since(_ earlier: Instant) -> Duration {
         nanoseconds >= earlier.nanoseconds ? .nanoseconds(Int64(nanoseconds - earlier.nanoseconds)) : .zero

@@ -96,6 +96,10 @@ public struct NodeCore<Machine: StateMachine> {
     /// The running core's own next wakeup, noted whenever it starts or handles an event (reading it back through
     /// the optional would copy the core).
     private var coreWakeup: Instant?
+    /// The running core's actions for the event at hand, translated into `NodeAction`s; kept between events so
+    /// that handling one allocates no array.
+    private var primaryActions: [PrimaryAction] = []
+    private var backupActions: [BackupAction] = []
     private var unidentified: [ChannelID] = []
     private var isStopRequested = false
     private var joinFailures = 0
@@ -105,15 +109,26 @@ public struct NodeCore<Machine: StateMachine> {
     private var lastEpoch: UInt64 = 0
     /// Deliver `.timerFired` no later than this.
     public private(set) var nextWakeup: Instant?
+    /// What this node reports, as of the end of the last event. Stored, not computed on each read: the runtime
+    /// reads it every round, and a getter reaching into `primaryCore` copied the whole core (Benchmarks/README.md).
+    public private(set) var status: NodeStatus
 
     public init(configuration: NodeConfiguration, emptyMachine: Machine, entropy: any EntropySource) {
         self.configuration = configuration
         self.emptyMachine = emptyMachine
         self.entropy = entropy
+        status = NodeStatus(role: .joining, nodeName: configuration.nodeName)
+        refreshStatus()
     }
 
     public mutating func handle(_ event: NodeEvent, at now: Instant) -> [NodeAction] {
         var actions: [NodeAction] = []
+        handle(event, at: now, into: &actions)
+        return actions
+    }
+
+    /// Appends the event's actions to `actions`, so a driver handling many events can reuse one array.
+    public mutating func handle(_ event: NodeEvent, at now: Instant, into actions: inout [NodeAction]) {
         switch event {
         case .started:
             actions.append(.readArbiter)
@@ -139,12 +154,12 @@ public struct NodeCore<Machine: StateMachine> {
             stopRequested(at: now, into: &actions)
         }
         nextWakeup = wakeup
-        return actions
+        refreshStatus()
     }
 
     // MARK: - Status
 
-    public var status: NodeStatus {
+    private mutating func refreshStatus() {
         var status = NodeStatus(
             role: .joining, nodeName: configuration.nodeName, clientAddress: configuration.clientAddress,
             reason: lastReason)
@@ -164,7 +179,7 @@ public struct NodeCore<Machine: StateMachine> {
             status.role = .stopped
             status.epoch = lastEpoch
         }
-        return status
+        self.status = status
     }
 
     /// The state machine this node holds, if any (for digests and tests).
@@ -379,7 +394,8 @@ public struct NodeCore<Machine: StateMachine> {
         // Moved out and back, never copied: a copy would retain every reference the core holds.
         guard var primary = primaryCore.take() else { return }
         let before = primary.standing
-        let primaryActions = primary.handle(event, at: now)
+        primaryActions.removeAll(keepingCapacity: true)
+        primary.handle(event, at: now, into: &primaryActions)
         let after = primary.standing
         let backupChannel = primary.backup?.channel
         let backupName = primary.backup?.hello.nodeName
@@ -431,7 +447,8 @@ public struct NodeCore<Machine: StateMachine> {
         // Moved out and back, never copied: a copy would retain every reference the core holds.
         guard var backup = backupCore.take() else { return }
         let wasProtecting = backup.isProtecting
-        let backupActions = backup.handle(event, at: now)
+        backupActions.removeAll(keepingCapacity: true)
+        backup.handle(event, at: now, into: &backupActions)
         if !wasProtecting && backup.isProtecting {
             lastReason = "protecting \(primary?.nodeName ?? "the primary") from sequence \(backup.received + 1)"
         }
@@ -474,6 +491,7 @@ public struct NodeCore<Machine: StateMachine> {
         to newRole: Role, _ reported: NodeStatus.Role, reason: String, into actions: inout [NodeAction],
         primary: PrimaryCore<Machine>? = nil
     ) {
+        refreshStatus()  // what this event has changed so far
         let before = status
         let from = before.role
         lastEpoch = max(lastEpoch, before.epoch)

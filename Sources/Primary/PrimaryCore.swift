@@ -118,6 +118,12 @@ public struct PrimaryCore<Machine: StateMachine> {
 
     public mutating func handle(_ event: PrimaryEvent, at now: Instant) -> [PrimaryAction] {
         var actions: [PrimaryAction] = []
+        handle(event, at: now, into: &actions)
+        return actions
+    }
+
+    /// Appends the event's actions to `actions`, so a caller handling many events can reuse one array.
+    public mutating func handle(_ event: PrimaryEvent, at now: Instant, into actions: inout [PrimaryAction]) {
         if nextTickAt == nil { nextTickAt = now + limits.tickInterval }
         switch event {
         case .commandsArrived(let commands):
@@ -139,13 +145,14 @@ public struct PrimaryCore<Machine: StateMachine> {
         stopIfRequested(into: &actions)
         finishHandoverIfReady(into: &actions)
         adjustIntake(into: &actions)
-        nextWakeup = [nextTickAt, arbiterRetryAt].compactMap { $0 }.min()
+        nextWakeup = Instant.earliest(nextTickAt, arbiterRetryAt)
         checkInvariants()
-        return actions
     }
 
     /// Fills in the role and positions this core reports (`NodeCore.status` adds the rest).
-    public func report(into status: inout NodeStatus) {
+    /// Mutating only so that `NodeCore` reaches it in place through its optional: a non-mutating call there
+    /// copied the whole core first (Benchmarks/README.md).
+    public mutating func report(into status: inout NodeStatus) {
         status.role = standing == .solo ? .solo : .primary
         status.epoch = epoch
         status.logSequence = lastSequence
@@ -183,11 +190,11 @@ public struct PrimaryCore<Machine: StateMachine> {
     /// Gives `entry` the next sequence and ships it to the backup, if one is linked.
     private mutating func append(_ entry: LogEntry, into actions: inout [PrimaryAction]) {
         lastSequence += 1
-        guard let link = backup else { return }
+        guard let channel = backup?.channel else { return }
         let payload = entry.encoded
         unacked.append((lastSequence, payload.count))
         unackedBytes += payload.count
-        actions.append(.send(link.channel, .entry(epoch: epoch, sequence: lastSequence, payload: payload)))
+        actions.append(.send(channel, .entry(epoch: epoch, sequence: lastSequence, payload: payload)))
     }
 
     private mutating func timerFired(at now: Instant, into actions: inout [PrimaryAction]) {

@@ -204,7 +204,6 @@ extension NodeDriver {
         guard !batch.isEmpty, !isIntakePaused, !isExiting else { return }
         var commands: [ClientCommand] = []
         swap(&commands, &batch)
-        batch.reserveCapacity(commands.count)
         batchBytes = 0
         for command in commands {
             clients[Int(command.tag >> Self.tagIndexShift)]?.unhandedCount -= 1
@@ -212,6 +211,9 @@ extension NodeDriver {
         counters.clientCommands += UInt64(commands.count)
         counters.clientBatches += 1
         drive(.commandsArrived(commands))
+        // The core keeps no batch: the array's storage serves the next one.
+        commands.removeAll(keepingCapacity: true)
+        if batch.isEmpty { swap(&commands, &batch) }
     }
 
     /// Parses backlogged connections into the next batch, so they go before anything read next round.
@@ -296,18 +298,18 @@ extension NodeDriver {
         flushList.append(client)
         guard !isClientFlushQueued else { return }
         isClientFlushQueued = true
-        loop.runAfterRound { [weak self] in self?.flushClients() }
+        loop.runAfterRound(flushClientsTask)
     }
 
     /// After the round: one `send` per client with new replies.
-    private func flushClients() {
+    func flushClients() {
         isClientFlushQueued = false
-        var list: [Client] = []
-        swap(&list, &flushList)
-        for client in list {
+        swap(&flushing, &flushList)
+        for client in flushing {
             client.isFlushQueued = false
             if !client.isClosed { flush(client) }
         }
+        flushing.removeAll(keepingCapacity: true)
         checkExitComplete()
     }
 

@@ -61,6 +61,8 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     /// Events raised while performing actions (a dial that fails at once, say), handled after those actions;
     /// at most one per action of the event being performed.
     var pendingEvents: [NodeEvent] = []
+    /// The actions of the event being performed; kept between events so that driving one allocates no array.
+    var actions: [NodeAction] = []
     var isDriving = false
     var coreTimer: EventLoop.TimerID?
     var coreTimerDeadline: Instant?
@@ -134,7 +136,11 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     var pausedClients: [Client] = []
     /// Connections with replies to write at the end of this round.
     var flushList: [Client] = []
+    /// The list being written; kept, with `flushList`, so that a round allocates no list.
+    var flushing: [Client] = []
     var isClientFlushQueued = false
+    /// Runs `flushClients()`; made once, in `init`, so queueing it each round allocates nothing.
+    var flushClientsTask: () -> Void = {}
     var isIntakePaused = false
     var refusedConnections = 0
 
@@ -211,6 +217,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         clientReadBuffer = .allocate(byteCount: configuration.clientReadBufferBytes, alignment: 16)
         box.value = self
         framesHandler = { box.value?.framesArrived($1, on: $0) }
+        flushClientsTask = { box.value?.flushClients() }
         loop.addRoundEndHook { [weak self] in self?.roundEnded() }
     }
 
@@ -267,13 +274,17 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     /// Hands one event to the core and performs its actions, in order; events raised meanwhile wait their turn.
     func drive(_ event: NodeEvent) {
         guard !isExiting, !shared.isCrashed.load(ordering: .relaxed) else { return }
-        pendingEvents.append(event)
-        guard !isDriving else { return }
+        guard !isDriving else {
+            pendingEvents.append(event)
+            return
+        }
         isDriving = true
-        while !pendingEvents.isEmpty, !isExiting {
-            let next = pendingEvents.removeFirst()
-            let actions = core.handle(next, at: Self.now())
-            perform(actions)
+        handleAndPerform(event)
+        var next = 0
+        while next < pendingEvents.count, !isExiting {
+            let event = pendingEvents[next]
+            next += 1
+            handleAndPerform(event)
         }
         pendingEvents.removeAll(keepingCapacity: true)
         isDriving = false
@@ -283,6 +294,12 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         } else {
             rescheduleCoreTimer()
         }
+    }
+
+    private func handleAndPerform(_ event: NodeEvent) {
+        actions.removeAll(keepingCapacity: true)
+        core.handle(event, at: Self.now(), into: &actions)
+        perform(actions)
     }
 
     private func perform(_ actions: [NodeAction]) {
