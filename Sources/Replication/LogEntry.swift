@@ -61,8 +61,18 @@ extension LogEntry {
 
     public var encoded: [UInt8] {
         var bytes: [UInt8] = []
+        bytes.reserveCapacity(encodedByteCount)  // one allocation, not one per growth
         encode(into: &bytes)
         return bytes
+    }
+
+    /// The length of the encoding.
+    public var encodedByteCount: Int {
+        switch self {
+        case .command(let command, let recorded): 3 + 9 * recorded.count + command.count
+        case .tick(let recorded): 3 + 9 * recorded.count
+        case .digest: 3 + 8
+        }
     }
 
     /// Decodes one entry that fills `bytes` exactly.

@@ -40,7 +40,8 @@ extension NodeDriver {
                 + "\(configuration.clientConnectionsLimit) are open, the limit")
         }
         let reply = clientProtocol.rejectionReply(
-            reason: "max number of clients reached (\(configuration.clientConnectionsLimit))", status: routingStatus)
+            reason: "max number of clients reached (\(configuration.clientConnectionsLimit))",
+            status: routingStatus.status)
         reply.withUnsafeBytes { _ = try? socket.send($0) }  // best effort: the client may already be gone
         try? socket.close()  // nothing is left to tell
     }
@@ -142,7 +143,8 @@ extension NodeDriver {
     /// it joins the backlog and is parsed again next round, before new reads).
     func parse(_ client: Client) {
         var hasNewReplies = false
-        let status = routingStatus  // nothing below changes it: the core sees these requests at the round's end
+        // Nothing below changes it: the core sees these requests at the round's end.
+        let snapshot = routingStatus
         let intakeBatchLimit = core.configuration.primaryLimits.intakeBatchLimit
         parsing: while !client.isClosed, !client.isClosingAfterOutput {
             if client.pipeline.isFull || batch.count >= intakeBatchLimit
@@ -156,7 +158,7 @@ extension NodeDriver {
             }
             guard
                 let request = clientProtocol.nextRequest(
-                    from: &client.session, status: status, digest: { core.machine?.digest() })
+                    from: &client.session, status: snapshot.status, digest: { core.machine?.digest() })
             else { break }
             switch request {
             case .local(let reply):
@@ -175,14 +177,15 @@ extension NodeDriver {
                 break parsing
             case .replicated where isExiting:
                 // Nothing reaches the core any more, so this command will never run: say so, and where to go.
-                client.pipeline.appendFilled(clientProtocol.rejectionReply(reason: exitRefusalReason, status: status))
+                let reply = clientProtocol.rejectionReply(reason: exitRefusalReason, status: snapshot.status)
+                client.pipeline.appendFilled(reply)
                 hasNewReplies = true
             case .replicated(let bytes):
                 guard bytes.count + RuntimeConfiguration.entryOverheadBytesLimit <= configuration.frameBodyBytesLimit
                 else {
                     // The protocol promised `replicatedBytesLimit`; refuse rather than send a frame the peer rejects.
                     let reason = "the command's \(bytes.count) bytes do not fit a log entry"
-                    client.pipeline.appendFilled(clientProtocol.rejectionReply(reason: reason, status: status))
+                    client.pipeline.appendFilled(clientProtocol.rejectionReply(reason: reason, status: snapshot.status))
                     hasNewReplies = true
                     continue
                 }
@@ -257,7 +260,7 @@ extension NodeDriver {
     }
 
     func reject(_ tags: [UInt64], reason: String) {
-        let reply = clientProtocol.rejectionReply(reason: reason, status: routingStatus)
+        let reply = clientProtocol.rejectionReply(reason: reason, status: routingStatus.status)
         for tag in tags {
             guard let client = client(for: tag), client.pipeline.fill(tag: tag, with: reply) else { continue }
             queueFlush(client)

@@ -67,9 +67,10 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     var coreTimer: EventLoop.TimerID?
     var coreTimerDeadline: Instant?
     /// The core's status as of this round (or the last role change in it), with counters at most
-    /// `countersRefreshNanoseconds` old; what requests are routed by and INFO shows. Nil until first needed in
-    /// a round: computing it per request or per event costs more than the request itself (Benchmarks/README.md).
-    var cachedStatus: NodeStatus?
+    /// `countersRefreshNanoseconds` older than that; what requests are routed by and INFO shows. Nil until first
+    /// needed in a round: computing it per request or per event costs more than the request itself
+    /// (Benchmarks/README.md).
+    var cachedStatus: StatusSnapshot?
     var countersSnapshot: [String: UInt64] = [:]
     var countersSnapshotAt: UInt64 = 0
     /// Rebuilding the counters dictionary per round would cost more than the request it serves; INFO can be a
@@ -374,15 +375,9 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         }
     }
 
-    /// The status requests are routed by: the core's, recomputed after each event, plus recent counters.
-    var routingStatus: NodeStatus {
-        if var status = cachedStatus {
-            if monotonicNanoseconds() &- countersSnapshotAt < Self.countersRefreshNanoseconds { return status }
-            refreshCountersSnapshot()
-            status.counters = countersSnapshot
-            cachedStatus = status
-            return status
-        }
+    /// The status requests are routed by this round: the core's, plus recent counters.
+    var routingStatus: StatusSnapshot {
+        if let cachedStatus { return cachedStatus }
         var status = core.status
         lastEpoch = max(lastEpoch, status.epoch)
         notePeer(in: &status)
@@ -390,8 +385,17 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
             refreshCountersSnapshot()
         }
         status.counters = countersSnapshot
-        cachedStatus = status
-        return status
+        let snapshot = StatusSnapshot(status)
+        cachedStatus = snapshot
+        return snapshot
+    }
+
+    /// A status handed around by reference: a `NodeStatus` read out of a class property is copied, retaining
+    /// each of its strings and its counters, and parsing read it once per client read.
+    final class StatusSnapshot {
+        let status: NodeStatus
+
+        init(_ status: NodeStatus) { self.status = status }
     }
 
     /// Remembers the peer while this node has a role; once stopped, names the node that took over instead, so
@@ -455,7 +459,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         countChannelStatistics()
         var status: NodeStatus
         if let cachedStatus {
-            status = cachedStatus
+            status = cachedStatus.status
         } else {
             status = core.status
             notePeer(in: &status)

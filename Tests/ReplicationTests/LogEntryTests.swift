@@ -18,7 +18,10 @@ struct LogEntryTests {
             .tick(recorded: [.clock(123)]),
             .digest(0xDEAD_BEEF_CAFE_F00D),
         ]
-        for entry in entries { #expect(try LogEntry(decoding: entry.encoded) == entry) }
+        for entry in entries {
+            #expect(try LogEntry(decoding: entry.encoded) == entry)
+            #expect(entry.encoded.count == entry.encodedByteCount)
+        }
     }
 
     @Test("a truncated or unknown entry is a typed error, never a guess")
