@@ -47,7 +47,7 @@ let package = Package(
             name: "LockstepCLI",
             dependencies: ["Runtime", "Node", "KeyValue", "Arbiter", "Posix", "LogChannel"], swiftSettings: optimized),
         // The benchmark harness: load generators, floors, histogram and report (testable), and its command.
-        .target(name: "BenchmarkKit", dependencies: ["Posix", "LogChannel"], path: "Benchmarks/BenchmarkKit"),
+        .target(name: "BenchmarkKit", dependencies: ["Posix", "LogChannel", "Runtime"], path: "Benchmarks/BenchmarkKit"),
         .executableTarget(
             name: "LockstepBench", dependencies: ["BenchmarkKit", "Posix"], path: "Benchmarks/LockstepBench"),
         // A tiny process the arbiter race test starts many times over.

@@ -55,6 +55,11 @@ public struct BenchmarkPlan: Sendable {
                 + floorConnections.map {
                     CaseDefinition(key: "floor-2hop@\($0)", group: .floors, title: "2-hop relay floor", connections: $0)
                 }
+                + floorConnections.map {
+                    CaseDefinition(
+                        key: "floor-2hop-poll@\($0)", group: .floors, title: "2-hop relay floor, polling like a node",
+                        connections: $0)
+                }
         case .lockstep:
             var cases = setConnections.map {
                 CaseDefinition(key: "lockstep-set@\($0)", group: .lockstep, title: "Lockstep SET", connections: $0)

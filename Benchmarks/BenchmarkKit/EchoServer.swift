@@ -9,8 +9,8 @@ public final class EchoServer: Sendable {
     public let address: SocketAddress
     private let thread: LoopThread
 
-    /// Starts listening on a free loopback port.
-    public init() throws(SystemError) {
+    /// Starts listening on a free loopback port; the loop polls `pollBeforeSleep` before each sleep.
+    public init(pollBeforeSleep: Duration = .zero) throws(SystemError) {
         let listener = try TCP.listen(on: .loopback(port: 0))
         let address: SocketAddress
         do {
@@ -20,7 +20,7 @@ public final class EchoServer: Sendable {
             throw error
         }
         self.address = address
-        thread = try LoopThread { loop throws(SystemError) in
+        thread = try LoopThread(pollBeforeSleep: pollBeforeSleep) { loop throws(SystemError) in
             let state = EchoState(loop: loop)
             _ = try loop.register(listener, interest: .readable) { _ in state.acceptAll(from: listener) }
         }

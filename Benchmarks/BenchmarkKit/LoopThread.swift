@@ -10,9 +10,11 @@ final class LoopThread: Sendable {
     let loop: EventLoop
     private let thread: PosixThread
 
-    /// Builds the loop's registrations with `setup` on the calling thread (allowed before `run()`), then runs it.
-    init(setup: (EventLoop) throws(SystemError) -> Void) throws(SystemError) {
+    /// Builds the loop's registrations with `setup` on the calling thread (allowed before `run()`), then runs it,
+    /// polling `pollBeforeSleep` before each sleep (`EventLoop.pollBeforeSleep`).
+    init(pollBeforeSleep: Duration = .zero, setup: (EventLoop) throws(SystemError) -> Void) throws(SystemError) {
         let loop = try EventLoop()
+        loop.pollBeforeSleep = pollBeforeSleep
         do {
             try setup(loop)
         } catch {

@@ -92,6 +92,10 @@ extension RatioDefinition {
             denominator: ("floor-2hop@1", .p50), target: .atMost(1.15),
             note: "fault tolerance should cost about one extra loopback round trip"),
         RatioDefinition(
+            title: "Lockstep SET p50 @1 / polling 2-hop floor p50 @1", numerator: ("lockstep-set@1", .p50),
+            denominator: ("floor-2hop-poll@1", .p50), target: nil,
+            note: "reference: the floor polls before sleeping as a node does, so only fault tolerance differs"),
+        RatioDefinition(
             title: "Redis SET+WAIT p50 @1 / 2-hop floor p50 @1", numerator: ("redis-setwait@1", .p50),
             denominator: ("floor-2hop@1", .p50), target: nil, note: "reference; about 1.5 measured here before"),
         RatioDefinition(

@@ -13,8 +13,9 @@ public final class Relay: Sendable {
     private let thread: LoopThread
     private let counters: RelayCounters
 
-    /// Connects to the echo server at `backend` and listens for clients on a free loopback port.
-    public init(backend: SocketAddress, messageBytes: Int) throws(SystemError) {
+    /// Connects to the echo server at `backend` and listens for clients on a free loopback port; the loop polls
+    /// `pollBeforeSleep` before each sleep.
+    public init(backend: SocketAddress, messageBytes: Int, pollBeforeSleep: Duration = .zero) throws(SystemError) {
         let listener = try TCP.listen(on: .loopback(port: 0))
         let backendDescriptor: FileDescriptor
         let address: SocketAddress
@@ -28,7 +29,7 @@ public final class Relay: Sendable {
         self.address = address
         let counters = RelayCounters()
         self.counters = counters
-        thread = try LoopThread { loop throws(SystemError) in
+        thread = try LoopThread(pollBeforeSleep: pollBeforeSleep) { loop throws(SystemError) in
             let state = RelayState(loop: loop, messageBytes: messageBytes, counters: counters)
             state.backend = try loop.register(backendDescriptor, interest: .readable) { events in
                 state.backendEvents(events)

@@ -26,12 +26,13 @@ struct NodeOptions: Equatable {
     var unackedEntriesLimit: Int?
     var unackedBytesLimit: Int?
     var replayLagLimit: UInt64?
+    var pollBeforeSleep: Duration?
     /// When set, the node stops once this process is no longer its parent (how `pair` leaves no orphans).
     var parentProcessID: pid_t?
 
     static let valuedFlags: Set<String> = [
         "--name", "--client", "--channel", "--advertise", "--peer", "--arbiter", "--heartbeat", "--timeout",
-        "--unacked-entries", "--unacked-bytes", "--replay-lag", "--parent-pid",
+        "--unacked-entries", "--unacked-bytes", "--replay-lag", "--poll-us", "--parent-pid",
     ]
 
     init(_ arguments: Arguments) throws(CommandError) {
@@ -67,6 +68,10 @@ struct NodeOptions: Equatable {
         }
         if arguments.contains("--replay-lag") {
             replayLagLimit = UInt64(try arguments.integer("--replay-lag", default: 0, in: 1...(1 << 30)))
+        }
+        if arguments.contains("--poll-us") {
+            let limit = Int(EventLoop.pollBeforeSleepLimit.wholeMicroseconds)
+            pollBeforeSleep = .microseconds(try arguments.integer("--poll-us", default: 0, in: 0...limit))
         }
         if arguments.contains("--parent-pid") {
             parentProcessID = pid_t(try arguments.integer("--parent-pid", default: 0, in: 1...Int(Int32.max)))

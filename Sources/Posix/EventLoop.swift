@@ -81,6 +81,26 @@ public final class EventLoop: @unchecked Sendable {  // unchecked: loop-thread s
     private var timers = TimerHeap()
     private var timerBodies: [UInt64: Task] = [:]
     private var nextTimerID: UInt64 = 1
+    /// The longest `pollBeforeSleep`: polling is for an event due within microseconds, not a way to stay awake.
+    public static let pollBeforeSleepLimit: Duration = .milliseconds(1)
+
+    /// How long the loop keeps polling for events, yielding the CPU to anything else runnable between polls,
+    /// before it blocks in `epoll_wait`; zero blocks at once. At most `pollBeforeSleepLimit`, and never past the
+    /// next timer. Set it before `run()`.
+    ///
+    /// Why poll: on a VM whose idle vCPUs halt (this machine's `haltpoll` with `guest_halt_poll_ns=0`), waking a
+    /// sleeping thread costs tens of microseconds, paid on the critical path by the waker and the woken alike. A
+    /// replicated request wakes three sleepers in turn (primary, backup, primary); a loop that polls through the
+    /// gap catches the next event without a wakeup (Benchmarks/README.md, "Polling before sleeping").
+    public var pollBeforeSleep: Duration = .zero {
+        didSet {
+            precondition(pollBeforeSleep >= .zero && pollBeforeSleep <= Self.pollBeforeSleepLimit,
+                "pollBeforeSleep \(pollBeforeSleep) is outside 0...\(Self.pollBeforeSleepLimit)")
+            let (seconds, attoseconds) = pollBeforeSleep.components
+            pollNanoseconds = UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
+        }
+    }
+    private var pollNanoseconds: UInt64 = 0
     private var afterRoundTasks: [Task] = []
     /// The tasks of the pass being run; kept, with `afterRoundTasks`, so that a round allocates no task list.
     private var runningTasks: [Task] = []
@@ -151,8 +171,18 @@ public final class EventLoop: @unchecked Sendable {  // unchecked: loop-thread s
         let events = UnsafeMutableBufferPointer<epoll_event>.allocate(capacity: Self.eventsPerWaitLimit)
         defer { events.deallocate() }
         while !isStopRequested.load(ordering: .acquiring) {
-            let timeout = waitTimeoutMilliseconds(now: monotonicNanoseconds())
-            let count = try epoll.wait(into: events, timeoutMilliseconds: timeout)
+            let now = monotonicNanoseconds()
+            let timeout = waitTimeoutMilliseconds(now: now)
+            var count: Int
+            if timeout != 0, pollNanoseconds > 0 {
+                count = try poll(into: events, until: min(now &+ pollNanoseconds, timers.first?.deadline ?? .max))
+                if count == 0 {  // the poll took time: a timer may be due sooner than `timeout` said
+                    let remaining = waitTimeoutMilliseconds(now: monotonicNanoseconds())
+                    count = try epoll.wait(into: events, timeoutMilliseconds: remaining)
+                }
+            } else {
+                count = try epoll.wait(into: events, timeoutMilliseconds: timeout)
+            }
             for index in 0..<count {
                 dispatch(events: events[index].events, data: events[index].data.u64)
             }
@@ -387,6 +417,20 @@ public final class EventLoop: @unchecked Sendable {  // unchecked: loop-thread s
             for task in runningTasks { task.run() }
             runningTasks.removeAll(keepingCapacity: true)
             passes += 1
+        }
+    }
+
+    /// Polls until an event is ready or `deadline` (monotonic nanoseconds) has passed; the count of events.
+    private func poll(
+        into events: UnsafeMutableBufferPointer<epoll_event>, until deadline: UInt64
+    ) throws(SystemError) -> Int {
+        while true {
+            let count = try epoll.wait(into: events, timeoutMilliseconds: 0)
+            if count > 0 || monotonicNanoseconds() >= deadline { return count }
+            // Whatever else is runnable on this CPU goes first: the poll only takes time nobody else wants. Without
+            // the yield, polling took CPU the clients needed: up to a quarter of the throughput at 64 connections on
+            // two cores (Benchmarks/README.md).
+            sched_yield()
         }
     }
 

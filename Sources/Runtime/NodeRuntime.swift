@@ -43,6 +43,7 @@ public final class NodeRuntime<P: ClientProtocol>: @unchecked Sendable {  // unc
         driver = try NodeDriver(
             configuration: configuration, clientProtocol: clientProtocol, emptyMachine: emptyMachine,
             entropy: entropy, loop: loop, log: log)
+        loop.pollBeforeSleep = driver.configuration.pollBeforeSleep
         shared = driver.shared
         clientAddress = driver.clientAddress
         channelAddress = driver.channelAddress

@@ -50,6 +50,13 @@ public struct RuntimeConfiguration: Sendable {
     /// whereas kept open it is read and refused (never executed), so the client may retry it on the new primary.
     /// `exitLingerLimit` still bounds the whole exit.
     public var clientDrainQuietLimit: Duration = .milliseconds(100)
+    /// How long the loop polls for its next event before it sleeps (`EventLoop.pollBeforeSleep`, at most
+    /// `EventLoop.pollBeforeSleepLimit`); zero sleeps at once. Polling yields to anything runnable, so it spends
+    /// only CPU time nobody else wants, and it saves each hop of a request a wakeup of a sleeping thread, which
+    /// costs tens of microseconds on a VM (Benchmarks/README.md). 50 µs covers a loopback hop and a client's
+    /// turnaround on this machine; an idle node polls once after each burst of activity, then sleeps.
+    public var pollBeforeSleep: Duration = Self.defaultPollBeforeSleep
+    public static let defaultPollBeforeSleep: Duration = .microseconds(50)
 
     public init(
         node: NodeConfiguration, clientListenAddress: String, channelListenAddress: String, arbiterDirectory: String
@@ -78,6 +85,10 @@ public struct RuntimeConfiguration: Sendable {
             throw .invalidConfiguration(
                 "heartbeat interval \(heartbeatInterval) must be positive and below the silence timeout "
                     + "\(silenceTimeout), or a live peer would be declared dead")
+        }
+        guard pollBeforeSleep >= .zero, pollBeforeSleep <= EventLoop.pollBeforeSleepLimit else {
+            throw .invalidConfiguration(
+                "polling before sleep for \(pollBeforeSleep) is outside 0...\(EventLoop.pollBeforeSleepLimit)")
         }
         guard dialTimeout > .zero, exitLingerLimit >= .zero, clientDrainQuietLimit >= .zero else {
             throw .invalidConfiguration(

@@ -142,6 +142,52 @@ struct PosixTests {
         #expect(lateness.withLock { $0 }.allSatisfy { $0 != .max }, "a timer fired before its deadline")
     }
 
+    @Test("a loop that polls before sleeping still runs timers in order and never early, wakes for execute, stops")
+    func pollingLoop() throws {
+        let loop = try EventLoop()
+        loop.pollBeforeSleep = EventLoop.pollBeforeSleepLimit
+        let fired = Mutex<[String]>([])
+        let start = monotonicNanoseconds()
+        let early = Atomic<Int>(0)
+        for (name, milliseconds) in [("b", 20), ("a", 5), ("c", 40)] {
+            let due = start + UInt64(milliseconds) * 1_000_000
+            loop.schedule(at: due) {
+                if monotonicNanoseconds() < due { early.add(1, ordering: .relaxed) }
+                fired.withLock { $0.append(name) }
+            }
+        }
+        let thread = try loop.runOnNewThread()
+        #expect(Waiting.until(.seconds(5)) { fired.withLock { $0.count } == 3 })
+        #expect(fired.withLock { $0 } == ["a", "b", "c"])
+        #expect(early.load(ordering: .relaxed) == 0, "a timer fired before its deadline")
+
+        // Idle now: the poll ends within its limit and the loop sleeps, so a quarter second costs far less than a
+        // quarter second of CPU (a loop that never stopped polling would use all of it).
+        let cpuAt = Mutex<[UInt64]>([])
+        func sampleCPU() {
+            #expect(loop.execute { cpuAt.withLock { $0.append(threadCPUNanoseconds()) } })
+        }
+        sampleCPU()
+        #expect(Waiting.until(.seconds(5)) { cpuAt.withLock { $0.count } == 1 })
+        sleep(for: .milliseconds(250))
+        sampleCPU()
+        #expect(Waiting.until(.seconds(5)) { cpuAt.withLock { $0.count } == 2 })
+        let idleCPU = cpuAt.withLock { $0[1] - $0[0] }
+        print("CPU of a polling loop over 250 ms idle: \(Double(idleCPU) / 1e6) ms")
+        #expect(idleCPU < 100_000_000, "the loop kept polling while idle")
+
+        loop.stop()
+        thread.join()
+        loop.shutdown()
+        #expect(loop.terminationError == nil)
+    }
+
+    private func threadCPUNanoseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+
     @Test("after-round tasks run after every handler of the round, once")
     func afterRoundRunsAfterHandlers() throws {
         let loop = try EventLoop()

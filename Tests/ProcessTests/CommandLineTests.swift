@@ -57,6 +57,14 @@ extension ProcessTests {
                 Arguments(words + ["--heartbeat", "500", "--timeout", "300"], command: "node",
                     valued: NodeOptions.valuedFlags))
             #expect(throws: CommandError.self) { try NodeCommand.configuration(slowHeartbeat) }
+
+            #expect(try NodeCommand.configuration(options).pollBeforeSleep == .microseconds(50))
+            let sleepy = try NodeOptions(
+                Arguments(words + ["--poll-us", "0"], command: "node", valued: NodeOptions.valuedFlags))
+            #expect(try NodeCommand.configuration(sleepy).pollBeforeSleep == .zero)
+            let overlong = try Arguments(
+                words + ["--poll-us", "1001"], command: "node", valued: NodeOptions.valuedFlags)
+            #expect(throws: CommandError.self) { try NodeOptions(overlong) }
         }
 
         @Test("INFO fields parse into name:value pairs; status shows unknown fields as - and JSON escapes text")

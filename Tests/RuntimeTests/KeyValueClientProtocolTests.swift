@@ -139,6 +139,23 @@ struct KeyValueClientProtocolTests {
         }
     }
 
+    @Test("polling before sleep longer than the loop's limit is refused at startup")
+    func overlongPollIsRefused() throws {
+        let node = NodeConfiguration(
+            nodeName: "a", channelAddress: "127.0.0.1:0", clientAddress: "127.0.0.1:0", peerChannelAddress: nil)
+        var configuration = RuntimeConfiguration(
+            node: node, clientListenAddress: "127.0.0.1:0", channelListenAddress: "127.0.0.1:0",
+            arbiterDirectory: "/nonexistent")
+        configuration.pollBeforeSleep = .milliseconds(2)
+        #expect {
+            _ = try NodeRuntime(
+                configuration: configuration, protocol: wire, emptyMachine: KeyValueStore(), log: { _ in })
+        } throws: { error in
+            guard case RuntimeError.invalidConfiguration(let reason) = error else { return false }
+            return reason.contains("polling before sleep")
+        }
+    }
+
     @Test("INFO renders the runtime's counters as lockstep_ lines sorted by name")
     func infoCounters() {
         var status = Self.primary
