@@ -12,7 +12,7 @@ extension NodeDriver: ChannelConnectionDelegate {
             return
         }
         connection.delegate = self
-        channels[connection.id] = ChannelEntry(connection: connection, isDialed: false)
+        channels.append(ChannelEntry(connection: connection, isDialed: false))
     }
 
     func dial(_ address: String) {
@@ -29,11 +29,16 @@ extension NodeDriver: ChannelConnectionDelegate {
         }
         let connection = ChannelConnection.dial(
             parsed, on: loop, configuration: channelConfiguration, delegate: self)
-        channels[connection.id] = ChannelEntry(connection: connection, isDialed: true)
+        channels.append(ChannelEntry(connection: connection, isDialed: true))
+    }
+
+    /// The channel with this id, if it is open.
+    func channel(_ id: ChannelID) -> ChannelEntry? {
+        channels.first { $0.connection.id == id }
     }
 
     func send(_ frame: Frame, on channel: ChannelID) {
-        guard let entry = channels[channel], !entry.isClosedByCore, !entry.connection.isClosed else { return }
+        guard let entry = self.channel(channel), !entry.isClosedByCore, !entry.connection.isClosed else { return }
         switch frame {
         case .entry: counters.channelEntriesSent += 1
         case .ack: counters.acksSent += 1
@@ -44,22 +49,20 @@ extension NodeDriver: ChannelConnectionDelegate {
         // closing the channel makes the core treat the peer as lost, which is safe.
         let reason = "the logging channel's send buffer refused a \(frame.kind) frame (\(bound) bound reached)"
         log("\(reason); closing \(entry.connection)")
-        channels[channel]?.closeReason = reason
+        entry.closeReason = reason
         entry.connection.close()
     }
 
     func closeChannel(_ channel: ChannelID) {
-        guard let entry = channels[channel], !entry.isClosedByCore else { return }
-        channels[channel]?.isClosedByCore = true
+        guard let entry = self.channel(channel), !entry.isClosedByCore else { return }
+        entry.isClosedByCore = true
         // Flushing first, so a `.refuse` or a last ack queued just before reaches the peer.
         entry.connection.close(flushingFirst: true)
     }
 
     /// Adds what the channels wrote and queued since last time to the counters.
     func countChannelStatistics() {
-        // By index, through `values`: updating `channels[id]` while iterating would copy the dictionary.
-        for index in channels.indices {
-            let entry = channels.values[index]
+        for entry in channels {
             let statistics = entry.connection.statistics
             counters.channelLongestSilenceMicroseconds = max(
                 counters.channelLongestSilenceMicroseconds, statistics.longestSilenceNanoseconds / 1_000)
@@ -67,16 +70,16 @@ extension NodeDriver: ChannelConnectionDelegate {
             guard statistics.writeCalls != entry.countedWrites || frames != entry.countedFrames else { continue }
             counters.channelWrites += UInt64(statistics.writeCalls - entry.countedWrites)
             counters.channelFramesSent += UInt64(frames - entry.countedFrames)
-            channels.values[index].countedWrites = statistics.writeCalls
-            channels.values[index].countedFrames = frames
+            entry.countedWrites = statistics.writeCalls
+            entry.countedFrames = frames
         }
     }
 
     // MARK: ChannelConnectionDelegate
 
     func connectionOpened(_ connection: ChannelConnection) {
-        guard let entry = channels[connection.id], !entry.isClosedByCore else { return }
-        channels[connection.id]?.isOpened = true
+        guard let entry = channel(connection.id), !entry.isClosedByCore else { return }
+        entry.isOpened = true
         drive(.channelOpened(connection.id, isDialed: entry.isDialed))
     }
 
@@ -86,7 +89,7 @@ extension NodeDriver: ChannelConnectionDelegate {
 
     /// The logging channel's hot path (every ack, every entry), reached through `framesHandler`.
     func framesArrived(_ frames: [Frame], on connection: ChannelConnection) {
-        guard let entry = channels[connection.id], !entry.isClosedByCore else { return }
+        guard let entry = channel(connection.id), !entry.isClosedByCore else { return }
         counters.channelDeliveries += 1
         counters.channelFramesReceived += UInt64(frames.count)
         var ackedThrough: UInt64?
@@ -101,7 +104,8 @@ extension NodeDriver: ChannelConnectionDelegate {
 
     func connection(_ connection: ChannelConnection, closedBecause reason: ChannelCloseReason) {
         countChannelStatistics()
-        guard let entry = channels.removeValue(forKey: connection.id) else { return }
+        guard let index = channels.firstIndex(where: { $0.connection === connection }) else { return }
+        let entry = channels.remove(at: index)
         if isExiting {
             checkExitComplete()
             return

@@ -94,7 +94,8 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     /// so the path every ack and entry takes runs code specialised for the app (Benchmarks/README.md).
     var framesHandler: (ChannelConnection, [Frame]) -> Void = { _, _ in }
 
-    struct ChannelEntry {
+    /// A class, so finding one for each frame sent copies no fields.
+    final class ChannelEntry {
         let connection: ChannelConnection
         let isDialed: Bool
         var isOpened = false
@@ -104,11 +105,17 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         var closeReason: String?
         var countedWrites = 0
         var countedFrames = 0
+
+        init(connection: ChannelConnection, isDialed: Bool) {
+            self.connection = connection
+            self.isDialed = isDialed
+        }
     }
 
     var channelListener: ChannelListener?
-    /// At most `RuntimeConfiguration.channelConnectionsLimit`.
-    var channels: [ChannelID: ChannelEntry] = [:]
+    /// At most `RuntimeConfiguration.channelConnectionsLimit`, usually one: a list, searched by id, because
+    /// hashing an id for every frame sent cost more than the search.
+    var channels: [ChannelEntry] = []
 
     // MARK: Clients (loop thread)
 
@@ -509,8 +516,8 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
             queueFlush(client)
             updateInterest(client)
         }
-        for (id, entry) in channels where !entry.isClosedByCore {
-            channels[id]?.isClosedByCore = true
+        for entry in channels where !entry.isClosedByCore {
+            entry.isClosedByCore = true
             // Flushing first: a handover frame must reach the backup, which then closes its end.
             entry.connection.close(flushingFirst: true)
         }
