@@ -291,7 +291,7 @@ public final class ChannelConnection {
         swap(&frames, &spareFrames)
         defer {
             // Nobody keeps the array once the delegate returned: its storage serves the next read.
-            frames.removeAll(keepingCapacity: true)
+            frames.removeAllKeepingStorage()
             swap(&frames, &spareFrames)
         }
         var failure: ChannelCloseReason?

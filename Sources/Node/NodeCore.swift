@@ -117,7 +117,8 @@ public struct NodeCore<Machine: StateMachine> {
         self.configuration = configuration
         self.emptyMachine = emptyMachine
         self.entropy = entropy
-        status = NodeStatus(role: .joining, nodeName: configuration.nodeName)
+        status = NodeStatus(
+            role: .joining, nodeName: configuration.nodeName, clientAddress: configuration.clientAddress)
         refreshStatus()
     }
 
@@ -159,10 +160,18 @@ public struct NodeCore<Machine: StateMachine> {
 
     // MARK: - Status
 
+    /// Brings `status` up to date, in place: every field is set as if the status were new (the name and client
+    /// address never change), but building a new one per event cost more than the event's own bookkeeping.
     private mutating func refreshStatus() {
-        var status = NodeStatus(
-            role: .joining, nodeName: configuration.nodeName, clientAddress: configuration.clientAddress,
-            reason: lastReason)
+        status.role = .joining
+        status.epoch = 0
+        status.logSequence = 0
+        status.ackedSequence = 0
+        status.appliedSequence = 0
+        status.replayLag = 0
+        status.peerState = .none
+        status.peerClientAddress = ""
+        status.reason = lastReason
         switch role {
         case .starting:
             status.peerState = .connect
@@ -179,7 +188,6 @@ public struct NodeCore<Machine: StateMachine> {
             status.role = .stopped
             status.epoch = lastEpoch
         }
-        self.status = status
     }
 
     /// The state machine this node holds, if any (for digests and tests).
@@ -394,7 +402,7 @@ public struct NodeCore<Machine: StateMachine> {
         // Moved out and back, never copied: a copy would retain every reference the core holds.
         guard var primary = primaryCore.take() else { return }
         let before = primary.standing
-        primaryActions.removeAll(keepingCapacity: true)
+        primaryActions.removeAllKeepingStorage()
         primary.handle(event, at: now, into: &primaryActions)
         let after = primary.standing
         let backupChannel = primary.backup?.channel
@@ -447,7 +455,7 @@ public struct NodeCore<Machine: StateMachine> {
         // Moved out and back, never copied: a copy would retain every reference the core holds.
         guard var backup = backupCore.take() else { return }
         let wasProtecting = backup.isProtecting
-        backupActions.removeAll(keepingCapacity: true)
+        backupActions.removeAllKeepingStorage()
         backup.handle(event, at: now, into: &backupActions)
         if !wasProtecting && backup.isProtecting {
             lastReason = "protecting \(primary?.nodeName ?? "the primary") from sequence \(backup.received + 1)"

@@ -215,7 +215,7 @@ extension NodeDriver {
         counters.clientBatches += 1
         drive(.commandsArrived(commands))
         // The core keeps no batch: the array's storage serves the next one.
-        commands.removeAll(keepingCapacity: true)
+        commands.removeAllKeepingStorage()
         if batch.isEmpty { swap(&commands, &batch) }
     }
 
@@ -312,7 +312,7 @@ extension NodeDriver {
             client.isFlushQueued = false
             if !client.isClosed { flush(client) }
         }
-        flushing.removeAll(keepingCapacity: true)
+        flushing.removeAllKeepingStorage()
         checkExitComplete()
     }
 

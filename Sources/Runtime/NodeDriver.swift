@@ -294,7 +294,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
             next += 1
             handleAndPerform(event)
         }
-        pendingEvents.removeAll(keepingCapacity: true)
+        pendingEvents.removeAllKeepingStorage()
         isDriving = false
         if isExiting {
             if let coreTimer { loop.cancel(coreTimer) }
@@ -305,7 +305,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     }
 
     private func handleAndPerform(_ event: NodeEvent) {
-        actions.removeAll(keepingCapacity: true)
+        actions.removeAllKeepingStorage()
         core.handle(event, at: Self.now(), into: &actions)
         perform(actions)
     }
