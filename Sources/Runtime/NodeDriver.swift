@@ -81,6 +81,9 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     /// fresh enough, and publishing every round took a quarter of the primary's CPU per request.
     static var publishIntervalNanoseconds: UInt64 { 1_000_000 }
     var publishedAt: UInt64 = 0
+    /// Whether the core has handled an event since the last publication (its status may have changed).
+    var hasUnpublishedEvents = false
+    var publishedCounters = RuntimeCounters()
     var isPublishDue = false
     var isPublishTimerArmed = false
     var isWakeArmed = false
@@ -287,6 +290,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
             return
         }
         isDriving = true
+        hasUnpublishedEvents = true
         handleAndPerform(event)
         var next = 0
         while next < pendingEvents.count, !isExiting {
@@ -444,6 +448,8 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     /// (after the round's writes, which carry requests and replies: publishing is nobody's critical path);
     /// otherwise makes sure a timer publishes by then, so an idle loop's last changes are not left unpublished.
     private func publishWhenDue() {
+        // Nothing new: no timer either, or an idle loop would publish (and wake) once a millisecond forever.
+        guard isPublishDue || hasUnpublishedEvents || counters != publishedCounters else { return }
         let elapsed = monotonicNanoseconds() &- publishedAt
         if isPublishDue || elapsed >= Self.publishIntervalNanoseconds {
             loop.runAfterRound { [weak self] in
@@ -476,6 +482,8 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         shared.published.withLock { $0 = RuntimeShared.Published(status: status, counters: counters) }
         publishedAt = monotonicNanoseconds()
         isPublishDue = false
+        hasUnpublishedEvents = false
+        publishedCounters = counters
     }
 
     // MARK: Exit
