@@ -122,37 +122,37 @@ struct KeyValueClientProtocolTests {
         #expect(String(decoding: reply, as: UTF8.self).contains("invalid bulk length"))
     }
 
-    @Test("a protocol whose commands cannot fit a frame is refused at startup")
-    func oversizedProtocolIsRefused() throws {
-        let node = NodeConfiguration(
-            nodeName: "a", channelAddress: "127.0.0.1:0", clientAddress: "127.0.0.1:0", peerChannelAddress: nil)
-        var configuration = RuntimeConfiguration(
-            node: node, clientListenAddress: "127.0.0.1:0", channelListenAddress: "127.0.0.1:0",
-            arbiterDirectory: "/nonexistent")
-        configuration.frameBodyBytesLimit = 1 << 20  // below the 1 MiB requests plus their framing
-        #expect {
-            _ = try NodeRuntime(
-                configuration: configuration, protocol: wire, emptyMachine: KeyValueStore(), log: { _ in })
-        } throws: { error in
-            guard case RuntimeError.invalidConfiguration(let reason) = error else { return false }
-            return reason.contains("frame limit")
-        }
+    /// A configuration that cannot work, and the words its refusal must contain.
+    struct Misconfiguration: Sendable, CustomTestStringConvertible {
+        let testDescription: String
+        let change: @Sendable (inout RuntimeConfiguration) -> Void
+        let reasonContains: String
     }
 
-    @Test("polling before sleep longer than the loop's limit is refused at startup")
-    func overlongPollIsRefused() throws {
+    @Test(
+        "a configuration that cannot work is refused at startup, saying why",
+        arguments: [
+            // Below the 1 MiB requests plus their framing.
+            Misconfiguration(
+                testDescription: "commands that cannot fit a frame", change: { $0.frameBodyBytesLimit = 1 << 20 },
+                reasonContains: "frame limit"),
+            Misconfiguration(
+                testDescription: "polling before sleep past the loop's limit",
+                change: { $0.pollBeforeSleep = .milliseconds(2) }, reasonContains: "polling before sleep"),
+        ])
+    func misconfigurationIsRefused(_ misconfiguration: Misconfiguration) throws {
         let node = NodeConfiguration(
             nodeName: "a", channelAddress: "127.0.0.1:0", clientAddress: "127.0.0.1:0", peerChannelAddress: nil)
         var configuration = RuntimeConfiguration(
             node: node, clientListenAddress: "127.0.0.1:0", channelListenAddress: "127.0.0.1:0",
             arbiterDirectory: "/nonexistent")
-        configuration.pollBeforeSleep = .milliseconds(2)
+        misconfiguration.change(&configuration)
         #expect {
             _ = try NodeRuntime(
                 configuration: configuration, protocol: wire, emptyMachine: KeyValueStore(), log: { _ in })
         } throws: { error in
             guard case RuntimeError.invalidConfiguration(let reason) = error else { return false }
-            return reason.contains("polling before sleep")
+            return reason.contains(misconfiguration.reasonContains)
         }
     }
 
