@@ -8,9 +8,9 @@ struct CommandArguments: RandomAccessCollection, Sendable {
     /// The encoding: what the log carries.
     let encoding: [UInt8]
     /// Where each argument's bytes sit in `encoding`.
-    private let ranges: [Range<Int>]
+    private let ranges: ArgumentRanges
 
-    private init(encoding: [UInt8], ranges: [Range<Int>]) {
+    private init(encoding: [UInt8], ranges: ArgumentRanges) {
         self.encoding = encoding
         self.ranges = ranges
     }
@@ -34,8 +34,7 @@ struct CommandArguments: RandomAccessCollection, Sendable {
         for range in ranges { sizeBytes += Varint.byteCount(UInt64(range.count)) + range.count }
         var encoding: [UInt8] = []
         encoding.reserveCapacity(sizeBytes)
-        var encodedRanges: [Range<Int>] = []
-        encodedRanges.reserveCapacity(ranges.count)
+        var encodedRanges = ArgumentRanges(count: ranges.count)
         Varint.append(UInt64(ranges.count), to: &encoding)
         source.withUnsafeBufferPointer { sourceBytes in
             for range in ranges {
@@ -56,8 +55,7 @@ struct CommandArguments: RandomAccessCollection, Sendable {
         guard count <= UInt64(encoding.count - offset) else {
             throw .countTooLarge(declared: count, available: encoding.count - offset)
         }
-        var ranges: [Range<Int>] = []
-        ranges.reserveCapacity(Int(count))
+        var ranges = ArgumentRanges(count: Int(count))
         for _ in 0..<count {
             let length = try Self.readVarint(encoding, &offset)
             guard length <= UInt64(encoding.count - offset) else {
@@ -95,5 +93,32 @@ struct CommandArguments: RandomAccessCollection, Sendable {
             throw .varintTooLong(offset: start)
         }
         return value
+    }
+}
+
+/// Where a command's arguments sit in its encoding. The first few are kept inline, so the commands that make up
+/// nearly all traffic (GET, SET, INCR, DEL of one key) allocate no list: a list of ranges per command was one
+/// allocation per SET on the backup and two on the primary (Benchmarks/README.md). Longer commands keep the
+/// rest in `overflow`.
+private struct ArgumentRanges: Sendable {
+    private typealias Inline = InlineArray<4, Range<Int>>
+    static var inlineLimit: Int { Inline.count }
+    private var inline = Inline(repeating: 0..<0)
+    private var overflow: [Range<Int>] = []
+    private(set) var count = 0
+
+    /// Empty, with room for `expected` ranges.
+    init(count expected: Int) {
+        if expected > Self.inlineLimit { overflow.reserveCapacity(expected - Self.inlineLimit) }
+    }
+
+    mutating func append(_ range: Range<Int>) {
+        if count < Self.inlineLimit { inline[count] = range } else { overflow.append(range) }
+        count += 1
+    }
+
+    subscript(position: Int) -> Range<Int> {
+        precondition(position >= 0 && position < count, "argument \(position) of \(count)")
+        return position < Self.inlineLimit ? inline[position] : overflow[position - Self.inlineLimit]
     }
 }

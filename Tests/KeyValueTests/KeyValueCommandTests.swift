@@ -8,6 +8,7 @@ struct KeyValueCommandTests {
         let lists: [[[UInt8]]] = [
             [], [[]], [bytes("GET"), bytes("k")], [[0, 13, 10, 255], []],
             [bytes("SET"), bytes("k"), [UInt8](repeating: 7, count: 300)],  // a length that needs two bytes
+            (0..<9).map { bytes("arg\($0)") },  // past the ranges kept inline
         ]
         for arguments in lists {
             #expect(try KeyValueCommand.decode(KeyValueCommand.encode(arguments)) == arguments)
