@@ -31,13 +31,3 @@ public struct Instant: Comparable, Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "t+\(Double(nanoseconds) / 1e6)ms" }
 }
-
-extension Duration {
-    /// Whole nanoseconds, truncated; durations here are far below the 292 years that overflow.
-    public var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-
-    public var milliseconds: Double { Double(nanoseconds) / 1e6 }
-}

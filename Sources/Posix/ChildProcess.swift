@@ -112,8 +112,7 @@ public final class ChildProcess: Sendable {
     ///
     /// Polls with a short sleep rather than blocking in waitpid, so the deadline holds without SIGCHLD tricks.
     public func wait(timeout: Duration) throws(SystemError) -> ExitStatus? {
-        let deadline = monotonicNanoseconds() &+ UInt64(max(0, timeout.components.seconds)) * 1_000_000_000
-            &+ UInt64(max(0, timeout.components.attoseconds / 1_000_000_000))
+        let deadline = monotonicNanoseconds() &+ UInt64(max(0, timeout.nanoseconds))
         var pause = Duration.microseconds(200)
         while true {
             if let status = try tryWait() { return status }

@@ -29,3 +29,13 @@ public func sleep(for duration: Duration) {
         request = remaining  // only EINTR is possible with valid arguments
     }
 }
+
+extension Duration {
+    /// Whole nanoseconds, truncated; durations here are far below the 292 years that overflow.
+    public var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+
+    public var milliseconds: Double { Double(nanoseconds) / 1e6 }
+}

@@ -96,8 +96,7 @@ public final class EventLoop: @unchecked Sendable {  // unchecked: loop-thread s
         didSet {
             precondition(pollBeforeSleep >= .zero && pollBeforeSleep <= Self.pollBeforeSleepLimit,
                 "pollBeforeSleep \(pollBeforeSleep) is outside 0...\(Self.pollBeforeSleepLimit)")
-            let (seconds, attoseconds) = pollBeforeSleep.components
-            pollNanoseconds = UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
+            pollNanoseconds = UInt64(pollBeforeSleep.nanoseconds)
         }
     }
     private var pollNanoseconds: UInt64 = 0
@@ -340,9 +339,7 @@ public final class EventLoop: @unchecked Sendable {  // unchecked: loop-thread s
     /// `schedule(at:)` relative to now.
     @discardableResult
     public func schedule(after delay: Duration, _ body: @escaping () -> Void) -> TimerID {
-        let (seconds, attoseconds) = delay.components
-        let nanoseconds = max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-        return schedule(at: monotonicNanoseconds() &+ UInt64(nanoseconds), body)
+        return schedule(at: monotonicNanoseconds() &+ UInt64(max(0, delay.nanoseconds)), body)
     }
 
     /// Cancels a timer that has not fired; a no-op otherwise.
