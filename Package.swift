@@ -29,7 +29,7 @@ let package = Package(
         // Thin syscall wrappers; nothing above reads errno.
         .target(name: "Posix", dependencies: ["CShim"], swiftSettings: optimized),
         // Wire format, decoder, bounded send buffer, TCP transport and heartbeats.
-        .target(name: "LogChannel", dependencies: ["Posix"], swiftSettings: optimized),
+        .target(name: "LogChannel", dependencies: ["Posix", "CShim"], swiftSettings: optimized),
         // The "live" flag: one owner per epoch, on a shared directory.
         .target(name: "Arbiter", swiftSettings: optimized),
         // The contract between an application and Lockstep: StateMachine, ApplyContext, LogEntry.

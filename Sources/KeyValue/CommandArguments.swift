@@ -30,19 +30,28 @@ struct CommandArguments: RandomAccessCollection, Sendable {
     /// Encodes the arguments at `ranges` in `source`, copying their bytes once (the parser's buffer holds a
     /// request's arguments until it is complete).
     init(encodingRanges ranges: [Range<Int>], of source: [UInt8]) {
-        var sizeBytes = Varint.byteCount(UInt64(ranges.count))
-        for range in ranges { sizeBytes += Varint.byteCount(UInt64(range.count)) + range.count }
+        self = source.withUnsafeBufferPointer { sourceBytes in
+            CommandArguments(encoding: ranges.count, of: sourceBytes, at: { ranges[$0] })
+        }
+    }
+
+    /// Encodes `count` arguments, the one at position `i` being the bytes at `range(i)` in `source`.
+    init(encoding count: Int, of source: UnsafeBufferPointer<UInt8>, at range: (Int) -> Range<Int>) {
+        var sizeBytes = Varint.byteCount(UInt64(count))
+        for position in 0..<count {
+            let argument = range(position)
+            sizeBytes += Varint.byteCount(UInt64(argument.count)) + argument.count
+        }
         var encoding: [UInt8] = []
         encoding.reserveCapacity(sizeBytes)
-        var encodedRanges = ArgumentRanges(count: ranges.count)
-        Varint.append(UInt64(ranges.count), to: &encoding)
-        source.withUnsafeBufferPointer { sourceBytes in
-            for range in ranges {
-                Varint.append(UInt64(range.count), to: &encoding)
-                let start = encoding.count
-                encoding.append(contentsOf: UnsafeBufferPointer(rebasing: sourceBytes[range]))
-                encodedRanges.append(start..<encoding.count)
-            }
+        var encodedRanges = ArgumentRanges(count: count)
+        Varint.append(UInt64(count), to: &encoding)
+        for position in 0..<count {
+            let argument = range(position)
+            Varint.append(UInt64(argument.count), to: &encoding)
+            let start = encoding.count
+            encoding.append(contentsOf: UnsafeBufferPointer(rebasing: source[argument]))
+            encodedRanges.append(start..<encoding.count)
         }
         self.init(encoding: encoding, ranges: encodedRanges)
     }

@@ -1,18 +1,68 @@
+#if arch(x86_64)
+import CShim
+#endif
+
 /// CRC-32C (Castagnoli): the checksum that closes every frame on the logging channel.
 ///
 /// Castagnoli rather than the zlib polynomial because it detects more error patterns at frame sizes, and because
-/// hardware (SSE4.2, ARMv8) computes it should profiling ever ask for that. The software path here is slice-by-8:
-/// eight table lookups per 8 input bytes, about 1 byte per cycle without any platform intrinsics, so the package
-/// stays toolchain-only. Reflected polynomial 0x82F63B78, initial value and final XOR 0xFFFFFFFF; the standard
-/// check value is `checksum("123456789") == 0xE3069283`.
+/// hardware computes it. Both nodes checksum every frame, so on x86-64 with SSE4.2 the CPU's `crc32` instruction does
+/// it, 8 bytes per instruction: slice-by-8 tables cost about 270 instructions per SET's entry frame, the instruction
+/// about 40 (Benchmarks/README.md). Elsewhere the software path runs: slice-by-8, eight table lookups per 8 input
+/// bytes. Reflected polynomial 0x82F63B78, initial value and final XOR 0xFFFFFFFF; the standard check value is
+/// `checksum("123456789") == 0xE3069283`.
 public enum CRC32C {
     /// The reflected Castagnoli polynomial.
     public static let polynomial: UInt32 = 0x82F6_3B78
+
+    /// Which implementation `checksum` uses.
+    public enum Implementation: Sendable {
+        case instructions, tables
+    }
+
+    /// The CPU's CRC-32C instructions where it has them, the tables otherwise; decided once per process.
+    public static let implementation: Implementation = {
+        #if arch(x86_64)
+        if cshim_cpu_has_crc32c() != 0 { return .instructions }
+        #endif
+        return .tables
+    }()
 
     /// The CRC of `bytes`, or of `previous`'s input followed by `bytes` when continuing a checksum.
     ///
     /// Continuing lets a caller checksum a frame in pieces (header, then body) without copying it together.
     public static func checksum(_ bytes: UnsafeRawBufferPointer, continuing previous: UInt32 = 0) -> UInt32 {
+        checksum(bytes, continuing: previous, using: implementation)
+    }
+
+    /// The CRC of `bytes` computed by `implementation` (tests compare the two); `.instructions` needs a CPU that
+    /// has them.
+    static func checksum(
+        _ bytes: UnsafeRawBufferPointer, continuing previous: UInt32 = 0, using implementation: Implementation
+    ) -> UInt32 {
+        switch implementation {
+        case .instructions:
+            #if arch(x86_64)
+            var crc = ~previous
+            var offset = 0
+            let count = bytes.count
+            while count - offset >= 8 {
+                crc = cshim_crc32c_u64(crc, bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+                offset &+= 8
+            }
+            while offset < count {
+                crc = cshim_crc32c_u8(crc, bytes[offset])
+                offset &+= 1
+            }
+            return ~crc
+            #else
+            preconditionFailure("no CRC-32C instructions on this architecture")
+            #endif
+        case .tables:
+            return tablesChecksum(bytes, continuing: previous)
+        }
+    }
+
+    private static func tablesChecksum(_ bytes: UnsafeRawBufferPointer, continuing previous: UInt32) -> UInt32 {
         tables.withUnsafeBufferPointer { table in
             var crc = ~previous
             var offset = 0

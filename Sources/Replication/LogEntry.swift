@@ -37,11 +37,17 @@ extension LogEntry {
     private static let clockTag: UInt8 = 1, randomTag: UInt8 = 2
 
     /// Appends the encoding to `bytes`.
+    ///
+    /// Byte by byte rather than through `withUnsafeBytes(of:)` and `append(contentsOf:)`, whose generic path cost
+    /// more than the rest of encoding an entry.
     public func encode(into bytes: inout [UInt8]) {
-        func put(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+        func put(_ value: UInt64) {
+            for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> shift)) }
+        }
         func putRecorded(_ values: [Recorded]) {
             precondition(values.count <= Int(UInt16.max), "a command read more nondeterminism than an entry holds")
-            withUnsafeBytes(of: UInt16(values.count).littleEndian) { bytes.append(contentsOf: $0) }
+            bytes.append(UInt8(truncatingIfNeeded: values.count))
+            bytes.append(UInt8(truncatingIfNeeded: values.count >> 8))
             for value in values {
                 switch value {
                 case .clock(let nanoseconds): bytes.append(Self.clockTag); put(UInt64(bitPattern: nanoseconds))
@@ -92,7 +98,7 @@ extension LogEntry {
         let count = Int(bytes[offset]) | Int(bytes[offset + 1]) << 8
         offset += 2
         var recorded: [Recorded] = []
-        recorded.reserveCapacity(count)
+        if count > 0 { recorded.reserveCapacity(count) }  // even reserving nothing allocated
         for _ in 0..<count {
             try need(9)
             let tag = bytes[offset]

@@ -139,8 +139,13 @@ struct CRC32CTests {
         #expect(CRC32C.checksum([]) == 0)
     }
 
-    @Test("slice-by-8 agrees with the bitwise definition at every length and alignment")
-    func sliceBy8MatchesBitwise() {
+    /// Every implementation this machine can run: the tables always, the instructions where the CPU has them.
+    static let implementations: [CRC32C.Implementation] =
+        CRC32C.implementation == .instructions ? [.tables, .instructions] : [.tables]
+
+    @Test("each implementation agrees with the bitwise definition at every length and alignment",
+        arguments: implementations)
+    func matchesBitwise(_ implementation: CRC32C.Implementation) {
         // Given a bitwise CRC straight from the definition
         func bitwise(_ bytes: ArraySlice<UInt8>) -> UInt32 {
             var crc: UInt32 = 0xFFFF_FFFF
@@ -156,9 +161,11 @@ struct CRC32CTests {
         for start in 0..<8 {
             for end in start...bytes.count {
                 let slice = bytes[start..<end]
-                #expect(CRC32C.checksum(Array(slice)) == bitwise(slice), "bytes \(start)..<\(end)")
+                let checksum = Array(slice).withUnsafeBytes { CRC32C.checksum($0, using: implementation) }
+                #expect(checksum == bitwise(slice), "bytes \(start)..<\(end)")
             }
         }
+        #expect(Array("123456789".utf8).withUnsafeBytes { CRC32C.checksum($0, using: implementation) } == 0xE306_9283)
     }
 
     @Test("a CRC continued over pieces equals the CRC of the whole")
