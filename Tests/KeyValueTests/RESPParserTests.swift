@@ -77,6 +77,20 @@ struct RESPParserTests {
         }
     }
 
+    @Test("requests of 1 to 12 arguments parse the same whole, byte by byte and pipelined")
+    func argumentCounts() throws {
+        // Whole requests of a few arguments take a one-pass path; longer ones, and any request split across reads,
+        // take the incremental one. Both must give the same arguments.
+        for count in 1...12 {
+            let arguments = (0..<count).map { index in [UInt8](repeating: UInt8(ascii: "a") + UInt8(index), count: index) }
+            var request = bytes("*\(count)\r\n")
+            for argument in arguments { request += bytes("$\(argument.count)\r\n") + argument + [13, 10] }
+            #expect(try Self.parse([request]).get() == [arguments], "\(count) arguments, whole")
+            #expect(try Self.parse(request.map { [$0] }).get() == [arguments], "\(count) arguments, byte by byte")
+            #expect(try Self.parse([request + request]).get() == [arguments, arguments], "\(count) arguments, twice")
+        }
+    }
+
     @Test("an incomplete request yields nothing until its last byte arrives")
     func incomplete() throws {
         var parser = RESPParser()
