@@ -23,7 +23,7 @@ extension KeyValueStore {
     /// FNV-1a over the key's length, the key and the value: the part of an entry's hash APPEND can extend.
     ///
     /// The length prefix makes the key/value boundary unambiguous (`"ab"="c"` differs from `"a"="bc"`).
-    static func contentHash(key: [UInt8], value: [UInt8]) -> UInt64 {
+    static func contentHash(key: ArraySlice<UInt8>, value: ArraySlice<UInt8>) -> UInt64 {
         var hash = fnvOffsetBasis
         withUnsafeBytes(of: UInt64(key.count).littleEndian) { hash = fnv1a($0, from: hash) }
         hash = key.withUnsafeBufferPointer { fnv1a($0, from: hash) }

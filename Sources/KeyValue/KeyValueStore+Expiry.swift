@@ -79,7 +79,7 @@ extension KeyValueStore {
         let base = isAbsolute ? 0 : Self.milliseconds(clock())
         let (expiresAt, overflowBase) = scaled.addingReportingOverflow(base)
         guard !overflow, !overflowBase else { return Replies.invalidExpireTime(command.rawValue) }
-        let key = StoreKey(arguments[1])
+        let key = arguments.key(at: 1)
         guard isLive(key, clock: clock) else { return Replies.zero }
         let current = entries[key]!.expiresAtMilliseconds
         if onlyIfNone && current != nil { return Replies.zero }
@@ -100,7 +100,7 @@ extension KeyValueStore {
     mutating func timeToLive(
         _ arguments: CommandArguments, inMilliseconds: Bool, isAbsolute: Bool, clock: Clock
     ) -> [UInt8] {
-        let key = StoreKey(arguments[1])
+        let key = arguments.key(at: 1)
         guard isLive(key, clock: clock) else { return RESPWriter.integer(-2) }
         guard let expiresAt = entries[key]!.expiresAtMilliseconds else { return RESPWriter.integer(-1) }
         var remaining = expiresAt
@@ -115,7 +115,7 @@ extension KeyValueStore {
 
     /// `PERSIST key`: 1 when a TTL was removed, 0 when the key is missing or had none.
     mutating func persist(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
-        let key = StoreKey(arguments[1])
+        let key = arguments.key(at: 1)
         guard isLive(key, clock: clock), entries[key]!.expiresAtMilliseconds != nil else { return Replies.zero }
         setExpiry(nil, for: key)
         return Replies.one
@@ -148,7 +148,7 @@ extension KeyValueStore {
             guard !keys.isEmpty else { return Replies.nullBulk }
             position %= keys.count
             let key = keys[position]
-            if isLive(key, clock: clock) { return RESPWriter.bulk(key.bytes) }
+            if isLive(key, clock: clock) { return RESPWriter.bulk(Array(key.bytes)) }
         }
         return Replies.nullBulk
     }

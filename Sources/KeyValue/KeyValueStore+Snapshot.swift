@@ -83,7 +83,7 @@ extension KeyValueStore {
             sortedEntries.append(
                 Entry(
                     value: value, expiresAtMilliseconds: expiresAt, position: -1, expiryPosition: -1,
-                    contentHash: Self.contentHash(key: key.bytes, value: value)))
+                    contentHash: Self.contentHash(key: key.bytes, value: value[...])))
         }
 
         var restored = KeyValueStore()

@@ -4,7 +4,7 @@ import Replication
 extension KeyValueStore {
     /// `GET key`: the value, or null.
     mutating func get(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
-        liveValue(StoreKey(arguments[1]), clock: clock).map(RESPWriter.bulk) ?? Replies.nullBulk
+        liveValue(arguments.key(at: 1), clock: clock).map(RESPWriter.bulk) ?? Replies.nullBulk
     }
 
     /// `SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]`: +OK, or null when NX/XX held it
@@ -46,7 +46,7 @@ extension KeyValueStore {
             case .failure(.invalid): return Replies.invalidExpireTime("set")
             }
         }
-        let key = StoreKey(arguments[1])
+        let key = arguments.key(at: 1)
         let old = returnsOld || onlyIfAbsent || onlyIfPresent ? liveValue(key, clock: clock) : nil
         let reply = returnsOld ? (old.map(RESPWriter.bulk) ?? Replies.nullBulk) : Replies.ok
         if (onlyIfAbsent && old != nil) || (onlyIfPresent && old == nil) {
@@ -54,15 +54,15 @@ extension KeyValueStore {
         }
         // KEEPTTL keeps the TTL of a live key only; an expired one is deleted first, so its TTL goes with it.
         if keepsTTL && isLive(key, clock: clock) { expiresAt = entries[key]!.expiresAtMilliseconds }
-        store(arguments[2], for: key, expiresAtMilliseconds: expiresAt)
+        store(arguments.bytes(at: 2), for: key, expiresAtMilliseconds: expiresAt)
         return reply
     }
 
     /// `SETNX key value`: 1 when it set the key, 0 when the key existed.
     mutating func setIfAbsent(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
-        let key = StoreKey(arguments[1])
+        let key = arguments.key(at: 1)
         if isLive(key, clock: clock) { return Replies.zero }
-        store(arguments[2], for: key, expiresAtMilliseconds: nil)
+        store(arguments.bytes(at: 2), for: key, expiresAtMilliseconds: nil)
         return Replies.one
     }
 
@@ -71,7 +71,7 @@ extension KeyValueStore {
         let expiry = arguments.bytes(at: 2)
         switch Self.expiryTime(expiry, unitMilliseconds: unitMilliseconds, isAbsolute: false, clock: clock) {
         case .success(let expiresAt):
-            store(arguments[3], for: StoreKey(arguments[1]), expiresAtMilliseconds: expiresAt)
+            store(arguments.bytes(at: 3), for: arguments.key(at: 1), expiresAtMilliseconds: expiresAt)
             return Replies.ok
         case .failure(.notInteger): return Replies.notInteger
         case .failure(.invalid): return Replies.invalidExpireTime(unitMilliseconds == 1 ? "psetex" : "setex")
@@ -80,15 +80,15 @@ extension KeyValueStore {
 
     /// `GETSET key value`: the old value (or null); the new value has no TTL.
     mutating func getSet(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
-        let key = StoreKey(arguments[1])
+        let key = arguments.key(at: 1)
         let old = liveValue(key, clock: clock)
-        store(arguments[2], for: key, expiresAtMilliseconds: nil)
+        store(arguments.bytes(at: 2), for: key, expiresAtMilliseconds: nil)
         return old.map(RESPWriter.bulk) ?? Replies.nullBulk
     }
 
     /// `GETDEL key`: the value (or null), and the key is gone.
     mutating func getDelete(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
-        let key = StoreKey(arguments[1])
+        let key = arguments.key(at: 1)
         guard let value = liveValue(key, clock: clock) else { return Replies.nullBulk }
         remove(key)
         return RESPWriter.bulk(value)
@@ -97,8 +97,8 @@ extension KeyValueStore {
     /// `DEL key...`: how many of the keys existed.
     mutating func delete(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         var deleted: Int64 = 0
-        for argument in arguments.dropFirst() {
-            let key = StoreKey(argument)
+        for position in 1..<arguments.count {
+            let key = arguments.key(at: position)
             if isLive(key, clock: clock) {
                 remove(key)
                 deleted += 1
@@ -110,13 +110,13 @@ extension KeyValueStore {
     /// `EXISTS key...`: how many of the arguments name a key; a key named twice counts twice.
     mutating func exists(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         var found: Int64 = 0
-        for argument in arguments.dropFirst() where isLive(StoreKey(argument), clock: clock) { found += 1 }
+        for position in 1..<arguments.count where isLive(arguments.key(at: position), clock: clock) { found += 1 }
         return RESPWriter.integer(found)
     }
 
     /// `TYPE key`: `string`, or `none` for a missing key.
     mutating func type(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
-        isLive(StoreKey(arguments[1]), clock: clock) ? Self.stringType : Self.noneType
+        isLive(arguments.key(at: 1), clock: clock) ? Self.stringType : Self.noneType
     }
 
     /// `KEYS pattern`: the live keys matching the glob, in the store's (deterministic) key order.
@@ -125,12 +125,12 @@ extension KeyValueStore {
         let pattern = GlobPattern(patternBytes)
         let matchesAll = patternBytes == [UInt8(ascii: "*")]
         var matched: [[UInt8]] = []
-        for key in keys where matchesAll || pattern.matches(key.bytes) {
+        for key in keys where matchesAll || pattern.matches(Array(key.bytes)) {
             // Expired keys are skipped, not deleted: deleting would reorder `keys` under the loop.
             if let expiresAt = entries[key]!.expiresAtMilliseconds, Self.milliseconds(clock()) > expiresAt {
                 continue
             }
-            matched.append(key.bytes)
+            matched.append(Array(key.bytes))
         }
         var writer = RESPWriter()
         writer.appendArrayHeader(count: matched.count)
@@ -162,14 +162,13 @@ extension KeyValueStore {
         guard let amount = DecimalInteger.parse(arguments.bytes(at: 2)) else { return Replies.notInteger }
         if isDecrement {
             guard amount != Int64.min else { return Replies.decrementOverflow }
-            return incrementBy(arguments[1], -amount, clock: clock)
+            return incrementBy(arguments.key(at: 1), -amount, clock: clock)
         }
-        return incrementBy(arguments[1], amount, clock: clock)
+        return incrementBy(arguments.key(at: 1), amount, clock: clock)
     }
 
     /// Adds `amount` to the integer stored at `key` (0 if missing), keeping its TTL; INCR, DECR and the BY forms.
-    mutating func incrementBy(_ keyBytes: [UInt8], _ amount: Int64, clock: Clock) -> [UInt8] {
-        let key = StoreKey(keyBytes)
+    mutating func incrementBy(_ key: StoreKey, _ amount: Int64, clock: Clock) -> [UInt8] {
         let old = liveValue(key, clock: clock)
         var current: Int64 = 0
         if let old {
@@ -181,17 +180,17 @@ extension KeyValueStore {
         if old != nil {
             replaceValue(DecimalInteger.text(result), for: key)
         } else {
-            store(DecimalInteger.text(result), for: key, expiresAtMilliseconds: nil)
+            store(DecimalInteger.text(result)[...], for: key, expiresAtMilliseconds: nil)
         }
         return RESPWriter.integer(result)
     }
 
     /// `APPEND key value`: the length after appending; creates the key if missing, keeps its TTL.
     mutating func append(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
-        let key = StoreKey(arguments[1])
+        let key = arguments.key(at: 1)
         let suffix = arguments[2]
         guard isLive(key, clock: clock) else {
-            store(suffix, for: key, expiresAtMilliseconds: nil)
+            store(suffix[...], for: key, expiresAtMilliseconds: nil)
             return RESPWriter.integer(Int64(suffix.count))
         }
         guard entries[key]!.value.count + suffix.count <= Self.valueBytesLimit else {
@@ -202,7 +201,7 @@ extension KeyValueStore {
 
     /// `STRLEN key`: the value's length in bytes, 0 for a missing key.
     mutating func stringLength(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
-        let key = StoreKey(arguments[1])
+        let key = arguments.key(at: 1)
         guard isLive(key, clock: clock) else { return Replies.zero }
         return RESPWriter.integer(Int64(entries[key]!.value.count))
     }
@@ -211,8 +210,8 @@ extension KeyValueStore {
     mutating func multipleGet(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         var writer = RESPWriter()
         writer.appendArrayHeader(count: arguments.count - 1)
-        for argument in arguments.dropFirst() {
-            if let value = liveValue(StoreKey(argument), clock: clock) {
+        for position in 1..<arguments.count {
+            if let value = liveValue(arguments.key(at: position), clock: clock) {
                 writer.appendBulk(value)
             } else {
                 writer.appendNullBulk()
@@ -226,12 +225,12 @@ extension KeyValueStore {
         guard arguments.count % 2 == 1 else { return Replies.wrongArity(onlyIfNoneExist ? "msetnx" : "mset") }
         if onlyIfNoneExist {
             for index in stride(from: 1, to: arguments.count, by: 2)
-            where isLive(StoreKey(arguments[index]), clock: clock) {
+            where isLive(arguments.key(at: index), clock: clock) {
                 return Replies.zero
             }
         }
         for index in stride(from: 1, to: arguments.count, by: 2) {
-            store(arguments[index + 1], for: StoreKey(arguments[index]), expiresAtMilliseconds: nil)
+            store(arguments.bytes(at: index + 1), for: arguments.key(at: index), expiresAtMilliseconds: nil)
         }
         return onlyIfNoneExist ? Replies.one : Replies.ok
     }

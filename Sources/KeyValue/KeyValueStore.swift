@@ -100,8 +100,8 @@ public struct KeyValueStore: StateMachine, Sendable {
         case .randomkey: preconditionFailure("RANDOMKEY is answered before dispatch, with its random value")
         case .flushall, .flushdb: flush(arguments)
         case .select: Self.select(arguments[1])
-        case .incr: incrementBy(arguments[1], 1, clock: clock)
-        case .decr: incrementBy(arguments[1], -1, clock: clock)
+        case .incr: incrementBy(arguments.key(at: 1), 1, clock: clock)
+        case .decr: incrementBy(arguments.key(at: 1), -1, clock: clock)
         case .incrby, .decrby: incrementBy(arguments, isDecrement: command == .decrby, clock: clock)
         case .append: append(arguments, clock: clock)
         case .strlen: stringLength(arguments, clock: clock)
@@ -155,11 +155,12 @@ extension KeyValueStore {
     /// Creates or overwrites `key` with `value` and the given TTL (nil: none).
     ///
     /// An overwrite hashes the key once (the entry is found, then written back at its index); a new key twice.
-    mutating func store(_ value: [UInt8], for key: StoreKey, expiresAtMilliseconds: Int64?) {
+    mutating func store(_ value: ArraySlice<UInt8>, for key: StoreKey, expiresAtMilliseconds: Int64?) {
         let contentHash = Self.contentHash(key: key.bytes, value: value)
         guard let index = entries.index(forKey: key) else {
+            let key = key.owned
             var entry = Entry(
-                value: value, expiresAtMilliseconds: nil, position: keys.count, expiryPosition: -1,
+                value: Array(value), expiresAtMilliseconds: nil, position: keys.count, expiryPosition: -1,
                 contentHash: contentHash)
             keys.append(key)
             let vacatedExpiryPosition = updateExpiry(of: key, in: &entry, to: expiresAtMilliseconds)
@@ -168,14 +169,28 @@ extension KeyValueStore {
             entries[key] = entry
             return
         }
+        digestSum &-= Self.entryHash(entries.values[index])
+        // In place, through the dictionary's accessor, before anything copies the entry: a copy would share the
+        // value, and writing to a shared value allocates.
+        Self.overwrite(&entries.values[index].value, with: value)
         var entry = entries.values[index]
-        digestSum &-= Self.entryHash(entry)
-        entry.value = value
         entry.contentHash = contentHash
-        let vacatedExpiryPosition = updateExpiry(of: key, in: &entry, to: expiresAtMilliseconds)
+        // The stored key: `key` may view a command's bytes, and the TTL order keeps what it is given.
+        let vacatedExpiryPosition = updateExpiry(of: entries.keys[index], in: &entry, to: expiresAtMilliseconds)
         digestSum &+= Self.entryHash(entry)
         entries.values[index] = entry
         if let vacatedExpiryPosition { removeFromExpiryOrder(at: vacatedExpiryPosition) }
+    }
+
+    /// Replaces `stored` with `bytes`, in its own buffer when that is not much larger than needed: an overwrite of a
+    /// value of similar size then costs no allocation and no free. A buffer more than twice the size (plus a little)
+    /// is let go, so a key that once held a large value does not keep its memory.
+    private static func overwrite(_ stored: inout [UInt8], with bytes: ArraySlice<UInt8>) {
+        if stored.capacity <= 2 * bytes.count + 32 {
+            stored.replaceSubrange(stored.indices, with: bytes)
+        } else {
+            stored = Array(bytes)
+        }
     }
 
     /// Replaces the value of an existing `key`, keeping its TTL (INCR).
@@ -183,7 +198,7 @@ extension KeyValueStore {
         let index = entries.index(forKey: key)!
         digestSum &-= Self.entryHash(entries.values[index])
         entries.values[index].value = value
-        entries.values[index].contentHash = Self.contentHash(key: key.bytes, value: value)
+        entries.values[index].contentHash = Self.contentHash(key: key.bytes, value: value[...])
         digestSum &+= Self.entryHash(entries.values[index])
     }
 
@@ -205,7 +220,8 @@ extension KeyValueStore {
         let index = entries.index(forKey: key)!
         var entry = entries.values[index]
         digestSum &-= Self.entryHash(entry)
-        let vacatedExpiryPosition = updateExpiry(of: key, in: &entry, to: expiresAtMilliseconds)
+        // The stored key: `key` may view a command's bytes, and the TTL order keeps what it is given.
+        let vacatedExpiryPosition = updateExpiry(of: entries.keys[index], in: &entry, to: expiresAtMilliseconds)
         digestSum &+= Self.entryHash(entry)
         entries.values[index] = entry
         if let vacatedExpiryPosition { removeFromExpiryOrder(at: vacatedExpiryPosition) }
@@ -275,7 +291,7 @@ extension KeyValueStore {
             guard let entry = entries[key] else { preconditionFailure("the key order holds a deleted key") }
             precondition(entry.position == position, "an entry's position does not point back at its key")
             precondition(
-                entry.contentHash == Self.contentHash(key: key.bytes, value: entry.value),
+                entry.contentHash == Self.contentHash(key: key.bytes, value: entry.value[...]),
                 "an entry's hash is stale")
             if entry.expiresAtMilliseconds != nil {
                 expiring += 1

@@ -14,6 +14,22 @@ struct StringCommandTests {
         #expect(driver.run("get", "k") == "$0\r\n\r\n")
     }
 
+    @Test("overwriting a value keeps the digest exact, and a small value does not keep a large one's memory")
+    func overwrites() {
+        var driver = StoreDriver()
+        var fresh = StoreDriver()
+        let sizes = [0, 1, 32, 31, 33, 100, 5, 1 << 20, 1]
+        for size in sizes {
+            let value = [UInt8](repeating: UInt8(ascii: "a") + UInt8(size % 26), count: size)
+            #expect(driver.run(arguments: [bytes("SET"), bytes("k"), value]) == bytes("+OK\r\n"))
+            #expect(driver.store.entries[StoreKey(bytes("k"))]?.value == value, "\(size) bytes")
+        }
+        // The same contents built in one write: the incremental digest agrees.
+        fresh.run("SET", "k", "b")
+        #expect(driver.store.digest() == fresh.store.digest())
+        #expect(driver.store.entries[StoreKey(bytes("k"))]!.value.capacity < 1 << 10)
+    }
+
     @Test("SET NX writes only a missing key and XX only an existing one; a refusal is a null bulk")
     func setConditions() {
         var driver = StoreDriver()
