@@ -417,19 +417,29 @@ public final class EventLoop: @unchecked Sendable {  // unchecked: loop-thread s
         }
     }
 
-    /// Polls until an event is ready or `deadline` (monotonic nanoseconds) has passed; the count of events.
+    /// Polls until an event is ready, `deadline` (monotonic nanoseconds) has passed, or another thread turns out to
+    /// want this CPU; the count of events (0: block now).
     private func poll(
         into events: UnsafeMutableBufferPointer<epoll_event>, until deadline: UInt64
     ) throws(SystemError) -> Int {
         while true {
             let count = try epoll.wait(into: events, timeoutMilliseconds: 0)
-            if count > 0 || monotonicNanoseconds() >= deadline { return count }
+            let now = monotonicNanoseconds()
+            if count > 0 || now >= deadline { return count }
             // Whatever else is runnable on this CPU goes first: the poll only takes time nobody else wants. Without
             // the yield, polling took CPU the clients needed: up to a quarter of the throughput at 64 connections on
             // two cores (Benchmarks/README.md).
             sched_yield()
+            // A yield that came back late ran another thread: the CPU is contended, and a poller sharing it with a
+            // busy thread still gets a fair share of it (the scheduler counts a yield as little more than a hint).
+            // Sleeping instead gives that thread the whole CPU (Benchmarks/README.md, "Polling before sleeping").
+            if monotonicNanoseconds() - now > Self.contendedYieldNanoseconds { return 0 }
         }
     }
+
+    /// A `sched_yield` longer than this ran another thread. An uncontended yield returns in about a microsecond, and
+    /// a switch to another poller and back in a few.
+    static let contendedYieldNanoseconds: UInt64 = 20_000
 
     private func waitTimeoutMilliseconds(now: UInt64) -> CInt {
         if !afterRoundTasks.isEmpty { return 0 }
