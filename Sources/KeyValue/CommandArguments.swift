@@ -58,6 +58,10 @@ struct CommandArguments: RandomAccessCollection, Sendable {
 
     /// The arguments `encoding` holds; it must be exactly one encoding.
     init(decoding encoding: [UInt8]) throws(KeyValueCommand.DecodingError) {
+        if let ranges = Self.shortRanges(encoding) {
+            self.init(encoding: encoding, ranges: ranges)
+            return
+        }
         var offset = 0
         let count = try Self.readVarint(encoding, &offset)
         // Every argument takes at least its one length byte, which bounds the allocation below.
@@ -76,6 +80,26 @@ struct CommandArguments: RandomAccessCollection, Sendable {
         }
         guard offset == encoding.count else { throw .trailingBytes(encoding.count - offset) }
         self.init(encoding: encoding, ranges: ranges)
+    }
+
+    /// Where the arguments of a short command sit: at most `ArgumentRanges.inlineLimit` of them, each count and
+    /// length one varint byte, which is nearly every command. Read in one pass without the general path's checks
+    /// per byte; nil for anything else, which the general path decodes or rejects.
+    private static func shortRanges(_ encoding: [UInt8]) -> ArgumentRanges? {
+        encoding.withUnsafeBufferPointer { bytes in
+            guard let first = bytes.first, first <= UInt8(ArgumentRanges.inlineLimit) else { return nil }
+            var ranges = ArgumentRanges(count: Int(first))
+            var offset = 1
+            for _ in 0..<Int(first) {
+                guard offset < bytes.count, bytes[offset] < 0x80 else { return nil }
+                let start = offset + 1
+                let end = start + Int(bytes[offset])
+                guard end <= bytes.count else { return nil }
+                ranges.append(start..<end)
+                offset = end
+            }
+            return offset == bytes.count ? ranges : nil
+        }
     }
 
     var startIndex: Int { 0 }

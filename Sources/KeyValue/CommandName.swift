@@ -22,10 +22,27 @@ struct CommandName: Hashable, Sendable {
     private init(packing bytes: UnsafeBufferPointer<UInt8>) {
         count = bytes.count
         for index in 0..<count {
-            let byte = bytes[index]
-            let lower = UInt64(byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte)
-            if index < 8 { low |= lower << UInt64(8 * index) } else { high |= lower << UInt64(8 * (index - 8)) }
+            if index < 8 {
+                low |= UInt64(bytes[index]) << UInt64(8 * index)
+            } else {
+                high |= UInt64(bytes[index]) << UInt64(8 * (index - 8))
+            }
         }
+        // Lower-cased eight bytes at a time (SWAR) rather than byte by byte: the bytes A-Z gain 0x20.
+        low = Self.lowercased(low)
+        high = Self.lowercased(high)
+    }
+
+    /// Each byte of `word` lower-cased when it is an ASCII capital. Bytes of 0x80 and above are left alone: their
+    /// high bit is masked off for the range test and the result is used only where the byte was below 0x80.
+    private static func lowercased(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let ascii = word & (0x7F * ones)
+        // The high bit of each byte ends up set exactly when that byte is in "A"..."Z" (and below 0x80).
+        let atLeastA = ascii &+ (0x80 - 0x41) * ones
+        let aboveZ = ascii &+ (0x80 - 0x5B) * ones
+        let isCapital = atLeastA & ~aboveZ & ~word & (0x80 * ones)
+        return word | (isCapital >> 2)
     }
 
     /// A well-mixed number for a table of `1 << bits` slots (Fibonacci hashing): cheap, and the same in every

@@ -32,3 +32,33 @@ struct PrimitivesTests {
         #expect(!matches("*a*a*a*a*a*a*a*a*b", String(repeating: "a", count: 200)))
     }
 }
+
+@Suite("command names")
+struct CommandNameTests {
+    @Test("every command is found under any letter case, and nothing else is")
+    func lookups() {
+        var generator = SplitMix64(seed: 11)
+        for command in DataCommand.allCases {
+            let name = Array(command.rawValue.utf8)
+            for _ in 0..<8 {
+                // Each letter upper-cased or not at random
+                let spelling = name.map { generator.next() % 2 == 0 ? $0 : $0 & ~0x20 }
+                #expect(CommandName(spelling).flatMap(DataCommand.init(name:)) == command, "\(spelling)")
+            }
+            // A letter with its high bit set, a letter changed, a byte more or less: no command
+            #expect(CommandName(name.map { $0 | 0x80 }).flatMap(DataCommand.init(name:)) == nil)
+            #expect(CommandName(name.dropLast() + [UInt8(ascii: "@")]).flatMap(DataCommand.init(name:)) == nil)
+            #expect(CommandName(name + [0]).flatMap(DataCommand.init(name:)) == nil)
+            #expect(CommandName(name.dropLast()).flatMap(DataCommand.init(name:)) == nil)
+        }
+        for command in KeyValueFrontend.LocalCommand.allCases {
+            let upper = Array(command.rawValue.uppercased().utf8)
+            #expect(CommandName(upper).flatMap(KeyValueFrontend.LocalCommand.init(name:)) == command)
+        }
+        // Names up to 16 bytes are read; longer ones are no name at all
+        #expect(CommandName([UInt8](repeating: UInt8(ascii: "A"), count: 16)) != nil)
+        #expect(CommandName([UInt8](repeating: UInt8(ascii: "A"), count: 17)) == nil)
+        #expect(CommandName(bytes(String("ABCDEFGHIJKLMNOPQ".prefix(16)))) == CommandName(bytes("abcdefghijklmnop")))
+        #expect(CommandName(bytes("abcdefghijklmnoP")) != CommandName(bytes("abcdefghijklmnoq")))
+    }
+}
