@@ -207,7 +207,21 @@ public final class ChannelConnection {
     /// when room frees up. On a closed connection the frame is buffered but never written.
     public func send(_ frame: Frame) -> SendBuffer.AppendResult {
         precondition(loop.isOwnedByCaller, "ChannelConnection.send off the loop thread")
-        let result = sendBuffer.append(frame)
+        return queued(sendBuffer.append(frame))
+    }
+
+    /// Appends the entry frame whose payload `writePayload` appends, `payloadByteCount` bytes, straight into the send
+    /// buffer (see `SendBuffer.appendEntry`); otherwise as `send(_:)`.
+    public func sendEntry(
+        epoch: UInt64, sequence: UInt64, payloadByteCount: Int, writePayload: (inout [UInt8]) -> Void
+    ) -> SendBuffer.AppendResult {
+        precondition(loop.isOwnedByCaller, "ChannelConnection.sendEntry off the loop thread")
+        return queued(
+            sendBuffer.appendEntry(
+                epoch: epoch, sequence: sequence, payloadByteCount: payloadByteCount, writePayload: writePayload))
+    }
+
+    private func queued(_ result: SendBuffer.AppendResult) -> SendBuffer.AppendResult {
         switch result {
         case .appended:
             statistics.framesQueued += 1

@@ -160,7 +160,37 @@ extension Frame {
     /// (IO-FINDINGS: `Data` framing costs 4–6× `[UInt8]`). Capacity grows geometrically, so appending many frames to
     /// one send buffer stays linear. Bytes already in `bytes` are left alone.
     public func encode(into bytes: inout [UInt8]) {
-        let bodyLength = encodedBodyByteCount
+        Self.encode(kind: kind, epoch: epoch, headerSequence: headerSequence, bodyLength: encodedBodyByteCount,
+            into: &bytes) { bytes in
+            switch self {
+            case .entry(_, _, let payload):
+                bytes.append(contentsOf: payload)
+            case .ack(_, _, let applied):
+                bytes.appendLittleEndian(applied)
+            case .heartbeat, .protecting, .handover:
+                break
+            case .hello(let hello):
+                bytes.appendLengthPrefixed(hello.nodeName)
+                bytes.appendLengthPrefixed(hello.channelAddress)
+                bytes.appendLengthPrefixed(hello.clientAddress)
+            case .checkpoint(_, _, let chunkIndex, let isLast, let chunk):
+                bytes.appendLittleEndian(chunkIndex)
+                bytes.append(isLast ? 1 : 0)
+                bytes.append(contentsOf: chunk)
+            case .refuse(_, let reason):
+                bytes.append(contentsOf: reason.utf8)
+            }
+        }
+    }
+
+    /// Appends a frame's wire bytes to `bytes`: the header, the `bodyLength` bytes `writeBody` appends, the CRC.
+    ///
+    /// The one place a frame is laid out, for `encode(into:)` and for an entry whose payload writes itself
+    /// (`SendBuffer.appendEntry`). Bytes already in `bytes` are left alone.
+    static func encode(
+        kind: FrameKind, epoch: UInt64, headerSequence: UInt64, bodyLength: Int, into bytes: inout [UInt8],
+        writeBody: (inout [UInt8]) -> Void
+    ) {
         precondition(bodyLength <= Int(UInt32.max), "a \(kind) body of \(bodyLength) bytes does not fit the header")
         let frameLength = FrameCodec.headerBytes + bodyLength + FrameCodec.trailerBytes
         let start = bytes.count
@@ -180,25 +210,7 @@ extension Frame {
             raw.storeBytes(of: headerSequence.littleEndian, toByteOffset: FrameCodec.sequenceOffset, as: UInt64.self)
         }
         withUnsafeBytes(of: &header) { bytes.append(contentsOf: $0) }
-
-        switch self {
-        case .entry(_, _, let payload):
-            bytes.append(contentsOf: payload)
-        case .ack(_, _, let applied):
-            bytes.appendLittleEndian(applied)
-        case .heartbeat, .protecting, .handover:
-            break
-        case .hello(let hello):
-            bytes.appendLengthPrefixed(hello.nodeName)
-            bytes.appendLengthPrefixed(hello.channelAddress)
-            bytes.appendLengthPrefixed(hello.clientAddress)
-        case .checkpoint(_, _, let chunkIndex, let isLast, let chunk):
-            bytes.appendLittleEndian(chunkIndex)
-            bytes.append(isLast ? 1 : 0)
-            bytes.append(contentsOf: chunk)
-        case .refuse(_, let reason):
-            bytes.append(contentsOf: reason.utf8)
-        }
+        writeBody(&bytes)
 
         // Checked here and again by the decoder, so an encoder bug cannot reach the wire as a "corrupt" frame.
         precondition(bytes.count - start == frameLength - FrameCodec.trailerBytes, "\(kind) body length miscounted")

@@ -27,6 +27,8 @@ public enum NodeAction: Equatable, Sendable {
     /// Open a logging channel to `address`; reported as `.channelOpened(_, isDialed: true)` or `.dialFailed`.
     case dial(address: String)
     case send(ChannelID, Frame)
+    /// Ship a log entry as an `.entry` frame, encoding it straight into the channel's send buffer.
+    case log(ChannelID, epoch: UInt64, sequence: UInt64, LogEntry)
     case close(ChannelID)
     /// These replies may leave: the output rule holds for each.
     case release([Reply])
@@ -418,6 +420,8 @@ public struct NodeCore<Machine: StateMachine> {
             // tuple copy, about 150 instructions per frame sent (Benchmarks/README.md).
             switch consume action {
             case .send(let channel, let frame): actions.append(.send(channel, frame))
+            case .log(let channel, let epoch, let sequence, let entry):
+                actions.append(.log(channel, epoch: epoch, sequence: sequence, entry))
             case .close(let channel): actions.append(.close(channel))
             case .release(let replies): actions.append(.release(replies))
             case .takeEpoch(let epoch): actions.append(.takeEpoch(epoch))

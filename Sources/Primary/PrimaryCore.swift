@@ -18,6 +18,9 @@ public enum PrimaryEvent: Equatable, Sendable {
 /// Orders the primary gives its driver: imperative, performed in array order.
 public enum PrimaryAction: Equatable, Sendable {
     case send(ChannelID, Frame)
+    /// Ship entry `sequence` of the log: an `.entry` frame whose payload is `entry`'s encoding. The runtime encodes
+    /// it straight into the channel's send buffer, so the core builds no payload of its own.
+    case log(ChannelID, epoch: UInt64, sequence: UInt64, LogEntry)
     case close(ChannelID)
     /// These replies may leave: the output rule holds for each.
     case release([Reply])
@@ -191,10 +194,10 @@ public struct PrimaryCore<Machine: StateMachine> {
     private mutating func append(_ entry: LogEntry, into actions: inout [PrimaryAction]) {
         lastSequence += 1
         guard let channel = backup?.channel else { return }
-        let payload = entry.encoded
-        unacked.append((lastSequence, payload.count))
-        unackedBytes += payload.count
-        actions.append(.send(channel, .entry(epoch: epoch, sequence: lastSequence, payload: payload)))
+        let payloadBytes = entry.encodedByteCount
+        unacked.append((lastSequence, payloadBytes))
+        unackedBytes += payloadBytes
+        actions.append(.log(channel, epoch: epoch, sequence: lastSequence, entry))
     }
 
     private mutating func timerFired(at now: Instant, into actions: inout [PrimaryAction]) {

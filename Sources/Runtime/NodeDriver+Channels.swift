@@ -1,5 +1,6 @@
 import LogChannel
 import Posix
+import Replication
 
 /// The logging channel: accepted and dialed connections, reported to the core by id.
 extension NodeDriver: ChannelConnectionDelegate {
@@ -45,9 +46,23 @@ extension NodeDriver: ChannelConnectionDelegate {
         default: break
         }
         guard case .full(let bound) = entry.connection.send(frame) else { return }
-        // The transport's bounds sit above the core's (see `channelConfiguration`), so this is a bug somewhere;
-        // closing the channel makes the core treat the peer as lost, which is safe.
-        let reason = "the logging channel's send buffer refused a \(frame.kind) frame (\(bound) bound reached)"
+        refused(frame.kind, bound, on: entry)
+    }
+
+    func sendEntry(_ logEntry: LogEntry, epoch: UInt64, sequence: UInt64, on channel: ChannelID) {
+        guard let entry = self.channel(channel), !entry.isClosedByCore, !entry.connection.isClosed else { return }
+        counters.channelEntriesSent += 1
+        let result = entry.connection.sendEntry(
+            epoch: epoch, sequence: sequence, payloadByteCount: logEntry.encodedByteCount
+        ) { logEntry.encode(into: &$0) }
+        guard case .full(let bound) = result else { return }
+        refused(.entry, bound, on: entry)
+    }
+
+    /// The transport's bounds sit above the core's (see `channelConfiguration`), so a refusal is a bug somewhere;
+    /// closing the channel makes the core treat the peer as lost, which is safe.
+    private func refused(_ kind: FrameKind, _ bound: SendBuffer.FullReason, on entry: ChannelEntry) {
+        let reason = "the logging channel's send buffer refused a \(kind) frame (\(bound) bound reached)"
         log("\(reason); closing \(entry.connection)")
         entry.closeReason = reason
         entry.connection.close()

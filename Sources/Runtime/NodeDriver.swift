@@ -328,6 +328,8 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
                 dial(address)
             case .send(let channel, let frame):
                 send(frame, on: channel)
+            case .log(let channel, let epoch, let sequence, let entry):
+                sendEntry(entry, epoch: epoch, sequence: sequence, on: channel)
             case .close(let channel):
                 closeChannel(channel)
             case .release(let replies):

@@ -30,8 +30,16 @@ extension Array where Element == PrimaryAction {
     var releasedTags: [UInt64] {
         flatMap { action -> [UInt64] in if case .release(let replies) = action { replies.map(\.tag) } else { [] } }
     }
+    /// Every frame sent, log entries as the `.entry` frames the runtime makes of them.
     var sentFrames: [Frame] {
-        compactMap { action in if case .send(_, let frame) = action { frame } else { nil } }
+        compactMap { action in
+            switch action {
+            case .send(_, let frame): frame
+            case .log(_, let epoch, let sequence, let entry):
+                .entry(epoch: epoch, sequence: sequence, payload: entry.encoded)
+            default: nil
+            }
+        }
     }
 }
 

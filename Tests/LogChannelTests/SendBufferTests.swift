@@ -50,6 +50,30 @@ struct SendBufferTests {
         #expect(buffer.append(Self.entry(3, frameBytes: 30)) == .appended)
     }
 
+    @Test("an entry whose payload writes itself goes out as the same frame, under the same bounds")
+    func entryWrittenInPlace() {
+        // Given two buffers with room for two 40-byte entries
+        var framed = Self.buffer(entries: 2)
+        var inPlace = Self.buffer(entries: 2)
+        var calls = 0
+        func appendInPlace(_ sequence: UInt64) -> SendBuffer.AppendResult {
+            inPlace.appendEntry(epoch: 1, sequence: sequence, payloadByteCount: 40 - FrameCodec.overheadBytes) {
+                calls += 1
+                $0.append(contentsOf: [UInt8](repeating: UInt8(truncatingIfNeeded: sequence), count: 12))
+            }
+        }
+        // When the same entries are appended as frames and written in place
+        for sequence: UInt64 in 1...2 {
+            #expect(framed.append(Self.entry(sequence)) == .appended)
+            #expect(appendInPlace(sequence) == .appended)
+        }
+        // Then the bytes and the accounting agree, and a third is refused without its payload being written
+        #expect(Self.unwritten(inPlace) == Self.unwritten(framed))
+        #expect(inPlace.unackedEntries == 2 && inPlace.unackedBytes == framed.unackedBytes)
+        #expect(appendInPlace(3) == .full(.entries))
+        #expect(calls == 2)
+    }
+
     @Test("appending to a full buffer changes nothing")
     func fullAppendChangesNothing() {
         var buffer = Self.buffer(entries: 2)

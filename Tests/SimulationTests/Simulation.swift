@@ -234,6 +234,13 @@ struct Simulation {
         }
         let incarnation = nodes[index].incarnation
         var batches: [(ChannelID, [Frame])] = []
+        func batch(_ frame: Frame, on channel: ChannelID) {
+            if let last = batches.indices.last, batches[last].0 == channel {
+                batches[last].1.append(frame)
+            } else {
+                batches.append((channel, [frame]))
+            }
+        }
         for action in actions {
             switch action {
             case .readArbiter:
@@ -247,11 +254,9 @@ struct Simulation {
             case .dial(let address):
                 dial(address, from: index)
             case .send(let channel, let frame):
-                if let last = batches.indices.last, batches[last].0 == channel {
-                    batches[last].1.append(frame)
-                } else {
-                    batches.append((channel, [frame]))
-                }
+                batch(frame, on: channel)
+            case .log(let channel, let epoch, let sequence, let entry):
+                batch(.entry(epoch: epoch, sequence: sequence, payload: entry.encoded), on: channel)
             case .close(let channel):
                 flush(&batches, from: index)
                 close(channel, by: index)
