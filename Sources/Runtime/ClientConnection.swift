@@ -18,6 +18,9 @@ final class ClientConnection<Session> {
     var outputOffset = 0
     /// Queued for the round's client flush.
     var isFlushQueued = false
+    /// What the loop watches this socket for: `.readable` from its registration on, changed only by
+    /// `NodeDriver.updateInterest`, which skips the loop when nothing changed (twice per request).
+    var watchedInterest: EventLoop.Interest = .readable
 
     /// Replicated requests parsed into this round's batch and not yet handed to the core. They were never executed,
     /// so whatever happens to the node, their clients may be told so.

@@ -104,8 +104,10 @@ extension NodeDriver {
             }
         }
         if client.unwrittenOutputBytes > 0 { interest.insert(.writable) }
+        guard interest != client.watchedInterest else { return }
         do {
             try loop.setInterest(interest, for: client.registration)
+            client.watchedInterest = interest
         } catch {
             log("client \(client.id): cannot change what the loop watches (\(error)); closing it")
             closeClient(client)
