@@ -190,8 +190,9 @@ public struct PrimaryCore<Machine: StateMachine> {
         }
     }
 
-    /// Gives `entry` the next sequence and ships it to the backup, if one is linked.
-    private mutating func append(_ entry: LogEntry, into actions: inout [PrimaryAction]) {
+    /// Gives `entry` the next sequence and ships it to the backup, if one is linked. Consumed: it moves into the
+    /// action rather than being copied, which retained its command and its recorded values once more.
+    private mutating func append(_ entry: consuming LogEntry, into actions: inout [PrimaryAction]) {
         lastSequence += 1
         guard let channel = backup?.channel else { return }
         let payloadBytes = entry.encodedByteCount
