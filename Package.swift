@@ -53,7 +53,7 @@ let package = Package(
         // A tiny process the arbiter race test starts many times over.
         .executableTarget(name: "arbiter-race", dependencies: ["Arbiter"], path: "Tests/Probes/ArbiterRace"),
 
-        .testTarget(name: "LogChannelTests", dependencies: ["LogChannel", "Posix"]),
+        .testTarget(name: "LogChannelTests", dependencies: ["LogChannel", "Posix", "CShim"]),
         .testTarget(name: "ArbiterTests", dependencies: ["Arbiter", "arbiter-race"]),
         .testTarget(name: "ReplicationTests", dependencies: ["Replication"]),
         .testTarget(name: "CoreTests", dependencies: ["Primary", "Backup", "Node", "Replication", "LogChannel", "Arbiter"]),

@@ -11,6 +11,17 @@
 // errno is a macro over a thread-local; reading it through a function keeps Swift honest about when.
 static inline int cshim_errno(void) { return errno; }
 
+// Pins the calling thread to CPU `cpu`, for tests that need two threads to share one CPU: Glibc declares
+// sched_setaffinity only under _GNU_SOURCE, so this goes through the raw system call. 0 on success.
+#include <sys/syscall.h>
+#include <unistd.h>
+static inline int cshim_pin_to_cpu(int cpu) {
+    unsigned long mask[16] = {0};
+    if (cpu < 0 || cpu >= 16 * 64) return -1;
+    mask[cpu / 64] = 1UL << (cpu % 64);
+    return syscall(SYS_sched_setaffinity, 0, sizeof mask, mask) == 0 ? 0 : -1;
+}
+
 // CRC-32C in hardware (SSE4.2), for the frame checksum; LogChannel falls back to tables where this is absent.
 #if defined(__x86_64__)
 #include <stdint.h>
