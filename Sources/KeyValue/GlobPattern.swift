@@ -65,6 +65,12 @@ struct GlobPattern: Sendable {
 
     /// Whether `string` matches the whole pattern.
     func matches(_ string: [UInt8]) -> Bool {
+        matches(string[...])
+    }
+
+    /// Whether `string` (a stored key, say) matches the whole pattern.
+    func matches(_ string: ArraySlice<UInt8>) -> Bool {
+        let start = string.startIndex
         var token = 0, position = 0
         // Where the last `*` was and how much of the string it has swallowed so far.
         var starToken = -1, starPosition = 0
@@ -73,7 +79,7 @@ struct GlobPattern: Sendable {
                 starToken = token
                 starPosition = position
                 token += 1
-            } else if token < tokens.count && tokens[token].matches(string[position]) {
+            } else if token < tokens.count && tokens[token].matches(string[start + position]) {
                 token += 1
                 position += 1
             } else if starToken >= 0 {

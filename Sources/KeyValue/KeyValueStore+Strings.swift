@@ -124,13 +124,13 @@ extension KeyValueStore {
         let patternBytes = arguments[1]
         let pattern = GlobPattern(patternBytes)
         let matchesAll = patternBytes == [UInt8(ascii: "*")]
-        var matched: [[UInt8]] = []
-        for key in keys where matchesAll || pattern.matches(Array(key.bytes)) {
+        var matched: [ArraySlice<UInt8>] = []
+        for key in keys where matchesAll || pattern.matches(key.bytes) {
             // Expired keys are skipped, not deleted: deleting would reorder `keys` under the loop.
             if let expiresAt = entries[key]!.expiresAtMilliseconds, Self.milliseconds(clock()) > expiresAt {
                 continue
             }
-            matched.append(Array(key.bytes))
+            matched.append(key.bytes)
         }
         var writer = RESPWriter()
         writer.appendArrayHeader(count: matched.count)

@@ -40,6 +40,11 @@ public struct RESPWriter: Sendable {
 
     /// `$length` and the bytes, binary safe.
     public mutating func appendBulk(_ value: [UInt8]) {
+        appendBulk(value[...])
+    }
+
+    /// `$length` and the bytes of a slice (a stored key), binary safe.
+    mutating func appendBulk(_ value: ArraySlice<UInt8>) {
         bytes.append(UInt8(ascii: "$"))
         DecimalInteger.append(Int64(value.count), to: &bytes)
         appendCRLF()

@@ -15,12 +15,12 @@ public enum CRC32C {
     public static let polynomial: UInt32 = 0x82F6_3B78
 
     /// Which implementation `checksum` uses.
-    public enum Implementation: Sendable {
+    enum Implementation: Sendable {
         case instructions, tables
     }
 
     /// The CPU's CRC-32C instructions where it has them, the tables otherwise; decided once per process.
-    public static let implementation: Implementation = {
+    static let implementation: Implementation = {
         #if arch(x86_64)
         if cshim_cpu_has_crc32c() != 0 { return .instructions }
         #endif

@@ -221,6 +221,7 @@ public final class ChannelConnection {
                 epoch: epoch, sequence: sequence, payloadByteCount: payloadByteCount, writePayload: writePayload))
     }
 
+    /// Acts on an append's outcome: a frame to write after the round, or a wait for an ack or for a write.
     private func queued(_ result: SendBuffer.AppendResult) -> SendBuffer.AppendResult {
         switch result {
         case .appended:

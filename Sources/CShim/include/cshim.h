@@ -25,7 +25,6 @@ static inline int cshim_pin_to_cpu(int cpu) {
 // CRC-32C in hardware (SSE4.2), for the frame checksum; LogChannel falls back to tables where this is absent.
 #if defined(__x86_64__)
 #include <stdint.h>
-#define CSHIM_HAS_CRC32C_INSTRUCTIONS 1
 static inline int cshim_cpu_has_crc32c(void) { return __builtin_cpu_supports("sse4.2"); }
 __attribute__((target("sse4.2"))) static inline uint32_t cshim_crc32c_u64(uint32_t crc, uint64_t value) {
     return (uint32_t)__builtin_ia32_crc32di(crc, value);
