@@ -173,6 +173,12 @@ extension KeyValueStore {
         // In place, through the dictionary's accessor, before anything copies the entry: a copy would share the
         // value, and writing to a shared value allocates.
         Self.overwrite(&entries.values[index].value, with: value)
+        if expiresAtMilliseconds == nil, entries.values[index].expiryPosition < 0 {
+            // No TTL before or after (a plain SET): nothing else changes, so no copy of the entry (and its value).
+            entries.values[index].contentHash = contentHash
+            digestSum &+= Self.entryHash(entries.values[index])
+            return
+        }
         var entry = entries.values[index]
         entry.contentHash = contentHash
         // The stored key: `key` may view a command's bytes, and the TTL order keeps what it is given.
