@@ -184,7 +184,7 @@ public struct BackupCore<Machine: StateMachine> {
                 finish(rejoin: "entry \(sequence) does not decode: \(error)", into: &actions)
                 return
             }
-            guard pending.append((sequence, entry)) else {
+            guard pending.append((sequence, consume entry)) else {
                 finish(rejoin: "replay lag passed \(limits.pendingEntriesLimit) entries", into: &actions)
                 return
             }
@@ -222,10 +222,10 @@ public struct BackupCore<Machine: StateMachine> {
 
     private mutating func replay(upTo count: Int, into actions: inout [BackupAction]) {
         var done = 0
-        while done < count, phase == .following, let next = pending.popFirst() {
+        while done < count, phase == .following, let (sequence, entry) = pending.popFirst() {
             done += 1
             var context: ApplyContext
-            switch next.entry {
+            switch consume entry {
             case .command(let bytes, let recorded):
                 context = .replaying(recorded)
                 _ = machine.apply(bytes, context: &context)
@@ -236,19 +236,19 @@ public struct BackupCore<Machine: StateMachine> {
                 let actual = machine.digest()
                 guard actual == expected else {
                     finish(
-                        rejoin: "diverged: digest \(hex(actual)) at sequence \(next.sequence), primary has \(hex(expected))",
+                        rejoin: "diverged: digest \(hex(actual)) at sequence \(sequence), primary has \(hex(expected))",
                         into: &actions)
                     return
                 }
-                applied = next.sequence
+                applied = sequence
                 continue
             }
             context.finishReplay()
             if let divergence = context.divergence {
-                finish(rejoin: "diverged at sequence \(next.sequence): \(divergence)", into: &actions)
+                finish(rejoin: "diverged at sequence \(sequence): \(divergence)", into: &actions)
                 return
             }
-            applied = next.sequence
+            applied = sequence
         }
     }
 

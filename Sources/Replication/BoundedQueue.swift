@@ -4,7 +4,9 @@
 /// the caller decides what "full" means (backpressure, rejection, disconnect). Amortised O(1).
 public struct BoundedQueue<Element> {
     public let capacity: Int
-    private var storage: [Element] = []
+    /// Popped elements leave nil behind until compaction: moved out, not copied, so a popped log entry is neither
+    /// retained again on its way out nor kept alive here.
+    private var storage: [Element?] = []
     private var head = 0
 
     public init(capacity: Int) {
@@ -16,7 +18,6 @@ public struct BoundedQueue<Element> {
     public var isEmpty: Bool { count == 0 }
     public var isFull: Bool { count >= capacity }
     public var first: Element? { head < storage.count ? storage[head] : nil }
-    public var last: Element? { head < storage.count ? storage.last : nil }
 
     /// Appends `element` unless the queue is full; returns whether it did.
     @discardableResult
@@ -28,7 +29,7 @@ public struct BoundedQueue<Element> {
 
     public mutating func popFirst() -> Element? {
         guard head < storage.count else { return nil }
-        let element = storage[head]
+        let element = storage[head].take()
         head += 1
         if head >= 64 && head * 2 >= storage.count {   // compact once half is dead space
             storage.removeFirst(head)
@@ -41,6 +42,4 @@ public struct BoundedQueue<Element> {
         storage.removeAll(keepingCapacity: true)
         head = 0
     }
-
-    public var elements: ArraySlice<Element> { storage[head...] }
 }
