@@ -8,3 +8,15 @@ extension Array {
         while popLast() != nil {}
     }
 }
+
+extension Array {
+    /// The element at `index`, moved out and replaced by `placeholder`: for a list of actions performed once and then
+    /// emptied. Iterating copies each element, retaining every reference it holds, and emptying releases them again;
+    /// taken, an element is neither copied nor released twice, and the emptying destroys only placeholders.
+    @inlinable
+    public mutating func take(at index: Int, leaving placeholder: Element) -> Element {
+        var element = placeholder
+        swap(&element, &self[index])
+        return element
+    }
+}

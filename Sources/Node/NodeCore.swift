@@ -415,10 +415,10 @@ public struct NodeCore<Machine: StateMachine> {
             lastReason = "backup \(backupName ?? "") caught up"
             actions.append(.roleChanged(from: .solo, to: .primary, reason: lastReason))
         }
-        for action in primaryActions {
-            // Consumed: the payload moves into the case binding, where a copy went through the runtime's generic
-            // tuple copy, about 150 instructions per frame sent (Benchmarks/README.md).
-            switch consume action {
+        for index in primaryActions.indices {
+            // Taken, not copied: a copy retains the payload through the runtime's generic tuple copy, about 150
+            // instructions per frame sent (Benchmarks/README.md). The placeholder is never performed.
+            switch primaryActions.take(at: index, leaving: .pauseIntake) {
             case .send(let channel, let frame): actions.append(.send(channel, frame))
             case .log(let channel, let epoch, let sequence, let entry):
                 actions.append(.log(channel, epoch: epoch, sequence: sequence, entry))
@@ -468,10 +468,9 @@ public struct NodeCore<Machine: StateMachine> {
         }
         coreWakeup = backup.nextWakeup
         backupCore = consume backup
-        for action in backupActions {
-            // Consumed: the payload moves into the case binding, where a copy went through the runtime's generic
-            // tuple copy, about 150 instructions per frame sent (Benchmarks/README.md).
-            switch consume action {
+        for index in backupActions.indices {
+            // Taken, not copied, as in `forwardToPrimary`.
+            switch backupActions.take(at: index, leaving: .closeChannel) {
             case .send(let frame): actions.append(.send(channel, frame))
             case .closeChannel: actions.append(.close(channel))
             case .takeEpoch(let epoch): actions.append(.takeEpoch(epoch))
