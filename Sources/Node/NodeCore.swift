@@ -416,8 +416,7 @@ public struct NodeCore<Machine: StateMachine> {
             actions.append(.roleChanged(from: .solo, to: .primary, reason: lastReason))
         }
         for index in primaryActions.indices {
-            // Taken, not copied: a copy retains the payload through the runtime's generic tuple copy, about 150
-            // instructions per frame sent (Benchmarks/README.md). The placeholder is never performed.
+            // Taken, not copied (see `take(at:leaving:)`); the placeholder is never performed.
             switch primaryActions.take(at: index, leaving: .pauseIntake) {
             case .send(let channel, let frame): actions.append(.send(channel, frame))
             case .log(let channel, let epoch, let sequence, let entry):
@@ -469,7 +468,7 @@ public struct NodeCore<Machine: StateMachine> {
         coreWakeup = backup.nextWakeup
         backupCore = consume backup
         for index in backupActions.indices {
-            // Taken, not copied, as in `forwardToPrimary`.
+            // Taken, not copied (see `take(at:leaving:)`); the placeholder is never performed.
             switch backupActions.take(at: index, leaving: .closeChannel) {
             case .send(let frame): actions.append(.send(channel, frame))
             case .closeChannel: actions.append(.close(channel))

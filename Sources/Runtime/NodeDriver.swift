@@ -319,8 +319,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     private func performActions() {
         var exit: String?
         for index in actions.indices {
-            // Taken, not copied: a copy retains the payload through the runtime's generic tuple copy, about 150
-            // instructions per frame sent (Benchmarks/README.md). The placeholder is never performed.
+            // Taken, not copied (see `take(at:leaving:)`); the placeholder is never performed.
             switch actions.take(at: index, leaving: .pauseIntake) {
             case .readArbiter:
                 ask(.read)
