@@ -6,7 +6,7 @@ import Testing
 /// An arbiter directory nodes can read but not write: nobody may go live on it (issue 7, arbiter faults).
 @Suite("read-only arbiter", .serialized)
 struct ReadOnlyArbiterTests {
-    @Test("on a read-only arbiter nobody goes live, and the log says why", .timeLimit(.minutes(1)))
+    @Test("on a read-only arbiter nobody goes live, and the log says why")
     func readOnlyArbiter() throws {
         let directory = try FaultHarness.temporaryDirectory("unwritable-arbiter")
         defer { FaultHarness.removeTree(directory) }

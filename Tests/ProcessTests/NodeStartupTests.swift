@@ -5,8 +5,7 @@ import Testing
 extension ProcessTests {
     /// `lockstep node` refuses what it cannot run, with a clear line and a documented exit code.
     @Suite struct NodeStartup {
-        @Test("a busy client port stops the node at start with exit code 1 and says which port",
-            .timeLimit(.minutes(1)))
+        @Test("a busy client port stops the node at start with exit code 1 and says which port")
         func busyPort() throws {
             let directory = try Harness.temporaryDirectory("busy-port")
             defer { Harness.removeTree(directory) }
@@ -27,7 +26,7 @@ extension ProcessTests {
             #expect(output.standardError.contains(busy.description), "\(output.standardError)")
         }
 
-        @Test("a bad flag is a usage error, exit code 2, before anything starts", .timeLimit(.minutes(1)))
+        @Test("a bad flag is a usage error, exit code 2, before anything starts")
         func badFlag() throws {
             let lockstep = try Harness.lockstepPath()
             let unknown = try Harness.run(lockstep, ["node", "--name", "a", "--bogus", "1"])
@@ -53,7 +52,7 @@ extension ProcessTests {
             #expect(help.standardOutput.contains("Exit codes"))
         }
 
-        @Test("a missing arbiter directory is refused, not created", .timeLimit(.minutes(1)))
+        @Test("a missing arbiter directory is refused, not created")
         func missingArbiterDirectory() throws {
             let channel = try Harness.freePort(), client = try Harness.freePort()
             let output = try Harness.run(

@@ -6,7 +6,7 @@ import Testing
 extension ProcessTests {
     /// `lockstep pair` as a user meets it: the README's run command, driven by stock Redis tools.
     @Suite struct PairServesRedisClients {
-        @Test("redis-cli SET, GET, INCR and MGET work on the primary", .timeLimit(.minutes(1)))
+        @Test("redis-cli SET, GET, INCR and MGET work on the primary")
         func redisCLIOnPrimary() async throws {
             let pair = try await RunningPair.start("redis-cli")
             defer { pair.stop(); pair.removeDirectory() }
@@ -21,7 +21,7 @@ extension ProcessTests {
             #expect(try cli("PING") == "PONG")
         }
 
-        @Test("the backup answers data commands with READONLY naming the primary", .timeLimit(.minutes(1)))
+        @Test("the backup answers data commands with READONLY naming the primary")
         func backupNamesPrimary() async throws {
             let pair = try await RunningPair.start("readonly")
             defer { pair.stop(); pair.removeDirectory() }
@@ -36,7 +36,7 @@ extension ProcessTests {
             #expect(try cli("ROLE").hasPrefix("slave"))
         }
 
-        @Test("redis-benchmark runs unchanged against the primary", .timeLimit(.minutes(2)))
+        @Test("redis-benchmark runs unchanged against the primary")
         func redisBenchmarkSmoke() async throws {
             let benchmark = try Harness.redisTool("redis-benchmark")
             let pair = try await RunningPair.start("benchmark")
@@ -54,7 +54,7 @@ extension ProcessTests {
             _ = try await pair.waitForEqualDigests(deadline: .seconds(10))
         }
 
-        @Test("lockstep status shows both nodes, as a table and as JSON", .timeLimit(.minutes(1)))
+        @Test("lockstep status shows both nodes, as a table and as JSON")
         func statusShowsBothNodes() async throws {
             let lockstep = try Harness.lockstepPath()
             let pair = try await RunningPair.start("status")
@@ -80,7 +80,7 @@ extension ProcessTests {
             #expect(unreachable.standardOutput.contains("unreachable"))
         }
 
-        @Test("the pair prints its addresses and stops both nodes cleanly on SIGTERM", .timeLimit(.minutes(1)))
+        @Test("the pair prints its addresses and stops both nodes cleanly on SIGTERM")
         func stopsCleanly() async throws {
             let pair = try await RunningPair.start("sigterm")
             defer { pair.stop(); pair.removeDirectory() }
@@ -103,7 +103,7 @@ extension ProcessTests {
 }
 
 extension ProcessTests.PairServesRedisClients {
-    @Test("each pair over the same directory starts a new cluster at epoch 1", .timeLimit(.minutes(1)))
+    @Test("each pair over the same directory starts a new cluster at epoch 1")
     func newClusterEachRun() async throws {
         let first = try await RunningPair.start("restart")
         defer { first.removeDirectory() }

@@ -6,7 +6,7 @@ import Testing
 extension ProcessTests {
     /// What `pair` guarantees about its processes, beyond restarting a crashed node (see `Failover`).
     @Suite struct Supervision {
-        @Test("killing the supervisor with kill -9 leaves no node running", .timeLimit(.minutes(1)))
+        @Test("killing the supervisor with kill -9 leaves no node running")
         func killedSupervisorLeavesNoOrphans() async throws {
             let pair = try await RunningPair.start("orphans")
             defer { pair.stop(); pair.removeDirectory() }
@@ -22,7 +22,7 @@ extension ProcessTests {
 }
 
 extension ProcessTests.Supervision {
-    @Test("a busy port stops pair before it starts a node, with exit code 1 naming the port", .timeLimit(.minutes(1)))
+    @Test("a busy port stops pair before it starts a node, with exit code 1 naming the port")
     func busyPortRefusedUpFront() throws {
         let directory = try Harness.temporaryDirectory("pair-busy")
         defer { Harness.removeTree(directory) }
