@@ -86,6 +86,15 @@ public struct BenchmarkPlan: Sendable {
         }
     }
 
+    /// The cases of one round, in the order it runs them: by connection count, so that a ratio's two cases run a
+    /// few seconds apart instead of a whole group apart, on a machine whose speed drifts within minutes. At each
+    /// connection count the groups take turns going first, round after round.
+    public func roundOrder(of groups: [CaseGroup], round: Int) -> [CaseDefinition] {
+        let rotated = groups.indices.map { groups[($0 + round) % groups.count] }
+        let cases = rotated.flatMap(cases(in:))
+        return Set(cases.map(\.connections)).sorted().flatMap { count in cases.filter { $0.connections == count } }
+    }
+
     /// Every case the plan would run with all parts selected.
     public var allCases: [CaseDefinition] { CaseGroup.allCases.flatMap(cases(in:)) }
 

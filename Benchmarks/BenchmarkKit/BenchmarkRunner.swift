@@ -99,29 +99,25 @@ public final class BenchmarkRunner {
         if pair != nil { groups.append(.lockstep) }
         if redisPair != nil { groups.append(.redis) }
         for round in 0..<plan.rounds {
-            // Rotate the group order each round, so no group always runs first (or last) on a drifting machine.
-            let order = groups.indices.map { groups[($0 + round) % groups.count] }
-            for group in order {
-                for definition in plan.cases(in: group) {
-                    var measurement: CaseMeasurement?
-                    do {
-                        switch group {
-                        case .floors:
-                            measurement = try floors?.measure(definition, plan: plan)
-                        case .lockstep:
-                            if let pair { measurement = try measureLockstep(definition, pair, primary: pairPrimary) }
-                        case .redis:
-                            if let redisPair { measurement = try measureRedis(definition, redisPair) }
-                        }
-                    } catch {
-                        log("[round \(round + 1)/\(plan.rounds)] \(definition.key): failed: \(error)")
-                        report.notes.append("\(definition.key) round \(round + 1) failed: \(error)")
-                        continue
+            for definition in plan.roundOrder(of: groups, round: round) {
+                var measurement: CaseMeasurement?
+                do {
+                    switch definition.group {
+                    case .floors:
+                        measurement = try floors?.measure(definition, plan: plan)
+                    case .lockstep:
+                        if let pair { measurement = try measureLockstep(definition, pair, primary: pairPrimary) }
+                    case .redis:
+                        if let redisPair { measurement = try measureRedis(definition, redisPair) }
                     }
-                    guard let measurement else { continue }
-                    report.record(measurement, for: definition, round: round)
-                    log("[round \(round + 1)/\(plan.rounds)] " + Self.progressLine(definition, measurement))
+                } catch {
+                    log("[round \(round + 1)/\(plan.rounds)] \(definition.key): failed: \(error)")
+                    report.notes.append("\(definition.key) round \(round + 1) failed: \(error)")
+                    continue
                 }
+                guard let measurement else { continue }
+                report.record(measurement, for: definition, round: round)
+                log("[round \(round + 1)/\(plan.rounds)] " + Self.progressLine(definition, measurement))
             }
         }
         floors?.stop()
