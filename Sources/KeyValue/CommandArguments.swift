@@ -45,7 +45,7 @@ struct CommandArguments: RandomAccessCollection, Sendable {
         var encodedRanges = ArgumentRanges(count: count)
         // Written in place, in one pass: appending a varint and a copy per argument checked the array's uniqueness
         // and capacity each time, about a third of the encoding's cost.
-        let encoding = [UInt8](unsafeUninitializedCapacity: sizeBytes) { bytes, initialized in
+        let encoding = Self.bytes(count: sizeBytes) { bytes in
             var offset = Self.putVarint(UInt64(count), into: bytes, at: 0)
             for position in 0..<count {
                 let argument = range(position)
@@ -58,9 +58,32 @@ struct CommandArguments: RandomAccessCollection, Sendable {
                 encodedRanges.append(start..<offset)
             }
             precondition(offset == sizeBytes, "command encoding miscounted")
-            initialized = offset
         }
         self.init(encoding: encoding, ranges: encodedRanges)
+    }
+
+    /// Encodings up to this many bytes are written on the stack first (`bytes(count:_:)`); nearly every command is.
+    static let stackWrittenLimit = 512
+
+    /// An array of `count` bytes, every one of them written by `write`.
+    ///
+    /// `Array(unsafeUninitializedCapacity:)` allocates through a function the standard library does not specialise,
+    /// which looks up the array's type at run time: about 360 instructions per call, more than the rest of the
+    /// encoding (Benchmarks/README.md). Growing an empty array by one append is specialised, so a short encoding is
+    /// written on the stack and appended, which costs one copy of a few dozen bytes instead.
+    private static func bytes(count: Int, _ write: (UnsafeMutableBufferPointer<UInt8>) -> Void) -> [UInt8] {
+        guard count <= stackWrittenLimit else {
+            return [UInt8](unsafeUninitializedCapacity: count) { bytes, initialized in
+                write(bytes)
+                initialized = count
+            }
+        }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { scratch in
+            write(scratch)
+            var bytes: [UInt8] = []
+            bytes.append(contentsOf: scratch)
+            return bytes
+        }
     }
 
     /// Writes `value` as a varint at `offset` in `bytes`, which has room; the offset after it.

@@ -15,6 +15,19 @@ struct KeyValueCommandTests {
         }
     }
 
+    @Test("encodings just within and just past the stack-written limit are the same bytes and decode back")
+    func stackWrittenLimit() throws {
+        // One argument of n ≥ 128 bytes encodes as a count byte, a two-byte length and the bytes.
+        for size in [CommandArguments.stackWrittenLimit, CommandArguments.stackWrittenLimit + 1] {
+            let argument = (0..<(size - 3)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+            let encoding = KeyValueCommand.encode([argument])
+            #expect(encoding.count == size)
+            #expect(Array(encoding.prefix(3)) == [1, UInt8(argument.count & 0x7F) | 0x80, UInt8(argument.count >> 7)])
+            #expect(Array(encoding.dropFirst(3)) == argument)
+            #expect(try KeyValueCommand.decode(encoding) == [argument])
+        }
+    }
+
     @Test("the encoding is compact: one byte of framing per short argument")
     func compact() {
         #expect(KeyValueCommand.encode([bytes("SET"), bytes("k"), bytes("v")]).count == 1 + 4 + 2 + 2)
