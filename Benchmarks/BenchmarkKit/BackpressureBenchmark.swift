@@ -6,11 +6,14 @@ import Posix
 ///
 /// A closed loop cannot show this: its clients wait for replies the primary withholds, so the unacked log never
 /// holds more than the number of outstanding requests. The clients here keep up to `pipelineDepth` requests in
-/// flight per connection, enough in total to exceed the unacked-log limit several times over (a bounded open loop).
+/// flight per connection (a bounded open loop). The node reads at most 1,024 requests ahead of its replies on a
+/// connection (`RuntimeConfiguration.clientPendingRepliesLimit`), so the unacked-log limit is set below what
+/// 16 × 1,024 SETs log: the log fills first, and the core's own intake pause is what holds the clients back. (With
+/// 8 MiB the per-connection bound held them back first, and the core never paused.)
 /// Intake is watched on the primary's own `lockstep_log_sequence`, and, should INFO not be answered while paused,
 /// on the bytes the clients' sockets still accept.
 public struct BackpressureBenchmark {
-    public var unackedBytesLimit: UInt64 = 8 << 20
+    public var unackedBytesLimit: UInt64 = 512 << 10
     /// High enough that the byte limit binds first, which is the one the memory bound is about.
     public var unackedEntriesLimit: UInt64 = 1_000_000
     /// Longer than the stop, passed explicitly, so that the stop tests backpressure rather than failover.
@@ -131,11 +134,11 @@ public struct BackpressureBenchmark {
             series, ratePerSecondBefore: isServerSide ? rateBefore : bytesRateBefore,
             stillNanoseconds: Self.stillNanoseconds)
         let pauseAt = pauseIndex.map { max(series[$0].0, stoppedAt) }
-        let appended = isServerSide ? (series.last?.1 ?? 0) - (series.first?.1 ?? 0) : 0
-        let unackedPeak = samples.compactMap { sample -> UInt64? in
+        let appended = isServerSide ? (series.last?.1 ?? 0) - (series.first?.1 ?? 0) : nil
+        let unackedPeak = isServerSide ? stoppedSamples.compactMap { sample -> UInt64? in
             guard let log = sample.logSequence, let acked = sample.ackedSequence, log >= acked else { return nil }
             return log - acked
-        }.max()
+        }.max() : nil
         let pauses = (pair.counters(primaryIndex)["lockstep_intake_pauses"] ?? 0)
             - (countersBefore["lockstep_intake_pauses"] ?? 0)
         log(

@@ -26,8 +26,9 @@ public struct BenchmarkPlan: Sendable {
     public var failoverCycles: Int
     /// How long the backup stays stopped in the backpressure run.
     public var backpressureStopNanoseconds: UInt64
-    /// The backpressure pair's `--unacked-bytes` and `--unacked-entries`.
-    public var backpressureUnackedBytesLimit: UInt64 = 8 << 20
+    /// The backpressure pair's `--unacked-bytes` and `--unacked-entries`. Half a MiB holds about 8,000 SETs' entries,
+    /// so the log fills before the 16 × 1,024 replies the clients may have pending (`BackpressureBenchmark`).
+    public var backpressureUnackedBytesLimit: UInt64 = 512 << 10
     public var backpressureUnackedEntriesLimit: UInt64 = 1_000_000
     public var parts: Set<Part> = Set(Part.allCases)
 

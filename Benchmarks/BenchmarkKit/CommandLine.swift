@@ -24,7 +24,7 @@ public enum BenchmarkCommandLine {
           --duration SECONDS   measured time per case (default 2, quick 0.5)
           --failover-cycles N  kill -9 cycles (default 10, quick 3)
           --keys N             keys cycled through by SET and GET (default 10000, quick 2000)
-          --unacked-bytes N    the backpressure pair's --unacked-bytes (default 8388608)
+          --unacked-bytes N    the backpressure pair's --unacked-bytes (default 524288)
           --unacked-entries N  the backpressure pair's --unacked-entries (default 1000000)
           --node-timeout MS    pass --timeout MS to the failover pair (default: the node's own default)
           --lockstep PATH      the lockstep binary (default: beside this executable)

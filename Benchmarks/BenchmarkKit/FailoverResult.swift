@@ -74,9 +74,12 @@ public struct BackpressureResult: Sendable {
     public var operationsPerSecondBefore: Double
     /// From SIGSTOP to the start of the first window in which (almost) nothing completed; nil if never.
     public var intakePauseNanoseconds: UInt64?
-    /// Entries the primary appended to its log while the backup was stopped (its `lockstep_log_sequence` growth).
-    public var entriesAppendedWhileStopped: UInt64
-    /// Largest `lockstep_log_sequence - lockstep_acked_sequence` seen: how full the unacked log got.
+    /// Entries the primary appended to its log while the backup was stopped (its `lockstep_log_sequence` growth);
+    /// nil when the primary did not answer INFO then: a paused core reads no client connection, the harness's
+    /// included, and intake was watched on the bytes the clients' sockets accepted instead.
+    public var entriesAppendedWhileStopped: UInt64?
+    /// Largest `lockstep_log_sequence - lockstep_acked_sequence` seen while the backup was stopped: how full the
+    /// unacked log got; nil when the primary answered no INFO then.
     public var unackedEntriesPeak: UInt64?
     /// Growth of the primary's `lockstep_intake_pauses` counter over the run: whether its core paused intake itself
     /// (the unacked log at its bound) rather than something upstream (a full channel) holding it back.
@@ -95,7 +98,7 @@ public struct BackpressureResult: Sendable {
     public init(
         unackedBytesLimit: UInt64, unackedEntriesLimit: UInt64, allowanceBytes: UInt64, baselineRSSBytes: UInt64,
         peakRSSBytes: UInt64, operationsPerSecondBefore: Double, intakePauseNanoseconds: UInt64?,
-        entriesAppendedWhileStopped: UInt64, unackedEntriesPeak: UInt64?, intakePausesCounted: Int64,
+        entriesAppendedWhileStopped: UInt64?, unackedEntriesPeak: UInt64?, intakePausesCounted: Int64,
         resumeNanoseconds: UInt64?, operationsPerSecondAfter: Double, errors: UInt64,
         errorSamples: [String], outcome: Outcome, roleAfter: String, stoppedNanoseconds: UInt64
     ) {

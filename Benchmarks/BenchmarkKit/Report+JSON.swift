@@ -127,8 +127,9 @@ extension Report {
             ("withinMemoryBound", .bool(result.isWithinMemoryBound)),
             ("opsPerSecondBefore", .number(result.operationsPerSecondBefore)),
             ("intakePauseMilliseconds", .number(result.intakePauseNanoseconds.map { Double($0) / 1e6 })),
-            ("entriesAppendedWhileStopped", .number(Double(result.entriesAppendedWhileStopped))),
-            ("unackedEntriesPeak", .number(result.unackedEntriesPeak.map(Double.init))),
+            // `{ Double($0) }`, not `Double.init`: for a UInt64 that reference picks `init(bitPattern:)`.
+            ("entriesAppendedWhileStopped", .number(result.entriesAppendedWhileStopped.map { Double($0) })),
+            ("unackedEntriesPeak", .number(result.unackedEntriesPeak.map { Double($0) })),
             ("intakePausesCounted", .number(Double(result.intakePausesCounted))),
             ("stoppedMilliseconds", .number(Double(result.stoppedNanoseconds) / 1e6)),
             ("resumeMilliseconds", .number(result.resumeNanoseconds.map { Double($0) / 1e6 })),

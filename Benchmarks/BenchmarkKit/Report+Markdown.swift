@@ -169,6 +169,10 @@ extension Report {
 
     private func backpressureSection() -> [String] {
         guard let result = backpressure else { return [] }
+        let logWhileStopped = result.entriesAppendedWhileStopped.map { appended in
+            "the primary appended \(appended) entries; unacked log peak "
+                + "\(result.unackedEntriesPeak.map(String.init) ?? "n/a") entries"
+        } ?? "the primary answered no INFO (a paused core reads no client), so intake was watched on the clients' bytes"
         var lines = [
             "### Backpressure and memory (backup stopped with SIGSTOP while 16 connections write)",
             "",
@@ -181,8 +185,7 @@ extension Report {
             "- ops/s before: \(Format.rate(result.operationsPerSecondBefore)); backup stopped for "
                 + "\(Format.milliseconds(result.stoppedNanoseconds)); intake paused "
                 + "\(result.intakePauseNanoseconds.map(Format.milliseconds) ?? "never") after SIGSTOP",
-            "- while stopped the primary appended \(result.entriesAppendedWhileStopped) entries; unacked log peak "
-                + "\(result.unackedEntriesPeak.map(String.init) ?? "n/a") entries; the core paused intake "
+            "- while stopped \(logWhileStopped); the core paused intake "
                 + "\(result.intakePausesCounted) time\(result.intakePausesCounted == 1 ? "" : "s") "
                 + "(lockstep_intake_pauses)",
             "- after SIGCONT: first op after \(result.resumeNanoseconds.map(Format.milliseconds) ?? "never"), "

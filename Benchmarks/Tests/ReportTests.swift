@@ -184,6 +184,26 @@ struct ReportRenderingTests {
         #expect(text.contains("\"value\":null"))  // a ratio without its reference
     }
 
+    @Test("the backpressure section gives the log's growth, or says INFO went unanswered and what was watched")
+    func backpressureIntakeWatch() {
+        func result(appended: UInt64?) -> BackpressureResult {
+            BackpressureResult(
+                unackedBytesLimit: 512 << 10, unackedEntriesLimit: 1_000_000, allowanceBytes: 16 << 20,
+                baselineRSSBytes: 16 << 20, peakRSSBytes: 17 << 20, operationsPerSecondBefore: 700_000,
+                intakePauseNanoseconds: 0, entriesAppendedWhileStopped: appended, unackedEntriesPeak: 5_000,
+                intakePausesCounted: 1, resumeNanoseconds: 35_000_000, operationsPerSecondAfter: 700_000, errors: 0,
+                errorSamples: [], outcome: .resumedProtected, roleAfter: "primary", stoppedNanoseconds: 3_000_000_000)
+        }
+        var report = sampleReport()
+        report.backpressure = result(appended: 16_431)
+        #expect(report.markdown().contains("while stopped the primary appended 16431 entries; unacked log peak 5000"))
+        #expect(report.json().rendered().contains("\"entriesAppendedWhileStopped\":16431"))
+        #expect(report.json().rendered().contains("\"unackedEntriesPeak\":5000"))
+        report.backpressure = result(appended: nil)
+        #expect(report.markdown().contains("the primary answered no INFO (a paused core reads no client)"))
+        #expect(report.json().rendered().contains("\"entriesAppendedWhileStopped\":null"))
+    }
+
     @Test("JSON strings are escaped and non-finite numbers become null")
     func jsonEscaping() {
         #expect(JSONValue.string("a\"b\\c\n\u{1}").rendered() == "\"a\\\"b\\\\c\\n\\u0001\"")
