@@ -7,15 +7,14 @@ import Posix
 /// A closed loop cannot show this: its clients wait for replies the primary withholds, so the unacked log never
 /// holds more than the number of outstanding requests. The clients here keep up to `pipelineDepth` requests in
 /// flight per connection (a bounded open loop). The node reads at most 1,024 requests ahead of its replies on a
-/// connection (`RuntimeConfiguration.clientPendingRepliesLimit`), so the unacked-log limit is set below what
-/// 16 × 1,024 SETs log: the log fills first, and the core's own intake pause is what holds the clients back. (With
-/// 8 MiB the per-connection bound held them back first, and the core never paused.)
+/// connection (`RuntimeConfiguration.clientPendingRepliesLimit`), so the plan sets the unacked-log limit below what
+/// 16 × 1,024 SETs log (`BenchmarkPlan.backpressureUnackedBytesLimit`): the log fills first, and the core's own
+/// intake pause is what holds the clients back.
 /// Intake is watched on the primary's own `lockstep_log_sequence`, and, should INFO not be answered while paused,
 /// on the bytes the clients' sockets still accept.
 public struct BackpressureBenchmark {
-    public var unackedBytesLimit: UInt64 = 512 << 10
-    /// High enough that the byte limit binds first, which is the one the memory bound is about.
-    public var unackedEntriesLimit: UInt64 = 1_000_000
+    public var unackedBytesLimit: UInt64
+    public var unackedEntriesLimit: UInt64
     /// Longer than the stop, passed explicitly, so that the stop tests backpressure rather than failover.
     public var timeoutMilliseconds = 10_000
     public var stopNanoseconds: UInt64
@@ -29,8 +28,12 @@ public struct BackpressureBenchmark {
     /// Intake counts as paused once the log sequence stood still this long.
     static let stillNanoseconds: UInt64 = 100_000_000
 
-    public init(stopNanoseconds: UInt64, keyspace: Int, valueBytes: Int) {
+    public init(
+        stopNanoseconds: UInt64, unackedBytesLimit: UInt64, unackedEntriesLimit: UInt64, keyspace: Int, valueBytes: Int
+    ) {
         self.stopNanoseconds = stopNanoseconds
+        self.unackedBytesLimit = unackedBytesLimit
+        self.unackedEntriesLimit = unackedEntriesLimit
         self.keyspace = keyspace
         self.valueBytes = valueBytes
     }

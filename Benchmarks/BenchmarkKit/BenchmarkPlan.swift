@@ -27,7 +27,9 @@ public struct BenchmarkPlan: Sendable {
     /// How long the backup stays stopped in the backpressure run.
     public var backpressureStopNanoseconds: UInt64
     /// The backpressure pair's `--unacked-bytes` and `--unacked-entries`. Half a MiB holds about 8,000 SETs' entries,
-    /// so the log fills before the 16 × 1,024 replies the clients may have pending (`BackpressureBenchmark`).
+    /// so the log fills before the 16 × 1,024 replies the clients may have pending (`BackpressureBenchmark`); with
+    /// 8 MiB the per-connection bound held the clients back first, and the core never paused. The entries limit is
+    /// high enough that the byte limit binds first, which is the one the memory bound is about.
     public var backpressureUnackedBytesLimit: UInt64 = 512 << 10
     public var backpressureUnackedEntriesLimit: UInt64 = 1_000_000
     public var parts: Set<Part> = Set(Part.allCases)

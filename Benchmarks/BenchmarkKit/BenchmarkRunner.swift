@@ -201,10 +201,10 @@ public final class BenchmarkRunner {
 
     func runBackpressure(_ lockstep: String) {
         log("backpressure: stopping the backup for \(Format.milliseconds(plan.backpressureStopNanoseconds))")
-        var benchmark = BackpressureBenchmark(
-            stopNanoseconds: plan.backpressureStopNanoseconds, keyspace: plan.keyspace, valueBytes: plan.valueBytes)
-        benchmark.unackedBytesLimit = plan.backpressureUnackedBytesLimit
-        benchmark.unackedEntriesLimit = plan.backpressureUnackedEntriesLimit
+        let benchmark = BackpressureBenchmark(
+            stopNanoseconds: plan.backpressureStopNanoseconds, unackedBytesLimit: plan.backpressureUnackedBytesLimit,
+            unackedEntriesLimit: plan.backpressureUnackedEntriesLimit, keyspace: plan.keyspace,
+            valueBytes: plan.valueBytes)
         do {
             let result = try benchmark.run(executable: lockstep, log: log)
             report.backpressure = result

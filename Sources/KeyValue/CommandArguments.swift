@@ -46,10 +46,10 @@ struct CommandArguments: RandomAccessCollection, Sendable {
         // Written in place, in one pass: appending a varint and a copy per argument checked the array's uniqueness
         // and capacity each time, about a third of the encoding's cost.
         let encoding = Self.bytes(count: sizeBytes) { bytes in
-            var offset = Self.putVarint(UInt64(count), into: bytes, at: 0)
+            var offset = Varint.write(UInt64(count), into: bytes, at: 0)
             for position in 0..<count {
                 let argument = range(position)
-                offset = Self.putVarint(UInt64(argument.count), into: bytes, at: offset)
+                offset = Varint.write(UInt64(argument.count), into: bytes, at: offset)
                 let start = offset
                 if let to = bytes.baseAddress, let from = source.baseAddress, !argument.isEmpty {
                     (to + start).initialize(from: from + argument.lowerBound, count: argument.count)
@@ -84,19 +84,6 @@ struct CommandArguments: RandomAccessCollection, Sendable {
             bytes.append(contentsOf: scratch)
             return bytes
         }
-    }
-
-    /// Writes `value` as a varint at `offset` in `bytes`, which has room; the offset after it.
-    private static func putVarint(_ value: UInt64, into bytes: UnsafeMutableBufferPointer<UInt8>, at offset: Int) -> Int {
-        var rest = value
-        var offset = offset
-        while rest >= 0x80 {
-            bytes[offset] = UInt8(truncatingIfNeeded: rest) | 0x80
-            rest >>= 7
-            offset += 1
-        }
-        bytes[offset] = UInt8(rest)
-        return offset + 1
     }
 
     /// The arguments `encoding` holds; it must be exactly one encoding.

@@ -12,7 +12,20 @@ enum Varint {
         bytes.append(UInt8(rest))
     }
 
-    /// How many bytes `append` writes for `value`.
+    /// Writes `value` at `offset` in `bytes`, which has room for `byteCount(value)` more; the offset after it.
+    static func write(_ value: UInt64, into bytes: UnsafeMutableBufferPointer<UInt8>, at offset: Int) -> Int {
+        var rest = value
+        var offset = offset
+        while rest >= 0x80 {
+            bytes[offset] = UInt8(truncatingIfNeeded: rest) | 0x80
+            rest >>= 7
+            offset += 1
+        }
+        bytes[offset] = UInt8(rest)
+        return offset + 1
+    }
+
+    /// How many bytes `append` and `write` write for `value`.
     static func byteCount(_ value: UInt64) -> Int {
         max(1, (64 - value.leadingZeroBitCount + 6) / 7)
     }

@@ -38,8 +38,14 @@ extension NodeDriver: ChannelConnectionDelegate {
         channels.first { $0.connection.id == id }
     }
 
+    /// The channel with this id, if frames may still be sent on it.
+    private func sendableChannel(_ id: ChannelID) -> ChannelEntry? {
+        guard let entry = channel(id), !entry.isClosedByCore, !entry.connection.isClosed else { return nil }
+        return entry
+    }
+
     func send(_ frame: Frame, on channel: ChannelID) {
-        guard let entry = self.channel(channel), !entry.isClosedByCore, !entry.connection.isClosed else { return }
+        guard let entry = sendableChannel(channel) else { return }
         switch frame {
         case .entry: counters.channelEntriesSent += 1
         case .ack: counters.acksSent += 1
@@ -50,7 +56,7 @@ extension NodeDriver: ChannelConnectionDelegate {
     }
 
     func sendEntry(_ logEntry: LogEntry, epoch: UInt64, sequence: UInt64, on channel: ChannelID) {
-        guard let entry = self.channel(channel), !entry.isClosedByCore, !entry.connection.isClosed else { return }
+        guard let entry = sendableChannel(channel) else { return }
         counters.channelEntriesSent += 1
         let result = entry.connection.sendEntry(
             epoch: epoch, sequence: sequence, payloadByteCount: logEntry.encodedByteCount
