@@ -4,11 +4,10 @@ import PackageDescription
 // Lockstep: application-level fault tolerance in the style of VMware FT. No package dependencies by
 // design: the toolchain, plus one first-party C target for the headers Glibc's module map leaves out.
 
-// Release builds of the node's modules get two flags (debug builds, where every test runs, keep every check):
-// - cross-module optimisation, so the cores and the runtime are specialised for the app's state machine instead of
-//   looking up generic metadata on every event;
-// - no dynamic exclusivity checks, which cost a fifth of the primary's instructions per request.
-// Measured with callgrind: Benchmarks/README.md, "Instructions per request".
+// Release builds of the bundled app and the executables get two flags (debug builds, where every test runs, keep
+// every check): cross-module optimisation, and no dynamic exclusivity checks. SwiftPM refuses `unsafeFlags` in a
+// package used as a dependency, so no target of the `Lockstep` library product has them; what that costs per
+// request is measured in Benchmarks/README.md, "Instructions per request".
 let optimized: [SwiftSetting] = [
     .unsafeFlags(["-cross-module-optimization", "-enforce-exclusivity=unchecked"], .when(configuration: .release))
 ]
@@ -18,29 +17,29 @@ let package = Package(
     products: [
         .executable(name: "lockstep", targets: ["LockstepCLI"]),
         .executable(name: "lockstep-bench", targets: ["LockstepBench"]),
-        .library(name: "LogChannel", targets: ["LogChannel"]),
-        .library(name: "Arbiter", targets: ["Arbiter"]),
-        .library(name: "Replication", targets: ["Replication"]),
-        .library(name: "Runtime", targets: ["Runtime"]),
+        // Everything an application needs to make its own service fault tolerant: `import Lockstep`.
+        .library(name: "Lockstep", targets: ["Lockstep"]),
     ],
     targets: [
         // epoll and eventfd, which `import Glibc` does not expose.
         .target(name: "CShim", path: "Sources/CShim"),
         // Thin syscall wrappers; nothing above reads errno.
-        .target(name: "Posix", dependencies: ["CShim"], swiftSettings: optimized),
+        .target(name: "Posix", dependencies: ["CShim"]),
         // Wire format, decoder, bounded send buffer, TCP transport and heartbeats.
-        .target(name: "LogChannel", dependencies: ["Posix", "CShim"], swiftSettings: optimized),
+        .target(name: "LogChannel", dependencies: ["Posix", "CShim"]),
         // The "live" flag: one owner per epoch, on a shared directory.
-        .target(name: "Arbiter", swiftSettings: optimized),
+        .target(name: "Arbiter"),
         // The contract between an application and Lockstep: StateMachine, ApplyContext, LogEntry.
-        .target(name: "Replication", swiftSettings: optimized),
+        .target(name: "Replication"),
         // I/O-free protocol cores.
-        .target(name: "Primary", dependencies: ["LogChannel", "Arbiter", "Replication"], swiftSettings: optimized),
-        .target(name: "Backup", dependencies: ["LogChannel", "Arbiter", "Replication"], swiftSettings: optimized),
+        .target(name: "Primary", dependencies: ["LogChannel", "Arbiter", "Replication"]),
+        .target(name: "Backup", dependencies: ["LogChannel", "Arbiter", "Replication"]),
         // I/O-free role changes: joining, backup, primary, solo.
-        .target(name: "Node", dependencies: ["Primary", "Backup", "LogChannel", "Arbiter", "Replication"], swiftSettings: optimized),
+        .target(name: "Node", dependencies: ["Primary", "Backup", "LogChannel", "Arbiter", "Replication"]),
         // Drives a Node with real sockets, timers and the arbiter.
-        .target(name: "Runtime", dependencies: ["Node", "LogChannel", "Posix", "Arbiter", "Replication"], swiftSettings: optimized),
+        .target(name: "Runtime", dependencies: ["Node", "LogChannel", "Posix", "Arbiter", "Replication"]),
+        // The library product's one module: re-exports what an application needs.
+        .target(name: "Lockstep", dependencies: ["Runtime", "Node", "Primary", "Backup", "Arbiter", "Replication"]),
         // The bundled application: a key-value store speaking RESP2.
         .target(name: "KeyValue", dependencies: ["Replication"], swiftSettings: optimized),
         .executableTarget(
@@ -57,7 +56,7 @@ let package = Package(
         .testTarget(name: "ArbiterTests", dependencies: ["Arbiter", "arbiter-race"]),
         .testTarget(name: "ReplicationTests", dependencies: ["Replication"]),
         .testTarget(name: "CoreTests", dependencies: ["Primary", "Backup", "Node", "Replication", "LogChannel", "Arbiter"]),
-        .testTarget(name: "SimulationTests", dependencies: ["Node", "Replication", "LogChannel", "Arbiter", "KeyValue"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Node", "Replication", "LogChannel", "Arbiter", "KeyValue", "Posix"]),
         .testTarget(name: "KeyValueTests", dependencies: ["KeyValue", "Replication"]),
         .testTarget(
             name: "RuntimeTests",

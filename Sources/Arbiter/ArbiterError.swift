@@ -18,6 +18,8 @@ public enum ArbiterError: Error, Equatable, Sendable, CustomStringConvertible {
     case corruptRecord(path: String, reason: String)
     /// Any other failed system call, named with its `errno`.
     case ioFailed(call: String, path: String, errno: Int32)
+    /// The node's arbiter thread already has this many requests waiting (the arbiter hangs or is very slow).
+    case overloaded(queuedRequests: Int)
 
     public var description: String {
         switch self {
@@ -33,6 +35,9 @@ public enum ArbiterError: Error, Equatable, Sendable, CustomStringConvertible {
         case .ioFailed(let call, let path, let errno):
             "\(call) on arbiter \(path) failed with errno \(errno) (\(String(cString: strerror(errno)))); "
                 + "the answer is unknown, so nobody goes live on it"
+        case .overloaded(let queuedRequests):
+            "the arbiter has \(queuedRequests) requests queued and answers none yet; the answer is unknown, so "
+                + "nobody goes live on it"
         }
     }
 }

@@ -6,7 +6,7 @@ import Replication
 public enum BackupEvent: Equatable, Sendable {
     case framesArrived([Frame])
     /// The channel to the primary closed: end of stream, a decode error, or silence past the timeout.
-    case channelClosed(reason: String)
+    case channelClosed(ChannelCloseReason)
     case arbiterAnswered(ArbiterAnswer)
     case timerFired
 }
@@ -18,10 +18,10 @@ public enum BackupAction: Equatable, Sendable {
     /// Try to take `epoch`; the answer returns as `.arbiterAnswered`.
     case takeEpoch(UInt64)
     /// The backup owns `epoch` now; its state holds every entry through `lastSequence`.
-    case becomePrimary(epoch: UInt64, lastSequence: UInt64, reason: String)
+    case becomePrimary(epoch: UInt64, lastSequence: UInt64, after: PrimaryLossReason)
     /// This state is of no use (never protecting, diverged, or the primary is alive elsewhere):
     /// drop it and join the live primary as a fresh backup.
-    case rejoin(reason: String)
+    case rejoin(RejoinReason)
     case note(String)
 }
 
@@ -76,6 +76,8 @@ public struct BackupCore<Machine: StateMachine> {
     private var checkpointSequence: UInt64?
     private var pending: BoundedQueue<(sequence: UInt64, entry: LogEntry)>
     private var arbiterRetryAt: Instant?
+    /// How the primary was lost, once it was and this backup is going live: the new role's reason.
+    private var primaryLoss: PrimaryLossReason?
     private var checkpointDeadline: Instant?
 
     /// A backup that said hello to a primary at `epoch` at `now` and waits for its checkpoint;
@@ -126,7 +128,7 @@ public struct BackupCore<Machine: StateMachine> {
                 actions.append(.send(.ack(epoch: epoch, received: received, applied: applied)))
             }
         case .channelClosed(let reason):
-            primaryLost(reason: reason, into: &actions)
+            primaryLost(.channelClosed(reason), into: &actions)
         case .arbiterAnswered(let answer):
             arbiterAnswered(answer, at: now, into: &actions)
         case .timerFired:
@@ -139,7 +141,7 @@ public struct BackupCore<Machine: StateMachine> {
                 actions.append(.takeEpoch(wanted))
             }
             if let due = checkpointDeadline, now >= due, phase == .awaitingCheckpoint, checkpointSequence == nil {
-                finish(rejoin: "no checkpoint within \(limits.checkpointWaitLimit) of the hello", into: &actions)
+                finish(rejoin: .checkpointTimedOut(limits.checkpointWaitLimit), into: &actions)
             }
         }
         if checkpointSequence != nil || phase != .awaitingCheckpoint { checkpointDeadline = nil }
@@ -164,43 +166,43 @@ public struct BackupCore<Machine: StateMachine> {
             if checkpointSequence == nil { checkpointSequence = sequence }
             guard checkpointSequence == sequence, checkpointBytes.count + bytes.count <= limits.checkpointBytesLimit
             else {
-                finish(rejoin: "checkpoint chunk \(chunkIndex) does not fit the checkpoint in progress", into: &actions)
+                finish(rejoin: .checkpointChunkMisfit(chunkIndex: chunkIndex), into: &actions)
                 return
             }
             checkpointBytes.append(contentsOf: bytes)
             if isLast { installCheckpoint(at: sequence, into: &actions) }
         case .entry(_, let sequence, let payload):
             guard phase == .following else {
-                finish(rejoin: "entry \(sequence) arrived before the checkpoint", into: &actions)
+                finish(rejoin: .logOutOfOrder(sequence: sequence, holding: received), into: &actions)
                 return
             }
             if sequence <= received { return }  // a duplicate of what we hold
             guard sequence == received + 1 else {
-                finish(rejoin: "entry \(sequence) arrived after \(received): the log has a gap", into: &actions)
+                finish(rejoin: .logOutOfOrder(sequence: sequence, holding: received), into: &actions)
                 return
             }
             let entry: LogEntry
             do { entry = try LogEntry(decoding: payload) } catch {
-                finish(rejoin: "entry \(sequence) does not decode: \(error)", into: &actions)
+                finish(rejoin: .entryUnreadable(sequence: sequence, "\(error)"), into: &actions)
                 return
             }
             guard pending.append((sequence, consume entry)) else {
-                finish(rejoin: "replay lag passed \(limits.pendingEntriesLimit) entries", into: &actions)
+                finish(rejoin: .replayLagExceeded(limits.pendingEntriesLimit), into: &actions)
                 return
             }
             received = sequence
         case .protecting(_, let sequence):
             guard phase == .following, sequence == received else {
-                finish(rejoin: "protecting marker at \(sequence) but holding \(received)", into: &actions)
+                finish(rejoin: .logOutOfOrder(sequence: sequence, holding: received), into: &actions)
                 return
             }
             isProtecting = true
             actions.append(.note("protecting the primary from sequence \(sequence + 1)"))
         case .handover(_, let sequence):
             actions.append(.note("primary handed over at sequence \(sequence)"))
-            primaryLost(reason: "the primary handed over at sequence \(sequence)", into: &actions)
+            primaryLost(.handedOver(sequence: sequence), into: &actions)
         case .refuse(_, let reason):
-            finish(rejoin: "the peer refused: \(reason)", into: &actions)
+            finish(rejoin: .refused(reason), into: &actions)
         case .ack, .heartbeat, .hello:
             break  // liveness is the transport's business; acks and hellos are not for a backup
         }
@@ -210,7 +212,7 @@ public struct BackupCore<Machine: StateMachine> {
         do {
             try machine.restore(from: checkpointBytes)
         } catch {
-            finish(rejoin: "\(error)", into: &actions)
+            finish(rejoin: .checkpointUnreadable("\(error)"), into: &actions)
             return
         }
         checkpointBytes = []
@@ -236,7 +238,7 @@ public struct BackupCore<Machine: StateMachine> {
                 let actual = machine.digest()
                 guard actual == expected else {
                     finish(
-                        rejoin: "diverged: digest \(hex(actual)) at sequence \(sequence), primary has \(hex(expected))",
+                        rejoin: .diverged(sequence: sequence, "digest \(hex(actual)), primary has \(hex(expected))"),
                         into: &actions)
                     return
                 }
@@ -245,7 +247,7 @@ public struct BackupCore<Machine: StateMachine> {
             }
             context.finishReplay()
             if let divergence = context.divergence {
-                finish(rejoin: "diverged at sequence \(sequence): \(divergence)", into: &actions)
+                finish(rejoin: .diverged(sequence: sequence, "\(divergence)"), into: &actions)
                 return
             }
             applied = sequence
@@ -254,12 +256,13 @@ public struct BackupCore<Machine: StateMachine> {
 
     // MARK: - Going live
 
-    private mutating func primaryLost(reason: String, into actions: inout [BackupAction]) {
+    private mutating func primaryLost(_ reason: PrimaryLossReason, into actions: inout [BackupAction]) {
         guard phase == .following || phase == .awaitingCheckpoint else { return }
         guard isProtecting else {
-            finish(rejoin: "primary lost (\(reason)) before this backup was protecting", into: &actions)
+            finish(rejoin: .primaryLostBeforeProtecting(reason), into: &actions)
             return
         }
+        primaryLoss = reason
         // Replay everything received first: the new primary must hold every reply ever released.
         replay(upTo: Int.max, into: &actions)
         guard phase == .following else { return }
@@ -273,14 +276,13 @@ public struct BackupCore<Machine: StateMachine> {
         guard case .goingLive(let wanted) = phase else { return }
         switch answer {
         case .took(.granted(let record)) where record.epoch == wanted:
+            guard let loss = primaryLoss else { preconditionFailure("going live with no primary lost") }
             phase = .finished
             epoch = wanted
             actions.append(
-                .becomePrimary(
-                    epoch: wanted, lastSequence: applied,
-                    reason: "primary lost, arbiter granted epoch \(wanted)"))
+                .becomePrimary(epoch: wanted, lastSequence: applied, after: loss))
         case .took(.lost(let winner)):
-            finish(rejoin: "epoch \(wanted) went to \(winner.claim.nodeName): the primary is alive", into: &actions)
+            finish(rejoin: .lostEpoch(wanted, winner: winner.claim.nodeName), into: &actions)
         case .took(.granted), .current:
             actions.append(.note("unexpected arbiter answer \(answer) while going live"))
         case .failed(let error):
@@ -289,11 +291,11 @@ public struct BackupCore<Machine: StateMachine> {
         }
     }
 
-    private mutating func finish(rejoin reason: String, into actions: inout [BackupAction]) {
+    private mutating func finish(rejoin reason: RejoinReason, into actions: inout [BackupAction]) {
         phase = .finished
         pending.removeAll()
         actions.append(.closeChannel)
-        actions.append(.rejoin(reason: reason))
+        actions.append(.rejoin(reason))
     }
 }
 

@@ -1,3 +1,4 @@
+import Arbiter
 import Glibc
 import KeyValue
 import Node
@@ -7,9 +8,8 @@ import Synchronization
 
 /// `lockstep node`: one node of a pair, running the Redis-protocol key-value store until told to stop.
 ///
-/// The runtime does not touch signals, so this command owns them: SIGTERM and SIGINT become
-/// `NodeRuntime.requestStop()` (a primary first hands over to a caught-up backup), delivered by a small event
-/// loop on its own thread because a signal handler itself may do almost nothing.
+/// SIGTERM and SIGINT become `NodeRuntime.requestStop()` (a primary first hands over to a caught-up backup):
+/// `NodeRuntime.runUntilStopped`.
 enum NodeCommand {
     /// How often a node started by `pair` checks that its supervisor is still there.
     static let parentCheckInterval: Duration = .milliseconds(200)
@@ -81,8 +81,7 @@ enum NodeCommand {
             nodeName: name, channelAddress: advertise.description, clientAddress: client.description,
             peerChannelAddress: peer.description)
         return RuntimeConfiguration(
-            node: node, clientListenAddress: client.description, channelListenAddress: channel.description,
-            arbiterDirectory: arbiter)
+            node: node, clientListenAddress: client.description, channelListenAddress: channel.description)
     }
 
     static func configuration(_ options: NodeOptions) throws(CommandError) -> RuntimeConfiguration {
@@ -119,7 +118,7 @@ enum NodeCommand {
         do {
             runtime = try NodeRuntime(
                 configuration: configuration, protocol: KeyValueClientProtocol(), emptyMachine: KeyValueStore(),
-                log: { LogLine.write(name, $0) })
+                arbiter: DirectoryArbiter(directory: options.arbiterDirectory), log: { LogLine.write(name, "\($0)") })
         } catch {
             throw .failure("node \(name) cannot start: \(error)")
         }
@@ -130,17 +129,14 @@ enum NodeCommand {
                 + "\(runtime.channelAddress)\(advertised), peer at \(options.peerAddress), arbiter "
                 + "\(options.arbiterDirectory)\n")
 
-        let stopper = try StopSignals(nodeName: name, parentProcessID: options.parentProcessID) {
-            runtime.requestStop()
-        }
-        defer { stopper.close() }
-        let exitReason: String
+        let exitReason: ExitReason
+        let wasRequested: Bool
         do {
-            exitReason = try runtime.run()
+            (exitReason, wasRequested) = try runtime.runUntilStopped(parentProcessID: options.parentProcessID)
         } catch {
             throw .failure("node \(name) failed: \(error)")
         }
-        if stopper.isStopRequested {
+        if wasRequested {
             LogLine.write(name, "stopped cleanly: \(exitReason)")
             return ExitCode.success
         }
@@ -148,93 +144,4 @@ enum NodeCommand {
         // a supervisor to restart it; it then rejoins as backup.
         throw .failure("node \(name) stopped by itself: \(exitReason)")
     }
-}
-
-/// Turns SIGTERM and SIGINT (and, for `pair`'s children, a vanished parent) into one call of `stop`.
-///
-/// A small `EventLoop` on its own thread receives the signals (`EventLoop.handleSignals`), since the runtime's
-/// loop is not ours to touch. A second signal means the operator will not wait for a handover: exit at once,
-/// which the protocol treats like a crash.
-final class StopSignals: Sendable {
-    private let loop: EventLoop
-    private let thread: PosixThread
-    private let stopRequested = StopFlag()
-
-    init(nodeName: String, parentProcessID: pid_t?, stop: @escaping @Sendable () -> Void) throws(CommandError) {
-        do {
-            loop = try EventLoop()
-        } catch {
-            throw .failure("cannot set up signal handling: \(error)")
-        }
-        let stopRequested = self.stopRequested
-        let requestStop: @Sendable (String) -> Void = { why in
-            if stopRequested.isSet.exchange(true, ordering: .acquiringAndReleasing) {
-                LogLine.write(nodeName, "\(why) again: exiting at once, without a handover")
-                _exit(ExitCode.failure)
-            }
-            LogLine.write(nodeName, "\(why): stopping (a primary first hands over to a caught-up backup)")
-            stop()
-        }
-        let loop = self.loop
-        do {
-            try loop.handleSignals([SIGTERM, SIGINT]) { signal in
-                requestStop(signal == SIGTERM ? "received SIGTERM" : "received SIGINT")
-                Self.repeatStop(stop, on: loop)
-            }
-        } catch {
-            throw .failure("cannot install signal handlers: \(error)")
-        }
-        if let parentProcessID {
-            Self.watchParent(parentProcessID, on: loop, requestStop: requestStop, stop: stop)
-        }
-        do {
-            thread = try loop.runOnNewThread()
-        } catch {
-            throw .failure("cannot start the signal thread: \(error)")
-        }
-    }
-
-    var isStopRequested: Bool { stopRequested.isSet.load(ordering: .acquiring) }
-
-    /// Stops and joins the signal thread; signals arriving later only set a bit nobody reads.
-    func close() {
-        loop.stop()
-        thread.join()
-    }
-
-    /// How often a requested stop is asked for again until the node exits.
-    static let stopRepeatInterval: Duration = .milliseconds(250)
-
-    /// Asks the runtime to stop again every `stopRepeatInterval` until the process exits.
-    ///
-    /// A request can reach the node between roles (a primary waiting for the arbiter after its backup left, a
-    /// backup leaving mid-handover), where the core has nothing to stop yet. Asking again is idempotent (a
-    /// handover already under way continues), so repeating makes the stop certain without a second signal.
-    private static func repeatStop(_ stop: @escaping @Sendable () -> Void, on loop: EventLoop) {
-        _ = loop.schedule(after: stopRepeatInterval) {
-            stop()
-            repeatStop(stop, on: loop)
-        }
-    }
-
-    private static func watchParent(
-        _ parentProcessID: pid_t, on loop: EventLoop, requestStop: @escaping @Sendable (String) -> Void,
-        stop: @escaping @Sendable () -> Void
-    ) {
-        func check() {
-            guard getppid() == parentProcessID else {
-                requestStop("supervisor process \(parentProcessID) is gone")
-                repeatStop(stop, on: loop)
-                return
-            }
-            _ = loop.schedule(after: NodeCommand.parentCheckInterval, check)
-        }
-        check()
-    }
-}
-
-/// Whether a stop was requested, shared between the signal thread and the main thread (an `Atomic` cannot be
-/// captured by a closure, so it lives in a class).
-final class StopFlag: Sendable {
-    let isSet = Atomic<Bool>(false)
 }

@@ -15,6 +15,12 @@ public enum ChannelCloseReason: Error, Equatable, Sendable, CustomStringConverti
     case peerSilent(Duration)
     /// The owner called `close`.
     case closedLocally
+    /// The address to dial is not `HOST:PORT`.
+    case unparsableAddress(String)
+    /// The node already has this many logging channels open (its bound), so it opened no other.
+    case tooManyChannels(Int)
+    /// The send buffer refused a frame: its bound on unwritten bytes was reached, so the peer reads too slowly.
+    case sendBufferFull(unwrittenBytesLimit: Int)
 
     public var description: String {
         switch self {
@@ -30,6 +36,12 @@ public enum ChannelCloseReason: Error, Equatable, Sendable, CustomStringConverti
             "the peer sent nothing for \(silence.milliseconds) ms and is presumed dead; the channel was closed"
         case .closedLocally:
             "the logging channel was closed by this node"
+        case .unparsableAddress(let reason):
+            "the logging channel's address is not HOST:PORT (\(reason))"
+        case .tooManyChannels(let count):
+            "\(count) logging channels are open already"
+        case .sendBufferFull(let limit):
+            "the peer left \(limit) bytes unread on the logging channel; the channel was closed"
         }
     }
 }

@@ -9,15 +9,15 @@ private let nextChannelID = Atomic<UInt64>(1)
 ///
 /// The connection moves bytes and keeps the peer honest about being alive; it does not interpret frames (except
 /// that any frame counts as a sign of life). Its owner, through `ChannelConnectionDelegate`, decides what frames
-/// mean, when to ack and when to `releaseThrough`.
+/// mean, when to ack, and what a heartbeat carries.
 ///
 /// Batching (IO-FINDINGS: batched writes plus cumulative acks doubled throughput): `send` only appends to the
 /// `SendBuffer` and queues one flush for the end of the loop round, so every frame of a round leaves in one
 /// `write()`; reads drain the socket and hand every frame decoded to the owner in one `framesArrived` call, so the
 /// receiver can answer with one ack. A partial write keeps EPOLLOUT interest until the buffer drains.
 ///
-/// Failure: a decode error, an I/O error, end of stream or `silenceTimeout` without a byte from the peer closes the
-/// connection and reports why, once. A connection is never reopened; the owner dials or accepts a new one.
+/// Failure: a decode error, an I/O error, end of stream, `silenceTimeout` without a byte from the peer, or a peer
+/// that leaves `unwrittenBytesLimit` bytes unread closes the connection and reports why, once. A connection is never reopened; the owner dials or accepts a new one.
 ///
 /// Threading: every method must be called on the loop thread (or while the loop is not running). The loop keeps
 /// the connection alive while it is registered; after it closes, the owner's reference is the last.
@@ -30,8 +30,9 @@ public final class ChannelConnection {
         public var silenceTimeout: Duration
         /// Give up a dial not connected after this long (a SYN to a dead host is otherwise retried for minutes).
         public var connectTimeout: Duration
-        /// Bounds on the outgoing buffer; `.full` is the owner's backpressure signal.
-        public var sendLimits: SendBuffer.Limits
+        /// Bytes sent and not yet taken by the socket; a peer that leaves more unread is closed
+        /// (`.sendBufferFull`). The owner's own bounds (the primary's unacked log) must sit well below it.
+        public var unwrittenBytesLimit: Int
         /// The largest frame body accepted from the peer; larger is corruption or a misconfigured peer.
         public var bodyBytesLimit: Int
         /// Size of the one reusable read buffer; a read fills at most this much.
@@ -43,7 +44,7 @@ public final class ChannelConnection {
             heartbeatInterval: Duration = .milliseconds(100),
             silenceTimeout: Duration = .milliseconds(500),
             connectTimeout: Duration = .seconds(2),
-            sendLimits: SendBuffer.Limits = SendBuffer.Limits(entriesLimit: 65_536, bytesLimit: 32 << 20),
+            unwrittenBytesLimit: Int = 64 << 20,
             bodyBytesLimit: Int = 1 << 20,
             readBufferBytes: Int = 64 << 10,
             readsPerEventLimit: Int = 16
@@ -54,7 +55,7 @@ public final class ChannelConnection {
             self.heartbeatInterval = heartbeatInterval
             self.silenceTimeout = silenceTimeout
             self.connectTimeout = connectTimeout
-            self.sendLimits = sendLimits
+            self.unwrittenBytesLimit = unwrittenBytesLimit
             self.bodyBytesLimit = bodyBytesLimit
             self.readBufferBytes = readBufferBytes
             self.readsPerEventLimit = readsPerEventLimit
@@ -92,7 +93,7 @@ public final class ChannelConnection {
     /// Weak: the owner holds the connection, not the other way round.
     public weak var delegate: (any ChannelConnectionDelegate)?
     public private(set) var state: State
-    /// Read-only for the owner: `isFull`, `unackedEntries`, `unackedBytes`, `unwrittenBytes`.
+    /// Read-only for the owner: `unwrittenBytes`.
     public private(set) var sendBuffer: SendBuffer
     public private(set) var liveness: PeerLiveness
     public private(set) var statistics = Statistics()
@@ -106,11 +107,6 @@ public final class ChannelConnection {
     /// The one timer a connection keeps: the connect timeout while connecting, then the liveness deadline.
     private var timer: EventLoop.TimerID?
     private var isFlushQueued = false
-    /// A `send` returned `.full(.entries or .bytes)`: an ack will make room; the owner has not been told yet.
-    private var isWaitingForAck = false
-    /// A `send` returned `.full(.controlBytes)`: a write will make room; the owner has not been told yet.
-    private var isWaitingForWrite = false
-    private var isRoomNotificationQueued = false
     /// `close(flushingFirst: true)` was called: no more frames are delivered; close once the buffer is written.
     private var isClosingAfterFlush = false
 
@@ -124,7 +120,7 @@ public final class ChannelConnection {
         self.delegate = delegate
         self.remoteAddress = remoteAddress
         self.state = state
-        sendBuffer = SendBuffer(limits: configuration.sendLimits)
+        sendBuffer = SendBuffer(unwrittenBytesLimit: configuration.unwrittenBytesLimit)
         decoder = FrameDecoder(bodyBytesLimit: configuration.bodyBytesLimit)
         liveness = PeerLiveness(
             heartbeatInterval: configuration.heartbeatInterval, silenceTimeout: configuration.silenceTimeout,
@@ -203,45 +199,33 @@ public final class ChannelConnection {
 
     /// Appends `frame` to the send buffer; it is written with the rest of the round's frames after the round.
     ///
-    /// `.full` changes nothing: entries wait for acks, control frames for writes. `connectionHasRoom` follows
-    /// when room frees up. On a closed connection the frame is buffered but never written.
-    public func send(_ frame: Frame) -> SendBuffer.AppendResult {
+    /// A frame that would take the unwritten bytes past `unwrittenBytesLimit` closes the connection instead
+    /// (`.sendBufferFull`, reported after the round). On a closed connection the frame is dropped.
+    public func send(_ frame: Frame) {
         precondition(loop.isOwnedByCaller, "ChannelConnection.send off the loop thread")
-        return queued(sendBuffer.append(frame))
+        queued(sendBuffer.append(frame))
     }
 
     /// Appends the entry frame whose payload `writePayload` appends, `payloadByteCount` bytes, straight into the send
     /// buffer (see `SendBuffer.appendEntry`); otherwise as `send(_:)`.
     public func sendEntry(
         epoch: UInt64, sequence: UInt64, payloadByteCount: Int, writePayload: (inout [UInt8]) -> Void
-    ) -> SendBuffer.AppendResult {
+    ) {
         precondition(loop.isOwnedByCaller, "ChannelConnection.sendEntry off the loop thread")
-        return queued(
+        queued(
             sendBuffer.appendEntry(
                 epoch: epoch, sequence: sequence, payloadByteCount: payloadByteCount, writePayload: writePayload))
     }
 
-    /// Acts on an append's outcome: a frame to write after the round, or a wait for an ack or for a write.
-    private func queued(_ result: SendBuffer.AppendResult) -> SendBuffer.AppendResult {
-        switch result {
-        case .appended:
-            statistics.framesQueued += 1
-            queueFlush()
-        case .full(.entries), .full(.bytes):
-            isWaitingForAck = true
-        case .full(.controlBytes):
-            isWaitingForWrite = true
+    /// Acts on an append's outcome: a frame to write after the round, or a peer that reads too slowly.
+    private func queued(_ isAppended: Bool) {
+        guard !isClosed else { return }
+        guard isAppended else {
+            close(.sendBufferFull(unwrittenBytesLimit: configuration.unwrittenBytesLimit), notifyingLater: true)
+            return
         }
-        return result
-    }
-
-    /// Applies the peer's cumulative ack: frees every written entry through `sequence`. Returns how many.
-    @discardableResult
-    public func releaseThrough(_ sequence: UInt64) -> Int {
-        precondition(loop.isOwnedByCaller, "ChannelConnection.releaseThrough off the loop thread")
-        let released = sendBuffer.releaseThrough(sequence)
-        if released > 0, isWaitingForAck { queueRoomNotification() }
-        return released
+        statistics.framesQueued += 1
+        queueFlush()
     }
 
     /// Closes the connection. Without `flushingFirst`, at once: unwritten frames are dropped. With it, frames
@@ -398,10 +382,7 @@ public final class ChannelConnection {
             // A short write means the socket buffer is full: EPOLLOUT says when to go on.
             if written < offered { break }
         }
-        if wroteAny {
-            liveness.noteSent(at: Self.now())
-            if isWaitingForWrite { queueRoomNotification() }
-        }
+        if wroteAny { liveness.noteSent(at: Self.now()) }
         if isClosingAfterFlush, sendBuffer.unwrittenBytes == 0 {
             do throws(SystemError) {
                 try TCP.shutdownWrites(descriptor)
@@ -447,7 +428,7 @@ public final class ChannelConnection {
             if sendBuffer.unwrittenBytes == 0, !isClosingAfterFlush, let delegate {
                 let heartbeat = delegate.heartbeatFrame(for: self)
                 guard state == .open else { return }
-                if case .appended = sendBuffer.append(heartbeat) {
+                if sendBuffer.append(heartbeat) {
                     statistics.heartbeatsQueued += 1
                     queueFlush()
                 }
@@ -456,21 +437,6 @@ public final class ChannelConnection {
             liveness.noteSent(at: now)
         }
         armLivenessTimer()
-    }
-
-    // MARK: Backpressure
-
-    /// Tells the owner at the end of the round, after all of the round's acks are applied, so one call covers them.
-    private func queueRoomNotification() {
-        guard !isRoomNotificationQueued else { return }
-        isRoomNotificationQueued = true
-        loop.runAfterRound { [self] in
-            isRoomNotificationQueued = false
-            guard state == .open else { return }
-            isWaitingForAck = false
-            isWaitingForWrite = false
-            delegate?.connectionHasRoom(self)
-        }
     }
 
     // MARK: Closing

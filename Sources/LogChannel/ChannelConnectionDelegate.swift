@@ -1,8 +1,8 @@
 /// The owner of a `ChannelConnection`: a primary or backup runtime, a test.
 ///
 /// Every method runs on the connection's loop thread, never inside a call the owner made into the connection
-/// (`send`, `releaseThrough`, `close`), so the owner's state is never re-entered half-updated. Per connection the
-/// order is: `connectionOpened` once, then any number of `framesArrived` / `heartbeatFrame` / `connectionHasRoom`,
+/// (`send`, `close`), so the owner's state is never re-entered half-updated. Per connection the
+/// order is: `connectionOpened` once, then any number of `framesArrived` / `heartbeatFrame`,
 /// then `closedBecause` once, last. A dial that fails reports `closedBecause` without `connectionOpened`.
 public protocol ChannelConnectionDelegate: AnyObject {
     /// The connection is established and may carry frames (for accepted ones: right after the listener handed it
@@ -14,7 +14,7 @@ public protocol ChannelConnectionDelegate: AnyObject {
     /// Heartbeats arrive here too (they already counted as liveness); ignore them if they carry nothing new.
     func connection(_ connection: ChannelConnection, framesArrived frames: [Frame])
 
-    /// The connection is closed and will report nothing more; its unwritten and unacked frames are gone with it.
+    /// The connection is closed and will report nothing more; its unwritten frames are gone with it.
     func connection(_ connection: ChannelConnection, closedBecause reason: ChannelCloseReason)
 
     /// The frame to send when the channel has been idle for a heartbeat interval. Only the owner knows its
@@ -22,14 +22,4 @@ public protocol ChannelConnectionDelegate: AnyObject {
     ///
     /// A method rather than a stored closure so that the connection cannot keep its owner alive through it.
     func heartbeatFrame(for connection: ChannelConnection) -> Frame
-
-    /// A `send` returned `.full` earlier, and since then an ack (for entries) or a write (for control frames) has
-    /// freed room: try again. Called once per round at most, after the round's acks are applied; a retry that is
-    /// still `.full` is followed by another call when more room frees.
-    func connectionHasRoom(_ connection: ChannelConnection)
-}
-
-extension ChannelConnectionDelegate {
-    /// Owners that never fill the buffer (the backup sends only acks) need not implement it.
-    public func connectionHasRoom(_ connection: ChannelConnection) {}
 }

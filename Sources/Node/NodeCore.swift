@@ -10,9 +10,9 @@ public enum NodeEvent: Equatable, Sendable {
     case arbiterAnswered(ArbiterAnswer)
     /// A logging-channel connection is up: one this node dialed, or one it accepted.
     case channelOpened(ChannelID, isDialed: Bool)
-    case dialFailed(reason: String)
+    case dialFailed(ChannelCloseReason)
     case framesArrived(ChannelID, [Frame])
-    case channelClosed(ChannelID, reason: String)
+    case channelClosed(ChannelID, ChannelCloseReason)
     case commandsArrived([ClientCommand])
     case timerFired
     case stopRequested
@@ -33,15 +33,15 @@ public enum NodeAction: Equatable, Sendable {
     /// These replies may leave: the output rule holds for each.
     case release([Reply])
     /// These commands were not executed; tell their clients so (they may retry elsewhere).
-    case reject([UInt64], reason: String)
+    case reject([UInt64], RefusalReason)
     /// Every reply still withheld will never be released by this node: drop those clients' requests.
-    case discardWithheld(reason: String)
+    case discardWithheld(StopReason)
     case pauseIntake, resumeIntake
     /// One line per role transition, with its reason.
-    case roleChanged(from: NodeStatus.Role, to: NodeStatus.Role, reason: String)
+    case roleChanged(from: NodeStatus.Role, to: NodeStatus.Role, reason: RoleChangeReason)
     case note(String)
     /// Leave the process: a requested stop is complete.
-    case exit(reason: String)
+    case exit(ExitReason)
 }
 
 /// Who a node is and how it behaves; the same on both machines but for the addresses.
@@ -106,6 +106,13 @@ public struct NodeCore<Machine: StateMachine> {
     private var isStopRequested = false
     private var joinFailures = 0
     private var lastReason = "starting"
+    /// Whether the primary core paused client intake; a node that stops serving resumes it (clients then get
+    /// refusals instead of waiting on a paused socket).
+    private var isIntakePaused = false
+    /// The peer's client address while this node had a role, and the node that serves after this one stopped:
+    /// the backup it handed over to, or the primary it followed. A stopped node points its clients there.
+    private var lastPeerClientAddress = ""
+    private var successorClientAddress = ""
     private var knownPrimary: EpochRecord?
     /// The epoch this node last served or followed in, still reported once it stopped.
     private var lastEpoch: UInt64 = 0
@@ -149,7 +156,7 @@ public struct NodeCore<Machine: StateMachine> {
             if target == .primary {
                 forwardToPrimary(.commandsArrived(commands), at: now, into: &actions)
             } else {
-                actions.append(.reject(commands.map(\.tag), reason: "this node is not the primary"))
+                actions.append(.reject(commands.map(\.tag), .notPrimary))
             }
         case .timerFired:
             timerFired(at: now, into: &actions)
@@ -180,7 +187,7 @@ public struct NodeCore<Machine: StateMachine> {
         case .joining(_, let isDialing):
             status.peerState = isDialing ? .connecting : .connect
             status.peerClientAddress = knownPrimary?.claim.clientAddress ?? ""
-            status.epoch = knownPrimary?.epoch ?? 0
+            status.epoch = knownPrimary?.epoch ?? lastEpoch
         case .backup(_, let primary):
             backupCore?.report(into: &status)
             status.peerClientAddress = primary?.clientAddress ?? knownPrimary?.claim.clientAddress ?? ""
@@ -189,7 +196,20 @@ public struct NodeCore<Machine: StateMachine> {
         case .stopped:
             status.role = .stopped
             status.epoch = lastEpoch
+            status.peerClientAddress = successorClientAddress
         }
+        if !status.peerClientAddress.isEmpty, status.role != .stopped { lastPeerClientAddress = status.peerClientAddress }
+    }
+
+    /// What an idle logging channel carries, so the peer knows this node is alive and how far it is.
+    ///
+    /// A backup repeats its latest cumulative ack, so an idle backup keeps confirming what it holds (the primary
+    /// ignores heartbeats for acks); anyone else says how far its log goes.
+    public var heartbeat: Frame {
+        if status.role == .backup {
+            return .ack(epoch: status.epoch, received: status.logSequence, applied: status.appliedSequence)
+        }
+        return .heartbeat(epoch: status.epoch, sequence: status.logSequence)
     }
 
     /// The state machine this node holds, if any (for digests and tests).
@@ -246,11 +266,11 @@ public struct NodeCore<Machine: StateMachine> {
             case .took(.granted(let record)):
                 becomePrimary(
                     epoch: record.epoch, machine: emptyMachine, lastSequence: 0,
-                    reason: "arbiter granted epoch \(record.epoch) to a new cluster", at: now, into: &actions)
+                    reason: .newCluster(epoch: record.epoch), at: now, into: &actions)
             case .took(.lost(let winner)):
                 knownPrimary = winner
                 transition(to: .joining(retryAt: nil, isDialing: false), .joining,
-                    reason: "epoch \(winner.epoch) went to \(winner.claim.nodeName); joining it", into: &actions)
+                    reason: .epochTaken(winner.epoch, winner: winner.claim.nodeName), into: &actions)
                 dialPrimary(at: now, into: &actions)
             case .failed(let error):
                 role = .joining(retryAt: now + configuration.joinRetryInterval, isDialing: false)
@@ -319,7 +339,7 @@ public struct NodeCore<Machine: StateMachine> {
                             channelAddress: configuration.channelAddress, clientAddress: configuration.clientAddress))))
             backupCore = BackupCore(epoch: epoch, machine: emptyMachine, limits: configuration.backupLimits, at: now)
             transition(to: .backup(channel: channel, primary: nil), .backup,
-                reason: "joined \(knownPrimary?.claim.nodeName ?? "the peer"), awaiting a checkpoint", into: &actions)
+                reason: .joined(primary: knownPrimary?.claim.nodeName ?? "the peer"), into: &actions)
             joinFailures = 0
         } else if unidentified.count < configuration.unidentifiedChannelsLimit {
             unidentified.append(channel)
@@ -357,15 +377,15 @@ public struct NodeCore<Machine: StateMachine> {
     }
 
     private mutating func channelClosed(
-        _ channel: ChannelID, reason: String, at now: Instant, into actions: inout [NodeAction]
+        _ channel: ChannelID, reason: ChannelCloseReason, at now: Instant, into actions: inout [NodeAction]
     ) {
         if let index = unidentified.firstIndex(of: channel) {
             unidentified.remove(at: index)
             return
         }
         switch target {
-        case .primary: forwardToPrimary(.channelClosed(channel, reason: reason), at: now, into: &actions)
-        case .backup(channel): forwardToBackup(.channelClosed(reason: reason), at: now, into: &actions)
+        case .primary: forwardToPrimary(.channelClosed(channel, reason), at: now, into: &actions)
+        case .backup(channel): forwardToBackup(.channelClosed(reason), at: now, into: &actions)
         case .backup, .neither: break
         }
     }
@@ -390,11 +410,11 @@ public struct NodeCore<Machine: StateMachine> {
             break
         case .backup(let channel, _):
             actions.append(.close(channel))
-            transition(to: .stopped, .stopped, reason: "stop requested", into: &actions)
-            actions.append(.exit(reason: "stop requested"))
+            transition(to: .stopped, .stopped, reason: .stopRequested, into: &actions)
+            actions.append(.exit(.stopRequested))
         case .starting, .joining, .stopped:
-            transition(to: .stopped, .stopped, reason: "stop requested", into: &actions)
-            actions.append(.exit(reason: "stop requested"))
+            transition(to: .stopped, .stopped, reason: .stopRequested, into: &actions)
+            actions.append(.exit(.stopRequested))
         }
     }
 
@@ -412,8 +432,9 @@ public struct NodeCore<Machine: StateMachine> {
         coreWakeup = primary.nextWakeup
         primaryCore = consume primary
         if before == .solo, after == .protected {
-            lastReason = "backup \(backupName ?? "") caught up"
-            actions.append(.roleChanged(from: .solo, to: .primary, reason: lastReason))
+            let reason = RoleChangeReason.backupCaughtUp(backupName ?? "")
+            lastReason = reason.description
+            actions.append(.roleChanged(from: .solo, to: .primary, reason: reason))
         }
         for index in primaryActions.indices {
             // Taken, not copied (see `take(at:leaving:)`); the placeholder is never performed.
@@ -424,27 +445,37 @@ public struct NodeCore<Machine: StateMachine> {
             case .close(let channel): actions.append(.close(channel))
             case .release(let replies): actions.append(.release(replies))
             case .takeEpoch(let epoch): actions.append(.takeEpoch(epoch))
-            case .pauseIntake: actions.append(.pauseIntake)
-            case .resumeIntake: actions.append(.resumeIntake)
+            // After a stop in this same event the core's intake is no longer this node's: it serves nobody.
+            case .pauseIntake:
+                guard case .primary = role else { continue }
+                isIntakePaused = true
+                actions.append(.pauseIntake)
+            case .resumeIntake:
+                guard case .primary = role else { continue }
+                isIntakePaused = false
+                actions.append(.resumeIntake)
             case .note(let line): actions.append(.note(line))
             case .stop(let reason):
-                actions.append(.discardWithheld(reason: reason))
+                actions.append(.discardWithheld(reason))
                 if let backupChannel { actions.append(.close(backupChannel)) }
                 if isStopRequested {
-                    transition(to: .stopped, .stopped, reason: reason, into: &actions)
-                    actions.append(.exit(reason: reason))
+                    transition(to: .stopped, .stopped, reason: .primaryStopped(reason), into: &actions)
+                    actions.append(.exit(.primaryStopped(reason)))
                 } else {
                     // The other node is live: this one's state is of no use; join it.
-                    transition(to: .joining(retryAt: now, isDialing: false), .joining, reason: reason, into: &actions)
+                    transition(
+                        to: .joining(retryAt: now, isDialing: false), .joining, reason: .primaryStopped(reason),
+                        into: &actions)
                 }
-            case .handedOver(let reason):
-                transition(to: .stopped, .stopped, reason: "handed over: \(reason)", into: &actions)
-                actions.append(.exit(reason: "handed over: \(reason)"))
+            case .handedOver(let backup, let sequence):
+                transition(to: .stopped, .stopped, reason: .handedOver(to: backup, through: sequence), into: &actions)
+                actions.append(.exit(.handedOver(to: backup, through: sequence)))
             }
         }
         if let epoch = primaryCore?.epoch, before != .solo, before != after, after == .solo {
-            lastReason = "continuing solo at epoch \(epoch)"
-            actions.append(.roleChanged(from: .primary, to: .solo, reason: lastReason))
+            let reason = RoleChangeReason.continuingSolo(epoch: epoch)
+            lastReason = reason.description
+            actions.append(.roleChanged(from: .primary, to: .solo, reason: reason))
         }
     }
 
@@ -474,21 +505,21 @@ public struct NodeCore<Machine: StateMachine> {
             case .closeChannel: actions.append(.close(channel))
             case .takeEpoch(let epoch): actions.append(.takeEpoch(epoch))
             case .note(let line): actions.append(.note(line))
-            case .becomePrimary(let epoch, let lastSequence, let reason):
+            case .becomePrimary(let epoch, let lastSequence, let loss):
                 guard let machine = backupCore?.machine else { continue }
                 becomePrimary(
-                    epoch: epoch, machine: machine, lastSequence: lastSequence, reason: reason, at: now,
-                    into: &actions)
+                    epoch: epoch, machine: machine, lastSequence: lastSequence,
+                    reason: .primaryLost(loss, grantedEpoch: epoch), at: now, into: &actions)
             case .rejoin(let reason):
                 knownPrimary = nil
                 transition(to: .joining(retryAt: now + configuration.joinRetryInterval, isDialing: false), .joining,
-                    reason: reason, into: &actions)
+                    reason: .rejoining(reason), into: &actions)
             }
         }
     }
 
     private mutating func becomePrimary(
-        epoch: UInt64, machine: Machine, lastSequence: UInt64, reason: String, at now: Instant,
+        epoch: UInt64, machine: Machine, lastSequence: UInt64, reason: RoleChangeReason, at now: Instant,
         into actions: inout [NodeAction]
     ) {
         // `transition` drops the backup core, so the machine's storage has one owner again before its first write.
@@ -496,13 +527,12 @@ public struct NodeCore<Machine: StateMachine> {
             epoch: epoch, machine: machine, lastSequence: lastSequence, entropy: entropy,
             limits: configuration.primaryLimits)
         transition(to: .primary, .solo, reason: reason, into: &actions, primary: primary)
-        actions.append(.resumeIntake)
         if isStopRequested { forwardToPrimary(.stopRequested, at: now, into: &actions) }
     }
 
     /// The only place `role` becomes `.primary`, or leaves `.primary` or `.backup`: it keeps the cores in step.
     private mutating func transition(
-        to newRole: Role, _ reported: NodeStatus.Role, reason: String, into actions: inout [NodeAction],
+        to newRole: Role, _ reported: NodeStatus.Role, reason: RoleChangeReason, into actions: inout [NodeAction],
         primary: PrimaryCore<Machine>? = nil
     ) {
         refreshStatus()  // what this event has changed so far
@@ -513,7 +543,18 @@ public struct NodeCore<Machine: StateMachine> {
         primaryCore = primary
         if case .backup = newRole {} else { backupCore = nil }
         coreWakeup = primary?.nextWakeup ?? backupCore?.nextWakeup
-        lastReason = reason
+        lastReason = reason.description
+        if reported == .stopped {
+            // A primary stops by handing over to its backup (or losing the epoch to it), a backup leaves its
+            // primary serving: either way the peer serves next. A solo primary leaves nobody.
+            successorClientAddress = from == .primary || from == .backup ? lastPeerClientAddress : ""
+        }
         actions.append(.roleChanged(from: from, to: reported, reason: reason))
+        // Intake pauses are the serving primary's backpressure: a new primary starts reading, and a node that
+        // stops serving answers its clients (with refusals) again.
+        if isIntakePaused || reported == .solo || reported == .primary {
+            isIntakePaused = false
+            actions.append(.resumeIntake)
+        }
     }
 }

@@ -8,7 +8,7 @@ public enum PrimaryEvent: Equatable, Sendable {
     /// A joining node's hello arrived on `channel`; it wants a checkpoint.
     case backupJoined(ChannelID, Hello)
     case framesArrived(ChannelID, [Frame])
-    case channelClosed(ChannelID, reason: String)
+    case channelClosed(ChannelID, ChannelCloseReason)
     case arbiterAnswered(ArbiterAnswer)
     case timerFired
     /// An operator asked the node to stop (SIGTERM): hand over to a caught-up backup first.
@@ -28,9 +28,9 @@ public enum PrimaryAction: Equatable, Sendable {
     case takeEpoch(UInt64)
     case pauseIntake, resumeIntake
     /// The primary has no right to go on: release nothing more, drop every withheld reply.
-    case stop(reason: String)
-    /// A planned switchover is done: the backup has everything and was told to go live.
-    case handedOver(reason: String)
+    case stop(StopReason)
+    /// A planned switchover is done: `backup` has every entry through `sequence` and was told to go live.
+    case handedOver(to: String, through: UInt64)
     /// A line for the operator's log.
     case note(String)
 }
@@ -136,7 +136,7 @@ public struct PrimaryCore<Machine: StateMachine> {
         case .framesArrived(let channel, let frames):
             for frame in frames { received(frame, on: channel, into: &actions) }
         case .channelClosed(let channel, let reason):
-            if backup?.channel == channel { lostBackup(reason: reason, into: &actions) }
+            if backup?.channel == channel { lostBackup(.channelClosed(reason), into: &actions) }
         case .arbiterAnswered(let answer):
             arbiterAnswered(answer, at: now, into: &actions)
         case .timerFired:
@@ -227,7 +227,7 @@ public struct PrimaryCore<Machine: StateMachine> {
             // A second hello means the old link is gone (a restart, say). Treat it as lost, which
             // goes through the arbiter if it was protecting; the newcomer retries shortly.
             actions.append(.close(old.channel))
-            lostBackup(reason: "\(hello.nodeName) joined on a new channel", into: &actions)
+            lostBackup(.rejoinedOnNewChannel(hello.nodeName), into: &actions)
             refuse(channel, "the previous backup link is being retired; retry", into: &actions)
             return
         }
@@ -263,9 +263,8 @@ public struct PrimaryCore<Machine: StateMachine> {
             return  // heartbeats only prove liveness, which the transport tracks; stale epochs are ignored
         }
         guard received <= lastSequence, applied <= received else {
-            actions.append(.note("backup acked \(received)/\(applied) beyond sequence \(lastSequence); dropping it"))
             actions.append(.close(channel))
-            lostBackup(reason: "impossible ack", into: &actions)
+            lostBackup(.impossibleAck(received: received, applied: applied, lastSequence: lastSequence), into: &actions)
             return
         }
         link.received = max(link.received, received)
@@ -285,7 +284,7 @@ public struct PrimaryCore<Machine: StateMachine> {
         backup = link
     }
 
-    private mutating func lostBackup(reason: String, into actions: inout [PrimaryAction]) {
+    private mutating func lostBackup(_ reason: BackupLossReason, into actions: inout [PrimaryAction]) {
         guard let link = backup else { return }
         backup = nil
         unacked.removeAll()
@@ -314,8 +313,7 @@ public struct PrimaryCore<Machine: StateMachine> {
         case .took(.lost(let winner)):
             standing = .stopped
             withheld.removeAll()
-            actions.append(
-                .stop(reason: "lost epoch \(wanted) to \(winner.claim.nodeName) at the arbiter; released nothing"))
+            actions.append(.stop(.lostEpoch(wanted, winner: winner.claim.nodeName)))
         case .took(.granted), .current:
             actions.append(.note("unexpected arbiter answer \(answer) while waiting for epoch \(wanted)"))
         case .failed(let error):
@@ -356,7 +354,7 @@ public struct PrimaryCore<Machine: StateMachine> {
         case .solo:
             releaseWhatTheOutputRuleAllows(into: &actions)
             standing = .stopped
-            actions.append(.stop(reason: "stop requested with no backup to hand over to"))
+            actions.append(.stop(.stopRequestedWithoutBackup))
         case .awaitingEpoch, .handingOver, .stopped:
             break
         }
@@ -368,7 +366,7 @@ public struct PrimaryCore<Machine: StateMachine> {
         else { return }
         actions.append(.send(link.channel, .handover(epoch: epoch, sequence: lastSequence)))
         standing = .stopped
-        actions.append(.handedOver(reason: "\(link.hello.nodeName) has every entry through \(lastSequence)"))
+        actions.append(.handedOver(to: link.hello.nodeName, through: lastSequence))
     }
 
     private mutating func adjustIntake(into actions: inout [PrimaryAction]) {

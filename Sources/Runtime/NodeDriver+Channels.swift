@@ -7,8 +7,9 @@ extension NodeDriver: ChannelConnectionDelegate {
     func channelAccepted(_ connection: ChannelConnection) {
         guard !isExiting, channels.count < RuntimeConfiguration.channelConnectionsLimit else {
             // No delegate is set, so its close reports to nobody: the core never heard of it.
-            log("refusing a logging channel from \(connection.remoteAddress.map { "\($0)" } ?? "?"): "
-                + (isExiting ? "this node is exiting" : "\(channels.count) channels are open already"))
+            log(.channelRefused(
+                peer: connection.remoteAddress.map { "\($0)" } ?? "?",
+                isExiting ? .exiting : .tooManyChannels(channels.count)))
             connection.close()
             return
         }
@@ -21,11 +22,11 @@ extension NodeDriver: ChannelConnectionDelegate {
         do {
             parsed = try SocketAddress(parsing: address)
         } catch {
-            pendingEvents.append(.dialFailed(reason: error.description))
+            pendingEvents.append(.dialFailed(.unparsableAddress(error.description)))
             return
         }
         guard channels.count < RuntimeConfiguration.channelConnectionsLimit else {
-            pendingEvents.append(.dialFailed(reason: "\(channels.count) logging channels are open already"))
+            pendingEvents.append(.dialFailed(.tooManyChannels(channels.count)))
             return
         }
         let connection = ChannelConnection.dial(
@@ -51,27 +52,15 @@ extension NodeDriver: ChannelConnectionDelegate {
         case .ack: counters.acksSent += 1
         default: break
         }
-        guard case .full(let bound) = entry.connection.send(frame) else { return }
-        refused(frame.kind, bound, on: entry)
+        entry.connection.send(frame)
     }
 
     func sendEntry(_ logEntry: LogEntry, epoch: UInt64, sequence: UInt64, on channel: ChannelID) {
         guard let entry = sendableChannel(channel) else { return }
         counters.channelEntriesSent += 1
-        let result = entry.connection.sendEntry(
+        entry.connection.sendEntry(
             epoch: epoch, sequence: sequence, payloadByteCount: logEntry.encodedByteCount
         ) { logEntry.encode(into: &$0) }
-        guard case .full(let bound) = result else { return }
-        refused(.entry, bound, on: entry)
-    }
-
-    /// The transport's bounds sit above the core's (see `channelConfiguration`), so a refusal is a bug somewhere;
-    /// closing the channel makes the core treat the peer as lost, which is safe.
-    private func refused(_ kind: FrameKind, _ bound: SendBuffer.FullReason, on entry: ChannelEntry) {
-        let reason = "the logging channel's send buffer refused a \(kind) frame (\(bound) bound reached)"
-        log("\(reason); closing \(entry.connection)")
-        entry.closeReason = reason
-        entry.connection.close()
     }
 
     func closeChannel(_ channel: ChannelID) {
@@ -113,13 +102,7 @@ extension NodeDriver: ChannelConnectionDelegate {
         guard let entry = channel(connection.id), !entry.isClosedByCore else { return }
         counters.channelDeliveries += 1
         counters.channelFramesReceived += UInt64(frames.count)
-        var ackedThrough: UInt64?
-        for case .ack(_, let received, _) in frames {
-            counters.acksReceived += 1
-            ackedThrough = max(ackedThrough ?? 0, received)
-        }
-        // Free the transport's copy of the acked entries first; the core's own bound is released by the same ack.
-        if let ackedThrough { connection.releaseThrough(ackedThrough) }
+        for case .ack in frames { counters.acksReceived += 1 }
         drive(.framesArrived(connection.id, frames))
     }
 
@@ -132,26 +115,17 @@ extension NodeDriver: ChannelConnectionDelegate {
             return
         }
         guard !entry.isClosedByCore else { return }
-        let text = entry.closeReason ?? reason.description
         if entry.isDialed, !entry.isOpened {
-            drive(.dialFailed(reason: text))
+            drive(.dialFailed(reason))
         } else {
-            drive(.channelClosed(connection.id, reason: text))
+            drive(.channelClosed(connection.id, reason))
         }
     }
 
-    /// The primary's heartbeat says how far its log goes; the backup's is its latest cumulative ack, so an idle
-    /// backup keeps confirming what it holds.
-    /// Heartbeats are rare (idle directions only), so they read the core's status now, not the round's.
+    /// What an idle channel carries is the core's decision.
     func heartbeatFrame(for connection: ChannelConnection) -> Frame {
-        let status = core.status
-        if status.role == .backup {
-            counters.acksSent += 1
-            return .ack(epoch: status.epoch, received: status.logSequence, applied: status.appliedSequence)
-        }
-        return .heartbeat(epoch: status.epoch, sequence: status.logSequence)
+        let frame = core.heartbeat
+        if case .ack = frame { counters.acksSent += 1 }
+        return frame
     }
-
-    /// Never expected: the send limits sit above the core's, so `.full` is handled where it happens (`send`).
-    func connectionHasRoom(_ connection: ChannelConnection) {}
 }

@@ -1,4 +1,5 @@
 import Glibc
+import Primary
 import Posix
 import Replication
 
@@ -14,7 +15,7 @@ extension NodeDriver {
                 accepted = try TCP.accept(from: listener)
             } catch {
                 // EMFILE and the like: level-triggered epoll would report the pending connection again at once.
-                log("accepting a client failed: \(error); accepting again in \(Self.clientAcceptRetryDelay)")
+                log(.acceptFailed(role: "client", error))
                 try? loop.setInterest([], for: clientListener)  // if even this fails, the retry below still runs
                 loop.schedule(after: Self.clientAcceptRetryDelay) { [weak self] in
                     guard let self, let clientListener = self.clientListener else { return }
@@ -36,8 +37,7 @@ extension NodeDriver {
         counters.clientConnectionsDropped += 1
         refusedConnections += 1
         if refusedConnections == 1 || refusedConnections % 1_000 == 0 {
-            log("refused \(refusedConnections) client connection(s) so far: "
-                + "\(configuration.clientConnectionsLimit) are open, the limit")
+            log(.clientsRefused(total: refusedConnections, limit: configuration.clientConnectionsLimit))
         }
         let reply = clientProtocol.rejectionReply(
             reason: "max number of clients reached (\(configuration.clientConnectionsLimit))",
@@ -57,7 +57,7 @@ extension NodeDriver {
         } catch {
             freeClientIndices.append(index)
             try? socket.close()  // the registration error is the one worth logging
-            log("cannot watch a new client connection: \(error); closed it")
+            log(.clientClosed(id: 0, .cannotWatch(error)))
             return
         }
         let id = nextClientID
@@ -109,7 +109,7 @@ extension NodeDriver {
             try loop.setInterest(interest, for: client.registration)
             client.watchedInterest = interest
         } catch {
-            log("client \(client.id): cannot change what the loop watches (\(error)); closing it")
+            log(.clientClosed(id: client.id, .cannotWatch(error)))
             closeClient(client)
         }
     }
@@ -172,7 +172,7 @@ extension NodeDriver {
                 hasNewReplies = true
                 break parsing
             case .malformed(let reply):
-                log("client \(client.id) broke the wire protocol; answered with the error and closing it")
+                log(.clientClosed(id: client.id, .brokeProtocol))
                 client.pipeline.appendFilled(reply)
                 client.isClosingAfterOutput = true
                 hasNewReplies = true
@@ -283,7 +283,7 @@ extension NodeDriver {
 
     /// The core will never release what it withholds: close every connection waiting for such a reply. Its client
     /// cannot know whether the command took effect, and any answer from here would be a guess.
-    func discardWithheld(reason: String) {
+    func discardWithheld(reason: StopReason) {
         var closed = 0
         for case let client? in clients where client.handedCount > 0 {
             closeClient(client)
@@ -291,7 +291,7 @@ extension NodeDriver {
         }
         counters.clientConnectionsDropped += UInt64(closed)
         if closed > 0 {
-            log("closed \(closed) client connection(s) whose replies were withheld (outcome unknown): \(reason)")
+            log(.withheldRepliesDiscarded(connections: closed, reason))
         }
     }
 
@@ -342,8 +342,8 @@ extension NodeDriver {
             }
         }
         if client.unwrittenOutputBytes > configuration.clientOutputBytesLimit {
-            log("client \(client.id) left \(client.unwrittenOutputBytes) reply bytes unread, past the "
-                + "\(configuration.clientOutputBytesLimit)-byte limit; disconnecting it")
+            log(.clientClosed(
+                id: client.id, .outputUnread(bytes: client.unwrittenOutputBytes, limit: configuration.clientOutputBytesLimit)))
             counters.clientConnectionsDropped += 1
             closeClient(client)
             return

@@ -48,7 +48,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     let clientProtocol: P
     let loop: EventLoop
     let shared: RuntimeShared
-    let log: @Sendable (String) -> Void
+    let log: @Sendable (RuntimeEvent) -> Void
     let arbiter: ArbiterWorker
     var core: NodeCore<P.Machine>
 
@@ -87,8 +87,6 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     var isPublishDue = false
     var isPublishTimerArmed = false
     var isWakeArmed = false
-    /// The epoch of the last status computed, for log lines about a node that no longer has one.
-    var lastEpoch: UInt64 = 0
 
     // MARK: Channels (loop thread)
 
@@ -104,8 +102,6 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         var isOpened = false
         /// The core closed it (or the node is exiting): its end is not reported to the core.
         var isClosedByCore = false
-        /// Why the runtime closed it, when that says more than "closed locally".
-        var closeReason: String?
         var countedWrites = 0
         var countedFrames = 0
 
@@ -159,21 +155,15 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
 
     var isExiting = false
     var isFinished = false
-    var exitReason: String?
+    var exitReason: ExitReason?
     var exitTimer: EventLoop.TimerID?
     /// How often an exiting node looks for drained client connections to close; a tenth of the default
     /// `clientDrainQuietLimit`, so a quiet connection goes at most that much later than its limit.
     static var drainSweepInterval: Duration { .milliseconds(10) }
-    /// The peer's client address in the last status computed while this node still had a role: where a stopped
-    /// node sends its clients (a stopped core reports no peer).
-    var lastPeerClientAddress = ""
-    /// The client address of the node that serves after this one stopped, when known: the backup it handed over
-    /// to, or the primary it followed. Set when the core reports the stop.
-    var successorClientAddress = ""
 
     init(
-        configuration: RuntimeConfiguration, clientProtocol: P, emptyMachine: P.Machine, entropy: any EntropySource,
-        loop: EventLoop, log: @escaping @Sendable (String) -> Void
+        configuration: RuntimeConfiguration, clientProtocol: P, emptyMachine: P.Machine, arbiter: any Arbiter,
+        entropy: any EntropySource, loop: EventLoop, log: @escaping @Sendable (RuntimeEvent) -> Void
     ) throws(RuntimeError) {
         var configuration = try configuration.checked(replicatedBytesLimit: clientProtocol.replicatedBytesLimit)
         guard configuration.clientConnectionsLimit <= 1 << 20 else {
@@ -212,7 +202,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         } catch {
             throw .cannotListen(role: "logging channel", address: configuration.channelListenAddress, error)
         }
-        listener.onAcceptError = { box.value?.log("accepting a logging channel failed: \($0); retrying shortly") }
+        listener.onAcceptError = { box.value?.log(.acceptFailed(role: "logging channel", $0)) }
         channelListener = listener
         channelAddress = listener.address
         if configuration.node.channelAddress.hasSuffix(":0") {
@@ -224,7 +214,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         self.configuration = configuration
         core = NodeCore(configuration: configuration.node, emptyMachine: emptyMachine, entropy: entropy)
         shared = RuntimeShared(status: core.status)
-        arbiter = ArbiterWorker(arbiter: DirectoryArbiter(directory: configuration.arbiterDirectory))
+        self.arbiter = ArbiterWorker(arbiter: arbiter)
         clientReadBuffer = .allocate(byteCount: configuration.clientReadBufferBytes, alignment: 16)
         box.value = self
         framesHandler = { box.value?.framesArrived($1, on: $0) }
@@ -317,7 +307,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     /// Performs `actions` in order. Nothing they lead to touches `actions`: events raised meanwhile wait in
     /// `pendingEvents`.
     private func performActions() {
-        var exit: String?
+        var exit: ExitReason?
         for index in actions.indices {
             // Taken, not copied (see `take(at:leaving:)`); the placeholder is never performed.
             switch actions.take(at: index, leaving: .pauseIntake) {
@@ -336,7 +326,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
             case .release(let replies):
                 release(replies)
             case .reject(let tags, let reason):
-                reject(tags, reason: reason)
+                reject(tags, reason: reason.description)
             case .discardWithheld(let reason):
                 discardWithheld(reason: reason)
             case .pauseIntake:
@@ -349,19 +339,9 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
             case .roleChanged(let from, let to, let reason):
                 cachedStatus = nil
                 isPublishDue = true
-                // A stopped node reports epoch 0; the epoch it stopped in is the one worth logging.
-                let epoch = core.status.epoch
-                log("\(from.rawValue) -> \(to.rawValue) at epoch \(epoch > 0 ? epoch : lastEpoch): \(reason)")
-                if to == .stopped {
-                    // A primary stops by handing over to its backup (or losing the epoch to it), a backup leaves
-                    // its primary serving: either way the peer serves next. A solo primary leaves nobody.
-                    successorClientAddress = from == .primary || from == .backup ? lastPeerClientAddress : ""
-                }
-                // Intake pauses are the serving primary's backpressure; a node that stops serving answers
-                // clients (with refusals) again, and the core says nothing more about intake until it serves.
-                if to != .primary, to != .solo { resumeIntake() }
+                log(.roleChanged(from: from, to: to, epoch: core.status.epoch, reason: reason))
             case .note(let line):
-                log(line)
+                log(.note(line))
             case .exit(let reason):
                 exit = reason
             }
@@ -371,9 +351,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
 
     private func ask(_ request: ArbiterWorker.Request) {
         guard !arbiter.submit(request) else { return }
-        log("the arbiter thread has \(ArbiterWorker.pendingRequestsLimit) requests queued; answering unknown")
-        let error = ArbiterError.ioFailed(call: "queue", path: configuration.arbiterDirectory, errno: EBUSY)
-        pendingEvents.append(.arbiterAnswered(.failed(error)))
+        pendingEvents.append(.arbiterAnswered(.failed(.overloaded(queuedRequests: ArbiterWorker.pendingRequestsLimit))))
     }
 
     private func rescheduleCoreTimer() {
@@ -395,8 +373,6 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     var routingStatus: StatusSnapshot {
         if let cachedStatus { return cachedStatus }
         var status = core.status
-        lastEpoch = max(lastEpoch, status.epoch)
-        notePeer(in: &status)
         if monotonicNanoseconds() &- countersSnapshotAt >= Self.countersRefreshNanoseconds {
             refreshCountersSnapshot()
         }
@@ -412,16 +388,6 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         let status: NodeStatus
 
         init(_ status: NodeStatus) { self.status = status }
-    }
-
-    /// Remembers the peer while this node has a role; once stopped, names the node that took over instead, so
-    /// refusals and INFO tell a draining client where to go.
-    private func notePeer(in status: inout NodeStatus) {
-        if status.role == .stopped {
-            status.peerClientAddress = successorClientAddress
-        } else {
-            lastPeerClientAddress = status.peerClientAddress
-        }
     }
 
     private func refreshCountersSnapshot() {
@@ -475,14 +441,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     /// Publishes the status for other threads (and the channel counters it includes).
     func publish() {
         countChannelStatistics()
-        var status: NodeStatus
-        if let cachedStatus {
-            status = cachedStatus.status
-        } else {
-            status = core.status
-            notePeer(in: &status)
-        }
-        lastEpoch = max(lastEpoch, status.epoch)
+        let status = cachedStatus?.status ?? core.status
         let counters = counters
         shared.published.withLock { $0 = RuntimeShared.Published(status: status, counters: counters) }
         publishedAt = monotonicNanoseconds()
@@ -504,7 +463,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     /// closed when its client ends it, or once it has nothing outstanding and has been quiet for
     /// `clientDrainQuietLimit`, or at the linger deadline. Nothing reaches the core any more (`drive` ignores
     /// events once exiting), so no command is executed after the stop.
-    private func beginExit(reason: String) {
+    private func beginExit(reason: ExitReason) {
         guard !isExiting else { return }
         isExiting = true
         exitReason = reason
@@ -543,7 +502,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     }
 
     /// What a client hears for a command an exiting node will not execute.
-    var exitRefusalReason: String { "this node has stopped (\(exitReason ?? "exiting"))" }
+    var exitRefusalReason: String { "this node has stopped (\(exitReason?.description ?? "exiting"))" }
 
     /// While exiting: closes each connection with nothing outstanding that has been quiet for
     /// `clientDrainQuietLimit`, then looks again after `drainSweepInterval` until the exit finishes.
@@ -574,8 +533,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         guard !isFinished else { return }
         isFinished = true
         if clientCount > 0 {
-            log("closing \(clientCount) client connection(s) still open after the \(configuration.exitLingerLimit) "
-                + "exit linger")
+            log(.exitLingerExpired(openConnections: clientCount, linger: configuration.exitLingerLimit))
         }
         if let exitTimer { loop.cancel(exitTimer) }
         exitTimer = nil

@@ -1,16 +1,17 @@
+import Arbiter
 import Node
 import Posix
 import Replication
 import Synchronization
 
-/// One Lockstep node in a process: a `NodeCore` driven by real sockets, timers and the shared-directory arbiter.
+/// One Lockstep node in a process: a `NodeCore` driven by real sockets, timers and an arbiter.
 ///
 /// `init` binds the client and logging-channel ports (a busy port is a typed error before anything runs);
 /// `run()` then blocks the calling thread on the node's single epoll loop until the node exits. Everything the
 /// node does happens on that thread (see `NodeDriver` for how a round flows); the arbiter, which is disk I/O that
 /// may hang, gets one helper thread. Other threads may only call `requestStop()`, `crash()` and `status`.
 ///
-/// Signals are not the runtime's business: the CLI turns SIGTERM into `requestStop()`.
+/// `runUntilStopped()` turns SIGTERM and SIGINT into `requestStop()` (see `StopSignals`); `run()` leaves signals alone.
 public final class NodeRuntime<P: ClientProtocol>: @unchecked Sendable {  // unchecked: the driver is loop-only
     /// The client address actually bound (port 0 resolved).
     public let clientAddress: SocketAddress
@@ -23,17 +24,20 @@ public final class NodeRuntime<P: ClientProtocol>: @unchecked Sendable {  // unc
     private let driver: NodeDriver<P>
     private let shared: RuntimeShared
     private let hasRun = Atomic<Bool>(false)
+    let log: @Sendable (RuntimeEvent) -> Void
 
     /// Makes the node and binds both listeners.
     ///
     /// - Parameters:
     ///   - protocol: the application's wire protocol on the client port.
     ///   - emptyMachine: the state a new cluster starts from, and what a joining backup restores into.
+    ///   - arbiter: who may go live; the same arbiter (the same shared directory, say) on both nodes.
     ///   - entropy: where the primary's clock reads and random values come from (recorded into the log).
-    ///   - log: one line per role transition and per core note; called on the loop thread.
+    ///   - log: one event per role transition, core note and client or channel trouble, on the loop thread (and, for
+    ///     stop requests, the signal thread); its description is the log line.
     public init(
-        configuration: RuntimeConfiguration, protocol clientProtocol: P, emptyMachine: P.Machine,
-        entropy: any EntropySource = SystemEntropy(), log: @escaping @Sendable (String) -> Void
+        configuration: RuntimeConfiguration, protocol clientProtocol: P, emptyMachine: P.Machine, arbiter: any Arbiter,
+        entropy: any EntropySource = SystemEntropy(), log: @escaping @Sendable (RuntimeEvent) -> Void
     ) throws(RuntimeError) {
         do {
             loop = try EventLoop()
@@ -42,7 +46,8 @@ public final class NodeRuntime<P: ClientProtocol>: @unchecked Sendable {  // unc
         }
         driver = try NodeDriver(
             configuration: configuration, clientProtocol: clientProtocol, emptyMachine: emptyMachine,
-            entropy: entropy, loop: loop, log: log)
+            arbiter: arbiter, entropy: entropy, loop: loop, log: log)
+        self.log = log
         loop.pollBeforeSleep = driver.configuration.pollBeforeSleep
         shared = driver.shared
         clientAddress = driver.clientAddress
@@ -50,11 +55,11 @@ public final class NodeRuntime<P: ClientProtocol>: @unchecked Sendable {  // unc
         self.configuration = driver.configuration
     }
 
-    /// Runs the node on the calling thread until it exits; returns why (e.g. "handed over: ...", "crashed").
+    /// Runs the node on the calling thread until it exits; returns why.
     ///
     /// Call once. Throws only if the node cannot start its arbiter thread or the event loop itself fails.
     @discardableResult
-    public func run() throws(RuntimeError) -> String {
+    public func run() throws(RuntimeError) -> ExitReason {
         let isFirst = !hasRun.exchange(true, ordering: .acquiringAndReleasing)
         precondition(isFirst, "NodeRuntime.run() called twice")
         do {
@@ -72,7 +77,7 @@ public final class NodeRuntime<P: ClientProtocol>: @unchecked Sendable {  // unc
         driver.finish()
         loop.shutdown()
         if let failure { throw .eventLoopFailed(failure) }
-        return driver.exitReason ?? "crashed"
+        return driver.exitReason ?? .crashed
     }
 
     /// Asks the node to stop, from any thread (e.g. on SIGTERM). A primary with a caught-up backup hands over to

@@ -14,8 +14,6 @@ public struct RuntimeConfiguration: Sendable {
     public var clientListenAddress: String
     /// Where the peer's logging channel connects, `"HOST:PORT"`; port 0 lets the kernel choose.
     public var channelListenAddress: String
-    /// The shared directory the arbiter keeps its epoch records in.
-    public var arbiterDirectory: String
 
     /// Send a heartbeat after this long without sending anything on a channel.
     public var heartbeatInterval: Duration = .milliseconds(50)
@@ -58,13 +56,11 @@ public struct RuntimeConfiguration: Sendable {
     public var pollBeforeSleep: Duration = Self.defaultPollBeforeSleep
     public static let defaultPollBeforeSleep: Duration = .microseconds(50)
 
-    public init(
-        node: NodeConfiguration, clientListenAddress: String, channelListenAddress: String, arbiterDirectory: String
-    ) {
+    /// A configuration with every bound at its default.
+    public init(node: NodeConfiguration, clientListenAddress: String, channelListenAddress: String) {
         self.node = node
         self.clientListenAddress = clientListenAddress
         self.channelListenAddress = channelListenAddress
-        self.arbiterDirectory = arbiterDirectory
     }
 
     /// Room a log entry needs around the command itself: kind, recorded-value count, and the recorded values
@@ -120,25 +116,20 @@ public struct RuntimeConfiguration: Sendable {
 
     /// The logging channel's transport settings.
     ///
-    /// The send buffer's bounds are deliberately larger than the core's: the core pauses intake at
-    /// `unackedEntriesLimit`/`unackedBytesLimit`, but a batch it already took may overshoot by one intake batch,
-    /// and ticks and digests add entries of their own. So `.full` from the transport can only mean a bug, and the
-    /// runtime answers it by closing the channel (the core then treats the backup as lost). Control frames include
-    /// a whole checkpoint, which the core emits at once, so their allowance is the largest checkpoint a backup
-    /// accepts plus chunk headers.
+    /// The transport bounds only bytes not yet written to the socket; the unacked log is the primary core's to
+    /// bound (`PrimaryLimits`). The transport's bound sits above everything the core can have in flight: the
+    /// unacked log, overshot by at most one intake batch before the core pauses, ticks and digests added meanwhile,
+    /// and a whole checkpoint, which the core emits at once. So only a peer that stops reading can reach it.
     var channelConfiguration: ChannelConnection.Configuration {
         let limits = node.primaryLimits
         let frameBytes = frameBodyBytesLimit + FrameCodec.overheadBytes
-        // Twice the overshoot one batch can cause, plus room for ticks and digests added while intake is paused.
-        let entriesLimit = limits.unackedEntriesLimit + 2 * limits.intakeBatchLimit + 1_024
-        let bytesLimit = limits.unackedBytesLimit + 2 * (intakeBatchBytesLimit + frameBytes) + (1 << 20)
+        let logBytes = limits.unackedBytesLimit + 2 * (intakeBatchBytesLimit + frameBytes) + (1 << 20)
         let checkpointBytes = node.backupLimits.checkpointBytesLimit
         let chunks = checkpointBytes / max(1, limits.checkpointChunkBytes) + 2
-        let controlBytesLimit = checkpointBytes + chunks * (FrameCodec.overheadBytes + 16) + frameBytes
+        let checkpointFramesBytes = checkpointBytes + chunks * (FrameCodec.overheadBytes + 16) + frameBytes
         return ChannelConnection.Configuration(
             heartbeatInterval: heartbeatInterval, silenceTimeout: silenceTimeout, connectTimeout: dialTimeout,
-            sendLimits: SendBuffer.Limits(
-                entriesLimit: entriesLimit, bytesLimit: bytesLimit, controlBytesLimit: controlBytesLimit),
+            unwrittenBytesLimit: logBytes + checkpointFramesBytes,
             bodyBytesLimit: frameBodyBytesLimit, readBufferBytes: channelReadBufferBytes)
     }
 }

@@ -9,8 +9,10 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidConfiguration(String)
     /// The event loop could not be made or `epoll_wait` failed.
     case eventLoopFailed(SystemError)
-    /// The arbiter's helper thread could not be started.
+    /// The arbiter's or the signals' helper thread could not be started.
     case cannotStartThread(SystemError)
+    /// The signal handlers could not be installed.
+    case cannotHandleSignals(SystemError)
 
     public var description: String {
         switch self {
@@ -21,7 +23,9 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
         case .eventLoopFailed(let error):
             "the event loop failed: \(error); the node stops"
         case .cannotStartThread(let error):
-            "cannot start the arbiter thread: \(error); the node does not start"
+            "cannot start a helper thread: \(error); the node does not start"
+        case .cannotHandleSignals(let error):
+            "cannot install the signal handlers: \(error); the node does not start"
         }
     }
 }

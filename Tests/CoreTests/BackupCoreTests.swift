@@ -54,7 +54,7 @@ struct BackupCoreTests {
                                                       bytes: Counter().snapshot()),
                                           .protecting(epoch: 1, sequence: 0)]), at: at(0))
         _ = backup.handle(.framesArrived([entry(1), entry(2), entry(3)]), at: at(1))
-        let lost = backup.handle(.channelClosed(reason: "end of stream"), at: at(2))
+        let lost = backup.handle(.channelClosed(.endOfStream), at: at(2))
         #expect(backup.applied == 3)
         #expect(lost.contains(.takeEpoch(2)))
         let record = EpochRecord(epoch: 2, claim: Claim(nodeName: "b", channelAddress: "", clientAddress: ""),
@@ -67,7 +67,7 @@ struct BackupCoreTests {
     func notProtectingRejoins() {
         var backup = followingBackup(protecting: false)
         _ = backup.handle(.framesArrived([entry(1)]), at: at(1))
-        let lost = backup.handle(.channelClosed(reason: "end of stream"), at: at(2))
+        let lost = backup.handle(.channelClosed(.endOfStream), at: at(2))
         #expect(!lost.contains(.takeEpoch(2)))
         #expect(lost.rejoined)
     }
@@ -75,7 +75,7 @@ struct BackupCoreTests {
     @Test("losing the race for the next epoch means the primary is alive: drop the state and rejoin")
     func lostRaceRejoins() {
         var backup = followingBackup()
-        _ = backup.handle(.channelClosed(reason: "peer silent"), at: at(1))
+        _ = backup.handle(.channelClosed(.peerSilent(.milliseconds(300))), at: at(1))
         let winner = EpochRecord(epoch: 2, claim: Claim(nodeName: "a", channelAddress: "", clientAddress: ""),
                                  takenAtMilliseconds: 0)
         #expect(backup.handle(.arbiterAnswered(.took(.lost(to: winner))), at: at(2)).rejoined)
@@ -88,7 +88,7 @@ struct BackupCoreTests {
         let actions = backup.handle(.framesArrived([entry(1), wrong]), at: at(1))
         #expect(actions.acks.isEmpty)
         #expect(actions.rejoined)
-        #expect(actions.contains { if case .rejoin(let reason) = $0 { reason.contains("diverged") } else { false } })
+        #expect(actions.contains { if case .rejoin(.diverged(sequence: 2, _)) = $0 { true } else { false } })
     }
 
     @Test("replay that asks for an unrecorded value is a divergence")

@@ -101,7 +101,7 @@ struct PrimaryCoreTests {
     func lostBackupAsksArbiter() {
         var primary = protectedPrimary()
         _ = primary.handle(.commandsArrived([command(1)]), at: at(1))
-        let lost = primary.handle(.channelClosed(backupChannel, reason: "peer silent"), at: at(2))
+        let lost = primary.handle(.channelClosed(backupChannel, .peerSilent(.milliseconds(300))), at: at(2))
         #expect(lost.contains(.takeEpoch(2)))
         #expect(lost.releasedTags.isEmpty)
         #expect(lost.contains(.pauseIntake))
@@ -116,7 +116,7 @@ struct PrimaryCoreTests {
     func lostArbiterStops() {
         var primary = protectedPrimary()
         _ = primary.handle(.commandsArrived([command(1)]), at: at(1))
-        _ = primary.handle(.channelClosed(backupChannel, reason: "end of stream"), at: at(2))
+        _ = primary.handle(.channelClosed(backupChannel, .endOfStream), at: at(2))
         let winner = EpochRecord(epoch: 2, claim: Claim(nodeName: "b", channelAddress: "", clientAddress: ""),
                                  takenAtMilliseconds: 0)
         let lost = primary.handle(.arbiterAnswered(.took(.lost(to: winner))), at: at(3))
@@ -129,7 +129,7 @@ struct PrimaryCoreTests {
     func arbiterUnavailable() {
         var primary = protectedPrimary()
         _ = primary.handle(.commandsArrived([command(1)]), at: at(1))
-        _ = primary.handle(.channelClosed(backupChannel, reason: "end of stream"), at: at(2))
+        _ = primary.handle(.channelClosed(backupChannel, .endOfStream), at: at(2))
         let failed = primary.handle(.arbiterAnswered(.failed(.readOnly(path: "/arbiter"))), at: at(3))
         #expect(failed.releasedTags.isEmpty)
         let retry = primary.handle(.timerFired, at: at(3) + primary.limits.arbiterRetryInterval)
@@ -179,7 +179,7 @@ struct PrimaryCoreTests {
     func stopWhileAwaitingEpoch() {
         var primary = protectedPrimary()
         _ = primary.handle(.commandsArrived([command(1)]), at: at(1))
-        _ = primary.handle(.channelClosed(backupChannel, reason: "end of stream"), at: at(2))
+        _ = primary.handle(.channelClosed(backupChannel, .endOfStream), at: at(2))
         let asked = primary.handle(.stopRequested, at: at(3))
         #expect(!asked.contains { if case .stop = $0 { true } else { false } })
         let record = EpochRecord(epoch: 2, claim: Claim(nodeName: "a", channelAddress: "", clientAddress: ""),

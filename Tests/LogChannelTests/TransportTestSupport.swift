@@ -29,9 +29,7 @@ final class Endpoint: ChannelConnectionDelegate, @unchecked Sendable {
         var closeReason: ChannelCloseReason?
         var frames: [Frame] = []
         var deliveries = 0
-        /// Sequence numbers the primary tried to send when `send` said `.full`, and why.
-        var refusals: [(sequence: UInt64, reason: SendBuffer.FullReason)] = []
-        var hasRoomCalls = 0
+        /// The highest cumulative ack the primary received.
         var releasedThrough: UInt64 = 0
         var highestEntryReceived: UInt64 = 0
 
@@ -61,7 +59,7 @@ final class Endpoint: ChannelConnectionDelegate, @unchecked Sendable {
         self.loop = loop
     }
 
-    /// Primary, loop thread: sends entries up to `last`, resuming on `connectionHasRoom` whenever `.full`.
+    /// Primary, loop thread: sends entries up to `last`, all in this round.
     func sendEntries(through last: UInt64, payloadBytes: Int = 100) {
         lastSequenceWanted = last
         self.payloadBytes = payloadBytes
@@ -71,21 +69,15 @@ final class Endpoint: ChannelConnectionDelegate, @unchecked Sendable {
     /// Backup, loop thread: one cumulative ack for everything received.
     func ackNow() {
         ackedThrough = highestReceived
-        _ = connection?.send(.ack(epoch: 1, received: ackedThrough, applied: ackedThrough))
+        connection?.send(.ack(epoch: 1, received: ackedThrough, applied: ackedThrough))
     }
 
     private func pump() {
         guard let connection else { return }
         while nextSequence <= lastSequenceWanted {
             let payload = [UInt8](repeating: UInt8(truncatingIfNeeded: nextSequence), count: payloadBytes)
-            switch connection.send(.entry(epoch: 1, sequence: nextSequence, payload: payload)) {
-            case .appended:
-                nextSequence += 1
-            case .full(let reason):
-                let sequence = nextSequence
-                observed.withLock { $0.refusals.append((sequence, reason)) }
-                return
-            }
+            connection.send(.entry(epoch: 1, sequence: nextSequence, payload: payload))
+            nextSequence += 1
         }
     }
 
@@ -103,7 +95,6 @@ final class Endpoint: ChannelConnectionDelegate, @unchecked Sendable {
             default: break
             }
         }
-        if role == .primary, highestAck > 0 { connection.releaseThrough(highestAck) }
         let received = highestReceived
         observed.withLock {
             $0.frames.append(contentsOf: frames)
@@ -128,11 +119,6 @@ final class Endpoint: ChannelConnectionDelegate, @unchecked Sendable {
         // Only what was acked explicitly, so a test that holds acks back is not undone by heartbeats.
         case .backup: .ack(epoch: 1, received: ackedThrough, applied: ackedThrough)
         }
-    }
-
-    func connectionHasRoom(_ connection: ChannelConnection) {
-        observed.withLock { $0.hasRoomCalls += 1 }
-        pump()
     }
 }
 

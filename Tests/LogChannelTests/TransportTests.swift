@@ -35,7 +35,7 @@ struct TransportTests {
         pair.tearDown()
         let sent = try #require(pair.primary.connection).statistics
         let received = try #require(pair.backup.connection).statistics
-        #expect(try #require(pair.primary.connection).sendBuffer.unackedEntries == 0)
+        #expect(try #require(pair.primary.connection).sendBuffer.unwrittenBytes == 0)
         #expect(sent.writeCalls < Int(count), "frames of one round share a write")
         #expect(received.deliveries < Int(count), "frames of one read arrive in one call")
         let framesPerWrite = Double(sent.framesQueued) / Double(sent.writeCalls)
@@ -137,33 +137,29 @@ struct TransportTests {
         #expect(lifetime <= Self.fast.silenceTimeout + Self.detectionMargin)
     }
 
-    @Test("a full send buffer refuses entries with .full, and acks free room that the owner is told about")
-    func backpressureDrainsAfterAcks() throws {
+    @Test("a peer that stops reading is closed with .sendBufferFull once the unwritten bytes reach the limit")
+    func stalledPeerFillsTheSendBuffer() throws {
         var configuration = Self.fast
-        configuration.sendLimits = SendBuffer.Limits(entriesLimit: 8, bytesLimit: 1 << 20)
+        configuration.silenceTimeout = .seconds(30)  // the stall, not the silence, must close it
+        configuration.unwrittenBytesLimit = 1 << 20
         let pair = try ChannelPair(configuration: configuration)
         defer { pair.tearDown() }
-        pair.backup.isAutoAcking.store(false, ordering: .relaxed)
         #expect(pair.waitUntilOpen())
+        pair.backupThread.freeze()  // its socket stays open, and nothing reads it
         let primary = pair.primary
-        #expect(pair.primaryThread.sync { primary.sendEntries(through: 20) })
-
-        #expect(Waiting.until(.seconds(5)) { pair.backup.observed.withLock { $0.highestEntryReceived } == 8 })
-        sleep(for: configuration.heartbeatInterval * 2)  // heartbeats pass, and must not release anything
-        #expect(pair.backup.observed.withLock { $0.highestEntryReceived } == 8, "nothing beyond the limit is sent")
-        let refusals = pair.primary.observed.withLock { $0.refusals }
-        #expect(refusals.first?.sequence == 9)
-        #expect(refusals.first?.reason == .entries)
-        #expect(pair.primary.observed.withLock { $0.hasRoomCalls } == 0)
-
-        pair.backup.isAutoAcking.store(true, ordering: .relaxed)
-        let backup = pair.backup
-        #expect(pair.backupThread.sync { backup.ackNow() })
-        #expect(Waiting.until(.seconds(5)) { pair.backup.observed.withLock { $0.highestEntryReceived } == 20 })
-        #expect(Waiting.until(.seconds(5)) { pair.primary.observed.withLock { $0.releasedThrough } == 20 })
-        #expect(pair.primary.observed.withLock { $0.hasRoomCalls } >= 2, "8 + 8 + 4: two waits for room")
-        #expect(pair.backup.observed.withLock { $0.entries } == Array(1...20))
-        #expect(pair.primary.observed.withLock { $0.closeReason } == nil)
+        // A megabyte per round: each round fits the limit on its own, so only bytes left unwritten fill it.
+        var sent: UInt64 = 0
+        let closed = Waiting.until(.seconds(20)) {
+            guard primary.observed.withLock({ $0.closeReason }) == nil else { return true }
+            sent += 1_000
+            let through = sent
+            _ = pair.primaryThread.sync { primary.sendEntries(through: through, payloadBytes: 1_000) }
+            return false
+        }
+        #expect(closed, "the primary kept buffering for a peer that reads nothing")
+        let reason = primary.observed.withLock { $0.closeReason }
+        #expect(reason == .sendBufferFull(unwrittenBytesLimit: 1 << 20), "\(String(describing: reason))")
+        print("closed after \(sent) entries of 1000 B sent to a peer that reads nothing")
     }
 
     @Test("a corrupted frame closes the connection with .decodeFailed after delivering the frames before it")

@@ -1,3 +1,4 @@
+import Arbiter
 import KeyValue
 import Node
 import Replication
@@ -144,12 +145,12 @@ struct KeyValueClientProtocolTests {
         let node = NodeConfiguration(
             nodeName: "a", channelAddress: "127.0.0.1:0", clientAddress: "127.0.0.1:0", peerChannelAddress: nil)
         var configuration = RuntimeConfiguration(
-            node: node, clientListenAddress: "127.0.0.1:0", channelListenAddress: "127.0.0.1:0",
-            arbiterDirectory: "/nonexistent")
+            node: node, clientListenAddress: "127.0.0.1:0", channelListenAddress: "127.0.0.1:0")
         misconfiguration.change(&configuration)
         #expect {
             _ = try NodeRuntime(
-                configuration: configuration, protocol: wire, emptyMachine: KeyValueStore(), log: { _ in })
+                configuration: configuration, protocol: wire, emptyMachine: KeyValueStore(),
+                arbiter: DirectoryArbiter(directory: "/nonexistent"), log: { _ in })
         } throws: { error in
             guard case RuntimeError.invalidConfiguration(let reason) = error else { return false }
             return reason.contains(misconfiguration.reasonContains)

@@ -16,7 +16,10 @@ struct NodeRuntimeTests {
         let pair = try Pair.start()
         defer { pair.shutDown() }
 
-        #expect(pair.primary.log.contains { $0.hasPrefix("solo -> primary") }, "the primary was solo first")
+        let caughtUp = pair.primary.events.contains {
+            if case .roleChanged(.solo, .primary, _, .backupCaughtUp(pair.backup.name)) = $0 { true } else { false }
+        }
+        #expect(caughtUp, "the primary was not solo first, until its backup caught up")
         let primary = try RESPClient(pair.primary.clientAddress)
         #expect(try primary.command("SET", "greeting", "hello").isOK)
         #expect(try primary.command("GET", "greeting") == .bulk("hello"))
@@ -105,10 +108,15 @@ struct NodeRuntimeTests {
 
         // The old primary finds epoch 2 taken: it drops the withheld writes (closing their connections, which
         // ends the writer) and never answers them.
-        let stepped = Waiting.until(.seconds(5)) { primary.log.contains { $0.contains("lost epoch 2") } }
+        let stepped = Waiting.until(.seconds(5)) {
+            primary.roleChanges.contains(.primaryStopped(.lostEpoch(2, winner: backup.name)))
+        }
         #expect(stepped, "the old primary did not learn it lost the epoch")
         let acked = writer.stop()
-        #expect(primary.log.contains { $0.contains("outcome unknown") }, "withheld writes were not discarded")
+        let discarded = primary.events.contains {
+            if case .withheldRepliesDiscarded(_, .lostEpoch(2, _)) = $0 { true } else { false }
+        }
+        #expect(discarded, "withheld writes were not discarded")
         let survivor = try RESPClient(backup.clientAddress)
         var missing: [Int] = []
         for index in acked where try survivor.command("GET", "silence:\(index)") != .bulk("value:\(index)") {
@@ -166,8 +174,14 @@ struct NodeRuntimeTests {
         #expect(wentLive, "the backup did not go live: \(pair.backup.status.role)")
         print("handover after requestStop: \(handoverMilliseconds) ms, \(acked.count) writes acknowledged")
         #expect(pair.primary.waitForExit(.seconds(5)), "the old primary did not exit")
-        #expect(pair.primary.exitReason?.hasPrefix("handed over") == true, "\(pair.primary.exitReason ?? "running")")
-        #expect(pair.backup.log.contains { $0.contains("handed over") }, "the backup went live some other way")
+        let outcome = pair.primary.outcome
+        #expect(
+            { if case .success(.handedOver(to: pair.backup.name, _)) = outcome { true } else { false } }(),
+            "\(String(describing: outcome))")
+        let wentLiveByHandover = pair.backup.roleChanges.contains {
+            if case .primaryLost(.handedOver, grantedEpoch: 2) = $0 { true } else { false }
+        }
+        #expect(wentLiveByHandover, "the backup went live some other way: \(pair.backup.roleChanges)")
         #expect(handoverMilliseconds < pair.backup.runtime.configuration.silenceTimeout.milliseconds)
 
         let survivor = try RESPClient(pair.backup.clientAddress)
@@ -242,10 +256,10 @@ struct NodeRuntimeTests {
         defer { try? holder.close() }  // teardown: nothing to report
         let busy = try TCP.localAddress(of: holder)
 
-        var configuration = TestNode.configuration(name: "a", arbiterDirectory: directory.path)
+        var configuration = TestNode.configuration(name: "a")
         configuration.clientListenAddress = busy.description
         do {
-            _ = try TestNode(configuration: configuration)
+            _ = try TestNode(configuration: configuration, arbiterDirectory: directory.path)
             Issue.record("init bound a port that is in use")
         } catch let error as RuntimeError {
             guard case .cannotListen(let role, let address, let cause) = error else {
@@ -258,9 +272,9 @@ struct NodeRuntimeTests {
             #expect(error.description.contains("already in use"), "\(error)")
         }
 
-        configuration = TestNode.configuration(name: "a", arbiterDirectory: directory.path)
+        configuration = TestNode.configuration(name: "a")
         configuration.channelListenAddress = busy.description
-        #expect(throws: RuntimeError.self) { _ = try TestNode(configuration: configuration) }
+        #expect(throws: RuntimeError.self) { _ = try TestNode(configuration: configuration, arbiterDirectory: directory.path) }
     }
 
     @Test("malformed RESP gets an error and closes only that connection")
@@ -410,7 +424,8 @@ struct NodeRuntimeTests {
         try reader.sendRaw((0..<400).flatMap { _ in Self.encode(["GET", "big"]) })
         let dropped = Waiting.until(.seconds(5)) { (node.status.counters["client_connections_dropped"] ?? 0) > 0 }
         #expect(dropped, "the slow client was never disconnected")
-        #expect(node.log.contains { $0.contains("reply bytes unread") })
+        let reason = node.events.lazy.compactMap { if case .clientClosed(_, let reason) = $0 { reason } else { nil } }.first
+        #expect({ if case .outputUnread = reason { true } else { false } }(), "\(String(describing: reason))")
         #expect(try writer.command("GET", "big") == .bulk(value))
     }
 

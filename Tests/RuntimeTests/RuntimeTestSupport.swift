@@ -1,3 +1,4 @@
+import Arbiter
 import Glibc
 import KeyValue
 import Node
@@ -64,39 +65,39 @@ final class TemporaryDirectory: Sendable {
 final class TestNode: Sendable {
     let name: String
     let runtime: NodeRuntime<KeyValueClientProtocol>
-    private let lines = LogLines()
-    private let outcome = Mutex<Result<String, RuntimeError>?>(nil)
+    private let recorded = RecordedEvents()
+    private let exit = Mutex<Result<ExitReason, RuntimeError>?>(nil)
     private let thread = Mutex<PosixThread?>(nil)
 
     /// The configuration tests use: loopback, any free ports, the default (sub-second) timeouts.
-    static func configuration(name: String, arbiterDirectory: String, peer: String? = nil) -> RuntimeConfiguration {
+    static func configuration(name: String, peer: String? = nil) -> RuntimeConfiguration {
         let node = NodeConfiguration(
             nodeName: name, channelAddress: "127.0.0.1:0", clientAddress: "127.0.0.1:0", peerChannelAddress: peer)
         return RuntimeConfiguration(
-            node: node, clientListenAddress: "127.0.0.1:0", channelListenAddress: "127.0.0.1:0",
-            arbiterDirectory: arbiterDirectory)
+            node: node, clientListenAddress: "127.0.0.1:0", channelListenAddress: "127.0.0.1:0")
     }
 
     /// Makes a runtime (binding its ports) and runs it on a new thread; `configure` may change the defaults.
     static func start(
         name: String, arbiterDirectory: String, configure: (inout RuntimeConfiguration) -> Void = { _ in }
     ) throws -> TestNode {
-        var configuration = configuration(name: name, arbiterDirectory: arbiterDirectory)
+        var configuration = configuration(name: name)
         configure(&configuration)
-        let node = try TestNode(configuration: configuration)
+        let node = try TestNode(configuration: configuration, arbiterDirectory: arbiterDirectory)
         try node.run()
         return node
     }
 
-    init(configuration: RuntimeConfiguration) throws {
+    init(configuration: RuntimeConfiguration, arbiterDirectory: String) throws {
         name = configuration.node.nodeName
-        let lines = lines
+        let recorded = recorded
         let name = name
         runtime = try NodeRuntime(
-            configuration: configuration, protocol: KeyValueClientProtocol(), emptyMachine: KeyValueStore()
-        ) { line in
-            print("[\(name)] \(line)")
-            lines.append(line)
+            configuration: configuration, protocol: KeyValueClientProtocol(), emptyMachine: KeyValueStore(),
+            arbiter: DirectoryArbiter(directory: arbiterDirectory)
+        ) { event in
+            print("[\(name)] \(event)")
+            recorded.append(event)
         }
     }
 
@@ -104,9 +105,9 @@ final class TestNode: Sendable {
         let spawned = try PosixThread.spawn { [self] in
             do throws(RuntimeError) {
                 let reason = try runtime.run()
-                outcome.withLock { $0 = .success(reason) }
+                exit.withLock { $0 = .success(reason) }
             } catch {
-                outcome.withLock { $0 = .failure(error) }
+                exit.withLock { $0 = .failure(error) }
             }
         }
         thread.withLock { $0 = spawned }
@@ -115,27 +116,24 @@ final class TestNode: Sendable {
     var status: NodeStatus { runtime.status }
     var role: NodeStatus.Role { runtime.status.role }
     var clientAddress: SocketAddress { runtime.clientAddress }
-    var log: [String] { lines.all }
+    /// Everything the node has told its operator so far.
+    var events: [RuntimeEvent] { recorded.all }
     /// What `run()` returned, once it has.
-    var exitReason: String? {
-        outcome.withLock { outcome in
-            switch outcome {
-            case .success(let reason): reason
-            case .failure(let error): "failed: \(error)"
-            case nil: nil
-            }
-        }
+    var outcome: Result<ExitReason, RuntimeError>? { exit.withLock { $0 } }
+    /// The role changes the node reported, in order.
+    var roleChanges: [RoleChangeReason] {
+        events.compactMap { if case .roleChanged(_, _, _, let reason) = $0 { reason } else { nil } }
     }
 
     /// Waits for `run()` to return, up to `deadline`; false if it did not (the thread is then left to the crash
     /// in `shutDown`).
     func waitForExit(_ deadline: Duration) -> Bool {
-        Waiting.until(deadline) { exitReason != nil }
+        Waiting.until(deadline) { outcome != nil }
     }
 
     /// Teardown: crash the node if it still runs, then join its thread. Safe to call more than once.
     func shutDown() {
-        if exitReason == nil { runtime.crash() }
+        if outcome == nil { runtime.crash() }
         let exited = waitForExit(.seconds(10))
         #expect(exited, "node \(name) did not stop within 10 s of a crash")
         guard exited else { return }
@@ -155,10 +153,10 @@ final class TestNode: Sendable {
 }
 
 /// A node's log lines, shared between its loop thread and the test.
-final class LogLines: Sendable {
-    private let lines = Mutex<[String]>([])
-    func append(_ line: String) { lines.withLock { $0.append(line) } }
-    var all: [String] { lines.withLock { $0 } }
+final class RecordedEvents: Sendable {
+    private let events = Mutex<[RuntimeEvent]>([])
+    func append(_ event: RuntimeEvent) { events.withLock { $0.append(event) } }
+    var all: [RuntimeEvent] { events.withLock { $0 } }
 }
 
 /// Two nodes sharing an arbiter directory.

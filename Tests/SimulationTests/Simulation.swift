@@ -4,6 +4,7 @@ import Glibc
 #endif
 import LogChannel
 import Node
+import Posix
 import Replication
 
 /// Which faults a run may inject; the seed picks the mix (swarm testing).
@@ -274,7 +275,7 @@ struct Simulation {
             case .roleChanged(let from, let to, let reason):
                 if from == .backup && to == .solo {
                     failovers += 1
-                    checkNewPrimaryHoldsAckedTokens(index, reason: reason)
+                    checkNewPrimaryHoldsAckedTokens(index, reason: reason.description)
                 }
                 noteWhetherTheStateSurvives()
             case .note(let line):
@@ -314,7 +315,7 @@ struct Simulation {
         guard let target = nodeIndex(of: address), target != index, nodes[target].isUp,
             !cutDirections.contains([index, target]), !cutDirections.contains([target, index])
         else {
-            schedule(.node(index, incarnation: incarnation, .dialFailed(reason: "connection refused")), after: .milliseconds(1))
+            schedule(.node(index, incarnation: incarnation, .dialFailed(.connectFailed(SystemError(call: "connect", errno: ECONNREFUSED)))), after: .milliseconds(1))
             return
         }
         let channel = nextChannel
@@ -365,7 +366,7 @@ struct Simulation {
         if !cutDirections.contains([index, target.node]) {
             let at = max(now + latency(), connection.lastDelivery[1 - from])
             queue.push(.node(target.node, incarnation: target.incarnation,
-                             .channelClosed(channel, reason: "end of stream")), at: at)
+                             .channelClosed(channel, .endOfStream)), at: at)
         }
     }
 
@@ -390,7 +391,7 @@ struct Simulation {
                 else { continue }
                 // The end closes when this arrives (see `admit`).
                 queue.push(.node(receiver.node, incarnation: receiver.incarnation,
-                                 .channelClosed(channel, reason: "peer silent")), at: now)
+                                 .channelClosed(channel, .peerSilent(Self.silenceTimeout))), at: now)
             }
         }
     }

@@ -1,0 +1,85 @@
+import Node
+import Posix
+import Primary
+import Replication
+
+/// What a node tells its operator: one log line each, typed so that programs (tests, hooks, metrics) act on the
+/// values and never parse the line.
+public enum RuntimeEvent: Sendable, CustomStringConvertible {
+    /// The node moved between roles, in `epoch` (the last one it had, once stopped).
+    case roleChanged(from: NodeStatus.Role, to: NodeStatus.Role, epoch: UInt64, reason: RoleChangeReason)
+    /// A protocol core's remark (a lost backup, an arbiter retry, a checkpoint sent): for people only.
+    case note(String)
+    /// The primary stopped; these client connections waited for replies it will never release, so their
+    /// outcome is unknown to their clients and the connections were closed rather than answered with a guess.
+    case withheldRepliesDiscarded(connections: Int, StopReason)
+    /// One client connection was closed by the node.
+    case clientClosed(id: UInt64, ClientCloseReason)
+    /// Connections were refused at `limit` open connections, `total` so far (logged at the first and every 1,000th).
+    case clientsRefused(total: Int, limit: Int)
+    /// Accepting a connection failed (`role` "client" or "logging channel"); accepting resumes shortly.
+    case acceptFailed(role: String, SystemError)
+    /// A logging channel from `peer` was refused before the core heard of it.
+    case channelRefused(peer: String, ChannelRefusal)
+    /// The exit linger ran out with these client connections still open; they were closed.
+    case exitLingerExpired(openConnections: Int, linger: Duration)
+    /// A stop was requested by a signal, or by the supervisor's disappearance.
+    case stopRequested(by: String)
+
+    public var description: String {
+        switch self {
+        case .roleChanged(let from, let to, let epoch, let reason):
+            "\(from.rawValue) -> \(to.rawValue) at epoch \(epoch): \(reason)"
+        case .note(let line):
+            line
+        case .withheldRepliesDiscarded(let connections, let reason):
+            "closed \(connections) client connection(s) whose replies were withheld (outcome unknown): \(reason)"
+        case .clientClosed(let id, let reason):
+            "client \(id): \(reason)"
+        case .clientsRefused(let total, let limit):
+            "refused \(total) client connection(s) so far: \(limit) are open, the limit"
+        case .acceptFailed(let role, let error):
+            "accepting a \(role) connection failed: \(error); accepting again shortly"
+        case .channelRefused(let peer, let refusal):
+            "refusing a logging channel from \(peer): \(refusal)"
+        case .exitLingerExpired(let open, let linger):
+            "closing \(open) client connection(s) still open after the \(linger) exit linger"
+        case .stopRequested(let cause):
+            "\(cause): stopping (a primary first hands over to a caught-up backup)"
+        }
+    }
+}
+
+/// Why the node closed one client connection.
+public enum ClientCloseReason: Equatable, Sendable, CustomStringConvertible {
+    /// The client broke the wire protocol; it was answered with the protocol's error first.
+    case brokeProtocol
+    /// The client left more reply bytes unread than `RuntimeConfiguration.clientOutputBytesLimit`.
+    case outputUnread(bytes: Int, limit: Int)
+    /// The event loop could not watch the connection.
+    case cannotWatch(SystemError)
+
+    public var description: String {
+        switch self {
+        case .brokeProtocol: "broke the wire protocol; answered with the error and closed"
+        case .outputUnread(let bytes, let limit):
+            "left \(bytes) reply bytes unread, past the \(limit)-byte limit; disconnected"
+        case .cannotWatch(let error): "cannot change what the loop watches (\(error)); closed"
+        }
+    }
+}
+
+/// Why an accepted logging channel was closed before the core heard of it.
+public enum ChannelRefusal: Equatable, Sendable, CustomStringConvertible {
+    /// The node is exiting.
+    case exiting
+    /// `RuntimeConfiguration.channelConnectionsLimit` channels are open.
+    case tooManyChannels(Int)
+
+    public var description: String {
+        switch self {
+        case .exiting: "this node is exiting"
+        case .tooManyChannels(let count): "\(count) channels are open already"
+        }
+    }
+}
