@@ -4,77 +4,12 @@ import LogChannel
 import Primary
 import Replication
 
-/// Facts a node learns from its driver (the runtime, or the simulator).
-public enum NodeEvent: Equatable, Sendable {
-    case started
-    case arbiterAnswered(ArbiterAnswer)
-    /// A logging-channel connection is up: one this node dialed, or one it accepted.
-    case channelOpened(ChannelID, isDialed: Bool)
-    case dialFailed(ChannelCloseReason)
-    case framesArrived(ChannelID, [Frame])
-    case channelClosed(ChannelID, ChannelCloseReason)
-    case commandsArrived([ClientCommand])
-    case timerFired
-    case stopRequested
-}
-
-/// Orders a node gives its driver, performed in array order.
-public enum NodeAction: Equatable, Sendable {
-    /// Read the arbiter's current epoch; the answer returns as `.arbiterAnswered(.current)`.
-    case readArbiter
-    /// Try to take `epoch` with this node's claim; the answer returns as `.arbiterAnswered(.took)`.
-    case takeEpoch(UInt64)
-    /// Open a logging channel to `address`; reported as `.channelOpened(_, isDialed: true)` or `.dialFailed`.
-    case dial(address: String)
-    case send(ChannelID, Frame)
-    /// Ship a log entry as an `.entry` frame, encoding it straight into the channel's send buffer.
-    case log(ChannelID, epoch: UInt64, sequence: UInt64, LogEntry)
-    case close(ChannelID)
-    /// These replies may leave: the output rule holds for each.
-    case release([Reply])
-    /// These commands were not executed; tell their clients so (they may retry elsewhere).
-    case reject([UInt64], RefusalReason)
-    /// Every reply still withheld will never be released by this node: drop those clients' requests.
-    case discardWithheld(StopReason)
-    case pauseIntake, resumeIntake
-    /// One line per role transition, with its reason.
-    case roleChanged(from: NodeStatus.Role, to: NodeStatus.Role, reason: RoleChangeReason)
-    case note(String)
-    /// Leave the process: a requested stop is complete.
-    case exit(ExitReason)
-}
-
-/// Who a node is and how it behaves; the same on both machines but for the addresses.
-public struct NodeConfiguration: Sendable {
-    public var nodeName: String
-    /// The logging-channel address the peer should dial (`--advertise`).
-    public var channelAddress: String
-    public var clientAddress: String
-    /// The other node's channel address (`--peer`), dialed when the arbiter names no one else.
-    public var peerChannelAddress: String?
-    public var primaryLimits = PrimaryLimits()
-    public var backupLimits = BackupLimits()
-    /// How long a joining node waits before looking for a primary again.
-    public var joinRetryInterval: Duration = .milliseconds(100)
-    /// Accepted channels that have not said hello yet; more are closed at once.
-    public var unidentifiedChannelsLimit = 4
-
-    public init(nodeName: String, channelAddress: String, clientAddress: String, peerChannelAddress: String?) {
-        self.nodeName = nodeName
-        self.channelAddress = channelAddress
-        self.clientAddress = clientAddress
-        self.peerChannelAddress = peerChannelAddress
-    }
-
-    public var claim: Claim { Claim(nodeName: nodeName, channelAddress: channelAddress, clientAddress: clientAddress) }
-}
-
 /// One node, moving between roles: starting, joining, backup, primary (solo or protected), stopped.
 ///
 /// A plain value without I/O (STYLE 1): it composes `PrimaryCore` and `BackupCore` and owns the
 /// transitions between them, so the runtime and the simulator drive exactly the same logic.
 public struct NodeCore<Machine: StateMachine> {
-    private enum Role {
+    enum Role {
         /// Asked the arbiter who is live (or, for an empty arbiter, tried to take epoch 1).
         case starting
         /// Without replicated state; `retryAt` is when to look for a primary again, nil while dialing.
@@ -87,35 +22,35 @@ public struct NodeCore<Machine: StateMachine> {
     }
 
     public let configuration: NodeConfiguration
-    private let emptyMachine: Machine
-    private var entropy: any EntropySource
-    private var role: Role = .starting
+    let emptyMachine: Machine
+    var entropy: any EntropySource
+    var role: Role = .starting
     // The cores live beside `role`, not in its payload, so an event mutates them in place: taking a core out of
     // the enum and putting it back retained and released every reference it holds, on every event (a sixth of
     // the primary's instructions per request; Benchmarks/README.md). Set exactly while `role` says so.
-    private var primaryCore: PrimaryCore<Machine>?
-    private var backupCore: BackupCore<Machine>?
+    var primaryCore: PrimaryCore<Machine>?
+    var backupCore: BackupCore<Machine>?
     /// The running core's own next wakeup, noted whenever it starts or handles an event (reading it back through
     /// the optional would copy the core).
-    private var coreWakeup: Instant?
+    var coreWakeup: Instant?
     /// The running core's actions for the event at hand, translated into `NodeAction`s; kept between events so
     /// that handling one allocates no array.
-    private var primaryActions: [PrimaryAction] = []
-    private var backupActions: [BackupAction] = []
-    private var unidentified: [ChannelID] = []
-    private var isStopRequested = false
-    private var joinFailures = 0
-    private var lastReason = "starting"
+    var primaryActions: [PrimaryAction] = []
+    var backupActions: [BackupAction] = []
+    var unidentified: [ChannelID] = []
+    var isStopRequested = false
+    var joinFailures = 0
+    var lastReason = "starting"
     /// Whether the primary core paused client intake; a node that stops serving resumes it (clients then get
     /// refusals instead of waiting on a paused socket).
-    private var isIntakePaused = false
+    var isIntakePaused = false
     /// The peer's client address while this node had a role, and the node that serves after this one stopped:
     /// the backup it handed over to, or the primary it followed. A stopped node points its clients there.
-    private var lastPeerClientAddress = ""
-    private var successorClientAddress = ""
-    private var knownPrimary: EpochRecord?
+    var lastPeerClientAddress = ""
+    var successorClientAddress = ""
+    var knownPrimary: EpochRecord?
     /// The epoch this node last served or followed in, still reported once it stopped.
-    private var lastEpoch: UInt64 = 0
+    var lastEpoch: UInt64 = 0
     /// Deliver `.timerFired` no later than this.
     public private(set) var nextWakeup: Instant?
     /// What this node reports, as of the end of the last event. Stored, not computed on each read: the runtime
@@ -171,7 +106,7 @@ public struct NodeCore<Machine: StateMachine> {
 
     /// Brings `status` up to date, in place: every field is set as if the status were new (the name and client
     /// address never change), but building a new one per event cost more than the event's own bookkeeping.
-    private mutating func refreshStatus() {
+    mutating func refreshStatus() {
         status.role = .joining
         status.epoch = 0
         status.logSequence = 0
@@ -223,7 +158,7 @@ public struct NodeCore<Machine: StateMachine> {
         backupCore?.applied ?? primaryCore?.lastSequence ?? 0
     }
 
-    private var wakeup: Instant? {
+    var wakeup: Instant? {
         switch role {
         case .joining(let retryAt, _): retryAt
         case .backup, .primary: coreWakeup
@@ -232,9 +167,9 @@ public struct NodeCore<Machine: StateMachine> {
     }
 
     /// Which core an event goes to.
-    private enum Target: Equatable { case primary, backup(ChannelID), neither }
+    enum Target: Equatable { case primary, backup(ChannelID), neither }
 
-    private var target: Target {
+    var target: Target {
         switch role {
         case .primary: .primary
         case .backup(let channel, _): .backup(channel)
@@ -244,7 +179,7 @@ public struct NodeCore<Machine: StateMachine> {
 
     // MARK: - Arbiter
 
-    private mutating func arbiterAnswered(_ answer: ArbiterAnswer, at now: Instant, into actions: inout [NodeAction]) {
+    mutating func arbiterAnswered(_ answer: ArbiterAnswer, at now: Instant, into actions: inout [NodeAction]) {
         switch target {
         case .primary: return forwardToPrimary(.arbiterAnswered(answer), at: now, into: &actions)
         case .backup: return forwardToBackup(.arbiterAnswered(answer), at: now, into: &actions)
@@ -294,7 +229,7 @@ public struct NodeCore<Machine: StateMachine> {
 
     // MARK: - Joining
 
-    private mutating func dialPrimary(at now: Instant, into actions: inout [NodeAction]) {
+    mutating func dialPrimary(at now: Instant, into actions: inout [NodeAction]) {
         // A record naming ourselves is from before a restart; the peer is taking over from it.
         let address =
             knownPrimary.flatMap { $0.claim.nodeName == configuration.nodeName ? nil : $0.claim.channelAddress }
@@ -307,12 +242,12 @@ public struct NodeCore<Machine: StateMachine> {
         actions.append(.dial(address: address))
     }
 
-    private mutating func retryJoin(after reason: String, at now: Instant, into actions: inout [NodeAction]) {
+    mutating func retryJoin(after reason: String, at now: Instant, into actions: inout [NodeAction]) {
         role = .joining(retryAt: now + configuration.joinRetryInterval, isDialing: false)
         noteJoinFailure(reason, into: &actions)
     }
 
-    private mutating func noteJoinFailure(_ reason: String, into actions: inout [NodeAction]) {
+    mutating func noteJoinFailure(_ reason: String, into actions: inout [NodeAction]) {
         joinFailures += 1
         lastReason = "waiting for a primary: \(reason)"
         // Say so at once, then now and again: a node may wait a long time without state to serve.
@@ -321,7 +256,7 @@ public struct NodeCore<Machine: StateMachine> {
         }
     }
 
-    private mutating func channelOpened(
+    mutating func channelOpened(
         _ channel: ChannelID, isDialed: Bool, at now: Instant, into actions: inout [NodeAction]
     ) {
         if isDialed {
@@ -350,7 +285,7 @@ public struct NodeCore<Machine: StateMachine> {
 
     // MARK: - Frames and channels
 
-    private mutating func framesArrived(
+    mutating func framesArrived(
         _ frames: [Frame], on channel: ChannelID, at now: Instant, into actions: inout [NodeAction]
     ) {
         if let index = unidentified.firstIndex(of: channel) {
@@ -376,7 +311,7 @@ public struct NodeCore<Machine: StateMachine> {
         }
     }
 
-    private mutating func channelClosed(
+    mutating func channelClosed(
         _ channel: ChannelID, reason: ChannelCloseReason, at now: Instant, into actions: inout [NodeAction]
     ) {
         if let index = unidentified.firstIndex(of: channel) {
@@ -390,7 +325,7 @@ public struct NodeCore<Machine: StateMachine> {
         }
     }
 
-    private mutating func timerFired(at now: Instant, into actions: inout [NodeAction]) {
+    mutating func timerFired(at now: Instant, into actions: inout [NodeAction]) {
         switch target {
         case .primary: return forwardToPrimary(.timerFired, at: now, into: &actions)
         case .backup: return forwardToBackup(.timerFired, at: now, into: &actions)
@@ -402,7 +337,7 @@ public struct NodeCore<Machine: StateMachine> {
         }
     }
 
-    private mutating func stopRequested(at now: Instant, into actions: inout [NodeAction]) {
+    mutating func stopRequested(at now: Instant, into actions: inout [NodeAction]) {
         isStopRequested = true
         if target == .primary { return forwardToPrimary(.stopRequested, at: now, into: &actions) }
         switch role {
@@ -415,146 +350,6 @@ public struct NodeCore<Machine: StateMachine> {
         case .starting, .joining, .stopped:
             transition(to: .stopped, .stopped, reason: .stopRequested, into: &actions)
             actions.append(.exit(.stopRequested))
-        }
-    }
-
-    // MARK: - Driving the cores
-
-    private mutating func forwardToPrimary(_ event: PrimaryEvent, at now: Instant, into actions: inout [NodeAction]) {
-        // Moved out and back, never copied: a copy would retain every reference the core holds.
-        guard var primary = primaryCore.take() else { return }
-        let before = primary.standing
-        primaryActions.removeAllKeepingStorage()
-        primary.handle(event, at: now, into: &primaryActions)
-        let after = primary.standing
-        let backupChannel = primary.backup?.channel
-        let backupName = primary.backup?.hello.nodeName
-        coreWakeup = primary.nextWakeup
-        primaryCore = consume primary
-        if before == .solo, after == .protected {
-            let reason = RoleChangeReason.backupCaughtUp(backupName ?? "")
-            lastReason = reason.description
-            actions.append(.roleChanged(from: .solo, to: .primary, reason: reason))
-        }
-        for index in primaryActions.indices {
-            // Taken, not copied (see `take(at:leaving:)`); the placeholder is never performed.
-            switch primaryActions.take(at: index, leaving: .pauseIntake) {
-            case .send(let channel, let frame): actions.append(.send(channel, frame))
-            case .log(let channel, let epoch, let sequence, let entry):
-                actions.append(.log(channel, epoch: epoch, sequence: sequence, entry))
-            case .close(let channel): actions.append(.close(channel))
-            case .release(let replies): actions.append(.release(replies))
-            case .takeEpoch(let epoch): actions.append(.takeEpoch(epoch))
-            // After a stop in this same event the core's intake is no longer this node's: it serves nobody.
-            case .pauseIntake:
-                guard case .primary = role else { continue }
-                isIntakePaused = true
-                actions.append(.pauseIntake)
-            case .resumeIntake:
-                guard case .primary = role else { continue }
-                isIntakePaused = false
-                actions.append(.resumeIntake)
-            case .note(let line): actions.append(.note(line))
-            case .stop(let reason):
-                actions.append(.discardWithheld(reason))
-                if let backupChannel { actions.append(.close(backupChannel)) }
-                if isStopRequested {
-                    transition(to: .stopped, .stopped, reason: .primaryStopped(reason), into: &actions)
-                    actions.append(.exit(.primaryStopped(reason)))
-                } else {
-                    // The other node is live: this one's state is of no use; join it.
-                    transition(
-                        to: .joining(retryAt: now, isDialing: false), .joining, reason: .primaryStopped(reason),
-                        into: &actions)
-                }
-            case .handedOver(let backup, let sequence):
-                transition(to: .stopped, .stopped, reason: .handedOver(to: backup, through: sequence), into: &actions)
-                actions.append(.exit(.handedOver(to: backup, through: sequence)))
-            }
-        }
-        if let epoch = primaryCore?.epoch, before != .solo, before != after, after == .solo {
-            let reason = RoleChangeReason.continuingSolo(epoch: epoch)
-            lastReason = reason.description
-            actions.append(.roleChanged(from: .primary, to: .solo, reason: reason))
-        }
-    }
-
-    private mutating func forwardToBackup(_ event: BackupEvent, at now: Instant, into actions: inout [NodeAction]) {
-        guard case .backup(let channel, var primary) = role else { return }
-        if case .framesArrived(let frames) = event, primary == nil, case .checkpoint = frames.first {
-            primary = knownPrimary.map {
-                Hello(epoch: $0.epoch, nodeName: $0.claim.nodeName, channelAddress: $0.claim.channelAddress,
-                      clientAddress: $0.claim.clientAddress)
-            }
-            role = .backup(channel: channel, primary: primary)
-        }
-        // Moved out and back, never copied: a copy would retain every reference the core holds.
-        guard var backup = backupCore.take() else { return }
-        let wasProtecting = backup.isProtecting
-        backupActions.removeAllKeepingStorage()
-        backup.handle(event, at: now, into: &backupActions)
-        if !wasProtecting && backup.isProtecting {
-            lastReason = "protecting \(primary?.nodeName ?? "the primary") from sequence \(backup.received + 1)"
-        }
-        coreWakeup = backup.nextWakeup
-        backupCore = consume backup
-        for index in backupActions.indices {
-            // Taken, not copied (see `take(at:leaving:)`); the placeholder is never performed.
-            switch backupActions.take(at: index, leaving: .closeChannel) {
-            case .send(let frame): actions.append(.send(channel, frame))
-            case .closeChannel: actions.append(.close(channel))
-            case .takeEpoch(let epoch): actions.append(.takeEpoch(epoch))
-            case .note(let line): actions.append(.note(line))
-            case .becomePrimary(let epoch, let lastSequence, let loss):
-                guard let machine = backupCore?.machine else { continue }
-                becomePrimary(
-                    epoch: epoch, machine: machine, lastSequence: lastSequence,
-                    reason: .primaryLost(loss, grantedEpoch: epoch), at: now, into: &actions)
-            case .rejoin(let reason):
-                knownPrimary = nil
-                transition(to: .joining(retryAt: now + configuration.joinRetryInterval, isDialing: false), .joining,
-                    reason: .rejoining(reason), into: &actions)
-            }
-        }
-    }
-
-    private mutating func becomePrimary(
-        epoch: UInt64, machine: Machine, lastSequence: UInt64, reason: RoleChangeReason, at now: Instant,
-        into actions: inout [NodeAction]
-    ) {
-        // `transition` drops the backup core, so the machine's storage has one owner again before its first write.
-        let primary = PrimaryCore(
-            epoch: epoch, machine: machine, lastSequence: lastSequence, entropy: entropy,
-            limits: configuration.primaryLimits)
-        transition(to: .primary, .solo, reason: reason, into: &actions, primary: primary)
-        if isStopRequested { forwardToPrimary(.stopRequested, at: now, into: &actions) }
-    }
-
-    /// The only place `role` becomes `.primary`, or leaves `.primary` or `.backup`: it keeps the cores in step.
-    private mutating func transition(
-        to newRole: Role, _ reported: NodeStatus.Role, reason: RoleChangeReason, into actions: inout [NodeAction],
-        primary: PrimaryCore<Machine>? = nil
-    ) {
-        refreshStatus()  // what this event has changed so far
-        let before = status
-        let from = before.role
-        lastEpoch = max(lastEpoch, before.epoch)
-        role = newRole
-        primaryCore = primary
-        if case .backup = newRole {} else { backupCore = nil }
-        coreWakeup = primary?.nextWakeup ?? backupCore?.nextWakeup
-        lastReason = reason.description
-        if reported == .stopped {
-            // A primary stops by handing over to its backup (or losing the epoch to it), a backup leaves its
-            // primary serving: either way the peer serves next. A solo primary leaves nobody.
-            successorClientAddress = from == .primary || from == .backup ? lastPeerClientAddress : ""
-        }
-        actions.append(.roleChanged(from: from, to: reported, reason: reason))
-        // Intake pauses are the serving primary's backpressure: a new primary starts reading, and a node that
-        // stops serving answers its clients (with refusals) again.
-        if isIntakePaused || reported == .solo || reported == .primary {
-            isIntakePaused = false
-            actions.append(.resumeIntake)
         }
     }
 }

@@ -20,54 +20,9 @@ import Synchronization
 /// Handlers and timer bodies are retained until deregistered, fired or cancelled; a connection therefore lives as
 /// long as its registration, and must close it to be freed.
 public final class EventLoop: @unchecked Sendable {  // unchecked: loop-thread state, see "Threading" above
-    /// Events taken per `epoll_wait`. A node has a handful of descriptors, so this bounds a round's work without
-    /// ever starving one: level-triggered readiness reappears next round.
-    public static let eventsPerWaitLimit = 128
-    /// Closures queued by `execute(_:)` and not yet run. Other threads post arbiter answers and commands; a
-    /// backlog this deep means the loop is stuck, and the poster must learn it rather than grow the queue.
-    public static let pendingTasksLimit = 4_096
-    /// Live timers. A connection keeps one; the bound catches a leak, it is not a tuning knob.
-    public static let timersLimit = 65_536
-    /// One-shot after-round tasks queued in one round. Connections queue one flush each (deduplicated).
-    public static let afterRoundTasksLimit = 65_536
-    /// Passes over after-round tasks that queue further after-round tasks (a flush that fails and closes, whose
-    /// close handler sends elsewhere); anything left waits for the next round, which then does not block.
-    public static let afterRoundPassesLimit = 8
-
-    /// What a registration wants to hear about.
-    public struct Interest: OptionSet, Hashable, Sendable {
-        public let rawValue: UInt8
-        public init(rawValue: UInt8) { self.rawValue = rawValue }
-        public static let readable = Interest(rawValue: 1)
-        public static let writable = Interest(rawValue: 2)
-    }
-
-    /// What a descriptor is ready for. `hangup` and `error` are reported whatever the interest; a handler should
-    /// then read or write and let the call report what happened.
-    public struct Events: OptionSet, Hashable, Sendable {
-        public let rawValue: UInt8
-        public init(rawValue: UInt8) { self.rawValue = rawValue }
-        public static let readable = Events(rawValue: 1)
-        public static let writable = Events(rawValue: 2)
-        public static let hangup = Events(rawValue: 4)
-        public static let error = Events(rawValue: 8)
-    }
-
-    /// A registered descriptor. The generation makes a stale token (or a stale event for a descriptor number
-    /// reused within one round) harmless.
-    public struct Registration: Hashable, Sendable {
-        let slot: UInt32
-        let generation: UInt32
-    }
-
-    /// A scheduled timer, for `cancel(_:)`.
-    public struct TimerID: Hashable, Sendable {
-        let value: UInt64
-    }
-
     // MARK: Loop-thread state
 
-    private struct Slot {
+    struct Slot {
         var descriptor: FileDescriptor?
         var generation: UInt32 = 0
         var interest: Interest = []
@@ -76,13 +31,12 @@ public final class EventLoop: @unchecked Sendable {  // unchecked: loop-thread s
 
     let epoll: Epoll
     let doorbell: EventCounter
-    private var slots: [Slot] = []
-    private var freeSlots: [UInt32] = []
+    /// Registered descriptors by slot (`EventLoop+Descriptors.swift`); freed slots are reused.
+    var slots: [Slot] = []
+    var freeSlots: [UInt32] = []
     private var timers = TimerHeap()
     private var timerBodies: [UInt64: Task] = [:]
     private var nextTimerID: UInt64 = 1
-    /// The longest `pollBeforeSleep`: polling is for an event due within microseconds, not a way to stay awake.
-    public static let pollBeforeSleepLimit: Duration = .milliseconds(1)
 
     /// How long the loop keeps polling for events, yielding the CPU to anything else runnable between polls,
     /// before it blocks in `epoll_wait`; zero blocks at once. At most `pollBeforeSleepLimit`, and never past the
@@ -249,77 +203,6 @@ public final class EventLoop: @unchecked Sendable {  // unchecked: loop-thread s
         try? epoll.descriptor.close()
     }
 
-    // MARK: Descriptors
-
-    /// Watches `descriptor` and calls `handler` on the loop thread whenever it is ready for `interest` (or has hung
-    /// up). The loop takes ownership of the descriptor.
-    public func register(
-        _ descriptor: FileDescriptor, interest: Interest, handler: @escaping (Events) -> Void
-    ) throws(SystemError) -> Registration {
-        precondition(isOwnedByCaller, "EventLoop.register off the loop thread")
-        let slot: UInt32
-        if let free = freeSlots.popLast() {
-            slot = free
-        } else {
-            slot = UInt32(slots.count)
-            slots.append(Slot())
-        }
-        slots[Int(slot)].generation &+= 1
-        if slots[Int(slot)].generation == 0 { slots[Int(slot)].generation = 1 }
-        let registration = Registration(slot: slot, generation: slots[Int(slot)].generation)
-        do {
-            try epoll.add(descriptor, events: Self.epollEvents(interest), data: Self.data(registration))
-        } catch {
-            freeSlots.append(slot)
-            throw error
-        }
-        slots[Int(slot)].descriptor = descriptor
-        slots[Int(slot)].interest = interest
-        slots[Int(slot)].handler = handler
-        return registration
-    }
-
-    /// Changes what a registration listens for; a no-op if unchanged, so callers may set it freely.
-    public func setInterest(_ interest: Interest, for registration: Registration) throws(SystemError) {
-        precondition(isOwnedByCaller, "EventLoop.setInterest off the loop thread")
-        guard let descriptor = descriptor(of: registration) else { return }
-        let index = Int(registration.slot)
-        guard slots[index].interest != interest else { return }
-        try epoll.modify(descriptor, events: Self.epollEvents(interest), data: Self.data(registration))
-        slots[index].interest = interest
-    }
-
-    /// The interest last set for a registration (empty once it is gone).
-    public func interest(of registration: Registration) -> Interest {
-        descriptor(of: registration) == nil ? [] : slots[Int(registration.slot)].interest
-    }
-
-    /// The descriptor behind a live registration.
-    public func descriptor(of registration: Registration) -> FileDescriptor? {
-        let index = Int(registration.slot)
-        guard index < slots.count, slots[index].generation == registration.generation else { return nil }
-        return slots[index].descriptor
-    }
-
-    /// Stops watching a descriptor and hands it back to the caller, open. Events already taken this round for it
-    /// are dropped. `nil` if the registration was already gone.
-    @discardableResult
-    public func deregister(_ registration: Registration) -> FileDescriptor? {
-        precondition(isOwnedByCaller, "EventLoop.deregister off the loop thread")
-        guard let descriptor = descriptor(of: registration) else { return nil }
-        // Closing would remove it too, but an explicit DEL keeps a dup'd descriptor from firing on.
-        try? epoll.remove(descriptor)  // fails only if the kernel already dropped it, which is the goal
-        let index = Int(registration.slot)
-        slots[index] = Slot(generation: slots[index].generation)
-        freeSlots.append(registration.slot)
-        return descriptor
-    }
-
-    /// Stops watching a descriptor and closes it. A no-op if the registration was already gone.
-    public func close(_ registration: Registration) {
-        try? deregister(registration)?.close()  // a close error leaves nothing to retry or undo
-    }
-
     // MARK: Timers
 
     /// Calls `body` on the loop thread once `monotonicNanoseconds()` reaches `deadline`, in the timer step of a
@@ -451,11 +334,11 @@ public final class EventLoop: @unchecked Sendable {  // unchecked: loop-thread s
         return CInt(clamping: milliseconds)
     }
 
-    private static func data(_ registration: Registration) -> UInt64 {
+    static func data(_ registration: Registration) -> UInt64 {
         UInt64(registration.generation) << 32 | UInt64(registration.slot)
     }
 
-    private static func epollEvents(_ interest: Interest) -> UInt32 {
+    static func epollEvents(_ interest: Interest) -> UInt32 {
         var events: UInt32 = 0
         if interest.contains(.readable) { events |= EPOLLIN.rawValue }
         if interest.contains(.writable) { events |= EPOLLOUT.rawValue }
@@ -469,59 +352,5 @@ public final class EventLoop: @unchecked Sendable {  // unchecked: loop-thread s
         if epollEvents & (EPOLLHUP.rawValue | EPOLLRDHUP.rawValue) != 0 { events.insert(.hangup) }
         if epollEvents & EPOLLERR.rawValue != 0 { events.insert(.error) }
         return events
-    }
-}
-
-/// A binary min-heap of timer deadlines; ties break by id, i.e. scheduling order, so firing order is reproducible.
-struct TimerHeap {
-    struct Entry {
-        var deadline: UInt64
-        var id: UInt64
-
-        func precedes(_ other: Entry) -> Bool {
-            deadline != other.deadline ? deadline < other.deadline : id < other.id
-        }
-    }
-
-    private var entries: [Entry] = []
-
-    var count: Int { entries.count }
-    var first: Entry? { entries.first }
-
-    mutating func insert(_ entry: Entry) {
-        entries.append(entry)
-        var child = entries.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard entries[child].precedes(entries[parent]) else { break }
-            entries.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    mutating func removeFirst() {
-        guard !entries.isEmpty else { return }
-        entries.swapAt(0, entries.count - 1)
-        entries.removeLast()
-        siftDown(from: 0)
-    }
-
-    mutating func removeAll(where shouldRemove: (Entry) -> Bool) {
-        entries.removeAll(where: shouldRemove)
-        for index in stride(from: entries.count / 2 - 1, through: 0, by: -1) { siftDown(from: index) }
-    }
-
-    private mutating func siftDown(from start: Int) {
-        var parent = start
-        while true {
-            let left = 2 * parent + 1
-            let right = left + 1
-            var first = parent
-            if left < entries.count, entries[left].precedes(entries[first]) { first = left }
-            if right < entries.count, entries[right].precedes(entries[first]) { first = right }
-            if first == parent { return }
-            entries.swapAt(parent, first)
-            parent = first
-        }
     }
 }

@@ -1,0 +1,29 @@
+import LogChannel
+import Primary
+import Replication
+
+/// Orders a node gives its driver, performed in array order.
+public enum NodeAction: Equatable, Sendable {
+    /// Read the arbiter's current epoch; the answer returns as `.arbiterAnswered(.current)`.
+    case readArbiter
+    /// Try to take `epoch` with this node's claim; the answer returns as `.arbiterAnswered(.took)`.
+    case takeEpoch(UInt64)
+    /// Open a logging channel to `address`; reported as `.channelOpened(_, isDialed: true)` or `.dialFailed`.
+    case dial(address: String)
+    case send(ChannelID, Frame)
+    /// Ship a log entry as an `.entry` frame, encoding it straight into the channel's send buffer.
+    case log(ChannelID, epoch: UInt64, sequence: UInt64, LogEntry)
+    case close(ChannelID)
+    /// These replies may leave: the output rule holds for each.
+    case release([Reply])
+    /// These commands were not executed; tell their clients so (they may retry elsewhere).
+    case reject([UInt64], RefusalReason)
+    /// Every reply still withheld will never be released by this node: drop those clients' requests.
+    case discardWithheld(StopReason)
+    case pauseIntake, resumeIntake
+    /// One line per role transition, with its reason.
+    case roleChanged(from: NodeStatus.Role, to: NodeStatus.Role, reason: RoleChangeReason)
+    case note(String)
+    /// Leave the process: a requested stop is complete.
+    case exit(ExitReason)
+}

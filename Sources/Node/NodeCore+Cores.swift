@@ -1,0 +1,146 @@
+import Arbiter
+import Backup
+import LogChannel
+import Primary
+import Replication
+
+/// Handing events to the primary and backup cores, and the role transitions their actions lead to.
+extension NodeCore {
+    mutating func forwardToPrimary(_ event: PrimaryEvent, at now: Instant, into actions: inout [NodeAction]) {
+        // Moved out and back, never copied: a copy would retain every reference the core holds.
+        guard var primary = primaryCore.take() else { return }
+        let before = primary.standing
+        primaryActions.removeAllKeepingStorage()
+        primary.handle(event, at: now, into: &primaryActions)
+        let after = primary.standing
+        let backupChannel = primary.backup?.channel
+        let backupName = primary.backup?.hello.nodeName
+        coreWakeup = primary.nextWakeup
+        primaryCore = consume primary
+        if before == .solo, after == .protected {
+            let reason = RoleChangeReason.backupCaughtUp(backupName ?? "")
+            lastReason = reason.description
+            actions.append(.roleChanged(from: .solo, to: .primary, reason: reason))
+        }
+        for index in primaryActions.indices {
+            // Taken, not copied (see `take(at:leaving:)`); the placeholder is never performed.
+            switch primaryActions.take(at: index, leaving: .pauseIntake) {
+            case .send(let channel, let frame): actions.append(.send(channel, frame))
+            case .log(let channel, let epoch, let sequence, let entry):
+                actions.append(.log(channel, epoch: epoch, sequence: sequence, entry))
+            case .close(let channel): actions.append(.close(channel))
+            case .release(let replies): actions.append(.release(replies))
+            case .takeEpoch(let epoch): actions.append(.takeEpoch(epoch))
+            // After a stop in this same event the core's intake is no longer this node's: it serves nobody.
+            case .pauseIntake:
+                guard case .primary = role else { continue }
+                isIntakePaused = true
+                actions.append(.pauseIntake)
+            case .resumeIntake:
+                guard case .primary = role else { continue }
+                isIntakePaused = false
+                actions.append(.resumeIntake)
+            case .note(let line): actions.append(.note(line))
+            case .stop(let reason):
+                actions.append(.discardWithheld(reason))
+                if let backupChannel { actions.append(.close(backupChannel)) }
+                if isStopRequested {
+                    transition(to: .stopped, .stopped, reason: .primaryStopped(reason), into: &actions)
+                    actions.append(.exit(.primaryStopped(reason)))
+                } else {
+                    // The other node is live: this one's state is of no use; join it.
+                    transition(
+                        to: .joining(retryAt: now, isDialing: false), .joining, reason: .primaryStopped(reason),
+                        into: &actions)
+                }
+            case .handedOver(let backup, let sequence):
+                transition(to: .stopped, .stopped, reason: .handedOver(to: backup, through: sequence), into: &actions)
+                actions.append(.exit(.handedOver(to: backup, through: sequence)))
+            }
+        }
+        if let epoch = primaryCore?.epoch, before != .solo, before != after, after == .solo {
+            let reason = RoleChangeReason.continuingSolo(epoch: epoch)
+            lastReason = reason.description
+            actions.append(.roleChanged(from: .primary, to: .solo, reason: reason))
+        }
+    }
+
+    mutating func forwardToBackup(_ event: BackupEvent, at now: Instant, into actions: inout [NodeAction]) {
+        guard case .backup(let channel, var primary) = role else { return }
+        if case .framesArrived(let frames) = event, primary == nil, case .checkpoint = frames.first {
+            primary = knownPrimary.map {
+                Hello(epoch: $0.epoch, nodeName: $0.claim.nodeName, channelAddress: $0.claim.channelAddress,
+                      clientAddress: $0.claim.clientAddress)
+            }
+            role = .backup(channel: channel, primary: primary)
+        }
+        // Moved out and back, never copied: a copy would retain every reference the core holds.
+        guard var backup = backupCore.take() else { return }
+        let wasProtecting = backup.isProtecting
+        backupActions.removeAllKeepingStorage()
+        backup.handle(event, at: now, into: &backupActions)
+        if !wasProtecting && backup.isProtecting {
+            lastReason = "protecting \(primary?.nodeName ?? "the primary") from sequence \(backup.received + 1)"
+        }
+        coreWakeup = backup.nextWakeup
+        backupCore = consume backup
+        for index in backupActions.indices {
+            // Taken, not copied (see `take(at:leaving:)`); the placeholder is never performed.
+            switch backupActions.take(at: index, leaving: .closeChannel) {
+            case .send(let frame): actions.append(.send(channel, frame))
+            case .closeChannel: actions.append(.close(channel))
+            case .takeEpoch(let epoch): actions.append(.takeEpoch(epoch))
+            case .note(let line): actions.append(.note(line))
+            case .becomePrimary(let epoch, let lastSequence, let loss):
+                guard let machine = backupCore?.machine else { continue }
+                becomePrimary(
+                    epoch: epoch, machine: machine, lastSequence: lastSequence,
+                    reason: .primaryLost(loss, grantedEpoch: epoch), at: now, into: &actions)
+            case .rejoin(let reason):
+                knownPrimary = nil
+                transition(to: .joining(retryAt: now + configuration.joinRetryInterval, isDialing: false), .joining,
+                    reason: .rejoining(reason), into: &actions)
+            }
+        }
+    }
+
+    mutating func becomePrimary(
+        epoch: UInt64, machine: Machine, lastSequence: UInt64, reason: RoleChangeReason, at now: Instant,
+        into actions: inout [NodeAction]
+    ) {
+        // `transition` drops the backup core, so the machine's storage has one owner again before its first write.
+        let primary = PrimaryCore(
+            epoch: epoch, machine: machine, lastSequence: lastSequence, entropy: entropy,
+            limits: configuration.primaryLimits)
+        transition(to: .primary, .solo, reason: reason, into: &actions, primary: primary)
+        if isStopRequested { forwardToPrimary(.stopRequested, at: now, into: &actions) }
+    }
+
+    /// The only place `role` becomes `.primary`, or leaves `.primary` or `.backup`: it keeps the cores in step.
+    mutating func transition(
+        to newRole: Role, _ reported: NodeStatus.Role, reason: RoleChangeReason, into actions: inout [NodeAction],
+        primary: PrimaryCore<Machine>? = nil
+    ) {
+        refreshStatus()  // what this event has changed so far
+        let before = status
+        let from = before.role
+        lastEpoch = max(lastEpoch, before.epoch)
+        role = newRole
+        primaryCore = primary
+        if case .backup = newRole {} else { backupCore = nil }
+        coreWakeup = primary?.nextWakeup ?? backupCore?.nextWakeup
+        lastReason = reason.description
+        if reported == .stopped {
+            // A primary stops by handing over to its backup (or losing the epoch to it), a backup leaves its
+            // primary serving: either way the peer serves next. A solo primary leaves nobody.
+            successorClientAddress = from == .primary || from == .backup ? lastPeerClientAddress : ""
+        }
+        actions.append(.roleChanged(from: from, to: reported, reason: reason))
+        // Intake pauses are the serving primary's backpressure: a new primary starts reading, and a node that
+        // stops serving answers its clients (with refusals) again.
+        if isIntakePaused || reported == .solo || reported == .primary {
+            isIntakePaused = false
+            actions.append(.resumeIntake)
+        }
+    }
+}
