@@ -4,13 +4,10 @@ import PackageDescription
 // Lockstep: application-level fault tolerance in the style of VMware FT. No package dependencies by
 // design: the toolchain, plus one first-party C target for the headers Glibc's module map leaves out.
 
-// Release builds of the bundled app and the executables get two flags (debug builds, where every test runs, keep
-// every check): cross-module optimisation, and no dynamic exclusivity checks. SwiftPM refuses `unsafeFlags` in a
-// package used as a dependency, so no target of the `Lockstep` library product has them; what that costs per
-// request is measured in Benchmarks/README.md, "Instructions per request".
-let optimized: [SwiftSetting] = [
-    .unsafeFlags(["-cross-module-optimization", "-enforce-exclusivity=unchecked"], .when(configuration: .release))
-]
+// No target carries unsafeFlags, so the package can be used as a dependency. Release builds that should run as fast
+// as the benchmarks measure pass the tuning on the command line instead (Benchmarks/Scripts/release-build.sh):
+// cross-module optimisation, so the cores and the runtime are specialised for the app's state machine, and no
+// dynamic exclusivity checks. What a plain release build costs per request: Benchmarks/README.md.
 
 let package = Package(
     name: "Lockstep",
@@ -41,10 +38,10 @@ let package = Package(
         // The library product's one module: re-exports what an application needs.
         .target(name: "Lockstep", dependencies: ["Runtime", "Node", "Primary", "Backup", "Arbiter", "Replication"]),
         // The bundled application: a key-value store speaking RESP2.
-        .target(name: "KeyValue", dependencies: ["Replication"], swiftSettings: optimized),
+        .target(name: "KeyValue", dependencies: ["Replication"]),
         .executableTarget(
             name: "LockstepCLI",
-            dependencies: ["Runtime", "Node", "KeyValue", "Arbiter", "Posix", "LogChannel"], swiftSettings: optimized),
+            dependencies: ["Runtime", "Node", "KeyValue", "Arbiter", "Posix", "LogChannel"]),
         // The benchmark harness: load generators, floors, histogram and report (testable), and its command.
         .target(name: "BenchmarkKit", dependencies: ["Posix", "LogChannel", "Runtime"], path: "Benchmarks/BenchmarkKit"),
         .executableTarget(

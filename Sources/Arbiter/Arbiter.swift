@@ -14,12 +14,14 @@ public protocol Arbiter: Sendable {
 
 /// Who asks for an epoch: enough for the other node and for operators to find the winner.
 public struct Claim: Equatable, Sendable, Codable {
+    /// The node's name, as operators and logs know it; it identifies the claimant, it does not make one.
     public var nodeName: String
     /// The logging-channel address a joining node should dial.
     public var channelAddress: String
     /// The Redis-protocol address clients should use.
     public var clientAddress: String
 
+    /// Creates a claim from the node's name and the addresses other nodes and clients should use to reach it.
     public init(nodeName: String, channelAddress: String, clientAddress: String) {
         self.nodeName = nodeName
         self.channelAddress = channelAddress
@@ -29,11 +31,14 @@ public struct Claim: Equatable, Sendable, Codable {
 
 /// One taken epoch: who took it and when.
 public struct EpochRecord: Equatable, Sendable, Codable {
+    /// The epoch that was taken; epochs count up from 1.
     public var epoch: UInt64
+    /// The node that took the epoch and where to reach it.
     public var claim: Claim
     /// Wall-clock time of the take, milliseconds since the Unix epoch; for people, not for decisions.
     public var takenAtMilliseconds: Int64
 
+    /// Creates a record of `claim` taking `epoch` at `takenAtMilliseconds` (milliseconds since the Unix epoch).
     public init(epoch: UInt64, claim: Claim, takenAtMilliseconds: Int64) {
         self.epoch = epoch
         self.claim = claim
@@ -41,6 +46,10 @@ public struct EpochRecord: Equatable, Sendable, Codable {
     }
 }
 
+/// The arbiter's answer to a take: granted to the caller, or lost to the record that owns the epoch.
+///
+/// Both outcomes are definite; an arbiter that cannot tell throws `ArbiterError` instead, so "unknown" is never
+/// mistaken for either.
 public enum TakeResult: Equatable, Sendable {
     /// The caller owns the epoch and may go live in it.
     case granted(EpochRecord)

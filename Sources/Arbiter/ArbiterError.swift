@@ -21,6 +21,7 @@ public enum ArbiterError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The node's arbiter thread already has this many requests waiting (the arbiter hangs or is very slow).
     case overloaded(queuedRequests: Int)
 
+    /// One sentence for the log: what went wrong, and that nobody goes live on the answer.
     public var description: String {
         switch self {
         case .directoryMissing(let path):

@@ -55,6 +55,7 @@ public struct DirectoryArbiter: Arbiter {
     static let temporaryFilePrefix = "tmp-"
     static let retiredFolderPrefix = "retired-"
 
+    /// Creates an arbiter on the shared `directory`; trailing slashes are dropped and nothing is touched on disk yet.
     public init(directory: String) {
         self.init(directory: directory, fault: nil)
     }
@@ -66,11 +67,19 @@ public struct DirectoryArbiter: Arbiter {
         self.fault = fault
     }
 
+    /// Reads the record of the highest epoch file in the directory; `nil` when there is none.
+    ///
+    /// A corrupt highest record throws `corruptRecord` rather than falling back to a lower one, since its epoch
+    /// counts as taken.
     public func current() throws(ArbiterError) -> EpochRecord? {
         guard let highest = try listing().epochs.last else { return nil }
         return try record(ofEpoch: highest)
     }
 
+    /// Tries to take `epoch` for `claim` by linking a synced record to the epoch's name (see the type's scheme).
+    ///
+    /// Granted only if the link created the name, the directory sync succeeded and no higher epoch appeared
+    /// meanwhile; `epoch` must be at least 1.
     public func take(epoch: UInt64, for claim: Claim) throws(ArbiterError) -> TakeResult {
         precondition(epoch >= 1, "epochs count up from 1")
         let before = try listing()

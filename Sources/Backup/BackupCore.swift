@@ -4,16 +4,21 @@ import Replication
 
 /// Facts the backup learns.
 public enum BackupEvent: Equatable, Sendable {
+    /// Frames decoded from the primary's channel, in arrival order; one batch earns at most one ack.
     case framesArrived([Frame])
     /// The channel to the primary closed: end of stream, a decode error, or silence past the timeout.
     case channelClosed(ChannelCloseReason)
+    /// The arbiter's answer to an earlier `.takeEpoch`.
     case arbiterAnswered(ArbiterAnswer)
+    /// The time in `nextWakeup` has come: retry the arbiter, replay a held-back batch, or give up on the checkpoint.
     case timerFired
 }
 
 /// Orders the backup gives its driver.
 public enum BackupAction: Equatable, Sendable {
+    /// Write the frame (an ack) to the primary on the logging channel.
     case send(Frame)
+    /// Close the channel to the primary; comes before asking for an epoch and before rejoining.
     case closeChannel
     /// Try to take `epoch`; the answer returns as `.arbiterAnswered`.
     case takeEpoch(UInt64)
@@ -22,6 +27,7 @@ public enum BackupAction: Equatable, Sendable {
     /// This state is of no use (never protecting, diverged, or the primary is alive elsewhere):
     /// drop it and join the live primary as a fresh backup.
     case rejoin(RejoinReason)
+    /// A line for the log; it changes nothing in the protocol.
     case note(String)
 }
 
@@ -40,6 +46,7 @@ public struct BackupLimits: Sendable, Equatable {
     /// that accepted the channel but never answers the hello must not keep it waiting forever.
     public var checkpointWaitLimit: Duration = .seconds(2)
 
+    /// The default bounds.
     public init() {}
 }
 
@@ -49,6 +56,7 @@ public struct BackupLimits: Sendable, Equatable {
 /// frames. The backup may go live only after the primary marked it `protecting`: before that the
 /// primary released replies that the backup may not hold.
 public struct BackupCore<Machine: StateMachine> {
+    /// Where the backup is: checkpoint, then following the log, then going live or finished.
     public enum Phase: Equatable, Sendable {
         /// Collecting checkpoint chunks.
         case awaitingCheckpoint
@@ -60,12 +68,17 @@ public struct BackupCore<Machine: StateMachine> {
         case finished
     }
 
+    /// The bounds this backup keeps.
     public let limits: BackupLimits
     /// The primary's epoch, learned from its first frame.
     public private(set) var epoch: UInt64
+    /// The replicated state: restored from the checkpoint, then changed only by replaying the primary's entries.
     public private(set) var machine: Machine
+    /// Where the backup is in its life; `.finished` means the node has taken over and no more events matter.
     public private(set) var phase: Phase = .awaitingCheckpoint
+    /// The highest log sequence held with no gap before it; acked to the primary as `received`.
     public private(set) var received: UInt64 = 0
+    /// The highest log sequence replayed into `machine`; never above `received`.
     public private(set) var applied: UInt64 = 0
     /// Whether the primary marked this backup protecting: only then may it go live.
     public private(set) var isProtecting = false
@@ -91,11 +104,12 @@ public struct BackupCore<Machine: StateMachine> {
         self.nextWakeup = checkpointDeadline
     }
 
+    /// Entries received but not yet replayed: what a failover must replay before going live.
     public var replayLag: UInt64 { received - applied }
 
     /// Fills in the role and positions this core reports (`NodeCore.status` adds the primary's address).
     /// Mutating only so that `NodeCore` reaches it in place through its optional: a non-mutating call there
-    /// copied the whole core first (Benchmarks/README.md).
+    /// would copy the whole core first.
     public mutating func report(into status: inout NodeStatus) {
         status.role = .backup
         status.epoch = epoch
@@ -106,6 +120,7 @@ public struct BackupCore<Machine: StateMachine> {
         status.peerState = isProtecting ? .connected : .sync
     }
 
+    /// Takes one event that happened at `now` and returns the actions to perform, in array order.
     public mutating func handle(_ event: BackupEvent, at now: Instant) -> [BackupAction] {
         var actions: [BackupAction] = []
         handle(event, at: now, into: &actions)
@@ -284,7 +299,9 @@ public struct BackupCore<Machine: StateMachine> {
         case .took(.lost(let winner)):
             finish(rejoin: .lostEpoch(wanted, winner: winner.claim.nodeName), into: &actions)
         case .took(.granted), .current:
-            actions.append(.note("unexpected arbiter answer \(answer) while going live"))
+            // Not an answer to this question (a stale one, say): ask again rather than wait for ever.
+            arbiterRetryAt = now + limits.arbiterRetryInterval
+            actions.append(.note("unexpected arbiter answer \(answer) while going live; asking again"))
         case .failed(let error):
             arbiterRetryAt = now + limits.arbiterRetryInterval
             actions.append(.note("arbiter unavailable (\(error)); not going live, retrying"))

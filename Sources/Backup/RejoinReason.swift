@@ -27,6 +27,7 @@ public enum RejoinReason: Equatable, Sendable, CustomStringConvertible {
     /// recorded): this backup has diverged.
     case diverged(sequence: UInt64, String)
 
+    /// One sentence for the log saying why this backup's state was dropped.
     public var description: String {
         switch self {
         case .primaryLostBeforeProtecting(let loss): "primary lost (\(loss)) before this backup was protecting"
@@ -50,6 +51,7 @@ public enum PrimaryLossReason: Equatable, Sendable, CustomStringConvertible {
     /// The primary handed over after this backup acked and applied entry `sequence`, its last.
     case handedOver(sequence: UInt64)
 
+    /// One phrase for the log saying how the primary was lost.
     public var description: String {
         switch self {
         case .channelClosed(let reason): reason.description

@@ -68,8 +68,8 @@ struct CommandArguments: RandomAccessCollection, Sendable {
     /// An array of `count` bytes, every one of them written by `write`.
     ///
     /// `Array(unsafeUninitializedCapacity:)` allocates through a function the standard library does not specialise,
-    /// which looks up the array's type at run time: about 360 instructions per call, more than the rest of the
-    /// encoding (Benchmarks/README.md). Growing an empty array by one append is specialised, so a short encoding is
+    /// which looks up the array's type at run time, costing more than the rest of the encoding (measured in
+    /// Benchmarks/README.md). Growing an empty array by one append is specialised, so a short encoding is
     /// written on the stack and appended, which costs one copy of a few dozen bytes instead.
     private static func bytes(count: Int, _ write: (UnsafeMutableBufferPointer<UInt8>) -> Void) -> [UInt8] {
         guard count <= stackWrittenLimit else {
@@ -160,9 +160,8 @@ struct CommandArguments: RandomAccessCollection, Sendable {
 }
 
 /// Where a command's arguments sit in its encoding. The first few are kept inline, so the commands that make up
-/// nearly all traffic (GET, SET, INCR, DEL of one key) allocate no list: a list of ranges per command was one
-/// allocation per SET on the backup and two on the primary (Benchmarks/README.md). Longer commands keep the
-/// rest in `overflow`.
+/// nearly all traffic (GET, SET, INCR, DEL of one key) allocate no list, where a list of ranges per command would
+/// cost an allocation per SET on the backup and two on the primary. Longer commands keep the rest in `overflow`.
 private struct ArgumentRanges: Sendable {
     private typealias Inline = InlineArray<4, Range<Int>>
     static var inlineLimit: Int { Inline.count }

@@ -1,8 +1,8 @@
 /// A kind of command by name: a small open-addressing hash table.
 ///
 /// The tables are a few dozen fixed names, and every request looks its name up twice on the primary (route,
-/// then apply). A bisection over the sorted names cost about 130 instructions per lookup; one multiply and
-/// usually one comparison cost a fifth of that (Benchmarks/README.md).
+/// then apply). One multiply and usually one comparison cost a fraction of a bisection over the sorted names
+/// (measured in Benchmarks/README.md).
 struct CommandTable<Command: CaseIterable & RawRepresentable & Sendable>: Sendable where Command.RawValue == String {
     private let names: [CommandName?]
     private let commands: [Command?]

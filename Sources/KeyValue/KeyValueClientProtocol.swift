@@ -6,6 +6,7 @@ import Replication
 /// needs around them: parser limits that keep every accepted command inside one log entry frame, an answer for
 /// `DEBUG DIGEST` on a node without state, and the refusal a client gets when a command was not executed.
 public struct KeyValueClientProtocol: ClientProtocol {
+    /// The state machine replicated commands are for: the key-value store.
     public typealias Machine = KeyValueStore
 
     /// One connection's parser and its id.
@@ -25,6 +26,8 @@ public struct KeyValueClientProtocol: ClientProtocol {
     public static let defaultParserLimits = RESPParser.Limits(
         argumentsLimit: 65_536, bulkBytesLimit: 1 << 20, inlineBytesLimit: 64 << 10, requestBytesLimit: 1 << 20)
 
+    /// The protocol with `parserLimits`; the runtime checks at startup that `replicatedBytesLimit` fits a log entry
+    /// frame.
     public init(parserLimits: RESPParser.Limits = KeyValueClientProtocol.defaultParserLimits) {
         self.parserLimits = parserLimits
     }
@@ -38,14 +41,20 @@ public struct KeyValueClientProtocol: ClientProtocol {
         return argumentBytes + parserLimits.argumentsLimit * lengthBytes + Varint.byteCount(UInt64(Int.max))
     }
 
+    /// An empty parser for a new connection, remembering `clientID` for `CLIENT ID`.
     public func makeSession(clientID: UInt64) -> Session {
         Session(parser: RESPParser(limits: parserLimits), clientID: clientID)
     }
 
+    /// Hands the bytes read from the connection to its parser.
     public func append(_ bytes: UnsafeRawBufferPointer, to session: inout Session) {
         session.parser.append(bytes)
     }
 
+    /// The next complete request, routed by `KeyValueFrontend`; nil until more bytes arrive.
+    ///
+    /// A protocol error is `.malformed` with Redis's error reply. A stopped node answers data commands itself with a
+    /// refusal, and a node without state refuses `DEBUG DIGEST` rather than report an empty store's digest.
     public func nextRequest(
         from session: inout Session, status: NodeStatus, digest: () -> UInt64?
     ) -> ClientRequest? {

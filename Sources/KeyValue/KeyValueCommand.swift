@@ -6,11 +6,16 @@
 public enum KeyValueCommand {
     /// Bytes that are not an encoded argument list; `apply` answers them with an error, on both nodes alike.
     public enum DecodingError: Error, Equatable, Sendable, CustomStringConvertible {
+        /// The bytes end at `offset`, in the middle of a count or a length.
         case truncated(offset: Int)
+        /// The count or length at `offset` does not fit 64 bits.
         case varintTooLong(offset: Int)
+        /// An argument count or length says `declared`, more than the `available` bytes left could hold.
         case countTooLarge(declared: UInt64, available: Int)
+        /// This many bytes follow the last argument.
         case trailingBytes(Int)
 
+        /// One sentence for the error reply: what is wrong with the encoding, and that the command is refused.
         public var description: String {
             switch self {
             case .truncated(let offset): "command encoding truncated at byte \(offset); the command is refused"

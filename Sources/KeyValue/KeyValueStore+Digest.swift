@@ -6,6 +6,7 @@
 /// basis and a fixed finaliser gives the same value in every process, unlike Swift's seeded `Hasher`.
 /// A single changed byte always changes an entry's hash: each FNV step and the finaliser are bijections.
 extension KeyValueStore {
+    /// The wrapping sum of every entry's hash, kept up to date by each mutation, so reading it costs O(1).
     public func digest() -> UInt64 {
         digestSum
     }

@@ -15,6 +15,7 @@ extension KeyValueStore {
     static let snapshotMagic: [UInt8] = Array("LKKV".utf8)
     static let snapshotVersion: UInt8 = 1
 
+    /// The whole store in the version-1 layout above, entries sorted by key.
     public func snapshot() -> [UInt8] {
         let sortedPositions = keys.indices.sorted { keys[$0] < keys[$1] }
         var rankOfPosition = [Int](repeating: 0, count: keys.count)

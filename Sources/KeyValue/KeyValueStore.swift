@@ -44,6 +44,7 @@ public struct KeyValueStore: StateMachine, Sendable {
     /// Wrapping sum of every entry's hash: the digest, kept up to date by each mutation.
     var digestSum: UInt64 = 0
 
+    /// An empty store: what a new cluster serves from and a joining backup restores over.
     public init() {}
 
     /// Keys stored, including any that have expired but were not yet deleted (what DBSIZE reports).

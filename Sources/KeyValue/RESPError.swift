@@ -27,6 +27,7 @@ public enum RESPError: Error, Equatable, Sendable, CustomStringConvertible {
     /// One request whose arguments add up to more than `Limits.requestBytesLimit`.
     case requestTooLarge(limit: Int)
 
+    /// Redis's wording for the error, without the `ERR` code.
     public var description: String {
         switch self {
         case .invalidMultibulkLength: "Protocol error: invalid multibulk length"

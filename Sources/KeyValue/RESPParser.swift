@@ -26,6 +26,7 @@ public struct RESPParser: Sendable {
         /// Bytes of arguments in one request; Redis's `client-query-buffer-limit` default is 1 GiB.
         public var requestBytesLimit: Int
 
+        /// Limits with Redis's defaults, unless given; the node uses `KeyValueClientProtocol.defaultParserLimits`.
         public init(
             argumentsLimit: Int = 1024 * 1024, bulkBytesLimit: Int = 512 << 20, inlineBytesLimit: Int = 64 << 10,
             requestBytesLimit: Int = 1 << 30
@@ -37,6 +38,7 @@ public struct RESPParser: Sendable {
         }
     }
 
+    /// The bounds every request is held to.
     public let limits: Limits
 
     private var buffer: [UInt8] = []
@@ -73,6 +75,8 @@ public struct RESPParser: Sendable {
     /// allocation; also the most kept between requests, so one huge request does not pin its memory.
     private static let reservedArgumentsLimit = 1024
 
+    /// An empty parser holding requests to `limits`; a request must be allowed one argument, and one argument must
+    /// fit a request.
     public init(limits: Limits = Limits()) {
         precondition(limits.argumentsLimit > 0, "a request must be allowed at least one argument")
         precondition(limits.bulkBytesLimit >= 0 && limits.inlineBytesLimit > 0, "limits cannot be negative")
@@ -176,10 +180,10 @@ public struct RESPParser: Sendable {
     }
 
     /// Most requests arrive whole: a few arguments, the entire request already in the buffer. This reads one in a
-    /// single pass over the bytes, without the state the incremental path keeps between reads, which cost about
-    /// a thousand instructions per SET (Benchmarks/README.md). Anything else (an incomplete request, more than
-    /// `wholeRequestArgumentsLimit` arguments, a number written unusually, a limit reached) returns nil having
-    /// changed nothing, and the incremental path reads the request and reports any error as it always did.
+    /// single pass over the bytes, without the state the incremental path keeps between reads, whose cost would
+    /// otherwise be paid on every SET (measured in Benchmarks/README.md). Anything else (an incomplete request, more
+    /// than `wholeRequestArgumentsLimit` arguments, a number written unusually, a limit reached) returns nil having
+    /// changed nothing, and the incremental path reads the request and reports any error.
     ///
     /// Bounded: it looks at `wholeRequestArgumentsLimit` headers of at most `wholeRequestDigitsLimit` digits each,
     /// never at the arguments' bytes, so trying it again after every read of a request split across reads is cheap.

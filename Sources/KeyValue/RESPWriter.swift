@@ -1,12 +1,13 @@
 /// Builds RESP2 replies: simple strings, errors, integers, bulk strings, nulls and (nested) arrays.
 ///
 /// Replies are written as bytes straight into one `[UInt8]`, with no `String` formatting on the hot path
-/// (IO-FINDINGS: byte work is two orders of magnitude cheaper). An array is its header followed by its
+/// (IO-FINDINGS: byte work is far cheaper). An array is its header followed by its
 /// elements, so nesting is writing an element that is itself an array header and its elements.
 public struct RESPWriter: Sendable {
     /// The encoded replies so far.
     public private(set) var bytes: [UInt8]
 
+    /// An empty writer whose buffer has room for `capacity` bytes before it grows.
     public init(reservingCapacity capacity: Int = 0) {
         bytes = []
         bytes.reserveCapacity(capacity)
@@ -97,36 +98,43 @@ extension RESPWriter {
     /// `+OK`, the most common reply, encoded once.
     public static let ok: [UInt8] = Array("+OK\r\n".utf8)
 
+    /// `+text` as a reply of its own; CR and LF become spaces.
     public static func simpleString(_ text: String) -> [UInt8] {
         var writer = RESPWriter()
         writer.appendSimpleString(text)
         return writer.bytes
     }
 
+    /// `-message` as a reply of its own; `message` starts with the error code, e.g. `"ERR syntax error"`.
     public static func error(_ message: String) -> [UInt8] {
         var writer = RESPWriter()
         writer.appendError(message)
         return writer.bytes
     }
 
+    /// `:value` as a reply of its own.
     public static func integer(_ value: Int64) -> [UInt8] {
         var writer = RESPWriter()
         writer.appendInteger(value)
         return writer.bytes
     }
 
+    /// `$length` and the bytes as a reply of its own, binary safe.
     public static func bulk(_ value: [UInt8]) -> [UInt8] {
         var writer = RESPWriter(reservingCapacity: value.count + 16)
         writer.appendBulk(value)
         return writer.bytes
     }
 
+    /// `$length` and the UTF-8 bytes of `text` as a reply of its own.
     public static func bulk(_ text: String) -> [UInt8] {
         bulk(Array(text.utf8))
     }
 
+    /// `$-1`, Redis's "no value", as a reply of its own.
     public static var nullBulk: [UInt8] { nullBulkBytes }
 
+    /// `*-1`, the null array, as a reply of its own.
     public static var nullArray: [UInt8] {
         var writer = RESPWriter()
         writer.appendNullArray()

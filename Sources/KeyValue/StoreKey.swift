@@ -5,7 +5,7 @@
 /// the same on every machine.
 ///
 /// A key built to look one up views the command's bytes (`init(viewing:)`), so a command on an existing key
-/// allocates no key: that was one allocation and one free per SET on each node (Benchmarks/README.md). A key the
+/// allocates no key, where an owned key would cost one allocation and one free per SET on each node. A key the
 /// store keeps owns exactly its bytes (`owned`), so it never pins a command's encoding in memory.
 struct StoreKey: Hashable, Comparable, Sendable {
     private(set) var bytes: ArraySlice<UInt8>

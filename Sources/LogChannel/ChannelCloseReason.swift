@@ -22,6 +22,7 @@ public enum ChannelCloseReason: Error, Equatable, Sendable, CustomStringConverti
     /// The send buffer refused a frame: its bound on unwritten bytes was reached, so the peer reads too slowly.
     case sendBufferFull(unwrittenBytesLimit: Int)
 
+    /// One sentence for the log saying why the channel closed.
     public var description: String {
         switch self {
         case .endOfStream:

@@ -18,6 +18,8 @@ extension ChannelConnection {
         /// Reads per readiness event before yielding to other descriptors; level-triggered epoll calls again.
         public var readsPerEventLimit: Int
 
+        /// Creates a configuration; the heartbeat interval must be shorter than the silence timeout, so a live but idle
+        /// peer is never declared dead.
         public init(
             heartbeatInterval: Duration = .milliseconds(100),
             silenceTimeout: Duration = .milliseconds(500),
@@ -42,19 +44,29 @@ extension ChannelConnection {
 
     /// Where a connection is in its life; it only moves forward.
     public enum State: Equatable, Sendable {
+        /// Dialed and not yet connected; frames sent now wait in the send buffer.
         case connecting
+        /// Connected: frames flow both ways and liveness is watched.
         case open
+        /// Closed for good, for the reason given; a connection is never reopened.
         case closed(ChannelCloseReason)
     }
 
     /// Counters for tests and `status`; `writeCalls` against `framesQueued` shows how well writes batch.
     public struct Statistics: Equatable, Sendable {
+        /// Frames the owner sent, heartbeats not included.
         public var framesQueued = 0
+        /// Heartbeats the connection queued on the owner's behalf while the channel was idle.
         public var heartbeatsQueued = 0
+        /// Socket writes that took at least one byte.
         public var writeCalls = 0
+        /// Bytes the socket took.
         public var bytesWritten = 0
+        /// Socket reads that returned data or end of stream, not those that would have blocked.
         public var readCalls = 0
+        /// Bytes read from the socket.
         public var bytesRead = 0
+        /// Frames decoded and handed to the owner.
         public var framesReceived = 0
         /// `framesArrived` calls: one per readiness event that decoded at least one frame.
         public var deliveries = 0

@@ -11,28 +11,35 @@ private let nextChannelID = Atomic<UInt64>(1)
 /// that any frame counts as a sign of life). Its owner, through `ChannelConnectionDelegate`, decides what frames
 /// mean, when to ack, and what a heartbeat carries.
 ///
-/// Batching (IO-FINDINGS: batched writes plus cumulative acks doubled throughput): `send` only appends to the
-/// `SendBuffer` and queues one flush for the end of the loop round, so every frame of a round leaves in one
-/// `write()`; reads drain the socket and hand every frame decoded to the owner in one `framesArrived` call, so the
-/// receiver can answer with one ack. A partial write keeps EPOLLOUT interest until the buffer drains.
+/// Batching, because batched writes plus cumulative acks are how throughput scales (IO-FINDINGS): `send` only
+/// appends to the `SendBuffer` and queues one flush for the end of the loop round, so every frame of a round leaves
+/// in one `write()`; reads drain the socket and hand every frame decoded to the owner in one `framesArrived` call,
+/// so the receiver can answer with one ack. A partial write keeps EPOLLOUT interest until the buffer drains.
 ///
-/// Failure: a decode error, an I/O error, end of stream, `silenceTimeout` without a byte from the peer, or a peer
-/// that leaves `unwrittenBytesLimit` bytes unread closes the connection and reports why, once. A connection is never reopened; the owner dials or accepts a new one.
+/// Failure: a decode error, an I/O error, end of stream, `silenceTimeout` without a byte from the peer, or a peer that
+/// leaves `unwrittenBytesLimit` bytes unread closes the connection and reports why, once. A connection is never
+/// reopened; the owner dials or accepts a new one.
 ///
 /// Threading: every method must be called on the loop thread (or while the loop is not running). The loop keeps
 /// the connection alive while it is registered; after it closes, the owner's reference is the last.
 public final class ChannelConnection {
+    /// The process-unique id the cores know this connection by.
     public let id: ChannelID
+    /// The loop whose thread owns this connection; every call must be made on it.
     public let loop: EventLoop
+    /// The timeouts and bounds this connection keeps.
     public let configuration: Configuration
     /// The dialed address, or the accepted peer's address.
     public let remoteAddress: SocketAddress?
     /// Weak: the owner holds the connection, not the other way round.
     public weak var delegate: (any ChannelConnectionDelegate)?
+    /// Where the connection is in its life; it only moves forward.
     public private(set) var state: State
     /// Read-only for the owner: `unwrittenBytes`.
     public private(set) var sendBuffer: SendBuffer
+    /// When the peer last spoke and when this side last did: decides heartbeats and the silence timeout.
     public private(set) var liveness: PeerLiveness
+    /// Counters of frames, calls and bytes since the connection was made.
     public private(set) var statistics = Statistics()
 
     private var registration: EventLoop.Registration?
@@ -180,6 +187,7 @@ public final class ChannelConnection {
         close(.closedLocally, notifyingLater: true)
     }
 
+    /// Whether the connection is closed; a closed connection drops whatever it is sent.
     public var isClosed: Bool {
         if case .closed = state { return true }
         return false
@@ -398,6 +406,7 @@ public final class ChannelConnection {
 }
 
 extension ChannelConnection: CustomStringConvertible {
+    /// The channel's id and, when known, the peer's address, for log lines.
     public var description: String {
         "channel \(id)" + (remoteAddress.map { " with \($0)" } ?? "")
     }

@@ -15,6 +15,7 @@ public final class ChannelListener {
 
     /// The bound address: with port 0 requested, this holds the port the kernel chose.
     public let address: SocketAddress
+    /// The loop whose thread accepts, and on which every accepted connection lives.
     public let loop: EventLoop
     /// Given to every accepted connection.
     public let configuration: ChannelConnection.Configuration
@@ -60,6 +61,7 @@ public final class ChannelListener {
         if let registration, loop.isOwnedByCaller { loop.close(registration) }
     }
 
+    /// Whether `close()` was called or the listening socket is otherwise gone.
     public var isClosed: Bool { registration == nil }
 
     /// Stops accepting and closes the listening socket; connections already accepted are not affected.

@@ -1,7 +1,7 @@
 /// One message on the logging channel.
 ///
 /// Every frame on the wire is `header (24 bytes) · body · CRC32C (4 bytes)`; see `FrameCodec` for
-/// the layout. The cases are what the protocol needs today; `FrameKind` leaves room for more.
+/// the layout. The cases are what the protocol needs; `FrameKind` leaves room for more.
 public enum Frame: Equatable, Sendable {
     /// A log entry: an opaque, application-encoded payload at `sequence` (strictly increasing from 1).
     case entry(epoch: UInt64, sequence: UInt64, payload: [UInt8])
@@ -26,13 +26,16 @@ public enum Frame: Equatable, Sendable {
 
 /// What a joining node tells the primary about itself.
 public struct Hello: Equatable, Sendable {
+    /// The epoch the joiner believes the primary holds, from the arbiter; 0 when it does not know.
     public var epoch: UInt64
+    /// The joiner's node name, as in its arbiter claim.
     public var nodeName: String
     /// The logging-channel address the primary could dial back (`--advertise`).
     public var channelAddress: String
     /// Where this node serves clients once it is primary.
     public var clientAddress: String
 
+    /// Creates a hello from the joiner's view of the epoch and its own name and addresses.
     public init(epoch: UInt64, nodeName: String, channelAddress: String, clientAddress: String) {
         self.epoch = epoch
         self.nodeName = nodeName
@@ -43,10 +46,12 @@ public struct Hello: Equatable, Sendable {
 
 /// The type byte in a frame header. Values are part of the wire format: never reuse one.
 public enum FrameKind: UInt8, Sendable, CaseIterable {
+    /// One value per `Frame` case, named alike.
     case entry = 1, ack = 2, heartbeat = 3, hello = 4, checkpoint = 5, protecting = 6, handover = 7, refuse = 8
 }
 
 extension Frame {
+    /// The kind byte this frame carries in its header.
     public var kind: FrameKind {
         switch self {
         case .entry: .entry
@@ -60,6 +65,7 @@ extension Frame {
         }
     }
 
+    /// The epoch the frame was sent in; for a hello, the epoch the joiner expects the primary to hold.
     public var epoch: UInt64 {
         switch self {
         case .entry(let epoch, _, _), .ack(let epoch, _, _), .heartbeat(let epoch, _),

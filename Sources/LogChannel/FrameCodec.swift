@@ -157,8 +157,8 @@ extension Frame {
     /// Appends this frame's wire bytes (header, body, CRC32C) to `bytes`.
     ///
     /// Writes straight into the array: one capacity check, then stores, with no intermediate body buffer or `Data`
-    /// (IO-FINDINGS: `Data` framing costs 4–6× `[UInt8]`). Capacity grows geometrically, so appending many frames to
-    /// one send buffer stays linear. Bytes already in `bytes` are left alone.
+    /// (IO-FINDINGS: `Data` framing costs several times `[UInt8]`). Capacity grows geometrically, so appending many
+    /// frames to one send buffer stays linear. Bytes already in `bytes` are left alone.
     public func encode(into bytes: inout [UInt8]) {
         Self.encode(kind: kind, epoch: epoch, headerSequence: headerSequence, bodyLength: encodedBodyByteCount,
             into: &bytes) { bytes in

@@ -20,6 +20,7 @@ public enum FrameError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The checksum is right but the body does not fit its kind: a sender bug, not line noise.
     case malformedBody(kind: FrameKind, reason: String)
 
+    /// One sentence for the log: what was wrong with the stream, and that the channel closes and the peer rejoins.
     public var description: String {
         switch self {
         case .badMagic(let magic):

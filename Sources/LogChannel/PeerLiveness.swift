@@ -27,8 +27,10 @@ public struct PeerLiveness: Sendable, Equatable {
         lastReceived = now
     }
 
+    /// Records that something was written at `now`, postponing the next heartbeat.
     public mutating func noteSent(at now: Instant) { lastSent = max(lastSent, now) }
 
+    /// Records that something arrived at `now`, postponing the silence timeout.
     public mutating func noteReceived(at now: Instant) { lastReceived = max(lastReceived, now) }
 
     /// Whether nothing was sent for `heartbeatInterval`.

@@ -1,13 +1,14 @@
 /// One logging channel's outgoing bytes: encoded frames waiting to be written, bounded by what is not yet written.
 ///
-/// Batching falls out of the shape: every frame produced in one event-loop round is appended, then the transport
-/// makes one `write()` of all unwritten bytes (IO-FINDINGS: batched writes plus cumulative acks doubled throughput).
+/// Batching falls out of the shape: every frame produced in one event-loop round is appended, then the transport makes
+/// one `write()` of all unwritten bytes (see IO-FINDINGS: batched writes plus cumulative acks are how throughput
+/// scales).
 ///
-/// This buffer bounds memory only, and only bytes the socket has not taken yet: written bytes leave memory at once
-/// (the buffer is compacted). The unacked log that DESIGN §6 bounds is the primary core's (`PrimaryLimits`): the
-/// core pauses intake long before this buffer could fill, so reaching `unwrittenBytesLimit` means the peer has
-/// stopped reading, and the connection closes rather than grow. Appending to a full buffer returns `false` and
-/// changes nothing.
+/// This buffer bounds memory only, and only bytes the socket has not taken yet: written bytes are dropped by
+/// compaction, once they are all or more than half of the storage. The unacked log that DESIGN §6 bounds is the primary
+/// core's (`PrimaryLimits`): the core pauses intake long before this buffer could fill, so reaching
+/// `unwrittenBytesLimit` means the peer has stopped reading, and the connection closes rather than grow. Appending to a
+/// full buffer returns `false` and changes nothing.
 public struct SendBuffer: Sendable {
     /// Bytes appended and not yet written that an append may never take the buffer past.
     public let unwrittenBytesLimit: Int
@@ -18,6 +19,7 @@ public struct SendBuffer: Sendable {
     /// The highest entry sequence appended, 0 before the first.
     public private(set) var lastAppendedSequence: UInt64 = 0
 
+    /// An empty buffer that never holds more than `unwrittenBytesLimit` unwritten bytes, at least one frame's overhead.
     public init(unwrittenBytesLimit: Int) {
         precondition(unwrittenBytesLimit >= FrameCodec.overheadBytes, "a send buffer smaller than a frame header")
         self.unwrittenBytesLimit = unwrittenBytesLimit
@@ -43,8 +45,8 @@ public struct SendBuffer: Sendable {
     /// Appends the entry frame `.entry(epoch:sequence:payload:)` whose payload `writePayload` appends, exactly
     /// `payloadByteCount` bytes of it, if the bound has room; otherwise changes nothing and does not call it.
     ///
-    /// The sender's payload is written straight into the buffer, never built as an array of its own: that array
-    /// was an allocation, a copy and a free per entry on the primary (Benchmarks/README.md).
+    /// The sender's payload is written straight into the buffer, never built as an array of its own, which would
+    /// cost an allocation, a copy and a free per entry on the primary.
     public mutating func appendEntry(
         epoch: UInt64, sequence: UInt64, payloadByteCount: Int, writePayload: (inout [UInt8]) -> Void
     ) -> Bool {

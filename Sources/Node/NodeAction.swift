@@ -10,9 +10,11 @@ public enum NodeAction: Equatable, Sendable {
     case takeEpoch(UInt64)
     /// Open a logging channel to `address`; reported as `.channelOpened(_, isDialed: true)` or `.dialFailed`.
     case dial(address: String)
+    /// Write the frame on the logging channel; a closed channel drops it.
     case send(ChannelID, Frame)
     /// Ship a log entry as an `.entry` frame, encoding it straight into the channel's send buffer.
     case log(ChannelID, epoch: UInt64, sequence: UInt64, LogEntry)
+    /// Close the logging channel and drop its unwritten frames; the node expects no `.channelClosed` for it.
     case close(ChannelID)
     /// These replies may leave: the output rule holds for each.
     case release([Reply])
@@ -20,9 +22,12 @@ public enum NodeAction: Equatable, Sendable {
     case reject([UInt64], RefusalReason)
     /// Every reply still withheld will never be released by this node: drop those clients' requests.
     case discardWithheld(StopReason)
+    /// Stop or start reading client commands: the serving primary's backpressure; a node that stops serving
+    /// resumes, so its clients get refusals rather than silence.
     case pauseIntake, resumeIntake
     /// One line per role transition, with its reason.
     case roleChanged(from: NodeStatus.Role, to: NodeStatus.Role, reason: RoleChangeReason)
+    /// A line for the log; it changes nothing.
     case note(String)
     /// Leave the process: a requested stop is complete.
     case exit(ExitReason)

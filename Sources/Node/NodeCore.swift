@@ -21,6 +21,7 @@ public struct NodeCore<Machine: StateMachine> {
         case stopped
     }
 
+    /// Who this node is and the bounds it keeps; fixed for its life.
     public let configuration: NodeConfiguration
     let emptyMachine: Machine
     var entropy: any EntropySource
@@ -54,9 +55,13 @@ public struct NodeCore<Machine: StateMachine> {
     /// Deliver `.timerFired` no later than this.
     public private(set) var nextWakeup: Instant?
     /// What this node reports, as of the end of the last event. Stored, not computed on each read: the runtime
-    /// reads it every round, and a getter reaching into `primaryCore` copied the whole core (Benchmarks/README.md).
+    /// reads it every round, and a getter reaching into `primaryCore` would copy the whole core.
     public private(set) var status: NodeStatus
 
+    /// A node without a role yet; deliver `.started` to begin.
+    ///
+    /// `emptyMachine` is the state a new cluster serves from and a joining backup restores a checkpoint over;
+    /// `entropy` supplies the random values a primary records.
     public init(configuration: NodeConfiguration, emptyMachine: Machine, entropy: any EntropySource) {
         self.configuration = configuration
         self.emptyMachine = emptyMachine
@@ -66,6 +71,7 @@ public struct NodeCore<Machine: StateMachine> {
         refreshStatus()
     }
 
+    /// Takes one event that happened at `now` and returns the actions to perform, in array order.
     public mutating func handle(_ event: NodeEvent, at now: Instant) -> [NodeAction] {
         var actions: [NodeAction] = []
         handle(event, at: now, into: &actions)
@@ -105,7 +111,7 @@ public struct NodeCore<Machine: StateMachine> {
     // MARK: - Status
 
     /// Brings `status` up to date, in place: every field is set as if the status were new (the name and client
-    /// address never change), but building a new one per event cost more than the event's own bookkeeping.
+    /// address never change), because building a new one per event costs more than the event's own bookkeeping.
     mutating func refreshStatus() {
         status.role = .joining
         status.epoch = 0

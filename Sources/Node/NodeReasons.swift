@@ -25,6 +25,7 @@ public enum RoleChangeReason: Equatable, Sendable, CustomStringConvertible {
     /// An operator asked this node to stop.
     case stopRequested
 
+    /// One phrase for the role-change log line.
     public var description: String {
         switch self {
         case .newCluster(let epoch): "arbiter granted epoch \(epoch) to a new cluster"
@@ -52,6 +53,7 @@ public enum ExitReason: Equatable, Sendable, CustomStringConvertible {
     /// The runtime stopped at once without telling the core, like kill -9 (tests only).
     case crashed
 
+    /// One phrase for the log line printed as the process leaves.
     public var description: String {
         switch self {
         case .stopRequested: "stop requested"
@@ -67,6 +69,7 @@ public enum RefusalReason: Equatable, Sendable, CustomStringConvertible {
     /// Only the primary executes commands.
     case notPrimary
 
+    /// The reason given to `ClientProtocol.rejectionReply` for the refused command.
     public var description: String {
         switch self {
         case .notPrimary: "this node is not the primary"

@@ -18,9 +18,12 @@ public final class ChildProcess: Sendable {
 
     /// How a child ended.
     public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
+        /// The child called exit (or returned from main) with this code, 0 to 255.
         case exited(code: CInt)
+        /// A signal ended the child, e.g. `SIGKILL` (9).
         case signaled(signal: CInt)
 
+        /// How the child ended, as a phrase for logs and test failures.
         public var description: String {
             switch self {
             case .exited(let code): "exited with code \(code)"
@@ -35,6 +38,7 @@ public final class ChildProcess: Sendable {
         }
     }
 
+    /// The child's process id; reused by the kernel once the child is reaped, so signal through `signal(_:)` only.
     public let pid: pid_t
     /// Set once the child is reaped; the lock also keeps a signal from racing the reaping.
     private let reaped = Mutex<ExitStatus?>(nil)

@@ -18,20 +18,30 @@ extension EventLoop {
 
     /// What a registration wants to hear about.
     public struct Interest: OptionSet, Hashable, Sendable {
+        /// The interest bits, as the option set stores them.
         public let rawValue: UInt8
+        /// An interest from its bits; use the named members instead.
         public init(rawValue: UInt8) { self.rawValue = rawValue }
+        /// Report when bytes (or end of stream, or a pending connection) can be read.
         public static let readable = Interest(rawValue: 1)
+        /// Report when the socket takes bytes again, or when a non-blocking `connect` finished.
         public static let writable = Interest(rawValue: 2)
     }
 
     /// What a descriptor is ready for. `hangup` and `error` are reported whatever the interest; a handler should
     /// then read or write and let the call report what happened.
     public struct Events: OptionSet, Hashable, Sendable {
+        /// The event bits, as the option set stores them.
         public let rawValue: UInt8
+        /// Events from their bits; use the named members instead.
         public init(rawValue: UInt8) { self.rawValue = rawValue }
+        /// A read would not block: bytes, end of stream, or a pending connection.
         public static let readable = Events(rawValue: 1)
+        /// A write would not block, or a non-blocking `connect` finished (successfully or not).
         public static let writable = Events(rawValue: 2)
+        /// The descriptor hung up (EPOLLHUP); reads drain what is left, then see end of stream.
         public static let hangup = Events(rawValue: 4)
+        /// The descriptor has a pending error (EPOLLERR); the next read or write reports it.
         public static let error = Events(rawValue: 8)
     }
 

@@ -4,8 +4,8 @@ import Synchronization
 
 /// One epoll thread: the only place a node's sockets are read, written and timed.
 ///
-/// IO-FINDINGS measured why this shape: a level-triggered epoll loop cost about half the CPU per request of a
-/// thread per connection, and batching comes free from the round structure. Each round is
+/// Why this shape: a level-triggered epoll loop costs far less CPU per request than a thread per connection (as
+/// measured in IO-FINDINGS), and batching comes free from the round structure. Each round is
 ///
 /// 1. `epoll_wait` (at most `eventsPerWaitLimit` events, timeout = the earliest timer),
 /// 2. every ready descriptor's handler, and the tasks other threads sent with `execute(_:)`,
@@ -42,10 +42,10 @@ public final class EventLoop: @unchecked Sendable {  // unchecked: loop-thread s
     /// before it blocks in `epoll_wait`; zero blocks at once. At most `pollBeforeSleepLimit`, and never past the
     /// next timer. Set it before `run()`.
     ///
-    /// Why poll: on a VM whose idle vCPUs halt (this machine's `haltpoll` with `guest_halt_poll_ns=0`), waking a
-    /// sleeping thread costs tens of microseconds, paid on the critical path by the waker and the woken alike. A
-    /// replicated request wakes three sleepers in turn (primary, backup, primary); a loop that polls through the
-    /// gap catches the next event without a wakeup (Benchmarks/README.md, "Polling before sleeping").
+    /// Why poll: on a VM whose idle vCPUs halt (e.g. `haltpoll` with `guest_halt_poll_ns=0`), waking a sleeping thread
+    /// is slow, and the cost is paid on the critical path by the waker and the woken alike. A replicated request wakes
+    /// three sleepers in turn (primary, backup, primary); a loop that polls through the gap catches the next event
+    /// without a wakeup (Benchmarks/README.md, "Polling before sleeping").
     public var pollBeforeSleep: Duration = .zero {
         didSet {
             precondition(pollBeforeSleep >= .zero && pollBeforeSleep <= Self.pollBeforeSleepLimit,
@@ -60,7 +60,7 @@ public final class EventLoop: @unchecked Sendable {  // unchecked: loop-thread s
     private var roundEndHooks: [Task] = []
 
     /// A closure as the loop stores it. Wrapped because a bare closure stored in a collection is re-abstracted
-    /// through a thunk, which allocates on every store (two allocations per request; Benchmarks/README.md).
+    /// through a thunk, which allocates on every store, on the hot path of every request.
     private struct Task {
         let run: () -> Void
     }
@@ -80,6 +80,7 @@ public final class EventLoop: @unchecked Sendable {  // unchecked: loop-thread s
     /// The doorbell's epoll data; registrations use `generation << 32 | slot`, and generation 0 is never issued.
     private static let doorbellData = UInt64.max
 
+    /// Creates the loop's epoll instance and doorbell; throws if either cannot be made (e.g. `EMFILE`).
     public init() throws(SystemError) {
         epoll = try Epoll()
         do {

@@ -6,14 +6,20 @@ import Glibc
 /// A value type on purpose, so it costs nothing to pass around; ownership is a convention, not the type's job:
 /// exactly one object (an `EventLoop` registration, a `ChildProcess`, a test) closes each descriptor, once.
 public struct FileDescriptor: Hashable, Sendable, CustomStringConvertible {
+    /// The kernel's descriptor number.
     public let rawValue: CInt
 
+    /// Wraps a descriptor number; the wrapper takes no ownership by itself.
     public init(rawValue: CInt) { self.rawValue = rawValue }
 
+    /// The process's standard input, descriptor 0.
     public static let standardInput = FileDescriptor(rawValue: 0)
+    /// The process's standard output, descriptor 1.
     public static let standardOutput = FileDescriptor(rawValue: 1)
+    /// The process's standard error, descriptor 2.
     public static let standardError = FileDescriptor(rawValue: 2)
 
+    /// `fd 7`, for log lines.
     public var description: String { "fd \(rawValue)" }
 
     /// Closes the descriptor.

@@ -7,8 +7,10 @@ import Glibc
 public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
     /// The IPv4 address in host byte order (`127.0.0.1` is `0x7F00_0001`).
     public var ipv4: UInt32
+    /// The TCP port in host byte order; 0 asks a listener for any free port.
     public var port: UInt16
 
+    /// The address `ipv4` (host byte order) and `port`.
     public init(ipv4: UInt32, port: UInt16) {
         self.ipv4 = ipv4
         self.port = port
@@ -41,10 +43,12 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
         self.init(ipv4: ipv4, port: port)
     }
 
+    /// The IPv4 address in dotted form, e.g. `127.0.0.1`.
     public var host: String {
         "\(ipv4 >> 24).\(ipv4 >> 16 & 0xFF).\(ipv4 >> 8 & 0xFF).\(ipv4 & 0xFF)"
     }
 
+    /// `HOST:PORT`, the form `init(parsing:)` reads back.
     public var description: String { "\(host):\(port)" }
 
     /// The kernel's form, in network byte order.
@@ -70,6 +74,7 @@ public enum SocketAddressError: Error, Equatable, Sendable, CustomStringConverti
     /// The host is neither a dotted IPv4 address nor `localhost`.
     case invalidHost(String)
 
+    /// One sentence naming the bad text and the form expected.
     public var description: String {
         switch self {
         case .missingPort(let text):

@@ -9,16 +9,19 @@ import Glibc
 public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The C function that failed, e.g. `"bind"`.
     public let call: String
+    /// The `errno` the call left, or the error number a pthread or posix_spawn function returned.
     public let errno: CInt
     /// What the call was working on, e.g. `"127.0.0.1:7000"`; for the description only.
     public let context: String?
 
+    /// The failure of `call` with `errno`, optionally naming what it worked on.
     public init(call: String, errno: CInt, context: String? = nil) {
         self.call = call
         self.errno = errno
         self.context = context
     }
 
+    /// Equal when the call and `errno` match; `context` is ignored, so tests need not know ports or paths.
     public static func == (a: SystemError, b: SystemError) -> Bool { a.call == b.call && a.errno == b.errno }
 
     /// The same error, naming what the call was working on.
@@ -30,6 +33,8 @@ public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The symbolic name of `errno` (`"EADDRINUSE"`), or its number for the rare ones not listed.
     public var errnoName: String { Self.names[errno] ?? "errno \(errno)" }
 
+    /// One sentence for the log: the call, what it worked on, the errno's name and text, and for a busy port or a
+    /// refused connection what to do.
     public var description: String {
         let subject = context.map { "\(call) \($0)" } ?? call
         let reason = "\(errnoName): \(Self.message(for: errno))"

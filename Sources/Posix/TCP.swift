@@ -17,6 +17,7 @@ public enum TCP {
         /// In progress: wait until the descriptor is writable, then call `TCP.completeConnect(_:)`.
         case inProgress(FileDescriptor)
 
+        /// The socket, whichever way the connect began.
         public var descriptor: FileDescriptor {
             switch self {
             case .connected(let fd), .inProgress(let fd): fd

@@ -4,12 +4,18 @@ import Replication
 
 /// Facts the primary learns: past tense.
 public enum PrimaryEvent: Equatable, Sendable {
+    /// Client commands read this round, in arrival order; each is executed, logged and its reply withheld, unless the
+    /// primary is handing over or stopped.
     case commandsArrived([ClientCommand])
     /// A joining node's hello arrived on `channel`; it wants a checkpoint.
     case backupJoined(ChannelID, Hello)
+    /// Frames from a channel; only acks of the current epoch from the linked backup's channel count.
     case framesArrived(ChannelID, [Frame])
+    /// A channel closed; if it was the backup's, the backup is lost.
     case channelClosed(ChannelID, ChannelCloseReason)
+    /// The arbiter's answer to an earlier `.takeEpoch`.
     case arbiterAnswered(ArbiterAnswer)
+    /// The time in `nextWakeup` has come: log a tick if one is due, or ask the arbiter again.
     case timerFired
     /// An operator asked the node to stop (SIGTERM): hand over to a caught-up backup first.
     case stopRequested
@@ -17,15 +23,19 @@ public enum PrimaryEvent: Equatable, Sendable {
 
 /// Orders the primary gives its driver: imperative, performed in array order.
 public enum PrimaryAction: Equatable, Sendable {
+    /// Write the frame on the channel: checkpoint chunks, the `protecting` and `handover` markers, refusals.
     case send(ChannelID, Frame)
     /// Ship entry `sequence` of the log: an `.entry` frame whose payload is `entry`'s encoding. The runtime encodes
     /// it straight into the channel's send buffer, so the core builds no payload of its own.
     case log(ChannelID, epoch: UInt64, sequence: UInt64, LogEntry)
+    /// Close the channel and drop its unwritten frames.
     case close(ChannelID)
     /// These replies may leave: the output rule holds for each.
     case release([Reply])
     /// Try to take `epoch`; the answer returns as `.arbiterAnswered`.
     case takeEpoch(UInt64)
+    /// Stop or start reading client commands: paused while the unacked log or the backup's replay lag is at its bound,
+    /// and while the primary may not execute (awaiting the arbiter, handing over, stopped).
     case pauseIntake, resumeIntake
     /// The primary has no right to go on: release nothing more, drop every withheld reply.
     case stop(StopReason)
@@ -58,17 +68,22 @@ public struct PrimaryCore<Machine: StateMachine> {
 
     /// The backup this primary is bringing up or protected by.
     public struct BackupLink: Equatable, Sendable {
+        /// How far the backup has come: installing the checkpoint, or protecting.
         public enum Phase: Equatable, Sendable {
             /// Installing the checkpoint taken after entry `sequence`; replies still leave solo.
             case syncing(checkpointSequence: UInt64)
             /// Has every entry whose reply left without an ack; now every reply waits for it.
             case protecting
         }
+        /// The logging channel to the backup.
         public var channel: ChannelID
+        /// What the backup said about itself when it joined: its name and addresses.
         public var hello: Hello
+        /// How far the backup has come.
         public var phase: Phase
-        /// Highest entry the backup acked as received, and as replayed.
+        /// Highest entry the backup acked as received; while it protects, replies through here may leave.
         public var received: UInt64
+        /// Highest entry the backup acked as replayed; `received - applied` is its replay lag.
         public var applied: UInt64
     }
 
@@ -77,13 +92,19 @@ public struct PrimaryCore<Machine: StateMachine> {
         var reply: Reply
     }
 
+    /// The bounds this primary keeps.
     public let limits: PrimaryLimits
+    /// The epoch this primary owns; it moves up only when the arbiter grants the next one after a lost backup.
     public private(set) var epoch: UInt64
+    /// The replicated state, changed only by commands and ticks in log order.
     public private(set) var machine: Machine
     /// Highest entry appended to the log.
     public private(set) var lastSequence: UInt64
+    /// Where the primary stands with respect to the output rule.
     public private(set) var standing: Standing
+    /// The backup being brought up or protecting this primary; nil when none is linked.
     public private(set) var backup: BackupLink?
+    /// Whether the last intake action told the runtime to stop reading client commands.
     public private(set) var isIntakePaused = false
     private var isStopRequested = false
     /// Deliver `.timerFired` no later than this.
@@ -112,13 +133,18 @@ public struct PrimaryCore<Machine: StateMachine> {
         self.limits = limits
         self.standing = .solo
         self.withheld = BoundedQueue(capacity: limits.withheldRepliesLimit)
-        self.unacked = BoundedQueue(capacity: limits.unackedEntriesLimit + limits.intakeBatchLimit + 2)
+        // Intake pauses at `unackedEntriesLimit`, so a batch starts below it and adds at most its commands, the
+        // digests among them and one tick (ticks wait while the log is at its bound).
+        let digestsPerBatch = limits.intakeBatchLimit / Int(clamping: limits.digestIntervalEntries) + 1
+        self.unacked = BoundedQueue(
+            capacity: limits.unackedEntriesLimit + limits.intakeBatchLimit + digestsPerBatch + 1)
         self.lastDigestSequence = lastSequence
     }
 
     /// Number of replies held back for the output rule.
     public var withheldCount: Int { withheld.count }
 
+    /// Takes one event that happened at `now` and returns the actions to perform, in array order.
     public mutating func handle(_ event: PrimaryEvent, at now: Instant) -> [PrimaryAction] {
         var actions: [PrimaryAction] = []
         handle(event, at: now, into: &actions)
@@ -154,7 +180,7 @@ public struct PrimaryCore<Machine: StateMachine> {
 
     /// Fills in the role and positions this core reports (`NodeCore.status` adds the rest).
     /// Mutating only so that `NodeCore` reaches it in place through its optional: a non-mutating call there
-    /// copied the whole core first (Benchmarks/README.md).
+    /// would copy the whole core first.
     public mutating func report(into status: inout NodeStatus) {
         status.role = standing == .solo ? .solo : .primary
         status.epoch = epoch
@@ -191,18 +217,23 @@ public struct PrimaryCore<Machine: StateMachine> {
     }
 
     /// Gives `entry` the next sequence and ships it to the backup, if one is linked. Consumed: it moves into the
-    /// action rather than being copied, which retained its command and its recorded values once more.
+    /// action rather than being copied, which would retain its command and its recorded values once more.
     private mutating func append(_ entry: consuming LogEntry, into actions: inout [PrimaryAction]) {
         lastSequence += 1
         guard let channel = backup?.channel else { return }
         let payloadBytes = entry.encodedByteCount
-        unacked.append((lastSequence, payloadBytes))
+        let fitted = unacked.append((lastSequence, payloadBytes))
+        precondition(fitted, "unacked entries past their bound: intake should have paused")
         unackedBytes += payloadBytes
         actions.append(.log(channel, epoch: epoch, sequence: lastSequence, entry))
     }
 
     private mutating func timerFired(at now: Instant, into actions: inout [PrimaryAction]) {
-        if let due = nextTickAt, now >= due, isExecuting {
+        if let due = nextTickAt, now >= due, !isExecuting || unacked.count >= limits.unackedEntriesLimit {
+            // No tick while stopping, or while the unacked log is at its bound (it would grow past it): the work
+            // waits for the next interval rather than the timer firing again at once.
+            nextTickAt = now + limits.tickInterval
+        } else if let due = nextTickAt, now >= due {
             // Timer-driven work is a log entry, so the backup does it at the same point (DESIGN 1).
             var context = ApplyContext.recording(from: entropy)
             machine.tick(context: &context)
@@ -289,15 +320,13 @@ public struct PrimaryCore<Machine: StateMachine> {
         backup = nil
         unacked.removeAll()
         unackedBytes = 0
-        if link.phase == .protecting && standing == .protected {
+        if link.phase == .protecting && (standing == .protected || standing == .handingOver) {
             // The backup may be alive behind a partition and about to go live: release nothing
-            // until the arbiter says this side owns the next epoch (DESIGN 4).
+            // until the arbiter says this side owns the next epoch (DESIGN 4). A handover in progress is no
+            // exception: the backup cannot tell a stopping primary's silence from a dead one's.
             standing = .awaitingEpoch(epoch + 1)
             actions.append(.takeEpoch(epoch + 1))
             actions.append(.note("lost backup \(link.hello.nodeName) (\(reason)); asking the arbiter for epoch \(epoch + 1)"))
-        } else if standing == .handingOver {
-            standing = .solo
-            actions.append(.note("backup \(link.hello.nodeName) left during handover (\(reason)); staying primary"))
         } else {
             actions.append(.note("backup \(link.hello.nodeName) left while syncing (\(reason)); still solo"))
         }
@@ -315,7 +344,9 @@ public struct PrimaryCore<Machine: StateMachine> {
             withheld.removeAll()
             actions.append(.stop(.lostEpoch(wanted, winner: winner.claim.nodeName)))
         case .took(.granted), .current:
-            actions.append(.note("unexpected arbiter answer \(answer) while waiting for epoch \(wanted)"))
+            // Not an answer to this question (a stale one, say): ask again rather than wait for ever.
+            arbiterRetryAt = now + limits.arbiterRetryInterval
+            actions.append(.note("unexpected arbiter answer \(answer) while waiting for epoch \(wanted); asking again"))
         case .failed(let error):
             arbiterRetryAt = now + limits.arbiterRetryInterval
             actions.append(.note("arbiter unavailable (\(error)); withholding output, retrying"))

@@ -18,11 +18,13 @@ public struct PrimaryLimits: Sendable, Equatable {
     /// How soon to ask an arbiter that did not answer again; nobody goes live meanwhile.
     public var arbiterRetryInterval: Duration = .milliseconds(50)
 
+    /// The default bounds.
     public init() {}
 
     /// A primary can hold at most this many replies back (one per unacked entry, plus one batch).
     public var withheldRepliesLimit: Int { unackedEntriesLimit + intakeBatchLimit }
 
+    /// These limits if they can work; otherwise a `LimitsError` naming the bound that cannot.
     public func checked() throws(LimitsError) -> PrimaryLimits {
         guard unackedEntriesLimit > 0, unackedBytesLimit > 0, intakeBatchLimit > 0 else {
             throw LimitsError("the unacked log and the intake batch must hold at least one entry")
@@ -36,7 +38,10 @@ public struct PrimaryLimits: Sendable, Equatable {
 
 /// A configuration that cannot work, found at startup.
 public struct LimitsError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Which bound cannot work, and why.
     public var reason: String
+    /// An error naming `reason`.
     public init(_ reason: String) { self.reason = reason }
+    /// One sentence for the startup log: what is wrong, and that the node does not start.
     public var description: String { "invalid limits: \(reason); the node does not start" }
 }

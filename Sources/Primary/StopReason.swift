@@ -7,6 +7,7 @@ public enum StopReason: Equatable, Sendable, CustomStringConvertible {
     /// An operator asked it to stop while no backup could take over.
     case stopRequestedWithoutBackup
 
+    /// One phrase for the log saying why the primary stopped.
     public var description: String {
         switch self {
         case .lostEpoch(let epoch, let winner):
@@ -26,6 +27,7 @@ public enum BackupLossReason: Equatable, Sendable, CustomStringConvertible {
     /// The backup acked entries this primary never sent, or applied more than it received.
     case impossibleAck(received: UInt64, applied: UInt64, lastSequence: UInt64)
 
+    /// One phrase for the log saying why the backup link was dropped.
     public var description: String {
         switch self {
         case .channelClosed(let reason): reason.description

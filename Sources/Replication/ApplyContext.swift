@@ -2,12 +2,15 @@
 public enum Recorded: Equatable, Sendable {
     /// Wall-clock time in nanoseconds since the Unix epoch.
     case clock(Int64)
+    /// A uniformly random 64-bit value.
     case random(UInt64)
 }
 
 /// Where the primary's nondeterminism comes from: the system in production, a seed in simulation.
 public protocol EntropySource {
+    /// Wall-clock time in nanoseconds since the Unix epoch, as the primary's system (or the simulation) reads it.
     mutating func wallClockNanoseconds() -> Int64
+    /// A uniformly random 64-bit value.
     mutating func randomValue() -> UInt64
 }
 
@@ -28,10 +31,12 @@ public struct ApplyContext {
     /// Set when replay asked for something the primary did not record.
     public private(set) var divergence: String?
 
+    /// The primary's context: reads come from `source` and are recorded, in order, into `recorded`.
     public static func recording(from source: any EntropySource) -> ApplyContext {
         ApplyContext(mode: .recording(source), recorded: [])
     }
 
+    /// The backup's context: reads return the primary's `recorded` values in order, and any mismatch is a divergence.
     public static func replaying(_ recorded: [Recorded]) -> ApplyContext {
         ApplyContext(mode: .replaying(next: 0), recorded: recorded)
     }

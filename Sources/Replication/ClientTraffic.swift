@@ -1,8 +1,11 @@
 /// A client command as the cores see it: opaque bytes for the state machine, and a tag the runtime
 /// uses to route the reply back to its connection, in order.
 public struct ClientCommand: Equatable, Sendable {
+    /// The runtime's name for the request, unique among those pending, that its reply carries back.
     public var tag: UInt64
+    /// The command as the state machine's `apply` takes it.
     public var bytes: [UInt8]
+    /// A command `bytes` to be answered under `tag`.
     public init(tag: UInt64, bytes: [UInt8]) {
         self.tag = tag
         self.bytes = bytes
@@ -11,8 +14,11 @@ public struct ClientCommand: Equatable, Sendable {
 
 /// A reply the core allows out: the output rule is satisfied for it.
 public struct Reply: Equatable, Sendable {
+    /// The tag of the command that produced this reply.
     public var tag: UInt64
+    /// The reply as the state machine's `apply` returned it, ready for the client's connection.
     public var bytes: [UInt8]
+    /// The reply `bytes` to the command tagged `tag`.
     public init(tag: UInt64, bytes: [UInt8]) {
         self.tag = tag
         self.bytes = bytes

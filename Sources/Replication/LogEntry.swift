@@ -14,12 +14,18 @@ public enum LogEntry: Equatable, Sendable {
 
 /// A payload that is not a valid `LogEntry`.
 public enum LogEntryError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The payload has no bytes at all.
     case empty
+    /// The first byte names no entry kind this build knows.
     case unknownKind(UInt8)
+    /// The payload ends after `available` bytes where the encoding needs `needed`.
     case truncated(needed: Int, available: Int)
+    /// A recorded value's tag byte names neither a clock read nor a random value.
     case unknownRecordedTag(UInt8)
+    /// This many bytes follow a complete tick or digest entry.
     case trailingBytes(Int)
 
+    /// One sentence for the log: what is wrong with the entry, and that the backup stops acking.
     public var description: String {
         switch self {
         case .empty: "empty log entry; the backup stops acking"
@@ -38,7 +44,7 @@ extension LogEntry {
 
     /// Appends the encoding to `bytes`.
     ///
-    /// Byte by byte rather than through `withUnsafeBytes(of:)` and `append(contentsOf:)`, whose generic path cost
+    /// Byte by byte rather than through `withUnsafeBytes(of:)` and `append(contentsOf:)`, whose generic path costs
     /// more than the rest of encoding an entry.
     public func encode(into bytes: inout [UInt8]) {
         func put(_ value: UInt64) {
@@ -65,6 +71,7 @@ extension LogEntry {
         }
     }
 
+    /// The entry's encoding as a new array, allocated once at its exact size.
     public var encoded: [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(encodedByteCount)  // one allocation, not one per growth

@@ -2,8 +2,9 @@
 ///
 /// Filled by the node runtime from its core; rendered by the application (e.g. in Redis's formats).
 public struct NodeStatus: Equatable, Sendable {
+    /// The node's part in replication; the raw value is the word `status` and `INFO` print.
     public enum Role: String, Sendable {
-        /// Serving clients with a protecting backup: every reply waits for its ack.
+        /// Serving clients with a backup: every reply waits for its ack (or, once it is lost, for the arbiter).
         case primary
         /// Serving clients without a backup, having taken the epoch at the arbiter.
         case solo
@@ -17,11 +18,17 @@ public struct NodeStatus: Equatable, Sendable {
 
     /// How far a backup has come with its primary (Redis's `connect`/`connecting`/`sync`/`connected`).
     public enum PeerState: String, Sendable {
+        /// `none`: no peer to report (a primary without a backup, a stopped node). `connect`: about to look for a
+        /// primary. `connecting`: dialing the primary. `sync`: linked, with the checkpoint still in progress, so the
+        /// backup does not protect yet. `connected`: the backup protects the primary, and replies wait for its acks.
         case none, connect, connecting, sync, connected
     }
 
+    /// The node's part in replication.
     public var role: Role
+    /// The node's configured name.
     public var nodeName: String
+    /// The epoch the node serves or follows in; 0 before it knows one.
     public var epoch: UInt64
     /// Highest entry appended (primary) or received (backup).
     public var logSequence: UInt64
@@ -29,6 +36,7 @@ public struct NodeStatus: Equatable, Sendable {
     public var ackedSequence: UInt64
     /// Highest entry replayed into the state machine on the reporting node's peer (primary) or itself (backup).
     public var appliedSequence: UInt64
+    /// How far the backup has come with its primary, seen from whichever side reports.
     public var peerState: PeerState
     /// The other node's client address ("host:port"): the primary's when we are a backup, the
     /// backup's when we are the primary; empty when unknown.
@@ -43,6 +51,7 @@ public struct NodeStatus: Equatable, Sendable {
     /// `INFO` and the benchmark; names are snake_case, rendered sorted.
     public var counters: [String: UInt64] = [:]
 
+    /// A status with `role` and `nodeName`, and zero, `.none` or empty for everything not given.
     public init(
         role: Role, nodeName: String, epoch: UInt64 = 0, logSequence: UInt64 = 0, ackedSequence: UInt64 = 0,
         appliedSequence: UInt64 = 0, peerState: PeerState = .none, peerClientAddress: String = "",

@@ -25,7 +25,10 @@ public protocol StateMachine {
 
 /// A snapshot that cannot be restored.
 public struct SnapshotError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// What is wrong with the snapshot, e.g. where it is truncated.
     public var reason: String
+    /// An error naming `reason`.
     public init(_ reason: String) { self.reason = reason }
+    /// One sentence for the log: what is wrong, and that the backup rejoins from scratch.
     public var description: String { "snapshot cannot be restored: \(reason); the backup rejoins from scratch" }
 }

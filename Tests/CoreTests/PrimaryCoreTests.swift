@@ -189,6 +189,48 @@ struct PrimaryCoreTests {
         #expect(granted.contains { if case .stop = $0 { true } else { false } })
     }
 
+    @Test("a backup lost during a handover is lost like any other: nothing leaves until the arbiter answers")
+    func backupLostDuringHandover() {
+        // Given a handover under way, with a reply the backup has not acked
+        var primary = protectedPrimary()
+        _ = primary.handle(.commandsArrived([command(1)]), at: at(1))
+        _ = primary.handle(.stopRequested, at: at(2))
+        #expect(primary.standing == .handingOver)
+        // When the channel closes, then the backup may be going live: release nothing, ask for the next epoch
+        let lost = primary.handle(.channelClosed(backupChannel, .endOfStream), at: at(3))
+        #expect(lost.releasedTags.isEmpty)
+        #expect(lost.contains(.takeEpoch(2)))
+        #expect(!lost.contains { if case .stop = $0 { true } else { false } })
+        // And if the backup took it, the primary stops having released nothing
+        let winner = EpochRecord(epoch: 2, claim: Claim(nodeName: "b", channelAddress: "", clientAddress: ""),
+                                 takenAtMilliseconds: 0)
+        let stopped = primary.handle(.arbiterAnswered(.took(.lost(to: winner))), at: at(4))
+        #expect(stopped.releasedTags.isEmpty)
+        #expect(stopped.contains(.stop(.lostEpoch(2, winner: "b"))))
+    }
+
+    @Test("an arbiter answer to another question is asked again, never waited on for ever")
+    func unexpectedArbiterAnswerIsRetried() {
+        var primary = protectedPrimary()
+        _ = primary.handle(.channelClosed(backupChannel, .endOfStream), at: at(1))
+        _ = primary.handle(.arbiterAnswered(.current(nil)), at: at(2))
+        let retry = primary.handle(.timerFired, at: at(2) + primary.limits.arbiterRetryInterval)
+        #expect(retry.contains(.takeEpoch(2)))
+    }
+
+    @Test("no tick is due while the unacked log is at its bound, and the timer is not due again at once")
+    func noTickPastTheUnackedBound() {
+        var limits = PrimaryLimits()
+        limits.unackedEntriesLimit = 2
+        var primary = protectedPrimary(limits: limits)
+        _ = primary.handle(.commandsArrived([command(1), command(2)]), at: at(1))
+        let sequence = primary.lastSequence
+        let due = at(1) + limits.tickInterval
+        _ = primary.handle(.timerFired, at: due)
+        #expect(primary.lastSequence == sequence, "a tick entry was appended past the unacked bound")
+        #expect((primary.nextWakeup ?? .zero) > due)
+    }
+
     @Test("acks from another epoch are ignored")
     func staleAcks() {
         var primary = protectedPrimary()

@@ -373,6 +373,19 @@ struct Simulation {
     /// Heartbeats, as the transport does them: each open end hears its peer unless the peer is
     /// down, paused or cut off; an end that has heard nothing for the timeout closes on its own.
     private mutating func checkLiveness() {
+        // An idle end sends what its core says a heartbeat carries (a backup repeats its ack), after its first frame
+        // (a hello or a checkpoint), as the transport does.
+        for channel in connections.keys.sorted() {
+            guard let connection = connections[channel] else { continue }
+            for from in 0..<2 where connection.openEnds[from] {
+                let sender = connection.ends[from]
+                let lastSent = connection.lastDelivery[1 - from]
+                guard lastSent != .zero, now.since(lastSent) >= Self.heartbeatInterval, nodes[sender.node].isUp,
+                    nodes[sender.node].incarnation == sender.incarnation, !nodes[sender.node].isPaused
+                else { continue }
+                send([nodes[sender.node].core.heartbeat], on: channel, from: sender.node)
+            }
+        }
         for channel in connections.keys.sorted() {
             guard var connection = connections[channel] else { continue }
             for to in 0..<2 {
