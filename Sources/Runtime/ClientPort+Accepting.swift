@@ -1,4 +1,3 @@
-import Glibc
 import Posix
 
 /// Accepting: adopt each new connection into the table, or refuse it past `clientConnectionsLimit`.

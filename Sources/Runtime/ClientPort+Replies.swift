@@ -1,4 +1,3 @@
-import Glibc
 import Posix
 import Primary
 import Replication

@@ -38,9 +38,8 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     let shared: RuntimeShared
     let log: @Sendable (RuntimeEvent) -> Void
     let arbiter: ArbiterWorker
-    var core: NodeCore<P.Machine>
+    private(set) var core: NodeCore<P.Machine>
 
-    let counters: CounterStore
     let clients: ClientPort<P>
     let channels: ChannelPort
     let publisher: StatusPublisher
@@ -54,12 +53,12 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
 
     /// Events raised while performing actions (a dial that fails at once, say), handled after those actions;
     /// at most one per action of the event being performed.
-    var pendingEvents: [NodeEvent] = []
+    private var pendingEvents: [NodeEvent] = []
     /// The actions of the event being performed; kept between events so that driving one allocates no array.
-    var actions: [NodeAction] = []
-    var isDriving = false
-    var coreTimer: EventLoop.TimerID?
-    var coreTimerDeadline: Instant?
+    private var actions: [NodeAction] = []
+    private var isDriving = false
+    private var coreTimer: EventLoop.TimerID?
+    private var coreTimerDeadline: Instant?
 
     init(
         configuration: RuntimeConfiguration, clientProtocol: P, emptyMachine: P.Machine, arbiter: any Arbiter,
@@ -74,7 +73,6 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         self.loop = loop
         self.log = log
         let counters = CounterStore()
-        self.counters = counters
 
         // Both ports are bound now, so a busy port is an error before anything runs; the client port first, so
         // that is the error reported when both are busy.

@@ -1,4 +1,3 @@
-import Glibc
 import Posix
 import Replication
 
