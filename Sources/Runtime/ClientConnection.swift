@@ -2,10 +2,10 @@ import Posix
 
 /// One client's socket, parsing session, ordered replies and unwritten output; owned by the loop thread.
 ///
-/// The runtime reads a connection when it is readable and allowed to (see `NodeDriver.updateInterest`), parses
+/// The runtime reads a connection when it is readable and allowed to (see `ClientPort.updateInterest`), parses
 /// every complete request into the pipeline, and writes the filled prefix of the pipeline once per loop round.
 final class ClientConnection<Session> {
-    /// Index in the driver's connection table; part of every tag, so a release finds its connection in O(1).
+    /// Index in the client port's connection table; part of every tag, so a release finds its connection in O(1).
     let index: Int
     /// Unique within the process: the protocol's client id, and what log lines name.
     let id: UInt64
@@ -19,13 +19,13 @@ final class ClientConnection<Session> {
     /// Queued for the round's client flush.
     var isFlushQueued = false
     /// What the loop watches this socket for: `.readable` from its registration on, changed only by
-    /// `NodeDriver.updateInterest`, which skips the loop when nothing changed (twice per request).
+    /// `ClientPort.updateInterest`, which skips the loop when nothing changed (twice per request).
     var watchedInterest: EventLoop.Interest = .readable
 
     /// Replicated requests parsed into this round's batch and not yet handed to the core. They were never executed,
     /// so whatever happens to the node, their clients may be told so.
     var unhandedCount = 0
-    /// Stopped parsing because the round's batch or this pipeline was full; listed in the driver's backlog.
+    /// Stopped parsing because the round's batch or this pipeline was full; listed in the client port's backlog.
     var isBacklogged = false
     /// Had its reading turned off while intake was paused; listed to be turned on again at resume.
     var isListedAsPaused = false
@@ -35,7 +35,7 @@ final class ClientConnection<Session> {
     var isClosingAfterOutput = false
     var isClosed = false
     /// While the node exits: when this connection last read a byte or wrote one (monotonic nanoseconds). It is closed
-    /// only after `clientDrainQuietLimit` of quiet with nothing outstanding (see `NodeDriver.sweepDrainedClients`).
+    /// only after `clientDrainQuietLimit` of quiet with nothing outstanding (see `ClientPort.closeDrained`).
     var lastActivityNanoseconds: UInt64 = 0
 
     init(index: Int, id: UInt64, registration: EventLoop.Registration, session: Session, pendingRepliesLimit: Int) {

@@ -6,24 +6,16 @@ import Posix
 import Replication
 import Synchronization
 
-/// What the loop thread shares with other threads: the published status and the crash switch.
-final class RuntimeShared: Sendable {
-    struct Published: Sendable {
-        var status: NodeStatus
-        var counters: RuntimeCounters
-    }
-
-    /// Refreshed at most `NodeDriver.publishIntervalNanoseconds` apart, and at once after a role change.
-    let published: Mutex<Published>
-    /// Set by `crash()` from any thread: from then on the loop does nothing more than finish its round.
-    let isCrashed = Atomic<Bool>(false)
-
-    init(status: NodeStatus) {
-        published = Mutex(Published(status: status, counters: RuntimeCounters()))
-    }
-}
-
 /// Drives one `NodeCore` with real sockets, timers and the arbiter, entirely on one event-loop thread.
+///
+/// The driver only drives: it hands each event to the core and has each action performed by the part that owns
+/// what the action touches. The parts, each with one job:
+///
+/// - `ClientPort`: client connections, parsing, the round's batch of commands, replies in request order.
+/// - `ChannelPort`: logging-channel connections; it reports what happens on them as the core's events.
+/// - `ArbiterWorker`: the arbiter's disk I/O, on its own thread; answers come back as events.
+/// - `StatusPublisher`: the status requests are routed by, and its publication for other threads.
+/// - `ExitDrain`: leaving, once the core is done.
 ///
 /// A round of the loop flows like this (IO-FINDINGS: batch both directions, one write per peer per round):
 ///
@@ -41,125 +33,32 @@ final class RuntimeShared: Sendable {
 /// so actions always run in the order the core gave them. Nothing here takes a lock except the status
 /// publication, at most once a millisecond.
 final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: loop-thread state, like EventLoop
-    typealias Client = ClientConnection<P.Session>
-
     let configuration: RuntimeConfiguration
-    let channelConfiguration: ChannelConnection.Configuration
-    let clientProtocol: P
     let loop: EventLoop
     let shared: RuntimeShared
     let log: @Sendable (RuntimeEvent) -> Void
     let arbiter: ArbiterWorker
-    var core: NodeCore<P.Machine>
+    private(set) var core: NodeCore<P.Machine>
+
+    let clients: ClientPort<P>
+    let channels: ChannelPort
+    let publisher: StatusPublisher
+    let exitDrain: ExitDrain
 
     /// Where the listeners are bound (port 0 resolved).
-    let clientAddress: SocketAddress
-    let channelAddress: SocketAddress
-
-    // MARK: Core driving (loop thread)
+    var clientAddress: SocketAddress { clients.address }
+    var channelAddress: SocketAddress { channels.address }
+    /// Why the node exited; nil until it does (or if it crashed).
+    var exitReason: ExitReason? { exitDrain.reason }
 
     /// Events raised while performing actions (a dial that fails at once, say), handled after those actions;
     /// at most one per action of the event being performed.
-    var pendingEvents: [NodeEvent] = []
+    private var pendingEvents: [NodeEvent] = []
     /// The actions of the event being performed; kept between events so that driving one allocates no array.
-    var actions: [NodeAction] = []
-    var isDriving = false
-    var coreTimer: EventLoop.TimerID?
-    var coreTimerDeadline: Instant?
-    /// The core's status as of this round (or the last role change in it), with counters at most
-    /// `countersRefreshNanoseconds` older than that; what requests are routed by and INFO shows. Nil until first
-    /// needed in a round: computing it per request or per event costs more than the request itself
-    /// (Benchmarks/README.md).
-    var cachedStatus: StatusSnapshot?
-    var countersSnapshot: [String: UInt64] = [:]
-    var countersSnapshotAt: UInt64 = 0
-    /// Rebuilding the counters dictionary per round would cost more than the request it serves; INFO can be a
-    /// millisecond behind.
-    static var countersRefreshNanoseconds: UInt64 { 1_000_000 }
-    var counters = RuntimeCounters()
-    /// Other threads read the status for tests, `lockstep status` and the benchmark: a millisecond behind is
-    /// fresh enough, and publishing every round took a quarter of the primary's CPU per request.
-    static var publishIntervalNanoseconds: UInt64 { 1_000_000 }
-    var publishedAt: UInt64 = 0
-    /// Whether the core has handled an event since the last publication (its status may have changed).
-    var hasUnpublishedEvents = false
-    var publishedCounters = RuntimeCounters()
-    var isPublishDue = false
-    var isPublishTimerArmed = false
-    var isWakeArmed = false
-
-    // MARK: Channels (loop thread)
-
-    /// Calls `framesArrived(_:on:)`. The delegate methods are reached through the witness table of a generic
-    /// class, which runs unspecialised code; this closure is made in `init`, where the client protocol is known,
-    /// so the path every ack and entry takes runs code specialised for the app (Benchmarks/README.md).
-    var framesHandler: (ChannelConnection, [Frame]) -> Void = { _, _ in }
-
-    /// A class, so finding one for each frame sent copies no fields.
-    final class ChannelEntry {
-        let connection: ChannelConnection
-        let isDialed: Bool
-        var isOpened = false
-        /// The core closed it (or the node is exiting): its end is not reported to the core.
-        var isClosedByCore = false
-        var countedWrites = 0
-        var countedFrames = 0
-
-        init(connection: ChannelConnection, isDialed: Bool) {
-            self.connection = connection
-            self.isDialed = isDialed
-        }
-    }
-
-    var channelListener: ChannelListener?
-    /// At most `RuntimeConfiguration.channelConnectionsLimit`, usually one: a list, searched by id, because
-    /// hashing an id for every frame sent cost more than the search.
-    var channels: [ChannelEntry] = []
-
-    // MARK: Clients (loop thread)
-
-    /// Where a tag keeps its connection's index: `index << tagIndexShift | serial`.
-    static var tagIndexShift: UInt64 { 40 }
-    static var clientAcceptsPerEventLimit: Int { 16 }
-    static var clientAcceptRetryDelay: Duration { .milliseconds(100) }
-
-    var clientListener: EventLoop.Registration?
-    /// Indexed by `ClientConnection.index`; at most `clientConnectionsLimit` live entries.
-    var clients: [Client?] = []
-    var freeClientIndices: [Int] = []
-    var clientCount = 0
-    var nextClientID: UInt64 = 1
-    var nextTagSerial: UInt64 = 1
-    /// One buffer for every client read: no allocation per read.
-    let clientReadBuffer: UnsafeMutableRawBufferPointer
-    /// This round's replicated commands; at most `intakeBatchLimit` commands and about `intakeBatchBytesLimit`.
-    var batch: [ClientCommand] = []
-    var batchBytes = 0
-    // The three lists below hold each connection at most once (a flag on the connection says whether it is
-    // listed), so they are bounded by `clientConnectionsLimit`; closed connections are skipped and dropped.
-    /// Connections with complete requests left unparsed because the batch or their pipeline was full.
-    var backlog: [Client] = []
-    /// Connections whose reading was turned off while intake was paused, to turn on again at resume.
-    var pausedClients: [Client] = []
-    /// Connections with replies to write at the end of this round.
-    var flushList: [Client] = []
-    /// The list being written; kept, with `flushList`, so that a round allocates no list.
-    var flushing: [Client] = []
-    var isClientFlushQueued = false
-    /// Runs `flushClients()`; made once, in `init`, so queueing it each round allocates nothing.
-    var flushClientsTask: () -> Void = {}
-    var isIntakePaused = false
-    var refusedConnections = 0
-
-    // MARK: Lifecycle (loop thread)
-
-    var isExiting = false
-    var isFinished = false
-    var exitReason: ExitReason?
-    var exitTimer: EventLoop.TimerID?
-    /// How often an exiting node looks for drained client connections to close; a tenth of the default
-    /// `clientDrainQuietLimit`, so a quiet connection goes at most that much later than its limit.
-    static var drainSweepInterval: Duration { .milliseconds(10) }
+    private var actions: [NodeAction] = []
+    private var isDriving = false
+    private var coreTimer: EventLoop.TimerID?
+    private var coreTimerDeadline: Instant?
 
     init(
         configuration: RuntimeConfiguration, clientProtocol: P, emptyMachine: P.Machine, arbiter: any Arbiter,
@@ -173,40 +72,23 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         let channelListen = try Self.parse(configuration.channelListenAddress, role: "logging channel")
         self.loop = loop
         self.log = log
-        self.clientProtocol = clientProtocol
-        self.channelConfiguration = configuration.channelConfiguration
+        let counters = CounterStore()
 
-        // The listeners' handlers need `self`, which exists only once every property is set; they reach it through
-        // this box, filled before the loop can run a handler.
-        let box = WeakBox<NodeDriver<P>>()
-
-        // Both ports are bound now, so a busy port is an error before anything runs.
-        let clientSocket: FileDescriptor
+        // Both ports are bound now, so a busy port is an error before anything runs; the client port first, so
+        // that is the error reported when both are busy.
+        let (clientSocket, clientAddress) = try ClientPort<P>.listen(
+            on: clientListen, addressText: configuration.clientListenAddress)
+        let channels: ChannelPort
         do {
-            clientSocket = try TCP.listen(on: clientListen)
-            clientAddress = try TCP.localAddress(of: clientSocket)
+            channels = try ChannelPort(
+                listeningOn: channelListen, loop: loop, configuration: configuration.channelConfiguration,
+                counters: counters, log: log)
         } catch {
-            throw .cannotListen(role: "client", address: configuration.clientListenAddress, error)
-        }
-        do {
-            clientListener = try loop.register(clientSocket, interest: .readable) { _ in box.value?.acceptClients() }
-        } catch {
-            try? clientSocket.close()  // the registration error is the one worth reporting
-            throw .eventLoopFailed(error)
-        }
-        let listener: ChannelListener
-        do {
-            listener = try ChannelListener(on: channelListen, loop: loop, configuration: channelConfiguration) {
-                box.value?.channelAccepted($0)
-            }
-        } catch {
+            try? clientSocket.close()  // the listen error is the one worth reporting
             throw .cannotListen(role: "logging channel", address: configuration.channelListenAddress, error)
         }
-        listener.onAcceptError = { box.value?.log(.acceptFailed(role: "logging channel", $0)) }
-        channelListener = listener
-        channelAddress = listener.address
         if configuration.node.channelAddress.hasSuffix(":0") {
-            configuration.node.channelAddress = channelAddress.description
+            configuration.node.channelAddress = channels.address.description
         }
         if configuration.node.clientAddress.hasSuffix(":0") {
             configuration.node.clientAddress = clientAddress.description
@@ -214,21 +96,28 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         self.configuration = configuration
         core = NodeCore(configuration: configuration.node, emptyMachine: emptyMachine, entropy: entropy)
         shared = RuntimeShared(status: core.status)
+        let publisher = StatusPublisher(shared: shared, channels: channels, counters: counters, loop: loop)
+        let clients = try ClientPort(
+            listener: clientSocket, address: clientAddress, clientProtocol: clientProtocol,
+            configuration: configuration, publisher: publisher, counters: counters, loop: loop, log: log)
+        let exitDrain = ExitDrain(
+            clients: clients, channels: channels, publisher: publisher, loop: loop, configuration: configuration,
+            log: log)
+        self.channels = channels
+        self.publisher = publisher
+        self.clients = clients
+        self.exitDrain = exitDrain
         self.arbiter = ArbiterWorker(arbiter: arbiter)
-        clientReadBuffer = .allocate(byteCount: configuration.clientReadBufferBytes, alignment: 16)
-        box.value = self
-        framesHandler = { box.value?.framesArrived($1, on: $0) }
-        flushClientsTask = { box.value?.flushClients() }
+
+        // The parts reach the core through the driver. These closures are made here, where the client protocol is
+        // known, so what they call runs specialised for it; each is made once, and none keeps the driver alive.
+        channels.report = { [unowned self] event in drive(event) }
+        channels.heartbeat = { [unowned self] in core.heartbeat }
+        publisher.coreStatus = { [unowned self] in core.status }
+        clients.digest = { [unowned self] in core.machine?.digest() }
+        channels.exitDrain = exitDrain
+        clients.exitDrain = exitDrain
         loop.addRoundEndHook { [weak self] in self?.roundEnded() }
-    }
-
-    deinit {
-        clientReadBuffer.deallocate()
-    }
-
-    /// A weak reference that can be handed out before `self` exists.
-    private final class WeakBox<Object: AnyObject> {
-        weak var value: Object?
     }
 
     private static func parse(_ address: String, role: String) throws(RuntimeError) -> SocketAddress {
@@ -252,20 +141,14 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
             throw .cannotStartThread(error)
         }
         drive(.started)
-        publish()
+        publisher.publish()
     }
 
     /// After the loop returned: stop the arbiter thread and publish the last status.
     func finish() {
         arbiter.halt()
         arbiter.join()
-        var status = core.status
-        if shared.isCrashed.load(ordering: .acquiring) {
-            status.role = .stopped
-            status.reason = "crashed"
-        }
-        let counters = counters
-        shared.published.withLock { $0 = RuntimeShared.Published(status: status, counters: counters) }
+        publisher.publishAfterLoop()
     }
 
     // MARK: The core
@@ -274,23 +157,23 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
 
     /// Hands one event to the core and performs its actions, in order; events raised meanwhile wait their turn.
     func drive(_ event: NodeEvent) {
-        guard !isExiting, !shared.isCrashed.load(ordering: .relaxed) else { return }
+        guard !exitDrain.isExiting, !shared.isCrashed.load(ordering: .relaxed) else { return }
         guard !isDriving else {
             pendingEvents.append(event)
             return
         }
         isDriving = true
-        hasUnpublishedEvents = true
+        publisher.hasUnpublishedEvents = true
         handleAndPerform(event)
         var next = 0
-        while next < pendingEvents.count, !isExiting {
+        while next < pendingEvents.count, !exitDrain.isExiting {
             let event = pendingEvents[next]
             next += 1
             handleAndPerform(event)
         }
         pendingEvents.removeAllKeepingStorage()
         isDriving = false
-        if isExiting {
+        if exitDrain.isExiting {
             if let coreTimer { loop.cancel(coreTimer) }
             coreTimer = nil
         } else {
@@ -304,8 +187,8 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         performActions()
     }
 
-    /// Performs `actions` in order. Nothing they lead to touches `actions`: events raised meanwhile wait in
-    /// `pendingEvents`.
+    /// Performs `actions` in order, each by the part that owns what it touches. Nothing they lead to touches
+    /// `actions`: events raised meanwhile wait in `pendingEvents`.
     private func performActions() {
         var exit: ExitReason?
         for index in actions.indices {
@@ -316,29 +199,25 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
             case .takeEpoch(let epoch):
                 ask(.take(epoch: epoch, claim: core.configuration.claim))
             case .dial(let address):
-                dial(address)
+                if let failure = channels.dial(address) { pendingEvents.append(failure) }
             case .send(let channel, let frame):
-                send(frame, on: channel)
+                channels.send(frame, on: channel)
             case .log(let channel, let epoch, let sequence, let entry):
-                sendEntry(entry, epoch: epoch, sequence: sequence, on: channel)
+                channels.sendEntry(entry, epoch: epoch, sequence: sequence, on: channel)
             case .close(let channel):
-                closeChannel(channel)
+                channels.close(channel)
             case .release(let replies):
-                release(replies)
+                clients.release(replies)
             case .reject(let tags, let reason):
-                reject(tags, reason: reason.description)
+                clients.reject(tags, reason: reason.description)
             case .discardWithheld(let reason):
-                discardWithheld(reason: reason)
+                clients.discardWithheld(reason: reason)
             case .pauseIntake:
-                if !isIntakePaused {
-                    isIntakePaused = true
-                    counters.intakePauses += 1
-                }
+                clients.pauseIntake()
             case .resumeIntake:
-                resumeIntake()
+                clients.resumeIntake()
             case .roleChanged(let from, let to, let reason):
-                cachedStatus = nil
-                isPublishDue = true
+                publisher.roleChanged()
                 log(.roleChanged(from: from, to: to, epoch: core.status.epoch, reason: reason))
             case .note(let line):
                 log(.note(line))
@@ -346,7 +225,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
                 exit = reason
             }
         }
-        if let exit { beginExit(reason: exit) }
+        if let exit { exitDrain.begin(reason: exit) }
     }
 
     private func ask(_ request: ArbiterWorker.Request) {
@@ -369,175 +248,17 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         }
     }
 
-    /// The status requests are routed by this round: the core's, plus recent counters.
-    var routingStatus: StatusSnapshot {
-        if let cachedStatus { return cachedStatus }
-        var status = core.status
-        if monotonicNanoseconds() &- countersSnapshotAt >= Self.countersRefreshNanoseconds {
-            refreshCountersSnapshot()
-        }
-        status.counters = countersSnapshot
-        let snapshot = StatusSnapshot(status)
-        cachedStatus = snapshot
-        return snapshot
-    }
-
-    /// A status handed around by reference: a `NodeStatus` read out of a class property is copied, retaining
-    /// each of its strings and its counters, and parsing read it once per client read.
-    final class StatusSnapshot {
-        let status: NodeStatus
-
-        init(_ status: NodeStatus) { self.status = status }
-    }
-
-    private func refreshCountersSnapshot() {
-        countChannelStatistics()
-        countersSnapshot = counters.dictionary
-        countersSnapshotAt = monotonicNanoseconds()
-    }
-
     // MARK: Rounds
-
-    /// Makes the loop run another round soon even if nothing becomes ready: for work left for "next round".
-    func armWakeNextRound() {
-        guard !isWakeArmed else { return }
-        isWakeArmed = true
-        loop.schedule(at: 0) { [weak self] in self?.isWakeArmed = false }
-    }
 
     /// The round-end hook: hand the batch to the core, refill it from the backlog, publish the status if due.
     private func roundEnded() {
-        guard !isFinished, !shared.isCrashed.load(ordering: .relaxed) else { return }
-        handBatchToCore()
-        processBacklog()
-        if !batch.isEmpty, !isIntakePaused, !isExiting { armWakeNextRound() }
-        publishWhenDue()
-        cachedStatus = nil  // the next round sees what this one did
-    }
-
-    /// Publishes this round after a role change or when the last publication is `publishIntervalNanoseconds` old
-    /// (after the round's writes, which carry requests and replies: publishing is nobody's critical path);
-    /// otherwise makes sure a timer publishes by then, so an idle loop's last changes are not left unpublished.
-    private func publishWhenDue() {
-        // Nothing new: no timer either, or an idle loop would publish (and wake) once a millisecond forever.
-        guard isPublishDue || hasUnpublishedEvents || counters != publishedCounters else { return }
-        let elapsed = monotonicNanoseconds() &- publishedAt
-        if isPublishDue || elapsed >= Self.publishIntervalNanoseconds {
-            loop.runAfterRound { [weak self] in
-                guard let self, !isFinished else { return }
-                publish()
-            }
-            return
+        guard !exitDrain.isFinished, !shared.isCrashed.load(ordering: .relaxed) else { return }
+        if let commands = clients.takeBatch() {
+            drive(.commandsArrived(commands))
+            clients.recycleBatch(commands)  // the core keeps no batch
         }
-        guard !isPublishTimerArmed else { return }
-        isPublishTimerArmed = true
-        loop.schedule(at: publishedAt &+ Self.publishIntervalNanoseconds) { [weak self] in
-            guard let self, !isFinished else { return }
-            isPublishTimerArmed = false
-            publish()
-        }
-    }
-
-    /// Publishes the status for other threads (and the channel counters it includes).
-    func publish() {
-        countChannelStatistics()
-        let status = cachedStatus?.status ?? core.status
-        let counters = counters
-        shared.published.withLock { $0 = RuntimeShared.Published(status: status, counters: counters) }
-        publishedAt = monotonicNanoseconds()
-        isPublishDue = false
-        hasUnpublishedEvents = false
-        publishedCounters = counters
-    }
-
-    // MARK: Exit
-
-    /// The core is done (a stop completed, or a handover): let the channel drain, drain the clients, close
-    /// everything, stop the loop; all within `exitLingerLimit`.
-    ///
-    /// Client connections are drained, not dropped: a connection closed with a request in flight leaves its client
-    /// unable to tell whether the command ran. So reading goes on; every complete request that reached this node
-    /// and was never executed (this round's batch, and whatever arrives from now on) is refused with the protocol's
-    /// rejection reply, which promises it did nothing and names the node that took over; local requests are
-    /// answered as usual, replies the core already released still leave, all in request order. A connection is
-    /// closed when its client ends it, or once it has nothing outstanding and has been quiet for
-    /// `clientDrainQuietLimit`, or at the linger deadline. Nothing reaches the core any more (`drive` ignores
-    /// events once exiting), so no command is executed after the stop.
-    private func beginExit(reason: ExitReason) {
-        guard !isExiting else { return }
-        isExiting = true
-        exitReason = reason
-        cachedStatus = nil  // from now on the status names the successor
-        channelListener?.close()
-        if let clientListener { loop.close(clientListener) }
-        clientListener = nil
-        // Commands never handed to the core were never executed: the client may safely retry them elsewhere.
-        rejectBatch(reason: exitRefusalReason)
-        resumeIntake()  // reading goes on during the drain, even if the core paused intake before it stopped
-        let now = monotonicNanoseconds()
-        for case let client? in clients {
-            if client.handedCount > 0 {
-                // Their outcome is unknown to this node; answering anything would be a guess. (A handover only
-                // completes once every withheld reply is released, so after one there are none.)
-                counters.clientConnectionsDropped += 1
-                closeClient(client)
-                continue
-            }
-            client.lastActivityNanoseconds = now
-            if client.isBacklogged { armWakeNextRound() }
-            queueFlush(client)
-            updateInterest(client)
-        }
-        for entry in channels where !entry.isClosedByCore {
-            entry.isClosedByCore = true
-            // Flushing first: a handover frame must reach the backup, which then closes its end.
-            entry.connection.close(flushingFirst: true)
-        }
-        exitTimer = loop.schedule(after: configuration.exitLingerLimit) { [weak self] in
-            self?.exitTimer = nil
-            self?.finishExit()
-        }
-        loop.schedule(after: Self.drainSweepInterval) { [weak self] in self?.sweepDrainedClients() }
-        checkExitComplete()
-    }
-
-    /// What a client hears for a command an exiting node will not execute.
-    var exitRefusalReason: String { "this node has stopped (\(exitReason?.description ?? "exiting"))" }
-
-    /// While exiting: closes each connection with nothing outstanding that has been quiet for
-    /// `clientDrainQuietLimit`, then looks again after `drainSweepInterval` until the exit finishes.
-    private func sweepDrainedClients() {
-        guard isExiting, !isFinished else { return }
-        let quietNanoseconds = UInt64(max(0, configuration.clientDrainQuietLimit.nanoseconds))
-        for case let client? in clients where client.hasNothingOutstanding {
-            guard monotonicNanoseconds() &- client.lastActivityNanoseconds >= quietNanoseconds else { continue }
-            // One last read: a request that arrived since the loop last looked is answered, not cut off (the
-            // read renews the connection's activity, so it stays for another quiet period).
-            read(client)
-            guard !client.isClosed, client.hasNothingOutstanding,
-                monotonicNanoseconds() &- client.lastActivityNanoseconds >= quietNanoseconds
-            else { continue }
-            closeClient(client)
-        }
-        checkExitComplete()
-        guard !isFinished else { return }
-        loop.schedule(after: Self.drainSweepInterval) { [weak self] in self?.sweepDrainedClients() }
-    }
-
-    func checkExitComplete() {
-        guard isExiting, !isFinished, channels.isEmpty, clientCount == 0 else { return }
-        finishExit()
-    }
-
-    private func finishExit() {
-        guard !isFinished else { return }
-        isFinished = true
-        if clientCount > 0 {
-            log(.exitLingerExpired(openConnections: clientCount, linger: configuration.exitLingerLimit))
-        }
-        if let exitTimer { loop.cancel(exitTimer) }
-        exitTimer = nil
-        publish()
-        loop.stop()
+        clients.prepareNextBatch()
+        publisher.publishWhenDue()
+        publisher.forgetRoutingStatus()  // the next round sees what this one did
     }
 }

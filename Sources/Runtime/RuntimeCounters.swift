@@ -48,3 +48,12 @@ struct RuntimeCounters: Equatable, Sendable {
         ]
     }
 }
+
+/// The one `RuntimeCounters` every part of the runtime counts into, shared by reference.
+///
+/// The client port, the channel port and the driver each count what passes through them; the status publisher
+/// copies the totals out. One mutable value behind one reference keeps the counting a plain increment on the loop
+/// thread, with nothing to merge at publication.
+final class CounterStore {
+    var values = RuntimeCounters()
+}

@@ -1,0 +1,67 @@
+import Posix
+
+/// Accepting: adopt each new connection into the table, or refuse it past `clientConnectionsLimit`.
+extension ClientPort {
+    // MARK: Accepting
+
+    func acceptClients() {
+        for _ in 0..<Self.acceptsPerEventLimit {
+            guard let listener, let socket = loop.descriptor(of: listener) else { return }
+            let accepted: FileDescriptor?
+            do {
+                accepted = try TCP.accept(from: socket)
+            } catch {
+                // EMFILE and the like: level-triggered epoll would report the pending connection again at once.
+                log(.acceptFailed(role: "client", error))
+                try? loop.setInterest([], for: listener)  // if even this fails, the retry below still runs
+                loop.schedule(after: Self.acceptRetryDelay) { [weak self] in
+                    guard let self, let listener = self.listener else { return }
+                    try? loop.setInterest(.readable, for: listener)  // failing here means no more accepts
+                }
+                return
+            }
+            guard let socket = accepted else { return }
+            guard connectionCount < connectionsLimit else {
+                refuse(socket)
+                continue
+            }
+            adopt(socket)
+        }
+    }
+
+    /// Tells a client over the connection limit to retry (best effort) and closes it, as Redis does.
+    private func refuse(_ socket: FileDescriptor) {
+        counters.values.clientConnectionsDropped += 1
+        refusedConnections += 1
+        if refusedConnections == 1 || refusedConnections % 1_000 == 0 {
+            log(.clientsRefused(total: refusedConnections, limit: connectionsLimit))
+        }
+        let reply = clientProtocol.rejectionReply(
+            reason: "max number of clients reached (\(connectionsLimit))", status: publisher.routingStatus.status)
+        reply.withUnsafeBytes { _ = try? socket.send($0) }  // best effort: the client may already be gone
+        try? socket.close()  // nothing is left to tell
+    }
+
+    private func adopt(_ socket: FileDescriptor) {
+        let index = freeIndices.popLast() ?? clients.count
+        if index == clients.count { clients.append(nil) }
+        let registration: EventLoop.Registration
+        do {
+            registration = try loop.register(socket, interest: .readable) { [weak self] events in
+                self?.clientEvent(events, at: index)
+            }
+        } catch {
+            freeIndices.append(index)
+            try? socket.close()  // the registration error is the one worth logging
+            log(.clientClosed(id: 0, .cannotWatch(error)))
+            return
+        }
+        let id = nextClientID
+        nextClientID += 1
+        clients[index] = Client(
+            index: index, id: id, registration: registration, session: clientProtocol.makeSession(clientID: id),
+            pendingRepliesLimit: pendingRepliesLimit)
+        connectionCount += 1
+        counters.values.clientConnectionsAccepted += 1
+    }
+}

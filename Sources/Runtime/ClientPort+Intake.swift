@@ -1,0 +1,76 @@
+import LogChannel
+import Posix
+import Replication
+
+/// Intake: the round's batch the driver hands to the core, the backlog that refills it, and the core's pause.
+extension ClientPort {
+    // MARK: The round's batch
+
+    /// Takes every command gathered this round, for the driver to hand to the core in one event; nil when there
+    /// is none or intake is paused (or draining).
+    func takeBatch() -> [ClientCommand]? {
+        guard !batch.isEmpty, !isIntakePaused, !isDraining else { return nil }
+        var commands: [ClientCommand] = []
+        swap(&commands, &batch)
+        batchBytes = 0
+        for command in commands {
+            clients[Int(command.tag >> Self.tagIndexShift)]?.unhandedCount -= 1
+        }
+        counters.values.clientCommands += UInt64(commands.count)
+        counters.values.clientBatches += 1
+        return commands
+    }
+
+    /// Takes back a batch the core is done with: its storage serves the next one.
+    func recycleBatch(_ commands: consuming [ClientCommand]) {
+        commands.removeAllKeepingStorage()
+        if batch.isEmpty { swap(&commands, &batch) }
+    }
+
+    /// Parses backlogged connections into the next batch, so they go before anything read next round.
+    private func processBacklog() {
+        guard !backlog.isEmpty, !isIntakePaused else { return }  // draining, backlogged requests are refused
+        var waiting: [Client] = []
+        swap(&waiting, &backlog)
+        for client in waiting where !client.isClosed {
+            client.isBacklogged = false
+            parse(client)  // rejoins the backlog if it stalls again
+        }
+    }
+
+    /// The round-end step after the batch went to the core: backlogged connections go first into the next batch,
+    /// and a batch left waiting gets another round even if no socket becomes ready.
+    func prepareNextBatch() {
+        processBacklog()
+        if !batch.isEmpty, !isIntakePaused, !isDraining { armWakeNextRound() }
+    }
+
+    /// Makes the loop run another round soon even if nothing becomes ready: for work left for "next round".
+    func armWakeNextRound() {
+        guard !isWakeArmed else { return }
+        isWakeArmed = true
+        loop.schedule(at: 0) { [weak self] in self?.isWakeArmed = false }
+    }
+
+    // MARK: Intake
+
+    /// The core's order to stop reading clients (its unacked log or replay lag is at its bound, or it stops).
+    func pauseIntake() {
+        guard !isIntakePaused else { return }
+        isIntakePaused = true
+        counters.values.intakePauses += 1
+    }
+
+    func resumeIntake() {
+        guard isIntakePaused else { return }
+        isIntakePaused = false
+        var paused: [Client] = []
+        swap(&paused, &pausedClients)
+        for client in paused {
+            client.isListedAsPaused = false
+            updateInterest(client)
+        }
+        // The batch and the backlog waited for this; they go next round even if no socket becomes ready.
+        if !batch.isEmpty || !backlog.isEmpty { armWakeNextRound() }
+    }
+}

@@ -1,0 +1,137 @@
+import Posix
+import Primary
+import Replication
+
+/// Replies: filling slots by tag, writing each connection's ready replies once per round, closing connections.
+extension ClientPort {
+    // MARK: The core's reply actions
+
+    private func client(for tag: UInt64) -> Client? {
+        let index = Int(tag >> Self.tagIndexShift)
+        guard index < clients.count, let client = clients[index], !client.isClosed else { return nil }
+        return client
+    }
+
+    func release(_ replies: [Reply]) {
+        for reply in replies {
+            guard let client = client(for: reply.tag), client.pipeline.fill(tag: reply.tag, with: reply.bytes)
+            else { continue }
+            queueFlush(client)
+        }
+    }
+
+    func reject(_ tags: [UInt64], reason: String) {
+        let reply = clientProtocol.rejectionReply(reason: reason, status: publisher.routingStatus.status)
+        for tag in tags {
+            guard let client = client(for: tag), client.pipeline.fill(tag: tag, with: reply) else { continue }
+            queueFlush(client)
+        }
+    }
+
+    /// Answers every command still in the batch with a refusal: none of them reached the core.
+    func rejectBatch(reason: String) {
+        guard !batch.isEmpty else { return }
+        let commands = batch
+        batch.removeAll()
+        batchBytes = 0
+        for command in commands {
+            clients[Int(command.tag >> Self.tagIndexShift)]?.unhandedCount -= 1
+        }
+        reject(commands.map(\.tag), reason: reason)
+    }
+
+    /// The core will never release what it withholds: close every connection waiting for such a reply. Its client
+    /// cannot know whether the command took effect, and any answer from here would be a guess.
+    func discardWithheld(reason: StopReason) {
+        var closed = 0
+        for case let client? in clients where client.handedCount > 0 {
+            closeClient(client)
+            closed += 1
+        }
+        counters.values.clientConnectionsDropped += UInt64(closed)
+        if closed > 0 {
+            log(.withheldRepliesDiscarded(connections: closed, reason))
+        }
+    }
+
+    // MARK: Writing
+
+    func queueFlush(_ client: Client) {
+        guard !client.isFlushQueued, !client.isClosed else { return }
+        client.isFlushQueued = true
+        flushList.append(client)
+        guard !isFlushQueued else { return }
+        isFlushQueued = true
+        loop.runAfterRound(flushTask)
+    }
+
+    /// After the round: one `send` per client with new replies.
+    func flushClients() {
+        isFlushQueued = false
+        swap(&flushing, &flushList)
+        for client in flushing {
+            client.isFlushQueued = false
+            if !client.isClosed { flush(client) }
+        }
+        flushing.removeAllKeepingStorage()
+        if isDraining { exitDrain?.checkComplete() }
+    }
+
+    /// Moves ready replies to the output and writes as much as the kernel takes in one call.
+    func flush(_ client: Client) {
+        client.drainPipeline()
+        if client.unwrittenOutputBytes > 0 {
+            guard let descriptor = loop.descriptor(of: client.registration) else { return }
+            let offset = client.outputOffset
+            let result: Result<Int?, SystemError> = client.output.withUnsafeBytes { bytes in
+                do throws(SystemError) {
+                    return .success(try descriptor.send(UnsafeRawBufferPointer(rebasing: bytes[offset...])))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            switch result {
+            case .success(let written?):
+                client.markWritten(written)
+                if isDraining, written > 0 { client.lastActivityNanoseconds = monotonicNanoseconds() }
+            case .success(nil): break
+            case .failure:
+                closeClient(client)  // the client went away; its replies have nobody to go to
+                return
+            }
+        }
+        if client.unwrittenOutputBytes > outputBytesLimit {
+            log(.clientClosed(
+                id: client.id, .outputUnread(bytes: client.unwrittenOutputBytes, limit: outputBytesLimit)))
+            counters.values.clientConnectionsDropped += 1
+            closeClient(client)
+            return
+        }
+        if client.isDone {
+            closeClient(client)
+            return
+        }
+        // Replies left the pipeline: a client stalled on a full pipeline can be parsed again.
+        if client.isBacklogged, !client.pipeline.isFull { armWakeNextRound() }
+        updateInterest(client)
+    }
+
+    // MARK: Closing
+
+    func closeClient(_ client: Client) {
+        guard !client.isClosed else { return }
+        client.isClosed = true
+        if client.unhandedCount > 0 {
+            // Never executed, and nobody is left to answer: drop them before they reach the core.
+            let index = client.index
+            batch.removeAll { Int($0.tag >> Self.tagIndexShift) == index }
+            batchBytes = batch.reduce(0) { $0 + $1.bytes.count }
+            client.unhandedCount = 0
+        }
+        loop.close(client.registration)
+        clients[client.index] = nil
+        freeIndices.append(client.index)
+        connectionCount -= 1
+        if isDraining { exitDrain?.checkComplete() }
+    }
+}

@@ -1,0 +1,261 @@
+import Glibc
+import LogChannel
+import Posix
+import Replication
+
+/// The client side of a node: the listener, every client connection, and the round's batch of commands.
+///
+/// It reads each readable connection once per round and parses every complete request into that connection's
+/// reply pipeline: local requests are answered at once, replicated ones get a tag and join the round's batch,
+/// which the driver takes at the round's end (`takeBatch`) and hands to the core in one event. Replies the core
+/// releases or rejects fill their slots by tag, and each connection with new replies gets one `send` after the
+/// round (`ClientPort+Replies.swift`). It exists so that the wire protocol, the connection table and the client
+/// bounds live in one place, apart from the core and the channel.
+///
+/// Its bounds come from `RuntimeConfiguration`: at most `clientConnectionsLimit` connections (more are refused
+/// with the protocol's rejection), `clientPendingRepliesLimit` requests in flight per connection, a batch of
+/// `intakeBatchLimit` commands and about `intakeBatchBytesLimit` bytes (a connection that would overflow it waits
+/// in the backlog), and `clientOutputBytesLimit` of unread replies per connection before it is dropped.
+final class ClientPort<P: ClientProtocol> {
+    typealias Client = ClientConnection<P.Session>
+
+    /// Where a tag keeps its connection's index: `index << tagIndexShift | serial`.
+    static var tagIndexShift: UInt64 { 40 }
+    /// Accepts per readable event: enough to take a burst, few enough that one round serves the others too.
+    static var acceptsPerEventLimit: Int { 16 }
+    static var acceptRetryDelay: Duration { .milliseconds(100) }
+
+    /// Where the listener is bound (port 0 resolved).
+    let address: SocketAddress
+    let clientProtocol: P
+    let loop: EventLoop
+    let log: @Sendable (RuntimeEvent) -> Void
+    let counters: CounterStore
+    /// What requests are routed by and what a rejection names.
+    let publisher: StatusPublisher
+    /// Told when a connection closes while the node exits; set by the driver.
+    weak var exitDrain: ExitDrain?
+    /// The state machine's digest, for the protocol's debug command; the core owns the machine, so the driver
+    /// sets this once.
+    var digest: () -> UInt64? = { nil }
+
+    let connectionsLimit: Int
+    let pendingRepliesLimit: Int
+    let outputBytesLimit: Int
+    let batchLimit: Int
+    let batchBytesLimit: Int
+    /// A replicated command must fit a log entry within the channel's frame bound.
+    let commandBytesLimit: Int
+
+    var listener: EventLoop.Registration?
+    /// Indexed by `ClientConnection.index`; at most `connectionsLimit` live entries.
+    var clients: [Client?] = []
+    var freeIndices: [Int] = []
+    var connectionCount = 0
+    var nextClientID: UInt64 = 1
+    var nextTagSerial: UInt64 = 1
+    /// One buffer for every client read: no allocation per read.
+    let readBuffer: UnsafeMutableRawBufferPointer
+    /// This round's replicated commands; at most `batchLimit` commands and about `batchBytesLimit`.
+    var batch: [ClientCommand] = []
+    var batchBytes = 0
+    // The three lists below hold each connection at most once (a flag on the connection says whether it is
+    // listed), so they are bounded by `connectionsLimit`; closed connections are skipped and dropped.
+    /// Connections with complete requests left unparsed because the batch or their pipeline was full.
+    var backlog: [Client] = []
+    /// Connections whose reading was turned off while intake was paused, to turn on again at resume.
+    var pausedClients: [Client] = []
+    /// Connections with replies to write at the end of this round.
+    var flushList: [Client] = []
+    /// The list being written; kept, with `flushList`, so that a round allocates no list.
+    var flushing: [Client] = []
+    var isFlushQueued = false
+    /// Runs `flushClients()`; made once, in `init`, so queueing it each round allocates nothing.
+    var flushTask: () -> Void = {}
+    var isIntakePaused = false
+    var isWakeArmed = false
+    var refusedConnections = 0
+    /// The node is exiting: connections are drained (see `ExitDrain`), and replicated requests refused with
+    /// `drainRefusalReason`.
+    var isDraining = false
+    var drainRefusalReason = ""
+
+    /// Binds the client port; the driver does this before anything else, so a busy port is an error before
+    /// anything runs.
+    static func listen(on listenAddress: SocketAddress, addressText: String) throws(RuntimeError)
+        -> (FileDescriptor, SocketAddress)
+    {
+        let socket: FileDescriptor
+        let address: SocketAddress
+        do {
+            socket = try TCP.listen(on: listenAddress)
+            address = try TCP.localAddress(of: socket)
+        } catch {
+            throw .cannotListen(role: "client", address: addressText, error)
+        }
+        return (socket, address)
+    }
+
+    /// Takes the bound `listener` (see `listen(on:addressText:)`) and starts watching it; closes it on failure.
+    init(
+        listener socket: FileDescriptor, address: SocketAddress, clientProtocol: P, configuration: RuntimeConfiguration,
+        publisher: StatusPublisher, counters: CounterStore, loop: EventLoop,
+        log: @escaping @Sendable (RuntimeEvent) -> Void
+    ) throws(RuntimeError) {
+        self.address = address
+        self.clientProtocol = clientProtocol
+        self.loop = loop
+        self.log = log
+        self.counters = counters
+        self.publisher = publisher
+        connectionsLimit = configuration.clientConnectionsLimit
+        pendingRepliesLimit = configuration.clientPendingRepliesLimit
+        outputBytesLimit = configuration.clientOutputBytesLimit
+        batchLimit = configuration.node.primaryLimits.intakeBatchLimit
+        batchBytesLimit = configuration.intakeBatchBytesLimit
+        commandBytesLimit = configuration.frameBodyBytesLimit - RuntimeConfiguration.entryOverheadBytesLimit
+        readBuffer = .allocate(byteCount: configuration.clientReadBufferBytes, alignment: 16)
+        do {
+            listener = try loop.register(socket, interest: .readable) { [weak self] _ in self?.acceptClients() }
+        } catch {
+            try? socket.close()  // the registration error is the one worth reporting
+            throw .eventLoopFailed(error)
+        }
+        flushTask = { [weak self] in self?.flushClients() }
+    }
+
+    deinit {
+        readBuffer.deallocate()
+    }
+
+    // MARK: Reading and parsing
+
+    func clientEvent(_ events: EventLoop.Events, at index: Int) {
+        guard let client = clients[index], !client.isClosed else { return }
+        if !events.isDisjoint(with: [.hangup, .error]) {
+            // A reset (or both directions shut): nothing can reach the client any more.
+            closeClient(client)
+            return
+        }
+        if events.contains(.writable) { flush(client) }
+        if events.contains(.readable), !client.isClosed { read(client) }
+    }
+
+    /// Whether the client's socket should be read, but for a paused intake. A draining port reads on (see
+    /// `ExitDrain`): a request left unread would be cut off when the connection closes.
+    private func isReadable(_ client: Client) -> Bool {
+        !client.isClosed && !client.isBacklogged && !client.pipeline.isFull && !client.isInputClosed
+            && !client.isClosingAfterOutput
+    }
+
+    /// Sets the client's epoll interest from its state; cheap when nothing changes.
+    func updateInterest(_ client: Client) {
+        guard !client.isClosed else { return }
+        var interest: EventLoop.Interest = []
+        if isReadable(client) {
+            if isIntakePaused {
+                if !client.isListedAsPaused {
+                    client.isListedAsPaused = true
+                    pausedClients.append(client)
+                }
+            } else {
+                interest.insert(.readable)
+            }
+        }
+        if client.unwrittenOutputBytes > 0 { interest.insert(.writable) }
+        guard interest != client.watchedInterest else { return }
+        do {
+            try loop.setInterest(interest, for: client.registration)
+            client.watchedInterest = interest
+        } catch {
+            log(.clientClosed(id: client.id, .cannotWatch(error)))
+            closeClient(client)
+        }
+    }
+
+    func read(_ client: Client) {
+        guard isReadable(client), !isIntakePaused else {
+            // Turned off lazily: only connections that speak while reading is paused cost an epoll_ctl.
+            updateInterest(client)
+            return
+        }
+        guard let descriptor = loop.descriptor(of: client.registration) else { return }
+        let count: Int?
+        do {
+            count = try descriptor.read(into: readBuffer)
+        } catch {
+            closeClient(client)  // a reset client: nobody to tell
+            return
+        }
+        guard let count else { return }
+        if isDraining { client.lastActivityNanoseconds = monotonicNanoseconds() }
+        if count == 0 {
+            // End of stream: answer what was asked, then close (a client may shut down its sending side and
+            // wait for the replies).
+            client.isInputClosed = true
+            if client.isDone { closeClient(client) } else { updateInterest(client) }
+            return
+        }
+        clientProtocol.append(UnsafeRawBufferPointer(rebasing: readBuffer[..<count]), to: &client.session)
+        parse(client)
+    }
+
+    /// Parses every complete request the client has sent, until its pipeline or the round's batch is full (then
+    /// it joins the backlog and is parsed again next round, before new reads).
+    func parse(_ client: Client) {
+        var hasNewReplies = false
+        // Nothing below changes it: the core sees these requests at the round's end.
+        let snapshot = publisher.routingStatus
+        parsing: while !client.isClosed, !client.isClosingAfterOutput {
+            if client.pipeline.isFull || batch.count >= batchLimit || batchBytes >= batchBytesLimit {
+                if !client.isBacklogged {
+                    client.isBacklogged = true
+                    backlog.append(client)
+                }
+                break
+            }
+            guard
+                let request = clientProtocol.nextRequest(
+                    from: &client.session, status: snapshot.status, digest: { digest() })
+            else { break }
+            switch request {
+            case .local(let reply):
+                client.pipeline.appendFilled(reply)
+                hasNewReplies = true
+            case .quit(let reply):
+                client.pipeline.appendFilled(reply)
+                client.isClosingAfterOutput = true
+                hasNewReplies = true
+                break parsing
+            case .malformed(let reply):
+                log(.clientClosed(id: client.id, .brokeProtocol))
+                client.pipeline.appendFilled(reply)
+                client.isClosingAfterOutput = true
+                hasNewReplies = true
+                break parsing
+            case .replicated where isDraining:
+                // Nothing reaches the core any more, so this command will never run: say so, and where to go.
+                let reply = clientProtocol.rejectionReply(reason: drainRefusalReason, status: snapshot.status)
+                client.pipeline.appendFilled(reply)
+                hasNewReplies = true
+            case .replicated(let bytes):
+                guard bytes.count <= commandBytesLimit else {
+                    // The protocol promised `replicatedBytesLimit`; refuse rather than send a frame the peer rejects.
+                    let reason = "the command's \(bytes.count) bytes do not fit a log entry"
+                    client.pipeline.appendFilled(clientProtocol.rejectionReply(reason: reason, status: snapshot.status))
+                    hasNewReplies = true
+                    continue
+                }
+                let tag = UInt64(client.index) << Self.tagIndexShift | nextTagSerial
+                // Serials wrap after 2^40 commands; by then no reply from the first lap can still be pending.
+                nextTagSerial = nextTagSerial >= (1 << Self.tagIndexShift) - 1 ? 1 : nextTagSerial + 1
+                client.pipeline.appendAwaiting(tag: tag)
+                client.unhandedCount += 1
+                batch.append(ClientCommand(tag: tag, bytes: bytes))
+                batchBytes += bytes.count
+            }
+        }
+        if hasNewReplies { queueFlush(client) }
+        updateInterest(client)
+    }
+}

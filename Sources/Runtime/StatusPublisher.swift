@@ -1,0 +1,139 @@
+import Posix
+import Replication
+
+/// The node's status for its two kinds of readers: this round's requests, and other threads.
+///
+/// Requests are routed by the status (a backup names the primary, INFO shows it), many times a round; computing
+/// it from the core, with its counters, costs more than a request, so it is computed at most once a round (and
+/// again after a role change) and handed around as a `StatusSnapshot`; its counters may be
+/// `countersRefreshNanoseconds` old. Other threads (tests, `lockstep status`, the benchmark) read it through
+/// `RuntimeShared`, under a lock: it is published at most every `publishIntervalNanoseconds`, at once after a role
+/// change, and never more often than the loop has something new to show. Both bounds are what INFO and a status
+/// reader can tolerate being behind; publishing every round would cost a large share of a request.
+final class StatusPublisher {
+    /// How old the counters in a routing status may be: INFO can be a millisecond behind.
+    static var countersRefreshNanoseconds: UInt64 { 1_000_000 }
+    /// How old the published status may be: a millisecond behind is fresh enough for a reader on another thread.
+    static var publishIntervalNanoseconds: UInt64 { 1_000_000 }
+
+    /// A status handed around by reference: a `NodeStatus` read out of a class property is copied, retaining
+    /// each of its strings and its counters, and parsing reads it once per client read.
+    final class StatusSnapshot {
+        let status: NodeStatus
+
+        init(_ status: NodeStatus) { self.status = status }
+    }
+
+    let shared: RuntimeShared
+    private let loop: EventLoop
+    private let counters: CounterStore
+    private let channels: ChannelPort
+    /// The core's status; the driver owns the core, so it sets this once.
+    var coreStatus: () -> NodeStatus = { preconditionFailure("the driver sets StatusPublisher.coreStatus first") }
+
+    /// The status as of this round (or the last role change in it); nil until first needed in a round.
+    private var cachedStatus: StatusSnapshot?
+    private var countersSnapshot: [String: UInt64] = [:]
+    private var countersSnapshotAt: UInt64 = 0
+    private var publishedAt: UInt64 = 0
+    private var publishedCounters = RuntimeCounters()
+    /// Whether the core has handled an event since the last publication (its status may have changed).
+    var hasUnpublishedEvents = false
+    private var isPublishDue = false
+    private var isPublishTimerArmed = false
+    /// The exit published its last status: a publication queued before it does nothing.
+    private var isClosed = false
+
+    init(shared: RuntimeShared, channels: ChannelPort, counters: CounterStore, loop: EventLoop) {
+        self.shared = shared
+        self.channels = channels
+        self.counters = counters
+        self.loop = loop
+    }
+
+    // MARK: Routing status (loop thread)
+
+    /// The status requests are routed by this round: the core's, plus recent counters.
+    var routingStatus: StatusSnapshot {
+        if let cachedStatus { return cachedStatus }
+        var status = coreStatus()
+        if monotonicNanoseconds() &- countersSnapshotAt >= Self.countersRefreshNanoseconds {
+            refreshCountersSnapshot()
+        }
+        status.counters = countersSnapshot
+        let snapshot = StatusSnapshot(status)
+        cachedStatus = snapshot
+        return snapshot
+    }
+
+    /// At the end of each round, and when the node starts exiting: the next request sees what changed.
+    func forgetRoutingStatus() {
+        cachedStatus = nil
+    }
+
+    /// The core changed role: requests from now on are routed by the new status, and it is published this round.
+    func roleChanged() {
+        cachedStatus = nil
+        isPublishDue = true
+    }
+
+    private func refreshCountersSnapshot() {
+        channels.countStatistics()
+        countersSnapshot = counters.values.dictionary
+        countersSnapshotAt = monotonicNanoseconds()
+    }
+
+    // MARK: Publication
+
+    /// Publishes this round after a role change or when the last publication is `publishIntervalNanoseconds` old
+    /// (after the round's writes, which carry requests and replies: publishing is nobody's critical path);
+    /// otherwise makes sure a timer publishes by then, so an idle loop's last changes are not left unpublished.
+    func publishWhenDue() {
+        // Nothing new: no timer either, or an idle loop would publish (and wake) once a millisecond forever.
+        guard isPublishDue || hasUnpublishedEvents || counters.values != publishedCounters else { return }
+        let elapsed = monotonicNanoseconds() &- publishedAt
+        if isPublishDue || elapsed >= Self.publishIntervalNanoseconds {
+            loop.runAfterRound { [weak self] in
+                guard let self, !isClosed else { return }
+                publish()
+            }
+            return
+        }
+        guard !isPublishTimerArmed else { return }
+        isPublishTimerArmed = true
+        loop.schedule(at: publishedAt &+ Self.publishIntervalNanoseconds) { [weak self] in
+            guard let self, !isClosed else { return }
+            isPublishTimerArmed = false
+            publish()
+        }
+    }
+
+    /// Publishes the status for other threads (and the channel counters it includes).
+    func publish() {
+        channels.countStatistics()
+        let status = cachedStatus?.status ?? coreStatus()
+        let counters = counters.values
+        shared.published.withLock { $0 = RuntimeShared.Published(status: status, counters: counters) }
+        publishedAt = monotonicNanoseconds()
+        isPublishDue = false
+        hasUnpublishedEvents = false
+        publishedCounters = counters
+    }
+
+    /// The exit's last publication, before the loop stops.
+    func publishLast() {
+        isClosed = true
+        publish()
+    }
+
+    /// After the loop returned: the core's final status, or "crashed" if `crash()` stopped it.
+    func publishAfterLoop() {
+        var status = coreStatus()
+        if shared.isCrashed.load(ordering: .acquiring) {
+            status.role = .stopped
+            status.reason = "crashed"
+        }
+        let counters = counters.values
+        shared.published.withLock { $0 = RuntimeShared.Published(status: status, counters: counters) }
+    }
+}
