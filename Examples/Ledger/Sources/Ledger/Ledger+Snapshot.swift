@@ -48,7 +48,9 @@ extension Ledger {
     /// names sorted and valid, balances within bounds, every hold on an existing account.
     public mutating func restore(from snapshot: [UInt8]) throws(SnapshotError) {
         var reader = SnapshotReader(snapshot)
-        guard try reader.readUInt64() == Self.snapshotVersion else { throw SnapshotError("not a version 1 ledger snapshot") }
+        guard try reader.readUInt64() == Self.snapshotVersion else {
+            throw SnapshotError("not a version \(Self.snapshotVersion) ledger snapshot")
+        }
         var restored = Ledger(limits: limits)
         restored.nextSequence = try reader.readUInt64()
         let accountCount = try reader.readCount(limit: limits.accountsLimit, "accounts")
@@ -58,7 +60,9 @@ extension Ledger {
             guard LedgerCommand.isAccountName(name[...], limits: limits) else {
                 throw SnapshotError("invalid account name \(name)")
             }
-            guard previousName.map({ $0 < name }) ?? true else { throw SnapshotError("accounts out of order at \(name)") }
+            guard previousName.map({ $0 < name }) ?? true else {
+                throw SnapshotError("accounts out of order (or repeated) at \(name)")
+            }
             previousName = name
             var account = Account()
             account.available = try reader.readInt64()

@@ -38,7 +38,8 @@ public struct Ledger: StateMachine, Equatable, Sendable {
         let line = String(decoding: command, as: UTF8.self)
         let reply: String
         do {
-            reply = execute(try LedgerCommand.parse(LedgerCommand.words(of: line[...]), limits: limits), context: &context)
+            let parsed = try LedgerCommand.parse(LedgerCommand.words(of: line[...]), limits: limits)
+            reply = execute(parsed, context: &context)
         } catch {
             reply = "ERR \(error)"
         }

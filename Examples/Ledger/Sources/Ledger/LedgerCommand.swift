@@ -106,7 +106,9 @@ public enum LedgerCommand: Equatable, Sendable {
     }
 
     private static func amount(_ word: Substring, _ limits: LedgerLimits) throws(LedgerCommandError) -> Int64 {
-        guard let amount = number(word, in: 1...limits.amountLimit) else { throw .invalidAmount(limit: limits.amountLimit) }
+        guard let amount = number(word, in: 1...limits.amountLimit) else {
+            throw .invalidAmount(limit: limits.amountLimit)
+        }
         return amount
     }
 

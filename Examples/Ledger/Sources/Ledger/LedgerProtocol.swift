@@ -111,7 +111,8 @@ public struct LedgerProtocol: ClientProtocol {
             }
             guard status.isServing else {
                 let reason = status.role == .stopped
-                    ? "this node has stopped (\(status.reason))" : "this node is a \(status.role.rawValue), not the primary"
+                    ? "this node has stopped (\(status.reason))"
+                    : "this node is a \(status.role.rawValue), not the primary"
                 return .local(reply: rejectionReply(reason: reason, status: status))
             }
             return .replicated(Array(command.line.utf8))
@@ -121,7 +122,7 @@ public struct LedgerProtocol: ClientProtocol {
     /// `ROLE`: `<role> epoch=<n> peer=<host:port or ->`, where the peer is the primary on a backup and the backup on
     /// a primary.
     static func roleLine(_ status: NodeStatus) -> String {
-        "\(status.role.rawValue) epoch=\(status.epoch) peer=\(status.peerClientAddress.isEmpty ? "-" : status.peerClientAddress)"
+        "\(status.role.rawValue) epoch=\(status.epoch) peer=\(peer(status))"
     }
 
     /// `STATUS`: the role line's fields and the log positions as `name=value` words, then `reason=` and the rest of the
@@ -129,12 +130,17 @@ public struct LedgerProtocol: ClientProtocol {
     static func statusLine(_ status: NodeStatus) -> String {
         let fields: [(String, String)] = [
             ("role", status.role.rawValue), ("node", status.nodeName), ("epoch", "\(status.epoch)"),
-            ("client", status.clientAddress), ("peer", status.peerClientAddress.isEmpty ? "-" : status.peerClientAddress),
-            ("peer_state", status.peerState.rawValue), ("log", "\(status.logSequence)"),
-            ("acked", "\(status.ackedSequence)"), ("applied", "\(status.appliedSequence)"), ("lag", "\(status.replayLag)"),
+            ("client", status.clientAddress), ("peer", peer(status)), ("peer_state", status.peerState.rawValue),
+            ("log", "\(status.logSequence)"), ("acked", "\(status.ackedSequence)"),
+            ("applied", "\(status.appliedSequence)"), ("lag", "\(status.replayLag)"),
         ]
         let reason = String(status.reason.map { $0 == "\r" || $0 == "\n" ? " " : $0 })
         return fields.map { "\($0.0)=\($0.1)" }.joined(separator: " ") + " reason=\(reason)"
+    }
+
+    /// The peer's client address, `-` when unknown (one word either way, so the line splits at spaces).
+    private static func peer(_ status: NodeStatus) -> String {
+        status.peerClientAddress.isEmpty ? "-" : status.peerClientAddress
     }
 
     private static func tooLong(_ limits: LedgerLimits) -> [UInt8] {

@@ -8,16 +8,18 @@ import Lockstep
 
 let usage = """
     Usage: ledger-server --name NAME --client HOST:PORT --channel HOST:PORT --peer HOST:PORT --arbiter DIR
+                         [--advertise HOST:PORT]
 
     Runs one node of a replicated bank ledger. Start two, each with its own addresses and the other's channel
     address as --peer, over one shared arbiter directory.
 
-      --name NAME          this node's name, in logs and the arbiter's records (letters, digits, . - _)
-      --client HOST:PORT   where clients connect (port 0 picks a free one)
-      --channel HOST:PORT  where the logging channel from the peer connects
-      --peer HOST:PORT     the other node's --channel address
-      --arbiter DIR        the shared arbiter directory; it must exist
-      -h, --help           show this help
+      --name NAME            this node's name, in logs and the arbiter's records (letters, digits, . - _)
+      --client HOST:PORT     where clients connect (port 0 picks a free one)
+      --channel HOST:PORT    where the logging channel from the peer connects
+      --peer HOST:PORT       the other node's channel address (its --advertise, if it has one)
+      --arbiter DIR          the shared arbiter directory; it must exist
+      --advertise HOST:PORT  the channel address the peer should dial, if not --channel (behind a proxy or NAT)
+      -h, --help             show this help
 
     Stdout gets one line at start with the bound addresses; stderr gets the log. SIGTERM or SIGINT stops the
     node (a primary first hands over to its backup). Exit codes: 0 stopped as asked, 1 failed or stopped by
@@ -64,7 +66,7 @@ func isAddress(_ text: String) -> Bool {
     return UInt16(text[text.index(after: colon)...]) != nil
 }
 
-// The command line: five flags, each once, all required.
+// The command line: five required flags and one optional, each at most once.
 let flags = ["--name", "--client", "--channel", "--peer", "--arbiter"]
 var options: [String: String] = [:]
 var words = CommandLine.arguments.dropFirst()
@@ -73,7 +75,7 @@ while let flag = words.popFirst() {
         write(usage + "\n", to: STDOUT_FILENO)
         exit(0)
     }
-    guard flags.contains(flag) else { fail(2, "unknown option '\(flag)'\n\(usage)") }
+    guard flags.contains(flag) || flag == "--advertise" else { fail(2, "unknown option '\(flag)'\n\(usage)") }
     guard let value = words.popFirst(), !value.isEmpty else { fail(2, "\(flag) needs a value") }
     guard options.updateValue(value, forKey: flag) == nil else { fail(2, "\(flag) is given twice") }
 }
@@ -83,10 +85,12 @@ let (name, client, channel, peer, arbiter) =
 guard name.count <= 64, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
     fail(2, "--name must be 1 to 64 letters, digits, '.', '-' or '_'")
 }
-for (flag, address) in [("--client", client), ("--channel", channel), ("--peer", peer)] where !isAddress(address) {
+let advertise = options["--advertise"] ?? channel
+for (flag, address) in [("--client", client), ("--channel", channel), ("--peer", peer), ("--advertise", advertise)]
+where !isAddress(address) {
     fail(2, "\(flag) '\(address)' is not HOST:PORT")
 }
-guard peer != channel else { fail(2, "--peer is this node's own --channel; give the other node's") }
+guard peer != advertise else { fail(2, "--peer is this node's own channel address; give the other node's") }
 // The node never creates the arbiter directory: a missing share must not turn into a local one, where each machine
 // would grant itself epochs (two primaries).
 var information = stat()
@@ -104,7 +108,7 @@ signal(SIGPIPE, SIG_IGN)  // a client that hangs up must cost an error on its so
 
 // Lockstep itself: the node's identity and addresses, the application (protocol and empty ledger), the arbiter.
 let configuration = RuntimeConfiguration(
-    node: NodeConfiguration(nodeName: name, channelAddress: channel, clientAddress: client, peerChannelAddress: peer),
+    node: NodeConfiguration(nodeName: name, channelAddress: advertise, clientAddress: client, peerChannelAddress: peer),
     clientListenAddress: client, channelListenAddress: channel)
 let runtime: NodeRuntime<LedgerProtocol>
 do {

@@ -8,12 +8,15 @@ import Testing
     static let workerCount = 4
     static let accountsPerWorker = 4
     static let startingBalance: Int64 = 500
+    /// Each way on the logging channel: what a reply released before its ack would gain, and so how wide the window
+    /// is in which such a reply's entry dies with the primary. A reply that waits for its ack pays twice this.
+    static let channelDelay: Duration = .milliseconds(5)
 
     @Test("killing the primary under load loses no acknowledged transfer, and no money")
     func killPrimaryUnderLoad() async throws {
         let clock = ContinuousClock()
         let testStart = clock.now
-        let pair = try RunningLedgerPair.start()
+        let pair = try RunningLedgerPair.start(channelDelay: Self.channelDelay)
         defer { pair.stop() }
         let (primary, backup) = try await pair.waitForProtectedPrimary(deadline: .seconds(15))
 
@@ -26,11 +29,13 @@ import Testing
         let setup = try LineClient(port: primary.clientPort)
         for account in workers.flatMap(\.accounts) {
             #expect(try setup.request("OPEN \(account)") == "OK")
-            #expect(try setup.request("DEPOSIT \(account) \(Self.startingBalance)").hasPrefix("OK \(Self.startingBalance) d"))
+            let deposit = try setup.request("DEPOSIT \(account) \(Self.startingBalance)")
+            #expect(deposit.hasPrefix("OK \(Self.startingBalance) d"))
         }
         let load = try TransferLoad(port: primary.clientPort, workers: workers)
         defer { load.stop() }
-        let isLoaded = try await Harness.waitUntil(.seconds(30)) { load.ackedCount >= 1_000 }
+        // Enough for every client to have acked many transfers; what the kill can lose is the last few ms' worth.
+        let isLoaded = try await Harness.waitUntil(.seconds(30)) { load.ackedCount >= 500 }
         try #require(isLoaded, "only \(load.ackedCount) operations acked in 30 s\n\(pair.logTail())")
 
         // when the primary's process is killed outright,

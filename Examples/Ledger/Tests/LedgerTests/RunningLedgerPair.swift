@@ -1,9 +1,10 @@
 import Glibc
 
-/// Two `ledger-server` processes on 127.0.0.1 over a fresh arbiter directory, started by this test.
+/// Two `ledger-server` processes on 127.0.0.1 over a fresh arbiter directory, started by this test, with their
+/// logging channel through a `DelayProxy`.
 ///
-/// `stop()` is the teardown every test defers: SIGKILL and reap both PIDs (whichever still run), then remove the
-/// directory. Only these PIDs are ever signalled.
+/// `stop()` is the teardown every test defers: SIGKILL and reap both PIDs (whichever still run), close the proxies,
+/// then remove the directory. Only these PIDs are ever signalled.
 final class RunningLedgerPair: @unchecked Sendable {  // unchecked: used from the test's one task
     /// One node: its name, ports and process.
     struct Node {
@@ -15,37 +16,42 @@ final class RunningLedgerPair: @unchecked Sendable {  // unchecked: used from th
 
     let directory: String
     let nodes: [Node]
+    private let proxies: [DelayProxy]
 
-    private init(directory: String, nodes: [Node]) {
+    private init(directory: String, nodes: [Node], proxies: [DelayProxy]) {
         self.directory = directory
         self.nodes = nodes
+        self.proxies = proxies
     }
 
-    /// Starts nodes `a` and `b` on four ports checked free, each the other's peer, over `directory/arbiter`.
-    static func start() throws -> RunningLedgerPair {
+    /// Starts nodes `a` and `b` over `directory/arbiter`, on six ports checked free: each node's client and channel
+    /// port, and a proxy in front of each channel port, which the node advertises and the other dials.
+    static func start(channelDelay: Duration) throws -> RunningLedgerPair {
         let server = try Harness.ledgerServerPath()
         let directory = try Harness.temporaryDirectory("kill")
-        guard mkdir(directory + "/arbiter", 0o755) == 0 else { throw HarnessError("mkdir failed: errno \(errno)") }
-        let ports = try Harness.freePorts(4)
-        var nodes: [Node] = []
-        for (index, name) in ["a", "b"].enumerated() {
-            let (client, channel, peer) = (ports[2 * index], ports[2 * index + 1], ports[3 - 2 * index])
-            do {
+        var (nodes, proxies): ([Node], [DelayProxy]) = ([], [])
+        do {
+            guard mkdir(directory + "/arbiter", 0o755) == 0 else { throw HarnessError("mkdir failed: errno \(errno)") }
+            let ports = try Harness.freePorts(6)
+            for (index, name) in ["a", "b"].enumerated() {
+                let (client, channel, proxy) = (ports[3 * index], ports[3 * index + 1], ports[3 * index + 2])
+                let peerProxy = ports[3 * (1 - index) + 2]
+                proxies.append(try DelayProxy(port: proxy, targetPort: channel, delay: channelDelay))
                 let process = try ChildProcess(
                     executable: server,
                     [
                         "--name", name, "--client", "127.0.0.1:\(client)", "--channel", "127.0.0.1:\(channel)",
-                        "--peer", "127.0.0.1:\(peer)", "--arbiter", directory + "/arbiter",
+                        "--advertise", "127.0.0.1:\(proxy)", "--peer", "127.0.0.1:\(peerProxy)",
+                        "--arbiter", directory + "/arbiter",
                     ],
                     standardOutput: "\(directory)/\(name).out", standardError: "\(directory)/\(name).err")
                 nodes.append(Node(name: name, clientPort: client, channelPort: channel, process: process))
-            } catch {
-                nodes.forEach { $0.process.killAndReap() }
-                Harness.removeTree(directory)
-                throw error
             }
+        } catch {
+            RunningLedgerPair(directory: directory, nodes: nodes, proxies: proxies).stop()
+            throw error
         }
-        return RunningLedgerPair(directory: directory, nodes: nodes)
+        return RunningLedgerPair(directory: directory, nodes: nodes, proxies: proxies)
     }
 
     /// A node's `STATUS` as fields, nil when it does not answer.
@@ -89,9 +95,10 @@ final class RunningLedgerPair: @unchecked Sendable {  // unchecked: used from th
         }.joined(separator: "\n")
     }
 
-    /// SIGKILL and reap both nodes, then remove the directory. Idempotent.
+    /// SIGKILL and reap both nodes, close the proxies, then remove the directory. Idempotent.
     func stop() {
         nodes.forEach { $0.process.killAndReap() }
+        proxies.forEach { $0.close() }
         Harness.removeTree(directory)
     }
 }
