@@ -16,6 +16,8 @@ let package = Package(
         .executable(name: "lockstep-bench", targets: ["LockstepBench"]),
         // Everything an application needs to make its own service fault tolerant: `import Lockstep`.
         .library(name: "Lockstep", targets: ["Lockstep"]),
+        // The example application: a replicated bank ledger built only on the `Lockstep` product.
+        .executable(name: "ledger-server", targets: ["LedgerServer"]),
     ],
     targets: [
         // epoll and eventfd, which `import Glibc` does not expose.
@@ -49,6 +51,11 @@ let package = Package(
         // A tiny process the arbiter race test starts many times over.
         .executableTarget(name: "arbiter-race", dependencies: ["Arbiter"], path: "Tests/Probes/ArbiterRace"),
 
+        // Examples/Ledger: a second application, depending on the `Lockstep` module alone, as an outside package would.
+        .target(name: "Ledger", dependencies: ["Lockstep"], path: "Examples/Ledger/Sources/Ledger"),
+        .executableTarget(
+            name: "LedgerServer", dependencies: ["Ledger", "Lockstep"], path: "Examples/Ledger/Sources/LedgerServer"),
+
         .testTarget(name: "LogChannelTests", dependencies: ["LogChannel", "Posix", "CShim"]),
         .testTarget(name: "ArbiterTests", dependencies: ["Arbiter", "arbiter-race"]),
         .testTarget(name: "ReplicationTests", dependencies: ["Replication"]),
@@ -64,6 +71,9 @@ let package = Package(
         .testTarget(
             name: "ProcessTests",
             dependencies: ["Runtime", "KeyValue", "LockstepCLI", "Posix", "Arbiter", "LogChannel"]),
+        // The ledger's specification and its kill test over two real `ledger-server` processes.
+        .testTarget(
+            name: "LedgerTests", dependencies: ["Ledger", "LedgerServer"], path: "Examples/Ledger/Tests/LedgerTests"),
     ],
     swiftLanguageModes: [.v6]
 )
