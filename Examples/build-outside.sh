@@ -21,9 +21,12 @@ trap cleanup EXIT
 git clone --quiet --no-local "$repository" "$work/lockstep"
 git -C "$work/lockstep" tag 0.1.0
 
-mkdir -p "$work/app/Sources/Ledger" "$work/app/Sources/LedgerServer" "$work/arbiter"
-cp "$repository"/Examples/Ledger/Sources/Ledger/*.swift "$work/app/Sources/Ledger/"
-cp "$repository"/Examples/Ledger/Sources/LedgerServer/*.swift "$work/app/Sources/LedgerServer/"
+# One executable target holds the example's library and server sources (target names must be unique across the
+# package graph, and Lockstep's own manifest declares the example's), so the server's `import Ledger` goes.
+mkdir -p "$work/app/Sources/OutsideLedger" "$work/arbiter"
+cp "$repository"/Examples/Ledger/Sources/Ledger/*.swift "$work/app/Sources/OutsideLedger/"
+grep -v '^import Ledger$' "$repository"/Examples/Ledger/Sources/LedgerServer/main.swift \
+    >"$work/app/Sources/OutsideLedger/main.swift"
 cat > "$work/app/Package.swift" <<MANIFEST
 // swift-tools-version:6.0
 import PackageDescription
@@ -32,17 +35,14 @@ let package = Package(
     name: "LedgerOutside",
     dependencies: [.package(url: "file://$work/lockstep", from: "0.1.0")],
     targets: [
-        .target(name: "Ledger", dependencies: [.product(name: "Lockstep", package: "lockstep")]),
-        .executableTarget(
-            name: "LedgerServer",
-            dependencies: ["Ledger", .product(name: "Lockstep", package: "lockstep")]),
+        .executableTarget(name: "OutsideLedger", dependencies: [.product(name: "Lockstep", package: "lockstep")]),
     ]
 )
 MANIFEST
 
 echo "build-outside: building a package that depends on Lockstep 0.1.0 by URL" >&2
 (cd "$work/app" && swift build --scratch-path "$work/build" 2>&1 | tail -3)
-server="$work/build/debug/LedgerServer"
+server="$work/build/debug/OutsideLedger"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 client_a=$(free_port); client_b=$(free_port); channel_a=$(free_port); channel_b=$(free_port)
