@@ -21,6 +21,18 @@ public enum ArbiterError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The node's arbiter thread already has this many requests waiting (the arbiter hangs or is very slow).
     case overloaded(queuedRequests: Int)
 
+    /// A stable snake_case name for this kind of error, for counters and metrics (the description is for people).
+    public var code: String {
+        switch self {
+        case .directoryMissing: "directory_missing"
+        case .unreadable: "unreadable"
+        case .readOnly: "read_only"
+        case .corruptRecord: "corrupt_record"
+        case .ioFailed: "io_failed"
+        case .overloaded: "overloaded"
+        }
+    }
+
     /// One sentence for the log: what went wrong, and that nobody goes live on the answer.
     public var description: String {
         switch self {

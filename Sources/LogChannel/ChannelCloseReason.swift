@@ -22,6 +22,21 @@ public enum ChannelCloseReason: Error, Equatable, Sendable, CustomStringConverti
     /// The send buffer refused a frame: its bound on unwritten bytes was reached, so the peer reads too slowly.
     case sendBufferFull(unwrittenBytesLimit: Int)
 
+    /// A stable snake_case name for this kind of close, for counters and metrics (the description is for people).
+    public var code: String {
+        switch self {
+        case .endOfStream: "end_of_stream"
+        case .decodeFailed: "decode_failed"
+        case .connectFailed: "connect_failed"
+        case .ioFailed: "io_failed"
+        case .peerSilent: "peer_silent"
+        case .closedLocally: "closed_locally"
+        case .unparsableAddress: "unparsable_address"
+        case .tooManyChannels: "too_many_channels"
+        case .sendBufferFull: "send_buffer_full"
+        }
+    }
+
     /// One sentence for the log saying why the channel closed.
     public var description: String {
         switch self {

@@ -10,6 +10,8 @@ extension NodeCore {
         // Moved out and back, never copied: a copy would retain every reference the core holds.
         guard var primary = primaryCore.take() else { return }
         let before = primary.standing
+        // The role this node reported before the event: a core that stops reports itself stopped already.
+        let servedAs: NodeStatus.Role = before == .solo ? .solo : .primary
         primaryActions.removeAllKeepingStorage()
         primary.handle(event, at: now, into: &primaryActions)
         let after = primary.standing
@@ -45,16 +47,19 @@ extension NodeCore {
                 actions.append(.discardWithheld(reason))
                 if let backupChannel { actions.append(.close(backupChannel)) }
                 if isStopRequested {
-                    transition(to: .stopped, .stopped, reason: .primaryStopped(reason), into: &actions)
+                    transition(
+                        to: .stopped, .stopped, reason: .primaryStopped(reason), into: &actions, from: servedAs)
                     actions.append(.exit(.primaryStopped(reason)))
                 } else {
                     // The other node is live: this one's state is of no use; join it.
                     transition(
                         to: .joining(retryAt: now, isDialing: false), .joining, reason: .primaryStopped(reason),
-                        into: &actions)
+                        into: &actions, from: servedAs)
                 }
             case .handedOver(let backup, let sequence):
-                transition(to: .stopped, .stopped, reason: .handedOver(to: backup, through: sequence), into: &actions)
+                transition(
+                    to: .stopped, .stopped, reason: .handedOver(to: backup, through: sequence), into: &actions,
+                    from: servedAs)
                 actions.append(.exit(.handedOver(to: backup, through: sequence)))
             }
         }
@@ -119,11 +124,11 @@ extension NodeCore {
     /// The only place `role` becomes `.primary`, or leaves `.primary` or `.backup`: it keeps the cores in step.
     mutating func transition(
         to newRole: Role, _ reported: NodeStatus.Role, reason: RoleChangeReason, into actions: inout [NodeAction],
-        primary: PrimaryCore<Machine>? = nil
+        primary: PrimaryCore<Machine>? = nil, from reportedBefore: NodeStatus.Role? = nil
     ) {
         refreshStatus()  // what this event has changed so far
         let before = status
-        let from = before.role
+        let from = reportedBefore ?? before.role
         lastEpoch = max(lastEpoch, before.epoch)
         role = newRole
         primaryCore = primary

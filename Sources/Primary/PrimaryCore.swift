@@ -2,49 +2,6 @@ import Arbiter
 import LogChannel
 import Replication
 
-/// Facts the primary learns: past tense.
-public enum PrimaryEvent: Equatable, Sendable {
-    /// Client commands read this round, in arrival order; each is executed, logged and its reply withheld, unless the
-    /// primary is handing over or stopped.
-    case commandsArrived([ClientCommand])
-    /// A joining node's hello arrived on `channel`; it wants a checkpoint.
-    case backupJoined(ChannelID, Hello)
-    /// Frames from a channel; only acks of the current epoch from the linked backup's channel count.
-    case framesArrived(ChannelID, [Frame])
-    /// A channel closed; if it was the backup's, the backup is lost.
-    case channelClosed(ChannelID, ChannelCloseReason)
-    /// The arbiter's answer to an earlier `.takeEpoch`.
-    case arbiterAnswered(ArbiterAnswer)
-    /// The time in `nextWakeup` has come: log a tick if one is due, or ask the arbiter again.
-    case timerFired
-    /// An operator asked the node to stop (SIGTERM): hand over to a caught-up backup first.
-    case stopRequested
-}
-
-/// Orders the primary gives its driver: imperative, performed in array order.
-public enum PrimaryAction: Equatable, Sendable {
-    /// Write the frame on the channel: checkpoint chunks, the `protecting` and `handover` markers, refusals.
-    case send(ChannelID, Frame)
-    /// Ship entry `sequence` of the log: an `.entry` frame whose payload is `entry`'s encoding. The runtime encodes
-    /// it straight into the channel's send buffer, so the core builds no payload of its own.
-    case log(ChannelID, epoch: UInt64, sequence: UInt64, LogEntry)
-    /// Close the channel and drop its unwritten frames.
-    case close(ChannelID)
-    /// These replies may leave: the output rule holds for each.
-    case release([Reply])
-    /// Try to take `epoch`; the answer returns as `.arbiterAnswered`.
-    case takeEpoch(UInt64)
-    /// Stop or start reading client commands: paused while the unacked log or the backup's replay lag is at its bound,
-    /// and while the primary may not execute (awaiting the arbiter, handing over, stopped).
-    case pauseIntake, resumeIntake
-    /// The primary has no right to go on: release nothing more, drop every withheld reply.
-    case stop(StopReason)
-    /// A planned switchover is done: `backup` has every entry through `sequence` and was told to go live.
-    case handedOver(to: String, through: UInt64)
-    /// A line for the operator's log.
-    case note(String)
-}
-
 /// The primary's protocol: execute, record, append, output rule, solo, re-protection, backpressure.
 ///
 /// A plain value without I/O (STYLE 1). It executes client commands in one total order on `machine`,

@@ -198,6 +198,7 @@ final class ChannelPort: ChannelConnectionDelegate {
 
     func connection(_ connection: ChannelConnection, closedBecause reason: ChannelCloseReason) {
         countStatistics()
+        counters.values.channelCloses[reason.code, default: 0] += 1
         guard let index = entries.firstIndex(where: { $0.connection === connection }) else { return }
         let entry = entries.remove(at: index)
         if isExiting {

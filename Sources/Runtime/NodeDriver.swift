@@ -22,8 +22,8 @@ import Synchronization
 /// 1. Readable client sockets are read once each; every complete request is parsed at once. Local answers fill
 ///    their reply slot; replicated ones get a tag and join this round's batch (at most `intakeBatchLimit`
 ///    commands and `intakeBatchBytesLimit` bytes; a connection that would overflow it is backlogged).
-///    Logging-channel reads deliver their frames to the core straight away (acks first free the transport's
-///    send buffer), and so do timers and arbiter answers posted by the arbiter thread.
+///    Logging-channel reads deliver their frames to the core straight away, and so do timers and arbiter
+///    answers posted by the arbiter thread.
 /// 2. The round-end hook hands the whole batch to the core in one `.commandsArrived`, performs the actions,
 ///    then parses backlogged connections into the next batch (they go first next round).
 /// 3. After the hook, each channel writes its frames in one `send`, and each client with new replies gets one
@@ -38,6 +38,8 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     let shared: RuntimeShared
     let log: @Sendable (RuntimeEvent) -> Void
     let arbiter: ArbiterWorker
+    /// What every part counts into; the driver counts the arbiter's errors.
+    let counters: CounterStore
     private(set) var core: NodeCore<P.Machine>
 
     let clients: ClientPort<P>
@@ -73,6 +75,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         self.loop = loop
         self.log = log
         let counters = CounterStore()
+        self.counters = counters
 
         // Both ports are bound now, so a busy port is an error before anything runs; the client port first, so
         // that is the error reported when both are busy.
@@ -182,6 +185,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     }
 
     private func handleAndPerform(_ event: NodeEvent) {
+        if case .arbiterAnswered(.failed(let error)) = event { counters.values.arbiterErrors[error.code, default: 0] += 1 }
         actions.removeAllKeepingStorage()
         core.handle(event, at: Self.now(), into: &actions)
         performActions()

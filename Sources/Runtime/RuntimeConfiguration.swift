@@ -54,6 +54,7 @@ public struct RuntimeConfiguration: Sendable {
     /// costs tens of microseconds on a VM (Benchmarks/README.md). 50 µs covers a loopback hop and a client's
     /// turnaround on this machine; an idle node polls once after each burst of activity, then sleeps.
     public var pollBeforeSleep: Duration = Self.defaultPollBeforeSleep
+    /// `pollBeforeSleep`'s default, named so the CLI's help can quote it.
     public static let defaultPollBeforeSleep: Duration = .microseconds(50)
 
     /// A configuration with every bound at its default.

@@ -28,10 +28,16 @@ struct RuntimeCounters: Equatable, Sendable {
     /// The longest gap, in microseconds, between reads from a logging channel since start: heartbeat jitter
     /// under load, to compare with the silence timeout.
     var channelLongestSilenceMicroseconds: UInt64 = 0
+    /// Arbiter answers that were errors, by `ArbiterError.code`: why nobody went live, for programs to read.
+    /// At most one key per error kind.
+    var arbiterErrors: [String: UInt64] = [:]
+    /// Logging channels that closed, by `ChannelCloseReason.code` (a corrupt stream, a silent peer, ...).
+    /// At most one key per close kind.
+    var channelCloses: [String: UInt64] = [:]
 
     /// snake_case names, as `NodeStatus.counters` wants them.
     var dictionary: [String: UInt64] {
-        [
+        var named: [String: UInt64] = [
             "channel_writes": channelWrites,
             "channel_frames_sent": channelFramesSent,
             "channel_entries_sent": channelEntriesSent,
@@ -46,6 +52,9 @@ struct RuntimeCounters: Equatable, Sendable {
             "intake_pauses": intakePauses,
             "channel_longest_silence_us": channelLongestSilenceMicroseconds,
         ]
+        for (code, count) in arbiterErrors { named["arbiter_errors_" + code] = count }
+        for (code, count) in channelCloses { named["channel_closes_" + code] = count }
+        return named
     }
 }
 

@@ -14,6 +14,7 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The signal handlers could not be installed.
     case cannotHandleSignals(SystemError)
 
+    /// One log line: what happened and what follows.
     public var description: String {
         switch self {
         case .cannotListen(let role, let address, let error):

@@ -26,6 +26,7 @@ public enum RuntimeEvent: Sendable, CustomStringConvertible {
     /// A stop was requested by a signal, or by the supervisor's disappearance.
     case stopRequested(by: String)
 
+    /// One log line: what happened and what follows.
     public var description: String {
         switch self {
         case .roleChanged(let from, let to, let epoch, let reason):
@@ -59,6 +60,7 @@ public enum ClientCloseReason: Equatable, Sendable, CustomStringConvertible {
     /// The event loop could not watch the connection.
     case cannotWatch(SystemError)
 
+    /// One log line: what happened and what follows.
     public var description: String {
         switch self {
         case .brokeProtocol: "broke the wire protocol; answered with the error and closed"
@@ -76,6 +78,7 @@ public enum ChannelRefusal: Equatable, Sendable, CustomStringConvertible {
     /// `RuntimeConfiguration.channelConnectionsLimit` channels are open.
     case tooManyChannels(Int)
 
+    /// One log line: what happened and what follows.
     public var description: String {
         switch self {
         case .exiting: "this node is exiting"

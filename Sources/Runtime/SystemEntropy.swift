@@ -8,9 +8,12 @@ import Replication
 public struct SystemEntropy: EntropySource, Sendable {
     private var generator = SystemRandomNumberGenerator()
 
+    /// The system's clock and generator; nothing to configure.
     public init() {}
 
+    /// CLOCK_REALTIME, nanoseconds since the Unix epoch.
     public mutating func wallClockNanoseconds() -> Int64 { Posix.wallClockNanoseconds() }
 
+    /// 64 bits from the system's random number generator.
     public mutating func randomValue() -> UInt64 { generator.next() }
 }
