@@ -1,0 +1,103 @@
+/// The checkers' hooks into the run, and the queries run conditions ask.
+extension Simulation {
+    /// After every event a node handles: its state against the canonical history (`StateChecker`).
+    mutating func checkState(of index: Int) {
+        guard let digest = nodes[index].core.machine?.digest() else { return }   // joining: no state yet
+        let line = nodes[index].core.status.epoch
+        let sequence = nodes[index].core.appliedSequence
+        guard let divergence = stateChecker.observe(line: line, sequence: sequence, digest: digest) else { return }
+        report(.state,
+            "n\(index) diverged: its state at sequence \(divergence.sequence) (line of epoch \(line)) has digest "
+                + "\(hex(divergence.actual)), the history has \(hex(divergence.expected))")
+    }
+
+    /// Notes when no running node holds the replicated state (no serving primary, no protecting backup): two
+    /// overlapping failures, after which nobody may go live — unavailable, not wrong. Liveness is then not
+    /// expected; safety still is.
+    mutating func noteWhetherTheStateSurvives() {
+        guard !arbiter.isEmpty, !stateLost else { return }
+        let holders = nodes.indices.filter {
+            let status = nodes[$0].core.status
+            return nodes[$0].isUp && (status.isServing || (status.role == .backup && status.peerState == .connected))
+        }
+        if holders.isEmpty {
+            stateLost = true
+            if Self.isTracing { print("\(now) the state is lost: no running node holds it") }
+        }
+    }
+
+    /// A backup went live: it must hold every append whose reply any client has seen (DESIGN, output rule).
+    mutating func checkNewPrimaryHoldsAckedTokens(_ index: Int) {
+        guard let machine = nodes[index].core.machine else {
+            report(.ackedWrites, "n\(index) went live without state")
+            return
+        }
+        let held = Set(machine.tokens)
+        let missing = acked.filter { !held.contains($0) }
+        if !missing.isEmpty {
+            report(.ackedWrites, "n\(index) went live at epoch \(nodes[index].core.status.epoch) missing acked tokens \(missing.prefix(5))")
+        }
+    }
+
+    /// The final checks, once healed and quiet: one serving node, holding every acked append once and nothing
+    /// never sent; the backup's state equal to it; and every acknowledged operation linearizable against it.
+    mutating func checkFinalState() {
+        let serving = nodes.indices.filter { nodes[$0].isUp && nodes[$0].core.status.isServing }
+        guard serving.count == 1, let primary = serving.first, let state = nodes[primary].core.machine else {
+            report(.liveness, "\(serving.count) serving nodes after healing")
+            return
+        }
+        let tokens = state.tokens
+        if Set(tokens).count != tokens.count { report(.ackedWrites, "a token is present twice") }
+        let held = Set(tokens)
+        let missing = acked.filter { !held.contains($0) }
+        if !missing.isEmpty { report(.ackedWrites, "acked tokens lost: \(missing.prefix(5))") }
+        if let stray = tokens.first(where: { !writtenTokens.contains($0) }) {
+            report(.ackedWrites, "token \(stray) was never sent as an append")
+        }
+        let backup = 1 - primary
+        if nodes[backup].isUp, nodes[backup].core.status.role == .backup,
+            nodes[backup].core.appliedSequence == nodes[primary].core.appliedSequence,
+            let backupState = nodes[backup].core.machine, backupState.digest() != state.digest()
+        {
+            report(.state, "digests differ at sequence \(nodes[primary].core.appliedSequence)")
+        }
+        for violation in linearizability.violations(finalLists: state.lists) { report(.linearizability, violation) }
+    }
+
+    /// When the state was lost, what can be judged without it: acknowledged operations against each other.
+    mutating func checkHistoryWithoutFinalState() {
+        for violation in linearizability.violations(finalLists: nil) { report(.linearizability, violation) }
+    }
+
+    // MARK: Queries for run conditions
+
+    var isProtected: Bool {
+        nodes.indices.contains {
+            nodes[$0].isUp && nodes[$0].core.status.role == .primary && nodes[$0].core.status.peerState == .connected
+        }
+    }
+
+    /// Whether `primary` is protected right now by a backup that is up, running and protecting.
+    func hasProtectingBackup(_ primary: Int) -> Bool {
+        let backup = nodes[1 - primary]
+        return nodes[primary].core.status.role == .primary && backup.isUp && !backup.isPaused
+            && backup.core.status.role == .backup && backup.core.status.peerState == .connected
+    }
+
+    var backupCaughtUp: Bool {
+        guard let primary = nodes.indices.first(where: { nodes[$0].isUp && nodes[$0].core.status.isServing }) else {
+            return false
+        }
+        let backup = 1 - primary
+        return nodes[backup].isUp && nodes[backup].core.status.role == .backup
+            && nodes[backup].core.appliedSequence == nodes[primary].core.appliedSequence
+    }
+
+    var acknowledgedReads: Int { linearizability.acknowledgedReads }
+}
+
+private func hex(_ value: UInt64) -> String {
+    let digits = String(value, radix: 16)
+    return "0x" + String(repeating: "0", count: 16 - digits.count) + digits
+}

@@ -1,0 +1,93 @@
+import LogChannel
+import Replication
+
+/// Clients: each keeps a seeded number of reads and appends in flight on one connection, and goes to the
+/// other node when refused.
+extension Simulation {
+    struct Client {
+        /// The most requests one client keeps in flight, as a pipelining Redis client does.
+        static let pipelineDepthLimit = 8
+
+        /// How many requests this client keeps in flight (1 to `pipelineDepthLimit`, seeded).
+        var pipelineDepth: Int
+        var inFlight: [(tag: UInt64, node: Int)] = []
+        var target = 0
+        /// When the last request reaches each node: one connection delivers requests in the order sent.
+        var lastArrival: [Instant] = [.zero, .zero]
+    }
+
+    /// Starts a client: each slot of its pipeline sends its first request a little apart.
+    mutating func startClient(_ client: Int) {
+        for slot in 0..<clients[client].pipelineDepth {
+            schedule(.clientStep(client), after: .milliseconds(5) + .microseconds(Int64(slot) * 300))
+        }
+    }
+
+    /// One slot of the client's pipeline sends its next request. Each reply, refusal or loss frees a slot and
+    /// schedules its next step, so a client never has more than `pipelineDepth` requests in flight.
+    mutating func clientStep(_ client: Int) {
+        guard clientsActive, clients[client].inFlight.count < clients[client].pipelineDepth else { return }
+        let target = clients[client].target
+        guard nodes[target].isUp else {
+            clients[client].target = 1 - target   // connection refused: try the other node
+            schedule(.clientStep(client), after: .milliseconds(3))
+            return
+        }
+        let tag = nextTag
+        nextTag += 1
+        attempted += 1
+        let key = Int(random.next() % UInt64(TokenLog.keyCount))
+        let command: TokenLog.Command = random.next() % 4 == 0 ? .read(key: key) : .append(key: key, token: tag)
+        if case .append = command { writtenTokens.insert(tag) }
+        linearizability.invoked(command, tag: tag, at: now)
+        tagToClient[tag] = client
+        clients[client].inFlight.append((tag, target))
+        let at = max(now + latency(), clients[client].lastArrival[target])
+        clients[client].lastArrival[target] = at
+        queue.push(.node(target, incarnation: nodes[target].incarnation,
+                         .commandsArrived([ClientCommand(tag: tag, bytes: command.encoded)])), at: at)
+    }
+
+    /// Removes `tag` from its client's pipeline; nil if it is no longer in flight.
+    private mutating func takeInFlight(_ tag: UInt64) -> Int? {
+        guard let client = tagToClient.removeValue(forKey: tag),
+            let index = clients[client].inFlight.firstIndex(where: { $0.tag == tag })
+        else { return nil }
+        clients[client].inFlight.remove(at: index)
+        return client
+    }
+
+    /// A reply left the primary: the client has it now.
+    mutating func replied(_ tag: UInt64, with reply: [UInt8]) {
+        guard let client = takeInFlight(tag) else { return }
+        if let complaint = linearizability.responded(tag: tag, with: reply, at: now) { report(.linearizability, complaint) }
+        if case .appended? = TokenLog.Answer(decoding: reply) { acked.append(tag) }
+        // Each slot of the pipeline thinks as long as a lone request would: pipelining overlaps requests
+        // without multiplying the load, which the limits and faults, not the clients, are there to vary.
+        let thinking = Int64(clients[client].pipelineDepth) * Int64(2_000 + random.next() % 6_000)
+        schedule(.clientStep(client), after: .microseconds(thinking))
+    }
+
+    /// The node is not the primary and did not execute the command: try the other.
+    mutating func rejected(_ tag: UInt64) {
+        guard let client = takeInFlight(tag) else { return }
+        linearizability.rejected(tag: tag)
+        clients[client].target = 1 - clients[client].target
+        schedule(.clientStep(client), after: .milliseconds(5))
+    }
+
+    /// Node `index` died or dropped its withheld replies: every request in flight to it has an unknown outcome.
+    mutating func loseRequests(at index: Int) {
+        for client in clients.indices {
+            let lost = clients[client].inFlight.filter { $0.node == index }
+            guard !lost.isEmpty else { continue }
+            clients[client].inFlight.removeAll { $0.node == index }
+            for request in lost {
+                tagToClient[request.tag] = nil
+                linearizability.lost(tag: request.tag)
+                unknown += 1
+                schedule(.clientStep(client), after: .milliseconds(5))
+            }
+        }
+    }
+}
