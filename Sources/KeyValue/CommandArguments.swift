@@ -43,8 +43,8 @@ struct CommandArguments: RandomAccessCollection, Sendable {
             sizeBytes += Varint.byteCount(UInt64(argument.count)) + argument.count
         }
         var encodedRanges = ArgumentRanges(count: count)
-        // Written in place, in one pass: appending a varint and a copy per argument checked the array's uniqueness
-        // and capacity each time, about a third of the encoding's cost.
+        // Written in place, in one pass: appending a varint and a copy per argument would check the array's
+        // uniqueness and capacity each time (Benchmarks/README.md).
         let encoding = Self.bytes(count: sizeBytes) { bytes in
             var offset = Varint.write(UInt64(count), into: bytes, at: 0)
             for position in 0..<count {

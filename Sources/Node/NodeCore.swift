@@ -27,8 +27,8 @@ public struct NodeCore<Machine: StateMachine> {
     var entropy: any EntropySource
     var role: Role = .starting
     // The cores live beside `role`, not in its payload, so an event mutates them in place: taking a core out of
-    // the enum and putting it back retained and released every reference it holds, on every event (a sixth of
-    // the primary's instructions per request; Benchmarks/README.md). Set exactly while `role` says so.
+    // the enum and putting it back would retain and release every reference it holds, on every event
+    // (Benchmarks/README.md). Set exactly while `role` says so.
     var primaryCore: PrimaryCore<Machine>?
     var backupCore: BackupCore<Machine>?
     /// The running core's own next wakeup, noted whenever it starts or handles an event (reading it back through

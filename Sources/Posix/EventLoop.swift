@@ -311,12 +311,11 @@ public final class EventLoop: @unchecked Sendable {  // unchecked: loop-thread s
             let now = monotonicNanoseconds()
             if count > 0 || now >= deadline { return count }
             // Whatever else is runnable on this CPU goes first: the poll only takes time nobody else wants. Without
-            // the yield, polling took CPU the clients needed: up to a quarter of the throughput at 64 connections on
-            // two cores (Benchmarks/README.md).
+            // the yield, polling would take CPU the clients need (Benchmarks/README.md).
             sched_yield()
             // A yield that came back late ran another thread: this CPU is wanted. Polling on would take it back in
-            // every pause of that thread; sleeping leaves it the CPU (64-69 against 9-15 ms of CPU in 300 ms beside
-            // a thread working in 100 µs bursts: Benchmarks/README.md, "Polling before sleeping").
+            // every pause of that thread; sleeping leaves it the CPU (Benchmarks/README.md, "Polling before
+            // sleeping").
             if monotonicNanoseconds() - now > Self.contendedYieldNanoseconds { return 0 }
         }
     }

@@ -18,7 +18,7 @@ public protocol EntropySource {
 ///
 /// On the primary it reads `EntropySource` and records each value; on the backup it replays the
 /// recorded values in order. A replay that asks for a value that was not recorded (or of another
-/// kind) has diverged: the context notes it, returns a harmless value, and the backup stops acking.
+/// kind) has diverged: the context notes it, returns a harmless value, and the backup rejoins.
 public struct ApplyContext {
     private enum Mode {
         case recording(any EntropySource)

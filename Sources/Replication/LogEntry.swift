@@ -25,15 +25,15 @@ public enum LogEntryError: Error, Equatable, Sendable, CustomStringConvertible {
     /// This many bytes follow a complete tick or digest entry.
     case trailingBytes(Int)
 
-    /// One sentence for the log: what is wrong with the entry, and that the backup stops acking.
+    /// One sentence for the log: what is wrong with the entry, and that the backup rejoins from a checkpoint.
     public var description: String {
         switch self {
-        case .empty: "empty log entry; the backup stops acking"
-        case .unknownKind(let kind): "log entry of unknown kind \(kind); the backup stops acking"
+        case .empty: "empty log entry; the backup rejoins from a checkpoint"
+        case .unknownKind(let kind): "log entry of unknown kind \(kind); the backup rejoins from a checkpoint"
         case .truncated(let needed, let available):
-            "log entry truncated: needs \(needed) bytes, has \(available); the backup stops acking"
-        case .unknownRecordedTag(let tag): "recorded value with unknown tag \(tag); the backup stops acking"
-        case .trailingBytes(let count): "log entry has \(count) unexpected trailing bytes; the backup stops acking"
+            "log entry truncated: needs \(needed) bytes, has \(available); the backup rejoins from a checkpoint"
+        case .unknownRecordedTag(let tag): "recorded value with unknown tag \(tag); the backup rejoins from a checkpoint"
+        case .trailingBytes(let count): "log entry has \(count) unexpected trailing bytes; the backup rejoins from a checkpoint"
         }
     }
 }
