@@ -82,8 +82,15 @@ struct HTTPResponse: Equatable {
             guard !hex.isEmpty, hex.count <= 8, let size = Int(hex, radix: 16) else {
                 throw Defect(reason: "bad chunk size \"\(sizeText.prefix(20))\"")
             }
-            // Trailers after the last chunk are ignored: the connection closes after this response anyway.
-            if size == 0 { return body }
+            if size == 0 {
+                // The last chunk; trailer lines (ignored) run to an empty line, which ends the response.
+                var trailerStart = lineEnd + 2
+                while let trailerEnd = find([13, 10], in: bytes, from: trailerStart) {
+                    if trailerEnd == trailerStart { return body }
+                    trailerStart = trailerEnd + 2
+                }
+                break
+            }
             let dataStart = lineEnd + 2
             guard bytes.count >= dataStart + size + 2 else { break }
             guard bytes[dataStart + size] == 13, bytes[dataStart + size + 1] == 10 else {

@@ -1,9 +1,10 @@
 import Arbiter
-import EtcdArbiter
 import Glibc
 import Posix
 import Synchronization
 import Testing
+
+@testable import EtcdArbiter
 
 /// The etcd arbiter against a real etcd: the same contract as the directory arbiter, one owner per epoch.
 @Suite("etcd arbiter", .serialized)
@@ -67,6 +68,29 @@ struct EtcdArbiterTests {
             Issue.record("epoch 1 under another prefix was not granted")
             return
         }
+    }
+
+    @Test("a corrupt record is never read as free: its epoch and those below it stay refused, with a typed error")
+    func corruptRecordIsNeverFree() throws {
+        let server = try EtcdServer.start()
+        defer { server.stop() }
+        let arbiter = server.arbiter(prefix: "corrupt")
+        try put(Array("not a record\n".utf8), atEpoch: 5, in: arbiter)
+        #expect { try arbiter.current() } throws: { error in (error as? ArbiterError)?.code == "corrupt_record" }
+        #expect { try arbiter.take(epoch: 3, for: claim("a")) } throws: { error in
+            (error as? ArbiterError)?.code == "corrupt_record"
+        }
+        guard case .granted = try arbiter.take(epoch: 6, for: claim("a")) else {
+            Issue.record("epoch 6, above the corrupt record, was not granted")
+            return
+        }
+    }
+
+    /// Writes raw bytes as the record of `epoch`, bypassing the arbiter (what a hand edit or another tool does).
+    func put(_ value: [UInt8], atEpoch epoch: UInt64, in arbiter: EtcdArbiter) throws {
+        let key = EtcdArbiter.key(ofEpoch: epoch, prefix: arbiter.location.prefix)
+        let request = EtcdJSON.encode(EtcdJSON.PutRequest(key: EtcdJSON.base64(key), value: EtcdJSON.base64(value)))
+        _ = try arbiter.client.post("/v3/kv/put", body: request)
     }
 
     @Test("8 threads racing for each of 20 epochs: exactly one is granted each epoch")

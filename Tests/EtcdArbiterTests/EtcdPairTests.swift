@@ -107,3 +107,43 @@ func waitUntil(_ deadline: Duration, _ condition: () -> Bool) -> Bool {
         Posix.sleep(for: .milliseconds(20))
     }
 }
+
+/// `lockstep arbiter` with an etcd location.
+@Suite("lockstep arbiter on etcd", .serialized)
+struct EtcdArbiterCommandTests {
+    /// Runs `lockstep` with `arguments` to completion within a deadline: exit status, stdout and stderr.
+    func runLockstep(_ arguments: [String]) throws -> (status: ChildProcess.ExitStatus, output: String, errors: String) {
+        let directory = try temporaryDirectory("etcd-command")
+        defer { removeTree(directory) }
+        let process = try ChildProcess.spawn(
+            try lockstepPath(), arguments: arguments, standardOutput: .file(path: directory + "/out", append: false),
+            standardError: .file(path: directory + "/err", append: false))
+        let status = try process.wait(timeout: .seconds(30)) ?? process.terminate(signal: SIGKILL)
+        return (
+            status, FileDescriptor.readText(atPath: directory + "/out") ?? "",
+            FileDescriptor.readText(atPath: directory + "/err") ?? ""
+        )
+    }
+
+    @Test("show prints the highest epoch on etcd; reset refuses with a clear 'not yet'")
+    func showAndReset() throws {
+        let server = try EtcdServer.start()
+        defer { server.stop() }
+        let location = "etcd://\(server.clientAddress)/command"
+        #expect(try runLockstep(["arbiter", "show", "--arbiter", location]).output.contains("no epoch taken yet"))
+        _ = try server.arbiter(prefix: "command").take(epoch: 3, for: claim("alpha"))
+        let shown = try runLockstep(["arbiter", "show", "--arbiter", location])
+        #expect(shown.status == .exited(code: 0) && shown.output.contains("epoch 3 taken by node alpha"), "\(shown)")
+        let reset = try runLockstep(["arbiter", "reset", "--arbiter", location])
+        #expect(reset.status == .exited(code: 1) && reset.errors.contains("does not support etcd yet"), "\(reset)")
+    }
+
+    @Test("a malformed etcd location is a usage error (exit 2) naming the problem")
+    func malformedLocation() throws {
+        let result = try runLockstep([
+            "node", "--name", "a", "--client", "127.0.0.1:0", "--channel", "127.0.0.1:1", "--peer", "127.0.0.1:2",
+            "--arbiter", "etcd://127.0.0.1:2379",
+        ])
+        #expect(result.status == .exited(code: 2) && result.errors.contains("has no prefix"), "\(result)")
+    }
+}
