@@ -148,6 +148,24 @@ struct EtcdArbiterTests {
         #expect(try arbiter.current() == record)
     }
 
+    @Test("an endpoint answering 503 (etcd without a leader) is skipped for the next one")
+    func failsOverOn5xx() throws {
+        let server = try EtcdServer.start()
+        defer { server.stop() }
+        let body = #"{"error":"etcdserver: no leader","code":14}"#
+        let leaderless = try FakeHTTPServer(
+            reply: Array("HTTP/1.1 503 Service Unavailable\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8))
+        defer { leaderless.stop() }
+        let location = EtcdLocation(endpoints: [leaderless.address, server.clientAddress], prefix: "failover-5xx")
+        guard case .granted = try EtcdArbiter(location: location).take(epoch: 1, for: claim("a")) else {
+            Issue.record("take through the second endpoint was not granted")
+            return
+        }
+        // Alone, the same endpoint is "unreachable": a 5xx says etcd cannot answer now, not that we asked wrong.
+        let alone = EtcdArbiter(location: EtcdLocation(endpoints: [leaderless.address], prefix: "failover-5xx"))
+        #expect { try alone.current() } throws: { error in (error as? ArbiterError)?.code == "unreachable" }
+    }
+
     @Test("a stopped etcd is a typed 'unreachable' error, never a grant")
     func stoppedEtcdIsUnreachable() throws {
         let server = try EtcdServer.start()
@@ -170,6 +188,19 @@ struct EtcdArbiterTests {
             (error as? ArbiterError)?.code == "bad_response"
         }
         #expect { try arbiter.current() } throws: { error in (error as? ArbiterError)?.code == "bad_response" }
+    }
+
+    @Test("an answer longer than the response limit is refused unread, as a 'bad response'")
+    func oversizedAnswerIsBadResponse() throws {
+        let size = EtcdArbiter.responseBytesLimit + 1
+        let fake = try FakeHTTPServer(
+            reply: Array("HTTP/1.1 200 OK\r\nContent-Length: \(size)\r\n\r\n".utf8) + [UInt8](repeating: 32, count: size))
+        defer { fake.stop() }
+        let arbiter = EtcdArbiter(location: EtcdLocation(endpoints: [fake.address], prefix: "big"))
+        #expect { try arbiter.current() } throws: { error in
+            guard case .badResponse(_, let reason) = error as? ArbiterError else { return false }
+            return reason.contains("longer than")
+        }
     }
 
     @Test("an HTTP 200 whose body is not etcd's JSON is a typed 'bad response' error")

@@ -127,7 +127,7 @@ final class FakeHTTPServer: Sendable {
                 guard poll(&descriptor, 1, Self.pollInterval) > 0 else { continue }
                 guard let connection = try? TCP.accept(from: listener) else { continue }
                 if let reply {
-                    _ = reply.withUnsafeBytes { try? connection.send($0) }  // a fake: a short send is fine
+                    FakeHTTPServer.sendWhole(reply, on: connection)
                     try? connection.close()
                 } else {
                     held.append(connection)
@@ -136,6 +136,18 @@ final class FakeHTTPServer: Sendable {
             for connection in held { try? connection.close() }
         }
         thread.withLock { $0 = spawned }
+    }
+
+    /// Sends all of `reply`, blocking, so a reply larger than the socket buffer is not cut short; stops quietly
+    /// when the client hangs up first (as the arbiter does past its response limit).
+    private static func sendWhole(_ reply: [UInt8], on connection: FileDescriptor) {
+        guard (try? connection.setNonBlocking(false)) != nil else { return }
+        var offset = 0
+        while offset < reply.count {
+            let sent = reply.withUnsafeBytes { try? connection.send(UnsafeRawBufferPointer(rebasing: $0[offset...])) }
+            guard let sent else { return }  // an error (the client left) or, never when blocking, would-block
+            offset += sent
+        }
     }
 
     /// Stops accepting, joins the thread, closes the listener.
