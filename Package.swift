@@ -28,6 +28,8 @@ let package = Package(
         .target(name: "LogChannel", dependencies: ["Posix", "CShim"]),
         // The "live" flag: one owner per epoch, on a shared directory.
         .target(name: "Arbiter"),
+        // The same flag on etcd, for machines that share no disk: one transaction per epoch over its JSON gateway.
+        .target(name: "EtcdArbiter", dependencies: ["Arbiter", "Posix"]),
         // The contract between an application and Lockstep: StateMachine, ApplyContext, LogEntry.
         .target(name: "Replication"),
         // I/O-free protocol cores.
@@ -38,12 +40,14 @@ let package = Package(
         // Drives a Node with real sockets, timers and the arbiter.
         .target(name: "Runtime", dependencies: ["Node", "LogChannel", "Posix", "Arbiter", "Replication"]),
         // The library product's one module: re-exports what an application needs.
-        .target(name: "Lockstep", dependencies: ["Runtime", "Node", "Primary", "Backup", "Arbiter", "Replication"]),
+        .target(
+            name: "Lockstep",
+            dependencies: ["Runtime", "Node", "Primary", "Backup", "Arbiter", "EtcdArbiter", "Replication"]),
         // The bundled application: a key-value store speaking RESP2.
         .target(name: "KeyValue", dependencies: ["Replication"]),
         .executableTarget(
             name: "LockstepCLI",
-            dependencies: ["Runtime", "Node", "KeyValue", "Arbiter", "Posix", "LogChannel"]),
+            dependencies: ["Runtime", "Node", "KeyValue", "Arbiter", "EtcdArbiter", "Posix", "LogChannel"]),
         // The benchmark harness: load generators, floors, histogram and report (testable), and its command.
         .target(name: "BenchmarkKit", dependencies: ["Posix", "LogChannel", "Runtime"], path: "Benchmarks/BenchmarkKit"),
         .executableTarget(
@@ -58,6 +62,8 @@ let package = Package(
 
         .testTarget(name: "LogChannelTests", dependencies: ["LogChannel", "Posix", "CShim"]),
         .testTarget(name: "ArbiterTests", dependencies: ["Arbiter", "arbiter-race"]),
+        // Against a real etcd server it starts itself, and a pair of real `lockstep node` processes on it.
+        .testTarget(name: "EtcdArbiterTests", dependencies: ["EtcdArbiter", "Arbiter", "Posix", "LockstepCLI"]),
         .testTarget(name: "ReplicationTests", dependencies: ["Replication"]),
         .testTarget(name: "CoreTests", dependencies: ["Primary", "Backup", "Node", "Replication", "LogChannel", "Arbiter"]),
         .testTarget(name: "SimulationTests", dependencies: ["Node", "Replication", "LogChannel", "Arbiter", "KeyValue", "Posix"]),

@@ -20,6 +20,12 @@ public enum ArbiterError: Error, Equatable, Sendable, CustomStringConvertible {
     case ioFailed(call: String, path: String, errno: Int32)
     /// The node's arbiter thread already has this many requests waiting (the arbiter hangs or is very slow).
     case overloaded(queuedRequests: Int)
+    /// No endpoint of a coordination service (etcd) answered within its deadline: every one refused, timed out,
+    /// closed the connection or answered 5xx. `lastFailure` says what the last one did.
+    case unreachable(endpoints: [String], lastFailure: String)
+    /// An endpoint answered, but not with anything the arbiter can trust (not HTTP, a 4xx, a body that is not the
+    /// expected JSON, too long). The write it answered may or may not have happened.
+    case badResponse(endpoint: String, reason: String)
 
     /// A stable snake_case name for this kind of error, for counters and metrics (the description is for people).
     public var code: String {
@@ -30,6 +36,8 @@ public enum ArbiterError: Error, Equatable, Sendable, CustomStringConvertible {
         case .corruptRecord: "corrupt_record"
         case .ioFailed: "io_failed"
         case .overloaded: "overloaded"
+        case .unreachable: "unreachable"
+        case .badResponse: "bad_response"
         }
     }
 
@@ -50,6 +58,12 @@ public enum ArbiterError: Error, Equatable, Sendable, CustomStringConvertible {
                 + "the answer is unknown, so nobody goes live on it"
         case .overloaded(let queuedRequests):
             "the arbiter has \(queuedRequests) requests queued and answers none yet; the answer is unknown, so "
+                + "nobody goes live on it"
+        case .unreachable(let endpoints, let lastFailure):
+            "no arbiter endpoint answered (\(endpoints.joined(separator: ", ")); last: \(lastFailure)); the answer "
+                + "is unknown, so nobody goes live on it"
+        case .badResponse(let endpoint, let reason):
+            "arbiter endpoint \(endpoint) answered something unusable (\(reason)); the answer is unknown, so "
                 + "nobody goes live on it"
         }
     }

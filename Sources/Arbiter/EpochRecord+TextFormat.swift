@@ -18,17 +18,18 @@ extension EpochRecord {
     /// The format version written in the first line.
     static let textFormatVersion = 1
 
-    /// The largest record file we read. Real records are about 150 bytes plus the three values; anything
+    /// The largest record we read. Real records are about 150 bytes plus the three values; anything
     /// larger is not a record of ours, and reading it whole would let a stray file grow our memory.
-    static let textBytesLimit = 4096
+    public static let textBytesLimit = 4096
 
-    /// Why a byte string is not a valid record; becomes `ArbiterError.corruptRecord` with the file's path.
-    struct TextDefect: Error, Equatable {
-        var reason: String
+    /// Why a byte string is not a valid record; becomes `ArbiterError.corruptRecord` with the record's location.
+    public struct TextDefect: Error, Equatable {
+        /// What is wrong with the bytes, for the `corruptRecord` description.
+        public var reason: String
     }
 
-    /// The record as the bytes of its file, checksum line included.
-    func encodedText() -> [UInt8] {
+    /// The record as the bytes of its file (or of its etcd value), checksum line included.
+    public func encodedText() -> [UInt8] {
         var text = ""
         text += "lockstep-arbiter \(Self.textFormatVersion)\n"
         text += "epoch \(epoch)\n"
@@ -41,8 +42,8 @@ extension EpochRecord {
         return bytes
     }
 
-    /// Parses and verifies a record file's bytes; the caller still checks the epoch against the file name.
-    static func decoded(fromText bytes: [UInt8]) throws(TextDefect) -> EpochRecord {
+    /// Parses and verifies a record's bytes; the caller still checks the epoch against the file name or key.
+    public static func decoded(fromText bytes: [UInt8]) throws(TextDefect) -> EpochRecord {
         guard !bytes.isEmpty else { throw TextDefect(reason: "empty file") }
         guard bytes.count <= textBytesLimit else {
             throw TextDefect(reason: "longer than \(textBytesLimit) bytes")

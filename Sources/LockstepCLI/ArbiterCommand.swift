@@ -1,4 +1,5 @@
 import Arbiter
+import EtcdArbiter
 
 /// `lockstep arbiter show|reset --arbiter DIR`: the operator's view of, and only way to restart, the epochs.
 ///
@@ -7,8 +8,8 @@ import Arbiter
 /// exactly how two primaries would come to exist: hence a separate subcommand with a warning, not a `node` flag.
 enum ArbiterCommand {
     static let help = """
-        Usage: lockstep arbiter show  --arbiter DIR
-               lockstep arbiter reset --arbiter DIR
+        Usage: lockstep arbiter show  --arbiter DIR|etcd://HOST:PORT[,HOST:PORT...]/PREFIX
+               lockstep arbiter reset --arbiter DIR   (etcd: not yet)
 
         show   prints the highest epoch taken in the arbiter directory and who took it.
         reset  starts a new cluster over an old arbiter directory: it moves every epoch record into a new
@@ -40,7 +41,20 @@ enum ArbiterCommand {
             writeStandardOutput(help + "\n")
             return ExitCode.success
         }
-        let arbiter = DirectoryArbiter(directory: try arguments.required("--arbiter"))
+        let value = try arguments.required("--arbiter")
+        if let location = try ArbiterChoice.etcdLocation(value) {
+            switch action {
+            case "show":
+                return try show(EtcdArbiter(location: location), describing: "\(location)")
+            case "reset":
+                throw .failure(
+                    "lockstep arbiter reset does not support etcd yet; with no node running, delete the records "
+                        + "with `etcdctl del --prefix \(location.prefix)/epoch/`")
+            default:
+                throw .usage("unknown arbiter action \"\(action)\"; use show or reset")
+            }
+        }
+        let arbiter = DirectoryArbiter(directory: value)
         switch action {
         case "show":
             return try show(arbiter)
@@ -52,10 +66,14 @@ enum ArbiterCommand {
     }
 
     static func show(_ arbiter: DirectoryArbiter) throws(CommandError) -> Int32 {
+        try show(arbiter, describing: arbiter.directory)
+    }
+
+    /// Prints the highest record of any arbiter; `place` names where it lives (a directory, an etcd location).
+    static func show(_ arbiter: some Arbiter, describing place: String) throws(CommandError) -> Int32 {
         do {
             guard let record = try arbiter.current() else {
-                writeStandardOutput(
-                    "no epoch taken yet in \(arbiter.directory); the first node to start takes epoch 1\n")
+                writeStandardOutput("no epoch taken yet in \(place); the first node to start takes epoch 1\n")
                 return ExitCode.success
             }
             let takenAt = LogLine.isoTimestamp(wallClockNanoseconds: record.takenAtMilliseconds &* 1_000_000)

@@ -34,6 +34,7 @@ enum NodeCommand {
               --channel HOST:PORT   where the logging-channel listener binds
               --peer HOST:PORT      the other node's logging-channel address
               --arbiter DIR         the shared arbiter directory; must exist (a missing share is an error)
+                                    or etcd://HOST:PORT[,HOST:PORT...]/PREFIX: epochs on an etcd cluster
 
             Options:
               --advertise HOST:PORT the channel address the peer should dial, if not --channel (e.g. behind
@@ -110,7 +111,7 @@ enum NodeCommand {
         }
         let options = try NodeOptions(arguments)
         let configuration = try configuration(options)
-        try options.checkArbiterDirectory()
+        let arbiter = try ArbiterChoice.arbiter(for: options)
         Signals.ignoreBrokenPipe()
 
         let name = options.name
@@ -118,7 +119,7 @@ enum NodeCommand {
         do {
             runtime = try NodeRuntime(
                 configuration: configuration, protocol: KeyValueClientProtocol(), emptyMachine: KeyValueStore(),
-                arbiter: DirectoryArbiter(directory: options.arbiterDirectory), log: { LogLine.write(name, "\($0)") })
+                arbiter: arbiter, log: { LogLine.write(name, "\($0)") })
         } catch {
             throw .failure("node \(name) cannot start: \(error)")
         }
