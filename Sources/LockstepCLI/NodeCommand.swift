@@ -51,6 +51,7 @@ enum NodeCommand {
               --poll-us US          microseconds the node polls for its next event before it sleeps, 0 to
                                     \(poll.limit) (default \(poll.default)); polling yields to anything else
                                     runnable, and spares each hop a wakeup (tens of µs on a VM)
+            \(ClientOptions.help(defaults))
               --parent-pid PID      stop when process PID is no longer this node's parent (lockstep pair
                                     passes its own; a killed supervisor then leaves no orphan node)
               -h, --help            show this help
@@ -99,6 +100,7 @@ enum NodeCommand {
         if let bytes = options.unackedBytesLimit { configuration.node.primaryLimits.unackedBytesLimit = bytes }
         if let lag = options.replayLagLimit { configuration.node.primaryLimits.replayLagLimit = lag }
         if let poll = options.pollBeforeSleep { configuration.pollBeforeSleep = poll }
+        options.client.apply(to: &configuration)
         return configuration
     }
 
@@ -111,13 +113,14 @@ enum NodeCommand {
         let options = try NodeOptions(arguments)
         let configuration = try configuration(options)
         try options.checkArbiterDirectory()
+        let password = try options.client.password()
         Signals.ignoreBrokenPipe()
 
         let name = options.name
         let runtime: NodeRuntime<KeyValueClientProtocol>
         do {
             runtime = try NodeRuntime(
-                configuration: configuration, protocol: KeyValueClientProtocol(), emptyMachine: KeyValueStore(),
+                configuration: configuration, protocol: KeyValueClientProtocol(requiredPassword: password), emptyMachine: KeyValueStore(),
                 arbiter: DirectoryArbiter(directory: options.arbiterDirectory), log: { LogLine.write(name, "\($0)") })
         } catch {
             throw .failure("node \(name) cannot start: \(error)")
