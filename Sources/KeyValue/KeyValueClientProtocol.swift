@@ -9,15 +9,22 @@ public struct KeyValueClientProtocol: ClientProtocol {
     /// The state machine replicated commands are for: the key-value store.
     public typealias Machine = KeyValueStore
 
-    /// One connection's parser and its id.
+    /// One connection's parser, its id, and whether it may send commands yet.
     public struct Session: Sendable {
         var parser: RESPParser
         let clientID: UInt64
+        /// True from the start when no password is required; otherwise set by a successful AUTH.
+        var isAuthenticated: Bool
     }
 
     /// Bounds on one request. Smaller than Redis's, on purpose: a replicated command travels as one log entry,
     /// and a frame larger than the peer's body limit would be refused as corrupt.
     public let parserLimits: RESPParser.Limits
+    /// The password a connection must give with AUTH before any other command (Redis's `requirepass`); nil: none.
+    ///
+    /// It lives here, in the connection's protocol, and not in the replicated state: it is this node's
+    /// configuration, like the port it listens on, and the backup's clients must authenticate too.
+    public let requiredPassword: ClientPassword?
 
     /// Parser limits sized for log entries: 1 MiB per request (and per argument), 65,536 arguments, 64 KiB inline.
     ///
@@ -26,10 +33,14 @@ public struct KeyValueClientProtocol: ClientProtocol {
     public static let defaultParserLimits = RESPParser.Limits(
         argumentsLimit: 65_536, bulkBytesLimit: 1 << 20, inlineBytesLimit: 64 << 10, requestBytesLimit: 1 << 20)
 
-    /// The protocol with `parserLimits`; the runtime checks at startup that `replicatedBytesLimit` fits a log entry
-    /// frame.
-    public init(parserLimits: RESPParser.Limits = KeyValueClientProtocol.defaultParserLimits) {
+    /// The protocol with `parserLimits`, requiring `requiredPassword` if given; the runtime checks at startup that
+    /// `replicatedBytesLimit` fits a log entry frame.
+    public init(
+        parserLimits: RESPParser.Limits = KeyValueClientProtocol.defaultParserLimits,
+        requiredPassword: ClientPassword? = nil
+    ) {
         self.parserLimits = parserLimits
+        self.requiredPassword = requiredPassword
     }
 
     /// The largest `KeyValueCommand` encoding the limits allow: the arguments' bytes (multi-bulk requests count
@@ -43,7 +54,12 @@ public struct KeyValueClientProtocol: ClientProtocol {
 
     /// An empty parser for a new connection, remembering `clientID` for `CLIENT ID`.
     public func makeSession(clientID: UInt64) -> Session {
-        Session(parser: RESPParser(limits: parserLimits), clientID: clientID)
+        Session(parser: RESPParser(limits: parserLimits), clientID: clientID, isAuthenticated: requiredPassword == nil)
+    }
+
+    /// The bytes the parser holds for requests it has not returned yet, the incomplete one's arguments included.
+    public func bufferedByteCount(of session: Session) -> Int {
+        session.parser.queryBufferByteCount
     }
 
     /// Hands the bytes read from the connection to its parser.
@@ -65,6 +81,10 @@ public struct KeyValueClientProtocol: ClientProtocol {
         } catch {
             return .malformed(reply: error.reply)
         }
+        // One load and a branch per request; everything else about authentication is off the hot path.
+        if !session.isAuthenticated, let refusal = Authentication.refusal(arguments) {
+            return .local(reply: refusal)
+        }
         // A joining node holds no state: a digest of "nothing" would look like a real, empty store.
         if arguments.count == 2, ASCII.equals(arguments.bytes(at: 0), "debug"),
             ASCII.equals(arguments.bytes(at: 1), "digest"), digest() == nil
@@ -83,6 +103,12 @@ public struct KeyValueClientProtocol: ClientProtocol {
         case .replicated(let bytes): return .replicated(bytes)
         case .local(let reply): return .local(reply: reply)
         case .quit(let reply): return .quit(reply: reply)
+        case .authenticate(let username, let password):
+            let outcome = Authentication.authenticate(
+                username: username, password: password, required: requiredPassword,
+                wasAuthenticated: session.isAuthenticated)
+            session.isAuthenticated = outcome.isAuthenticated
+            return .local(reply: outcome.reply)
         }
     }
 
@@ -99,6 +125,17 @@ public struct KeyValueClientProtocol: ClientProtocol {
         let flat = String(reason.map { $0 == "\r" || $0 == "\n" ? " " : $0 })
         let successor = status.role == .stopped && knowsPeer ? "; the primary is at \(status.peerClientAddress)" : ""
         return RESPWriter.error("TRYAGAIN \(flat); the command was not executed\(successor)")
+    }
+
+    /// Redis's own words for the two bounds a client can reach: `-ERR max number of clients reached` (as Redis sends
+    /// past `maxclients`), and a protocol error for an oversized query buffer (Redis closes that connection without
+    /// a word; an error says why).
+    public func refusalReply(_ refusal: ConnectionRefusal, status: NodeStatus) -> [UInt8] {
+        switch refusal {
+        case .clientsLimitReached: RESPWriter.error("ERR max number of clients reached")
+        case .queryBufferOverflowed(let bytes, let limit):
+            RESPWriter.error("ERR Protocol error: query buffer of \(bytes) bytes is over the \(limit)-byte limit")
+        }
     }
 
     /// Whether `arguments` is a well-formed data command: one a serving node would put in the log.

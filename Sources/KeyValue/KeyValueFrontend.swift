@@ -94,9 +94,9 @@ public enum KeyValueFrontend {
         case .client: reply = clientCommand(arguments, clientID: clientID)
         case .hello: reply = RESPWriter.error("NOPROTO unsupported protocol version")
         case .auth:
-            reply = RESPWriter.error(
-                "ERR AUTH <password> called without any password configured for the default user. "
-                    + "Are you sure your configuration is correct?")
+            // Redis takes `AUTH password` and `AUTH username password`, nothing longer.
+            guard arguments.count <= 3 else { return .local(reply: Replies.syntaxError) }
+            return .authenticate(username: arguments.count == 3 ? arguments[1] : nil, password: arguments[arguments.count - 1])
         case .role: reply = role(status)
         case .info: reply = RESPWriter.bulk(info(status, sections: Array(arguments.dropFirst())))
         case .debug: reply = debugCommand(arguments, digest: digest)

@@ -9,4 +9,7 @@ public enum KeyValueRequest: Equatable, Sendable {
     case local(reply: [UInt8])
     /// Answered at once; then the connection is closed (QUIT).
     case quit(reply: [UInt8])
+    /// `AUTH [username] password`: only the connection's protocol knows the password and whether the connection
+    /// has authenticated, so it answers (`KeyValueClientProtocol`).
+    case authenticate(username: [UInt8]?, password: [UInt8])
 }

@@ -87,6 +87,10 @@ public struct RESPParser: Sendable {
     /// Bytes appended and not yet consumed; the runtime may stop reading a connection while this is large.
     public var bufferedByteCount: Int { buffer.count - readIndex }
 
+    /// Bytes held for requests not yet returned: the unparsed bytes and the incomplete request's arguments parsed so
+    /// far, which stay in the buffer until the request is whole. Redis's query buffer.
+    public var queryBufferByteCount: Int { buffer.count - (remainingArguments > 0 ? requestStart : readIndex) }
+
     /// Bytes held, consumed or not: what compaction keeps bounded (for tests).
     var retainedByteCount: Int { buffer.count }
 

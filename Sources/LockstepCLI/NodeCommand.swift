@@ -52,6 +52,7 @@ enum NodeCommand {
               --poll-us US          microseconds the node polls for its next event before it sleeps, 0 to
                                     \(poll.limit) (default \(poll.default)); polling yields to anything else
                                     runnable, and spares each hop a wakeup (tens of µs on a VM)
+            \(ClientOptions.help(defaults))
               --parent-pid PID      stop when process PID is no longer this node's parent (lockstep pair
                                     passes its own; a killed supervisor then leaves no orphan node)
               -h, --help            show this help
@@ -100,6 +101,7 @@ enum NodeCommand {
         if let bytes = options.unackedBytesLimit { configuration.node.primaryLimits.unackedBytesLimit = bytes }
         if let lag = options.replayLagLimit { configuration.node.primaryLimits.replayLagLimit = lag }
         if let poll = options.pollBeforeSleep { configuration.pollBeforeSleep = poll }
+        options.client.apply(to: &configuration)
         return configuration
     }
 
@@ -112,14 +114,15 @@ enum NodeCommand {
         let options = try NodeOptions(arguments)
         let configuration = try configuration(options)
         let arbiter = try ArbiterChoice.arbiter(for: options)
+        let password = try options.client.password()
         Signals.ignoreBrokenPipe()
 
         let name = options.name
         let runtime: NodeRuntime<KeyValueClientProtocol>
         do {
             runtime = try NodeRuntime(
-                configuration: configuration, protocol: KeyValueClientProtocol(), emptyMachine: KeyValueStore(),
-                arbiter: arbiter, log: { LogLine.write(name, "\($0)") })
+                configuration: configuration, protocol: KeyValueClientProtocol(requiredPassword: password),
+                emptyMachine: KeyValueStore(), arbiter: arbiter, log: { LogLine.write(name, "\($0)") })
         } catch {
             throw .failure("node \(name) cannot start: \(error)")
         }

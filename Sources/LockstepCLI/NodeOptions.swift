@@ -29,11 +29,13 @@ struct NodeOptions: Equatable {
     var pollBeforeSleep: Duration?
     /// When set, the node stops once this process is no longer its parent (how `pair` leaves no orphans).
     var parentProcessID: pid_t?
+    /// `--requirepass-file`, `--max-clients`, `--client-timeout`.
+    var client: ClientOptions
 
-    static let valuedFlags: Set<String> = [
+    static let valuedFlags = Set<String>([
         "--name", "--client", "--channel", "--advertise", "--peer", "--arbiter", "--heartbeat", "--timeout",
         "--unacked-entries", "--unacked-bytes", "--replay-lag", "--poll-us", "--parent-pid",
-    ]
+    ]).union(ClientOptions.valuedFlags)
 
     init(_ arguments: Arguments) throws(CommandError) {
         name = try arguments.required("--name")
@@ -76,6 +78,7 @@ struct NodeOptions: Equatable {
         if arguments.contains("--parent-pid") {
             parentProcessID = pid_t(try arguments.integer("--parent-pid", default: 0, in: 1...Int(Int32.max)))
         }
+        client = try ClientOptions(arguments)
     }
 
     /// Refuses an arbiter directory that is not there, rather than letting the node wait on it forever.

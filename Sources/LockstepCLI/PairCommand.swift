@@ -20,7 +20,7 @@ enum PairCommand {
         let restartWindow = Supervisor.restartWindow.components.seconds
         let stopDeadline = Supervisor.stopDeadline.components.seconds
         return """
-            Usage: lockstep pair [--dir PATH] [--port N] [--parent-pid PID]
+            Usage: lockstep pair [--dir PATH] [--port N] [--parent-pid PID] [client options]
 
             Runs both nodes of a pair on this machine, as child processes, over a data directory:
 
@@ -51,12 +51,16 @@ enum PairCommand {
                           harnesses that start pair, so that their crash leaves no pair behind (default: off)
               -h, --help  show this help
 
+            Client options, passed to both nodes (see lockstep node --help):
+            \(ClientOptions.help(NodeCommand.defaultConfiguration))
+
             \(ExitCode.helpText)
             """
     }
 
     static func run(_ words: [String]) throws(CommandError) -> Int32 {
-        let arguments = try Arguments(words, command: "pair", valued: ["--dir", "--port", "--parent-pid"])
+        let arguments = try Arguments(
+            words, command: "pair", valued: ClientOptions.valuedFlags.union(["--dir", "--port", "--parent-pid"]))
         if arguments.wantsHelp {
             writeStandardOutput(help + "\n")
             return ExitCode.success
@@ -70,6 +74,8 @@ enum PairCommand {
         if arguments.contains("--parent-pid") {
             parentProcessID = pid_t(try arguments.integer("--parent-pid", default: 0, in: 1...Int(Int32.max)))
         }
+        let clientOptions = try ClientOptions(arguments)
+        _ = try clientOptions.password()  // a missing or empty password file stops pair here, not each node at start
         let members = [
             Supervisor.Member(
                 name: "a", client: .init(ipv4: host, port: UInt16(port)),
@@ -87,7 +93,8 @@ enum PairCommand {
 
         Signals.ignoreBrokenPipe()
         let supervisor = try Supervisor(
-            members: members, arbiterDirectory: arbiterDirectory, parentProcessID: parentProcessID)
+            members: members, arbiterDirectory: arbiterDirectory, parentProcessID: parentProcessID,
+            nodeArguments: clientOptions.nodeArguments)
         return supervisor.run()
     }
 

@@ -42,7 +42,10 @@ final class Supervisor {
     private var isStopping = false
     private var exitCode = ExitCode.success
 
-    init(members: [Member], arbiterDirectory: String, parentProcessID: pid_t?) throws(CommandError) {
+    /// `nodeArguments` go to every node as they are (the client options).
+    init(
+        members: [Member], arbiterDirectory: String, parentProcessID: pid_t?, nodeArguments: [String] = []
+    ) throws(CommandError) {
         precondition(members.count == 2, "a pair has two nodes")
         self.parentProcessID = parentProcessID
         do {
@@ -58,7 +61,7 @@ final class Supervisor {
                     "node", "--name", member.name, "--client", member.client.description,
                     "--channel", member.channel.description, "--peer", peer.channel.description,
                     "--arbiter", arbiterDirectory, "--parent-pid", String(getpid()),
-                ])
+                ] + nodeArguments)
         }
     }
 

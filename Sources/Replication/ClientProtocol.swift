@@ -32,6 +32,12 @@ public protocol ClientProtocol: Sendable {
     /// Adds bytes read from the connection.
     func append(_ bytes: UnsafeRawBufferPointer, to session: inout Session)
 
+    /// Bytes the session holds that no request has consumed yet: its query buffer.
+    ///
+    /// The runtime reads this after every append and closes a connection whose query buffer is over
+    /// `clientQueryBufferBytesLimit` (Redis's `client-query-buffer-limit`), whatever the protocol's own bounds.
+    func bufferedByteCount(of session: Session) -> Int
+
     /// The next complete request, nil if more bytes are needed; `.malformed` closes the connection after its reply.
     ///
     /// - Parameters:
@@ -42,4 +48,33 @@ public protocol ClientProtocol: Sendable {
     /// The reply for a command the node did not execute (not primary, stopping, overloaded): the client may retry
     /// elsewhere, and may do so safely because nothing happened.
     func rejectionReply(reason: String, status: NodeStatus) -> [UInt8]
+
+    /// The reply for a connection the runtime closes for exceeding a bound (see `ConnectionRefusal`); sent once,
+    /// best effort, before the close. The default words it as `rejectionReply`.
+    func refusalReply(_ refusal: ConnectionRefusal, status: NodeStatus) -> [UInt8]
+}
+
+extension ClientProtocol {
+    /// `rejectionReply` with the refusal's description as the reason.
+    public func refusalReply(_ refusal: ConnectionRefusal, status: NodeStatus) -> [UInt8] {
+        rejectionReply(reason: refusal.description, status: status)
+    }
+}
+
+/// Why the runtime closes a client connection by itself, telling the client first: a bound the client reached.
+public enum ConnectionRefusal: Equatable, Sendable, CustomStringConvertible {
+    /// `limit` connections are open already (the runtime's `clientConnectionsLimit`, Redis's `maxclients`).
+    case clientsLimitReached(limit: Int)
+    /// The connection's unconsumed bytes reached `bytes`, over `limit` (Redis's `client-query-buffer-limit`).
+    case queryBufferOverflowed(bytes: Int, limit: Int)
+
+    /// One sentence: what the client did and what happens next.
+    public var description: String {
+        switch self {
+        case .clientsLimitReached(let limit):
+            "max number of clients reached (\(limit)); the connection is closed"
+        case .queryBufferOverflowed(let bytes, let limit):
+            "the query buffer holds \(bytes) bytes, over the \(limit)-byte limit; the connection is closed"
+        }
+    }
 }

@@ -37,6 +37,11 @@ final class ClientConnection<Session> {
     /// While the node exits: when this connection last read a byte or wrote one (monotonic nanoseconds). It is closed
     /// only after `clientDrainQuietLimit` of quiet with nothing outstanding (see `ClientPort.closeDrained`).
     var lastActivityNanoseconds: UInt64 = 0
+    /// Read nothing since the last idle sweep; set by each sweep, cleared by each read (a store, not a clock read).
+    var isQuietSinceSweep = false
+    /// Consecutive idle sweeps that found this connection quiet with nothing outstanding; it is closed at
+    /// `clientIdleTimeout` worth of them.
+    var quietSweeps = 0
 
     init(index: Int, id: UInt64, registration: EventLoop.Registration, session: Session, pendingRepliesLimit: Int) {
         self.index = index

@@ -29,15 +29,15 @@ extension ClientPort {
         }
     }
 
-    /// Tells a client over the connection limit to retry (best effort) and closes it, as Redis does.
+    /// Tells a client over the connection limit so (best effort) and closes it, as Redis does.
     private func refuse(_ socket: FileDescriptor) {
         counters.values.clientConnectionsDropped += 1
         refusedConnections += 1
         if refusedConnections == 1 || refusedConnections % 1_000 == 0 {
             log(.clientsRefused(total: refusedConnections, limit: connectionsLimit))
         }
-        let reply = clientProtocol.rejectionReply(
-            reason: "max number of clients reached (\(connectionsLimit))", status: publisher.routingStatus.status)
+        let reply = clientProtocol.refusalReply(
+            .clientsLimitReached(limit: connectionsLimit), status: publisher.routingStatus.status)
         reply.withUnsafeBytes { _ = try? socket.send($0) }  // best effort: the client may already be gone
         try? socket.close()  // nothing is left to tell
     }

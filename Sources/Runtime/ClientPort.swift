@@ -15,7 +15,8 @@ import Replication
 /// Its bounds come from `RuntimeConfiguration`: at most `clientConnectionsLimit` connections (more are refused
 /// with the protocol's rejection), `clientPendingRepliesLimit` requests in flight per connection, a batch of
 /// `intakeBatchLimit` commands and about `intakeBatchBytesLimit` bytes (a connection that would overflow it waits
-/// in the backlog), and `clientOutputBytesLimit` of unread replies per connection before it is dropped.
+/// in the backlog), `clientOutputBytesLimit` of unread replies and `clientQueryBufferBytesLimit` of unconsumed request
+/// bytes per connection before it is dropped, and `clientIdleTimeout` of idleness (`ClientPort+Idle.swift`).
 final class ClientPort<P: ClientProtocol> {
     typealias Client = ClientConnection<P.Session>
 
@@ -42,6 +43,7 @@ final class ClientPort<P: ClientProtocol> {
     let connectionsLimit: Int
     let pendingRepliesLimit: Int
     let outputBytesLimit: Int
+    let queryBufferBytesLimit: Int
     let batchLimit: Int
     let batchBytesLimit: Int
     /// A replicated command must fit a log entry within the channel's frame bound.
@@ -79,6 +81,10 @@ final class ClientPort<P: ClientProtocol> {
     /// `drainRefusalReason`.
     var isDraining = false
     var drainRefusalReason = ""
+    /// Zero: idle connections stay open (see `RuntimeConfiguration.clientIdleTimeout`).
+    let idleTimeout: Duration
+    /// A hand-back of freed memory is scheduled (`ClientPort+Idle.swift`); at most one at a time.
+    var isMemoryReturnScheduled = false
 
     /// Binds the client port; the driver does this before anything else, so a busy port is an error before
     /// anything runs.
@@ -111,6 +117,8 @@ final class ClientPort<P: ClientProtocol> {
         connectionsLimit = configuration.clientConnectionsLimit
         pendingRepliesLimit = configuration.clientPendingRepliesLimit
         outputBytesLimit = configuration.clientOutputBytesLimit
+        queryBufferBytesLimit = configuration.clientQueryBufferBytesLimit
+        idleTimeout = configuration.clientIdleTimeout
         batchLimit = configuration.node.primaryLimits.intakeBatchLimit
         batchBytesLimit = configuration.intakeBatchBytesLimit
         commandBytesLimit = configuration.frameBodyBytesLimit - RuntimeConfiguration.entryOverheadBytesLimit
@@ -122,6 +130,7 @@ final class ClientPort<P: ClientProtocol> {
             throw .eventLoopFailed(error)
         }
         flushTask = { [weak self] in self?.flushClients() }
+        if idleTimeout > .zero { scheduleIdleSweep() }
     }
 
     deinit {
@@ -196,7 +205,13 @@ final class ClientPort<P: ClientProtocol> {
             if client.isDone { closeClient(client) } else { updateInterest(client) }
             return
         }
+        client.isQuietSinceSweep = false
         clientProtocol.append(UnsafeRawBufferPointer(rebasing: readBuffer[..<count]), to: &client.session)
+        let buffered = clientProtocol.bufferedByteCount(of: client.session)
+        guard buffered <= queryBufferBytesLimit else {
+            closeRefusing(client, .queryBufferOverflowed(bytes: buffered, limit: queryBufferBytesLimit))
+            return
+        }
         parse(client)
     }
 

@@ -21,8 +21,19 @@ public struct RuntimeConfiguration: Sendable {
     public var silenceTimeout: Duration = .milliseconds(300)
     /// Give up a dial to the primary that has not connected after this long; the core retries.
     public var dialTimeout: Duration = .seconds(2)
-    /// Open client connections; more are told to retry and closed at once.
-    public var clientConnectionsLimit = 1024
+    /// Open client connections; more are told so (the protocol's `refusalReply`) and closed at once, as Redis does
+    /// past `maxclients`, whose default this is. Each costs a file descriptor: see `NodeRuntime`'s start-up check.
+    public var clientConnectionsLimit = 10_000
+    /// Close a client connection that has been idle this long: no request in flight, nothing unwritten, no byte
+    /// read (Redis's `timeout`). Zero never closes one, as in Redis. Without it, idle connections (a slowloris, or
+    /// clients that vanished without a FIN) hold their slots of `clientConnectionsLimit` for ever.
+    public var clientIdleTimeout: Duration = .zero
+    /// Unconsumed bytes one client connection may hold (its query buffer; Redis's `client-query-buffer-limit`,
+    /// 1 GiB there); past it the client gets the protocol's refusal and is closed. It must hold the largest request
+    /// on the wire plus one read, so `checked` requires `replicatedBytesLimit + clientReadBufferBytes`; the default
+    /// leaves room for a request's framing on top (a key-value request of 65,536 16-byte arguments is 1 MiB of
+    /// arguments but 1.46 MiB of RESP), and equals the frame body bound, the most any replicated command can be.
+    public var clientQueryBufferBytesLimit = 4 << 20
     /// Reply bytes waiting for a client that does not read; past this it is disconnected (like Redis's
     /// `client-output-buffer-limit`), because the alternative is unbounded memory for one slow client.
     public var clientOutputBytesLimit = 64 << 20
@@ -64,6 +75,15 @@ public struct RuntimeConfiguration: Sendable {
         self.channelListenAddress = channelListenAddress
     }
 
+    /// How often idle client connections are looked for, when `clientIdleTimeout` is set: one pass over the
+    /// connection table per interval, rather than a clock read per request. A connection is closed after between
+    /// `clientIdleTimeout` and `clientIdleTimeout` + this of idleness.
+    public static let clientIdleSweepInterval: Duration = .seconds(1)
+    /// After client connections close, freed memory is handed back to the system (`Memory.returnFreed`) at most
+    /// this often: glibc keeps freed heap memory for reuse, so 400 closed 1 MB requests would otherwise stay in the
+    /// process's resident set, and one trim per interval bounds what a churn of connections costs.
+    public static let memoryReturnInterval: Duration = .seconds(1)
+
     /// Room a log entry needs around the command itself: kind, recorded-value count, and the recorded values
     /// (9 bytes each; 64 KiB is over 7,000 clock or random reads by one command).
     public static let entryOverheadBytesLimit = 64 << 10
@@ -95,6 +115,14 @@ public struct RuntimeConfiguration: Sendable {
             clientReadBufferBytes > 0, channelReadBufferBytes > 0, clientOutputBytesLimit > 0
         else {
             throw .invalidConfiguration("client and channel limits must all be positive")
+        }
+        guard clientIdleTimeout >= .zero else {
+            throw .invalidConfiguration("the client idle timeout \(clientIdleTimeout) is negative")
+        }
+        guard clientQueryBufferBytesLimit >= replicatedBytesLimit + clientReadBufferBytes else {
+            throw .invalidConfiguration(
+                "the \(clientQueryBufferBytesLimit)-byte client query buffer limit cannot hold the client protocol's "
+                    + "largest command (\(replicatedBytesLimit) bytes) and one \(clientReadBufferBytes)-byte read")
         }
         guard frameBodyBytesLimit <= Int(UInt32.max) else {
             throw .invalidConfiguration("frame body limit \(frameBodyBytesLimit) is more than a frame header holds")

@@ -23,6 +23,8 @@ struct RuntimeCounters: Equatable, Sendable {
     var clientConnectionsAccepted: UInt64 = 0
     /// Clients disconnected by the runtime: too many connections, unread output past its limit, unknown outcome.
     var clientConnectionsDropped: UInt64 = 0
+    /// Clients closed after `clientIdleTimeout` of idleness (counted apart: closing them is routine, not a drop).
+    var clientConnectionsIdleClosed: UInt64 = 0
     /// Times the core paused client intake (unacked log or replay lag at its bound, or a stop).
     var intakePauses: UInt64 = 0
     /// The longest gap, in microseconds, between reads from a logging channel since start: heartbeat jitter
@@ -49,6 +51,7 @@ struct RuntimeCounters: Equatable, Sendable {
             "client_batches": clientBatches,
             "client_connections_accepted": clientConnectionsAccepted,
             "client_connections_dropped": clientConnectionsDropped,
+            "client_connections_idle_closed": clientConnectionsIdleClosed,
             "intake_pauses": intakePauses,
             "channel_longest_silence_us": channelLongestSilenceMicroseconds,
         ]

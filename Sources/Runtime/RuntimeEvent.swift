@@ -23,6 +23,8 @@ public enum RuntimeEvent: Sendable, CustomStringConvertible {
     case channelRefused(peer: String, ChannelRefusal)
     /// The exit linger ran out with these client connections still open; they were closed.
     case exitLingerExpired(openConnections: Int, linger: Duration)
+    /// One idle sweep closed `count` connections idle for `timeout` (`RuntimeConfiguration.clientIdleTimeout`).
+    case idleClientsClosed(count: Int, timeout: Duration)
     /// A stop was requested by a signal, or by the supervisor's disappearance.
     case stopRequested(by: String)
 
@@ -45,6 +47,8 @@ public enum RuntimeEvent: Sendable, CustomStringConvertible {
             "refusing a logging channel from \(peer): \(refusal)"
         case .exitLingerExpired(let open, let linger):
             "closing \(open) client connection(s) still open after the \(linger) exit linger"
+        case .idleClientsClosed(let count, let timeout):
+            "closed \(count) client connection(s) idle for \(timeout)"
         case .stopRequested(let cause):
             "\(cause): stopping (a primary first hands over to a caught-up backup)"
         }
@@ -59,6 +63,8 @@ public enum ClientCloseReason: Equatable, Sendable, CustomStringConvertible {
     case outputUnread(bytes: Int, limit: Int)
     /// The event loop could not watch the connection.
     case cannotWatch(SystemError)
+    /// The client reached a bound (see `ConnectionRefusal`); it was told so, when that cut into no reply.
+    case refused(ConnectionRefusal)
 
     /// One log line: what happened and what follows.
     public var description: String {
@@ -67,6 +73,7 @@ public enum ClientCloseReason: Equatable, Sendable, CustomStringConvertible {
         case .outputUnread(let bytes, let limit):
             "left \(bytes) reply bytes unread, past the \(limit)-byte limit; disconnected"
         case .cannotWatch(let error): "cannot change what the loop watches (\(error)); closed"
+        case .refused(let refusal): "\(refusal)"
         }
     }
 }

@@ -51,6 +51,11 @@ public struct LedgerProtocol: ClientProtocol {
         session.buffer.append(contentsOf: bytes)
     }
 
+    /// The bytes after the last complete line.
+    public func bufferedByteCount(of session: Session) -> Int {
+        session.buffer.count - session.start
+    }
+
     /// The next complete line as a request, nil until one has arrived.
     public func nextRequest(from session: inout Session, status: NodeStatus, digest: () -> UInt64?) -> ClientRequest? {
         let unread = session.buffer[session.start...]

@@ -1,0 +1,91 @@
+import Glibc
+import KeyValue
+import Posix
+import Runtime
+
+/// The client port's flags, shared by `lockstep node` and `lockstep pair` (which hands them to both nodes):
+/// Redis's `requirepass`, `maxclients` and `timeout`.
+struct ClientOptions: Equatable {
+    /// The longest password file read: far more than any password, little enough to read at start.
+    static let passwordFileBytesLimit = 64 << 10
+    /// The longest `--client-timeout`: a year, beyond which "never" (0) says it better.
+    static let idleTimeoutSecondsLimit = 366 * 24 * 3_600
+
+    static let valuedFlags: Set<String> = ["--requirepass-file", "--max-clients", "--client-timeout"]
+
+    /// A file holding the password clients must give with AUTH; read at start, so it never appears in `ps`.
+    var passwordFile: String?
+    /// Nil: the runtime's default.
+    var connectionsLimit: Int?
+    /// Whole seconds; 0 never closes idle clients. Nil: the runtime's default (0).
+    var idleTimeoutSeconds: Int?
+
+    init(_ arguments: Arguments) throws(CommandError) {
+        if arguments.contains("--requirepass-file") { passwordFile = try arguments.required("--requirepass-file") }
+        if arguments.contains("--max-clients") {
+            connectionsLimit = try arguments.integer("--max-clients", default: 0, in: 1...(1 << 20))
+        }
+        if arguments.contains("--client-timeout") {
+            idleTimeoutSeconds = try arguments.integer(
+                "--client-timeout", default: 0, in: 0...Self.idleTimeoutSecondsLimit)
+        }
+    }
+
+    /// The flags again, for `pair` to pass to each node.
+    var nodeArguments: [String] {
+        var words: [String] = []
+        if let passwordFile { words += ["--requirepass-file", passwordFile] }
+        if let connectionsLimit { words += ["--max-clients", String(connectionsLimit)] }
+        if let idleTimeoutSeconds { words += ["--client-timeout", String(idleTimeoutSeconds)] }
+        return words
+    }
+
+    func apply(to configuration: inout RuntimeConfiguration) {
+        if let connectionsLimit { configuration.clientConnectionsLimit = connectionsLimit }
+        if let idleTimeoutSeconds { configuration.clientIdleTimeout = .seconds(idleTimeoutSeconds) }
+    }
+
+    /// The password in `passwordFile`, without its trailing line break(s); nil when no file was given.
+    ///
+    /// An unreadable or empty file is an error: starting without the password an operator asked for would open
+    /// the store to anyone. The password itself never goes into an error or a log line.
+    func password() throws(CommandError) -> ClientPassword? {
+        guard let passwordFile else { return nil }
+        var bytes: [UInt8] = []
+        do {
+            let file = try FileDescriptor.open(passwordFile, flags: O_RDONLY)
+            defer { try? file.close() }  // read-only: nothing to lose
+            let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 4_096, alignment: 1)
+            defer { chunk.deallocate() }
+            while let count = try file.read(into: chunk), count > 0 {
+                bytes.append(contentsOf: chunk.prefix(count))
+                guard bytes.count <= Self.passwordFileBytesLimit else {
+                    throw CommandError.failure(
+                        "--requirepass-file \(passwordFile) is over \(Self.passwordFileBytesLimit) bytes; "
+                            + "it should hold the password alone")
+                }
+            }
+        } catch let error as CommandError {
+            throw error
+        } catch {
+            throw .failure("cannot read --requirepass-file: \(error)")
+        }
+        while let last = bytes.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { bytes.removeLast() }
+        guard let password = ClientPassword(bytes) else {
+            throw .failure("--requirepass-file \(passwordFile) is empty; give a password, or leave the flag out")
+        }
+        return password
+    }
+
+    /// The flags' lines in `--help`, with the defaults `configuration` holds.
+    static func help(_ configuration: RuntimeConfiguration) -> String {
+        """
+          --requirepass-file PATH  clients must AUTH with the password in PATH (trailing newlines dropped)
+                                before any other command, as with Redis's requirepass (default: none)
+          --max-clients N       client connections open at once; more are answered "-ERR max number of
+                                clients reached" and closed (default \(configuration.clientConnectionsLimit))
+          --client-timeout S    close client connections idle for S seconds, 0 for never, as Redis's
+                                timeout (default \(configuration.clientIdleTimeout.components.seconds))
+        """
+    }
+}

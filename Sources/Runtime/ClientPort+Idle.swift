@@ -1,0 +1,75 @@
+import Posix
+import Replication
+
+/// Bounds on what connections hold by just being there: idle ones are closed after `clientIdleTimeout`, one whose
+/// query buffer outgrows `clientQueryBufferBytesLimit` is refused, and memory freed by closes goes back to the system.
+extension ClientPort {
+    // MARK: Idle connections
+
+    /// Sweeps the table once per `RuntimeConfiguration.clientIdleSweepInterval`, for ever (the port lives as long as
+    /// its loop). Requests only clear a flag, so the hot path reads no clock; the sweep's cost is one pass over at
+    /// most `clientConnectionsLimit` slots a second.
+    func scheduleIdleSweep() {
+        _ = loop.schedule(after: RuntimeConfiguration.clientIdleSweepInterval) { [weak self] in
+            guard let self else { return }
+            sweepIdleClients()
+            scheduleIdleSweep()
+        }
+    }
+
+    /// Closes every connection that has read nothing, and had nothing outstanding, for `idleTimeout`: that many
+    /// consecutive sweeps found it quiet. A connection waiting on its own replies is not idle (Redis's `timeout`
+    /// spares blocked clients too), so its count starts again.
+    func sweepIdleClients() {
+        let interval = RuntimeConfiguration.clientIdleSweepInterval
+        // Whole sweeps, rounded up: a connection is never closed before `idleTimeout` has passed.
+        let sweepsLimit = Int((idleTimeout + interval - .nanoseconds(1)) / interval)
+        var closed = 0
+        for case let client? in clients where !client.isClosed {
+            if !client.isQuietSinceSweep || !client.hasNothingOutstanding {
+                client.isQuietSinceSweep = true
+                client.quietSweeps = 0
+                continue
+            }
+            client.quietSweeps += 1
+            guard client.quietSweeps >= sweepsLimit else { continue }
+            closeClient(client)
+            closed += 1
+        }
+        if closed > 0 {
+            counters.values.clientConnectionsIdleClosed += UInt64(closed)
+            log(.idleClientsClosed(count: closed, timeout: idleTimeout))
+        }
+    }
+
+    // MARK: Oversized query buffers
+
+    /// Tells the client why it is closed, when that cannot cut into a reply already on its way, and closes it.
+    func closeRefusing(_ client: Client, _ refusal: ConnectionRefusal) {
+        log(.clientClosed(id: client.id, .refused(refusal)))
+        counters.values.clientConnectionsDropped += 1
+        if client.pipeline.isEmpty, client.unwrittenOutputBytes == 0,
+            let descriptor = loop.descriptor(of: client.registration)
+        {
+            let reply = clientProtocol.refusalReply(refusal, status: publisher.routingStatus.status)
+            // Best effort: the connection closes either way, and a client that does not read loses nothing more.
+            reply.withUnsafeBytes { _ = try? descriptor.send($0) }
+        }
+        closeClient(client)
+    }
+
+    // MARK: Returning memory
+
+    /// Hands freed memory back to the system `memoryReturnInterval` after a connection closes, at most once per
+    /// interval. A closed connection frees its query buffer (up to `clientQueryBufferBytesLimit`) and output, but
+    /// glibc keeps freed heap pages for reuse, so without this the resident set stays at its peak after a burst of
+    /// large requests. The delay batches a wave of closes into one call.
+    func scheduleMemoryReturn() {
+        guard !isMemoryReturnScheduled else { return }
+        isMemoryReturnScheduled = true
+        _ = loop.schedule(after: RuntimeConfiguration.memoryReturnInterval) { [weak self] in
+            self?.isMemoryReturnScheduled = false
+            Memory.returnFreed()
+        }
+    }
+}
