@@ -42,7 +42,9 @@ final class Supervisor {
     private var isStopping = false
     private var exitCode = ExitCode.success
 
-    init(members: [Member], arbiterDirectory: String, parentProcessID: pid_t?) throws(CommandError) {
+    init(
+        members: [Member], arbiterDirectory: String, clusterSecretFile: String, parentProcessID: pid_t?
+    ) throws(CommandError) {
         precondition(members.count == 2, "a pair has two nodes")
         self.parentProcessID = parentProcessID
         do {
@@ -57,7 +59,8 @@ final class Supervisor {
                 arguments: [
                     "node", "--name", member.name, "--client", member.client.description,
                     "--channel", member.channel.description, "--peer", peer.channel.description,
-                    "--arbiter", arbiterDirectory, "--parent-pid", String(getpid()),
+                    "--arbiter", arbiterDirectory, "--cluster-secret-file", clusterSecretFile,
+                    "--parent-pid", String(getpid()),
                 ])
         }
     }
