@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "LogChannelTests", dependencies: ["LogChannel", "Posix", "CShim"]),
         .testTarget(name: "ArbiterTests", dependencies: ["Arbiter", "arbiter-race"]),
         // Against a real etcd server it starts itself, and a pair of real `lockstep node` processes on it.
-        .testTarget(name: "EtcdArbiterTests", dependencies: ["EtcdArbiter", "Arbiter", "Posix", "LockstepCLI"]),
+        .testTarget(name: "EtcdArbiterTests", dependencies: ["EtcdArbiter", "Arbiter", "Posix", "Runtime", "LockstepCLI"]),
         .testTarget(name: "ReplicationTests", dependencies: ["Replication"]),
         .testTarget(name: "CoreTests", dependencies: ["Primary", "Backup", "Node", "Replication", "LogChannel", "Arbiter"]),
         .testTarget(name: "SimulationTests", dependencies: ["Node", "Replication", "LogChannel", "Arbiter", "KeyValue", "Posix"]),

@@ -46,12 +46,13 @@ server="$work/build/debug/OutsideLedger"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 client_a=$(free_port); client_b=$(free_port); channel_a=$(free_port); channel_b=$(free_port)
+(umask 077 && head -c 32 /dev/urandom >"$work/cluster-secret")  # both nodes must hold the same secret
 "$server" --name a --client "127.0.0.1:$client_a" --channel "127.0.0.1:$channel_a" \
-    --peer "127.0.0.1:$channel_b" --arbiter "$work/arbiter" >"$work/a.out" 2>"$work/a.err" &
+    --peer "127.0.0.1:$channel_b" --arbiter "$work/arbiter" --cluster-secret-file "$work/cluster-secret" >"$work/a.out" 2>"$work/a.err" &
 pids+=($!)
 sleep 1
 "$server" --name b --client "127.0.0.1:$client_b" --channel "127.0.0.1:$channel_b" \
-    --peer "127.0.0.1:$channel_a" --arbiter "$work/arbiter" >"$work/b.out" 2>"$work/b.err" &
+    --peer "127.0.0.1:$channel_a" --arbiter "$work/arbiter" --cluster-secret-file "$work/cluster-secret" >"$work/b.out" 2>"$work/b.err" &
 pids+=($!)
 
 python3 - "$client_a" "$client_b" <<'PY'

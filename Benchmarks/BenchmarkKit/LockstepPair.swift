@@ -1,5 +1,6 @@
 import Glibc
 import Posix
+import Runtime
 
 /// Two `lockstep node` processes on loopback with a fresh arbiter directory: the system under test.
 ///
@@ -57,6 +58,13 @@ public final class LockstepPair {
             ProcessSupervisor.shared.removeDirectory(directory)
             throw .system(SystemError(call: "mkdir", errno: errno, context: arbiter))
         }
+        let secret = "\(directory)/cluster-secret"
+        do {
+            try ClusterSecretFile.create(atPath: secret)
+        } catch {
+            ProcessSupervisor.shared.removeDirectory(directory)
+            throw .setupFailed("\(error)")
+        }
         let names = ["a", "b"]
         var nodes: [ServerProcess] = []
         for index in 0..<2 {
@@ -64,7 +72,7 @@ public final class LockstepPair {
                 [
                     "node", "--name", names[index], "--client", "127.0.0.1:\(ports[index])",
                     "--channel", "127.0.0.1:\(ports[2 + index])", "--peer", "127.0.0.1:\(ports[3 - index])",
-                    "--arbiter", arbiter, "--parent-pid", "\(getpid())",
+                    "--arbiter", arbiter, "--cluster-secret-file", secret, "--parent-pid", "\(getpid())",
                 ] + extraArguments
             do {
                 nodes.append(

@@ -15,6 +15,7 @@ connections=${3:-1}
 command=${4:-set}
 directory=$(mktemp -d)
 mkdir "$directory/arbiter"
+(umask 077 && head -c 32 /dev/urandom >"$directory/cluster-secret")  # both nodes must hold the same secret
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done; rm -rf "$directory"; }
 trap cleanup EXIT
@@ -23,7 +24,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 client_a=$(free_port); client_b=$(free_port); channel_a=$(free_port); channel_b=$(free_port)
 # Under valgrind everything is about 50 times slower: give the heartbeats room. No polling before sleep: a poll
 # spins for its wall-clock budget, which under valgrind is thousands of instructions that do no work.
-common=(--arbiter "$directory/arbiter" --heartbeat 500 --timeout 5000 --poll-us 0)
+common=(--arbiter "$directory/arbiter" --cluster-secret-file "$directory/cluster-secret" --heartbeat 500 --timeout 5000 --poll-us 0)
 valgrind --tool=callgrind --callgrind-out-file="$directory/a.%p.out" "$binary" node --name a \
     --client "127.0.0.1:$client_a" --channel "127.0.0.1:$channel_a" --peer "127.0.0.1:$channel_b" "${common[@]}" \
     >/dev/null 2>"$directory/a.log" &

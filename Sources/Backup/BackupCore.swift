@@ -218,8 +218,10 @@ public struct BackupCore<Machine: StateMachine> {
             primaryLost(.handedOver(sequence: sequence), into: &actions)
         case .refuse(_, let reason):
             finish(rejoin: .refused(reason), into: &actions)
-        case .ack, .heartbeat, .hello:
-            break  // liveness is the transport's business; acks and hellos are not for a backup
+        case .ack, .heartbeat, .hello, .challenge, .proof:
+            // Liveness is the transport's business; acks and hellos are not for a backup; the handshake's frames
+            // never get past the transport (ChannelHandshake).
+            break
         }
     }
 

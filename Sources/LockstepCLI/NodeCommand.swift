@@ -22,7 +22,7 @@ enum NodeCommand {
         )
         return """
             Usage: lockstep node --name NAME --client HOST:PORT --channel HOST:PORT --peer HOST:PORT \
-            --arbiter DIR [options]
+            --arbiter DIR --cluster-secret-file PATH [options]
 
             Runs one node. Run the same command, with its own addresses, on each of two machines that share
             the arbiter directory; whichever takes epoch 1 first is the primary, the other joins it as backup.
@@ -35,6 +35,11 @@ enum NodeCommand {
               --peer HOST:PORT      the other node's logging-channel address
               --arbiter DIR         the shared arbiter directory; must exist (a missing share is an error)
                                     or etcd://HOST:PORT[,HOST:PORT...]/PREFIX: epochs on an etcd cluster
+              --cluster-secret-file PATH
+                                    the secret both nodes hold (the same file on each): 32 to 4096 bytes,
+                                    mode 0600 (a file group or others can read is refused); every logging
+                                    channel must prove it before anything else is sent (lockstep pair makes
+                                    one; or `head -c 32 /dev/urandom > PATH && chmod 600 PATH`)
 
             Options:
               --advertise HOST:PORT the channel address the peer should dial, if not --channel (e.g. behind
@@ -112,9 +117,14 @@ enum NodeCommand {
             return ExitCode.success
         }
         let options = try NodeOptions(arguments)
-        let configuration = try configuration(options)
+        var configuration = try configuration(options)
         let arbiter = try ArbiterChoice.arbiter(for: options)
         let password = try options.client.password()
+        do {
+            configuration.clusterSecret = try ClusterSecretFile.read(atPath: options.clusterSecretFile)
+        } catch {
+            throw .failure("node \(options.name) cannot start: \(error)")
+        }
         Signals.ignoreBrokenPipe()
 
         let name = options.name

@@ -20,6 +20,8 @@ struct NodeOptions: Equatable {
     /// The other node's (advertised) channel address.
     var peerAddress: SocketAddress
     var arbiterDirectory: String
+    /// The file holding the cluster secret both nodes share (`ClusterSecretFile`); read at start.
+    var clusterSecretFile: String
     /// Nil: the runtime's default.
     var heartbeatInterval: Duration?
     var silenceTimeout: Duration?
@@ -35,6 +37,7 @@ struct NodeOptions: Equatable {
     static let valuedFlags = Set<String>([
         "--name", "--client", "--channel", "--advertise", "--peer", "--arbiter", "--heartbeat", "--timeout",
         "--unacked-entries", "--unacked-bytes", "--replay-lag", "--poll-us", "--parent-pid",
+        "--cluster-secret-file",
     ]).union(ClientOptions.valuedFlags)
 
     init(_ arguments: Arguments) throws(CommandError) {
@@ -50,6 +53,7 @@ struct NodeOptions: Equatable {
         advertiseAddress = try arguments.address("--advertise") ?? channelAddress
         peerAddress = try Arguments.address(try arguments.required("--peer"), flag: "--peer")
         arbiterDirectory = try arguments.required("--arbiter")
+        clusterSecretFile = try arguments.required("--cluster-secret-file")
         guard clientAddress.port == 0 || clientAddress != channelAddress else {
             throw .usage("--client and --channel must be different ports")
         }

@@ -1,6 +1,7 @@
 import Arbiter
 import Glibc
 import Posix
+import Runtime
 
 /// `lockstep pair`: both nodes on this machine as supervised child processes; the README's "run" command.
 ///
@@ -27,6 +28,7 @@ enum PairCommand {
               node a: clients on 127.0.0.1:N,   logging channel on 127.0.0.1:N+1000
               node b: clients on 127.0.0.1:N+1, logging channel on 127.0.0.1:N+1001
               arbiter directory: PATH/arbiter
+              cluster secret: PATH/cluster-secret (32 random bytes, mode 0600, created if missing)
 
             With the defaults: clients on 7000 and 7001, logging channels on 8000 and 8001. Node a starts
             first and normally becomes the primary; try `redis-cli -p 7000`. The backup answers data commands
@@ -58,6 +60,9 @@ enum PairCommand {
             """
     }
 
+    /// The cluster secret's file name in the data directory.
+    static let clusterSecretFileName = "cluster-secret"
+
     static func run(_ words: [String]) throws(CommandError) -> Int32 {
         let arguments = try Arguments(
             words, command: "pair", valued: ClientOptions.valuedFlags.union(["--dir", "--port", "--parent-pid"]))
@@ -88,13 +93,21 @@ enum PairCommand {
         let arbiterDirectory = directory + "/arbiter"
         try makeDirectories(arbiterDirectory)
         try checkPortsFree(members.flatMap { [$0.client, $0.channel] })
+        let secretFile = directory + "/" + clusterSecretFileName
+        do {
+            // Created once and kept: both nodes read it, and a stranger who can reach the channel ports cannot.
+            try ClusterSecretFile.create(atPath: secretFile)
+            _ = try ClusterSecretFile.read(atPath: secretFile)
+        } catch {
+            throw .failure("\(error)")
+        }
         let retired = try ArbiterCommand.retire(DirectoryArbiter(directory: arbiterDirectory))
         writeStandardOutput(banner(members, directory: directory, arbiter: arbiterDirectory, retired: retired))
 
         Signals.ignoreBrokenPipe()
         let supervisor = try Supervisor(
-            members: members, arbiterDirectory: arbiterDirectory, parentProcessID: parentProcessID,
-            nodeArguments: clientOptions.nodeArguments)
+            members: members, arbiterDirectory: arbiterDirectory, clusterSecretFile: secretFile,
+            parentProcessID: parentProcessID, nodeArguments: clientOptions.nodeArguments)
         return supervisor.run()
     }
 

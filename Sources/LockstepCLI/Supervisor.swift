@@ -44,7 +44,8 @@ final class Supervisor {
 
     /// `nodeArguments` go to every node as they are (the client options).
     init(
-        members: [Member], arbiterDirectory: String, parentProcessID: pid_t?, nodeArguments: [String] = []
+        members: [Member], arbiterDirectory: String, clusterSecretFile: String, parentProcessID: pid_t?,
+        nodeArguments: [String] = []
     ) throws(CommandError) {
         precondition(members.count == 2, "a pair has two nodes")
         self.parentProcessID = parentProcessID
@@ -60,7 +61,8 @@ final class Supervisor {
                 arguments: [
                     "node", "--name", member.name, "--client", member.client.description,
                     "--channel", member.channel.description, "--peer", peer.channel.description,
-                    "--arbiter", arbiterDirectory, "--parent-pid", String(getpid()),
+                    "--arbiter", arbiterDirectory, "--cluster-secret-file", clusterSecretFile,
+                    "--parent-pid", String(getpid()),
                 ] + nodeArguments)
         }
     }

@@ -21,6 +21,8 @@ public enum ChannelCloseReason: Error, Equatable, Sendable, CustomStringConverti
     case tooManyChannels(Int)
     /// The send buffer refused a frame: its bound on unwritten bytes was reached, so the peer reads too slowly.
     case sendBufferFull(unwrittenBytesLimit: Int)
+    /// The peer did not prove it holds the cluster secret (`ChannelHandshake`); nothing it sent reached the owner.
+    case authenticationFailed(AuthenticationFailure)
 
     /// A stable snake_case name for this kind of close, for counters and metrics (the description is for people).
     public var code: String {
@@ -34,6 +36,7 @@ public enum ChannelCloseReason: Error, Equatable, Sendable, CustomStringConverti
         case .unparsableAddress: "unparsable_address"
         case .tooManyChannels: "too_many_channels"
         case .sendBufferFull: "send_buffer_full"
+        case .authenticationFailed: "authentication_failed"
         }
     }
 
@@ -58,6 +61,8 @@ public enum ChannelCloseReason: Error, Equatable, Sendable, CustomStringConverti
             "\(count) logging channels are open already"
         case .sendBufferFull(let limit):
             "the peer left \(limit) bytes unread on the logging channel; the channel was closed"
+        case .authenticationFailed(let failure):
+            "the peer \(failure); the channel was closed before any other frame"
         }
     }
 }

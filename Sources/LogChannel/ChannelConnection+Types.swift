@@ -17,6 +17,9 @@ extension ChannelConnection {
         public var readBufferBytes: Int
         /// Reads per readiness event before yielding to other descriptors; level-triggered epoll calls again.
         public var readsPerEventLimit: Int
+        /// Close a connection whose required handshake has not passed this long after it opened, however much the
+        /// peer trickles meanwhile: a stranger cannot hold one of the node's few channel slots.
+        public var handshakeTimeout: Duration
 
         /// Creates a configuration; the heartbeat interval must be shorter than the silence timeout, so a live but idle
         /// peer is never declared dead.
@@ -27,10 +30,12 @@ extension ChannelConnection {
             unwrittenBytesLimit: Int = 64 << 20,
             bodyBytesLimit: Int = 1 << 20,
             readBufferBytes: Int = 64 << 10,
-            readsPerEventLimit: Int = 16
+            readsPerEventLimit: Int = 16,
+            handshakeTimeout: Duration = .seconds(1)
         ) {
             precondition(heartbeatInterval < silenceTimeout, "heartbeats must come before the peer times out")
             precondition(connectTimeout > .zero, "a zero connect timeout would fail every dial")
+            precondition(handshakeTimeout > .zero, "a zero handshake timeout would fail every connection")
             precondition(readBufferBytes > 0 && readsPerEventLimit > 0, "a connection must be able to read")
             self.heartbeatInterval = heartbeatInterval
             self.silenceTimeout = silenceTimeout
@@ -39,6 +44,7 @@ extension ChannelConnection {
             self.bodyBytesLimit = bodyBytesLimit
             self.readBufferBytes = readBufferBytes
             self.readsPerEventLimit = readsPerEventLimit
+            self.handshakeTimeout = handshakeTimeout
         }
     }
 

@@ -16,6 +16,11 @@ private let nextChannelID = Atomic<UInt64>(1)
 /// in one `write()`; reads drain the socket and hand every frame decoded to the owner in one `framesArrived` call,
 /// so the receiver can answer with one ack. A partial write keeps EPOLLOUT interest until the buffer drains.
 ///
+/// Authentication: an owner that calls `requireHandshake` in the round it dialed or adopted the connection hears of
+/// it (`connectionOpened`) only once the peer proved it holds the cluster secret (`ChannelHandshake`); until then
+/// every frame goes to the handshake, none to the owner, and no heartbeat is sent. A failed handshake, or one not
+/// finished within `handshakeTimeout`, closes with `.authenticationFailed`.
+///
 /// Failure: a decode error, an I/O error, end of stream, `silenceTimeout` without a byte from the peer, or a peer that
 /// leaves `unwrittenBytesLimit` bytes unread closes the connection and reports why, once. A connection is never
 /// reopened; the owner dials or accepts a new one.
@@ -53,6 +58,12 @@ public final class ChannelConnection {
     private var isFlushQueued = false
     /// `close(flushingFirst: true)` was called: no more frames are delivered; close once the buffer is written.
     private var isClosingAfterFlush = false
+    /// The handshake the peer must pass before the owner hears of the connection; nil once passed, or if none.
+    private var handshake: ChannelHandshake?
+    /// When a pending handshake must have finished.
+    private var handshakeDeadline: Instant?
+    /// The peer's node name, once it proved it holds the cluster secret; nil without a handshake.
+    public private(set) var authenticatedPeerName: String?
 
     private init(
         loop: EventLoop, configuration: Configuration, delegate: (any ChannelConnectionDelegate)?,
@@ -134,9 +145,30 @@ public final class ChannelConnection {
         connection.armLivenessTimer()
         loop.runAfterRound { [connection] in
             guard connection.state == .open else { return }
-            connection.delegate?.connectionOpened(connection)
+            connection.opened()
         }
         return connection
+    }
+
+    /// Makes the peer pass `handshake` before the owner hears of this connection. Call it in the round the
+    /// connection was dialed or adopted, before anything is sent; the handshake's challenge is the first frame out.
+    public func requireHandshake(_ handshake: ChannelHandshake) {
+        precondition(loop.isOwnedByCaller, "ChannelConnection.requireHandshake off the loop thread")
+        precondition(self.handshake == nil && authenticatedPeerName == nil, "a connection has one handshake")
+        precondition(sendBuffer.unwrittenBytes == 0, "frames were sent before the handshake's challenge")
+        guard !isClosed else { return }
+        self.handshake = handshake
+    }
+
+    /// The connection is open: start the handshake if one is required, else tell the owner.
+    private func opened() {
+        guard let handshake else {
+            delegate?.connectionOpened(self)
+            return
+        }
+        handshakeDeadline = Self.now() + configuration.handshakeTimeout
+        if sendBuffer.append(handshake.challenge) { queueFlush() }
+        armLivenessTimer()
     }
 
     // MARK: Owner's API
@@ -224,7 +256,7 @@ public final class ChannelConnection {
         armLivenessTimer()
         updateInterest()
         guard state == .open else { return }
-        delegate?.connectionOpened(self)
+        opened()
         if state == .open, sendBuffer.unwrittenBytes > 0 || isClosingAfterFlush { queueFlush() }
     }
 
@@ -273,6 +305,10 @@ public final class ChannelConnection {
                 statistics.longestSilenceNanoseconds, now.nanoseconds &- liveness.lastReceived.nanoseconds)
             liveness.noteReceived(at: now)
         }
+        if handshake != nil, !frames.isEmpty, !isClosingAfterFlush {
+            frames.removeFirst(passHandshake(frames))
+            guard state == .open else { return }  // the handshake failed, or the owner closed it on opening
+        }
         // Frames before a bad one are whole and checksummed: delivering them is what a clean disconnect at that
         // point would have done. Nothing after the bad one is ever decoded.
         if !frames.isEmpty, !isClosingAfterFlush {
@@ -295,6 +331,36 @@ public final class ChannelConnection {
                 close(.decodeFailed(error))
             }
         }
+    }
+
+    /// Hands frames to the pending handshake until it finishes; returns how many it took. The frames after a
+    /// passed handshake are the owner's (a backup's hello, say, in the same read as its proof).
+    private func passHandshake(_ frames: [Frame]) -> Int {
+        var taken = 0
+        while taken < frames.count, var pending = handshake {
+            let step = pending.received(frames[taken])
+            taken += 1
+            handshake = pending
+            switch step {
+            case .send(let frame):
+                if sendBuffer.append(frame) { queueFlush() }  // a handshake frame is tiny; the buffer is empty
+            case .waiting:
+                break
+            case .authenticated(let peerName):
+                handshake = nil
+                handshakeDeadline = nil
+                authenticatedPeerName = peerName
+                armLivenessTimer()
+                delegate?.connectionOpened(self)
+                if state != .open { return taken }
+            case .failed(let failure):
+                handshake = nil
+                handshakeDeadline = nil
+                close(.authenticationFailed(failure))
+                return taken
+            }
+        }
+        return taken
     }
 
     private func queueFlush() {
@@ -353,7 +419,8 @@ public final class ChannelConnection {
 
     private func armLivenessTimer() {
         if let timer { loop.cancel(timer) }
-        timer = loop.schedule(at: liveness.nextDeadline.nanoseconds) { [self] in
+        let deadline = handshakeDeadline.map { min($0, liveness.nextDeadline) } ?? liveness.nextDeadline
+        timer = loop.schedule(at: deadline.nanoseconds) { [self] in
             timer = nil
             livenessDeadlineReached()
         }
@@ -364,13 +431,18 @@ public final class ChannelConnection {
     private func livenessDeadlineReached() {
         guard state == .open else { return }
         let now = Self.now()
+        if let handshakeDeadline, now >= handshakeDeadline {
+            close(.authenticationFailed(.timedOut(configuration.handshakeTimeout)))
+            return
+        }
         if liveness.isPeerSilent(at: now) {
             close(isClosingAfterFlush ? .closedLocally : .peerSilent(liveness.silence(at: now)))
             return
         }
         if liveness.heartbeatDue(at: now) {
             // Unwritten bytes mean the stream is blocked, not idle: a heartbeat would only queue behind them.
-            if sendBuffer.unwrittenBytes == 0, !isClosingAfterFlush, let delegate {
+            // Nor before the handshake passed: the peer would take it for a stranger's frame.
+            if sendBuffer.unwrittenBytes == 0, !isClosingAfterFlush, handshake == nil, let delegate {
                 let heartbeat = delegate.heartbeatFrame(for: self)
                 guard state == .open else { return }
                 if sendBuffer.append(heartbeat) {

@@ -22,6 +22,16 @@ public enum Frame: Equatable, Sendable {
     case handover(epoch: UInt64, sequence: UInt64)
     /// The receiver cannot serve the sender (e.g. it is not the primary); the channel closes after it.
     case refuse(epoch: UInt64, reason: String)
+    /// The first frame each end of a new connection sends: a fresh nonce (`challengeNonceBytes` random bytes) and
+    /// the sender's node name. The peer proves it knows the cluster secret by MACing both nonces
+    /// (`ChannelHandshake`); no other frame is accepted before that proof.
+    case challenge(nonce: [UInt8], nodeName: String)
+    /// The answer to the peer's challenge: an HMAC-SHA256 tag (`HMAC.tagBytes`) over both nonces, the cluster id,
+    /// both names and the sender's role (`ChannelHandshake.transcript`).
+    case proof(tag: [UInt8])
+
+    /// The size of a challenge's nonce: 256 bits, so a nonce never repeats and a recorded proof is never reusable.
+    public static let challengeNonceBytes = 32
 }
 
 /// What a joining node tells the primary about itself.
@@ -48,6 +58,7 @@ public struct Hello: Equatable, Sendable {
 public enum FrameKind: UInt8, Sendable, CaseIterable {
     /// One value per `Frame` case, named alike.
     case entry = 1, ack = 2, heartbeat = 3, hello = 4, checkpoint = 5, protecting = 6, handover = 7, refuse = 8
+    case challenge = 9, proof = 10
 }
 
 extension Frame {
@@ -62,10 +73,13 @@ extension Frame {
         case .protecting: .protecting
         case .handover: .handover
         case .refuse: .refuse
+        case .challenge: .challenge
+        case .proof: .proof
         }
     }
 
-    /// The epoch the frame was sent in; for a hello, the epoch the joiner expects the primary to hold.
+    /// The epoch the frame was sent in; for a hello, the epoch the joiner expects the primary to hold; 0 for the
+    /// handshake's frames, which come before either end has said anything about epochs.
     public var epoch: UInt64 {
         switch self {
         case .entry(let epoch, _, _), .ack(let epoch, _, _), .heartbeat(let epoch, _),
@@ -73,6 +87,7 @@ extension Frame {
             .refuse(let epoch, _):
             epoch
         case .hello(let hello): hello.epoch
+        case .challenge, .proof: 0
         }
     }
 }

@@ -23,6 +23,8 @@
 ///     protecting  sequence = after this entry     body = empty
 ///     handover    sequence = applied through      body = empty
 ///     refuse      sequence = 0                    body = UTF-8 reason
+///     challenge   sequence = 0, epoch = 0         body = nonce (32 bytes) · nodeName (u16 byte count then UTF-8)
+///     proof       sequence = 0, epoch = 0         body = HMAC-SHA256 tag (32 bytes)
 ///
 /// The header carries the length, kind and epoch in fixed places so the decoder can reject a frame (oversized,
 /// unknown kind) before reading its body, and so a transport can route a frame without decoding it. Every encoding
@@ -111,7 +113,32 @@ public enum FrameCodec {
                 throw .malformedBody(kind: kind, reason: "reason is not valid UTF-8")
             }
             return .refuse(epoch: epoch, reason: reason)
+        case .challenge:
+            try requireZero(sequence, kind: kind)
+            try requireZeroEpoch(epoch, kind: kind)
+            let nonceBytes = Frame.challengeNonceBytes
+            guard body.count >= nonceBytes else {
+                throw .malformedBody(kind: kind, reason: "challenge body is \(body.count) bytes, at least \(nonceBytes) needed")
+            }
+            var reader = StringReader(body: body, kind: kind)
+            reader.offset = nonceBytes
+            let nodeName = try reader.next(field: "nodeName")
+            guard reader.offset == body.count else {
+                throw .malformedBody(kind: kind, reason: "\(body.count - reader.offset) bytes after nodeName")
+            }
+            return .challenge(nonce: Array(UnsafeRawBufferPointer(rebasing: body[..<nonceBytes])), nodeName: nodeName)
+        case .proof:
+            try requireZero(sequence, kind: kind)
+            try requireZeroEpoch(epoch, kind: kind)
+            guard body.count == HMAC.tagBytes else {
+                throw .malformedBody(kind: kind, reason: "proof body is \(body.count) bytes, not \(HMAC.tagBytes)")
+            }
+            return .proof(tag: Array(body))
         }
+    }
+
+    private static func requireZeroEpoch(_ epoch: UInt64, kind: FrameKind) throws(FrameError) {
+        guard epoch == 0 else { throw .malformedBody(kind: kind, reason: "header epoch is \(epoch), not 0") }
     }
 
     private static func requireEmpty(_ body: UnsafeRawBufferPointer, kind: FrameKind) throws(FrameError) {
@@ -179,6 +206,14 @@ extension Frame {
                 bytes.append(contentsOf: chunk)
             case .refuse(_, let reason):
                 bytes.append(contentsOf: reason.utf8)
+            case .challenge(let nonce, let nodeName):
+                // Checked here, as the decoder checks it: a nonce of another size would not decode as sent.
+                precondition(nonce.count == Frame.challengeNonceBytes, "a challenge nonce of \(nonce.count) bytes")
+                bytes.append(contentsOf: nonce)
+                bytes.appendLengthPrefixed(nodeName)
+            case .proof(let tag):
+                precondition(tag.count == HMAC.tagBytes, "a proof tag of \(tag.count) bytes")
+                bytes.append(contentsOf: tag)
             }
         }
     }
@@ -242,6 +277,8 @@ extension Frame {
             6 + hello.nodeName.utf8.count + hello.channelAddress.utf8.count + hello.clientAddress.utf8.count
         case .checkpoint(_, _, _, _, let chunk): 5 + chunk.count
         case .refuse(_, let reason): reason.utf8.count
+        case .challenge(let nonce, let nodeName): nonce.count + 2 + nodeName.utf8.count
+        case .proof(let tag): tag.count
         }
     }
 
@@ -252,7 +289,7 @@ extension Frame {
             .protecting(_, let sequence), .handover(_, let sequence):
             sequence
         case .ack(_, let received, _): received
-        case .hello, .refuse: 0
+        case .hello, .refuse, .challenge, .proof: 0
         }
     }
 }
@@ -266,7 +303,7 @@ extension [UInt8] {
     /// Appends `string` as a u16 byte count then its UTF-8; longer strings are a caller bug (names, addresses).
     fileprivate mutating func appendLengthPrefixed(_ string: String) {
         let count = string.utf8.count
-        precondition(count <= Int(UInt16.max), "a hello string of \(count) bytes does not fit its u16 length")
+        precondition(count <= Int(UInt16.max), "a length-prefixed string of \(count) bytes does not fit its u16 length")
         appendLittleEndian(UInt16(count))
         append(contentsOf: string.utf8)
     }

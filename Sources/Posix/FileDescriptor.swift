@@ -129,3 +129,12 @@ extension FileDescriptor {
         return String(decoding: bytes, as: UTF8.self)
     }
 }
+
+extension FileDescriptor {
+    /// The open file's permission bits and whether it is a regular file (`fstat`).
+    public func fileMode() throws(SystemError) -> (permissions: mode_t, isRegularFile: Bool) {
+        var information = stat()
+        _ = try retryingInterrupts("fstat") { fstat(rawValue, &information) }
+        return (information.st_mode & 0o7777, information.st_mode & S_IFMT == S_IFREG)
+    }
+}

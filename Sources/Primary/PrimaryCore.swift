@@ -44,6 +44,12 @@ public struct PrimaryCore<Machine: StateMachine> {
         public var applied: UInt64
     }
 
+    /// Hellos refused because a backup was protecting; counted so the log says so at the first and every
+    /// `refusedHellosLogEvery`th, not once per retry.
+    private var refusedHellos = 0
+    /// See `refusedHellos`.
+    static var refusedHellosLogEvery: Int { 1_000 }
+
     private struct Withheld {
         var sequence: UInt64
         var reply: Reply
@@ -211,9 +217,23 @@ public struct PrimaryCore<Machine: StateMachine> {
             refuse(channel, "the primary is \(standing), not taking a backup", into: &actions)
             return
         }
+        if let old = backup, old.phase == .protecting {
+            // A hello never displaces a protecting backup whose channel is open: displacing it would cost a trip to
+            // the arbiter (and, lost, the primary's life) on the word of whoever connected. The old link is retired
+            // only when its channel closes or falls silent (`.channelClosed`); a genuinely restarted backup's old
+            // channel does so within the silence timeout, and the newcomer retries after its join interval.
+            refusedHellos += 1
+            if refusedHellos == 1 || refusedHellos % Self.refusedHellosLogEvery == 0 {
+                actions.append(
+                    .note("refused a hello from \(hello.nodeName): \(old.hello.nodeName) is protecting on an open "
+                        + "channel (\(refusedHellos) refused so far)"))
+            }
+            refuse(channel, "\(old.hello.nodeName) is protecting this primary on an open channel; retry", into: &actions)
+            return
+        }
         if let old = backup {
-            // A second hello means the old link is gone (a restart, say). Treat it as lost, which
-            // goes through the arbiter if it was protecting; the newcomer retries shortly.
+            // A second hello while the old link is still syncing: the old one belongs to a process that is gone
+            // (a restart, say) and never protected, so retiring it costs nothing; the newcomer retries shortly.
             actions.append(.close(old.channel))
             lostBackup(.rejoinedOnNewChannel(hello.nodeName), into: &actions)
             refuse(channel, "the previous backup link is being retired; retry", into: &actions)

@@ -11,7 +11,29 @@ import Replication
 /// `report`. Another transport would replace this part alone. It holds at most
 /// `RuntimeConfiguration.channelConnectionsLimit` channels, usually one: a connection past that is refused before
 /// the core hears of it, because a pair needs one channel and a third party has nothing to say.
+///
+/// Every channel, accepted or dialed, must pass a `ChannelHandshake` under the cluster secret before the core hears of
+/// it (the connection runs it; see `ChannelConnection.requireHandshake`). A failed one is counted by its close code,
+/// like every close, and logged as a refusal, rate-limited (`ChannelRefusal.logEvery`).
 final class ChannelPort: ChannelConnectionDelegate {
+    /// What this node proves itself with, and where its challenge nonces come from.
+    struct Authentication {
+        let nodeName: String
+        let secret: ClusterSecret
+        var entropy: any EntropySource
+
+        /// A fresh handshake for one connection, with `Frame.challengeNonceBytes` new random bytes.
+        mutating func handshake(as role: ChannelHandshake.Role) -> ChannelHandshake {
+            var nonce: [UInt8] = []
+            nonce.reserveCapacity(Frame.challengeNonceBytes)
+            while nonce.count < Frame.challengeNonceBytes {
+                withUnsafeBytes(of: entropy.randomValue()) { nonce.append(contentsOf: $0) }
+            }
+            return ChannelHandshake(
+                role: role, localName: nodeName, secret: secret, localNonce: Array(nonce.prefix(Frame.challengeNonceBytes)))
+        }
+    }
+
     /// One connection and what the port knows about it; a class, so finding one for each frame sent copies no fields.
     final class Entry {
         let connection: ChannelConnection
@@ -36,6 +58,9 @@ final class ChannelPort: ChannelConnectionDelegate {
     private let counters: CounterStore
     private let log: @Sendable (RuntimeEvent) -> Void
     private let listener: ChannelListener
+    private var authentication: Authentication
+    /// Refusals so far, by `ChannelRefusal.code`: the count each rate-limited log line reports.
+    private var refusals: [String: Int] = [:]
     /// Searched by id: a list, because hashing an id for every frame sent costs more than the search.
     private var entries: [Entry] = []
     /// The node is exiting: no new channel, and the end of one is reported to `exitDrain`, not to the core.
@@ -53,7 +78,7 @@ final class ChannelPort: ChannelConnectionDelegate {
     /// Binds the listener now, so a busy port is an error before anything runs.
     init(
         listeningOn listenAddress: SocketAddress, loop: EventLoop, configuration: ChannelConnection.Configuration,
-        counters: CounterStore, log: @escaping @Sendable (RuntimeEvent) -> Void
+        authentication: Authentication, counters: CounterStore, log: @escaping @Sendable (RuntimeEvent) -> Void
     ) throws(SystemError) {
         // The listener's handler needs `self`, which exists only once every property is set; it reaches it
         // through this box, filled before the loop can run a handler.
@@ -67,6 +92,7 @@ final class ChannelPort: ChannelConnectionDelegate {
         self.configuration = configuration
         self.counters = counters
         self.log = log
+        self.authentication = authentication
         box.value = self
     }
 
@@ -80,14 +106,21 @@ final class ChannelPort: ChannelConnectionDelegate {
     private func accepted(_ connection: ChannelConnection) {
         guard !isExiting, entries.count < RuntimeConfiguration.channelConnectionsLimit else {
             // No delegate is set, so its close reports to nobody: the core never heard of it.
-            log(.channelRefused(
-                peer: connection.remoteAddress.map { "\($0)" } ?? "?",
-                isExiting ? .exiting : .tooManyChannels(entries.count)))
+            refused(connection, isExiting ? .exiting : .tooManyChannels(entries.count))
             connection.close()
             return
         }
         connection.delegate = self
+        connection.requireHandshake(authentication.handshake(as: .acceptor))
         entries.append(Entry(connection: connection, isDialed: false))
+    }
+
+    /// Logs a refusal at the first of its kind and every `ChannelRefusal.logEvery`th, with the count so far.
+    private func refused(_ connection: ChannelConnection, _ refusal: ChannelRefusal) {
+        let total = refusals[refusal.code, default: 0] + 1
+        refusals[refusal.code] = total
+        guard total == 1 || total % ChannelRefusal.logEvery == 0 else { return }
+        log(.channelRefused(peer: connection.remoteAddress.map { "\($0)" } ?? "?", refusal, total: total))
     }
 
     // MARK: The core's channel actions
@@ -105,6 +138,7 @@ final class ChannelPort: ChannelConnectionDelegate {
             return .dialFailed(.tooManyChannels(entries.count))
         }
         let connection = ChannelConnection.dial(parsed, on: loop, configuration: configuration, delegate: self)
+        connection.requireHandshake(authentication.handshake(as: .dialer))
         entries.append(Entry(connection: connection, isDialed: true))
         return nil
     }
@@ -199,6 +233,7 @@ final class ChannelPort: ChannelConnectionDelegate {
     func connection(_ connection: ChannelConnection, closedBecause reason: ChannelCloseReason) {
         countStatistics()
         counters.values.channelCloses[reason.code, default: 0] += 1
+        if case .authenticationFailed(let failure) = reason { refused(connection, .authenticationFailed(failure)) }
         guard let index = entries.firstIndex(where: { $0.connection === connection }) else { return }
         let entry = entries.remove(at: index)
         if isExiting {

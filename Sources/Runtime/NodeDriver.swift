@@ -70,6 +70,12 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         guard configuration.clientConnectionsLimit <= 1 << 20 else {
             throw .invalidConfiguration("more than \(1 << 20) client connections")
         }
+        let secret: ClusterSecret
+        do {
+            secret = try ClusterSecret(configuration.clusterSecret)  // `checked` refused an unusable one already
+        } catch {
+            throw .invalidConfiguration("\(error)")
+        }
         let clientListen = try Self.parse(configuration.clientListenAddress, role: "client")
         let channelListen = try Self.parse(configuration.channelListenAddress, role: "logging channel")
         self.loop = loop
@@ -83,8 +89,11 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
             on: clientListen, addressText: configuration.clientListenAddress)
         let channels: ChannelPort
         do {
+            // The nonces come from the runtime's entropy (a copy: the core keeps its own).
             channels = try ChannelPort(
                 listeningOn: channelListen, loop: loop, configuration: configuration.channelConfiguration,
+                authentication: ChannelPort.Authentication(
+                    nodeName: configuration.node.nodeName, secret: secret, entropy: entropy),
                 counters: counters, log: log)
         } catch {
             try? clientSocket.close()  // the listen error is the one worth reporting

@@ -14,6 +14,11 @@ public struct RuntimeConfiguration: Sendable {
     public var clientListenAddress: String
     /// Where the peer's logging channel connects, `"HOST:PORT"`; port 0 lets the kernel choose.
     public var channelListenAddress: String
+    /// The secret both nodes hold (at least `ClusterSecret.minimumBytes` bytes, e.g. read by
+    /// `ClusterSecretFile.read`): every logging-channel connection must prove it before any other frame
+    /// (`ChannelHandshake`). Required: empty, the node does not start, because a channel anyone can open hands the
+    /// whole state to whoever asks and lets a stranger pose as the backup.
+    public var clusterSecret: [UInt8] = []
 
     /// Send a heartbeat after this long without sending anything on a channel.
     public var heartbeatInterval: Duration = .milliseconds(50)
@@ -21,6 +26,10 @@ public struct RuntimeConfiguration: Sendable {
     public var silenceTimeout: Duration = .milliseconds(300)
     /// Give up a dial to the primary that has not connected after this long; the core retries.
     public var dialTimeout: Duration = .seconds(2)
+    /// Close a logging channel whose peer has not proved the cluster secret this long after it opened. The
+    /// handshake takes one round trip; a second is ample on a loaded machine, and short enough that strangers
+    /// cannot hold the node's few channel slots (`channelConnectionsLimit`).
+    public var channelHandshakeTimeout: Duration = .seconds(1)
     /// Open client connections; more are told so (the protocol's `refusalReply`) and closed at once, as Redis does
     /// past `maxclients`, whose default this is. Each costs a file descriptor: see `NodeRuntime`'s start-up check.
     public var clientConnectionsLimit = 10_000
@@ -98,6 +107,14 @@ public struct RuntimeConfiguration: Sendable {
         } catch {
             throw .invalidConfiguration(error.description)
         }
+        do {
+            _ = try ClusterSecret(clusterSecret)
+        } catch {
+            throw .invalidConfiguration(clusterSecret.isEmpty ? "no cluster secret was given; \(error)" : "\(error)")
+        }
+        guard channelHandshakeTimeout > .zero else {
+            throw .invalidConfiguration("the channel handshake timeout must be positive")
+        }
         guard heartbeatInterval > .zero, heartbeatInterval < silenceTimeout else {
             throw .invalidConfiguration(
                 "heartbeat interval \(heartbeatInterval) must be positive and below the silence timeout "
@@ -159,6 +176,7 @@ public struct RuntimeConfiguration: Sendable {
         return ChannelConnection.Configuration(
             heartbeatInterval: heartbeatInterval, silenceTimeout: silenceTimeout, connectTimeout: dialTimeout,
             unwrittenBytesLimit: logBytes + checkpointFramesBytes,
-            bodyBytesLimit: frameBodyBytesLimit, readBufferBytes: channelReadBufferBytes)
+            bodyBytesLimit: frameBodyBytesLimit, readBufferBytes: channelReadBufferBytes,
+            handshakeTimeout: channelHandshakeTimeout)
     }
 }

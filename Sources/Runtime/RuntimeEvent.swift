@@ -1,3 +1,4 @@
+import LogChannel
 import Node
 import Posix
 import Primary
@@ -19,8 +20,9 @@ public enum RuntimeEvent: Sendable, CustomStringConvertible {
     case clientsRefused(total: Int, limit: Int)
     /// Accepting a connection failed (`role` "client" or "logging channel"); accepting resumes shortly.
     case acceptFailed(role: String, SystemError)
-    /// A logging channel from `peer` was refused before the core heard of it.
-    case channelRefused(peer: String, ChannelRefusal)
+    /// A logging channel from (or to) `peer` was refused before the core heard of it; `total` refusals of this
+    /// kind so far (logged at the first and every `ChannelRefusal.logEvery`th, so a flood cannot flood the log).
+    case channelRefused(peer: String, ChannelRefusal, total: Int)
     /// The exit linger ran out with these client connections still open; they were closed.
     case exitLingerExpired(openConnections: Int, linger: Duration)
     /// One idle sweep closed `count` connections idle for `timeout` (`RuntimeConfiguration.clientIdleTimeout`).
@@ -43,8 +45,8 @@ public enum RuntimeEvent: Sendable, CustomStringConvertible {
             "refused \(total) client connection(s) so far: \(limit) are open, the limit"
         case .acceptFailed(let role, let error):
             "accepting a \(role) connection failed: \(error); accepting again shortly"
-        case .channelRefused(let peer, let refusal):
-            "refusing a logging channel from \(peer): \(refusal)"
+        case .channelRefused(let peer, let refusal, let total):
+            "refused a logging channel with \(peer): \(refusal) (\(total) such refusal(s) so far)"
         case .exitLingerExpired(let open, let linger):
             "closing \(open) client connection(s) still open after the \(linger) exit linger"
         case .idleClientsClosed(let count, let timeout):
@@ -84,12 +86,28 @@ public enum ChannelRefusal: Equatable, Sendable, CustomStringConvertible {
     case exiting
     /// `RuntimeConfiguration.channelConnectionsLimit` channels are open.
     case tooManyChannels(Int)
+    /// The peer did not prove it holds the cluster secret; it received nothing but the handshake's frames.
+    case authenticationFailed(AuthenticationFailure)
+
+    /// Refusals of one kind are logged at the first and then at every this many: each is counted
+    /// (`lockstep_channel_closes_<code>` in INFO), and a stranger retrying in a loop must not fill the disk.
+    public static let logEvery = 1_000
+
+    /// A stable snake_case name for this kind of refusal.
+    public var code: String {
+        switch self {
+        case .exiting: "exiting"
+        case .tooManyChannels: "too_many_channels"
+        case .authenticationFailed(let failure): "authentication_failed_" + failure.code
+        }
+    }
 
     /// One log line: what happened and what follows.
     public var description: String {
         switch self {
         case .exiting: "this node is exiting"
         case .tooManyChannels(let count): "\(count) channels are open already"
+        case .authenticationFailed(let failure): "the peer \(failure); closed"
         }
     }
 }

@@ -238,4 +238,40 @@ struct PrimaryCoreTests {
         let stale = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 0, received: 1, applied: 1)]), at: at(2))
         #expect(stale.releasedTags.isEmpty)
     }
+
+    @Test("a hello never displaces a protecting backup whose channel is open: the newcomer is refused")
+    func helloDoesNotDisplaceProtectingBackup() {
+        // Given a primary protected by backup b on its channel
+        var primary = protectedPrimary()
+        let strayChannel: ChannelID = 31
+        let stray = Hello(epoch: 1, nodeName: "b", channelAddress: "b:1", clientAddress: "b:2")
+        // When another hello arrives on a new channel
+        let actions = primary.handle(.backupJoined(strayChannel, stray), at: at(1))
+        // Then the newcomer is refused and closed, and nothing goes to the old channel or the arbiter
+        #expect(actions.contains { if case .send(strayChannel, .refuse) = $0 { true } else { false } })
+        #expect(actions.contains(.close(strayChannel)))
+        #expect(!actions.contains(.close(backupChannel)))
+        #expect(!actions.contains { if case .takeEpoch = $0 { true } else { false } })
+        #expect(!actions.sentFrames.contains { if case .checkpoint = $0 { true } else { false } })
+        #expect(primary.standing == .protected)
+        #expect(primary.backup?.channel == backupChannel)
+        // And replies still wait for the protecting backup's ack
+        let executed = primary.handle(.commandsArrived([command(1)]), at: at(2))
+        #expect(executed.releasedTags.isEmpty)
+        let acked = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 1, applied: 1)]), at: at(3))
+        #expect(acked.releasedTags == [1])
+    }
+
+    @Test("once the protecting backup's channel closes, the next hello is served a checkpoint")
+    func helloServedAfterTheOldChannelCloses() {
+        var primary = protectedPrimary()
+        _ = primary.handle(.channelClosed(backupChannel, .endOfStream), at: at(1))
+        _ = primary.handle(.arbiterAnswered(.took(.granted(EpochRecord(
+            epoch: 2, claim: Claim(nodeName: "a", channelAddress: "a:1", clientAddress: "a:2"),
+            takenAtMilliseconds: 0)))), at: at(2))
+        #expect(primary.standing == .solo)
+        let joined = primary.handle(.backupJoined(31, backupHello), at: at(3))
+        #expect(joined.sentFrames.contains { if case .checkpoint = $0 { true } else { false } })
+        #expect(primary.backup?.channel == 31)
+    }
 }

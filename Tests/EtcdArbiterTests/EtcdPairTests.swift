@@ -3,6 +3,7 @@ import EtcdArbiter
 import Glibc
 @testable import LockstepCLI
 import Posix
+import Runtime
 import Testing
 
 /// Two real `lockstep node` processes on one etcd: the wiring from `--arbiter etcd://...` to a failover.
@@ -22,6 +23,8 @@ struct EtcdPairTests {
         let clients = [SocketAddress.loopback(port: ports[0]), .loopback(port: ports[2])]
         let channels = [SocketAddress.loopback(port: ports[1]), .loopback(port: ports[3])]
         let arbiter = "etcd://\(TCP.FreePorts.dummyDeadEndpoint),\(server.clientAddress)/pair"
+        let secret = "\(directory)/cluster-secret"
+        _ = try ClusterSecretFile.create(atPath: secret)
         var nodes: [ChildProcess] = []
         defer {
             // Teardown: SIGKILL by PID and reap, whether or not the test got this far.
@@ -33,7 +36,7 @@ struct EtcdPairTests {
                     try lockstepPath(),
                     arguments: [
                         "node", "--name", name, "--client", "\(clients[index])", "--channel", "\(channels[index])",
-                        "--peer", "\(channels[1 - index])", "--arbiter", arbiter,
+                        "--peer", "\(channels[1 - index])", "--arbiter", arbiter, "--cluster-secret-file", secret,
                     ],
                     standardOutput: .file(path: "\(directory)/\(name).log", append: true),
                     standardError: .file(path: "\(directory)/\(name).log", append: true)))
@@ -142,7 +145,7 @@ struct EtcdArbiterCommandTests {
     func malformedLocation() throws {
         let result = try runLockstep([
             "node", "--name", "a", "--client", "127.0.0.1:0", "--channel", "127.0.0.1:1", "--peer", "127.0.0.1:2",
-            "--arbiter", "etcd://127.0.0.1:2379",
+            "--arbiter", "etcd://127.0.0.1:2379", "--cluster-secret-file", "/nonexistent/cluster-secret",
         ])
         #expect(result.status == .exited(code: 2) && result.errors.contains("has no prefix"), "\(result)")
     }

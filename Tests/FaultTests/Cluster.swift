@@ -30,6 +30,8 @@ final class Cluster: @unchecked Sendable {
     }
 
     let directory: String
+    /// The secret both nodes are started with.
+    let clusterSecretFile: String
     let arbiterDirectory: String
     /// Replaced only while `init` starts the nodes on fresh ports (see `startOnFreePorts`).
     private(set) var nodes: [Node] = []
@@ -47,6 +49,7 @@ final class Cluster: @unchecked Sendable {
         directory = try FaultHarness.temporaryDirectory(label)
         arbiterDirectory = directory + "/arbiter"
         if createArbiter { mkdir(arbiterDirectory, 0o755) }
+        clusterSecretFile = try FaultHarness.writeClusterSecret(directory + "/cluster-secret")
         self.extraArguments = extraArguments
         try startOnFreePorts(startNodes: startNodes, createArbiter: createArbiter)
     }
@@ -88,7 +91,7 @@ final class Cluster: @unchecked Sendable {
         let arguments = [
             "node", "--name", node.name, "--client", node.client.description, "--channel", node.channel.description,
             "--advertise", node.proxy.address.description, "--peer", peer.proxy.address.description,
-            "--arbiter", arbiterDirectory, "--parent-pid", String(getpid()),
+            "--arbiter", arbiterDirectory, "--cluster-secret-file", clusterSecretFile, "--parent-pid", String(getpid()),
         ] + extraArguments
         let process = try ChildProcess.spawn(
             try FaultHarness.lockstepPath(), arguments: arguments, standardOutput: .discard,

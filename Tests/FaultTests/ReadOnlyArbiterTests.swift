@@ -14,6 +14,9 @@ struct ReadOnlyArbiterTests {
         mkdir(arbiter, 0o555)   // r-x for everyone: listing works, creating a record does not
         chmod(directory, 0o755)
         let ports = try FaultHarness.freePorts(4)
+        let secret = try FaultHarness.writeClusterSecret(directory + "/cluster-secret")
+        // The nodes may run as nobody (below), who must be able to read it.
+        if geteuid() == 0 { chown(secret, 65534, 65534) }
         var nodes: [ChildProcess] = []
         // try?: teardown of a child that may already be gone; terminate escalates to SIGKILL and reaps.
         defer { for node in nodes { _ = try? node.terminate(signal: SIGKILL, timeout: .seconds(5)) } }
@@ -21,7 +24,7 @@ struct ReadOnlyArbiterTests {
             let command = [
                 try FaultHarness.lockstepPath(), "node", "--name", "n\(index)",
                 "--client", "127.0.0.1:\(ports[index])", "--channel", "127.0.0.1:\(ports[2 + index])",
-                "--peer", "127.0.0.1:\(ports[3 - index])", "--arbiter", arbiter,
+                "--peer", "127.0.0.1:\(ports[3 - index])", "--arbiter", arbiter, "--cluster-secret-file", secret,
             ]
             // Root ignores permissions, so the nodes run as nobody when the tests run as root.
             let (executable, arguments) = geteuid() == 0

@@ -27,6 +27,9 @@ enum FrameSamples {
         .refuse(epoch: 8, reason: "not the primary; primary is node-b"),
         .refuse(epoch: 8, reason: ""),
         .refuse(epoch: 8, reason: "épuisé 🙂"),
+        .challenge(nonce: (0..<32).map { UInt8($0) }, nodeName: "node-a"),
+        .challenge(nonce: [UInt8](repeating: 0xFF, count: 32), nodeName: ""),
+        .proof(tag: (0..<32).map { UInt8(255 - $0) }),
     ]
 
     /// The seed for property tests: `LOCKSTEP_SEED` if set, so a failure printed with its seed replays exactly.
@@ -78,6 +81,10 @@ enum FrameSamples {
         case .protecting: return .protecting(epoch: number(), sequence: number())
         case .handover: return .handover(epoch: number(), sequence: number())
         case .refuse: return .refuse(epoch: number(), reason: text())
+        case .challenge:
+            let nonce = (0..<Frame.challengeNonceBytes).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            return .challenge(nonce: nonce, nodeName: text())
+        case .proof: return .proof(tag: (0..<HMAC.tagBytes).map { _ in UInt8.random(in: 0...255, using: &generator) })
         }
     }
 

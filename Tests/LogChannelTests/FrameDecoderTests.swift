@@ -177,7 +177,7 @@ struct FrameDecoderTests {
         #expect(FrameSamples.decode([frame]).error == .unsupportedVersion(2))
     }
 
-    @Test("a kind byte naming no frame kind is unknownKind, even with a valid checksum", arguments: [0, 9, 255])
+    @Test("a kind byte naming no frame kind is unknownKind, even with a valid checksum", arguments: [0, 11, 255])
     func unknownKind(kind: UInt8) {
         #expect(FrameSamples.decode([FrameSamples.rawFrame(kind: kind)]).error == .unknownKind(kind))
     }
@@ -215,6 +215,45 @@ struct FrameDecoderTests {
             return
         }
         #expect(reportedKind == kind)
+    }
+
+    @Test(
+        "a handshake frame whose body or header does not fit its kind is malformedBody",
+        arguments: [
+            (FrameKind.challenge, UInt64(0), UInt64(0), [UInt8](repeating: 7, count: 31)),     // nonce cut short
+            (.challenge, 0, 0, [UInt8](repeating: 7, count: 32) + [1]),                        // name length cut off
+            (.challenge, 0, 0, [UInt8](repeating: 7, count: 32) + [2, 0, 0x61]),               // name past the body
+            (.challenge, 0, 0, [UInt8](repeating: 7, count: 32) + [0, 0, 0x61]),               // a byte after the name
+            (.challenge, 0, 0, [UInt8](repeating: 7, count: 32) + [1, 0, 0xFF]),               // name not UTF-8
+            (.challenge, 1, 0, [UInt8](repeating: 7, count: 32) + [0, 0]),                     // carries an epoch
+            (.challenge, 0, 1, [UInt8](repeating: 7, count: 32) + [0, 0]),                     // carries a sequence
+            (.proof, 0, 0, [UInt8](repeating: 1, count: 31)),                                  // tag too short
+            (.proof, 0, 0, [UInt8](repeating: 1, count: 33)),                                  // tag too long
+            (.proof, 2, 0, [UInt8](repeating: 1, count: 32)),                                  // carries an epoch
+            (.proof, 0, 2, [UInt8](repeating: 1, count: 32)),                                  // carries a sequence
+        ])
+    func malformedHandshakeFrame(kind: FrameKind, epoch: UInt64, sequence: UInt64, body: [UInt8]) {
+        let frame = FrameSamples.rawFrame(kind: kind.rawValue, epoch: epoch, sequence: sequence, body: body)
+        let error = FrameSamples.decode([frame]).error
+        guard case .malformedBody(let reportedKind, _) = error else {
+            Issue.record("expected malformedBody, got \(String(describing: error))")
+            return
+        }
+        #expect(reportedKind == kind)
+    }
+
+    @Test("a challenge and a proof laid out by hand decode to the frames they describe")
+    func handshakeFramesFromTheLayout() {
+        let nonce = (0..<32).map { UInt8($0) }
+        let challenge = FrameSamples.rawFrame(
+            kind: FrameKind.challenge.rawValue, epoch: 0, sequence: 0, body: nonce + [1, 0, 0x62])
+        let tag = [UInt8](repeating: 0xAB, count: 32)
+        let proof = FrameSamples.rawFrame(kind: FrameKind.proof.rawValue, epoch: 0, sequence: 0, body: tag)
+        #expect(FrameSamples.decode([challenge, proof]).frames == [
+            .challenge(nonce: nonce, nodeName: "b"), .proof(tag: tag),
+        ])
+        #expect(Frame.challenge(nonce: nonce, nodeName: "b").encoded == challenge)
+        #expect(Frame.proof(tag: tag).encoded == proof)
     }
 
     // MARK: Poisoning and memory

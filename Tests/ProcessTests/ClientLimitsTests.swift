@@ -27,6 +27,7 @@ final class SoloNode {
                 arguments: [
                     "node", "--name", "a", "--client", client.description, "--channel", "127.0.0.1:\(ports[1])",
                     "--peer", "127.0.0.1:\(ports[2])", "--arbiter", directory, "--parent-pid", String(getpid()),
+                    "--cluster-secret-file", try Harness.writeClusterSecret(directory + "/cluster-secret"),
                 ] + flags,
                 standardOutput: .file(path: directory + "/node.out", append: false),
                 standardError: .file(path: directory + "/node.err", append: false))

@@ -43,9 +43,14 @@ extension ProcessTests {
         func nodeOptions() throws {
             let words = [
                 "--name", "a", "--client", "127.0.0.1:7000", "--channel", "127.0.0.1:8000", "--peer",
-                "127.0.0.1:8001", "--arbiter", "/tmp",
+                "127.0.0.1:8001", "--arbiter", "/tmp", "--cluster-secret-file", "/tmp/secret",
             ]
             let options = try NodeOptions(Arguments(words, command: "node", valued: NodeOptions.valuedFlags))
+            #expect(options.clusterSecretFile == "/tmp/secret")
+            // The secret is required: without it, a usage error before anything starts.
+            #expect(throws: CommandError.usage("--cluster-secret-file is required")) {
+                try NodeOptions(Arguments(Array(words.dropLast(2)), command: "node", valued: NodeOptions.valuedFlags))
+            }
             #expect(options.advertiseAddress == options.channelAddress)
             #expect(options.heartbeatInterval == nil)
 

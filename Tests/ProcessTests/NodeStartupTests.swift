@@ -13,12 +13,13 @@ extension ProcessTests {
             defer { try? holder.close() }  // the test is over; nothing to report
             let busy = try TCP.localAddress(of: holder)
             let channel = try Harness.freePort(), peer = try Harness.freePort()
+            let secret = try Harness.writeClusterSecret(directory + "/cluster-secret")
 
             let output = try Harness.run(
                 try Harness.lockstepPath(),
                 [
                     "node", "--name", "a", "--client", busy.description, "--channel", "127.0.0.1:\(channel)",
-                    "--peer", "127.0.0.1:\(peer)", "--arbiter", directory,
+                    "--peer", "127.0.0.1:\(peer)", "--arbiter", directory, "--cluster-secret-file", secret,
                 ], timeout: .seconds(20))
             print("lockstep node on a busy port: \(output.status); stderr: \(output.standardError)")
             #expect(output.status == .exited(code: 1))
@@ -55,11 +56,15 @@ extension ProcessTests {
         @Test("a missing arbiter directory is refused, not created")
         func missingArbiterDirectory() throws {
             let channel = try Harness.freePort(), client = try Harness.freePort()
+            let directory = try Harness.temporaryDirectory("missing-arbiter")
+            defer { Harness.removeTree(directory) }
+            let secret = try Harness.writeClusterSecret(directory + "/cluster-secret")
             let output = try Harness.run(
                 try Harness.lockstepPath(),
                 [
                     "node", "--name", "a", "--client", "127.0.0.1:\(client)", "--channel", "127.0.0.1:\(channel)",
                     "--peer", "127.0.0.1:1", "--arbiter", "/nonexistent/lockstep-arbiter",
+                    "--cluster-secret-file", secret,
                 ], timeout: .seconds(20))
             #expect(output.status == .exited(code: 1))
             #expect(output.standardError.contains("does not exist"), "\(output.standardError)")

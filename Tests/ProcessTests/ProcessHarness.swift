@@ -11,6 +11,20 @@ struct HarnessError: Error, CustomStringConvertible {
 
 /// Where the process tests find their executables and scratch space.
 enum Harness {
+    /// Writes a cluster secret (32 bytes, mode 0600, as `lockstep pair` makes one) to `path` and returns the path:
+    /// every node a test starts must be given one. `seed` varies the bytes, so a test can make a wrong secret too.
+    @discardableResult
+    static func writeClusterSecret(_ path: String, seed: UInt8 = 0x42) throws -> String {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard descriptor >= 0 else { throw SystemError(call: "open", errno: errno, context: path) }
+        defer { close(descriptor) }
+        let bytes = (0..<32).map { UInt8(truncatingIfNeeded: Int(seed) &* 31 &+ $0) }
+        guard bytes.withUnsafeBytes({ write(descriptor, $0.baseAddress, $0.count) }) == bytes.count else {
+            throw SystemError(call: "write", errno: errno, context: path)
+        }
+        return path
+    }
+
     /// The `lockstep` binary SwiftPM built next to this test executable (the test target depends on it).
     static func lockstepPath() throws -> String {
         let directory = try executableDirectory()

@@ -133,6 +133,12 @@ struct KeyValueClientProtocolTests {
     @Test(
         "a configuration that cannot work is refused at startup, saying why",
         arguments: [
+            Misconfiguration(
+                testDescription: "no cluster secret", change: { $0.clusterSecret = [] },
+                reasonContains: "no cluster secret"),
+            Misconfiguration(
+                testDescription: "a cluster secret shorter than 32 bytes",
+                change: { $0.clusterSecret = [UInt8](repeating: 1, count: 31) }, reasonContains: "fewer than the 32"),
             // Below the 1 MiB requests plus their framing.
             Misconfiguration(
                 testDescription: "commands that cannot fit a frame", change: { $0.frameBodyBytesLimit = 1 << 20 },
@@ -146,6 +152,7 @@ struct KeyValueClientProtocolTests {
             nodeName: "a", channelAddress: "127.0.0.1:0", clientAddress: "127.0.0.1:0", peerChannelAddress: nil)
         var configuration = RuntimeConfiguration(
             node: node, clientListenAddress: "127.0.0.1:0", channelListenAddress: "127.0.0.1:0")
+        configuration.clusterSecret = TestNode.clusterSecret
         misconfiguration.change(&configuration)
         #expect {
             _ = try NodeRuntime(

@@ -69,12 +69,17 @@ final class TestNode: Sendable {
     private let exit = Mutex<Result<ExitReason, RuntimeError>?>(nil)
     private let thread = Mutex<PosixThread?>(nil)
 
-    /// The configuration tests use: loopback, any free ports, the default (sub-second) timeouts.
+    /// The cluster secret every test node holds, so any two of them can pair.
+    static let clusterSecret = [UInt8](repeating: 0x42, count: 32)
+
+    /// The configuration tests use: loopback, any free ports, the default (sub-second) timeouts, the test secret.
     static func configuration(name: String, peer: String? = nil) -> RuntimeConfiguration {
         let node = NodeConfiguration(
             nodeName: name, channelAddress: "127.0.0.1:0", clientAddress: "127.0.0.1:0", peerChannelAddress: peer)
-        return RuntimeConfiguration(
+        var configuration = RuntimeConfiguration(
             node: node, clientListenAddress: "127.0.0.1:0", channelListenAddress: "127.0.0.1:0")
+        configuration.clusterSecret = clusterSecret
+        return configuration
     }
 
     /// Makes a runtime (binding its ports) and runs it on a new thread; `configure` may change the defaults.

@@ -8,7 +8,7 @@ import Lockstep
 
 let usage = """
     Usage: ledger-server --name NAME --client HOST:PORT --channel HOST:PORT --peer HOST:PORT --arbiter DIR
-                         [--advertise HOST:PORT]
+                         --cluster-secret-file PATH [--advertise HOST:PORT]
 
     Runs one node of a replicated bank ledger. Start two, each with its own addresses and the other's channel
     address as --peer, over one shared arbiter directory.
@@ -18,6 +18,9 @@ let usage = """
       --channel HOST:PORT    where the logging channel from the peer connects
       --peer HOST:PORT       the other node's channel address (its --advertise, if it has one)
       --arbiter DIR          the shared arbiter directory; it must exist
+      --cluster-secret-file PATH
+                             the secret both nodes hold (the same file): 32 to 4096 bytes, mode 0600; the
+                             logging channel serves only a peer that proves it (`head -c 32 /dev/urandom`)
       --advertise HOST:PORT  the channel address the peer should dial, if not --channel (behind a proxy or NAT)
       -h, --help             show this help
 
@@ -66,8 +69,8 @@ func isAddress(_ text: String) -> Bool {
     return UInt16(text[text.index(after: colon)...]) != nil
 }
 
-// The command line: five required flags and one optional, each at most once.
-let flags = ["--name", "--client", "--channel", "--peer", "--arbiter"]
+// The command line: six required flags and one optional, each at most once.
+let flags = ["--name", "--client", "--channel", "--peer", "--arbiter", "--cluster-secret-file"]
 var options: [String: String] = [:]
 var words = CommandLine.arguments.dropFirst()
 while let flag = words.popFirst() {
@@ -98,6 +101,14 @@ guard stat(arbiter, &information) == 0, information.st_mode & S_IFMT == S_IFDIR 
     fail(1, "arbiter directory \(arbiter) does not exist or is not a directory; create it on the shared file system")
 }
 
+// Only a peer that proves it holds this secret may open the logging channel (it carries the whole ledger).
+let clusterSecret: [UInt8]
+do {
+    clusterSecret = try ClusterSecretFile.read(atPath: options["--cluster-secret-file"]!)
+} catch {
+    fail(1, "\(error)")
+}
+
 let limits: LedgerLimits
 do {
     limits = try LedgerLimits().checked()
@@ -107,9 +118,10 @@ do {
 signal(SIGPIPE, SIG_IGN)  // a client that hangs up must cost an error on its socket, not the process
 
 // Lockstep itself: the node's identity and addresses, the application (protocol and empty ledger), the arbiter.
-let configuration = RuntimeConfiguration(
+var configuration = RuntimeConfiguration(
     node: NodeConfiguration(nodeName: name, channelAddress: advertise, clientAddress: client, peerChannelAddress: peer),
     clientListenAddress: client, channelListenAddress: channel)
+configuration.clusterSecret = clusterSecret
 let runtime: NodeRuntime<LedgerProtocol>
 do {
     runtime = try NodeRuntime(

@@ -1,4 +1,5 @@
 import Glibc
+import Lockstep
 
 /// Two `ledger-server` processes on 127.0.0.1 over a fresh arbiter directory, started by this test, with their
 /// logging channel through a `DelayProxy`.
@@ -32,6 +33,8 @@ final class RunningLedgerPair: @unchecked Sendable {  // unchecked: used from th
         var (nodes, proxies): ([Node], [DelayProxy]) = ([], [])
         do {
             guard mkdir(directory + "/arbiter", 0o755) == 0 else { throw HarnessError("mkdir failed: errno \(errno)") }
+            let secret = directory + "/cluster-secret"
+            try ClusterSecretFile.create(atPath: secret)
             let ports = try Harness.freePorts(6)
             for (index, name) in ["a", "b"].enumerated() {
                 let (client, channel, proxy) = (ports[3 * index], ports[3 * index + 1], ports[3 * index + 2])
@@ -42,7 +45,7 @@ final class RunningLedgerPair: @unchecked Sendable {  // unchecked: used from th
                     [
                         "--name", name, "--client", "127.0.0.1:\(client)", "--channel", "127.0.0.1:\(channel)",
                         "--advertise", "127.0.0.1:\(proxy)", "--peer", "127.0.0.1:\(peerProxy)",
-                        "--arbiter", directory + "/arbiter",
+                        "--arbiter", directory + "/arbiter", "--cluster-secret-file", secret,
                     ],
                     standardOutput: "\(directory)/\(name).out", standardError: "\(directory)/\(name).err")
                 nodes.append(Node(name: name, clientPort: client, channelPort: channel, process: process))
