@@ -41,11 +41,11 @@ public final class ChannelConnection {
     /// Where the connection is in its life; it only moves forward.
     public private(set) var state: State
     /// Read-only for the owner: `unwrittenBytes`.
-    public private(set) var sendBuffer: SendBuffer
+    public internal(set) var sendBuffer: SendBuffer
     /// When the peer last spoke and when this side last did: decides heartbeats and the silence timeout.
-    public private(set) var liveness: PeerLiveness
+    public internal(set) var liveness: PeerLiveness
     /// Counters of frames, calls and bytes since the connection was made.
-    public private(set) var statistics = Statistics()
+    public internal(set) var statistics = Statistics()
 
     private var registration: EventLoop.Registration?
     private var decoder: FrameDecoder
@@ -54,16 +54,16 @@ public final class ChannelConnection {
     /// Reused by every read: no allocation per read.
     private let readBuffer: UnsafeMutableRawBufferPointer
     /// The one timer a connection keeps: the connect timeout while connecting, then the liveness deadline.
-    private var timer: EventLoop.TimerID?
+    var timer: EventLoop.TimerID?
     private var isFlushQueued = false
     /// `close(flushingFirst: true)` was called: no more frames are delivered; close once the buffer is written.
-    private var isClosingAfterFlush = false
+    var isClosingAfterFlush = false
     /// The handshake the peer must pass before the owner hears of the connection; nil once passed, or if none.
-    private var handshake: ChannelHandshake?
+    var handshake: ChannelHandshake?
     /// When a pending handshake must have finished.
-    private var handshakeDeadline: Instant?
+    var handshakeDeadline: Instant?
     /// The peer's node name, once it proved it holds the cluster secret; nil without a handshake.
-    public private(set) var authenticatedPeerName: String?
+    public internal(set) var authenticatedPeerName: String?
 
     private init(
         loop: EventLoop, configuration: Configuration, delegate: (any ChannelConnectionDelegate)?,
@@ -148,27 +148,6 @@ public final class ChannelConnection {
             connection.opened()
         }
         return connection
-    }
-
-    /// Makes the peer pass `handshake` before the owner hears of this connection. Call it in the round the
-    /// connection was dialed or adopted, before anything is sent; the handshake's challenge is the first frame out.
-    public func requireHandshake(_ handshake: ChannelHandshake) {
-        precondition(loop.isOwnedByCaller, "ChannelConnection.requireHandshake off the loop thread")
-        precondition(self.handshake == nil && authenticatedPeerName == nil, "a connection has one handshake")
-        precondition(sendBuffer.unwrittenBytes == 0, "frames were sent before the handshake's challenge")
-        guard !isClosed else { return }
-        self.handshake = handshake
-    }
-
-    /// The connection is open: start the handshake if one is required, else tell the owner.
-    private func opened() {
-        guard let handshake else {
-            delegate?.connectionOpened(self)
-            return
-        }
-        handshakeDeadline = Self.now() + configuration.handshakeTimeout
-        if sendBuffer.append(handshake.challenge) { queueFlush() }
-        armLivenessTimer()
     }
 
     // MARK: Owner's API
@@ -333,37 +312,7 @@ public final class ChannelConnection {
         }
     }
 
-    /// Hands frames to the pending handshake until it finishes; returns how many it took. The frames after a
-    /// passed handshake are the owner's (a backup's hello, say, in the same read as its proof).
-    private func passHandshake(_ frames: [Frame]) -> Int {
-        var taken = 0
-        while taken < frames.count, var pending = handshake {
-            let step = pending.received(frames[taken])
-            taken += 1
-            handshake = pending
-            switch step {
-            case .send(let frame):
-                if sendBuffer.append(frame) { queueFlush() }  // a handshake frame is tiny; the buffer is empty
-            case .waiting:
-                break
-            case .authenticated(let peerName):
-                handshake = nil
-                handshakeDeadline = nil
-                authenticatedPeerName = peerName
-                armLivenessTimer()
-                delegate?.connectionOpened(self)
-                if state != .open { return taken }
-            case .failed(let failure):
-                handshake = nil
-                handshakeDeadline = nil
-                close(.authenticationFailed(failure))
-                return taken
-            }
-        }
-        return taken
-    }
-
-    private func queueFlush() {
+    func queueFlush() {
         guard !isFlushQueued, !isClosed else { return }
         isFlushQueued = true
         loop.runAfterRound { [self] in
@@ -415,52 +364,11 @@ public final class ChannelConnection {
         }
     }
 
-    // MARK: Liveness
-
-    private func armLivenessTimer() {
-        if let timer { loop.cancel(timer) }
-        let deadline = handshakeDeadline.map { min($0, liveness.nextDeadline) } ?? liveness.nextDeadline
-        timer = loop.schedule(at: deadline.nanoseconds) { [self] in
-            timer = nil
-            livenessDeadlineReached()
-        }
-    }
-
-    /// The deadline only moves later as traffic flows, so the timer fires at a possibly stale deadline, checks
-    /// the real state, and re-arms: one timer per connection, no rescheduling per frame.
-    private func livenessDeadlineReached() {
-        guard state == .open else { return }
-        let now = Self.now()
-        if let handshakeDeadline, now >= handshakeDeadline {
-            close(.authenticationFailed(.timedOut(configuration.handshakeTimeout)))
-            return
-        }
-        if liveness.isPeerSilent(at: now) {
-            close(isClosingAfterFlush ? .closedLocally : .peerSilent(liveness.silence(at: now)))
-            return
-        }
-        if liveness.heartbeatDue(at: now) {
-            // Unwritten bytes mean the stream is blocked, not idle: a heartbeat would only queue behind them.
-            // Nor before the handshake passed: the peer would take it for a stranger's frame.
-            if sendBuffer.unwrittenBytes == 0, !isClosingAfterFlush, handshake == nil, let delegate {
-                let heartbeat = delegate.heartbeatFrame(for: self)
-                guard state == .open else { return }
-                if sendBuffer.append(heartbeat) {
-                    statistics.heartbeatsQueued += 1
-                    queueFlush()
-                }
-            }
-            // Counted as sent now, whatever happened: the next heartbeat is due one interval later, not at once.
-            liveness.noteSent(at: now)
-        }
-        armLivenessTimer()
-    }
-
     // MARK: Closing
 
     /// Closes the socket, cancels the timer and tells the delegate, once. `notifyingLater` defers the delegate
     /// to the end of the round, for closes that happen inside an owner's call.
-    private func close(_ reason: ChannelCloseReason, notifyingLater: Bool = false) {
+    func close(_ reason: ChannelCloseReason, notifyingLater: Bool = false) {
         guard !isClosed else { return }
         state = .closed(reason)
         if let timer { loop.cancel(timer) }
@@ -474,7 +382,7 @@ public final class ChannelConnection {
         }
     }
 
-    private static func now() -> Instant { Instant(nanoseconds: monotonicNanoseconds()) }
+    static func now() -> Instant { Instant(nanoseconds: monotonicNanoseconds()) }
 }
 
 extension ChannelConnection: CustomStringConvertible {

@@ -58,6 +58,7 @@ public struct Hello: Equatable, Sendable {
 public enum FrameKind: UInt8, Sendable, CaseIterable {
     /// One value per `Frame` case, named alike.
     case entry = 1, ack = 2, heartbeat = 3, hello = 4, checkpoint = 5, protecting = 6, handover = 7, refuse = 8
+    /// The handshake's two frames (`ChannelHandshake`), the only ones accepted before it succeeds.
     case challenge = 9, proof = 10
 }
 
