@@ -42,6 +42,9 @@ public struct BackupLimits: Sendable, Equatable {
     public var replayBatchLimit = Int.max
     /// How soon to ask an arbiter that did not answer again.
     public var arbiterRetryInterval: Duration = .milliseconds(50)
+    /// While the arbiter stays unavailable, its failure is logged at the first retry and then at most once per this
+    /// (with the count held back): one line per retry would be 20 a second.
+    public var arbiterFailureNoteInterval: Duration = .seconds(5)
     /// How long a joining backup waits for the first checkpoint chunk before trying again; a primary
     /// that accepted the channel but never answers the hello must not keep it waiting forever.
     public var checkpointWaitLimit: Duration = .seconds(2)
@@ -89,6 +92,8 @@ public struct BackupCore<Machine: StateMachine> {
     private var checkpointSequence: UInt64?
     private var pending: BoundedQueue<(sequence: UInt64, entry: LogEntry)>
     private var arbiterRetryAt: Instant?
+    /// The arbiter's failures while going live, logged rate-limited (`limits.arbiterFailureNoteInterval`).
+    private var arbiterFailures: RepeatedNote
     /// How the primary was lost, once it was and this backup is going live: the new role's reason.
     private var primaryLoss: PrimaryLossReason?
     private var checkpointDeadline: Instant?
@@ -100,6 +105,7 @@ public struct BackupCore<Machine: StateMachine> {
         self.machine = machine
         self.limits = limits
         self.pending = BoundedQueue(capacity: limits.pendingEntriesLimit)
+        self.arbiterFailures = RepeatedNote(interval: limits.arbiterFailureNoteInterval)
         self.checkpointDeadline = now + limits.checkpointWaitLimit
         self.nextWakeup = checkpointDeadline
     }
@@ -306,7 +312,11 @@ public struct BackupCore<Machine: StateMachine> {
             actions.append(.note("unexpected arbiter answer \(answer) while going live; asking again"))
         case .failed(let error):
             arbiterRetryAt = now + limits.arbiterRetryInterval
-            actions.append(.note("arbiter unavailable (\(error)); not going live, retrying"))
+            if let heldBack = arbiterFailures.occurred(at: now) {
+                actions.append(
+                    .note("arbiter unavailable (\(error)); not going live, retrying"
+                        + RepeatedNote.suffix(heldBack: heldBack)))
+            }
         }
     }
 

@@ -18,6 +18,9 @@ public struct NodeConfiguration: Sendable {
     public var backupLimits = BackupLimits()
     /// How long a joining node waits before looking for a primary again.
     public var joinRetryInterval: Duration = .milliseconds(100)
+    /// While joining keeps failing (no arbiter, no primary), the failure is logged at once and then at most once per
+    /// this, with the count held back: one line per retry would be 10 a second.
+    public var joinFailureNoteInterval: Duration = .seconds(5)
     /// Accepted channels that have not said hello yet; more are closed at once.
     public var unidentifiedChannelsLimit = 4
 

@@ -40,7 +40,8 @@ public struct NodeCore<Machine: StateMachine> {
     var backupActions: [BackupAction] = []
     var unidentified: [ChannelID] = []
     var isStopRequested = false
-    var joinFailures = 0
+    /// Failed attempts to join, logged rate-limited (`configuration.joinFailureNoteInterval`); reset on joining.
+    var joinFailures: RepeatedNote
     var lastReason = "starting"
     /// Whether the primary core paused client intake; a node that stops serving resumes it (clients then get
     /// refusals instead of waiting on a paused socket).
@@ -66,6 +67,7 @@ public struct NodeCore<Machine: StateMachine> {
         self.configuration = configuration
         self.emptyMachine = emptyMachine
         self.entropy = entropy
+        joinFailures = RepeatedNote(interval: configuration.joinFailureNoteInterval)
         status = NodeStatus(
             role: .joining, nodeName: configuration.nodeName, clientAddress: configuration.clientAddress)
         refreshStatus()
@@ -215,7 +217,7 @@ public struct NodeCore<Machine: StateMachine> {
                 dialPrimary(at: now, into: &actions)
             case .failed(let error):
                 role = .joining(retryAt: now + configuration.joinRetryInterval, isDialing: false)
-                noteJoinFailure("arbiter unavailable, nobody goes live: \(error)", into: &actions)
+                noteJoinFailure("arbiter unavailable, nobody goes live: \(error)", at: now, into: &actions)
             }
         case .joining:
             switch answer {
@@ -224,7 +226,7 @@ public struct NodeCore<Machine: StateMachine> {
                 dialPrimary(at: now, into: &actions)
             case .took, .failed(_):
                 if case .failed(let error) = answer {
-                    noteJoinFailure("arbiter unavailable: \(error)", into: &actions)
+                    noteJoinFailure("arbiter unavailable: \(error)", at: now, into: &actions)
                 }
                 role = .joining(retryAt: now + configuration.joinRetryInterval, isDialing: false)
             }
@@ -250,15 +252,16 @@ public struct NodeCore<Machine: StateMachine> {
 
     mutating func retryJoin(after reason: String, at now: Instant, into actions: inout [NodeAction]) {
         role = .joining(retryAt: now + configuration.joinRetryInterval, isDialing: false)
-        noteJoinFailure(reason, into: &actions)
+        noteJoinFailure(reason, at: now, into: &actions)
     }
 
-    mutating func noteJoinFailure(_ reason: String, into actions: inout [NodeAction]) {
-        joinFailures += 1
+    mutating func noteJoinFailure(_ reason: String, at now: Instant, into actions: inout [NodeAction]) {
         lastReason = "waiting for a primary: \(reason)"
-        // Say so at once, then now and again: a node may wait a long time without state to serve.
-        if joinFailures == 1 || joinFailures % 50 == 0 {
-            actions.append(.note("\(lastReason) (attempt \(joinFailures)); not going live without the state"))
+        // Said at once, then now and again: a node may wait a long time without state to serve.
+        if let heldBack = joinFailures.occurred(at: now) {
+            actions.append(
+                .note("\(lastReason) (attempt \(joinFailures.occurrences)); not going live without the state"
+                    + RepeatedNote.suffix(heldBack: heldBack)))
         }
     }
 
@@ -281,7 +284,7 @@ public struct NodeCore<Machine: StateMachine> {
             backupCore = BackupCore(epoch: epoch, machine: emptyMachine, limits: configuration.backupLimits, at: now)
             transition(to: .backup(channel: channel, primary: nil), .backup,
                 reason: .joined(primary: knownPrimary?.claim.nodeName ?? "the peer"), into: &actions)
-            joinFailures = 0
+            joinFailures.reset()
         } else if unidentified.count < configuration.unidentifiedChannelsLimit {
             unidentified.append(channel)
         } else {

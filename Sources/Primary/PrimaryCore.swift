@@ -83,6 +83,11 @@ public struct PrimaryCore<Machine: StateMachine> {
     private var lastDigestSequence: UInt64
     private var nextTickAt: Instant?
     private var arbiterRetryAt: Instant?
+    /// The arbiter's failures while awaiting an epoch, logged rate-limited (`limits.arbiterFailureNoteInterval`).
+    private var arbiterFailures: RepeatedNote
+    /// Why output and intake wait while `standing` is `.awaitingEpoch`: what `INFO` and `ROLE` report then, so a
+    /// client sees why its data commands wait while `PING` is answered.
+    private var awaitingReason = ""
 
     /// A primary that owns `epoch` (the arbiter granted it) over `machine`, whose state includes
     /// every entry through `lastSequence`. It starts solo: no backup protects it yet.
@@ -102,6 +107,7 @@ public struct PrimaryCore<Machine: StateMachine> {
         self.unacked = BoundedQueue(
             capacity: limits.unackedEntriesLimit + limits.intakeBatchLimit + digestsPerBatch + 1)
         self.lastDigestSequence = lastSequence
+        self.arbiterFailures = RepeatedNote(interval: limits.arbiterFailureNoteInterval)
     }
 
     /// Number of replies held back for the output rule.
@@ -148,6 +154,7 @@ public struct PrimaryCore<Machine: StateMachine> {
         status.role = standing == .solo ? .solo : .primary
         status.epoch = epoch
         status.logSequence = lastSequence
+        if case .awaitingEpoch = standing { status.reason = awaitingReason }
         guard let link = backup else { return }
         status.ackedSequence = link.received
         status.appliedSequence = link.applied
@@ -302,6 +309,8 @@ public struct PrimaryCore<Machine: StateMachine> {
             // until the arbiter says this side owns the next epoch (DESIGN 4). A handover in progress is no
             // exception: the backup cannot tell a stopping primary's silence from a dead one's.
             standing = .awaitingEpoch(epoch + 1)
+            awaitingReason = "waiting for the arbiter: lost backup \(link.hello.nodeName) (\(reason)), asking for epoch \(epoch + 1)"
+            arbiterFailures.reset()
             actions.append(.takeEpoch(epoch + 1))
             actions.append(.note("lost backup \(link.hello.nodeName) (\(reason)); asking the arbiter for epoch \(epoch + 1)"))
         } else {
@@ -315,7 +324,11 @@ public struct PrimaryCore<Machine: StateMachine> {
         case .took(.granted(let record)) where record.epoch == wanted:
             epoch = wanted
             standing = .solo
-            actions.append(.note("arbiter granted epoch \(wanted); continuing solo"))
+            let failures = arbiterFailures.occurrences
+            arbiterFailures.reset()
+            actions.append(
+                .note("arbiter granted epoch \(wanted)"
+                    + (failures > 0 ? " after \(failures) failed attempts" : "") + "; continuing solo"))
         case .took(.lost(let winner)):
             standing = .stopped
             withheld.removeAll()
@@ -326,7 +339,12 @@ public struct PrimaryCore<Machine: StateMachine> {
             actions.append(.note("unexpected arbiter answer \(answer) while waiting for epoch \(wanted); asking again"))
         case .failed(let error):
             arbiterRetryAt = now + limits.arbiterRetryInterval
-            actions.append(.note("arbiter unavailable (\(error)); withholding output, retrying"))
+            awaitingReason = "waiting for the arbiter: arbiter unavailable (\(error)), asking for epoch \(wanted)"
+            if let heldBack = arbiterFailures.occurred(at: now) {
+                actions.append(
+                    .note("arbiter unavailable (\(error)); withholding output, retrying every "
+                        + "\(limits.arbiterRetryInterval)" + RepeatedNote.suffix(heldBack: heldBack)))
+            }
         }
     }
 

@@ -17,6 +17,9 @@ public struct PrimaryLimits: Sendable, Equatable {
     public var tickInterval: Duration = .milliseconds(100)
     /// How soon to ask an arbiter that did not answer again; nobody goes live meanwhile.
     public var arbiterRetryInterval: Duration = .milliseconds(50)
+    /// While the arbiter stays unavailable, its failure is logged at the first retry and then at most once per this
+    /// (with the count held back): one line per retry would be 20 a second.
+    public var arbiterFailureNoteInterval: Duration = .seconds(5)
 
     /// The default bounds.
     public init() {}
@@ -32,6 +35,7 @@ public struct PrimaryLimits: Sendable, Equatable {
         guard replayLagLimit > 0 else { throw LimitsError("a replay lag limit of 0 would stop every write") }
         guard checkpointChunkBytes >= 1 << 10 else { throw LimitsError("checkpoint chunks under 1 KiB") }
         guard digestIntervalEntries > 0 else { throw LimitsError("a digest interval of 0 entries") }
+        guard arbiterFailureNoteInterval > .zero else { throw LimitsError("an arbiter failure note interval of 0") }
         return self
     }
 }

@@ -1,4 +1,5 @@
 import Posix
+import Replication
 
 /// One client's socket, parsing session, ordered replies and unwritten output; owned by the loop thread.
 ///
@@ -27,7 +28,13 @@ final class ClientConnection<Session> {
     var unhandedCount = 0
     /// Stopped parsing because the round's batch or this pipeline was full; listed in the client port's backlog.
     var isBacklogged = false
-    /// Had its reading turned off while intake was paused; listed to be turned on again at resume.
+    /// A replicated request parsed while the core's intake was paused: tagged, its reply slot taken, not handed to
+    /// the core (counted in `unhandedCount`). It waits for intake to resume rather than being refused, so the write
+    /// completes once the arbiter answers, as a write waiting on backpressure does. While it waits nothing after it
+    /// is parsed (its reply would have to wait behind this one anyway) and the socket is not read, so the client's
+    /// further bytes wait in the kernel: a paused node holds at most one command per connection beyond the batch.
+    var parkedCommand: ClientCommand?
+    /// Holds a parked command and is listed in the client port's `pausedClients`, to go on at resume.
     var isListedAsPaused = false
     /// The client sent end of stream: no more requests, but replies still go out.
     var isInputClosed = false

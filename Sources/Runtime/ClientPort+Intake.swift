@@ -29,7 +29,9 @@ extension ClientPort {
 
     /// Parses backlogged connections into the next batch, so they go before anything read next round.
     private func processBacklog() {
-        guard !backlog.isEmpty, !isIntakePaused else { return }  // draining, backlogged requests are refused
+        // While paused too: a connection stalled on a full batch parses on, answering local requests and parking
+        // its first replicated one. Draining, backlogged requests are refused.
+        guard !backlog.isEmpty else { return }
         var waiting: [Client] = []
         swap(&waiting, &backlog)
         for client in waiting where !client.isClosed {
@@ -54,7 +56,9 @@ extension ClientPort {
 
     // MARK: Intake
 
-    /// The core's order to stop reading clients (its unacked log or replay lag is at its bound, or it stops).
+    /// The core's order to stop taking client commands (its unacked log or replay lag is at its bound, it waits for
+    /// the arbiter, or it stops). Connections are still read: local requests are answered, replicated ones parked
+    /// (see the type's comment). Nothing else changes here, so the unpaused path costs nothing for it.
     func pauseIntake() {
         guard !isIntakePaused else { return }
         isIntakePaused = true
@@ -66,9 +70,13 @@ extension ClientPort {
         isIntakePaused = false
         var paused: [Client] = []
         swap(&paused, &pausedClients)
-        for client in paused {
+        // Parked commands go first, in parking order: through the backlog, parsed before anything read next round.
+        for client in paused where !client.isClosed {
             client.isListedAsPaused = false
-            updateInterest(client)
+            if !client.isBacklogged {
+                client.isBacklogged = true
+                backlog.append(client)
+            }
         }
         // The batch and the backlog waited for this; they go next round even if no socket becomes ready.
         if !batch.isEmpty || !backlog.isEmpty { armWakeNextRound() }

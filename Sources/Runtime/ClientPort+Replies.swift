@@ -127,6 +127,7 @@ extension ClientPort {
             batch.removeAll { Int($0.tag >> Self.tagIndexShift) == index }
             batchBytes = batch.reduce(0) { $0 + $1.bytes.count }
             client.unhandedCount = 0
+            client.parkedCommand = nil
         }
         loop.close(client.registration)
         clients[client.index] = nil

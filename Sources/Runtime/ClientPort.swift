@@ -17,6 +17,13 @@ import Replication
 /// `intakeBatchLimit` commands and about `intakeBatchBytesLimit` bytes (a connection that would overflow it waits
 /// in the backlog), `clientOutputBytesLimit` of unread replies and `clientQueryBufferBytesLimit` of unconsumed request
 /// bytes per connection before it is dropped, and `clientIdleTimeout` of idleness (`ClientPort+Idle.swift`).
+///
+/// While the core has paused intake (its unacked log is full, or it lost its backup and waits for the arbiter)
+/// connections stay readable, so `PING`, `INFO` and `ROLE` are answered at once. A replicated request parsed then
+/// is parked on its connection (`ClientConnection.parkedCommand`) until intake resumes: it waits, neither executed
+/// nor refused, because a pause is temporary and the client loses nothing by waiting, whereas a refusal would turn
+/// every backpressure pause into errors. The connection is not read past it, so its replies still leave in request
+/// order and the paused node holds at most one parked command per connection, each within the bounds above.
 final class ClientPort<P: ClientProtocol> {
     typealias Client = ClientConnection<P.Session>
 
@@ -65,7 +72,8 @@ final class ClientPort<P: ClientProtocol> {
     // listed), so they are bounded by `connectionsLimit`; closed connections are skipped and dropped.
     /// Connections with complete requests left unparsed because the batch or their pipeline was full.
     var backlog: [Client] = []
-    /// Connections whose reading was turned off while intake was paused, to turn on again at resume.
+    /// Connections holding a command parked while intake was paused, in parking order: at resume they join the
+    /// backlog, so the parked commands go into the next batches first.
     var pausedClients: [Client] = []
     /// Connections with replies to write at the end of this round.
     var flushList: [Client] = []
@@ -150,27 +158,19 @@ final class ClientPort<P: ClientProtocol> {
         if events.contains(.readable), !client.isClosed { read(client) }
     }
 
-    /// Whether the client's socket should be read, but for a paused intake. A draining port reads on (see
-    /// `ExitDrain`): a request left unread would be cut off when the connection closes.
+    /// Whether the client's socket should be read. A paused intake reads on, up to a parked command (see the type's
+    /// comment); a draining port reads on too (see `ExitDrain`): a request left unread would be cut off when the
+    /// connection closes.
     private func isReadable(_ client: Client) -> Bool {
         !client.isClosed && !client.isBacklogged && !client.pipeline.isFull && !client.isInputClosed
-            && !client.isClosingAfterOutput
+            && !client.isClosingAfterOutput && client.parkedCommand == nil
     }
 
     /// Sets the client's epoll interest from its state; cheap when nothing changes.
     func updateInterest(_ client: Client) {
         guard !client.isClosed else { return }
         var interest: EventLoop.Interest = []
-        if isReadable(client) {
-            if isIntakePaused {
-                if !client.isListedAsPaused {
-                    client.isListedAsPaused = true
-                    pausedClients.append(client)
-                }
-            } else {
-                interest.insert(.readable)
-            }
-        }
+        if isReadable(client) { interest.insert(.readable) }
         if client.unwrittenOutputBytes > 0 { interest.insert(.writable) }
         guard interest != client.watchedInterest else { return }
         do {
@@ -183,8 +183,8 @@ final class ClientPort<P: ClientProtocol> {
     }
 
     func read(_ client: Client) {
-        guard isReadable(client), !isIntakePaused else {
-            // Turned off lazily: only connections that speak while reading is paused cost an epoll_ctl.
+        guard isReadable(client) else {
+            // Turned off lazily: only connections that speak while they may not be read cost an epoll_ctl.
             updateInterest(client)
             return
         }
@@ -216,13 +216,22 @@ final class ClientPort<P: ClientProtocol> {
     }
 
     /// Parses every complete request the client has sent, until its pipeline or the round's batch is full (then
-    /// it joins the backlog and is parsed again next round, before new reads).
+    /// it joins the backlog and is parsed again next round, before new reads), or, while intake is paused, up to
+    /// the first replicated request (parked until resume).
     func parse(_ client: Client) {
         var hasNewReplies = false
         // Nothing below changes it: the core sees these requests at the round's end.
         let snapshot = publisher.routingStatus
+        if client.parkedCommand != nil {
+            guard unpark(client, status: snapshot.status, hasNewReplies: &hasNewReplies) else {
+                if hasNewReplies { queueFlush(client) }
+                updateInterest(client)
+                return
+            }
+        }
         parsing: while !client.isClosed, !client.isClosingAfterOutput {
-            if client.pipeline.isFull || batch.count >= batchLimit || batchBytes >= batchBytesLimit {
+            // While paused, a replicated request parks instead of joining the batch, so a full batch stops nothing.
+            if client.pipeline.isFull || (batch.count >= batchLimit || batchBytes >= batchBytesLimit) && !isIntakePaused {
                 if !client.isBacklogged {
                     client.isBacklogged = true
                     backlog.append(client)
@@ -266,11 +275,50 @@ final class ClientPort<P: ClientProtocol> {
                 nextTagSerial = nextTagSerial >= (1 << Self.tagIndexShift) - 1 ? 1 : nextTagSerial + 1
                 client.pipeline.appendAwaiting(tag: tag)
                 client.unhandedCount += 1
+                if isIntakePaused {
+                    client.parkedCommand = ClientCommand(tag: tag, bytes: bytes)
+                    listAsPaused(client)
+                    break parsing
+                }
                 batch.append(ClientCommand(tag: tag, bytes: bytes))
                 batchBytes += bytes.count
             }
         }
         if hasNewReplies { queueFlush(client) }
         updateInterest(client)
+    }
+
+    /// Moves the client's parked command into the batch, or refuses it while draining (it never reached the core);
+    /// false when it must wait on: intake still paused, or the batch full (the client joins the backlog).
+    private func unpark(_ client: Client, status: NodeStatus, hasNewReplies: inout Bool) -> Bool {
+        guard let command = client.parkedCommand else { return true }
+        if isDraining {
+            client.parkedCommand = nil
+            client.unhandedCount -= 1
+            client.pipeline.fill(tag: command.tag, with: clientProtocol.rejectionReply(reason: drainRefusalReason, status: status))
+            hasNewReplies = true
+            return true
+        }
+        if isIntakePaused {
+            listAsPaused(client)
+            return false
+        }
+        if batch.count >= batchLimit || batchBytes >= batchBytesLimit {
+            if !client.isBacklogged {
+                client.isBacklogged = true
+                backlog.append(client)
+            }
+            return false
+        }
+        client.parkedCommand = nil
+        batch.append(command)
+        batchBytes += command.bytes.count
+        return true
+    }
+
+    private func listAsPaused(_ client: Client) {
+        guard !client.isListedAsPaused else { return }
+        client.isListedAsPaused = true
+        pausedClients.append(client)
     }
 }

@@ -275,3 +275,52 @@ struct PrimaryCoreTests {
         #expect(primary.backup?.channel == 31)
     }
 }
+
+@Suite("arbiter failure notes")
+struct ArbiterFailureNoteTests {
+    private func notes(_ actions: [PrimaryAction]) -> Int {
+        actions.count { if case .note = $0 { true } else { false } }
+    }
+
+    @Test("a lasting arbiter failure is noted at the first retry, then once per note interval")
+    func primaryNotesRateLimited() {
+        var limits = PrimaryLimits()
+        limits.arbiterFailureNoteInterval = .seconds(5)
+        var primary = protectedPrimary(limits: limits)
+        _ = primary.handle(.channelClosed(backupChannel, .endOfStream), at: at(0))
+        var noted: [Int64] = []
+        // Twelve seconds of an arbiter failing every retry: 240 failures.
+        for milliseconds in stride(from: Int64(50), through: 12_000, by: 50) {
+            let actions = primary.handle(.arbiterAnswered(.failed(.readOnly(path: "/arbiter"))), at: at(milliseconds))
+            if notes(actions) > 0 { noted.append(milliseconds) }
+        }
+        #expect(noted == [50, 5_050, 10_050])
+        var status = NodeStatus(role: .joining, nodeName: "a")
+        primary.report(into: &status)
+        #expect(status.reason.hasPrefix("waiting for the arbiter: "))
+    }
+
+    @Test("a new fault after a grant is noted at once")
+    func noteResetsAfterGrant() {
+        var primary = protectedPrimary()
+        _ = primary.handle(.channelClosed(backupChannel, .endOfStream), at: at(0))
+        _ = primary.handle(.arbiterAnswered(.failed(.readOnly(path: "/arbiter"))), at: at(1))
+        let record = EpochRecord(epoch: 2, claim: Claim(nodeName: "a", channelAddress: "", clientAddress: ""),
+                                 takenAtMilliseconds: 0)
+        _ = primary.handle(.arbiterAnswered(.took(.granted(record))), at: at(2))
+        #expect(primary.standing == .solo)
+        _ = primary.handle(.backupJoined(backupChannel, backupHello), at: at(3))
+        _ = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 2, received: 0, applied: 0)]), at: at(3))
+        _ = primary.handle(.channelClosed(backupChannel, .endOfStream), at: at(4))
+        let failed = primary.handle(.arbiterAnswered(.failed(.readOnly(path: "/arbiter"))), at: at(5))
+        #expect(notes(failed) == 1)
+    }
+
+    @Test("a repeated note is said at its first occurrence, then once per interval with the count held back")
+    func repeatedNoteCounts() {
+        var repeated = RepeatedNote(interval: .seconds(5))
+        let said = stride(from: Int64(0), through: 9_999, by: 50).compactMap { repeated.occurred(at: at($0)) }
+        #expect(said == [0, 99])
+        #expect(repeated.occurrences == 200)
+    }
+}
