@@ -51,17 +51,28 @@ struct ClientOptions: Equatable {
     /// the store to anyone. The password itself never goes into an error or a log line.
     func password() throws(CommandError) -> ClientPassword? {
         guard let passwordFile else { return nil }
+        guard let password = ClientPassword(try Self.readPasswordFile(passwordFile)) else {
+            preconditionFailure("readPasswordFile returned an empty password")
+        }
+        return password
+    }
+
+    /// The bytes of a `--requirepass-file`, without trailing line breaks: what the node compares AUTH against and
+    /// what `lockstep status` sends as AUTH, so both read the same file the same way.
+    ///
+    /// Unreadable, over `passwordFileBytesLimit` or empty is an error, which names the file but never its bytes.
+    static func readPasswordFile(_ path: String) throws(CommandError) -> [UInt8] {
         var bytes: [UInt8] = []
         do {
-            let file = try FileDescriptor.open(passwordFile, flags: O_RDONLY)
+            let file = try FileDescriptor.open(path, flags: O_RDONLY)
             defer { try? file.close() }  // read-only: nothing to lose
             let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 4_096, alignment: 1)
             defer { chunk.deallocate() }
             while let count = try file.read(into: chunk), count > 0 {
                 bytes.append(contentsOf: chunk.prefix(count))
-                guard bytes.count <= Self.passwordFileBytesLimit else {
+                guard bytes.count <= passwordFileBytesLimit else {
                     throw CommandError.failure(
-                        "--requirepass-file \(passwordFile) is over \(Self.passwordFileBytesLimit) bytes; "
+                        "--requirepass-file \(path) is over \(passwordFileBytesLimit) bytes; "
                             + "it should hold the password alone")
                 }
             }
@@ -71,10 +82,10 @@ struct ClientOptions: Equatable {
             throw .failure("cannot read --requirepass-file: \(error)")
         }
         while let last = bytes.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { bytes.removeLast() }
-        guard let password = ClientPassword(bytes) else {
-            throw .failure("--requirepass-file \(passwordFile) is empty; give a password, or leave the flag out")
+        guard !bytes.isEmpty else {
+            throw .failure("--requirepass-file \(path) is empty; give a password, or leave the flag out")
         }
-        return password
+        return bytes
     }
 
     /// The flags' lines in `--help`, with the defaults `configuration` holds.

@@ -1,48 +1,83 @@
 import Posix
 
-/// `lockstep status HOST:PORT... [--json]`: what each node says about itself, as a table or JSON.
+/// `lockstep status HOST:PORT... [--json] [--requirepass-file PATH]`: what each node says about itself.
 ///
 /// Reads `INFO server` and `INFO replication` over the client port, the same answers `redis-cli` gets, so the
-/// command needs nothing a node does not already serve and works against either role.
+/// command needs nothing a node does not already serve and works against either role. Nodes started with
+/// `--requirepass-file` answer INFO only after AUTH, so status takes the same file and sends AUTH first; a node
+/// that refuses is listed as such, not as unreachable, because the fix is a password, not a network.
 enum StatusCommand {
     static let defaultTimeout: Duration = .milliseconds(1_000)
 
     static let help = """
-        Usage: lockstep status HOST:PORT... [--json] [--timeout MS]
+        Usage: lockstep status HOST:PORT... [--json] [--timeout MS] [--requirepass-file PATH]
 
         Shows each node's role, epoch, log positions, replay lag and peer health, read from its client
         (Redis-protocol) port with INFO. Give every node's client address, e.g.
 
           lockstep status 127.0.0.1:7000 127.0.0.1:7001
 
-        Columns: NODE (the address asked), NAME, ROLE (primary, solo, backup, joining, stopped, or
-        unreachable), EPOCH, LOG (highest entry appended or received), ACKED (highest entry the backup acked),
-        APPLIED (highest entry replayed), LAG (entries received but not replayed), PEER (none, connect,
-        connecting, sync, connected) and REASON (why the node is in its role).
+        Columns: NODE (the address asked), NAME, ROLE (primary, solo, backup, joining, stopped; unreachable;
+        noauth: the node requires a password; wrongpass: it refused the one given), EPOCH, LOG (highest
+        entry appended or received), ACKED (highest entry the backup acked), APPLIED (highest entry
+        replayed), LAG (entries received but not replayed), PEER (none, connect, connecting, sync,
+        connected) and REASON (why the node is in its role).
 
         Options:
           --json        print a JSON array, one object per node, instead of the table
           --timeout MS  how long to wait for each node to connect and answer (default \
         \(defaultTimeout.wholeMilliseconds))
+          --requirepass-file PATH  send AUTH with the password in PATH (trailing newlines dropped) before
+                        INFO: the same file the nodes were started with
           -h, --help    show this help
 
         \(ExitCode.helpText)
-          With status, 1 means at least one node was unreachable (it is still listed).
+          With status, 1 means at least one node was unreachable or refused to answer without the right
+          password (it is still listed).
         """
+
+    /// Why a node gave no status.
+    enum Failure: Equatable, CustomStringConvertible {
+        /// No connection, no answer in time, or an answer that is not INFO; the text says which.
+        case unreachable(String)
+        /// The node answered `-NOAUTH`: it was started with `--requirepass-file` and status was given none.
+        case authenticationRequired
+        /// The node answered AUTH with `-WRONGPASS`: the password given is not the node's.
+        case wrongPassword
+
+        /// The ROLE column: Redis's own error codes for the two password cases.
+        var role: String {
+            switch self {
+            case .unreachable: "unreachable"
+            case .authenticationRequired: "noauth"
+            case .wrongPassword: "wrongpass"
+            }
+        }
+
+        var description: String {
+            switch self {
+            case .unreachable(let reason): reason
+            case .authenticationRequired:
+                "authentication required: the node has a password; give its file with --requirepass-file"
+            case .wrongPassword: "wrong password: the node refused the password in --requirepass-file"
+            }
+        }
+    }
 
     /// One node's answer, or why there is none.
     struct Report: Equatable {
         var address: String
-        /// INFO's `name:value` fields from both sections; empty when unreachable.
+        /// INFO's `name:value` fields from both sections; empty when the node gave no status.
         var fields: [String: String]
-        /// Why the node could not be asked; nil when it answered.
-        var error: String?
+        /// Why the node gave no status; nil when it answered.
+        var failure: Failure?
 
-        var isReachable: Bool { error == nil }
+        /// Whether the node answered INFO; false too when only its password was in the way.
+        var isReachable: Bool { failure == nil }
 
         /// Lockstep's own role, falling back to Redis's (`master`/`slave`) for a server that is not Lockstep.
         var role: String {
-            guard isReachable else { return "unreachable" }
+            if let failure { return failure.role }
             return fields["lockstep_role"] ?? fields["role"] ?? "-"
         }
 
@@ -51,7 +86,8 @@ enum StatusCommand {
 
     static func run(_ words: [String]) throws(CommandError) -> Int32 {
         let arguments = try Arguments(
-            words, command: "status", valued: ["--timeout"], switches: ["--json"], allowsPositionals: true)
+            words, command: "status", valued: ["--timeout", "--requirepass-file"], switches: ["--json"],
+            allowsPositionals: true)
         if arguments.wantsHelp {
             writeStandardOutput(help + "\n")
             return ExitCode.success
@@ -64,32 +100,49 @@ enum StatusCommand {
         for text in arguments.positionals {
             addresses.append(try Arguments.address(text, flag: "node address"))
         }
-        let reports = addresses.map { query($0, timeout: timeout) }
+        let password = try arguments.string("--requirepass-file").map(ClientOptions.readPasswordFile)
+        let reports = addresses.map { query($0, password: password, timeout: timeout) }
         writeStandardOutput(arguments.contains("--json") ? json(reports) : table(reports))
         return reports.allSatisfy(\.isReachable) ? ExitCode.success : ExitCode.failure
     }
 
-    /// Asks one node for `INFO server` and `INFO replication`, pipelined on one connection.
-    static func query(_ address: SocketAddress, timeout: Duration) -> Report {
+    /// Asks one node for `INFO server` and `INFO replication`, pipelined on one connection after `AUTH password`
+    /// when one is given.
+    ///
+    /// A node without a password answers that AUTH with an `-ERR`, as Redis does, and INFO still answers: status
+    /// works against both kinds of node with the same flags.
+    static func query(_ address: SocketAddress, password: [UInt8]? = nil, timeout: Duration) -> Report {
+        func failed(_ failure: Failure) -> Report {
+            Report(address: address.description, fields: [:], failure: failure)
+        }
         do {
             let client = try RESPClient(address: address, timeout: timeout)
             defer { client.close() }
+            if let password { try client.sendRaw(RESPClient.encode([Array("AUTH".utf8), password])) }
             try client.send(["INFO", "server"])
             try client.send(["INFO", "replication"])
+            if password != nil, errorCode(try client.readReply()) == "WRONGPASS" { return failed(.wrongPassword) }
             var fields: [String: String] = [:]
             for _ in 0..<2 {
                 let reply = try client.readReply()
+                if errorCode(reply) == "NOAUTH" { return failed(.authenticationRequired) }
                 guard case .bulk(let bytes?) = reply else {
-                    return Report(
-                        address: address.description, fields: [:],
-                        error: "INFO answered \(reply.text.map { "\"\($0)\"" } ?? "something else")")
+                    let answer = reply.text.map { "\"\($0)\"" } ?? "something else"
+                    return failed(.unreachable("INFO answered \(answer)"))
                 }
                 fields.merge(parseInfo(String(decoding: bytes, as: UTF8.self))) { _, new in new }
             }
-            return Report(address: address.description, fields: fields, error: nil)
+            return Report(address: address.description, fields: fields, failure: nil)
         } catch {
-            return Report(address: address.description, fields: [:], error: error.description)
+            return failed(.unreachable(error.description))
         }
+    }
+
+    /// An error reply's code, its first word (`NOAUTH`, `WRONGPASS`, `ERR`), as Redis clients read it; nil for
+    /// any other reply.
+    static func errorCode(_ reply: RESPValue) -> Substring? {
+        guard case .error(let message) = reply else { return nil }
+        return message.prefix { $0 != " " }
     }
 
     /// INFO's `name:value` lines; `#` headings and blank lines are skipped. The value is everything after the
@@ -115,7 +168,7 @@ enum StatusCommand {
             ("APPLIED", { $0.field("lockstep_applied_sequence") }),
             ("LAG", { $0.field("lockstep_replay_lag") }),
             ("PEER", { $0.field("lockstep_peer_state") }),
-            ("REASON", { $0.error ?? $0.field("lockstep_reason") }),
+            ("REASON", { $0.failure?.description ?? $0.field("lockstep_reason") }),
         ]
     }
 
@@ -139,15 +192,16 @@ enum StatusCommand {
         return text
     }
 
-    /// A JSON array: numbers as numbers, a missing field as null, unreachable nodes with `"error"`.
+    /// A JSON array: numbers as numbers, a missing field as null, nodes that gave no status with `"error"` (and
+    /// `"reachable": true` with role `noauth` or `wrongpass` when only the password was in the way).
     static func json(_ reports: [Report]) -> String {
         let objects = reports.map { report -> String in
             var members: [(String, String)] = [
                 ("address", jsonString(report.address)),
-                ("reachable", report.isReachable ? "true" : "false"),
+                ("reachable", { if case .unreachable = report.failure { "false" } else { "true" } }()),
             ]
-            if let error = report.error {
-                members.append(("error", jsonString(error)))
+            if let failure = report.failure {
+                members += [("role", jsonString(report.role)), ("error", jsonString(failure.description))]
             } else {
                 let text = { (name: String) in report.fields[name].map(jsonString) ?? "null" }
                 let number = { (name: String) in report.fields[name].flatMap { UInt64($0) }.map(String.init) ?? "null" }

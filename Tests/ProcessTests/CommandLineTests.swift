@@ -77,7 +77,7 @@ extension ProcessTests {
             let fields = StatusCommand.parseInfo(
                 "# Replication\r\nrole:master\r\nlockstep_role:primary\r\nlockstep_reason:a: b\r\n\r\n")
             #expect(fields == ["role": "master", "lockstep_role": "primary", "lockstep_reason": "a: b"])
-            let report = StatusCommand.Report(address: "127.0.0.1:7000", fields: fields, error: nil)
+            let report = StatusCommand.Report(address: "127.0.0.1:7000", fields: fields, failure: nil)
             let table = StatusCommand.table([report])
             #expect(table.contains("127.0.0.1:7000  -     primary  -"), "\(table)")
             #expect(StatusCommand.jsonString("a\"b\\\n\u{1}") == "\"a\\\"b\\\\\\n\\u0001\"")
