@@ -18,6 +18,18 @@ enum Stopwatch {
 
 /// Polls `condition` every 20 ms until it holds or `deadline` passes: whether it held.
 func waitUntil(_ deadline: Duration, _ condition: () throws -> Bool) rethrows -> Bool {
+    try pollUntil(deadline, condition)
+}
+
+/// The workload, checker and role monitor are FaultTests' own files, linked into this target (one copy of the
+/// kill-and-failover checker); they wait through `FaultHarness`.
+enum FaultHarness {
+    static func waitUntil(_ deadline: Duration, _ condition: () throws -> Bool) rethrows -> Bool {
+        try pollUntil(deadline, condition)
+    }
+}
+
+private func pollUntil(_ deadline: Duration, _ condition: () throws -> Bool) rethrows -> Bool {
     let end = Stopwatch.now + deadline
     while true {
         if try condition() { return true }
