@@ -4,7 +4,7 @@ import PackageDescription
 // Lockstep: application-level fault tolerance in the style of VMware FT. No package dependencies by
 // design: the toolchain, plus one first-party C target for the headers Glibc's module map leaves out.
 
-// No target carries unsafeFlags, so the package can be used as a dependency. Release builds that should run as fast
+// No target carries unsafe compiler flags, so the package can be used as a dependency. Release builds that should run as fast
 // as the benchmarks measure pass the tuning on the command line instead (Benchmarks/Scripts/release-build.sh):
 // cross-module optimisation, so the cores and the runtime are specialised for the app's state machine, and no
 // dynamic exclusivity checks. What a plain release build costs per request: Benchmarks/README.md.

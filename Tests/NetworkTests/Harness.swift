@@ -21,7 +21,7 @@ func waitUntil(_ deadline: Duration, _ condition: () throws -> Bool) rethrows ->
     try pollUntil(deadline, condition)
 }
 
-/// The workload, checker and role monitor are FaultTests' own files, linked into this target (one copy of the
+/// The workload, checker, role monitor and RESP helpers are FaultTests' own files, linked into this target (one copy of the
 /// kill-and-failover checker); they wait through `FaultHarness`.
 enum FaultHarness {
     static func waitUntil(_ deadline: Duration, _ condition: () throws -> Bool) rethrows -> Bool {
@@ -104,20 +104,5 @@ enum Harness {
             standardError: .file(path: outputPath, append: true))
         let status = try process.wait(timeout: deadline) ?? process.terminate(signal: SIGKILL, timeout: .seconds(5))
         return (status == .exited(code: 0), readFile(outputPath))
-    }
-}
-
-extension RESPClient {
-    /// `INFO` as a dictionary of `name:value` lines; nil when the node does not answer.
-    static func info(_ address: SocketAddress, timeout: Duration = .milliseconds(500)) -> [String: String]? {
-        guard let client = try? RESPClient(address: address, timeout: timeout),
-            let reply = try? client.command(["INFO"]), case .bulk(let bytes?) = reply
-        else { return nil }
-        var fields: [String: String] = [:]
-        for line in String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == "\r\n" || $0 == "\n" }) {
-            guard let colon = line.firstIndex(of: ":"), !line.hasPrefix("#") else { continue }
-            fields[String(line[..<colon])] = String(line[line.index(after: colon)...])
-        }
-        return fields
     }
 }

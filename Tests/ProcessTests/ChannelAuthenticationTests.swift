@@ -98,6 +98,22 @@ extension ProcessTests {
             #expect(primaryInfo?["lockstep_peer_state"] == "connected", "\(pair.logTail())")
         }
 
+        /// Then: the node closed the stranger having sent it nothing but handshake frames (no checkpoint), counted
+        /// one more authentication failure, and the pair kept its primary, epoch and protection.
+        static func expectRefusedStranger(
+            _ stranger: ChannelStranger, pair: RunningPair, primary: SocketAddress, backup: SocketAddress,
+            epoch: String?, failuresBefore before: Int
+        ) async throws {
+            #expect(stranger.isClosedByNode)
+            #expect(!stranger.receivedCheckpoint)
+            #expect(stranger.receivedOnlyHandshakeFrames, "\(stranger.received.map(\.kind))")
+            let counted = try await Harness.waitUntil(.seconds(2)) {
+                Self.authenticationFailures(pair, primary) > before
+            }
+            #expect(counted, "lockstep_channel_closes_authentication_failed did not rise\n\(pair.logTail())")
+            try await expectStillProtected(pair, primary: primary, backup: backup, epoch: epoch)
+        }
+
         @Test("a stranger without the secret that says hello is closed, gets no checkpoint, and is counted")
         func helloWithoutSecret() async throws {
             let pair = try await RunningPair.start("auth-no-secret")
@@ -111,14 +127,8 @@ extension ProcessTests {
             stranger.send(Self.hello)
             stranger.read()
 
-            #expect(stranger.isClosedByNode)
-            #expect(!stranger.receivedCheckpoint)
-            #expect(stranger.receivedOnlyHandshakeFrames, "\(stranger.received.map(\.kind))")
-            let counted = try await Harness.waitUntil(.seconds(2)) {
-                Self.authenticationFailures(pair, primary) > before
-            }
-            #expect(counted, "lockstep_channel_closes_authentication_failed did not rise\n\(pair.logTail())")
-            try await Self.expectStillProtected(pair, primary: primary, backup: backup, epoch: epoch)
+            try await Self.expectRefusedStranger(
+                stranger, pair: pair, primary: primary, backup: backup, epoch: epoch, failuresBefore: before)
         }
 
         @Test("a stranger with a wrong secret fails the proof, is closed, gets no checkpoint, and is counted")
@@ -146,14 +156,8 @@ extension ProcessTests {
             stranger.send(Self.hello)
             stranger.read()
 
-            #expect(stranger.isClosedByNode)
-            #expect(!stranger.receivedCheckpoint)
-            #expect(stranger.receivedOnlyHandshakeFrames, "\(stranger.received.map(\.kind))")
-            let counted = try await Harness.waitUntil(.seconds(2)) {
-                Self.authenticationFailures(pair, primary) > before
-            }
-            #expect(counted, "lockstep_channel_closes_authentication_failed did not rise\n\(pair.logTail())")
-            try await Self.expectStillProtected(pair, primary: primary, backup: backup, epoch: epoch)
+            try await Self.expectRefusedStranger(
+                stranger, pair: pair, primary: primary, backup: backup, epoch: epoch, failuresBefore: before)
         }
 
         @Test("a stray hello that passed the handshake is refused and cannot displace the protecting backup")

@@ -1,0 +1,1 @@
+../FaultTests/RedisConnection.swift
