@@ -88,7 +88,9 @@ public struct BackupCore<Machine: StateMachine> {
     /// Deliver `.timerFired` no later than this.
     public private(set) var nextWakeup: Instant?
 
-    private var checkpointBytes: [UInt8] = []
+    /// The checkpoint being installed, and how many of its bytes have arrived.
+    private var restorer: Machine.Restorer?
+    private var checkpointByteCount = 0
     private var checkpointSequence: UInt64?
     private var pending: BoundedQueue<(sequence: UInt64, entry: LogEntry)>
     private var arbiterRetryAt: Instant?
@@ -185,12 +187,17 @@ public struct BackupCore<Machine: StateMachine> {
         case .checkpoint(_, let sequence, let chunkIndex, let isLast, let bytes):
             guard phase == .awaitingCheckpoint else { return }
             if checkpointSequence == nil { checkpointSequence = sequence }
-            guard checkpointSequence == sequence, checkpointBytes.count + bytes.count <= limits.checkpointBytesLimit
+            guard checkpointSequence == sequence, checkpointByteCount + bytes.count <= limits.checkpointBytesLimit
             else {
                 finish(rejoin: .checkpointChunkMisfit(chunkIndex: chunkIndex), into: &actions)
                 return
             }
-            checkpointBytes.append(contentsOf: bytes)
+            checkpointByteCount += bytes.count
+            if restorer == nil { restorer = machine.makeRestorer() }
+            do { try restorer!.consume(bytes) } catch {
+                finish(rejoin: .checkpointUnreadable("\(error)"), into: &actions)
+                return
+            }
             if isLast { installCheckpoint(at: sequence, into: &actions) }
         case .entry(_, let sequence, let payload):
             guard phase == .following else {
@@ -233,12 +240,12 @@ public struct BackupCore<Machine: StateMachine> {
 
     private mutating func installCheckpoint(at sequence: UInt64, into actions: inout [BackupAction]) {
         do {
-            try machine.restore(from: checkpointBytes)
+            machine = try restorer!.finish()
         } catch {
             finish(rejoin: .checkpointUnreadable("\(error)"), into: &actions)
             return
         }
-        checkpointBytes = []
+        restorer = nil
         received = sequence
         applied = sequence
         phase = .following
@@ -323,6 +330,7 @@ public struct BackupCore<Machine: StateMachine> {
     private mutating func finish(rejoin reason: RejoinReason, into actions: inout [BackupAction]) {
         phase = .finished
         pending.removeAll()
+        restorer = nil
         actions.append(.closeChannel)
         actions.append(.rejoin(reason))
     }

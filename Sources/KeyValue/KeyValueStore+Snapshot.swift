@@ -16,7 +16,7 @@ extension KeyValueStore {
     static let snapshotVersion: UInt8 = 1
 
     /// The whole store in the version-1 layout above, entries sorted by key.
-    public func snapshot() -> [UInt8] {
+    public func encoded() -> [UInt8] {
         let sortedPositions = keys.indices.sorted { keys[$0] < keys[$1] }
         var rankOfPosition = [Int](repeating: 0, count: keys.count)
         for (rank, position) in sortedPositions.enumerated() { rankOfPosition[position] = rank }

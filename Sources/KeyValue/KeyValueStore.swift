@@ -8,7 +8,7 @@ import Replication
 /// Nothing depends on `Dictionary` order, which differs per process: the dictionary is only ever looked up,
 /// while the order that random picks and `KEYS` use lives in two arrays that every replica builds the same
 /// way (swap-remove keeps deletion O(1) without disturbing determinism).
-public struct KeyValueStore: StateMachine, Sendable {
+public struct KeyValueStore: SmallStateMachine, Sendable {
     /// One key's value, its TTL, and where the key sits in the sampling arrays.
     struct Entry: Sendable {
         var value: [UInt8]

@@ -213,23 +213,21 @@ public struct PrimaryCore<Machine: StateMachine> {
         }
         backup = BackupLink(
             channel: channel, hello: hello, phase: .syncing(checkpointSequence: lastSequence), received: 0, applied: 0)
-        let snapshot = machine.snapshot()
-        let chunkBytes = limits.checkpointChunkBytes
+        var snapshot = machine.snapshot()
+        let estimatedBytes = snapshot.estimatedByteCount
         var chunkIndex: UInt32 = 0
-        var start = 0
         repeat {
-            let end = min(start + chunkBytes, snapshot.count)
+            let bytes = snapshot.isFinished ? [] : snapshot.nextChunk(byteLimit: limits.checkpointChunkBytes)
             actions.append(
                 .send(
                     channel,
                     .checkpoint(
-                        epoch: epoch, sequence: lastSequence, chunkIndex: chunkIndex, isLast: end == snapshot.count,
-                        bytes: Array(snapshot[start..<end]))))
+                        epoch: epoch, sequence: lastSequence, chunkIndex: chunkIndex, isLast: snapshot.isFinished,
+                        bytes: bytes)))
             chunkIndex += 1
-            start = end
-        } while start < snapshot.count
+        } while !snapshot.isFinished
         actions.append(
-            .note("sending \(hello.nodeName) a checkpoint at sequence \(lastSequence) (\(snapshot.count) bytes)"))
+            .note("sending \(hello.nodeName) a checkpoint at sequence \(lastSequence) (\(estimatedBytes) bytes)"))
     }
 
     private func refuse(_ channel: ChannelID, _ reason: String, into actions: inout [PrimaryAction]) {

@@ -4,7 +4,19 @@
 /// with the same recorded nondeterminism, so they stay identical (DESIGN, protocol 1). An
 /// implementation must obtain time and randomness only from the `ApplyContext`, never from the
 /// system, and must not depend on hash-seed order (`Dictionary` iteration differs per process).
+///
+/// To bring a new backup up, the primary freezes its state with `snapshot()` and streams the snapshot's bytes in
+/// bounded chunks, interleaved with the log and client work; the backup feeds them to a `Restorer` as they arrive.
+/// Neither side may spend time in proportion to the whole state in one step: taking a snapshot must cost no more
+/// than copying a few references (partition the state so that a write after it copies only what it touches, as a
+/// fork's copy-on-write copies only touched pages), and each chunk costs time in proportion to its own size. A
+/// service whose whole state encodes in a few milliseconds can adopt `SmallStateMachine` instead.
 public protocol StateMachine {
+    /// A frozen view of the state that writes its encoding out in chunks.
+    associatedtype Snapshot: StateSnapshot
+    /// Rebuilds a machine from a snapshot's encoding, chunk by chunk.
+    associatedtype Restorer: SnapshotRestorer where Restorer.Machine == Self
+
     /// Applies one command and returns the bytes of its reply.
     mutating func apply(_ command: [UInt8], context: inout ApplyContext) -> [UInt8]
 
@@ -12,15 +24,37 @@ public protocol StateMachine {
     /// the backup does the same work at the same point in the log; the backup never runs timers.
     mutating func tick(context: inout ApplyContext)
 
-    /// The whole state as bytes, to bring a new backup up (re-protection).
-    func snapshot() -> [UInt8]
+    /// The state as it is now, frozen: later commands do not show in it. Costs time independent of the state's size.
+    func snapshot() -> Snapshot
 
-    /// Replaces the state with a snapshot taken by `snapshot()`.
-    mutating func restore(from snapshot: [UInt8]) throws(SnapshotError)
+    /// A restorer that builds a machine with this (empty) instance's configuration from a snapshot's encoding.
+    func makeRestorer() -> Restorer
 
     /// A hash of the state that does not depend on process or insertion order; equal states give
     /// equal digests on every machine. Shipped in the log so the backup can prove it has not diverged.
     func digest() -> UInt64
+}
+
+/// A frozen state, writing out its encoding a bounded chunk at a time (`StateMachine.snapshot()`).
+public protocol StateSnapshot {
+    /// Whether every byte of the encoding has been returned by `nextChunk`.
+    var isFinished: Bool { get }
+    /// The size of the whole encoding as estimated when the snapshot was taken; for progress reports only.
+    var estimatedByteCount: Int { get }
+    /// The next bytes of the encoding: at least one and at most `byteLimit` while not finished, in time proportional
+    /// to the bytes returned. Chunk boundaries carry no meaning; the restorer must accept the encoding cut anywhere.
+    mutating func nextChunk(byteLimit: Int) -> [UInt8]
+}
+
+/// Rebuilds a machine from a snapshot's encoding, fed in order as it arrives (`StateMachine.makeRestorer()`).
+public protocol SnapshotRestorer {
+    /// The machine being rebuilt.
+    associatedtype Machine
+    /// Takes the next bytes of the encoding, cut anywhere, in time proportional to `bytes` (and the records they
+    /// complete); throws at the first sign that the encoding is corrupt.
+    mutating func consume(_ bytes: [UInt8]) throws(SnapshotError)
+    /// After the last bytes: the rebuilt machine, or an error if the encoding is incomplete or inconsistent.
+    mutating func finish() throws(SnapshotError) -> Machine
 }
 
 /// A snapshot that cannot be restored.

@@ -5,7 +5,7 @@ import Replication
 import Testing
 
 /// A state machine whose replies are the count of commands applied: enough to see which reply is which.
-struct Counter: StateMachine, Equatable {
+struct Counter: SmallStateMachine, Equatable {
     var applied: UInt64 = 0
     mutating func apply(_ command: [UInt8], context: inout ApplyContext) -> [UInt8] {
         applied += 1
@@ -13,7 +13,7 @@ struct Counter: StateMachine, Equatable {
         return Array("\(applied)".utf8)
     }
     mutating func tick(context: inout ApplyContext) {}
-    func snapshot() -> [UInt8] { withUnsafeBytes(of: applied.littleEndian) { Array($0) } }
+    func encoded() -> [UInt8] { withUnsafeBytes(of: applied.littleEndian) { Array($0) } }
     mutating func restore(from snapshot: [UInt8]) throws(SnapshotError) {
         guard snapshot.count == 8 else { throw SnapshotError("need 8 bytes") }
         applied = snapshot.enumerated().reduce(0) { $0 | UInt64($1.element) << (8 * $1.offset) }

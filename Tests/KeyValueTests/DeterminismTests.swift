@@ -40,7 +40,7 @@ struct DeterminismTests {
         #expect(divergence == nil)
         #expect(replies == primary.replies)
         #expect(backup.digest() == primary.store.digest())
-        #expect(backup.snapshot() == primary.store.snapshot())
+        #expect(backup.encoded() == primary.store.encoded())
         backup.checkInvariants()
     }
 
@@ -99,7 +99,7 @@ struct DeterminismTests {
     func restoredBackupPicksAlike() throws {
         var primary = Self.workload(seed: 9, commands: 2_000)
         var backup = KeyValueStore()
-        try backup.restore(from: primary.store.snapshot())
+        try backup.restore(from: primary.store.encoded())
         #expect(backup.keys == primary.store.keys)
         #expect(backup.keysWithExpiry == primary.store.keysWithExpiry)
         let resume = primary.log.count
@@ -109,6 +109,6 @@ struct DeterminismTests {
         let (replies, divergence) = replay(Array(primary.log[resume...]), into: &backup)
         #expect(divergence == nil)
         #expect(replies == Array(primary.replies.suffix(50)))
-        #expect(backup.snapshot() == primary.store.snapshot())
+        #expect(backup.encoded() == primary.store.encoded())
     }
 }

@@ -19,10 +19,10 @@ struct SnapshotTests {
     func roundTrip() throws {
         var original = Self.sample()
         var restored = KeyValueStore()
-        try restored.restore(from: original.store.snapshot())
+        try restored.restore(from: original.store.encoded())
         restored.checkInvariants()
         #expect(restored.digest() == original.store.digest())
-        #expect(restored.snapshot() == original.store.snapshot())
+        #expect(restored.encoded() == original.store.encoded())
         var context = ApplyContext.recording(from: original.entropy)
         #expect(text(restored.apply(KeyValueCommand.encode([bytes("PTTL"), bytes("c")]), context: &context))
             == original.run("PTTL", "c"))
@@ -31,7 +31,7 @@ struct SnapshotTests {
     @Test("an empty store round-trips")
     func emptyRoundTrip() throws {
         var restored = Self.sample().store
-        try restored.restore(from: KeyValueStore().snapshot())
+        try restored.restore(from: KeyValueStore().encoded())
         #expect(restored.count == 0)
         #expect(restored.digest() == KeyValueStore().digest())
     }
@@ -42,7 +42,7 @@ struct SnapshotTests {
         var backward = StoreDriver()
         for index in 0..<20 { forward.run("SET", "k\(index)", "v") }
         for index in (0..<20).reversed() { backward.run("SET", "k\(index)", "v") }
-        let forwardBytes = forward.store.snapshot(), backwardBytes = backward.store.snapshot()
+        let forwardBytes = forward.store.encoded(), backwardBytes = backward.store.encoded()
         #expect(forwardBytes.count == backwardBytes.count)
         // Header and entries match; only the key-order section (then the equal digest) may differ.
         let entriesEnd = forwardBytes.count - 8 - 1 - 20
@@ -53,7 +53,7 @@ struct SnapshotTests {
     @Test("restore rejects garbage, a wrong magic or version, and trailing bytes")
     func rejectsGarbage() {
         var store = KeyValueStore()
-        let good = Self.sample().store.snapshot()
+        let good = Self.sample().store.encoded()
         for garbage in [[], bytes("hello world"), bytes("LKKV"), [UInt8](repeating: 0xFF, count: 64)] {
             #expect(throws: SnapshotError.self) { try store.restore(from: garbage) }
         }
@@ -65,7 +65,7 @@ struct SnapshotTests {
 
     @Test("every truncation and every single-byte corruption is rejected, and the store is left as it was")
     func rejectsCorruption() throws {
-        let good = Self.sample().store.snapshot()
+        let good = Self.sample().store.encoded()
         var store = StoreDriver().store
         try store.restore(from: good)
         let digest = store.digest()

@@ -7,7 +7,7 @@ import Replication
 /// says which. Every append reads the clock and a random value, so replay of recorded nondeterminism is
 /// exercised on every write; reads touch no nondeterminism and change nothing, yet go through the log like
 /// every command.
-struct TokenLog: StateMachine, Equatable {
+struct TokenLog: SmallStateMachine, Equatable {
     /// Few keys, so reads and writes of one key overlap often enough for the linearizability checker to bite.
     static let keyCount = 4
 
@@ -117,7 +117,7 @@ struct TokenLog: StateMachine, Equatable {
     }
 
     /// `mix · lastTickClock · then per key: count · tokens`, little-endian words.
-    func snapshot() -> [UInt8] {
+    func encoded() -> [UInt8] {
         var bytes: [UInt8] = []
         for value in [mix, UInt64(bitPattern: lastTickClock)] + lists.flatMap({ [UInt64($0.count)] + $0 }) {
             withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }

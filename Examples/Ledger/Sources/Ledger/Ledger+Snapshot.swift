@@ -15,7 +15,7 @@ extension Ledger {
     static let snapshotWordBytesLimit = 128
 
     /// The whole ledger as bytes.
-    public func snapshot() -> [UInt8] {
+    public func encoded() -> [UInt8] {
         var writer = SnapshotWriter()
         writer.write(Self.snapshotVersion)
         writer.write(nextSequence)
@@ -103,7 +103,7 @@ extension Ledger {
     /// Swift's `Hasher` would not do: it is seeded per process, so the two nodes would disagree on equal states.
     public func digest() -> UInt64 {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in snapshot() { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        for byte in encoded() { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
         // SplitMix64's finaliser: spreads FNV's weak high bits over the whole word.
         hash = (hash ^ (hash >> 30)) &* 0xBF58_476D_1CE4_E5B9
         hash = (hash ^ (hash >> 27)) &* 0x94D0_49BB_1331_11EB

@@ -15,7 +15,7 @@ import Lockstep
 ///
 /// Replies are one line each, ending in a newline: `OK …` when the command did something, `ERR …` when it did
 /// nothing, a bare number for `BALANCE`.
-public struct Ledger: StateMachine, Equatable, Sendable {
+public struct Ledger: SmallStateMachine, Equatable, Sendable {
     /// The bounds every command is checked against; the same on both nodes.
     public let limits: LedgerLimits
     /// Accounts by name. Looked up only; anything that walks it sorts the names first.

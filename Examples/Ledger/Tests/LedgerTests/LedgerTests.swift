@@ -47,7 +47,7 @@ import Testing
         #expect(pair.mismatches.isEmpty)
         #expect(pair.primary == pair.backup)
         #expect(pair.primary.digest() == pair.backup.digest())
-        #expect(pair.primary.snapshot() == pair.backup.snapshot())
+        #expect(pair.primary.encoded() == pair.backup.encoded())
     }
 
     @Test("the digest depends on the contents, not on the order accounts were opened")
@@ -146,7 +146,7 @@ import Testing
         pair.run("TRANSFER alice bob 30")
         pair.run("HOLD bob 10 60")
         var restored = Ledger()
-        try restored.restore(from: pair.primary.snapshot())
+        try restored.restore(from: pair.primary.encoded())
         #expect(restored == pair.primary)
         #expect(restored.digest() == pair.primary.digest())
 
@@ -158,7 +158,7 @@ import Testing
 
     @Test("a truncated snapshot is refused at every length and leaves the ledger as it was")
     func truncatedSnapshot() {
-        let snapshot = Self.aliceAndBob().primary.snapshot()
+        let snapshot = Self.aliceAndBob().primary.encoded()
         var ledger = Self.aliceAndBob().backup
         let before = ledger
         for length in 0..<snapshot.count {
@@ -170,13 +170,13 @@ import Testing
 
     @Test("a snapshot with a negative balance or a count past a limit is refused")
     func corruptSnapshot() {
-        var snapshot = Self.aliceAndBob().primary.snapshot()
+        var snapshot = Self.aliceAndBob().primary.encoded()
         // Layout: version, sequence, account count, then "alice" (length, 5 bytes), then her balance.
         let balanceOffset = 8 + 8 + 8 + 8 + 5
         snapshot[balanceOffset + 7] = 0x80
         var ledger = Ledger()
         #expect(throws: SnapshotError.self) { try ledger.restore(from: snapshot) }
-        var huge = Self.aliceAndBob().primary.snapshot()
+        var huge = Self.aliceAndBob().primary.encoded()
         huge[8 + 8 + 7] = 0x7F  // the account count
         #expect(throws: SnapshotError.self) { try ledger.restore(from: huge) }
     }
