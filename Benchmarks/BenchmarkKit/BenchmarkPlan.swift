@@ -2,7 +2,7 @@
 public struct BenchmarkPlan: Sendable {
     /// What `--only` can select.
     public enum Part: String, Sendable, CaseIterable {
-        case floors, lockstep, redis, failover, backpressure
+        case floors, lockstep, redis, failover, backpressure, scale
     }
 
     public var name: String
@@ -33,13 +33,16 @@ public struct BenchmarkPlan: Sendable {
     public var backpressureUnackedBytesLimit: UInt64 = 512 << 10
     public var backpressureUnackedEntriesLimit: UInt64 = 1_000_000
     public var parts: Set<Part> = Set(Part.allCases)
+    /// Key counts the scale run loads, each into a fresh pair and a fresh Redis; empty skips it.
+    public var scaleKeyCounts: [Int] = []
 
     /// The full profile: 3 interleaved rounds of 2-second cases, 10 failovers; about 5 minutes.
     public static let full = BenchmarkPlan(
         name: "full", rounds: 3, warmupNanoseconds: 300_000_000, caseDurationNanoseconds: 2_000_000_000,
         operationLimit: 2_000_000, keyspace: 10_000, floorConnections: [1, 64], setConnections: [1, 4, 16, 64],
         getConnections: [1, 4, 16, 64], pipelined: (16, 16), redisSetConnections: [1, 4, 16, 64],
-        redisWaitConnections: [1, 4, 16, 64], failoverCycles: 10, backpressureStopNanoseconds: 3_000_000_000)
+        redisWaitConnections: [1, 4, 16, 64], failoverCycles: 10, backpressureStopNanoseconds: 3_000_000_000,
+        scaleKeyCounts: [1_000_000, 10_000_000])
 
     /// The `--quick` profile: one round of short cases, the ratios' cases only, 3 failovers; under a minute.
     public static let quick = BenchmarkPlan(

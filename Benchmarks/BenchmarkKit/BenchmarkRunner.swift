@@ -125,6 +125,7 @@ public final class BenchmarkRunner {
         redisPair?.stop()
         if parts.contains(.failover), let lockstep { runFailover(lockstep) }
         if parts.contains(.backpressure), let lockstep { runBackpressure(lockstep) }
+        if parts.contains(.scale), !plan.scaleKeyCounts.isEmpty { runScale(lockstep, redis) }
         return report
     }
 
@@ -214,6 +215,16 @@ public final class BenchmarkRunner {
         }
     }
 
+    func runScale(_ lockstep: String?, _ redis: String?) {
+        let counts = plan.scaleKeyCounts.map(String.init).joined(separator: ", ")
+        log("scale: \(counts) keys, each into a fresh Lockstep pair and a fresh Redis")
+        let benchmark = ScaleBenchmark(keyCounts: plan.scaleKeyCounts, valueBytes: plan.valueBytes)
+        report.scale = benchmark.run(lockstep: lockstep, redis: redis, log: log)
+        for result in report.scale where result.problem != nil {
+            missingParts.append("scale \(result.system.rawValue) \(result.keys) keys: \(result.problem!)")
+        }
+    }
+
     // MARK: Environment
 
     func fail(_ part: BenchmarkPlan.Part, _ text: String) {
@@ -223,7 +234,7 @@ public final class BenchmarkRunner {
     }
 
     func locateLockstep(ownPath: String?) -> String? {
-        let needed: Set<BenchmarkPlan.Part> = [.lockstep, .failover, .backpressure]
+        let needed: Set<BenchmarkPlan.Part> = [.lockstep, .failover, .backpressure, .scale]
         guard !plan.parts.isDisjoint(with: needed) else { return nil }
         let candidate = options.lockstepPath ?? ownPath.map { "\(TextFile.directory(of: $0))/lockstep" }
         if let candidate, TextFile.isExecutable(candidate) { return candidate }
@@ -236,7 +247,9 @@ public final class BenchmarkRunner {
     }
 
     func locateRedis() -> String? {
-        guard plan.parts.contains(.redis) else { return nil }
+        guard plan.parts.contains(.redis) || plan.parts.contains(.scale) && !plan.scaleKeyCounts.isEmpty else {
+            return nil
+        }
         if let path = options.redisPath ?? TextFile.findOnPath("redis-server"), TextFile.isExecutable(path) {
             return path
         }

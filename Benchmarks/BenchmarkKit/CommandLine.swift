@@ -12,7 +12,7 @@ public enum BenchmarkCommandLine {
     public static let usage = """
         usage: lockstep-bench [--quick] [--rounds N] [--json PATH] [--only GROUP[,GROUP...]] [--duration SECONDS]
                               [--failover-cycles N] [--node-timeout MS] [--lockstep PATH] [--redis-server PATH]
-                              [--keys N] [--unacked-bytes N] [--unacked-entries N] [--strict]
+                              [--keys N] [--unacked-bytes N] [--unacked-entries N] [--scale-keys N[,N...]] [--strict]
 
         Measures a Lockstep pair beside the loopback floors and a Redis primary+replica, in one run.
         Build both binaries first:  swift build -c release && .build/release/lockstep-bench
@@ -20,12 +20,13 @@ public enum BenchmarkCommandLine {
           --quick              one round of short cases, 3 failovers: under a minute (CI smoke test)
           --rounds N           interleaved rounds (default 3; figures are medians with min–max)
           --json PATH          also write the report as one JSON object to PATH
-          --only GROUPS        run only these: floors, lockstep, redis, failover, backpressure (comma-separated)
+          --only GROUPS        run only these: floors, lockstep, redis, failover, backpressure, scale (comma-separated)
           --duration SECONDS   measured time per case (default 2, quick 0.5)
           --failover-cycles N  kill -9 cycles (default 10, quick 3)
           --keys N             keys cycled through by SET and GET (default 10000, quick 2000)
           --unacked-bytes N    the backpressure pair's --unacked-bytes (default 524288)
           --unacked-entries N  the backpressure pair's --unacked-entries (default 1000000)
+          --scale-keys N,...   key counts the scale group loads (default 1000000,10000000; quick: none)
           --node-timeout MS    pass --timeout MS to the failover pair (default: the node's own default)
           --lockstep PATH      the lockstep binary (default: beside this executable)
           --redis-server PATH  redis-server (default: from PATH; absent Redis is reported, not fatal)
@@ -82,6 +83,15 @@ public enum BenchmarkCommandLine {
                 plan.failoverCycles = try positive(flag)
             case "--keys":
                 plan.keyspace = try positive(flag)
+            case "--scale-keys":
+                var counts: [Int] = []
+                for text in try value(flag).split(separator: ",") {
+                    guard let count = Int(text), count > 0 else {
+                        throw UsageError(description: "--scale-keys needs positive key counts, not \"\(text)\"")
+                    }
+                    counts.append(count)
+                }
+                plan.scaleKeyCounts = counts
             case "--unacked-bytes":
                 plan.backpressureUnackedBytesLimit = UInt64(try positive(flag))
             case "--unacked-entries":

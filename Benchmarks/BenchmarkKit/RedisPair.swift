@@ -37,6 +37,8 @@ public final class RedisPair {
                 "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                 "--protected-mode", "no", "--daemonize", "no", "--dir", directory, "--dbfilename", "\(name).rdb",
                 "--logfile", "",
+                // A full sync starts at once rather than after the default 5 s wait for more replicas to join it.
+                "--repl-diskless-sync-delay", "0",
             ]
         }
         do {

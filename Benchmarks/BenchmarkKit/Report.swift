@@ -14,6 +14,8 @@ public struct Report: Sendable {
     public var ratioDefinitions: [RatioDefinition]
     public var failover: FailoverResult?
     public var backpressure: BackpressureResult?
+    /// The scale run: per key count, Lockstep then Redis.
+    public var scale: [ScaleResult] = []
     /// Things the reader must know: a missing Redis, a missing binary, a group that failed.
     public var notes: [String]
 

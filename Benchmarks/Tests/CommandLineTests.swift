@@ -19,6 +19,23 @@ struct CommandLineTests {
         #expect(!isStrict)
     }
 
+    @Test("the scale group loads the key counts given, and none in the quick profile unless asked")
+    func scaleKeys() throws {
+        guard case .run(let asked, _) = try BenchmarkCommandLine.parse(["--only", "scale", "--scale-keys", "1000,20"]),
+            case .run(let quick, _) = try BenchmarkCommandLine.parse(["--quick"]),
+            case .run(let full, _) = try BenchmarkCommandLine.parse([])
+        else {
+            Issue.record("expected runs")
+            return
+        }
+        #expect(asked.plan.parts == [.scale])
+        #expect(asked.plan.scaleKeyCounts == [1000, 20])
+        #expect(quick.plan.scaleKeyCounts.isEmpty)
+        #expect(full.plan.scaleKeyCounts == [1_000_000, 10_000_000])
+        #expect(throws: BenchmarkCommandLine.UsageError.self) { try BenchmarkCommandLine.parse(["--scale-keys", "0"]) }
+        #expect(throws: BenchmarkCommandLine.UsageError.self) { try BenchmarkCommandLine.parse(["--scale-keys", "x"]) }
+    }
+
     @Test("unknown flags and groups are usage errors")
     func usageErrors() {
         #expect(throws: BenchmarkCommandLine.UsageError.self) { try BenchmarkCommandLine.parse(["--fast"]) }

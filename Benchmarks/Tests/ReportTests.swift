@@ -236,3 +236,36 @@ struct ReportRenderingTests {
         #expect(report.markdown().contains("target not applicable) | 50 | ≤ 200 | n/a |"))
     }
 }
+
+@Suite("Scale report")
+struct ScaleReportTests {
+    private func result(_ system: ScaleResult.System, reprotectSeconds: Double, probeMaxMilliseconds: UInt64,
+        primaryBytes: UInt64) -> ScaleResult
+    {
+        var result = ScaleResult(system: system, keys: 1_000)
+        result.loadNanoseconds = 1_000_000_000
+        result.reprotectNanoseconds = UInt64(reprotectSeconds * 1e9)
+        var probe = LatencyHistogram()
+        probe.record(probeMaxMilliseconds * 1_000_000)
+        result.probe = probe
+        result.residentBytesAfterLoad = ["primary": primaryBytes, system == .lockstep ? "backup" : "replica": 1 << 20]
+        result.residentBytesAfterReprotect = result.residentBytesAfterLoad
+        return result
+    }
+
+    @Test("Lockstep sits beside Redis with the ratio and the verdict of each target")
+    func sideBySide() {
+        var report = Report(machine: .current(), commit: nil, date: "today", profile: "test")
+        report.scale = [
+            result(.lockstep, reprotectSeconds: 3, probeMaxMilliseconds: 30, primaryBytes: 21 << 20),
+            result(.redis, reprotectSeconds: 2, probeMaxMilliseconds: 1, primaryBytes: 14 << 20),
+        ]
+        let lines = report.markdown().split(separator: "\n").map(String.init)
+        let reprotect = lines.first { $0.hasPrefix("| kill -9 of the backup") }
+        #expect(reprotect == "| kill -9 of the backup (replica) → protecting again | 3 s | 2 s | 1.5 | ≤ 1.0× | **no** |")
+        let probeMax = lines.first { $0.hasPrefix("| primary's 1 ms probe meanwhile, max") }
+        #expect(probeMax?.hasSuffix("| 30 ms | 1 ms | 30 | ≤ 20 ms | **no** |") == true)
+        let memory = lines.first { $0.hasPrefix("| RSS of the primary after the load") }
+        #expect(memory == "| RSS of the primary after the load | 21.0 MiB | 14.0 MiB | 1.5 | ≤ 1.0× | **no** |")
+    }
+}
