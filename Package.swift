@@ -72,7 +72,7 @@ let package = Package(
             name: "RuntimeTests",
             dependencies: ["Runtime", "KeyValue", "Node", "Posix", "Arbiter", "LogChannel", "Replication"]),
         // Kill-and-failover and fault-injection suite over real `lockstep` processes.
-        .testTarget(name: "FaultTests", dependencies: ["LockstepCLI", "Posix", "KeyValue"]),
+        .testTarget(name: "FaultTests", dependencies: ["LockstepCLI", "Posix", "KeyValue", "BenchmarkKit"]),
         // The same workload and checker with each node in its own network namespace, etcd and the clients in a
         // third: link, partition and arbiter faults between real hosts. Needs root and iproute2.
         .testTarget(name: "NetworkTests", dependencies: ["LockstepCLI", "Posix", "KeyValue"]),

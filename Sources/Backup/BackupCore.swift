@@ -274,6 +274,9 @@ public struct BackupCore<Machine: StateMachine> {
                 }
                 applied = sequence
                 continue
+            case .barrier:
+                applied = sequence
+                continue
             }
             context.finishReplay()
             if let divergence = context.divergence {

@@ -46,6 +46,9 @@ public struct PrimaryCore<Machine: StateMachine> {
     private var unacked: BoundedQueue<(sequence: UInt64, bytes: Int)>
     private var unackedBytes = 0
     private var lastDigestSequence: UInt64
+    /// Whether replies of reads answered without entries wait for an entry yet to be appended (`StateMachine.read`):
+    /// the event's end appends a barrier if no other entry did.
+    private var isBarrierNeeded = false
     private var nextTickAt: Instant?
     private var arbiterRetryAt: Instant?
     /// The arbiter's failures while awaiting an epoch, logged rate-limited (`limits.arbiterFailureNoteInterval`).
@@ -91,6 +94,7 @@ public struct PrimaryCore<Machine: StateMachine> {
         switch event {
         case .commandsArrived(let commands):
             for command in commands { execute(command, into: &actions) }
+            if isBarrierNeeded { append(.barrier, into: &actions) }
         case .backupJoined(let channel, let hello):
             backupJoined(channel, hello, into: &actions)
         case .framesArrived(let channel, let frames):
@@ -140,6 +144,14 @@ public struct PrimaryCore<Machine: StateMachine> {
     private mutating func execute(_ command: ClientCommand, into actions: inout [PrimaryAction]) {
         guard isExecuting else { return }  // intake is paused; the runtime drops what raced with it
         var context = ApplyContext.recording(from: entropy)
+        if let reply = machine.read(command.bytes, context: &context) {
+            // Released by the ack of the next entry, whichever it is (DESIGN, output rule; `StateMachine.read`).
+            entropy = context.entropySource ?? entropy
+            let fitted = withheld.append(Withheld(sequence: lastSequence + 1, reply: Reply(tag: command.tag, bytes: reply)))
+            precondition(fitted, "withheld replies past their bound: intake should have paused")
+            isBarrierNeeded = true
+            return
+        }
         let reply = machine.apply(command.bytes, context: &context)
         entropy = context.entropySource ?? entropy
         append(.command(command.bytes, recorded: context.recorded), into: &actions)
@@ -155,6 +167,7 @@ public struct PrimaryCore<Machine: StateMachine> {
     /// action rather than being copied, which would retain its command and its recorded values once more.
     private mutating func append(_ entry: consuming LogEntry, into actions: inout [PrimaryAction]) {
         lastSequence += 1
+        isBarrierNeeded = false
         guard let channel = backup?.channel else { return }
         let payloadBytes = entry.encodedByteCount
         let fitted = unacked.append((lastSequence, payloadBytes))
@@ -364,10 +377,12 @@ public struct PrimaryCore<Machine: StateMachine> {
         case .awaitingEpoch, .handingOver, .stopped:
             shouldPause = true
         case .solo, .protected:
+            // Reads hold replies without entries, so the withheld replies have a bound of their own.
+            shouldPause = withheld.count >= limits.unackedEntriesLimit
             if let link = backup {
                 let unackedEntries = Int(lastSequence - link.received)
-                shouldPause =
-                    unackedEntries >= limits.unackedEntriesLimit || unackedBytes >= limits.unackedBytesLimit
+                shouldPause = shouldPause
+                    || unackedEntries >= limits.unackedEntriesLimit || unackedBytes >= limits.unackedBytesLimit
                     || link.received - link.applied > limits.replayLagLimit
             }
         }

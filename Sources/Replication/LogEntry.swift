@@ -2,7 +2,7 @@
 ///
 /// The logging channel carries entries as opaque payloads; this is their meaning and encoding:
 /// `kind (1) · recorded count (2, LE) · recorded values (9 each: tag, 8 LE) · rest`, where the rest is
-/// the command bytes for `.command`, 8 bytes of digest for `.digest`, and nothing for `.tick`.
+/// the command bytes for `.command`, 8 bytes of digest for `.digest`, and nothing for `.tick` and `.barrier`.
 public enum LogEntry: Equatable, Sendable {
     /// A client command, with the nondeterministic values the primary's execution read.
     case command([UInt8], recorded: [Recorded])
@@ -10,6 +10,9 @@ public enum LogEntry: Equatable, Sendable {
     case tick(recorded: [Recorded])
     /// The primary's state digest after every entry before this one; the backup compares its own.
     case digest(UInt64)
+    /// Nothing to replay: appended after reads answered without entries of their own, when no other entry follows
+    /// them, so that its ack releases their replies (`StateMachine.read`).
+    case barrier
 }
 
 /// A payload that is not a valid `LogEntry`.
@@ -39,7 +42,7 @@ public enum LogEntryError: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 extension LogEntry {
-    private static let commandKind: UInt8 = 1, tickKind: UInt8 = 2, digestKind: UInt8 = 3
+    private static let commandKind: UInt8 = 1, tickKind: UInt8 = 2, digestKind: UInt8 = 3, barrierKind: UInt8 = 4
     private static let clockTag: UInt8 = 1, randomTag: UInt8 = 2
 
     /// Appends the encoding to `bytes`.
@@ -68,6 +71,8 @@ extension LogEntry {
             bytes.append(Self.tickKind); putRecorded(recorded)
         case .digest(let digest):
             bytes.append(Self.digestKind); putRecorded([]); put(digest)
+        case .barrier:
+            bytes.append(Self.barrierKind); putRecorded([])
         }
     }
 
@@ -85,6 +90,7 @@ extension LogEntry {
         case .command(let command, let recorded): 3 + 9 * recorded.count + command.count
         case .tick(let recorded): 3 + 9 * recorded.count
         case .digest: 3 + 8
+        case .barrier: 3
         }
     }
 
@@ -127,6 +133,9 @@ extension LogEntry {
             let digest = take64()
             guard offset == bytes.count else { throw .trailingBytes(bytes.count - offset) }
             self = .digest(digest)
+        case Self.barrierKind:
+            guard offset == bytes.count else { throw .trailingBytes(bytes.count - offset) }
+            self = .barrier
         default:
             throw .unknownKind(kind)
         }

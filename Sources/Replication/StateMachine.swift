@@ -20,6 +20,17 @@ public protocol StateMachine {
     /// Applies one command and returns the bytes of its reply.
     mutating func apply(_ command: [UInt8], context: inout ApplyContext) -> [UInt8]
 
+    /// Answers `command` without changing the state and without a log entry of its own, when it is a read; nil
+    /// when it must be executed by `apply` as an entry. Non-mutating, so a read cannot change the state by accident
+    /// (a key found expired is reported missing and left for a later entry to delete).
+    ///
+    /// The primary answers a read from its state as it is, which may include entries the backup has not acked; the
+    /// reply leaves only once the backup has acked an entry appended after the read (a write behind it, or a barrier
+    /// the primary appends), which proves both that everything the read saw is held twice and that this primary still
+    /// led when it answered (Raft's ReadIndex, with the log's next ack as the heartbeat). Values read from `context`
+    /// are not recorded anywhere. The default answers nothing this way: every command becomes an entry.
+    func read(_ command: [UInt8], context: inout ApplyContext) -> [UInt8]?
+
     /// Timer-driven work (e.g. active expiry). The primary runs it as a log entry of its own, so
     /// the backup does the same work at the same point in the log; the backup never runs timers.
     mutating func tick(context: inout ApplyContext)
@@ -33,6 +44,11 @@ public protocol StateMachine {
     /// A hash of the state that does not depend on process or insertion order; equal states give
     /// equal digests on every machine. Shipped in the log so the backup can prove it has not diverged.
     func digest() -> UInt64
+}
+
+extension StateMachine {
+    /// Every command is an entry.
+    public func read(_ command: [UInt8], context: inout ApplyContext) -> [UInt8]? { nil }
 }
 
 /// A frozen state, writing out its encoding a bounded chunk at a time (`StateMachine.snapshot()`).

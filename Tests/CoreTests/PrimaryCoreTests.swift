@@ -13,6 +13,10 @@ struct Counter: SmallStateMachine, Equatable {
         return Array("\(applied)".utf8)
     }
     mutating func tick(context: inout ApplyContext) {}
+    /// Commands starting with "r" are reads, answered with the count and no entry of their own.
+    func read(_ command: [UInt8], context: inout ApplyContext) -> [UInt8]? {
+        command.first == UInt8(ascii: "r") ? Array("\(applied)".utf8) : nil
+    }
     func encoded() -> [UInt8] { withUnsafeBytes(of: applied.littleEndian) { Array($0) } }
     mutating func restore(from snapshot: [UInt8]) throws(SnapshotError) {
         guard snapshot.count == 8 else { throw SnapshotError("need 8 bytes") }
@@ -79,6 +83,28 @@ struct PrimaryCoreTests {
         #expect(partial.releasedTags == [7])
         let rest = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 2, applied: 2)]), at: at(3))
         #expect(rest.releasedTags == [8])
+    }
+
+    @Test("a read needs no entry of its own, but its reply waits for the ack of an entry appended after it")
+    func readWaitsForLaterEntry() {
+        var primary = protectedPrimary()
+        let write = primary.handle(.commandsArrived([command(1)]), at: at(1))
+        let acked = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 1, applied: 1)]), at: at(2))
+        #expect(write.sentFrames.count == 1 && acked.releasedTags == [1])
+        // Everything the read sees is acked, yet only an ack sent after the read proves this primary still leads.
+        let read = ClientCommand(tag: 2, bytes: Array("read".utf8))
+        let answered = primary.handle(.commandsArrived([read]), at: at(3))
+        #expect(answered.releasedTags.isEmpty)
+        #expect(answered.sentFrames == [.entry(epoch: 1, sequence: 2, payload: LogEntry.barrier.encoded)])
+        let staleAck = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 1, applied: 1)]), at: at(4))
+        #expect(staleAck.releasedTags.isEmpty)
+        let barrierAck = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 2, applied: 2)]), at: at(5))
+        #expect(barrierAck.releasedTags == [2])
+        // A write behind reads in the same batch is their barrier: no extra entry, replies leave in order.
+        let mixed = primary.handle(.commandsArrived([ClientCommand(tag: 3, bytes: Array("read".utf8)), command(4)]), at: at(6))
+        #expect(mixed.sentFrames.count == 1)
+        let both = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 3, applied: 3)]), at: at(7))
+        #expect(both.releasedTags == [3, 4])
     }
 
     @Test("a new backup gets a checkpoint and protects only after acking it, marked in-stream")

@@ -91,7 +91,7 @@ func replay(_ log: [LogEntry], into store: inout KeyValueStore) -> (replies: [[U
             store.tick(context: &context)
             context.finishReplay()
             if let divergence = context.divergence { return (replies, divergence) }
-        case .digest:
+        case .digest, .barrier:
             break
         }
     }
