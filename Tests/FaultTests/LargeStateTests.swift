@@ -14,7 +14,9 @@ struct LargeStateTests {
     /// Times the backup is killed and restarted.
     static let backupKills = 3
 
-    @Test("2M keys load with the pair protected throughout; kill -9 of the backup three times under write load: each time protected again, no acked write lost, no failover")
+    @Test(
+        "2M keys load with the pair protected throughout; kill -9 of the backup three times under write load: each time protected again, no acked write lost, no failover",
+        .disabled("until the checkpoint is streamed and the store partitioned (issue 15)"))
     func loadThenKillBackup() throws {
         let cluster = try Cluster(label: "large-state")
         defer { cluster.shutDown() }
