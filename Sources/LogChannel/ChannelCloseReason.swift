@@ -23,6 +23,9 @@ public enum ChannelCloseReason: Error, Equatable, Sendable, CustomStringConverti
     case sendBufferFull(unwrittenBytesLimit: Int)
     /// The peer did not prove it holds the cluster secret (`ChannelHandshake`); nothing it sent reached the owner.
     case authenticationFailed(AuthenticationFailure)
+    /// The peer had not yet proved it holds the cluster secret when a newer connection needed its place among
+    /// the owner's `unauthenticatedLimit` unauthenticated ones (`ChannelConnection.evictBeforeHandshake`).
+    case evictedBeforeHandshake(unauthenticatedLimit: Int)
 
     /// A stable snake_case name for this kind of close, for counters and metrics (the description is for people).
     public var code: String {
@@ -37,6 +40,7 @@ public enum ChannelCloseReason: Error, Equatable, Sendable, CustomStringConverti
         case .tooManyChannels: "too_many_channels"
         case .sendBufferFull: "send_buffer_full"
         case .authenticationFailed: "authentication_failed"
+        case .evictedBeforeHandshake: "evicted_before_handshake"
         }
     }
 
@@ -63,6 +67,9 @@ public enum ChannelCloseReason: Error, Equatable, Sendable, CustomStringConverti
             "the peer left \(limit) bytes unread on the logging channel; the channel was closed"
         case .authenticationFailed(let failure):
             "the peer \(failure); the channel was closed before any other frame"
+        case .evictedBeforeHandshake(let limit):
+            "the peer had not proved the cluster secret when a newer connection needed its place among \(limit) "
+                + "unauthenticated ones; the channel was closed"
         }
     }
 }

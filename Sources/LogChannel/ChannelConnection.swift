@@ -48,11 +48,12 @@ public final class ChannelConnection {
     public internal(set) var statistics = Statistics()
 
     private var registration: EventLoop.Registration?
-    private var decoder: FrameDecoder
+    /// Its body limit is small until a required handshake passes (`fitReadingToHandshake`).
+    var decoder: FrameDecoder
     /// The storage of the last read's frame list, kept so that a read allocates no list.
     private var spareFrames: [Frame] = []
-    /// Reused by every read: no allocation per read.
-    private let readBuffer: UnsafeMutableRawBufferPointer
+    /// Reused by every read: no allocation per read. Small until a required handshake passes.
+    var readBuffer: UnsafeMutableRawBufferPointer
     /// The one timer a connection keeps: the connect timeout while connecting, then the liveness deadline.
     var timer: EventLoop.TimerID?
     private var isFlushQueued = false
@@ -269,7 +270,16 @@ public final class ChannelConnection {
             bytesRead += count
             decoder.append(UnsafeRawBufferPointer(rebasing: readBuffer[..<count]))
             do throws(FrameError) {
-                while let frame = try decoder.next() { frames.append(frame) }
+                while let frame = try decoder.next() {
+                    // Frame by frame, so the frame after the peer's proof is decoded under the full limit.
+                    guard handshake != nil else {
+                        frames.append(frame)
+                        continue
+                    }
+                    if isClosingAfterFlush { continue }
+                    passHandshake(frame)
+                    guard state == .open else { return }  // the handshake failed, or the owner closed it on opening
+                }
             } catch {
                 failure = .decodeFailed(error)
                 break
@@ -283,10 +293,6 @@ public final class ChannelConnection {
             statistics.longestSilenceNanoseconds = max(
                 statistics.longestSilenceNanoseconds, now.nanoseconds &- liveness.lastReceived.nanoseconds)
             liveness.noteReceived(at: now)
-        }
-        if handshake != nil, !frames.isEmpty, !isClosingAfterFlush {
-            frames.removeFirst(passHandshake(frames))
-            guard state == .open else { return }  // the handshake failed, or the owner closed it on opening
         }
         // Frames before a bad one are whole and checksummed: delivering them is what a clean disconnect at that
         // point would have done. Nothing after the bad one is ever decoded.

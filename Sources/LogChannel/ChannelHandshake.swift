@@ -85,6 +85,13 @@ public struct ChannelHandshake: Sendable {
         }
     }
 
+    /// Whether the peer's challenge has arrived: an honest peer sends it as soon as it connects, so a connection
+    /// without one after a while is the first to give up when strangers crowd the port.
+    public var hasReceivedChallenge: Bool {
+        if case .awaitingChallenge = phase { return false }
+        return true
+    }
+
     /// Whether the peer has proved it holds the secret.
     public var isAuthenticated: Bool {
         if case .authenticated = phase { return true }

@@ -32,6 +32,10 @@ public enum Frame: Equatable, Sendable {
 
     /// The size of a challenge's nonce: 256 bits, so a nonce never repeats and a recorded proof is never reusable.
     public static let challengeNonceBytes = 32
+    /// The largest body a handshake frame can have: a challenge with the longest node name its u16 count allows.
+    /// Before a connection's handshake passes, a frame announcing more is refused at its header, so a stranger can
+    /// make a node hold no more than this for a frame it will never complete.
+    public static let handshakeBodyBytesLimit = challengeNonceBytes + 2 + Int(UInt16.max)
 }
 
 /// What a joining node tells the primary about itself.

@@ -17,8 +17,14 @@
 /// half of the buffer (or all of it). A caller that drains `next()` after every append therefore holds at most about
 /// one frame plus one read.
 public struct FrameDecoder: Sendable {
-    /// The largest body accepted; anything larger is `oversized` (corruption or a misconfigured peer).
-    public let bodyBytesLimit: Int
+    /// The largest body accepted; anything larger is `oversized` (corruption or a misconfigured peer). A transport
+    /// may raise it between frames (once the peer has authenticated, say): every header is checked against the
+    /// limit in force when `next()` meets it.
+    public var bodyBytesLimit: Int {
+        didSet {
+            precondition(bodyBytesLimit >= 0 && bodyBytesLimit <= Int(UInt32.max), "a body limit the header cannot express")
+        }
+    }
 
     /// Received bytes; those before `readIndex` have been decoded already.
     private var buffer: [UInt8] = []

@@ -8,13 +8,20 @@ import Replication
 /// The core knows channels only by id; this part keeps the table from ids to connections, performs the core's
 /// channel actions (dial, send, log an entry, close) and turns each connection's callbacks into the core's events
 /// (`.channelOpened`, `.framesArrived`, `.channelClosed`, `.dialFailed`), which it hands to the driver through
-/// `report`. Another transport would replace this part alone. It holds at most
-/// `RuntimeConfiguration.channelConnectionsLimit` channels, usually one: a connection past that is refused before
-/// the core hears of it, because a pair needs one channel and a third party has nothing to say.
+/// `report`. Another transport would replace this part alone.
 ///
 /// Every channel, accepted or dialed, must pass a `ChannelHandshake` under the cluster secret before the core hears of
-/// it (the connection runs it; see `ChannelConnection.requireHandshake`). A failed one is counted by its close code,
-/// like every close, and logged as a refusal, rate-limited (`ChannelRefusal.logEvery`).
+/// it (the connection runs it; see `ChannelConnection.requireHandshake`), and the table keeps two kinds apart:
+/// - Accepted connections still in their handshake (strangers, until proved otherwise): at most
+///   `RuntimeConfiguration.unauthenticatedChannelsLimit`. A new one past that takes the place of the one that has
+///   shown least: the oldest that has not even sent its challenge, else the oldest. An honest peer sends its
+///   challenge on connecting and its proof one round trip later, so a crowd of idle or half-sent connections
+///   cannot hold it out; each also goes at `channelHandshakeTimeout`.
+/// - Every other channel (authenticated, or dialed by this node): at most
+///   `RuntimeConfiguration.channelConnectionsLimit`, usually one; an accepted connection past that is refused
+///   before the core hears of it, because a pair needs one channel.
+/// Every refusal, failed handshake and eviction is counted (`lockstep_channel_refusals_<code>`, and the close code
+/// in `lockstep_channel_closes_<code>`) and logged, rate-limited (`ChannelRefusal.logEvery`).
 final class ChannelPort: ChannelConnectionDelegate {
     /// What this node proves itself with, and where its challenge nonces come from.
     struct Authentication {
@@ -103,20 +110,41 @@ final class ChannelPort: ChannelConnectionDelegate {
 
     var isEmpty: Bool { entries.isEmpty }
 
+    /// Whether an entry is an accepted connection whose peer has not yet proved the cluster secret.
+    private static func isStranger(_ entry: Entry) -> Bool {
+        !entry.isDialed && entry.connection.isAwaitingAuthentication && !entry.connection.isClosed
+    }
+
     private func accepted(_ connection: ChannelConnection) {
-        guard !isExiting, entries.count < RuntimeConfiguration.channelConnectionsLimit else {
+        // An evicted or failed connection stays listed until its close is reported, at the end of the round.
+        let open = entries.lazy.filter { !$0.connection.isClosed }
+        let strangers = open.filter(Self.isStranger).count
+        let channels = open.count - strangers
+        guard !isExiting, channels < RuntimeConfiguration.channelConnectionsLimit else {
             // No delegate is set, so its close reports to nobody: the core never heard of it.
-            refused(connection, isExiting ? .exiting : .tooManyChannels(entries.count))
+            refused(connection, isExiting ? .exiting : .tooManyChannels(channels))
             connection.close()
             return
+        }
+        if strangers >= RuntimeConfiguration.unauthenticatedChannelsLimit {
+            // Entries are in the order they came, so the first match is the oldest.
+            let victim = entries.first { Self.isStranger($0) && $0.connection.isAwaitingPeerChallenge }
+                ?? entries.first(where: Self.isStranger)
+            if let victim {
+                refused(victim.connection, .evictedBeforeHandshake(RuntimeConfiguration.unauthenticatedChannelsLimit))
+                victim.connection.evictBeforeHandshake(
+                    unauthenticatedLimit: RuntimeConfiguration.unauthenticatedChannelsLimit)
+            }
         }
         connection.delegate = self
         connection.requireHandshake(authentication.handshake(as: .acceptor))
         entries.append(Entry(connection: connection, isDialed: false))
     }
 
-    /// Logs a refusal at the first of its kind and every `ChannelRefusal.logEvery`th, with the count so far.
+    /// Counts a refusal and logs it at the first of its kind and every `ChannelRefusal.logEvery`th, with the count
+    /// so far.
     private func refused(_ connection: ChannelConnection, _ refusal: ChannelRefusal) {
+        counters.values.channelRefusals[refusal.code, default: 0] += 1
         let total = refusals[refusal.code, default: 0] + 1
         refusals[refusal.code] = total
         guard total == 1 || total % ChannelRefusal.logEvery == 0 else { return }
@@ -233,14 +261,19 @@ final class ChannelPort: ChannelConnectionDelegate {
     func connection(_ connection: ChannelConnection, closedBecause reason: ChannelCloseReason) {
         countStatistics()
         counters.values.channelCloses[reason.code, default: 0] += 1
-        if case .authenticationFailed(let failure) = reason { refused(connection, .authenticationFailed(failure)) }
         guard let index = entries.firstIndex(where: { $0.connection === connection }) else { return }
         let entry = entries.remove(at: index)
+        switch reason {
+        case .authenticationFailed(let failure): refused(connection, .authenticationFailed(failure))
+        case .decodeFailed(let error) where !entry.isOpened: refused(connection, .undecodableBeforeHandshake(error))
+        default: break  // an eviction was counted and logged when it was decided
+        }
         if isExiting {
             exitDrain?.checkComplete()
             return
         }
-        guard !entry.isClosedByCore else { return }
+        // An accepted connection that never passed its handshake is one the core never heard of.
+        guard !entry.isClosedByCore, entry.isOpened || entry.isDialed else { return }
         if entry.isDialed, !entry.isOpened {
             report(.dialFailed(reason))
         } else {

@@ -56,7 +56,9 @@ public struct RuntimeConfiguration: Sendable {
     public var intakeBatchBytesLimit = 8 << 20
     /// The largest logging-channel frame body accepted from the peer. Must hold the largest command the client
     /// protocol accepts plus what its entry records, and a checkpoint chunk.
-    public var frameBodyBytesLimit = 4 << 20
+    public var frameBodyBytesLimit = Self.defaultFrameBodyBytesLimit
+    /// `frameBodyBytesLimit` unless configured otherwise: the largest frame a stranger may announce to a node.
+    public static let defaultFrameBodyBytesLimit = 4 << 20
     /// Bytes of one logging-channel read buffer.
     public var channelReadBufferBytes = 256 << 10
     /// How long an exiting node waits for its channel to drain (a handover frame to be read) and for its clients
@@ -96,9 +98,16 @@ public struct RuntimeConfiguration: Sendable {
     /// Room a log entry needs around the command itself: kind, recorded-value count, and the recorded values
     /// (9 bytes each; 64 KiB is over 7,000 clock or random reads by one command).
     public static let entryOverheadBytesLimit = 64 << 10
-    /// Channels open at once: the peer, plus a few half-open dials or strays. The core closes unidentified
-    /// channels past `node.unidentifiedChannelsLimit`; this bounds the runtime's table even before that.
+    /// Channels open at once that are authenticated or dialed by this node: the peer, plus a few half-open dials or
+    /// strays holding the secret. The core closes unidentified channels past `node.unidentifiedChannelsLimit`; this
+    /// bounds the runtime's table even before that. Connections still in their handshake are bounded apart
+    /// (`unauthenticatedChannelsLimit`), so strangers never take these places.
     public static let channelConnectionsLimit = 16
+    /// Accepted logging-channel connections still in their handshake, beside `channelConnectionsLimit`. Past it, a
+    /// new one evicts the oldest that has not sent its challenge (`ChannelPort`). The bound is what strangers can
+    /// make a node hold (each at most a handshake frame, `Frame.handshakeBodyBytesLimit`, and a small read buffer);
+    /// its size is how many connections a flood must open within one honest handshake's round trip to evict it.
+    public static let unauthenticatedChannelsLimit = 64
 
     /// The configuration, or why it cannot work; `replicatedBytesLimit` is the client protocol's largest command.
     func checked(replicatedBytesLimit: Int) throws(RuntimeError) -> RuntimeConfiguration {

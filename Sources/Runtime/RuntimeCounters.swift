@@ -36,6 +36,9 @@ struct RuntimeCounters: Equatable, Sendable {
     /// Logging channels that closed, by `ChannelCloseReason.code` (a corrupt stream, a silent peer, ...).
     /// At most one key per close kind.
     var channelCloses: [String: UInt64] = [:]
+    /// Logging-channel connections refused, failed or evicted before the core heard of them, by
+    /// `ChannelRefusal.code`. At most one key per refusal kind.
+    var channelRefusals: [String: UInt64] = [:]
 
     /// snake_case names, as `NodeStatus.counters` wants them.
     var dictionary: [String: UInt64] {
@@ -57,6 +60,7 @@ struct RuntimeCounters: Equatable, Sendable {
         ]
         for (code, count) in arbiterErrors { named["arbiter_errors_" + code] = count }
         for (code, count) in channelCloses { named["channel_closes_" + code] = count }
+        for (code, count) in channelRefusals { named["channel_refusals_" + code] = count }
         return named
     }
 }

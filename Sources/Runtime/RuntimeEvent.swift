@@ -88,6 +88,12 @@ public enum ChannelRefusal: Equatable, Sendable, CustomStringConvertible {
     case tooManyChannels(Int)
     /// The peer did not prove it holds the cluster secret; it received nothing but the handshake's frames.
     case authenticationFailed(AuthenticationFailure)
+    /// The peer had not proved the cluster secret when a newer connection needed its place among the
+    /// `RuntimeConfiguration.unauthenticatedChannelsLimit` unauthenticated ones.
+    case evictedBeforeHandshake(Int)
+    /// Before proving the cluster secret, the peer sent bytes that are not a handshake frame (garbage, another
+    /// protocol, or a header announcing more than `Frame.handshakeBodyBytesLimit`).
+    case undecodableBeforeHandshake(FrameError)
 
     /// Refusals of one kind are logged at the first and then at every this many: each is counted
     /// (`lockstep_channel_closes_<code>` in INFO), and a stranger retrying in a loop must not fill the disk.
@@ -99,6 +105,8 @@ public enum ChannelRefusal: Equatable, Sendable, CustomStringConvertible {
         case .exiting: "exiting"
         case .tooManyChannels: "too_many_channels"
         case .authenticationFailed(let failure): "authentication_failed_" + failure.code
+        case .evictedBeforeHandshake: "evicted_before_handshake"
+        case .undecodableBeforeHandshake: "undecodable_before_handshake"
         }
     }
 
@@ -108,6 +116,10 @@ public enum ChannelRefusal: Equatable, Sendable, CustomStringConvertible {
         case .exiting: "this node is exiting"
         case .tooManyChannels(let count): "\(count) channels are open already"
         case .authenticationFailed(let failure): "the peer \(failure); closed"
+        case .evictedBeforeHandshake(let limit):
+            "the peer had not proved the cluster secret when a newer connection needed its place among \(limit) "
+                + "unauthenticated ones; closed"
+        case .undecodableBeforeHandshake(let error): "the peer sent no handshake frame (\(error)); closed"
         }
     }
 }

@@ -217,6 +217,19 @@ struct RawPeer {
         try bytes.withUnsafeBytes { try descriptor.writeAll($0) }
     }
 
+    /// Reads frames, blocking, until `frames` holds one that `isWanted` accepts (or the peer closes): the frames.
+    func read(until isWanted: (Frame) -> Bool) throws -> [Frame] {
+        var decoder = FrameDecoder(bodyBytesLimit: 1 << 20), frames: [Frame] = []
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 1)
+        defer { buffer.deallocate() }
+        while !frames.contains(where: isWanted) {
+            guard let count = try descriptor.read(into: buffer), count > 0 else { break }
+            decoder.append(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+            while let frame = try decoder.next() { frames.append(frame) }
+        }
+        return frames
+    }
+
     func close() { try? descriptor.close() }  // teardown: nothing to do about a failure
 }
 
@@ -226,13 +239,15 @@ final class ListeningBackup: @unchecked Sendable {
     let endpoint: Endpoint
     let listener: ChannelListener
 
-    init(configuration: ChannelConnection.Configuration) throws {
+    /// With `handshake`, the accepted connection must pass it before the endpoint hears of it.
+    init(configuration: ChannelConnection.Configuration, handshake: ChannelHandshake? = nil) throws {
         server = try LoopThread()
         let endpoint = Endpoint(role: .backup, loop: server.loop)
         self.endpoint = endpoint
         listener = try ChannelListener(on: .loopback(port: 0), loop: server.loop, configuration: configuration) {
             endpoint.connection = $0
             $0.delegate = endpoint
+            if let handshake { $0.requireHandshake(handshake) }
         }
         try server.start()
     }

@@ -282,3 +282,59 @@ struct TransportTests {
         #expect(pair.primary.observed.withLock { $0.closeReason } == .closedLocally)
     }
 }
+
+/// What an unauthenticated peer can make a connection hold, and that the limits rise once it has authenticated.
+@Suite struct HandshakeLimitsTests {
+    static func handshake(_ role: ChannelHandshake.Role, _ name: String) -> ChannelHandshake {
+        ChannelHandshake(
+            role: role, localName: name, secret: HandshakePair.secret,
+            localNonce: [UInt8](repeating: role == .dialer ? 1 : 2, count: Frame.challengeNonceBytes))
+    }
+
+    @Test("before the handshake, a header announcing more than a handshake frame holds is refused at once")
+    func oversizedBeforeHandshake() throws {
+        let backup = try ListeningBackup(configuration: TransportTests.fast, handshake: Self.handshake(.acceptor, "a"))
+        defer { backup.tearDown() }
+        let endpoint = backup.endpoint
+        let peer = try backup.connectRawPeer()
+        defer { peer.close() }
+        // A challenge's header announcing one byte more than any challenge can have, and none of its body.
+        let declared = Frame.handshakeBodyBytesLimit + 1
+        var header = [UInt8](repeating: 0, count: FrameCodec.headerBytes)
+        header[0] = UInt8(truncatingIfNeeded: FrameCodec.magic)
+        header[1] = UInt8(truncatingIfNeeded: FrameCodec.magic >> 8)
+        header[2] = FrameCodec.version
+        header[3] = FrameKind.challenge.rawValue
+        for byte in 0..<4 { header[4 + byte] = UInt8(truncatingIfNeeded: UInt32(declared) >> (8 * byte)) }
+        try peer.send(header)
+
+        #expect(Waiting.until(.seconds(5)) { endpoint.observed.withLock { $0.closeReason != nil } })
+        let observed = endpoint.observed.withLock { $0 }
+        #expect(observed.openedAt == nil)
+        #expect(observed.closeReason == .decodeFailed(.oversized(declared: declared, limit: Frame.handshakeBodyBytesLimit)))
+    }
+
+    @Test("a frame larger than any handshake frame, sent with the proof in one write, arrives whole")
+    func largeFrameRightAfterProof() throws {
+        let backup = try ListeningBackup(configuration: TransportTests.fast, handshake: Self.handshake(.acceptor, "a"))
+        defer { backup.tearDown() }
+        let endpoint = backup.endpoint
+        let peer = try backup.connectRawPeer()
+        defer { peer.close() }
+        var dialer = Self.handshake(.dialer, "b")
+        try peer.send(dialer.challenge.encoded)
+        let challenge = try #require(try peer.read { $0.kind == .challenge }.first { $0.kind == .challenge })
+        guard case .send(let proof) = dialer.received(challenge) else {
+            Issue.record("the dialer did not answer the acceptor's challenge")
+            return
+        }
+        let payload = [UInt8](repeating: 7, count: 4 * Frame.handshakeBodyBytesLimit)
+        try peer.send(proof.encoded + Frame.entry(epoch: 1, sequence: 1, payload: payload).encoded)
+
+        #expect(Waiting.until(.seconds(5)) { endpoint.observed.withLock { !$0.entries.isEmpty || $0.closeReason != nil } })
+        let observed = endpoint.observed.withLock { $0 }
+        #expect(observed.openedAt != nil)
+        #expect(observed.closeReason == nil)
+        #expect(observed.entries == [1])
+    }
+}

@@ -3,7 +3,7 @@ import Glibc
 import Posix
 import Synchronization
 
-/// etcd in the clients namespace and one `lockstep node` in each node namespace, each started with
+/// etcd (one member or three) in the clients namespace and one `lockstep node` in each node namespace, each started with
 /// `ip netns exec NS ...` (ip execs the command, so the PID we hold is the process itself), on the etcd arbiter
 /// and a cluster secret. `shutDown` SIGKILLs and reaps every process it spawned, by PID.
 final class NetCluster: @unchecked Sendable {
@@ -12,8 +12,12 @@ final class NetCluster: @unchecked Sendable {
     let secretFile: String
     let names = ["a", "b"]
     let clients: [SocketAddress]
-    let arbiter = "etcd://\(Topology.etcdAddress):\(Topology.etcdClientPort)/lockstep"
-    private var etcd: ChildProcess?
+    /// The nodes' `--arbiter`, every member listed in `etcdOrder`; set by `startEtcd`.
+    private(set) var arbiter = ""
+    /// The etcd members in the order the nodes' arbiter lists them: a follower first.
+    private(set) var etcdOrder: [Int] = []
+    /// One process per etcd member, by member number.
+    private var etcd: [ChildProcess] = []
     /// Every process spawned per node, newest last; guarded by `lock`.
     private var processes: [[ChildProcess]] = [[], []]
     private let lock = Mutex(())
@@ -27,41 +31,119 @@ final class NetCluster: @unchecked Sendable {
         }
     }
 
-    /// Starts etcd in the clients namespace and waits, with a deadline, until `lockstep arbiter show` run in a
-    /// node namespace reads it (so the route from the nodes to etcd works too).
-    func startEtcd(deadline: Duration = .seconds(20)) throws {
+    /// Starts an etcd of `members` members in the clients namespace, one per address (`Topology.etcdAddress`), and
+    /// waits, with a deadline, until `lockstep arbiter show` run in a node namespace reads each member alone (so the
+    /// route from the nodes to every member works, and the members have a leader). The nodes' arbiter lists a
+    /// follower first when there are several, so killing `etcdOrder[0]` kills the endpoint the nodes try first
+    /// while the cluster keeps its leader.
+    func startEtcd(members: Int, deadline: Duration = .seconds(20)) throws {
+        precondition((1...Topology.etcdMembersLimit).contains(members), "the topology has addresses for 1-3 members")
         guard let executable = Harness.executable("etcd") else {
             throw HarnessError(
                 "etcd is not installed: install Debian's etcd-server (apt-get install -y etcd-server; .ci/run does)")
         }
-        let client = "http://\(Topology.etcdAddress):\(Topology.etcdClientPort)"
-        let peer = "http://\(Topology.etcdAddress):\(Topology.etcdPeerPort)"
-        let process = try ChildProcess.spawn(
-            topology.ip,
-            arguments: [
-                "netns", "exec", topology.clientsNamespace, executable, "--name", "net", "--data-dir",
-                directory + "/etcd", "--listen-client-urls", client, "--advertise-client-urls", client,
-                "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "net=\(peer)",
-                "--initial-cluster-state", "new",
-            ],
-            standardOutput: .file(path: directory + "/etcd.log", append: true),
-            standardError: .file(path: directory + "/etcd.log", append: true))
-        lock.withLock { _ in etcd = process }
-        let lockstep = try Harness.lockstepPath()
-        var last = ""
-        let ready = try waitUntil(deadline) {
-            if (try? process.tryWait()) ?? nil != nil { return false }
-            let (ok, output) = try Harness.run(
+        func url(_ member: Int, _ port: Int) -> String { "http://\(Topology.etcdAddress(member)):\(port)" }
+        let cluster = (0..<members).map { "m\($0)=\(url($0, Topology.etcdPeerPort))" }.joined(separator: ",")
+        for member in 0..<members {
+            let client = url(member, Topology.etcdClientPort), peer = url(member, Topology.etcdPeerPort)
+            // A short election timeout: the suite's clusters start fresh and must elect a leader in moments.
+            let process = try ChildProcess.spawn(
                 topology.ip,
-                ["netns", "exec", topology.nodeNamespaces[0], lockstep, "arbiter", "show", "--arbiter", arbiter],
-                in: directory, deadline: .seconds(5))
-            last = output
-            return ok
+                arguments: [
+                    "netns", "exec", topology.clientsNamespace, executable, "--name", "m\(member)", "--data-dir",
+                    "\(directory)/etcd-m\(member)", "--listen-client-urls", client, "--advertise-client-urls", client,
+                    "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", cluster,
+                    "--initial-cluster-state", "new", "--heartbeat-interval", "50", "--election-timeout", "500",
+                ],
+                standardOutput: .file(path: etcdLogPath(member), append: true),
+                standardError: .file(path: etcdLogPath(member), append: true))
+            lock.withLock { _ in etcd.append(process) }
         }
-        guard ready else {
-            throw HarnessError("etcd did not answer within \(deadline): \(last)\n"
-                + Harness.readFile(directory + "/etcd.log").suffix(2000))
+        let lockstep = try Harness.lockstepPath()
+        for member in 0..<members {
+            var last = ""
+            let ready = try waitUntil(deadline) {
+                let location = "etcd://\(Topology.etcdAddress(member)):\(Topology.etcdClientPort)/lockstep"
+                let (ok, output) = try Harness.run(
+                    topology.ip,
+                    ["netns", "exec", topology.nodeNamespaces[0], lockstep, "arbiter", "show", "--arbiter", location],
+                    in: directory, deadline: .seconds(5))
+                last = output
+                return ok
+            }
+            guard ready else {
+                throw HarnessError("etcd member m\(member) did not answer within \(deadline): \(last)\n"
+                    + Harness.readFile(etcdLogPath(member)).suffix(2000))
+            }
         }
+        var order = Array(0..<members)
+        if members > 1 {
+            guard let follower = order.first(where: { Self.isEtcdFollower($0) == true }) else {
+                throw HarnessError("no etcd member says it is a follower")
+            }
+            order.removeAll { $0 == follower }
+            order.insert(follower, at: 0)
+        }
+        etcdOrder = order
+        let endpoints = order.map { "\(Topology.etcdAddress($0)):\(Topology.etcdClientPort)" }
+        arbiter = "etcd://\(endpoints.joined(separator: ","))/lockstep"
+    }
+
+    func etcdLogPath(_ member: Int) -> String { "\(directory)/etcd-m\(member).log" }
+
+    /// SIGKILLs etcd member `member` and reaps it.
+    func killEtcdMember(_ member: Int) throws {
+        guard let process = lock.withLock({ _ in etcd.indices.contains(member) ? etcd[member] : nil }) else { return }
+        _ = try process.terminate(signal: SIGKILL, timeout: .seconds(5))
+    }
+
+    /// Whether etcd member `member` answers that another member leads (etcd's maintenance status: its own id and
+    /// the leader's); nil when it does not answer. Asked over plain HTTP from the calling thread, which must be in
+    /// the clients namespace.
+    static func isEtcdFollower(_ member: Int) -> Bool? {
+        let request = "POST /v3/maintenance/status HTTP/1.1\r\nHost: etcd\r\nContent-Type: application/json\r\n"
+            + "Content-Length: 2\r\nConnection: close\r\n\r\n{}"
+        guard let response = httpExchange(Topology.etcdAddress(member), Topology.etcdClientPort, request) else {
+            return nil
+        }
+        func field(_ name: String) -> Substring? {
+            guard let start = response.firstRange(of: "\"\(name)\":\"")?.upperBound,
+                let end = response[start...].firstIndex(of: "\"")
+            else { return nil }
+            return response[start..<end]
+        }
+        guard let own = field("member_id"), let leader = field("leader") else { return nil }
+        return own != leader
+    }
+
+    /// Sends `request` to `host:port` and reads until the server closes (2 s timeouts); nil on any failure.
+    private static func httpExchange(_ host: String, _ port: Int, _ request: String) -> String? {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr(host)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { return nil }
+        let bytes = Array(request.utf8)
+        guard bytes.withUnsafeBytes({ send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == bytes.count
+        else { return nil }
+        var response: [UInt8] = [], buffer = [UInt8](repeating: 0, count: 4096)
+        while response.count < 1 << 16 {
+            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { break }
+            response.append(contentsOf: buffer[..<count])
+        }
+        return String(decoding: response, as: UTF8.self)
     }
 
     /// Spawns (or respawns) node `index` in its namespace, appending to its log.
@@ -89,7 +171,7 @@ final class NetCluster: @unchecked Sendable {
 
     /// Every spawned process SIGKILLed and reaped, by PID.
     func shutDown() {
-        let all = lock.withLock { _ in processes.flatMap { $0 } + (etcd.map { [$0] } ?? []) }
+        let all = lock.withLock { _ in processes.flatMap { $0 } + etcd }
         for process in all { _ = try? process.terminate(signal: SIGKILL, timeout: .seconds(10)) }
     }
 

@@ -31,7 +31,9 @@ final class NetworkRun: @unchecked Sendable {
         var elapsed: Duration
     }
 
-    static func run(_ title: String, _ body: @escaping @Sendable (NetworkRun) throws -> Void) throws -> Outcome {
+    static func run(
+        _ title: String, etcdMembers: Int, _ body: @escaping @Sendable (NetworkRun) throws -> Void
+    ) throws -> Outcome {
         let started = Stopwatch.now
         let directory = try Harness.temporaryDirectory("run")
         defer { Harness.removeTree(directory) }
@@ -44,13 +46,13 @@ final class NetworkRun: @unchecked Sendable {
         let cluster = try NetCluster(topology: topology, directory: directory)
         defer { cluster.shutDown() }
         let run = NetworkRun(title: title, topology: topology, cluster: cluster)
-        var outcome = try topology.runInClients { try run.execute(body) }
+        var outcome = try topology.runInClients { try run.execute(etcdMembers: etcdMembers, body) }
         outcome.elapsed = Stopwatch.now - started
         return outcome
     }
 
-    private func execute(_ body: (NetworkRun) throws -> Void) throws -> Outcome {
-        try cluster.startEtcd()
+    private func execute(etcdMembers: Int, _ body: (NetworkRun) throws -> Void) throws -> Outcome {
+        try cluster.startEtcd(members: etcdMembers)
         for index in 0..<2 { try cluster.start(index) }
         _ = try cluster.waitForProtected(deadline: .seconds(30))
         monitor = try RoleMonitor(addresses: cluster.clients)

@@ -8,9 +8,11 @@ import Testing
 /// saying so without them: it never passes empty.
 @Suite("two hosts in network namespaces", .serialized)
 struct NetworkTests {
-    /// Runs one fault and records its figures; every violation is a test issue.
-    func check(_ title: String, _ body: @escaping @Sendable (NetworkRun) throws -> Void) throws {
-        let outcome = try NetworkRun.run(title, body)
+    /// Runs one fault over an etcd of `etcdMembers` members and records its figures; every violation is a test issue.
+    func check(
+        _ title: String, etcdMembers: Int = 1, _ body: @escaping @Sendable (NetworkRun) throws -> Void
+    ) throws {
+        let outcome = try NetworkRun.run(title, etcdMembers: etcdMembers, body)
         print(outcome.text)
         print("NETWORK \(title): lost acknowledged writes \(outcome.lostAcknowledged), split brain "
             + "\(outcome.splitBrain), unavailability [\(outcome.windows.joined(separator: "; "))], "
@@ -99,6 +101,58 @@ struct NetworkTests {
             }
             try run.waitForRecovery(deadline: .seconds(20))
             try run.cluster.start(backup)
+            _ = try run.cluster.waitForProtected(deadline: .seconds(30))
+            try run.requireProgress(200)
+        }
+    }
+
+    @Test("5. a three-member etcd loses the member the nodes try first, then the primary is killed: the backup takes over")
+    func etcdMemberKilled() throws {
+        try check("etcd member killed, then the primary", etcdMembers: 3) { run in
+            let (primary, _) = try run.cluster.waitForProtected(deadline: .seconds(30))
+            try run.requireProgress(200)
+            // The first endpoint of every node's arbiter, and a follower: the cluster keeps its leader and quorum.
+            let member = run.cluster.etcdOrder[0]
+            try run.cluster.killEtcdMember(member)
+            print("NETWORK etcd member killed: m\(member), first of \(run.cluster.arbiter)")
+            try run.requireProgress(200)
+            // The take of the next epoch must fail over from the dead endpoint to one of the two live members.
+            _ = run.markFault("kill -9 of the primary, an etcd member down", formerPrimary: primary)
+            try run.cluster.kill(primary)
+            try run.waitForRecovery(deadline: .seconds(20))
+            try run.cluster.start(primary)
+            _ = try run.cluster.waitForProtected(deadline: .seconds(30))
+            try run.requireProgress(200)
+        }
+    }
+
+    @Test("6. etcd unreachable from the backup, then the primary killed: nobody serves until etcd is back")
+    func etcdUnreachableFromBackup() throws {
+        try check("etcd unreachable from the backup, then the primary killed") { run in
+            let (primary, backup) = try run.cluster.waitForProtected(deadline: .seconds(30))
+            try run.requireProgress(200)
+            try run.topology.setEtcdReachable(from: backup, false)
+            // A protected primary needs no arbiter: the load goes on.
+            try run.requireProgress(200)
+            _ = run.markFault("primary killed while etcd unreachable from the backup", formerPrimary: primary)
+            try run.cluster.kill(primary)
+            let killed = Stopwatch.now
+            // The backup lost its primary and must take the next epoch before serving; it cannot reach etcd, so it
+            // must not go live: no write sent meanwhile may be acknowledged by anyone.
+            sleep(for: .seconds(3))
+            let restored = Stopwatch.now
+            let backupRole = run.cluster.info(backup)?["lockstep_role"] ?? "no answer"
+            try run.topology.setEtcdReachable(from: backup, true)
+            let released = run.acks(sentFrom: killed, to: restored).values.reduce(0, +)
+            if released > 0 {
+                run.extraViolations.append(
+                    "\(released) writes sent after the primary's kill were acknowledged while etcd was unreachable")
+            }
+            if backupRole == "primary" {
+                run.extraViolations.append("the backup said it was primary without reaching etcd")
+            }
+            try run.waitForRecovery(deadline: .seconds(20))
+            try run.cluster.start(primary)
             _ = try run.cluster.waitForProtected(deadline: .seconds(30))
             try run.requireProgress(200)
         }

@@ -6,7 +6,7 @@ import Synchronization
 /// "clients" namespace, which forwards between them and also holds etcd on an address of its own.
 ///
 ///     ns a: 198.18.1.2/24 ──veth── 198.18.1.1/24 ┐
-///                                                ├ ns clients (forwards; etcd on 198.18.0.100/32 on lo)
+///                                                ├ ns clients (forwards; etcd on 198.18.0.100-102/32 on lo)
 ///     ns b: 198.18.2.2/24 ──veth── 198.18.2.1/24 ┘
 ///
 /// So the logging channel a↔b crosses the clients namespace too, and a node whose veth is down is cut off from
@@ -18,7 +18,8 @@ import Synchronization
 /// cut off from everything). `tearDown` deletes the namespaces (which destroys the veths in them) and any veth left
 /// in the root namespace by a half-finished setup; names carry the test process's PID and a per-run counter.
 final class Topology: Sendable {
-    static let etcdAddress = "198.18.0.100"
+    /// Addresses for etcd members, one each (a single-member etcd uses the first): member `m` is `etcdAddress(m)`.
+    static let etcdMembersLimit = 3
     static let clientPort: UInt16 = 6379
     static let channelPort: UInt16 = 7000
     static let etcdClientPort = 2379
@@ -37,6 +38,8 @@ final class Topology: Sendable {
     let clientVeths: [String]
     private let created = Mutex<[String]>([])
 
+    /// etcd member `member`'s address, on the clients namespace's loopback.
+    static func etcdAddress(_ member: Int) -> String { "198.18.0.\(100 + member)" }
     /// Node `index`'s only address (client port and logging channel both bind it).
     static func nodeAddress(_ index: Int) -> String { "198.18.\(index + 1).2" }
     /// The clients namespace's address on node `index`'s link: that node's gateway.
@@ -90,7 +93,9 @@ final class Topology: Sendable {
             try ipCommand(["-n", clientsNamespace, "link", "set", clientVeths[index], "up"])
             try ipCommand(["-n", node, "route", "add", "198.18.0.0/15", "via", Self.gatewayAddress(index)])
         }
-        try ipCommand(["-n", clientsNamespace, "addr", "add", Self.etcdAddress + "/32", "dev", "lo"])
+        for member in 0..<Self.etcdMembersLimit {
+            try ipCommand(["-n", clientsNamespace, "addr", "add", Self.etcdAddress(member) + "/32", "dev", "lo"])
+        }
         // Forwarding between the two node links, in the clients namespace only (a per-namespace setting).
         try ipCommand([
             "netns", "exec", clientsNamespace, "/bin/sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward",
@@ -138,11 +143,14 @@ final class Topology: Sendable {
         try ipCommand(["-n", clientsNamespace, "link", "set", clientVeths[index], up ? "up" : "down"])
     }
 
-    /// Node `index` drops every packet for etcd's address; it still reaches clients and its peer.
+    /// Node `index` drops every packet for every etcd member's address; it still reaches clients and its peer.
     func setEtcdReachable(from index: Int, _ reachable: Bool) throws {
-        try ipCommand([
-            "-n", nodeNamespaces[index], "route", reachable ? "del" : "add", "blackhole", Self.etcdAddress + "/32",
-        ])
+        for member in 0..<Self.etcdMembersLimit {
+            try ipCommand([
+                "-n", nodeNamespaces[index], "route", reachable ? "del" : "add", "blackhole",
+                Self.etcdAddress(member) + "/32",
+            ])
+        }
     }
 
     // MARK: Running inside the clients namespace
