@@ -74,21 +74,33 @@ public struct BenchmarkPlan: Sendable {
                 CaseDefinition(key: "lockstep-get@\($0)", group: .lockstep, title: "Lockstep GET", connections: $0)
             }
             if let pipelined {
-                cases.append(
-                    CaseDefinition(
-                        key: "lockstep-set-pipelined@\(pipelined.connections)", group: .lockstep,
-                        title: "Lockstep SET", connections: pipelined.connections, pipelineDepth: pipelined.depth))
+                for command in ["SET", "GET"] {
+                    cases.append(
+                        CaseDefinition(
+                            key: "lockstep-\(command.lowercased())-pipelined@\(pipelined.connections)", group: .lockstep,
+                            title: "Lockstep \(command)", connections: pipelined.connections,
+                            pipelineDepth: pipelined.depth))
+                }
             }
             return cases
         case .redis:
-            return redisSetConnections.map {
+            var cases = redisSetConnections.map {
                 CaseDefinition(
                     key: "redis-set@\($0)", group: .redis, title: "Redis SET (async replica)", connections: $0)
             }
-                + redisWaitConnections.map {
-                    CaseDefinition(
-                        key: "redis-setwait@\($0)", group: .redis, title: "Redis SET+WAIT 1", connections: $0)
+            cases += redisWaitConnections.map {
+                CaseDefinition(key: "redis-setwait@\($0)", group: .redis, title: "Redis SET+WAIT 1", connections: $0)
+            }
+            if let pipelined {
+                for command in ["SET", "GET"] {
+                    cases.append(
+                        CaseDefinition(
+                            key: "redis-\(command.lowercased())-pipelined@\(pipelined.connections)", group: .redis,
+                            title: "Redis \(command) (async replica)", connections: pipelined.connections,
+                            pipelineDepth: pipelined.depth))
                 }
+            }
+            return cases
         }
     }
 
@@ -113,6 +125,7 @@ public struct BenchmarkPlan: Sendable {
             return definition.key.hasPrefix("lockstep-get")
                 ? .get(keyspace: keyspace) : .set(keyspace: keyspace, valueBytes: valueBytes)
         case .redis:
+            if definition.key.hasPrefix("redis-get") { return .get(keyspace: keyspace) }
             guard definition.key.hasPrefix("redis-setwait") else {
                 return .set(keyspace: keyspace, valueBytes: valueBytes)
             }

@@ -89,8 +89,12 @@ public final class BenchmarkRunner {
         if parts.contains(.redis), let redis {
             log("starting a Redis primary and replica from \(redis)")
             do {
-                redisPair = try RedisPair.start(executable: redis)
+                let started = try RedisPair.start(executable: redis)
+                redisPair = started
+                try prefill(started.primary.clientAddress)  // the pipelined GET case reads existing keys
             } catch {
+                redisPair?.stop()
+                redisPair = nil
                 fail(.redis, "the Redis pair could not start: \(error)")
             }
         }

@@ -114,5 +114,15 @@ extension RatioDefinition {
             numerator: ("lockstep-set@64", .operationsPerSecond),
             denominator: ("floor-2hop@64", .operationsPerSecond), target: nil,
             note: "share of the batching relay's throughput"),
+        RatioDefinition(
+            title: "Lockstep SET ops/s / Redis SET ops/s, 16 connections × pipeline 16",
+            numerator: ("lockstep-set-pipelined@16", .operationsPerSecond),
+            denominator: ("redis-set-pipelined@16", .operationsPerSecond), target: .atLeast(1.0),
+            note: "issue 15: pipelines at full speed"),
+        RatioDefinition(
+            title: "Lockstep GET ops/s / Redis GET ops/s, 16 connections × pipeline 16",
+            numerator: ("lockstep-get-pipelined@16", .operationsPerSecond),
+            denominator: ("redis-get-pipelined@16", .operationsPerSecond), target: .atLeast(1.0),
+            note: "issue 15: reads answered without log entries"),
     ]
 }
