@@ -2,10 +2,13 @@ import Glibc
 import Posix
 import Synchronization
 
-/// A TCP relay on loopback between two nodes' logging channels, whose behaviour the test switches at will.
+/// A TCP relay between two nodes' logging channels, on loopback unless told otherwise, whose behaviour the test
+/// switches at will.
 ///
 /// A node advertises the proxy's address, so its peer dials the proxy and every channel byte crosses it. One
-/// thread polls every socket; all state lives on that thread except the mode and counters.
+/// thread polls every socket; all state lives on that thread except the mode and counters. Sockets belong to the
+/// network namespace of the thread that makes them, and a thread starts in its creator's: a proxy made on a thread
+/// inside a namespace (NetworkTests' `Topology.runInClients`) listens and dials there.
 final class FaultProxy: Sendable {
     /// What the proxy does to the bytes. "Forward" is from the dialing side (the backup) to the listening side
     /// (the node behind the proxy); "backward" is the reverse.
@@ -24,6 +27,10 @@ final class FaultProxy: Sendable {
         /// Hold every chunk this long before relaying it. When either side closes, chunks still held are dropped:
         /// bytes in flight when a node dies are lost with it, as with a crashed machine.
         case delay(Duration)
+        /// `.delay`, and every `everyChunks`-th chunk read (counted over both directions) held `stall` longer. Bytes
+        /// keep their order, so the chunks behind a stalled one wait too: what a lost segment looks like above TCP
+        /// until its retransmission arrives (head-of-line blocking). Nothing is lost.
+        case delayWithStalls(Duration, stall: Duration, everyChunks: Int)
         /// Flip one bit in every `everyBytes`-th byte, both ways.
         case flipBits(everyBytes: Int)
 
@@ -35,6 +42,8 @@ final class FaultProxy: Sendable {
             case .dropForward: "drop forward"
             case .dropBackward: "drop backward"
             case .delay(let duration): "delay \(duration)"
+            case .delayWithStalls(let duration, let stall, let every):
+                "delay \(duration), every \(every)th chunk \(stall) more"
             case .flipBits(let every): "flip a bit every \(every) bytes"
             }
         }
@@ -55,6 +64,7 @@ final class FaultProxy: Sendable {
         var bytesRelayed = 0
         var bytesDropped = 0
         var bitsFlipped = 0
+        var chunksStalled = 0
     }
 
     /// Bytes a direction may hold before the proxy stops reading its source: backpressure, not growth.
@@ -67,9 +77,9 @@ final class FaultProxy: Sendable {
     private let isStopRequested = Atomic<Bool>(false)
     private let thread: Mutex<PosixThread?> = Mutex(nil)
 
-    /// Listens on `listenPort` (0: any free port) of 127.0.0.1 and relays to `target`.
-    init(target: SocketAddress, listenPort: UInt16 = 0) throws {
-        let listener = try TCP.listen(on: .loopback(port: listenPort))
+    /// Listens on `listenAddress` (port 0: any free port) and relays to `target`.
+    init(target: SocketAddress, listenAddress: SocketAddress = .loopback(port: 0)) throws {
+        let listener = try TCP.listen(on: listenAddress)
         address = try TCP.localAddress(of: listener)
         self.target = target
         let thread = try PosixThread.spawn { [self] in run(listener: listener) }
@@ -119,6 +129,7 @@ final class FaultProxy: Sendable {
         var lastMode = Mode.pass
         var flipCountdown = 0
         var flipSerial = 0
+        var stallCountdown = 0
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
         defer {
             for link in links { link.close() }
@@ -157,11 +168,11 @@ final class FaultProxy: Sendable {
                 relay(
                     from: link.near, events: nearEvents, into: &link.forward,
                     dropping: mode == .blackhole || mode == .dropForward, mode: mode, flipCountdown: &flipCountdown,
-                    flipSerial: &flipSerial, chunk: &chunk, link: link)
+                    flipSerial: &flipSerial, stallCountdown: &stallCountdown, chunk: &chunk, link: link)
                 relay(
                     from: link.far, events: farEvents, into: &link.backward,
                     dropping: mode == .blackhole || mode == .dropBackward, mode: mode, flipCountdown: &flipCountdown,
-                    flipSerial: &flipSerial, chunk: &chunk, link: link)
+                    flipSerial: &flipSerial, stallCountdown: &stallCountdown, chunk: &chunk, link: link)
                 flush(&link.forward, to: link.far, link: link)
                 flush(&link.backward, to: link.near, link: link)
             }
@@ -180,7 +191,7 @@ final class FaultProxy: Sendable {
 
     private func relay(
         from source: FileDescriptor, events: Int16, into pending: inout Pending, dropping: Bool, mode: Mode,
-        flipCountdown: inout Int, flipSerial: inout Int, chunk: inout [UInt8], link: Link
+        flipCountdown: inout Int, flipSerial: inout Int, stallCountdown: inout Int, chunk: inout [UInt8], link: Link
     ) {
         guard !link.isClosed, events & Int16(POLLIN | POLLHUP | POLLERR) != 0 else { return }
         let result = chunk.withUnsafeMutableBytes { raw in
@@ -198,6 +209,15 @@ final class FaultProxy: Sendable {
         switch mode {
         case .delay(let duration):
             releaseAt = releaseAt + duration
+        case .delayWithStalls(let duration, let stall, let every):
+            releaseAt = releaseAt + duration
+            stallCountdown -= 1
+            if stallCountdown <= 0 {
+                // Held behind its own stall only: `flush` sends chunks in order, so those read later wait for it.
+                releaseAt = releaseAt + stall
+                stallCountdown = every
+                counters.withLock { $0.chunksStalled += 1 }
+            }
         case .flipBits(let every):
             var flipped = 0
             for index in bytes.indices {

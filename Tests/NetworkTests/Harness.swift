@@ -2,8 +2,9 @@ import Glibc
 @testable import LockstepCLI
 import Posix
 
-// Small helpers copied from FaultTests (FaultHarness, RedisConnection) so this target stands alone; the checker,
-// workload and role monitor beside this file are FaultTests' own, copied unchanged but for `waitUntil`.
+// Small helpers copied from FaultTests' FaultHarness so this target stands alone. The checker, workload, role
+// monitor, RESP client and fault proxy beside this file are symlinks to FaultTests' own files (Checker.swift,
+// Workload.swift, RoleMonitor.swift, RedisConnection.swift, FaultProxy.swift): one copy of each.
 
 /// A failure of the harness itself (no namespaces, a node that never came up), with what to look at.
 struct HarnessError: Error, CustomStringConvertible {
@@ -21,11 +22,31 @@ func waitUntil(_ deadline: Duration, _ condition: () throws -> Bool) rethrows ->
     try pollUntil(deadline, condition)
 }
 
-/// The workload, checker, role monitor and RESP helpers are FaultTests' own files, linked into this target (one copy of the
-/// kill-and-failover checker); they wait through `FaultHarness`.
+/// The workload, checker, role monitor, RESP helpers and fault proxy are FaultTests' own files, linked into this
+/// target (one copy of the kill-and-failover checker and of the proxy); they wait through `FaultHarness`.
 enum FaultHarness {
     static func waitUntil(_ deadline: Duration, _ condition: () throws -> Bool) rethrows -> Bool {
         try pollUntil(deadline, condition)
+    }
+
+    /// poll(2) on one descriptor until `deadline` (monotonic nanoseconds): whether it became ready (readiness
+    /// includes hangup and error, which the next read or send reports). For the fault proxy's dials.
+    static func waitFor(_ events: Int16, on fd: FileDescriptor, until deadline: UInt64) -> Bool {
+        while true {
+            let now = monotonicNanoseconds()
+            guard now < deadline else { return false }
+            var request = pollfd(fd: fd.rawValue, events: events, revents: 0)
+            let milliseconds = CInt(clamping: (deadline - now + 999_999) / 1_000_000)
+            // -1 can only be EINTR here (valid descriptor and arguments): poll again with the time left.
+            if poll(&request, 1, milliseconds) > 0 { return true }
+        }
+    }
+
+    /// The monotonic-nanosecond deadline `duration` from now, for `waitFor`.
+    static func deadline(after duration: Duration) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        return monotonicNanoseconds() &+ UInt64(max(0, seconds)) &* 1_000_000_000
+            &+ UInt64(max(0, attoseconds) / 1_000_000_000)
     }
 }
 

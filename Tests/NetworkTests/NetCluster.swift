@@ -5,7 +5,7 @@ import Synchronization
 
 /// etcd (one member or three) in the clients namespace and one `lockstep node` in each node namespace, each started with
 /// `ip netns exec NS ...` (ip execs the command, so the PID we hold is the process itself), on the etcd arbiter
-/// and a cluster secret. `shutDown` SIGKILLs and reaps every process it spawned, by PID.
+/// and a cluster secret. `shutDown` SIGKILLs and reaps every process it spawned, by PID, and stops any channel proxies.
 final class NetCluster: @unchecked Sendable {
     let topology: Topology
     let directory: String
@@ -20,6 +20,9 @@ final class NetCluster: @unchecked Sendable {
     private var etcd: [ChildProcess] = []
     /// Every process spawned per node, newest last; guarded by `lock`.
     private var processes: [[ChildProcess]] = [[], []]
+    /// The fault proxy in front of each node's logging channel, by node; empty when the nodes dial each other
+    /// directly. Guarded by `lock`.
+    private var proxies: [FaultProxy] = []
     private let lock = Mutex(())
 
     init(topology: Topology, directory: String) throws {
@@ -146,15 +149,41 @@ final class NetCluster: @unchecked Sendable {
         return String(decoding: response, as: UTF8.self)
     }
 
+    /// Puts a fault proxy in front of each node's logging channel, set to `mode`. The calling thread must be in the
+    /// clients namespace (`Topology.runInClients`): the proxies listen and dial there, on threads that inherit it.
+    /// The proxy in front of node i listens on the other node's gateway, the address that node reaches first, and
+    /// dials node i's channel. Nodes started afterwards advertise their own proxy and dial the other's (as
+    /// FaultTests' `Cluster` does on loopback), so every channel byte crosses a proxy.
+    func startChannelProxies(_ mode: FaultProxy.Mode) throws {
+        for index in 0..<2 {
+            let proxy = try FaultProxy(
+                target: try SocketAddress(parsing: "\(Topology.nodeAddress(index)):\(Topology.channelPort)"),
+                listenAddress: try SocketAddress(
+                    parsing: "\(Topology.gatewayAddress(1 - index)):\(Topology.channelPort)"))
+            proxy.set(mode)
+            lock.withLock { _ in proxies.append(proxy) }
+        }
+    }
+
+    /// The channel proxies' totals, by node; empty without proxies.
+    var proxyTotals: [FaultProxy.Counters] { lock.withLock { _ in proxies.map(\.totals) } }
+
     /// Spawns (or respawns) node `index` in its namespace, appending to its log.
     func start(_ index: Int) throws {
         let channel = "\(Topology.nodeAddress(index)):\(Topology.channelPort)"
-        let peer = "\(Topology.nodeAddress(1 - index)):\(Topology.channelPort)"
+        var peering = ["--peer", "\(Topology.nodeAddress(1 - index)):\(Topology.channelPort)"]
+        let proxies = lock.withLock { _ in self.proxies }
+        if !proxies.isEmpty {
+            peering = [
+                "--advertise", proxies[index].address.description, "--peer", proxies[1 - index].address.description,
+            ]
+        }
         let process = try ChildProcess.spawn(
             topology.ip,
             arguments: [
                 "netns", "exec", topology.nodeNamespaces[index], try Harness.lockstepPath(), "node", "--name",
-                names[index], "--client", clients[index].description, "--channel", channel, "--peer", peer,
+                names[index], "--client", clients[index].description, "--channel", channel,
+            ] + peering + [
                 "--arbiter", arbiter, "--cluster-secret-file", secretFile, "--parent-pid", String(getpid()),
             ],
             standardOutput: .discard, standardError: .file(path: logPath(index), append: true))
@@ -169,10 +198,16 @@ final class NetCluster: @unchecked Sendable {
         _ = try process.terminate(signal: SIGKILL, timeout: .seconds(5))
     }
 
-    /// Every spawned process SIGKILLed and reaped, by PID.
+    /// Every spawned process SIGKILLed and reaped, by PID; then the channel proxies stopped (their threads joined,
+    /// their sockets closed).
     func shutDown() {
         let all = lock.withLock { _ in processes.flatMap { $0 } + etcd }
         for process in all { _ = try? process.terminate(signal: SIGKILL, timeout: .seconds(10)) }
+        let stopping = lock.withLock { _ in
+            defer { proxies = [] }
+            return proxies
+        }
+        for proxy in stopping { proxy.stop() }
     }
 
     func info(_ index: Int) -> [String: String]? { RESPClient.info(clients[index]) }

@@ -3,7 +3,9 @@ import Posix
 
 /// One network fault test, end to end: topology, etcd, both nodes, a protected pair, the workload and role monitor
 /// (all in the clients namespace), the fault (the test's `body`), then the checker over the whole history.
-/// Everything started is torn down on every path: processes by PID, then the namespaces.
+/// With a `SlowLink`, the node-to-node channel is slow and lossy from before the nodes start: netem when this
+/// kernel has it, checked in the run's own namespaces, else fault proxies; the run prints which. Everything started
+/// is torn down on every path: processes by PID and proxies, then the namespaces (netem's qdiscs go with them).
 final class NetworkRun: @unchecked Sendable {
     let title: String
     let topology: Topology
@@ -14,11 +16,14 @@ final class NetworkRun: @unchecked Sendable {
     private(set) var faults: [FaultMark] = []
     /// Failures the test's own checks found, beyond the checker's.
     var extraViolations: [String] = []
+    /// How the link between the nodes was slowed; nil on a run without a `SlowLink`.
+    let slowLinkPath: SlowLink.Path?
 
-    private init(title: String, topology: Topology, cluster: NetCluster) {
+    private init(title: String, topology: Topology, cluster: NetCluster, slowLinkPath: SlowLink.Path?) {
         self.title = title
         self.topology = topology
         self.cluster = cluster
+        self.slowLinkPath = slowLinkPath
     }
 
     /// What a run ends with: the checker's report, its violations plus the test's own, and how long it took.
@@ -32,7 +37,8 @@ final class NetworkRun: @unchecked Sendable {
     }
 
     static func run(
-        _ title: String, etcdMembers: Int, _ body: @escaping @Sendable (NetworkRun) throws -> Void
+        _ title: String, etcdMembers: Int, slowLink: SlowLink? = nil,
+        _ body: @escaping @Sendable (NetworkRun) throws -> Void
     ) throws -> Outcome {
         let started = Stopwatch.now
         let directory = try Harness.temporaryDirectory("run")
@@ -45,10 +51,28 @@ final class NetworkRun: @unchecked Sendable {
         }
         let cluster = try NetCluster(topology: topology, directory: directory)
         defer { cluster.shutDown() }
-        let run = NetworkRun(title: title, topology: topology, cluster: cluster)
-        var outcome = try topology.runInClients { try run.execute(etcdMembers: etcdMembers, body) }
+        let slowLinkPath = try slowLink.map { try slowDown(topology, $0, title: title) }
+        let run = NetworkRun(title: title, topology: topology, cluster: cluster, slowLinkPath: slowLinkPath)
+        var outcome = try topology.runInClients {
+            if let slowLink, case .faultProxy = slowLinkPath { try cluster.startChannelProxies(slowLink.proxyMode) }
+            return try run.execute(etcdMembers: etcdMembers, body)
+        }
         outcome.elapsed = Stopwatch.now - started
         return outcome
+    }
+
+    /// netem on the node link if this kernel has it, checked in `topology`'s own namespace; else the path through
+    /// fault proxies, which `execute`'s caller starts. Says loudly which.
+    private static func slowDown(_ topology: Topology, _ slowLink: SlowLink, title: String) throws -> SlowLink.Path {
+        let path: SlowLink.Path
+        if let refusal = topology.netemRefusal() {
+            path = .faultProxy(netemRefusal: refusal)
+        } else {
+            try topology.setNetem(oneWayDelay: slowLink.oneWayDelay, lossPercent: slowLink.lossPercent)
+            path = .netem
+        }
+        print("NETWORK \(title): the link between the nodes is slowed by \(path)")
+        return path
     }
 
     private func execute(etcdMembers: Int, _ body: (NetworkRun) throws -> Void) throws -> Outcome {
@@ -110,6 +134,12 @@ final class NetworkRun: @unchecked Sendable {
             throw HarnessError("fewer than \(count) writes acknowledged in \(deadline)\n\(cluster.statusText())\n"
                 + "\(cluster.logTails())")
         }
+    }
+
+    /// How long each operation sent in [from, to) took to be acknowledged, shortest first.
+    func ackLatencies(sentFrom from: ContinuousClock.Instant, to: ContinuousClock.Instant) -> [Duration] {
+        workload.history().filter { $0.outcome == .acknowledged && $0.sentAt >= from && $0.sentAt < to }
+            .map { $0.finishedAt - $0.sentAt }.sorted()
     }
 
     /// Acknowledged operations sent in [from, to) (and finished before `to`), per node.

@@ -8,11 +8,13 @@ import Testing
 /// saying so without them: it never passes empty.
 @Suite("two hosts in network namespaces", .serialized)
 struct NetworkTests {
-    /// Runs one fault over an etcd of `etcdMembers` members and records its figures; every violation is a test issue.
+    /// Runs one fault over an etcd of `etcdMembers` members, the node link slowed by `slowLink` if given, and records
+    /// its figures; every violation is a test issue.
     func check(
-        _ title: String, etcdMembers: Int = 1, _ body: @escaping @Sendable (NetworkRun) throws -> Void
+        _ title: String, etcdMembers: Int = 1, slowLink: SlowLink? = nil,
+        _ body: @escaping @Sendable (NetworkRun) throws -> Void
     ) throws {
-        let outcome = try NetworkRun.run(title, etcdMembers: etcdMembers, body)
+        let outcome = try NetworkRun.run(title, etcdMembers: etcdMembers, slowLink: slowLink, body)
         print(outcome.text)
         print("NETWORK \(title): lost acknowledged writes \(outcome.lostAcknowledged), split brain "
             + "\(outcome.splitBrain), unavailability [\(outcome.windows.joined(separator: "; "))], "
@@ -151,6 +153,48 @@ struct NetworkTests {
             if backupRole == "primary" {
                 run.extraViolations.append("the backup said it was primary without reaching etcd")
             }
+            try run.waitForRecovery(deadline: .seconds(20))
+            try run.cluster.start(primary)
+            _ = try run.cluster.waitForProtected(deadline: .seconds(30))
+            try run.requireProgress(200)
+        }
+    }
+
+    /// The logging channel between the nodes slowed `SlowLink`'s 5 ms each way, and lossy, from before the nodes
+    /// start. The run checks for netem in its own namespaces and prints which path it took: with netem, 5 ms delay
+    /// and 1% packet loss on each node's veth (TCP retransmits what is lost); without it, a fault proxy per node in
+    /// the clients namespace delays every chunk 5 ms and, since a TCP proxy cannot lose a packet, stands in for loss
+    /// with what a loss costs above TCP: every 100th chunk held 40 ms more, the bytes behind it waiting too, as they
+    /// would for a retransmission (see `SlowLink`). Every write is acknowledged only once the backup acked its entry,
+    /// a round trip over the link: a median ack latency under that round trip means the delay was not applied, and
+    /// fails the test. Then kill -9 of the primary over the same link.
+    @Test("7. a slow, lossy link between the nodes: the pair stays protected, acks wait a round trip; kill -9 of the primary loses nothing")
+    func slowLossyLink() throws {
+        let link = SlowLink()
+        try check("slow lossy link, then kill -9 of the primary", slowLink: link) { run in
+            let (primary, _) = try run.cluster.waitForProtected(deadline: .seconds(30))
+            let epoch = run.cluster.info(primary)?["lockstep_epoch"]
+            let measuredFrom = Stopwatch.now
+            try run.requireProgress(300)
+            let latencies = run.ackLatencies(sentFrom: measuredFrom, to: Stopwatch.now)
+            // The pair stayed protected through the slow link: the same primary, epoch and backup.
+            let (stillPrimary, _) = try run.cluster.waitForProtected(deadline: .seconds(5))
+            if stillPrimary != primary || run.cluster.info(primary)?["lockstep_epoch"] != epoch {
+                run.extraViolations.append("the pair did not stay protected over the slow link: "
+                    + "primary \(primary) at epoch \(epoch ?? "?") became \(stillPrimary)\n\(run.cluster.statusText())")
+            }
+            let median = latencies.isEmpty ? Duration.zero : latencies[latencies.count / 2]
+            let p99 = latencies.isEmpty ? Duration.zero : latencies[latencies.count * 99 / 100]
+            let stalled = run.cluster.proxyTotals.map(\.chunksStalled).reduce(0, +)
+            print("NETWORK slow lossy link (\(run.slowLinkPath.map { "\($0)" } ?? "?")): ack latency p50 \(median), "
+                + "p99 \(p99) over \(latencies.count) writes; configured round trip \(link.roundTrip)"
+                + (run.cluster.proxyTotals.isEmpty ? "" : ", \(stalled) chunks stalled \(link.stall) more"))
+            if latencies.isEmpty || median < link.roundTrip {
+                run.extraViolations.append("ack latency p50 \(median) over \(latencies.count) writes is under the "
+                    + "link's round trip \(link.roundTrip): the delay was not applied")
+            }
+            _ = run.markFault("kill -9 of the primary over the slow link", formerPrimary: primary)
+            try run.cluster.kill(primary)
             try run.waitForRecovery(deadline: .seconds(20))
             try run.cluster.start(primary)
             _ = try run.cluster.waitForProtected(deadline: .seconds(30))

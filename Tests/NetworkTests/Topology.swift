@@ -153,6 +153,38 @@ final class Topology: Sendable {
         }
     }
 
+    // MARK: A slow link with netem
+
+    /// Whether this kernel has netem, asked where it would be used: tries a netem qdisc on node a's veth in this
+    /// topology's own namespace, then removes it. nil when it works, else why not (tc's own answer).
+    func netemRefusal() -> String? {
+        guard let tc = Harness.executable("tc") else { return "no tc (iproute2) installed" }
+        let device = ["dev", nodeVeths[0], "root"]
+        guard let (ok, output) = try? Harness.run(
+            tc, ["-n", nodeNamespaces[0], "qdisc", "add"] + device + ["netem", "delay", "1ms"], in: directory)
+        else { return "tc could not be started" }
+        guard ok else { return output.split(whereSeparator: \.isNewline).joined(separator: " ") }
+        // The probe's qdisc goes with the namespace anyway; removing it now keeps the link as the test sets it.
+        _ = try? Harness.run(tc, ["-n", nodeNamespaces[0], "qdisc", "del"] + device, in: directory)
+        return nil
+    }
+
+    /// netem on each node's own veth, egress: `oneWayDelay` and `lossPercent` on everything the node sends, so the
+    /// channel between the nodes crosses it once each way. Replies to clients and requests to etcd cross it too
+    /// (the star has no veth for node-to-node traffic alone, and filtering by address needs the prio qdisc, which a
+    /// kernel without netem tends to lack as well).
+    func setNetem(oneWayDelay: Duration, lossPercent: Double) throws {
+        guard let tc = Harness.executable("tc") else { throw HarnessError("no tc (iproute2) installed") }
+        for index in 0..<2 {
+            let arguments = [
+                "-n", nodeNamespaces[index], "qdisc", "add", "dev", nodeVeths[index], "root", "netem", "delay",
+                "\(Int(oneWayDelay / .microseconds(1)))us", "loss", "\(lossPercent)%",
+            ]
+            let (ok, output) = try Harness.run(tc, arguments, in: directory)
+            guard ok else { throw HarnessError("tc \(arguments.joined(separator: " ")) failed: \(output)") }
+        }
+    }
+
     // MARK: Running inside the clients namespace
 
     /// Runs `body` on a new thread that first entered the clients namespace with setns(2) (which moves only the

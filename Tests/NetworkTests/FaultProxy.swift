@@ -1,0 +1,1 @@
+../FaultTests/FaultProxy.swift
