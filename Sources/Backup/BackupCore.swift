@@ -144,13 +144,17 @@ public struct BackupCore<Machine: StateMachine> {
 
     /// What an idle channel carries from this backup: its latest ack, so that an ack lost on the way is repeated.
     ///
-    /// While installing, that is the checkpoint ack (the primary's window waits for it); otherwise the cumulative
-    /// log ack (the primary ignores heartbeats for acks, and the transport counts any frame as a sign of life).
+    /// While installing, that is the checkpoint ack (the primary's window waits for it); once installed, the
+    /// cumulative log ack. Before the first chunk there is nothing to ack, and a plain heartbeat keeps the channel
+    /// alive: the primary reads a log ack as proof that the checkpoint is in, so none goes out before it is.
     public var heartbeat: Frame {
-        if phase == .awaitingCheckpoint, let checkpointSequence, installedChunks > 0 {
+        switch phase {
+        case .awaitingCheckpoint:
+            guard let checkpointSequence, installedChunks > 0 else { return .heartbeat(epoch: epoch, sequence: 0) }
             return .checkpointAck(epoch: epoch, sequence: checkpointSequence, chunkIndex: installedChunks - 1)
+        case .following, .goingLive, .finished:
+            return .ack(epoch: epoch, received: received, applied: applied)
         }
-        return .ack(epoch: epoch, received: received, applied: applied)
     }
 
     /// The checkpoint install in progress, if one is.

@@ -123,6 +123,7 @@ public struct NodeCore<Machine: StateMachine> {
         status.replayLag = 0
         status.peerState = .none
         status.peerClientAddress = ""
+        status.checkpoint = nil
         status.reason = lastReason
         switch role {
         case .starting:

@@ -240,10 +240,7 @@ public struct PrimaryCore<Machine: StateMachine> {
             actions.append(.send(link.channel, frame))
         }
         if transfer.isInstalled {
-            self.transfer = nil
-            actions.append(
-                .note("\(link.hello.nodeName) installed the checkpoint at sequence \(transfer.sequence): "
-                    + "\(transfer.progress.summary), total \(now.since(transfer.startedAt))"))
+            endTransfer(transfer, installedBy: link, at: now, into: &actions)
             return
         }
         if now.since(transfer.lastNoteAt) >= limits.checkpointProgressNoteInterval {
@@ -251,6 +248,17 @@ public struct PrimaryCore<Machine: StateMachine> {
             actions.append(.note("checkpoint to \(link.hello.nodeName): \(transfer.progress.summary)"))
         }
         self.transfer = transfer
+    }
+
+    /// The backup has installed the whole checkpoint: the snapshot goes, and the log takes over.
+    private mutating func endTransfer(
+        _ transfer: CheckpointTransfer<Machine.Snapshot>, installedBy link: BackupLink, at now: Instant,
+        into actions: inout [PrimaryAction]
+    ) {
+        self.transfer = nil
+        actions.append(
+            .note("\(link.hello.nodeName) installed the checkpoint at sequence \(transfer.sequence): "
+                + "\(transfer.progress.summary), total \(now.since(transfer.startedAt))"))
     }
 
     private func refuse(_ channel: ChannelID, _ reason: String, into actions: inout [PrimaryAction]) {
@@ -276,6 +284,16 @@ public struct PrimaryCore<Machine: StateMachine> {
             lostBackup(.impossibleAck(received: received, applied: applied, lastSequence: lastSequence), into: &actions)
             return
         }
+        if let transfer, case .syncing(let checkpointSequence) = link.phase, received >= checkpointSequence {
+            // A backup acks the log only once its checkpoint is in (while installing it sends checkpoint acks and
+            // plain heartbeats), so this ack says the last chunk is installed, even if that chunk's own ack was lost.
+            guard transfer.isSent else {
+                actions.append(.close(channel))
+                lostBackup(.impossibleAck(received: received, applied: applied, lastSequence: lastSequence), into: &actions)
+                return
+            }
+            endTransfer(transfer, installedBy: link, at: now, into: &actions)
+        }
         link.received = max(link.received, received)
         link.applied = max(link.applied, applied)
         while let first = unacked.first, first.sequence <= link.received {
@@ -285,7 +303,7 @@ public struct PrimaryCore<Machine: StateMachine> {
         if case .syncing(let checkpointSequence) = link.phase, transfer == nil, link.received >= checkpointSequence {
             // Every entry up to here left solo; the marker goes in-stream after them, so a backup
             // that has seen it holds all of them and may go live (DESIGN, re-protection). Only once the backup
-            // acked the last chunk: before that its acks (its heartbeats) say nothing about the checkpoint.
+            // installed the last chunk.
             link.phase = .protecting
             standing = .protected
             actions.append(.send(channel, .protecting(epoch: epoch, sequence: lastSequence)))

@@ -50,6 +50,11 @@ public struct CheckpointProgress: Equatable, Sendable {
         return .milliseconds(Int64(min(seconds, 1e9) * 1_000))
     }
 
+    /// `estimatedTimeLeft` in whole milliseconds, for `INFO`.
+    public var estimatedMillisecondsLeft: Int? {
+        estimatedTimeLeft.map { Int($0.secondsValue * 1_000) }
+    }
+
     /// One phrase for the log: e.g. "sent 12.0 MB of ~46.0 MB in 48 chunks in 1.2 s (10.0 MB/s, ~3.4 s left)".
     public var summary: String {
         var text = "\(direction == .sending ? "sent" : "installed") \(Self.megabytes(bytes))"
