@@ -48,8 +48,10 @@ public struct BackupLimits: Sendable, Equatable {
     /// While the arbiter stays unavailable, its failure is logged at the first retry and then at most once per this
     /// (with the count held back): one line per retry would be 20 a second.
     public var arbiterFailureNoteInterval: Duration = .seconds(5)
-    /// How long a joining backup waits for the first checkpoint chunk before trying again; a primary
-    /// that accepted the channel but never answers the hello must not keep it waiting forever.
+    /// How long a joining backup waits for the first checkpoint chunk, and then for each next one, before trying
+    /// again: a primary that accepted the channel but never answers the hello, or stopped streaming, must not keep it
+    /// waiting for ever while its heartbeats keep the channel open. A primary sends the next chunks as soon as the
+    /// backup's ack reaches it, so at 2 s even a 256 KiB chunk needs a link slower than 1 Mbit/s to reach it.
     public var checkpointWaitLimit: Duration = .seconds(2)
 
     /// The default bounds.
@@ -209,11 +211,11 @@ public struct BackupCore<Machine: StateMachine> {
                 arbiterRetryAt = nil
                 actions.append(.takeEpoch(wanted))
             }
-            if let due = checkpointDeadline, now >= due, phase == .awaitingCheckpoint, checkpointSequence == nil {
+            if let due = checkpointDeadline, now >= due, phase == .awaitingCheckpoint {
                 finish(rejoin: .checkpointTimedOut(limits.checkpointWaitLimit), into: &actions)
             }
         }
-        if checkpointSequence != nil || phase != .awaitingCheckpoint { checkpointDeadline = nil }
+        if phase != .awaitingCheckpoint { checkpointDeadline = nil }
         let replayAt = phase == .following && !pending.isEmpty ? now : nil
         nextWakeup = Instant.earliest(Instant.earliest(arbiterRetryAt, checkpointDeadline), replayAt)
         precondition(applied <= received, "applied an entry that never arrived")
@@ -253,6 +255,7 @@ public struct BackupCore<Machine: StateMachine> {
             }
             installedChunks += 1
             lastChunkAt = now
+            checkpointDeadline = now + limits.checkpointWaitLimit
             if isLast { installCheckpoint(at: sequence, at: now, into: &actions) }
         case .entry(_, let sequence, let payload):
             // While the checkpoint installs, entries after its sequence wait in `pending`; before its first chunk

@@ -204,6 +204,18 @@ struct BackupCheckpointStreamTests {
         #expect(!lost.contains { if case .takeEpoch = $0 { true } else { false } })
     }
 
+    @Test("a checkpoint that stops arriving mid-stream means trying another join")
+    func stalledStream() {
+        var backup = BackupCore(epoch: 1, machine: Counter(), limits: BackupLimits(), at: at(0))
+        let chunks = checkpointChunks(applied: 5, sequence: 5)
+        _ = backup.handle(.framesArrived([chunks[0]]), at: at(1_000))
+        _ = backup.handle(.framesArrived([chunks[1]]), at: at(2_500))
+        let limit = BackupLimits().checkpointWaitLimit
+        #expect(backup.nextWakeup == at(2_500) + limit)
+        #expect(!backup.handle(.framesArrived([entry(6)]), at: at(2_500) + limit / 2).rejoined)
+        #expect(backup.handle(.timerFired, at: at(2_500) + limit).rejoined)
+    }
+
     @Test("a chunk out of order makes the backup rejoin; a repeated one is ignored")
     func chunkOrder() {
         let chunks = checkpointChunks(applied: 5, sequence: 5)
