@@ -54,6 +54,9 @@ public struct BackupLimits: Sendable, Equatable {
     /// backup's ack reaches it, so at 2 s even a 256 KiB chunk needs a link slower than 1 Mbit/s to reach it.
     public var checkpointWaitLimit: Duration = .seconds(2)
 
+    /// While a checkpoint installs, its progress is logged at most once per this (and at its start and end).
+    public var checkpointProgressNoteInterval: Duration = .seconds(2)
+
     /// The default bounds.
     public init() {}
 }
@@ -107,6 +110,8 @@ public struct BackupCore<Machine: StateMachine> {
     /// When the first chunk arrived, and the latest: the span progress is measured over.
     private var installStartedAt: Instant?
     private var lastChunkAt: Instant?
+    /// When the install's progress was last logged.
+    private var lastProgressNoteAt: Instant?
     private var pending: BoundedQueue<(sequence: UInt64, entry: LogEntry)>
     private var arbiterRetryAt: Instant?
     /// The arbiter's failures while going live, logged rate-limited (`limits.arbiterFailureNoteInterval`).
@@ -256,6 +261,12 @@ public struct BackupCore<Machine: StateMachine> {
             installedChunks += 1
             lastChunkAt = now
             checkpointDeadline = now + limits.checkpointWaitLimit
+            if !isLast, let progress = installProgress,
+                now.since(lastProgressNoteAt ?? installStartedAt ?? now) >= limits.checkpointProgressNoteInterval
+            {
+                lastProgressNoteAt = now
+                actions.append(.note("checkpoint from the primary: \(progress.summary)"))
+            }
             if isLast { installCheckpoint(at: sequence, at: now, into: &actions) }
         case .entry(_, let sequence, let payload):
             // While the checkpoint installs, entries after its sequence wait in `pending`; before its first chunk

@@ -216,6 +216,18 @@ struct BackupCheckpointStreamTests {
         #expect(backup.handle(.timerFired, at: at(2_500) + limit).rejoined)
     }
 
+    @Test("the installing backup logs its progress at most once per interval")
+    func progressNotes() {
+        var backup = BackupCore(epoch: 1, machine: Counter(), limits: BackupLimits(), at: at(0))
+        let chunks = checkpointChunks(applied: 5, sequence: 5)
+        let interval = BackupLimits().checkpointProgressNoteInterval
+        let progressNotes = (0..<6).map { index in
+            let actions = backup.handle(.framesArrived([chunks[index]]), at: at(0) + interval * (Double(index) / 2))
+            return actions.contains { if case .note(let line) = $0 { line.hasPrefix("checkpoint from") } else { false } }
+        }
+        #expect(progressNotes == [false, false, true, false, true, false])
+    }
+
     @Test("a chunk out of order makes the backup rejoin; a repeated one is ignored")
     func chunkOrder() {
         let chunks = checkpointChunks(applied: 5, sequence: 5)
