@@ -33,10 +33,13 @@ public enum BackupAction: Equatable, Sendable {
 
 /// The backup's bounds; checked with the primary's at startup.
 public struct BackupLimits: Sendable, Equatable {
-    /// Largest checkpoint accepted; more can only be a bug or a hostile peer.
-    public var checkpointBytesLimit = 1 << 30
-    /// Entries received and not yet replayed; the primary keeps the lag below its own replay-lag limit,
-    /// so reaching this is a protocol violation, answered by rejoining.
+    /// Largest checkpoint accepted. Chunks go into the restorer as they arrive, so this bounds no buffer; it stops a
+    /// peer that would stream for ever (a bug or a hostile peer). 1 TiB is above any state a node holds in memory.
+    public var checkpointBytesLimit = 1 << 40
+    /// Entries received and not yet replayed. While a checkpoint installs, every entry the primary logs meanwhile
+    /// waits here, and the primary stops at `PrimaryLimits.unackedEntriesCapacity` of them (checked at startup to be
+    /// below this); after that, the primary keeps the lag below its replay-lag limit. Reaching this is a protocol
+    /// violation, answered by rejoining.
     public var pendingEntriesLimit = 65_536
     /// Entries replayed per event before the backup acks and yields; how a slow backup is simulated.
     public var replayBatchLimit = Int.max
@@ -45,9 +48,14 @@ public struct BackupLimits: Sendable, Equatable {
     /// While the arbiter stays unavailable, its failure is logged at the first retry and then at most once per this
     /// (with the count held back): one line per retry would be 20 a second.
     public var arbiterFailureNoteInterval: Duration = .seconds(5)
-    /// How long a joining backup waits for the first checkpoint chunk before trying again; a primary
-    /// that accepted the channel but never answers the hello must not keep it waiting forever.
+    /// How long a joining backup waits for the first checkpoint chunk, and then for each next one, before trying
+    /// again: a primary that accepted the channel but never answers the hello, or stopped streaming, must not keep it
+    /// waiting for ever while its heartbeats keep the channel open. A primary sends the next chunks as soon as the
+    /// backup's ack reaches it, so at 2 s even a 256 KiB chunk needs a link slower than 1 Mbit/s to reach it.
     public var checkpointWaitLimit: Duration = .seconds(2)
+
+    /// While a checkpoint installs, its progress is logged at most once per this (and at its start and end).
+    public var checkpointProgressNoteInterval: Duration = .seconds(2)
 
     /// The default bounds.
     public init() {}
@@ -91,7 +99,19 @@ public struct BackupCore<Machine: StateMachine> {
     /// The checkpoint being installed, and how many of its bytes have arrived.
     private var restorer: Machine.Restorer?
     private var checkpointByteCount = 0
+    /// The sequence the checkpoint follows, from its first chunk; nil before it.
     private var checkpointSequence: UInt64?
+    /// Chunks installed so far: the next chunk must have this index.
+    private var installedChunks: UInt32 = 0
+    /// `installedChunks` when the last checkpoint ack went out: a batch that installs more earns one.
+    private var ackedChunks: UInt32 = 0
+    /// While installing: the highest entry buffered with no gap after the checkpoint's sequence.
+    private var bufferedThrough: UInt64 = 0
+    /// When the first chunk arrived, and the latest: the span progress is measured over.
+    private var installStartedAt: Instant?
+    private var lastChunkAt: Instant?
+    /// When the install's progress was last logged.
+    private var lastProgressNoteAt: Instant?
     private var pending: BoundedQueue<(sequence: UInt64, entry: LogEntry)>
     private var arbiterRetryAt: Instant?
     /// The arbiter's failures while going live, logged rate-limited (`limits.arbiterFailureNoteInterval`).
@@ -126,6 +146,32 @@ public struct BackupCore<Machine: StateMachine> {
         status.appliedSequence = applied
         status.replayLag = replayLag
         status.peerState = isProtecting ? .connected : .sync
+        status.checkpoint = installProgress
+    }
+
+    /// What an idle channel carries from this backup: its latest ack, so that an ack lost on the way is repeated.
+    ///
+    /// While installing, that is the checkpoint ack (the primary's window waits for it); once installed, the
+    /// cumulative log ack. Before the first chunk there is nothing to ack, and a plain heartbeat keeps the channel
+    /// alive: the primary reads a log ack as proof that the checkpoint is in, so none goes out before it is.
+    public var heartbeat: Frame {
+        switch phase {
+        case .awaitingCheckpoint:
+            guard let checkpointSequence, installedChunks > 0 else { return .heartbeat(epoch: epoch, sequence: 0) }
+            return .checkpointAck(epoch: epoch, sequence: checkpointSequence, chunkIndex: installedChunks - 1)
+        case .following, .goingLive, .finished:
+            return .ack(epoch: epoch, received: received, applied: applied)
+        }
+    }
+
+    /// The checkpoint install in progress, if one is.
+    private var installProgress: CheckpointProgress? {
+        guard phase == .awaitingCheckpoint, let checkpointSequence, let installStartedAt, let lastChunkAt else {
+            return nil
+        }
+        return CheckpointProgress(
+            direction: .receiving, sequence: checkpointSequence, bytes: checkpointByteCount,
+            chunks: Int(installedChunks), elapsed: lastChunkAt.since(installStartedAt))
     }
 
     /// Takes one event that happened at `now` and returns the actions to perform, in array order.
@@ -142,9 +188,16 @@ public struct BackupCore<Machine: StateMachine> {
             guard phase == .awaitingCheckpoint || phase == .following else { break }
             let receivedBefore = received, appliedBefore = applied, phaseBefore = phase
             for frame in frames where phase == .awaitingCheckpoint || phase == .following {
-                receive(frame, into: &actions)
+                receive(frame, at: now, into: &actions)
             }
             replay(upTo: limits.replayBatchLimit, into: &actions)
+            if installedChunks > ackedChunks, let checkpointSequence, phase != .finished {
+                // One cumulative ack per batch lets the primary's window move on; before the log ack, so the primary
+                // knows the checkpoint is in when the ack of the buffered entries arrives.
+                ackedChunks = installedChunks
+                actions.append(
+                    .send(.checkpointAck(epoch: epoch, sequence: checkpointSequence, chunkIndex: installedChunks - 1)))
+            }
             // Fields compared one by one: comparing them as a tuple ran generic code, per batch.
             let isChanged = received != receivedBefore || applied != appliedBefore || phase != phaseBefore
             if phase == .following, isChanged || frames.contains(where: \.isAckWorthy) {
@@ -163,11 +216,11 @@ public struct BackupCore<Machine: StateMachine> {
                 arbiterRetryAt = nil
                 actions.append(.takeEpoch(wanted))
             }
-            if let due = checkpointDeadline, now >= due, phase == .awaitingCheckpoint, checkpointSequence == nil {
+            if let due = checkpointDeadline, now >= due, phase == .awaitingCheckpoint {
                 finish(rejoin: .checkpointTimedOut(limits.checkpointWaitLimit), into: &actions)
             }
         }
-        if checkpointSequence != nil || phase != .awaitingCheckpoint { checkpointDeadline = nil }
+        if phase != .awaitingCheckpoint { checkpointDeadline = nil }
         let replayAt = phase == .following && !pending.isEmpty ? now : nil
         nextWakeup = Instant.earliest(Instant.earliest(arbiterRetryAt, checkpointDeadline), replayAt)
         precondition(applied <= received, "applied an entry that never arrived")
@@ -175,7 +228,7 @@ public struct BackupCore<Machine: StateMachine> {
 
     // MARK: - Receive and replay
 
-    private mutating func receive(_ frame: Frame, into actions: inout [BackupAction]) {
+    private mutating func receive(_ frame: Frame, at now: Instant, into actions: inout [BackupAction]) {
         if phase == .awaitingCheckpoint, case .checkpoint(_, _, 0, _, _) = frame {
             epoch = frame.epoch  // the primary's epoch is what its checkpoint says, whatever we read before
         }
@@ -186,8 +239,15 @@ public struct BackupCore<Machine: StateMachine> {
         switch frame {
         case .checkpoint(_, let sequence, let chunkIndex, let isLast, let bytes):
             guard phase == .awaitingCheckpoint else { return }
-            if checkpointSequence == nil { checkpointSequence = sequence }
-            guard checkpointSequence == sequence, checkpointByteCount + bytes.count <= limits.checkpointBytesLimit
+            if checkpointSequence == nil, chunkIndex == 0 {
+                checkpointSequence = sequence
+                bufferedThrough = sequence
+                installStartedAt = now
+                actions.append(.note("installing a checkpoint at sequence \(sequence) as it arrives"))
+            }
+            if checkpointSequence == sequence, chunkIndex < installedChunks { return }  // a duplicate of one installed
+            guard checkpointSequence == sequence, chunkIndex == installedChunks,
+                checkpointByteCount + bytes.count <= limits.checkpointBytesLimit
             else {
                 finish(rejoin: .checkpointChunkMisfit(chunkIndex: chunkIndex), into: &actions)
                 return
@@ -198,15 +258,27 @@ public struct BackupCore<Machine: StateMachine> {
                 finish(rejoin: .checkpointUnreadable("\(error)"), into: &actions)
                 return
             }
-            if isLast { installCheckpoint(at: sequence, into: &actions) }
+            installedChunks += 1
+            lastChunkAt = now
+            checkpointDeadline = now + limits.checkpointWaitLimit
+            if !isLast, let progress = installProgress,
+                now.since(lastProgressNoteAt ?? installStartedAt ?? now) >= limits.checkpointProgressNoteInterval
+            {
+                lastProgressNoteAt = now
+                actions.append(.note("checkpoint from the primary: \(progress.summary)"))
+            }
+            if isLast { installCheckpoint(at: sequence, at: now, into: &actions) }
         case .entry(_, let sequence, let payload):
-            guard phase == .following else {
-                finish(rejoin: .logOutOfOrder(sequence: sequence, holding: received), into: &actions)
+            // While the checkpoint installs, entries after its sequence wait in `pending`; before its first chunk
+            // there is nothing they could follow.
+            let holding = phase == .following ? received : bufferedThrough
+            guard phase == .following || checkpointSequence != nil else {
+                finish(rejoin: .logOutOfOrder(sequence: sequence, holding: holding), into: &actions)
                 return
             }
-            if sequence <= received { return }  // a duplicate of what we hold
-            guard sequence == received + 1 else {
-                finish(rejoin: .logOutOfOrder(sequence: sequence, holding: received), into: &actions)
+            if sequence <= holding { return }  // a duplicate of what we hold
+            guard sequence == holding + 1 else {
+                finish(rejoin: .logOutOfOrder(sequence: sequence, holding: holding), into: &actions)
                 return
             }
             let entry: LogEntry
@@ -218,7 +290,7 @@ public struct BackupCore<Machine: StateMachine> {
                 finish(rejoin: .replayLagExceeded(limits.pendingEntriesLimit), into: &actions)
                 return
             }
-            received = sequence
+            if phase == .following { received = sequence } else { bufferedThrough = sequence }
         case .protecting(_, let sequence):
             guard phase == .following, sequence == received else {
                 finish(rejoin: .logOutOfOrder(sequence: sequence, holding: received), into: &actions)
@@ -231,14 +303,16 @@ public struct BackupCore<Machine: StateMachine> {
             primaryLost(.handedOver(sequence: sequence), into: &actions)
         case .refuse(_, let reason):
             finish(rejoin: .refused(reason), into: &actions)
-        case .ack, .heartbeat, .hello, .challenge, .proof:
+        case .ack, .checkpointAck, .heartbeat, .hello, .challenge, .proof:
             // Liveness is the transport's business; acks and hellos are not for a backup; the handshake's frames
             // never get past the transport (ChannelHandshake).
             break
         }
     }
 
-    private mutating func installCheckpoint(at sequence: UInt64, into actions: inout [BackupAction]) {
+    /// The last chunk is in: the machine is whole, and the entries buffered meanwhile count as received, to replay
+    /// and ack in this same batch.
+    private mutating func installCheckpoint(at sequence: UInt64, at now: Instant, into actions: inout [BackupAction]) {
         do {
             machine = try restorer!.finish()
         } catch {
@@ -246,10 +320,14 @@ public struct BackupCore<Machine: StateMachine> {
             return
         }
         restorer = nil
-        received = sequence
+        let progress = installProgress
+        received = bufferedThrough
         applied = sequence
         phase = .following
-        actions.append(.note("installed checkpoint at sequence \(sequence)"))
+        let buffered = bufferedThrough - sequence
+        actions.append(
+            .note("installed the checkpoint at sequence \(sequence): \(progress?.summary ?? ""), "
+                + "total \(now.since(installStartedAt ?? now)); \(buffered) entries buffered meanwhile to replay"))
     }
 
     private mutating func replay(upTo count: Int, into actions: inout [BackupAction]) {

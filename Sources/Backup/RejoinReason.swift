@@ -11,7 +11,7 @@ public enum RejoinReason: Equatable, Sendable, CustomStringConvertible {
     case lostEpoch(UInt64, winner: String)
     /// The peer refused the hello or the link, saying why.
     case refused(String)
-    /// No checkpoint chunk arrived within `BackupLimits.checkpointWaitLimit` of the hello.
+    /// No checkpoint chunk arrived within `BackupLimits.checkpointWaitLimit` of the hello or of the previous chunk.
     case checkpointTimedOut(Duration)
     /// A checkpoint chunk did not belong to the checkpoint in progress, or made it too large.
     case checkpointChunkMisfit(chunkIndex: UInt32)
@@ -33,7 +33,7 @@ public enum RejoinReason: Equatable, Sendable, CustomStringConvertible {
         case .primaryLostBeforeProtecting(let loss): "primary lost (\(loss)) before this backup was protecting"
         case .lostEpoch(let epoch, let winner): "epoch \(epoch) went to \(winner): the primary is alive"
         case .refused(let reason): "the peer refused: \(reason)"
-        case .checkpointTimedOut(let limit): "no checkpoint within \(limit) of the hello"
+        case .checkpointTimedOut(let limit): "no checkpoint chunk within \(limit) of the hello or the previous chunk"
         case .checkpointChunkMisfit(let index): "checkpoint chunk \(index) does not fit the checkpoint in progress"
         case .checkpointUnreadable(let error): "the checkpoint does not restore: \(error)"
         case .logOutOfOrder(let sequence, let holding): "log frame at \(sequence) out of order while holding \(holding)"

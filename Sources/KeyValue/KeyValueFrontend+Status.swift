@@ -101,6 +101,19 @@ extension KeyValueFrontend {
             ("lockstep_replay_lag", String(status.replayLag)),
             ("lockstep_reason", status.reason),
         ]
+        if let checkpoint = status.checkpoint {
+            // A checkpoint streaming to or from the peer: progress as numbers, and the log's phrase for people.
+            fields += [
+                ("lockstep_checkpoint", checkpoint.summary),
+                ("lockstep_checkpoint_direction", checkpoint.direction.rawValue),
+                ("lockstep_checkpoint_sequence", String(checkpoint.sequence)),
+                ("lockstep_checkpoint_bytes", String(checkpoint.bytes)),
+                ("lockstep_checkpoint_chunks", String(checkpoint.chunks)),
+                ("lockstep_checkpoint_estimated_bytes", checkpoint.estimatedBytes.map(String.init) ?? ""),
+                ("lockstep_checkpoint_bytes_per_second", checkpoint.bytesPerSecond.map { String(Int($0)) } ?? ""),
+                ("lockstep_checkpoint_milliseconds_left", checkpoint.estimatedMillisecondsLeft.map(String.init) ?? ""),
+            ]
+        }
         // The runtime's running totals (channel writes, acks, ...), sorted so the output is stable across runs.
         for name in status.counters.keys.sorted() {
             fields.append(("lockstep_\(name)", String(status.counters[name] ?? 0)))

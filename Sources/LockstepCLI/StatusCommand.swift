@@ -21,7 +21,8 @@ enum StatusCommand {
         noauth: the node requires a password; wrongpass: it refused the one given), EPOCH, LOG (highest
         entry appended or received), ACKED (highest entry the backup acked), APPLIED (highest entry
         replayed), LAG (entries received but not replayed), PEER (none, connect, connecting, sync,
-        connected) and REASON (why the node is in its role).
+        connected), CHECKPOINT (a checkpoint streaming to or from the peer: bytes and chunks so far, rate,
+        estimated time left) and REASON (why the node is in its role).
 
         Options:
           --json        print a JSON array, one object per node, instead of the table
@@ -168,6 +169,7 @@ enum StatusCommand {
             ("APPLIED", { $0.field("lockstep_applied_sequence") }),
             ("LAG", { $0.field("lockstep_replay_lag") }),
             ("PEER", { $0.field("lockstep_peer_state") }),
+            ("CHECKPOINT", { $0.field("lockstep_checkpoint") }),
             ("REASON", { $0.failure?.description ?? $0.field("lockstep_reason") }),
         ]
     }
@@ -216,6 +218,12 @@ enum StatusCommand {
                     ("applied_sequence", number("lockstep_applied_sequence")),
                     ("replay_lag", number("lockstep_replay_lag")),
                     ("peer_state", text("lockstep_peer_state")),
+                    ("checkpoint", text("lockstep_checkpoint")),
+                    ("checkpoint_bytes", number("lockstep_checkpoint_bytes")),
+                    ("checkpoint_chunks", number("lockstep_checkpoint_chunks")),
+                    ("checkpoint_estimated_bytes", number("lockstep_checkpoint_estimated_bytes")),
+                    ("checkpoint_bytes_per_second", number("lockstep_checkpoint_bytes_per_second")),
+                    ("checkpoint_milliseconds_left", number("lockstep_checkpoint_milliseconds_left")),
                     ("reason", text("lockstep_reason")),
                 ]
             }

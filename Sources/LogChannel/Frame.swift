@@ -14,6 +14,10 @@ public enum Frame: Equatable, Sendable {
     case hello(Hello)
     /// One chunk of the primary's checkpoint: the state after entry `sequence`.
     case checkpoint(epoch: UInt64, sequence: UInt64, chunkIndex: UInt32, isLast: Bool, bytes: [UInt8])
+    /// Cumulative ack from a backup installing the checkpoint taken after entry `sequence`: every chunk through
+    /// `chunkIndex` is installed. The primary keeps only a window of chunks unacked, so this is what lets the next
+    /// ones go; it is also the installing backup's heartbeat, so an ack lost on the way is repeated.
+    case checkpointAck(epoch: UInt64, sequence: UInt64, chunkIndex: UInt32)
     /// The backup now holds every entry the primary released output for without an ack; from here on
     /// every reply waits for the backup (DESIGN, re-protection). Sent in-stream after entry `sequence`.
     case protecting(epoch: UInt64, sequence: UInt64)
@@ -64,6 +68,8 @@ public enum FrameKind: UInt8, Sendable, CaseIterable {
     case entry = 1, ack = 2, heartbeat = 3, hello = 4, checkpoint = 5, protecting = 6, handover = 7, refuse = 8
     /// The handshake's two frames (`ChannelHandshake`), the only ones accepted before it succeeds.
     case challenge = 9, proof = 10
+    /// The backup's ack of installed checkpoint chunks.
+    case checkpointAck = 11
 }
 
 extension Frame {
@@ -75,6 +81,7 @@ extension Frame {
         case .heartbeat: .heartbeat
         case .hello: .hello
         case .checkpoint: .checkpoint
+        case .checkpointAck: .checkpointAck
         case .protecting: .protecting
         case .handover: .handover
         case .refuse: .refuse
@@ -88,7 +95,7 @@ extension Frame {
     public var epoch: UInt64 {
         switch self {
         case .entry(let epoch, _, _), .ack(let epoch, _, _), .heartbeat(let epoch, _),
-            .checkpoint(let epoch, _, _, _, _), .protecting(let epoch, _), .handover(let epoch, _),
+            .checkpoint(let epoch, _, _, _, _), .checkpointAck(let epoch, _, _), .protecting(let epoch, _), .handover(let epoch, _),
             .refuse(let epoch, _):
             epoch
         case .hello(let hello): hello.epoch

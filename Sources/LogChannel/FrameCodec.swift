@@ -20,6 +20,7 @@
 ///     hello       sequence = 0                    body = nodeName · channelAddress · clientAddress,
 ///                                                        each a u16 byte count then UTF-8
 ///     checkpoint  sequence = state after entry    body = chunkIndex u32 · isLast u8 (0 or 1) · bytes
+///     checkpointAck sequence = state after entry  body = chunkIndex u32 (every chunk through it is installed)
 ///     protecting  sequence = after this entry     body = empty
 ///     handover    sequence = applied through      body = empty
 ///     refuse      sequence = 0                    body = UTF-8 reason
@@ -101,6 +102,11 @@ public enum FrameCodec {
             return .checkpoint(
                 epoch: epoch, sequence: sequence, chunkIndex: chunkIndex, isLast: isLast,
                 bytes: Array(UnsafeRawBufferPointer(rebasing: body[5...])))
+        case .checkpointAck:
+            guard body.count == 4 else {
+                throw .malformedBody(kind: kind, reason: "checkpoint ack body is \(body.count) bytes, not 4")
+            }
+            return .checkpointAck(epoch: epoch, sequence: sequence, chunkIndex: load(UInt32.self, at: 0, from: body))
         case .protecting:
             try requireEmpty(body, kind: kind)
             return .protecting(epoch: epoch, sequence: sequence)
@@ -204,6 +210,8 @@ extension Frame {
                 bytes.appendLittleEndian(chunkIndex)
                 bytes.append(isLast ? 1 : 0)
                 bytes.append(contentsOf: chunk)
+            case .checkpointAck(_, _, let chunkIndex):
+                bytes.appendLittleEndian(chunkIndex)
             case .refuse(_, let reason):
                 bytes.append(contentsOf: reason.utf8)
             case .challenge(let nonce, let nodeName):
@@ -276,6 +284,7 @@ extension Frame {
         case .hello(let hello):
             6 + hello.nodeName.utf8.count + hello.channelAddress.utf8.count + hello.clientAddress.utf8.count
         case .checkpoint(_, _, _, _, let chunk): 5 + chunk.count
+        case .checkpointAck: 4
         case .refuse(_, let reason): reason.utf8.count
         case .challenge(let nonce, let nodeName): nonce.count + 2 + nodeName.utf8.count
         case .proof(let tag): tag.count
@@ -286,7 +295,7 @@ extension Frame {
     var headerSequence: UInt64 {
         switch self {
         case .entry(_, let sequence, _), .heartbeat(_, let sequence), .checkpoint(_, let sequence, _, _, _),
-            .protecting(_, let sequence), .handover(_, let sequence):
+            .checkpointAck(_, let sequence, _), .protecting(_, let sequence), .handover(_, let sequence):
             sequence
         case .ack(_, let received, _): received
         case .hello, .refuse, .challenge, .proof: 0

@@ -123,6 +123,7 @@ public struct NodeCore<Machine: StateMachine> {
         status.replayLag = 0
         status.peerState = .none
         status.peerClientAddress = ""
+        status.checkpoint = nil
         status.reason = lastReason
         switch role {
         case .starting:
@@ -146,9 +147,10 @@ public struct NodeCore<Machine: StateMachine> {
 
     /// What an idle logging channel carries, so the peer knows this node is alive and how far it is.
     ///
-    /// A backup repeats its latest cumulative ack, so an idle backup keeps confirming what it holds (the primary
-    /// ignores heartbeats for acks); anyone else says how far its log goes.
+    /// A backup repeats its latest ack as its core words it (`BackupCore.heartbeat`), so an idle backup keeps
+    /// confirming what it holds; anyone else says how far its log goes.
     public var heartbeat: Frame {
+        if case .backup = role, let backupCore { return backupCore.heartbeat }
         if status.role == .backup {
             return .ack(epoch: status.epoch, received: status.logSequence, applied: status.appliedSequence)
         }

@@ -45,6 +45,9 @@ public struct PrimaryCore<Machine: StateMachine> {
     /// Sizes of entries sent and not yet acked, for the byte bound; capped like the entries.
     private var unacked: BoundedQueue<(sequence: UInt64, bytes: Int)>
     private var unackedBytes = 0
+    /// The checkpoint streaming to the backup while its link syncs; nil otherwise. Dropped with the link, so a backup
+    /// lost mid-stream frees the snapshot and what it pinned.
+    private var transfer: CheckpointTransfer<Machine.Snapshot>?
     private var lastDigestSequence: UInt64
     /// Whether replies of reads answered without entries wait for an entry yet to be appended (`StateMachine.read`):
     /// the event's end appends a barrier if no other entry did.
@@ -69,11 +72,7 @@ public struct PrimaryCore<Machine: StateMachine> {
         self.limits = limits
         self.standing = .solo
         self.withheld = BoundedQueue(capacity: limits.withheldRepliesLimit)
-        // Intake pauses at `unackedEntriesLimit`, so a batch starts below it and adds at most its commands, the
-        // digests among them and one tick (ticks wait while the log is at its bound).
-        let digestsPerBatch = limits.intakeBatchLimit / Int(clamping: limits.digestIntervalEntries) + 1
-        self.unacked = BoundedQueue(
-            capacity: limits.unackedEntriesLimit + limits.intakeBatchLimit + digestsPerBatch + 1)
+        self.unacked = BoundedQueue(capacity: limits.unackedEntriesCapacity)
         self.lastDigestSequence = lastSequence
         self.arbiterFailures = RepeatedNote(interval: limits.arbiterFailureNoteInterval)
     }
@@ -96,9 +95,9 @@ public struct PrimaryCore<Machine: StateMachine> {
             for command in commands { execute(command, into: &actions) }
             if isBarrierNeeded { append(.barrier, into: &actions) }
         case .backupJoined(let channel, let hello):
-            backupJoined(channel, hello, into: &actions)
+            backupJoined(channel, hello, at: now, into: &actions)
         case .framesArrived(let channel, let frames):
-            for frame in frames { received(frame, on: channel, into: &actions) }
+            for frame in frames { received(frame, on: channel, at: now, into: &actions) }
         case .channelClosed(let channel, let reason):
             if backup?.channel == channel { lostBackup(.channelClosed(reason), into: &actions) }
         case .arbiterAnswered(let answer):
@@ -129,6 +128,7 @@ public struct PrimaryCore<Machine: StateMachine> {
         status.appliedSequence = link.applied
         status.replayLag = link.received - link.applied
         status.peerState = link.phase == .protecting ? .connected : .sync
+        status.checkpoint = transfer?.progress
         status.peerClientAddress = link.hello.clientAddress
     }
 
@@ -197,7 +197,9 @@ public struct PrimaryCore<Machine: StateMachine> {
 
     // MARK: - Backup link
 
-    private mutating func backupJoined(_ channel: ChannelID, _ hello: Hello, into actions: inout [PrimaryAction]) {
+    private mutating func backupJoined(
+        _ channel: ChannelID, _ hello: Hello, at now: Instant, into actions: inout [PrimaryAction]
+    ) {
         guard standing == .solo || standing == .protected else {
             refuse(channel, "the primary is \(standing), not taking a backup", into: &actions)
             return
@@ -226,21 +228,50 @@ public struct PrimaryCore<Machine: StateMachine> {
         }
         backup = BackupLink(
             channel: channel, hello: hello, phase: .syncing(checkpointSequence: lastSequence), received: 0, applied: 0)
-        var snapshot = machine.snapshot()
-        let estimatedBytes = snapshot.estimatedByteCount
-        var chunkIndex: UInt32 = 0
-        repeat {
-            let bytes = snapshot.isFinished ? [] : snapshot.nextChunk(byteLimit: limits.checkpointChunkBytes)
-            actions.append(
-                .send(
-                    channel,
-                    .checkpoint(
-                        epoch: epoch, sequence: lastSequence, chunkIndex: chunkIndex, isLast: snapshot.isFinished,
-                        bytes: bytes)))
-            chunkIndex += 1
-        } while !snapshot.isFinished
+        var transfer = CheckpointTransfer(machine.snapshot(), sequence: lastSequence, at: now)
         actions.append(
-            .note("sending \(hello.nodeName) a checkpoint at sequence \(lastSequence) (\(estimatedBytes) bytes)"))
+            .note("sending \(hello.nodeName) a checkpoint at sequence \(lastSequence) (~\(transfer.estimatedBytes) "
+                + "bytes, chunks of \(limits.checkpointChunkBytes) bytes, \(limits.checkpointWindowChunks) in flight)"))
+        for frame in transfer.nextFrames(epoch: epoch, limits: limits, at: now) {
+            actions.append(.send(channel, frame))
+        }
+        self.transfer = transfer
+    }
+
+    /// The backup acked checkpoint chunks through `chunkIndex` as installed: the window moves on, and once the last
+    /// is in, the transfer ends (the backup then acks the entries it buffered meanwhile, and protects).
+    private mutating func checkpointAcked(
+        through chunkIndex: UInt32, on link: BackupLink, at now: Instant, into actions: inout [PrimaryAction]
+    ) {
+        guard var transfer = self.transfer else { return }  // a repeat of the last ack, after the transfer ended
+        guard transfer.acked(through: chunkIndex) else {
+            actions.append(.close(link.channel))
+            lostBackup(.impossibleCheckpointAck(chunkIndex: chunkIndex, sent: transfer.sentChunks), into: &actions)
+            return
+        }
+        for frame in transfer.nextFrames(epoch: epoch, limits: limits, at: now) {
+            actions.append(.send(link.channel, frame))
+        }
+        if transfer.isInstalled {
+            endTransfer(transfer, installedBy: link, at: now, into: &actions)
+            return
+        }
+        if now.since(transfer.lastNoteAt) >= limits.checkpointProgressNoteInterval {
+            transfer.lastNoteAt = now
+            actions.append(.note("checkpoint to \(link.hello.nodeName): \(transfer.progress.summary)"))
+        }
+        self.transfer = transfer
+    }
+
+    /// The backup has installed the whole checkpoint: the snapshot goes, and the log takes over.
+    private mutating func endTransfer(
+        _ transfer: CheckpointTransfer<Machine.Snapshot>, installedBy link: BackupLink, at now: Instant,
+        into actions: inout [PrimaryAction]
+    ) {
+        self.transfer = nil
+        actions.append(
+            .note("\(link.hello.nodeName) installed the checkpoint at sequence \(transfer.sequence): "
+                + "\(transfer.progress.summary), total \(now.since(transfer.startedAt))"))
     }
 
     private func refuse(_ channel: ChannelID, _ reason: String, into actions: inout [PrimaryAction]) {
@@ -248,8 +279,16 @@ public struct PrimaryCore<Machine: StateMachine> {
         actions.append(.close(channel))
     }
 
-    private mutating func received(_ frame: Frame, on channel: ChannelID, into actions: inout [PrimaryAction]) {
+    private mutating func received(
+        _ frame: Frame, on channel: ChannelID, at now: Instant, into actions: inout [PrimaryAction]
+    ) {
         guard var link = backup, link.channel == channel else { return }
+        if case .checkpointAck(let ackEpoch, let sequence, let chunkIndex) = frame, ackEpoch == epoch,
+            case .syncing(let checkpointSequence) = link.phase, sequence == checkpointSequence
+        {
+            checkpointAcked(through: chunkIndex, on: link, at: now, into: &actions)
+            return
+        }
         guard case .ack(let ackEpoch, let received, let applied) = frame, ackEpoch == epoch else {
             return  // heartbeats only prove liveness, which the transport tracks; stale epochs are ignored
         }
@@ -258,15 +297,26 @@ public struct PrimaryCore<Machine: StateMachine> {
             lostBackup(.impossibleAck(received: received, applied: applied, lastSequence: lastSequence), into: &actions)
             return
         }
+        if let transfer, case .syncing(let checkpointSequence) = link.phase, received >= checkpointSequence {
+            // A backup acks the log only once its checkpoint is in (while installing it sends checkpoint acks and
+            // plain heartbeats), so this ack says the last chunk is installed, even if that chunk's own ack was lost.
+            guard transfer.isSent else {
+                actions.append(.close(channel))
+                lostBackup(.impossibleAck(received: received, applied: applied, lastSequence: lastSequence), into: &actions)
+                return
+            }
+            endTransfer(transfer, installedBy: link, at: now, into: &actions)
+        }
         link.received = max(link.received, received)
         link.applied = max(link.applied, applied)
         while let first = unacked.first, first.sequence <= link.received {
             unackedBytes -= first.bytes
             _ = unacked.popFirst()
         }
-        if case .syncing(let checkpointSequence) = link.phase, link.received >= checkpointSequence {
+        if case .syncing(let checkpointSequence) = link.phase, transfer == nil, link.received >= checkpointSequence {
             // Every entry up to here left solo; the marker goes in-stream after them, so a backup
-            // that has seen it holds all of them and may go live (DESIGN, re-protection).
+            // that has seen it holds all of them and may go live (DESIGN, re-protection). Only once the backup
+            // installed the last chunk.
             link.phase = .protecting
             standing = .protected
             actions.append(.send(channel, .protecting(epoch: epoch, sequence: lastSequence)))
@@ -278,6 +328,12 @@ public struct PrimaryCore<Machine: StateMachine> {
     private mutating func lostBackup(_ reason: BackupLossReason, into actions: inout [PrimaryAction]) {
         guard let link = backup else { return }
         backup = nil
+        if let transfer {
+            actions.append(
+                .note("dropped the checkpoint to \(link.hello.nodeName) at sequence \(transfer.sequence) after "
+                    + transfer.progress.summary))
+        }
+        transfer = nil
         unacked.removeAll()
         unackedBytes = 0
         if link.phase == .protecting && (standing == .protected || standing == .handingOver) {
@@ -380,9 +436,10 @@ public struct PrimaryCore<Machine: StateMachine> {
             // Reads hold replies without entries, so the withheld replies have a bound of their own.
             shouldPause = withheld.count >= limits.unackedEntriesLimit
             if let link = backup {
-                let unackedEntries = Int(lastSequence - link.received)
+                // Counted in the queue, not from `link.received`: while a checkpoint streams the backup acks no entry,
+                // yet only those after the checkpoint's sequence are in flight.
                 shouldPause = shouldPause
-                    || unackedEntries >= limits.unackedEntriesLimit || unackedBytes >= limits.unackedBytesLimit
+                    || unacked.count >= limits.unackedEntriesLimit || unackedBytes >= limits.unackedBytesLimit
                     || link.received - link.applied > limits.replayLagLimit
             }
         }
@@ -400,5 +457,11 @@ public struct PrimaryCore<Machine: StateMachine> {
             precondition(backup?.phase == .protecting, "protected without a protecting backup")
         }
         precondition(unackedBytes >= 0, "unacked bytes went negative")
+        if let transfer {
+            precondition(backup?.phase == .syncing(checkpointSequence: transfer.sequence), "a checkpoint without its link")
+            precondition(
+                Int(transfer.sentChunks - transfer.installedChunks) <= limits.checkpointWindowChunks,
+                "more checkpoint chunks unacked than the window")
+        }
     }
 }

@@ -9,8 +9,15 @@ public struct PrimaryLimits: Sendable, Equatable {
     public var replayLagLimit: UInt64 = 8_192
     /// Commands the runtime hands over in one batch; withheld replies may exceed the entry limit by this.
     public var intakeBatchLimit = 1_024
-    /// Largest checkpoint chunk; must fit a frame.
+    /// Largest checkpoint chunk; must fit a frame. Each chunk costs the primary time in proportion to its size in one
+    /// event, so this also bounds how long a checkpoint holds up client work per chunk (a fraction of a millisecond).
     public var checkpointChunkBytes = 256 << 10
+    /// Checkpoint chunks sent and not yet acked as installed; the next chunk goes only when an ack makes room. It
+    /// bounds what a checkpoint adds to the send buffer, and with `checkpointChunkBytes` the rate on a slow link:
+    /// 8 chunks of 256 KiB keep 2 MiB in flight, enough for 2 GB/s over a 1 ms round trip.
+    public var checkpointWindowChunks = 8
+    /// While a checkpoint streams, its progress is logged at most once per this (and at its start and end).
+    public var checkpointProgressNoteInterval: Duration = .seconds(2)
     /// A state digest goes into the log after this many entries, so the backup can prove it has not diverged.
     public var digestIntervalEntries: UInt64 = 1_000
     /// How often timer-driven work (active expiry) enters the log.
@@ -27,13 +34,26 @@ public struct PrimaryLimits: Sendable, Equatable {
     /// A primary can hold at most this many replies back (one per unacked entry, plus one batch).
     public var withheldRepliesLimit: Int { unackedEntriesLimit + intakeBatchLimit }
 
+    /// Entries this primary can have sent and unacked at most: intake pauses at `unackedEntriesLimit`, so a batch
+    /// starts below it and adds at most its commands, the digests among them, one barrier behind its reads and one
+    /// tick (ticks wait while the log is at its bound). A backup must be able to buffer this many while it installs a
+    /// checkpoint.
+    public var unackedEntriesCapacity: Int {
+        let digestsPerBatch = intakeBatchLimit / Int(clamping: digestIntervalEntries) + 1
+        return unackedEntriesLimit + intakeBatchLimit + digestsPerBatch + 2
+    }
+
     /// These limits if they can work; otherwise a `LimitsError` naming the bound that cannot.
     public func checked() throws(LimitsError) -> PrimaryLimits {
         guard unackedEntriesLimit > 0, unackedBytesLimit > 0, intakeBatchLimit > 0 else {
             throw LimitsError("the unacked log and the intake batch must hold at least one entry")
         }
         guard replayLagLimit > 0 else { throw LimitsError("a replay lag limit of 0 would stop every write") }
-        guard checkpointChunkBytes >= 1 << 10 else { throw LimitsError("checkpoint chunks under 1 KiB") }
+        // Any chunk size works (the restorer takes the encoding cut anywhere): tiny ones only cost overhead, and the
+        // simulation uses them to make checkpoints of many chunks. Whether a chunk fits a frame is the runtime's check.
+        guard checkpointChunkBytes >= 1 else { throw LimitsError("checkpoint chunks of 0 bytes") }
+        guard checkpointWindowChunks >= 1 else { throw LimitsError("a checkpoint window of 0 chunks would send none") }
+        guard checkpointProgressNoteInterval > .zero else { throw LimitsError("a checkpoint progress interval of 0") }
         guard digestIntervalEntries > 0 else { throw LimitsError("a digest interval of 0 entries") }
         guard arbiterFailureNoteInterval > .zero else { throw LimitsError("an arbiter failure note interval of 0") }
         return self

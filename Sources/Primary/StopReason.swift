@@ -26,6 +26,8 @@ public enum BackupLossReason: Equatable, Sendable, CustomStringConvertible {
     case rejoinedOnNewChannel(String)
     /// The backup acked entries this primary never sent, or applied more than it received.
     case impossibleAck(received: UInt64, applied: UInt64, lastSequence: UInt64)
+    /// The backup acked checkpoint chunk `chunkIndex` as installed, but only `sent` chunks went out.
+    case impossibleCheckpointAck(chunkIndex: UInt32, sent: UInt32)
 
     /// One phrase for the log saying why the backup link was dropped.
     public var description: String {
@@ -34,6 +36,8 @@ public enum BackupLossReason: Equatable, Sendable, CustomStringConvertible {
         case .rejoinedOnNewChannel(let name): "\(name) joined on a new channel"
         case .impossibleAck(let received, let applied, let lastSequence):
             "backup acked \(received)/\(applied) beyond sequence \(lastSequence)"
+        case .impossibleCheckpointAck(let chunkIndex, let sent):
+            "backup acked checkpoint chunk \(chunkIndex) of \(sent) sent"
         }
     }
 }

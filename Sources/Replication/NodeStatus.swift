@@ -47,6 +47,8 @@ public struct NodeStatus: Equatable, Sendable {
     public var replayLag: UInt64
     /// Why the node is where it is, in words (the last role transition's reason).
     public var reason: String
+    /// The checkpoint transfer in progress with the peer, seen from whichever side reports; nil when none is.
+    public var checkpoint: CheckpointProgress?
     /// Running totals the runtime keeps (e.g. entries and writes on the logging channel), for
     /// `INFO` and the benchmark; names are snake_case, rendered sorted.
     public var counters: [String: UInt64] = [:]

@@ -160,6 +160,12 @@ public struct RuntimeConfiguration: Sendable {
                     + "entry's recorded values need frame bodies of \(entryBytes) bytes, above the "
                     + "\(frameBodyBytesLimit)-byte frame limit; lower the request limit or raise the frame limit")
         }
+        guard node.backupLimits.pendingEntriesLimit > node.primaryLimits.unackedEntriesCapacity else {
+            throw .invalidConfiguration(
+                "the backup's \(node.backupLimits.pendingEntriesLimit)-entry pending limit cannot buffer the "
+                    + "\(node.primaryLimits.unackedEntriesCapacity) entries the primary may log while a checkpoint "
+                    + "installs; raise it above that")
+        }
         let chunkBytes = node.primaryLimits.checkpointChunkBytes + 64
         guard chunkBytes <= frameBodyBytesLimit else {
             throw .invalidConfiguration(
@@ -174,14 +180,14 @@ public struct RuntimeConfiguration: Sendable {
     /// The transport bounds only bytes not yet written to the socket; the unacked log is the primary core's to
     /// bound (`PrimaryLimits`). The transport's bound sits above everything the core can have in flight: the
     /// unacked log, overshot by at most one intake batch before the core pauses, ticks and digests added meanwhile,
-    /// and a whole checkpoint, which the core emits at once. So only a peer that stops reading can reach it.
+    /// and a window of checkpoint chunks (`checkpointWindowChunks`), the most of a checkpoint the core has unacked.
+    /// So only a peer that stops reading can reach it.
     var channelConfiguration: ChannelConnection.Configuration {
         let limits = node.primaryLimits
         let frameBytes = frameBodyBytesLimit + FrameCodec.overheadBytes
         let logBytes = limits.unackedBytesLimit + 2 * (intakeBatchBytesLimit + frameBytes) + (1 << 20)
-        let checkpointBytes = node.backupLimits.checkpointBytesLimit
-        let chunks = checkpointBytes / max(1, limits.checkpointChunkBytes) + 2
-        let checkpointFramesBytes = checkpointBytes + chunks * (FrameCodec.overheadBytes + 16) + frameBytes
+        let checkpointFramesBytes =
+            limits.checkpointWindowChunks * (limits.checkpointChunkBytes + FrameCodec.overheadBytes + 16)
         return ChannelConnection.Configuration(
             heartbeatInterval: heartbeatInterval, silenceTimeout: silenceTimeout, connectTimeout: dialTimeout,
             unwrittenBytesLimit: logBytes + checkpointFramesBytes,

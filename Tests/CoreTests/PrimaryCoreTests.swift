@@ -57,7 +57,8 @@ func at(_ milliseconds: Int64) -> Instant { .zero + .milliseconds(milliseconds) 
 func protectedPrimary(limits: PrimaryLimits = PrimaryLimits()) -> PrimaryCore<Counter> {
     var primary = PrimaryCore(epoch: 1, machine: Counter(), lastSequence: 0, entropy: FixedEntropy(), limits: limits)
     _ = primary.handle(.backupJoined(backupChannel, backupHello), at: at(0))
-    _ = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 0, applied: 0)]), at: at(0))
+    let installed: [Frame] = [.checkpointAck(epoch: 1, sequence: 0, chunkIndex: 0), .ack(epoch: 1, received: 0, applied: 0)]
+    _ = primary.handle(.framesArrived(backupChannel, installed), at: at(0))
     precondition(primary.standing == .protected)
     return primary
 }
@@ -116,7 +117,9 @@ struct PrimaryCoreTests {
         #expect(joined.sentFrames.contains { if case .checkpoint(3, 1, 0, true, _) = $0 { true } else { false } })
         let whileSyncing = primary.handle(.commandsArrived([command(2)]), at: at(2))
         #expect(whileSyncing.releasedTags == [2], "still solo while the backup installs the checkpoint")
-        let caughtUp = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 3, received: 1, applied: 1)]), at: at(3))
+        let caughtUp = primary.handle(
+            .framesArrived(backupChannel, [.checkpointAck(epoch: 3, sequence: 1, chunkIndex: 0),
+                                           .ack(epoch: 3, received: 2, applied: 2)]), at: at(3))
         #expect(caughtUp.sentFrames.contains(.protecting(epoch: 3, sequence: 2)))
         #expect(primary.standing == .protected)
         let afterwards = primary.handle(.commandsArrived([command(3)]), at: at(4))
@@ -336,7 +339,9 @@ struct ArbiterFailureNoteTests {
         _ = primary.handle(.arbiterAnswered(.took(.granted(record))), at: at(2))
         #expect(primary.standing == .solo)
         _ = primary.handle(.backupJoined(backupChannel, backupHello), at: at(3))
-        _ = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 2, received: 0, applied: 0)]), at: at(3))
+        _ = primary.handle(
+            .framesArrived(backupChannel, [.checkpointAck(epoch: 2, sequence: 0, chunkIndex: 0),
+                                           .ack(epoch: 2, received: 0, applied: 0)]), at: at(3))
         _ = primary.handle(.channelClosed(backupChannel, .endOfStream), at: at(4))
         let failed = primary.handle(.arbiterAnswered(.failed(.readOnly(path: "/arbiter"))), at: at(5))
         #expect(notes(failed) == 1)

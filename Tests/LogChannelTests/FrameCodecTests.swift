@@ -22,6 +22,8 @@ enum FrameSamples {
         .hello(Hello(epoch: 9, nodeName: "nœud-日本-🙂", channelAddress: "[::1]:7000", clientAddress: "[::1]:6379")),
         .checkpoint(epoch: 5, sequence: 100, chunkIndex: 0, isLast: false, bytes: [1, 2, 3]),
         .checkpoint(epoch: 5, sequence: 100, chunkIndex: .max, isLast: true, bytes: []),
+        .checkpointAck(epoch: 5, sequence: 100, chunkIndex: 0),
+        .checkpointAck(epoch: 5, sequence: 100, chunkIndex: .max),
         .protecting(epoch: 6, sequence: 200),
         .handover(epoch: 7, sequence: 300),
         .refuse(epoch: 8, reason: "not the primary; primary is node-b"),
@@ -78,6 +80,9 @@ enum FrameSamples {
             return .checkpoint(
                 epoch: number(), sequence: number(), chunkIndex: UInt32.random(in: 0...UInt32.max, using: &generator),
                 isLast: Bool.random(using: &generator), bytes: bytes())
+        case .checkpointAck:
+            return .checkpointAck(
+                epoch: number(), sequence: number(), chunkIndex: UInt32.random(in: 0...UInt32.max, using: &generator))
         case .protecting: return .protecting(epoch: number(), sequence: number())
         case .handover: return .handover(epoch: number(), sequence: number())
         case .refuse: return .refuse(epoch: number(), reason: text())
@@ -224,6 +229,7 @@ struct FrameCodecTests {
              0, [1, 0, 0x6E, 2, 0, 0x61, 0x62, 2, 0, 0xC3, 0xA9]),
             (.checkpoint(epoch: 2, sequence: 6, chunkIndex: 0x0102_0304, isLast: true, bytes: [0xFF]),
              6, [0x04, 0x03, 0x02, 0x01, 1, 0xFF]),
+            (.checkpointAck(epoch: 2, sequence: 6, chunkIndex: 0x0102_0304), 6, [0x04, 0x03, 0x02, 0x01]),
             (.protecting(epoch: 2, sequence: 7), 7, []),
             (.handover(epoch: 2, sequence: 8), 8, []),
             (.refuse(epoch: 2, reason: "no"), 0, [0x6E, 0x6F]),

@@ -6,13 +6,20 @@ struct FaultMix: Equatable {
     var arbiterOutage = false, slowBackup = false, smallLimits = false
     /// An operator stops the serving primary (SIGTERM): a planned handover, then the node restarts as backup.
     var switchover = false
+    /// A node crashes while a checkpoint streams: mostly the installing backup, sometimes the sending primary.
+    var crashMidStream = false
+    /// Tiny chunks and a small window, so that even the simulation's small states make checkpoints of many chunks,
+    /// cut, delayed and interleaved with the log like a gigabyte one.
+    var checkpointChunkBytes = 64, checkpointWindowChunks = 2
 
     static func swarm(_ random: inout SeededRandom) -> FaultMix {
         func coin() -> Bool { random.next() % 3 == 0 }
         return FaultMix(
             crashPrimary: coin(), crashBackup: coin(), silentCrash: coin(), partition: coin(), oneWayLoss: coin(),
             pauseNode: coin(), dropFrames: coin(), duplicateFrames: coin(), delayFrames: coin(),
-            arbiterOutage: coin(), slowBackup: coin(), smallLimits: coin(), switchover: coin())
+            arbiterOutage: coin(), slowBackup: coin(), smallLimits: coin(), switchover: coin(),
+            crashMidStream: coin(), checkpointChunkBytes: 32 << Int(random.next() % 4),
+            checkpointWindowChunks: 1 + Int(random.next() % 4))
     }
 
     static let none = FaultMix()

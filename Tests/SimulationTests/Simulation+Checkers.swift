@@ -1,3 +1,4 @@
+import Replication
 /// The checkers' hooks into the run, and the queries run conditions ask.
 extension Simulation {
     /// After every event a node handles: its state against the canonical history (`StateChecker`).
@@ -95,6 +96,25 @@ extension Simulation {
     }
 
     var acknowledgedReads: Int { linearizability.acknowledgedReads }
+
+    /// The checkpoint a running node is sending, as it reports it; nil when none streams.
+    var checkpointSent: CheckpointProgress? {
+        nodes.indices.lazy.compactMap { index in
+            let progress = self.nodes[index].core.status.checkpoint
+            return self.nodes[index].isUp && progress?.direction == .sending ? progress : nil
+        }.first
+    }
+
+    /// The checkpoint a running node is installing, as it reports it; nil when none is.
+    var checkpointInstalling: (node: Int, progress: CheckpointProgress)? {
+        nodes.indices.lazy.compactMap { index in
+            let progress = self.nodes[index].core.status.checkpoint
+            return self.nodes[index].isUp && progress?.direction == .receiving ? (index, progress!) : nil
+        }.first
+    }
+
+    /// The highest epoch any node took at the arbiter.
+    var highestEpochTaken: UInt64 { arbiter.keys.max() ?? 0 }
 }
 
 private func hex(_ value: UInt64) -> String {

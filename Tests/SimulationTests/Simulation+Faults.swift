@@ -51,7 +51,18 @@ extension Simulation {
         }
     }
 
-    private mutating func crashAndRestart(_ index: Int) {
+    /// Now and then, as node `index` installs a checkpoint, crash it (a backup that dies mid-stream) or, more rarely,
+    /// the primary sending it (which loses the state: the half-installed backup must not go live, and nobody may).
+    mutating func crashMidStreamSometimes(installing index: Int) {
+        guard faultsActive, faults.crashMidStream, nodes[index].isUp,
+            nodes[index].core.status.checkpoint?.direction == .receiving, random.next() % 64 == 0
+        else { return }
+        let primary = 1 - index
+        if Self.isTracing { print("\(now) fault: crash mid-stream") }
+        crashAndRestart(random.next() % 8 == 0 && nodes[primary].isUp ? primary : index)
+    }
+
+    mutating func crashAndRestart(_ index: Int) {
         crash(index, silently: faults.silentCrash)
         schedule(.restart(index), after: .milliseconds(Int64(50 + random.next() % 200)))
     }

@@ -120,11 +120,12 @@ struct Simulation {
             configuration.primaryLimits.replayLagLimit = 2
             configuration.primaryLimits.intakeBatchLimit = 4
             configuration.primaryLimits.digestIntervalEntries = 3
-            configuration.primaryLimits.checkpointChunkBytes = 1 << 10
         } else {
             configuration.primaryLimits.digestIntervalEntries = 16
         }
         configuration.primaryLimits.tickInterval = .milliseconds(30)
+        configuration.primaryLimits.checkpointChunkBytes = faults.checkpointChunkBytes
+        configuration.primaryLimits.checkpointWindowChunks = faults.checkpointWindowChunks
         if faults.slowBackup { configuration.backupLimits.replayBatchLimit = 1 }
         let entropy = SimulatedEntropy(random: SeededRandom(seed: random.next()))
         return NodeCore(configuration: configuration, emptyMachine: TokenLog(), entropy: entropy)
@@ -242,6 +243,7 @@ struct Simulation {
         perform(actions, by: index, releasingIn: releaseEpoch)
         if nodes[index].isUp { checkState(of: index) }
         scheduleWakeup(index)
+        crashMidStreamSometimes(installing: index)
     }
 
     private mutating func scheduleWakeup(_ index: Int) {
