@@ -53,7 +53,7 @@ extension KeyValueStore {
             return returnsOld ? reply : Replies.nullBulk
         }
         // KEEPTTL keeps the TTL of a live key only; an expired one is deleted first, so its TTL goes with it.
-        if keepsTTL && isLive(key, clock: clock) { expiresAt = entries[key]!.expiresAtMilliseconds }
+        if keepsTTL && isLive(key, clock: clock) { expiresAt = expiry(of: key) }
         store(arguments.bytes(at: 2), for: key, expiresAtMilliseconds: expiresAt)
         return reply
     }
@@ -125,12 +125,17 @@ extension KeyValueStore {
         let pattern = GlobPattern(patternBytes)
         let matchesAll = patternBytes == [UInt8(ascii: "*")]
         var matched: [ArraySlice<UInt8>] = []
-        for key in keys where matchesAll || pattern.matches(key.bytes) {
-            // Expired keys are skipped, not deleted: deleting would reorder `keys` under the loop.
-            if let expiresAt = entries[key]!.expiresAtMilliseconds, Self.milliseconds(clock()) > expiresAt {
-                continue
+        // Shard by shard, each in its key order: the same order on every replica. O(keys), as Redis's KEYS.
+        for shard in shards {
+            for position in 0..<shard.count {
+                let key = shard.key(atPosition: position)
+                guard matchesAll || pattern.matches(key.bytes) else { continue }
+                // Expired keys are skipped, not deleted: deleting would reorder the shard under the loop.
+                if let expiresAt = shard.expiry(atPosition: position), Self.milliseconds(clock()) > expiresAt {
+                    continue
+                }
+                matched.append(key.bytes)
             }
-            matched.append(key.bytes)
         }
         var writer = RESPWriter()
         writer.appendArrayHeader(count: matched.count)
@@ -193,7 +198,7 @@ extension KeyValueStore {
             store(suffix[...], for: key, expiresAtMilliseconds: nil)
             return RESPWriter.integer(Int64(suffix.count))
         }
-        guard entries[key]!.value.count + suffix.count <= Self.valueBytesLimit else {
+        guard valueCount(of: key) + suffix.count <= Self.valueBytesLimit else {
             return Replies.stringTooLong
         }
         return RESPWriter.integer(Int64(appendValue(suffix, for: key)))
@@ -203,7 +208,7 @@ extension KeyValueStore {
     mutating func stringLength(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         let key = arguments.key(at: 1)
         guard isLive(key, clock: clock) else { return Replies.zero }
-        return RESPWriter.integer(Int64(entries[key]!.value.count))
+        return RESPWriter.integer(Int64(valueCount(of: key)))
     }
 
     /// `MGET key...`: one bulk string or null per key, in order.
