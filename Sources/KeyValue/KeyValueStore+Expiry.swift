@@ -156,7 +156,8 @@ extension KeyValueStore {
                 shardIndex += 1
                 continue
             }
-            let key = shards[shardIndex].key(atPosition: Int(pick % UInt64(shardCount)))
+            // Owned: a key viewing the shard would make deleting it copy the shard's storage.
+            let key = shards[shardIndex].key(atPosition: Int(pick % UInt64(shardCount))).owned
             if isLive(key, clock: clock) { return RESPWriter.bulk(Array(key.bytes)) }
         }
         return Replies.nullBulk
@@ -186,7 +187,7 @@ extension KeyValueStore {
                 let sample = shards[index].expiringKey(
                     atPosition: Int(draw % UInt64(shards[index].expiringCount)))
                 if now > sample.expiresAtMilliseconds {
-                    remove(sample.key)
+                    remove(sample.key.owned)  // owned, as in `randomKey`
                     expired += 1
                 }
             }

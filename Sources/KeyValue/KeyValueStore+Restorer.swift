@@ -236,7 +236,7 @@ extension KeyValueStore {
 
         private mutating func completeRecord(expiresAtMilliseconds: Int64?, at position: Int) throws(SnapshotError) {
             let added = shard.appendBuilding(
-                key: StoreKey(key), value: value, expiresAtMilliseconds: expiresAtMilliseconds, hash: keyHash)
+                key: key[...], value: value[...], expiresAtMilliseconds: expiresAtMilliseconds, hash: keyHash)
             guard added else { throw SnapshotError("the record ending at byte \(position) repeats a key") }
             key = []
             value = []

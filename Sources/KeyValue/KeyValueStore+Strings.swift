@@ -47,9 +47,15 @@ extension KeyValueStore {
             }
         }
         let key = arguments.key(at: 1)
-        let old = returnsOld || onlyIfAbsent || onlyIfPresent ? liveValue(key, clock: clock) : nil
-        let reply = returnsOld ? (old.map(RESPWriter.bulk) ?? Replies.nullBulk) : Replies.ok
-        if (onlyIfAbsent && old != nil) || (onlyIfPresent && old == nil) {
+        var reply = Replies.ok
+        var exists = false
+        if returnsOld || onlyIfAbsent || onlyIfPresent {
+            // Scoped: the old value views the shard, and must be let go before the write.
+            let old = liveValue(key, clock: clock)
+            exists = old != nil
+            if returnsOld { reply = old.map(RESPWriter.bulk) ?? Replies.nullBulk }
+        }
+        if (onlyIfAbsent && exists) || (onlyIfPresent && !exists) {
             return returnsOld ? reply : Replies.nullBulk
         }
         // KEEPTTL keeps the TTL of a live key only; an expired one is deleted first, so its TTL goes with it.
@@ -81,17 +87,18 @@ extension KeyValueStore {
     /// `GETSET key value`: the old value (or null); the new value has no TTL.
     mutating func getSet(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         let key = arguments.key(at: 1)
-        let old = liveValue(key, clock: clock)
+        // The reply is written before the write: the old value views the shard.
+        let reply = liveValue(key, clock: clock).map(RESPWriter.bulk) ?? Replies.nullBulk
         store(arguments.bytes(at: 2), for: key, expiresAtMilliseconds: nil)
-        return old.map(RESPWriter.bulk) ?? Replies.nullBulk
+        return reply
     }
 
     /// `GETDEL key`: the value (or null), and the key is gone.
     mutating func getDelete(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         let key = arguments.key(at: 1)
-        guard let value = liveValue(key, clock: clock) else { return Replies.nullBulk }
+        guard let reply = liveValue(key, clock: clock).map(RESPWriter.bulk) else { return Replies.nullBulk }
         remove(key)
-        return RESPWriter.bulk(value)
+        return reply
     }
 
     /// `DEL key...`: how many of the keys existed.
@@ -174,15 +181,16 @@ extension KeyValueStore {
 
     /// Adds `amount` to the integer stored at `key` (0 if missing), keeping its TTL; INCR, DECR and the BY forms.
     mutating func incrementBy(_ key: StoreKey, _ amount: Int64, clock: Clock) -> [UInt8] {
-        let old = liveValue(key, clock: clock)
         var current: Int64 = 0
-        if let old {
+        var exists = false
+        if let old = liveValue(key, clock: clock) {
             guard let parsed = DecimalInteger.parse(old) else { return Replies.notInteger }
             current = parsed
+            exists = true
         }
         let (result, overflow) = current.addingReportingOverflow(amount)
         guard !overflow else { return Replies.overflow }
-        if old != nil {
+        if exists {
             replaceValue(DecimalInteger.text(result), for: key)
         } else {
             store(DecimalInteger.text(result)[...], for: key, expiresAtMilliseconds: nil)

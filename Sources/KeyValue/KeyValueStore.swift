@@ -169,8 +169,9 @@ extension KeyValueStore {
 
     /// The value of `key` if it exists and has not expired; an expired key is deleted (lazy expiry).
     ///
-    /// Reads the clock only when the key has a TTL.
-    mutating func liveValue(_ key: StoreKey, clock: Clock) -> [UInt8]? {
+    /// Reads the clock only when the key has a TTL. The value views the shard's storage: let it go before the next
+    /// write, which would otherwise copy the shard.
+    mutating func liveValue(_ key: StoreKey, clock: Clock) -> ArraySlice<UInt8>? {
         let hash = ShardHash.of(key.bytes)
         let index = shardIndex(hash: hash)
         guard let slot = shards[index].find(key, hash: hash) else { return nil }
@@ -290,7 +291,7 @@ extension KeyValueStore {
     func storedValue(_ key: StoreKey) -> [UInt8]? {
         let hash = ShardHash.of(key.bytes)
         let index = shardIndex(hash: hash)
-        return shards[index].find(key, hash: hash).map { shards[index].value(at: $0) }
+        return shards[index].find(key, hash: hash).map { Array(shards[index].value(at: $0)) }
     }
 
     /// The bytes held for the value of `key`, which may exceed its length; for tests of what an overwrite keeps.

@@ -72,4 +72,41 @@ struct ShardTests {
         #expect(backup.encoded() == primary.store.encoded())
         backup.checkInvariants()
     }
+
+    @Test("random writes agree with a dictionary, through splits, merges, rewrites, compactions and large values")
+    func agreesWithModel() {
+        var driver = StoreDriver()
+        var model: [String: [UInt8]] = [:]
+        var generator = SplitMix64(seed: 11)
+        let sizes = [0, 1, 5, 32, 255, 256, 257, 300, 2_000]
+        func pick(_ bound: Int) -> Int { Int(generator.next() % UInt64(bound)) }
+        for step in 0..<24_000 {
+            // Phase one fills about 2,000 keys; phase two deletes most of them again.
+            let key = "key:\(pick(step < 16_000 ? 2_000 : 400) * (step < 16_000 ? 1 : 5))"
+            let value = [UInt8](repeating: UInt8(truncatingIfNeeded: step), count: sizes[pick(sizes.count)])
+            switch step < 16_000 ? pick(8) : 2 {
+            case 0, 1, 7:
+                driver.run(arguments: [bytes("SET"), bytes(key), value])
+                model[key] = value
+            case 2:
+                driver.run("DEL", key)
+                model[key] = nil
+            case 3:
+                let suffix = Array(value.prefix(250))
+                driver.run(arguments: [bytes("APPEND"), bytes(key), suffix])
+                model[key, default: []] += suffix
+            case 4: driver.run("EXPIRE", key, "1000")
+            case 5: driver.run("PERSIST", key)
+            default: driver.run("SET", key, "t", "EX", "1000")
+                model[key] = bytes("t")
+            }
+            let expected = model[key].map { RESPWriter.bulk($0) } ?? Replies.nullBulk
+            #expect(driver.run(arguments: [bytes("GET"), bytes(key)]) == expected, "step \(step)")
+        }
+        driver.store.checkInvariants()
+        #expect(driver.store.count == model.count)
+        for (key, value) in model { #expect(driver.store.storedValue(StoreKey(bytes(key))) == value) }
+        let restored = try? KeyValueStore.restored(from: driver.store.encoded(byteLimit: 1_000), chunkBytes: 333)
+        #expect(restored?.encoded() == driver.store.encoded())
+    }
 }
