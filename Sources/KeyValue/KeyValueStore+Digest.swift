@@ -31,11 +31,12 @@ extension KeyValueStore {
         return value.withUnsafeBufferPointer { fnv1a($0, from: hash) }
     }
 
-    /// The entry's contribution to the digest: its content hash, then its expiry (a presence byte and the
+    /// An entry's contribution to the digest: its content hash, then its expiry (a presence byte and the
     /// time), finalised.
-    static func entryHash(_ entry: Entry) -> UInt64 {
-        var hash = entry.contentHash
-        if let expiresAt = entry.expiresAtMilliseconds {
+    @inline(__always)
+    static func entryHash(contentHash: UInt64, expiresAtMilliseconds: Int64?) -> UInt64 {
+        var hash = contentHash
+        if let expiresAt = expiresAtMilliseconds {
             hash = (hash ^ 1) &* fnvPrime
             withUnsafeBytes(of: expiresAt.littleEndian) { hash = fnv1a($0, from: hash) }
         } else {

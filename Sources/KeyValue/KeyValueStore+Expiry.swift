@@ -81,7 +81,7 @@ extension KeyValueStore {
         guard !overflow, !overflowBase else { return Replies.invalidExpireTime(command.rawValue) }
         let key = arguments.key(at: 1)
         guard isLive(key, clock: clock) else { return Replies.zero }
-        let current = entries[key]!.expiresAtMilliseconds
+        let current = expiry(of: key)
         if onlyIfNone && current != nil { return Replies.zero }
         if onlyIfSome && current == nil { return Replies.zero }
         // For GT a key without a TTL counts as expiring never, so nothing is greater; for LT anything is less.
@@ -102,7 +102,7 @@ extension KeyValueStore {
     ) -> [UInt8] {
         let key = arguments.key(at: 1)
         guard isLive(key, clock: clock) else { return RESPWriter.integer(-2) }
-        guard let expiresAt = entries[key]!.expiresAtMilliseconds else { return RESPWriter.integer(-1) }
+        guard let expiresAt = expiry(of: key) else { return RESPWriter.integer(-1) }
         var remaining = expiresAt
         if !isAbsolute {
             let (difference, overflow) = expiresAt.subtractingReportingOverflow(Self.milliseconds(clock()))
@@ -116,7 +116,7 @@ extension KeyValueStore {
     /// `PERSIST key`: 1 when a TTL was removed, 0 when the key is missing or had none.
     mutating func persist(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         let key = arguments.key(at: 1)
-        guard isLive(key, clock: clock), entries[key]!.expiresAtMilliseconds != nil else { return Replies.zero }
+        guard isLive(key, clock: clock), expiry(of: key) != nil else { return Replies.zero }
         setExpiry(nil, for: key)
         return Replies.one
     }
@@ -139,15 +139,25 @@ extension KeyValueStore {
 
     /// `RANDOMKEY`: a live key chosen with one recorded random value, or null.
     ///
-    /// Starts at the position the random value picks and deletes expired keys found there (swap-remove brings
-    /// another key into the same position), so one random value serves however many probes; at most
-    /// `randomKeyProbesLimit` keys are examined, so a store full of expired keys cannot stall the primary.
+    /// The random value picks a shard (its remainder by the shard count) and a position in it (the quotient's
+    /// remainder by the shard's count); a store of one shard thus picks exactly `seed mod DBSIZE`. An expired key
+    /// found there is deleted (swap-remove brings another key into the same position), an empty shard is stepped
+    /// over to the next one, so one random value serves however many probes; at most `randomKeyProbesLimit` are
+    /// made, so a store full of expired keys cannot stall the primary. Not perfectly uniform: a key in a small
+    /// shard, or after an empty one, is likelier; Redis's pick is not uniform either.
     mutating func randomKey(seed: UInt64, clock: Clock) -> [UInt8] {
-        var position = Int(seed % UInt64(keys.count))
+        var shardIndex = Int(seed % UInt64(shards.count))
+        let pick = seed / UInt64(shards.count)
         for _ in 0..<Self.randomKeyProbesLimit {
-            guard !keys.isEmpty else { return Replies.nullBulk }
-            position %= keys.count
-            let key = keys[position]
+            guard count > 0 else { return Replies.nullBulk }
+            shardIndex %= shards.count  // a deletion may have merged the last shard away
+            let shardCount = shards[shardIndex].count
+            guard shardCount > 0 else {
+                shardIndex += 1
+                continue
+            }
+            // Owned: a key viewing the shard would make deleting it copy the shard's storage.
+            let key = shards[shardIndex].key(atPosition: Int(pick % UInt64(shardCount))).owned
             if isLive(key, clock: clock) { return RESPWriter.bulk(Array(key.bytes)) }
         }
         return Replies.nullBulk
@@ -156,22 +166,32 @@ extension KeyValueStore {
     /// Active expiry: samples keys with a TTL and deletes the expired ones, so keys nobody reads again still go.
     ///
     /// Reads nothing when no key has a TTL; otherwise one clock value and one random value, which seeds the
-    /// sampling sequence, so the log entry stays small however many keys are sampled.
+    /// sampling sequence, so the log entry stays small however many keys are sampled. Each sample takes a random
+    /// shard, steps to the next one holding keys with TTLs (at most `activeExpiryShardScanLimit`), then a random
+    /// key of its TTL order: not uniform over the keys with TTLs (a key in a shard with fewer of them is likelier),
+    /// but every such key can be drawn, and the work per tick is bounded.
     public mutating func tick(context: inout ApplyContext) {
-        guard !keysWithExpiry.isEmpty else { return }
+        guard expiringCount > 0 else { return }
         let now = Self.milliseconds(context.wallClockNanoseconds())
         var generator = SplitMix64(seed: context.randomValue())
         for _ in 0..<Self.activeExpiryRoundsLimit {
-            let sampled = min(Self.activeExpirySampleLimit, keysWithExpiry.count)
+            let sampled = min(Self.activeExpirySampleLimit, expiringCount)
             var expired = 0
-            for _ in 0..<sampled where !keysWithExpiry.isEmpty {
-                let key = keysWithExpiry[Int(generator.next() % UInt64(keysWithExpiry.count))]
-                if let expiresAt = entries[key]!.expiresAtMilliseconds, now > expiresAt {
-                    remove(key)
+            for _ in 0..<sampled where expiringCount > 0 {
+                let start = Int(generator.next() % UInt64(shards.count))
+                let draw = generator.next()
+                guard
+                    let index = shardIndex(
+                        from: start, scanLimit: Self.activeExpiryShardScanLimit, where: { $0.expiringCount > 0 })
+                else { continue }
+                let sample = shards[index].expiringKey(
+                    atPosition: Int(draw % UInt64(shards[index].expiringCount)))
+                if now > sample.expiresAtMilliseconds {
+                    remove(sample.key.owned)  // owned, as in `randomKey`
                     expired += 1
                 }
             }
-            if keysWithExpiry.isEmpty || expired * 4 <= sampled { break }
+            if expiringCount == 0 || expired * 4 <= sampled { break }
         }
     }
 }

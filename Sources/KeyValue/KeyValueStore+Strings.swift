@@ -47,13 +47,19 @@ extension KeyValueStore {
             }
         }
         let key = arguments.key(at: 1)
-        let old = returnsOld || onlyIfAbsent || onlyIfPresent ? liveValue(key, clock: clock) : nil
-        let reply = returnsOld ? (old.map(RESPWriter.bulk) ?? Replies.nullBulk) : Replies.ok
-        if (onlyIfAbsent && old != nil) || (onlyIfPresent && old == nil) {
+        var reply = Replies.ok
+        var exists = false
+        if returnsOld || onlyIfAbsent || onlyIfPresent {
+            // Scoped: the old value views the shard, and must be let go before the write.
+            let old = liveValue(key, clock: clock)
+            exists = old != nil
+            if returnsOld { reply = old.map(RESPWriter.bulk) ?? Replies.nullBulk }
+        }
+        if (onlyIfAbsent && exists) || (onlyIfPresent && !exists) {
             return returnsOld ? reply : Replies.nullBulk
         }
         // KEEPTTL keeps the TTL of a live key only; an expired one is deleted first, so its TTL goes with it.
-        if keepsTTL && isLive(key, clock: clock) { expiresAt = entries[key]!.expiresAtMilliseconds }
+        if keepsTTL && isLive(key, clock: clock) { expiresAt = expiry(of: key) }
         store(arguments.bytes(at: 2), for: key, expiresAtMilliseconds: expiresAt)
         return reply
     }
@@ -81,17 +87,18 @@ extension KeyValueStore {
     /// `GETSET key value`: the old value (or null); the new value has no TTL.
     mutating func getSet(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         let key = arguments.key(at: 1)
-        let old = liveValue(key, clock: clock)
+        // The reply is written before the write: the old value views the shard.
+        let reply = liveValue(key, clock: clock).map(RESPWriter.bulk) ?? Replies.nullBulk
         store(arguments.bytes(at: 2), for: key, expiresAtMilliseconds: nil)
-        return old.map(RESPWriter.bulk) ?? Replies.nullBulk
+        return reply
     }
 
     /// `GETDEL key`: the value (or null), and the key is gone.
     mutating func getDelete(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         let key = arguments.key(at: 1)
-        guard let value = liveValue(key, clock: clock) else { return Replies.nullBulk }
+        guard let reply = liveValue(key, clock: clock).map(RESPWriter.bulk) else { return Replies.nullBulk }
         remove(key)
-        return RESPWriter.bulk(value)
+        return reply
     }
 
     /// `DEL key...`: how many of the keys existed.
@@ -125,12 +132,17 @@ extension KeyValueStore {
         let pattern = GlobPattern(patternBytes)
         let matchesAll = patternBytes == [UInt8(ascii: "*")]
         var matched: [ArraySlice<UInt8>] = []
-        for key in keys where matchesAll || pattern.matches(key.bytes) {
-            // Expired keys are skipped, not deleted: deleting would reorder `keys` under the loop.
-            if let expiresAt = entries[key]!.expiresAtMilliseconds, Self.milliseconds(clock()) > expiresAt {
-                continue
+        // Shard by shard, each in its key order: the same order on every replica. O(keys), as Redis's KEYS.
+        for shard in shards {
+            for position in 0..<shard.count {
+                let key = shard.key(atPosition: position)
+                guard matchesAll || pattern.matches(key.bytes) else { continue }
+                // Expired keys are skipped, not deleted: deleting would reorder the shard under the loop.
+                if let expiresAt = shard.expiry(atPosition: position), Self.milliseconds(clock()) > expiresAt {
+                    continue
+                }
+                matched.append(key.bytes)
             }
-            matched.append(key.bytes)
         }
         var writer = RESPWriter()
         writer.appendArrayHeader(count: matched.count)
@@ -169,15 +181,16 @@ extension KeyValueStore {
 
     /// Adds `amount` to the integer stored at `key` (0 if missing), keeping its TTL; INCR, DECR and the BY forms.
     mutating func incrementBy(_ key: StoreKey, _ amount: Int64, clock: Clock) -> [UInt8] {
-        let old = liveValue(key, clock: clock)
         var current: Int64 = 0
-        if let old {
+        var exists = false
+        if let old = liveValue(key, clock: clock) {
             guard let parsed = DecimalInteger.parse(old) else { return Replies.notInteger }
             current = parsed
+            exists = true
         }
         let (result, overflow) = current.addingReportingOverflow(amount)
         guard !overflow else { return Replies.overflow }
-        if old != nil {
+        if exists {
             replaceValue(DecimalInteger.text(result), for: key)
         } else {
             store(DecimalInteger.text(result)[...], for: key, expiresAtMilliseconds: nil)
@@ -193,7 +206,7 @@ extension KeyValueStore {
             store(suffix[...], for: key, expiresAtMilliseconds: nil)
             return RESPWriter.integer(Int64(suffix.count))
         }
-        guard entries[key]!.value.count + suffix.count <= Self.valueBytesLimit else {
+        guard valueCount(of: key) + suffix.count <= Self.valueBytesLimit else {
             return Replies.stringTooLong
         }
         return RESPWriter.integer(Int64(appendValue(suffix, for: key)))
@@ -203,7 +216,7 @@ extension KeyValueStore {
     mutating func stringLength(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         let key = arguments.key(at: 1)
         guard isLive(key, clock: clock) else { return Replies.zero }
-        return RESPWriter.integer(Int64(entries[key]!.value.count))
+        return RESPWriter.integer(Int64(valueCount(of: key)))
     }
 
     /// `MGET key...`: one bulk string or null per key, in order.

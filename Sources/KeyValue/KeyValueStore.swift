@@ -5,23 +5,20 @@ import Replication
 /// Everything a reply or the state depends on is deterministic given the command and the `ApplyContext`:
 /// time comes only from `context.wallClockNanoseconds()` (read at most once per command, and only by commands
 /// that set a TTL, meet a key with one, or ask for the time), randomness only from `context.randomValue()`.
-/// Nothing depends on `Dictionary` order, which differs per process: the dictionary is only ever looked up,
-/// while the order that random picks and `KEYS` use lives in two arrays that every replica builds the same
-/// way (swap-remove keeps deletion O(1) without disturbing determinism).
-public struct KeyValueStore: SmallStateMachine, Sendable {
-    /// One key's value, its TTL, and where the key sits in the sampling arrays.
-    struct Entry: Sendable {
-        var value: [UInt8]
-        /// Unix time in milliseconds after which the key no longer exists; nil when it has no TTL.
-        var expiresAtMilliseconds: Int64?
-        /// Index of the key in `keys`.
-        var position: Int
-        /// Index of the key in `keysWithExpiry`, or -1 when it has no TTL.
-        var expiryPosition: Int
-        /// FNV-1a state after the key and the value, kept so APPEND extends the digest instead of rehashing.
-        var contentHash: UInt64
-    }
-
+///
+/// The keys are partitioned into shards by linear hashing on `ShardHash` (the same in every process), so no step
+/// takes time in proportion to the whole state:
+/// - The table grows one shard at a time: once the store holds more than `shardLoadBound` keys per shard, the
+///   shard at the split pointer splits into itself and a new shard at the end, O(one shard). A dictionary rehash
+///   happens inside one shard only. It shrinks the same way, one merge at a time, once it holds fewer than a
+///   quarter of that (the gap keeps a key count near a boundary from splitting and merging in turn), so random
+///   picks keep finding keys after mass deletion and the memory of an emptied table goes back.
+/// - A snapshot copies the `shards` array (references only); a write afterwards copies only the shard it
+///   touches, the way a fork's copy-on-write copies only touched pages.
+/// - DBSIZE, the digest and the snapshot's size estimate are running totals over the shards.
+/// With `shards.count == 2^level + splitPointer`, a key whose hash is `h` lives in shard `h mod 2^level`, or in
+/// `h mod 2^(level+1)` when the former is below the split pointer (already split this round).
+public struct KeyValueStore: StateMachine, Sendable {
     /// Keys sampled per active-expiry round; Redis's `ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP`.
     ///
     /// A constant rather than a setting, because both replicas must sample identically.
@@ -29,26 +26,38 @@ public struct KeyValueStore: SmallStateMachine, Sendable {
     /// Rounds per tick; another round runs only while more than a quarter of a round's sample had expired,
     /// as in Redis, so a tick deletes at most 320 keys and one log entry never stands for unbounded work.
     public static let activeExpiryRoundsLimit = 16
-    /// Keys RANDOMKEY examines (deleting the expired ones) before giving up with a null reply.
+    /// Keys RANDOMKEY examines (deleting the expired ones), or empty shards it steps over, before giving up with a
+    /// null reply.
     public static let randomKeyProbesLimit = 128
+    /// Shards one active-expiry sample steps over, from a random one, looking for a shard whose keys have TTLs;
+    /// bounds a tick's work when few shards hold such keys (the sample is then skipped).
+    public static let activeExpiryShardScanLimit = 64
     /// Largest value APPEND may build; Redis's `proto-max-bulk-len` default, 512 MiB.
     public static let valueBytesLimit = 512 << 20
+    /// Average keys per shard above which the table splits a shard, and a quarter of which below which it merges
+    /// one. Keeps a shard (what one write after a snapshot copies, and one split rebuilds) to a few hundred keys:
+    /// a shard not yet split this round holds about twice the average of one that was.
+    public static let shardLoadBound = 512
 
-    // The four stored properties below change together, only through the primitives at the end of this file
-    // (and `restore`, which builds them whole); `checkInvariants()` says how they relate.
-    var entries: [StoreKey: Entry] = [:]
-    /// Every key, in the order RANDOMKEY and KEYS see them.
-    var keys: [StoreKey] = []
-    /// Every key with a TTL, in the order active expiry samples them.
-    var keysWithExpiry: [StoreKey] = []
+    // The properties below change together, only through the primitives at the end of this file (and the
+    // restorer, which builds them whole); `checkInvariants()` says how they relate.
+    /// The partitions, `2^level + splitPointer` of them; shard `i` holds the keys whose address (above) is `i`.
+    var shards: [StoreShard] = [StoreShard()]
+    /// Doublings of the table completed: shards below `2^level` were split in this round once below the pointer.
+    var level = 0
+    /// The next shard to split, below `2^level`.
+    var splitPointer = 0
+    /// Keys stored, the sum of the shards' counts.
+    public internal(set) var count = 0
+    /// Keys with a TTL, the sum of the shards' TTL orders.
+    var expiringCount = 0
     /// Wrapping sum of every entry's hash: the digest, kept up to date by each mutation.
     var digestSum: UInt64 = 0
+    /// Bytes of keys and values, for the snapshot's size estimate.
+    var byteCount = 0
 
     /// An empty store: what a new cluster serves from and a joining backup restores over.
     public init() {}
-
-    /// Keys stored, including any that have expired but were not yet deleted (what DBSIZE reports).
-    public var count: Int { keys.count }
 
     /// The time source of one command: the recorded wall clock, read on first use and then reused.
     typealias Clock = () -> Int64
@@ -77,7 +86,7 @@ public struct KeyValueStore: SmallStateMachine, Sendable {
             return now
         }
         if command == .randomkey {
-            guard !keys.isEmpty else { return Replies.nullBulk }
+            guard count > 0 else { return Replies.nullBulk }
             let seed = context.randomValue()
             return randomKey(seed: seed, clock: clock)
         }
@@ -97,7 +106,7 @@ public struct KeyValueStore: SmallStateMachine, Sendable {
         case .exists: exists(arguments, clock: clock)
         case .type: type(arguments, clock: clock)
         case .keys: matchingKeys(arguments, clock: clock)
-        case .dbsize: RESPWriter.integer(Int64(keys.count))
+        case .dbsize: RESPWriter.integer(Int64(count))
         case .randomkey: preconditionFailure("RANDOMKEY is answered before dispatch, with its random value")
         case .flushall, .flushdb: flush(arguments)
         case .select: Self.select(arguments[1])
@@ -128,187 +137,186 @@ public struct KeyValueStore: SmallStateMachine, Sendable {
     }
 }
 
-// MARK: - Storage primitives: every mutation goes through these, which keep the arrays and the digest.
+// MARK: - Storage primitives: every mutation goes through these, which keep the shards, the totals and the layout.
 
 extension KeyValueStore {
+    /// The shard that holds (or would hold) a key with `hash`, by linear hashing.
+    @inline(__always)
+    static func shardIndex(hash: UInt64, level: Int, splitPointer: Int) -> Int {
+        let low = Int(truncatingIfNeeded: hash & ((1 << UInt64(level)) &- 1))
+        guard low < splitPointer else { return low }
+        return Int(truncatingIfNeeded: hash & ((1 << UInt64(level + 1)) &- 1))
+    }
+
+    /// The shard that holds (or would hold) a key with `hash`.
+    @inline(__always)
+    func shardIndex(hash: UInt64) -> Int {
+        Self.shardIndex(hash: hash, level: level, splitPointer: splitPointer)
+    }
+
+    /// Runs `body` on shard `index` in place and moves the totals by what it changed.
+    @inline(__always)
+    private mutating func updateShard<Result>(_ index: Int, _ body: (inout StoreShard) -> Result) -> Result {
+        let oldCount = shards[index].count, oldExpiring = shards[index].expiringCount
+        let oldDigest = shards[index].digestSum, oldBytes = shards[index].byteCount
+        let result = body(&shards[index])
+        count += shards[index].count - oldCount
+        expiringCount += shards[index].expiringCount - oldExpiring
+        digestSum = digestSum &- oldDigest &+ shards[index].digestSum
+        byteCount += shards[index].byteCount - oldBytes
+        return result
+    }
+
     /// The value of `key` if it exists and has not expired; an expired key is deleted (lazy expiry).
     ///
-    /// Reads the clock only when the key has a TTL.
-    mutating func liveValue(_ key: StoreKey, clock: Clock) -> [UInt8]? {
-        guard let entry = entries[key] else { return nil }
-        if let expiresAt = entry.expiresAtMilliseconds, Self.milliseconds(clock()) > expiresAt {
+    /// Reads the clock only when the key has a TTL. The value views the shard's storage: let it go before the next
+    /// write, which would otherwise copy the shard.
+    mutating func liveValue(_ key: StoreKey, clock: Clock) -> ArraySlice<UInt8>? {
+        let hash = ShardHash.of(key.bytes)
+        let index = shardIndex(hash: hash)
+        guard let slot = shards[index].find(key, hash: hash) else { return nil }
+        if let expiresAt = shards[index].expiry(at: slot), Self.milliseconds(clock()) > expiresAt {
             remove(key)
             return nil
         }
-        return entry.value
+        return shards[index].value(at: slot)
     }
 
     /// Whether `key` exists and has not expired; an expired key is deleted.
     mutating func isLive(_ key: StoreKey, clock: Clock) -> Bool {
-        guard let expiresAt = entries[key].map({ $0.expiresAtMilliseconds }) else { return false }
-        if let expiresAt, Self.milliseconds(clock()) > expiresAt {
+        let hash = ShardHash.of(key.bytes)
+        let index = shardIndex(hash: hash)
+        guard let slot = shards[index].find(key, hash: hash) else { return false }
+        if let expiresAt = shards[index].expiry(at: slot), Self.milliseconds(clock()) > expiresAt {
             remove(key)
             return false
         }
         return true
     }
 
-    /// Creates or overwrites `key` with `value` and the given TTL (nil: none).
-    ///
-    /// An overwrite hashes the key once (the entry is found, then written back at its index); a new key twice.
-    mutating func store(_ value: ArraySlice<UInt8>, for key: StoreKey, expiresAtMilliseconds: Int64?) {
-        let contentHash = Self.contentHash(key: key.bytes, value: value)
-        guard let index = entries.index(forKey: key) else {
-            let key = key.owned
-            var entry = Entry(
-                value: Array(value), expiresAtMilliseconds: nil, position: keys.count, expiryPosition: -1,
-                contentHash: contentHash)
-            keys.append(key)
-            let vacatedExpiryPosition = updateExpiry(of: key, in: &entry, to: expiresAtMilliseconds)
-            precondition(vacatedExpiryPosition == nil, "a new key left a TTL it never had")
-            digestSum &+= Self.entryHash(entry)
-            entries[key] = entry
-            return
-        }
-        digestSum &-= Self.entryHash(entries.values[index])
-        // In place, through the dictionary's accessor, before anything copies the entry: a copy would share the
-        // value, and writing to a shared value allocates.
-        Self.overwrite(&entries.values[index].value, with: value)
-        if expiresAtMilliseconds == nil, entries.values[index].expiryPosition < 0 {
-            // No TTL before or after (a plain SET): nothing else changes, so no copy of the entry (and its value).
-            entries.values[index].contentHash = contentHash
-            digestSum &+= Self.entryHash(entries.values[index])
-            return
-        }
-        var entry = entries.values[index]
-        entry.contentHash = contentHash
-        // The stored key: `key` may view a command's bytes, and the TTL order keeps what it is given.
-        let vacatedExpiryPosition = updateExpiry(of: entries.keys[index], in: &entry, to: expiresAtMilliseconds)
-        digestSum &+= Self.entryHash(entry)
-        entries.values[index] = entry
-        if let vacatedExpiryPosition { removeFromExpiryOrder(at: vacatedExpiryPosition) }
+    /// The TTL of `key`, which exists: nil when it has none.
+    func expiry(of key: StoreKey) -> Int64? {
+        let hash = ShardHash.of(key.bytes)
+        let index = shardIndex(hash: hash)
+        return shards[index].expiry(at: shards[index].find(key, hash: hash)!)
     }
 
-    /// Replaces `stored` with `bytes`, in its own buffer when that is not much larger than needed: an overwrite of a
-    /// value of similar size then costs no allocation and no free. A buffer more than twice the size (plus a little)
-    /// is let go, so a key that once held a large value does not keep its memory.
-    private static func overwrite(_ stored: inout [UInt8], with bytes: ArraySlice<UInt8>) {
-        if stored.capacity <= 2 * bytes.count + 32 {
-            stored.replaceSubrange(stored.indices, with: bytes)
-        } else {
-            stored = Array(bytes)
+    /// The length of the value of `key`, which exists.
+    func valueCount(of key: StoreKey) -> Int {
+        let hash = ShardHash.of(key.bytes)
+        let index = shardIndex(hash: hash)
+        return shards[index].valueCount(at: shards[index].find(key, hash: hash)!)
+    }
+
+    /// Creates or overwrites `key` with `value` and the given TTL (nil: none).
+    mutating func store(_ value: ArraySlice<UInt8>, for key: StoreKey, expiresAtMilliseconds: Int64?) {
+        let hash = ShardHash.of(key.bytes)
+        let oldCount = count
+        updateShard(shardIndex(hash: hash)) {
+            $0.store(value, for: key, hash: hash, expiresAtMilliseconds: expiresAtMilliseconds)
         }
+        if count > oldCount && count > shards.count * Self.shardLoadBound { splitShard() }
     }
 
     /// Replaces the value of an existing `key`, keeping its TTL (INCR).
     mutating func replaceValue(_ value: [UInt8], for key: StoreKey) {
-        let index = entries.index(forKey: key)!
-        digestSum &-= Self.entryHash(entries.values[index])
-        entries.values[index].value = value
-        entries.values[index].contentHash = Self.contentHash(key: key.bytes, value: value[...])
-        digestSum &+= Self.entryHash(entries.values[index])
+        let hash = ShardHash.of(key.bytes)
+        updateShard(shardIndex(hash: hash)) { $0.replaceValue(value, for: key, hash: hash) }
     }
 
     /// Appends to the value of an existing `key` in place and returns the new length.
-    ///
-    /// Works through the dictionary's in-place accessor (a copied entry would share, then copy, the whole
-    /// value), and the hash continues from the stored FNV state, so repeated APPENDs stay O(appended bytes).
     mutating func appendValue(_ suffix: [UInt8], for key: StoreKey) -> Int {
-        let index = entries.index(forKey: key)!
-        digestSum &-= Self.entryHash(entries.values[index])
-        entries.values[index].value.append(contentsOf: suffix)
-        entries.values[index].contentHash = Self.fnv1a(suffix, from: entries.values[index].contentHash)
-        digestSum &+= Self.entryHash(entries.values[index])
-        return entries.values[index].value.count
+        let hash = ShardHash.of(key.bytes)
+        return updateShard(shardIndex(hash: hash)) { $0.appendValue(suffix, for: key, hash: hash) }
     }
 
     /// Sets or clears the TTL of an existing `key`.
     mutating func setExpiry(_ expiresAtMilliseconds: Int64?, for key: StoreKey) {
-        let index = entries.index(forKey: key)!
-        var entry = entries.values[index]
-        digestSum &-= Self.entryHash(entry)
-        // The stored key: `key` may view a command's bytes, and the TTL order keeps what it is given.
-        let vacatedExpiryPosition = updateExpiry(of: entries.keys[index], in: &entry, to: expiresAtMilliseconds)
-        digestSum &+= Self.entryHash(entry)
-        entries.values[index] = entry
-        if let vacatedExpiryPosition { removeFromExpiryOrder(at: vacatedExpiryPosition) }
-    }
-
-    /// Sets `entry`'s TTL, appending `key` to `keysWithExpiry` when it gains one.
-    ///
-    /// When the key loses its TTL, returns the place it leaves in `keysWithExpiry`, for the caller to remove
-    /// once `entry` is stored: the removal moves another key there and updates that key's entry, which would
-    /// invalidate a dictionary index the caller still holds.
-    private mutating func updateExpiry(
-        of key: StoreKey, in entry: inout Entry, to expiresAtMilliseconds: Int64?
-    ) -> Int? {
-        var vacatedExpiryPosition: Int?
-        if expiresAtMilliseconds != nil && entry.expiryPosition < 0 {
-            entry.expiryPosition = keysWithExpiry.count
-            keysWithExpiry.append(key)
-        } else if expiresAtMilliseconds == nil && entry.expiryPosition >= 0 {
-            vacatedExpiryPosition = entry.expiryPosition
-            entry.expiryPosition = -1
-        }
-        entry.expiresAtMilliseconds = expiresAtMilliseconds
-        return vacatedExpiryPosition
+        let hash = ShardHash.of(key.bytes)
+        updateShard(shardIndex(hash: hash)) { $0.setExpiry(expiresAtMilliseconds, for: key, hash: hash) }
     }
 
     /// Deletes `key`; returns whether it was there (expired or not).
     @discardableResult
     mutating func remove(_ key: StoreKey) -> Bool {
-        guard let entry = entries.removeValue(forKey: key) else { return false }
-        digestSum &-= Self.entryHash(entry)
-        let lastPosition = keys.count - 1
-        if entry.position != lastPosition {
-            let moved = keys[lastPosition]
-            keys[entry.position] = moved
-            entries[moved]!.position = entry.position
-        }
-        keys.removeLast()
-        if entry.expiryPosition >= 0 { removeFromExpiryOrder(at: entry.expiryPosition) }
-        return true
+        let hash = ShardHash.of(key.bytes)
+        let removed = updateShard(shardIndex(hash: hash)) { $0.remove(key, hash: hash) }
+        if removed && shards.count > 1 && count < shards.count * Self.shardLoadBound / 4 { mergeShard() }
+        return removed
     }
 
-    /// Deletes every key (FLUSHALL).
+    /// Deletes every key (FLUSHALL): back to the initial single shard.
     mutating func removeAll() {
-        entries = [:]
-        keys = []
-        keysWithExpiry = []
-        digestSum = 0
+        self = KeyValueStore()
     }
 
-    /// Swap-removes position `position` of `keysWithExpiry`, fixing the moved key's entry.
-    private mutating func removeFromExpiryOrder(at position: Int) {
-        let lastPosition = keysWithExpiry.count - 1
-        if position != lastPosition {
-            let moved = keysWithExpiry[lastPosition]
-            keysWithExpiry[position] = moved
-            entries[moved]!.expiryPosition = position
+    /// Splits the shard at the split pointer into itself and a new last shard: the keys whose hash has bit `level`
+    /// set move. O(one shard).
+    private mutating func splitShard() {
+        let source = splitPointer
+        let bit: UInt64 = 1 << UInt64(level)
+        var added = StoreShard()
+        shards[source].split(into: &added) { $0 & bit != 0 }
+        shards.append(added)
+        splitPointer += 1
+        if splitPointer == 1 << level {
+            level += 1
+            splitPointer = 0
         }
-        keysWithExpiry.removeLast()
     }
 
-    /// Checks that the dictionary, both arrays and the digest agree; for tests and debug builds.
+    /// Merges the last shard back into the one it split from (the reverse of `splitShard`). O(one shard).
+    private mutating func mergeShard() {
+        if splitPointer == 0 {
+            level -= 1
+            splitPointer = 1 << level
+        }
+        splitPointer -= 1
+        let last = shards.removeLast()
+        shards[splitPointer].absorb(last)
+    }
+
+    /// From shard `start` on (wrapping), the first of at most `scanLimit` shards for which `isWanted` holds.
+    func shardIndex(from start: Int, scanLimit: Int, where isWanted: (StoreShard) -> Bool) -> Int? {
+        var index = start
+        for _ in 0..<min(scanLimit, shards.count) {
+            if isWanted(shards[index]) { return index }
+            index += 1
+            if index == shards.count { index = 0 }
+        }
+        return nil
+    }
+
+    /// The stored value of `key`, expired or not; for tests.
+    func storedValue(_ key: StoreKey) -> [UInt8]? {
+        let hash = ShardHash.of(key.bytes)
+        let index = shardIndex(hash: hash)
+        return shards[index].find(key, hash: hash).map { Array(shards[index].value(at: $0)) }
+    }
+
+    /// The bytes held for the value of `key`, which may exceed its length; for tests of what an overwrite keeps.
+    func storedValueCapacity(_ key: StoreKey) -> Int? {
+        let hash = ShardHash.of(key.bytes)
+        let index = shardIndex(hash: hash)
+        return shards[index].find(key, hash: hash).map { shards[index].valueCapacity(at: $0) }
+    }
+
+    /// Checks that the shards, the totals and the layout agree; for tests and debug builds.
     func checkInvariants() {
-        precondition(entries.count == keys.count, "a key is in the dictionary but not the key order, or back")
-        var expiring = 0
+        precondition(splitPointer < 1 << level, "the split pointer passed the end of the round")
+        precondition(shards.count == (1 << level) + splitPointer, "the shard count does not match level and pointer")
+        var keys = 0, expiring = 0, bytes = 0
         var sum: UInt64 = 0
-        for (position, key) in keys.enumerated() {
-            guard let entry = entries[key] else { preconditionFailure("the key order holds a deleted key") }
-            precondition(entry.position == position, "an entry's position does not point back at its key")
-            precondition(
-                entry.contentHash == Self.contentHash(key: key.bytes, value: entry.value[...]),
-                "an entry's hash is stale")
-            if entry.expiresAtMilliseconds != nil {
-                expiring += 1
-                precondition(keysWithExpiry[entry.expiryPosition] == key, "a key with a TTL is not in the TTL order")
-            } else {
-                precondition(entry.expiryPosition == -1, "a key without a TTL claims a place in the TTL order")
-            }
-            sum &+= Self.entryHash(entry)
+        for (index, shard) in shards.enumerated() {
+            shard.checkInvariants { shardIndex(hash: $0) == index }
+            keys += shard.count
+            expiring += shard.expiringCount
+            bytes += shard.byteCount
+            sum &+= shard.digestSum
         }
-        precondition(expiring == keysWithExpiry.count, "the TTL order holds keys without a TTL")
-        precondition(sum == digestSum, "the incremental digest drifted from the entries")
+        precondition(keys == count, "DBSIZE drifted from the shards")
+        precondition(expiring == expiringCount, "the TTL count drifted from the shards")
+        precondition(bytes == byteCount, "the byte count drifted from the shards")
+        precondition(sum == digestSum, "the incremental digest drifted from the shards")
     }
 }

@@ -126,6 +126,13 @@ extension RESPWriter {
         return writer.bytes
     }
 
+    /// `$length` and the bytes of a slice (a stored value) as a reply of its own, binary safe.
+    static func bulk(_ value: ArraySlice<UInt8>) -> [UInt8] {
+        var writer = RESPWriter(reservingCapacity: value.count + 16)
+        writer.appendBulk(value)
+        return writer.bytes
+    }
+
     /// `$length` and the UTF-8 bytes of `text` as a reply of its own.
     public static func bulk(_ text: String) -> [UInt8] {
         bulk(Array(text.utf8))

@@ -135,7 +135,7 @@ struct ExpiryTests {
             ticks += 1
         }
         #expect(driver.store.count == 75)
-        #expect(driver.store.keysWithExpiry.count == 50)
+        #expect(driver.store.expiringCount == 50)
     }
 
     @Test("a tick reads nothing when no key has a TTL")

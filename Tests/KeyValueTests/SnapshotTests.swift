@@ -15,79 +15,224 @@ struct SnapshotTests {
         return driver
     }
 
+    /// A store of several shards, some keys with TTLs, some deleted.
+    static func sharded(keys: Int = 3_000) -> StoreDriver {
+        var driver = StoreDriver()
+        for index in 0..<keys { driver.run("SET", "key:\(index)", "value \(index)") }
+        for index in stride(from: 0, to: keys, by: 7) { driver.run("EXPIRE", "key:\(index)", "\(100 + index)") }
+        for index in stride(from: 3, to: keys, by: 11) { driver.run("DEL", "key:\(index)") }
+        return driver
+    }
+
+    /// What the store at `bytes` answers to `commands` replayed from `driver`'s log position `start`.
+    static func answers(_ store: inout KeyValueStore, _ log: ArraySlice<LogEntry>) -> [[UInt8]] {
+        let (replies, divergence) = replay(Array(log), into: &store)
+        #expect(divergence == nil)
+        return replies
+    }
+
     @Test("a restored store equals the original: same digest, same snapshot, same answers")
     func roundTrip() throws {
         var original = Self.sample()
-        var restored = KeyValueStore()
-        try restored.restore(from: original.store.encoded())
+        let restored = try KeyValueStore.restored(from: original.store.encoded())
         restored.checkInvariants()
         #expect(restored.digest() == original.store.digest())
         #expect(restored.encoded() == original.store.encoded())
         var context = ApplyContext.recording(from: original.entropy)
-        #expect(text(restored.apply(KeyValueCommand.encode([bytes("PTTL"), bytes("c")]), context: &context))
+        var copy = restored
+        #expect(text(copy.apply(KeyValueCommand.encode([bytes("PTTL"), bytes("c")]), context: &context))
             == original.run("PTTL", "c"))
     }
 
     @Test("an empty store round-trips")
     func emptyRoundTrip() throws {
-        var restored = Self.sample().store
-        try restored.restore(from: KeyValueStore().encoded())
+        let restored = try KeyValueStore.restored(from: KeyValueStore().encoded())
         #expect(restored.count == 0)
         #expect(restored.digest() == KeyValueStore().digest())
+        #expect(restored.encoded() == KeyValueStore().encoded())
     }
 
-    @Test("the entries section is sorted by key, so equal contents share it whatever the history")
-    func sortedEntries() {
-        var forward = StoreDriver()
-        var backward = StoreDriver()
-        for index in 0..<20 { forward.run("SET", "k\(index)", "v") }
-        for index in (0..<20).reversed() { backward.run("SET", "k\(index)", "v") }
-        let forwardBytes = forward.store.encoded(), backwardBytes = backward.store.encoded()
-        #expect(forwardBytes.count == backwardBytes.count)
-        // Header and entries match; only the key-order section (then the equal digest) may differ.
-        let entriesEnd = forwardBytes.count - 8 - 1 - 20
-        #expect(forwardBytes[..<entriesEnd] == backwardBytes[..<entriesEnd])
-        #expect(forwardBytes.suffix(8) == backwardBytes.suffix(8))
+    @Test("the encoding restores from chunks of every size, and is the same whatever size it was drawn in")
+    func everyChunking() throws {
+        let store = Self.sample().store
+        let whole = store.encoded()
+        for size in 1...whole.count {
+            #expect(store.encoded(byteLimit: size) == whole, "drawn in chunks of \(size)")
+            let restored = try KeyValueStore.restored(from: whole, chunkBytes: size)
+            #expect(restored.encoded() == whole, "fed in chunks of \(size)")
+            restored.checkInvariants()
+        }
+    }
+
+    @Test("every chunk holds at least one and at most byteLimit bytes")
+    func chunkBounds() {
+        var driver = Self.sharded(keys: 1_500)
+        driver.run(arguments: [bytes("SET"), bytes("big"), [UInt8](repeating: 7, count: 100_000)])
+        for limit in [1, 7, 1_000, 4_096] {
+            var snapshot = driver.store.snapshot()
+            var total = 0
+            while !snapshot.isFinished {
+                let chunk = snapshot.nextChunk(byteLimit: limit)
+                #expect((1...limit).contains(chunk.count))
+                total += chunk.count
+            }
+            #expect(total == driver.store.encoded().count)
+        }
+    }
+
+    @Test("a value larger than a chunk spans chunks and restores whole")
+    func largeValueSpansChunks() throws {
+        var driver = StoreDriver()
+        let value = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        driver.run(arguments: [bytes("SET"), bytes("big"), value])
+        driver.run("SET", "small", "v")
+        let restored = try KeyValueStore.restored(from: driver.store.encoded(byteLimit: 4_096), chunkBytes: 1_000)
+        #expect(restored.storedValue(StoreKey(bytes("big"))) == value)
+        #expect(restored.digest() == driver.store.digest())
+    }
+
+    @Test("a snapshot restores to the state when it was taken, whatever is written while it is drawn")
+    func snapshotIsFrozen() throws {
+        var driver = Self.sharded()
+        let frozenDigest = driver.store.digest()
+        let frozenOrder = driver.store.keyOrder
+        let frozenBytes = driver.store.encoded()
+        var snapshot = driver.store.snapshot()
+        var bytes: [UInt8] = []
+        var round = 0
+        while !snapshot.isFinished {
+            bytes += snapshot.nextChunk(byteLimit: 2_000)
+            // Writes between chunks: overwrites, new keys (which split shards), deletions (which may merge).
+            for index in 0..<40 {
+                let key = round * 40 + index
+                driver.run("SET", "key:\(key)", "changed")
+                driver.run("SET", "new:\(key)", "v", "PX", "10")
+                driver.run("DEL", "key:\(key + 1_000)")
+            }
+            round += 1
+        }
+        #expect(round > 10)
+        #expect(driver.store.digest() != frozenDigest)
+        #expect(bytes == frozenBytes)
+        let restored = try KeyValueStore.restored(from: bytes, chunkBytes: 777)
+        #expect(restored.digest() == frozenDigest)
+        #expect(restored.keyOrder == frozenOrder)
+    }
+
+    @Test("a write while a snapshot is held copies only the shard it writes")
+    func writeCopiesOneShard() {
+        var driver = Self.sharded()
+        #expect(driver.store.shards.count > 4)
+        let snapshot = driver.store.snapshot()
+        let before = driver.store.shards.map(\.storageIdentity)
+        driver.run("SET", "key:5", "changed")
+        let written = KeyValueStore.shardIndex(
+            hash: ShardHash.of(bytes("key:5")[...]), level: driver.store.level,
+            splitPointer: driver.store.splitPointer)
+        let after = driver.store.shards.map(\.storageIdentity)
+        for index in before.indices {
+            if index == written {
+                #expect(after[index] != before[index], "the written shard has storage of its own")
+            } else {
+                #expect(after[index] == before[index], "shard \(index) is still shared with the snapshot")
+            }
+        }
+        withExtendedLifetime(snapshot) {}
+    }
+
+    @Test("a restored store answers RANDOMKEY, KEYS and active expiry exactly as the original")
+    func restoredAnswersAlike() throws {
+        var original = Self.sharded()
+        var restored = try KeyValueStore.restored(from: original.store.encoded(), chunkBytes: 3_333)
+        #expect(restored.keyOrder == original.store.keyOrder)
+        #expect(restored.expiryOrder == original.store.expiryOrder)
+        let start = original.log.count
+        for _ in 0..<200 { original.run("RANDOMKEY") }
+        original.run("KEYS", "key:1*")
+        original.advance(milliseconds: 1_500_000)
+        for _ in 0..<20 { original.tick() }
+        original.run("KEYS", "*")
+        #expect(original.store.count < 3_000 - 273, "the ticks expired some keys")
+        let replies = Self.answers(&restored, original.log[start...])
+        #expect(replies == Array(original.replies.suffix(replies.count)))
+        #expect(restored.encoded() == original.store.encoded())
     }
 
     @Test("restore rejects garbage, a wrong magic or version, and trailing bytes")
     func rejectsGarbage() {
-        var store = KeyValueStore()
         let good = Self.sample().store.encoded()
         for garbage in [[], bytes("hello world"), bytes("LKKV"), [UInt8](repeating: 0xFF, count: 64)] {
-            #expect(throws: SnapshotError.self) { try store.restore(from: garbage) }
+            #expect(throws: SnapshotError.self) { try KeyValueStore.restored(from: garbage) }
         }
         var badVersion = good
-        badVersion[4] = 2
-        #expect(throws: SnapshotError("unsupported snapshot version 2")) { try store.restore(from: badVersion) }
-        #expect(throws: SnapshotError.self) { try store.restore(from: good + [0]) }
+        badVersion[4] = 3
+        #expect(throws: SnapshotError("unsupported snapshot version 3")) {
+            try KeyValueStore.restored(from: badVersion)
+        }
+        #expect(throws: SnapshotError.self) { try KeyValueStore.restored(from: good + [0]) }
     }
 
-    @Test("every truncation and every single-byte corruption is rejected, and the store is left as it was")
+    @Test("every truncation and every single-byte corruption is rejected; for a sharded store, a seeded sample")
     func rejectsCorruption() throws {
-        let good = Self.sample().store.encoded()
-        var store = StoreDriver().store
-        try store.restore(from: good)
-        let digest = store.digest()
-        for length in 0..<good.count {
-            #expect(throws: SnapshotError.self) { try store.restore(from: Array(good[..<length])) }
-        }
-        for index in good.indices {
-            for flip: UInt8 in [0x01, 0x80] {
-                var corrupt = good
-                corrupt[index] ^= flip
-                #expect(throws: SnapshotError.self, "byte \(index) ^ \(flip)") { try store.restore(from: corrupt) }
+        var generator = SplitMix64(seed: 7)
+        let sharded = Self.sharded(keys: 600).store.encoded()
+        let sampled = Array(0..<64) + (0..<400).map { _ in Int(generator.next() % UInt64(sharded.count)) }
+        for (good, indices) in [(Self.sample().store.encoded(), nil), (sharded, sampled)] {
+            _ = try KeyValueStore.restored(from: good)
+            for length in indices ?? Array(0..<good.count) {
+                #expect(throws: SnapshotError.self) { try KeyValueStore.restored(from: Array(good[..<length])) }
+            }
+            for index in indices ?? Array(good.indices) {
+                for flip: UInt8 in [0x01, 0x80] {
+                    var corrupt = good
+                    corrupt[index] ^= flip
+                    #expect(throws: SnapshotError.self, "byte \(index) ^ \(flip)") {
+                        try KeyValueStore.restored(from: corrupt, chunkBytes: 97)
+                    }
+                }
             }
         }
-        #expect(store.digest() == digest)
-        store.checkInvariants()
     }
 
-    @Test("a key count larger than the bytes could hold is refused before allocating")
-    func hugeCount() {
-        var store = KeyValueStore()
-        var bytes = KeyValueStore.snapshotMagic + [KeyValueStore.snapshotVersion]
-        bytes += [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F]  // 2^63 - 1 keys
-        #expect(throws: SnapshotError.self) { try store.restore(from: bytes) }
+    @Test("a TTL order naming a key twice is refused")
+    func expiryOrderIsPermutation() {
+        var good = Self.sample().store.encoded()
+        // The sample's one shard ends with its TTL order (two one-byte positions), then the 8-byte digest.
+        let second = good.count - 9, first = good.count - 10
+        #expect(good[second] != good[first])
+        good[second] = good[first]
+        #expect(throws: SnapshotError.self) { try KeyValueStore.restored(from: good) }
+    }
+
+    @Test("a key in the wrong shard is refused")
+    func keyInWrongShard() {
+        // Level 1: two shards; shard 0 holds the keys whose hash has bit 0 clear.
+        let misplaced = (0..<100).map { bytes("k\($0)") }.first { ShardHash.of($0[...]) & 1 == 1 }!
+        var encoding = KeyValueStore.snapshotMagic + [KeyValueStore.snapshotVersion, 1, 0, 2]
+        encoding += [1, UInt8(misplaced.count)] + misplaced + [1, UInt8(ascii: "v"), 0, 0]
+        encoding += [0, 0] + [UInt8](repeating: 0, count: 8)
+        #expect(throws: SnapshotError.self) { try KeyValueStore.restored(from: encoding) }
+        do {
+            _ = try KeyValueStore.restored(from: encoding)
+        } catch {
+            #expect(error.reason.contains("another shard"))
+        }
+    }
+
+    @Test("lengths beyond their limits are refused as they are read, before anything is reserved")
+    func hugeLengths() {
+        let header = KeyValueStore.snapshotMagic + [KeyValueStore.snapshotVersion, 0, 0, 1, 1]
+        var restorer = KeyValueStore().makeRestorer()
+        let tooLong = UInt64(KeyValueStore.snapshotKeyBytesLimit) + 1
+        var length: [UInt8] = []
+        Varint.append(tooLong, to: &length)
+        #expect(throws: SnapshotError.self) { try restorer.consume(header + length) }
+        #expect(throws: SnapshotError.self, "a failed restorer stays failed") { try restorer.consume([1]) }
+
+        // A key count of 2^63 - 1 is taken at its word only as far as records arrive: the end finds it truncated.
+        var counted = KeyValueStore().makeRestorer()
+        let huge: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F]
+        #expect(throws: Never.self) { try counted.consume(KeyValueStore.snapshotMagic + [2, 0, 0, 1] + huge) }
+        #expect(throws: SnapshotError.self) { _ = try counted.finish() }
     }
 }

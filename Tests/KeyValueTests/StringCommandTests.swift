@@ -22,12 +22,12 @@ struct StringCommandTests {
         for size in sizes {
             let value = [UInt8](repeating: UInt8(ascii: "a") + UInt8(size % 26), count: size)
             #expect(driver.run(arguments: [bytes("SET"), bytes("k"), value]) == bytes("+OK\r\n"))
-            #expect(driver.store.entries[StoreKey(bytes("k"))]?.value == value, "\(size) bytes")
+            #expect(driver.store.storedValue(StoreKey(bytes("k"))) == value, "\(size) bytes")
         }
         // The same contents built in one write: the incremental digest agrees.
         fresh.run("SET", "k", "b")
         #expect(driver.store.digest() == fresh.store.digest())
-        #expect(driver.store.entries[StoreKey(bytes("k"))]!.value.capacity < 1 << 10)
+        #expect(driver.store.storedValueCapacity(StoreKey(bytes("k")))! < 1 << 10)
     }
 
     @Test("SET NX writes only a missing key and XX only an existing one; a refusal is a null bulk")

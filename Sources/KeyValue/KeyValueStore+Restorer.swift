@@ -1,0 +1,264 @@
+import Replication
+
+extension KeyValueStore {
+    /// Rebuilds a store from a snapshot's version-2 encoding (`KeyValueStore+Snapshot.swift`), fed cut anywhere.
+    ///
+    /// A parser over the byte stream that holds at most one partial record (its key or value grows as its bytes
+    /// arrive) and builds shard by shard, so a chunk costs time in proportion to its bytes plus, at most, finishing
+    /// one shard. It trusts nothing: the magic and version, the level against the shard count, every length
+    /// against its limit before reserving anything, every key against the shard it sits in, no key twice in a
+    /// shard, the TTL order against the keys with TTLs (a permutation of them), the digest over everything, and
+    /// no byte after it. The first failure is thrown, and thrown again for anything fed after it.
+    public struct Restorer: SnapshotRestorer {
+        /// The store being rebuilt.
+        public typealias Machine = KeyValueStore
+
+        /// What the next bytes are.
+        private enum Stage {
+            case magic, version, level, splitPointer, shardCount, keyCount, keyLength, key, valueLength, value, flags
+            case expiry, expiryCount, expiryPosition, digest, done
+        }
+
+        /// The store so far: its layout from the header, and the shards completed.
+        private var store = KeyValueStore()
+        private var stage = Stage.magic
+        private var failure: SnapshotError?
+        /// Bytes consumed before the current chunk, for error messages.
+        private var offset = 0
+
+        /// A varint being read: its value so far and the shift of its next 7 bits.
+        private var varintValue: UInt64 = 0
+        private var varintShift: UInt64 = 0
+        /// A fixed-size item (magic, version, flags, expiry, digest) being read.
+        private var fixed: [UInt8] = []
+        /// A key or value being read, and how long it will be.
+        private var field: [UInt8] = []
+        private var fieldLength = 0
+
+        private var shardCount = 0
+        private var shard = StoreShard()
+        private var recordsLeft = 0
+        private var expiryPositionsLeft = 0
+        private var key: [UInt8] = []
+        private var keyHash: UInt64 = 0
+        private var value: [UInt8] = []
+
+        /// A restorer for an empty store's configuration.
+        init() {
+            store.shards = []
+        }
+
+        /// Takes the next bytes of the encoding, cut anywhere; throws at the first sign of corruption.
+        public mutating func consume(_ bytes: [UInt8]) throws(SnapshotError) {
+            if let failure { throw failure }
+            do {
+                try parse(bytes)
+                offset += bytes.count
+            } catch {
+                failure = error
+                throw error
+            }
+        }
+
+        /// The rebuilt store, once the whole encoding (and nothing more) has been consumed.
+        public mutating func finish() throws(SnapshotError) -> KeyValueStore {
+            if let failure { throw failure }
+            guard stage == .done else {
+                let error = SnapshotError("truncated after \(offset) bytes, in the \(stage)")
+                failure = error
+                throw error
+            }
+            failure = SnapshotError("the restorer has already handed its store over")
+            return store
+        }
+
+        private mutating func parse(_ bytes: [UInt8]) throws(SnapshotError) {
+            var index = 0
+            while index < bytes.count {
+                switch stage {
+                case .magic, .version, .flags, .expiry, .digest:
+                    let needed = fixedByteCount(stage) - fixed.count
+                    let taken = min(needed, bytes.count - index)
+                    fixed.append(contentsOf: bytes[index..<(index + taken)])
+                    index += taken
+                    if taken == needed {
+                        try completeFixed(at: offset + index)
+                        fixed.removeAll(keepingCapacity: true)
+                    }
+                case .key, .value:
+                    let taken = min(fieldLength - field.count, bytes.count - index)
+                    field.append(contentsOf: bytes[index..<(index + taken)])
+                    index += taken
+                    if field.count == fieldLength { try completeField(at: offset + index) }
+                case .done:
+                    throw SnapshotError("\(bytes.count - index) trailing bytes after the digest")
+                default:
+                    let start = offset + index
+                    let byte = bytes[index]
+                    index += 1
+                    // The tenth byte may only carry bit 63.
+                    guard varintShift < 63 || (varintShift == 63 && byte <= 1) else {
+                        throw SnapshotError("the \(stage) ending at byte \(start) overflows 64 bits")
+                    }
+                    varintValue |= UInt64(byte & 0x7F) << varintShift
+                    varintShift += 7
+                    if byte & 0x80 == 0 {
+                        let value = varintValue
+                        varintValue = 0
+                        varintShift = 0
+                        try completeVarint(value, at: start)
+                    }
+                }
+            }
+        }
+
+        private func fixedByteCount(_ stage: Stage) -> Int {
+            switch stage {
+            case .magic: KeyValueStore.snapshotMagic.count
+            case .version, .flags: 1
+            default: 8
+            }
+        }
+
+        /// A number `value` ending at byte `position`, which must be at most `limit`.
+        private func checked(_ value: UInt64, atMost limit: Int, _ what: String, at position: Int) throws(SnapshotError)
+            -> Int
+        {
+            guard value <= UInt64(max(limit, 0)) else {
+                throw SnapshotError("\(what) \(value) at byte \(position) exceeds \(limit)")
+            }
+            return Int(value)
+        }
+
+        private mutating func completeVarint(_ value: UInt64, at position: Int) throws(SnapshotError) {
+            switch stage {
+            case .level:
+                store.level = try checked(value, atMost: KeyValueStore.snapshotLevelLimit, "level", at: position)
+                stage = .splitPointer
+            case .splitPointer:
+                store.splitPointer = try checked(
+                    value, atMost: (1 << store.level) - 1, "split pointer", at: position)
+                stage = .shardCount
+            case .shardCount:
+                let expected = (1 << store.level) + store.splitPointer
+                guard value == UInt64(expected) else {
+                    throw SnapshotError("shard count \(value) is not 2^level + split pointer = \(expected)")
+                }
+                shardCount = expected
+                store.shards.reserveCapacity(min(shardCount, KeyValueStore.restoreReserveBytesLimit / 64))
+                stage = .keyCount
+            case .keyCount:
+                // Not reserved: a count is only trusted as far as records arrive.
+                recordsLeft = try checked(value, atMost: Int.max, "key count", at: position)
+                shard = StoreShard()
+                stage = recordsLeft == 0 ? .expiryCount : .keyLength
+            case .keyLength:
+                try beginField(
+                    try checked(value, atMost: KeyValueStore.snapshotKeyBytesLimit, "key length", at: position),
+                    stage: .key, at: position)
+            case .valueLength:
+                try beginField(
+                    try checked(value, atMost: KeyValueStore.valueBytesLimit, "value length", at: position),
+                    stage: .value, at: position)
+            case .expiryCount:
+                guard value == UInt64(shard.unorderedExpiryCount) else {
+                    throw SnapshotError(
+                        "TTL order of shard \(store.shards.count) has \(value) keys but "
+                            + "\(shard.unorderedExpiryCount) keys have a TTL")
+                }
+                expiryPositionsLeft = Int(value)
+                if expiryPositionsLeft == 0 { completeShard() } else { stage = .expiryPosition }
+            case .expiryPosition:
+                let keyPosition = try checked(value, atMost: shard.count - 1, "TTL order position", at: position)
+                guard shard.appendToExpiryOrder(keyPosition: keyPosition) else {
+                    throw SnapshotError("TTL order names a key without a TTL, or one twice, at byte \(position)")
+                }
+                expiryPositionsLeft -= 1
+                if expiryPositionsLeft == 0 { completeShard() }
+            default:
+                preconditionFailure("a varint read in the \(stage)")
+            }
+        }
+
+        /// Starts reading a key or value of `length` bytes, reserving no more than `restoreReserveBytesLimit`.
+        private mutating func beginField(_ length: Int, stage next: Stage, at position: Int) throws(SnapshotError) {
+            field = []
+            field.reserveCapacity(min(length, KeyValueStore.restoreReserveBytesLimit))
+            fieldLength = length
+            stage = next
+            if length == 0 { try completeField(at: position) }
+        }
+
+        private mutating func completeField(at position: Int) throws(SnapshotError) {
+            if stage == .key {
+                swap(&key, &field)
+                keyHash = ShardHash.of(key[...])
+                guard store.shardIndex(hash: keyHash) == store.shards.count else {
+                    throw SnapshotError("the key ending at byte \(position) belongs in another shard")
+                }
+                stage = .valueLength
+            } else {
+                swap(&value, &field)
+                stage = .flags
+            }
+            field = []
+        }
+
+        private mutating func completeFixed(at position: Int) throws(SnapshotError) {
+            switch stage {
+            case .magic:
+                guard fixed == KeyValueStore.snapshotMagic else {
+                    throw SnapshotError("not a key-value snapshot (bad magic)")
+                }
+                stage = .version
+            case .version:
+                guard fixed[0] == KeyValueStore.snapshotVersion else {
+                    throw SnapshotError("unsupported snapshot version \(fixed[0])")
+                }
+                stage = .level
+            case .flags:
+                switch fixed[0] {
+                case 0: try completeRecord(expiresAtMilliseconds: nil, at: position)
+                case 1: stage = .expiry
+                default: throw SnapshotError("record flags \(fixed[0]) at byte \(position - 1) are not 0 or 1")
+                }
+            case .expiry:
+                try completeRecord(expiresAtMilliseconds: Int64(bitPattern: Self.littleEndian(fixed)), at: position)
+            case .digest:
+                guard Self.littleEndian(fixed) == store.digestSum else {
+                    throw SnapshotError("contents do not match the recorded digest")
+                }
+                stage = .done
+            default:
+                preconditionFailure("a fixed-size item read in the \(stage)")
+            }
+        }
+
+        private mutating func completeRecord(expiresAtMilliseconds: Int64?, at position: Int) throws(SnapshotError) {
+            let added = shard.appendBuilding(
+                key: key[...], value: value[...], expiresAtMilliseconds: expiresAtMilliseconds, hash: keyHash)
+            guard added else { throw SnapshotError("the record ending at byte \(position) repeats a key") }
+            key = []
+            value = []
+            recordsLeft -= 1
+            stage = recordsLeft == 0 ? .expiryCount : .keyLength
+        }
+
+        /// Adds the finished shard to the store and its totals; the next shard, or the digest, follows.
+        private mutating func completeShard() {
+            store.count += shard.count
+            store.expiringCount += shard.expiringCount
+            store.digestSum &+= shard.digestSum
+            store.byteCount += shard.byteCount
+            store.shards.append(shard)
+            shard = StoreShard()
+            stage = store.shards.count == shardCount ? .digest : .keyCount
+        }
+
+        private static func littleEndian(_ bytes: [UInt8]) -> UInt64 {
+            var value: UInt64 = 0
+            for (index, byte) in bytes.enumerated() { value |= UInt64(byte) << (8 * index) }
+            return value
+        }
+    }
+}
