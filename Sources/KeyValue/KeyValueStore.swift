@@ -93,7 +93,7 @@ public struct KeyValueStore: StateMachine, Sendable {
         return execute(command, arguments, clock: clock)
     }
 
-    private mutating func execute(_ command: DataCommand, _ arguments: CommandArguments, clock: Clock) -> [UInt8] {
+    mutating func execute(_ command: DataCommand, _ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         switch command {
         case .get: get(arguments, clock: clock)
         case .set: set(arguments, clock: clock)

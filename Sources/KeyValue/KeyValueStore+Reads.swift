@@ -1,0 +1,45 @@
+import Replication
+
+/// Reads answered without log entries (`StateMachine.read`): GET and its relatives, when no key they name has expired.
+///
+/// A read runs the ordinary command on a copy of the store. Having checked that none of its keys has expired, nothing
+/// in the command deletes (lazy expiry is the only write a read command makes), so the copy shares every shard and
+/// copy-on-write never triggers: the reply is the one the logged command would give, at the cost of a lookup. A read
+/// that meets an expired key is logged as before, so that the deletion happens on both nodes alike.
+extension KeyValueStore {
+    /// The commands that may be answered this way; KEYS is not among them (it meets expired keys anywhere).
+    static let readCommands: Set<DataCommand> = [
+        .get, .mget, .exists, .type, .strlen, .ttl, .pttl, .expiretime, .pexpiretime, .dbsize,
+    ]
+
+    /// The reply to a read command none of whose keys has expired; nil for anything else, which becomes an entry.
+    public func read(_ command: [UInt8], context: inout ApplyContext) -> [UInt8]? {
+        guard let arguments = try? CommandArguments(decoding: command), !arguments.isEmpty,  // malformed: apply says why
+            let name = CommandName(arguments.bytes(at: 0)).flatMap(DataCommand.init(name:)),
+            Self.readCommands.contains(name), name.accepts(argumentCount: arguments.count)
+        else { return nil }
+        var cachedNanoseconds: Int64?
+        func clock() -> Int64 {
+            if let cachedNanoseconds { return cachedNanoseconds }
+            let now = context.wallClockNanoseconds()
+            cachedNanoseconds = now
+            return now
+        }
+        let keys = name == .mget || name == .exists ? 1..<arguments.count : name == .dbsize ? 1..<1 : 1..<2
+        for position in keys where hasExpired(arguments.key(at: position), clock: clock) { return nil }
+        var view = self
+        let reply = view.execute(name, arguments, clock: clock)
+        assert(view.count == count && view.digestSum == digestSum, "a read changed the store")
+        return reply
+    }
+
+    /// Whether `key` exists with a TTL that has passed (it is due for deletion).
+    private func hasExpired(_ key: StoreKey, clock: Clock) -> Bool {
+        let hash = ShardHash.of(key.bytes)
+        let index = shardIndex(hash: hash)
+        guard let slot = shards[index].find(key, hash: hash), let expiresAt = shards[index].expiry(at: slot) else {
+            return false
+        }
+        return Self.milliseconds(clock()) > expiresAt
+    }
+}

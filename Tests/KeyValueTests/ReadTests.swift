@@ -1,0 +1,67 @@
+@testable import KeyValue
+import Replication
+import Testing
+
+/// `KeyValueStore.read`: which commands the primary answers without a log entry, and that their replies are exactly
+/// those the logged command would give, with the store left as it was.
+@Suite("reads without log entries")
+struct ReadTests {
+    /// The reply `read` gives to `arguments`, or nil when the command must be logged.
+    private func read(_ driver: StoreDriver, _ arguments: String...) -> String? {
+        var context = ApplyContext.recording(from: driver.entropy)
+        return driver.store.read(KeyValueCommand.encode(arguments.map(bytes)), context: &context).map(text)
+    }
+
+    private func sample() -> StoreDriver {
+        var driver = StoreDriver()
+        driver.run("SET", "plain", "hello")
+        driver.run("SET", "timed", "soon", "PX", "5000")
+        driver.run("SET", "fading", "gone", "PX", "100")
+        driver.run("INCR", "counter")
+        return driver
+    }
+
+    @Test("each read gives the logged command's reply and changes nothing")
+    func sameReplyNoChange() {
+        var driver = sample()
+        let reads: [[String]] = [
+            ["GET", "plain"], ["GET", "missing"], ["MGET", "plain", "missing", "counter"], ["EXISTS", "plain", "plain", "x"],
+            ["TYPE", "plain"], ["TYPE", "missing"], ["STRLEN", "plain"], ["TTL", "timed"], ["PTTL", "plain"],
+            ["EXPIRETIME", "timed"], ["PEXPIRETIME", "missing"], ["DBSIZE"],
+        ]
+        for arguments in reads {
+            let digest = driver.store.digest(), count = driver.store.count
+            var context = ApplyContext.recording(from: driver.entropy)
+            let answered = driver.store.read(KeyValueCommand.encode(arguments.map(bytes)), context: &context).map(text)
+            #expect(driver.store.digest() == digest && driver.store.count == count, "\(arguments) changed the store")
+            let logged = driver.run(arguments: arguments.map(bytes))
+            #expect(answered == text(logged), "\(arguments)")
+        }
+    }
+
+    @Test("a read that meets an expired key is logged, so the deletion happens on both nodes")
+    func expiredKeyIsLogged() {
+        var driver = sample()
+        driver.advance(milliseconds: 200)
+        #expect(read(driver, "GET", "fading") == nil)
+        #expect(read(driver, "MGET", "plain", "fading") == nil)
+        #expect(read(driver, "EXISTS", "fading") == nil)
+        #expect(read(driver, "GET", "plain") == "$5\r\nhello\r\n")
+        let before = driver.store.count
+        #expect(driver.run("GET", "fading") == "$-1\r\n")
+        #expect(driver.store.count == before - 1)
+    }
+
+    @Test("writes, random picks, KEYS, unknown and malformed commands are logged")
+    func othersAreLogged() {
+        let driver = sample()
+        for arguments in [["SET", "k", "v"], ["INCR", "counter"], ["DEL", "plain"], ["RANDOMKEY"], ["KEYS", "*"],
+            ["GET"], ["GET", "a", "b"], ["NOSUCH", "x"], ["GETDEL", "plain"]]
+        {
+            var context = ApplyContext.recording(from: driver.entropy)
+            #expect(driver.store.read(KeyValueCommand.encode(arguments.map(bytes)), context: &context) == nil, "\(arguments)")
+        }
+        var context = ApplyContext.recording(from: driver.entropy)
+        #expect(driver.store.read([1, 2, 3], context: &context) == nil)
+    }
+}
