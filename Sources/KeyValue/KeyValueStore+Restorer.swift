@@ -144,8 +144,7 @@ extension KeyValueStore {
                 guard value == UInt64(expected) else {
                     throw SnapshotError("shard count \(value) is not 2^level + split pointer = \(expected)")
                 }
-                shardCount = expected
-                store.shards.reserveCapacity(min(shardCount, KeyValueStore.restoreReserveBytesLimit / 64))
+                shardCount = expected  // not reserved: shards are only trusted as far as they arrive
                 stage = .keyCount
             case .keyCount:
                 // Not reserved: a count is only trusted as far as records arrive.

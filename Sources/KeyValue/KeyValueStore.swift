@@ -9,8 +9,8 @@ import Replication
 /// The keys are partitioned into shards by linear hashing on `ShardHash` (the same in every process), so no step
 /// takes time in proportion to the whole state:
 /// - The table grows one shard at a time: once the store holds more than `shardLoadBound` keys per shard, the
-///   shard at the split pointer splits into itself and a new shard at the end, O(one shard). A dictionary rehash
-///   happens inside one shard only. It shrinks the same way, one merge at a time, once it holds fewer than a
+///   shard at the split pointer splits into itself and a new shard at the end, O(one shard); a shard's own
+///   table grows with that shard alone. It shrinks the same way, one merge at a time, once it holds fewer than a
 ///   quarter of that (the gap keeps a key count near a boundary from splitting and merging in turn), so random
 ///   picks keep finding keys after mass deletion and the memory of an emptied table goes back.
 /// - A snapshot copies the `shards` array (references only); a write afterwards copies only the shard it

@@ -1,13 +1,10 @@
-/// A key of the store: its bytes, hashed in one call and ordered bytewise.
-///
-/// `[UInt8]`'s own `Hashable` feeds the hasher one byte at a time; hashing the buffer at once is several times
-/// faster on the path every command takes. The order is `memcmp`'s, which the snapshot sorts by, so it is
-/// the same on every machine.
+/// A key of the store: its bytes, compared bytewise.
 ///
 /// A key built to look one up views the command's bytes (`init(viewing:)`), so a command on an existing key
-/// allocates no key, where an owned key would cost one allocation and one free per SET on each node. A key the
-/// store keeps owns exactly its bytes (`owned`), so it never pins a command's encoding in memory.
-struct StoreKey: Hashable, Comparable, Sendable {
+/// allocates no key. A key read from a shard views the shard's storage; one kept past a write to that shard must
+/// be made `owned` first, or the write copies the shard it still shares. Shards place and find keys by
+/// `ShardHash`, not by Swift's per-process `Hasher`.
+struct StoreKey: Equatable, Sendable {
     private(set) var bytes: ArraySlice<UInt8>
 
     /// A key owning `bytes`.
@@ -23,28 +20,12 @@ struct StoreKey: Hashable, Comparable, Sendable {
     /// The same key with bytes of its own, to keep.
     var owned: StoreKey { StoreKey(Array(bytes)) }
 
-    func hash(into hasher: inout Hasher) {
-        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
-    }
-
     static func == (left: StoreKey, right: StoreKey) -> Bool {
         left.bytes.withUnsafeBufferPointer { leftBytes in
             right.bytes.withUnsafeBufferPointer { rightBytes in
                 guard leftBytes.count == rightBytes.count else { return false }
                 for index in 0..<leftBytes.count where leftBytes[index] != rightBytes[index] { return false }
                 return true
-            }
-        }
-    }
-
-    static func < (left: StoreKey, right: StoreKey) -> Bool {
-        left.bytes.withUnsafeBufferPointer { leftBytes in
-            right.bytes.withUnsafeBufferPointer { rightBytes in
-                let common = min(leftBytes.count, rightBytes.count)
-                for index in 0..<common where leftBytes[index] != rightBytes[index] {
-                    return leftBytes[index] < rightBytes[index]
-                }
-                return leftBytes.count < rightBytes.count
             }
         }
     }

@@ -98,7 +98,9 @@ struct StoreShard: Sendable {
     }
 
     private mutating func setExpiryPosition(_ position: UInt32, at offset: Int) {
-        arena.withUnsafeMutableBytes { $0.storeBytes(of: position, toByteOffset: offset + Self.headerByteCount + 8, as: UInt32.self) }
+        arena.withUnsafeMutableBytes {
+            $0.storeBytes(of: position, toByteOffset: offset + Self.headerByteCount + 8, as: UInt32.self)
+        }
     }
 
     private func keyRange(_ header: Header, at offset: Int) -> Range<Int> {
@@ -323,10 +325,13 @@ struct StoreShard: Sendable {
     ) {
         let contentHash = KeyValueStore.contentHash(key: key.bytes, value: value)
         guard let position = find(key, hash: hash) else {
-            insert(key: key.bytes, value: value, hash: hash, contentHash: contentHash, expiresAtMilliseconds: expiresAtMilliseconds, isPlaced: true)
+            insert(
+                key: key.bytes, value: value, hash: hash, contentHash: contentHash,
+                expiresAtMilliseconds: expiresAtMilliseconds, isPlaced: true)
             return
         }
-        rewrite(position: position, value: value, contentHash: contentHash, expiresAtMilliseconds: expiresAtMilliseconds)
+        rewrite(
+            position: position, value: value, contentHash: contentHash, expiresAtMilliseconds: expiresAtMilliseconds)
     }
 
     /// Adds a key known to be absent at the end of the key order; with a TTL, at the end of the TTL order too
@@ -376,7 +381,8 @@ struct StoreShard: Sendable {
                         of: expiresAtMilliseconds, toByteOffset: offset + Self.headerByteCount, as: Int64.self)
                 }
                 value.withUnsafeBytes { source in
-                    if let base = source.baseAddress { (bytes.baseAddress! + valueStart).copyMemory(from: base, byteCount: source.count) }
+                    guard let base = source.baseAddress else { return }
+                    (bytes.baseAddress! + valueStart).copyMemory(from: base, byteCount: source.count)
                 }
             }
             return
@@ -561,15 +567,15 @@ struct StoreShard: Sendable {
     mutating func split(into other: inout StoreShard, isMoved: (UInt64) -> Bool) {
         precondition(other.count == 0, "a split fills an empty shard")
         var kept = StoreShard()
-        var newPositions: [Int] = []
-        newPositions.reserveCapacity(count)
+        // Indexed by position here, so the TTL order can be carried over whatever order the keys were copied in.
+        var newPositions = [Int](repeating: 0, count: count)
         for position in 0..<count {
             let hash = ShardHash.of(key(atPosition: position).bytes)
             if isMoved(hash) {
-                newPositions.append(other.count)
+                newPositions[position] = other.count
                 other.appendCopy(of: position, from: self, hash: hash)
             } else {
-                newPositions.append(kept.count)
+                newPositions[position] = kept.count
                 kept.appendCopy(of: position, from: self, hash: hash)
             }
         }
@@ -635,7 +641,8 @@ struct StoreShard: Sendable {
             let value = valueBytes(header, at: offset)
             precondition(header.isLarge == (value.count > Self.inlineValueBytesLimit), "a value is in the wrong home")
             precondition(
-                header.contentHash == KeyValueStore.contentHash(key: key.bytes, value: value), "an entry's hash is stale")
+                header.contentHash == KeyValueStore.contentHash(key: key.bytes, value: value),
+                "an entry's hash is stale")
             if header.hasExpiry {
                 expiring += 1
                 precondition(

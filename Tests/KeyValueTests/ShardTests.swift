@@ -21,6 +21,43 @@ struct ShardTests {
         #expect(driver.run("DBSIZE") == ":\(keys)\r\n")
     }
 
+    @Test("a split rebuilds only the shard at the split pointer and adds one; every other shard is left as it was")
+    func splitTouchesOneShard() {
+        var driver = StoreDriver()
+        var index = 0
+        while driver.store.shards.count < 5 {
+            driver.run("SET", "key:\(index)", "v")
+            index += 1
+        }
+        // Fill up to the next split without causing it, then cause it with one more key.
+        while driver.store.count < driver.store.shards.count * KeyValueStore.shardLoadBound {
+            driver.run("SET", "key:\(index)", "v")
+            index += 1
+        }
+        let pointer = driver.store.splitPointer
+        let before = driver.store.shards.map(\.storageIdentity)
+        let held = driver.store.snapshot()  // holds every shard, so a rebuilt one cannot reuse its buffers
+        var newKey = index
+        // A key that lands outside the shard being split, so only the split itself touches that shard.
+        while KeyValueStore.shardIndex(
+            hash: ShardHash.of(bytes("key:\(newKey)")[...]), level: driver.store.level,
+            splitPointer: driver.store.splitPointer) == pointer
+        {
+            newKey += 1
+        }
+        let written = KeyValueStore.shardIndex(
+            hash: ShardHash.of(bytes("key:\(newKey)")[...]), level: driver.store.level,
+            splitPointer: driver.store.splitPointer)
+        driver.run("SET", "key:\(newKey)", "v")
+        let after = driver.store.shards.map(\.storageIdentity)
+        #expect(after.count == before.count + 1)
+        for shard in before.indices where shard != pointer && shard != written {
+            #expect(after[shard] == before[shard], "shard \(shard) was not touched")
+        }
+        #expect(after[pointer] != before[pointer], "the split shard was rebuilt")
+        withExtendedLifetime(held) {}
+    }
+
     @Test("deleting keys merges shards back, one at a time, down to one")
     func mergesWhenEmptied() {
         var driver = StoreDriver()
