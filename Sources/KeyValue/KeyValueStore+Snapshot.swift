@@ -14,8 +14,8 @@ import Replication
 /// must have the primary's layout exactly or its next random pick diverges: the snapshot carries the layout, not
 /// only the contents. The digest lets the restorer check the whole decode against what the primary had.
 ///
-/// Taking a snapshot copies the `shards` array (references to each shard's storage), and a write afterwards
-/// copies only the shard it touches, so the snapshot stays frozen at no cost proportional to the state. Writing
+/// Taking a snapshot copies the shard table (references to pages of shards), and a write afterwards copies only
+/// the page and the shard it touches (`ShardTable`), so the snapshot stays frozen at no cost proportional to the state. Writing
 /// it out walks the shards with a cursor; a key or value longer than a chunk continues in the next one.
 extension KeyValueStore {
     static let snapshotMagic: [UInt8] = Array("LKKV".utf8)
@@ -39,7 +39,7 @@ extension KeyValueStore {
         /// The next piece of the layout `advance()` produces.
         private enum Stage { case header, shardStart, record, value, recordEnd, expiryOrder, trailer, finished }
 
-        private let shards: [StoreShard]
+        private let shards: ShardTable
         private let level: Int, splitPointer: Int, digest: UInt64
         /// Key and value bytes, plus a few bytes for each key and shard, plus the header and trailer.
         public let estimatedByteCount: Int

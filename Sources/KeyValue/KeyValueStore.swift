@@ -13,8 +13,8 @@ import Replication
 ///   table grows with that shard alone. It shrinks the same way, one merge at a time, once it holds fewer than a
 ///   quarter of that (the gap keeps a key count near a boundary from splitting and merging in turn), so random
 ///   picks keep finding keys after mass deletion and the memory of an emptied table goes back.
-/// - A snapshot copies the `shards` array (references only); a write afterwards copies only the shard it
-///   touches, the way a fork's copy-on-write copies only touched pages.
+/// - A snapshot copies the shard table (a list of pages of shard references); a write afterwards copies only the
+///   page and the shard it touches, the way a fork's copy-on-write copies only touched pages (`ShardTable`).
 /// - DBSIZE, the digest and the snapshot's size estimate are running totals over the shards.
 /// With `shards.count == 2^level + splitPointer`, a key whose hash is `h` lives in shard `h mod 2^level`, or in
 /// `h mod 2^(level+1)` when the former is below the split pointer (already split this round).
@@ -42,7 +42,7 @@ public struct KeyValueStore: StateMachine, Sendable {
     // The properties below change together, only through the primitives at the end of this file (and the
     // restorer, which builds them whole); `checkInvariants()` says how they relate.
     /// The partitions, `2^level + splitPointer` of them; shard `i` holds the keys whose address (above) is `i`.
-    var shards: [StoreShard] = [StoreShard()]
+    var shards: ShardTable = [StoreShard()]
     /// Doublings of the table completed: shards below `2^level` were split in this round once below the pointer.
     var level = 0
     /// The next shard to split, below `2^level`.

@@ -9,12 +9,14 @@ public struct PrimaryLimits: Sendable, Equatable {
     public var replayLagLimit: UInt64 = 8_192
     /// Commands the runtime hands over in one batch; withheld replies may exceed the entry limit by this.
     public var intakeBatchLimit = 1_024
-    /// Largest checkpoint chunk; must fit a frame. Each chunk costs the primary time in proportion to its size in one
-    /// event, so this also bounds how long a checkpoint holds up client work per chunk (a fraction of a millisecond).
-    public var checkpointChunkBytes = 256 << 10
+    /// Largest checkpoint chunk; must fit a frame. Each chunk costs the primary (encoding) and the backup
+    /// (installing) time in proportion to its size in one event, and a full window goes out in one event when a
+    /// backup joins, so this bounds how long a checkpoint holds up client work and heartbeats: a fraction of a
+    /// millisecond per chunk in a release build, ten times that in a debug build.
+    public var checkpointChunkBytes = 64 << 10
     /// Checkpoint chunks sent and not yet acked as installed; the next chunk goes only when an ack makes room. It
     /// bounds what a checkpoint adds to the send buffer, and with `checkpointChunkBytes` the rate on a slow link:
-    /// 8 chunks of 256 KiB keep 2 MiB in flight, enough for 2 GB/s over a 1 ms round trip.
+    /// 8 chunks of 64 KiB keep 512 KiB in flight, enough for 500 MB/s over a 1 ms round trip.
     public var checkpointWindowChunks = 8
     /// While a checkpoint streams, its progress is logged at most once per this (and at its start and end).
     public var checkpointProgressNoteInterval: Duration = .seconds(2)

@@ -147,3 +147,47 @@ struct ShardTests {
         #expect(restored?.encoded() == driver.store.encoded())
     }
 }
+
+@Suite("the shard table")
+struct ShardTableTests {
+    @Test("a write after a snapshot copies one page of shard references, not the whole table")
+    func writeCopiesOnePage() {
+        var table: ShardTable = []
+        for _ in 0..<(3 * ShardTable.pageSize + 5) { table.append(StoreShard()) }
+        let frozen = table
+        let before = table.pageStorageAddresses
+        #expect(before.count == 4)
+        table[2 * ShardTable.pageSize + 7] = StoreShard()
+        let after = table.pageStorageAddresses
+        #expect(zip(before, after).map { $0 != $1 } == [false, false, true, false])
+        #expect(frozen.pageStorageAddresses == before)
+    }
+
+    @Test("appending and removing across page boundaries keeps every shard in order")
+    func appendAndRemove() {
+        var table: ShardTable = []
+        var model: [Int] = []
+        for round in 0..<3 {
+            for _ in 0..<(ShardTable.pageSize + 3) {
+                table.append(Self.shard(named: model.count))
+                model.append(model.count)
+            }
+            for _ in 0..<(ShardTable.pageSize / 2 + round) {
+                #expect(Self.name(of: table.removeLast()) == model.removeLast())
+            }
+            #expect(table.count == model.count && table.map(Self.name) == model)
+        }
+    }
+
+    /// A shard holding one key, the decimal `number`.
+    private static func shard(named number: Int) -> StoreShard {
+        var shard = StoreShard()
+        let key = StoreKey(Array(String(number).utf8))
+        shard.store([], for: key, hash: ShardHash.of(key.bytes), expiresAtMilliseconds: nil)
+        return shard
+    }
+
+    private static func name(of shard: StoreShard) -> Int {
+        Int(String(decoding: shard.key(atPosition: 0).bytes, as: UTF8.self)) ?? -1
+    }
+}
