@@ -146,6 +146,9 @@ struct KeyValueClientProtocolTests {
             Misconfiguration(
                 testDescription: "polling before sleep past the loop's limit",
                 change: { $0.pollBeforeSleep = .milliseconds(2) }, reasonContains: "polling before sleep"),
+            Misconfiguration(
+                testDescription: "a backup that cannot buffer the log written while a checkpoint installs",
+                change: { $0.node.backupLimits.pendingEntriesLimit = 1_000 }, reasonContains: "pending limit"),
         ])
     func misconfigurationIsRefused(_ misconfiguration: Misconfiguration) throws {
         let node = NodeConfiguration(
@@ -179,5 +182,28 @@ struct KeyValueClientProtocolTests {
             $0 == "lockstep_zeta:1" || $0 == "lockstep_acks_received:5" || $0 == "lockstep_channel_writes:2"
         }
         #expect(counterLines == ["lockstep_acks_received:5", "lockstep_channel_writes:2", "lockstep_zeta:1"])
+    }
+
+    @Test("INFO renders a checkpoint in progress as lockstep_checkpoint lines")
+    func infoCheckpoint() {
+        var status = Self.primary
+        status.checkpoint = CheckpointProgress(
+            direction: .sending, sequence: 7, bytes: 3_000_000, chunks: 12, estimatedBytes: 9_000_000,
+            elapsed: .seconds(1))
+        var session = wire.makeSession(clientID: 1)
+        Array("INFO replication\r\n".utf8).withUnsafeBytes { wire.append($0, to: &session) }
+        guard case .local(let reply)? = wire.nextRequest(from: &session, status: status, digest: { 0 }) else {
+            Issue.record("INFO was not answered locally")
+            return
+        }
+        let lines = String(decoding: reply, as: UTF8.self).split(separator: "\r\n").map(String.init)
+        let checkpointLines = lines.filter { $0.hasPrefix("lockstep_checkpoint") }
+        #expect(checkpointLines == [
+            "lockstep_checkpoint:sent 3.0 MB of ~9.0 MB in 12 chunks in 1.0 s (3.0 MB/s, ~2.0 s left)",
+            "lockstep_checkpoint_direction:sending", "lockstep_checkpoint_sequence:7",
+            "lockstep_checkpoint_bytes:3000000", "lockstep_checkpoint_chunks:12",
+            "lockstep_checkpoint_estimated_bytes:9000000", "lockstep_checkpoint_bytes_per_second:3000000",
+            "lockstep_checkpoint_milliseconds_left:2000",
+        ])
     }
 }
