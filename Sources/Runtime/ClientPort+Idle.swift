@@ -57,19 +57,4 @@ extension ClientPort {
         }
         closeClient(client)
     }
-
-    // MARK: Returning memory
-
-    /// Hands freed memory back to the system `memoryReturnInterval` after a connection closes, at most once per
-    /// interval. A closed connection frees its query buffer (up to `clientQueryBufferBytesLimit`) and output, but
-    /// glibc keeps freed heap pages for reuse, so without this the resident set stays at its peak after a burst of
-    /// large requests. The delay batches a wave of closes into one call.
-    func scheduleMemoryReturn() {
-        guard !isMemoryReturnScheduled else { return }
-        isMemoryReturnScheduled = true
-        _ = loop.schedule(after: RuntimeConfiguration.memoryReturnInterval) { [weak self] in
-            self?.isMemoryReturnScheduled = false
-            Memory.returnFreed()
-        }
-    }
 }

@@ -133,7 +133,6 @@ extension ClientPort {
         clients[client.index] = nil
         freeIndices.append(client.index)
         connectionCount -= 1
-        scheduleMemoryReturn()
         if isDraining { exitDrain?.checkComplete() }
     }
 }

@@ -91,8 +91,6 @@ final class ClientPort<P: ClientProtocol> {
     var drainRefusalReason = ""
     /// Zero: idle connections stay open (see `RuntimeConfiguration.clientIdleTimeout`).
     let idleTimeout: Duration
-    /// A hand-back of freed memory is scheduled (`ClientPort+Idle.swift`); at most one at a time.
-    var isMemoryReturnScheduled = false
 
     /// Binds the client port; the driver does this before anything else, so a busy port is an error before
     /// anything runs.

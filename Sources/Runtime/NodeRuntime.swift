@@ -39,6 +39,8 @@ public final class NodeRuntime<P: ClientProtocol>: @unchecked Sendable {  // unc
         configuration: RuntimeConfiguration, protocol clientProtocol: P, emptyMachine: P.Machine, arbiter: any Arbiter,
         entropy: any EntropySource = SystemEntropy(), log: @escaping @Sendable (RuntimeEvent) -> Void
     ) throws(RuntimeError) {
+        // Freed request buffers and values go back to the system at once, with no whole-heap trim on the loop.
+        Memory.returnLargeBuffersWhenFreed()
         do {
             loop = try EventLoop()
         } catch {

@@ -90,10 +90,6 @@ public struct RuntimeConfiguration: Sendable {
     /// connection table per interval, rather than a clock read per request. A connection is closed after between
     /// `clientIdleTimeout` and `clientIdleTimeout` + this of idleness.
     public static let clientIdleSweepInterval: Duration = .seconds(1)
-    /// After client connections close, freed memory is handed back to the system (`Memory.returnFreed`) at most
-    /// this often: glibc keeps freed heap memory for reuse, so 400 closed 1 MB requests would otherwise stay in the
-    /// process's resident set, and one trim per interval bounds what a churn of connections costs.
-    public static let memoryReturnInterval: Duration = .seconds(1)
 
     /// Room a log entry needs around the command itself: kind, recorded-value count, and the recorded values
     /// (9 bytes each; 64 KiB is over 7,000 clock or random reads by one command).

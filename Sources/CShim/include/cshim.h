@@ -22,13 +22,13 @@ static inline int cshim_pin_to_cpu(int cpu) {
     return syscall(SYS_sched_setaffinity, 0, sizeof mask, mask) == 0 ? 0 : -1;
 }
 
-// Hands free heap memory back to the system; glibc's malloc.h is not in Swift's Glibc module map. 1 if any was
-// returned. Other C libraries return memory by themselves or not at all: 0.
+// Makes every allocation of at least `bytes` a mapping of its own, unmapped when freed; glibc's malloc.h is not in
+// Swift's Glibc module map. 1 if set. Other C libraries have no such knob: 0.
 #if defined(__GLIBC__)
 #include <malloc.h>
-static inline int cshim_malloc_trim(void) { return malloc_trim(0); }
+static inline int cshim_set_mmap_threshold(int bytes) { return mallopt(M_MMAP_THRESHOLD, bytes); }
 #else
-static inline int cshim_malloc_trim(void) { return 0; }
+static inline int cshim_set_mmap_threshold(int bytes) { (void)bytes; return 0; }
 #endif
 
 // CRC-32C in hardware (SSE4.2), for the frame checksum; LogChannel falls back to tables where this is absent.
