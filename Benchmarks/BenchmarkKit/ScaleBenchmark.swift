@@ -65,24 +65,11 @@ public struct ScaleBenchmark {
                 pair.info(primary, timeoutNanoseconds: 200_000_000)?["lockstep_role"] == "solo"
             }
             guard isSolo else { throw .timedOut("the primary did not notice its backup's death within 10 s") }
-            let probe = try LatencyProbe(target: pair.nodes[primary].clientAddress)
-            let start = monotonicNanoseconds()
-            do {
-                try pair.nodes[backup].restart()
-            } catch {
-                _ = probe.stop()
-                throw .system(error)
-            }
             // The restarted process reports `connected` only once the primary marked it protecting.
-            let isProtected = poll(until: reprotectDeadline(keys), every: .milliseconds(20)) {
+            try measureRestart(of: pair.nodes[backup], serving: pair.nodes[primary], keys: keys, into: &result) {
                 let fields = pair.info(backup, timeoutNanoseconds: 200_000_000)
                 return fields?["lockstep_role"] == "backup" && fields?["lockstep_peer_state"] == "connected"
             }
-            let end = monotonicNanoseconds()
-            (result.probe, result.probeErrors) = probe.stop()
-            if isProtected { result.reprotectNanoseconds = end - start }
-            result.residentBytesAfterReprotect = Self.residentBytes(processes)
-            if !isProtected { result.problem = "the restarted backup was not protecting before the deadline" }
         } catch {
             result.problem = "\(error)"
         }
@@ -105,29 +92,38 @@ public struct ScaleBenchmark {
             let processes = [("primary", pair.primary), ("replica", pair.replica)]
             result.residentBytesAfterLoad = Self.residentBytes(processes)
             log("scale: restarting the Redis replica (a full sync)")
-            let probe = try LatencyProbe(target: pair.primary.clientAddress)
-            let start = monotonicNanoseconds()
-            do {
-                try pair.replica.restart()
-            } catch {
-                _ = probe.stop()
-                throw .system(error)
-            }
-            let isUp = poll(until: reprotectDeadline(keys), every: .milliseconds(20)) {
+            try measureRestart(of: pair.replica, serving: pair.primary, keys: keys, into: &result) {
                 let control = ControlClient(address: pair.replica.clientAddress)
                 defer { control.close() }
                 return (try? control.info("replication", timeoutNanoseconds: 200_000_000))?["master_link_status"]
                     == "up"  // not answering yet: keep polling
             }
-            let end = monotonicNanoseconds()
-            (result.probe, result.probeErrors) = probe.stop()
-            if isUp { result.reprotectNanoseconds = end - start }
-            result.residentBytesAfterReprotect = Self.residentBytes(processes)
-            if !isUp { result.problem = "the restarted replica did not report master_link_status:up before the deadline" }
         } catch {
             result.problem = "\(error)"
         }
         return result
+    }
+
+    /// Restarts `follower` while a probe measures `primary`, until `isProtected` holds or the deadline for `keys` passes:
+    /// the time it took, the probe's latencies and every process's memory go into `result`.
+    private func measureRestart(
+        of follower: ServerProcess, serving primary: ServerProcess, keys: Int, into result: inout ScaleResult,
+        isProtected: () -> Bool
+    ) throws(BenchmarkError) {
+        let probe = try LatencyProbe(target: primary.clientAddress)
+        let start = monotonicNanoseconds()
+        do {
+            try follower.restart()
+        } catch {
+            _ = probe.stop()
+            throw .system(error)
+        }
+        let isDone = poll(until: reprotectDeadline(keys), every: .milliseconds(20), isProtected)
+        let end = monotonicNanoseconds()
+        (result.probe, result.probeErrors) = probe.stop()
+        if isDone { result.reprotectNanoseconds = end - start }
+        result.residentBytesAfterReprotect = Self.residentBytes([("primary", primary), (result.followerName, follower)])
+        if !isDone { result.problem = "the restarted \(result.followerName) was not protecting before the deadline" }
     }
 
     /// Writes `key:0` … `key:<keys-1>` through one connection with `loadDepth` SETs in flight; returns the time taken.

@@ -24,6 +24,17 @@ enum DataCommand: String, CaseIterable, Sendable {
         }
     }
 
+    /// Whether the command only reads: a backup refusing it says it serves no reads, rather than that it takes no
+    /// writes.
+    var isRead: Bool {
+        switch self {
+        case .get, .mget, .exists, .type, .keys, .dbsize, .randomkey, .strlen, .ttl, .pttl, .expiretime, .pexpiretime,
+            .time:
+            true
+        default: false
+        }
+    }
+
     /// Whether a request of `count` arguments (the name included) has the right number for this command.
     func accepts(argumentCount count: Int) -> Bool {
         arity >= 0 ? count == arity : count >= -arity

@@ -44,14 +44,17 @@ public enum KeyValueFrontend {
         guard command.accepts(argumentCount: arguments.count) else {
             return .local(reply: Replies.wrongArity(command.rawValue))
         }
-        guard status.isServing else { return .local(reply: readOnlyReply(status)) }
+        guard status.isServing else { return .local(reply: readOnlyReply(status, isRead: command.isRead)) }
         return .replicated(arguments.encoding)
     }
 
-    /// `-READONLY ...`, naming the primary's client address so the client (or its operator) can move there.
-    static func readOnlyReply(_ status: NodeStatus) -> [UInt8] {
+    /// `-READONLY ...`, naming the primary's client address so the client (or its operator) can move there. A read
+    /// hears that the node serves none, not that it takes no writes: every read goes to the primary, so that it sees
+    /// every acknowledged write.
+    static func readOnlyReply(_ status: NodeStatus, isRead: Bool = false) -> [UInt8] {
         let primary = status.peerClientAddress.isEmpty ? "is unknown" : "is at \(status.peerClientAddress)"
-        return RESPWriter.error("READONLY You can't write against a backup; the primary \(primary)")
+        guard isRead else { return RESPWriter.error("READONLY You can't write against a backup; the primary \(primary)") }
+        return RESPWriter.error("READONLY This node is not the primary and serves no reads; the primary \(primary)")
     }
 
     /// The commands answered without the log, with Redis's arities.

@@ -102,7 +102,13 @@ enum NodeCommand {
                 "--timeout (\(configuration.silenceTimeout.wholeMilliseconds) ms) must exceed --heartbeat "
                     + "(\(configuration.heartbeatInterval.wholeMilliseconds) ms), or an idle peer looks dead")
         }
-        if let entries = options.unackedEntriesLimit { configuration.node.primaryLimits.unackedEntriesLimit = entries }
+        if let entries = options.unackedEntriesLimit {
+            configuration.node.primaryLimits.unackedEntriesLimit = entries
+            // A backup buffers what its primary may log while a checkpoint installs; both nodes take the same flags.
+            configuration.node.backupLimits.pendingEntriesLimit = max(
+                configuration.node.backupLimits.pendingEntriesLimit,
+                configuration.node.primaryLimits.unackedEntriesCapacity + 1)
+        }
         if let bytes = options.unackedBytesLimit { configuration.node.primaryLimits.unackedBytesLimit = bytes }
         if let lag = options.replayLagLimit { configuration.node.primaryLimits.replayLagLimit = lag }
         if let poll = options.pollBeforeSleep { configuration.pollBeforeSleep = poll }

@@ -15,6 +15,10 @@ struct KeyValueFrontendTests {
     static let solo = NodeStatus(role: .solo, nodeName: "a", epoch: 4, logSequence: 130, clientAddress: "h:7000")
 
     static func route(_ arguments: String..., status: NodeStatus = primary, digest: UInt64 = 0) -> KeyValueRequest {
+        route(arguments, status: status, digest: digest)
+    }
+
+    static func route(_ arguments: [String], status: NodeStatus = primary, digest: UInt64 = 0) -> KeyValueRequest {
         KeyValueFrontend.route(arguments.map(bytes), status: status, digest: { digest })
     }
 
@@ -36,11 +40,20 @@ struct KeyValueFrontendTests {
         #expect(Self.route("RANDOMKEY") == .replicated(KeyValueCommand.encode([bytes("RANDOMKEY")])))
     }
 
-    @Test("a data command on a backup is refused with READONLY naming the primary")
+    @Test("a data command on a backup is refused with READONLY naming the primary; a read hears it serves no reads")
     func readOnlyOnBackup() {
         #expect(
-            Self.localText(Self.route("GET", "k", status: Self.backup))
+            Self.localText(Self.route("SET", "k", "v", status: Self.backup))
                 == "-READONLY You can't write against a backup; the primary is at 10.0.0.1:7000\r\n")
+        for read in [["GET", "k"], ["MGET", "a", "b"], ["EXISTS", "k"], ["KEYS", "*"], ["RANDOMKEY"], ["DBSIZE"], ["TTL", "k"]] {
+            #expect(
+                Self.localText(Self.route(read, status: Self.backup))
+                    == "-READONLY This node is not the primary and serves no reads; the primary is at 10.0.0.1:7000\r\n",
+                "\(read)")
+        }
+        for write in [["DEL", "k"], ["INCR", "k"], ["EXPIRE", "k", "1"], ["GETDEL", "k"], ["FLUSHALL"]] {
+            #expect(Self.localText(Self.route(write, status: Self.backup))?.contains("can't write") == true, "\(write)")
+        }
         var unknown = Self.backup
         unknown.peerClientAddress = ""
         unknown.role = .joining

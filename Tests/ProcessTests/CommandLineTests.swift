@@ -64,6 +64,11 @@ extension ProcessTests {
             #expect(throws: CommandError.self) { try NodeCommand.configuration(slowHeartbeat) }
 
             #expect(try NodeCommand.configuration(options).pollBeforeSleep == .microseconds(50))
+            // A larger unacked log needs a backup that can buffer it while a checkpoint installs: the flag raises both.
+            let bigLog = try NodeCommand.configuration(
+                NodeOptions(Arguments(words + ["--unacked-entries", "1000000"], command: "node",
+                    valued: NodeOptions.valuedFlags)))
+            #expect(bigLog.node.backupLimits.pendingEntriesLimit > bigLog.node.primaryLimits.unackedEntriesCapacity)
             let sleepy = try NodeOptions(
                 Arguments(words + ["--poll-us", "0"], command: "node", valued: NodeOptions.valuedFlags))
             #expect(try NodeCommand.configuration(sleepy).pollBeforeSleep == .zero)
