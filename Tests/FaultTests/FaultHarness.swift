@@ -98,27 +98,6 @@ enum FaultHarness {
             sleep(for: .milliseconds(20))
         }
     }
-
-    /// poll(2) on one descriptor until `deadline` (monotonic nanoseconds): whether it became ready (readiness
-    /// includes hangup and error, which the next read or send reports). For the suite's own sockets: the fault
-    /// proxy's dials and the proxy test's echo server.
-    static func waitFor(_ events: Int16, on fd: FileDescriptor, until deadline: UInt64) -> Bool {
-        while true {
-            let now = monotonicNanoseconds()
-            guard now < deadline else { return false }
-            var request = pollfd(fd: fd.rawValue, events: events, revents: 0)
-            let milliseconds = CInt(clamping: (deadline - now + 999_999) / 1_000_000)
-            // -1 can only be EINTR here (valid descriptor and arguments): poll again with the time left.
-            if poll(&request, 1, milliseconds) > 0 { return true }
-        }
-    }
-
-    /// The monotonic-nanosecond deadline `duration` from now, for `waitFor`.
-    static func deadline(after duration: Duration) -> UInt64 {
-        let (seconds, attoseconds) = duration.components
-        return monotonicNanoseconds() &+ UInt64(max(0, seconds)) &* 1_000_000_000
-            &+ UInt64(max(0, attoseconds) / 1_000_000_000)
-    }
 }
 
 /// Monotonic time for the suite's records: one clock shared by the workload, the monitor and the tests.

@@ -13,14 +13,14 @@ struct ProxyTests {
         let thread = try PosixThread.spawn {
             defer { try? listener.close() }  // test teardown
             var accepted: FileDescriptor?
-            let deadline = FaultHarness.deadline(after: .seconds(10))
-            while accepted == nil, FaultHarness.waitFor(Int16(POLLIN), on: listener, until: deadline) {
+            let deadline = FaultProxy.deadline(after: .seconds(10))
+            while accepted == nil, FaultProxy.waitFor(Int16(POLLIN), on: listener, until: deadline) {
                 accepted = try? TCP.accept(from: listener)
             }
             guard let connection = accepted else { return }
             defer { try? connection.close() }  // test teardown
             var buffer = [UInt8](repeating: 0, count: 4096)
-            while FaultHarness.waitFor(Int16(POLLIN), on: connection, until: deadline) {
+            while FaultProxy.waitFor(Int16(POLLIN), on: connection, until: deadline) {
                 let result = buffer.withUnsafeMutableBytes { raw in
                     Result { () throws(SystemError) in try connection.read(into: raw) }
                 }

@@ -28,26 +28,6 @@ enum FaultHarness {
     static func waitUntil(_ deadline: Duration, _ condition: () throws -> Bool) rethrows -> Bool {
         try pollUntil(deadline, condition)
     }
-
-    /// poll(2) on one descriptor until `deadline` (monotonic nanoseconds): whether it became ready (readiness
-    /// includes hangup and error, which the next read or send reports). For the fault proxy's dials.
-    static func waitFor(_ events: Int16, on fd: FileDescriptor, until deadline: UInt64) -> Bool {
-        while true {
-            let now = monotonicNanoseconds()
-            guard now < deadline else { return false }
-            var request = pollfd(fd: fd.rawValue, events: events, revents: 0)
-            let milliseconds = CInt(clamping: (deadline - now + 999_999) / 1_000_000)
-            // -1 can only be EINTR here (valid descriptor and arguments): poll again with the time left.
-            if poll(&request, 1, milliseconds) > 0 { return true }
-        }
-    }
-
-    /// The monotonic-nanosecond deadline `duration` from now, for `waitFor`.
-    static func deadline(after duration: Duration) -> UInt64 {
-        let (seconds, attoseconds) = duration.components
-        return monotonicNanoseconds() &+ UInt64(max(0, seconds)) &* 1_000_000_000
-            &+ UInt64(max(0, attoseconds) / 1_000_000_000)
-    }
 }
 
 private func pollUntil(_ deadline: Duration, _ condition: () throws -> Bool) rethrows -> Bool {
