@@ -142,11 +142,13 @@ final class NetworkRun: @unchecked Sendable {
             .map { $0.finishedAt - $0.sentAt }.sorted()
     }
 
-    /// Acknowledged operations sent in [from, to) (and finished before `to`), per node.
-    func acks(sentFrom from: ContinuousClock.Instant, to: ContinuousClock.Instant) -> [Int: Int] {
+    /// Acknowledged operations sent at or after `from` whose reply came before `to`, per node.
+    func acks(sentFrom from: ContinuousClock.Instant, acknowledgedBefore to: ContinuousClock.Instant) -> [Int: Int] {
         var counts: [Int: Int] = [:]
+        // By when the reply came, not only when the write left: a write sent just before the window closes may be
+        // released rightly a moment after (once the arbiter answers), and that is no ack inside the window.
         for operation in workload.history()
-        where operation.outcome == .acknowledged && operation.sentAt >= from && operation.sentAt < to {
+        where operation.outcome == .acknowledged && operation.sentAt >= from && operation.finishedAt < to {
             counts[operation.node, default: 0] += 1
         }
         return counts

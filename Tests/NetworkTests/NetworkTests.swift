@@ -48,7 +48,7 @@ struct NetworkTests {
             try run.requireProgress(200)
             let healed = Stopwatch.now
             // Once the failover is over, writes are acknowledged by one node only for as long as the link is down.
-            let serving = run.acks(sentFrom: recovered, to: healed)
+            let serving = run.acks(sentFrom: recovered, acknowledgedBefore: healed)
             if serving.count != 1 {
                 run.extraViolations.append(
                     "with the node link down, \(serving.count) nodes acknowledged writes: \(serving) (cut at \(cut))")
@@ -73,7 +73,7 @@ struct NetworkTests {
             // The old primary learns it lost its epoch, drops its state and rejoins as backup.
             _ = try run.cluster.waitForProtected(deadline: .seconds(30))
             try run.requireProgress(200)
-            let released = run.acks(sentFrom: cut, to: Stopwatch.now)[primary] ?? 0
+            let released = run.acks(sentFrom: cut, acknowledgedBefore: Stopwatch.now)[primary] ?? 0
             if released > 0 {
                 run.extraViolations.append("the cut-off primary acknowledged \(released) writes sent after the cut")
             }
@@ -96,7 +96,7 @@ struct NetworkTests {
             sleep(for: .seconds(3))
             let restored = Stopwatch.now
             try run.topology.setEtcdReachable(from: primary, true)
-            let released = run.acks(sentFrom: killed, to: restored).values.reduce(0, +)
+            let released = run.acks(sentFrom: killed, acknowledgedBefore: restored).values.reduce(0, +)
             if released > 0 {
                 run.extraViolations.append(
                     "\(released) writes sent after the backup's kill were acknowledged while etcd was unreachable")
@@ -145,7 +145,7 @@ struct NetworkTests {
             let restored = Stopwatch.now
             let backupRole = run.cluster.info(backup)?["lockstep_role"] ?? "no answer"
             try run.topology.setEtcdReachable(from: backup, true)
-            let released = run.acks(sentFrom: killed, to: restored).values.reduce(0, +)
+            let released = run.acks(sentFrom: killed, acknowledgedBefore: restored).values.reduce(0, +)
             if released > 0 {
                 run.extraViolations.append(
                     "\(released) writes sent after the primary's kill were acknowledged while etcd was unreachable")
