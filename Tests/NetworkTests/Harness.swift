@@ -1,6 +1,7 @@
 import Glibc
 @testable import LockstepCLI
 import Posix
+import Runtime
 
 // Small helpers copied from FaultTests' FaultHarness so this target stands alone. The checker, workload, role
 // monitor, RESP client and fault proxy beside this file are symlinks to FaultTests' own files (Checker.swift,
@@ -78,15 +79,11 @@ enum Harness {
         _ = try? rm.wait(timeout: .seconds(10)) ?? rm.terminate(signal: SIGKILL)
     }
 
-    /// Writes a 32-byte cluster secret, mode 0600, as `lockstep pair` makes one.
+    /// Writes a new cluster secret to `path` the way `lockstep pair` makes one, and returns the path: every node a test
+    /// starts must be given one.
+    @discardableResult
     static func writeClusterSecret(_ path: String) throws -> String {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard descriptor >= 0 else { throw SystemError(call: "open", errno: errno, context: path) }
-        defer { close(descriptor) }
-        let bytes = (0..<32).map { UInt8(truncatingIfNeeded: 0x42 &* 31 &+ $0) }
-        guard bytes.withUnsafeBytes({ write(descriptor, $0.baseAddress, $0.count) }) == bytes.count else {
-            throw SystemError(call: "write", errno: errno, context: path)
-        }
+        try ClusterSecretFile.create(atPath: path)
         return path
     }
 

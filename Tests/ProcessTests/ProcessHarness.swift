@@ -1,5 +1,6 @@
 import Glibc
 import Posix
+import Runtime
 import Synchronization
 import Testing
 
@@ -11,17 +12,11 @@ struct HarnessError: Error, CustomStringConvertible {
 
 /// Where the process tests find their executables and scratch space.
 enum Harness {
-    /// Writes a cluster secret (32 bytes, mode 0600, as `lockstep pair` makes one) to `path` and returns the path:
-    /// every node a test starts must be given one. `seed` varies the bytes, so a test can make a wrong secret too.
+    /// Writes a new cluster secret to `path` the way `lockstep pair` makes one, and returns the path: every node a test
+    /// starts must be given one.
     @discardableResult
-    static func writeClusterSecret(_ path: String, seed: UInt8 = 0x42) throws -> String {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard descriptor >= 0 else { throw SystemError(call: "open", errno: errno, context: path) }
-        defer { close(descriptor) }
-        let bytes = (0..<32).map { UInt8(truncatingIfNeeded: Int(seed) &* 31 &+ $0) }
-        guard bytes.withUnsafeBytes({ write(descriptor, $0.baseAddress, $0.count) }) == bytes.count else {
-            throw SystemError(call: "write", errno: errno, context: path)
-        }
+    static func writeClusterSecret(_ path: String) throws -> String {
+        try ClusterSecretFile.create(atPath: path)
         return path
     }
 
