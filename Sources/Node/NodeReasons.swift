@@ -25,6 +25,22 @@ public enum RoleChangeReason: Equatable, Sendable, CustomStringConvertible {
     /// An operator asked this node to stop.
     case stopRequested
 
+    /// A stable snake_case name for this kind of role change: what metrics count by and role-change hooks read.
+    public var code: String {
+        switch self {
+        case .newCluster: "new_cluster"
+        case .epochTaken: "epoch_taken"
+        case .joined: "joined"
+        case .backupCaughtUp: "backup_caught_up"
+        case .continuingSolo: "continuing_solo"
+        case .primaryLost: "primary_lost"
+        case .rejoining: "rejoining"
+        case .primaryStopped: "primary_stopped"
+        case .handedOver: "handed_over"
+        case .stopRequested: "stop_requested"
+        }
+    }
+
     /// One phrase for the role-change log line.
     public var description: String {
         switch self {

@@ -231,6 +231,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
                 clients.resumeIntake()
             case .roleChanged(let from, let to, let reason):
                 publisher.roleChanged()
+                counters.values.roleChanges[reason.code, default: 0] += 1
                 log(.roleChanged(from: from, to: to, epoch: core.status.epoch, reason: reason))
             case .note(let line):
                 log(.note(line))

@@ -40,6 +40,10 @@ struct RuntimeCounters: Equatable, Sendable {
     /// `ChannelRefusal.code`. At most one key per refusal kind.
     var channelRefusals: [String: UInt64] = [:]
 
+    /// This node's role changes, by `RoleChangeReason.code` (a failover is `primary_lost`: the backup went live).
+    /// At most one key per reason kind.
+    var roleChanges: [String: UInt64] = [:]
+
     /// snake_case names, as `NodeStatus.counters` wants them.
     var dictionary: [String: UInt64] {
         var named: [String: UInt64] = [
@@ -61,6 +65,7 @@ struct RuntimeCounters: Equatable, Sendable {
         for (code, count) in arbiterErrors { named["arbiter_errors_" + code] = count }
         for (code, count) in channelCloses { named["channel_closes_" + code] = count }
         for (code, count) in channelRefusals { named["channel_refusals_" + code] = count }
+        for (code, count) in roleChanges { named["role_changes_" + code] = count }
         return named
     }
 }
