@@ -63,7 +63,9 @@ enum NodeCommand {
                                     reason, client and channel counters; what INFO shows). With
                                     --requirepass-file a scrape must send the same password, as
                                     `Authorization: Bearer PASSWORD` or Basic auth (any user name); without
-                                    one the port is as open as the client port (default: no metrics port)
+                                    one the port is as open as the client port. A request must arrive and
+                                    its answer be taken within \(RuntimeConfiguration.defaultMetricsRequestDeadline
+                                    .components.seconds) s (default: no metrics port)
               --parent-pid PID      stop when process PID is no longer this node's parent (lockstep pair
                                     passes its own; a killed supervisor then leaves no orphan node)
               -h, --help            show this help

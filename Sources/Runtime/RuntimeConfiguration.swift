@@ -31,7 +31,9 @@ public struct RuntimeConfiguration: Sendable {
     /// response. A scrape needs one round trip, and Prometheus' own scrape timeout defaults to 10 s; past this a
     /// client sending a byte at a time (a slowloris), or not reading, is closed, so it cannot hold one of the
     /// `metricsConnectionsLimit` places for long.
-    public var metricsRequestDeadline: Duration = .seconds(5)
+    public var metricsRequestDeadline: Duration = Self.defaultMetricsRequestDeadline
+    /// `metricsRequestDeadline`'s default, named so the CLI's help and tests can quote it.
+    public static let defaultMetricsRequestDeadline: Duration = .seconds(5)
 
     /// Send a heartbeat after this long without sending anything on a channel.
     public var heartbeatInterval: Duration = .milliseconds(50)
