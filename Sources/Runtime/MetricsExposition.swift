@@ -54,7 +54,9 @@ struct MetricsExposition {
     private mutating func addCheckpoint(_ checkpoint: CheckpointProgress?) {
         gauge("lockstep_checkpoint_in_progress",
             "A checkpoint streaming to (sending) or from (receiving) the peer: 1 for the direction in progress.",
-            CheckpointProgress.Direction.allCases.map { ([("direction", $0.rawValue)], checkpoint?.direction == $0 ? 1 : 0) })
+            CheckpointProgress.Direction.allCases.map {
+                ([("direction", $0.rawValue)], checkpoint?.direction == $0 ? 1 : 0)
+            })
         gauge("lockstep_checkpoint_sequence", "The entry the checkpoint in progress is the state after; 0 when none.",
             checkpoint?.sequence ?? 0)
         gauge("lockstep_checkpoint_bytes", "Checkpoint bytes sent or installed so far; 0 when none is in progress.",

@@ -179,6 +179,12 @@ final class MetricsPort {
         }
         guard let count else { return }
         if count == 0 {
+            // A client that shut its side after the request still reads: finish writing, then close (`flush`
+            // watches for this end of stream again once it is done).
+            if connection.outputOffset < connection.output.count {
+                watch(connection, .writable)
+                return
+            }
             // The client is done: after a response that is the end; before one, it gave up and there is no one
             // to answer (a half-closed client cannot be told apart from a gone one cheaply, and neither needs one).
             close(connection)

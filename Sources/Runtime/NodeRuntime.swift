@@ -8,8 +8,8 @@ import Synchronization
 ///
 /// `init` binds the client, logging-channel and (if configured) metrics ports (a busy port is a typed error before
 /// anything runs); `run()` then blocks the calling thread on the node's single epoll loop until the node exits.
-/// Everything the node does happens on that thread (see `NodeDriver` for how a round flows); the arbiter, which is disk I/O that
-/// may hang, gets one helper thread. Other threads may only call `requestStop()`, `crash()` and `status`.
+/// Everything the node does happens on that thread (see `NodeDriver` for how a round flows); the arbiter, which is
+/// disk I/O that may hang, gets one helper thread. Other threads may only call `requestStop()`, `crash()` and `status`.
 ///
 /// `runUntilStopped()` turns SIGTERM and SIGINT into `requestStop()` (see `StopSignals`); `run()` leaves signals alone.
 public final class NodeRuntime<P: ClientProtocol>: @unchecked Sendable {  // unchecked: the driver is loop-only

@@ -106,6 +106,22 @@ final class HTTPConnection {
         #expect(value("lockstep_node_info", ["name": "solo", "client_address": node.clientAddress.description]) == "1")
     }
 
+    @Test("a client that shuts its sending side after the request still gets the whole response")
+    func halfClosedClientGetsWholeResponse() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (node, metrics) = try Self.startSolo(directory)
+        defer { node.shutDown() }
+        let connection = try HTTPConnection(metrics)
+        connection.send(Self.scrape)
+        #expect(shutdown(connection.descriptor, CInt(SHUT_WR)) == 0)
+        let response = connection.readToEnd()
+        #expect(HTTPConnection.statusCode(response) == 200, "\(response)")
+        let body = HTTPConnection.body(response)
+        #expect(response.contains("Content-Length: \(body.utf8.count)\r\n"), "the body is not the length announced")
+        #expect(body.hasSuffix("\n") && body.contains("lockstep_metrics_refusals_total"))
+    }
+
     @Test("a client sending its request a byte at a time is closed at the deadline, while others are served")
     func slowlorisClosedAtDeadline() throws {
         let directory = try TemporaryDirectory()
