@@ -99,6 +99,8 @@ extension KeyValueFrontend {
             ("lockstep_applied_sequence", String(status.appliedSequence)),
             ("lockstep_peer_state", status.peerState.rawValue),
             ("lockstep_replay_lag", String(status.replayLag)),
+            ("lockstep_unacked_entries", String(status.unackedEntries)),
+            ("lockstep_unacked_bytes", String(status.unackedBytes)),
             ("lockstep_reason", status.reason),
         ]
         if let checkpoint = status.checkpoint {

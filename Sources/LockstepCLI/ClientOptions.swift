@@ -50,11 +50,19 @@ struct ClientOptions: Equatable {
     /// An unreadable or empty file is an error: starting without the password an operator asked for would open
     /// the store to anyone. The password itself never goes into an error or a log line.
     func password() throws(CommandError) -> ClientPassword? {
-        guard let passwordFile else { return nil }
-        guard let password = ClientPassword(try Self.readPasswordFile(passwordFile)) else {
-            preconditionFailure("readPasswordFile returned an empty password")
+        try passwordBytes().map { bytes in
+            guard let password = ClientPassword(bytes) else {
+                preconditionFailure("readPasswordFile returned an empty password")
+            }
+            return password
         }
-        return password
+    }
+
+    /// The password's bytes, for the runtime's metrics port (`RuntimeConfiguration.metricsPassword`), which
+    /// knows no application's password type; nil when no file was given.
+    func passwordBytes() throws(CommandError) -> [UInt8]? {
+        guard let passwordFile else { return nil }
+        return try Self.readPasswordFile(passwordFile)
     }
 
     /// The bytes of a `--requirepass-file`, without trailing line breaks: what the node compares AUTH against and

@@ -58,6 +58,14 @@ enum NodeCommand {
                                     \(poll.limit) (default \(poll.default)); polling yields to anything else
                                     runnable, and spares each hop a wakeup (tens of µs on a VM)
             \(ClientOptions.help(defaults))
+              --metrics HOST:PORT   serve Prometheus metrics at http://HOST:PORT/metrics (role, epoch, log
+                                    positions, replay lag, unacked log, checkpoint progress, role changes by
+                                    reason, client and channel counters; what INFO shows). With
+                                    --requirepass-file a scrape must send the same password, as
+                                    `Authorization: Bearer PASSWORD` or Basic auth (any user name); without
+                                    one the port is as open as the client port. A request must arrive and
+                                    its answer be taken within \(RuntimeConfiguration.defaultMetricsRequestDeadline
+                                    .components.seconds) s (default: no metrics port)
               --parent-pid PID      stop when process PID is no longer this node's parent (lockstep pair
                                     passes its own; a killed supervisor then leaves no orphan node)
               -h, --help            show this help
@@ -112,6 +120,7 @@ enum NodeCommand {
         if let bytes = options.unackedBytesLimit { configuration.node.primaryLimits.unackedBytesLimit = bytes }
         if let lag = options.replayLagLimit { configuration.node.primaryLimits.replayLagLimit = lag }
         if let poll = options.pollBeforeSleep { configuration.pollBeforeSleep = poll }
+        configuration.metricsListenAddress = options.metricsAddress?.description
         options.client.apply(to: &configuration)
         return configuration
     }
@@ -125,7 +134,10 @@ enum NodeCommand {
         let options = try NodeOptions(arguments)
         var configuration = try configuration(options)
         let arbiter = try ArbiterChoice.arbiter(for: options)
-        let password = try options.client.password()
+        let passwordBytes = try options.client.passwordBytes()
+        let password = passwordBytes.flatMap { ClientPassword($0) }
+        // The metrics show what INFO shows, which needs AUTH on a node with a password: scrapes need it too.
+        configuration.metricsPassword = passwordBytes ?? []
         do {
             configuration.clusterSecret = try ClusterSecretFile.read(atPath: options.clusterSecretFile)
         } catch {
@@ -144,10 +156,11 @@ enum NodeCommand {
         }
         let advertised = options.advertiseAddress == options.channelAddress
             ? "" : " (advertised as \(options.advertiseAddress))"
+        let metrics = runtime.metricsAddress.map { ", metrics on http://\($0)/metrics" } ?? ""
         writeStandardOutput(
             "lockstep node \(name): clients on \(runtime.clientAddress), logging channel on "
                 + "\(runtime.channelAddress)\(advertised), peer at \(options.peerAddress), arbiter "
-                + "\(options.arbiterDirectory)\n")
+                + "\(options.arbiterDirectory)\(metrics)\n")
 
         let exitReason: ExitReason
         let wasRequested: Bool

@@ -29,6 +29,8 @@ struct NodeOptions: Equatable {
     var unackedBytesLimit: Int?
     var replayLagLimit: UInt64?
     var pollBeforeSleep: Duration?
+    /// Where the Prometheus metrics endpoint listens; nil: no metrics port.
+    var metricsAddress: SocketAddress?
     /// When set, the node stops once this process is no longer its parent (how `pair` leaves no orphans).
     var parentProcessID: pid_t?
     /// `--requirepass-file`, `--max-clients`, `--client-timeout`.
@@ -37,7 +39,7 @@ struct NodeOptions: Equatable {
     static let valuedFlags = Set<String>([
         "--name", "--client", "--channel", "--advertise", "--peer", "--arbiter", "--heartbeat", "--timeout",
         "--unacked-entries", "--unacked-bytes", "--replay-lag", "--poll-us", "--parent-pid",
-        "--cluster-secret-file",
+        "--cluster-secret-file", "--metrics",
     ]).union(ClientOptions.valuedFlags)
 
     init(_ arguments: Arguments) throws(CommandError) {
@@ -81,6 +83,12 @@ struct NodeOptions: Equatable {
         }
         if arguments.contains("--parent-pid") {
             parentProcessID = pid_t(try arguments.integer("--parent-pid", default: 0, in: 1...Int(Int32.max)))
+        }
+        metricsAddress = try arguments.address("--metrics")
+        if let metricsAddress, metricsAddress.port != 0 {
+            guard metricsAddress != clientAddress, metricsAddress != channelAddress else {
+                throw .usage("--metrics must be a port of its own, not the --client or --channel port")
+            }
         }
         client = try ClientOptions(arguments)
     }

@@ -21,7 +21,7 @@ enum PairCommand {
         let restartWindow = Supervisor.restartWindow.components.seconds
         let stopDeadline = Supervisor.stopDeadline.components.seconds
         return """
-            Usage: lockstep pair [--dir PATH] [--port N] [--parent-pid PID] [client options]
+            Usage: lockstep pair [--dir PATH] [--port N] [--metrics-port M] [--parent-pid PID] [client options]
 
             Runs both nodes of a pair on this machine, as child processes, over a data directory:
 
@@ -48,6 +48,10 @@ enum PairCommand {
             Options:
               --dir PATH  the data directory, created if missing (default \(defaultDirectory))
               --port N    node a's client port; the other three ports follow from it (default \(defaultPort))
+              --metrics-port M
+                          serve Prometheus metrics, node a's at http://127.0.0.1:M/metrics and node b's
+                          on M+1 (see --metrics in lockstep node --help; with --requirepass-file a scrape
+                          sends the password) (default: no metrics ports)
               --parent-pid PID
                           stop both nodes when process PID is no longer pair's parent: for scripts and test
                           harnesses that start pair, so that their crash leaves no pair behind (default: off)
@@ -65,7 +69,8 @@ enum PairCommand {
 
     static func run(_ words: [String]) throws(CommandError) -> Int32 {
         let arguments = try Arguments(
-            words, command: "pair", valued: ClientOptions.valuedFlags.union(["--dir", "--port", "--parent-pid"]))
+            words, command: "pair",
+            valued: ClientOptions.valuedFlags.union(["--dir", "--port", "--metrics-port", "--parent-pid"]))
         if arguments.wantsHelp {
             writeStandardOutput(help + "\n")
             return ExitCode.success
@@ -79,20 +84,30 @@ enum PairCommand {
         if arguments.contains("--parent-pid") {
             parentProcessID = pid_t(try arguments.integer("--parent-pid", default: 0, in: 1...Int(Int32.max)))
         }
+        var metricsPort: Int?
+        if arguments.contains("--metrics-port") {
+            metricsPort = try arguments.integer("--metrics-port", default: 0, in: 1...(Int(UInt16.max) - 1))
+        }
         let clientOptions = try ClientOptions(arguments)
         _ = try clientOptions.password()  // a missing or empty password file stops pair here, not each node at start
         let members = [
             Supervisor.Member(
                 name: "a", client: .init(ipv4: host, port: UInt16(port)),
-                channel: .init(ipv4: host, port: UInt16(port + channelPortOffset))),
+                channel: .init(ipv4: host, port: UInt16(port + channelPortOffset)),
+                metrics: metricsPort.map { .init(ipv4: host, port: UInt16($0)) }),
             Supervisor.Member(
                 name: "b", client: .init(ipv4: host, port: UInt16(port + 1)),
-                channel: .init(ipv4: host, port: UInt16(port + channelPortOffset + 1))),
+                channel: .init(ipv4: host, port: UInt16(port + channelPortOffset + 1)),
+                metrics: metricsPort.map { .init(ipv4: host, port: UInt16($0 + 1)) }),
         ]
+        let ports = members.flatMap { [$0.client, $0.channel] + ($0.metrics.map { [$0] } ?? []) }
+        guard Set(ports).count == ports.count else {
+            throw .usage("--metrics-port M uses ports M and M+1, which must not be among the pair's others")
+        }
 
         let arbiterDirectory = directory + "/arbiter"
         try makeDirectories(arbiterDirectory)
-        try checkPortsFree(members.flatMap { [$0.client, $0.channel] })
+        try checkPortsFree(ports)
         let secretFile = directory + "/" + clusterSecretFileName
         do {
             // Created once and kept: both nodes read it, and a stranger who can reach the channel ports cannot.
@@ -117,7 +132,8 @@ enum PairCommand {
         var text = "lockstep pair: data directory \(directory), arbiter \(arbiter)\n"
         if let retired { text += "  a new cluster: the previous run's epoch records went to \(retired)\n" }
         for member in members {
-            text += "  node \(member.name): clients on \(member.client), logging channel on \(member.channel)\n"
+            let metrics = member.metrics.map { ", metrics on http://\($0)/metrics" } ?? ""
+            text += "  node \(member.name): clients on \(member.client), logging channel on \(member.channel)\(metrics)\n"
         }
         let clients = members.map(\.client.description).joined(separator: " ")
         text += "Try:    redis-cli -p \(members[0].client.port)\n"
@@ -147,7 +163,7 @@ enum PairCommand {
                 // Closing a listener that never accepted anything cannot fail in a way that matters here.
                 try? listener.close()
             } catch {
-                throw .failure("\(error) (pair uses ports N, N+1, N+1000 and N+1001; choose another --port)")
+                throw .failure("\(error) (pair uses ports N, N+1, N+1000 and N+1001, and M and M+1 with --metrics-port; choose others)")
             }
         }
     }

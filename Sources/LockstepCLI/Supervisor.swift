@@ -25,6 +25,8 @@ final class Supervisor {
         var name: String
         var client: SocketAddress
         var channel: SocketAddress
+        /// Where the node serves Prometheus metrics; nil: no metrics port.
+        var metrics: SocketAddress?
     }
 
     private struct Child {
@@ -63,7 +65,7 @@ final class Supervisor {
                     "--channel", member.channel.description, "--peer", peer.channel.description,
                     "--arbiter", arbiterDirectory, "--cluster-secret-file", clusterSecretFile,
                     "--parent-pid", String(getpid()),
-                ] + nodeArguments)
+                ] + (member.metrics.map { ["--metrics", $0.description] } ?? []) + nodeArguments)
         }
     }
 

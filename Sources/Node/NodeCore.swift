@@ -121,6 +121,8 @@ public struct NodeCore<Machine: StateMachine> {
         status.ackedSequence = 0
         status.appliedSequence = 0
         status.replayLag = 0
+        status.unackedEntries = 0
+        status.unackedBytes = 0
         status.peerState = .none
         status.peerClientAddress = ""
         status.checkpoint = nil

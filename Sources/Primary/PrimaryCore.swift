@@ -123,6 +123,8 @@ public struct PrimaryCore<Machine: StateMachine> {
         status.epoch = epoch
         status.logSequence = lastSequence
         if case .awaitingEpoch = standing { status.reason = awaitingReason }
+        status.unackedEntries = unacked.count
+        status.unackedBytes = unackedBytes
         guard let link = backup else { return }
         status.ackedSequence = link.received
         status.appliedSequence = link.applied

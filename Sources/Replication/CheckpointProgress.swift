@@ -5,7 +5,7 @@
 /// they counted and the time of their latest event; rendering needs no clock.
 public struct CheckpointProgress: Equatable, Sendable {
     /// Which side of the transfer reports.
-    public enum Direction: String, Sendable {
+    public enum Direction: String, Sendable, CaseIterable {
         /// The primary, streaming its snapshot.
         case sending
         /// The backup, installing it.
@@ -79,7 +79,7 @@ public struct CheckpointProgress: Equatable, Sendable {
 
 extension Duration {
     /// This duration in seconds, as a `Double`.
-    var secondsValue: Double {
+    public var secondsValue: Double {
         let (seconds, attoseconds) = components
         return Double(seconds) + Double(attoseconds) / 1e18
     }

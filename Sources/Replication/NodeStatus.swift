@@ -3,7 +3,7 @@
 /// Filled by the node runtime from its core; rendered by the application (e.g. in Redis's formats).
 public struct NodeStatus: Equatable, Sendable {
     /// The node's part in replication; the raw value is the word `status` and `INFO` print.
-    public enum Role: String, Sendable {
+    public enum Role: String, Sendable, CaseIterable {
         /// Serving clients with a backup: every reply waits for its ack (or, once it is lost, for the arbiter).
         case primary
         /// Serving clients without a backup, having taken the epoch at the arbiter.
@@ -17,7 +17,7 @@ public struct NodeStatus: Equatable, Sendable {
     }
 
     /// How far a backup has come with its primary (Redis's `connect`/`connecting`/`sync`/`connected`).
-    public enum PeerState: String, Sendable {
+    public enum PeerState: String, Sendable, CaseIterable {
         /// `none`: no peer to report (a primary without a backup, a stopped node). `connect`: about to look for a
         /// primary. `connecting`: dialing the primary. `sync`: linked, with the checkpoint still in progress, so the
         /// backup does not protect yet. `connected`: the backup protects the primary, and replies wait for its acks.
@@ -45,6 +45,10 @@ public struct NodeStatus: Equatable, Sendable {
     public var clientAddress: String
     /// Entries received but not yet replayed by the backup.
     public var replayLag: UInt64
+    /// Entries the primary has logged and the backup not yet acked (what a failover may replay); 0 elsewhere.
+    public var unackedEntries: Int = 0
+    /// The payload bytes of those entries, bounded by `PrimaryLimits.unackedBytesLimit`; 0 elsewhere.
+    public var unackedBytes: Int = 0
     /// Why the node is where it is, in words (the last role transition's reason).
     public var reason: String
     /// The checkpoint transfer in progress with the peer, seen from whichever side reports; nil when none is.

@@ -46,6 +46,8 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     let channels: ChannelPort
     let publisher: StatusPublisher
     let exitDrain: ExitDrain
+    /// The Prometheus endpoint, when `metricsListenAddress` is set.
+    let metrics: MetricsPort?
 
     /// Where the listeners are bound (port 0 resolved).
     var clientAddress: SocketAddress { clients.address }
@@ -87,6 +89,15 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         // that is the error reported when both are busy.
         let (clientSocket, clientAddress) = try ClientPort<P>.listen(
             on: clientListen, addressText: configuration.clientListenAddress)
+        var metricsListener: (FileDescriptor, SocketAddress)?
+        if let metricsAddress = configuration.metricsListenAddress {
+            do {
+                metricsListener = try MetricsPort.listen(on: metricsAddress)
+            } catch {
+                try? clientSocket.close()  // the listen error is the one worth reporting
+                throw error
+            }
+        }
         let channels: ChannelPort
         do {
             // The nonces come from the runtime's entropy (a copy: the core keeps its own).
@@ -97,6 +108,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
                 counters: counters, log: log)
         } catch {
             try? clientSocket.close()  // the listen error is the one worth reporting
+            try? metricsListener?.0.close()
             throw .cannotListen(role: "logging channel", address: configuration.channelListenAddress, error)
         }
         if configuration.node.channelAddress.hasSuffix(":0") {
@@ -109,9 +121,24 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         core = NodeCore(configuration: configuration.node, emptyMachine: emptyMachine, entropy: entropy)
         shared = RuntimeShared(status: core.status)
         let publisher = StatusPublisher(shared: shared, channels: channels, counters: counters, loop: loop)
-        let clients = try ClientPort(
-            listener: clientSocket, address: clientAddress, clientProtocol: clientProtocol,
-            configuration: configuration, publisher: publisher, counters: counters, loop: loop, log: log)
+        let clients: ClientPort<P>
+        do {
+            clients = try ClientPort(
+                listener: clientSocket, address: clientAddress, clientProtocol: clientProtocol,
+                configuration: configuration, publisher: publisher, counters: counters, loop: loop, log: log)
+        } catch {
+            try? metricsListener?.0.close()  // the client port's error is the one worth reporting
+            throw error
+        }
+        if let (socket, address) = metricsListener {
+            let metrics = try MetricsPort(
+                listener: socket, address: address, configuration: configuration, publisher: publisher,
+                counters: counters, loop: loop, log: log)
+            metrics.openClientConnections = { [unowned clients] in clients.connectionCount }
+            self.metrics = metrics
+        } else {
+            metrics = nil
+        }
         let exitDrain = ExitDrain(
             clients: clients, channels: channels, publisher: publisher, loop: loop, configuration: configuration,
             log: log)

@@ -6,10 +6,10 @@ import Synchronization
 
 /// One Lockstep node in a process: a `NodeCore` driven by real sockets, timers and an arbiter.
 ///
-/// `init` binds the client and logging-channel ports (a busy port is a typed error before anything runs);
-/// `run()` then blocks the calling thread on the node's single epoll loop until the node exits. Everything the
-/// node does happens on that thread (see `NodeDriver` for how a round flows); the arbiter, which is disk I/O that
-/// may hang, gets one helper thread. Other threads may only call `requestStop()`, `crash()` and `status`.
+/// `init` binds the client, logging-channel and (if configured) metrics ports (a busy port is a typed error before
+/// anything runs); `run()` then blocks the calling thread on the node's single epoll loop until the node exits.
+/// Everything the node does happens on that thread (see `NodeDriver` for how a round flows); the arbiter, which is
+/// disk I/O that may hang, gets one helper thread. Other threads may only call `requestStop()`, `crash()` and `status`.
 ///
 /// `runUntilStopped()` turns SIGTERM and SIGINT into `requestStop()` (see `StopSignals`); `run()` leaves signals alone.
 public final class NodeRuntime<P: ClientProtocol>: @unchecked Sendable {  // unchecked: the driver is loop-only
@@ -17,6 +17,8 @@ public final class NodeRuntime<P: ClientProtocol>: @unchecked Sendable {  // unc
     public let clientAddress: SocketAddress
     /// The logging-channel address actually bound (port 0 resolved).
     public let channelAddress: SocketAddress
+    /// The metrics address actually bound (port 0 resolved); nil without `metricsListenAddress`.
+    public let metricsAddress: SocketAddress?
     /// The configuration in force, with advertised addresses that ended in `:0` replaced by the bound ones.
     public let configuration: RuntimeConfiguration
 
@@ -26,7 +28,7 @@ public final class NodeRuntime<P: ClientProtocol>: @unchecked Sendable {  // unc
     private let hasRun = Atomic<Bool>(false)
     let log: @Sendable (RuntimeEvent) -> Void
 
-    /// Makes the node and binds both listeners.
+    /// Makes the node and binds its listeners.
     ///
     /// - Parameters:
     ///   - protocol: the application's wire protocol on the client port.
@@ -54,6 +56,7 @@ public final class NodeRuntime<P: ClientProtocol>: @unchecked Sendable {  // unc
         shared = driver.shared
         clientAddress = driver.clientAddress
         channelAddress = driver.channelAddress
+        metricsAddress = driver.metrics?.address
         self.configuration = driver.configuration
     }
 

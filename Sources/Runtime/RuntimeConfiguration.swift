@@ -20,6 +20,21 @@ public struct RuntimeConfiguration: Sendable {
     /// whole state to whoever asks and lets a stranger pose as the backup.
     public var clusterSecret: [UInt8] = []
 
+    /// Where the Prometheus metrics endpoint listens, `"HOST:PORT"` (port 0 lets the kernel choose); nil, the
+    /// default, opens no metrics port. See `MetricsPort`.
+    public var metricsListenAddress: String?
+    /// The password a scrape must present, as `Authorization: Bearer` or Basic credentials (`MetricsPassword`); empty,
+    /// the default, leaves the metrics port open. An application whose clients must authenticate gives its client
+    /// password here too, since the metrics show what its status commands show.
+    public var metricsPassword: [UInt8] = []
+    /// How long a metrics connection may take from its accept to its close: to send its request and take the
+    /// response. A scrape needs one round trip, and Prometheus' own scrape timeout defaults to 10 s; past this a
+    /// client sending a byte at a time (a slowloris), or not reading, is closed, so it cannot hold one of the
+    /// `metricsConnectionsLimit` places for long.
+    public var metricsRequestDeadline: Duration = Self.defaultMetricsRequestDeadline
+    /// `metricsRequestDeadline`'s default, named so the CLI's help and tests can quote it.
+    public static let defaultMetricsRequestDeadline: Duration = .seconds(5)
+
     /// Send a heartbeat after this long without sending anything on a channel.
     public var heartbeatInterval: Duration = .milliseconds(50)
     /// Presume the peer dead after this long without a byte from it (DESIGN 3: sub-second by default).
@@ -105,6 +120,13 @@ public struct RuntimeConfiguration: Sendable {
     /// its size is how many connections a flood must open within one honest handshake's round trip to evict it.
     public static let unauthenticatedChannelsLimit = 64
 
+    /// Metrics connections open at once; more are answered 503 and closed. Prometheus makes one per scrape, and a
+    /// few more leave room for an operator's `curl` while a handful of slow clients wait out their deadline.
+    public static let metricsConnectionsLimit = 16
+    /// The longest metrics request head (request line and headers) read; past it the answer is 431. A scrape's head
+    /// is a few hundred bytes; 8 KiB is what common HTTP servers accept by default.
+    public static let metricsRequestHeadBytesLimit = 8 << 10
+
     /// The configuration, or why it cannot work; `replicatedBytesLimit` is the client protocol's largest command.
     func checked(replicatedBytesLimit: Int) throws(RuntimeError) -> RuntimeConfiguration {
         do {
@@ -137,6 +159,9 @@ public struct RuntimeConfiguration: Sendable {
             clientReadBufferBytes > 0, channelReadBufferBytes > 0, clientOutputBytesLimit > 0
         else {
             throw .invalidConfiguration("client and channel limits must all be positive")
+        }
+        guard metricsRequestDeadline > .zero else {
+            throw .invalidConfiguration("the metrics request deadline \(metricsRequestDeadline) must be positive")
         }
         guard clientIdleTimeout >= .zero else {
             throw .invalidConfiguration("the client idle timeout \(clientIdleTimeout) is negative")

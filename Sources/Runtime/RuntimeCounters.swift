@@ -43,6 +43,10 @@ struct RuntimeCounters: Equatable, Sendable {
     /// This node's role changes, by `RoleChangeReason.code` (a failover is `primary_lost`: the backup went live).
     /// At most one key per reason kind.
     var roleChanges: [String: UInt64] = [:]
+    /// Metrics requests answered with the metrics, and those refused by `MetricsRefusal.code` (at most one key per
+    /// refusal kind).
+    var metricsScrapes: UInt64 = 0
+    var metricsRefusals: [String: UInt64] = [:]
 
     /// snake_case names, as `NodeStatus.counters` wants them.
     var dictionary: [String: UInt64] {
@@ -61,11 +65,13 @@ struct RuntimeCounters: Equatable, Sendable {
             "client_connections_idle_closed": clientConnectionsIdleClosed,
             "intake_pauses": intakePauses,
             "channel_longest_silence_us": channelLongestSilenceMicroseconds,
+            "metrics_scrapes": metricsScrapes,
         ]
         for (code, count) in arbiterErrors { named["arbiter_errors_" + code] = count }
         for (code, count) in channelCloses { named["channel_closes_" + code] = count }
         for (code, count) in channelRefusals { named["channel_refusals_" + code] = count }
         for (code, count) in roleChanges { named["role_changes_" + code] = count }
+        for (code, count) in metricsRefusals { named["metrics_refusals_" + code] = count }
         return named
     }
 }

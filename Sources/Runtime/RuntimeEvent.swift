@@ -23,6 +23,9 @@ public enum RuntimeEvent: Sendable, CustomStringConvertible {
     /// A logging channel from (or to) `peer` was refused before the core heard of it; `total` refusals of this
     /// kind so far (logged at the first and every `ChannelRefusal.logEvery`th, so a flood cannot flood the log).
     case channelRefused(peer: String, ChannelRefusal, total: Int)
+    /// A metrics request was refused; `total` refusals of this kind so far (logged at the first and every
+    /// `MetricsRefusal.logEvery`th).
+    case metricsRefused(MetricsRefusal, total: Int)
     /// The exit linger ran out with these client connections still open; they were closed.
     case exitLingerExpired(openConnections: Int, linger: Duration)
     /// One idle sweep closed `count` connections idle for `timeout` (`RuntimeConfiguration.clientIdleTimeout`).
@@ -47,6 +50,8 @@ public enum RuntimeEvent: Sendable, CustomStringConvertible {
             "accepting a \(role) connection failed: \(error); accepting again shortly"
         case .channelRefused(let peer, let refusal, let total):
             "refused a logging channel with \(peer): \(refusal) (\(total) such refusal(s) so far)"
+        case .metricsRefused(let refusal, let total):
+            "metrics request: \(refusal) (\(total) such refusal(s) so far)"
         case .exitLingerExpired(let open, let linger):
             "closing \(open) client connection(s) still open after the \(linger) exit linger"
         case .idleClientsClosed(let count, let timeout):

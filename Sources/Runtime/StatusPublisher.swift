@@ -77,6 +77,12 @@ final class StatusPublisher {
         isPublishDue = true
     }
 
+    /// The running totals as of now, for a metrics scrape: like INFO's, with the channels' latest figures counted.
+    func currentCounters() -> RuntimeCounters {
+        channels.countStatistics()
+        return counters.values
+    }
+
     private func refreshCountersSnapshot() {
         channels.countStatistics()
         countersSnapshot = counters.values.dictionary

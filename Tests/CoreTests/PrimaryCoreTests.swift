@@ -86,6 +86,27 @@ struct PrimaryCoreTests {
         #expect(rest.releasedTags == [8])
     }
 
+    @Test("the status reports the entries and bytes the backup has not acked, until its acks cover them")
+    func statusReportsUnackedLog() {
+        var primary = protectedPrimary()
+        let executed = primary.handle(.commandsArrived([command(1), command(2), command(3)]), at: at(1))
+        let payloadBytes = executed.sentFrames.map { frame -> Int in
+            if case .entry(_, _, let payload) = frame { payload.count } else { 0 }
+        }
+        var status = NodeStatus(role: .joining, nodeName: "a")
+        primary.report(into: &status)
+        #expect(status.unackedEntries == 3)
+        #expect(status.unackedBytes == payloadBytes.reduce(0, +))
+        #expect(status.unackedBytes > 0)
+        _ = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 2, applied: 1)]), at: at(2))
+        primary.report(into: &status)
+        #expect(status.unackedEntries == 1)
+        #expect(status.unackedBytes == payloadBytes[2])
+        _ = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 3, applied: 3)]), at: at(3))
+        primary.report(into: &status)
+        #expect(status.unackedEntries == 0 && status.unackedBytes == 0)
+    }
+
     @Test("a read needs no entry of its own, but its reply waits for the ack of an entry appended after it")
     func readWaitsForLaterEntry() {
         var primary = protectedPrimary()

@@ -15,31 +15,48 @@ final class RunningPair: Sendable {
     let basePort: Int
     /// Node a's and node b's client addresses.
     let clients: [SocketAddress]
+    /// Node a's and node b's metrics addresses, when started with metrics.
+    let metrics: [SocketAddress]
+    /// The client password the nodes require, sent before INFO.
+    let password: [UInt8]?
     /// Every node pid seen in `INFO server`, for the teardown.
     private let seenNodePIDs = Mutex<Set<pid_t>>([])
 
-    private init(process: ChildProcess, directory: String, basePort: Int) {
+    private init(process: ChildProcess, directory: String, basePort: Int, metricsPort: Int?, password: [UInt8]?) {
         self.process = process
         self.directory = directory
         self.basePort = basePort
+        self.password = password
         clients = [.loopback(port: UInt16(basePort)), .loopback(port: UInt16(basePort + 1))]
+        metrics = metricsPort.map { [.loopback(port: UInt16($0)), .loopback(port: UInt16($0 + 1))] } ?? []
     }
+
+    /// Where `lockstep pair --metrics-port` goes, above the base port: clear of N, N+1, N+1000 and N+1001.
+    static let metricsPortOffset = 2_000
 
     /// Starts `lockstep pair --dir <fresh> --port <free>` and waits until one node is a primary protected by a
     /// connected backup. `directory` reuses a data directory (a second pair over the same arbiter).
     ///
     /// Another process can bind one of the ports between the check and the node's own bind; then the pair starts
-    /// again on fresh ports, at most `portAttemptsLimit` times in all.
-    static func start(_ label: String, directory: String? = nil) async throws -> RunningPair {
+    /// again on fresh ports, at most `portAttemptsLimit` times in all. `hasMetrics` adds `--metrics-port` (at
+    /// `metricsPortOffset`); `arguments` go to `pair` as they are, and `password` is what they make the nodes require.
+    static func start(
+        _ label: String, directory: String? = nil, hasMetrics: Bool = false, arguments: [String] = [],
+        password: [UInt8]? = nil
+    ) async throws -> RunningPair {
         let directory = try directory ?? Harness.temporaryDirectory(label)
         for attempt in 1...Harness.portAttemptsLimit {
-            let basePort = try Harness.freePairBasePort()
+            let basePort = hasMetrics
+                ? Int(try TCP.FreePorts.base(offsets: [0, 1, 1_000, 1_001, 2_000, 2_001])) : try Harness.freePairBasePort()
+            let metricsPort = hasMetrics ? basePort + metricsPortOffset : nil
             let process = try ChildProcess.spawn(
                 try Harness.lockstepPath(),
-                arguments: ["pair", "--dir", directory, "--port", String(basePort), "--parent-pid", String(getpid())],
+                arguments: ["pair", "--dir", directory, "--port", String(basePort), "--parent-pid", String(getpid())]
+                    + (metricsPort.map { ["--metrics-port", String($0)] } ?? []) + arguments,
                 standardOutput: .file(path: directory + "/pair.out", append: false),
                 standardError: .file(path: directory + "/pair.err", append: false))
-            let pair = RunningPair(process: process, directory: directory, basePort: basePort)
+            let pair = RunningPair(
+                process: process, directory: directory, basePort: basePort, metricsPort: metricsPort, password: password)
             do {
                 _ = try await pair.waitForProtectedPrimary(deadline: .seconds(15))
                 return pair
@@ -55,7 +72,7 @@ final class RunningPair: Sendable {
 
     /// `INFO server` and `INFO replication` of one node, or nil when it does not answer.
     func info(_ address: SocketAddress, timeout: Duration = .milliseconds(500)) -> [String: String]? {
-        let report = StatusCommand.query(address, timeout: timeout)
+        let report = StatusCommand.query(address, password: password, timeout: timeout)
         guard report.isReachable else { return nil }
         if let pid = report.fields["process_id"].flatMap({ pid_t($0) }) {
             seenNodePIDs.withLock { _ = $0.insert(pid) }
@@ -107,7 +124,7 @@ final class RunningPair: Sendable {
 
     /// What `lockstep status` would show, for failure messages.
     func statusText() -> String {
-        StatusCommand.table(clients.map { StatusCommand.query($0, timeout: .milliseconds(300)) })
+        StatusCommand.table(clients.map { StatusCommand.query($0, password: password, timeout: .milliseconds(300)) })
     }
 
     /// The last lines of the pair's stderr (both nodes' logs and the supervisor's), for failure messages.
