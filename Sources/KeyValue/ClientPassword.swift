@@ -63,8 +63,8 @@ enum Authentication {
 
     /// The NOAUTH reply for a request an unauthenticated connection may not make, nil when it may go on.
     ///
-    /// AUTH, HELLO, QUIT and RESET go on (Redis's `no-auth` commands); so do an unknown command and a wrong arity, whose
-    /// own errors Redis gives before it looks at authentication.
+    /// AUTH, HELLO, QUIT and RESET go on (Redis's `no-auth` commands); so do an unknown command and a wrong arity,
+    /// whose own errors Redis gives before it looks at authentication.
     static func refusal(_ arguments: CommandArguments) -> [UInt8]? {
         guard !arguments.isEmpty, let name = CommandName(arguments.bytes(at: 0)) else { return nil }
         if let command = KeyValueFrontend.LocalCommand(name: name) {

@@ -8,8 +8,9 @@ import Replication
 /// Sorts client requests into those that go through the log and those this node answers itself.
 ///
 /// Connection and introspection commands (PING, ECHO, QUIT, SELECT, COMMAND, CONFIG, CLIENT, HELLO, AUTH,
-/// ROLE, INFO, DEBUG DIGEST, SENTINEL, the Pub/Sub subscriptions and RESET) are node-local so they work on the backup too, and so that `redis-cli`,
-/// `redis-benchmark` and client libraries get the handshake answers they expect. Unknown commands and wrong
+/// ROLE, INFO, DEBUG DIGEST, SENTINEL, the Pub/Sub subscriptions and RESET) are node-local so they work on the
+/// backup too, and so that `redis-cli`, `redis-benchmark` and client libraries get the handshake answers they
+/// expect. Unknown commands and wrong
 /// arity are refused here, before they cost a log entry, with Redis's exact errors. A data command on a
 /// node that is not serving gets `-READONLY` naming the primary (DESIGN, clients), so a client can move.
 public enum KeyValueFrontend {
@@ -24,7 +25,8 @@ public enum KeyValueFrontend {
         _ arguments: [[UInt8]], status: NodeStatus, digest: () -> UInt64, clientID: UInt64 = 0,
         service: SentinelService = SentinelService()
     ) -> KeyValueRequest {
-        route(CommandArguments(encoding: arguments), status: status, digest: digest, clientID: clientID, service: service)
+        route(
+            CommandArguments(encoding: arguments), status: status, digest: digest, clientID: clientID, service: service)
     }
 
     /// Routes one request as the parser hands it over: a data command goes into the log in the encoding it

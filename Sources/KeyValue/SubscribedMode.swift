@@ -20,9 +20,13 @@ enum SubscribedMode {
                 let payload = arguments.count == 2 ? Array(arguments.bytes(at: 1)) : []
                 return RESPWriter.array([RESPWriter.bulk("pong"), RESPWriter.bulk(payload)])
             default:
-                fullName = command.hasSubcommands
-                    ? "\(command.rawValue)|\(String(decoding: ASCII.lowercased(Array(arguments.bytes(at: 1))), as: UTF8.self))"
-                    : command.rawValue
+                // `COMMAND` alone has no subcommand to name (its arity allows one argument).
+                guard command.hasSubcommands, arguments.count >= 2 else {
+                    fullName = command.rawValue
+                    break
+                }
+                let subcommand = String(decoding: ASCII.lowercased(Array(arguments.bytes(at: 1))), as: UTF8.self)
+                fullName = "\(command.rawValue)|\(subcommand)"
             }
         } else if let command = DataCommand(name: name) {
             guard command.accepts(argumentCount: arguments.count) else { return nil }

@@ -109,7 +109,8 @@ struct ClientOptions: Equatable {
           --client-timeout S    close client connections idle for S seconds, 0 for never, as Redis's
                                 timeout (default \(configuration.clientIdleTimeout.components.seconds))
           --service-name NAME   the master name SENTINEL answers for and +switch-master names, for
-                                Sentinel-aware clients (redis-py's master_for(NAME)) (default \(SentinelService.defaultName))
+                                Sentinel-aware clients (redis-py's master_for(NAME))
+                                (default \(SentinelService.defaultName))
         """
     }
 }

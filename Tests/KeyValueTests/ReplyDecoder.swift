@@ -75,7 +75,8 @@ indirect enum DecodedReply: Equatable, CustomStringConvertible {
         case .error(let text): "-\(text)"
         case .integer(let value): ":\(value)"
         case .bulk(let text): text.map { "\"\($0)\"" } ?? "(nil)"
-        case .array(let elements): elements.map { "[\($0.map(\.description).joined(separator: ", "))]" } ?? "(nil array)"
+        case .array(let elements?): "[\(elements.map(\.description).joined(separator: ", "))]"
+        case .array(nil): "(nil array)"
         }
     }
 }

@@ -131,8 +131,8 @@ struct SentinelCommandTests {
     func unknownName() {
         #expect(Self.sentinel("get-master-addr-by-name", "lockstep", status: Self.primary) == .array(nil))
         for subcommand in ["master", "replicas", "slaves", "sentinels"] {
-            #expect(
-                Self.sentinel(subcommand, "Orders", status: Self.primary) == .error("ERR No such master with that name"))
+            let reply = Self.sentinel(subcommand, "Orders", status: Self.primary)
+            #expect(reply == .error("ERR No such master with that name"))
         }
     }
 

@@ -81,6 +81,8 @@ struct SubscribedModeTests {
         #expect(
             client.send("SENTINEL", "masters").replies == [.error("ERR Can't execute 'sentinel|masters': \(only)")])
         #expect(client.send("INFO").replies == [.error("ERR Can't execute 'info': \(only)")])
+        #expect(client.send("COMMAND").replies == [.error("ERR Can't execute 'command': \(only)")])
+        #expect(client.send("CONFIG", "GET", "save").replies == [.error("ERR Can't execute 'config|get': \(only)")])
         // Unknown commands and wrong arities keep their own errors, which Redis checks first.
         #expect(client.send("NOPE").replies == [.error("ERR unknown command 'NOPE', with args beginning with: ")])
         #expect(client.send("GET").replies == [.error("ERR wrong number of arguments for 'get' command")])

@@ -36,9 +36,12 @@ extension ProcessTests {
             #expect(
                 message == .array([Self.bulk("message"), Self.bulk("+switch-master"), Self.bulk(payload)]),
                 "\(pair.logTail())")
+            let patternMessage = try subscriber.readReply()
             #expect(
-                try subscriber.readReply()
-                    == .array([Self.bulk("pmessage"), Self.bulk("+switch*"), Self.bulk("+switch-master"), Self.bulk(payload)]))
+                patternMessage
+                    == .array([
+                        Self.bulk("pmessage"), Self.bulk("+switch*"), Self.bulk("+switch-master"), Self.bulk(payload),
+                    ]))
             print("+switch-master \"\(payload)\" reached the subscriber \(heardAfter) after kill -9 of the primary")
             #expect(heardAfter < .seconds(1))
 
@@ -92,7 +95,9 @@ extension ProcessTests {
                 }
                 let ack = try #require(firstAck, "round \(round): no ack from \(backup) in 5 s\n\(clientLog(pair))")
                 let followed = Duration.nanoseconds(Int64(ack.answeredAt - killedAt))
-                let failedMeanwhile = output.failed.filter { $0.answeredAt > killedAt && $0.answeredAt <= ack.answeredAt }
+                let failedMeanwhile = output.failed.filter {
+                    $0.answeredAt > killedAt && $0.answeredAt <= ack.answeredAt
+                }
                 print(
                     "kill \(round): redis-py's first ack from the new primary \(backup) came \(followed) after kill -9 "
                         + "of \(primary) (\(failedMeanwhile.count) writes reported failed meanwhile)")
@@ -117,8 +122,8 @@ extension ProcessTests {
             let lost = output.acked.filter { values["sentinel:\($0.index)"] != .some("v\($0.index)") }
             #expect(lost.isEmpty, "\(lost.count) acked writes lost, e.g. \(lost.prefix(5).map(\.index))")
             print(
-                "redis-py: \(outcomes.count) writes, \(output.acked.count) acked, \(output.failed.count) reported failed, "
-                    + "\(lost.count) acked lost; slowest follow \(followTimes.max() ?? .zero)")
+                "redis-py: \(outcomes.count) writes, \(output.acked.count) acked, \(output.failed.count) reported "
+                    + "failed, \(lost.count) acked lost; slowest follow \(followTimes.max() ?? .zero)")
             if let reason = output.failed.first?.detail { print("e.g. a failed write: \(reason)") }
         }
 
