@@ -16,6 +16,7 @@ public struct Subscriptions: Equatable, Sendable {
 
     /// One kind of Pub/Sub request, as it arrived.
     public enum Request: Equatable, Sendable {
+        /// `SUBSCRIBE`, `PSUBSCRIBE`, `UNSUBSCRIBE`, `PUNSUBSCRIBE` with their channel or pattern names.
         case subscribe([[UInt8]]), psubscribe([[UInt8]]), unsubscribe([[UInt8]]), punsubscribe([[UInt8]])
     }
 
