@@ -33,7 +33,7 @@ public struct ClientPassword: Sendable, CustomStringConvertible {
 /// Redis's `AUTH` and its gate: which commands a connection may send before it has authenticated, and the
 /// answers, word for word (Redis 7.0, `src/server.c` `processCommand` and `src/acl.c` `authCommand`).
 enum Authentication {
-    /// What any command but AUTH, HELLO and QUIT gets before a successful AUTH, when a password is required.
+    /// What any command but AUTH, HELLO, QUIT and RESET gets before a successful AUTH, when a password is required.
     static let notAuthenticatedReply = RESPWriter.error("NOAUTH Authentication required.")
     /// A wrong password, or a user other than `default` (the only user here).
     static let wrongPasswordReply = RESPWriter.error("WRONGPASS invalid username-password pair or user is disabled.")
@@ -63,13 +63,13 @@ enum Authentication {
 
     /// The NOAUTH reply for a request an unauthenticated connection may not make, nil when it may go on.
     ///
-    /// AUTH, HELLO and QUIT go on (Redis's `no-auth` commands); so do an unknown command and a wrong arity, whose
-    /// own errors Redis gives before it looks at authentication.
+    /// AUTH, HELLO, QUIT and RESET go on (Redis's `no-auth` commands); so do an unknown command and a wrong arity,
+    /// whose own errors Redis gives before it looks at authentication.
     static func refusal(_ arguments: CommandArguments) -> [UInt8]? {
         guard !arguments.isEmpty, let name = CommandName(arguments.bytes(at: 0)) else { return nil }
         if let command = KeyValueFrontend.LocalCommand(name: name) {
             switch command {
-            case .auth, .hello, .quit: return nil
+            case .auth, .hello, .quit, .reset: return nil
             default: return command.accepts(argumentCount: arguments.count) ? notAuthenticatedReply : nil
             }
         }

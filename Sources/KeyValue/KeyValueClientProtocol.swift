@@ -9,12 +9,15 @@ public struct KeyValueClientProtocol: ClientProtocol {
     /// The state machine replicated commands are for: the key-value store.
     public typealias Machine = KeyValueStore
 
-    /// One connection's parser, its id, and whether it may send commands yet.
+    /// One connection's parser, its id, whether it may send commands yet, and what it listens to.
     public struct Session: Sendable {
         var parser: RESPParser
         let clientID: UInt64
         /// True from the start when no password is required; otherwise set by a successful AUTH.
         var isAuthenticated: Bool
+        /// The Pub/Sub channels and patterns it subscribed to; while any are held, the connection is in Redis's
+        /// subscribed mode (`SubscribedMode`).
+        var subscriptions = Subscriptions()
     }
 
     /// Bounds on one request. Smaller than Redis's, on purpose: a replicated command travels as one log entry,
@@ -25,6 +28,8 @@ public struct KeyValueClientProtocol: ClientProtocol {
     /// It lives here, in the connection's protocol, and not in the replicated state: it is this node's
     /// configuration, like the port it listens on, and the backup's clients must authenticate too.
     public let requiredPassword: ClientPassword?
+    /// The service `SENTINEL` answers for and `+switch-master` names (`--service-name`).
+    public let service: SentinelService
 
     /// Parser limits sized for log entries: 1 MiB per request (and per argument), 65,536 arguments, 64 KiB inline.
     ///
@@ -33,14 +38,15 @@ public struct KeyValueClientProtocol: ClientProtocol {
     public static let defaultParserLimits = RESPParser.Limits(
         argumentsLimit: 65_536, bulkBytesLimit: 1 << 20, inlineBytesLimit: 64 << 10, requestBytesLimit: 1 << 20)
 
-    /// The protocol with `parserLimits`, requiring `requiredPassword` if given; the runtime checks at startup that
-    /// `replicatedBytesLimit` fits a log entry frame.
+    /// The protocol with `parserLimits`, requiring `requiredPassword` if given, answering SENTINEL for `service`;
+    /// the runtime checks at startup that `replicatedBytesLimit` fits a log entry frame.
     public init(
         parserLimits: RESPParser.Limits = KeyValueClientProtocol.defaultParserLimits,
-        requiredPassword: ClientPassword? = nil
+        requiredPassword: ClientPassword? = nil, service: SentinelService = SentinelService()
     ) {
         self.parserLimits = parserLimits
         self.requiredPassword = requiredPassword
+        self.service = service
     }
 
     /// The largest `KeyValueCommand` encoding the limits allow: the arguments' bytes (multi-bulk requests count
@@ -85,6 +91,9 @@ public struct KeyValueClientProtocol: ClientProtocol {
         if !session.isAuthenticated, let refusal = Authentication.refusal(arguments) {
             return .local(reply: refusal)
         }
+        if !session.subscriptions.isEmpty, let reply = SubscribedMode.reply(to: arguments) {
+            return .local(reply: reply)
+        }
         // A joining node holds no state: a digest of "nothing" would look like a real, empty store.
         if arguments.count == 2, ASCII.equals(arguments.bytes(at: 0), "debug"),
             ASCII.equals(arguments.bytes(at: 1), "digest"), digest() == nil
@@ -98,7 +107,7 @@ public struct KeyValueClientProtocol: ClientProtocol {
             return .local(reply: rejectionReply(reason: "this node has stopped (\(status.reason))", status: status))
         }
         switch KeyValueFrontend.route(
-            arguments, status: status, digest: { digest() ?? 0 }, clientID: session.clientID)
+            arguments, status: status, digest: { digest() ?? 0 }, clientID: session.clientID, service: service)
         {
         case .replicated(let bytes): return .replicated(bytes)
         case .local(let reply): return .local(reply: reply)
@@ -109,6 +118,14 @@ public struct KeyValueClientProtocol: ClientProtocol {
                 wasAuthenticated: session.isAuthenticated)
             session.isAuthenticated = outcome.isAuthenticated
             return .local(reply: outcome.reply)
+        case .subscription(let request):
+            let reply = session.subscriptions.apply(request)
+            return .listen(reply: reply, isListening: !session.subscriptions.isEmpty)
+        case .reset:
+            // As Redis's RESET: no subscriptions, and back to the default user, who needs AUTH when a password is set.
+            session.subscriptions.removeAll()
+            session.isAuthenticated = requiredPassword == nil
+            return .listen(reply: RESPWriter.simpleString("RESET"), isListening: false)
         }
     }
 

@@ -8,8 +8,9 @@ import Replication
 /// Sorts client requests into those that go through the log and those this node answers itself.
 ///
 /// Connection and introspection commands (PING, ECHO, QUIT, SELECT, COMMAND, CONFIG, CLIENT, HELLO, AUTH,
-/// ROLE, INFO, DEBUG DIGEST) are node-local so they work on the backup too, and so that `redis-cli`,
-/// `redis-benchmark` and client libraries get the handshake answers they expect. Unknown commands and wrong
+/// ROLE, INFO, DEBUG DIGEST, SENTINEL, the Pub/Sub subscriptions and RESET) are node-local so they work on the
+/// backup too, and so that `redis-cli`, `redis-benchmark` and client libraries get the handshake answers they
+/// expect. Unknown commands and wrong
 /// arity are refused here, before they cost a log entry, with Redis's exact errors. A data command on a
 /// node that is not serving gets `-READONLY` naming the primary (DESIGN, clients), so a client can move.
 public enum KeyValueFrontend {
@@ -19,16 +20,20 @@ public enum KeyValueFrontend {
     ///   - status: this node's role and log positions, for ROLE, INFO and READONLY.
     ///   - digest: the state digest, read only for DEBUG DIGEST.
     ///   - clientID: the connection's id, for CLIENT ID.
+    ///   - service: the service SENTINEL answers for.
     public static func route(
-        _ arguments: [[UInt8]], status: NodeStatus, digest: () -> UInt64, clientID: UInt64 = 0
+        _ arguments: [[UInt8]], status: NodeStatus, digest: () -> UInt64, clientID: UInt64 = 0,
+        service: SentinelService = SentinelService()
     ) -> KeyValueRequest {
-        route(CommandArguments(encoding: arguments), status: status, digest: digest, clientID: clientID)
+        route(
+            CommandArguments(encoding: arguments), status: status, digest: digest, clientID: clientID, service: service)
     }
 
     /// Routes one request as the parser hands it over: a data command goes into the log in the encoding it
     /// arrived in.
     static func route(
-        _ arguments: CommandArguments, status: NodeStatus, digest: () -> UInt64, clientID: UInt64
+        _ arguments: CommandArguments, status: NodeStatus, digest: () -> UInt64, clientID: UInt64,
+        service: SentinelService
     ) -> KeyValueRequest {
         guard !arguments.isEmpty else { return .local(reply: RESPWriter.error("ERR empty command")) }
         let name = CommandName(arguments.bytes(at: 0))
@@ -36,7 +41,8 @@ public enum KeyValueFrontend {
             guard command.accepts(argumentCount: arguments.count) else {
                 return .local(reply: Replies.wrongArity(command.rawValue))
             }
-            return answer(command, Array(arguments), status: status, digest: digest, clientID: clientID)
+            return answer(
+                command, Array(arguments), status: status, digest: digest, clientID: clientID, service: service)
         }
         guard let command = name.flatMap(DataCommand.init(name:)) else {
             return .local(reply: Replies.unknownCommand(Array(arguments)))
@@ -59,14 +65,23 @@ public enum KeyValueFrontend {
 
     /// The commands answered without the log, with Redis's arities.
     enum LocalCommand: String, CaseIterable {
-        case ping, echo, quit, select, command, config, client, hello, auth, role, info, debug
+        case ping, echo, quit, select, command, config, client, hello, auth, role, info, debug, sentinel
+        case subscribe, psubscribe, unsubscribe, punsubscribe, reset
 
         var arity: Int {
             switch self {
-            case .ping, .quit, .command, .hello, .info: -1
+            case .ping, .quit, .command, .hello, .info, .unsubscribe, .punsubscribe: -1
             case .echo, .select: 2
-            case .config, .client, .auth, .debug: -2
-            case .role: 1
+            case .config, .client, .auth, .debug, .sentinel, .subscribe, .psubscribe: -2
+            case .role, .reset: 1
+            }
+        }
+
+        /// Whether the command takes a subcommand, which Redis names with it (`sentinel|masters`) in errors.
+        var hasSubcommands: Bool {
+            switch self {
+            case .command, .config, .client, .sentinel: true
+            default: false
             }
         }
 
@@ -84,7 +99,8 @@ public enum KeyValueFrontend {
     }
 
     private static func answer(
-        _ command: LocalCommand, _ arguments: [[UInt8]], status: NodeStatus, digest: () -> UInt64, clientID: UInt64
+        _ command: LocalCommand, _ arguments: [[UInt8]], status: NodeStatus, digest: () -> UInt64, clientID: UInt64,
+        service: SentinelService
     ) -> KeyValueRequest {
         let reply: [UInt8]
         switch command {
@@ -103,11 +119,17 @@ public enum KeyValueFrontend {
         case .role: reply = role(status)
         case .info: reply = RESPWriter.bulk(info(status, sections: Array(arguments.dropFirst())))
         case .debug: reply = debugCommand(arguments, digest: digest)
+        case .sentinel: reply = sentinelCommand(arguments, status: status, service: service)
+        case .subscribe: return .subscription(.subscribe(Array(arguments.dropFirst())))
+        case .psubscribe: return .subscription(.psubscribe(Array(arguments.dropFirst())))
+        case .unsubscribe: return .subscription(.unsubscribe(Array(arguments.dropFirst())))
+        case .punsubscribe: return .subscription(.punsubscribe(Array(arguments.dropFirst())))
+        case .reset: return .reset
         }
         return .local(reply: reply)
     }
 
-    private static func unknownSubcommand(_ subcommand: [UInt8], of command: String) -> [UInt8] {
+    static func unknownSubcommand(_ subcommand: [UInt8], of command: String) -> [UInt8] {
         var message = Array("ERR unknown subcommand '".utf8)
         message.append(contentsOf: subcommand.prefix(128))
         message.append(contentsOf: Array("'. Try \(command) HELP.".utf8))

@@ -12,4 +12,9 @@ public enum KeyValueRequest: Equatable, Sendable {
     /// `AUTH [username] password`: only the connection's protocol knows the password and whether the connection
     /// has authenticated, so it answers (`KeyValueClientProtocol`).
     case authenticate(username: [UInt8]?, password: [UInt8])
+    /// `SUBSCRIBE`, `PSUBSCRIBE`, `UNSUBSCRIBE` or `PUNSUBSCRIBE`: what the connection listens to lives in its
+    /// protocol session, so the protocol answers (`KeyValueClientProtocol`).
+    case subscription(Subscriptions.Request)
+    /// `RESET`: the connection forgets its subscriptions and its authentication, which its protocol session holds.
+    case reset
 }

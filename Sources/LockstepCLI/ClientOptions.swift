@@ -4,14 +4,14 @@ import Posix
 import Runtime
 
 /// The client port's flags, shared by `lockstep node` and `lockstep pair` (which hands them to both nodes):
-/// Redis's `requirepass`, `maxclients` and `timeout`.
+/// Redis's `requirepass`, `maxclients` and `timeout`, and the service name Sentinel clients ask for.
 struct ClientOptions: Equatable {
     /// The longest password file read: far more than any password, little enough to read at start.
     static let passwordFileBytesLimit = 64 << 10
     /// The longest `--client-timeout`: a year, beyond which "never" (0) says it better.
     static let idleTimeoutSecondsLimit = 366 * 24 * 3_600
 
-    static let valuedFlags: Set<String> = ["--requirepass-file", "--max-clients", "--client-timeout"]
+    static let valuedFlags: Set<String> = ["--requirepass-file", "--max-clients", "--client-timeout", "--service-name"]
 
     /// A file holding the password clients must give with AUTH; read at start, so it never appears in `ps`.
     var passwordFile: String?
@@ -19,6 +19,8 @@ struct ClientOptions: Equatable {
     var connectionsLimit: Int?
     /// Whole seconds; 0 never closes idle clients. Nil: the runtime's default (0).
     var idleTimeoutSeconds: Int?
+    /// The master name the node's SENTINEL commands answer for (`SentinelService`).
+    var serviceName = SentinelService.defaultName
 
     init(_ arguments: Arguments) throws(CommandError) {
         if arguments.contains("--requirepass-file") { passwordFile = try arguments.required("--requirepass-file") }
@@ -29,6 +31,14 @@ struct ClientOptions: Equatable {
             idleTimeoutSeconds = try arguments.integer(
                 "--client-timeout", default: 0, in: 0...Self.idleTimeoutSecondsLimit)
         }
+        if let name = arguments.string("--service-name") {
+            guard SentinelService.isValidName(name) else {
+                throw .usage(
+                    "--service-name must be 1 to \(SentinelService.nameBytesLimit) printable ASCII characters without "
+                        + "spaces, not \"\(name)\"")
+            }
+            serviceName = name
+        }
     }
 
     /// The flags again, for `pair` to pass to each node.
@@ -37,6 +47,7 @@ struct ClientOptions: Equatable {
         if let passwordFile { words += ["--requirepass-file", passwordFile] }
         if let connectionsLimit { words += ["--max-clients", String(connectionsLimit)] }
         if let idleTimeoutSeconds { words += ["--client-timeout", String(idleTimeoutSeconds)] }
+        if serviceName != SentinelService.defaultName { words += ["--service-name", serviceName] }
         return words
     }
 
@@ -105,6 +116,9 @@ struct ClientOptions: Equatable {
                                 clients reached" and closed (default \(configuration.clientConnectionsLimit))
           --client-timeout S    close client connections idle for S seconds, 0 for never, as Redis's
                                 timeout (default \(configuration.clientIdleTimeout.components.seconds))
+          --service-name NAME   the master name SENTINEL answers for and +switch-master names, for
+                                Sentinel-aware clients (redis-py's master_for(NAME))
+                                (default \(SentinelService.defaultName))
         """
     }
 }

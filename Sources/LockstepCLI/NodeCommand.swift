@@ -44,6 +44,10 @@ enum NodeCommand {
             Options:
               --advertise HOST:PORT the channel address the peer should dial, if not --channel (e.g. behind
                                     a proxy or NAT) (default: --channel)
+              --announce-client HOST:PORT
+                                    the client address clients should dial, if not --client: what the node
+                                    tells its peer, the arbiter and Sentinel clients, and names in READONLY;
+                                    required when --client is 0.0.0.0 (default: --client)
               --heartbeat MS        heartbeat interval on an idle logging channel (default \
             \(defaults.heartbeatInterval.wholeMilliseconds))
               --timeout MS          silence after which the peer is presumed dead and the arbiter is asked
@@ -89,20 +93,21 @@ enum NodeCommand {
     }
 
     static func configuration(
-        name: String, client: SocketAddress, channel: SocketAddress, advertise: SocketAddress,
-        peer: SocketAddress, arbiter: String
+        name: String, client: SocketAddress, announcedClient: SocketAddress? = nil, channel: SocketAddress,
+        advertise: SocketAddress, peer: SocketAddress, arbiter: String
     ) -> RuntimeConfiguration {
         let node = NodeConfiguration(
-            nodeName: name, channelAddress: advertise.description, clientAddress: client.description,
-            peerChannelAddress: peer.description)
+            nodeName: name, channelAddress: advertise.description,
+            clientAddress: (announcedClient ?? client).description, peerChannelAddress: peer.description)
         return RuntimeConfiguration(
             node: node, clientListenAddress: client.description, channelListenAddress: channel.description)
     }
 
     static func configuration(_ options: NodeOptions) throws(CommandError) -> RuntimeConfiguration {
         var configuration = configuration(
-            name: options.name, client: options.clientAddress, channel: options.channelAddress,
-            advertise: options.advertiseAddress, peer: options.peerAddress, arbiter: options.arbiterDirectory)
+            name: options.name, client: options.clientAddress, announcedClient: options.announcedClientAddress,
+            channel: options.channelAddress, advertise: options.advertiseAddress, peer: options.peerAddress,
+            arbiter: options.arbiterDirectory)
         if let heartbeat = options.heartbeatInterval { configuration.heartbeatInterval = heartbeat }
         if let timeout = options.silenceTimeout { configuration.silenceTimeout = timeout }
         guard configuration.silenceTimeout > configuration.heartbeatInterval else {
@@ -149,7 +154,12 @@ enum NodeCommand {
         let runtime: NodeRuntime<KeyValueClientProtocol>
         do {
             runtime = try NodeRuntime(
-                configuration: configuration, protocol: KeyValueClientProtocol(requiredPassword: password),
+                configuration: configuration,
+                protocol: KeyValueClientProtocol(
+                    requiredPassword: password,
+                    service: SentinelService(
+                        name: options.client.serviceName,
+                        downAfterMilliseconds: Int(configuration.silenceTimeout.wholeMilliseconds))),
                 emptyMachine: KeyValueStore(), arbiter: arbiter, log: { LogLine.write(name, "\($0)") })
         } catch {
             throw .failure("node \(name) cannot start: \(error)")
@@ -157,8 +167,10 @@ enum NodeCommand {
         let advertised = options.advertiseAddress == options.channelAddress
             ? "" : " (advertised as \(options.advertiseAddress))"
         let metrics = runtime.metricsAddress.map { ", metrics on http://\($0)/metrics" } ?? ""
+        let announced = options.announcedClientAddress == options.clientAddress
+            ? "" : " (announced as \(options.announcedClientAddress))"
         writeStandardOutput(
-            "lockstep node \(name): clients on \(runtime.clientAddress), logging channel on "
+            "lockstep node \(name): clients on \(runtime.clientAddress)\(announced), logging channel on "
                 + "\(runtime.channelAddress)\(advertised), peer at \(options.peerAddress), arbiter "
                 + "\(options.arbiterDirectory)\(metrics)\n")
 

@@ -12,6 +12,9 @@ struct NodeOptions: Equatable {
     var name: String
     /// Where the Redis-protocol listener binds.
     var clientAddress: SocketAddress
+    /// The client address this node gives out: to its peer and the arbiter, in READONLY and TRYAGAIN refusals, ROLE,
+    /// INFO and Sentinel answers; `clientAddress` unless that is the wildcard 0.0.0.0, which no client can dial.
+    var announcedClientAddress: SocketAddress
     /// Where the logging-channel listener binds.
     var channelAddress: SocketAddress
     /// The channel address the peer should dial, recorded with the arbiter; `channelAddress` unless behind a
@@ -39,7 +42,7 @@ struct NodeOptions: Equatable {
     static let valuedFlags = Set<String>([
         "--name", "--client", "--channel", "--advertise", "--peer", "--arbiter", "--heartbeat", "--timeout",
         "--unacked-entries", "--unacked-bytes", "--replay-lag", "--poll-us", "--parent-pid",
-        "--cluster-secret-file", "--metrics",
+        "--cluster-secret-file", "--metrics", "--announce-client",
     ]).union(ClientOptions.valuedFlags)
 
     init(_ arguments: Arguments) throws(CommandError) {
@@ -51,6 +54,15 @@ struct NodeOptions: Equatable {
             throw .usage("--name must be 1 to \(Self.nameCharactersLimit) letters, digits, '.', '-' or '_'")
         }
         clientAddress = try Arguments.address(try arguments.required("--client"), flag: "--client")
+        announcedClientAddress = try arguments.address("--announce-client") ?? clientAddress
+        guard announcedClientAddress.ipv4 != 0 else {
+            throw .usage(
+                "the client address a node announces (to its peer, the arbiter, and Sentinel clients) cannot be the "
+                    + "wildcard 0.0.0.0: give --announce-client HOST:PORT, the address clients dial")
+        }
+        guard arguments.string("--announce-client") == nil || announcedClientAddress.port != 0 else {
+            throw .usage("--announce-client needs the port clients dial, not 0")
+        }
         channelAddress = try Arguments.address(try arguments.required("--channel"), flag: "--channel")
         advertiseAddress = try arguments.address("--advertise") ?? channelAddress
         peerAddress = try Arguments.address(try arguments.required("--peer"), flag: "--peer")

@@ -9,6 +9,10 @@ public enum ClientRequest: Equatable, Sendable {
     /// The request broke the wire protocol; nothing after it can be trusted, so the connection closes once
     /// this error reply is out.
     case malformed(reply: [UInt8])
+    /// Answered at once, like `.local`, and says whether the connection now listens for the node's own news
+    /// (`roleChangeNotice`), as a Redis Pub/Sub subscriber does. A listening connection is pushed those notices
+    /// between its replies, and is never closed as idle: it waits for news, not for a reply.
+    case listen(reply: [UInt8], isListening: Bool)
 }
 
 /// An application's wire protocol on the client port: how bytes become requests and what a refusal looks like.
@@ -52,12 +56,25 @@ public protocol ClientProtocol: Sendable {
     /// The reply for a connection the runtime closes for exceeding a bound (see `ConnectionRefusal`); sent once,
     /// best effort, before the close. The default words it as `rejectionReply`.
     func refusalReply(_ refusal: ConnectionRefusal, status: NodeStatus) -> [UInt8]
+
+    /// What a listening connection (`ClientRequest.listen`) is told after the node's role changed, nil for nothing.
+    ///
+    /// `old` is the status at the previous role change (or at start), `new` the status now. The runtime pushes the
+    /// notice after the replies to the requests the connection sent before it, within the connection's output bound;
+    /// it asks once per listening connection, so the session decides what it hears (a Pub/Sub client only what
+    /// it subscribed to). The default says nothing.
+    func roleChangeNotice(from old: NodeStatus, to new: NodeStatus, session: Session) -> [UInt8]?
 }
 
 extension ClientProtocol {
     /// `rejectionReply` with the refusal's description as the reason.
     public func refusalReply(_ refusal: ConnectionRefusal, status: NodeStatus) -> [UInt8] {
         rejectionReply(reason: refusal.description, status: status)
+    }
+
+    /// Nothing: a protocol without listeners has no news to tell.
+    public func roleChangeNotice(from old: NodeStatus, to new: NodeStatus, session: Session) -> [UInt8]? {
+        nil
     }
 }
 

@@ -36,6 +36,9 @@ final class ClientConnection<Session> {
     var parkedCommand: ClientCommand?
     /// Holds a parked command and is listed in the client port's `pausedClients`, to go on at resume.
     var isListedAsPaused = false
+    /// The protocol said the connection listens for the node's notices (`ClientRequest.listen`): it is pushed them
+    /// after role changes, and never closed as idle.
+    var isListening = false
     /// The client sent end of stream: no more requests, but replies still go out.
     var isInputClosed = false
     /// QUIT or a protocol error: close once the pipeline is empty and the output written.

@@ -19,14 +19,15 @@ extension ClientPort {
 
     /// Closes every connection that has read nothing, and had nothing outstanding, for `idleTimeout`: that many
     /// consecutive sweeps found it quiet. A connection waiting on its own replies is not idle (Redis's `timeout`
-    /// spares blocked clients too), so its count starts again.
+    /// spares blocked clients too), so its count starts again; nor is one listening for notices (Redis spares
+    /// Pub/Sub clients).
     func sweepIdleClients() {
         let interval = RuntimeConfiguration.clientIdleSweepInterval
         // Whole sweeps, rounded up: a connection is never closed before `idleTimeout` has passed.
         let sweepsLimit = Int((idleTimeout + interval - .nanoseconds(1)) / interval)
         var closed = 0
         for case let client? in clients where !client.isClosed {
-            if !client.isQuietSinceSweep || !client.hasNothingOutstanding {
+            if !client.isQuietSinceSweep || !client.hasNothingOutstanding || client.isListening {
                 client.isQuietSinceSweep = true
                 client.quietSweeps = 0
                 continue

@@ -121,6 +121,7 @@ extension ClientPort {
     func closeClient(_ client: Client) {
         guard !client.isClosed else { return }
         client.isClosed = true
+        setListening(client, false)
         if client.unhandedCount > 0 {
             // Never executed, and nobody is left to answer: drop them before they reach the core.
             let index = client.index

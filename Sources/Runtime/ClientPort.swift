@@ -91,6 +91,11 @@ final class ClientPort<P: ClientProtocol> {
     var drainRefusalReason = ""
     /// Zero: idle connections stay open (see `RuntimeConfiguration.clientIdleTimeout`).
     let idleTimeout: Duration
+    /// Connections listening for notices (`ClientConnection.isListening`); at most `connectionsLimit`.
+    var listeningCount = 0
+    /// The status at the last role change (or at start), which the next role-change notice is worded against;
+    /// the driver sets it once the core exists.
+    var noticedStatus: NodeStatus?
 
     /// Binds the client port; the driver does this before anything else, so a busy port is an error before
     /// anything runs.
@@ -249,6 +254,10 @@ final class ClientPort<P: ClientProtocol> {
                 client.isClosingAfterOutput = true
                 hasNewReplies = true
                 break parsing
+            case .listen(let reply, let isListening):
+                client.pipeline.appendFilled(reply)
+                hasNewReplies = true
+                setListening(client, isListening)
             case .malformed(let reply):
                 log(.clientClosed(id: client.id, .brokeProtocol))
                 client.pipeline.appendFilled(reply)

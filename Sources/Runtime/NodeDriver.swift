@@ -154,6 +154,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         channels.heartbeat = { [unowned self] in core.heartbeat }
         publisher.coreStatus = { [unowned self] in core.status }
         clients.digest = { [unowned self] in core.machine?.digest() }
+        clients.noticedStatus = core.status
         channels.exitDrain = exitDrain
         clients.exitDrain = exitDrain
         loop.addRoundEndHook { [weak self] in self?.roundEnded() }
@@ -258,6 +259,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
                 clients.resumeIntake()
             case .roleChanged(let from, let to, let reason):
                 publisher.roleChanged()
+                clients.announceRoleChange(to: core.status)
                 counters.values.roleChanges[reason.code, default: 0] += 1
                 log(.roleChanged(from: from, to: to, epoch: core.status.epoch, reason: reason))
             case .note(let line):

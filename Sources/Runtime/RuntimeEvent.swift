@@ -72,6 +72,9 @@ public enum ClientCloseReason: Equatable, Sendable, CustomStringConvertible {
     case cannotWatch(SystemError)
     /// The client reached a bound (see `ConnectionRefusal`); it was told so, when that cut into no reply.
     case refused(ConnectionRefusal)
+    /// A notice was due for a listening connection with `limit` requests already in flight: the notice can only
+    /// wait in line behind them, and the line is full.
+    case noticeUnqueued(limit: Int)
 
     /// One log line: what happened and what follows.
     public var description: String {
@@ -81,6 +84,8 @@ public enum ClientCloseReason: Equatable, Sendable, CustomStringConvertible {
             "left \(bytes) reply bytes unread, past the \(limit)-byte limit; disconnected"
         case .cannotWatch(let error): "cannot change what the loop watches (\(error)); closed"
         case .refused(let refusal): "\(refusal)"
+        case .noticeUnqueued(let limit):
+            "had \(limit) requests in flight, the limit, when a notice was due for it; disconnected"
         }
     }
 }

@@ -197,7 +197,7 @@ struct KeyValueFrontendTests {
             case .quit(let reply):
                 output += reply
                 closed = true
-            case .authenticate: Issue.record("no AUTH was sent")
+            case .authenticate, .subscription, .reset: Issue.record("no AUTH, Pub/Sub or RESET was sent")
             }
         }
         #expect(text(output) == "+OK\r\n+PONG\r\n$2\r\nv1\r\n+OK\r\n")

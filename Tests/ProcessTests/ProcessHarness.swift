@@ -46,13 +46,19 @@ enum Harness {
         return String(directory)
     }
 
-    /// A tool from Debian's redis-tools, found on PATH; a clear failure when missing, never a silent pass.
-    static func redisTool(_ name: String) throws -> String {
+    /// The executable `name` on PATH, nil when there is none.
+    static func onPath(_ name: String) -> String? {
         let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/bin:/bin"
         for directory in path.split(separator: ":") {
             let candidate = "\(directory)/\(name)"
             if access(candidate, X_OK) == 0 { return candidate }
         }
+        return nil
+    }
+
+    /// A tool from Debian's redis-tools, found on PATH; a clear failure when missing, never a silent pass.
+    static func redisTool(_ name: String) throws -> String {
+        if let path = onPath(name) { return path }
         throw HarnessError(
             "\(name) is not installed: these tests drive the pair with real Redis clients. Install Debian's "
                 + "redis-tools (apt-get install -y redis-tools; .ci/run does this in CI)")

@@ -37,6 +37,7 @@ struct ClientAuthenticationTests {
             case .local(let reply)?: return String(decoding: reply, as: UTF8.self)
             case .quit(let reply)?: return "quit: " + String(decoding: reply, as: UTF8.self)
             case .malformed(let reply)?: return "malformed: " + String(decoding: reply, as: UTF8.self)
+            case .listen(let reply, _)?: return String(decoding: reply, as: UTF8.self)
             case nil: return "incomplete"
             }
         }
