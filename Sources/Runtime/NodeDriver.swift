@@ -38,6 +38,10 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     let shared: RuntimeShared
     let log: @Sendable (RuntimeEvent) -> Void
     let arbiter: ArbiterWorker
+    /// Moves the service address with the role, if one is configured.
+    let serviceAddress: ServiceAddressWorker?
+    /// Runs the role-change hook, if one is configured.
+    let roleChangeHooks: RoleChangeHookRunner?
     /// What every part counts into; the driver counts the arbiter's errors.
     let counters: CounterStore
     private(set) var core: NodeCore<P.Machine>
@@ -76,6 +80,15 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         } catch {
             throw .invalidConfiguration("\(error)")
         }
+        // Before anything listens: a stale copy of the service address (a crash left it) must not route clients here.
+        do {
+            serviceAddress = try configuration.serviceAddress.map { address throws(ServiceAddressError) in
+                try ServiceAddressWorker(address: address, log: log)
+            }
+        } catch {
+            throw .serviceAddressUnusable(error)
+        }
+        roleChangeHooks = configuration.roleChangeHook.map { RoleChangeHookRunner(hook: $0, log: log) }
         let clientListen = try Self.parse(configuration.clientListenAddress, role: "client")
         let channelListen = try Self.parse(configuration.channelListenAddress, role: "logging channel")
         self.loop = loop
@@ -149,7 +162,10 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
             try arbiter.start { [self, loop] answer in
                 loop.execute { self.drive(.arbiterAnswered(answer)) }
             }
+            try serviceAddress?.start()
+            try roleChangeHooks?.start()
         } catch {
+            halt()
             throw .cannotStartThread(error)
         }
         drive(.started)
@@ -160,7 +176,16 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     func finish() {
         arbiter.halt()
         arbiter.join()
+        serviceAddress?.finish()
+        roleChangeHooks?.finish()
         publisher.publishAfterLoop()
+    }
+
+    /// Stops every helper thread at once, like a crash (the service address stays where it is). Any thread.
+    func halt() {
+        arbiter.halt()
+        serviceAddress?.halt()
+        roleChangeHooks?.halt()
     }
 
     // MARK: The core
@@ -232,7 +257,12 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
             case .roleChanged(let from, let to, let reason):
                 publisher.roleChanged()
                 counters.values.roleChanges[reason.code, default: 0] += 1
-                log(.roleChanged(from: from, to: to, epoch: core.status.epoch, reason: reason))
+                let epoch = core.status.epoch
+                log(.roleChanged(from: from, to: to, epoch: epoch, reason: reason))
+                serviceAddress?.want(to == .primary || to == .solo ? .present : .absent)
+                roleChangeHooks?.submit(RoleChangeNotice(
+                    previousRole: from, role: to, epoch: epoch, reason: reason.code,
+                    node: configuration.node.nodeName))
             case .note(let line):
                 log(.note(line))
             case .exit(let reason):

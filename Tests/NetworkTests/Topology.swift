@@ -210,7 +210,7 @@ final class Topology: Sendable {
     private typealias SetNamespace = @convention(c) (CInt, CInt) -> CInt
 
     /// setns(2) on the calling thread, looked up with dlsym (Glibc's Swift module does not export it).
-    private static func enterNetworkNamespace(_ path: String) throws {
+    static func enterNetworkNamespace(_ path: String) throws {
         guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "setns") else { throw HarnessError("libc has no setns") }
         let setNamespace = unsafeBitCast(symbol, to: SetNamespace.self)
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)

@@ -1,0 +1,100 @@
+import Glibc
+import Posix
+import Synchronization
+
+/// Network namespaces made for one test (names carry the test process's PID and a counter), with a way to run
+/// code inside one; `tearDown` deletes them, and the devices in them go too. Needs root and `ip`, like `Topology`.
+final class TestNamespaces: Sendable {
+    private static let counter = Atomic<Int>(0)
+    let ip: String
+    let directory: String
+    /// The namespaces, as created.
+    let names: [String]
+    /// A short tag unique to this set, for device names (under IFNAMSIZ with a few characters added).
+    let tag: String
+
+    init(count: Int, directory: String) throws {
+        guard geteuid() == 0 else {
+            throw HarnessError("these tests need root: they create network namespaces (`ip netns add`)")
+        }
+        guard let ip = Harness.executable("ip") else {
+            throw HarnessError("these tests need `ip` (iproute2): apt-get install -y iproute2")
+        }
+        self.ip = ip
+        self.directory = directory
+        let tag = "t\(getpid() % 100_000)r\(Self.counter.add(1, ordering: .relaxed).newValue % 100)"
+        self.tag = tag
+        names = (0..<count).map { "lockstep-\(tag)-\($0)" }
+        var made: [String] = []
+        do {
+            for name in names {
+                try command(["netns", "add", name])
+                made.append(name)
+                try command(["-n", name, "link", "set", "lo", "up"])
+            }
+        } catch {
+            for name in made { _ = try? Harness.run(ip, ["netns", "del", name], in: directory) }
+            throw error
+        }
+    }
+
+    /// Runs `ip` with `arguments`, throwing with its output when it fails; its output otherwise.
+    @discardableResult
+    func command(_ arguments: [String]) throws -> String {
+        let (ok, output) = try Harness.run(ip, arguments, in: directory)
+        guard ok else { throw HarnessError("ip \(arguments.joined(separator: " ")) failed: \(output)") }
+        return output
+    }
+
+    /// Runs `body` on a new thread that entered namespace `index` (threads it spawns inherit it).
+    func run<T: Sendable>(in index: Int, _ body: @escaping @Sendable () throws -> T) throws -> T {
+        let path = "/var/run/netns/\(names[index])"
+        let outcome = Mutex<Result<T, any Error>?>(nil)
+        let thread = try PosixThread.spawn {
+            let result: Result<T, any Error>
+            do {
+                try Topology.enterNetworkNamespace(path)
+                result = .success(try body())
+            } catch {
+                result = .failure(error)
+            }
+            outcome.withLock { $0 = result }
+        }
+        thread.join()
+        guard let result = outcome.withLock({ $0 }) else { throw HarnessError("the namespace thread left no result") }
+        return try result.get()
+    }
+
+    /// `ip -n NAMESPACE -o -4 addr show dev DEVICE`: the IPv4 addresses on the device, `a.b.c.d/len` each.
+    func addresses(in index: Int, device: String) throws -> [String] {
+        let output = try command(["-n", names[index], "-o", "-4", "addr", "show", "dev", device])
+        return output.split(separator: "\n").compactMap { line in
+            let words = line.split(separator: " ")
+            guard let at = words.firstIndex(of: "inet"), at + 1 < words.count else { return nil }
+            return String(words[at + 1])
+        }
+    }
+
+    /// The device's MAC as `ip link` prints it (`02:ab:...`).
+    func hardwareAddress(in index: Int, device: String) throws -> String {
+        let output = try command(["-n", names[index], "-o", "link", "show", "dev", device])
+        let words = output.split(separator: " ")
+        guard let at = words.firstIndex(of: "link/ether"), at + 1 < words.count else {
+            throw HarnessError("no link/ether in: \(output)")
+        }
+        return String(words[at + 1])
+    }
+
+    /// The MAC in namespace `index`'s neighbour entry for `address` (`ip neigh show ADDRESS`), nil without one.
+    func neighbour(in index: Int, _ address: String) throws -> String? {
+        let output = try command(["-n", names[index], "neigh", "show", address])
+        let words = output.split(whereSeparator: \.isWhitespace)
+        guard let at = words.firstIndex(of: "lladdr"), at + 1 < words.count else { return nil }
+        return String(words[at + 1])
+    }
+
+    /// Deletes the namespaces. Every process inside must already be killed and reaped.
+    func tearDown() {
+        for name in names { _ = try? Harness.run(ip, ["netns", "del", name], in: directory) }
+    }
+}
