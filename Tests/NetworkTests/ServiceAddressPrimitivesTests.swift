@@ -11,20 +11,8 @@ import Testing
 struct ServiceAddressPrimitivesTests {
     static let address = IPv4Prefix(address: 0xC612_070A, prefixLength: 24)  // 198.18.7.10/24
 
-    /// Two namespaces joined by a veth pair, both ends up; `body` gets them and the two device names.
     func withLink(_ body: (TestNamespaces, String, String) throws -> Void) throws {
-        let directory = try Harness.temporaryDirectory("primitives")
-        defer { Harness.removeTree(directory) }
-        let namespaces = try TestNamespaces(count: 2, directory: directory)
-        defer { namespaces.tearDown() }
-        let (a, b) = (namespaces.tag + "a", namespaces.tag + "b")
-        try namespaces.command([
-            "link", "add", "name", a, "netns", namespaces.names[0], "type", "veth", "peer", "name", b, "netns",
-            namespaces.names[1],
-        ])
-        try namespaces.command(["-n", namespaces.names[0], "link", "set", a, "up"])
-        try namespaces.command(["-n", namespaces.names[1], "link", "set", b, "up"])
-        try body(namespaces, a, b)
+        try TestNamespaces.withVethPair(label: "primitives", body)
     }
 
     @Test("a device's index and MAC, as ip link shows them; a missing device is ENODEV")

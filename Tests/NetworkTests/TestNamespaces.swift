@@ -38,6 +38,23 @@ final class TestNamespaces: Sendable {
         }
     }
 
+    /// Two namespaces joined by a veth pair, both ends up: `<tag>a` in namespace 0, `<tag>b` in namespace 1.
+    /// `body` gets them and the two device names; everything is deleted after it.
+    static func withVethPair(label: String, _ body: (TestNamespaces, String, String) throws -> Void) throws {
+        let directory = try Harness.temporaryDirectory(label)
+        defer { Harness.removeTree(directory) }
+        let namespaces = try TestNamespaces(count: 2, directory: directory)
+        defer { namespaces.tearDown() }
+        let (a, b) = (namespaces.tag + "a", namespaces.tag + "b")
+        try namespaces.command([
+            "link", "add", "name", a, "netns", namespaces.names[0], "type", "veth", "peer", "name", b, "netns",
+            namespaces.names[1],
+        ])
+        try namespaces.command(["-n", namespaces.names[0], "link", "set", a, "up"])
+        try namespaces.command(["-n", namespaces.names[1], "link", "set", b, "up"])
+        try body(namespaces, a, b)
+    }
+
     /// Runs `ip` with `arguments`, throwing with its output when it fails; its output otherwise.
     @discardableResult
     func command(_ arguments: [String]) throws -> String {
