@@ -82,10 +82,42 @@ final class TestNamespaces: Sendable {
         return try result.get()
     }
 
-    /// `ip -n NAMESPACE -o -4 addr show dev DEVICE`: the IPv4 addresses on the device, `a.b.c.d/len` each.
+    /// The IPv4 addresses on `device` in namespace `index`, `a.b.c.d/len` each.
     func addresses(in index: Int, device: String) throws -> [String] {
-        let output = try command(["-n", names[index], "-o", "-4", "addr", "show", "dev", device])
-        return output.split(separator: "\n").compactMap { line in
+        try IPView(ip: ip, directory: directory).addresses(in: names[index], device: device)
+    }
+
+    /// The device's MAC in namespace `index`.
+    func hardwareAddress(in index: Int, device: String) throws -> String {
+        try IPView(ip: ip, directory: directory).hardwareAddress(in: names[index], device: device)
+    }
+
+    /// Namespace `index`'s neighbour entry for `address`: its MAC, nil without one.
+    func neighbour(in index: Int, _ address: String) throws -> String? {
+        try IPView(ip: ip, directory: directory).neighbour(in: names[index], address)
+    }
+
+    /// Deletes the namespaces. Every process inside must already be killed and reaped.
+    func tearDown() {
+        for name in names { _ = try? Harness.run(ip, ["netns", "del", name], in: directory) }
+    }
+}
+
+/// What `ip` says about a namespace's addresses, devices and neighbours, parsed: the tests' view from outside the
+/// code under test.
+struct IPView {
+    let ip: String
+    let directory: String
+
+    private func output(_ arguments: [String]) throws -> String {
+        let (ok, output) = try Harness.run(ip, arguments, in: directory)
+        guard ok else { throw HarnessError("ip \(arguments.joined(separator: " ")) failed: \(output)") }
+        return output
+    }
+
+    /// `ip -n NAMESPACE -o -4 addr show dev DEVICE`: the IPv4 addresses on the device, `a.b.c.d/len` each.
+    func addresses(in namespace: String, device: String) throws -> [String] {
+        try output(["-n", namespace, "-o", "-4", "addr", "show", "dev", device]).split(separator: "\n").compactMap { line in
             let words = line.split(separator: " ")
             guard let at = words.firstIndex(of: "inet"), at + 1 < words.count else { return nil }
             return String(words[at + 1])
@@ -93,25 +125,19 @@ final class TestNamespaces: Sendable {
     }
 
     /// The device's MAC as `ip link` prints it (`02:ab:...`).
-    func hardwareAddress(in index: Int, device: String) throws -> String {
-        let output = try command(["-n", names[index], "-o", "link", "show", "dev", device])
-        let words = output.split(separator: " ")
+    func hardwareAddress(in namespace: String, device: String) throws -> String {
+        let line = try output(["-n", namespace, "-o", "link", "show", "dev", device])
+        let words = line.split(separator: " ")
         guard let at = words.firstIndex(of: "link/ether"), at + 1 < words.count else {
-            throw HarnessError("no link/ether in: \(output)")
+            throw HarnessError("no link/ether in: \(line)")
         }
         return String(words[at + 1])
     }
 
-    /// The MAC in namespace `index`'s neighbour entry for `address` (`ip neigh show ADDRESS`), nil without one.
-    func neighbour(in index: Int, _ address: String) throws -> String? {
-        let output = try command(["-n", names[index], "neigh", "show", address])
-        let words = output.split(whereSeparator: \.isWhitespace)
+    /// The MAC in the namespace's neighbour entry for `address` (`ip neigh show ADDRESS`), nil without one.
+    func neighbour(in namespace: String, _ address: String) throws -> String? {
+        let words = try output(["-n", namespace, "neigh", "show", address]).split(whereSeparator: \.isWhitespace)
         guard let at = words.firstIndex(of: "lladdr"), at + 1 < words.count else { return nil }
         return String(words[at + 1])
-    }
-
-    /// Deletes the namespaces. Every process inside must already be killed and reaped.
-    func tearDown() {
-        for name in names { _ = try? Harness.run(ip, ["netns", "del", name], in: directory) }
     }
 }
