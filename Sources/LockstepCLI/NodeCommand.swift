@@ -69,8 +69,8 @@ enum NodeCommand {
               --on-role-change CMD  run `/bin/sh -c CMD` on every role change, one run at a time in order, with
                                     LOCKSTEP_ROLE, LOCKSTEP_PREVIOUS_ROLE, LOCKSTEP_EPOCH, LOCKSTEP_REASON
                                     (e.g. primary_lost) and LOCKSTEP_NODE set; its output is logged, at most
-                                    \(RoleChangeHook.outputLinesLimit) lines a run; past \(RoleChangeHook.pendingRunsLimit) waiting runs the oldest
-                                    waiting one is dropped
+                                    \(RoleChangeHook.outputLinesLimit) lines a run; past \(RoleChangeHook.pendingRunsLimit) waiting runs the
+                                    oldest waiting one is dropped
               --on-role-change-timeout MS
                                     kill the hook (its whole process group) after MS (default \(hookTimeout))
               --parent-pid PID      stop when process PID is no longer this node's parent (lockstep pair
