@@ -131,7 +131,8 @@ final class RoleChangeHookRunner: @unchecked Sendable {  // unchecked: `semaphor
         }
         defer { try? pipe.read.close() }  // the read end only: nothing to lose
         do {
-            let environment = ChildProcess.currentEnvironment.filter { !$0.hasPrefix("LOCKSTEP_") }
+            let ours = Set(notice.environment.map { $0.prefix { $0 != "=" } })
+            let environment = ChildProcess.currentEnvironment.filter { !ours.contains($0.prefix { $0 != "=" }) }
                 + notice.environment
             child = try ChildProcess.spawn(
                 "/bin/sh", arguments: ["-c", hook.command], environment: environment,
@@ -166,11 +167,17 @@ final class RoleChangeHookRunner: @unchecked Sendable {  // unchecked: `semaphor
                 break reading
             }
         }
+        if !isTimedOut, status == nil {
+            // The output ended (the shell closed it) but the shell may still run: it gets the rest of its time.
+            let now = monotonicNanoseconds()
+            let remaining = Duration.nanoseconds(Int64(deadline > now ? deadline - now : 0))
+            status = try? child.wait(timeout: remaining)  // a waitpid error: treated as still running, so killed
+            isTimedOut = status == nil
+        }
         if isTimedOut {
             try? child.signalGroup(SIGKILL)  // the group may be gone already; the reaping below still waits
-        }
-        if status == nil {
-            status = try? child.wait(timeout: .seconds(5)) ?? child.terminate(signal: SIGKILL, timeout: .seconds(5))
+            // SIGKILL cannot be caught, so the reaping is prompt; `terminate` only bounds it.
+            status = try? child.terminate(signal: SIGKILL, timeout: .seconds(5))
         }
         output.finish()
         let elapsed = Duration.nanoseconds(Int64(monotonicNanoseconds() - started))

@@ -101,6 +101,21 @@ struct RoleChangeHookTests {
         }
     }
 
+    @Test("a hook that closes its output but keeps running is still killed at its limit")
+    func silentHookKilled() throws {
+        let events = RecordedEvents()
+        let runner = try Self.runner("exec >/dev/null 2>&1; sleep 30", timeout: .milliseconds(300), events: events)
+        let started = monotonicNanoseconds()
+        runner.submit(Self.notice(epoch: 1))
+        let ended = Waiting.until(.seconds(10)) {
+            Self.hookEvents(events).contains { if case .timedOut = $0 { true } else { false } }
+        }
+        let elapsed = millisecondsSince(started)
+        runner.finish()
+        #expect(ended, "the silent hook was not killed")
+        #expect(elapsed < 5_000, "the silent hook was not cut at its 300 ms limit: \(elapsed) ms")
+    }
+
     /// Whether `pid` is a live process (a zombie, killed and waiting for its reaper, is not).
     static func isRunning(_ pid: pid_t) -> Bool {
         guard pid > 0, let stat = FileDescriptor.readText(atPath: "/proc/\(pid)/stat"),
