@@ -17,7 +17,10 @@ enum NodeCommand {
     static var help: String {
         let defaults = defaultConfiguration
         let primary = defaults.node.primaryLimits
-        let hookTimeout = RoleChangeHook.defaultTimeout.wholeMilliseconds
+        let hook = (
+            timeout: RoleChangeHook.defaultTimeout.wholeMilliseconds, lines: RoleChangeHook.outputLinesLimit,
+            waiting: RoleChangeHook.pendingRunsLimit
+        )
         let poll = (
             limit: EventLoop.pollBeforeSleepLimit.wholeMicroseconds, default: defaults.pollBeforeSleep.wholeMicroseconds
         )
@@ -69,10 +72,10 @@ enum NodeCommand {
               --on-role-change CMD  run `/bin/sh -c CMD` on every role change, one run at a time in order, with
                                     LOCKSTEP_ROLE, LOCKSTEP_PREVIOUS_ROLE, LOCKSTEP_EPOCH, LOCKSTEP_REASON
                                     (e.g. primary_lost) and LOCKSTEP_NODE set; its output is logged, at most
-                                    \(RoleChangeHook.outputLinesLimit) lines a run; past \(RoleChangeHook.pendingRunsLimit) waiting runs the
-                                    oldest waiting one is dropped
+                                    \(hook.lines) lines a run; past \(hook.waiting) waiting runs the oldest waiting
+                                    one is dropped
               --on-role-change-timeout MS
-                                    kill the hook (its whole process group) after MS (default \(hookTimeout))
+                                    kill the hook (its whole process group) after MS (default \(hook.timeout))
               --parent-pid PID      stop when process PID is no longer this node's parent (lockstep pair
                                     passes its own; a killed supervisor then leaves no orphan node)
               -h, --help            show this help

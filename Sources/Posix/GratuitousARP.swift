@@ -34,7 +34,8 @@ public enum GratuitousARP {
     private static func openSocket() throws(SystemError) -> FileDescriptor {
         let raw = try retryingInterrupts("socket") {
             Glibc.socket(
-                cshim_af_packet, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), CInt(cshim_eth_p_arp.bigEndian))
+                cshim_af_packet, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
+                CInt(cshim_eth_p_arp.bigEndian))
         }
         return FileDescriptor(rawValue: raw)
     }
@@ -43,7 +44,8 @@ public enum GratuitousARP {
     /// address is `EINVAL`.
     public static func announce(_ address: UInt32, on device: NetworkDevice) throws(SystemError) {
         guard device.hardwareAddress.count == 6 else {
-            throw SystemError(call: "sendto", errno: EINVAL, context: "ARP on \(device.name), which has no Ethernet address")
+            throw SystemError(
+                call: "sendto", errno: EINVAL, context: "ARP on \(device.name), which has no Ethernet address")
         }
         let socket = try openSocket()
         let raw = socket.rawValue

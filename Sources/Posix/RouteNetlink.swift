@@ -12,8 +12,8 @@ public struct NetworkDevice: Equatable, Sendable, CustomStringConvertible {
 
     /// `eth0 (index 2, 02:42:ac:11:00:02)`.
     public var description: String {
-        let mac = hardwareAddress.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
-        return "\(name) (index \(index), \(mac.joined(separator: ":")))"
+        let mac = hardwareAddress.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: ":")
+        return "\(name) (index \(index), \(mac))"
     }
 }
 
@@ -162,7 +162,8 @@ public final class RouteNetlink {
 
     private func addressRequest(_ type: UInt16, flags: UInt16, _ prefix: IPv4Prefix, _ device: CInt) -> NetlinkMessage {
         var request = NetlinkMessage(type: type, flags: flags, sequence: nextSequence())
-        request.append(UInt8(AF_INET), prefix.prefixLength, UInt8(0), cshim_rt_scope_universe, UInt32(bitPattern: device))
+        request.append(
+            UInt8(AF_INET), prefix.prefixLength, UInt8(0), cshim_rt_scope_universe, UInt32(bitPattern: device))
         let bytes = prefix.address.bigEndianBytes
         request.appendAttribute(cshim_ifa_local, bytes)
         request.appendAttribute(cshim_ifa_address, bytes)
@@ -210,7 +211,8 @@ public final class RouteNetlink {
                 guard number == request.sequence else { continue }
                 messages += 1
                 guard messages <= Self.dumpMessagesLimit else {
-                    throw SystemError(call: "\(call)", errno: E2BIG, context: "more than \(Self.dumpMessagesLimit) answers")
+                    throw SystemError(
+                        call: "\(call)", errno: E2BIG, context: "more than \(Self.dumpMessagesLimit) answers")
                 }
                 if type == cshim_nlmsg_done { return }
                 if type == cshim_nlmsg_error {
@@ -289,7 +291,9 @@ extension Collection<UInt8> where Index == Int {
 
 extension UInt32 {
     /// The four bytes in network order.
-    var bigEndianBytes: [UInt8] { [UInt8(self >> 24), UInt8(self >> 16 & 0xFF), UInt8(self >> 8 & 0xFF), UInt8(self & 0xFF)] }
+    var bigEndianBytes: [UInt8] {
+        [UInt8(self >> 24), UInt8(self >> 16 & 0xFF), UInt8(self >> 8 & 0xFF), UInt8(self & 0xFF)]
+    }
 
     /// The value of four bytes in network order.
     init(bigEndianBytes bytes: ArraySlice<UInt8>) {

@@ -66,9 +66,10 @@ final class RoleChangeHookRunner: @unchecked Sendable {  // unchecked: `semaphor
     }
 
     /// Runs what is queued, all within one hook time limit from now (the run then going is killed, and notices
-    /// still waiting are dropped), then ends the thread: for a node that exits.
+    /// still waiting are dropped), then ends the thread: for a node that exits. After `halt()` it only waits.
     func finish() {
         state.withLock {
+            guard !$0.isStopping else { return }
             $0.isStopping = true
             $0.exitDeadline = monotonicNanoseconds() + UInt64(hook.timeout.nanoseconds)
         }

@@ -19,7 +19,9 @@ public struct ServiceAddress: Equatable, Sendable, CustomStringConvertible {
     /// Parses `ADDR/PREFIX` (`10.0.0.100/24`) and checks the device name; refuses addresses no service can
     /// own (0.0.0.0, loopback, multicast, broadcast).
     public init(parsing text: String, device: String) throws(ServiceAddressError) {
-        guard let slash = text.firstIndex(of: "/") else { throw .invalidAddress(text, "write ADDR/PREFIX, e.g. 10.0.0.100/24") }
+        guard let slash = text.firstIndex(of: "/") else {
+            throw .invalidAddress(text, "write ADDR/PREFIX, e.g. 10.0.0.100/24")
+        }
         let lengthText = text[text.index(after: slash)...]
         guard !lengthText.isEmpty, lengthText.count <= 2, lengthText.allSatisfy({ $0.isASCII && $0.isNumber }),
             let length = UInt8(lengthText), (1...32).contains(length)

@@ -103,9 +103,11 @@ final class ServiceAddressWorker: @unchecked Sendable {  // unchecked: `netlink`
     }
 
     /// Stops the thread after the address is off the device, or after `exitRemovalLimit`: for a node that exits.
+    /// After `halt()` it only waits for the thread.
     func finish() {
         state.withLock {
-            if !$0.isStopping { $0.pending = .absent }
+            guard !$0.isStopping else { return }
+            $0.pending = .absent
             $0.isStopping = true
             $0.exitDeadline = monotonicNanoseconds() + UInt64(Self.exitRemovalLimit.nanoseconds)
         }

@@ -4,103 +4,109 @@ import Posix
 import Synchronization
 import Testing
 
-/// Service address takeover (issue 18, part 2) between two `lockstep node` hosts on one Ethernet segment
-/// (`Topology`'s `.sharedSegment`: a bridge, the two nodes, and a clients namespace that also holds etcd, the same
-/// etcd arbiter the other network tests use). Both nodes listen on 0.0.0.0 and are started with
-/// `--service-address 198.18.0.10/15 --service-device <their veth>` and an `--on-role-change` hook. The clients
-/// know only the service address: the fault suite's workload given that one address, `redis-cli`, and a watcher
-/// that asks INFO through it every 50 ms. No discovery: whatever answers at the address is what they use.
-///
-/// Five times over: kill -9 of the primary; the address must move to the new primary, the clients namespace's
-/// neighbour entry must follow its MAC (gratuitous ARP), the clients must reach it at the same address, and the
-/// killed node, restarted as the harness does, must have removed its stale copy before it answers anything. At the
-/// end the checker must find no acknowledged write lost, and every INFO answered through the address must come
-/// from a node that said it was primary or solo.
-@Suite("service address takeover on one Ethernet segment", .serialized)
-struct AddressTakeoverTests {
-    static let serviceHost = "198.18.0.10"
-    static let servicePrefix = "198.18.0.10/15"
-    static let failovers = 5
+extension NetworkTests {
+    /// Service address takeover (issue 18, part 2) between two `lockstep node` hosts on one Ethernet segment
+    /// (`Topology`'s `.sharedSegment`: a bridge, the two nodes, and a clients namespace that also holds etcd, the same
+    /// etcd arbiter the other network tests use). Both nodes listen on 0.0.0.0 and are started with
+    /// `--service-address 198.18.0.10/15 --service-device <their veth>` and an `--on-role-change` hook. The clients
+    /// know only the service address: the fault suite's workload given that one address, `redis-cli`, and a watcher
+    /// that asks INFO through it every 50 ms. No discovery: whatever answers at the address is what they use.
+    ///
+    /// Five times over: kill -9 of the primary; the address must move to the new primary, the clients namespace's
+    /// neighbour entry must follow its MAC (gratuitous ARP), the clients must reach it at the same address, and the
+    /// killed node, restarted as the harness does, must have removed its stale copy before it answers anything. At the
+    /// end the checker must find no acknowledged write lost, and every INFO answered through the address must come
+    /// from a node that said it was primary or solo. A second test stops the primary with SIGTERM instead: the live
+    /// process takes the address off itself as it hands over.
+    @Suite("service address takeover on one Ethernet segment", .serialized)
+    struct AddressTakeoverTests {
+        static let serviceHost = "198.18.0.10"
+        static let servicePrefix = "198.18.0.10/15"
+        static let failovers = 5
 
-    @Test(
-        "kill -9 of the primary five times: the address, the clients' neighbour entry and the clients follow the new primary; nothing acknowledged is lost; the restarted node never answers on the address",
-        .timeLimit(.minutes(3)))
-    func killPrimaryFiveTimes() throws {
-        try Self.check(title: "kill -9 five times", takeovers: Self.failovers) { run, workload, faults in
-            for round in 1...Self.failovers {
-                try run.failover(round: round, workload: workload, faults: &faults)
+        @Test(
+            "kill -9 of the primary five times: the address, the clients' neighbour entry and the clients follow the new primary; nothing acknowledged is lost; the restarted node never answers on the address",
+            .timeLimit(.minutes(3)))
+        func killPrimaryFiveTimes() throws {
+            try Self.check(title: "kill -9 five times", takeovers: Self.failovers) { run, workload, faults in
+                for round in 1...Self.failovers {
+                    try run.failover(round: round, workload: workload, faults: &faults)
+                }
             }
         }
-    }
 
-    @Test(
-        "a planned stop (SIGTERM) hands over: the stopping primary takes the address off itself before it exits, the new primary holds it",
-        .timeLimit(.minutes(2)))
-    func plannedStop() throws {
-        // The backup hears of the handover as its primary's loss: one backup -> solo (primary_lost) in the hook.
-        try Self.check(title: "planned stop", takeovers: 1) { run, workload, faults in
-            try run.handover(workload: workload, faults: &faults)
+        @Test(
+            "a planned stop (SIGTERM) hands over: the stopping primary takes the address off itself before it exits, the new primary holds it",
+            .timeLimit(.minutes(2)))
+        func plannedStop() throws {
+            // The backup hears of the handover as its primary's loss: one backup -> solo (primary_lost) in the hook.
+            try Self.check(title: "planned stop", takeovers: 1) { run, workload, faults in
+                try run.handover(workload: workload, faults: &faults)
+            }
         }
-    }
 
-    /// Sets up the segment, etcd and both nodes with the address and a hook, runs `body` inside the clients
-    /// namespace under load, then the checker; `takeovers` is how many backup -> solo (primary_lost) changes the
-    /// hook must have recorded.
-    static func check(
-        title: String, takeovers expectedTakeovers: Int,
-        _ body: @escaping @Sendable (TakeoverRun, Workload, inout [FaultMark]) throws -> Void
-    ) throws {
-        let started = Stopwatch.now
-        let directory = try Harness.temporaryDirectory("takeover")
-        defer { Harness.removeTree(directory) }
-        let topology = try Topology(directory: directory, layout: .sharedSegment)
-        defer {
-            topology.tearDown()
-            let left = topology.leftovers()
-            if !left.isEmpty { print("AddressTakeoverTests: namespaces left after teardown: \(left)") }
+        /// Sets up the segment, etcd and both nodes with the address and a hook, runs `body` inside the clients
+        /// namespace under load, then the checker; `takeovers` is how many backup -> solo (primary_lost) changes the
+        /// hook must have recorded.
+        static func check(
+            title: String, takeovers expectedTakeovers: Int,
+            _ body: @escaping @Sendable (TakeoverRun, Workload, inout [FaultMark]) throws -> Void
+        ) throws {
+            let started = Stopwatch.now
+            let directory = try Harness.temporaryDirectory("takeover")
+            defer { Harness.removeTree(directory) }
+            let topology = try Topology(directory: directory, layout: .sharedSegment)
+            defer {
+                topology.tearDown()
+                let left = topology.leftovers()
+                if !left.isEmpty { print("AddressTakeoverTests: namespaces left after teardown: \(left)") }
+            }
+            let cluster = try NetCluster(topology: topology, directory: directory)
+            defer { cluster.shutDown() }
+            let hookLog = directory + "/role-changes.log"
+            cluster.clientListenHost = "0.0.0.0"
+            for index in 0..<2 {
+                cluster.extraNodeArguments[index] = [
+                    "--service-address", servicePrefix, "--service-device", topology.nodeVeths[index],
+                    "--on-role-change",
+                    #"echo "$LOCKSTEP_NODE $LOCKSTEP_PREVIOUS_ROLE $LOCKSTEP_ROLE $LOCKSTEP_EPOCH $LOCKSTEP_REASON" >> "#
+                        + hookLog,
+                ]
+            }
+            let run = try TakeoverRun(topology: topology, cluster: cluster, directory: directory)
+            let violations = try topology.runInClients { try run.execute(body) }
+            let hookLines = Harness.readFile(hookLog).split(separator: "\n")
+            let takeovers = hookLines.filter { $0.hasSuffix("primary_lost") && $0.contains(" backup solo ") }
+            print("TAKEOVER \(title): role-change hook lines: \(hookLines.count), of them backup -> solo (primary_lost): "
+                + "\(takeovers.count)")
+            var all = violations
+            if takeovers.count != expectedTakeovers {
+                all.append("the --on-role-change hook recorded \(takeovers.count) takeovers (backup -> solo, "
+                    + "primary_lost), not \(expectedTakeovers):\n\(hookLines.joined(separator: "\n"))")
+            }
+            print("TAKEOVER \(title): test took \(Stopwatch.now - started)")
+            #expect(all.isEmpty, "\(all.joined(separator: "\n"))\n\(cluster.statusText())\n\(cluster.logTails())")
         }
-        let cluster = try NetCluster(topology: topology, directory: directory)
-        defer { cluster.shutDown() }
-        let hookLog = directory + "/role-changes.log"
-        cluster.clientListenHost = "0.0.0.0"
-        for index in 0..<2 {
-            cluster.extraNodeArguments[index] = [
-                "--service-address", servicePrefix, "--service-device", topology.nodeVeths[index],
-                "--on-role-change",
-                #"echo "$LOCKSTEP_NODE $LOCKSTEP_PREVIOUS_ROLE $LOCKSTEP_ROLE $LOCKSTEP_EPOCH $LOCKSTEP_REASON" >> "#
-                    + hookLog,
-            ]
-        }
-        let run = try TakeoverRun(topology: topology, cluster: cluster, directory: directory)
-        let violations = try topology.runInClients { try run.execute(body) }
-        let hookLines = Harness.readFile(hookLog).split(separator: "\n")
-        let takeovers = hookLines.filter { $0.hasSuffix("primary_lost") && $0.contains(" backup solo ") }
-        print("TAKEOVER \(title): role-change hook lines: \(hookLines.count), of them backup -> solo (primary_lost): "
-            + "\(takeovers.count)")
-        var all = violations
-        if takeovers.count != expectedTakeovers {
-            all.append("the --on-role-change hook recorded \(takeovers.count) takeovers (backup -> solo, "
-                + "primary_lost), not \(expectedTakeovers):\n\(hookLines.joined(separator: "\n"))")
-        }
-        print("TAKEOVER \(title): test took \(Stopwatch.now - started)")
-        #expect(all.isEmpty, "\(all.joined(separator: "\n"))\n\(cluster.statusText())\n\(cluster.logTails())")
     }
 }
 
 /// The body of the takeover test, inside the clients namespace: load, kills, checks, the checker.
 final class TakeoverRun: @unchecked Sendable {  // used from the one test thread; the watcher has its own state
+    typealias Takeover = NetworkTests.AddressTakeoverTests
     let topology: Topology
     let cluster: NetCluster
     let view: IPView
     let service: SocketAddress
     let redisCLI: String
     var violations: [String] = []
+    /// Restarts of each node after a kill, each over a stale copy of the address.
+    private var restarts = [0, 0]
 
     init(topology: Topology, cluster: NetCluster, directory: String) throws {
         self.topology = topology
         self.cluster = cluster
         view = IPView(ip: topology.ip, directory: directory)
-        service = try SocketAddress(parsing: "\(AddressTakeoverTests.serviceHost):\(Topology.clientPort)")
+        service = try SocketAddress(parsing: "\(Takeover.serviceHost):\(Topology.clientPort)")
         guard let redisCLI = Harness.executable("redis-cli") else {
             throw HarnessError("redis-cli is not installed: apt-get install -y redis-tools (.ci/run does)")
         }
@@ -200,7 +206,10 @@ final class TakeoverRun: @unchecked Sendable {  // used from the one test thread
             violations.append("round \(round): redis-cli SET/GET \(key) through \(service.host) answered \(set) / \(get)")
         }
 
-        // The killed node restarts as the harness does; it removes the copy the kill left before it listens, so
+        // kill -9 leaves the address on the dead node's device (nothing ran to remove it): the stale copy.
+        try expectAddress(on: primary, true, "round \(round): after the kill, the dead \(primaryName)'s device")
+
+        // The killed node restarts as the harness does; it removes that copy before it listens (and says so), so
         // by the time it answers at its own address the service address must be off its device.
         try cluster.start(primary)
         let answered = waitUntil(.seconds(20)) { cluster.info(primary) != nil }
@@ -208,6 +217,13 @@ final class TakeoverRun: @unchecked Sendable {  // used from the one test thread
             throw HarnessError("round \(round): the restarted \(primaryName) never answered\n\(cluster.logTails())")
         }
         try expectAddress(on: primary, false, "round \(round): the restarted \(primaryName), once it answers")
+        restarts[primary] += 1
+        let removals = Harness.readFile(cluster.logPath(primary)).split(separator: "\n")
+            .filter { $0.contains("was left from an earlier run; removed before listening") }.count
+        if removals != restarts[primary] {
+            violations.append("round \(round): \(primaryName) restarted \(restarts[primary]) times over a stale copy "
+                + "but logged removing it before listening \(removals) times")
+        }
     }
 
     /// SIGTERM to the primary: it hands over to its caught-up backup and exits 0, having taken the address off
@@ -252,8 +268,8 @@ final class TakeoverRun: @unchecked Sendable {  // used from the one test thread
 
     private func expectAddress(on index: Int, _ isExpected: Bool, _ what: String) throws {
         let addresses = try view.addresses(in: topology.nodeNamespaces[index], device: topology.nodeVeths[index])
-        if addresses.contains(AddressTakeoverTests.servicePrefix) != isExpected {
-            violations.append("\(what) \(isExpected ? "does not hold" : "holds") \(AddressTakeoverTests.servicePrefix): "
+        if addresses.contains(Takeover.servicePrefix) != isExpected {
+            violations.append("\(what) \(isExpected ? "does not hold" : "holds") \(Takeover.servicePrefix): "
                 + "\(addresses)")
         }
     }
