@@ -16,6 +16,8 @@ import Synchronization
 /// - `ArbiterWorker`: the arbiter's disk I/O, on its own thread; answers come back as events.
 /// - `StatusPublisher`: the status requests are routed by, and its publication for other threads.
 /// - `ExitDrain`: leaving, once the core is done.
+/// - `ServiceAddressWorker` and `RoleChangeHookRunner` (when configured): the service address and the role-change
+///   hook, each on its own thread, told of every role change and never waited for by the loop.
 ///
 /// A round of the loop flows like this (IO-FINDINGS: batch both directions, one write per peer per round):
 ///
