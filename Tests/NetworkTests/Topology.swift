@@ -49,7 +49,8 @@ final class Topology: Sendable {
     /// The namespaces: node a, node b, clients.
     let nodeNamespaces: [String]
     let clientsNamespace: String
-    /// Each node's veth, inside its own namespace, and its peer end inside the clients namespace.
+    /// Each node's veth, inside its own namespace, and its peer end: inside the clients namespace (`.routedStar`) or
+    /// a port of the bridge (`.sharedSegment`).
     let nodeVeths: [String]
     let clientVeths: [String]
     let layout: Layout
