@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "FaultTests", dependencies: ["LockstepCLI", "Posix", "KeyValue", "BenchmarkKit"]),
         // The same workload and checker with each node in its own network namespace, etcd and the clients in a
         // third: link, partition and arbiter faults between real hosts. Needs root and iproute2.
-        .testTarget(name: "NetworkTests", dependencies: ["LockstepCLI", "Posix", "KeyValue"]),
+        .testTarget(name: "NetworkTests", dependencies: ["LockstepCLI", "Posix", "KeyValue", "Runtime", "CShim"]),
         .testTarget(name: "BenchmarkTests", dependencies: ["BenchmarkKit"], path: "Benchmarks/Tests"),
         .testTarget(
             name: "ProcessTests",

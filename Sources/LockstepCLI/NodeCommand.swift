@@ -17,6 +17,10 @@ enum NodeCommand {
     static var help: String {
         let defaults = defaultConfiguration
         let primary = defaults.node.primaryLimits
+        let hook = (
+            timeout: RoleChangeHook.defaultTimeout.wholeMilliseconds, lines: RoleChangeHook.outputLinesLimit,
+            waiting: RoleChangeHook.pendingRunsLimit
+        )
         let poll = (
             limit: EventLoop.pollBeforeSleepLimit.wholeMicroseconds, default: defaults.pollBeforeSleep.wholeMicroseconds
         )
@@ -70,6 +74,20 @@ enum NodeCommand {
                                     one the port is as open as the client port. A request must arrive and
                                     its answer be taken within \(RuntimeConfiguration.defaultMetricsRequestDeadline
                                     .components.seconds) s (default: no metrics port)
+              --service-address ADDR/PREFIX
+                                    an address clients use for whichever node is live, e.g. 10.0.0.100/24:
+                                    the node that goes live adds it to --service-device and announces it by
+                                    gratuitous ARP; a node that stops being live removes it, and a node
+                                    removes a copy left by a crash before it listens (needs CAP_NET_ADMIN and
+                                    CAP_NET_RAW; listen with --client 0.0.0.0:PORT so the address is served)
+              --service-device DEV  the network device the service address goes on (with --service-address)
+              --on-role-change CMD  run `/bin/sh -c CMD` on every role change, one run at a time in order, with
+                                    LOCKSTEP_ROLE, LOCKSTEP_PREVIOUS_ROLE, LOCKSTEP_EPOCH, LOCKSTEP_REASON
+                                    (e.g. primary_lost) and LOCKSTEP_NODE set; its output is logged, at most
+                                    \(hook.lines) lines a run; past \(hook.waiting) waiting runs the oldest waiting
+                                    one is dropped
+              --on-role-change-timeout MS
+                                    kill the hook (its whole process group) after MS (default \(hook.timeout))
               --parent-pid PID      stop when process PID is no longer this node's parent (lockstep pair
                                     passes its own; a killed supervisor then leaves no orphan node)
               -h, --help            show this help
@@ -127,6 +145,8 @@ enum NodeCommand {
         if let poll = options.pollBeforeSleep { configuration.pollBeforeSleep = poll }
         configuration.metricsListenAddress = options.metricsAddress?.description
         options.client.apply(to: &configuration)
+        configuration.serviceAddress = options.serviceAddress
+        configuration.roleChangeHook = options.roleChangeHook
         return configuration
     }
 

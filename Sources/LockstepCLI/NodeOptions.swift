@@ -1,5 +1,6 @@
 import Glibc
 import Posix
+import Runtime
 
 /// What `lockstep node` was asked to do, checked, before anything is opened.
 ///
@@ -38,11 +39,16 @@ struct NodeOptions: Equatable {
     var parentProcessID: pid_t?
     /// `--requirepass-file`, `--max-clients`, `--client-timeout`.
     var client: ClientOptions
+    /// `--service-address` on `--service-device`: the address the live node holds.
+    var serviceAddress: ServiceAddress?
+    /// `--on-role-change` and `--on-role-change-timeout`.
+    var roleChangeHook: RoleChangeHook?
 
     static let valuedFlags = Set<String>([
         "--name", "--client", "--channel", "--advertise", "--peer", "--arbiter", "--heartbeat", "--timeout",
         "--unacked-entries", "--unacked-bytes", "--replay-lag", "--poll-us", "--parent-pid",
-        "--cluster-secret-file", "--metrics", "--announce-client",
+        "--cluster-secret-file", "--metrics", "--announce-client", "--service-address", "--service-device",
+        "--on-role-change", "--on-role-change-timeout",
     ]).union(ClientOptions.valuedFlags)
 
     init(_ arguments: Arguments) throws(CommandError) {
@@ -103,6 +109,29 @@ struct NodeOptions: Equatable {
             }
         }
         client = try ClientOptions(arguments)
+        switch (arguments.contains("--service-address"), arguments.contains("--service-device")) {
+        case (true, true):
+            do {
+                serviceAddress = try ServiceAddress(
+                    parsing: try arguments.required("--service-address"),
+                    device: try arguments.required("--service-device"))
+            } catch {
+                throw .usage("--service-address/--service-device: \(error)")
+            }
+        case (false, false):
+            break
+        default:
+            throw .usage("--service-address and --service-device go together: the address, and the device it goes on")
+        }
+        if arguments.contains("--on-role-change") {
+            let limit = Int(RoleChangeHook.timeoutLimit.wholeMilliseconds)
+            roleChangeHook = RoleChangeHook(
+                command: try arguments.required("--on-role-change"),
+                timeout: try arguments.milliseconds(
+                    "--on-role-change-timeout", default: RoleChangeHook.defaultTimeout, in: 1...limit))
+        } else if arguments.contains("--on-role-change-timeout") {
+            throw .usage("--on-role-change-timeout needs --on-role-change")
+        }
     }
 
     /// Refuses an arbiter directory that is not there, rather than letting the node wait on it forever.

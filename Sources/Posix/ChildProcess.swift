@@ -14,6 +14,8 @@ public final class ChildProcess: Sendable {
         case discard
         /// A file, created if missing (mode 0644), truncated unless `append`.
         case file(path: String, append: Bool)
+        /// A descriptor of the parent's, e.g. a pipe's write end: the child gets a copy, the parent keeps its own.
+        case descriptor(FileDescriptor)
     }
 
     /// How a child ended.
@@ -100,6 +102,27 @@ public final class ChildProcess: Sendable {
         }
     }
 
+    /// Sends `signal` to the child's whole process group, for a child spawned with `newProcessGroup` (whose group
+    /// id is its pid): what a shell it runs has started goes too. A no-op once the child is reaped, when the group
+    /// id may already be another's.
+    public func signalGroup(_ signal: CInt) throws(SystemError) {
+        try reaped.withLock { status throws(SystemError) in
+            guard status == nil else { return }
+            _ = try retryingInterrupts("kill") { kill(-pid, signal) }
+        }
+    }
+
+    /// This process's environment, `"NAME=value"` each: to hand a child the parent's environment plus more.
+    public static var currentEnvironment: [String] {
+        var entries: [String] = []
+        var index = 0
+        while let entry = environ[index] {
+            entries.append(String(cString: entry))
+            index += 1
+        }
+        return entries
+    }
+
     /// Reaps the child if it has exited, without blocking: `nil` while it runs.
     public func tryWait() throws(SystemError) -> ExitStatus? {
         try reaped.withLock { reaped throws(SystemError) in
@@ -152,6 +175,8 @@ public final class ChildProcess: Sendable {
         case .file(let path, let append):
             let flags = O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC)
             code = posix_spawn_file_actions_addopen(&actions, target.rawValue, path, flags, 0o644)
+        case .descriptor(let source):
+            code = posix_spawn_file_actions_adddup2(&actions, source.rawValue, target.rawValue)
         }
         try throwingReturnedError("posix_spawn_file_actions_addopen", code)
     }

@@ -97,6 +97,21 @@ public struct FileDescriptor: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// A pipe: bytes written to `write` are read from `read`. Both ends close-on-exec (a child gets one only as a
+    /// redirected standard stream) and blocking.
+    public static func pipe() throws(SystemError) -> (read: FileDescriptor, write: FileDescriptor) {
+        var ends: [CInt] = [-1, -1]
+        _ = try retryingInterrupts("pipe2") { cshim_pipe_cloexec(&ends) }
+        return (FileDescriptor(rawValue: ends[0]), FileDescriptor(rawValue: ends[1]))
+    }
+
+    /// Waits up to `timeout` for the descriptor to become readable (or reach its end): whether it did.
+    public func waitReadable(timeout: Duration) throws(SystemError) -> Bool {
+        var entry = pollfd(fd: rawValue, events: Int16(POLLIN), revents: 0)
+        let milliseconds = CInt(clamping: max(0, timeout.nanoseconds / 1_000_000))
+        return try retryingInterrupts("poll") { poll(&entry, 1, milliseconds) } > 0
+    }
+
     /// Opens a file; `O_CLOEXEC` is always added.
     public static func open(
         _ path: String, flags: CInt, permissions: mode_t = 0o644

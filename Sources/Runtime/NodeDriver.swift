@@ -16,6 +16,8 @@ import Synchronization
 /// - `ArbiterWorker`: the arbiter's disk I/O, on its own thread; answers come back as events.
 /// - `StatusPublisher`: the status requests are routed by, and its publication for other threads.
 /// - `ExitDrain`: leaving, once the core is done.
+/// - `ServiceAddressWorker` and `RoleChangeHookRunner` (when configured): the service address and the role-change
+///   hook, each on its own thread, told of every role change and never waited for by the loop.
 ///
 /// A round of the loop flows like this (IO-FINDINGS: batch both directions, one write per peer per round):
 ///
@@ -38,6 +40,10 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     let shared: RuntimeShared
     let log: @Sendable (RuntimeEvent) -> Void
     let arbiter: ArbiterWorker
+    /// Moves the service address with the role, if one is configured.
+    let serviceAddress: ServiceAddressWorker?
+    /// Runs the role-change hook, if one is configured.
+    let roleChangeHooks: RoleChangeHookRunner?
     /// What every part counts into; the driver counts the arbiter's errors.
     let counters: CounterStore
     private(set) var core: NodeCore<P.Machine>
@@ -78,6 +84,15 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         } catch {
             throw .invalidConfiguration("\(error)")
         }
+        // Before anything listens: a stale copy of the service address (a crash left it) must not route clients here.
+        do {
+            serviceAddress = try configuration.serviceAddress.map { address throws(ServiceAddressError) in
+                try ServiceAddressWorker(address: address, log: log)
+            }
+        } catch {
+            throw .serviceAddressUnusable(error)
+        }
+        roleChangeHooks = configuration.roleChangeHook.map { RoleChangeHookRunner(hook: $0, log: log) }
         let clientListen = try Self.parse(configuration.clientListenAddress, role: "client")
         let channelListen = try Self.parse(configuration.channelListenAddress, role: "logging channel")
         self.loop = loop
@@ -177,7 +192,10 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
             try arbiter.start { [self, loop] answer in
                 loop.execute { self.drive(.arbiterAnswered(answer)) }
             }
+            try serviceAddress?.start()
+            try roleChangeHooks?.start()
         } catch {
+            halt()
             throw .cannotStartThread(error)
         }
         drive(.started)
@@ -188,7 +206,16 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     func finish() {
         arbiter.halt()
         arbiter.join()
+        serviceAddress?.finish()
+        roleChangeHooks?.finish()
         publisher.publishAfterLoop()
+    }
+
+    /// Stops every helper thread at once, like a crash (the service address stays where it is). Any thread.
+    func halt() {
+        arbiter.halt()
+        serviceAddress?.halt()
+        roleChangeHooks?.halt()
     }
 
     // MARK: The core
@@ -261,7 +288,12 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
                 publisher.roleChanged()
                 clients.announceRoleChange(to: core.status)
                 counters.values.roleChanges[reason.code, default: 0] += 1
-                log(.roleChanged(from: from, to: to, epoch: core.status.epoch, reason: reason))
+                let epoch = core.status.epoch
+                log(.roleChanged(from: from, to: to, epoch: epoch, reason: reason))
+                serviceAddress?.want(to == .primary || to == .solo ? .present : .absent)
+                roleChangeHooks?.submit(RoleChangeNotice(
+                    previousRole: from, role: to, epoch: epoch, reason: reason.code,
+                    node: configuration.node.nodeName))
             case .note(let line):
                 log(.note(line))
             case .exit(let reason):

@@ -95,7 +95,7 @@ public final class NodeRuntime<P: ClientProtocol>: @unchecked Sendable {  // unc
     /// tests that need a crash inside one process. `run()` returns "crashed".
     public func crash() {
         shared.isCrashed.store(true, ordering: .releasing)
-        driver.arbiter.halt()
+        driver.halt()
         loop.stop()
     }
 

@@ -93,6 +93,11 @@ public struct RuntimeConfiguration: Sendable {
     public var pollBeforeSleep: Duration = Self.defaultPollBeforeSleep
     /// `pollBeforeSleep`'s default, named so the CLI's help can quote it.
     public static let defaultPollBeforeSleep: Duration = .microseconds(50)
+    /// The address the live node holds for its clients, if any (`ServiceAddress`): added and announced when the
+    /// node goes live, removed when it stops being live, and removed at start if a crash left it.
+    public var serviceAddress: ServiceAddress?
+    /// The command run on every role change, if any (`RoleChangeHook`).
+    public var roleChangeHook: RoleChangeHook?
 
     /// A configuration with every bound at its default.
     public init(node: NodeConfiguration, clientListenAddress: String, channelListenAddress: String) {
@@ -186,6 +191,15 @@ public struct RuntimeConfiguration: Sendable {
                 "the backup's \(node.backupLimits.pendingEntriesLimit)-entry pending limit cannot buffer the "
                     + "\(node.primaryLimits.unackedEntriesCapacity) entries the primary may log while a checkpoint "
                     + "installs; raise it above that")
+        }
+        if let hook = roleChangeHook {
+            guard !hook.command.allSatisfy(\.isWhitespace) else {
+                throw .invalidConfiguration("the role-change hook's command is empty")
+            }
+            guard hook.timeout > .zero, hook.timeout <= RoleChangeHook.timeoutLimit else {
+                throw .invalidConfiguration(
+                    "the role-change hook's time limit \(hook.timeout) is outside (0, \(RoleChangeHook.timeoutLimit)]")
+            }
         }
         let chunkBytes = node.primaryLimits.checkpointChunkBytes + 64
         guard chunkBytes <= frameBodyBytesLimit else {

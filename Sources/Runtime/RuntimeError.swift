@@ -13,6 +13,8 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
     case cannotStartThread(SystemError)
     /// The signal handlers could not be installed.
     case cannotHandleSignals(SystemError)
+    /// The service address cannot be managed: no such device, no permission, or a failed first removal.
+    case serviceAddressUnusable(ServiceAddressError)
 
     /// One log line: what happened and what follows.
     public var description: String {
@@ -27,6 +29,8 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
             "cannot start a helper thread: \(error); the node does not start"
         case .cannotHandleSignals(let error):
             "cannot install the signal handlers: \(error); the node does not start"
+        case .serviceAddressUnusable(let error):
+            "\(error); the node does not start"
         }
     }
 }

@@ -1,3 +1,4 @@
+import Glibc
 import LogChannel
 import Node
 import Posix
@@ -32,6 +33,10 @@ public enum RuntimeEvent: Sendable, CustomStringConvertible {
     case idleClientsClosed(count: Int, timeout: Duration)
     /// A stop was requested by a signal, or by the supervisor's disappearance.
     case stopRequested(by: String)
+    /// The service address was added, removed, or could not be (`ServiceAddress`).
+    case serviceAddress(ServiceAddressEvent)
+    /// The role-change hook printed, finished, timed out or could not run (`RoleChangeHook`).
+    case roleChangeHook(RoleChangeHookEvent)
 
     /// One log line: what happened and what follows.
     public var description: String {
@@ -58,6 +63,10 @@ public enum RuntimeEvent: Sendable, CustomStringConvertible {
             "closed \(count) client connection(s) idle for \(timeout)"
         case .stopRequested(let cause):
             "\(cause): stopping (a primary first hands over to a caught-up backup)"
+        case .serviceAddress(let event):
+            event.description
+        case .roleChangeHook(let event):
+            event.description
         }
     }
 }
@@ -130,6 +139,73 @@ public enum ChannelRefusal: Equatable, Sendable, CustomStringConvertible {
             "the peer had not proved the cluster secret when a newer connection needed its place among \(limit) "
                 + "unauthenticated ones; closed"
         case .undecodableBeforeHandshake(let error): "the peer sent no handshake frame (\(error)); closed"
+        }
+    }
+}
+
+/// What happened to the service address (`ServiceAddress`).
+public enum ServiceAddressEvent: Sendable, CustomStringConvertible {
+    /// The node went live: the address is on the device, announced from `hardwareAddress` (the device's
+    /// description, with its MAC).
+    case added(ServiceAddress, hardwareAddress: String)
+    /// The node stopped being live: the address is off the device.
+    case removed(ServiceAddress)
+    /// At start, the address was found on the device (a crash left it) and removed before the node listened.
+    case staleCopyRemoved(ServiceAddress)
+    /// A step failed, `failures` times in a row so far; it is tried again in `retryIn`. Logged at the first
+    /// failure and then at most every `ServiceAddressWorker.failureLogInterval`.
+    case failed(ServiceAddressError, failures: Int, retryIn: Duration)
+
+    /// One log line: what happened and what follows.
+    public var description: String {
+        switch self {
+        case .added(let address, let device):
+            "service address \(address.prefix) added on \(device) and announced by gratuitous ARP"
+        case .removed(let address):
+            "service address \(address) removed"
+        case .staleCopyRemoved(let address):
+            "service address \(address) was left from an earlier run; removed before listening"
+        case .failed(let error, let failures, let retry):
+            "service address: \(error) (\(failures) failure(s) in a row); trying again in \(retry)"
+        }
+    }
+}
+
+/// What the role-change hook did (`RoleChangeHook`).
+public enum RoleChangeHookEvent: Sendable, CustomStringConvertible {
+    /// One line the hook wrote to its standard output or error.
+    case output(RoleChangeNotice, line: String)
+    /// The hook wrote more lines than `RoleChangeHook.outputLinesLimit`; these were not logged.
+    case outputCut(RoleChangeNotice, droppedLines: Int)
+    /// The hook ended by itself.
+    case finished(RoleChangeNotice, ChildProcess.ExitStatus, elapsed: Duration)
+    /// The hook ran past its time limit (or the node's exit) and was killed with its process group.
+    case timedOut(RoleChangeNotice, limit: Duration, pid: pid_t)
+    /// The hook could not be started.
+    case cannotStart(RoleChangeNotice, SystemError)
+    /// Role changes came faster than the hook ran: the oldest waiting one was dropped, `total` so far, to keep
+    /// `limit` waiting.
+    case dropped(total: Int, limit: Int)
+    /// The node exited with these notices still waiting; they were not run.
+    case notRunAtExit(count: Int)
+
+    /// One log line: what happened and what follows.
+    public var description: String {
+        switch self {
+        case .output(let notice, let line):
+            "role-change hook (\(notice)): \(line)"
+        case .outputCut(let notice, let dropped):
+            "role-change hook (\(notice)): \(dropped) more output line(s) not logged"
+        case .finished(let notice, let status, let elapsed):
+            "role-change hook (\(notice)) \(status) after \(elapsed)"
+        case .timedOut(let notice, let limit, let pid):
+            "role-change hook (\(notice)) still running after its \(limit) limit: killed process group \(pid)"
+        case .cannotStart(let notice, let error):
+            "role-change hook (\(notice)) cannot start: \(error)"
+        case .dropped(let total, let limit):
+            "role-change hook: \(limit) runs are waiting; dropped the oldest waiting one (\(total) dropped so far)"
+        case .notRunAtExit(let count):
+            "role-change hook: the node is exiting; \(count) waiting run(s) not started"
         }
     }
 }

@@ -24,6 +24,10 @@ final class NetCluster: @unchecked Sendable {
     /// directly. Guarded by `lock`.
     private var proxies: [FaultProxy] = []
     private let lock = Mutex(())
+    /// What each node's client listener binds, if not its own address (e.g. `0.0.0.0`, to serve a service address
+    /// too), and flags added to each node's command line. Set before `start`.
+    var clientListenHost: String?
+    var extraNodeArguments: [[String]] = [[], []]
 
     init(topology: Topology, directory: String) throws {
         self.topology = topology
@@ -182,10 +186,11 @@ final class NetCluster: @unchecked Sendable {
             topology.ip,
             arguments: [
                 "netns", "exec", topology.nodeNamespaces[index], try Harness.lockstepPath(), "node", "--name",
-                names[index], "--client", clients[index].description, "--channel", channel,
+                names[index], "--client", clientListenHost.map { "\($0):\(Topology.clientPort)" } ?? clients[index].description,
+                "--channel", channel,
             ] + peering + [
                 "--arbiter", arbiter, "--cluster-secret-file", secretFile, "--parent-pid", String(getpid()),
-            ],
+            ] + extraNodeArguments[index],
             standardOutput: .discard, standardError: .file(path: logPath(index), append: true))
         lock.withLock { _ in processes[index].append(process) }
     }
@@ -196,6 +201,16 @@ final class NetCluster: @unchecked Sendable {
     func kill(_ index: Int) throws {
         guard let process = lock.withLock({ _ in processes[index].last }) else { return }
         _ = try process.terminate(signal: SIGKILL, timeout: .seconds(5))
+    }
+
+    /// Asks node `index`'s current process to stop with SIGTERM (a primary hands over first) and reaps it: its exit
+    /// status, or nil if it had to be SIGKILLed after `deadline`.
+    func stop(_ index: Int, deadline: Duration = .seconds(10)) throws -> ChildProcess.ExitStatus? {
+        guard let process = lock.withLock({ _ in processes[index].last }) else { return nil }
+        try process.signal(SIGTERM)
+        if let status = try process.wait(timeout: deadline) { return status }
+        _ = try process.terminate(signal: SIGKILL, timeout: .seconds(5))
+        return nil
     }
 
     /// Every spawned process SIGKILLed and reaped, by PID; then the channel proxies stopped (their threads joined,

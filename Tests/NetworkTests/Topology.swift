@@ -17,7 +17,23 @@ import Synchronization
 /// etcd), a blackhole route for etcd's address (etcd unreachable from one node), the clients-side veth down (a node
 /// cut off from everything). `tearDown` deletes the namespaces (which destroys the veths in them) and any veth left
 /// in the root namespace by a half-finished setup; names carry the test process's PID and a per-run counter.
+///
+/// The `.sharedSegment` layout puts the same addresses on one Ethernet segment instead, as machines behind one
+/// switch: a fourth namespace holds a bridge, and node a, node b and the clients namespace each have one veth to
+/// it, all on 198.18.0.0/15 with no router (the clients' own address is `segmentClientsAddress`; etcd stays on
+/// its loopback, reached by ARP, which Linux answers for any local address). That is where a service address can
+/// move between the nodes by ARP alone (`AddressTakeoverTests`); the route-based faults are for the star only.
 final class Topology: Sendable {
+    /// How the namespaces are joined.
+    enum Layout: Sendable {
+        /// The clients namespace routes between one link per node.
+        case routedStar
+        /// One bridge, one veth from each namespace to it, no routing.
+        case sharedSegment
+    }
+
+    /// The clients namespace's address on the shared segment.
+    static let segmentClientsAddress = "198.18.0.1"
     /// Addresses for etcd members, one each (a single-member etcd uses the first): member `m` is `etcdAddress(m)`.
     static let etcdMembersLimit = 3
     static let clientPort: UInt16 = 6379
@@ -33,9 +49,14 @@ final class Topology: Sendable {
     /// The namespaces: node a, node b, clients.
     let nodeNamespaces: [String]
     let clientsNamespace: String
-    /// Each node's veth, inside its own namespace, and its peer end inside the clients namespace.
+    /// Each node's veth, inside its own namespace, and its peer end: inside the clients namespace (`.routedStar`) or
+    /// a port of the bridge (`.sharedSegment`).
     let nodeVeths: [String]
     let clientVeths: [String]
+    let layout: Layout
+    /// The namespace holding the bridge (`.sharedSegment` only) and the clients namespace's veth to it.
+    let segmentNamespace: String
+    let clientsSegmentVeth: String
     private let created = Mutex<[String]>([])
 
     /// etcd member `member`'s address, on the clients namespace's loopback.
@@ -46,7 +67,7 @@ final class Topology: Sendable {
     static func gatewayAddress(_ index: Int) -> String { "198.18.\(index + 1).1" }
 
     /// Creates the namespaces, veths, addresses and routes. Throws, loudly, when it cannot: not root, no `ip`.
-    init(directory: String) throws {
+    init(directory: String, layout: Layout = .routedStar) throws {
         guard geteuid() == 0 else {
             throw HarnessError(
                 "NetworkTests need root: they create network namespaces and veth pairs (`ip netns add`). Run the "
@@ -65,6 +86,9 @@ final class Topology: Sendable {
         clientsNamespace = "lockstep-\(tag)-clients"
         nodeVeths = ["\(tag)n0", "\(tag)n1"]  // at most 2 + 7 + 3 + 2 = 14 characters: under IFNAMSIZ
         clientVeths = ["\(tag)c0", "\(tag)c1"]
+        self.layout = layout
+        segmentNamespace = "lockstep-\(tag)-lan"
+        clientsSegmentVeth = "\(tag)cl"
         do {
             try setUp()
         } catch {
@@ -74,6 +98,7 @@ final class Topology: Sendable {
     }
 
     private func setUp() throws {
+        if layout == .sharedSegment { return try setUpSegment() }
         for namespace in nodeNamespaces + [clientsNamespace] {
             try ipCommand(["netns", "add", namespace])
             created.withLock { $0.append(namespace) }
@@ -102,6 +127,32 @@ final class Topology: Sendable {
         ])
     }
 
+    private func setUpSegment() throws {
+        for namespace in nodeNamespaces + [clientsNamespace, segmentNamespace] {
+            try ipCommand(["netns", "add", namespace])
+            created.withLock { $0.append(namespace) }
+            try ipCommand(["-n", namespace, "link", "set", "lo", "up"])
+        }
+        try ipCommand(["-n", segmentNamespace, "link", "add", "name", "br0", "type", "bridge"])
+        try ipCommand(["-n", segmentNamespace, "link", "set", "br0", "up"])
+        // (namespace, its veth, the bridge port, its address)
+        let members = (0..<2).map { (nodeNamespaces[$0], nodeVeths[$0], clientVeths[$0], Self.nodeAddress($0)) }
+            + [(clientsNamespace, clientsSegmentVeth, "\(clientsSegmentVeth)p", Self.segmentClientsAddress)]
+        for (namespace, veth, port, address) in members {
+            try ipCommand([
+                "link", "add", "name", veth, "netns", namespace, "type", "veth", "peer", "name", port, "netns",
+                segmentNamespace,
+            ])
+            try ipCommand(["-n", segmentNamespace, "link", "set", port, "master", "br0"])
+            try ipCommand(["-n", segmentNamespace, "link", "set", port, "up"])
+            try ipCommand(["-n", namespace, "addr", "add", address + "/15", "dev", veth])
+            try ipCommand(["-n", namespace, "link", "set", veth, "up"])
+        }
+        for member in 0..<Self.etcdMembersLimit {
+            try ipCommand(["-n", clientsNamespace, "addr", "add", Self.etcdAddress(member) + "/32", "dev", "lo"])
+        }
+    }
+
     /// Runs `ip` with `arguments`, throwing with its output when it fails.
     func ipCommand(_ arguments: [String]) throws {
         let (ok, output) = try Harness.run(ip, arguments, in: directory)
@@ -115,7 +166,7 @@ final class Topology: Sendable {
             _ = try? Harness.run(ip, ["netns", "del", namespace], in: directory)
         }
         created.withLock { $0 = [] }
-        for veth in nodeVeths + clientVeths {
+        for veth in nodeVeths + clientVeths + [clientsSegmentVeth] {
             // Teardown: "Cannot find device" is the normal answer, the veth having gone with its namespace.
             _ = try? Harness.run(ip, ["link", "del", veth], in: directory)
         }
@@ -124,7 +175,7 @@ final class Topology: Sendable {
     /// The names of namespaces of ours that still exist (for the teardown check).
     func leftovers() -> [String] {
         let listed = (try? Harness.run(ip, ["netns", "list"], in: directory).output) ?? ""
-        return (nodeNamespaces + [clientsNamespace]).filter { listed.contains($0) }
+        return (nodeNamespaces + [clientsNamespace, segmentNamespace]).filter { listed.contains($0) }
     }
 
     // MARK: Faults
@@ -210,7 +261,7 @@ final class Topology: Sendable {
     private typealias SetNamespace = @convention(c) (CInt, CInt) -> CInt
 
     /// setns(2) on the calling thread, looked up with dlsym (Glibc's Swift module does not export it).
-    private static func enterNetworkNamespace(_ path: String) throws {
+    static func enterNetworkNamespace(_ path: String) throws {
         guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "setns") else { throw HarnessError("libc has no setns") }
         let setNamespace = unsafeBitCast(symbol, to: SetNamespace.self)
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)

@@ -1,5 +1,6 @@
 @testable import LockstepCLI
 import Posix
+import Runtime
 import Testing
 
 extension ProcessTests {
@@ -75,6 +76,50 @@ extension ProcessTests {
             let overlong = try Arguments(
                 words + ["--poll-us", "1001"], command: "node", valued: NodeOptions.valuedFlags)
             #expect(throws: CommandError.self) { try NodeOptions(overlong) }
+        }
+
+        @Test("--service-address and --service-device go together and are checked; --on-role-change takes a time limit")
+        func takeoverOptions() throws {
+            let words = [
+                "--name", "a", "--client", "0.0.0.0:7000", "--channel", "127.0.0.1:8000", "--peer",
+                "127.0.0.1:8001", "--arbiter", "/tmp", "--cluster-secret-file", "/tmp/secret",
+            ]
+            func options(_ extra: [String]) throws -> NodeOptions {
+                try NodeOptions(Arguments(words + extra, command: "node", valued: NodeOptions.valuedFlags))
+            }
+            let plain = try NodeCommand.configuration(try options([]))
+            #expect(plain.serviceAddress == nil && plain.roleChangeHook == nil)
+
+            let both = try NodeCommand.configuration(
+                try options(["--service-address", "10.0.0.100/24", "--service-device", "eth0"]))
+            #expect(both.serviceAddress?.prefix == IPv4Prefix(address: 0x0A00_0064, prefixLength: 24))
+            #expect(both.serviceAddress?.device == "eth0")
+            #expect(throws: CommandError.usage(
+                "--service-address and --service-device go together: the address, and the device it goes on")) {
+                try options(["--service-address", "10.0.0.100/24"])
+            }
+            #expect(throws: CommandError.self) { try options(["--service-device", "eth0"]) }
+            for bad in ["10.0.0.100", "10.0.0.100/33", "10.0.0.100/0", "127.0.0.1/8", "224.0.0.1/4", "0.0.0.0/0",
+                "10.0.0/24", "10.0.0.100/x"] {
+                #expect(throws: CommandError.self, "\(bad)") {
+                    try options(["--service-address", bad, "--service-device", "eth0"])
+                }
+            }
+            for bad in ["", "a/b", "sixteen-chars-xx", "has space"] {
+                #expect(throws: CommandError.self, "\(bad)") {
+                    try options(["--service-address", "10.0.0.100/24", "--service-device", bad])
+                }
+            }
+
+            let hook = try NodeCommand.configuration(try options(["--on-role-change", "logger moved"]))
+            #expect(hook.roleChangeHook == RoleChangeHook(command: "logger moved", timeout: .seconds(10)))
+            let quick = try NodeCommand.configuration(
+                try options(["--on-role-change", "true", "--on-role-change-timeout", "250"]))
+            #expect(quick.roleChangeHook?.timeout == .milliseconds(250))
+            #expect(throws: CommandError.usage("--on-role-change-timeout needs --on-role-change")) {
+                try options(["--on-role-change-timeout", "250"])
+            }
+            #expect(throws: CommandError.self) { try options(["--on-role-change", "true", "--on-role-change-timeout", "0"]) }
         }
 
         @Test("INFO fields parse into name:value pairs; status shows unknown fields as - and JSON escapes text")

@@ -27,6 +27,25 @@ extension ProcessTests {
             #expect(output.standardError.contains(busy.description), "\(output.standardError)")
         }
 
+        @Test("a service device that does not exist stops the node at start with exit code 1, naming it")
+        func missingServiceDevice() throws {
+            let directory = try Harness.temporaryDirectory("missing-device")
+            defer { Harness.removeTree(directory) }
+            let client = try Harness.freePort(), channel = try Harness.freePort(), peer = try Harness.freePort()
+            let secret = try Harness.writeClusterSecret(directory + "/cluster-secret")
+            let output = try Harness.run(
+                try Harness.lockstepPath(),
+                [
+                    "node", "--name", "a", "--client", "127.0.0.1:\(client)", "--channel", "127.0.0.1:\(channel)",
+                    "--peer", "127.0.0.1:\(peer)", "--arbiter", directory, "--cluster-secret-file", secret,
+                    "--service-address", "198.18.0.10/24", "--service-device", "nosuchdev0",
+                ], timeout: .seconds(20))
+            print("lockstep node with a missing service device: \(output.status); stderr: \(output.standardError)")
+            #expect(output.status == .exited(code: 1))
+            #expect(output.standardError.contains("no network device nosuchdev0"), "\(output.standardError)")
+            #expect(output.standardError.contains("does not start"), "\(output.standardError)")
+        }
+
         @Test("a bad flag is a usage error, exit code 2, before anything starts")
         func badFlag() throws {
             let lockstep = try Harness.lockstepPath()
