@@ -7,8 +7,8 @@ import Testing
 extension NetworkTests {
     /// Service address takeover (issue 18, part 2) between two `lockstep node` hosts on one Ethernet segment
     /// (`Topology`'s `.sharedSegment`: a bridge, the two nodes, and a clients namespace that also holds etcd, the same
-    /// etcd arbiter the other network tests use). Both nodes listen on 0.0.0.0 and are started with
-    /// `--service-address 198.18.0.10/15 --service-device <their veth>` and an `--on-role-change` hook. The clients
+    /// etcd arbiter the other network tests use). Both nodes listen on 0.0.0.0, announce their own addresses, and are
+    /// started with `--service-address 198.18.0.10/15 --service-device <their veth>` and an `--on-role-change` hook. The clients
     /// know only the service address: the fault suite's workload given that one address, `redis-cli`, and a watcher
     /// that asks INFO through it every 50 ms. No discovery: whatever answers at the address is what they use.
     ///

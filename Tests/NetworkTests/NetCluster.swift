@@ -188,11 +188,16 @@ final class NetCluster: @unchecked Sendable {
                 "netns", "exec", topology.nodeNamespaces[index], try Harness.lockstepPath(), "node", "--name",
                 names[index], "--client", clientListenHost.map { "\($0):\(Topology.clientPort)" } ?? clients[index].description,
                 "--channel", channel,
-            ] + peering + [
+            ] + announced(index) + peering + [
                 "--arbiter", arbiter, "--cluster-secret-file", secretFile, "--parent-pid", String(getpid()),
             ] + extraNodeArguments[index],
             standardOutput: .discard, standardError: .file(path: logPath(index), append: true))
         lock.withLock { _ in processes[index].append(process) }
+    }
+
+    /// A node listening on a wildcard announces its own address, the one its peer and Sentinel clients dial.
+    private func announced(_ index: Int) -> [String] {
+        clientListenHost == nil ? [] : ["--announce-client", clients[index].description]
     }
 
     func logPath(_ index: Int) -> String { "\(directory)/\(names[index]).log" }

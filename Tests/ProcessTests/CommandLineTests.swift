@@ -81,8 +81,8 @@ extension ProcessTests {
         @Test("--service-address and --service-device go together and are checked; --on-role-change takes a time limit")
         func takeoverOptions() throws {
             let words = [
-                "--name", "a", "--client", "0.0.0.0:7000", "--channel", "127.0.0.1:8000", "--peer",
-                "127.0.0.1:8001", "--arbiter", "/tmp", "--cluster-secret-file", "/tmp/secret",
+                "--name", "a", "--client", "0.0.0.0:7000", "--announce-client", "10.0.0.1:7000", "--channel",
+                "127.0.0.1:8000", "--peer", "127.0.0.1:8001", "--arbiter", "/tmp", "--cluster-secret-file", "/tmp/secret",
             ]
             func options(_ extra: [String]) throws -> NodeOptions {
                 try NodeOptions(Arguments(words + extra, command: "node", valued: NodeOptions.valuedFlags))
