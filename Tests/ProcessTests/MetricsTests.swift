@@ -107,6 +107,9 @@ extension ProcessTests {
                 ["primary", "solo"].contains(pair.info(backup)?["lockstep_role"] ?? "")
             }
             #expect(isLive, "the backup did not go live\n\(pair.logTail())")
+            // The supervisor restarts the killed node, which joins the survivor (solo -> primary): read once that is
+            // over, so the role holds still between the two INFOs around the scrape.
+            _ = try await pair.waitForProtectedPrimary(deadline: .seconds(15))
             let reading = try Self.read(pair, node: survivor, scraper: scraper)
             Self.expectAgreement(reading, backup.description)
             #expect(reading.scrape.value("lockstep_role_changes_total", ["reason": "primary_lost"]) == 1)
