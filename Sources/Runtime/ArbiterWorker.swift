@@ -9,7 +9,7 @@ import Synchronization
 /// event loop, or heartbeats would stop and the peer would presume this node dead. A node has at most one
 /// question outstanding in practice (the core waits for each answer), so a queue of `pendingRequestsLimit` is
 /// slack, and a request that does not fit is answered at once with a failure: "unknown", so nobody goes live.
-final class ArbiterWorker: @unchecked Sendable {  // unchecked: `semaphore` is set up once, then only sem_* calls
+final class ArbiterWorker: Sendable {
     enum Request: Sendable {
         case read
         case take(epoch: UInt64, claim: Claim)
@@ -27,24 +27,15 @@ final class ArbiterWorker: @unchecked Sendable {  // unchecked: `semaphore` is s
 
     private let arbiter: any Arbiter
     private let state = Mutex(State())
-    private let semaphore: UnsafeMutablePointer<sem_t>
-    private let thread = Mutex<PosixThread?>(nil)
+    private let helper = HelperThread()
 
     init(arbiter: any Arbiter) {
         self.arbiter = arbiter
-        semaphore = .allocate(capacity: 1)
-        sem_init(semaphore, 0, 0)
-    }
-
-    deinit {
-        sem_destroy(semaphore)
-        semaphore.deallocate()
     }
 
     /// Starts the thread; `deliver` posts one answer to the loop and says whether it was queued.
     func start(deliver: @escaping @Sendable (ArbiterAnswer) -> Bool) throws(SystemError) {
-        let spawned = try PosixThread.spawn { [self] in work(deliver: deliver) }
-        thread.withLock { $0 = spawned }
+        try helper.start { [self] in work(deliver: deliver) }
     }
 
     /// Queues `request`; false when the queue is full or the worker is stopping.
@@ -54,7 +45,7 @@ final class ArbiterWorker: @unchecked Sendable {  // unchecked: `semaphore` is s
             state.requests.append(request)
             return true
         }
-        if isQueued { sem_post(semaphore) }
+        if isQueued { helper.wake() }
         return isQueued
     }
 
@@ -67,24 +58,19 @@ final class ArbiterWorker: @unchecked Sendable {  // unchecked: `semaphore` is s
             $0.isStopping = true
             $0.requests.removeAll()
         }
-        sem_post(semaphore)
+        helper.wake()
     }
 
     /// Waits for the thread to end; call after `halt()`.
     func join() {
-        let running = thread.withLock { thread -> PosixThread? in
-            let taken = thread
-            thread = nil
-            return taken
-        }
-        running?.join()
+        helper.join()
     }
 
     private var isStopping: Bool { state.withLock { $0.isStopping } }
 
     private func work(deliver: @Sendable (ArbiterAnswer) -> Bool) {
         while true {
-            while sem_wait(semaphore) != 0 {}  // only EINTR can fail a wait on a valid semaphore
+            helper.waitForWake()
             let next = state.withLock { state -> Request? in
                 guard !state.isStopping, !state.requests.isEmpty else { return nil }
                 return state.requests.removeFirst()

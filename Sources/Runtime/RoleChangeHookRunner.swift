@@ -11,7 +11,7 @@ import Synchronization
 /// `RoleChangeHook.outputLinesLimit` lines of at most `RoleChangeHook.outputLineBytesLimit` bytes (the rest
 /// counted, not logged), and a run past the hook's time limit is killed with SIGKILL to its process group (the
 /// shell and whatever it started).
-final class RoleChangeHookRunner: @unchecked Sendable {  // unchecked: `semaphore` is set up once, then only sem_*
+final class RoleChangeHookRunner: Sendable {
     /// Dropped notices are logged at the first and then every this many.
     static let droppedLogEvery = 100
     /// How long the thread waits for output at a time before it looks at the clock and the child again.
@@ -28,25 +28,16 @@ final class RoleChangeHookRunner: @unchecked Sendable {  // unchecked: `semaphor
     let hook: RoleChangeHook
     private let log: @Sendable (RuntimeEvent) -> Void
     private let state = Mutex(State())
-    private let semaphore: UnsafeMutablePointer<sem_t>
-    private let thread = Mutex<PosixThread?>(nil)
+    private let helper = HelperThread()
 
     init(hook: RoleChangeHook, log: @escaping @Sendable (RuntimeEvent) -> Void) {
         self.hook = hook
         self.log = log
-        semaphore = .allocate(capacity: 1)
-        sem_init(semaphore, 0, 0)
-    }
-
-    deinit {
-        sem_destroy(semaphore)
-        semaphore.deallocate()
     }
 
     /// Starts the thread.
     func start() throws(SystemError) {
-        let spawned = try PosixThread.spawn { [self] in work() }
-        thread.withLock { $0 = spawned }
+        try helper.start { [self] in work() }
     }
 
     /// Queues a run for `notice`; never blocks. Any thread.
@@ -59,7 +50,7 @@ final class RoleChangeHookRunner: @unchecked Sendable {  // unchecked: `semaphor
             state.dropped += 1
             return state.dropped
         }
-        sem_post(semaphore)
+        helper.wake()
         if let dropped, dropped == 1 || dropped % Self.droppedLogEvery == 0 {
             log(.roleChangeHook(.dropped(total: dropped, limit: RoleChangeHook.pendingRunsLimit)))
         }
@@ -73,7 +64,7 @@ final class RoleChangeHookRunner: @unchecked Sendable {  // unchecked: `semaphor
             $0.isStopping = true
             $0.exitDeadline = monotonicNanoseconds() + UInt64(hook.timeout.nanoseconds)
         }
-        sem_post(semaphore)
+        helper.wake()
         join()
     }
 
@@ -83,24 +74,19 @@ final class RoleChangeHookRunner: @unchecked Sendable {  // unchecked: `semaphor
             $0.isStopping = true
             $0.exitDeadline = 0
         }
-        sem_post(semaphore)
+        helper.wake()
     }
 
     /// Waits for the thread to end; call after `halt()` or from `finish()`.
     func join() {
-        let running = thread.withLock { thread -> PosixThread? in
-            let taken = thread
-            thread = nil
-            return taken
-        }
-        running?.join()
+        helper.join()
     }
 
     // MARK: The thread
 
     private func work() {
         while true {
-            while sem_wait(semaphore) != 0 {}  // only EINTR can fail a wait on a valid semaphore
+            helper.waitForWake()
             while true {
                 let (next, unrun) = state.withLock { state -> ((RoleChangeNotice, UInt64?)?, Int) in
                     if let deadline = state.exitDeadline, monotonicNanoseconds() >= deadline {

@@ -49,8 +49,7 @@ final class ServiceAddressWorker: @unchecked Sendable {  // unchecked: `netlink`
     private let log: @Sendable (RuntimeEvent) -> Void
     private let netlink: RouteNetlink
     private let state = Mutex(State())
-    private let semaphore: UnsafeMutablePointer<sem_t>
-    private let thread = Mutex<PosixThread?>(nil)
+    private let helper = HelperThread()
 
     /// Looks the device up and removes a stale copy of the address (left by a crash of this node), on the calling
     /// thread: the node must not listen while the address still routes to it. A missing device or no permission
@@ -63,8 +62,6 @@ final class ServiceAddressWorker: @unchecked Sendable {  // unchecked: `netlink`
         } catch {
             throw ServiceAddressError.classify(error, at: .lookUpDevice, device: address.device)
         }
-        semaphore = .allocate(capacity: 1)
-        sem_init(semaphore, 0, 0)
         let device = try Self.lookUp(address.device, netlink)
         let wasPresent: Bool
         do {
@@ -81,15 +78,9 @@ final class ServiceAddressWorker: @unchecked Sendable {  // unchecked: `netlink`
         }
     }
 
-    deinit {
-        sem_destroy(semaphore)
-        semaphore.deallocate()
-    }
-
     /// Starts the thread.
     func start() throws(SystemError) {
-        let spawned = try PosixThread.spawn { [self] in work() }
-        thread.withLock { $0 = spawned }
+        try helper.start { [self] in work() }
     }
 
     /// Posts the state the node wants; never blocks. Any thread.
@@ -99,7 +90,7 @@ final class ServiceAddressWorker: @unchecked Sendable {  // unchecked: `netlink`
             state.pending = wanted
             return true
         }
-        if isPosted { sem_post(semaphore) }
+        if isPosted { helper.wake() }
     }
 
     /// Stops the thread after the address is off the device, or after `exitRemovalLimit`: for a node that exits.
@@ -111,7 +102,7 @@ final class ServiceAddressWorker: @unchecked Sendable {  // unchecked: `netlink`
             $0.isStopping = true
             $0.exitDeadline = monotonicNanoseconds() + UInt64(Self.exitRemovalLimit.nanoseconds)
         }
-        sem_post(semaphore)
+        helper.wake()
         join()
     }
 
@@ -122,17 +113,12 @@ final class ServiceAddressWorker: @unchecked Sendable {  // unchecked: `netlink`
             $0.exitDeadline = nil
             $0.pending = nil
         }
-        sem_post(semaphore)
+        helper.wake()
     }
 
     /// Waits for the thread to end; call after `halt()` or from `finish()`.
     func join() {
-        let running = thread.withLock { thread -> PosixThread? in
-            let taken = thread
-            thread = nil
-            return taken
-        }
-        running?.join()
+        helper.join()
     }
 
     // MARK: The thread
@@ -188,9 +174,9 @@ final class ServiceAddressWorker: @unchecked Sendable {  // unchecked: `netlink`
             let isBusy = (target != nil && target != applied) || (target == .present && announcementsLeft > 0)
             if isBusy || isStopping {
                 sleep(for: Self.wakeSlice)
-                while sem_trywait(semaphore) == 0 {}  // posts only say "look again", which the loop does anyway
+                helper.forgetWakes()  // wakes only say "look again", which the loop does anyway
             } else {
-                while sem_wait(semaphore) != 0 {}  // only EINTR can fail a wait on a valid semaphore
+                helper.waitForWake()
             }
         }
     }
