@@ -5,26 +5,9 @@ extension ClientPort {
     // MARK: Accepting
 
     func acceptClients() {
-        for _ in 0..<Self.acceptsPerEventLimit {
-            guard let listener, let socket = loop.descriptor(of: listener) else { return }
-            let accepted: FileDescriptor?
-            do {
-                accepted = try TCP.accept(from: socket)
-            } catch {
-                // EMFILE and the like: level-triggered epoll would report the pending connection again at once.
-                log(.acceptFailed(role: "client", error))
-                try? loop.setInterest([], for: listener)  // if even this fails, the retry below still runs
-                loop.schedule(after: Self.acceptRetryDelay) { [weak self] in
-                    guard let self, let listener = self.listener else { return }
-                    try? loop.setInterest(.readable, for: listener)  // failing here means no more accepts
-                }
-                return
-            }
-            guard let socket = accepted else { return }
-            guard connectionCount < connectionsLimit else {
-                refuse(socket)
-                continue
-            }
+        guard let listener else { return }
+        loop.acceptPending(on: listener, role: "client", log: log) { socket in
+            guard connectionCount < connectionsLimit else { return refuse(socket) }
             adopt(socket)
         }
     }

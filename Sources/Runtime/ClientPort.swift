@@ -29,9 +29,6 @@ final class ClientPort<P: ClientProtocol> {
 
     /// Where a tag keeps its connection's index: `index << tagIndexShift | serial`.
     static var tagIndexShift: UInt64 { 40 }
-    /// Accepts per readable event: enough to take a burst, few enough that one round serves the others too.
-    static var acceptsPerEventLimit: Int { 16 }
-    static var acceptRetryDelay: Duration { .milliseconds(100) }
 
     /// Where the listener is bound (port 0 resolved).
     let address: SocketAddress
@@ -97,23 +94,8 @@ final class ClientPort<P: ClientProtocol> {
     /// the driver sets it once the core exists.
     var noticedStatus: NodeStatus?
 
-    /// Binds the client port; the driver does this before anything else, so a busy port is an error before
-    /// anything runs.
-    static func listen(on listenAddress: SocketAddress, addressText: String) throws(RuntimeError)
-        -> (FileDescriptor, SocketAddress)
-    {
-        let socket: FileDescriptor
-        let address: SocketAddress
-        do {
-            socket = try TCP.listen(on: listenAddress)
-            address = try TCP.localAddress(of: socket)
-        } catch {
-            throw .cannotListen(role: "client", address: addressText, error)
-        }
-        return (socket, address)
-    }
-
-    /// Takes the bound `listener` (see `listen(on:addressText:)`) and starts watching it; closes it on failure.
+    /// Takes the bound `listener` (see `EventLoop.listen(on:addressText:role:)`) and starts watching it; closes it on
+    /// failure.
     init(
         listener socket: FileDescriptor, address: SocketAddress, clientProtocol: P, configuration: RuntimeConfiguration,
         publisher: StatusPublisher, counters: CounterStore, loop: EventLoop,

@@ -34,9 +34,6 @@ final class MetricsPort {
         }
     }
 
-    /// Accepts per readable event, as on the client port: a burst is taken, and the round serves the others too.
-    static var acceptsPerEventLimit: Int { 16 }
-    static var acceptRetryDelay: Duration { .milliseconds(100) }
     /// Bytes taken from a metrics socket per read; a request head fits in one or two.
     static var readBufferBytes: Int { 4 << 10 }
 
@@ -58,27 +55,7 @@ final class MetricsPort {
     private var connections: [EventLoop.Registration: Connection] = [:]
     private let readBuffer: UnsafeMutableRawBufferPointer
 
-    /// Binds the metrics port; the driver does this with the other ports, so a busy port is an error before
-    /// anything runs.
-    static func listen(on addressText: String) throws(RuntimeError) -> (FileDescriptor, SocketAddress) {
-        let listenAddress: SocketAddress
-        do {
-            listenAddress = try SocketAddress(parsing: addressText)
-        } catch {
-            throw .invalidConfiguration("metrics listen address: \(error)")
-        }
-        let socket: FileDescriptor
-        let address: SocketAddress
-        do {
-            socket = try TCP.listen(on: listenAddress)
-            address = try TCP.localAddress(of: socket)
-        } catch {
-            throw .cannotListen(role: "metrics", address: addressText, error)
-        }
-        return (socket, address)
-    }
-
-    /// Takes the bound `listener` (see `listen(on:)`) and starts watching it; closes it on failure.
+    /// Takes the bound `listener` (see `EventLoop.listen(on:addressText:role:)`) and starts watching it; closes it on failure.
     init(
         listener socket: FileDescriptor, address: SocketAddress, configuration: RuntimeConfiguration,
         publisher: StatusPublisher, counters: CounterStore, loop: EventLoop,
@@ -110,28 +87,14 @@ final class MetricsPort {
     // MARK: Accepting
 
     private func accept() {
-        for _ in 0..<Self.acceptsPerEventLimit {
-            guard let listener, let socket = loop.descriptor(of: listener) else { return }
-            let accepted: FileDescriptor?
-            do {
-                accepted = try TCP.accept(from: socket)
-            } catch {
-                // EMFILE and the like: level-triggered epoll would report the pending connection again at once.
-                log(.acceptFailed(role: "metrics", error))
-                try? loop.setInterest([], for: listener)  // if even this fails, the retry below still runs
-                loop.schedule(after: Self.acceptRetryDelay) { [weak self] in
-                    guard let self, let listener = self.listener else { return }
-                    try? loop.setInterest(.readable, for: listener)  // failing here means no more accepts
-                }
-                return
-            }
-            guard let socket = accepted else { return }
+        guard let listener else { return }
+        loop.acceptPending(on: listener, role: "metrics", log: log) { socket in
             guard connections.count < connectionsLimit else {
                 let response = MetricsResponse.refusal(.tooManyConnections(limit: connectionsLimit))
                 response.bytes.withUnsafeBytes { _ = try? socket.send($0) }  // best effort: closed either way
                 try? socket.close()  // nothing is left to tell
                 countRefusal(.tooManyConnections(limit: connectionsLimit))
-                continue
+                return
             }
             adopt(socket)
         }

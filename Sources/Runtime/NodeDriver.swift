@@ -102,12 +102,13 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
 
         // Both ports are bound now, so a busy port is an error before anything runs; the client port first, so
         // that is the error reported when both are busy.
-        let (clientSocket, clientAddress) = try ClientPort<P>.listen(
-            on: clientListen, addressText: configuration.clientListenAddress)
+        let (clientSocket, clientAddress) = try EventLoop.listen(
+            on: clientListen, addressText: configuration.clientListenAddress, role: "client")
         var metricsListener: (FileDescriptor, SocketAddress)?
         if let metricsAddress = configuration.metricsListenAddress {
             do {
-                metricsListener = try MetricsPort.listen(on: metricsAddress)
+                metricsListener = try EventLoop.listen(
+                    on: try Self.parse(metricsAddress, role: "metrics"), addressText: metricsAddress, role: "metrics")
             } catch {
                 try? clientSocket.close()  // the listen error is the one worth reporting
                 throw error
