@@ -45,7 +45,7 @@ struct CommandArguments: RandomAccessCollection, Sendable {
         var encodedRanges = ArgumentRanges(count: count)
         // Written in place, in one pass: appending a varint and a copy per argument would check the array's
         // uniqueness and capacity each time (Benchmarks/README.md).
-        let encoding = Self.bytes(count: sizeBytes) { bytes in
+        let encoding = ByteArray.written(count: sizeBytes) { bytes in
             var offset = Varint.write(UInt64(count), into: bytes, at: 0)
             for position in 0..<count {
                 let argument = range(position)
@@ -60,30 +60,6 @@ struct CommandArguments: RandomAccessCollection, Sendable {
             precondition(offset == sizeBytes, "command encoding miscounted")
         }
         self.init(encoding: encoding, ranges: encodedRanges)
-    }
-
-    /// Encodings up to this many bytes are written on the stack first (`bytes(count:_:)`); nearly every command is.
-    static let stackWrittenLimit = 512
-
-    /// An array of `count` bytes, every one of them written by `write`.
-    ///
-    /// `Array(unsafeUninitializedCapacity:)` allocates through a function the standard library does not specialise,
-    /// which looks up the array's type at run time, costing more than the rest of the encoding (measured in
-    /// Benchmarks/README.md). Growing an empty array by one append is specialised, so a short encoding is
-    /// written on the stack and appended, which costs one copy of a few dozen bytes instead.
-    private static func bytes(count: Int, _ write: (UnsafeMutableBufferPointer<UInt8>) -> Void) -> [UInt8] {
-        guard count <= stackWrittenLimit else {
-            return [UInt8](unsafeUninitializedCapacity: count) { bytes, initialized in
-                write(bytes)
-                initialized = count
-            }
-        }
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { scratch in
-            write(scratch)
-            var bytes: [UInt8] = []
-            bytes.append(contentsOf: scratch)
-            return bytes
-        }
     }
 
     /// The arguments `encoding` holds; it must be exactly one encoding.
@@ -129,6 +105,22 @@ struct CommandArguments: RandomAccessCollection, Sendable {
                 offset = end
             }
             return offset == bytes.count ? ranges : nil
+        }
+    }
+
+    /// The name (first argument) of an encoded command, read without decoding the rest; nil when the encoding ends
+    /// before the name does, or the name is longer than any command's. A malformed encoding may give a name:
+    /// `init(decoding:)` is what checks it.
+    static func commandName(of encoding: [UInt8]) -> CommandName? {
+        encoding.withUnsafeBufferPointer { bytes in
+            var offset = 0
+            while offset < bytes.count, bytes[offset] & 0x80 != 0 { offset += 1 }  // the count's varint
+            offset += 1
+            // A name short enough to be a command's has a one-byte length.
+            guard offset < bytes.count, Int(bytes[offset]) <= CommandName.bytesLimit else { return nil }
+            let end = offset + 1 + Int(bytes[offset])
+            guard end <= bytes.count else { return nil }
+            return CommandName(UnsafeBufferPointer(rebasing: bytes[(offset + 1)..<end]))
         }
     }
 

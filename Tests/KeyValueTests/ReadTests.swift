@@ -8,6 +8,10 @@ import Testing
 struct ReadTests {
     /// The reply `read` gives to `arguments`, or nil when the command must be logged.
     private func read(_ driver: StoreDriver, _ arguments: String...) -> String? {
+        read(driver, arguments)
+    }
+
+    private func read(_ driver: StoreDriver, _ arguments: [String]) -> String? {
         var context = ApplyContext.recording(from: driver.entropy)
         return driver.store.read(KeyValueCommand.encode(arguments.map(bytes)), context: &context).map(text)
     }
@@ -37,6 +41,16 @@ struct ReadTests {
             let logged = driver.run(arguments: arguments.map(bytes))
             #expect(answered == text(logged), "\(arguments)")
         }
+    }
+
+    @Test("a read of more keys than a one-byte count holds is still answered, as the logged command answers it")
+    func longRead() {
+        var driver = sample()
+        // 200 keys: the encoding's argument count takes two bytes, before the name.
+        let arguments = ["MGET"] + (0..<199).map { $0 % 2 == 0 ? "plain" : "missing\($0)" }
+        let answered = read(driver, arguments)
+        #expect(answered != nil)
+        #expect(answered == text(driver.run(arguments: arguments.map(bytes))))
     }
 
     @Test("a read that meets an expired key is logged, so the deletion happens on both nodes")
