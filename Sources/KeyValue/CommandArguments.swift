@@ -158,21 +158,31 @@ private struct ArgumentRanges: Sendable {
     private typealias Inline = InlineArray<4, Range<Int>>
     static var inlineLimit: Int { Inline.count }
     private var inline = Inline(repeating: 0..<0)
-    private var overflow: [Range<Int>] = []
+    /// Nil until a range past the inline ones arrives: even an empty array costs a release when its owner goes, twice
+    /// per GET on the primary.
+    private var overflow: [Range<Int>]?
     private(set) var count = 0
 
     /// Empty, with room for `expected` ranges.
     init(count expected: Int) {
-        if expected > Self.inlineLimit { overflow.reserveCapacity(expected - Self.inlineLimit) }
+        guard expected > Self.inlineLimit else { return }
+        var reserved: [Range<Int>] = []
+        reserved.reserveCapacity(expected - Self.inlineLimit)
+        overflow = reserved
     }
 
     mutating func append(_ range: Range<Int>) {
-        if count < Self.inlineLimit { inline[count] = range } else { overflow.append(range) }
+        if count < Self.inlineLimit {
+            inline[count] = range
+        } else {
+            overflow = overflow ?? []
+            overflow!.append(range)
+        }
         count += 1
     }
 
     subscript(position: Int) -> Range<Int> {
         precondition(position >= 0 && position < count, "argument \(position) of \(count)")
-        return position < Self.inlineLimit ? inline[position] : overflow[position - Self.inlineLimit]
+        return position < Self.inlineLimit ? inline[position] : overflow![position - Self.inlineLimit]
     }
 }

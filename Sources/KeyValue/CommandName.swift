@@ -46,8 +46,9 @@ struct CommandName: Hashable, Sendable {
 
     /// A well-mixed number for a table of `1 << bits` slots (Fibonacci hashing): cheap, and the same in every
     /// process, unlike the seeded `Hasher` (which is not needed against a fixed set of names).
+    @inline(__always)
     func slot(bits: Int) -> Int {
-        let mixed = (low ^ (high &* 31) ^ UInt64(count)) &* 0x9E37_79B9_7F4A_7C15
-        return Int(truncatingIfNeeded: mixed >> UInt64(64 - bits))
+        let mixed = (low ^ (high &* 31) ^ UInt64(truncatingIfNeeded: count)) &* 0x9E37_79B9_7F4A_7C15
+        return Int(truncatingIfNeeded: mixed &>> UInt64(64 &- bits))
     }
 }

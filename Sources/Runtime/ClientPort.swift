@@ -241,7 +241,7 @@ final class ClientPort<P: ClientProtocol> {
                 let request = clientProtocol.nextRequest(
                     from: &client.session, status: status, digest: { digest() })
             else { break }
-            switch request {
+            switch consume request {
             case .local(let reply):
                 client.pipeline.appendFilled(reply)
                 hasNewReplies = true
