@@ -108,20 +108,31 @@ struct CommandArguments: RandomAccessCollection, Sendable {
         }
     }
 
-    /// The name (first argument) of an encoded command, read without decoding the rest; nil when the encoding ends
-    /// before the name does, or the name is longer than any command's. A malformed encoding may give a name:
-    /// `init(decoding:)` is what checks it.
-    static func commandName(of encoding: [UInt8]) -> CommandName? {
-        encoding.withUnsafeBufferPointer { bytes in
+    /// The start of an encoded command, read without decoding the rest: its name, and where its second argument sits
+    /// when the encoding is exactly two arguments in the short form (a one-byte count and lengths), as nearly every
+    /// GET is. Nil when the encoding ends before the name does, or the name is longer than any command's. A malformed
+    /// encoding may give a name: `init(decoding:)` is what checks it, unless a second argument was found.
+    ///
+    /// Positions rather than slices: a result holding a slice was copied and destroyed through run-time type
+    /// information, costing more than decoding.
+    static func peek(_ encoding: [UInt8]) -> (name: CommandName, secondArgument: Range<Int>?)? {
+        let found: (name: CommandName, end: Int)? = encoding.withUnsafeBufferPointer { bytes in
             var offset = 0
             while offset < bytes.count, bytes[offset] & 0x80 != 0 { offset += 1 }  // the count's varint
             offset += 1
             // A name short enough to be a command's has a one-byte length.
             guard offset < bytes.count, Int(bytes[offset]) <= CommandName.bytesLimit else { return nil }
             let end = offset + 1 + Int(bytes[offset])
-            guard end <= bytes.count else { return nil }
-            return CommandName(UnsafeBufferPointer(rebasing: bytes[(offset + 1)..<end]))
+            guard end <= bytes.count, let name = CommandName(UnsafeBufferPointer(rebasing: bytes[(offset + 1)..<end]))
+            else { return nil }
+            return (name, end)
         }
+        guard let (name, nameEnd) = found else { return nil }
+        // `2 · n · name · m · argument`, with n and m below 0x80 and nothing after: a complete, valid encoding.
+        guard encoding[0] == 2, nameEnd < encoding.count, encoding[nameEnd] < 0x80,
+            nameEnd + 1 + Int(encoding[nameEnd]) == encoding.count
+        else { return (name, nil) }
+        return (name, (nameEnd + 1)..<encoding.count)
     }
 
     var startIndex: Int { 0 }

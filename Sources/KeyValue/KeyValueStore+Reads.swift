@@ -20,10 +20,8 @@ extension KeyValueStore {
     /// The reply to a read command none of whose keys has expired; nil for anything else, which becomes an entry.
     public func read(_ command: [UInt8], context: inout ApplyContext) -> [UInt8]? {
         // Most replicated commands are writes: their name alone sends them to `apply`, before the rest is decoded.
-        // Malformed bytes go there too, and `apply` says why.
-        guard let name = CommandArguments.commandName(of: command).flatMap(DataCommand.init(name:)),
-            Self.isAnsweredWithoutEntry(name),
-            let arguments = try? CommandArguments(decoding: command), name.accepts(argumentCount: arguments.count)
+        guard let (commandName, secondArgument) = CommandArguments.peek(command),
+            let name = DataCommand(name: commandName), Self.isAnsweredWithoutEntry(name)
         else { return nil }
         var cachedNanoseconds: Int64?
         func clock() -> Int64 {
@@ -32,6 +30,11 @@ extension KeyValueStore {
             cachedNanoseconds = now
             return now
         }
+        // A GET whose key the peek found needs no decoding: its two arguments are GET's arity.
+        if name == .get, let key = secondArgument { return getWithoutEntry(StoreKey(viewing: command[key]), clock: clock) }
+        // Malformed bytes and a wrong arity go to `apply` too, which says what is wrong.
+        guard let arguments = try? CommandArguments(decoding: command), name.accepts(argumentCount: arguments.count)
+        else { return nil }
         if name == .get { return getWithoutEntry(arguments.key(at: 1), clock: clock) }
         let keys = name == .mget || name == .exists ? 1..<arguments.count : name == .dbsize ? 1..<1 : 1..<2
         for position in keys where hasExpired(arguments.key(at: position), clock: clock) { return nil }
