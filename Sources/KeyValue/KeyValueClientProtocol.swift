@@ -74,14 +74,13 @@ public struct KeyValueClientProtocol: ClientProtocol {
     public func nextRequest(
         from session: inout Session, status: NodeStatus, digest: () -> UInt64?
     ) -> ClientRequest? {
-        let parsed: CommandArguments?
+        let arguments: CommandArguments
         do {
-            parsed = try session.parser.nextArguments()
+            guard let next = try session.parser.nextArguments() else { return nil }
+            arguments = next
         } catch {
             return .malformed(reply: error.reply)
         }
-        // Consumed, so the arguments move out rather than being copied and the optional destroyed.
-        guard let arguments = consume parsed else { return nil }
         // One load and a branch per request; everything else about authentication is off the hot path.
         if !session.isAuthenticated, let refusal = Authentication.refusal(arguments) {
             return .local(reply: refusal)

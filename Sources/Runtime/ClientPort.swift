@@ -241,6 +241,7 @@ final class ClientPort<P: ClientProtocol> {
                 let request = clientProtocol.nextRequest(
                     from: &client.session, status: status, digest: { digest() })
             else { break }
+            // Consumed: its bytes move on, rather than being copied and the request destroyed.
             switch consume request {
             case .local(let reply):
                 client.pipeline.appendFilled(reply)
