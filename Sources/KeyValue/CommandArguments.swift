@@ -45,7 +45,7 @@ struct CommandArguments: RandomAccessCollection, Sendable {
         var encodedRanges = ArgumentRanges(count: count)
         // Written in place, in one pass: appending a varint and a copy per argument would check the array's
         // uniqueness and capacity each time (Benchmarks/README.md).
-        let encoding = Self.bytes(count: sizeBytes) { bytes in
+        let encoding = ByteArray.written(count: sizeBytes) { bytes in
             var offset = Varint.write(UInt64(count), into: bytes, at: 0)
             for position in 0..<count {
                 let argument = range(position)
@@ -60,30 +60,6 @@ struct CommandArguments: RandomAccessCollection, Sendable {
             precondition(offset == sizeBytes, "command encoding miscounted")
         }
         self.init(encoding: encoding, ranges: encodedRanges)
-    }
-
-    /// Encodings up to this many bytes are written on the stack first (`bytes(count:_:)`); nearly every command is.
-    static let stackWrittenLimit = 512
-
-    /// An array of `count` bytes, every one of them written by `write`.
-    ///
-    /// `Array(unsafeUninitializedCapacity:)` allocates through a function the standard library does not specialise,
-    /// which looks up the array's type at run time, costing more than the rest of the encoding (measured in
-    /// Benchmarks/README.md). Growing an empty array by one append is specialised, so a short encoding is
-    /// written on the stack and appended, which costs one copy of a few dozen bytes instead.
-    private static func bytes(count: Int, _ write: (UnsafeMutableBufferPointer<UInt8>) -> Void) -> [UInt8] {
-        guard count <= stackWrittenLimit else {
-            return [UInt8](unsafeUninitializedCapacity: count) { bytes, initialized in
-                write(bytes)
-                initialized = count
-            }
-        }
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { scratch in
-            write(scratch)
-            var bytes: [UInt8] = []
-            bytes.append(contentsOf: scratch)
-            return bytes
-        }
     }
 
     /// The arguments `encoding` holds; it must be exactly one encoding.
@@ -132,6 +108,33 @@ struct CommandArguments: RandomAccessCollection, Sendable {
         }
     }
 
+    /// The start of an encoded command, read without decoding the rest: its name, and where its second argument sits
+    /// when the encoding is exactly two arguments in the short form (a one-byte count and lengths), as nearly every
+    /// GET is. Nil when the encoding ends before the name does, or the name is longer than any command's. A malformed
+    /// encoding may give a name: `init(decoding:)` is what checks it, unless a second argument was found.
+    ///
+    /// Positions rather than slices: a result holding a slice was copied and destroyed through run-time type
+    /// information, costing more than decoding.
+    static func peek(_ encoding: [UInt8]) -> (name: CommandName, secondArgument: Range<Int>?)? {
+        let found: (name: CommandName, end: Int)? = encoding.withUnsafeBufferPointer { bytes in
+            var offset = 0
+            while offset < bytes.count, bytes[offset] & 0x80 != 0 { offset += 1 }  // the count's varint
+            offset += 1
+            // A name short enough to be a command's has a one-byte length.
+            guard offset < bytes.count, Int(bytes[offset]) <= CommandName.bytesLimit else { return nil }
+            let end = offset + 1 + Int(bytes[offset])
+            guard end <= bytes.count, let name = CommandName(UnsafeBufferPointer(rebasing: bytes[(offset + 1)..<end]))
+            else { return nil }
+            return (name, end)
+        }
+        guard let (name, nameEnd) = found else { return nil }
+        // `2 · n · name · m · argument`, with n and m below 0x80 and nothing after: a complete, valid encoding.
+        guard encoding[0] == 2, nameEnd < encoding.count, encoding[nameEnd] < 0x80,
+            nameEnd + 1 + Int(encoding[nameEnd]) == encoding.count
+        else { return (name, nil) }
+        return (name, (nameEnd + 1)..<encoding.count)
+    }
+
     var startIndex: Int { 0 }
     var endIndex: Int { ranges.count }
 
@@ -166,21 +169,31 @@ private struct ArgumentRanges: Sendable {
     private typealias Inline = InlineArray<4, Range<Int>>
     static var inlineLimit: Int { Inline.count }
     private var inline = Inline(repeating: 0..<0)
-    private var overflow: [Range<Int>] = []
+    /// Nil until a range past the inline ones arrives: even an empty array costs a release when its owner goes, twice
+    /// per GET on the primary.
+    private var overflow: [Range<Int>]?
     private(set) var count = 0
 
     /// Empty, with room for `expected` ranges.
     init(count expected: Int) {
-        if expected > Self.inlineLimit { overflow.reserveCapacity(expected - Self.inlineLimit) }
+        guard expected > Self.inlineLimit else { return }
+        var reserved: [Range<Int>] = []
+        reserved.reserveCapacity(expected - Self.inlineLimit)
+        overflow = reserved
     }
 
     mutating func append(_ range: Range<Int>) {
-        if count < Self.inlineLimit { inline[count] = range } else { overflow.append(range) }
+        if count < Self.inlineLimit {
+            inline[count] = range
+        } else {
+            overflow = overflow ?? []
+            overflow!.append(range)
+        }
         count += 1
     }
 
     subscript(position: Int) -> Range<Int> {
         precondition(position >= 0 && position < count, "argument \(position) of \(count)")
-        return position < Self.inlineLimit ? inline[position] : overflow[position - Self.inlineLimit]
+        return position < Self.inlineLimit ? inline[position] : overflow![position - Self.inlineLimit]
     }
 }

@@ -21,13 +21,12 @@ struct CommandName: Hashable, Sendable {
 
     private init(packing bytes: UnsafeBufferPointer<UInt8>) {
         count = bytes.count
-        for index in 0..<count {
-            if index < 8 {
-                low |= UInt64(bytes[index]) << UInt64(8 * index)
-            } else {
-                high |= UInt64(bytes[index]) << UInt64(8 * (index - 8))
-            }
-        }
+        // One copy into the two words rather than a shift per byte. The order of the bytes within a word matters
+        // not, as long as every name is packed the same way.
+        var words: (low: UInt64, high: UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: UnsafeRawBufferPointer(bytes)) }
+        low = words.low
+        high = words.high
         // Lower-cased eight bytes at a time (SWAR) rather than byte by byte: the bytes A-Z gain 0x20.
         low = Self.lowercased(low)
         high = Self.lowercased(high)
@@ -47,8 +46,9 @@ struct CommandName: Hashable, Sendable {
 
     /// A well-mixed number for a table of `1 << bits` slots (Fibonacci hashing): cheap, and the same in every
     /// process, unlike the seeded `Hasher` (which is not needed against a fixed set of names).
+    @inline(__always)
     func slot(bits: Int) -> Int {
-        let mixed = (low ^ (high &* 31) ^ UInt64(count)) &* 0x9E37_79B9_7F4A_7C15
-        return Int(truncatingIfNeeded: mixed >> UInt64(64 - bits))
+        let mixed = (low ^ (high &* 31) ^ UInt64(truncatingIfNeeded: count)) &* 0x9E37_79B9_7F4A_7C15
+        return Int(truncatingIfNeeded: mixed &>> UInt64(64 &- bits))
     }
 }

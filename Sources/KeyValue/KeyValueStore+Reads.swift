@@ -5,18 +5,23 @@ import Replication
 /// A read runs the ordinary command on a copy of the store. Having checked that none of its keys has expired, nothing
 /// in the command deletes (lazy expiry is the only write a read command makes), so the copy shares every shard and
 /// copy-on-write never triggers: the reply is the one the logged command would give, at the cost of a lookup. A read
-/// that meets an expired key is logged as before, so that the deletion happens on both nodes alike.
+/// that meets an expired key is logged as before, so that the deletion happens on both nodes alike. GET, the commonest
+/// read by far, is answered with a single lookup of its key instead.
 extension KeyValueStore {
-    /// The commands that may be answered this way; KEYS is not among them (it meets expired keys anywhere).
-    static let readCommands: Set<DataCommand> = [
-        .get, .mget, .exists, .type, .strlen, .ttl, .pttl, .expiretime, .pexpiretime, .dbsize,
-    ]
+    /// Whether `command` may be answered this way; KEYS is not (it meets expired keys anywhere), nor are RANDOMKEY
+    /// and TIME, which read recorded randomness or time.
+    static func isAnsweredWithoutEntry(_ command: DataCommand) -> Bool {
+        switch command {
+        case .get, .mget, .exists, .type, .strlen, .ttl, .pttl, .expiretime, .pexpiretime, .dbsize: true
+        default: false
+        }
+    }
 
     /// The reply to a read command none of whose keys has expired; nil for anything else, which becomes an entry.
     public func read(_ command: [UInt8], context: inout ApplyContext) -> [UInt8]? {
-        guard let arguments = try? CommandArguments(decoding: command), !arguments.isEmpty,  // malformed: apply says why
-            let name = CommandName(arguments.bytes(at: 0)).flatMap(DataCommand.init(name:)),
-            Self.readCommands.contains(name), name.accepts(argumentCount: arguments.count)
+        // Most replicated commands are writes: their name alone sends them to `apply`, before the rest is decoded.
+        guard let (commandName, secondArgument) = CommandArguments.peek(command),
+            let name = DataCommand(name: commandName), Self.isAnsweredWithoutEntry(name)
         else { return nil }
         var cachedNanoseconds: Int64?
         func clock() -> Int64 {
@@ -25,12 +30,28 @@ extension KeyValueStore {
             cachedNanoseconds = now
             return now
         }
+        // A GET whose key the peek found needs no decoding: its two arguments are GET's arity.
+        if name == .get, let key = secondArgument { return getWithoutEntry(StoreKey(viewing: command[key]), clock: clock) }
+        // Malformed bytes and a wrong arity go to `apply` too, which says what is wrong.
+        guard let arguments = try? CommandArguments(decoding: command), name.accepts(argumentCount: arguments.count)
+        else { return nil }
+        if name == .get { return getWithoutEntry(arguments.key(at: 1), clock: clock) }
         let keys = name == .mget || name == .exists ? 1..<arguments.count : name == .dbsize ? 1..<1 : 1..<2
         for position in keys where hasExpired(arguments.key(at: position), clock: clock) { return nil }
         var view = self
         let reply = view.execute(name, arguments, clock: clock)
         assert(view.count == count && view.digestSum == digestSum, "a read changed the store")
         return reply
+    }
+
+    /// GET's reply, as `get` gives it, from one lookup of `key`; nil when the key has expired.
+    private func getWithoutEntry(_ key: StoreKey, clock: Clock) -> [UInt8]? {
+        let hash = ShardHash.of(key.bytes)
+        let index = shardIndex(hash: hash)
+        // Through the table each time: a local copy of the shard would retain each of its arrays.
+        guard let slot = shards[index].find(key, hash: hash) else { return Replies.nullBulk }
+        if let expiresAt = shards[index].expiry(at: slot), Self.milliseconds(clock()) > expiresAt { return nil }
+        return RESPWriter.bulk(shards[index].value(at: slot))
     }
 
     /// Whether `key` exists with a TTL that has passed (it is due for deletion).

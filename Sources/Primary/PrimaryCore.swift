@@ -38,7 +38,8 @@ public struct PrimaryCore<Machine: StateMachine> {
     /// Deliver `.timerFired` no later than this.
     public private(set) var nextWakeup: Instant?
 
-    private var entropy: any EntropySource
+    /// Records the time and randomness each command and tick reads from the entropy source, for its entry.
+    private var recorder: ApplyContext
     /// Replies held back until the backup acks the entries that produced them (DESIGN, output rule).
     /// Capped at `limits.withheldRepliesLimit`: intake pauses long before it fills.
     private var withheld: BoundedQueue<Withheld>
@@ -68,7 +69,7 @@ public struct PrimaryCore<Machine: StateMachine> {
         self.epoch = epoch
         self.machine = machine
         self.lastSequence = lastSequence
-        self.entropy = entropy
+        self.recorder = .recording(from: entropy)
         self.limits = limits
         self.standing = .solo
         self.withheld = BoundedQueue(capacity: limits.withheldRepliesLimit)
@@ -145,18 +146,19 @@ public struct PrimaryCore<Machine: StateMachine> {
 
     private mutating func execute(_ command: ClientCommand, into actions: inout [PrimaryAction]) {
         guard isExecuting else { return }  // intake is paused; the runtime drops what raced with it
-        var context = ApplyContext.recording(from: entropy)
-        if let reply = machine.read(command.bytes, context: &context) {
+        let answer = machine.read(command.bytes, context: &recorder)
+        // What a read saw goes nowhere: its reply is not replayed, and a read that declines (it met an expired key)
+        // leaves its command to `apply`, whose entry must hold exactly what `apply` reads, as the backup replays it.
+        _ = recorder.takeRecorded()
+        if let reply = answer {
             // Released by the ack of the next entry, whichever it is (DESIGN, output rule; `StateMachine.read`).
-            entropy = context.entropySource ?? entropy
             let fitted = withheld.append(Withheld(sequence: lastSequence + 1, reply: Reply(tag: command.tag, bytes: reply)))
             precondition(fitted, "withheld replies past their bound: intake should have paused")
             isBarrierNeeded = true
             return
         }
-        let reply = machine.apply(command.bytes, context: &context)
-        entropy = context.entropySource ?? entropy
-        append(.command(command.bytes, recorded: context.recorded), into: &actions)
+        let reply = machine.apply(command.bytes, context: &recorder)
+        append(.command(command.bytes, recorded: recorder.takeRecorded()), into: &actions)
         let fitted = withheld.append(Withheld(sequence: lastSequence, reply: Reply(tag: command.tag, bytes: reply)))
         precondition(fitted, "withheld replies past their bound: intake should have paused")
         if lastSequence - lastDigestSequence >= limits.digestIntervalEntries {
@@ -185,10 +187,8 @@ public struct PrimaryCore<Machine: StateMachine> {
             nextTickAt = now + limits.tickInterval
         } else if let due = nextTickAt, now >= due {
             // Timer-driven work is a log entry, so the backup does it at the same point (DESIGN 1).
-            var context = ApplyContext.recording(from: entropy)
-            machine.tick(context: &context)
-            entropy = context.entropySource ?? entropy
-            append(.tick(recorded: context.recorded), into: &actions)
+            machine.tick(context: &recorder)
+            append(.tick(recorded: recorder.takeRecorded()), into: &actions)
             nextTickAt = now + limits.tickInterval
         }
         if let due = arbiterRetryAt, now >= due, case .awaitingEpoch(let wanted) = standing {
@@ -395,12 +395,15 @@ public struct PrimaryCore<Machine: StateMachine> {
 
     private mutating func releaseWhatTheOutputRuleAllows(into actions: inout [PrimaryAction]) {
         let through = releasableThrough
+        guard let first = withheld.first, first.sequence <= through else { return }
         var replies: [Reply] = []
+        // One allocation rather than one per doubling: an ack often releases a few hundred pipelined replies.
+        replies.reserveCapacity(withheld.count)
         while let first = withheld.first, first.sequence <= through {
             replies.append(first.reply)
             _ = withheld.popFirst()
         }
-        if !replies.isEmpty { actions.append(.release(replies)) }
+        actions.append(.release(replies))
     }
 
     /// A stop request holds until it can be honoured: at once when solo, by handover when protected,

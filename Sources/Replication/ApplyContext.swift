@@ -82,6 +82,16 @@ public struct ApplyContext {
         }
     }
 
+    /// Hands over the values recorded so far and records afresh from the same source, which keeps its state.
+    ///
+    /// A primary keeps one recording context for all its commands rather than wrap its source anew for each (copying
+    /// the existential in and out cost a few percent of a pipelined request).
+    public mutating func takeRecorded() -> [Recorded] {
+        var taken: [Recorded] = []
+        swap(&taken, &recorded)
+        return taken
+    }
+
     /// The source after recording, with whatever state (a seeded generator) the reads advanced.
     public var entropySource: (any EntropySource)? {
         if case .recording(let source) = mode { source } else { nil }

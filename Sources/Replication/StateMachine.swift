@@ -28,7 +28,9 @@ public protocol StateMachine {
     /// reply leaves only once the backup has acked an entry appended after the read (a write behind it, or a barrier
     /// the primary appends), which proves both that everything the read saw is held twice and that this primary still
     /// led when it answered (Raft's ReadIndex, with the log's next ack as the heartbeat). Values read from `context`
-    /// are not recorded anywhere. The default answers nothing this way: every command becomes an entry.
+    /// are not recorded anywhere, whether the read answers or declines: a declined command's entry holds only what
+    /// `apply` then reads, which is all the backup replays. The default answers nothing this way: every command
+    /// becomes an entry.
     func read(_ command: [UInt8], context: inout ApplyContext) -> [UInt8]?
 
     /// Timer-driven work (e.g. active expiry). The primary runs it as a log entry of its own, so

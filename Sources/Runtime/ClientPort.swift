@@ -205,10 +205,11 @@ final class ClientPort<P: ClientProtocol> {
     /// the first replicated request (parked until resume).
     func parse(_ client: Client) {
         var hasNewReplies = false
-        // Nothing below changes it: the core sees these requests at the round's end.
-        let snapshot = publisher.routingStatus
+        // Nothing below changes it: the core sees these requests at the round's end. Read out of the snapshot once:
+        // each read of a class's property copies the status, retaining every string in it.
+        let status = publisher.routingStatus.status
         if client.parkedCommand != nil {
-            guard unpark(client, status: snapshot.status, hasNewReplies: &hasNewReplies) else {
+            guard unpark(client, status: status, hasNewReplies: &hasNewReplies) else {
                 if hasNewReplies { queueFlush(client) }
                 updateInterest(client)
                 return
@@ -225,9 +226,10 @@ final class ClientPort<P: ClientProtocol> {
             }
             guard
                 let request = clientProtocol.nextRequest(
-                    from: &client.session, status: snapshot.status, digest: { digest() })
+                    from: &client.session, status: status, digest: { digest() })
             else { break }
-            switch request {
+            // Consumed: its bytes move on, rather than being copied and the request destroyed.
+            switch consume request {
             case .local(let reply):
                 client.pipeline.appendFilled(reply)
                 hasNewReplies = true
@@ -248,14 +250,14 @@ final class ClientPort<P: ClientProtocol> {
                 break parsing
             case .replicated where isDraining:
                 // Nothing reaches the core any more, so this command will never run: say so, and where to go.
-                let reply = clientProtocol.rejectionReply(reason: drainRefusalReason, status: snapshot.status)
+                let reply = clientProtocol.rejectionReply(reason: drainRefusalReason, status: status)
                 client.pipeline.appendFilled(reply)
                 hasNewReplies = true
             case .replicated(let bytes):
                 guard bytes.count <= commandBytesLimit else {
                     // The protocol promised `replicatedBytesLimit`; refuse rather than send a frame the peer rejects.
                     let reason = "the command's \(bytes.count) bytes do not fit a log entry"
-                    client.pipeline.appendFilled(clientProtocol.rejectionReply(reason: reason, status: snapshot.status))
+                    client.pipeline.appendFilled(clientProtocol.rejectionReply(reason: reason, status: status))
                     hasNewReplies = true
                     continue
                 }

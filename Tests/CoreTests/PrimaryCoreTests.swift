@@ -13,9 +13,11 @@ struct Counter: SmallStateMachine, Equatable {
         return Array("\(applied)".utf8)
     }
     mutating func tick(context: inout ApplyContext) {}
-    /// Commands starting with "r" are reads, answered with the count and no entry of their own.
+    /// Commands starting with "r" are reads, answered with the count and no entry of their own. Those starting with
+    /// "e" read the clock and then decline, as a read that meets an expired key does.
     func read(_ command: [UInt8], context: inout ApplyContext) -> [UInt8]? {
-        command.first == UInt8(ascii: "r") ? Array("\(applied)".utf8) : nil
+        if command.first == UInt8(ascii: "e") { _ = context.wallClockNanoseconds() }
+        return command.first == UInt8(ascii: "r") ? Array("\(applied)".utf8) : nil
     }
     func encoded() -> [UInt8] { withUnsafeBytes(of: applied.littleEndian) { Array($0) } }
     mutating func restore(from snapshot: [UInt8]) throws(SnapshotError) {
@@ -127,6 +129,17 @@ struct PrimaryCoreTests {
         #expect(mixed.sentFrames.count == 1)
         let both = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 3, applied: 3)]), at: at(7))
         #expect(both.releasedTags == [3, 4])
+    }
+
+    @Test("what a read recorded before declining stays out of the entry: the backup replays only what apply read")
+    func declinedReadRecordsNothing() {
+        var primary = protectedPrimary()
+        let declined = ClientCommand(tag: 1, bytes: Array("expired".utf8))
+        let actions = primary.handle(.commandsArrived([declined]), at: at(1))
+        let entries = actions.compactMap { action -> LogEntry? in
+            if case .log(_, _, _, let entry) = action { entry } else { nil }
+        }
+        #expect(entries == [.command(declined.bytes, recorded: [.random(7)])])
     }
 
     @Test("a new backup gets a checkpoint and protects only after acking it, marked in-stream")

@@ -18,7 +18,7 @@ struct KeyValueCommandTests {
     @Test("encodings just within and just past the stack-written limit are the same bytes and decode back")
     func stackWrittenLimit() throws {
         // One argument of n ≥ 128 bytes encodes as a count byte, a two-byte length and the bytes.
-        for size in [CommandArguments.stackWrittenLimit, CommandArguments.stackWrittenLimit + 1] {
+        for size in [ByteArray.stackWrittenLimit, ByteArray.stackWrittenLimit + 1] {
             let argument = (0..<(size - 3)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
             let encoding = KeyValueCommand.encode([argument])
             #expect(encoding.count == size)

@@ -34,6 +34,21 @@ struct RESPWriterTests {
         #expect(text(RESPWriter.simpleString("x\ny")) == "+x y\r\n")
     }
 
+    @Test("a stored value's bulk reply, written in one pass, is the writer's, at every length boundary")
+    func valueBulk() {
+        // Lengths where the decimal length gains a digit, and around where the reply stops being written on the stack.
+        for length in [0, 1, 9, 10, 99, 100, 999, 1000, ByteArray.stackWrittenLimit - 7, ByteArray.stackWrittenLimit - 6,
+            ByteArray.stackWrittenLimit, 10_000]
+        {
+            let stored = [UInt8](repeating: 0xAB, count: 3) + (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+            let value = stored.dropFirst(3)  // a slice not at the start of its array, as a shard's value is
+            var writer = RESPWriter()
+            writer.appendBulk(value)
+            #expect(RESPWriter.bulk(value) == writer.bytes, "length \(length)")
+            #expect(RESPWriter.bulk(value).starts(with: bytes("$\(length)\r\n")), "length \(length)")
+        }
+    }
+
     @Test("the writer appends replies one after another, as a pipeline answers")
     func appending() {
         var writer = RESPWriter()

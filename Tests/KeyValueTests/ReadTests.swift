@@ -8,6 +8,10 @@ import Testing
 struct ReadTests {
     /// The reply `read` gives to `arguments`, or nil when the command must be logged.
     private func read(_ driver: StoreDriver, _ arguments: String...) -> String? {
+        read(driver, arguments)
+    }
+
+    private func read(_ driver: StoreDriver, _ arguments: [String]) -> String? {
         var context = ApplyContext.recording(from: driver.entropy)
         return driver.store.read(KeyValueCommand.encode(arguments.map(bytes)), context: &context).map(text)
     }
@@ -39,6 +43,26 @@ struct ReadTests {
         }
     }
 
+    @Test("a read of more keys than a one-byte count holds is still answered, as the logged command answers it")
+    func longRead() {
+        var driver = sample()
+        // 200 keys: the encoding's argument count takes two bytes, before the name.
+        let arguments = ["MGET"] + (0..<199).map { $0 % 2 == 0 ? "plain" : "missing\($0)" }
+        let answered = read(driver, arguments)
+        #expect(answered != nil)
+        #expect(answered == text(driver.run(arguments: arguments.map(bytes))))
+    }
+
+    @Test("a GET is answered alike whether its key's length takes one byte of the encoding or two")
+    func longKey() {
+        var driver = sample()
+        let long = String(repeating: "k", count: 200)
+        driver.run("SET", long, "far")
+        #expect(read(driver, "GET", long) == "$3\r\nfar\r\n")
+        #expect(read(driver, "GET", String(long.dropLast())) == "$-1\r\n")
+        #expect(read(driver, "GET", "plain") == "$5\r\nhello\r\n")
+    }
+
     @Test("a read that meets an expired key is logged, so the deletion happens on both nodes")
     func expiredKeyIsLogged() {
         var driver = sample()
@@ -63,5 +87,10 @@ struct ReadTests {
         }
         var context = ApplyContext.recording(from: driver.entropy)
         #expect(driver.store.read([1, 2, 3], context: &context) == nil)
+        // GET with its key cut short, with a byte too many, and with a count of 3 for its two arguments
+        let get = KeyValueCommand.encode([bytes("GET"), bytes("plain")])
+        for malformed in [Array(get.dropLast()), get + [0], [3] + get.dropFirst()] {
+            #expect(driver.store.read(malformed, context: &context) == nil, "\(malformed)")
+        }
     }
 }

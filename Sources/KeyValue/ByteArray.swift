@@ -1,0 +1,26 @@
+/// Byte arrays written in one pass through a pointer: command encodings and the commonest replies.
+enum ByteArray {
+    /// Arrays up to this many bytes are written on the stack first (`written(count:_:)`); nearly every command
+    /// encoding and value reply is.
+    static let stackWrittenLimit = 512
+
+    /// An array of `count` bytes, every one of them written by `write`.
+    ///
+    /// `Array(unsafeUninitializedCapacity:)` allocates through a function the standard library does not specialise,
+    /// which looks up the array's type at run time, costing more than the rest of a command's encoding (measured in
+    /// Benchmarks/README.md). Copying a buffer into a new array is specialised, so a short array is written on the
+    /// stack and copied, which costs one copy of a few dozen bytes instead. (Appending the buffer to an empty array
+    /// costs more: it goes through the array's growth path.)
+    static func written(count: Int, _ write: (UnsafeMutableBufferPointer<UInt8>) -> Void) -> [UInt8] {
+        guard count <= stackWrittenLimit else {
+            return [UInt8](unsafeUninitializedCapacity: count) { bytes, initialized in
+                write(bytes)
+                initialized = count
+            }
+        }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { scratch in
+            write(scratch)
+            return Array(UnsafeBufferPointer(scratch))
+        }
+    }
+}
