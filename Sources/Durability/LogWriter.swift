@@ -14,7 +14,7 @@ import Replication
 /// `segmentBytesLimit`. Rolling syncs the old segment before the new one exists, so when any byte of a segment
 /// survives a crash, every segment before it is whole: only the last segment's tail can ever be torn, which is
 /// what lets `LogRecovery` tell a torn tail from corruption. The directory is synced by the next `sync` after a
-/// segment is created and at once after segments are removed.
+/// segment is created (or by the next roll, whichever comes first) and at once after segments are removed.
 ///
 /// **Failures.** A failed `write` keeps every byte the kernel did not take and resumes exactly there next time,
 /// so a disk that fills up and frees again loses nothing and duplicates nothing. A failed sync breaks the writer
@@ -73,6 +73,15 @@ public final class LogWriter {
         projectedSegmentBytes = 0
         if let last = summary.segments.last {
             let file = try directory.disk.open(last.path, flags: O_WRONLY)
+            // What the scan read may sit in the page cache only (the last process died before its sync): sync it
+            // now, so `syncedThrough` below is true.
+            do {
+                try directory.disk.synchronizeData(file, last.path)
+                try directory.disk.synchronizeDirectory(directory.logPath)
+            } catch {
+                directory.disk.closeQuietly(file)
+                throw error
+            }
             current = OpenSegment(file: file, path: last.path, byteCount: last.byteCount)
             projectedSegmentBytes = last.byteCount
             nextSequence = summary.lastSequence.map { $0 + 1 } ?? last.firstSequence
@@ -80,7 +89,7 @@ public final class LogWriter {
         lastEpoch = summary.lastEpoch
         appendedThrough = summary.lastSequence
         writtenThrough = summary.lastSequence
-        syncedThrough = summary.lastSequence  // the scan read them back; a crash since would have torn them
+        syncedThrough = summary.lastSequence
     }
 
     deinit {
@@ -209,10 +218,13 @@ public final class LogWriter {
         if let current {
             do {
                 try disk.synchronizeData(current.file, current.path)
+                // Its name too: a later segment's name must never survive a crash that this one's does not.
+                if isDirectorySyncDue { try disk.synchronizeDirectory(directory.logPath) }
             } catch {
                 failure = error
                 throw error
             }
+            isDirectorySyncDue = false
             disk.closeQuietly(current.file)  // synced just now
             self.current = nil
         }

@@ -18,6 +18,8 @@ public final class SnapshotWriter {
     private let directory: DataDirectory
     private let temporaryPath: String
     private var file: FileDescriptor?
+    /// Whether `finish` renamed the file into place; until then the temporary file is this writer's to remove.
+    private var isPlaced = false
     private var bodyByteCount = 0
     private var checksum: UInt32 = 0
 
@@ -45,7 +47,7 @@ public final class SnapshotWriter {
     /// Completes the file and puts it in place (see the type's doc), then removes older snapshots: the file.
     @discardableResult
     public func finish() throws(DurabilityError) -> SnapshotFile {
-        guard let file else { preconditionFailure("snapshot finished twice or after abandon") }
+        guard let file, !isPlaced else { preconditionFailure("snapshot finished twice or after abandon") }
         let disk = directory.disk
         let header = SnapshotFormat.header(
             epoch: destination.epoch, sequence: destination.sequence, bodyByteCount: bodyByteCount)
@@ -57,6 +59,7 @@ public final class SnapshotWriter {
         disk.closeQuietly(file)  // synced just now
         self.file = nil
         try disk.rename(temporaryPath, to: destination.path)
+        isPlaced = true
         try disk.synchronizeDirectory(directory.snapshotsPath)
         var removedAny = false
         for older in try SnapshotFile.all(in: directory) where older.path != destination.path {
@@ -70,10 +73,12 @@ public final class SnapshotWriter {
 
     /// Gives up on this snapshot: closes and removes the temporary file. The previous snapshot stays current.
     public func abandon() {
-        guard let file else { return }
-        directory.disk.closeQuietly(file)  // the file is being thrown away
-        self.file = nil
-        try? directory.disk.removeFile(temporaryPath)  // a leftover is removed at the next open anyway
+        if let file { directory.disk.closeQuietly(file) }  // the file is being thrown away
+        file = nil
+        if !isPlaced {
+            isPlaced = true  // nothing left to remove on a second call
+            try? directory.disk.removeFile(temporaryPath)  // a leftover is removed at the next open anyway
+        }
     }
 
     /// Writes all of `snapshot`, chunk by chunk (`snapshotChunkBytes` each), as the state after `sequence` in
