@@ -59,6 +59,26 @@ struct DiskFaultTests {
         }
     }
 
+    @Test("a segment is synced, and its name too, before the next segment is created")
+    func rollSyncsBeforeCreating() throws {
+        try withTemporaryDirectory { path in
+            let calls = CallRecorder()
+            let directory = try DataDirectory(path: path, fault: { call, filePath in
+                calls.record(call, filePath)
+                return nil
+            })
+            try appendDurably(sampleRecords(count: 40), to: directory, limits: .small, sync: false)
+            let log = calls.calls
+            let creations = log.indices.filter { log[$0].call == "open" && log[$0].path.contains("/log/segment-") }
+            #expect(creations.count > 3)
+            for (previous, next) in zip(creations, creations.dropFirst()) {
+                let between = log[(previous + 1)..<next]
+                #expect(between.contains { $0 == ("fdatasync", log[previous].path) }, "segment \(log[previous].path)")
+                #expect(between.contains { $0 == ("fsync", directory.logPath) }, "its name, before \(log[next].path)")
+            }
+        }
+    }
+
     @Test("a real file-size limit (EFBIG) fails log and snapshot writes as disk_full; raised, the log resumes intact")
     func realDiskFull() throws {
         try withTemporaryDirectory { path in
@@ -112,4 +132,11 @@ final class PwriteCounter: Sendable {
     let failOnCall: Int
     init(failOnCall: Int) { self.failOnCall = failOnCall }
     func shouldFail() -> Bool { calls.withLock { $0 += 1; return $0 == failOnCall } }
+}
+
+/// Records every disk call in order, failing none.
+final class CallRecorder: Sendable {
+    private let log = Synchronization.Mutex<[(call: String, path: String)]>([])
+    func record(_ call: String, _ path: String) { log.withLock { $0.append((call, path)) } }
+    var calls: [(call: String, path: String)] { log.withLock { $0 } }
 }

@@ -91,8 +91,10 @@ func sampleRecords(first: UInt64 = 1, count: Int, epochLength: UInt64 = 1_000) -
     }
 }
 
-/// Appends, writes and syncs `records` through a writer continuing what `directory` holds.
-func appendDurably(_ records: [LogRecord], to directory: DataDirectory, limits: DurabilityLimits) throws {
+/// Appends, writes and (unless told not to) syncs `records` through a writer continuing what `directory` holds.
+func appendDurably(
+    _ records: [LogRecord], to directory: DataDirectory, limits: DurabilityLimits, sync: Bool = true
+) throws {
     let (summary, _) = try LogRecovery.scan(directory, limits: limits)
     let writer = try LogWriter(directory, continuing: summary, limits: limits)
     for record in records {
@@ -102,7 +104,7 @@ func appendDurably(_ records: [LogRecord], to directory: DataDirectory, limits: 
         }
     }
     try writer.write()
-    try writer.sync()
+    if sync { try writer.sync() }
 }
 
 /// Every record of the scanned log in `directory`, from `sequence`.
