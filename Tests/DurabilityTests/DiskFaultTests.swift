@@ -11,7 +11,7 @@ struct DiskFaultTests {
     @Test("a write failing part-way with ENOSPC resumes at the byte it stopped at once space is back")
     func writeResumes() throws {
         try withTemporaryDirectory { path in
-            // The third pwrite (the header, record 1, then record 2) fails: record 2 stays pending.
+            // The third pwrite (the lock file's pid, the segment header, then record 1) fails: record 1 stays pending.
             let counter = PwriteCounter(failOnCall: 3)
             let directory = try DataDirectory(path: path, fault: { call, _ in
                 call == "pwrite" && counter.shouldFail() ? ENOSPC : nil
