@@ -154,6 +154,8 @@ public enum DurabilityNote: Equatable, Sendable, CustomStringConvertible {
     case tornSegmentRemoved(path: String, droppedBytes: Int)
     /// A temporary file left by an interrupted write was removed.
     case temporaryFileRemoved(path: String)
+    /// Records after `afterSequence`, written but never synced, were cut from (or removed with) segment `path`.
+    case unsyncedTailDiscarded(path: String, afterSequence: UInt64, droppedBytes: Int)
 
     /// One sentence for the log.
     public var description: String {
@@ -165,6 +167,8 @@ public enum DurabilityNote: Equatable, Sendable, CustomStringConvertible {
             "log segment \(path) was torn while being created; removed it (\(droppedBytes) bytes)"
         case .temporaryFileRemoved(let path):
             "removed \(path), left by an interrupted write"
+        case .unsyncedTailDiscarded(let path, let afterSequence, let droppedBytes):
+            "discarded \(droppedBytes) bytes of log segment \(path) after sequence \(afterSequence), never synced"
         }
     }
 }

@@ -11,12 +11,19 @@ import Posix
 /// whose CRC holds but whose entry does not decode cannot come from a torn write: the scan throws, and the node
 /// refuses to start rather than skip entries.
 ///
+/// **Discarding what was never synced.** After a failed sync the writer stops (`writerBroken`): the kernel may have
+/// dropped pages it still shows in the page cache, so what reads back after the last successful sync proves
+/// nothing. `discardingAfter: writer.syncedThrough` cuts the log after that sequence (truncating the segment that
+/// holds the next record, removing every later one) before the runtime reopens a writer and appends again the
+/// entries it still holds.
+///
 /// **Bounded.** Memory is one read window and at most one record, whatever the log's size; the entries are not
 /// kept (read them afterwards with `LogReader`, which checks them again as it streams).
 public enum LogRecovery {
-    /// Scans the log in `directory`, repairing a torn tail: what it holds and what was repaired.
+    /// Scans the log in `directory`, repairing a torn tail and, when `discardingAfter` is given, cutting every record
+    /// after that sequence: what it holds and what was repaired.
     public static func scan(
-        _ directory: DataDirectory, limits: DurabilityLimits = DurabilityLimits()
+        _ directory: DataDirectory, limits: DurabilityLimits = DurabilityLimits(), discardingAfter: UInt64? = nil
     ) throws(DurabilityError) -> (summary: LogSummary, notes: [DurabilityNote]) {
         let disk = directory.disk
         var named: [(sequence: UInt64, name: String)] = []
@@ -26,24 +33,36 @@ public enum LogRecovery {
         named.sort { $0.sequence < $1.sequence }
         var summary = LogSummary()
         var notes: [DurabilityNote] = []
+        var isCut = false
         for (index, segment) in named.enumerated() {
             let path = directory.logPath + "/" + segment.name
+            if isCut {
+                let file = try disk.open(path, flags: O_RDONLY)
+                let byteCount = try disk.byteCount(file, path)
+                disk.closeQuietly(file)  // only sized
+                try disk.removeFile(path)
+                notes.append(.unsyncedTailDiscarded(path: path, afterSequence: discardingAfter!, droppedBytes: byteCount))
+                continue
+            }
             let isLast = index == named.count - 1
-            let file = try disk.open(path, flags: isLast ? O_RDWR : O_RDONLY)
+            let file = try disk.open(path, flags: isLast || discardingAfter != nil ? O_RDWR : O_RDONLY)
             defer { disk.closeQuietly(file) }
             let scanned = try scanSegment(
-                path: path, file: file, declaredFirstSequence: segment.sequence, isLast: isLast, disk: disk,
-                limits: limits, summary: &summary, notes: &notes)
-            if let scanned { summary.segments.append(scanned) }
+                path: path, file: file, declaredFirstSequence: segment.sequence, isLast: isLast,
+                discardingAfter: discardingAfter, disk: disk, limits: limits, summary: &summary, notes: &notes)
+            if let segment = scanned.segment { summary.segments.append(segment) }
+            isCut = scanned.isCut
         }
+        if isCut { try disk.synchronizeDirectory(directory.logPath) }
         return (summary, notes)
     }
 
-    /// Scans one segment, adding its records to `summary`: the segment, or nil when a torn creation removed it.
+    /// Scans one segment, adding its records to `summary`: the segment (nil when a torn creation removed it), and
+    /// whether it was cut after `discardingAfter`, so every later segment goes too.
     private static func scanSegment(
-        path: String, file: FileDescriptor, declaredFirstSequence: UInt64, isLast: Bool, disk: Disk,
-        limits: DurabilityLimits, summary: inout LogSummary, notes: inout [DurabilityNote]
-    ) throws(DurabilityError) -> LogSegment? {
+        path: String, file: FileDescriptor, declaredFirstSequence: UInt64, isLast: Bool, discardingAfter: UInt64?,
+        disk: Disk, limits: DurabilityLimits, summary: inout LogSummary, notes: inout [DurabilityNote]
+    ) throws(DurabilityError) -> (segment: LogSegment?, isCut: Bool) {
         let byteCount = try disk.byteCount(file, path)
         let header = try disk.read(LogFormat.segmentHeaderBytes, at: 0, from: file, path)
         let firstSequence: UInt64
@@ -58,7 +77,7 @@ public enum LogRecovery {
             try disk.removeFile(path)
             try disk.synchronizeDirectory(String(path[..<path.lastIndex(of: "/")!]))
             notes.append(.tornSegmentRemoved(path: path, droppedBytes: byteCount))
-            return nil
+            return (nil, false)
         }
         guard firstSequence == declaredFirstSequence else {
             throw .corruptLog(path: path, offset: 0, damage: .nameMismatch)
@@ -73,10 +92,18 @@ public enum LogRecovery {
         var segment = LogSegment(path: path, firstSequence: firstSequence, lastSequence: nil, byteCount: byteCount)
         var expected = firstSequence
         while true {
+            let start = cursor.offset
             let step = try cursor.next(expectedSequence: expected, previousEpoch: summary.lastEpoch)
             switch step {
             case .end:
-                return segment
+                return (segment, false)
+            case .record(let record) where discardingAfter.map({ record.sequence > $0 }) ?? false:
+                try disk.truncate(file, toByteCount: start, path)
+                try disk.synchronizeData(file, path)
+                notes.append(
+                    .unsyncedTailDiscarded(path: path, afterSequence: discardingAfter!, droppedBytes: byteCount - start))
+                segment.byteCount = start
+                return (segment, true)
             case .record(let record):
                 if summary.firstEpoch == nil { summary.firstEpoch = record.epoch }
                 if summary.lastEpoch != record.epoch { summary.lastEpochFirstSequence = record.sequence }
@@ -94,7 +121,7 @@ public enum LogRecovery {
                 notes.append(
                     .tornTailTruncated(path: path, offset: offset, droppedBytes: byteCount - offset, damage: damage))
                 segment.byteCount = offset
-                return segment
+                return (segment, false)
             }
         }
     }

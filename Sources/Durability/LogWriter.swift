@@ -19,7 +19,8 @@ import Replication
 /// **Failures.** A failed `write` keeps every byte the kernel did not take and resumes exactly there next time,
 /// so a disk that fills up and frees again loses nothing and duplicates nothing. A failed sync breaks the writer
 /// (`writerBroken`): after a failed fsync Linux may have dropped the dirty pages and would report the next fsync
-/// clean, so only reopening from what the disk holds (a new scan) is honest.
+/// clean, so only reopening is honest: `LogRecovery.scan(discardingAfter: syncedThrough)`, a new writer, and the
+/// entries after `syncedThrough` appended again.
 ///
 /// Not thread-safe: one helper thread owns it. Plain blocking calls; no event loop.
 public final class LogWriter {

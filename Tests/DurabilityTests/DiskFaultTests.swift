@@ -140,3 +140,30 @@ final class CallRecorder: Sendable {
     func record(_ call: String, _ path: String) { log.withLock { $0.append((call, path)) } }
     var calls: [(call: String, path: String)] { log.withLock { $0 } }
 }
+
+@Suite("reopening after a failed sync")
+struct DiscardAfterSyncFailureTests {
+    @Test("a scan discarding after the last synced sequence cuts there across segments; a new writer appends again")
+    func discardAfterSyncedThrough() throws {
+        try withTemporaryDirectory { path in
+            let directory = try DataDirectory(path: path)
+            try appendDurably(sampleRecords(count: 60), to: directory, limits: .small)
+            let (before, _) = try LogRecovery.scan(directory, limits: .small)
+            let synced: UInt64 = 33
+            let (summary, notes) = try LogRecovery.scan(directory, limits: .small, discardingAfter: synced)
+            #expect(summary.lastSequence == synced)
+            let cutIndex = try #require(before.segments.lastIndex { $0.firstSequence <= synced + 1 })
+            #expect(summary.segments.count == cutIndex + 1)
+            #expect(segmentPaths(directory).count == cutIndex + 1, "later segments removed")
+            #expect(notes.count == before.segments.count - cutIndex)
+            #expect(notes.allSatisfy { if case .unsyncedTailDiscarded(_, synced, _) = $0 { true } else { false } })
+
+            let again = sampleRecords(first: synced + 1, count: 10, epochLength: 20)
+            try appendDurably(again, to: directory, limits: .small)
+            let (after, afterNotes) = try LogRecovery.scan(directory, limits: .small)
+            #expect(afterNotes.isEmpty)
+            #expect(try readAll(directory, summary: after, limits: .small)
+                == Array(sampleRecords(count: 60)[..<Int(synced)]) + again)
+        }
+    }
+}
