@@ -110,9 +110,10 @@ struct Disk: Sendable {
         guard isDirectory == true else { throw .notADirectory(path: path) }
     }
 
-    /// Closes a descriptor whose data is already synced or was only read, so a failure changes nothing.
+    /// Closes a descriptor that was only read, whose data is already synced, or whose file is being thrown away:
+    /// a failing `close` could report only a lost write, and none of these has one left to lose.
     func closeQuietly(_ file: FileDescriptor) {
-        try? file.close()  // nothing unsynced rides on it: every writer syncs before it closes
+        try? file.close()  // see above: nothing unsynced that matters rides on it
     }
 
     /// Writes `bytes` as the whole new content of `path`, atomically: a temporary file beside it, synced, renamed
