@@ -43,6 +43,8 @@ let package = Package(
         .target(
             name: "Lockstep",
             dependencies: ["Runtime", "Node", "Primary", "Backup", "Arbiter", "EtcdArbiter", "Replication"]),
+        // The durable log, snapshot and marker files of a node's data directory, and their recovery scan.
+        .target(name: "Durability", dependencies: ["Posix", "LogChannel", "Replication"]),
         // The bundled application: a key-value store speaking RESP2.
         .target(name: "KeyValue", dependencies: ["Replication"]),
         .executableTarget(
@@ -54,6 +56,9 @@ let package = Package(
             name: "LockstepBench", dependencies: ["BenchmarkKit", "Posix"], path: "Benchmarks/LockstepBench"),
         // A tiny process the arbiter race test starts many times over.
         .executableTarget(name: "arbiter-race", dependencies: ["Arbiter"], path: "Tests/Probes/ArbiterRace"),
+        // A process the disk-full test starts under a file-size limit.
+        .executableTarget(
+            name: "durability-probe", dependencies: ["Durability", "Posix", "Replication"], path: "Tests/Probes/DurabilityProbe"),
 
         // Examples/Ledger: a second application, depending on the `Lockstep` module alone, as an outside package would.
         .target(name: "Ledger", dependencies: ["Lockstep"], path: "Examples/Ledger/Sources/Ledger"),
@@ -67,6 +72,8 @@ let package = Package(
         .testTarget(name: "ReplicationTests", dependencies: ["Replication"]),
         .testTarget(name: "CoreTests", dependencies: ["Primary", "Backup", "Node", "Replication", "LogChannel", "Arbiter"]),
         .testTarget(name: "SimulationTests", dependencies: ["Node", "Replication", "LogChannel", "Arbiter", "KeyValue", "Posix"]),
+        .testTarget(
+            name: "DurabilityTests", dependencies: ["Durability", "Posix", "Replication", "KeyValue", "durability-probe"]),
         .testTarget(name: "KeyValueTests", dependencies: ["KeyValue", "Replication"]),
         .testTarget(
             name: "RuntimeTests",

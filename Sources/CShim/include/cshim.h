@@ -78,4 +78,9 @@ static const unsigned char cshim_rt_scope_universe = RT_SCOPE_UNIVERSE;
 static const unsigned short cshim_eth_p_arp = ETH_P_ARP;
 static const unsigned short cshim_arphrd_ether = ARPHRD_ETHER;
 static const unsigned short cshim_arpop_request = ARPOP_REQUEST;
+// flock(2): Swift resolves the name to glibc's `struct flock` (the fcntl lock record), not the function.
+#include <sys/file.h>
+static inline int cshim_flock(int fd, int operation) { return flock(fd, operation); }
+static const int cshim_lock_exclusive_nonblocking = LOCK_EX | LOCK_NB;
+
 #endif
