@@ -1,4 +1,5 @@
 import Glibc
+import Posix
 import Replication
 import Synchronization
 import Testing
@@ -28,18 +29,9 @@ func removeTree(_ path: String) {
     }
 }
 
-/// The names in a directory, sorted.
+/// The names in a directory, sorted; none for a directory that is not there.
 func names(in path: String) -> [String] {
-    guard let stream = opendir(path) else { return [] }
-    defer { closedir(stream) }
-    var names: [String] = []
-    while let entry = readdir(stream) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-        }
-        if name != "." && name != ".." { names.append(name) }
-    }
-    return names.sorted()
+    ((try? FileSystem.names(inDirectory: path)) ?? []).sorted()
 }
 
 struct TestSetupError: Error, CustomStringConvertible {
@@ -49,25 +41,18 @@ struct TestSetupError: Error, CustomStringConvertible {
 
 /// Replaces the file at `path` with `bytes`; how tests tear, corrupt or plant files.
 func writeFile(_ path: String, _ bytes: [UInt8]) throws {
-    let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-    guard descriptor >= 0 else { throw TestSetupError("open \(path): errno \(errno)") }
-    defer { close(descriptor) }
-    let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+    let file = try FileDescriptor.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC, permissions: 0o600)
+    defer { try? file.close() }
+    let written = try bytes.withUnsafeBytes { try file.write($0, at: 0) }
     guard written == bytes.count else { throw TestSetupError("write \(path) wrote \(written) bytes") }
 }
 
 func readFile(_ path: String) throws -> [UInt8] {
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-    guard descriptor >= 0 else { throw TestSetupError("open \(path): errno \(errno)") }
-    defer { close(descriptor) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-        guard count > 0 else { break }
-        bytes += chunk[..<count]
-    }
-    return bytes
+    let file = try FileDescriptor.open(path, flags: O_RDONLY)
+    defer { try? file.close() }
+    var bytes = [UInt8](repeating: 0, count: try file.byteCount())
+    let count = try bytes.withUnsafeMutableBytes { try file.read(into: $0, at: 0) }
+    return Array(bytes[..<count])
 }
 
 func fileExists(_ path: String) -> Bool { access(path, F_OK) == 0 }
