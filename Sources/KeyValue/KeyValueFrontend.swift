@@ -8,10 +8,10 @@ import Replication
 /// Sorts client requests into those that go through the log and those this node answers itself.
 ///
 /// Connection and introspection commands (PING, ECHO, QUIT, SELECT, COMMAND, CONFIG, CLIENT, HELLO, AUTH,
-/// ROLE, INFO, DEBUG DIGEST, SENTINEL, the Pub/Sub subscriptions and RESET) are node-local so they work on the
+/// ROLE, INFO, DEBUG DIGEST, SENTINEL, the Pub/Sub subscriptions, RESET and WAIT) are node-local so they work on the
 /// backup too, and so that `redis-cli`, `redis-benchmark` and client libraries get the handshake answers they
-/// expect. Unknown commands and wrong
-/// arity are refused here, before they cost a log entry, with Redis's exact errors. A data command on a
+/// expect. Unknown commands and wrong arity are refused here, before they cost a log entry, with Redis's exact
+/// errors; so are scripts and functions, by name. A data command on a
 /// node that is not serving gets `-READONLY` naming the primary (DESIGN, clients), so a client can move.
 public enum KeyValueFrontend {
     /// Routes one parsed request.
@@ -66,7 +66,9 @@ public enum KeyValueFrontend {
     /// The commands answered without the log, with Redis's arities.
     enum LocalCommand: String, CaseIterable {
         case ping, echo, quit, select, command, config, client, hello, auth, role, info, debug, sentinel
-        case subscribe, psubscribe, unsubscribe, punsubscribe, reset
+        case subscribe, psubscribe, unsubscribe, punsubscribe, reset, wait
+        case eval, evalsha, fcall, script, function
+        case evalReadOnly = "eval_ro", evalshaReadOnly = "evalsha_ro", fcallReadOnly = "fcall_ro"
 
         var arity: Int {
             switch self {
@@ -74,13 +76,16 @@ public enum KeyValueFrontend {
             case .echo, .select: 2
             case .config, .client, .auth, .debug, .sentinel, .subscribe, .psubscribe: -2
             case .role, .reset: 1
+            case .wait: 3
+            case .eval, .evalsha, .fcall, .evalReadOnly, .evalshaReadOnly, .fcallReadOnly: -3
+            case .script, .function: -2
             }
         }
 
         /// Whether the command takes a subcommand, which Redis names with it (`sentinel|masters`) in errors.
         var hasSubcommands: Bool {
             switch self {
-            case .command, .config, .client, .sentinel: true
+            case .command, .config, .client, .sentinel, .script, .function: true
             default: false
             }
         }
@@ -125,6 +130,9 @@ public enum KeyValueFrontend {
         case .unsubscribe: return .subscription(.unsubscribe(Array(arguments.dropFirst())))
         case .punsubscribe: return .subscription(.punsubscribe(Array(arguments.dropFirst())))
         case .reset: return .reset
+        case .wait: reply = waitCommand(arguments, status: status)
+        case .eval, .evalsha, .fcall, .evalReadOnly, .evalshaReadOnly, .fcallReadOnly, .script, .function:
+            reply = scriptingRefusal(command)
         }
         return .local(reply: reply)
     }
