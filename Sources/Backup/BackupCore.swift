@@ -101,6 +101,8 @@ public struct BackupCore<Machine: StateMachine> {
     private var checkpointByteCount = 0
     /// The sequence the checkpoint follows, from its first chunk; nil before it.
     private var checkpointSequence: UInt64?
+    /// The checkpoint's size as the primary estimated it, from its first chunk: the total progress reports show.
+    private var checkpointEstimatedBytes: Int?
     /// Chunks installed so far: the next chunk must have this index.
     private var installedChunks: UInt32 = 0
     /// `installedChunks` when the last checkpoint ack went out: a batch that installs more earns one.
@@ -171,7 +173,8 @@ public struct BackupCore<Machine: StateMachine> {
         }
         return CheckpointProgress(
             direction: .receiving, sequence: checkpointSequence, bytes: checkpointByteCount,
-            chunks: Int(installedChunks), elapsed: lastChunkAt.since(installStartedAt))
+            chunks: Int(installedChunks), estimatedBytes: checkpointEstimatedBytes,
+            elapsed: lastChunkAt.since(installStartedAt))
     }
 
     /// Takes one event that happened at `now` and returns the actions to perform, in array order.
@@ -229,7 +232,7 @@ public struct BackupCore<Machine: StateMachine> {
     // MARK: - Receive and replay
 
     private mutating func receive(_ frame: Frame, at now: Instant, into actions: inout [BackupAction]) {
-        if phase == .awaitingCheckpoint, case .checkpoint(_, _, 0, _, _) = frame {
+        if phase == .awaitingCheckpoint, case .checkpoint(_, _, 0, _, _, _) = frame {
             epoch = frame.epoch  // the primary's epoch is what its checkpoint says, whatever we read before
         }
         if frame.epoch != epoch, frame.kind != .refuse {
@@ -237,13 +240,15 @@ public struct BackupCore<Machine: StateMachine> {
             return
         }
         switch frame {
-        case .checkpoint(_, let sequence, let chunkIndex, let isLast, let bytes):
+        case .checkpoint(_, let sequence, let chunkIndex, let isLast, let estimatedBytes, let bytes):
             guard phase == .awaitingCheckpoint else { return }
             if checkpointSequence == nil, chunkIndex == 0 {
                 checkpointSequence = sequence
+                checkpointEstimatedBytes = Int(exactly: estimatedBytes)  // the decoder holds it to Int.max
                 bufferedThrough = sequence
                 installStartedAt = now
-                actions.append(.note("installing a checkpoint at sequence \(sequence) as it arrives"))
+                actions.append(
+                    .note("installing a checkpoint at sequence \(sequence) (~\(estimatedBytes) bytes) as it arrives"))
             }
             if checkpointSequence == sequence, chunkIndex < installedChunks { return }  // a duplicate of one installed
             guard checkpointSequence == sequence, chunkIndex == installedChunks,

@@ -13,7 +13,12 @@ public enum Frame: Equatable, Sendable {
     /// The first frame a joining node sends: who it is and where it can be reached.
     case hello(Hello)
     /// One chunk of the primary's checkpoint: the state after entry `sequence`.
-    case checkpoint(epoch: UInt64, sequence: UInt64, chunkIndex: UInt32, isLast: Bool, bytes: [UInt8])
+    ///
+    /// Every chunk carries `estimatedBytes`, the encoding's size as estimated when the snapshot was taken, so the
+    /// installing backup can report a total and a time left from its first chunk on rather than only at the last.
+    /// It is at most `Int.max` (the decoder rejects more, the encoder stops on it).
+    case checkpoint(
+        epoch: UInt64, sequence: UInt64, chunkIndex: UInt32, isLast: Bool, estimatedBytes: UInt64, bytes: [UInt8])
     /// Cumulative ack from a backup installing the checkpoint taken after entry `sequence`: every chunk through
     /// `chunkIndex` is installed. The primary keeps only a window of chunks unacked, so this is what lets the next
     /// ones go; it is also the installing backup's heartbeat, so an ack lost on the way is repeated.
@@ -40,6 +45,8 @@ public enum Frame: Equatable, Sendable {
     /// Before a connection's handshake passes, a frame announcing more is refused at its header, so a stranger can
     /// make a node hold no more than this for a frame it will never complete.
     public static let handshakeBodyBytesLimit = challengeNonceBytes + 2 + Int(UInt16.max)
+    /// The fixed fields before a checkpoint chunk's bytes: chunk index, last flag, estimated size (`FrameCodec`).
+    public static let checkpointFieldsBytes = 4 + 1 + 8
 }
 
 /// What a joining node tells the primary about itself.
@@ -95,8 +102,8 @@ extension Frame {
     public var epoch: UInt64 {
         switch self {
         case .entry(let epoch, _, _), .ack(let epoch, _, _), .heartbeat(let epoch, _),
-            .checkpoint(let epoch, _, _, _, _), .checkpointAck(let epoch, _, _), .protecting(let epoch, _), .handover(let epoch, _),
-            .refuse(let epoch, _):
+            .checkpoint(let epoch, _, _, _, _, _), .checkpointAck(let epoch, _, _), .protecting(let epoch, _),
+            .handover(let epoch, _), .refuse(let epoch, _):
             epoch
         case .hello(let hello): hello.epoch
         case .challenge, .proof: 0

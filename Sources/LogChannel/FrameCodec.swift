@@ -19,7 +19,8 @@
 ///     heartbeat   sequence = highest appended     body = empty
 ///     hello       sequence = 0                    body = nodeName · channelAddress · clientAddress,
 ///                                                        each a u16 byte count then UTF-8
-///     checkpoint  sequence = state after entry    body = chunkIndex u32 · isLast u8 (0 or 1) · bytes
+///     checkpoint  sequence = state after entry    body = chunkIndex u32 · isLast u8 (0 or 1) ·
+///                                                        estimatedBytes u64 (at most Int.max) · bytes
 ///     checkpointAck sequence = state after entry  body = chunkIndex u32 (every chunk through it is installed)
 ///     protecting  sequence = after this entry     body = empty
 ///     handover    sequence = applied through      body = empty
@@ -89,8 +90,10 @@ public enum FrameCodec {
             return .hello(
                 Hello(epoch: epoch, nodeName: nodeName, channelAddress: channelAddress, clientAddress: clientAddress))
         case .checkpoint:
-            guard body.count >= 5 else {
-                throw .malformedBody(kind: kind, reason: "checkpoint body is \(body.count) bytes, at least 5 needed")
+            let fieldsBytes = Frame.checkpointFieldsBytes
+            guard body.count >= fieldsBytes else {
+                throw .malformedBody(
+                    kind: kind, reason: "checkpoint body is \(body.count) bytes, at least \(fieldsBytes) needed")
             }
             let chunkIndex = load(UInt32.self, at: 0, from: body)
             let isLast: Bool
@@ -99,9 +102,13 @@ public enum FrameCodec {
             case 1: isLast = true
             case let flag: throw .malformedBody(kind: kind, reason: "isLast is \(flag), not 0 or 1")
             }
+            let estimatedBytes = load(UInt64.self, at: 5, from: body)
+            guard estimatedBytes <= UInt64(Int.max) else {
+                throw .malformedBody(kind: kind, reason: "estimatedBytes is \(estimatedBytes), more than Int.max")
+            }
             return .checkpoint(
                 epoch: epoch, sequence: sequence, chunkIndex: chunkIndex, isLast: isLast,
-                bytes: Array(UnsafeRawBufferPointer(rebasing: body[5...])))
+                estimatedBytes: estimatedBytes, bytes: Array(UnsafeRawBufferPointer(rebasing: body[fieldsBytes...])))
         case .checkpointAck:
             guard body.count == 4 else {
                 throw .malformedBody(kind: kind, reason: "checkpoint ack body is \(body.count) bytes, not 4")
@@ -206,9 +213,12 @@ extension Frame {
                 bytes.appendLengthPrefixed(hello.nodeName)
                 bytes.appendLengthPrefixed(hello.channelAddress)
                 bytes.appendLengthPrefixed(hello.clientAddress)
-            case .checkpoint(_, _, let chunkIndex, let isLast, let chunk):
+            case .checkpoint(_, _, let chunkIndex, let isLast, let estimatedBytes, let chunk):
+                // Checked here, as the decoder checks it: a larger estimate would not decode as sent.
+                precondition(estimatedBytes <= UInt64(Int.max), "a checkpoint estimate of \(estimatedBytes) bytes")
                 bytes.appendLittleEndian(chunkIndex)
                 bytes.append(isLast ? 1 : 0)
+                bytes.appendLittleEndian(estimatedBytes)
                 bytes.append(contentsOf: chunk)
             case .checkpointAck(_, _, let chunkIndex):
                 bytes.appendLittleEndian(chunkIndex)
@@ -283,7 +293,7 @@ extension Frame {
         case .heartbeat, .protecting, .handover: 0
         case .hello(let hello):
             6 + hello.nodeName.utf8.count + hello.channelAddress.utf8.count + hello.clientAddress.utf8.count
-        case .checkpoint(_, _, _, _, let chunk): 5 + chunk.count
+        case .checkpoint(_, _, _, _, _, let chunk): Frame.checkpointFieldsBytes + chunk.count
         case .checkpointAck: 4
         case .refuse(_, let reason): reason.utf8.count
         case .challenge(let nonce, let nodeName): nonce.count + 2 + nodeName.utf8.count
@@ -294,7 +304,7 @@ extension Frame {
     /// What this kind stores in the header's `sequence` field (see the table on `FrameCodec`).
     var headerSequence: UInt64 {
         switch self {
-        case .entry(_, let sequence, _), .heartbeat(_, let sequence), .checkpoint(_, let sequence, _, _, _),
+        case .entry(_, let sequence, _), .heartbeat(_, let sequence), .checkpoint(_, let sequence, _, _, _, _),
             .checkpointAck(_, let sequence, _), .protecting(_, let sequence), .handover(_, let sequence):
             sequence
         case .ack(_, let received, _): received

@@ -11,7 +11,8 @@ struct CheckpointTransfer<Snapshot: StateSnapshot> {
     private var snapshot: Snapshot?
     /// The checkpoint is the state after this entry.
     let sequence: UInt64
-    /// The encoding's size as estimated when the snapshot was taken, for progress reports.
+    /// The encoding's size as estimated when the snapshot was taken, for progress reports here and, sent with every
+    /// chunk, on the backup.
     let estimatedBytes: Int
     /// When the first chunk went out.
     let startedAt: Instant
@@ -30,7 +31,7 @@ struct CheckpointTransfer<Snapshot: StateSnapshot> {
     init(_ snapshot: Snapshot, sequence: UInt64, at now: Instant) {
         self.snapshot = snapshot
         self.sequence = sequence
-        self.estimatedBytes = snapshot.estimatedByteCount
+        self.estimatedBytes = max(0, snapshot.estimatedByteCount)  // an estimate, so a negative one is just wrong
         self.startedAt = now
         self.lastSentAt = now
         self.lastNoteAt = now
@@ -52,7 +53,9 @@ struct CheckpointTransfer<Snapshot: StateSnapshot> {
             let isLast = pending.isFinished
             precondition(isLast || sentChunks < UInt32.max, "a checkpoint of more chunks than a chunk index counts")
             frames.append(
-                .checkpoint(epoch: epoch, sequence: sequence, chunkIndex: sentChunks, isLast: isLast, bytes: bytes))
+                .checkpoint(
+                    epoch: epoch, sequence: sequence, chunkIndex: sentChunks, isLast: isLast,
+                    estimatedBytes: UInt64(estimatedBytes), bytes: bytes))
             sentChunks += 1
             sentBytes += bytes.count
             if !isLast { snapshot = consume pending }

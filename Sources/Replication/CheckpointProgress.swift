@@ -20,8 +20,8 @@ public struct CheckpointProgress: Equatable, Sendable {
     public var bytes: Int
     /// Chunks sent (primary) or installed (backup).
     public var chunks: Int
-    /// The encoding's size as estimated when the snapshot was taken (`StateSnapshot.estimatedByteCount`); nil where
-    /// unknown, as on the backup, which learns the size only at the last chunk.
+    /// The encoding's size as estimated when the primary took the snapshot (`StateSnapshot.estimatedByteCount`); the
+    /// backup has it from the first chunk's frame. Nil where unknown.
     public var estimatedBytes: Int?
     /// From the transfer's start to the latest chunk counted.
     public var elapsed: Duration

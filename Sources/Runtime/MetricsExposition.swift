@@ -66,7 +66,7 @@ struct MetricsExposition {
         gauge("lockstep_checkpoint_elapsed_seconds", "Time since the checkpoint in progress started; 0 when none.",
             checkpoint?.elapsed.secondsValue ?? 0)
         gauge("lockstep_checkpoint_estimated_bytes",
-            "The checkpoint's estimated size; NaN where unknown (on the backup, or with none in progress).",
+            "The checkpoint's estimated size; NaN with none in progress.",
             checkpoint?.estimatedBytes.map(Double.init) ?? .nan)
         gauge("lockstep_checkpoint_bytes_per_second", "The checkpoint's average rate so far; NaN where unknown.",
             checkpoint?.bytesPerSecond ?? .nan)

@@ -222,7 +222,7 @@ public struct RuntimeConfiguration: Sendable {
         let frameBytes = frameBodyBytesLimit + FrameCodec.overheadBytes
         let logBytes = limits.unackedBytesLimit + 2 * (intakeBatchBytesLimit + frameBytes) + (1 << 20)
         let checkpointFramesBytes =
-            limits.checkpointWindowChunks * (limits.checkpointChunkBytes + FrameCodec.overheadBytes + 16)
+            limits.checkpointWindowChunks * (limits.checkpointChunkBytes + FrameCodec.overheadBytes + Frame.checkpointFieldsBytes)
         return ChannelConnection.Configuration(
             heartbeatInterval: heartbeatInterval, silenceTimeout: silenceTimeout, connectTimeout: dialTimeout,
             unwrittenBytesLimit: logBytes + checkpointFramesBytes,

@@ -16,7 +16,8 @@ func entry(_ sequence: UInt64, epoch: UInt64 = 1, recorded: [Recorded] = [.rando
 /// A backup following a primary at epoch 1 from an empty checkpoint.
 func followingBackup(protecting: Bool = true) -> BackupCore<Counter> {
     var backup = BackupCore(epoch: 1, machine: Counter(), limits: BackupLimits(), at: at(0))
-    let checkpoint = Frame.checkpoint(epoch: 1, sequence: 0, chunkIndex: 0, isLast: true, bytes: Counter().encoded())
+    let checkpoint = Frame.checkpoint(epoch: 1, sequence: 0, chunkIndex: 0, isLast: true, estimatedBytes: 8,
+                                      bytes: Counter().encoded())
     var frames = [checkpoint]
     if protecting { frames.append(.protecting(epoch: 1, sequence: 0)) }
     _ = backup.handle(.framesArrived(frames), at: at(0))
@@ -39,7 +40,7 @@ struct BackupCoreTests {
         limits.replayBatchLimit = 1
         var backup = BackupCore(epoch: 1, machine: Counter(), limits: limits, at: at(0))
         _ = backup.handle(.framesArrived([.checkpoint(epoch: 1, sequence: 0, chunkIndex: 0, isLast: true,
-                                                      bytes: Counter().encoded())]), at: at(0))
+                                                      estimatedBytes: 8, bytes: Counter().encoded())]), at: at(0))
         let actions = backup.handle(.framesArrived([entry(1), entry(2), entry(3)]), at: at(1))
         #expect(actions.acks == [.ack(epoch: 1, received: 3, applied: 1)])
         #expect(backup.replayLag == 2)
@@ -51,7 +52,7 @@ struct BackupCoreTests {
         limits.replayBatchLimit = 1
         var backup = BackupCore(epoch: 1, machine: Counter(), limits: limits, at: at(0))
         _ = backup.handle(.framesArrived([.checkpoint(epoch: 1, sequence: 0, chunkIndex: 0, isLast: true,
-                                                      bytes: Counter().encoded()),
+                                                      estimatedBytes: 8, bytes: Counter().encoded()),
                                           .protecting(epoch: 1, sequence: 0)]), at: at(0))
         _ = backup.handle(.framesArrived([entry(1), entry(2), entry(3)]), at: at(1))
         let lost = backup.handle(.channelClosed(.endOfStream), at: at(2))

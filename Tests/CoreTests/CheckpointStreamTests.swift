@@ -22,7 +22,7 @@ func streamingPrimary(applied: UInt64 = 5, limits: PrimaryLimits = streamingLimi
 extension Array where Element == PrimaryAction {
     /// The indexes of the checkpoint chunks sent, in order.
     var chunkIndexes: [UInt32] {
-        sentFrames.compactMap { if case .checkpoint(_, _, let index, _, _) = $0 { index } else { nil } }
+        sentFrames.compactMap { if case .checkpoint(_, _, let index, _, _, _) = $0 { index } else { nil } }
     }
 }
 
@@ -33,12 +33,13 @@ extension Array where Element == BackupAction {
     var sentKinds: [FrameKind] { compactMap { if case .send(let frame) = $0 { frame.kind } else { nil } } }
 }
 
-/// Counter's checkpoint at `applied`, as the 1-byte chunk frames a streaming primary sends after entry `sequence`.
+/// Counter's checkpoint at `applied`, as the 1-byte chunk frames a streaming primary sends after entry `sequence`,
+/// each carrying the primary's estimate of the whole (Counter's is exact).
 func checkpointChunks(applied: UInt64, sequence: UInt64) -> [Frame] {
     let bytes = Counter(applied: applied).encoded()
     return bytes.indices.map {
         .checkpoint(epoch: 1, sequence: sequence, chunkIndex: UInt32($0), isLast: $0 == bytes.count - 1,
-                    bytes: [bytes[$0]])
+                    estimatedBytes: UInt64(bytes.count), bytes: [bytes[$0]])
     }
 }
 
@@ -60,7 +61,8 @@ struct PrimaryCheckpointStreamTests {
         let repeated = primary.handle(.framesArrived(backupChannel, [ack(3)]), at: at(3))
         #expect(repeated.chunkIndexes.isEmpty)
         let last = primary.handle(.framesArrived(backupChannel, [ack(4)]), at: at(4))
-        #expect(last.sentFrames.last == .checkpoint(epoch: 1, sequence: 5, chunkIndex: 7, isLast: true, bytes: [0]))
+        #expect(last.sentFrames.last == .checkpoint(epoch: 1, sequence: 5, chunkIndex: 7, isLast: true,
+                                                    estimatedBytes: 8, bytes: [0]))
     }
 
     @Test("entries logged during the transfer go out as they happen, after the checkpoint, and replies leave solo")
@@ -259,7 +261,31 @@ struct BackupCheckpointStreamTests {
         var status = NodeStatus(role: .joining, nodeName: "b")
         backup.report(into: &status)
         #expect(status.checkpoint == CheckpointProgress(direction: .receiving, sequence: 5, bytes: 3, chunks: 3,
-                                                        elapsed: .milliseconds(500)))
+                                                        estimatedBytes: 8, elapsed: .milliseconds(500)))
+    }
+
+    @Test("the backup takes the primary's estimate from the first chunk it sends and reports a total and a time left")
+    func estimateFromThePrimary() {
+        var primary = streamingPrimary()
+        var backup = BackupCore(epoch: 1, machine: Counter(), limits: BackupLimits(), at: at(0))
+        // Given the chunks a primary actually sends, when the backup installs a first window at once
+        let joined = primary.handle(.backupJoined(backupChannel, backupHello), at: at(0))
+        let first = backup.handle(.framesArrived(joined.sentFrames), at: at(0))
+        var status = NodeStatus(role: .joining, nodeName: "b")
+        backup.report(into: &status)
+        // Then it knows the total before any rate, and says so when it starts
+        #expect(status.checkpoint?.estimatedBytes == 8)
+        #expect(status.checkpoint?.estimatedTimeLeft == nil)
+        #expect(first.contains { if case .note(let line) = $0 { line.contains("(~8 bytes)") } else { false } })
+        // When a second window takes a second, then it has a rate and a time left from that estimate
+        let next = primary.handle(.framesArrived(backupChannel, first.checkpointAcks), at: at(1_000))
+        _ = backup.handle(.framesArrived(next.sentFrames), at: at(1_000))
+        backup.report(into: &status)
+        let progress = status.checkpoint
+        #expect(progress == CheckpointProgress(direction: .receiving, sequence: 5, bytes: 6, chunks: 6,
+                                               estimatedBytes: 8, elapsed: .seconds(1)))
+        #expect(progress?.estimatedTimeLeft == .milliseconds(333))
+        #expect(progress?.summary == "installed 0.0 MB of ~0.0 MB in 6 chunks in 1.0 s (0.0 MB/s, ~0.3 s left)")
     }
 }
 

@@ -148,7 +148,7 @@ struct PrimaryCoreTests {
                                   limits: PrimaryLimits())
         _ = primary.handle(.commandsArrived([command(1)]), at: at(0))
         let joined = primary.handle(.backupJoined(backupChannel, backupHello), at: at(1))
-        #expect(joined.sentFrames.contains { if case .checkpoint(3, 1, 0, true, _) = $0 { true } else { false } })
+        #expect(joined.sentFrames.contains { if case .checkpoint(3, 1, 0, true, _, _) = $0 { true } else { false } })
         let whileSyncing = primary.handle(.commandsArrived([command(2)]), at: at(2))
         #expect(whileSyncing.releasedTags == [2], "still solo while the backup installs the checkpoint")
         let caughtUp = primary.handle(

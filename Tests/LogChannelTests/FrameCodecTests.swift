@@ -20,8 +20,10 @@ enum FrameSamples {
         .hello(Hello(epoch: 4, nodeName: "node-a", channelAddress: "10.0.0.1:7000", clientAddress: "10.0.0.1:6379")),
         .hello(Hello(epoch: 0, nodeName: "", channelAddress: "", clientAddress: "")),
         .hello(Hello(epoch: 9, nodeName: "nœud-日本-🙂", channelAddress: "[::1]:7000", clientAddress: "[::1]:6379")),
-        .checkpoint(epoch: 5, sequence: 100, chunkIndex: 0, isLast: false, bytes: [1, 2, 3]),
-        .checkpoint(epoch: 5, sequence: 100, chunkIndex: .max, isLast: true, bytes: []),
+        .checkpoint(epoch: 5, sequence: 100, chunkIndex: 0, isLast: false, estimatedBytes: 3, bytes: [1, 2, 3]),
+        .checkpoint(epoch: 5, sequence: 100, chunkIndex: .max, isLast: true, estimatedBytes: 0, bytes: []),
+        .checkpoint(
+            epoch: 5, sequence: 100, chunkIndex: 1, isLast: false, estimatedBytes: UInt64(Int.max), bytes: [0]),
         .checkpointAck(epoch: 5, sequence: 100, chunkIndex: 0),
         .checkpointAck(epoch: 5, sequence: 100, chunkIndex: .max),
         .protecting(epoch: 6, sequence: 200),
@@ -79,7 +81,7 @@ enum FrameSamples {
         case .checkpoint:
             return .checkpoint(
                 epoch: number(), sequence: number(), chunkIndex: UInt32.random(in: 0...UInt32.max, using: &generator),
-                isLast: Bool.random(using: &generator), bytes: bytes())
+                isLast: Bool.random(using: &generator), estimatedBytes: number() & UInt64(Int.max), bytes: bytes())
         case .checkpointAck:
             return .checkpointAck(
                 epoch: number(), sequence: number(), chunkIndex: UInt32.random(in: 0...UInt32.max, using: &generator))
@@ -227,8 +229,10 @@ struct FrameCodecTests {
             (.heartbeat(epoch: 2, sequence: 5), 5, []),
             (.hello(Hello(epoch: 2, nodeName: "n", channelAddress: "ab", clientAddress: "é")),
              0, [1, 0, 0x6E, 2, 0, 0x61, 0x62, 2, 0, 0xC3, 0xA9]),
-            (.checkpoint(epoch: 2, sequence: 6, chunkIndex: 0x0102_0304, isLast: true, bytes: [0xFF]),
-             6, [0x04, 0x03, 0x02, 0x01, 1, 0xFF]),
+            (.checkpoint(
+                epoch: 2, sequence: 6, chunkIndex: 0x0102_0304, isLast: true, estimatedBytes: 0x1122_3344_5566_7788,
+                bytes: [0xFF]),
+             6, [0x04, 0x03, 0x02, 0x01, 1, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0xFF]),
             (.checkpointAck(epoch: 2, sequence: 6, chunkIndex: 0x0102_0304), 6, [0x04, 0x03, 0x02, 0x01]),
             (.protecting(epoch: 2, sequence: 7), 7, []),
             (.handover(epoch: 2, sequence: 8), 8, []),

@@ -203,7 +203,9 @@ struct FrameDecoderTests {
             (.hello, 0, [0, 0, 0, 0, 0, 0, 0x61]),                      // a byte after clientAddress
             (.hello, 3, [0, 0, 0, 0, 0, 0]),                            // hello carries no sequence
             (.checkpoint, 1, [0, 0, 0, 0]),                             // no isLast byte
-            (.checkpoint, 1, [0, 0, 0, 0, 2]),                          // isLast neither 0 nor 1
+            (.checkpoint, 1, [0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0]),  // isLast neither 0 nor 1
+            (.checkpoint, 1, [0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]),     // estimatedBytes cut off
+            (.checkpoint, 1, [0, 0, 0, 0, 1] + [UInt8](repeating: 0xFF, count: 8)),  // estimate above Int.max
             (.refuse, 0, [0xC3]),                                       // reason cut mid-character
             (.refuse, 4, Array("no".utf8)),                             // refuse carries no sequence
         ])

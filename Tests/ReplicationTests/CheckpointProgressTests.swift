@@ -14,6 +14,15 @@ struct CheckpointProgressTests {
         #expect(progress.summary == "sent 12.0 MB of ~48.0 MB in 46 chunks in 2.0 s (6.0 MB/s, ~6.0 s left)")
     }
 
+    @Test("an installing backup with the primary's estimate reports the total and the time left as the primary does")
+    func receivingWithAnEstimate() {
+        let progress = CheckpointProgress(
+            direction: .receiving, sequence: 9, bytes: 3_000_000, chunks: 12, estimatedBytes: 9_000_000,
+            elapsed: .seconds(1))
+        #expect(progress.estimatedMillisecondsLeft == 2_000)
+        #expect(progress.summary == "installed 3.0 MB of ~9.0 MB in 12 chunks in 1.0 s (3.0 MB/s, ~2.0 s left)")
+    }
+
     @Test("without an estimate or any time passed, neither rate nor time left is guessed")
     func unknowns() {
         let receiving = CheckpointProgress(direction: .receiving, sequence: 9, bytes: 5, chunks: 1)
