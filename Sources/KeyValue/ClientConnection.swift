@@ -22,7 +22,8 @@ struct ClientConnection: Sendable {
     /// When the last request was parsed, for `idle=`.
     var lastRequestAtNanoseconds: UInt64
     var lastCommand = LastCommand.none
-    /// Set by the session before routing: bytes buffered in its parser, and its subscription counts.
+    /// Set by the session before routing: its query buffer from the current request's first byte on (as Redis's
+    /// `qbuf=`, which counts the command being run), and its subscription counts.
     var queryBufferBytes = 0
     var channelCount = 0
     var patternCount = 0

@@ -85,6 +85,8 @@ public struct KeyValueClientProtocol: ClientProtocol {
         from session: inout Session, status: NodeStatus, digest: () -> UInt64?
     ) -> ClientRequest? {
         let arguments: CommandArguments
+        // Redis's `qbuf=` while a command runs counts the command itself: the bytes from its start on.
+        let queryBufferBytes = session.parser.queryBufferByteCount
         do {
             guard let next = try session.parser.nextArguments() else { return nil }
             arguments = next
@@ -118,7 +120,7 @@ public struct KeyValueClientProtocol: ClientProtocol {
             session.connection.channelCount = 0
             session.connection.patternCount = 0
         }
-        session.connection.queryBufferBytes = session.parser.queryBufferByteCount
+        session.connection.queryBufferBytes = queryBufferBytes
         switch KeyValueFrontend.route(
             arguments, status: status, digest: { digest() ?? 0 }, connection: &session.connection, service: service)
         {

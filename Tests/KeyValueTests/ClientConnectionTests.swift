@@ -64,15 +64,16 @@ struct ClientConnectionTests {
     func describe() {
         var connection = Connection()
         #expect(connection.send("CLIENT", "SETNAME", "app") == "+OK\r\n")
-        func bulk(_ command: String) -> String {
-            let body = "id=7 name=app age=0 idle=0 flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 cmd=\(command)"
+        // `qbuf=` counts the request being run, as Redis's does: `*2\r\n$6\r\nCLIENT\r\n$4\r\nINFO\r\n` is 26 bytes.
+        func bulk(_ command: String, qbuf: Int = 26) -> String {
+            let body = "id=7 name=app age=0 idle=0 flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=\(qbuf) cmd=\(command)"
                 + " user=default redir=-1 resp=2\n"
             return "$\(body.utf8.count)\r\n\(body)\r\n"
         }
         #expect(connection.send("CLIENT", "INFO") == bulk("client|info"))
         #expect(connection.send("CLIENT", "LIST") == bulk("client|list"))
-        #expect(connection.send("CLIENT", "LIST", "TYPE", "normal") == bulk("client|list"))
-        #expect(connection.send("CLIENT", "LIST", "ID", "3", "7") == bulk("client|list"))
+        #expect(connection.send("CLIENT", "LIST", "TYPE", "normal") == bulk("client|list", qbuf: 48))
+        #expect(connection.send("CLIENT", "LIST", "ID", "3", "7") == bulk("client|list", qbuf: 48))
         #expect(connection.send("CLIENT", "LIST", "TYPE", "pubsub") == "$0\r\n\r\n")
         #expect(connection.send("CLIENT", "LIST", "TYPE", "replica") == "$0\r\n\r\n")
         #expect(connection.send("CLIENT", "LIST", "ID", "8") == "$0\r\n\r\n")
