@@ -9,10 +9,12 @@ public struct KeyValueClientProtocol: ClientProtocol {
     /// The state machine replicated commands are for: the key-value store.
     public typealias Machine = KeyValueStore
 
-    /// One connection's parser, its id, whether it may send commands yet, and what it listens to.
+    /// One connection's parser, its id and name, whether it may send commands yet, and what it listens to.
     public struct Session: Sendable {
         var parser: RESPParser
-        let clientID: UInt64
+        /// The id, name, ages and last command that CLIENT and HELLO report.
+        var connection: ClientConnection
+        var clientID: UInt64 { connection.id }
         /// True from the start when no password is required; otherwise set by a successful AUTH.
         var isAuthenticated: Bool
         /// The Pub/Sub channels and patterns it subscribed to; while any are held, the connection is in Redis's
@@ -60,7 +62,9 @@ public struct KeyValueClientProtocol: ClientProtocol {
 
     /// An empty parser for a new connection, remembering `clientID` for `CLIENT ID`.
     public func makeSession(clientID: UInt64) -> Session {
-        Session(parser: RESPParser(limits: parserLimits), clientID: clientID, isAuthenticated: requiredPassword == nil)
+        Session(
+            parser: RESPParser(limits: parserLimits), connection: ClientConnection(id: clientID),
+            isAuthenticated: requiredPassword == nil)
     }
 
     /// The bytes the parser holds for requests it has not returned yet, the incomplete one's arguments included.
@@ -81,12 +85,15 @@ public struct KeyValueClientProtocol: ClientProtocol {
         from session: inout Session, status: NodeStatus, digest: () -> UInt64?
     ) -> ClientRequest? {
         let arguments: CommandArguments
+        // Redis's `qbuf=` while a command runs counts the command itself: the bytes from its start on.
+        let queryBufferBytes = session.parser.queryBufferByteCount
         do {
             guard let next = try session.parser.nextArguments() else { return nil }
             arguments = next
         } catch {
             return .malformed(reply: error.reply)
         }
+        session.connection.lastRequestAtNanoseconds = ClientConnection.monotonicNanoseconds()
         // One load and a branch per request; everything else about authentication is off the hot path.
         if !session.isAuthenticated, let refusal = Authentication.refusal(arguments) {
             return .local(reply: refusal)
@@ -106,8 +113,16 @@ public struct KeyValueClientProtocol: ClientProtocol {
             // never have again. TRYAGAIN promises the command did nothing and names the node that took over.
             return .local(reply: rejectionReply(reason: "this node has stopped (\(status.reason))", status: status))
         }
+        if !session.subscriptions.isEmpty {
+            session.connection.channelCount = session.subscriptions.channels.count
+            session.connection.patternCount = session.subscriptions.patterns.count
+        } else {
+            session.connection.channelCount = 0
+            session.connection.patternCount = 0
+        }
+        session.connection.queryBufferBytes = queryBufferBytes
         switch KeyValueFrontend.route(
-            arguments, status: status, digest: { digest() ?? 0 }, clientID: session.clientID, service: service)
+            arguments, status: status, digest: { digest() ?? 0 }, connection: &session.connection, service: service)
         {
         case .replicated(let bytes): return .replicated(bytes)
         case .local(let reply): return .local(reply: reply)
@@ -121,12 +136,41 @@ public struct KeyValueClientProtocol: ClientProtocol {
         case .subscription(let request):
             let reply = session.subscriptions.apply(request)
             return .listen(reply: reply, isListening: !session.subscriptions.isEmpty)
+        case .setName(let name):
+            session.connection.name = name.isEmpty ? nil : name
+            return .local(reply: Replies.ok)
+        case .hello(let username, let password, let name):
+            let reply = hello(username: username, password: password, name: name, session: &session, status: status)
+            return .local(reply: reply)
         case .reset:
-            // As Redis's RESET: no subscriptions, and back to the default user, who needs AUTH when a password is set.
+            // As Redis's RESET: no subscriptions, no name, and back to the default user, who needs AUTH when a
+            // password is set.
             session.subscriptions.removeAll()
+            session.connection.name = nil
             session.isAuthenticated = requiredPassword == nil
             return .listen(reply: RESPWriter.simpleString("RESET"), isListening: false)
         }
+    }
+
+    /// HELLO after its syntax: authenticate if asked (a failure answers WRONGPASS), refuse an unauthenticated
+    /// connection, validate and set the name, then the reply: Redis's order, so a bad name after a good AUTH still
+    /// leaves the connection authenticated.
+    private func hello(
+        username: [UInt8]?, password: [UInt8]?, name: [UInt8]?, session: inout Session, status: NodeStatus
+    ) -> [UInt8] {
+        if let username, let password {
+            let outcome = Authentication.authenticate(
+                username: username, password: password, required: requiredPassword,
+                wasAuthenticated: session.isAuthenticated)
+            session.isAuthenticated = outcome.isAuthenticated
+            guard outcome.reply == Replies.ok else { return outcome.reply }
+        }
+        guard session.isAuthenticated else { return KeyValueFrontend.helloNotAuthenticatedReply }
+        if let name {
+            guard ClientConnection.isValidName(name) else { return ClientConnection.invalidNameReply }
+            session.connection.name = name.isEmpty ? nil : name
+        }
+        return KeyValueFrontend.helloReply(status, clientID: session.clientID)
     }
 
     /// `-READONLY ...` naming the primary on a backup (or a joining node) that knows where it is, `-TRYAGAIN ...`

@@ -41,30 +41,85 @@ extension KeyValueFrontend {
         state.rawValue
     }
 
-    /// `INFO [section...]`: `# Server` and `# Replication`, CRLF-terminated lines, a blank line between
-    /// sections. No argument, `default`, `all` or `everything` give both; unknown sections give nothing.
+    /// INFO's sections in Redis's order; `default`, `all` and `everything` (and no argument) give them all.
+    private static let infoSections = [
+        "server", "clients", "memory", "persistence", "stats", "replication", "cpu", "cluster", "keyspace",
+    ]
+
+    /// `INFO [section...]`: Redis's sections as `# Title` and CRLF-terminated `name:value` lines, a blank line
+    /// between sections; section names are case-insensitive and unknown ones give nothing, as in Redis. Every
+    /// figure is a counter, a gauge or a small kernel read: nothing here costs time proportional to the data.
     static func info(_ status: NodeStatus, sections: [[UInt8]]) -> String {
-        let wantsAll = sections.isEmpty || sections.contains {
-            ASCII.equals($0, "all") || ASCII.equals($0, "default") || ASCII.equals($0, "everything")
-        }
+        let wanted = sections.map { String(decoding: ASCII.lowercased($0), as: UTF8.self) }
+        let wantsAll = wanted.isEmpty || wanted.contains { $0 == "all" || $0 == "default" || $0 == "everything" }
         var rendered: [String] = []
-        if wantsAll || sections.contains(where: { ASCII.equals($0, "server") }) {
-            rendered.append(serverSection(status))
-        }
-        if wantsAll || sections.contains(where: { ASCII.equals($0, "replication") }) {
-            rendered.append(replicationSection(status))
+        for section in infoSections where wantsAll || wanted.contains(section) {
+            rendered.append(infoSection(section, status))
         }
         return rendered.joined(separator: "\r\n")
     }
 
+    private static func infoSection(_ section: String, _ status: NodeStatus) -> String {
+        switch section {
+        case "server": serverSection(status)
+        case "clients":
+            // Nothing blocks or tracks here (no blocking commands, no CLIENT TRACKING), so those counts are 0.
+            lines("Clients", [
+                ("connected_clients", String(status.openClientConnections)), ("blocked_clients", "0"),
+                ("tracking_clients", "0"),
+            ])
+        case "memory": memorySection()
+        case "persistence":
+            // No persistence yet: nothing loads, saves or rewrites, and neither RDB nor AOF is on.
+            lines("Persistence", [
+                ("loading", "0"), ("async_loading", "0"), ("rdb_bgsave_in_progress", "0"), ("aof_enabled", "0"),
+                ("aof_rewrite_in_progress", "0"),
+            ])
+        case "stats":
+            lines("Stats", [
+                ("total_connections_received", String(status.counters["client_connections_accepted"] ?? 0)),
+                ("total_commands_processed", String(status.counters["client_requests"] ?? 0)),
+            ])
+        case "replication": replicationSection(status)
+        case "cpu": lines("CPU", ProcessFigures.cpu())
+        case "cluster": lines("Cluster", [("cluster_enabled", "0")])
+        default: keyspaceSection(status)
+        }
+    }
+
+    /// `db0:keys=N,expires=M,avg_ttl=0`, only when the store holds keys (Redis lists empty databases not at all).
+    /// `avg_ttl` is Redis's sampled estimate, which this store does not keep: 0, what Redis prints before it has one.
+    private static func keyspaceSection(_ status: NodeStatus) -> String {
+        guard let keys = status.machineStatistics["keys"], keys > 0 else { return lines("Keyspace", []) }
+        let expires = status.machineStatistics["expires"] ?? 0
+        return lines("Keyspace", [("db0", "keys=\(keys),expires=\(expires),avg_ttl=0")])
+    }
+
+    /// `used_memory` is the resident set, like `used_memory_rss`: Redis counts its allocator's bytes, which Swift's
+    /// allocator does not report cheaply, and tools such as `redis-cli --stat` need the field.
+    private static func memorySection() -> String {
+        guard let resident = ProcessFigures.residentBytes() else { return lines("Memory", []) }
+        return lines("Memory", [
+            ("used_memory", String(resident)), ("used_memory_human", ProcessFigures.human(resident)),
+            ("used_memory_rss", String(resident)), ("used_memory_rss_human", ProcessFigures.human(resident)),
+            ("mem_allocator", "libc"),
+        ])
+    }
+
     private static func serverSection(_ status: NodeStatus) -> String {
-        lines("Server", [
-            ("redis_version", "7.0.0-lockstep"),
+        var fields = [
+            ("redis_version", redisVersion),
             ("redis_mode", "standalone"),
+            ("os", ProcessFigures.operatingSystem()),
+            ("arch_bits", String(Int.bitWidth)),
             ("process_id", String(getpid())),
             ("tcp_port", String(hostAndPort(status.clientAddress).port)),
-            ("lockstep_node_name", status.nodeName),
-        ])
+        ]
+        if let uptime = ProcessFigures.uptimeSeconds() {
+            fields += [("uptime_in_seconds", String(uptime)), ("uptime_in_days", String(uptime / 86_400))]
+        }
+        fields.append(("lockstep_node_name", status.nodeName))
+        return lines("Server", fields)
     }
 
     private static func replicationSection(_ status: NodeStatus) -> String {

@@ -25,14 +25,16 @@ public enum KeyValueFrontend {
         _ arguments: [[UInt8]], status: NodeStatus, digest: () -> UInt64, clientID: UInt64 = 0,
         service: SentinelService = SentinelService()
     ) -> KeyValueRequest {
-        route(
-            CommandArguments(encoding: arguments), status: status, digest: digest, clientID: clientID, service: service)
+        var connection = ClientConnection(id: clientID)
+        return route(
+            CommandArguments(encoding: arguments), status: status, digest: digest, connection: &connection,
+            service: service)
     }
 
     /// Routes one request as the parser hands it over: a data command goes into the log in the encoding it
-    /// arrived in.
+    /// arrived in. Notes the command in `connection` for `CLIENT LIST`'s `cmd=`.
     static func route(
-        _ arguments: CommandArguments, status: NodeStatus, digest: () -> UInt64, clientID: UInt64,
+        _ arguments: CommandArguments, status: NodeStatus, digest: () -> UInt64, connection: inout ClientConnection,
         service: SentinelService
     ) -> KeyValueRequest {
         guard !arguments.isEmpty else { return .local(reply: RESPWriter.error("ERR empty command")) }
@@ -41,8 +43,16 @@ public enum KeyValueFrontend {
             guard command.accepts(argumentCount: arguments.count) else {
                 return .local(reply: Replies.wrongArity(command.rawValue))
             }
+            connection.lastCommand = .local(command, subcommand: nil)
+            if command.hasSubcommands, arguments.count > 1 {
+                // Only a name-like subcommand is kept: the field sits inside a space-separated line.
+                let subcommand = arguments.bytes(at: 1)
+                if subcommand.count <= CommandName.bytesLimit, ClientConnection.isValidName(Array(subcommand)) {
+                    connection.lastCommand = .local(command, subcommand: Array(subcommand))
+                }
+            }
             return answer(
-                command, Array(arguments), status: status, digest: digest, clientID: clientID, service: service)
+                command, Array(arguments), status: status, digest: digest, connection: connection, service: service)
         }
         guard let command = name.flatMap(DataCommand.init(name:)) else {
             return .local(reply: Replies.unknownCommand(Array(arguments)))
@@ -50,6 +60,7 @@ public enum KeyValueFrontend {
         guard command.accepts(argumentCount: arguments.count) else {
             return .local(reply: Replies.wrongArity(command.rawValue))
         }
+        connection.lastCommand = .data(command)
         guard status.isServing else { return .local(reply: readOnlyReply(status, isRead: command.isRead)) }
         return .replicated(arguments.encoding)
     }
@@ -104,8 +115,8 @@ public enum KeyValueFrontend {
     }
 
     private static func answer(
-        _ command: LocalCommand, _ arguments: [[UInt8]], status: NodeStatus, digest: () -> UInt64, clientID: UInt64,
-        service: SentinelService
+        _ command: LocalCommand, _ arguments: [[UInt8]], status: NodeStatus, digest: () -> UInt64,
+        connection: ClientConnection, service: SentinelService
     ) -> KeyValueRequest {
         let reply: [UInt8]
         switch command {
@@ -115,8 +126,8 @@ public enum KeyValueFrontend {
         case .select: reply = KeyValueStore.select(arguments[1])
         case .command: reply = commandCommand(arguments)
         case .config: reply = configCommand(arguments)
-        case .client: reply = clientCommand(arguments, clientID: clientID)
-        case .hello: reply = RESPWriter.error("NOPROTO unsupported protocol version")
+        case .client: return clientCommand(arguments, connection: connection)
+        case .hello: return helloCommand(arguments)
         case .auth:
             // Redis takes `AUTH password` and `AUTH username password`, nothing longer.
             guard arguments.count <= 3 else { return .local(reply: Replies.syntaxError) }
@@ -187,35 +198,6 @@ public enum KeyValueFrontend {
             return RESPWriter.error("ERR CONFIG SET is not supported; Lockstep's settings are its command line")
         }
         return unknownSubcommand(subcommand, of: "CONFIG")
-    }
-
-    /// `CLIENT SETNAME/SETINFO/GETNAME/ID/...`: accepted so client libraries' handshakes succeed.
-    ///
-    /// Names are not kept (the frontend holds no per-connection state), so GETNAME answers null.
-    private static func clientCommand(_ arguments: [[UInt8]], clientID: UInt64) -> [UInt8] {
-        let subcommand = arguments[1]
-        if ASCII.equals(subcommand, "setname") {
-            guard arguments.count == 3 else { return Replies.wrongArity("client|setname") }
-            guard arguments[2].allSatisfy({ $0 > 32 && $0 < 127 }) else {
-                return RESPWriter.error("ERR Client names cannot contain spaces, newlines or special characters.")
-            }
-            return Replies.ok
-        }
-        if ASCII.equals(subcommand, "setinfo") {
-            guard arguments.count == 4 else { return Replies.wrongArity("client|setinfo") }
-            return Replies.ok
-        }
-        if ASCII.equals(subcommand, "getname") { return Replies.nullBulk }
-        if ASCII.equals(subcommand, "id") { return RESPWriter.integer(Int64(truncatingIfNeeded: clientID)) }
-        if ASCII.equals(subcommand, "info") || ASCII.equals(subcommand, "list") {
-            return RESPWriter.bulk("id=\(clientID) db=0\n")
-        }
-        if ASCII.equals(subcommand, "no-evict") || ASCII.equals(subcommand, "no-touch")
-            || ASCII.equals(subcommand, "reply")
-        {
-            return Replies.ok
-        }
-        return unknownSubcommand(subcommand, of: "CLIENT")
     }
 
     /// `DEBUG DIGEST`: the state digest as 16 hex digits, so two nodes can be compared by hand.

@@ -15,6 +15,11 @@ public enum KeyValueRequest: Equatable, Sendable {
     /// `SUBSCRIBE`, `PSUBSCRIBE`, `UNSUBSCRIBE` or `PUNSUBSCRIBE`: what the connection listens to lives in its
     /// protocol session, so the protocol answers (`KeyValueClientProtocol`).
     case subscription(Subscriptions.Request)
+    /// `CLIENT SETNAME name` (already validated): the name lives in the connection's protocol session.
+    case setName([UInt8])
+    /// `HELLO [protover [AUTH username password] [SETNAME name]]`, its syntax checked: the protocol authenticates,
+    /// names the connection and answers with `KeyValueFrontend.helloReply`, in Redis's order.
+    case hello(username: [UInt8]?, password: [UInt8]?, name: [UInt8]?)
     /// `RESET`: the connection forgets its subscriptions and its authentication, which its protocol session holds.
     case reset
 }

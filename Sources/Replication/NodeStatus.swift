@@ -56,6 +56,10 @@ public struct NodeStatus: Equatable, Sendable {
     /// Running totals the runtime keeps (e.g. entries and writes on the logging channel), for
     /// `INFO` and the benchmark; names are snake_case, rendered sorted.
     public var counters: [String: UInt64] = [:]
+    /// Client connections open on this node now (Redis's `connected_clients`); 0 where the runtime does not count.
+    public var openClientConnections: Int = 0
+    /// The state machine's `statistics` (e.g. key counts for INFO's keyspace); empty when the node holds no state.
+    public var machineStatistics: [String: UInt64] = [:]
 
     /// A status with `role` and `nodeName`, and zero, `.none` or empty for everything not given.
     public init(

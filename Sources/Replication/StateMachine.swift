@@ -46,11 +46,18 @@ public protocol StateMachine {
     /// A hash of the state that does not depend on process or insertion order; equal states give
     /// equal digests on every machine. Shipped in the log so the backup can prove it has not diverged.
     func digest() -> UInt64
+
+    /// Figures about the state for introspection (e.g. `keys`, `expires` for INFO's keyspace), in constant time:
+    /// the loop reads them at most once a round. The default has none.
+    var statistics: [String: UInt64] { get }
 }
 
 extension StateMachine {
     /// Every command is an entry.
     public func read(_ command: [UInt8], context: inout ApplyContext) -> [UInt8]? { nil }
+
+    /// No figures.
+    public var statistics: [String: UInt64] { [:] }
 }
 
 /// A frozen state, writing out its encoding a bounded chunk at a time (`StateMachine.snapshot()`).

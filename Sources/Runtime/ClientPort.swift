@@ -228,6 +228,7 @@ final class ClientPort<P: ClientProtocol> {
                 let request = clientProtocol.nextRequest(
                     from: &client.session, status: status, digest: { digest() })
             else { break }
+            counters.values.clientRequests &+= 1
             // Consumed: its bytes move on, rather than being copied and the request destroyed.
             switch consume request {
             case .local(let reply):

@@ -170,6 +170,8 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         channels.heartbeat = { [unowned self] in core.heartbeat }
         publisher.coreStatus = { [unowned self] in core.status }
         clients.digest = { [unowned self] in core.machine?.digest() }
+        publisher.openClientConnections = { [unowned clients] in clients.connectionCount }
+        publisher.machineStatistics = { [unowned self] in core.machine?.statistics ?? [:] }
         clients.noticedStatus = core.status
         channels.exitDrain = exitDrain
         clients.exitDrain = exitDrain

@@ -21,6 +21,8 @@ struct RuntimeCounters: Equatable, Sendable {
     var clientCommands: UInt64 = 0
     var clientBatches: UInt64 = 0
     var clientConnectionsAccepted: UInt64 = 0
+    /// Requests parsed on client connections, local and replicated alike (Redis's `total_commands_processed`).
+    var clientRequests: UInt64 = 0
     /// Clients disconnected by the runtime: too many connections, unread output past its limit, unknown outcome.
     var clientConnectionsDropped: UInt64 = 0
     /// Clients closed after `clientIdleTimeout` of idleness (counted apart: closing them is routine, not a drop).
@@ -61,6 +63,7 @@ struct RuntimeCounters: Equatable, Sendable {
             "client_commands": clientCommands,
             "client_batches": clientBatches,
             "client_connections_accepted": clientConnectionsAccepted,
+            "client_requests": clientRequests,
             "client_connections_dropped": clientConnectionsDropped,
             "client_connections_idle_closed": clientConnectionsIdleClosed,
             "intake_pauses": intakePauses,

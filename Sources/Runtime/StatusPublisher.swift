@@ -30,6 +30,9 @@ final class StatusPublisher {
     private let channels: ChannelPort
     /// The core's status; the driver owns the core, so it sets this once.
     var coreStatus: () -> NodeStatus = { preconditionFailure("the driver sets StatusPublisher.coreStatus first") }
+    /// Open client connections and the machine's statistics, both constant-time reads the driver wires up.
+    var openClientConnections: () -> Int = { 0 }
+    var machineStatistics: () -> [String: UInt64] = { [:] }
 
     /// The status as of this round (or the last role change in it); nil until first needed in a round.
     private var cachedStatus: StatusSnapshot?
@@ -61,6 +64,8 @@ final class StatusPublisher {
             refreshCountersSnapshot()
         }
         status.counters = countersSnapshot
+        status.openClientConnections = openClientConnections()
+        status.machineStatistics = machineStatistics()
         let snapshot = StatusSnapshot(status)
         cachedStatus = snapshot
         return snapshot

@@ -1,0 +1,80 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What `CLIENT GETNAME`, `CLIENT LIST` and `CLIENT INFO` tell about one connection: its id, its name, its ages and
+/// the last command it sent. Node-local, like the connection itself: none of it is replicated.
+struct ClientConnection: Sendable {
+    /// The last command the connection sent, as Redis's `cmd=` field names it (`get`, `client|list`).
+    enum LastCommand: Sendable {
+        case none
+        case data(DataCommand)
+        /// A local command, and its subcommand for those that take one (`CommandName` cannot be printed back).
+        case local(KeyValueFrontend.LocalCommand, subcommand: [UInt8]?)
+    }
+
+    let id: UInt64
+    /// The name `CLIENT SETNAME` or `HELLO ... SETNAME` gave; nil when none (an empty name removes it, as in Redis).
+    var name: [UInt8]?
+    let createdAtNanoseconds: UInt64
+    /// When the last request was parsed, for `idle=`.
+    var lastRequestAtNanoseconds: UInt64
+    var lastCommand = LastCommand.none
+    /// Set by the session before routing: its query buffer from the current request's first byte on (as Redis's
+    /// `qbuf=`, which counts the command being run), and its subscription counts.
+    var queryBufferBytes = 0
+    var channelCount = 0
+    var patternCount = 0
+
+    init(id: UInt64, now: UInt64 = ClientConnection.monotonicNanoseconds()) {
+        self.id = id
+        createdAtNanoseconds = now
+        lastRequestAtNanoseconds = now
+    }
+
+    /// Redis's `CLIENT SETNAME` rule: printable ASCII without spaces (`!` to `~`); empty is allowed (no name).
+    static func isValidName(_ name: [UInt8]) -> Bool {
+        name.allSatisfy { $0 >= UInt8(ascii: "!") && $0 <= UInt8(ascii: "~") }
+    }
+
+    static let invalidNameReply = RESPWriter.error(
+        "ERR Client names cannot contain spaces, newlines or special characters.")
+
+    /// One `CLIENT LIST` line (without its newline), in Redis 7.0's field order, with the fields this node can
+    /// fill truthfully. Left out, because the client protocol never sees the socket or its buffers: `addr`,
+    /// `laddr`, `fd`, `qbuf-free`, `argv-mem`, `multi-mem`, `rbs`, `rbp`, `obl`, `oll`, `omem`, `tot-mem` and
+    /// `events`. `multi=-1` and `redir=-1` are what Redis prints for a client outside MULTI and without tracking,
+    /// which is every client here; `ssub=0` because there are no sharded channels; `user=default` is the only user.
+    func line(now: UInt64 = ClientConnection.monotonicNanoseconds()) -> [UInt8] {
+        let age = (now &- createdAtNanoseconds) / 1_000_000_000
+        let idle = (now &- lastRequestAtNanoseconds) / 1_000_000_000
+        let flags = channelCount + patternCount > 0 ? "P" : "N"
+        var text = Array("id=\(id) name=".utf8)
+        text.append(contentsOf: name ?? [])
+        text.append(
+            contentsOf: Array(
+                (" age=\(age) idle=\(idle) flags=\(flags) db=0 sub=\(channelCount) psub=\(patternCount) ssub=0"
+                    + " multi=-1 qbuf=\(queryBufferBytes) cmd=\(commandName) user=default redir=-1 resp=2").utf8))
+        return text
+    }
+
+    /// `cmd=`: the command's name, `name|subcommand` for commands with subcommands, `NULL` before any.
+    var commandName: String {
+        switch lastCommand {
+        case .none: return "NULL"
+        case .data(let command): return command.rawValue
+        case .local(let command, let subcommand):
+            guard let subcommand else { return command.rawValue }
+            return command.rawValue + "|" + String(decoding: ASCII.lowercased(subcommand), as: UTF8.self)
+        }
+    }
+
+    /// The monotonic clock, for ages: never the wall clock, which may jump.
+    static func monotonicNanoseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+    }
+}

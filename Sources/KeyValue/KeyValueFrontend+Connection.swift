@@ -1,0 +1,142 @@
+import Replication
+
+/// CLIENT and HELLO: the connection's own name, id and description, in Redis 7.0's words.
+extension KeyValueFrontend {
+    /// The Redis release whose commands, replies and errors this node follows, as `INFO` and `HELLO` report it.
+    ///
+    /// A plain release number on purpose: clients gate features on it, and a suffix such as `-lockstep` would make
+    /// semantic-version parsers rank it below 7.0.0. `INFO` says what the node really is in its `lockstep_*` fields.
+    static let redisVersion = "7.0.15"
+
+    /// `CLIENT SETNAME/GETNAME/LIST/INFO/ID/SETINFO/NO-EVICT/NO-TOUCH/REPLY`.
+    ///
+    /// LIST knows only this connection: the client protocol sees one session at a time, and listing the others
+    /// would need the runtime to hand every session over. So `CLIENT LIST` answers as if this connection were the
+    /// only client, and filters by `TYPE` and `ID` as Redis does.
+    static func clientCommand(_ arguments: [[UInt8]], connection: ClientConnection) -> KeyValueRequest {
+        let subcommand = arguments[1]
+        if ASCII.equals(subcommand, "setname") {
+            guard arguments.count == 3 else { return .local(reply: Replies.wrongArity("client|setname")) }
+            guard ClientConnection.isValidName(arguments[2]) else {
+                return .local(reply: ClientConnection.invalidNameReply)
+            }
+            return .setName(arguments[2])
+        }
+        if ASCII.equals(subcommand, "getname") {
+            guard arguments.count == 2 else { return .local(reply: Replies.wrongArity("client|getname")) }
+            return .local(reply: connection.name.map { RESPWriter.bulk($0) } ?? Replies.nullBulk)
+        }
+        if ASCII.equals(subcommand, "info") {
+            guard arguments.count == 2 else { return .local(reply: Replies.wrongArity("client|info")) }
+            return .local(reply: RESPWriter.bulk(connection.line() + [UInt8(ascii: "\n")]))
+        }
+        if ASCII.equals(subcommand, "list") { return .local(reply: clientList(arguments, connection: connection)) }
+        if ASCII.equals(subcommand, "id") {
+            guard arguments.count == 2 else { return .local(reply: Replies.wrongArity("client|id")) }
+            return .local(reply: RESPWriter.integer(Int64(truncatingIfNeeded: connection.id)))
+        }
+        if ASCII.equals(subcommand, "setinfo") {
+            guard arguments.count == 4 else { return .local(reply: Replies.wrongArity("client|setinfo")) }
+            return .local(reply: Replies.ok)
+        }
+        if ASCII.equals(subcommand, "no-evict") || ASCII.equals(subcommand, "no-touch")
+            || ASCII.equals(subcommand, "reply")
+        {
+            return .local(reply: Replies.ok)
+        }
+        return .local(reply: unknownSubcommand(subcommand, of: "CLIENT"))
+    }
+
+    /// `CLIENT LIST [TYPE normal|master|replica|slave|pubsub] | [ID id...]`, with Redis's errors.
+    private static func clientList(_ arguments: [[UInt8]], connection: ClientConnection) -> [UInt8] {
+        var isListed = true
+        if arguments.count == 4, ASCII.equals(arguments[2], "type") {
+            let type = arguments[3]
+            let isPubSub = connection.channelCount + connection.patternCount > 0
+            if ASCII.equals(type, "normal") {
+                isListed = !isPubSub
+            } else if ASCII.equals(type, "pubsub") {
+                isListed = isPubSub
+            } else if ASCII.equals(type, "master") || ASCII.equals(type, "replica") || ASCII.equals(type, "slave") {
+                isListed = false
+            } else {
+                var message = Array("ERR Unknown client type '".utf8)
+                message.append(contentsOf: type.prefix(128))
+                message.append(UInt8(ascii: "'"))
+                var writer = RESPWriter()
+                writer.appendError(message)
+                return writer.bytes
+            }
+        } else if arguments.count > 3, ASCII.equals(arguments[2], "id") {
+            var ids: [Int64] = []
+            for argument in arguments.dropFirst(3) {
+                guard let id = DecimalInteger.parse(argument), id >= 1 else {
+                    return RESPWriter.error("ERR Invalid client ID")
+                }
+                ids.append(id)
+            }
+            isListed = ids.contains(Int64(truncatingIfNeeded: connection.id))
+        } else if arguments.count != 2 {
+            return Replies.syntaxError
+        }
+        return RESPWriter.bulk(isListed ? connection.line() + [UInt8(ascii: "\n")] : [])
+    }
+
+    /// `HELLO [protover [AUTH username password] [SETNAME name]]`: the version and the options' syntax, checked in
+    /// Redis's order; authentication, the name and the reply are the protocol's (`KeyValueRequest.hello`).
+    ///
+    /// Only RESP2 is spoken yet, so `HELLO 3` gets `-NOPROTO`, the answer clients take as "stay on RESP2".
+    static func helloCommand(_ arguments: [[UInt8]]) -> KeyValueRequest {
+        var position = 1
+        if arguments.count >= 2 {
+            guard let version = DecimalInteger.parse(arguments[1]) else {
+                return .local(reply: RESPWriter.error("ERR Protocol version is not an integer or out of range"))
+            }
+            guard version == 2 else { return .local(reply: RESPWriter.error("NOPROTO unsupported protocol version")) }
+            position = 2
+        }
+        var username: [UInt8]?
+        var password: [UInt8]?
+        var name: [UInt8]?
+        while position < arguments.count {
+            let option = arguments[position]
+            let remaining = arguments.count - 1 - position
+            if ASCII.equals(option, "auth"), remaining >= 2 {
+                username = arguments[position + 1]
+                password = arguments[position + 2]
+                position += 3
+            } else if ASCII.equals(option, "setname"), remaining >= 1 {
+                name = arguments[position + 1]
+                position += 2
+            } else {
+                var message = Array("ERR Syntax error in HELLO option '".utf8)
+                message.append(contentsOf: option.prefix(128))
+                message.append(UInt8(ascii: "'"))
+                var writer = RESPWriter()
+                writer.appendError(message)
+                return .local(reply: writer.bytes)
+            }
+        }
+        return .hello(username: username, password: password, name: name)
+    }
+
+    /// The NOAUTH error HELLO gives an unauthenticated connection that did not authenticate with it.
+    static let helloNotAuthenticatedReply = RESPWriter.error(
+        "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> "
+            + "<pass> option can be used to authenticate the client and select the RESP protocol version at the same "
+            + "time")
+
+    /// HELLO's map, flattened into RESP2's array: server, version, proto, id, mode, role (`replica` on a node that
+    /// does not serve, as on a Redis replica) and no modules.
+    static func helloReply(_ status: NodeStatus, clientID: UInt64) -> [UInt8] {
+        RESPWriter.array([
+            RESPWriter.bulk("server"), RESPWriter.bulk("redis"),
+            RESPWriter.bulk("version"), RESPWriter.bulk(redisVersion),
+            RESPWriter.bulk("proto"), RESPWriter.integer(2),
+            RESPWriter.bulk("id"), RESPWriter.integer(Int64(truncatingIfNeeded: clientID)),
+            RESPWriter.bulk("mode"), RESPWriter.bulk("standalone"),
+            RESPWriter.bulk("role"), RESPWriter.bulk(status.isServing ? "master" : "replica"),
+            RESPWriter.bulk("modules"), RESPWriter.array([]),
+        ])
+    }
+}

@@ -1,0 +1,8 @@
+import Replication
+
+extension KeyValueStore {
+    /// `keys` and `expires`, the store's running counts, for INFO's keyspace line; constant time.
+    public var statistics: [String: UInt64] {
+        ["keys": UInt64(count), "expires": UInt64(expiringCount)]
+    }
+}
