@@ -19,7 +19,7 @@ struct ClientConnection: Sendable {
     /// The name `CLIENT SETNAME` or `HELLO ... SETNAME` gave; nil when none (an empty name removes it, as in Redis).
     var name: [UInt8]?
     let createdAtNanoseconds: UInt64
-    /// When the last request was parsed, for `idle=`.
+    /// When bytes last arrived from the client, for `idle=`.
     var lastRequestAtNanoseconds: UInt64
     var lastCommand = LastCommand.none
     /// Set by the session before routing: its query buffer from the current request's first byte on (as Redis's

@@ -75,6 +75,8 @@ public struct KeyValueClientProtocol: ClientProtocol {
     /// Hands the bytes read from the connection to its parser.
     public func append(_ bytes: UnsafeRawBufferPointer, to session: inout Session) {
         session.parser.append(bytes)
+        // Redis's `idle=` counts from the last interaction: once per read, not once per pipelined request.
+        session.connection.lastRequestAtNanoseconds = ClientConnection.monotonicNanoseconds()
     }
 
     /// The next complete request, routed by `KeyValueFrontend`; nil until more bytes arrive.
@@ -93,7 +95,6 @@ public struct KeyValueClientProtocol: ClientProtocol {
         } catch {
             return .malformed(reply: error.reply)
         }
-        session.connection.lastRequestAtNanoseconds = ClientConnection.monotonicNanoseconds()
         // One load and a branch per request; everything else about authentication is off the hot path.
         if !session.isAuthenticated, let refusal = Authentication.refusal(arguments) {
             return .local(reply: refusal)
