@@ -7,6 +7,12 @@ import Testing
 @Suite("durable log: recovery cuts a torn tail and refuses anything worse")
 struct LogRecoveryTests {
     /// A log of `count` records in one segment (default limits), and the byte offsets where each record starts.
+    /// The directory opened once for a loop of scans. Reopening it hundreds of times would race the other suites'
+    /// child processes: a child between fork and exec holds a copy of the lock's descriptor, and with it the lock.
+    static func openedOnce(_ path: String) throws -> DataDirectory {
+        try DataDirectory(path: path)
+    }
+
     static func singleSegmentLog(_ path: String, count: Int) throws -> (segment: String, starts: [Int], bytes: [UInt8]) {
         let directory = try DataDirectory(path: path)
         try appendDurably(sampleRecords(count: count), to: directory, limits: DurabilityLimits())
@@ -27,9 +33,9 @@ struct LogRecoveryTests {
         try withTemporaryDirectory { path in
             let (segment, starts, bytes) = try Self.singleSegmentLog(path, count: 12)
             let lastStart = starts.last!
+            let directory = try Self.openedOnce(path)
             for cut in lastStart..<bytes.count {
                 try writeFile(segment, Array(bytes[..<cut]))
-                let directory = try DataDirectory(path: path)
                 let (summary, notes) = try LogRecovery.scan(directory)
                 #expect(summary.lastSequence == 11, "cut at \(cut)")
                 if cut == lastStart {
@@ -63,11 +69,12 @@ struct LogRecoveryTests {
     func flippedByteInTail() throws {
         try withTemporaryDirectory { path in
             let (segment, starts, bytes) = try Self.singleSegmentLog(path, count: 8)
+            let directory = try Self.openedOnce(path)
             for index in starts.last!..<bytes.count {
                 var damaged = bytes
                 damaged[index] ^= 0x40
                 try writeFile(segment, damaged)
-                let (summary, notes) = try LogRecovery.scan(DataDirectory(path: path))
+                let (summary, notes) = try LogRecovery.scan(directory)
                 #expect(summary.lastSequence == 7, "flip at \(index)")
                 #expect(notes.count == 1, "flip at \(index)")
             }
@@ -78,12 +85,13 @@ struct LogRecoveryTests {
     func flippedByteInMiddle() throws {
         try withTemporaryDirectory { path in
             let (segment, starts, bytes) = try Self.singleSegmentLog(path, count: 8)
+            let directory = try Self.openedOnce(path)
             for index in starts[5]..<starts[6] {
                 var damaged = bytes
                 damaged[index] ^= 0x40
                 try writeFile(segment, damaged)
                 do throws(DurabilityError) {
-                    let (summary, _) = try LogRecovery.scan(DataDirectory(path: path))
+                    let (summary, _) = try LogRecovery.scan(directory)
                     Issue.record("flip at \(index) recovered to \(String(describing: summary.lastSequence))")
                 } catch {
                     #expect(error.code == "corrupt_log", "flip at \(index): \(error)")
