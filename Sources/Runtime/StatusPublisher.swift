@@ -37,6 +37,9 @@ final class StatusPublisher {
     /// The status as of this round (or the last role change in it); nil until first needed in a round.
     private var cachedStatus: StatusSnapshot?
     private var countersSnapshot: [String: UInt64] = [:]
+    /// The machine's statistics, refreshed with the counters: only INFO reads them, and a dictionary built every
+    /// round would cost each pipelined batch for nothing.
+    private var machineStatisticsSnapshot: [String: UInt64] = [:]
     private var countersSnapshotAt: UInt64 = 0
     private var publishedAt: UInt64 = 0
     private var publishedCounters = RuntimeCounters()
@@ -65,7 +68,7 @@ final class StatusPublisher {
         }
         status.counters = countersSnapshot
         status.openClientConnections = openClientConnections()
-        status.machineStatistics = machineStatistics()
+        status.machineStatistics = machineStatisticsSnapshot
         let snapshot = StatusSnapshot(status)
         cachedStatus = snapshot
         return snapshot
@@ -91,6 +94,7 @@ final class StatusPublisher {
     private func refreshCountersSnapshot() {
         channels.countStatistics()
         countersSnapshot = counters.values.dictionary
+        machineStatisticsSnapshot = machineStatistics()
         countersSnapshotAt = monotonicNanoseconds()
     }
 

@@ -188,22 +188,4 @@ final class HTTPConnection {
         let basic = "GET /metrics HTTP/1.1\r\nAuthorization: Basic \(MetricsRequestTests.base64("p:hunter2"))\r\n\r\n"
         #expect(HTTPConnection.statusCode(try HTTPConnection.exchange(metrics, basic)) == 200)
     }
-
-    @Test("a metrics port already in use is a typed error from init, before anything runs")
-    func busyMetricsPort() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let holder = try TCP.listen(on: .loopback(port: 0))
-        defer { try? holder.close() }  // teardown: nothing to report
-        let busy = try TCP.localAddress(of: holder)
-        var configuration = TestNode.configuration(name: "a")
-        configuration.metricsListenAddress = busy.description
-        do {
-            _ = try TestNode(configuration: configuration, arbiterDirectory: directory.path)
-            Issue.record("init bound a metrics port that is in use")
-        } catch let error as RuntimeError {
-            #expect(error == .cannotListen(role: "metrics", address: busy.description,
-                                           SystemError(call: "bind", errno: EADDRINUSE)), "\(error)")
-        }
-    }
 }

@@ -248,7 +248,7 @@ struct NodeRuntimeTests {
         #expect(wrong.isEmpty, "\(wrong.prefix(10))")
     }
 
-    @Test("a client port already in use is a typed error from init, before anything runs")
+    @Test("a client, channel or metrics port already in use is a typed error from init, before anything runs")
     func busyClientPort() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -275,6 +275,16 @@ struct NodeRuntimeTests {
         configuration = TestNode.configuration(name: "a")
         configuration.channelListenAddress = busy.description
         #expect(throws: RuntimeError.self) { _ = try TestNode(configuration: configuration, arbiterDirectory: directory.path) }
+
+        configuration = TestNode.configuration(name: "a")
+        configuration.metricsListenAddress = busy.description
+        do {
+            _ = try TestNode(configuration: configuration, arbiterDirectory: directory.path)
+            Issue.record("init bound a metrics port that is in use")
+        } catch let error as RuntimeError {
+            #expect(error == .cannotListen(role: "metrics", address: busy.description,
+                                           SystemError(call: "bind", errno: EADDRINUSE)), "\(error)")
+        }
     }
 
     @Test("malformed RESP gets an error and closes only that connection")
