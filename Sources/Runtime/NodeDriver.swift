@@ -289,9 +289,10 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
                 clients.resumeIntake()
             case .roleChanged(let from, let to, let reason):
                 publisher.roleChanged()
-                clients.announceRoleChange(to: core.status)
+                let status = core.status
+                clients.announceRoleChange(to: status)
                 counters.values.roleChanges[reason.code, default: 0] += 1
-                let epoch = core.status.epoch
+                let epoch = status.epoch
                 log(.roleChanged(from: from, to: to, epoch: epoch, reason: reason))
                 serviceAddress?.want(to == .primary || to == .solo ? .present : .absent)
                 roleChangeHooks?.submit(RoleChangeNotice(

@@ -37,9 +37,6 @@ final class StatusPublisher {
     /// The status as of this round (or the last role change in it); nil until first needed in a round.
     private var cachedStatus: StatusSnapshot?
     private var countersSnapshot: [String: UInt64] = [:]
-    /// The machine's statistics, refreshed with the counters: only INFO reads them, and a dictionary built every
-    /// round would cost each pipelined batch for nothing.
-    private var machineStatisticsSnapshot: [String: UInt64] = [:]
     private var countersSnapshotAt: UInt64 = 0
     private var publishedAt: UInt64 = 0
     private var publishedCounters = RuntimeCounters()
@@ -68,7 +65,8 @@ final class StatusPublisher {
         }
         status.counters = countersSnapshot
         status.openClientConnections = openClientConnections()
-        status.machineStatistics = machineStatisticsSnapshot
+        // Fresh every round, unlike the counters: a client that writes and then asks INFO must see its keys.
+        status.machineStatistics = machineStatistics()
         let snapshot = StatusSnapshot(status)
         cachedStatus = snapshot
         return snapshot
@@ -94,7 +92,6 @@ final class StatusPublisher {
     private func refreshCountersSnapshot() {
         channels.countStatistics()
         countersSnapshot = counters.values.dictionary
-        machineStatisticsSnapshot = machineStatistics()
         countersSnapshotAt = monotonicNanoseconds()
     }
 
