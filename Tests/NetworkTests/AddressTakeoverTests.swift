@@ -131,6 +131,9 @@ final class TakeoverRun: @unchecked Sendable {  // used from the one test thread
             throw HarnessError("no progress after the last failover\n\(cluster.statusText())")
         }
         let history = workload.stop()
+        // The watcher asks every 50 ms, but a short run on a loaded machine may end before it has asked the new
+        // primary: give it a few more seconds to hear every node (the check below still requires both).
+        _ = waitUntil(.seconds(5)) { watcher.nodesHeard.isSuperset(of: cluster.names) }
         let answers = watcher.stop()
         _ = try? cluster.waitForProtected(deadline: .seconds(15))  // the digest check reports a missing backup
         let final = try cluster.finalState(shape: workload.shape)
@@ -312,6 +315,11 @@ final class AddressWatcher: Sendable {
             }
         }
         thread.withLock { $0 = spawned }
+    }
+
+    /// The nodes that have answered so far.
+    var nodesHeard: Set<String> {
+        answers.withLock { Set($0.map(\.node)) }
     }
 
     func stop() -> [Answer] {
