@@ -38,18 +38,18 @@ let package = Package(
         // I/O-free role changes: joining, backup, primary, solo.
         .target(name: "Node", dependencies: ["Primary", "Backup", "LogChannel", "Arbiter", "Replication"]),
         // Drives a Node with real sockets, timers and the arbiter.
-        .target(name: "Runtime", dependencies: ["Node", "LogChannel", "Posix", "Arbiter", "Replication"]),
+        .target(name: "Runtime", dependencies: ["Node", "LogChannel", "Posix", "Arbiter", "Replication", "Durability"]),
         // The library product's one module: re-exports what an application needs.
         .target(
             name: "Lockstep",
-            dependencies: ["Runtime", "Node", "Primary", "Backup", "Arbiter", "EtcdArbiter", "Replication"]),
+            dependencies: ["Runtime", "Node", "Primary", "Backup", "Arbiter", "EtcdArbiter", "Replication", "Durability"]),
         // The durable log, snapshot and marker files of a node's data directory, and their recovery scan.
         .target(name: "Durability", dependencies: ["Posix", "LogChannel", "Replication"]),
         // The bundled application: a key-value store speaking RESP2.
         .target(name: "KeyValue", dependencies: ["Replication"]),
         .executableTarget(
             name: "LockstepCLI",
-            dependencies: ["Runtime", "Node", "KeyValue", "Arbiter", "EtcdArbiter", "Posix", "LogChannel"]),
+            dependencies: ["Runtime", "Node", "KeyValue", "Arbiter", "EtcdArbiter", "Posix", "LogChannel", "Durability"]),
         // The benchmark harness: load generators, floors, histogram and report (testable), and its command.
         .target(name: "BenchmarkKit", dependencies: ["Posix", "LogChannel", "Runtime"], path: "Benchmarks/BenchmarkKit"),
         .executableTarget(

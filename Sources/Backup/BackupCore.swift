@@ -12,6 +12,8 @@ public enum BackupEvent: Equatable, Sendable {
     case arbiterAnswered(ArbiterAnswer)
     /// The time in `nextWakeup` has come: retry the arbiter, replay a held-back batch, or give up on the checkpoint.
     case timerFired
+    /// This node's durable log holds every entry through `sequence` (only with a data directory).
+    case persisted(through: UInt64)
 }
 
 /// Orders the backup gives its driver.
@@ -29,6 +31,17 @@ public enum BackupAction: Equatable, Sendable {
     case rejoin(RejoinReason)
     /// A line for the log; it changes nothing in the protocol.
     case note(String)
+    /// Only with a data directory: the node's durable state from before is of no use any more (a live primary is
+    /// sending a checkpoint), so drop it; the log starts again with the entries after the checkpoint.
+    case discardDurableState
+    /// Only with a data directory: append entry `sequence` to the durable log; `.persisted` reports it.
+    case persist(epoch: UInt64, sequence: UInt64, LogEntry)
+    /// Only with a data directory: the checkpoint is installed; write the machine as it now is as a snapshot, the
+    /// base the durable log continues from.
+    case persistInstalledState
+    /// Only with a data directory: this backup protects the primary of `epoch` from entry `fromSequence` on. Once
+    /// durable (after the snapshot and the log before that entry), it lets this node recover alone.
+    case markProtecting(epoch: UInt64, fromSequence: UInt64)
 }
 
 /// The backup's bounds; checked with the primary's at startup.
@@ -93,6 +106,9 @@ public struct BackupCore<Machine: StateMachine> {
     public private(set) var applied: UInt64 = 0
     /// Whether the primary marked this backup protecting: only then may it go live.
     public private(set) var isProtecting = false
+    /// The last entry this node's durable log holds; nil when the node keeps no log. Acks never go past it, so an
+    /// ack says "held durably here", which the recovery rule relies on (`NodeCore.recoveryProof`).
+    public private(set) var persistedThrough: UInt64?
     /// Deliver `.timerFired` no later than this.
     public private(set) var nextWakeup: Instant?
 
@@ -123,8 +139,10 @@ public struct BackupCore<Machine: StateMachine> {
     private var checkpointDeadline: Instant?
 
     /// A backup that said hello to a primary at `epoch` at `now` and waits for its checkpoint;
-    /// `machine` is an empty instance the checkpoint will overwrite.
-    public init(epoch: UInt64, machine: Machine, limits: BackupLimits, at now: Instant) {
+    /// `machine` is an empty instance the checkpoint will overwrite. `isDurable`: the node keeps a durable log,
+    /// and acks only what it holds.
+    public init(epoch: UInt64, machine: Machine, limits: BackupLimits, at now: Instant, isDurable: Bool = false) {
+        self.persistedThrough = isDurable ? 0 : nil
         self.epoch = epoch
         self.machine = machine
         self.limits = limits
@@ -162,8 +180,14 @@ public struct BackupCore<Machine: StateMachine> {
             guard let checkpointSequence, installedChunks > 0 else { return .heartbeat(epoch: epoch, sequence: 0) }
             return .checkpointAck(epoch: epoch, sequence: checkpointSequence, chunkIndex: installedChunks - 1)
         case .following, .goingLive, .finished:
-            return .ack(epoch: epoch, received: received, applied: applied)
+            return ack
         }
+    }
+
+    /// The cumulative ack: what arrived, and what was replayed, but never past what is durable here.
+    private var ack: Frame {
+        let held = min(received, persistedThrough ?? received)
+        return .ack(epoch: epoch, received: held, applied: min(applied, held))
     }
 
     /// The checkpoint install in progress, if one is.
@@ -204,16 +228,20 @@ public struct BackupCore<Machine: StateMachine> {
             // Fields compared one by one: comparing them as a tuple ran generic code, per batch.
             let isChanged = received != receivedBefore || applied != appliedBefore || phase != phaseBefore
             if phase == .following, isChanged || frames.contains(where: \.isAckWorthy) {
-                actions.append(.send(.ack(epoch: epoch, received: received, applied: applied)))
+                actions.append(.send(ack))
             }
         case .channelClosed(let reason):
             primaryLost(.channelClosed(reason), into: &actions)
         case .arbiterAnswered(let answer):
             arbiterAnswered(answer, at: now, into: &actions)
+        case .persisted(let sequence):
+            guard let persisted = persistedThrough, sequence > persisted else { break }
+            persistedThrough = sequence
+            if phase == .following { actions.append(.send(ack)) }
         case .timerFired:
             if phase == .following, !pending.isEmpty {
                 replay(upTo: limits.replayBatchLimit, into: &actions)
-                actions.append(.send(.ack(epoch: epoch, received: received, applied: applied)))
+                actions.append(.send(ack))
             }
             if let due = arbiterRetryAt, now >= due, case .goingLive(let wanted) = phase {
                 arbiterRetryAt = nil
@@ -247,6 +275,10 @@ public struct BackupCore<Machine: StateMachine> {
                 checkpointEstimatedBytes = Int(exactly: estimatedBytes)  // the decoder holds it to Int.max
                 bufferedThrough = sequence
                 installStartedAt = now
+                if persistedThrough != nil {
+                    persistedThrough = sequence
+                    actions.append(.discardDurableState)
+                }
                 actions.append(
                     .note("installing a checkpoint at sequence \(sequence) (~\(estimatedBytes) bytes) as it arrives"))
             }
@@ -291,6 +323,7 @@ public struct BackupCore<Machine: StateMachine> {
                 finish(rejoin: .entryUnreadable(sequence: sequence, "\(error)"), into: &actions)
                 return
             }
+            if persistedThrough != nil { actions.append(.persist(epoch: epoch, sequence: sequence, entry)) }
             guard pending.append((sequence, consume entry)) else {
                 finish(rejoin: .replayLagExceeded(limits.pendingEntriesLimit), into: &actions)
                 return
@@ -303,6 +336,7 @@ public struct BackupCore<Machine: StateMachine> {
             }
             isProtecting = true
             actions.append(.note("protecting the primary from sequence \(sequence + 1)"))
+            if persistedThrough != nil { actions.append(.markProtecting(epoch: epoch, fromSequence: sequence + 1)) }
         case .handover(_, let sequence):
             actions.append(.note("primary handed over at sequence \(sequence)"))
             primaryLost(.handedOver(sequence: sequence), into: &actions)
@@ -329,6 +363,7 @@ public struct BackupCore<Machine: StateMachine> {
         received = bufferedThrough
         applied = sequence
         phase = .following
+        if persistedThrough != nil { actions.append(.persistInstalledState) }
         let buffered = bufferedThrough - sequence
         actions.append(
             .note("installed the checkpoint at sequence \(sequence): \(progress?.summary ?? ""), "

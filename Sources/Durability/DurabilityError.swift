@@ -34,6 +34,8 @@ public indirect enum DurabilityError: Error, Equatable, Sendable, CustomStringCo
     /// a failed `fsync` Linux may drop the dirty pages and report the next one clean); the writer refuses all work
     /// until it is reopened from what the disk holds.
     case writerBroken(path: String, cause: DurabilityError)
+    /// A log record whose CRC holds did not replay over the state before it: the files are not what this node wrote.
+    case replayFailed(path: String, sequence: UInt64, reason: String)
 
     /// What is wrong inside a damaged file.
     public enum Damage: Error, Equatable, Sendable, CustomStringConvertible {
@@ -92,6 +94,7 @@ public indirect enum DurabilityError: Error, Equatable, Sendable, CustomStringCo
         case .corruptMarker: "corrupt_marker"
         case .entryTooLarge: "entry_too_large"
         case .writerBroken: "writer_broken"
+        case .replayFailed: "replay_failed"
         }
     }
 
@@ -134,6 +137,9 @@ public indirect enum DurabilityError: Error, Equatable, Sendable, CustomStringCo
             "an entry of \(byteCount) bytes exceeds the log record limit of \(limit) bytes in \(path)"
         case .writerBroken(let path, let cause):
             "the log writer in \(path) stopped after a failed sync (\(cause)); reopen it from what the disk holds"
+        case .replayFailed(let path, let sequence, let reason):
+            "entry \(sequence) in \(path) does not replay over the state before it (\(reason)); refusing to start "
+                + "rather than serve a state this node never had"
         }
     }
 

@@ -5,7 +5,7 @@ public struct DurabilityLimits: Sendable, Equatable {
     public var segmentBytesLimit = 64 << 20
     /// Records appended but not yet handed to the kernel: `LogWriter.append` reports `false` past it, and the
     /// caller writes before appending more. Bounds one group commit's batch.
-    public var pendingBytesLimit = 8 << 20
+    public var pendingBytesLimit = 24 << 20
     /// One entry's encoding, at most: above the logging channel's frame body limit, so any entry the primary can
     /// ship can be logged; a declared length above it on disk can only be damage.
     public var recordBytesLimit = 16 << 20

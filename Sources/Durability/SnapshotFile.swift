@@ -19,6 +19,14 @@ public struct SnapshotFile: Equatable, Sendable {
         try all(in: directory).last
     }
 
+    /// Removes every snapshot in `directory`, durably: for a node whose state a checkpoint replaces (an older
+    /// snapshot must never be read as the base of the new log).
+    public static func removeAll(in directory: DataDirectory) throws(DurabilityError) {
+        let found = try all(in: directory)
+        for snapshot in found { try directory.disk.removeFile(snapshot.path) }
+        if !found.isEmpty { try directory.disk.synchronizeDirectory(directory.snapshotsPath) }
+    }
+
     /// Every complete snapshot in `directory`, oldest first.
     static func all(in directory: DataDirectory) throws(DurabilityError) -> [SnapshotFile] {
         var found: [SnapshotFile] = []

@@ -185,6 +185,12 @@ public struct KeyValueClientProtocol: ClientProtocol {
             return KeyValueFrontend.readOnlyReply(status)
         }
         let flat = String(reason.map { $0 == "\r" || $0 == "\n" ? " " : $0 })
+        if !status.persistenceFailure.isEmpty, status.role == .primary || status.role == .solo {
+            // Redis's word for a node that cannot persist and so takes no writes (its AOF error is `-MISCONF`).
+            let cause = String(status.persistenceFailure.map { $0 == "\r" || $0 == "\n" ? " " : $0 })
+            return RESPWriter.error(
+                "MISCONF Errors writing to the durable log: \(cause); data commands are refused until writes succeed")
+        }
         let successor = status.role == .stopped && knowsPeer ? "; the primary is at \(status.peerClientAddress)" : ""
         return RESPWriter.error("TRYAGAIN \(flat); the command was not executed\(successor)")
     }

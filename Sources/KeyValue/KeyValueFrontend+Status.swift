@@ -70,10 +70,13 @@ extension KeyValueFrontend {
             ])
         case "memory": memorySection()
         case "persistence":
-            // No persistence yet: nothing loads, saves or rewrites, and neither RDB nor AOF is on.
+            // The durable log is the AOF's counterpart: on with a data directory, its last write ok or failing.
             lines("Persistence", [
-                ("loading", "0"), ("async_loading", "0"), ("rdb_bgsave_in_progress", "0"), ("aof_enabled", "0"),
-                ("aof_rewrite_in_progress", "0"),
+                ("loading", "0"), ("async_loading", "0"), ("rdb_bgsave_in_progress", "0"),
+                ("aof_enabled", status.persistedSequence == nil ? "0" : "1"), ("aof_rewrite_in_progress", "0"),
+                ("aof_last_write_status", status.persistenceFailure.isEmpty ? "ok" : "err"),
+                ("lockstep_persisted_sequence", status.persistedSequence.map(String.init) ?? ""),
+                ("lockstep_persistence_failure", status.persistenceFailure),
             ])
         case "stats":
             lines("Stats", [
@@ -157,6 +160,7 @@ extension KeyValueFrontend {
             ("lockstep_unacked_entries", String(status.unackedEntries)),
             ("lockstep_unacked_bytes", String(status.unackedBytes)),
             ("lockstep_reason", status.reason),
+            ("lockstep_persisted_sequence", status.persistedSequence.map(String.init) ?? ""),
         ]
         if let checkpoint = status.checkpoint {
             // A checkpoint streaming to or from the peer: progress as numbers, and the log's phrase for people.

@@ -7,6 +7,7 @@
 
 @_exported import Arbiter
 @_exported import Backup
+@_exported import Durability
 @_exported import EtcdArbiter
 @_exported import Node
 @_exported import Primary

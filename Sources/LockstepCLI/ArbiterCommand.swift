@@ -17,8 +17,8 @@ enum ArbiterCommand {
                It also clears a corrupt record, which otherwise keeps its epoch taken forever.
 
                Run reset only when NO node that uses DIR is running. A live primary keeps its epoch, and a
-               new node would take epoch 1 again beside it: two primaries. `lockstep pair` runs reset itself
-               each time it starts, because its state lives in memory and dies with its nodes.
+               new node would take epoch 1 again beside it: two primaries. `lockstep pair --fresh` runs reset
+               itself (and moves the nodes' data aside), because a new cluster starts from nothing.
 
         Options:
           --arbiter DIR  the shared arbiter directory (required)

@@ -12,6 +12,7 @@ enum Lockstep {
           pair     run both nodes on this machine, supervised: clients on ports 7000 and 7001
           status   show the role, epoch, log positions, lag and peer health of running nodes
           arbiter  show the arbiter's epochs, or reset them to start a new cluster
+          recover  after both nodes failed and one is gone for good, let the other go live from its disk
 
         Run `lockstep <command> --help` for a command's flags and defaults.
 
@@ -31,6 +32,7 @@ enum Lockstep {
             case "pair": return try PairCommand.run(rest)
             case "status": return try StatusCommand.run(rest)
             case "arbiter": return try ArbiterCommand.run(rest)
+            case "recover": return try RecoverCommand.run(rest)
             case "help", "-h", "--help":
                 writeStandardOutput(help + "\n")
                 return ExitCode.success

@@ -88,6 +88,13 @@ enum NodeCommand {
                                     one is dropped
               --on-role-change-timeout MS
                                     kill the hook (its whole process group) after MS (default \(hook.timeout))
+              --data-dir DIR        keep a durable log, snapshots and markers in DIR (created if missing; one
+                                    node per directory): after both nodes die, the node whose disk proves it
+                                    holds every acknowledged write comes back by itself with them, and the
+                                    other rejoins it (default: none, the state lives in memory only)
+              --fsync POLICY        with --data-dir: always (every batch synced before its replies or acks,
+                                    survives a power cut), everysec (synced once a second; survives the
+                                    process dying) or no (the kernel decides) (default everysec)
               --parent-pid PID      stop when process PID is no longer this node's parent (lockstep pair
                                     passes its own; a killed supervisor then leaves no orphan node)
               -h, --help            show this help
@@ -147,6 +154,8 @@ enum NodeCommand {
         options.client.apply(to: &configuration)
         configuration.serviceAddress = options.serviceAddress
         configuration.roleChangeHook = options.roleChangeHook
+        configuration.dataDirectory = options.dataDirectory
+        configuration.fsync = options.fsync
         return configuration
     }
 

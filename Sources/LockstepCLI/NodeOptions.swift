@@ -43,12 +43,16 @@ struct NodeOptions: Equatable {
     var serviceAddress: ServiceAddress?
     /// `--on-role-change` and `--on-role-change-timeout`.
     var roleChangeHook: RoleChangeHook?
+    /// `--data-dir`: where the durable log lives; nil keeps nothing on disk.
+    var dataDirectory: String?
+    /// `--fsync`.
+    var fsync = FsyncPolicy.everysec
 
     static let valuedFlags = Set<String>([
         "--name", "--client", "--channel", "--advertise", "--peer", "--arbiter", "--heartbeat", "--timeout",
         "--unacked-entries", "--unacked-bytes", "--replay-lag", "--poll-us", "--parent-pid",
         "--cluster-secret-file", "--metrics", "--announce-client", "--service-address", "--service-device",
-        "--on-role-change", "--on-role-change-timeout",
+        "--on-role-change", "--on-role-change-timeout", "--data-dir", "--fsync",
     ]).union(ClientOptions.valuedFlags)
 
     init(_ arguments: Arguments) throws(CommandError) {
@@ -131,6 +135,15 @@ struct NodeOptions: Equatable {
                     "--on-role-change-timeout", default: RoleChangeHook.defaultTimeout, in: 1...limit))
         } else if arguments.contains("--on-role-change-timeout") {
             throw .usage("--on-role-change-timeout needs --on-role-change")
+        }
+        dataDirectory = arguments.string("--data-dir")
+        guard dataDirectory?.isEmpty != true else { throw .usage("--data-dir must not be empty") }
+        if let policy = arguments.string("--fsync") {
+            guard let parsed = FsyncPolicy(rawValue: policy) else {
+                throw .usage("--fsync must be always, everysec or no, not \(policy)")
+            }
+            guard dataDirectory != nil else { throw .usage("--fsync needs --data-dir") }
+            fsync = parsed
         }
     }
 

@@ -20,9 +20,11 @@ enum StatusCommand {
         Columns: NODE (the address asked), NAME, ROLE (primary, solo, backup, joining, stopped; unreachable;
         noauth: the node requires a password; wrongpass: it refused the one given), EPOCH, LOG (highest
         entry appended or received), ACKED (highest entry the backup acked), APPLIED (highest entry
-        replayed), LAG (entries received but not replayed), PEER (none, connect, connecting, sync,
+        replayed), LAG (entries received but not replayed), DURABLE (the last entry in the node's durable
+        log, with --data-dir), PEER (none, connect, connecting, sync,
         connected), CHECKPOINT (a checkpoint streaming to or from the peer: bytes and chunks so far, rate,
-        estimated time left) and REASON (why the node is in its role).
+        estimated time left) and REASON (why the node is in its role; a node waiting after a restart says
+        why its disk cannot prove it holds every acknowledged write).
 
         Options:
           --json        print a JSON array, one object per node, instead of the table
@@ -168,6 +170,7 @@ enum StatusCommand {
             ("ACKED", { $0.field("lockstep_acked_sequence") }),
             ("APPLIED", { $0.field("lockstep_applied_sequence") }),
             ("LAG", { $0.field("lockstep_replay_lag") }),
+            ("DURABLE", { $0.field("lockstep_persisted_sequence") }),
             ("PEER", { $0.field("lockstep_peer_state") }),
             ("CHECKPOINT", { $0.field("lockstep_checkpoint") }),
             ("REASON", { $0.failure?.description ?? $0.field("lockstep_reason") }),
@@ -217,6 +220,7 @@ enum StatusCommand {
                     ("acked_sequence", number("lockstep_acked_sequence")),
                     ("applied_sequence", number("lockstep_applied_sequence")),
                     ("replay_lag", number("lockstep_replay_lag")),
+                    ("persisted_sequence", number("lockstep_persisted_sequence")),
                     ("peer_state", text("lockstep_peer_state")),
                     ("checkpoint", text("lockstep_checkpoint")),
                     ("checkpoint_bytes", number("lockstep_checkpoint_bytes")),

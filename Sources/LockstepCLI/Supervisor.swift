@@ -27,6 +27,8 @@ final class Supervisor {
         var channel: SocketAddress
         /// Where the node serves Prometheus metrics; nil: no metrics port.
         var metrics: SocketAddress?
+        /// The node's `--data-dir`.
+        var dataDirectory: String
     }
 
     private struct Child {
@@ -64,7 +66,7 @@ final class Supervisor {
                     "node", "--name", member.name, "--client", member.client.description,
                     "--channel", member.channel.description, "--peer", peer.channel.description,
                     "--arbiter", arbiterDirectory, "--cluster-secret-file", clusterSecretFile,
-                    "--parent-pid", String(getpid()),
+                    "--parent-pid", String(getpid()), "--data-dir", member.dataDirectory,
                 ] + (member.metrics.map { ["--metrics", $0.description] } ?? []) + nodeArguments)
         }
     }

@@ -21,6 +21,9 @@ public struct NodeConfiguration: Sendable {
     /// While joining keeps failing (no arbiter, no primary), the failure is logged at once and then at most once per
     /// this, with the count held back: one line per retry would be 10 a second.
     public var joinFailureNoteInterval: Duration = .seconds(5)
+    /// Whether the node keeps a durable log (a data directory): its replies wait for its own disk, its acks say
+    /// "durable here", and it may recover from its disk after a restart.
+    public var isDurable = false
     /// Accepted channels that have not said hello yet; more are closed at once.
     public var unidentifiedChannelsLimit = 4
 

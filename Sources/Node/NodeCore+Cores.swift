@@ -10,6 +10,7 @@ extension NodeCore {
         // Moved out and back, never copied: a copy would retain every reference the core holds.
         guard var primary = primaryCore.take() else { return }
         let before = primary.standing
+        let epochBefore = primary.epoch
         // The role this node reported before the event: a core that stops reports itself stopped already.
         let servedAs: NodeStatus.Role = before == .solo ? .solo : .primary
         primaryActions.removeAllKeepingStorage()
@@ -18,7 +19,12 @@ extension NodeCore {
         let backupChannel = primary.backup?.channel
         let backupName = primary.backup?.hello.nodeName
         coreWakeup = primary.nextWakeup
+        let epochAfter = primary.epoch
         primaryCore = consume primary
+        if configuration.isDurable, epochAfter != epochBefore {
+            // Before the core's own actions, so no entry of the new epoch counts as persisted before the marker.
+            actions.append(.durable(.markOwned(epoch: epochAfter)))
+        }
         if before == .solo, after == .protected {
             let reason = RoleChangeReason.backupCaughtUp(backupName ?? "")
             lastReason = reason.description
@@ -30,6 +36,8 @@ extension NodeCore {
             case .send(let channel, let frame): actions.append(.send(channel, frame))
             case .log(let channel, let epoch, let sequence, let entry):
                 actions.append(.log(channel, epoch: epoch, sequence: sequence, entry))
+            case .persist(let epoch, let sequence, let entry):
+                actions.append(.persist(epoch: epoch, sequence: sequence, entry))
             case .close(let channel): actions.append(.close(channel))
             case .release(let replies): actions.append(.release(replies))
             case .takeEpoch(let epoch): actions.append(.takeEpoch(epoch))
@@ -100,23 +108,39 @@ extension NodeCore {
                 guard let machine = backupCore?.machine else { continue }
                 becomePrimary(
                     epoch: epoch, machine: machine, lastSequence: lastSequence,
-                    reason: .primaryLost(loss, grantedEpoch: epoch), at: now, into: &actions)
+                    reason: .primaryLost(loss, grantedEpoch: epoch), persistedThrough: backupCore?.persistedThrough,
+                    at: now, into: &actions)
             case .rejoin(let reason):
                 knownPrimary = nil
                 transition(to: .joining(retryAt: now + configuration.joinRetryInterval, isDialing: false), .joining,
                     reason: .rejoining(reason), into: &actions)
+                if let record = arbiterRecord, let proof = recoveryProof(under: record) {
+                    // Still holding what the disk gave it (no checkpoint replaced it): nobody else took it further.
+                    recover(under: record, proof: proof, into: &actions)
+                }
+            case .discardDurableState:
+                recovered = nil  // a live primary is bringing this node up to date
+                actions.append(.durable(.discardState))
+            case .persist(let epoch, let sequence, let entry):
+                actions.append(.persist(epoch: epoch, sequence: sequence, entry))
+            case .persistInstalledState:
+                actions.append(.durable(.snapshotState))
+            case .markProtecting(let epoch, let sequence):
+                actions.append(.durable(.markProtecting(epoch: epoch, fromSequence: sequence)))
             }
         }
     }
 
+    /// `persistedThrough`: where this node's durable log ends (nil without one).
     mutating func becomePrimary(
-        epoch: UInt64, machine: Machine, lastSequence: UInt64, reason: RoleChangeReason, at now: Instant,
-        into actions: inout [NodeAction]
+        epoch: UInt64, machine: Machine, lastSequence: UInt64, reason: RoleChangeReason, persistedThrough: UInt64?,
+        at now: Instant, into actions: inout [NodeAction]
     ) {
         // `transition` drops the backup core, so the machine's storage has one owner again before its first write.
         let primary = PrimaryCore(
             epoch: epoch, machine: machine, lastSequence: lastSequence, entropy: entropy,
-            limits: configuration.primaryLimits)
+            limits: configuration.primaryLimits, persistedThrough: persistedThrough)
+        if persistedThrough != nil { actions.append(.durable(.markOwned(epoch: epoch))) }
         transition(to: .primary, .solo, reason: reason, into: &actions, primary: primary)
         if isStopRequested { forwardToPrimary(.stopRequested, at: now, into: &actions) }
     }

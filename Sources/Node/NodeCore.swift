@@ -53,6 +53,15 @@ public struct NodeCore<Machine: StateMachine> {
     var knownPrimary: EpochRecord?
     /// The epoch this node last served or followed in, still reported once it stopped.
     var lastEpoch: UInt64 = 0
+    /// What this node found in its data directory at start, until it goes live from it or a live primary's
+    /// checkpoint replaces it (`NodeCore+Recovery`).
+    var recovered: RecoveredState<Machine>?
+    /// The epoch asked for to go live from `recovered`; nil when not asking.
+    var recoveryEpoch: UInt64?
+    /// The arbiter's record as last read: what the recovery rule is judged against.
+    var arbiterRecord: EpochRecord?
+    /// Why the durable log cannot be written now; nil when it can.
+    var persistenceFailure: String?
     /// Deliver `.timerFired` no later than this.
     public private(set) var nextWakeup: Instant?
     /// What this node reports, as of the end of the last event. Stored, not computed on each read: the runtime
@@ -62,9 +71,14 @@ public struct NodeCore<Machine: StateMachine> {
     /// A node without a role yet; deliver `.started` to begin.
     ///
     /// `emptyMachine` is the state a new cluster serves from and a joining backup restores a checkpoint over;
-    /// `entropy` supplies the random values a primary records.
-    public init(configuration: NodeConfiguration, emptyMachine: Machine, entropy: any EntropySource) {
+    /// `entropy` supplies the random values a primary records. `recovered` is what the node's data directory held
+    /// at start (with `configuration.isDurable`), nil when it held nothing.
+    public init(
+        configuration: NodeConfiguration, emptyMachine: Machine, entropy: any EntropySource,
+        recovered: RecoveredState<Machine>? = nil
+    ) {
         self.configuration = configuration
+        self.recovered = recovered
         self.emptyMachine = emptyMachine
         self.entropy = entropy
         joinFailures = RepeatedNote(interval: configuration.joinFailureNoteInterval)
@@ -90,17 +104,36 @@ public struct NodeCore<Machine: StateMachine> {
         case .channelOpened(let channel, let isDialed):
             channelOpened(channel, isDialed: isDialed, at: now, into: &actions)
         case .dialFailed(let reason):
-            if case .joining = role { retryJoin(after: "cannot reach a primary: \(reason)", at: now, into: &actions) }
+            guard case .joining = role else { break }
+            if let record = arbiterRecord, let proof = recoveryProof(under: record) {
+                recover(under: record, proof: proof, into: &actions)
+            } else {
+                retryJoin(after: "cannot reach a primary: \(reason)", at: now, into: &actions)
+            }
         case .framesArrived(let channel, let frames):
             framesArrived(frames, on: channel, at: now, into: &actions)
         case .channelClosed(let channel, let reason):
             channelClosed(channel, reason: reason, at: now, into: &actions)
         case .commandsArrived(let commands):
-            if target == .primary {
+            if target == .primary, let persistenceFailure {
+                actions.append(.reject(commands.map(\.tag), .persistenceFailed(persistenceFailure)))
+            } else if target == .primary {
                 forwardToPrimary(.commandsArrived(commands), at: now, into: &actions)
             } else {
                 actions.append(.reject(commands.map(\.tag), .notPrimary))
             }
+        case .persisted(let sequence):
+            switch target {
+            case .primary: forwardToPrimary(.persisted(through: sequence), at: now, into: &actions)
+            case .backup: forwardToBackup(.persisted(through: sequence), at: now, into: &actions)
+            case .neither: break
+            }
+        case .persistenceChanged(let failure):
+            if failure != persistenceFailure {
+                actions.append(.note(failure.map { "the durable log cannot be written: \($0); refusing data commands" }
+                    ?? "the durable log is written again; taking data commands"))
+            }
+            persistenceFailure = failure
         case .timerFired:
             timerFired(at: now, into: &actions)
         case .stopRequested:
@@ -127,6 +160,10 @@ public struct NodeCore<Machine: StateMachine> {
         status.peerClientAddress = ""
         status.checkpoint = nil
         status.reason = lastReason
+        status.persistenceFailure = persistenceFailure ?? ""
+        status.persistedSequence =
+            configuration.isDurable
+            ? primaryCore?.persistedThrough ?? backupCore?.persistedThrough ?? recovered?.sequence ?? 0 : nil
         switch role {
         case .starting:
             status.peerState = .connect
@@ -203,30 +240,52 @@ public struct NodeCore<Machine: StateMachine> {
         case .starting:
             switch answer {
             case .current(nil):
+                if let recovered {
+                    // Serving it as a new cluster would restart the epochs under it; an operator decides.
+                    role = .joining(retryAt: now + configuration.joinRetryInterval, isDialing: false)
+                    noteJoinFailure(
+                        "the arbiter holds no epoch, but this node's disk holds state through sequence "
+                            + "\(recovered.sequence) of epoch \(recovered.epoch): not serving it as a new cluster "
+                            + "(`lockstep recover --accept-data-loss` serves it)", at: now, into: &actions)
+                    return
+                }
                 // An unused arbiter: a new cluster. Both nodes race for epoch 1; the winner serves
                 // from empty state, the other joins it (DESIGN 4).
                 actions.append(.takeEpoch(1))
             case .current(let record?):
-                knownPrimary = record
-                role = .joining(retryAt: nil, isDialing: false)
-                dialPrimary(at: now, into: &actions)
+                startOrJoin(under: record, at: now, into: &actions)
             case .took(.granted(let record)):
+                if let wanted = recoveryEpoch, record.epoch == wanted, let state = recovered.take() {
+                    recoveryEpoch = nil
+                    becomePrimary(
+                        epoch: record.epoch, machine: state.machine, lastSequence: state.sequence,
+                        reason: .recovered(
+                            epoch: record.epoch, through: state.sequence,
+                            proof: arbiterRecord.flatMap { recoveryProofText(state, under: $0) } ?? "its markers"),
+                        persistedThrough: state.sequence, at: now, into: &actions)
+                    return
+                }
                 becomePrimary(
                     epoch: record.epoch, machine: emptyMachine, lastSequence: 0,
-                    reason: .newCluster(epoch: record.epoch), at: now, into: &actions)
+                    reason: .newCluster(epoch: record.epoch), persistedThrough: configuration.isDurable ? 0 : nil,
+                    at: now, into: &actions)
             case .took(.lost(let winner)):
+                recoveryEpoch = nil
                 knownPrimary = winner
                 transition(to: .joining(retryAt: nil, isDialing: false), .joining,
                     reason: .epochTaken(winner.epoch, winner: winner.claim.nodeName), into: &actions)
                 dialPrimary(at: now, into: &actions)
             case .failed(let error):
+                recoveryEpoch = nil
                 role = .joining(retryAt: now + configuration.joinRetryInterval, isDialing: false)
                 noteJoinFailure("arbiter unavailable, nobody goes live: \(error)", at: now, into: &actions)
             }
         case .joining:
             switch answer {
-            case .current(let record):
-                knownPrimary = record
+            case .current(let record?):
+                startOrJoin(under: record, at: now, into: &actions)
+            case .current(nil):
+                knownPrimary = nil
                 dialPrimary(at: now, into: &actions)
             case .took, .failed(_):
                 if case .failed(let error) = answer {
@@ -240,6 +299,18 @@ public struct NodeCore<Machine: StateMachine> {
     }
 
     // MARK: - Joining
+
+    /// The arbiter names `record`'s owner: a restarted owner whose disk proves it holds every released reply goes
+    /// live from it; anyone else dials the primary.
+    mutating func startOrJoin(under record: EpochRecord, at now: Instant, into actions: inout [NodeAction]) {
+        knownPrimary = record
+        arbiterRecord = record
+        if record.claim.nodeName == configuration.nodeName, let proof = recoveryProof(under: record) {
+            return recover(under: record, proof: proof, into: &actions)
+        }
+        role = .joining(retryAt: nil, isDialing: false)
+        dialPrimary(at: now, into: &actions)
+    }
 
     mutating func dialPrimary(at now: Instant, into actions: inout [NodeAction]) {
         // A record naming ourselves is from before a restart; the peer is taking over from it.
@@ -260,7 +331,8 @@ public struct NodeCore<Machine: StateMachine> {
     }
 
     mutating func noteJoinFailure(_ reason: String, at now: Instant, into actions: inout [NodeAction]) {
-        lastReason = "waiting for a primary: \(reason)"
+        let disk = recovered != nil ? arbiterRecord.map { "; " + recoveryRefusal(under: $0) } ?? "" : ""
+        lastReason = "waiting for a primary: \(reason)\(disk)"
         // Said at once, then now and again: a node may wait a long time without state to serve.
         if let heldBack = joinFailures.occurred(at: now) {
             actions.append(
@@ -285,7 +357,9 @@ public struct NodeCore<Machine: StateMachine> {
                         Hello(
                             epoch: epoch, nodeName: configuration.nodeName,
                             channelAddress: configuration.channelAddress, clientAddress: configuration.clientAddress))))
-            backupCore = BackupCore(epoch: epoch, machine: emptyMachine, limits: configuration.backupLimits, at: now)
+            backupCore = BackupCore(
+                epoch: epoch, machine: emptyMachine, limits: configuration.backupLimits, at: now,
+                isDurable: configuration.isDurable)
             transition(to: .backup(channel: channel, primary: nil), .backup,
                 reason: .joined(primary: knownPrimary?.claim.nodeName ?? "the peer"), into: &actions)
             joinFailures.reset()

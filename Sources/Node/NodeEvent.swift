@@ -18,6 +18,11 @@ public enum NodeEvent: Equatable, Sendable {
     case channelClosed(ChannelID, ChannelCloseReason)
     /// Client commands read this round, in arrival order; only a primary executes them, others reject them.
     case commandsArrived([ClientCommand])
+    /// This node's durable log holds every entry through `sequence`.
+    case persisted(through: UInt64)
+    /// Writing the durable log failed (`cause`), or succeeds again (nil): a serving primary refuses data commands
+    /// meanwhile.
+    case persistenceChanged(failure: String?)
     /// The time in `nextWakeup` has come.
     case timerFired
     /// An operator asked the node to stop: a protected primary hands over to its backup first, a primary asking the

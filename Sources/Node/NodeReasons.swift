@@ -6,6 +6,8 @@ import Primary
 public enum RoleChangeReason: Equatable, Sendable, CustomStringConvertible {
     /// The arbiter was unused and granted `epoch` (1) to this node: a new cluster, served from empty state.
     case newCluster(epoch: UInt64)
+    /// Restarted over its data directory, which proves it holds every released reply; the arbiter granted `epoch`.
+    case recovered(epoch: UInt64, through: UInt64, proof: String)
     /// Another node took `epoch` first; this node joins it.
     case epochTaken(UInt64, winner: String)
     /// A logging channel to `primary` is open and the hello sent; a checkpoint is awaited.
@@ -29,6 +31,7 @@ public enum RoleChangeReason: Equatable, Sendable, CustomStringConvertible {
     public var code: String {
         switch self {
         case .newCluster: "new_cluster"
+        case .recovered: "recovered"
         case .epochTaken: "epoch_taken"
         case .joined: "joined"
         case .backupCaughtUp: "backup_caught_up"
@@ -45,6 +48,8 @@ public enum RoleChangeReason: Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .newCluster(let epoch): "arbiter granted epoch \(epoch) to a new cluster"
+        case .recovered(let epoch, let sequence, let proof):
+            "recovered every entry through \(sequence) from disk (\(proof)); arbiter granted epoch \(epoch)"
         case .epochTaken(let epoch, let winner): "epoch \(epoch) went to \(winner); joining it"
         case .joined(let primary): "joined \(primary), awaiting a checkpoint"
         case .backupCaughtUp(let name): "backup \(name) caught up"
@@ -84,11 +89,15 @@ public enum ExitReason: Equatable, Sendable, CustomStringConvertible {
 public enum RefusalReason: Equatable, Sendable, CustomStringConvertible {
     /// Only the primary executes commands.
     case notPrimary
+    /// The durable log cannot be written (a full disk, say): nothing new could be made durable, so nothing is
+    /// taken until writes succeed again.
+    case persistenceFailed(String)
 
     /// The reason given to `ClientProtocol.rejectionReply` for the refused command.
     public var description: String {
         switch self {
         case .notPrimary: "this node is not the primary"
+        case .persistenceFailed(let cause): "the durable log cannot be written: \(cause)"
         }
     }
 }

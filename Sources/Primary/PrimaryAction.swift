@@ -8,6 +8,8 @@ public enum PrimaryAction: Equatable, Sendable {
     /// Ship entry `sequence` of the log: an `.entry` frame whose payload is `entry`'s encoding. The runtime encodes
     /// it straight into the channel's send buffer, so the core builds no payload of its own.
     case log(ChannelID, epoch: UInt64, sequence: UInt64, LogEntry)
+    /// Append entry `sequence` to this node's durable log (only with a data directory); `.persisted` reports it.
+    case persist(epoch: UInt64, sequence: UInt64, LogEntry)
     /// Close the channel and drop its unwritten frames.
     case close(ChannelID)
     /// These replies may leave: the output rule holds for each.

@@ -32,6 +32,10 @@ public struct PrimaryCore<Machine: StateMachine> {
     public private(set) var standing: Standing
     /// The backup being brought up or protecting this primary; nil when none is linked.
     public private(set) var backup: BackupLink?
+    /// The last entry this node's durable log holds; nil when the node keeps no log. A reply leaves only once its
+    /// entry is here too, so the owner of an epoch holds on its own disk every reply it released (the recovery rule
+    /// of `NodeCore.recoveryProof`).
+    public private(set) var persistedThrough: UInt64?
     /// Whether the last intake action told the runtime to stop reading client commands.
     public private(set) var isIntakePaused = false
     private var isStopRequested = false
@@ -63,9 +67,14 @@ public struct PrimaryCore<Machine: StateMachine> {
 
     /// A primary that owns `epoch` (the arbiter granted it) over `machine`, whose state includes
     /// every entry through `lastSequence`. It starts solo: no backup protects it yet.
+    ///
+    /// `persistedThrough` is where this node's durable log ends, nil when it keeps none: then every entry is
+    /// appended to it (`.persist`) and replies wait for `.persisted` as well as for the backup's ack.
     public init(
-        epoch: UInt64, machine: Machine, lastSequence: UInt64, entropy: any EntropySource, limits: PrimaryLimits
+        epoch: UInt64, machine: Machine, lastSequence: UInt64, entropy: any EntropySource, limits: PrimaryLimits,
+        persistedThrough: UInt64? = nil
     ) {
+        self.persistedThrough = persistedThrough
         self.epoch = epoch
         self.machine = machine
         self.lastSequence = lastSequence
@@ -107,6 +116,10 @@ public struct PrimaryCore<Machine: StateMachine> {
             timerFired(at: now, into: &actions)
         case .stopRequested:
             isStopRequested = true
+        case .persisted(let sequence):
+            if let persisted = persistedThrough, sequence > persisted, sequence <= lastSequence {
+                persistedThrough = sequence
+            }
         }
         releaseWhatTheOutputRuleAllows(into: &actions)
         stopIfRequested(into: &actions)
@@ -172,6 +185,7 @@ public struct PrimaryCore<Machine: StateMachine> {
     private mutating func append(_ entry: consuming LogEntry, into actions: inout [PrimaryAction]) {
         lastSequence += 1
         isBarrierNeeded = false
+        if persistedThrough != nil { actions.append(.persist(epoch: epoch, sequence: lastSequence, entry)) }
         guard let channel = backup?.channel else { return }
         let payloadBytes = entry.encodedByteCount
         let fitted = unacked.append((lastSequence, payloadBytes))
@@ -386,11 +400,13 @@ public struct PrimaryCore<Machine: StateMachine> {
 
     /// The highest sequence whose reply may leave now.
     private var releasableThrough: UInt64 {
-        switch standing {
-        case .solo: lastSequence
-        case .protected, .handingOver: backup?.received ?? 0
-        case .awaitingEpoch, .stopped: 0
-        }
+        let acked: UInt64 =
+            switch standing {
+            case .solo: lastSequence
+            case .protected, .handingOver: backup?.received ?? 0
+            case .awaitingEpoch, .stopped: 0
+            }
+        return min(acked, persistedThrough ?? acked)
     }
 
     private mutating func releaseWhatTheOutputRuleAllows(into actions: inout [PrimaryAction]) {
@@ -440,6 +456,10 @@ public struct PrimaryCore<Machine: StateMachine> {
         case .solo, .protected:
             // Reads hold replies without entries, so the withheld replies have a bound of their own.
             shouldPause = withheld.count >= limits.unackedEntriesLimit
+            if let persisted = persistedThrough {
+                // A slow disk slows intake as a slow backup does: the entries not yet durable have the same bound.
+                shouldPause = shouldPause || lastSequence - persisted >= UInt64(limits.unackedEntriesLimit)
+            }
             if let link = backup {
                 // Counted in the queue, not from `link.received`: while a checkpoint streams the backup acks no entry,
                 // yet only those after the checkpoint's sequence are in flight.

@@ -17,6 +17,8 @@ public enum PrimaryEvent: Equatable, Sendable {
     case arbiterAnswered(ArbiterAnswer)
     /// The time in `nextWakeup` has come: log a tick if one is due, or ask the arbiter again.
     case timerFired
+    /// This node's durable log holds every entry through `sequence` (only with a data directory).
+    case persisted(through: UInt64)
     /// An operator asked the node to stop (SIGTERM): hand over to a caught-up backup first.
     case stopRequested
 }

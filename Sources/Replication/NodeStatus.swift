@@ -56,6 +56,11 @@ public struct NodeStatus: Equatable, Sendable {
     /// Running totals the runtime keeps (e.g. entries and writes on the logging channel), for
     /// `INFO` and the benchmark; names are snake_case, rendered sorted.
     public var counters: [String: UInt64] = [:]
+    /// The last entry this node's durable log holds; nil when it keeps none.
+    public var persistedSequence: UInt64?
+    /// Why the durable log cannot be written now (a full disk, say); empty when it can. A serving primary refuses
+    /// data commands meanwhile.
+    public var persistenceFailure = ""
     /// Client connections open on this node now (Redis's `connected_clients`); 0 where the runtime does not count.
     public var openClientConnections: Int = 0
     /// The state machine's `statistics` (e.g. key counts for INFO's keyspace); empty when the node holds no state.

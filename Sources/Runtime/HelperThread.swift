@@ -38,6 +38,16 @@ final class HelperThread: @unchecked Sendable {  // unchecked: `semaphore` is se
         while sem_wait(semaphore) != 0 {}  // only EINTR can fail a wait on a valid semaphore
     }
 
+    /// Blocks the calling (helper) thread until woken or until `timeout` has passed, whichever comes first.
+    func waitForWake(timeout: Duration) {
+        var deadline = timespec()
+        clock_gettime(CLOCK_REALTIME, &deadline)  // sem_timedwait's clock
+        let nanoseconds = Int(deadline.tv_nsec) + Int(timeout.components.attoseconds / 1_000_000_000)
+        deadline.tv_sec += Int(timeout.components.seconds) + nanoseconds / 1_000_000_000
+        deadline.tv_nsec = nanoseconds % 1_000_000_000
+        while sem_timedwait(semaphore, &deadline) != 0, errno == EINTR {}
+    }
+
     /// Consumes the wakes posted so far without blocking: for a thread that looks again anyway.
     func forgetWakes() {
         while sem_trywait(semaphore) == 0 {}

@@ -1,4 +1,5 @@
 import Arbiter
+import Durability
 import Glibc
 import LogChannel
 import Node
@@ -16,6 +17,8 @@ import Synchronization
 /// - `ArbiterWorker`: the arbiter's disk I/O, on its own thread; answers come back as events.
 /// - `StatusPublisher`: the status requests are routed by, and its publication for other threads.
 /// - `ExitDrain`: leaving, once the core is done.
+/// - `DurabilityWorker` (with a data directory): the durable log, snapshots and markers, on its own thread; what
+///   it made durable comes back as `.persisted` events.
 /// - `ServiceAddressWorker` and `RoleChangeHookRunner` (when configured): the service address and the role-change
 ///   hook, each on its own thread, told of every role change and never waited for by the loop.
 ///
@@ -54,6 +57,12 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     let exitDrain: ExitDrain
     /// The Prometheus endpoint, when `metricsListenAddress` is set.
     let metrics: MetricsPort?
+    /// The data directory's thread, when `dataDirectory` is set.
+    let durability: DurabilityWorker<P.Machine.Snapshot>?
+    /// Jobs for `durability` from the actions being performed, handed over in one batch when the drive ends.
+    private var durableJobs: [DurabilityWorker<P.Machine.Snapshot>.Job] = []
+    /// Discards asked of `durability` so far: its reports about an older log are stale.
+    private var durableGeneration: UInt64 = 0
 
     /// Where the listeners are bound (port 0 resolved).
     var clientAddress: SocketAddress { clients.address }
@@ -75,6 +84,14 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         entropy: any EntropySource, loop: EventLoop, log: @escaping @Sendable (RuntimeEvent) -> Void
     ) throws(RuntimeError) {
         var configuration = try configuration.checked(replicatedBytesLimit: clientProtocol.replicatedBytesLimit)
+        var recovered: RecoveredState<P.Machine>?
+        if let path = configuration.dataDirectory {
+            configuration.node.isDurable = true
+            (recovered, durability) = try Self.openDataDirectory(
+                path, configuration: configuration, emptyMachine: emptyMachine, log: log)
+        } else {
+            durability = nil
+        }
         guard configuration.clientConnectionsLimit <= 1 << 20 else {
             throw .invalidConfiguration("more than \(1 << 20) client connections")
         }
@@ -134,7 +151,8 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
             configuration.node.clientAddress = clientAddress.description
         }
         self.configuration = configuration
-        core = NodeCore(configuration: configuration.node, emptyMachine: emptyMachine, entropy: entropy)
+        core = NodeCore(
+            configuration: configuration.node, emptyMachine: emptyMachine, entropy: entropy, recovered: recovered)
         shared = RuntimeShared(status: core.status)
         let publisher = StatusPublisher(shared: shared, channels: channels, counters: counters, loop: loop)
         let clients: ClientPort<P>
@@ -178,6 +196,37 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         loop.addRoundEndHook { [weak self] in self?.roundEnded() }
     }
 
+    /// Loads what the data directory at `path` holds (before the loop runs: it takes time in proportion to the
+    /// snapshot and the log after it) and makes the worker that continues it.
+    private static func openDataDirectory(
+        _ path: String, configuration: RuntimeConfiguration, emptyMachine: P.Machine,
+        log: @Sendable (RuntimeEvent) -> Void
+    ) throws(RuntimeError) -> (RecoveredState<P.Machine>?, DurabilityWorker<P.Machine.Snapshot>) {
+        do {
+            let directory = try DataDirectory(path: path)
+            for note in directory.notes { log(.note("data directory: \(note)")) }
+            let disk = try DiskState.load(directory, emptyMachine: emptyMachine, limits: configuration.durabilityLimits)
+            for note in disk.notes { log(.note("data directory: \(note)")) }
+            if let gap = disk.gap {
+                log(.note("data directory \(path) holds no whole state (\(gap)); waiting for a primary to send one"))
+            }
+            let worker = DurabilityWorker<P.Machine.Snapshot>(
+                directory: directory, writer: disk.writer, policy: configuration.fsync,
+                limits: configuration.durabilityLimits, snapshotAfterLogBytes: configuration.snapshotAfterLogBytes)
+            guard let machine = disk.machine else { return (nil, worker) }
+            log(.note(
+                "data directory \(path): loaded the state through entry \(disk.sequence) of epoch \(disk.epoch)"
+                    + (disk.ownedEpoch.map { "; owned epoch \($0)" } ?? "")
+                    + (disk.protectingEpoch.map { "; protected in epoch \($0)" } ?? "")))
+            let recovered = RecoveredState(
+                machine: machine, sequence: disk.sequence, epoch: disk.epoch, ownedEpoch: disk.ownedEpoch,
+                protectingEpoch: disk.protectingEpoch)
+            return (recovered, worker)
+        } catch {
+            throw .durableStateUnusable(error)
+        }
+    }
+
     private static func parse(_ address: String, role: String) throws(RuntimeError) -> SocketAddress {
         do {
             return try SocketAddress(parsing: address)
@@ -197,6 +246,9 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
             }
             try serviceAddress?.start()
             try roleChangeHooks?.start()
+            try durability?.start { [self, loop] report in
+                loop.execute { self.received(report) }
+            }
         } catch {
             halt()
             throw .cannotStartThread(error)
@@ -209,6 +261,8 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     func finish() {
         arbiter.halt()
         arbiter.join()
+        durability?.finish()
+        durability?.join()
         serviceAddress?.finish()
         roleChangeHooks?.finish()
         publisher.publishAfterLoop()
@@ -217,6 +271,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     /// Stops every helper thread at once, like a crash (the service address stays where it is). Any thread.
     func halt() {
         arbiter.halt()
+        durability?.halt()
         serviceAddress?.halt()
         roleChangeHooks?.halt()
     }
@@ -243,6 +298,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         }
         pendingEvents.removeAllKeepingStorage()
         isDriving = false
+        if !durableJobs.isEmpty { submitDurableJobs() }
         if exitDrain.isExiting {
             if let coreTimer { loop.cancel(coreTimer) }
             coreTimer = nil
@@ -275,6 +331,10 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
                 channels.send(frame, on: channel)
             case .log(let channel, let epoch, let sequence, let entry):
                 channels.sendEntry(entry, epoch: epoch, sequence: sequence, on: channel)
+            case .persist(let epoch, let sequence, let entry):
+                durableJobs.append(.append(epoch: epoch, sequence: sequence, entry))
+            case .durable(let action):
+                perform(action)
             case .close(let channel):
                 channels.close(channel)
             case .release(let replies):
@@ -305,6 +365,52 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
             }
         }
         if let exit { exitDrain.begin(reason: exit) }
+    }
+
+    // MARK: Durability
+
+    private func perform(_ action: DurableAction) {
+        switch action {
+        case .discardState:
+            durableGeneration += 1
+            durableJobs.append(.discard)
+        case .snapshotState:
+            takeSnapshot()
+        case .markOwned(let epoch):
+            durableJobs.append(.markOwned(epoch: epoch))
+        case .markProtecting(let epoch, let sequence):
+            durableJobs.append(.markProtecting(epoch: epoch, fromSequence: sequence))
+        }
+    }
+
+    /// Freezes the machine as it is now (copy-on-write: no time in proportion to the state) for the worker to write.
+    private func takeSnapshot() {
+        guard let machine = core.machine else { return }
+        durableJobs.append(.snapshot(machine.snapshot(), epoch: core.status.epoch, sequence: core.appliedSequence))
+    }
+
+    private func submitDurableJobs() {
+        guard let durability else { return durableJobs.removeAll() }
+        if !durability.submit(durableJobs) {
+            drive(.persistenceChanged(failure: "the durable log's queue is full (\(DurabilityWorker<P.Machine.Snapshot>.queuedJobsLimit) jobs)"))
+        }
+        durableJobs.removeAll(keepingCapacity: true)
+    }
+
+    private func received(_ report: DurabilityWorker<P.Machine.Snapshot>.Report) {
+        switch report {
+        case .persisted(let generation, let through):
+            guard generation == durableGeneration else { return }  // about a log discarded since
+            drive(.persisted(through: through))
+        case .failure(let cause):
+            counters.values.persistenceFailures += cause == nil ? 0 : 1
+            drive(.persistenceChanged(failure: cause))
+        case .snapshotWanted:
+            takeSnapshot()
+            if !durableJobs.isEmpty { submitDurableJobs() }
+        case .note(let line):
+            log(.note(line))
+        }
     }
 
     private func ask(_ request: ArbiterWorker.Request) {

@@ -1,3 +1,4 @@
+import Durability
 import LogChannel
 import Node
 import Posix
@@ -98,6 +99,15 @@ public struct RuntimeConfiguration: Sendable {
     public var serviceAddress: ServiceAddress?
     /// The command run on every role change, if any (`RoleChangeHook`).
     public var roleChangeHook: RoleChangeHook?
+    /// Where this node keeps its durable log, snapshots and markers; nil keeps nothing on disk (a double failure
+    /// then loses the state). Setting it sets `node.isDurable`.
+    public var dataDirectory: String?
+    /// How often the durable log reaches the disk (with `dataDirectory`).
+    public var fsync: FsyncPolicy = .everysec
+    /// The log grows by this much before a snapshot is taken and the log behind it removed.
+    public var snapshotAfterLogBytes = 64 << 20
+    /// The bounds on durable files and the memory that reads and writes them.
+    public var durabilityLimits = DurabilityLimits()
 
     /// A configuration with every bound at its default.
     public init(node: NodeConfiguration, clientListenAddress: String, channelListenAddress: String) {
@@ -164,6 +174,14 @@ public struct RuntimeConfiguration: Sendable {
             clientReadBufferBytes > 0, channelReadBufferBytes > 0, clientOutputBytesLimit > 0
         else {
             throw .invalidConfiguration("client and channel limits must all be positive")
+        }
+        do {
+            _ = try durabilityLimits.checked()
+        } catch {
+            throw .invalidConfiguration(error.reason)
+        }
+        guard snapshotAfterLogBytes > 0 else {
+            throw .invalidConfiguration("the log size that triggers a snapshot must be positive")
         }
         guard metricsRequestDeadline > .zero else {
             throw .invalidConfiguration("the metrics request deadline \(metricsRequestDeadline) must be positive")

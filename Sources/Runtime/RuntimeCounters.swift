@@ -32,6 +32,8 @@ struct RuntimeCounters: Equatable, Sendable {
     /// The longest gap, in microseconds, between reads from a logging channel since start: heartbeat jitter
     /// under load, to compare with the silence timeout.
     var channelLongestSilenceMicroseconds: UInt64 = 0
+    /// Times writing the durable log started failing (a full disk, say); each ends by itself once writes succeed.
+    var persistenceFailures: UInt64 = 0
     /// Arbiter answers that were errors, by `ArbiterError.code`: why nobody went live, for programs to read.
     /// At most one key per error kind.
     var arbiterErrors: [String: UInt64] = [:]
@@ -69,6 +71,7 @@ struct RuntimeCounters: Equatable, Sendable {
             "intake_pauses": intakePauses,
             "channel_longest_silence_us": channelLongestSilenceMicroseconds,
             "metrics_scrapes": metricsScrapes,
+            "persistence_failures": persistenceFailures,
         ]
         for (code, count) in arbiterErrors { named["arbiter_errors_" + code] = count }
         for (code, count) in channelCloses { named["channel_closes_" + code] = count }

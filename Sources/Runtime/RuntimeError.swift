@@ -1,3 +1,4 @@
+import Durability
 import Posix
 
 /// Why a node runtime could not start or keep running. Every case is an operating error with one log line's worth
@@ -15,6 +16,8 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
     case cannotHandleSignals(SystemError)
     /// The service address cannot be managed: no such device, no permission, or a failed first removal.
     case serviceAddressUnusable(ServiceAddressError)
+    /// The data directory cannot be opened or its state cannot be read (locked, corrupt before the tail, unreadable).
+    case durableStateUnusable(DurabilityError)
 
     /// One log line: what happened and what follows.
     public var description: String {
@@ -30,6 +33,8 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
         case .cannotHandleSignals(let error):
             "cannot install the signal handlers: \(error); the node does not start"
         case .serviceAddressUnusable(let error):
+            "\(error); the node does not start"
+        case .durableStateUnusable(let error):
             "\(error); the node does not start"
         }
     }

@@ -3,7 +3,7 @@ import Glibc
 import Posix
 import Synchronization
 
-/// A client on its own thread writing `SET load:<i> value:<i>` one at a time, recording every write the server
+/// A client on its own thread writing `SET <prefix>:<i> value:<i>` one at a time, recording every write the server
 /// acknowledged with `+OK`: the writes that must survive a failover.
 ///
 /// It stops at the first error or closed connection (the primary died under it), or when asked.
@@ -18,7 +18,8 @@ final class KeyValueLoad: Sendable {
     private let shared = Shared()
     private let thread: PosixThread
 
-    init(against address: SocketAddress) throws {
+    /// Writes keys `<prefix>:<i>`.
+    init(against address: SocketAddress, prefix: String = "load") throws {
         let shared = self.shared
         thread = try PosixThread.spawn {
             let why: String
@@ -26,7 +27,7 @@ final class KeyValueLoad: Sendable {
                 let client = try RESPClient(address: address, timeout: .seconds(5))
                 var index = 0
                 while !shared.isStopRequested.load(ordering: .relaxed) {
-                    let key = "load:\(index)", value = "value:\(index):\(String(repeating: "x", count: index % 64))"
+                    let key = "\(prefix):\(index)", value = "value:\(index):\(String(repeating: "x", count: index % 64))"
                     let reply = try client.command(["SET", key, value])
                     guard reply == .simpleString("OK") else {
                         throw HarnessError("SET \(key) answered \(reply)")

@@ -103,19 +103,26 @@ extension ProcessTests {
 }
 
 extension ProcessTests.PairServesRedisClients {
-    @Test("each pair over the same directory starts a new cluster at epoch 1")
-    func newClusterEachRun() async throws {
+    @Test("a pair over the same directory comes back with its data; --fresh starts a new cluster at epoch 1")
+    func dataStaysUnlessFresh() async throws {
         let first = try await RunningPair.start("restart")
         defer { first.removeDirectory() }
         let (primary, _) = try await first.waitForProtectedPrimary(deadline: .seconds(5))
+        #expect(first.standardOutput.contains("a new cluster"), "\(first.standardOutput)")
         #expect(try RedisCLI(primary)("SET", "from-first-run", "1") == "OK")
         #expect(first.stop() == .exited(code: 0), "\(first.logTail())")
 
         let second = try await RunningPair.start("restart", directory: first.directory)
-        defer { second.stop() }
-        let (newPrimary, _) = try await second.waitForProtectedPrimary(deadline: .seconds(5))
-        #expect(second.info(newPrimary)?["lockstep_epoch"] == "1", "\(second.statusText())")
-        #expect(second.standardOutput.contains("a new cluster"), "\(second.standardOutput)")
-        #expect(try RedisCLI(newPrimary)("GET", "from-first-run") == "", "state lives in memory only")
+        let (again, _) = try await second.waitForProtectedPrimary(deadline: .seconds(10))
+        #expect(second.standardOutput.contains("continues from its data"), "\(second.standardOutput)")
+        #expect(try RedisCLI(again)("GET", "from-first-run") == "1", "\(second.logTail())")
+        #expect(second.stop() == .exited(code: 0), "\(second.logTail())")
+
+        let third = try await RunningPair.start("restart", directory: first.directory, arguments: ["--fresh"])
+        defer { third.stop() }
+        let (fresh, _) = try await third.waitForProtectedPrimary(deadline: .seconds(5))
+        #expect(third.info(fresh)?["lockstep_epoch"] == "1", "\(third.statusText())")
+        #expect(third.standardOutput.contains("a new cluster"), "\(third.standardOutput)")
+        #expect(try RedisCLI(fresh)("GET", "from-first-run") == "", "--fresh starts empty")
     }
 }

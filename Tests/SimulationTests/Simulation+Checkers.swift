@@ -16,7 +16,8 @@ extension Simulation {
     /// overlapping failures, after which nobody may go live — unavailable, not wrong. Liveness is then not
     /// expected; safety still is.
     mutating func noteWhetherTheStateSurvives() {
-        guard !arbiter.isEmpty, !stateLost else { return }
+        // Durable nodes keep the state on disk through any crash: it is never lost, so liveness is always expected.
+        guard !faults.durable, !arbiter.isEmpty, !stateLost else { return }
         let holders = nodes.indices.filter {
             let status = nodes[$0].core.status
             return nodes[$0].isUp && (status.isServing || (status.role == .backup && status.peerState == .connected))

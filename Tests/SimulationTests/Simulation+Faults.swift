@@ -16,6 +16,8 @@ extension Simulation {
         if faults.pauseNode { choices.append(4) }
         if faults.arbiterOutage { choices.append(5) }
         if faults.switchover { choices.append(6) }
+        if faults.doubleCrash { choices.append(7) }
+        if faults.diskFull { choices.append(8) }
         guard !choices.isEmpty else { return }
         let heal = Duration.milliseconds(Int64(100 + random.next() % 400))
         let choice = choices[Int(roll % UInt64(choices.count))]
@@ -43,6 +45,12 @@ extension Simulation {
             }
         case 5:
             arbiterDownUntil = now + heal
+        case 7:
+            // Both nodes die at once (a power cut): the disks must bring back every acked append.
+            for index in nodes.indices { crashAndRestart(index) }
+        case 8:
+            let index = Int(random.next() % 2)
+            diskFullUntil[index] = now + heal
         default:
             // The primary hands over to its backup (or, with none caught up, stops); it exits and is restarted.
             if let primary, hasProtectingBackup(primary) {
@@ -71,6 +79,7 @@ extension Simulation {
         guard nodes[index].isUp else { return }
         defer { noteWhetherTheStateSurvives() }
         nodes[index].isUp = false
+        disks[index].crash()
         nodes[index].isPaused = false
         nodes[index].deferred = []
         loseRequests(at: index)

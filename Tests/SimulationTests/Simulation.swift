@@ -54,6 +54,10 @@ struct Simulation {
         case restart(Int)
         case resume(Int)
         case partitionHealed
+        /// Node `index`'s disk makes its queued jobs durable (`SimulatedDisk`), unless it is full.
+        case diskSync(Int)
+        /// Node `index`'s disk reports what it made durable, as of its `generation`th discard.
+        case diskReport(Int, incarnation: Int, generation: Int, through: UInt64)
     }
 
     let seed: UInt64
@@ -70,6 +74,10 @@ struct Simulation {
     var clients: [Client] = []
     var nextTag: UInt64 = 1
     var tagToClient: [UInt64: Int] = [:]
+    /// Each node's data directory, which outlives its crashes (with `faults.durable`).
+    var disks = [SimulatedDisk(), SimulatedDisk()]
+    /// A node's disk is full until then.
+    var diskFullUntil = [Instant.zero, Instant.zero]
     var faultsActive = true
     var clientsActive = true
 
@@ -127,8 +135,11 @@ struct Simulation {
         configuration.primaryLimits.checkpointChunkBytes = faults.checkpointChunkBytes
         configuration.primaryLimits.checkpointWindowChunks = faults.checkpointWindowChunks
         if faults.slowBackup { configuration.backupLimits.replayBatchLimit = 1 }
+        configuration.isDurable = faults.durable
         let entropy = SimulatedEntropy(random: SeededRandom(seed: random.next()))
-        return NodeCore(configuration: configuration, emptyMachine: TokenLog(), entropy: entropy)
+        return NodeCore(
+            configuration: configuration, emptyMachine: TokenLog(), entropy: entropy,
+            recovered: faults.durable ? disks[index].recover() : nil)
     }
 
     // MARK: Running
@@ -149,6 +160,7 @@ struct Simulation {
         faultsActive = false
         cutDirections.removeAll()
         arbiterDownUntil = .zero
+        diskFullUntil = [.zero, .zero]
         for index in nodes.indices {
             if nodes[index].isPaused { resume(index) }
             if !nodes[index].isUp { schedule(.restart(index), after: .milliseconds(1)) }
@@ -202,6 +214,10 @@ struct Simulation {
             resume(index)
         case .partitionHealed:
             if faultsActive { cutDirections.removeAll() }
+        case .diskSync(let index):
+            syncDisk(index)
+        case .diskReport(let index, let incarnation, let generation, let through):
+            diskReported(index, incarnation: incarnation, generation: generation, through: through)
         }
     }
 
@@ -290,6 +306,10 @@ struct Simulation {
                 batch(frame, on: channel)
             case .log(let channel, let epoch, let sequence, let entry):
                 batch(.entry(epoch: epoch, sequence: sequence, payload: entry.encoded), on: channel)
+            case .persist(let epoch, let sequence, let entry):
+                persist(.append(epoch: epoch, sequence: sequence, entry), by: index)
+            case .durable(let action):
+                perform(action, by: index)
             case .close(let channel):
                 flush(&batches, from: index)
                 close(channel, by: index)
@@ -337,7 +357,8 @@ struct Simulation {
     }
 
     private mutating func roleChanged(_ index: Int, from: NodeStatus.Role, to: NodeStatus.Role) {
-        if from == .backup && to == .solo {
+        // A backup going live, or a node going live from its disk: either must hold every acked append.
+        if (from == .backup || from == .joining) && to == .solo && nodes[index].core.appliedSequence > 0 {
             failovers += 1
             let status = nodes[index].core.status
             stateChecker.backupWentLive(epoch: status.epoch, holdingThrough: nodes[index].core.appliedSequence)

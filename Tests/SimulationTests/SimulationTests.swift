@@ -7,6 +7,13 @@ enum SimulationSeeds {
         let count = Environment.value("LOCKSTEP_SEEDS").flatMap(Int.init) ?? 1_000
         return (1...UInt64(count)).map { $0 &* 0x9E37_79B9 }
     }
+
+    /// Durable runs last longer (double crashes, recoveries): fewer of them in CI (`LOCKSTEP_DURABLE_SEEDS`).
+    static var durable: [UInt64] {
+        if let text = Environment.value("LOCKSTEP_SEED"), let seed = UInt64(text) { return [seed] }
+        let count = Environment.value("LOCKSTEP_DURABLE_SEEDS").flatMap(Int.init) ?? 150
+        return (1...UInt64(count)).map { $0 &* 0x9E37_79B9 }
+    }
 }
 
 enum Environment {
@@ -51,7 +58,19 @@ struct SimulationTests {
     @Test("acked writes survive faults and epochs never overlap", arguments: SimulationSeeds.continuousIntegration)
     func swarm(seed: UInt64) {
         var random = Self.seedRandom(seed)
-        var simulation = Simulation(seed: seed, faults: .swarm(&random))
+        Self.runSwarm(seed: seed, faults: .swarm(&random))
+    }
+
+    @Test(
+        "durable nodes: acked writes survive double crashes at any point, full and slow disks, and the pair comes back",
+        arguments: SimulationSeeds.durable)
+    func durableSwarm(seed: UInt64) {
+        var random = Self.seedRandom(seed ^ 0xD15C)
+        Self.runSwarm(seed: seed, faults: .durableSwarm(&random))
+    }
+
+    static func runSwarm(seed: UInt64, faults: FaultMix) {
+        var simulation = Simulation(seed: seed, faults: faults)
         simulation.run(until: { _ in false }, deadline: .seconds(4))
         simulation.healAll()
         let ackedBeforeHealing = simulation.acked.count
