@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "KeyValueTests", dependencies: ["KeyValue", "Replication"]),
         .testTarget(
             name: "RuntimeTests",
-            dependencies: ["Runtime", "KeyValue", "Node", "Posix", "Arbiter", "LogChannel", "Replication"]),
+            dependencies: ["Runtime", "KeyValue", "Node", "Posix", "Arbiter", "LogChannel", "Replication", "Durability"]),
         // Kill-and-failover and fault-injection suite over real `lockstep` processes.
         .testTarget(name: "FaultTests", dependencies: ["LockstepCLI", "Posix", "KeyValue", "BenchmarkKit"]),
         // The same workload and checker with each node in its own network namespace, etcd and the clients in a

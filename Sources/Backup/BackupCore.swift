@@ -374,34 +374,18 @@ public struct BackupCore<Machine: StateMachine> {
         var done = 0
         while done < count, phase == .following, let (sequence, entry) = pending.popFirst() {
             done += 1
-            var context: ApplyContext
-            switch consume entry {
-            case .command(let bytes, let recorded):
-                context = .replaying(recorded)
-                _ = machine.apply(bytes, context: &context)
-            case .tick(let recorded):
-                context = .replaying(recorded)
-                machine.tick(context: &context)
-            case .digest(let expected):
-                let actual = machine.digest()
-                guard actual == expected else {
-                    finish(
-                        rejoin: .diverged(sequence: sequence, "digest \(hex(actual)), primary has \(hex(expected))"),
-                        into: &actions)
-                    return
-                }
+            switch machine.replay(entry) {
+            case .replayed:
                 applied = sequence
-                continue
-            case .barrier:
-                applied = sequence
-                continue
-            }
-            context.finishReplay()
-            if let divergence = context.divergence {
-                finish(rejoin: .diverged(sequence: sequence, "\(divergence)"), into: &actions)
+            case .digestMismatch(let expected, let actual):
+                finish(
+                    rejoin: .diverged(sequence: sequence, "digest \(hex(actual)), primary has \(hex(expected))"),
+                    into: &actions)
+                return
+            case .diverged(let divergence):
+                finish(rejoin: .diverged(sequence: sequence, divergence), into: &actions)
                 return
             }
-            applied = sequence
         }
     }
 

@@ -84,25 +84,13 @@ public struct DiskState<Machine: StateMachine> {
     /// Replays one durable entry as a backup would; an entry that asks for values it did not record, or a digest
     /// that disagrees, means the files do not hold what this node wrote.
     private static func replay(_ record: LogRecord, into machine: inout Machine, path: String) throws(DurabilityError) {
-        var context: ApplyContext
-        switch record.entry {
-        case .command(let bytes, let recorded):
-            context = .replaying(recorded)
-            _ = machine.apply(bytes, context: &context)
-        case .tick(let recorded):
-            context = .replaying(recorded)
-            machine.tick(context: &context)
-        case .digest(let expected):
-            guard machine.digest() == expected else {
-                throw .replayFailed(path: path, sequence: record.sequence, reason: "the state's digest disagrees")
-            }
+        switch machine.replay(record.entry) {
+        case .replayed:
             return
-        case .barrier:
-            return
-        }
-        context.finishReplay()
-        if let divergence = context.divergence {
-            throw .replayFailed(path: path, sequence: record.sequence, reason: "\(divergence)")
+        case .digestMismatch:
+            throw .replayFailed(path: path, sequence: record.sequence, reason: "the state's digest disagrees")
+        case .diverged(let divergence):
+            throw .replayFailed(path: path, sequence: record.sequence, reason: divergence)
         }
     }
 }

@@ -192,6 +192,19 @@ public final class LogWriter {
         return removed
     }
 
+    /// A writer over an empty log in `directory`, every segment there removed first (the directory synced): how a
+    /// broken writer's log starts again once a snapshot holds everything it held.
+    public static func startingOver(
+        in directory: DataDirectory, limits: DurabilityLimits = DurabilityLimits()
+    ) throws(DurabilityError) -> LogWriter {
+        let disk = directory.disk
+        for name in try disk.names(inDirectory: directory.logPath) where LogFormat.firstSequence(ofSegmentNamed: name) != nil {
+            try disk.removeFile(directory.logPath + "/" + name)
+        }
+        try disk.synchronizeDirectory(directory.logPath)
+        return try LogWriter(directory, continuing: LogSummary(), limits: limits)
+    }
+
     /// Removes the whole log, so the next `append` starts a new one at any sequence: for a node that installs a
     /// checkpoint from the primary, whose old entries no longer lead to its state.
     public func removeAll() throws(DurabilityError) {

@@ -24,7 +24,10 @@ public enum FsyncPolicy: String, Sendable, CaseIterable {
 /// (`NodeCore+Recovery`). A snapshot is written a chunk (`DurabilityLimits.snapshotChunkBytes`) at a time between
 /// batches, so entries never wait behind a whole snapshot; once it is in place, the log segments behind it go.
 /// A failed write keeps what it could not write and is retried every `failureRetryInterval`; the loop hears of the
-/// failure and of the recovery once each.
+/// failure and of the recovery once each. A failed sync is worse: Linux may have dropped the pages it could not
+/// write and report the next sync clean, so the log is not trusted past its last good sync. The worker then starts
+/// the log again after a fresh snapshot of the whole state, which it asks the loop for; entries wait meanwhile (the
+/// loop refuses new data commands), and those the snapshot holds are dropped.
 final class DurabilityWorker<Snapshot: StateSnapshot>: @unchecked Sendable {  // unchecked: jobs carry snapshots,
     // frozen copy-on-write values that this thread only reads
     enum Job: @unchecked Sendable {
@@ -52,6 +55,8 @@ final class DurabilityWorker<Snapshot: StateSnapshot>: @unchecked Sendable {  //
     static var queuedJobsLimit: Int { 1 << 20 }
     /// How soon a failed write is tried again.
     static var failureRetryInterval: Duration { .milliseconds(100) }
+    /// How often the loop is asked again for a snapshot it has not sent.
+    static var snapshotRequestInterval: Duration { .seconds(1) }
     /// How often `everysec` syncs.
     static var syncInterval: Duration { .seconds(1) }
     /// How long to wait before posting a report again when the loop's task queue is full.
@@ -64,7 +69,7 @@ final class DurabilityWorker<Snapshot: StateSnapshot>: @unchecked Sendable {  //
     }
 
     private let directory: DataDirectory
-    private let writer: LogWriter
+    private var writer: LogWriter
     private let policy: FsyncPolicy
     private let limits: DurabilityLimits
     private let snapshotAfterLogBytes: Int
@@ -79,8 +84,18 @@ final class DurabilityWorker<Snapshot: StateSnapshot>: @unchecked Sendable {  //
     private var isBaseMissing = false
     private var protectingPending: (epoch: UInt64, fromSequence: UInt64)?
     private var logBytesSinceSnapshot = 0
-    private var isSnapshotWanted = false
+    /// When the loop was last asked for a snapshot.
+    private var lastSnapshotRequest: Instant?
     private var failure: String?
+    /// Where the log stands after a failed sync: waiting for the loop's snapshot, or writing it (it holds every entry
+    /// through `through`); nil while the log is trusted.
+    private var rebase: Rebase?
+    private enum Rebase: Equatable {
+        case awaitingSnapshot
+        case snapshotting(through: UInt64)
+    }
+    /// The entry the last rebase's snapshot ends at: what is durable before the new log's first entry.
+    private var baseSequence: UInt64 = 0
     private var lastSync = Instant(nanoseconds: 0)
 
     init(
@@ -110,7 +125,8 @@ final class DurabilityWorker<Snapshot: StateSnapshot>: @unchecked Sendable {  //
         return isQueued
     }
 
-    /// Finishes what is queued (a last write and sync), then ends the thread. Call `join()` after.
+    /// Finishes what is queued (a last write and sync; one attempt, if writing fails), then ends the thread. Call
+    /// `join()` after.
     func finish() {
         queue.withLock { $0.isStopping = true }
         helper.wake()
@@ -144,16 +160,16 @@ final class DurabilityWorker<Snapshot: StateSnapshot>: @unchecked Sendable {  //
 
     private func work(deliver: @Sendable (Report) -> Bool) {
         while true {
-            if failure != nil {
+            if snapshotInFlight != nil || !backlog.isEmpty && rebase == nil && failure == nil {
+                helper.forgetWakes()  // a snapshot is being written: look at the queue between its chunks
+            } else if failure != nil {
                 helper.waitForWake(timeout: Self.failureRetryInterval)
-            } else if snapshotInFlight == nil, backlog.isEmpty {
+            } else {
                 if policy == .everysec, (writer.writtenThrough ?? 0) > (writer.syncedThrough ?? 0) {
                     helper.waitForWake(timeout: Self.syncInterval)
                 } else {
                     helper.waitForWake()
                 }
-            } else {
-                helper.forgetWakes()  // a snapshot is being written: look at the queue between its chunks
             }
             let (taken, isStopping, isHalted) = queue.withLock { queue -> ([Job], Bool, Bool) in
                 let jobs = queue.jobs
@@ -166,38 +182,57 @@ final class DurabilityWorker<Snapshot: StateSnapshot>: @unchecked Sendable {  //
             var reports: [Report] = []
             do throws(DurabilityError) {
                 try runBacklog()
-                try writer.write()
-                if policy == .always || isStopping || (policy == .everysec && Self.now().since(lastSync) >= Self.syncInterval) {
-                    try writer.sync()
-                    lastSync = Self.now()
+                if rebase == nil {
+                    try writer.write()
+                    if policy == .always || isStopping
+                        || (policy == .everysec && Self.now().since(lastSync) >= Self.syncInterval)
+                    {
+                        try writer.sync()
+                        lastSync = Self.now()
+                    }
+                    let through = policy == .always || isStopping ? writer.syncedThrough : writer.writtenThrough
+                    reports.append(.persisted(generation: generation, through: through ?? baseSequence))
                 }
-                let through = policy == .always || isStopping ? writer.syncedThrough : writer.writtenThrough
-                reports.append(.persisted(generation: generation, through: through ?? 0))
                 try writeSnapshotChunk(into: &reports)
                 try writeProtectingMarkerIfDue()
-                failure = nil
+                if rebase == nil { failure = nil }
             } catch {
-                failure = "\(error)"
+                if case .writerBroken = error, rebase == nil {
+                    rebase = .awaitingSnapshot
+                    lastSnapshotRequest = nil
+                    snapshotInFlight?.writer.abandon()
+                    snapshotInFlight = nil
+                }
+                failure = rebase == nil ? "\(error)"
+                    : "a sync of the durable log failed (\(error)); it starts again from a snapshot of the state"
             }
             if failure != failureBefore { reports.append(.failure(failure)) }
-            if !isSnapshotWanted, snapshotInFlight == nil, logBytesSinceSnapshot >= snapshotAfterLogBytes {
-                isSnapshotWanted = true
+            if snapshotInFlight == nil, logBytesSinceSnapshot >= snapshotAfterLogBytes || rebase != nil,
+                lastSnapshotRequest.map({ Self.now().since($0) >= Self.snapshotRequestInterval }) ?? true
+            {
+                // Asked again now and then: a node without a machine at that moment (joining) takes none.
+                lastSnapshotRequest = Self.now()
                 reports.append(.snapshotWanted)
             }
             for report in reports where !post(report, deliver: deliver) { return }
-            if isStopping, backlog.isEmpty {
+            // A node that stops with its disk failing stops all the same: what is unwritten was never acked.
+            if isStopping, backlog.isEmpty || failure != nil {
                 snapshotInFlight?.writer.abandon()
                 return
             }
         }
     }
 
-    /// Performs the jobs taken, in order; a job that fails stays first in `backlog`, to be tried again.
+    /// Performs the jobs taken, in order; a job that fails stays first in `backlog`, to be tried again. While the log
+    /// starts again (`rebase`), entries wait, and those the new snapshot holds are dropped.
     private func runBacklog() throws(DurabilityError) {
+        var held: [Job] = []
         var done = 0
-        defer { backlog.removeFirst(done) }
+        defer { backlog = held + backlog.dropFirst(done) }
         for job in backlog {
             switch job {
+            case .append(_, let sequence, _) where rebase != nil:
+                if case .snapshotting(let through) = rebase, sequence <= through {} else { held.append(job) }
             case .append(let epoch, let sequence, let entry):
                 if try !writer.append(entry, epoch: epoch, sequence: sequence) {
                     try writer.write()  // the pending buffer is full: one batch's bound
@@ -213,15 +248,20 @@ final class DurabilityWorker<Snapshot: StateSnapshot>: @unchecked Sendable {  //
                 let markers = DurableMarkers(directory)
                 try markers.remove(.protecting)  // first: a marker must never outlive the state it vouches for
                 try markers.remove(.ownedEpoch)
-                try writer.removeAll()
+                if rebase == nil { try writer.removeAll() }  // else the rebase removes the whole log
+                if rebase != nil { rebase = .awaitingSnapshot }
                 try SnapshotFile.removeAll(in: directory)
                 isBaseMissing = true
                 logBytesSinceSnapshot = 0
+                baseSequence = 0
                 generation += 1
             case .snapshot(let snapshot, let epoch, let sequence):
                 snapshotInFlight?.writer.abandon()
                 snapshotInFlight = (try SnapshotWriter(epoch: epoch, sequence: sequence, in: directory), snapshot, sequence)
-                isSnapshotWanted = false
+                if rebase != nil {
+                    rebase = .snapshotting(through: sequence)
+                    held.removeAll { if case .append(_, let held, _) = $0 { held <= sequence } else { false } }
+                }
             case .markOwned(let epoch):
                 try DurableMarkers(directory).write(.ownedEpoch(epoch: epoch, persistedBeforeReleasing: true))
             case .markProtecting(let epoch, let fromSequence):
@@ -234,6 +274,19 @@ final class DurabilityWorker<Snapshot: StateSnapshot>: @unchecked Sendable {  //
     /// Writes the next chunk of the snapshot in flight; once the last is in, puts it in place and drops the log
     /// segments it covers.
     private func writeSnapshotChunk(into reports: inout [Report]) throws(DurabilityError) {
+        do {
+            try continueSnapshot(into: &reports)
+        } catch {
+            // A snapshot that failed is started again from a fresh one; the previous snapshot stays current.
+            snapshotInFlight?.writer.abandon()
+            snapshotInFlight = nil
+            lastSnapshotRequest = nil
+            if rebase != nil { rebase = .awaitingSnapshot }
+            throw error
+        }
+    }
+
+    private func continueSnapshot(into reports: inout [Report]) throws(DurabilityError) {
         guard var inFlight = snapshotInFlight else { return }
         if !inFlight.snapshot.isFinished {
             try inFlight.writer.write(inFlight.snapshot.nextChunk(byteLimit: limits.snapshotChunkBytes))
@@ -244,6 +297,15 @@ final class DurabilityWorker<Snapshot: StateSnapshot>: @unchecked Sendable {  //
         snapshotInFlight = nil
         isBaseMissing = false
         logBytesSinceSnapshot = 0
+        if case .snapshotting = rebase {
+            // Everything the broken log held is in the snapshot: the log starts again after it.
+            writer = try LogWriter.startingOver(in: directory, limits: limits)
+            rebase = nil
+            baseSequence = file.sequence
+            reports.append(.persisted(generation: generation, through: file.sequence))
+            reports.append(.note("the durable log starts again after the snapshot at entry \(file.sequence) (\(file.path))"))
+            return
+        }
         let removed = try writer.truncate(through: file.sequence)
         reports.append(.note("snapshot at entry \(file.sequence) in place (\(file.path)); removed \(removed) log segment(s) behind it"))
     }
@@ -252,7 +314,8 @@ final class DurabilityWorker<Snapshot: StateSnapshot>: @unchecked Sendable {  //
     /// and the log through the entry before the one it names.
     private func writeProtectingMarkerIfDue() throws(DurabilityError) {
         guard let pending = protectingPending, !isBaseMissing else { return }
-        let durable = (policy == .always ? writer.syncedThrough : writer.writtenThrough) ?? 0
+        guard rebase == nil else { return }
+        let durable = (policy == .always ? writer.syncedThrough : writer.writtenThrough) ?? baseSequence
         guard durable + 1 >= pending.fromSequence else { return }
         try DurableMarkers(directory).write(.protecting(epoch: pending.epoch, fromSequence: pending.fromSequence))
         protectingPending = nil

@@ -28,15 +28,19 @@ final class DurableNodes {
     /// The data directory of node `index` (its `--data-dir`).
     func dataDirectory(_ index: Int) -> String { directory + "/node-\(Self.names[index])" }
 
+    /// Node `index`'s command line.
+    func arguments(_ index: Int) -> [String] {
+        [
+            "node", "--name", Self.names[index], "--client", clients[index].description,
+            "--channel", channels[index].description, "--peer", channels[1 - index].description,
+            "--arbiter", directory + "/arbiter", "--cluster-secret-file", directory + "/cluster-secret",
+            "--parent-pid", String(getpid()), "--data-dir", dataDirectory(index),
+        ] + flags
+    }
+
     func start(_ index: Int) throws {
         processes[index] = try ChildProcess.spawn(
-            try Harness.lockstepPath(),
-            arguments: [
-                "node", "--name", Self.names[index], "--client", clients[index].description,
-                "--channel", channels[index].description, "--peer", channels[1 - index].description,
-                "--arbiter", directory + "/arbiter", "--cluster-secret-file", directory + "/cluster-secret",
-                "--parent-pid", String(getpid()), "--data-dir", dataDirectory(index),
-            ] + flags,
+            try Harness.lockstepPath(), arguments: arguments(index),
             standardOutput: .file(path: directory + "/node-\(Self.names[index]).out", append: true),
             standardError: .file(path: directory + "/node-\(Self.names[index]).err", append: true))
     }
@@ -176,6 +180,39 @@ extension ProcessTests {
                 #expect(Double(lost.count) <= perSecond * 1.5 + 10, "cycle \(cycle): \(lost.count) lost at \(perSecond)/s")
             }
             print("double kill -9, --fsync everysec: \(lostTotal) of \(ackedTotal) acked writes lost over 5 cycles")
+        }
+
+        @Test("damage before the log's tail is a refusal to start that names the file, never a silent skip")
+        func corruptLogRefusesToStart() async throws {
+            let nodes = try DurableNodes("corrupt-log", flags: ["--fsync", "always"])
+            defer { nodes.stopAll(); Harness.removeTree(nodes.directory) }
+            try nodes.start(0)
+            let back = try await nodes.waitForWrites(deadline: .seconds(20))
+            let (primary, _) = try #require(back, "\(nodes.logs)")
+            let load = try KeyValueLoad(against: primary, prefix: "d")
+            _ = try await Harness.waitUntil(.seconds(10)) { load.ackedCount >= 200 }
+            _ = load.stop()
+            try nodes.kill(0)
+            let log = nodes.dataDirectory(0) + "/log"
+            let segment = try #require(try FileSystem.names(inDirectory: log).first { $0.hasSuffix(".log") })
+            let path = log + "/" + segment
+            let file = open(path, O_RDWR)
+            try #require(file >= 0)
+            let size = lseek(file, 0, SEEK_END)
+            var byte: UInt8 = 0
+            _ = pread(file, &byte, 1, size / 2)
+            byte ^= 0xFF
+            _ = pwrite(file, &byte, 1, size / 2)
+            close(file)
+
+            let started = try ChildProcess.spawn(
+                try Harness.lockstepPath(), arguments: nodes.arguments(0),
+                standardOutput: .file(path: nodes.directory + "/corrupt.out", append: false),
+                standardError: .file(path: nodes.directory + "/corrupt.err", append: false))
+            let status = try started.wait(timeout: .seconds(10)) ?? started.terminate(signal: SIGKILL)
+            let error = Harness.readFile(nodes.directory + "/corrupt.err")
+            #expect(status == .exited(code: 1), "\(status)\n\(error)")
+            #expect(error.contains(segment) && error.contains("refusing to start"), "\(error)")
         }
 
         @Test("when the node that could prove it is gone for good, `lockstep recover --accept-data-loss` lets the other serve")

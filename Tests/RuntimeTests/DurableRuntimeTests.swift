@@ -6,7 +6,7 @@ import Runtime
 import Testing
 
 /// Removes `path` and everything under it.
-private func removeTree(_ path: String) {
+func removeTree(_ path: String) {
     if let names = try? FileSystem.names(inDirectory: path) {
         for name in names { removeTree(path + "/" + name) }
         rmdir(path)

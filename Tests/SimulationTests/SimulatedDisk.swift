@@ -92,17 +92,8 @@ struct SimulatedDisk {
         var sequence = base
         var epoch = snapshot?.epoch ?? 0
         for record in log where record.sequence > base {
-            var context: ApplyContext
-            switch record.entry {
-            case .command(let bytes, let recorded):
-                context = .replaying(recorded)
-                _ = machine.apply(bytes, context: &context)
-            case .tick(let recorded):
-                context = .replaying(recorded)
-                machine.tick(context: &context)
-            case .digest, .barrier:
-                break
-            }
+            let outcome = machine.replay(record.entry)
+            precondition(outcome == .replayed, "entry \(record.sequence) on a simulated disk did not replay: \(outcome)")
             sequence = record.sequence
             epoch = record.epoch
         }
