@@ -16,7 +16,7 @@ extension ProcessTests {
             try #require(mounted.status == .exited(code: 0), "mounting a 2 MiB tmpfs needs root: \(mounted.standardError)")
             defer { _ = try? Harness.run("/bin/umount", ["-l", mount]) }
             let filler = mount + "/filler"
-            let dd = try Harness.run("/bin/dd", ["if=/dev/zero", "of=\(filler)", "bs=64k", "count=20"])
+            let dd = try Harness.run("/bin/dd", ["if=/dev/zero", "of=\(filler)", "bs=64k", "count=28"])
             try #require(dd.status == .exited(code: 0), "\(dd.standardError)")
 
             let node = try await SoloNode.start("disk-full", flags: ["--data-dir", mount + "/data", "--fsync", "always"])
@@ -25,7 +25,7 @@ extension ProcessTests {
             // Given writes until the disk is full (the writer's reply then waits: its entry is not durable),
             let clock = ContinuousClock()
             var lastCount = -1, lastChange = clock.now
-            let isStalled = try await Harness.waitUntil(.seconds(30)) {
+            let isStalled = try await Harness.waitUntil(.seconds(60)) {
                 let count = load.ackedCount
                 if count != lastCount { (lastCount, lastChange) = (count, clock.now) }
                 return count > 0 && clock.now - lastChange >= .seconds(1)
