@@ -20,6 +20,12 @@ public struct KeyValueClientProtocol: ClientProtocol {
         /// The Pub/Sub channels and patterns it subscribed to; while any are held, the connection is in Redis's
         /// subscribed mode (`SubscribedMode`).
         var subscriptions = Subscriptions()
+        /// The commands queued since MULTI; nil outside a transaction.
+        var transaction: Transaction?
+        /// The watch since the connection's first WATCH, until EXEC, DISCARD, UNWATCH or RESET; nil when none.
+        var watchToken: WatchToken?
+        /// Watches this connection began, so that each gets a token of its own.
+        var watchCycles: UInt64 = 0
     }
 
     /// Bounds on one request. Smaller than Redis's, on purpose: a replicated command travels as one log entry,
@@ -102,6 +108,9 @@ public struct KeyValueClientProtocol: ClientProtocol {
         if !session.subscriptions.isEmpty, let reply = SubscribedMode.reply(to: arguments) {
             return .local(reply: reply)
         }
+        if session.transaction != nil, let queued = queueInTransaction(arguments, session: &session, status: status) {
+            return queued
+        }
         // A joining node holds no state: a digest of "nothing" would look like a real, empty store.
         if arguments.count == 2, ASCII.equals(arguments.bytes(at: 0), "debug"),
             ASCII.equals(arguments.bytes(at: 1), "digest"), digest() == nil
@@ -144,19 +153,24 @@ public struct KeyValueClientProtocol: ClientProtocol {
             let reply = hello(username: username, password: password, name: name, session: &session, status: status)
             return .local(reply: reply)
         case .reset:
-            // As Redis's RESET: no subscriptions, no name, and back to the default user, who needs AUTH when a
-            // password is set.
+            // As Redis's RESET: no subscriptions, no transaction, no name, and back to the default user, who needs
+            // AUTH when a password is set. A watch is forgotten here without an entry; the store drops it in time
+            // (`WatchedKeys`).
             session.subscriptions.removeAll()
+            endTransaction(of: &session)
+            session.watchToken = nil
             session.connection.name = nil
             session.isAuthenticated = requiredPassword == nil
             return .listen(reply: RESPWriter.simpleString("RESET"), isListening: false)
+        case .transaction(let request):
+            return answer(request, session: &session, status: status, digest: digest)
         }
     }
 
     /// HELLO after its syntax: authenticate if asked (a failure answers WRONGPASS), refuse an unauthenticated
     /// connection, validate and set the name, then the reply: Redis's order, so a bad name after a good AUTH still
     /// leaves the connection authenticated.
-    private func hello(
+    func hello(
         username: [UInt8]?, password: [UInt8]?, name: [UInt8]?, session: inout Session, status: NodeStatus
     ) -> [UInt8] {
         if let username, let password {

@@ -79,6 +79,7 @@ public enum KeyValueFrontend {
         case ping, echo, quit, select, command, config, client, hello, auth, role, info, debug, sentinel
         case subscribe, psubscribe, unsubscribe, punsubscribe, reset, wait
         case eval, evalsha, fcall, script, function
+        case multi, exec, discard, watch, unwatch
         case evalReadOnly = "eval_ro", evalshaReadOnly = "evalsha_ro", fcallReadOnly = "fcall_ro"
 
         var arity: Int {
@@ -86,7 +87,8 @@ public enum KeyValueFrontend {
             case .ping, .quit, .command, .hello, .info, .unsubscribe, .punsubscribe: -1
             case .echo, .select: 2
             case .config, .client, .auth, .debug, .sentinel, .subscribe, .psubscribe: -2
-            case .role, .reset: 1
+            case .role, .reset, .multi, .exec, .discard, .unwatch: 1
+            case .watch: -2
             case .wait: 3
             case .eval, .evalsha, .fcall, .evalReadOnly, .evalshaReadOnly, .fcallReadOnly: -3
             case .script, .function: -2
@@ -144,6 +146,7 @@ public enum KeyValueFrontend {
         case .wait: reply = waitCommand(arguments, status: status)
         case .eval, .evalsha, .fcall, .evalReadOnly, .evalshaReadOnly, .fcallReadOnly, .script, .function:
             reply = scriptingRefusal(command)
+        case .multi, .exec, .discard, .watch, .unwatch: return transactionRequest(command, arguments)
         }
         return .local(reply: reply)
     }

@@ -22,4 +22,7 @@ public enum KeyValueRequest: Equatable, Sendable {
     case hello(username: [UInt8]?, password: [UInt8]?, name: [UInt8]?)
     /// `RESET`: the connection forgets its subscriptions and its authentication, which its protocol session holds.
     case reset
+    /// `MULTI`, `EXEC`, `DISCARD`, `WATCH` or `UNWATCH` (arity checked): the transaction and the watch live in the
+    /// connection's protocol session, so the protocol answers (`KeyValueClientProtocol+Transactions`).
+    case transaction(TransactionRequest)
 }

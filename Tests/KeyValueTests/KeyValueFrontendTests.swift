@@ -241,8 +241,8 @@ struct KeyValueFrontendTests {
             case .quit(let reply):
                 output += reply
                 closed = true
-            case .authenticate, .subscription, .reset, .setName, .hello:
-                Issue.record("no AUTH, Pub/Sub, RESET, SETNAME or HELLO was sent")
+            case .authenticate, .subscription, .reset, .setName, .hello, .transaction:
+                Issue.record("no AUTH, Pub/Sub, RESET, SETNAME, HELLO or transaction command was sent")
             }
         }
         #expect(text(output) == "+OK\r\n+PONG\r\n$2\r\nv1\r\n+OK\r\n")
