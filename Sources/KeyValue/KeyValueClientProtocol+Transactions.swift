@@ -193,6 +193,18 @@ extension KeyValueClientProtocol {
             return Replies.ok
         case .hello(let username, let password, let name):
             return hello(username: username, password: password, name: name, session: &session, status: status)
+        case .configuration(let arguments):
+            return KeyValueFrontend.configCommand(arguments, status: status, slowLog: slowLog)
+        case .slowLog(let arguments):
+            return KeyValueFrontend.slowLogCommand(arguments, slowLog: slowLog)
+        case .connections(let arguments):
+            // The runtime's view of every connection is not at hand inside EXEC: the connection sees itself alone,
+            // and a CLIENT KILL queued in a transaction closes nothing.
+            let asker = OpenConnection(
+                id: session.clientID, session: session, peerAddress: "", localAddress: "", descriptor: -1)
+            return answer(
+                connectionsQuery: KeyValueCommand.encode(arguments), from: asker, among: [asker], status: status
+            ).reply
         case .replicated, .quit, .subscription, .reset, .transaction:
             // Never queued: data commands queue as themselves, and these run at once or are refused inside MULTI.
             return RESPWriter.error("ERR this command cannot run inside a transaction")

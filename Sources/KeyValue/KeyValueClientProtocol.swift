@@ -38,6 +38,8 @@ public struct KeyValueClientProtocol: ClientProtocol {
     public let requiredPassword: ClientPassword?
     /// The service `SENTINEL` answers for and `+switch-master` names (`--service-name`).
     public let service: SentinelService
+    /// This node's slow log, which its store notes into (give the store the same one) and SLOWLOG and CONFIG read.
+    public let slowLog: SlowLog
 
     /// Parser limits sized for log entries: 1 MiB per request (and per argument), 65,536 arguments, 64 KiB inline.
     ///
@@ -46,15 +48,17 @@ public struct KeyValueClientProtocol: ClientProtocol {
     public static let defaultParserLimits = RESPParser.Limits(
         argumentsLimit: 65_536, bulkBytesLimit: 1 << 20, inlineBytesLimit: 64 << 10, requestBytesLimit: 1 << 20)
 
-    /// The protocol with `parserLimits`, requiring `requiredPassword` if given, answering SENTINEL for `service`;
-    /// the runtime checks at startup that `replicatedBytesLimit` fits a log entry frame.
+    /// The protocol with `parserLimits`, requiring `requiredPassword` if given, answering SENTINEL for `service`,
+    /// SLOWLOG from `slowLog`; the runtime checks at startup that `replicatedBytesLimit` fits a log entry frame.
     public init(
         parserLimits: RESPParser.Limits = KeyValueClientProtocol.defaultParserLimits,
-        requiredPassword: ClientPassword? = nil, service: SentinelService = SentinelService()
+        requiredPassword: ClientPassword? = nil, service: SentinelService = SentinelService(),
+        slowLog: SlowLog = SlowLog()
     ) {
         self.parserLimits = parserLimits
         self.requiredPassword = requiredPassword
         self.service = service
+        self.slowLog = slowLog
     }
 
     /// The largest `KeyValueCommand` encoding the limits allow: the arguments' bytes (multi-bulk requests count
@@ -164,6 +168,12 @@ public struct KeyValueClientProtocol: ClientProtocol {
             return .listen(reply: RESPWriter.simpleString("RESET"), isListening: false)
         case .transaction(let request):
             return answer(request, session: &session, status: status, digest: digest)
+        case .configuration(let arguments):
+            return .local(reply: KeyValueFrontend.configCommand(arguments, status: status, slowLog: slowLog))
+        case .slowLog(let arguments):
+            return .local(reply: KeyValueFrontend.slowLogCommand(arguments, slowLog: slowLog))
+        case .connections(let arguments):
+            return .aboutConnections(query: KeyValueCommand.encode(arguments))
         }
     }
 

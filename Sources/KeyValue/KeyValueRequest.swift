@@ -25,4 +25,12 @@ public enum KeyValueRequest: Equatable, Sendable {
     /// `MULTI`, `EXEC`, `DISCARD`, `WATCH` or `UNWATCH` (arity checked): the transaction and the watch live in the
     /// connection's protocol session, so the protocol answers (`KeyValueClientProtocol+Transactions`).
     case transaction(TransactionRequest)
+    /// `CONFIG ...` (arity checked): the settings CONFIG SET changes are this node's, shared by its connections in the
+    /// protocol (`KeyValueClientProtocol+Settings`).
+    case configuration([[UInt8]])
+    /// `SLOWLOG ...` (arity checked): the slow log is this node's, shared by the protocol and the store (`SlowLog`).
+    case slowLog([[UInt8]])
+    /// `CLIENT LIST`, `CLIENT INFO` or `CLIENT KILL`: answered from every open connection, which only the runtime holds
+    /// (`ClientRequest.aboutConnections`, `KeyValueClientProtocol+Connections`).
+    case connections([[UInt8]])
 }

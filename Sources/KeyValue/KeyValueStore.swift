@@ -57,6 +57,8 @@ public struct KeyValueStore: StateMachine, Sendable {
     var byteCount = 0
     /// The keys this node's connections WATCH: node-local, outside the digest and the snapshot (`WatchedKeys`).
     var watchedKeys = WatchedKeys()
+    /// Where slow commands are noted (`KeyValueStore+SlowLog`); node-local, nil for none.
+    var slowLog: SlowLog?
 
     /// An empty store: what a new cluster serves from and a joining backup restores over.
     public init() {}
@@ -64,11 +66,11 @@ public struct KeyValueStore: StateMachine, Sendable {
     /// The time source of one command: the recorded wall clock, read on first use and then reused.
     typealias Clock = () -> Int64
 
-    /// Executes one command encoded by `KeyValueCommand` and returns its RESP reply.
+    /// Executes one command encoded by `KeyValueCommand` and returns its RESP reply (`apply` times it).
     ///
     /// Malformed bytes, unknown commands and wrong arity get Redis's error replies (the frontend normally
     /// refuses the last two before they reach the log); they change nothing and read no nondeterminism.
-    public mutating func apply(_ command: [UInt8], context: inout ApplyContext) -> [UInt8] {
+    mutating func applyCommand(_ command: [UInt8], context: inout ApplyContext) -> [UInt8] {
         let arguments: CommandArguments
         do {
             arguments = try CommandArguments(decoding: command)
@@ -263,8 +265,10 @@ extension KeyValueStore {
     mutating func removeAll() {
         var watchedKeys = self.watchedKeys
         if !watchedKeys.isEmpty { watchedKeys.touchAll { isPresent(StoreKey($0)) } }
+        let slowLog = self.slowLog
         self = KeyValueStore()
         self.watchedKeys = watchedKeys
+        self.slowLog = slowLog
     }
 
     /// Splits the shard at the split pointer into itself and a new last shard: the keys whose hash has bit `level`

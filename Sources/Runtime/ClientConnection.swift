@@ -13,6 +13,9 @@ final class ClientConnection<Session> {
     let registration: EventLoop.Registration
     var session: Session
     var pipeline: ReplyPipeline
+    /// The client's address and the one it connected to, read once at accept; for CLIENT LIST (`ClientPort+Listing`).
+    var peerAddress: SocketAddress?
+    var localAddress: SocketAddress?
 
     /// Reply bytes not yet taken by the kernel, from `outputOffset` on; bounded by `clientOutputBytesLimit`.
     var output: [UInt8] = []

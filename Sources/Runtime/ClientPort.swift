@@ -243,6 +243,10 @@ final class ClientPort<P: ClientProtocol> {
                 client.pipeline.appendFilled(reply)
                 hasNewReplies = true
                 setListening(client, isListening)
+            case .aboutConnections(let query):
+                client.pipeline.appendFilled(answerAboutConnections(query, from: client, status: status))
+                hasNewReplies = true
+                if client.isClosingAfterOutput { break parsing }
             case .malformed(let reply):
                 log(.clientClosed(id: client.id, .brokeProtocol))
                 client.pipeline.appendFilled(reply)

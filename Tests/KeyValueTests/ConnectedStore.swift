@@ -9,6 +9,13 @@ struct ConnectedStore {
     var status = NodeStatus(
         role: .primary, nodeName: "a", epoch: 3, peerClientAddress: "10.0.0.2:7000", clientAddress: "10.0.0.1:7000")
     private var sessions: [UInt64: KeyValueClientProtocol.Session] = [:]
+    /// Connections a CLIENT KILL closed, in order.
+    private(set) var closed: [UInt64] = []
+
+    /// Connections to a store that notes its slow commands in the protocol's slow log, as a node's do.
+    init() {
+        primary.store = KeyValueStore(slowLog: wire.slowLog)
+    }
 
     /// The log so far: what a backup replays.
     var log: [LogEntry] { primary.log }
@@ -23,6 +30,7 @@ struct ConnectedStore {
     mutating func send(_ client: UInt64, arguments: [String]) -> String {
         var request = "*\(arguments.count)\r\n"
         for argument in arguments { request += "$\(argument.utf8.count)\r\n\(argument)\r\n" }
+        precondition(!closed.contains(client), "connection \(client) was closed")
         var session = sessions[client] ?? wire.makeSession(clientID: client)
         Array(request.utf8).withUnsafeBytes { wire.append($0, to: &session) }
         let store = primary.store
@@ -30,6 +38,18 @@ struct ConnectedStore {
         sessions[client] = session
         switch next {
         case .replicated(let bytes): return text(primary.run(encoded: bytes))
+        case .aboutConnections(let query):
+            // As the runtime answers it: every open connection in id order; the ones the answer names close.
+            let open = sessions.keys.sorted().map { id in
+                OpenConnection(
+                    id: id, session: sessions[id]!, peerAddress: "127.0.0.1:\(50_000 + id)",
+                    localAddress: "127.0.0.1:7000", descriptor: Int32(10 + id))
+            }
+            let asker = open.first { $0.id == client }!
+            let answer = wire.answer(connectionsQuery: query, from: asker, among: open, status: status)
+            for id in answer.closing { sessions[id] = nil }
+            closed += answer.closing
+            return text(answer.reply)
         case .local(let reply), .quit(let reply), .malformed(let reply), .listen(let reply, _): return text(reply)
         case nil: return "(incomplete)"
         }
