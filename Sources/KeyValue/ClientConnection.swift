@@ -54,9 +54,9 @@ struct ClientConnection: Sendable {
     /// One `CLIENT LIST` line (without its newline), in Redis 7.0's field order, with the fields this node can
     /// fill truthfully: `addr`, `laddr` and `fd` when `endpoints` are known. Left out, because the client protocol
     /// never sees the socket's buffers: `qbuf-free`, `argv-mem`, `multi-mem`, `rbs`, `rbp`, `obl`, `oll`, `omem`,
-    /// `tot-mem` and `events`. `multi=` counts the commands queued since MULTI (-1 outside one, flag `x` inside); `redir=-1` is
-    /// what Redis prints for a client without tracking, which is every client here; `ssub=0` because there are no
-    /// sharded channels; `user=default` is the only user.
+    /// `tot-mem` and `events`. `multi=` counts the commands queued since MULTI (-1 outside one, flag `x` inside);
+    /// `redir=-1` is what Redis prints for a client without tracking, which is every client here; `ssub=0` because
+    /// there are no sharded channels; `user=default` is the only user.
     func line(endpoints: Endpoints? = nil, now: UInt64 = ClientConnection.monotonicNanoseconds()) -> [UInt8] {
         let age = (now &- createdAtNanoseconds) / 1_000_000_000
         let idle = (now &- lastRequestAtNanoseconds) / 1_000_000_000

@@ -5,8 +5,8 @@ import Replication
 extension KeyValueClientProtocol {
     /// Answers `CLIENT LIST|INFO|KILL ...` (`query` is its `KeyValueCommand` encoding) from `asker`.
     public func answer(
-        connectionsQuery query: [UInt8], from asker: OpenConnection<Session>, among connections: [OpenConnection<Session>],
-        status: NodeStatus
+        connectionsQuery query: [UInt8], from asker: OpenConnection<Session>,
+        among connections: [OpenConnection<Session>], status: NodeStatus
     ) -> ConnectionsAnswer {
         guard let arguments = try? KeyValueCommand.decode(query), arguments.count >= 2 else {
             // Only this protocol builds queries; bytes that do not decode are a bug, answered rather than trusted.
@@ -101,7 +101,8 @@ extension KeyValueClientProtocol {
                 } else if ASCII.equals(option, "user") {
                     // `default` is the only user.
                     guard ASCII.equals(value, "default") else {
-                        return ConnectionsAnswer(reply: Refusal("ERR No such user '", quoting: value, suffix: "'").reply)
+                        let refusal = Refusal("ERR No such user '", quoting: value, suffix: "'")
+                        return ConnectionsAnswer(reply: refusal.reply)
                     }
                 } else if ASCII.equals(option, "skipme") {
                     if ASCII.equals(value, "yes") {

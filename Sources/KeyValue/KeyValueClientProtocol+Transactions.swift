@@ -140,8 +140,8 @@ extension KeyValueClientProtocol {
         guard session.transaction?.append(command, bytesLimit: replicatedBytesLimit) == true else {
             return refuseQueueing(
                 RESPWriter.error(
-                    "ERR the transaction is full (\(Transaction.commandsLimit) commands or \(replicatedBytesLimit) bytes"
-                        + ", what one log entry holds); EXEC will abort"),
+                    "ERR the transaction is full (\(Transaction.commandsLimit) commands or \(replicatedBytesLimit)"
+                        + " bytes, what one log entry holds); EXEC will abort"),
                 session: &session)
         }
         session.connection.queuedCommandCount = session.transaction?.queued.count
@@ -205,7 +205,7 @@ extension KeyValueClientProtocol {
             return answer(
                 connectionsQuery: KeyValueCommand.encode(arguments), from: asker, among: [asker], status: status
             ).reply
-        case .replicated, .quit, .subscription, .reset, .transaction:
+        case .replicated, .quit, .subscription, .reset, .transaction, .monitor:
             // Never queued: data commands queue as themselves, and these run at once or are refused inside MULTI.
             return RESPWriter.error("ERR this command cannot run inside a transaction")
         }

@@ -40,6 +40,8 @@ public struct KeyValueClientProtocol: ClientProtocol {
     public let service: SentinelService
     /// This node's slow log, which its store notes into (give the store the same one) and SLOWLOG and CONFIG read.
     public let slowLog: SlowLog
+    /// What every connection asks, for MONITOR.
+    public let monitorFeed = MonitorFeed()
 
     /// Parser limits sized for log entries: 1 MiB per request (and per argument), 65,536 arguments, 64 KiB inline.
     ///
@@ -109,6 +111,7 @@ public struct KeyValueClientProtocol: ClientProtocol {
         if !session.isAuthenticated, let refusal = Authentication.refusal(arguments) {
             return .local(reply: refusal)
         }
+        if monitorFeed.isActive { noteForMonitors(arguments, session: session) }
         if !session.subscriptions.isEmpty, let reply = SubscribedMode.reply(to: arguments) {
             return .local(reply: reply)
         }
@@ -174,6 +177,8 @@ public struct KeyValueClientProtocol: ClientProtocol {
             return .local(reply: KeyValueFrontend.slowLogCommand(arguments, slowLog: slowLog))
         case .connections(let arguments):
             return .aboutConnections(query: KeyValueCommand.encode(arguments))
+        case .monitor:
+            return .monitor(reply: Replies.ok)
         }
     }
 

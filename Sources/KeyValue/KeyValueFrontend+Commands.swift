@@ -23,8 +23,9 @@ extension KeyValueFrontend {
         }
         let local = LocalCommand.allCases.map { command in
             CommandDescription(
-                name: command.rawValue, arity: command.arity, flags: localFlags(command), firstKey: command == .watch ? 1 : 0,
-                lastKey: command == .watch ? -1 : 0, step: command == .watch ? 1 : 0, group: group(command))
+                name: command.rawValue, arity: command.arity, flags: localFlags(command),
+                firstKey: command == .watch ? 1 : 0, lastKey: command == .watch ? -1 : 0,
+                step: command == .watch ? 1 : 0, group: group(command))
         }
         return (data + local).sorted { $0.name < $1.name }
     }

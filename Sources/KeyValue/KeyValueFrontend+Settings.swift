@@ -146,7 +146,8 @@ extension KeyValueFrontend {
                 // internal clients.
                 RESPWriter.array([
                     RESPWriter.integer(entry.id), RESPWriter.integer(entry.unixSeconds),
-                    RESPWriter.integer(entry.microseconds), RESPWriter.array(entry.arguments.map { RESPWriter.bulk($0) }),
+                    RESPWriter.integer(entry.microseconds),
+                    RESPWriter.array(entry.arguments.map { RESPWriter.bulk($0) }),
                     RESPWriter.bulk(""), RESPWriter.bulk(""),
                 ])
             })

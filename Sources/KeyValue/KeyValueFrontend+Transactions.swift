@@ -21,11 +21,11 @@ extension KeyValueFrontend {
         }
     }
 
-    /// Whether a connection inside MULTI is refused `command`: the subscription commands, whose effect (a connection
-    /// that listens) an EXEC reply could not carry.
+    /// Whether a connection inside MULTI is refused `command`: the subscription commands and MONITOR, whose effect (a
+    /// connection that listens) an EXEC reply could not carry.
     static func isRefusedInsideTransaction(_ command: LocalCommand) -> Bool {
         switch command {
-        case .subscribe, .psubscribe, .unsubscribe, .punsubscribe: true
+        case .subscribe, .psubscribe, .unsubscribe, .punsubscribe, .monitor: true
         default: false
         }
     }

@@ -80,7 +80,7 @@ public enum KeyValueFrontend {
         case subscribe, psubscribe, unsubscribe, punsubscribe, reset, wait
         case eval, evalsha, fcall, script, function
         case multi, exec, discard, watch, unwatch
-        case slowlog
+        case slowlog, monitor
         case evalReadOnly = "eval_ro", evalshaReadOnly = "evalsha_ro", fcallReadOnly = "fcall_ro"
 
         var arity: Int {
@@ -88,7 +88,7 @@ public enum KeyValueFrontend {
             case .ping, .quit, .command, .hello, .info, .unsubscribe, .punsubscribe: -1
             case .echo, .select: 2
             case .config, .client, .auth, .debug, .sentinel, .subscribe, .psubscribe: -2
-            case .role, .reset, .multi, .exec, .discard, .unwatch: 1
+            case .role, .reset, .multi, .exec, .discard, .unwatch, .monitor: 1
             case .watch: -2
             case .wait: 3
             case .eval, .evalsha, .fcall, .evalReadOnly, .evalshaReadOnly, .fcallReadOnly: -3
@@ -130,6 +130,7 @@ public enum KeyValueFrontend {
         case .command: reply = commandCommand(arguments)
         case .config: return .configuration(arguments)
         case .slowlog: return .slowLog(arguments)
+        case .monitor: return .monitor
         case .client: return clientCommand(arguments, connection: connection)
         case .hello: return helloCommand(arguments)
         case .auth:

@@ -33,4 +33,6 @@ public enum KeyValueRequest: Equatable, Sendable {
     /// `CLIENT LIST`, `CLIENT INFO` or `CLIENT KILL`: answered from every open connection, which only the runtime holds
     /// (`ClientRequest.aboutConnections`, `KeyValueClientProtocol+Connections`).
     case connections([[UInt8]])
+    /// `MONITOR`: the connection is sent the feed of every request from now on (`MonitorFeed`).
+    case monitor
 }

@@ -23,7 +23,9 @@ extension KeyValueStore {
     /// whose commands are noted each on its own.
     private static func slowLogArguments(_ command: [UInt8]) -> [[UInt8]] {
         guard let arguments = try? CommandArguments(decoding: command) else { return [] }  // malformed: nothing to show
-        if !arguments.isEmpty, let kind = CommandName(arguments.bytes(at: 0)).flatMap(TransactionEntry.Kind.init(name:)) {
+        if !arguments.isEmpty,
+            let kind = CommandName(arguments.bytes(at: 0)).flatMap(TransactionEntry.Kind.init(name:))
+        {
             switch kind {
             case .exec: return [Array("exec".utf8)]
             case .watch: return [Array("watch".utf8)] + arguments.dropFirst(2)

@@ -17,6 +17,9 @@ public enum ClientRequest: Equatable, Sendable {
     /// protocol each open session with its addresses (`answer(connectionsQuery:from:among:status:)`), sends the
     /// reply, and closes the connections the answer names. `query` is the protocol's own, passed back unread.
     case aboutConnections(query: [UInt8])
+    /// Answered at once; from then on the connection is also sent the protocol's feed of what every connection asks
+    /// (`takeFeed()`), as a Redis MONITOR client is, and it is never closed as idle.
+    case monitor(reply: [UInt8])
 }
 
 /// One open client connection as the runtime shows it to its protocol (`ClientRequest.aboutConnections`).
@@ -108,9 +111,17 @@ public protocol ClientProtocol: Sendable {
     /// the order the runtime holds them. Called on the loop thread; costs time in proportion to the connections, which
     /// `clientConnectionsLimit` bounds. The default refuses, as `rejectionReply` words it.
     func answer(
-        connectionsQuery query: [UInt8], from asker: OpenConnection<Session>, among connections: [OpenConnection<Session>],
-        status: NodeStatus
+        connectionsQuery query: [UInt8], from asker: OpenConnection<Session>,
+        among connections: [OpenConnection<Session>], status: NodeStatus
     ) -> ConnectionsAnswer
+
+    /// Whether some connection monitors (`ClientRequest.monitor`): the runtime says so when the number of monitoring
+    /// connections leaves or reaches zero, so the protocol builds its feed only while someone reads it.
+    func setFeedWanted(_ isWanted: Bool)
+
+    /// The feed built since the last call, for every monitoring connection; nil when there is none. The runtime calls
+    /// it once per round while a connection monitors; the protocol bounds what it holds in between.
+    func takeFeed() -> [UInt8]?
 }
 
 extension ClientProtocol {
@@ -124,12 +135,19 @@ extension ClientProtocol {
         nil
     }
 
+    /// Nothing to do: a protocol without a feed never asks for monitoring.
+    public func setFeedWanted(_ isWanted: Bool) {}
+
+    /// No feed.
+    public func takeFeed() -> [UInt8]? { nil }
+
     /// A refusal: a protocol that never asks about other connections has nothing to say about them.
     public func answer(
-        connectionsQuery query: [UInt8], from asker: OpenConnection<Session>, among connections: [OpenConnection<Session>],
-        status: NodeStatus
+        connectionsQuery query: [UInt8], from asker: OpenConnection<Session>,
+        among connections: [OpenConnection<Session>], status: NodeStatus
     ) -> ConnectionsAnswer {
-        ConnectionsAnswer(reply: rejectionReply(reason: "this protocol cannot look at other connections", status: status))
+        ConnectionsAnswer(
+            reply: rejectionReply(reason: "this protocol cannot look at other connections", status: status))
     }
 }
 

@@ -42,6 +42,8 @@ final class ClientConnection<Session> {
     /// The protocol said the connection listens for the node's notices (`ClientRequest.listen`): it is pushed them
     /// after role changes, and never closed as idle.
     var isListening = false
+    /// The protocol said the connection monitors (`ClientRequest.monitor`): every round's feed is pushed to it.
+    var isMonitoring = false
     /// The client sent end of stream: no more requests, but replies still go out.
     var isInputClosed = false
     /// QUIT or a protocol error: close once the pipeline is empty and the output written.

@@ -24,7 +24,8 @@ struct ClientConnectionTests {
             for argument in arguments { request += "$\(argument.utf8.count)\r\n\(argument)\r\n" }
             Array(request.utf8).withUnsafeBytes { wire.append($0, to: &session) }
             switch wire.nextRequest(from: &session, status: status, digest: { 0 }) {
-            case .local(let reply), .listen(let reply, _), .quit(let reply), .malformed(let reply): return text(reply)
+            case .local(let reply), .listen(let reply, _), .quit(let reply), .malformed(let reply), .monitor(let reply):
+                return text(reply)
             case .replicated: return "(replicated)"
             case .aboutConnections(let query):
                 // As the runtime answers it with this connection the only one open.

@@ -51,6 +51,10 @@ struct ConnectedStore {
             closed += answer.closing
             return text(answer.reply)
         case .local(let reply), .quit(let reply), .malformed(let reply), .listen(let reply, _): return text(reply)
+        case .monitor(let reply):
+            // As the runtime does when the first connection monitors.
+            wire.setFeedWanted(true)
+            return text(reply)
         case nil: return "(incomplete)"
         }
     }

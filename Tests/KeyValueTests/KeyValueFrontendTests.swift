@@ -238,7 +238,7 @@ struct KeyValueFrontendTests {
                 output += reply
                 closed = true
             case .authenticate, .subscription, .reset, .setName, .hello, .transaction, .configuration, .slowLog,
-                .connections:
+                .connections, .monitor:
                 Issue.record("no AUTH, Pub/Sub, RESET, SETNAME, HELLO, transaction, CONFIG, SLOWLOG or CLIENT was sent")
             }
         }

@@ -58,5 +58,37 @@ extension ProcessTests {
                 try onBackup.command(["CONFIG", "GET", "slowlog-log-slower-than"])
                     == .array([.bulk(Array("slowlog-log-slower-than".utf8)), .bulk(Array("10000".utf8))]))
         }
+
+        @Test("a MONITOR connection is sent what other connections ask, until it closes")
+        func monitor() async throws {
+            let pair = try await RunningPair.start("monitor")
+            defer { pair.stop(); pair.removeDirectory() }
+            let (primary, _) = try await pair.waitForProtectedPrimary(deadline: .seconds(5))
+            let monitor = try RESPClient(address: primary, timeout: .seconds(5))
+            #expect(try monitor.command(["MONITOR"]) == .simpleString("OK"))
+            let writer = try RESPClient(address: primary, timeout: .seconds(5))
+            guard case .integer(let writerID) = try writer.command(["CLIENT", "ID"]) else {
+                Issue.record("CLIENT ID answered no integer")
+                return
+            }
+            #expect(try writer.command(["SET", "monitor:k", "v"]) == .simpleString("OK"))
+            #expect(try writer.command(["GET", "monitor:k"]) == .bulk(Array("v".utf8)))
+            var seen: [String] = []
+            while seen.count < 2, case .simpleString(let line) = try monitor.readReply() { seen.append(line) }
+            #expect(seen.count == 2)
+            #expect(seen.first?.hasSuffix("[0 id=\(writerID)] \"SET\" \"monitor:k\" \"v\"") == true, "\(seen)")
+            #expect(seen.last?.hasSuffix("[0 id=\(writerID)] \"GET\" \"monitor:k\"") == true, "\(seen)")
+            monitor.close()
+            // Without a monitor the node goes on serving, and a new monitor starts from what comes after it.
+            #expect(try writer.command(["PING"]) == .simpleString("PONG"))
+            let second = try RESPClient(address: primary, timeout: .seconds(5))
+            #expect(try second.command(["MONITOR"]) == .simpleString("OK"))
+            _ = try writer.command(["ECHO", "after"])
+            guard case .simpleString(let line) = try second.readReply() else {
+                Issue.record("the second monitor heard nothing")
+                return
+            }
+            #expect(line.hasSuffix("\"ECHO\" \"after\""), "\(line)")
+        }
     }
 }

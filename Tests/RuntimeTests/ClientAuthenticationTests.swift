@@ -39,6 +39,7 @@ struct ClientAuthenticationTests {
             case .malformed(let reply)?: return "malformed: " + String(decoding: reply, as: UTF8.self)
             case .listen(let reply, _)?: return String(decoding: reply, as: UTF8.self)
             case .aboutConnections?: return "about connections"
+            case .monitor(let reply)?: return String(decoding: reply, as: UTF8.self)
             case nil: return "incomplete"
             }
         }
