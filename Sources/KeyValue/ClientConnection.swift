@@ -27,6 +27,8 @@ struct ClientConnection: Sendable {
     var queryBufferBytes = 0
     var channelCount = 0
     var patternCount = 0
+    /// Commands queued since MULTI, for `multi=`; nil outside a transaction.
+    var queuedCommandCount: Int?
 
     init(id: UInt64, now: UInt64 = ClientConnection.monotonicNanoseconds()) {
         self.id = id
@@ -42,21 +44,35 @@ struct ClientConnection: Sendable {
     static let invalidNameReply = RESPWriter.error(
         "ERR Client names cannot contain spaces, newlines or special characters.")
 
+    /// Where a connection's socket is, as the runtime reports it, for `addr=`, `laddr=` and `fd=`.
+    struct Endpoints: Sendable {
+        var peerAddress: String
+        var localAddress: String
+        var descriptor: Int32
+    }
+
     /// One `CLIENT LIST` line (without its newline), in Redis 7.0's field order, with the fields this node can
-    /// fill truthfully. Left out, because the client protocol never sees the socket or its buffers: `addr`,
-    /// `laddr`, `fd`, `qbuf-free`, `argv-mem`, `multi-mem`, `rbs`, `rbp`, `obl`, `oll`, `omem`, `tot-mem` and
-    /// `events`. `multi=-1` and `redir=-1` are what Redis prints for a client outside MULTI and without tracking,
-    /// which is every client here; `ssub=0` because there are no sharded channels; `user=default` is the only user.
-    func line(now: UInt64 = ClientConnection.monotonicNanoseconds()) -> [UInt8] {
+    /// fill truthfully: `addr`, `laddr` and `fd` when `endpoints` are known. Left out, because the client protocol
+    /// never sees the socket's buffers: `qbuf-free`, `argv-mem`, `multi-mem`, `rbs`, `rbp`, `obl`, `oll`, `omem`,
+    /// `tot-mem` and `events`. `multi=` counts the commands queued since MULTI (-1 outside one, flag `x` inside);
+    /// `redir=-1` is what Redis prints for a client without tracking, which is every client here; `ssub=0` because
+    /// there are no sharded channels; `user=default` is the only user.
+    func line(endpoints: Endpoints? = nil, now: UInt64 = ClientConnection.monotonicNanoseconds()) -> [UInt8] {
         let age = (now &- createdAtNanoseconds) / 1_000_000_000
         let idle = (now &- lastRequestAtNanoseconds) / 1_000_000_000
-        let flags = channelCount + patternCount > 0 ? "P" : "N"
-        var text = Array("id=\(id) name=".utf8)
+        let flags = queuedCommandCount != nil ? "x" : channelCount + patternCount > 0 ? "P" : "N"
+        var text = Array("id=\(id)".utf8)
+        if let endpoints {
+            text += Array(
+                " addr=\(endpoints.peerAddress) laddr=\(endpoints.localAddress) fd=\(endpoints.descriptor)".utf8)
+        }
+        text += Array(" name=".utf8)
         text.append(contentsOf: name ?? [])
         text.append(
             contentsOf: Array(
                 (" age=\(age) idle=\(idle) flags=\(flags) db=0 sub=\(channelCount) psub=\(patternCount) ssub=0"
-                    + " multi=-1 qbuf=\(queryBufferBytes) cmd=\(commandName) user=default redir=-1 resp=2").utf8))
+                    + " multi=\(queuedCommandCount ?? -1) qbuf=\(queryBufferBytes) cmd=\(commandName) user=default"
+                    + " redir=-1 resp=2").utf8))
         return text
     }
 

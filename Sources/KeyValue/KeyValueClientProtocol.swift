@@ -20,6 +20,12 @@ public struct KeyValueClientProtocol: ClientProtocol {
         /// The Pub/Sub channels and patterns it subscribed to; while any are held, the connection is in Redis's
         /// subscribed mode (`SubscribedMode`).
         var subscriptions = Subscriptions()
+        /// The commands queued since MULTI; nil outside a transaction.
+        var transaction: Transaction?
+        /// The watch since the connection's first WATCH, until EXEC, DISCARD, UNWATCH or RESET; nil when none.
+        var watchToken: WatchToken?
+        /// Watches this connection began, so that each gets a token of its own.
+        var watchCycles: UInt64 = 0
     }
 
     /// Bounds on one request. Smaller than Redis's, on purpose: a replicated command travels as one log entry,
@@ -32,6 +38,10 @@ public struct KeyValueClientProtocol: ClientProtocol {
     public let requiredPassword: ClientPassword?
     /// The service `SENTINEL` answers for and `+switch-master` names (`--service-name`).
     public let service: SentinelService
+    /// This node's slow log, which its store notes into (give the store the same one) and SLOWLOG and CONFIG read.
+    public let slowLog: SlowLog
+    /// What every connection asks, for MONITOR.
+    public let monitorFeed = MonitorFeed()
 
     /// Parser limits sized for log entries: 1 MiB per request (and per argument), 65,536 arguments, 64 KiB inline.
     ///
@@ -40,15 +50,17 @@ public struct KeyValueClientProtocol: ClientProtocol {
     public static let defaultParserLimits = RESPParser.Limits(
         argumentsLimit: 65_536, bulkBytesLimit: 1 << 20, inlineBytesLimit: 64 << 10, requestBytesLimit: 1 << 20)
 
-    /// The protocol with `parserLimits`, requiring `requiredPassword` if given, answering SENTINEL for `service`;
-    /// the runtime checks at startup that `replicatedBytesLimit` fits a log entry frame.
+    /// The protocol with `parserLimits`, requiring `requiredPassword` if given, answering SENTINEL for `service`,
+    /// SLOWLOG from `slowLog`; the runtime checks at startup that `replicatedBytesLimit` fits a log entry frame.
     public init(
         parserLimits: RESPParser.Limits = KeyValueClientProtocol.defaultParserLimits,
-        requiredPassword: ClientPassword? = nil, service: SentinelService = SentinelService()
+        requiredPassword: ClientPassword? = nil, service: SentinelService = SentinelService(),
+        slowLog: SlowLog = SlowLog()
     ) {
         self.parserLimits = parserLimits
         self.requiredPassword = requiredPassword
         self.service = service
+        self.slowLog = slowLog
     }
 
     /// The largest `KeyValueCommand` encoding the limits allow: the arguments' bytes (multi-bulk requests count
@@ -99,8 +111,12 @@ public struct KeyValueClientProtocol: ClientProtocol {
         if !session.isAuthenticated, let refusal = Authentication.refusal(arguments) {
             return .local(reply: refusal)
         }
+        if monitorFeed.isActive { noteForMonitors(arguments, session: session) }
         if !session.subscriptions.isEmpty, let reply = SubscribedMode.reply(to: arguments) {
             return .local(reply: reply)
+        }
+        if session.transaction != nil, let queued = queueInTransaction(arguments, session: &session, status: status) {
+            return queued
         }
         // A joining node holds no state: a digest of "nothing" would look like a real, empty store.
         if arguments.count == 2, ASCII.equals(arguments.bytes(at: 0), "debug"),
@@ -144,19 +160,32 @@ public struct KeyValueClientProtocol: ClientProtocol {
             let reply = hello(username: username, password: password, name: name, session: &session, status: status)
             return .local(reply: reply)
         case .reset:
-            // As Redis's RESET: no subscriptions, no name, and back to the default user, who needs AUTH when a
-            // password is set.
+            // As Redis's RESET: no subscriptions, no transaction, no name, and back to the default user, who needs
+            // AUTH when a password is set. A watch is forgotten here without an entry; the store drops it in time
+            // (`WatchedKeys`).
             session.subscriptions.removeAll()
+            endTransaction(of: &session)
+            session.watchToken = nil
             session.connection.name = nil
             session.isAuthenticated = requiredPassword == nil
             return .listen(reply: RESPWriter.simpleString("RESET"), isListening: false)
+        case .transaction(let request):
+            return answer(request, session: &session, status: status, digest: digest)
+        case .configuration(let arguments):
+            return .local(reply: KeyValueFrontend.configCommand(arguments, status: status, slowLog: slowLog))
+        case .slowLog(let arguments):
+            return .local(reply: KeyValueFrontend.slowLogCommand(arguments, slowLog: slowLog))
+        case .connections(let arguments):
+            return .aboutConnections(query: KeyValueCommand.encode(arguments))
+        case .monitor:
+            return .monitor(reply: Replies.ok)
         }
     }
 
     /// HELLO after its syntax: authenticate if asked (a failure answers WRONGPASS), refuse an unauthenticated
     /// connection, validate and set the name, then the reply: Redis's order, so a bad name after a good AUTH still
     /// leaves the connection authenticated.
-    private func hello(
+    func hello(
         username: [UInt8]?, password: [UInt8]?, name: [UInt8]?, session: inout Session, status: NodeStatus
     ) -> [UInt8] {
         if let username, let password {

@@ -8,11 +8,10 @@ extension KeyValueFrontend {
     /// semantic-version parsers rank it below 7.0.0. `INFO` says what the node really is in its `lockstep_*` fields.
     static let redisVersion = "7.0.15"
 
-    /// `CLIENT SETNAME/GETNAME/LIST/INFO/ID/SETINFO/NO-EVICT/NO-TOUCH/REPLY`.
+    /// `CLIENT SETNAME/GETNAME/LIST/INFO/KILL/ID/SETINFO/NO-EVICT/NO-TOUCH/REPLY`.
     ///
-    /// LIST knows only this connection: the client protocol sees one session at a time, and listing the others
-    /// would need the runtime to hand every session over. So `CLIENT LIST` answers as if this connection were the
-    /// only client, and filters by `TYPE` and `ID` as Redis does.
+    /// LIST, INFO and KILL look at every connection, which the runtime holds: they go to it as `.connections`
+    /// (`KeyValueClientProtocol+Connections`).
     static func clientCommand(_ arguments: [[UInt8]], connection: ClientConnection) -> KeyValueRequest {
         let subcommand = arguments[1]
         if ASCII.equals(subcommand, "setname") {
@@ -28,9 +27,14 @@ extension KeyValueFrontend {
         }
         if ASCII.equals(subcommand, "info") {
             guard arguments.count == 2 else { return .local(reply: Replies.wrongArity("client|info")) }
-            return .local(reply: RESPWriter.bulk(connection.line() + [UInt8(ascii: "\n")]))
+            return .connections(arguments)
         }
-        if ASCII.equals(subcommand, "list") { return .local(reply: clientList(arguments, connection: connection)) }
+        if ASCII.equals(subcommand, "list") || ASCII.equals(subcommand, "kill") {
+            guard arguments.count >= 3 || !ASCII.equals(subcommand, "kill") else {
+                return .local(reply: Replies.wrongArity("client|kill"))
+            }
+            return .connections(arguments)
+        }
         if ASCII.equals(subcommand, "id") {
             guard arguments.count == 2 else { return .local(reply: Replies.wrongArity("client|id")) }
             return .local(reply: RESPWriter.integer(Int64(truncatingIfNeeded: connection.id)))
@@ -45,41 +49,6 @@ extension KeyValueFrontend {
             return .local(reply: Replies.ok)
         }
         return .local(reply: unknownSubcommand(subcommand, of: "CLIENT"))
-    }
-
-    /// `CLIENT LIST [TYPE normal|master|replica|slave|pubsub] | [ID id...]`, with Redis's errors.
-    private static func clientList(_ arguments: [[UInt8]], connection: ClientConnection) -> [UInt8] {
-        var isListed = true
-        if arguments.count == 4, ASCII.equals(arguments[2], "type") {
-            let type = arguments[3]
-            let isPubSub = connection.channelCount + connection.patternCount > 0
-            if ASCII.equals(type, "normal") {
-                isListed = !isPubSub
-            } else if ASCII.equals(type, "pubsub") {
-                isListed = isPubSub
-            } else if ASCII.equals(type, "master") || ASCII.equals(type, "replica") || ASCII.equals(type, "slave") {
-                isListed = false
-            } else {
-                var message = Array("ERR Unknown client type '".utf8)
-                message.append(contentsOf: type.prefix(128))
-                message.append(UInt8(ascii: "'"))
-                var writer = RESPWriter()
-                writer.appendError(message)
-                return writer.bytes
-            }
-        } else if arguments.count > 3, ASCII.equals(arguments[2], "id") {
-            var ids: [Int64] = []
-            for argument in arguments.dropFirst(3) {
-                guard let id = DecimalInteger.parse(argument), id >= 1 else {
-                    return RESPWriter.error("ERR Invalid client ID")
-                }
-                ids.append(id)
-            }
-            isListed = ids.contains(Int64(truncatingIfNeeded: connection.id))
-        } else if arguments.count != 2 {
-            return Replies.syntaxError
-        }
-        return RESPWriter.bulk(isListed ? connection.line() + [UInt8(ascii: "\n")] : [])
     }
 
     /// `HELLO [protover [AUTH username password] [SETNAME name]]`: the version and the options' syntax, checked in

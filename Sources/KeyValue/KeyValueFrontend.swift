@@ -79,6 +79,8 @@ public enum KeyValueFrontend {
         case ping, echo, quit, select, command, config, client, hello, auth, role, info, debug, sentinel
         case subscribe, psubscribe, unsubscribe, punsubscribe, reset, wait
         case eval, evalsha, fcall, script, function
+        case multi, exec, discard, watch, unwatch
+        case slowlog, monitor
         case evalReadOnly = "eval_ro", evalshaReadOnly = "evalsha_ro", fcallReadOnly = "fcall_ro"
 
         var arity: Int {
@@ -86,17 +88,18 @@ public enum KeyValueFrontend {
             case .ping, .quit, .command, .hello, .info, .unsubscribe, .punsubscribe: -1
             case .echo, .select: 2
             case .config, .client, .auth, .debug, .sentinel, .subscribe, .psubscribe: -2
-            case .role, .reset: 1
+            case .role, .reset, .multi, .exec, .discard, .unwatch, .monitor: 1
+            case .watch: -2
             case .wait: 3
             case .eval, .evalsha, .fcall, .evalReadOnly, .evalshaReadOnly, .fcallReadOnly: -3
-            case .script, .function: -2
+            case .script, .function, .slowlog: -2
             }
         }
 
         /// Whether the command takes a subcommand, which Redis names with it (`sentinel|masters`) in errors.
         var hasSubcommands: Bool {
             switch self {
-            case .command, .config, .client, .sentinel, .script, .function: true
+            case .command, .config, .client, .sentinel, .script, .function, .slowlog: true
             default: false
             }
         }
@@ -125,7 +128,9 @@ public enum KeyValueFrontend {
         case .quit: return .quit(reply: Replies.ok)
         case .select: reply = KeyValueStore.select(arguments[1])
         case .command: reply = commandCommand(arguments)
-        case .config: reply = configCommand(arguments)
+        case .config: return .configuration(arguments)
+        case .slowlog: return .slowLog(arguments)
+        case .monitor: return .monitor
         case .client: return clientCommand(arguments, connection: connection)
         case .hello: return helloCommand(arguments)
         case .auth:
@@ -144,6 +149,7 @@ public enum KeyValueFrontend {
         case .wait: reply = waitCommand(arguments, status: status)
         case .eval, .evalsha, .fcall, .evalReadOnly, .evalshaReadOnly, .fcallReadOnly, .script, .function:
             reply = scriptingRefusal(command)
+        case .multi, .exec, .discard, .watch, .unwatch: return transactionRequest(command, arguments)
         }
         return .local(reply: reply)
     }
@@ -157,48 +163,11 @@ public enum KeyValueFrontend {
         return writer.bytes
     }
 
-    /// `COMMAND` and its subcommands: enough for clients that probe (redis-cli asks for DOCS at start).
-    private static func commandCommand(_ arguments: [[UInt8]]) -> [UInt8] {
-        guard arguments.count > 1 else { return RESPWriter.array([]) }
-        let subcommand = arguments[1]
-        if ASCII.equals(subcommand, "count") {
-            return RESPWriter.integer(Int64(DataCommand.allCases.count + LocalCommand.allCases.count))
-        }
-        if ASCII.equals(subcommand, "docs") { return RESPWriter.array([]) }
-        if ASCII.equals(subcommand, "info") {
-            return RESPWriter.array(Array(repeating: RESPWriter.nullArray, count: arguments.count - 2))
-        }
-        if ASCII.equals(subcommand, "list") {
-            let names = DataCommand.allCases.map(\.rawValue) + LocalCommand.allCases.map(\.rawValue)
-            return RESPWriter.array(names.sorted().map { RESPWriter.bulk($0) })
-        }
-        return unknownSubcommand(subcommand, of: "COMMAND")
-    }
-
-    /// The configuration `CONFIG GET` reports: what tools such as redis-benchmark ask about persistence.
+    /// The settings `CONFIG GET` reports that Lockstep fixes at start: what tools such as redis-benchmark ask about
+    /// persistence. `CONFIG SET` accepts their current values and refuses others (`KeyValueClientProtocol+Settings`).
     static let configuration: [(name: String, value: String)] = [
         ("save", ""), ("appendonly", "no"), ("databases", "1"), ("maxmemory", "0"),
     ]
-
-    /// `CONFIG GET pattern...` (name/value pairs matching any pattern), `CONFIG RESETSTAT`; no `CONFIG SET`.
-    private static func configCommand(_ arguments: [[UInt8]]) -> [UInt8] {
-        let subcommand = arguments[1]
-        if ASCII.equals(subcommand, "get") {
-            guard arguments.count > 2 else { return Replies.wrongArity("config|get") }
-            let patterns = arguments.dropFirst(2).map { GlobPattern(ASCII.lowercased($0)) }
-            var pairs: [[UInt8]] = []
-            for (name, value) in configuration where patterns.contains(where: { $0.matches(Array(name.utf8)) }) {
-                pairs.append(RESPWriter.bulk(name))
-                pairs.append(RESPWriter.bulk(value))
-            }
-            return RESPWriter.array(pairs)
-        }
-        if ASCII.equals(subcommand, "resetstat") { return Replies.ok }
-        if ASCII.equals(subcommand, "set") {
-            return RESPWriter.error("ERR CONFIG SET is not supported; Lockstep's settings are its command line")
-        }
-        return unknownSubcommand(subcommand, of: "CONFIG")
-    }
 
     /// `DEBUG DIGEST`: the state digest as 16 hex digits, so two nodes can be compared by hand.
     private static func debugCommand(_ arguments: [[UInt8]], digest: () -> UInt64) -> [UInt8] {

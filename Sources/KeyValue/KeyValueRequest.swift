@@ -22,4 +22,17 @@ public enum KeyValueRequest: Equatable, Sendable {
     case hello(username: [UInt8]?, password: [UInt8]?, name: [UInt8]?)
     /// `RESET`: the connection forgets its subscriptions and its authentication, which its protocol session holds.
     case reset
+    /// `MULTI`, `EXEC`, `DISCARD`, `WATCH` or `UNWATCH` (arity checked): the transaction and the watch live in the
+    /// connection's protocol session, so the protocol answers (`KeyValueClientProtocol+Transactions`).
+    case transaction(TransactionRequest)
+    /// `CONFIG ...` (arity checked): the settings CONFIG SET changes are this node's, shared by its connections in the
+    /// protocol (`KeyValueClientProtocol+Settings`).
+    case configuration([[UInt8]])
+    /// `SLOWLOG ...` (arity checked): the slow log is this node's, shared by the protocol and the store (`SlowLog`).
+    case slowLog([[UInt8]])
+    /// `CLIENT LIST`, `CLIENT INFO` or `CLIENT KILL`: answered from every open connection, which only the runtime holds
+    /// (`ClientRequest.aboutConnections`, `KeyValueClientProtocol+Connections`).
+    case connections([[UInt8]])
+    /// `MONITOR`: the connection is sent the feed of every request from now on (`MonitorFeed`).
+    case monitor
 }

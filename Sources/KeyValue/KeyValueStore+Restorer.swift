@@ -43,8 +43,9 @@ extension KeyValueStore {
         private var keyHash: UInt64 = 0
         private var value: [UInt8] = []
 
-        /// A restorer for an empty store's configuration.
-        init() {
+        /// A restorer for an empty store's configuration: its slow log.
+        init(slowLog: SlowLog? = nil) {
+            store.slowLog = slowLog
             store.shards = []
         }
 

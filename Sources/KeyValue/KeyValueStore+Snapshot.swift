@@ -32,7 +32,7 @@ extension KeyValueStore {
     public func snapshot() -> Snapshot { Snapshot(self) }
 
     /// A restorer that builds a store from a snapshot's encoding, chunk by chunk.
-    public func makeRestorer() -> Restorer { Restorer() }
+    public func makeRestorer() -> Restorer { Restorer(slowLog: slowLog) }
 
     /// A frozen store writing out its version-2 encoding a bounded chunk at a time.
     public struct Snapshot: StateSnapshot, Sendable {

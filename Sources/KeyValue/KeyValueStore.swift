@@ -55,6 +55,10 @@ public struct KeyValueStore: StateMachine, Sendable {
     var digestSum: UInt64 = 0
     /// Bytes of keys and values, for the snapshot's size estimate.
     var byteCount = 0
+    /// The keys this node's connections WATCH: node-local, outside the digest and the snapshot (`WatchedKeys`).
+    var watchedKeys = WatchedKeys()
+    /// Where slow commands are noted (`KeyValueStore+SlowLog`); node-local, nil for none.
+    var slowLog: SlowLog?
 
     /// An empty store: what a new cluster serves from and a joining backup restores over.
     public init() {}
@@ -62,11 +66,11 @@ public struct KeyValueStore: StateMachine, Sendable {
     /// The time source of one command: the recorded wall clock, read on first use and then reused.
     typealias Clock = () -> Int64
 
-    /// Executes one command encoded by `KeyValueCommand` and returns its RESP reply.
+    /// Executes one command encoded by `KeyValueCommand` and returns its RESP reply (`apply` times it).
     ///
     /// Malformed bytes, unknown commands and wrong arity get Redis's error replies (the frontend normally
     /// refuses the last two before they reach the log); they change nothing and read no nondeterminism.
-    public mutating func apply(_ command: [UInt8], context: inout ApplyContext) -> [UInt8] {
+    mutating func applyCommand(_ command: [UInt8], context: inout ApplyContext) -> [UInt8] {
         let arguments: CommandArguments
         do {
             arguments = try CommandArguments(decoding: command)
@@ -75,6 +79,9 @@ public struct KeyValueStore: StateMachine, Sendable {
         }
         guard !arguments.isEmpty else { return RESPWriter.error("ERR empty command") }
         guard let command = CommandName(arguments.bytes(at: 0)).flatMap(DataCommand.init(name:)) else {
+            if let kind = CommandName(arguments.bytes(at: 0)).flatMap(TransactionEntry.Kind.init(name:)) {
+                return applyTransactionEntry(kind, arguments, context: &context)
+            }
             return Replies.unknownCommand(Array(arguments))
         }
         guard command.accepts(argumentCount: arguments.count) else { return Replies.wrongArity(command.rawValue) }
@@ -154,16 +161,24 @@ extension KeyValueStore {
         Self.shardIndex(hash: hash, level: level, splitPointer: splitPointer)
     }
 
-    /// Runs `body` on shard `index` in place and moves the totals by what it changed.
+    /// Runs `body` on shard `index` in place, which changes `key`, and moves the totals by what it changed.
+    ///
+    /// Every write of a key comes through here, so this is where a change spoils the watches of the key (Redis's
+    /// `signalModifiedKey`): a new primitive cannot forget to, since it must name the key it changes.
     @inline(__always)
-    private mutating func updateShard<Result>(_ index: Int, _ body: (inout StoreShard) -> Result) -> Result {
+    private mutating func updateShard<Result>(
+        _ index: Int, touching key: StoreKey, _ body: (inout StoreShard) -> Result
+    ) -> Result {
         let oldCount = shards[index].count, oldExpiring = shards[index].expiringCount
         let oldDigest = shards[index].digestSum, oldBytes = shards[index].byteCount
+        // Off the hot path: only while some connection watches a key.
+        let wasPresent = watchedKeys.isEmpty ? false : isPresent(key, inShard: index)
         let result = body(&shards[index])
         count += shards[index].count - oldCount
         expiringCount += shards[index].expiringCount - oldExpiring
         digestSum = digestSum &- oldDigest &+ shards[index].digestSum
         byteCount += shards[index].byteCount - oldBytes
+        if !watchedKeys.isEmpty { touchWatchedKey(key, inShard: index, wasPresent: wasPresent) }
         return result
     }
 
@@ -212,7 +227,7 @@ extension KeyValueStore {
     mutating func store(_ value: ArraySlice<UInt8>, for key: StoreKey, expiresAtMilliseconds: Int64?) {
         let hash = ShardHash.of(key.bytes)
         let oldCount = count
-        updateShard(shardIndex(hash: hash)) {
+        updateShard(shardIndex(hash: hash), touching: key) {
             $0.store(value, for: key, hash: hash, expiresAtMilliseconds: expiresAtMilliseconds)
         }
         if count > oldCount && count > shards.count * Self.shardLoadBound { splitShard() }
@@ -221,33 +236,39 @@ extension KeyValueStore {
     /// Replaces the value of an existing `key`, keeping its TTL (INCR).
     mutating func replaceValue(_ value: [UInt8], for key: StoreKey) {
         let hash = ShardHash.of(key.bytes)
-        updateShard(shardIndex(hash: hash)) { $0.replaceValue(value, for: key, hash: hash) }
+        updateShard(shardIndex(hash: hash), touching: key) { $0.replaceValue(value, for: key, hash: hash) }
     }
 
     /// Appends to the value of an existing `key` in place and returns the new length.
     mutating func appendValue(_ suffix: [UInt8], for key: StoreKey) -> Int {
         let hash = ShardHash.of(key.bytes)
-        return updateShard(shardIndex(hash: hash)) { $0.appendValue(suffix, for: key, hash: hash) }
+        return updateShard(shardIndex(hash: hash), touching: key) { $0.appendValue(suffix, for: key, hash: hash) }
     }
 
     /// Sets or clears the TTL of an existing `key`.
     mutating func setExpiry(_ expiresAtMilliseconds: Int64?, for key: StoreKey) {
         let hash = ShardHash.of(key.bytes)
-        updateShard(shardIndex(hash: hash)) { $0.setExpiry(expiresAtMilliseconds, for: key, hash: hash) }
+        updateShard(shardIndex(hash: hash), touching: key) { $0.setExpiry(expiresAtMilliseconds, for: key, hash: hash) }
     }
 
     /// Deletes `key`; returns whether it was there (expired or not).
     @discardableResult
     mutating func remove(_ key: StoreKey) -> Bool {
         let hash = ShardHash.of(key.bytes)
-        let removed = updateShard(shardIndex(hash: hash)) { $0.remove(key, hash: hash) }
+        let removed = updateShard(shardIndex(hash: hash), touching: key) { $0.remove(key, hash: hash) }
         if removed && shards.count > 1 && count < shards.count * Self.shardLoadBound / 4 { mergeShard() }
         return removed
     }
 
-    /// Deletes every key (FLUSHALL): back to the initial single shard.
+    /// Deletes every key (FLUSHALL): back to the initial single shard. The watches of keys that existed are spoiled;
+    /// the watches themselves are this node's, not the state's, so they stay.
     mutating func removeAll() {
+        var watchedKeys = self.watchedKeys
+        if !watchedKeys.isEmpty { watchedKeys.touchAll { isPresent(StoreKey($0)) } }
+        let slowLog = self.slowLog
         self = KeyValueStore()
+        self.watchedKeys = watchedKeys
+        self.slowLog = slowLog
     }
 
     /// Splits the shard at the split pointer into itself and a new last shard: the keys whose hash has bit `level`

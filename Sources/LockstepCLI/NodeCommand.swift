@@ -181,6 +181,8 @@ enum NodeCommand {
 
         let name = options.name
         let runtime: NodeRuntime<KeyValueClientProtocol>
+        // One slow log for the node: the store notes into it, SLOWLOG on the client port reads it.
+        let slowLog = SlowLog()
         do {
             runtime = try NodeRuntime(
                 configuration: configuration,
@@ -188,8 +190,9 @@ enum NodeCommand {
                     requiredPassword: password,
                     service: SentinelService(
                         name: options.client.serviceName,
-                        downAfterMilliseconds: Int(configuration.silenceTimeout.wholeMilliseconds))),
-                emptyMachine: KeyValueStore(), arbiter: arbiter, log: { LogLine.write(name, "\($0)") })
+                        downAfterMilliseconds: Int(configuration.silenceTimeout.wholeMilliseconds)),
+                    slowLog: slowLog),
+                emptyMachine: KeyValueStore(slowLog: slowLog), arbiter: arbiter, log: { LogLine.write(name, "\($0)") })
         } catch {
             throw .failure("node \(name) cannot start: \(error)")
         }

@@ -4,6 +4,8 @@ public enum Recorded: Equatable, Sendable {
     case clock(Int64)
     /// A uniformly random 64-bit value.
     case random(UInt64)
+    /// A judgement the primary made from its node-local state (`ApplyContext.observed`).
+    case observation(UInt64)
 }
 
 /// Where the primary's nondeterminism comes from: the system in production, a seed in simulation.
@@ -14,7 +16,7 @@ public protocol EntropySource {
     mutating func randomValue() -> UInt64
 }
 
-/// The only door through which a state machine may see time or randomness.
+/// The only door through which a state machine may see time, randomness or its node-local state.
 ///
 /// On the primary it reads `EntropySource` and records each value; on the backup it replays the
 /// recorded values in order. A replay that asks for a value that was not recorded (or of another
@@ -30,6 +32,9 @@ public struct ApplyContext {
     public private(set) var recorded: [Recorded]
     /// Set when replay asked for something the primary did not record.
     public private(set) var divergence: String?
+    /// Whether clock reads return `frozenNanoseconds` once it is set (`freezeClock`).
+    private var isClockFrozen = false
+    private var frozenNanoseconds: Int64?
 
     /// The primary's context: reads come from `source` and are recorded, in order, into `recorded`.
     public static func recording(from source: any EntropySource) -> ApplyContext {
@@ -48,15 +53,55 @@ public struct ApplyContext {
 
     /// Wall-clock time in nanoseconds since the Unix epoch.
     public mutating func wallClockNanoseconds() -> Int64 {
+        if isClockFrozen, let frozenNanoseconds { return frozenNanoseconds }
+        let value: Int64
         switch mode {
         case .recording(var source):
-            let value = source.wallClockNanoseconds()
+            value = source.wallClockNanoseconds()
             mode = .recording(source)
             recorded.append(.clock(value))
+        case .replaying(let next):
+            guard next < recorded.count, case .clock(let replayed) = recorded[next] else {
+                noteDivergence("a clock read", at: next)
+                return 0
+            }
+            mode = .replaying(next: next + 1)
+            value = replayed
+        }
+        if isClockFrozen { frozenNanoseconds = value }
+        return value
+    }
+
+    /// Makes every clock read until `thawClock()` return the first one's value, recorded once.
+    ///
+    /// For work that must happen at one instant, as the commands of a Redis transaction do (EXEC fixes the time its
+    /// commands see): a key cannot expire between two of them, and a long transaction records one clock read, not
+    /// one per command. Both nodes freeze at the same point of the same entry, so replay reads alike.
+    public mutating func freezeClock() {
+        isClockFrozen = true
+        frozenNanoseconds = nil
+    }
+
+    /// Ends `freezeClock()`: the next read asks the source again.
+    public mutating func thawClock() {
+        isClockFrozen = false
+        frozenNanoseconds = nil
+    }
+
+    /// A value only the primary can judge, from state that is its own rather than replicated (such as which of its
+    /// connections watch which keys): `judge` runs and its answer is recorded on the primary; the backup replays
+    /// the answer without running `judge`, so the two agree whatever the backup's own node-local state holds.
+    ///
+    /// `judge` must not read the context itself; any value it needs from the context is read before, on both nodes.
+    public mutating func observed(_ judge: () -> UInt64) -> UInt64 {
+        switch mode {
+        case .recording:
+            let value = judge()
+            recorded.append(.observation(value))
             return value
         case .replaying(let next):
-            guard next < recorded.count, case .clock(let value) = recorded[next] else {
-                noteDivergence("a clock read", at: next)
+            guard next < recorded.count, case .observation(let value) = recorded[next] else {
+                noteDivergence("an observation", at: next)
                 return 0
             }
             mode = .replaying(next: next + 1)

@@ -13,6 +13,48 @@ public enum ClientRequest: Equatable, Sendable {
     /// (`roleChangeNotice`), as a Redis Pub/Sub subscriber does. A listening connection is pushed those notices
     /// between its replies, and is never closed as idle: it waits for news, not for a reply.
     case listen(reply: [UInt8], isListening: Bool)
+    /// Answered from a look at every open connection (Redis's CLIENT LIST and CLIENT KILL): the runtime hands the
+    /// protocol each open session with its addresses (`answer(connectionsQuery:from:among:status:)`), sends the
+    /// reply, and closes the connections the answer names. `query` is the protocol's own, passed back unread.
+    case aboutConnections(query: [UInt8])
+    /// Answered at once; from then on the connection is also sent the protocol's feed of what every connection asks
+    /// (`takeFeed()`), as a Redis MONITOR client is, and it is never closed as idle.
+    case monitor(reply: [UInt8])
+}
+
+/// One open client connection as the runtime shows it to its protocol (`ClientRequest.aboutConnections`).
+public struct OpenConnection<Session> {
+    /// The connection's id, as `makeSession(clientID:)` was given it.
+    public var id: UInt64
+    /// Its parsing state, names and whatever else the protocol keeps per connection.
+    public var session: Session
+    /// The client's address and the address it connected to, `host:port`.
+    public var peerAddress: String
+    public var localAddress: String
+    /// The socket's file descriptor number, for display.
+    public var descriptor: Int32
+
+    /// A connection's view.
+    public init(id: UInt64, session: Session, peerAddress: String, localAddress: String, descriptor: Int32) {
+        self.id = id
+        self.session = session
+        self.peerAddress = peerAddress
+        self.localAddress = localAddress
+        self.descriptor = descriptor
+    }
+}
+
+/// What a protocol answers about every connection: the reply, and the ids of the connections to close (the asker's
+/// own closes once the reply is out).
+public struct ConnectionsAnswer: Equatable, Sendable {
+    public var reply: [UInt8]
+    public var closing: [UInt64]
+
+    /// `reply`, closing the connections `closing` names.
+    public init(reply: [UInt8], closing: [UInt64] = []) {
+        self.reply = reply
+        self.closing = closing
+    }
 }
 
 /// An application's wire protocol on the client port: how bytes become requests and what a refusal looks like.
@@ -64,6 +106,22 @@ public protocol ClientProtocol: Sendable {
     /// it asks once per listening connection, so the session decides what it hears (a Pub/Sub client only what
     /// it subscribed to). The default says nothing.
     func roleChangeNotice(from old: NodeStatus, to new: NodeStatus, session: Session) -> [UInt8]?
+
+    /// The answer to `.aboutConnections(query)` from `asker`, given every open connection (the asker among them), in
+    /// the order the runtime holds them. Called on the loop thread; costs time in proportion to the connections, which
+    /// `clientConnectionsLimit` bounds. The default refuses, as `rejectionReply` words it.
+    func answer(
+        connectionsQuery query: [UInt8], from asker: OpenConnection<Session>,
+        among connections: [OpenConnection<Session>], status: NodeStatus
+    ) -> ConnectionsAnswer
+
+    /// Whether some connection monitors (`ClientRequest.monitor`): the runtime says so when the number of monitoring
+    /// connections leaves or reaches zero, so the protocol builds its feed only while someone reads it.
+    func setFeedWanted(_ isWanted: Bool)
+
+    /// The feed built since the last call, for every monitoring connection; nil when there is none. The runtime calls
+    /// it once per round while a connection monitors; the protocol bounds what it holds in between.
+    func takeFeed() -> [UInt8]?
 }
 
 extension ClientProtocol {
@@ -75,6 +133,21 @@ extension ClientProtocol {
     /// Nothing: a protocol without listeners has no news to tell.
     public func roleChangeNotice(from old: NodeStatus, to new: NodeStatus, session: Session) -> [UInt8]? {
         nil
+    }
+
+    /// Nothing to do: a protocol without a feed never asks for monitoring.
+    public func setFeedWanted(_ isWanted: Bool) {}
+
+    /// No feed.
+    public func takeFeed() -> [UInt8]? { nil }
+
+    /// A refusal: a protocol that never asks about other connections has nothing to say about them.
+    public func answer(
+        connectionsQuery query: [UInt8], from asker: OpenConnection<Session>,
+        among connections: [OpenConnection<Session>], status: NodeStatus
+    ) -> ConnectionsAnswer {
+        ConnectionsAnswer(
+            reply: rejectionReply(reason: "this protocol cannot look at other connections", status: status))
     }
 }
 

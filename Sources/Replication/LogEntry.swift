@@ -23,7 +23,7 @@ public enum LogEntryError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownKind(UInt8)
     /// The payload ends after `available` bytes where the encoding needs `needed`.
     case truncated(needed: Int, available: Int)
-    /// A recorded value's tag byte names neither a clock read nor a random value.
+    /// A recorded value's tag byte names no kind of recorded value (clock read, random value, observation).
     case unknownRecordedTag(UInt8)
     /// This many bytes follow a complete tick or digest entry.
     case trailingBytes(Int)
@@ -43,7 +43,7 @@ public enum LogEntryError: Error, Equatable, Sendable, CustomStringConvertible {
 
 extension LogEntry {
     private static let commandKind: UInt8 = 1, tickKind: UInt8 = 2, digestKind: UInt8 = 3, barrierKind: UInt8 = 4
-    private static let clockTag: UInt8 = 1, randomTag: UInt8 = 2
+    private static let clockTag: UInt8 = 1, randomTag: UInt8 = 2, observationTag: UInt8 = 3
 
     /// Appends the encoding to `bytes`.
     ///
@@ -61,6 +61,7 @@ extension LogEntry {
                 switch value {
                 case .clock(let nanoseconds): bytes.append(Self.clockTag); put(UInt64(bitPattern: nanoseconds))
                 case .random(let random): bytes.append(Self.randomTag); put(random)
+                case .observation(let value): bytes.append(Self.observationTag); put(value)
                 }
             }
         }
@@ -119,6 +120,7 @@ extension LogEntry {
             switch tag {
             case Self.clockTag: recorded.append(.clock(Int64(bitPattern: take64())))
             case Self.randomTag: recorded.append(.random(take64()))
+            case Self.observationTag: recorded.append(.observation(take64()))
             default: throw .unknownRecordedTag(tag)
             }
         }

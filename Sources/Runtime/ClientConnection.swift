@@ -13,6 +13,9 @@ final class ClientConnection<Session> {
     let registration: EventLoop.Registration
     var session: Session
     var pipeline: ReplyPipeline
+    /// The client's address and the one it connected to, read once at accept; for CLIENT LIST (`ClientPort+Listing`).
+    var peerAddress: SocketAddress?
+    var localAddress: SocketAddress?
 
     /// Reply bytes not yet taken by the kernel, from `outputOffset` on; bounded by `clientOutputBytesLimit`.
     var output: [UInt8] = []
@@ -39,6 +42,8 @@ final class ClientConnection<Session> {
     /// The protocol said the connection listens for the node's notices (`ClientRequest.listen`): it is pushed them
     /// after role changes, and never closed as idle.
     var isListening = false
+    /// The protocol said the connection monitors (`ClientRequest.monitor`): every round's feed is pushed to it.
+    var isMonitoring = false
     /// The client sent end of stream: no more requests, but replies still go out.
     var isInputClosed = false
     /// QUIT or a protocol error: close once the pipeline is empty and the output written.

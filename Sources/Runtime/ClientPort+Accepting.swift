@@ -41,9 +41,13 @@ extension ClientPort {
         }
         let id = nextClientID
         nextClientID += 1
-        clients[index] = Client(
+        let client = Client(
             index: index, id: id, registration: registration, session: clientProtocol.makeSession(clientID: id),
             pendingRepliesLimit: pendingRepliesLimit)
+        // For CLIENT LIST's addr= and laddr=; a socket that cannot say (already reset) shows none.
+        client.peerAddress = try? TCP.peerAddress(of: socket)
+        client.localAddress = try? TCP.localAddress(of: socket)
+        clients[index] = client
         connectionCount += 1
         counters.values.clientConnectionsAccepted += 1
     }

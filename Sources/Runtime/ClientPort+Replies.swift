@@ -67,6 +67,8 @@ extension ClientPort {
 
     /// After the round: one `send` per client with new replies.
     func flushClients() {
+        // Before the flag clears: the monitors join this flush rather than queueing another.
+        if monitoringCount > 0 { pushFeed() }
         isFlushQueued = false
         swap(&flushing, &flushList)
         for client in flushing {
@@ -122,6 +124,7 @@ extension ClientPort {
         guard !client.isClosed else { return }
         client.isClosed = true
         setListening(client, false)
+        setMonitoring(client, false)
         if client.unhandedCount > 0 {
             // Never executed, and nobody is left to answer: drop them before they reach the core.
             let index = client.index

@@ -90,6 +90,8 @@ final class ClientPort<P: ClientProtocol> {
     let idleTimeout: Duration
     /// Connections listening for notices (`ClientConnection.isListening`); at most `connectionsLimit`.
     var listeningCount = 0
+    /// Connections monitoring (`ClientConnection.isMonitoring`); at most `connectionsLimit`.
+    var monitoringCount = 0
     /// The status at the last role change (or at start), which the next role-change notice is worded against;
     /// the driver sets it once the core exists.
     var noticedStatus: NodeStatus?
@@ -243,6 +245,15 @@ final class ClientPort<P: ClientProtocol> {
                 client.pipeline.appendFilled(reply)
                 hasNewReplies = true
                 setListening(client, isListening)
+            case .monitor(let reply):
+                client.pipeline.appendFilled(reply)
+                hasNewReplies = true
+                setListening(client, true)
+                setMonitoring(client, true)
+            case .aboutConnections(let query):
+                client.pipeline.appendFilled(answerAboutConnections(query, from: client, status: status))
+                hasNewReplies = true
+                if client.isClosingAfterOutput { break parsing }
             case .malformed(let reply):
                 log(.clientClosed(id: client.id, .brokeProtocol))
                 client.pipeline.appendFilled(reply)

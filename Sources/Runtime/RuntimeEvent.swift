@@ -84,6 +84,9 @@ public enum ClientCloseReason: Equatable, Sendable, CustomStringConvertible {
     /// A notice was due for a listening connection with `limit` requests already in flight: the notice can only
     /// wait in line behind them, and the line is full.
     case noticeUnqueued(limit: Int)
+    /// Another connection asked for it to be closed (Redis's CLIENT KILL), along with `others` more: logged once for
+    /// them all, naming the first.
+    case killed(byClient: UInt64, others: Int)
 
     /// One log line: what happened and what follows.
     public var description: String {
@@ -95,6 +98,8 @@ public enum ClientCloseReason: Equatable, Sendable, CustomStringConvertible {
         case .refused(let refusal): "\(refusal)"
         case .noticeUnqueued(let limit):
             "had \(limit) requests in flight, the limit, when a notice was due for it; disconnected"
+        case .killed(let asker, let others):
+            "closed at the request of client \(asker)" + (others > 0 ? ", with \(others) more" : "")
         }
     }
 }

@@ -24,8 +24,15 @@ struct ClientConnectionTests {
             for argument in arguments { request += "$\(argument.utf8.count)\r\n\(argument)\r\n" }
             Array(request.utf8).withUnsafeBytes { wire.append($0, to: &session) }
             switch wire.nextRequest(from: &session, status: status, digest: { 0 }) {
-            case .local(let reply), .listen(let reply, _), .quit(let reply), .malformed(let reply): return text(reply)
+            case .local(let reply), .listen(let reply, _), .quit(let reply), .malformed(let reply), .monitor(let reply):
+                return text(reply)
             case .replicated: return "(replicated)"
+            case .aboutConnections(let query):
+                // As the runtime answers it with this connection the only one open.
+                let me = OpenConnection(
+                    id: session.clientID, session: session, peerAddress: "127.0.0.1:50000",
+                    localAddress: "127.0.0.1:7000", descriptor: 9)
+                return text(wire.answer(connectionsQuery: query, from: me, among: [me], status: status).reply)
             case nil: return "(nothing)"
             }
         }
@@ -66,7 +73,8 @@ struct ClientConnectionTests {
         #expect(connection.send("CLIENT", "SETNAME", "app") == "+OK\r\n")
         // `qbuf=` counts the request being run, as Redis's does: `*2\r\n$6\r\nCLIENT\r\n$4\r\nINFO\r\n` is 26 bytes.
         func bulk(_ command: String, qbuf: Int = 26) -> String {
-            let body = "id=7 name=app age=0 idle=0 flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=\(qbuf) cmd=\(command)"
+            let body = "id=7 addr=127.0.0.1:50000 laddr=127.0.0.1:7000 fd=9 name=app age=0 idle=0 flags=N db=0 sub=0"
+                + " psub=0 ssub=0 multi=-1 qbuf=\(qbuf) cmd=\(command)"
                 + " user=default redir=-1 resp=2\n"
             return "$\(body.utf8.count)\r\n\(body)\r\n"
         }

@@ -47,7 +47,12 @@ struct StoreDriver {
 
     @discardableResult
     mutating func run(arguments: [[UInt8]]) -> [UInt8] {
-        let command = KeyValueCommand.encode(arguments)
+        run(encoded: KeyValueCommand.encode(arguments))
+    }
+
+    /// Applies one command as the frontend encoded it (a transaction entry, say).
+    @discardableResult
+    mutating func run(encoded command: [UInt8]) -> [UInt8] {
         var context = ApplyContext.recording(from: entropy)
         let reply = store.apply(command, context: &context)
         consume(context.recorded)

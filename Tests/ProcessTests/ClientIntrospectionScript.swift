@@ -23,7 +23,7 @@ enum ClientIntrospectionScript {
         print(f"setname={client.client_setname('py-worker')}")
         print(f"getname={client.client_getname()}")
         print(f"client_info_name={client.client_info()['name']}")
-        print(f"client_list_names={','.join(c['name'] for c in client.client_list())}")
+        print(f"client_list_names={','.join(sorted(c['name'] for c in client.client_list() if c['name']))}")
         client.set("introspection:a", "1")
         client.set("introspection:b", "2", ex=100)
         info = client.info()

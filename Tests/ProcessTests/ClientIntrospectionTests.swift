@@ -62,7 +62,7 @@ extension ProcessTests {
             try #require(run.status == .exited(code: 0), "redis-py: \(run.standardOutput)\(run.standardError)")
             let expected = [
                 "hello_proto=2", "hello_server=redis", "hello_role=master", "setname=True", "getname=py-worker",
-                "client_info_name=py-worker", "client_list_names=py-worker", "redis_version=7.0.15",
+                "client_info_name=py-worker", "client_list_names=py-worker,x", "redis_version=7.0.15",
                 "connected_clients_positive=True", "used_memory_positive=True",
                 "db0={'keys': 3, 'expires': 1, 'avg_ttl': 0}", "keyspace_only=['db0']", "default_ping=True",
                 "default_fell_back=True",

@@ -14,6 +14,7 @@ struct LogEntryTests {
     func roundTrip() throws {
         let entries: [LogEntry] = [
             .command(Array("SET k v".utf8), recorded: [.clock(-5), .random(.max)]),
+            .command(Array("EXEC".utf8), recorded: [.clock(9), .observation(1)]),
             .command([], recorded: []),
             .tick(recorded: [.clock(123)]),
             .digest(0xDEAD_BEEF_CAFE_F00D),
@@ -43,6 +44,39 @@ struct LogEntryTests {
         replay.finishReplay()
         #expect(seen == replayed)
         #expect(replay.divergence == nil)
+    }
+
+    @Test("a frozen clock is read and recorded once, and replay freezes alike")
+    func frozenClock() {
+        var recording = ApplyContext.recording(from: FixedSource())
+        recording.freezeClock()
+        let first = recording.wallClockNanoseconds(), second = recording.wallClockNanoseconds()
+        recording.thawClock()
+        let after = recording.wallClockNanoseconds()
+        #expect(first == second)
+        #expect(after != first)
+        #expect(recording.recorded.count == 2)
+        var replay = ApplyContext.replaying(recording.recorded)
+        replay.freezeClock()
+        #expect(replay.wallClockNanoseconds() == first)
+        #expect(replay.wallClockNanoseconds() == first)
+        replay.thawClock()
+        #expect(replay.wallClockNanoseconds() == after)
+        replay.finishReplay()
+        #expect(replay.divergence == nil)
+    }
+
+    @Test("an observation is judged and recorded on the primary, and replayed on the backup without judging")
+    func observationReplayed() {
+        var recording = ApplyContext.recording(from: FixedSource())
+        #expect(recording.observed { 7 } == 7)
+        var replay = ApplyContext.replaying(recording.recorded)
+        var judged = false
+        #expect(replay.observed { judged = true; return 0 } == 7)
+        #expect(!judged)
+        var missing = ApplyContext.replaying([.clock(1)])
+        _ = missing.observed { 1 }
+        #expect(missing.divergence != nil)
     }
 
     @Test("replay that asks for an unrecorded value reports divergence")

@@ -38,6 +38,8 @@ struct ClientAuthenticationTests {
             case .quit(let reply)?: return "quit: " + String(decoding: reply, as: UTF8.self)
             case .malformed(let reply)?: return "malformed: " + String(decoding: reply, as: UTF8.self)
             case .listen(let reply, _)?: return String(decoding: reply, as: UTF8.self)
+            case .aboutConnections?: return "about connections"
+            case .monitor(let reply)?: return String(decoding: reply, as: UTF8.self)
             case nil: return "incomplete"
             }
         }

@@ -1,0 +1,27 @@
+import Replication
+
+/// MONITOR's feed (`MonitorFeed`), built as requests are parsed, while some connection monitors.
+extension KeyValueClientProtocol {
+    /// Starts or stops building the feed (the runtime counts the monitoring connections).
+    public func setFeedWanted(_ isWanted: Bool) {
+        monitorFeed.setWanted(isWanted)
+    }
+
+    /// The feed since the last round.
+    public func takeFeed() -> [UInt8]? {
+        monitorFeed.take()
+    }
+
+    /// Adds `arguments` to the feed, unless they are a command Redis keeps out of it: those that carry a password
+    /// (AUTH, HELLO) and the administrative ones (CONFIG, DEBUG, MONITOR, SLOWLOG, CLIENT).
+    func noteForMonitors(_ arguments: CommandArguments, session: Session) {
+        guard !arguments.isEmpty else { return }
+        if let command = CommandName(arguments.bytes(at: 0)).flatMap(KeyValueFrontend.LocalCommand.init(name:)) {
+            switch command {
+            case .auth, .hello, .config, .debug, .monitor, .slowlog, .client: return
+            default: break
+            }
+        }
+        monitorFeed.note(arguments, clientID: session.clientID)
+    }
+}

@@ -1,0 +1,140 @@
+/// COMMAND and its subcommands: the command table as Redis 7.0 describes its own, for clients and tools that probe.
+///
+/// Minimal where Redis's answer is documentation (key specifications, tips, argument docs are empty; DOCS gives each
+/// command's group), exact where clients act on it: names, arities, read/write flags and key positions.
+extension KeyValueFrontend {
+    /// One command as COMMAND describes it.
+    struct CommandDescription {
+        var name: String
+        var arity: Int
+        var flags: [String]
+        var firstKey: Int, lastKey: Int, step: Int
+        var group: String
+    }
+
+    /// Every command this node knows, data and node-local, sorted by name.
+    static var commandDescriptions: [CommandDescription] {
+        // SELECT is both; the frontend answers it first, as a node-local command.
+        let data = DataCommand.allCases.filter { LocalCommand(rawValue: $0.rawValue) == nil }.map { command in
+            let keys = keyPositions(command)
+            return CommandDescription(
+                name: command.rawValue, arity: command.arity, flags: command.isRead ? ["readonly"] : ["write"],
+                firstKey: keys.first, lastKey: keys.last, step: keys.step, group: group(command))
+        }
+        let local = LocalCommand.allCases.map { command in
+            CommandDescription(
+                name: command.rawValue, arity: command.arity, flags: localFlags(command),
+                firstKey: command == .watch ? 1 : 0, lastKey: command == .watch ? -1 : 0,
+                step: command == .watch ? 1 : 0, group: group(command))
+        }
+        return (data + local).sorted { $0.name < $1.name }
+    }
+
+    /// `COMMAND`, `COMMAND COUNT`, `COMMAND INFO [name...]`, `COMMAND DOCS [name...]`, `COMMAND LIST [FILTERBY ...]`.
+    static func commandCommand(_ arguments: [[UInt8]]) -> [UInt8] {
+        let all = commandDescriptions
+        guard arguments.count > 1 else { return RESPWriter.array(all.map(info)) }
+        let subcommand = arguments[1]
+        let named = { (names: ArraySlice<[UInt8]>) -> [CommandDescription?] in
+            names.map { name in all.first { $0.name == String(decoding: ASCII.lowercased(name), as: UTF8.self) } }
+        }
+        if ASCII.equals(subcommand, "count"), arguments.count == 2 { return RESPWriter.integer(Int64(all.count)) }
+        if ASCII.equals(subcommand, "info") {
+            guard arguments.count > 2 else { return RESPWriter.array(all.map(info)) }
+            return RESPWriter.array(named(arguments.dropFirst(2)).map { $0.map(info) ?? RESPWriter.nullArray })
+        }
+        if ASCII.equals(subcommand, "docs") {
+            let chosen = arguments.count > 2 ? named(arguments.dropFirst(2)).compactMap { $0 } : all
+            var flat: [[UInt8]] = []
+            for command in chosen {
+                flat.append(RESPWriter.bulk(command.name))
+                flat.append(RESPWriter.array([RESPWriter.bulk("group"), RESPWriter.bulk(command.group)]))
+            }
+            return RESPWriter.array(flat)
+        }
+        if ASCII.equals(subcommand, "list") {
+            var names = all.map(\.name)
+            if arguments.count == 5, ASCII.equals(arguments[2], "filterby") {
+                let filter = arguments[3], value = arguments[4]
+                if ASCII.equals(filter, "pattern") {
+                    let pattern = GlobPattern(ASCII.lowercased(value))
+                    names = names.filter { pattern.matches(Array($0.utf8)) }
+                } else if ASCII.equals(filter, "aclcat") {
+                    let category = String(decoding: ASCII.lowercased(value), as: UTF8.self)
+                    names = all.filter { aclCategories($0).contains("@" + category) }.map(\.name)
+                } else if ASCII.equals(filter, "module") {
+                    names = []  // no modules
+                } else {
+                    return Replies.syntaxError
+                }
+            } else if arguments.count != 2 {
+                return Replies.syntaxError
+            }
+            return RESPWriter.array(names.map { RESPWriter.bulk($0) })
+        }
+        return unknownSubcommand(subcommand, of: "COMMAND")
+    }
+
+    /// Redis 7.0's ten fields: name, arity, flags, first key, last key, step, ACL categories, tips, key
+    /// specifications, subcommands.
+    private static func info(_ command: CommandDescription) -> [UInt8] {
+        RESPWriter.array([
+            RESPWriter.bulk(command.name), RESPWriter.integer(Int64(command.arity)),
+            RESPWriter.array(command.flags.map { RESPWriter.simpleString($0) }),
+            RESPWriter.integer(Int64(command.firstKey)), RESPWriter.integer(Int64(command.lastKey)),
+            RESPWriter.integer(Int64(command.step)),
+            RESPWriter.array(aclCategories(command).map { RESPWriter.simpleString($0) }),
+            RESPWriter.array([]), RESPWriter.array([]), RESPWriter.array([]),
+        ])
+    }
+
+    private static func aclCategories(_ command: CommandDescription) -> [String] {
+        var categories = ["@" + command.group]
+        if command.flags.contains("write") { categories.append("@write") }
+        if command.flags.contains("readonly") { categories.append("@read") }
+        return categories
+    }
+
+    /// First key, last key (negative: counted from the end) and step, as Redis's legacy key positions. Commands
+    /// without keys have zeros; the multi-key ones name all their keys; any other command has one key, its first
+    /// argument.
+    private static func keyPositions(_ command: DataCommand) -> (first: Int, last: Int, step: Int) {
+        switch command {
+        case .keys, .dbsize, .randomkey, .flushall, .flushdb, .select, .time: (0, 0, 0)
+        case .del, .unlink, .exists, .mget: (1, -1, 1)
+        case .mset, .msetnx: (1, -1, 2)
+        default: (1, 1, 1)
+        }
+    }
+
+    private static func group(_ command: DataCommand) -> String {
+        switch command {
+        case .del, .unlink, .exists, .type, .keys, .randomkey, .expire, .pexpire, .expireat, .pexpireat, .ttl, .pttl,
+            .expiretime, .pexpiretime, .persist:
+            "generic"
+        case .dbsize, .flushall, .flushdb, .time: "server"
+        case .select: "connection"
+        default: "string"
+        }
+    }
+
+    private static func group(_ command: LocalCommand) -> String {
+        switch command {
+        case .multi, .exec, .discard, .watch, .unwatch: "transactions"
+        case .subscribe, .psubscribe, .unsubscribe, .punsubscribe: "pubsub"
+        case .eval, .evalsha, .evalReadOnly, .evalshaReadOnly, .script: "scripting"
+        case .fcall, .fcallReadOnly, .function: "scripting"
+        case .ping, .echo, .quit, .select, .client, .hello, .auth, .reset: "connection"
+        default: "server"
+        }
+    }
+
+    private static func localFlags(_ command: LocalCommand) -> [String] {
+        switch command {
+        case .ping, .echo: ["fast"]
+        case .auth, .hello: ["noscript", "loading", "stale", "fast", "no_auth"]
+        case .multi, .exec, .discard, .watch, .unwatch: ["noscript", "loading", "stale", "fast"]
+        default: ["noscript", "loading", "stale"]
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import Replication
+
+/// Timing what the store executes for the slow log (`SlowLog`): node-local, outside the digest and the snapshot.
+extension KeyValueStore {
+    /// A store that notes its slow commands in `slowLog`; restorers it makes, and what FLUSHALL leaves, keep the log.
+    public init(slowLog: SlowLog) {
+        self.init()
+        self.slowLog = slowLog
+    }
+
+    /// Executes one command encoded by `KeyValueCommand` and returns its RESP reply, noting it in the slow log when it
+    /// took long (`applyCommand` does the work).
+    public mutating func apply(_ command: [UInt8], context: inout ApplyContext) -> [UInt8] {
+        guard let slowLog else { return applyCommand(command, context: &context) }
+        let start = SlowLog.monotonicNanoseconds()
+        let reply = applyCommand(command, context: &context)
+        let elapsed = SlowLog.monotonicNanoseconds() &- start
+        if slowLog.isSlow(nanoseconds: elapsed) { slowLog.note(Self.slowLogArguments(command), nanoseconds: elapsed) }
+        return reply
+    }
+
+    /// What the slow log shows for `command`: its arguments; `exec`, `watch` or `unwatch` for a transaction entry,
+    /// whose commands are noted each on its own.
+    private static func slowLogArguments(_ command: [UInt8]) -> [[UInt8]] {
+        guard let arguments = try? CommandArguments(decoding: command) else { return [] }  // malformed: nothing to show
+        if !arguments.isEmpty,
+            let kind = CommandName(arguments.bytes(at: 0)).flatMap(TransactionEntry.Kind.init(name:))
+        {
+            switch kind {
+            case .exec: return [Array("exec".utf8)]
+            case .watch: return [Array("watch".utf8)] + arguments.dropFirst(2)
+            case .unwatch: return [Array("unwatch".utf8)]
+            }
+        }
+        return Array(arguments)
+    }
+}

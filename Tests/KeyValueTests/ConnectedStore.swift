@@ -1,0 +1,85 @@
+@testable import KeyValue
+import Replication
+
+/// Connections speaking RESP to a primary's store the way the node runtime drives them: each request goes through the
+/// client protocol, and a replicated one is applied to the store, which records its log entry for a backup to replay.
+struct ConnectedStore {
+    let wire = KeyValueClientProtocol()
+    var primary = StoreDriver()
+    var status = NodeStatus(
+        role: .primary, nodeName: "a", epoch: 3, peerClientAddress: "10.0.0.2:7000", clientAddress: "10.0.0.1:7000")
+    private var sessions: [UInt64: KeyValueClientProtocol.Session] = [:]
+    /// Connections a CLIENT KILL closed, in order.
+    private(set) var closed: [UInt64] = []
+
+    /// Connections to a store that notes its slow commands in the protocol's slow log, as a node's do.
+    init() {
+        primary.store = KeyValueStore(slowLog: wire.slowLog)
+    }
+
+    /// The log so far: what a backup replays.
+    var log: [LogEntry] { primary.log }
+
+    /// Sends one request from connection `client` (opened on first use) and returns its reply as RESP text.
+    @discardableResult
+    mutating func send(_ client: UInt64, _ arguments: String...) -> String {
+        send(client, arguments: arguments)
+    }
+
+    @discardableResult
+    mutating func send(_ client: UInt64, arguments: [String]) -> String {
+        var request = "*\(arguments.count)\r\n"
+        for argument in arguments { request += "$\(argument.utf8.count)\r\n\(argument)\r\n" }
+        precondition(!closed.contains(client), "connection \(client) was closed")
+        var session = sessions[client] ?? wire.makeSession(clientID: client)
+        Array(request.utf8).withUnsafeBytes { wire.append($0, to: &session) }
+        let store = primary.store
+        let next = wire.nextRequest(from: &session, status: status, digest: { store.digest() })
+        sessions[client] = session
+        switch next {
+        case .replicated(let bytes): return text(primary.run(encoded: bytes))
+        case .aboutConnections(let query):
+            // As the runtime answers it: every open connection in id order; the ones the answer names close.
+            let open = sessions.keys.sorted().map { id in
+                OpenConnection(
+                    id: id, session: sessions[id]!, peerAddress: "127.0.0.1:\(50_000 + id)",
+                    localAddress: "127.0.0.1:7000", descriptor: Int32(10 + id))
+            }
+            let asker = open.first { $0.id == client }!
+            let answer = wire.answer(connectionsQuery: query, from: asker, among: open, status: status)
+            for id in answer.closing { sessions[id] = nil }
+            closed += answer.closing
+            return text(answer.reply)
+        case .local(let reply), .quit(let reply), .malformed(let reply), .listen(let reply, _): return text(reply)
+        case .monitor(let reply):
+            // As the runtime does when the first connection monitors.
+            wire.setFeedWanted(true)
+            return text(reply)
+        case nil: return "(incomplete)"
+        }
+    }
+
+    /// Whether connection `client` is inside MULTI.
+    func isInTransaction(_ client: UInt64) -> Bool {
+        sessions[client]?.transaction != nil
+    }
+
+    /// Connection `client`'s CLIENT LIST line.
+    func clientLine(_ client: UInt64) -> String {
+        text(sessions[client]?.connection.line() ?? [])
+    }
+}
+
+/// Replies as RESP text, for expectations that read like the wire.
+enum RESP {
+    static let ok = "+OK\r\n", queued = "+QUEUED\r\n", nullArray = "*-1\r\n", nullBulk = "$-1\r\n"
+
+    /// An array of already-encoded replies.
+    static func array(_ elements: String...) -> String {
+        "*\(elements.count)\r\n" + elements.joined()
+    }
+
+    static func integer(_ value: Int) -> String { ":\(value)\r\n" }
+    static func bulk(_ value: String) -> String { "$\(value.utf8.count)\r\n\(value)\r\n" }
+    static func error(_ message: String) -> String { "-\(message)\r\n" }
+}

@@ -1,0 +1,172 @@
+import Testing
+@testable import KeyValue
+import Replication
+
+/// CONFIG, SLOWLOG, COMMAND and CLIENT LIST/KILL as Redis 7.0 documents them, and as tools use them.
+@Suite("tool commands: CONFIG, SLOWLOG, COMMAND, CLIENT LIST and KILL")
+struct ToolCommandTests {
+    static func decoded(_ reply: String) -> DecodedReply? { DecodedReply.one(Array(reply.utf8)) }
+
+    @Test("CONFIG GET matches glob patterns, several at once, each setting listed once")
+    func configGet() {
+        var node = ConnectedStore()
+        #expect(node.send(1, "CONFIG", "GET", "save") == RESP.array(RESP.bulk("save"), RESP.bulk("")))
+        #expect(node.send(1, "CONFIG", "GET", "slowlog-*") == RESP.array(
+            RESP.bulk("slowlog-log-slower-than"), RESP.bulk("10000"), RESP.bulk("slowlog-max-len"), RESP.bulk("128")))
+        let both = Self.decoded(node.send(1, "CONFIG", "GET", "SAVE", "s*", "maxmemory*"))?.elements ?? []
+        #expect(both.map(\.description).filter { $0 == "\"save\"" }.count == 1)
+        #expect(both.count == 2 * 5, "save, slowlog-log-slower-than, slowlog-max-len, maxmemory, maxmemory-policy")
+        #expect(node.send(1, "CONFIG", "GET", "port") == RESP.array(RESP.bulk("port"), RESP.bulk("7000")))
+        #expect(node.send(1, "CONFIG", "GET", "nothing*") == "*0\r\n")
+        #expect(node.send(1, "CONFIG", "GET") == RESP.error("ERR wrong number of arguments for 'config|get' command"))
+    }
+
+    @Test("CONFIG SET changes the slow log's settings, all or nothing, with Redis's errors")
+    func configSet() {
+        var node = ConnectedStore()
+        #expect(node.send(1, "CONFIG", "SET", "slowlog-log-slower-than", "5", "slowlog-max-len", "64") == RESP.ok)
+        #expect(node.wire.slowLog.thresholdMicroseconds == 5)
+        #expect(node.wire.slowLog.lengthLimit == 64)
+        #expect(node.send(1, "CONFIG", "SET", "no-such-setting", "1") == RESP.error(
+            "ERR Unknown option or number of arguments for CONFIG SET - 'no-such-setting'"))
+        #expect(node.send(1, "CONFIG", "SET", "slowlog-max-len", "x") == RESP.error(
+            "ERR CONFIG SET failed (possibly related to argument 'slowlog-max-len') - argument couldn't be parsed into an"
+                + " integer"))
+        #expect(node.send(1, "CONFIG", "SET", "slowlog-log-slower-than", "-2") == RESP.error(
+            "ERR CONFIG SET failed (possibly related to argument 'slowlog-log-slower-than') - argument must be between -1"
+                + " and 9223372036854775807 inclusive"))
+        #expect(node.send(1, "CONFIG", "SET", "slowlog-max-len", "1", "slowlog-max-len", "2") == RESP.error(
+            "ERR CONFIG SET failed (possibly related to argument 'slowlog-max-len') - duplicate parameter"))
+        #expect(node.send(1, "CONFIG", "SET", "slowlog-max-len", "1", "slowlog-log-slower-than", "x").hasPrefix("-ERR"))
+        #expect(node.wire.slowLog.lengthLimit == 64, "a bad value anywhere leaves every setting as it was")
+        #expect(node.send(1, "CONFIG", "SET", "slowlog-max-len") == RESP.error(
+            "ERR wrong number of arguments for 'config|set' command"))
+        #expect(node.send(1, "CONFIG", "SET", "a", "b", "c") == RESP.error("ERR syntax error"))
+    }
+
+    @Test("CONFIG SET accepts a fixed setting's current value and refuses another as immutable")
+    func fixedSettings() {
+        var node = ConnectedStore()
+        #expect(node.send(1, "CONFIG", "SET", "save", "", "appendonly", "no") == RESP.ok)
+        #expect(node.send(1, "CONFIG", "SET", "maxmemory", "1mb") == RESP.error(
+            "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - can't set immutable config"))
+        #expect(node.send(1, "CONFIG", "REWRITE") == RESP.error("ERR The server is running without a config file"))
+    }
+
+    @Test("SLOWLOG notes the commands slower than the threshold, newest first, and GET, LEN and RESET work")
+    func slowLog() {
+        var node = ConnectedStore()
+        node.send(1, "CONFIG", "SET", "slowlog-log-slower-than", "0")
+        node.send(1, "SET", "a", "1")
+        node.send(1, "INCR", "a")
+        node.send(1, "DEL", "a")
+        #expect(node.send(1, "SLOWLOG", "LEN") == RESP.integer(3))
+        let entries = Self.decoded(node.send(1, "SLOWLOG", "GET", "2"))?.elements ?? []
+        #expect(entries.count == 2)
+        #expect(entries.first?.elements.count == 6)
+        #expect(entries.first?.elements[3] == .array([.bulk("DEL"), .bulk("a")]))
+        #expect(entries.last?.elements[3] == .array([.bulk("INCR"), .bulk("a")]))
+        #expect(entries.first?.elements[0] == .integer(2))
+        #expect(Self.decoded(node.send(1, "SLOWLOG", "GET", "-1"))?.elements.count == 3)
+        #expect(node.send(1, "SLOWLOG", "GET", "-2") == RESP.error("ERR count should be greater than or equal to -1"))
+        #expect(node.send(1, "SLOWLOG", "RESET") == RESP.ok)
+        #expect(node.send(1, "SLOWLOG", "LEN") == RESP.integer(0))
+        #expect(node.send(1, "SLOWLOG", "BOGUS") == RESP.error(
+            "ERR unknown subcommand or wrong number of arguments for 'BOGUS'. Try SLOWLOG HELP."))
+    }
+
+    @Test("SLOWLOG keeps at most slowlog-max-len entries, nothing below the threshold, and trims long commands")
+    func slowLogBounds() {
+        var node = ConnectedStore()
+        node.send(1, "CONFIG", "SET", "slowlog-log-slower-than", "0", "slowlog-max-len", "2")
+        for index in 0..<5 { node.send(1, "SET", "k\(index)", "v") }
+        #expect(node.send(1, "SLOWLOG", "LEN") == RESP.integer(2))
+        node.send(1, "SLOWLOG", "RESET")
+        node.send(1, "CONFIG", "SET", "slowlog-log-slower-than", "-1")
+        node.send(1, "SET", "k", "v")
+        #expect(node.send(1, "SLOWLOG", "LEN") == RESP.integer(0), "a negative threshold logs nothing")
+        node.send(1, "CONFIG", "SET", "slowlog-log-slower-than", "0")
+        node.send(1, arguments: ["MSET"] + (0..<40).flatMap { ["key\($0)", String(repeating: "x", count: 200)] })
+        let arguments = Self.decoded(node.send(1, "SLOWLOG", "GET", "1"))?.elements.first?.elements[3].elements ?? []
+        #expect(arguments.count == 32)
+        #expect(arguments.last == .bulk("... (50 more arguments)"))
+        #expect(arguments[2] == .bulk(String(repeating: "x", count: 128) + "... (72 more bytes)"))
+        #expect(node.send(1, "CONFIG", "SET", "slowlog-max-len", "\(SlowLog.entriesLimit + 1)").hasPrefix("-ERR"))
+    }
+
+    @Test("an EXEC's commands are noted each on its own, and the EXEC as exec")
+    func slowLogInsideExec() {
+        var node = ConnectedStore()
+        node.send(1, "CONFIG", "SET", "slowlog-log-slower-than", "0")
+        node.send(1, "MULTI")
+        node.send(1, "SET", "a", "1")
+        node.send(1, "EXEC")
+        let entries = Self.decoded(node.send(1, "SLOWLOG", "GET"))?.elements ?? []
+        #expect(entries.map { $0.elements[3] } == [.array([.bulk("exec")]), .array([.bulk("SET"), .bulk("a"), .bulk("1")])])
+    }
+
+    @Test("COMMAND COUNT, LIST, INFO and DOCS describe the same commands, with Redis's fields")
+    func command() {
+        var node = ConnectedStore()
+        let names = (Self.decoded(node.send(1, "COMMAND", "LIST"))?.elements ?? []).map(\.description)
+        #expect(node.send(1, "COMMAND", "COUNT") == RESP.integer(names.count))
+        #expect(Set(names).count == names.count, "each command once")
+        #expect(names.contains("\"multi\"") && names.contains("\"get\"") && names.contains("\"slowlog\""))
+        let info = Self.decoded(node.send(1, "COMMAND", "INFO", "get", "mset", "nosuch"))?.elements ?? []
+        #expect(info.count == 3)
+        #expect(info[0].elements.count == 10)
+        #expect(Array(info[0].elements.prefix(6)) == [
+            .bulk("get"), .integer(2), .array([.simple("readonly")]), .integer(1), .integer(1), .integer(1),
+        ])
+        #expect(Array(info[1].elements[3...5]) == [.integer(1), .integer(-1), .integer(2)])
+        #expect(info[2] == .array(nil))
+        #expect(Self.decoded(node.send(1, "COMMAND"))?.elements.count == names.count)
+        let docs = Self.decoded(node.send(1, "COMMAND", "DOCS", "set"))?.elements ?? []
+        #expect(docs == [.bulk("set"), .array([.bulk("group"), .bulk("string")])])
+        #expect(Self.decoded(node.send(1, "COMMAND", "DOCS"))?.elements.count == 2 * names.count)
+        #expect(node.send(1, "COMMAND", "LIST", "FILTERBY", "PATTERN", "mul*") == RESP.array(RESP.bulk("multi")))
+        #expect(node.send(1, "COMMAND", "LIST", "FILTERBY", "MODULE", "x") == "*0\r\n")
+        #expect(node.send(1, "COMMAND", "LIST", "FILTERBY", "BOGUS", "x") == RESP.error("ERR syntax error"))
+        #expect(node.send(1, "COMMAND", "BOGUS").hasPrefix("-ERR unknown subcommand 'BOGUS'"))
+    }
+
+    @Test("CLIENT LIST lists every connection with its address; filters by TYPE and ID")
+    func clientList() {
+        var node = ConnectedStore()
+        node.send(1, "CLIENT", "SETNAME", "one")
+        node.send(2, "PING")
+        node.send(3, "SUBSCRIBE", "news")
+        let lines = Self.decoded(node.send(1, "CLIENT", "LIST")).flatMap { reply -> [String]? in
+            if case .bulk(let text?) = reply { text.split(separator: "\n").map(String.init) } else { nil }
+        } ?? []
+        #expect(lines.count == 3)
+        #expect(lines[0].hasPrefix("id=1 addr=127.0.0.1:50001 laddr=127.0.0.1:7000 fd=11 name=one "))
+        #expect(lines[0].contains(" cmd=client|list "))
+        #expect(lines[2].contains(" flags=P ") && lines[2].contains(" sub=1 "))
+        #expect(node.send(1, "CLIENT", "LIST", "TYPE", "pubsub").contains("id=3 "))
+        #expect(!node.send(1, "CLIENT", "LIST", "TYPE", "normal").contains("id=3 "))
+        #expect(node.send(1, "CLIENT", "LIST", "ID", "2").hasPrefix("$"))
+        #expect(node.send(1, "CLIENT", "LIST", "ID", "2").contains("id=2 addr="))
+        #expect(node.send(2, "CLIENT", "INFO").contains("id=2 addr=127.0.0.1:50002 "))
+    }
+
+    @Test("CLIENT KILL closes the connections its filters match, skipping the asker unless told, with Redis's replies")
+    func clientKill() {
+        var node = ConnectedStore()
+        for client in 1...5 as ClosedRange<UInt64> { node.send(client, "PING") }
+        #expect(node.send(1, "CLIENT", "KILL", "ID", "2") == RESP.integer(1))
+        #expect(node.closed == [2])
+        #expect(node.send(1, "CLIENT", "KILL", "127.0.0.1:50003") == RESP.ok)
+        #expect(node.send(1, "CLIENT", "KILL", "127.0.0.1:59999") == RESP.error("ERR No such client"))
+        #expect(node.send(1, "CLIENT", "KILL", "ADDR", "127.0.0.1:50004", "SKIPME", "yes") == RESP.integer(1))
+        #expect(node.send(1, "CLIENT", "KILL", "LADDR", "127.0.0.1:7000") == RESP.integer(1), "all but the asker")
+        #expect(node.closed == [2, 3, 4, 5])
+        #expect(node.send(1, "CLIENT", "KILL", "ID", "0") == RESP.error("ERR client-id should be greater than 0"))
+        #expect(node.send(1, "CLIENT", "KILL", "TYPE", "bogus") == RESP.error("ERR Unknown client type 'bogus'"))
+        #expect(node.send(1, "CLIENT", "KILL", "USER", "alice") == RESP.error("ERR No such user 'alice'"))
+        #expect(node.send(1, "CLIENT", "KILL", "ID", "1", "SKIPME", "maybe") == RESP.error("ERR syntax error"))
+        #expect(node.send(1, "CLIENT", "KILL", "ID") == RESP.error("ERR No such client"), "three words: the old form")
+        #expect(node.send(1, "CLIENT", "KILL", "USER", "default", "SKIPME", "no") == RESP.integer(1))
+        #expect(node.closed == [2, 3, 4, 5, 1], "SKIPME no closes the asker too, after its reply")
+    }
+}
