@@ -94,7 +94,7 @@ extension Report {
                     + "\(ratio.map { Format.plain($0) } ?? "–") |")
         }
         row("load, one client with \(ScaleBenchmark.loadDepth) SETs in flight", \.loadNanoseconds, Format.duration)
-        row("data files at the kill", \.diskBytesAtKill, Format.mebibytes)
+        row("data files at the kill (Lockstep: both nodes)", \.diskBytesAtKill, Format.mebibytes)
         row("**restart → first SET acknowledged**", \.comebackNanoseconds, Format.duration)
         let protected = lockstep?.protectedNanoseconds.map(Format.duration) ?? "n/a"
         lines.append("| restart → protected again (a primary with a caught-up backup) | \(protected) | – | – |")

@@ -84,7 +84,7 @@ struct DurabilityReportTests {
         #expect(text.contains("### Durability: back after kill -9 of every process (1000 keys, fsync everysec)"))
         #expect(text.contains("| **restart → first SET acknowledged** | 300.0 ms | 200.0 ms | 1.5 |"))
         #expect(text.contains("| load, one client with 1000 SETs in flight | 2 s | 1 s | 2 |"))
-        #expect(text.contains("| data files at the kill | 3.0 MiB | 2.0 MiB | 1.5 |"))
+        #expect(text.contains("| data files at the kill (Lockstep: both nodes) | 3.0 MiB | 2.0 MiB | 1.5 |"))
         #expect(text.contains("| restart → protected again (a primary with a caught-up backup) | 1.5 s | – | – |"))
         #expect(text.contains("| keys back (DBSIZE after the restart) | 1000 of 1000 | 998 of 1000 | – |"))
         #expect(text.contains("- redis: 2 keys missing"))
