@@ -2,7 +2,7 @@
 public struct BenchmarkPlan: Sendable {
     /// What `--only` can select.
     public enum Part: String, Sendable, CaseIterable {
-        case floors, lockstep, redis, failover, backpressure, scale
+        case floors, lockstep, redis, failover, backpressure, scale, durability
     }
 
     public var name: String
@@ -35,6 +35,10 @@ public struct BenchmarkPlan: Sendable {
     public var parts: Set<Part> = Set(Part.allCases)
     /// Key counts the scale run loads, each into a fresh pair and a fresh Redis; empty skips it.
     public var scaleKeyCounts: [Int] = []
+    /// The durability group's policies, each measured on a fresh durable pair beside a fresh Redis with appendonly.
+    public var durabilityPolicies: [FsyncPolicy] = FsyncPolicy.allCases
+    /// Keys loaded before the durability group kills every process and times the restart.
+    public var comebackKeys = 1_000_000
 
     /// The full profile: 3 interleaved rounds of 2-second cases, 10 failovers; about 5 minutes.
     public static let full = BenchmarkPlan(
@@ -44,12 +48,19 @@ public struct BenchmarkPlan: Sendable {
         redisWaitConnections: [1, 4, 16, 64], failoverCycles: 10, backpressureStopNanoseconds: 3_000_000_000,
         scaleKeyCounts: [1_000_000, 10_000_000])
 
-    /// The `--quick` profile: one round of short cases, the ratios' cases only, 3 failovers; under a minute.
-    public static let quick = BenchmarkPlan(
-        name: "quick", rounds: 1, warmupNanoseconds: 100_000_000, caseDurationNanoseconds: 500_000_000,
-        operationLimit: 500_000, keyspace: 2_000, floorConnections: [1, 64], setConnections: [1, 64],
-        getConnections: [16], pipelined: (16, 16), redisSetConnections: [64], redisWaitConnections: [1, 64],
-        failoverCycles: 3, backpressureStopNanoseconds: 2_000_000_000)
+    /// The `--quick` profile: one round of short cases, the ratios' cases only, 3 failovers; under a minute. Of the
+    /// durability group only `always` (the policy that syncs on the request path) and a restart over a few thousand
+    /// keys, which keep it to a few seconds.
+    public static let quick: BenchmarkPlan = {
+        var plan = BenchmarkPlan(
+            name: "quick", rounds: 1, warmupNanoseconds: 100_000_000, caseDurationNanoseconds: 500_000_000,
+            operationLimit: 500_000, keyspace: 2_000, floorConnections: [1, 64], setConnections: [1, 64],
+            getConnections: [16], pipelined: (16, 16), redisSetConnections: [64], redisWaitConnections: [1, 64],
+            failoverCycles: 3, backpressureStopNanoseconds: 2_000_000_000)
+        plan.durabilityPolicies = [.always]
+        plan.comebackKeys = 2_000
+        return plan
+    }()
 
     /// The cases of one group, in the order a round runs them.
     public func cases(in group: CaseGroup) -> [CaseDefinition] {

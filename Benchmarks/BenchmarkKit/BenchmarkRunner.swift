@@ -51,7 +51,7 @@ public final class BenchmarkRunner {
     }
 
     /// Parts that were planned and available but could not run at all.
-    private var missingParts: [String] = []
+    var missingParts: [String] = []
 
     public func run() -> Report {
         let ownPath = TextFile.ownExecutable()
@@ -104,24 +104,22 @@ public final class BenchmarkRunner {
         if redisPair != nil { groups.append(.redis) }
         for round in 0..<plan.rounds {
             for definition in plan.roundOrder(of: groups, round: round) {
-                var measurement: CaseMeasurement?
-                do {
+                measureAndRecord(definition, round: round) { () throws(BenchmarkError) in
                     switch definition.group {
                     case .floors:
-                        measurement = try floors?.measure(definition, plan: plan)
+                        do throws(SystemError) {
+                            return try floors?.measure(definition, plan: plan)
+                        } catch {
+                            throw .system(error)
+                        }
                     case .lockstep:
-                        if let pair { measurement = try measureLockstep(definition, pair, primary: pairPrimary) }
+                        guard let pair else { return nil }
+                        return try measureLockstep(definition, pair, primary: pairPrimary)
                     case .redis:
-                        if let redisPair { measurement = try measureRedis(definition, redisPair) }
+                        guard let redisPair else { return nil }
+                        return try measureRedis(definition, redisPair)
                     }
-                } catch {
-                    log("[round \(round + 1)/\(plan.rounds)] \(definition.key): failed: \(error)")
-                    report.notes.append("\(definition.key) round \(round + 1) failed: \(error)")
-                    continue
                 }
-                guard let measurement else { continue }
-                report.record(measurement, for: definition, round: round)
-                log("[round \(round + 1)/\(plan.rounds)] " + Self.progressLine(definition, measurement))
             }
         }
         floors?.stop()
@@ -129,8 +127,27 @@ public final class BenchmarkRunner {
         redisPair?.stop()
         if parts.contains(.failover), let lockstep { runFailover(lockstep) }
         if parts.contains(.backpressure), let lockstep { runBackpressure(lockstep) }
+        if parts.contains(.durability), !plan.durabilityPolicies.isEmpty { runDurability(lockstep, redis) }
         if parts.contains(.scale), !plan.scaleKeyCounts.isEmpty { runScale(lockstep, redis) }
         return report
+    }
+
+    /// Runs one case of round `round` with `measure` (nil: its system is not running) and records what it measured;
+    /// a failure becomes a note and a progress line, and the run goes on.
+    func measureAndRecord(
+        _ definition: CaseDefinition, round: Int, _ measure: () throws(BenchmarkError) -> CaseMeasurement?
+    ) {
+        let measurement: CaseMeasurement?
+        do {
+            measurement = try measure()
+        } catch {
+            log("[round \(round + 1)/\(plan.rounds)] \(definition.key): failed: \(error)")
+            report.notes.append("\(definition.key) round \(round + 1) failed: \(error)")
+            return
+        }
+        guard let measurement else { return }
+        report.record(measurement, for: definition, round: round)
+        log("[round \(round + 1)/\(plan.rounds)] " + Self.progressLine(definition, measurement))
     }
 
     // MARK: Cases
@@ -238,7 +255,7 @@ public final class BenchmarkRunner {
     }
 
     func locateLockstep(ownPath: String?) -> String? {
-        let needed: Set<BenchmarkPlan.Part> = [.lockstep, .failover, .backpressure, .scale]
+        let needed: Set<BenchmarkPlan.Part> = [.lockstep, .failover, .backpressure, .scale, .durability]
         guard !plan.parts.isDisjoint(with: needed) else { return nil }
         let candidate = options.lockstepPath ?? ownPath.map { "\(TextFile.directory(of: $0))/lockstep" }
         if let candidate, TextFile.isExecutable(candidate) { return candidate }
@@ -251,7 +268,9 @@ public final class BenchmarkRunner {
     }
 
     func locateRedis() -> String? {
-        guard plan.parts.contains(.redis) || plan.parts.contains(.scale) && !plan.scaleKeyCounts.isEmpty else {
+        let isNeeded = plan.parts.contains(.redis) || plan.parts.contains(.scale) && !plan.scaleKeyCounts.isEmpty
+            || plan.parts.contains(.durability) && !plan.durabilityPolicies.isEmpty
+        guard isNeeded else {
             return nil
         }
         if let path = options.redisPath ?? TextFile.findOnPath("redis-server"), TextFile.isExecutable(path) {

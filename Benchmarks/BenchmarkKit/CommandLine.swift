@@ -12,7 +12,8 @@ public enum BenchmarkCommandLine {
     public static let usage = """
         usage: lockstep-bench [--quick] [--rounds N] [--json PATH] [--only GROUP[,GROUP...]] [--duration SECONDS]
                               [--failover-cycles N] [--node-timeout MS] [--lockstep PATH] [--redis-server PATH]
-                              [--keys N] [--unacked-bytes N] [--unacked-entries N] [--scale-keys N[,N...]] [--strict]
+                              [--keys N] [--unacked-bytes N] [--unacked-entries N] [--scale-keys N[,N...]]
+                              [--fsync POLICY[,POLICY...]] [--durability-keys N] [--strict]
 
         Measures a Lockstep pair beside the loopback floors and a Redis primary+replica, in one run.
         Build both binaries first:  swift build -c release && .build/release/lockstep-bench
@@ -20,13 +21,17 @@ public enum BenchmarkCommandLine {
           --quick              one round of short cases, 3 failovers: under a minute (CI smoke test)
           --rounds N           interleaved rounds (default 3; figures are medians with min–max)
           --json PATH          also write the report as one JSON object to PATH
-          --only GROUPS        run only these: floors, lockstep, redis, failover, backpressure, scale (comma-separated)
+          --only GROUPS        run only these: floors, lockstep, redis, failover, backpressure, scale, durability
+                               (comma-separated)
           --duration SECONDS   measured time per case (default 2, quick 0.5)
           --failover-cycles N  kill -9 cycles (default 10, quick 3)
           --keys N             keys cycled through by SET and GET (default 10000, quick 2000)
           --unacked-bytes N    the backpressure pair's --unacked-bytes (default 524288)
           --unacked-entries N  the backpressure pair's --unacked-entries (default 1000000)
           --scale-keys N,...   key counts the scale group loads (default 1000000,10000000; quick: none)
+          --fsync P,...        the durability group's policies: no, everysec, always (default all; quick: always)
+          --durability-keys N  keys loaded before the durability group kills and restarts everything
+                               (default 1000000, quick 2000)
           --node-timeout MS    pass --timeout MS to the failover pair (default: the node's own default)
           --lockstep PATH      the lockstep binary (default: beside this executable)
           --redis-server PATH  redis-server (default: from PATH; absent Redis is reported, not fatal)
@@ -92,6 +97,19 @@ public enum BenchmarkCommandLine {
                     counts.append(count)
                 }
                 plan.scaleKeyCounts = counts
+            case "--fsync":
+                var policies: [FsyncPolicy] = []
+                for name in try value(flag).split(separator: ",") {
+                    guard let policy = FsyncPolicy(rawValue: String(name)) else {
+                        let known = FsyncPolicy.allCases.map(\.rawValue).joined(separator: ", ")
+                        throw UsageError(description: "--fsync: unknown policy \"\(name)\"; known: \(known)")
+                    }
+                    if !policies.contains(policy) { policies.append(policy) }
+                }
+                guard !policies.isEmpty else { throw UsageError(description: "--fsync needs at least one policy") }
+                plan.durabilityPolicies = policies
+            case "--durability-keys":
+                plan.comebackKeys = try positive(flag)
             case "--unacked-bytes":
                 plan.backpressureUnackedBytesLimit = UInt64(try positive(flag))
             case "--unacked-entries":

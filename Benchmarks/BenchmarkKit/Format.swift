@@ -56,6 +56,11 @@ public enum Format {
     /// Bytes as MiB with one decimal.
     public static func mebibytes(_ bytes: UInt64) -> String { fixed(Double(bytes) / 1_048_576, decimals: 1) + " MiB" }
 
+    /// A duration in the unit that suits it: `850.2 ms` under a second, `3.45 s` from there.
+    public static func duration(_ nanoseconds: UInt64) -> String {
+        nanoseconds < 1_000_000_000 ? milliseconds(nanoseconds) : plain(Double(nanoseconds) / 1e9) + " s"
+    }
+
     /// Nanoseconds as milliseconds with one decimal.
     public static func milliseconds(_ nanoseconds: UInt64) -> String {
         fixed(Double(nanoseconds) / 1e6, decimals: 1) + " ms"

@@ -6,22 +6,25 @@ import Runtime
 ///
 /// Started the way a user would (`lockstep node --name a --client … --channel … --peer … --arbiter DIR`, and the
 /// mirror for b), on ports the harness chose and then checked by waiting for both to listen. `--parent-pid` makes a
-/// node stop by itself should the harness die without cleaning up (kill -9), so no run leaves orphans.
+/// node stop by itself should the harness die without cleaning up (kill -9), so no run leaves orphans. A durable pair
+/// gives each node its own data directory (`--data-dir`) inside the pair's temporary directory, so `stop()` removes
+/// it with the rest.
 public final class LockstepPair {
     public let nodes: [ServerProcess]
     let directory: String
     private let controls: [ControlClient]
 
-    /// Starts nodes a and b from `executable` with `extraArguments` (e.g. `--timeout`) and waits until one of them is
-    /// a primary whose backup has caught up. Retries with fresh ports if a port was taken meanwhile.
+    /// Starts nodes a and b from `executable` with `extraArguments` (e.g. `--timeout`), each over a fresh data
+    /// directory if `isDurable`, and waits until one of them is a primary whose backup has caught up. Retries with
+    /// fresh ports if a port was taken meanwhile.
     public static func start(
-        executable: String, extraArguments: [String] = [], readyTimeoutSeconds: Double = 20
+        executable: String, extraArguments: [String] = [], isDurable: Bool = false, readyTimeoutSeconds: Double = 20
     ) throws(BenchmarkError) -> LockstepPair {
         var lastError: BenchmarkError = .setupFailed("no attempt made")
         for _ in 0..<3 {
             let pair: LockstepPair
             do {
-                pair = try LockstepPair(executable: executable, extraArguments: extraArguments)
+                pair = try LockstepPair(executable: executable, extraArguments: extraArguments, isDurable: isDurable)
             } catch {
                 lastError = error
                 continue
@@ -42,7 +45,7 @@ public final class LockstepPair {
         throw lastError
     }
 
-    private init(executable: String, extraArguments: [String]) throws(BenchmarkError) {
+    private init(executable: String, extraArguments: [String], isDurable: Bool) throws(BenchmarkError) {
         let ports: [UInt16]
         let directory: String
         do {
@@ -73,7 +76,7 @@ public final class LockstepPair {
                     "node", "--name", names[index], "--client", "127.0.0.1:\(ports[index])",
                     "--channel", "127.0.0.1:\(ports[2 + index])", "--peer", "127.0.0.1:\(ports[3 - index])",
                     "--arbiter", arbiter, "--cluster-secret-file", secret, "--parent-pid", "\(getpid())",
-                ] + extraArguments
+                ] + (isDurable ? ["--data-dir", Self.dataDirectory(names[index], in: directory)] : []) + extraArguments
             do {
                 nodes.append(
                     try ServerProcess(
@@ -94,6 +97,11 @@ public final class LockstepPair {
             throw error
         }
     }
+
+    /// Node `name`'s `--data-dir` in a durable pair (the node creates it).
+    public func dataDirectory(_ name: String) -> String { Self.dataDirectory(name, in: directory) }
+
+    private static func dataDirectory(_ name: String, in directory: String) -> String { "\(directory)/data-\(name)" }
 
     /// `INFO replication` (and server) of node `index`, or nil if it does not answer within `timeoutNanoseconds`.
     public func info(_ index: Int, section: String = "replication", timeoutNanoseconds: UInt64 = 1_000_000_000)

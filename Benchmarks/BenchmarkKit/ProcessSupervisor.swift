@@ -40,7 +40,12 @@ public final class ProcessSupervisor: Sendable {
     }
 
     /// Kills (SIGKILL) and reaps one child, and forgets it.
+    ///
+    /// Its process group (its own, by `spawn`) gets the SIGKILL first, while the unreaped child still holds the
+    /// group id: what the child forked goes with it, such as a Redis rewriting its append-only file or feeding a
+    /// replica, which would otherwise outlive it and write into a directory the harness is about to remove.
     public func kill(_ child: ChildProcess) {
+        try? child.signalGroup(SIGKILL)  // a group already gone is the goal
         _ = try? child.terminate(signal: SIGKILL, timeout: .seconds(5))  // a child already gone is the goal
         children.withLock { $0?.removeAll { $0 === child } }
     }
@@ -67,6 +72,7 @@ public final class ProcessSupervisor: Sendable {
         }
         for child in all {
             try? child.signal(SIGCONT)  // a stopped process still dies of SIGKILL; this only tidies its state
+            try? child.signalGroup(SIGKILL)  // what it forked too (see `kill`); a group already gone is the goal
             _ = try? child.terminate(signal: SIGKILL, timeout: .seconds(5))  // gone already is fine
         }
         let paths = directories.withLock { list -> [String] in

@@ -18,6 +18,7 @@ extension Report {
             ("ratios", .array(ratios.map(Self.json))),
             ("failover", failover.map(Self.json) ?? .null),
             ("backpressure", backpressure.map(Self.json) ?? .null),
+            ("durability", durabilityJSON()),
             ("scale", .array(scale.map(Self.json))),
             ("errors", .number(Double(totalErrors))),
             ("notes", .array(notes.map(JSONValue.string))),

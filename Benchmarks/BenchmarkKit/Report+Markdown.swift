@@ -14,6 +14,7 @@ extension Report {
         lines.append(contentsOf: ratioTable())
         lines.append(contentsOf: failoverSection())
         lines.append(contentsOf: backpressureSection())
+        lines.append(contentsOf: durabilitySection())
         lines.append(contentsOf: scaleSection())
         if !notes.isEmpty {
             lines.append("### Notes")

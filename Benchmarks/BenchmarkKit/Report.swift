@@ -16,6 +16,8 @@ public struct Report: Sendable {
     public var backpressure: BackpressureResult?
     /// The scale run: per key count, Lockstep then Redis.
     public var scale: [ScaleResult] = []
+    /// The durability group's restart and context; its SET cases are in `rounds` like every other case.
+    public var durability: DurabilityResult?
     /// Things the reader must know: a missing Redis, a missing binary, a group that failed.
     public var notes: [String]
 

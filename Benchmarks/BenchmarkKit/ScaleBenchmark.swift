@@ -128,6 +128,12 @@ public struct ScaleBenchmark {
 
     /// Writes `key:0` … `key:<keys-1>` through one connection with `loadDepth` SETs in flight; returns the time taken.
     func load(_ address: SocketAddress, keys: Int) throws(BenchmarkError) -> UInt64 {
+        try Self.load(address, keys: keys, valueBytes: valueBytes)
+    }
+
+    /// Writes `key:0` … `key:<keys-1>` with `valueBytes`-byte values through one connection with `loadDepth` SETs in
+    /// flight; returns the time taken. The durability group loads its keys the same way.
+    static func load(_ address: SocketAddress, keys: Int, valueBytes: Int) throws(BenchmarkError) -> UInt64 {
         let connection = try PipelinedConnection(to: address)
         let start = monotonicNanoseconds()
         let end = start + UInt64((60 + Double(keys) / Self.loadRateFloor) * 1e9)
