@@ -9,9 +9,17 @@ enum DataCommand: String, CaseIterable, Sendable {
     case incr, incrby, decr, decrby, append, strlen, mget, mset, msetnx
     case expire, pexpire, expireat, pexpireat, ttl, pttl, expiretime, pexpiretime, persist
     case time
+    case hset, hsetnx, hget, hmget, hmset, hdel, hlen, hstrlen, hexists, hkeys, hvals, hgetall, hincrby, hincrbyfloat
+    case hrandfield
 
     var arity: Int {
         switch self {
+        case .hset, .hmset: -4
+        case .hsetnx, .hincrby, .hincrbyfloat: 4
+        case .hget, .hstrlen, .hexists: 3
+        case .hmget, .hdel: -3
+        case .hlen, .hkeys, .hvals, .hgetall: 2
+        case .hrandfield: -2
         case .get, .getdel, .type, .keys, .incr, .decr, .strlen, .ttl, .pttl, .expiretime, .pexpiretime, .persist,
             .select:
             2
@@ -31,6 +39,7 @@ enum DataCommand: String, CaseIterable, Sendable {
         case .get, .mget, .exists, .type, .keys, .dbsize, .randomkey, .strlen, .ttl, .pttl, .expiretime, .pexpiretime,
             .time:
             true
+        case .hget, .hmget, .hlen, .hstrlen, .hexists, .hkeys, .hvals, .hgetall, .hrandfield: true
         default: false
         }
     }

@@ -13,7 +13,7 @@ extension KeyValueStore {
     static func isAnsweredWithoutEntry(_ command: DataCommand) -> Bool {
         switch command {
         case .get, .mget, .exists, .type, .strlen, .ttl, .pttl, .expiretime, .pexpiretime, .dbsize: true
-        default: false
+        default: isCollectionReadWithoutEntry(command)
         }
     }
 
@@ -36,10 +36,11 @@ extension KeyValueStore {
         guard let arguments = try? CommandArguments(decoding: command), name.accepts(argumentCount: arguments.count)
         else { return nil }
         if name == .get { return getWithoutEntry(arguments.key(at: 1), clock: clock) }
-        let keys = name == .mget || name == .exists ? 1..<arguments.count : name == .dbsize ? 1..<1 : 1..<2
+        guard let keys = readKeyPositions(name, arguments) else { return nil }
         for position in keys where hasExpired(arguments.key(at: position), clock: clock) { return nil }
         var view = self
-        let reply = view.execute(name, arguments, clock: clock)
+        let reply = view.execute(
+            name, arguments, clock: clock, random: { preconditionFailure("a read without an entry drew randomness") })
         assert(view.count == count && view.digestSum == digestSum, "a read changed the store")
         return reply
     }
@@ -51,7 +52,8 @@ extension KeyValueStore {
         // Through the table each time: a local copy of the shard would retain each of its arrays.
         guard let slot = shards[index].find(key, hash: hash) else { return Replies.nullBulk }
         if let expiresAt = shards[index].expiry(at: slot), Self.milliseconds(clock()) > expiresAt { return nil }
-        return RESPWriter.bulk(shards[index].value(at: slot))
+        guard let value = shards[index].value(at: slot) else { return Replies.wrongType }
+        return RESPWriter.bulk(value)
     }
 
     /// Whether `key` exists with a TTL that has passed (it is due for deletion).

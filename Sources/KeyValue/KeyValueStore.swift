@@ -90,11 +90,19 @@ public struct KeyValueStore: StateMachine, Sendable {
             let seed = context.randomValue()
             return randomKey(seed: seed, clock: clock)
         }
-        return execute(command, arguments, clock: clock)
+        return execute(command, arguments, clock: clock, random: { context.randomValue() })
     }
 
-    mutating func execute(_ command: DataCommand, _ arguments: CommandArguments, clock: Clock) -> [UInt8] {
+    /// The source of a command's randomness: the recorded random values, drawn only by the commands that need one.
+    typealias Random = () -> UInt64
+
+    mutating func execute(
+        _ command: DataCommand, _ arguments: CommandArguments, clock: Clock, random: Random
+    ) -> [UInt8] {
         switch command {
+        case .hset, .hsetnx, .hget, .hmget, .hmset, .hdel, .hlen, .hstrlen, .hexists, .hkeys, .hvals, .hgetall,
+            .hincrby, .hincrbyfloat, .hrandfield:
+            executeHash(command, arguments, clock: clock, random: random)
         case .get: get(arguments, clock: clock)
         case .set: set(arguments, clock: clock)
         case .setnx: setIfAbsent(arguments, clock: clock)
@@ -154,9 +162,10 @@ extension KeyValueStore {
         Self.shardIndex(hash: hash, level: level, splitPointer: splitPointer)
     }
 
-    /// Runs `body` on shard `index` in place and moves the totals by what it changed.
+    /// Runs `body` on shard `index` in place and moves the totals by what it changed (`KeyValueStore+Kinds.swift`
+    /// uses it too).
     @inline(__always)
-    private mutating func updateShard<Result>(_ index: Int, _ body: (inout StoreShard) -> Result) -> Result {
+    mutating func updateShard<Result>(_ index: Int, _ body: (inout StoreShard) -> Result) -> Result {
         let oldCount = shards[index].count, oldExpiring = shards[index].expiringCount
         let oldDigest = shards[index].digestSum, oldBytes = shards[index].byteCount
         let result = body(&shards[index])
@@ -167,19 +176,26 @@ extension KeyValueStore {
         return result
     }
 
-    /// The value of `key` if it exists and has not expired; an expired key is deleted (lazy expiry).
-    ///
-    /// Reads the clock only when the key has a TTL. The value views the shard's storage: let it go before the next
-    /// write, which would otherwise copy the shard.
-    mutating func liveValue(_ key: StoreKey, clock: Clock) -> ArraySlice<UInt8>? {
+    /// What a string command finds at a key.
+    enum LiveString {
+        case missing, wrongType
+        /// The value, viewing the shard's storage: let it go before the next write, which would otherwise copy the
+        /// shard.
+        case value(ArraySlice<UInt8>)
+    }
+
+    /// The string value of `key` if it exists and has not expired; an expired key is deleted (lazy expiry).
+    /// Reads the clock only when the key has a TTL.
+    mutating func liveValue(_ key: StoreKey, clock: Clock) -> LiveString {
         let hash = ShardHash.of(key.bytes)
         let index = shardIndex(hash: hash)
-        guard let slot = shards[index].find(key, hash: hash) else { return nil }
+        guard let slot = shards[index].find(key, hash: hash) else { return .missing }
         if let expiresAt = shards[index].expiry(at: slot), Self.milliseconds(clock()) > expiresAt {
             remove(key)
-            return nil
+            return .missing
         }
-        return shards[index].value(at: slot)
+        guard let value = shards[index].value(at: slot) else { return .wrongType }
+        return .value(value)
     }
 
     /// Whether `key` exists and has not expired; an expired key is deleted.
@@ -252,7 +268,7 @@ extension KeyValueStore {
 
     /// Splits the shard at the split pointer into itself and a new last shard: the keys whose hash has bit `level`
     /// set move. O(one shard).
-    private mutating func splitShard() {
+    mutating func splitShard() {
         let source = splitPointer
         let bit: UInt64 = 1 << UInt64(level)
         var added = StoreShard()
@@ -291,7 +307,7 @@ extension KeyValueStore {
     func storedValue(_ key: StoreKey) -> [UInt8]? {
         let hash = ShardHash.of(key.bytes)
         let index = shardIndex(hash: hash)
-        return shards[index].find(key, hash: hash).map { Array(shards[index].value(at: $0)) }
+        return shards[index].find(key, hash: hash).flatMap { shards[index].value(at: $0).map(Array.init) }
     }
 
     /// The bytes held for the value of `key`, which may exceed its length; for tests of what an overwrite keeps.
