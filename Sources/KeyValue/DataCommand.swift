@@ -11,6 +11,8 @@ enum DataCommand: String, CaseIterable, Sendable {
     case time
     case hset, hsetnx, hget, hmget, hmset, hdel, hlen, hstrlen, hexists, hkeys, hvals, hgetall, hincrby, hincrbyfloat
     case hrandfield
+    case sadd, srem, sismember, smismember, scard, smembers, spop, srandmember, smove, sinter, sinterstore, sunion
+    case sunionstore, sdiff, sdiffstore, sintercard
 
     var arity: Int {
         switch self {
@@ -20,6 +22,11 @@ enum DataCommand: String, CaseIterable, Sendable {
         case .hmget, .hdel: -3
         case .hlen, .hkeys, .hvals, .hgetall: 2
         case .hrandfield: -2
+        case .sadd, .srem, .smismember, .sinterstore, .sunionstore, .sdiffstore, .sintercard: -3
+        case .sismember: 3
+        case .scard, .smembers: 2
+        case .spop, .srandmember, .sinter, .sunion, .sdiff: -2
+        case .smove: 4
         case .get, .getdel, .type, .keys, .incr, .decr, .strlen, .ttl, .pttl, .expiretime, .pexpiretime, .persist,
             .select:
             2
@@ -40,6 +47,7 @@ enum DataCommand: String, CaseIterable, Sendable {
             .time:
             true
         case .hget, .hmget, .hlen, .hstrlen, .hexists, .hkeys, .hvals, .hgetall, .hrandfield: true
+        case .sismember, .smismember, .scard, .smembers, .srandmember, .sinter, .sunion, .sdiff, .sintercard: true
         default: false
         }
     }

@@ -153,6 +153,7 @@ extension KeyValueStore {
             return RESPWriter.bulk(hash.member(atPosition: Int(random() % UInt64(hash.count))).field)
         }
         guard count != 0 else { return Self.emptyArray }
+        guard count >= -Int64(Self.randomPicksLimit) else { return Self.tooManyPicks }
         let positions = Self.randomPositions(count: count, of: hash.count, seed: random())
         var writer = RESPWriter()
         writer.appendArrayHeader(count: positions.count * (withValues ? 2 : 1))
@@ -180,6 +181,10 @@ extension KeyValueStore {
         return Array(positions.prefix(Int(count)))
     }
 
+    /// Most members a negative count may draw with repeats in one reply (HRANDFIELD, SRANDMEMBER). Redis has no
+    /// bound and builds whatever was asked; here one command must not make the primary build a reply of gigabytes.
+    static let randomPicksLimit = 1 << 22
+    static let tooManyPicks = RESPWriter.error("ERR count is out of range, at most \(randomPicksLimit) picks")
     static let emptyArray = Array("*0\r\n".utf8)
     static let outOfRange = RESPWriter.error("ERR value is out of range")
     private static let hashValueNotInteger = RESPWriter.error("ERR hash value is not an integer")

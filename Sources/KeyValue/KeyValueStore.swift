@@ -103,6 +103,9 @@ public struct KeyValueStore: StateMachine, Sendable {
         case .hset, .hsetnx, .hget, .hmget, .hmset, .hdel, .hlen, .hstrlen, .hexists, .hkeys, .hvals, .hgetall,
             .hincrby, .hincrbyfloat, .hrandfield:
             executeHash(command, arguments, clock: clock, random: random)
+        case .sadd, .srem, .sismember, .smismember, .scard, .smembers, .spop, .srandmember, .smove, .sinter,
+            .sinterstore, .sunion, .sunionstore, .sdiff, .sdiffstore, .sintercard:
+            executeSet(command, arguments, clock: clock, random: random)
         case .get: get(arguments, clock: clock)
         case .set: set(arguments, clock: clock)
         case .setnx: setIfAbsent(arguments, clock: clock)

@@ -6,7 +6,7 @@ import Replication
 /// the primary's replies, digest and snapshot bytes, and a snapshot taken midway must answer the rest alike.
 @Suite("collections replicate and snapshot exactly")
 struct CollectionReplicationTests {
-    enum Family: String, CaseIterable { case hash }
+    enum Family: String, CaseIterable { case hash, set }
 
     /// A seeded workload mixing one family's commands with strings, TTLs, deletes, ticks and the clock.
     static func workload(_ family: Family, seed: UInt64, commands: Int) -> StoreDriver {
@@ -42,6 +42,19 @@ struct CollectionReplicationTests {
             case 6: return ["HGETALL", key]
             case 7: return ["HSETNX", key, member, "n"]
             default: return ["HMGET", key, member, "m\(pick(30))"]
+            }
+        case .set:
+            let other = "key\(pick(12))"
+            switch pick(10) {
+            case 0, 1: return ["SADD", key, member, "m\(pick(30))", "m\(pick(30))"]
+            case 2: return ["SREM", key, member, "m\(pick(30))"]
+            case 3: return ["SPOP", key] + (pick(2) == 0 ? [] : ["\(pick(4))"])
+            case 4: return ["SRANDMEMBER", key, "\(pick(10) - 5)"]
+            case 5: return ["SMOVE", key, other, member]
+            case 6: return [["SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE"][pick(3)], "key\(pick(12))", key, other]
+            case 7: return ["SMEMBERS", key]
+            case 8: return ["SINTERCARD", "2", key, other]
+            default: return ["SUNION", key, other]
             }
         }
     }
