@@ -13,6 +13,8 @@ enum DataCommand: String, CaseIterable, Sendable {
     case hrandfield
     case sadd, srem, sismember, smismember, scard, smembers, spop, srandmember, smove, sinter, sinterstore, sunion
     case sunionstore, sdiff, sdiffstore, sintercard
+    case lpush, rpush, lpushx, rpushx, lpop, rpop, llen, lrange, lindex, lset, linsert, lrem, ltrim, lpos, lmove
+    case rpoplpush
 
     var arity: Int {
         switch self {
@@ -27,6 +29,12 @@ enum DataCommand: String, CaseIterable, Sendable {
         case .scard, .smembers: 2
         case .spop, .srandmember, .sinter, .sunion, .sdiff: -2
         case .smove: 4
+        case .lpush, .rpush, .lpushx, .rpushx, .lpos: -3
+        case .lpop, .rpop: -2
+        case .llen: 2
+        case .lindex, .rpoplpush: 3
+        case .lrange, .lset, .lrem, .ltrim: 4
+        case .linsert, .lmove: 5
         case .get, .getdel, .type, .keys, .incr, .decr, .strlen, .ttl, .pttl, .expiretime, .pexpiretime, .persist,
             .select:
             2
@@ -48,6 +56,7 @@ enum DataCommand: String, CaseIterable, Sendable {
             true
         case .hget, .hmget, .hlen, .hstrlen, .hexists, .hkeys, .hvals, .hgetall, .hrandfield: true
         case .sismember, .smismember, .scard, .smembers, .srandmember, .sinter, .sunion, .sdiff, .sintercard: true
+        case .llen, .lrange, .lindex, .lpos: true
         default: false
         }
     }

@@ -7,6 +7,7 @@ extension KeyValueStore {
         switch command {
         case .hget, .hmget, .hlen, .hstrlen, .hexists, .hkeys, .hvals, .hgetall: true
         case .sismember, .smismember, .scard, .smembers, .sinter, .sunion, .sdiff, .sintercard: true
+        case .llen, .lrange, .lindex, .lpos: true
         default: false
         }
     }

@@ -106,6 +106,9 @@ public struct KeyValueStore: StateMachine, Sendable {
         case .sadd, .srem, .sismember, .smismember, .scard, .smembers, .spop, .srandmember, .smove, .sinter,
             .sinterstore, .sunion, .sunionstore, .sdiff, .sdiffstore, .sintercard:
             executeSet(command, arguments, clock: clock, random: random)
+        case .lpush, .rpush, .lpushx, .rpushx, .lpop, .rpop, .llen, .lrange, .lindex, .lset, .linsert, .lrem, .ltrim,
+            .lpos, .lmove, .rpoplpush:
+            executeList(command, arguments, clock: clock)
         case .get: get(arguments, clock: clock)
         case .set: set(arguments, clock: clock)
         case .setnx: setIfAbsent(arguments, clock: clock)

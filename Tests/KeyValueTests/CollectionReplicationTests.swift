@@ -6,7 +6,7 @@ import Replication
 /// the primary's replies, digest and snapshot bytes, and a snapshot taken midway must answer the rest alike.
 @Suite("collections replicate and snapshot exactly")
 struct CollectionReplicationTests {
-    enum Family: String, CaseIterable { case hash, set }
+    enum Family: String, CaseIterable { case hash, set, list }
 
     /// A seeded workload mixing one family's commands with strings, TTLs, deletes, ticks and the clock.
     static func workload(_ family: Family, seed: UInt64, commands: Int) -> StoreDriver {
@@ -55,6 +55,20 @@ struct CollectionReplicationTests {
             case 7: return ["SMEMBERS", key]
             case 8: return ["SINTERCARD", "2", key, other]
             default: return ["SUNION", key, other]
+            }
+        case .list:
+            let other = "key\(pick(12))"
+            switch pick(12) {
+            case 0, 1: return ["LPUSH", key, member, "m\(pick(30))"]
+            case 2, 3: return ["RPUSH", key, member]
+            case 4: return [["LPOP", "RPOP"][pick(2)], key] + (pick(2) == 0 ? [] : ["\(pick(3))"])
+            case 5: return ["LSET", key, "\(pick(6) - 3)", member]
+            case 6: return ["LINSERT", key, ["BEFORE", "AFTER"][pick(2)], member, "i\(pick(9))"]
+            case 7: return ["LREM", key, "\(pick(5) - 2)", member]
+            case 8: return ["LTRIM", key, "\(pick(4))", "\(pick(8) - 2)"]
+            case 9: return ["LMOVE", key, other, ["LEFT", "RIGHT"][pick(2)], ["LEFT", "RIGHT"][pick(2)]]
+            case 10: return ["LPOS", key, member, "COUNT", "0"]
+            default: return ["LRANGE", key, "0", "-1"]
             }
         }
     }
