@@ -14,7 +14,7 @@ enum DataCommand: String, CaseIterable, Sendable {
     case sadd, srem, sismember, smismember, scard, smembers, spop, srandmember, smove, sinter, sinterstore, sunion
     case sunionstore, sdiff, sdiffstore, sintercard
     case lpush, rpush, lpushx, rpushx, lpop, rpop, llen, lrange, lindex, lset, linsert, lrem, ltrim, lpos, lmove
-    case rpoplpush
+    case rpoplpush, lmpop
 
     var arity: Int {
         switch self {
@@ -35,6 +35,7 @@ enum DataCommand: String, CaseIterable, Sendable {
         case .lindex, .rpoplpush: 3
         case .lrange, .lset, .lrem, .ltrim: 4
         case .linsert, .lmove: 5
+        case .lmpop: -4
         case .get, .getdel, .type, .keys, .incr, .decr, .strlen, .ttl, .pttl, .expiretime, .pexpiretime, .persist,
             .select:
             2

@@ -1,5 +1,5 @@
-/// The list commands without blocking: pushes and pops at both ends, ranges, indexes, LINSERT, LREM, LTRIM, LPOS
-/// and LMOVE.
+/// The list commands without blocking: pushes and pops at both ends, ranges, indexes, LINSERT, LREM, LTRIM, LPOS,
+/// LMOVE and LMPOP.
 ///
 /// A list is a `CollectionValue` holding a `ListValue`; indexes count from 0 at the head, negative ones from -1
 /// at the tail, as in Redis.
@@ -22,6 +22,7 @@ extension KeyValueStore {
             }
             return length.map { RESPWriter.integer(Int64($0)) } ?? Replies.wrongType
         case .lpop, .rpop: return pop(key, arguments, atHead: command == .lpop, clock: clock)
+        case .lmpop: return popFromFirst(arguments, clock: clock)
         case .lset: return setElement(key, arguments, clock: clock)
         case .linsert: return insert(key, arguments, clock: clock)
         case .lrem: return removeElements(key, arguments, clock: clock)
@@ -93,6 +94,46 @@ extension KeyValueStore {
         guard let popped else { return count == nil ? Replies.nullBulk : Self.nullArray }
         guard count != nil else { return RESPWriter.bulk(popped[0]) }
         return RESPWriter.array(popped.map(RESPWriter.bulk))
+    }
+
+    /// `LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]`: from the first key holding a list, up to `count`
+    /// elements (1 by default) as `[key, [elements]]`; a null array when none holds one.
+    private mutating func popFromFirst(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
+        guard let keyCount = DecimalInteger.parse(arguments.bytes(at: 1)), keyCount >= 1 else {
+            return RESPWriter.error("ERR numkeys should be greater than 0")
+        }
+        guard keyCount < arguments.count - 2 else { return Replies.syntaxError }
+        let endPosition = 2 + Int(keyCount)
+        guard let atHead = Self.end(arguments.bytes(at: endPosition)) else { return Replies.syntaxError }
+        var count: Int64?
+        var position = endPosition + 1
+        while position < arguments.count {
+            guard count == nil, ASCII.equals(arguments.bytes(at: position), "count"), position + 1 < arguments.count
+            else { return Replies.syntaxError }
+            guard let parsed = DecimalInteger.parse(arguments.bytes(at: position + 1)), parsed >= 1 else {
+                return RESPWriter.error("ERR count should be greater than 0")
+            }
+            count = parsed
+            position += 2
+        }
+        for keyPosition in 2..<endPosition {
+            let key = arguments.key(at: keyPosition)
+            switch liveKind(key, clock: clock) {
+            case nil: continue
+            case .list: break
+            default: return Replies.wrongType
+            }
+            let taken = min(count ?? 1, Int64(Int.max))
+            let popped = updateCollection(key, .list, clock: clock) { list in
+                (0..<min(Int(taken), list.count)).map { _ in atHead ? list.elements.popFront() : list.elements.popBack() }
+            }
+            var writer = RESPWriter()
+            writer.appendArrayHeader(count: 2)
+            writer.appendBulk(key.bytes)
+            writer.appendEncoded(RESPWriter.array((popped ?? []).map(RESPWriter.bulk)))
+            return writer.bytes
+        }
+        return Self.nullArray
     }
 
     /// `LSET key index element`: +OK, or an error for a missing key or an index outside the list.

@@ -107,7 +107,7 @@ public struct KeyValueStore: StateMachine, Sendable {
             .sinterstore, .sunion, .sunionstore, .sdiff, .sdiffstore, .sintercard:
             executeSet(command, arguments, clock: clock, random: random)
         case .lpush, .rpush, .lpushx, .rpushx, .lpop, .rpop, .llen, .lrange, .lindex, .lset, .linsert, .lrem, .ltrim,
-            .lpos, .lmove, .rpoplpush:
+            .lpos, .lmove, .rpoplpush, .lmpop:
             executeList(command, arguments, clock: clock)
         case .get: get(arguments, clock: clock)
         case .set: set(arguments, clock: clock)

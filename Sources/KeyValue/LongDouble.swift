@@ -7,8 +7,9 @@ import Darwin
 /// Redis's long doubles, for HINCRBYFLOAT (and INCRBYFLOAT): its parser's rules and its "human" printing.
 ///
 /// Redis adds in C's `long double` and prints the sum with 17 decimals, trailing zeros removed, so `10.5 + 0.1`
-/// reads `10.6` where a `Double` would print `10.59999999999999964`. Both nodes compute the same bits: the sum is a
-/// pure function of the two texts.
+/// reads `10.6` where a `Double` would print `10.59999999999999964`. The sum is a pure function of the two texts on
+/// one architecture; a pair whose nodes differ (x86's 80-bit `long double` against another's `double`) could print
+/// different sums, which the digest would then report as a divergence, so both nodes of a pair run one architecture.
 enum LongDouble {
     /// Longest text Redis considers (`MAX_LONG_DOUBLE_CHARS`).
     static let textBytesLimit = 5 * 1024

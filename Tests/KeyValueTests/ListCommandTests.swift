@@ -207,4 +207,21 @@ struct ListCommandTests {
             #expect(answered == driver.run(arguments: arguments.map(bytes)), "\(arguments)")
         }
     }
+
+    @Test("LMPOP pops from the first key holding a list, and checks its arguments with Redis's errors")
+    func popFromFirst() {
+        var driver = list("one", "two", "three")
+        #expect(driver.run("LMPOP", "2", "nolist", "mylist", "LEFT") == "*2\r\n$6\r\nmylist\r\n*1\r\n$3\r\none\r\n")
+        #expect(driver.run("LMPOP", "1", "mylist", "RIGHT", "COUNT", "5")
+            == "*2\r\n$6\r\nmylist\r\n*2\r\n$5\r\nthree\r\n$3\r\ntwo\r\n")
+        #expect(driver.run("EXISTS", "mylist") == ":0\r\n")
+        #expect(driver.run("LMPOP", "2", "nolist", "mylist", "LEFT") == "*-1\r\n")
+        #expect(driver.run("LMPOP", "0", "mylist", "LEFT") == "-ERR numkeys should be greater than 0\r\n")
+        #expect(driver.run("LMPOP", "2", "mylist", "LEFT") == "-ERR syntax error\r\n")
+        #expect(driver.run("LMPOP", "1", "mylist", "UP") == "-ERR syntax error\r\n")
+        #expect(driver.run("LMPOP", "1", "mylist", "LEFT", "COUNT", "0") == "-ERR count should be greater than 0\r\n")
+        #expect(driver.run("LMPOP", "1", "mylist", "LEFT", "COUNT", "1", "COUNT", "1") == "-ERR syntax error\r\n")
+        driver.run("SET", "s", "v")
+        #expect(driver.run("LMPOP", "2", "nolist", "s", "LEFT") == Self.wrongType)
+    }
 }
