@@ -1,8 +1,41 @@
+import Replication
+
 /// Keys of every kind: looking a key's kind up, and reading, changing, creating and replacing collections.
 ///
 /// These build on the storage primitives of `KeyValueStore.swift` and keep their rules: an expired key is deleted
 /// when met (lazy expiry), a collection left empty deletes its key, and every change moves the totals and digest.
 extension KeyValueStore {
+    /// The source of a command's randomness: the recorded random values, drawn only by the commands that need one.
+    typealias Random = () -> UInt64
+
+    /// `apply` for a command on a collection of `kind`, with the recorded clock and randomness.
+    @inline(never)
+    mutating func applyCollection(
+        _ kind: ValueKind, _ command: DataCommand, _ arguments: CommandArguments, context: inout ApplyContext
+    ) -> [UInt8] {
+        var cachedNanoseconds: Int64?
+        func clock() -> Int64 {
+            if let cachedNanoseconds { return cachedNanoseconds }
+            let now = context.wallClockNanoseconds()
+            cachedNanoseconds = now
+            return now
+        }
+        func random() -> UInt64 { context.randomValue() }
+        return executeCollection(kind, command, arguments, clock: clock, random: random)
+    }
+
+    /// Executes a command on a collection of `kind` (`DataCommand.collectionKind`).
+    mutating func executeCollection(
+        _ kind: ValueKind, _ command: DataCommand, _ arguments: CommandArguments, clock: Clock, random: Random
+    ) -> [UInt8] {
+        switch kind {
+        case .hash: executeHash(command, arguments, clock: clock, random: random)
+        case .set: executeSet(command, arguments, clock: clock, random: random)
+        case .list: executeList(command, arguments, clock: clock)
+        case .string: preconditionFailure("\(command) is no collection command")
+        }
+    }
+
     /// What a command for one kind of collection finds at a key.
     enum CollectionLookup {
         case missing, wrongType

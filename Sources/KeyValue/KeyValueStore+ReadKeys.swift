@@ -26,3 +26,21 @@ extension KeyValueStore {
         }
     }
 }
+
+extension DataCommand {
+    /// The kind of collection the command works on; nil for the string and keyspace commands.
+    var collectionKind: ValueKind? {
+        switch self {
+        case .hset, .hsetnx, .hget, .hmget, .hmset, .hdel, .hlen, .hstrlen, .hexists, .hkeys, .hvals, .hgetall,
+            .hincrby, .hincrbyfloat, .hrandfield:
+            .hash
+        case .sadd, .srem, .sismember, .smismember, .scard, .smembers, .spop, .srandmember, .smove, .sinter,
+            .sinterstore, .sunion, .sunionstore, .sdiff, .sdiffstore, .sintercard:
+            .set
+        case .lpush, .rpush, .lpushx, .rpushx, .lpop, .rpop, .llen, .lrange, .lindex, .lset, .linsert, .lrem, .ltrim,
+            .lpos, .lmove, .rpoplpush, .lmpop:
+            .list
+        default: nil
+        }
+    }
+}

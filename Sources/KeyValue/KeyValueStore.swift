@@ -78,6 +78,8 @@ public struct KeyValueStore: StateMachine, Sendable {
             return Replies.unknownCommand(Array(arguments))
         }
         guard command.accepts(argumentCount: arguments.count) else { return Replies.wrongArity(command.rawValue) }
+        // Before the clock below exists: capturing the context for randomness too would cost every SET a heap box.
+        if let kind = command.collectionKind { return applyCollection(kind, command, arguments, context: &context) }
         var cachedNanoseconds: Int64?
         func clock() -> Int64 {
             if let cachedNanoseconds { return cachedNanoseconds }
@@ -90,25 +92,13 @@ public struct KeyValueStore: StateMachine, Sendable {
             let seed = context.randomValue()
             return randomKey(seed: seed, clock: clock)
         }
-        return execute(command, arguments, clock: clock, random: { context.randomValue() })
+        return execute(command, arguments, clock: clock)
     }
 
-    /// The source of a command's randomness: the recorded random values, drawn only by the commands that need one.
-    typealias Random = () -> UInt64
-
-    mutating func execute(
-        _ command: DataCommand, _ arguments: CommandArguments, clock: Clock, random: Random
-    ) -> [UInt8] {
+    /// Executes a string or keyspace command; `apply` sends the collection commands to `executeCollection`, which
+    /// keeps this dispatch (and the string commands it inlines) as small as the hot path needs.
+    mutating func execute(_ command: DataCommand, _ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         switch command {
-        case .hset, .hsetnx, .hget, .hmget, .hmset, .hdel, .hlen, .hstrlen, .hexists, .hkeys, .hvals, .hgetall,
-            .hincrby, .hincrbyfloat, .hrandfield:
-            executeHash(command, arguments, clock: clock, random: random)
-        case .sadd, .srem, .sismember, .smismember, .scard, .smembers, .spop, .srandmember, .smove, .sinter,
-            .sinterstore, .sunion, .sunionstore, .sdiff, .sdiffstore, .sintercard:
-            executeSet(command, arguments, clock: clock, random: random)
-        case .lpush, .rpush, .lpushx, .rpushx, .lpop, .rpop, .llen, .lrange, .lindex, .lset, .linsert, .lrem, .ltrim,
-            .lpos, .lmove, .rpoplpush, .lmpop:
-            executeList(command, arguments, clock: clock)
         case .get: get(arguments, clock: clock)
         case .set: set(arguments, clock: clock)
         case .setnx: setIfAbsent(arguments, clock: clock)
@@ -142,6 +132,7 @@ public struct KeyValueStore: StateMachine, Sendable {
         case .pexpiretime: timeToLive(arguments, inMilliseconds: true, isAbsolute: true, clock: clock)
         case .persist: persist(arguments, clock: clock)
         case .time: time(clock: clock)
+        default: preconditionFailure("\(command) is a collection command, for executeCollection")
         }
     }
 
