@@ -15,4 +15,9 @@ enum ASCII {
             return true
         }
     }
+
+    /// Whether `byte` is a space to C's `isspace`: space, tab, line feed, vertical tab, form feed, carriage return.
+    static func isSpace(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || (byte >= 0x09 && byte <= 0x0D)
+    }
 }

@@ -9,9 +9,33 @@ enum DataCommand: String, CaseIterable, Sendable {
     case incr, incrby, decr, decrby, append, strlen, mget, mset, msetnx
     case expire, pexpire, expireat, pexpireat, ttl, pttl, expiretime, pexpiretime, persist
     case time
+    case hset, hsetnx, hget, hmget, hmset, hdel, hlen, hstrlen, hexists, hkeys, hvals, hgetall, hincrby, hincrbyfloat
+    case hrandfield
+    case sadd, srem, sismember, smismember, scard, smembers, spop, srandmember, smove, sinter, sinterstore, sunion
+    case sunionstore, sdiff, sdiffstore, sintercard
+    case lpush, rpush, lpushx, rpushx, lpop, rpop, llen, lrange, lindex, lset, linsert, lrem, ltrim, lpos, lmove
+    case rpoplpush, lmpop
 
     var arity: Int {
         switch self {
+        case .hset, .hmset: -4
+        case .hsetnx, .hincrby, .hincrbyfloat: 4
+        case .hget, .hstrlen, .hexists: 3
+        case .hmget, .hdel: -3
+        case .hlen, .hkeys, .hvals, .hgetall: 2
+        case .hrandfield: -2
+        case .sadd, .srem, .smismember, .sinterstore, .sunionstore, .sdiffstore, .sintercard: -3
+        case .sismember: 3
+        case .scard, .smembers: 2
+        case .spop, .srandmember, .sinter, .sunion, .sdiff: -2
+        case .smove: 4
+        case .lpush, .rpush, .lpushx, .rpushx, .lpos: -3
+        case .lpop, .rpop: -2
+        case .llen: 2
+        case .lindex, .rpoplpush: 3
+        case .lrange, .lset, .lrem, .ltrim: 4
+        case .linsert, .lmove: 5
+        case .lmpop: -4
         case .get, .getdel, .type, .keys, .incr, .decr, .strlen, .ttl, .pttl, .expiretime, .pexpiretime, .persist,
             .select:
             2
@@ -31,6 +55,9 @@ enum DataCommand: String, CaseIterable, Sendable {
         case .get, .mget, .exists, .type, .keys, .dbsize, .randomkey, .strlen, .ttl, .pttl, .expiretime, .pexpiretime,
             .time:
             true
+        case .hget, .hmget, .hlen, .hstrlen, .hexists, .hkeys, .hvals, .hgetall, .hrandfield: true
+        case .sismember, .smismember, .scard, .smembers, .srandmember, .sinter, .sunion, .sdiff, .sintercard: true
+        case .llen, .lrange, .lindex, .lpos: true
         default: false
         }
     }

@@ -31,6 +31,18 @@ extension KeyValueStore {
         return value.withUnsafeBufferPointer { fnv1a($0, from: hash) }
     }
 
+    /// The content hash of a key holding `collection`: FNV-1a over the key's length with the kind in its top byte
+    /// (a key length never reaches it, so no string's hash is spelled the same way), the key and the collection's
+    /// digest.
+    static func contentHash(key: ArraySlice<UInt8>, collection: CollectionValue) -> UInt64 {
+        var hash = fnvOffsetBasis
+        let prefix = UInt64(key.count) | UInt64(0x80 | collection.kind.rawValue) << 56
+        withUnsafeBytes(of: prefix.littleEndian) { hash = fnv1a($0, from: hash) }
+        hash = key.withUnsafeBufferPointer { fnv1a($0, from: hash) }
+        withUnsafeBytes(of: collection.digest.littleEndian) { hash = fnv1a($0, from: hash) }
+        return hash
+    }
+
     /// An entry's contribution to the digest: its content hash, then its expiry (a presence byte and the
     /// time), finalised.
     @inline(__always)

@@ -13,7 +13,7 @@ extension KeyValueStore {
     static func isAnsweredWithoutEntry(_ command: DataCommand) -> Bool {
         switch command {
         case .get, .mget, .exists, .type, .strlen, .ttl, .pttl, .expiretime, .pexpiretime, .dbsize: true
-        default: false
+        default: isCollectionReadWithoutEntry(command)
         }
     }
 
@@ -23,6 +23,18 @@ extension KeyValueStore {
         guard let (commandName, secondArgument) = CommandArguments.peek(command),
             let name = DataCommand(name: commandName), Self.isAnsweredWithoutEntry(name)
         else { return nil }
+        // A GET whose key the peek found needs no decoding: its two arguments are GET's arity. It returns before the
+        // caching clock of `readDecoded` exists: built alongside, that clock's captured state cost GET a heap box.
+        if name == .get, let key = secondArgument {
+            return getWithoutEntry(StoreKey(viewing: command[key]), clock: { context.wallClockNanoseconds() })
+        }
+        return readDecoded(name, command, context: &context)
+    }
+
+    /// `read` for every command but a GET found by the peek: decodes the command, checks its keys, and runs it on a
+    /// copy of the store that shares every shard.
+    @inline(never)
+    private func readDecoded(_ name: DataCommand, _ command: [UInt8], context: inout ApplyContext) -> [UInt8]? {
         var cachedNanoseconds: Int64?
         func clock() -> Int64 {
             if let cachedNanoseconds { return cachedNanoseconds }
@@ -30,16 +42,21 @@ extension KeyValueStore {
             cachedNanoseconds = now
             return now
         }
-        // A GET whose key the peek found needs no decoding: its two arguments are GET's arity.
-        if name == .get, let key = secondArgument { return getWithoutEntry(StoreKey(viewing: command[key]), clock: clock) }
         // Malformed bytes and a wrong arity go to `apply` too, which says what is wrong.
         guard let arguments = try? CommandArguments(decoding: command), name.accepts(argumentCount: arguments.count)
         else { return nil }
         if name == .get { return getWithoutEntry(arguments.key(at: 1), clock: clock) }
-        let keys = name == .mget || name == .exists ? 1..<arguments.count : name == .dbsize ? 1..<1 : 1..<2
+        guard let keys = readKeyPositions(name, arguments) else { return nil }
         for position in keys where hasExpired(arguments.key(at: position), clock: clock) { return nil }
         var view = self
-        let reply = view.execute(name, arguments, clock: clock)
+        let reply =
+            if let kind = name.collectionKind {
+                view.executeCollection(
+                    kind, name, arguments, clock: clock,
+                    random: { preconditionFailure("a read without an entry drew randomness") })
+            } else {
+                view.execute(name, arguments, clock: clock)
+            }
         assert(view.count == count && view.digestSum == digestSum, "a read changed the store")
         return reply
     }
@@ -51,7 +68,8 @@ extension KeyValueStore {
         // Through the table each time: a local copy of the shard would retain each of its arrays.
         guard let slot = shards[index].find(key, hash: hash) else { return Replies.nullBulk }
         if let expiresAt = shards[index].expiry(at: slot), Self.milliseconds(clock()) > expiresAt { return nil }
-        return RESPWriter.bulk(shards[index].value(at: slot))
+        guard let value = shards[index].value(at: slot) else { return Replies.wrongType }
+        return RESPWriter.bulk(value)
     }
 
     /// Whether `key` exists with a TTL that has passed (it is due for deletion).

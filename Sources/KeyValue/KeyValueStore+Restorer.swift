@@ -1,13 +1,13 @@
 import Replication
 
 extension KeyValueStore {
-    /// Rebuilds a store from a snapshot's version-2 encoding (`KeyValueStore+Snapshot.swift`), fed cut anywhere.
+    /// Rebuilds a store from a snapshot's version-3 encoding (`KeyValueStore+Snapshot.swift`), fed cut anywhere.
     ///
     /// A parser over the byte stream that holds at most one partial record (its key or value grows as its bytes
     /// arrive) and builds shard by shard, so a chunk costs time in proportion to its bytes plus, at most, finishing
     /// one shard. It trusts nothing: the magic and version, the level against the shard count, every length
     /// against its limit before reserving anything, every key against the shard it sits in, no key twice in a
-    /// shard, the TTL order against the keys with TTLs (a permutation of them), the digest over everything, and
+    /// shard, every kind, no empty collection and no field or member twice in one, the TTL order against the keys with TTLs (a permutation of them), the digest over everything, and
     /// no byte after it. The first failure is thrown, and thrown again for anything fed after it.
     public struct Restorer: SnapshotRestorer {
         /// The store being rebuilt.
@@ -16,7 +16,8 @@ extension KeyValueStore {
         /// What the next bytes are.
         private enum Stage {
             case magic, version, level, splitPointer, shardCount, keyCount, keyLength, key, valueLength, value, flags
-            case expiry, expiryCount, expiryPosition, digest, done
+            case expiry, memberCount, memberLength, member, memberValueLength, memberValue
+            case expiryCount, expiryPosition, digest, done
         }
 
         /// The store so far: its layout from the header, and the shards completed.
@@ -42,6 +43,13 @@ extension KeyValueStore {
         private var key: [UInt8] = []
         private var keyHash: UInt64 = 0
         private var value: [UInt8] = []
+        /// The current record's kind and TTL, read before its value.
+        private var kind = ValueKind.string
+        private var expiresAtMilliseconds: Int64?
+        /// The collection being read, its members still to come, and the current hash field.
+        private var collection = CollectionValue(kind: .hash)
+        private var membersLeft = 0
+        private var member: [UInt8] = []
 
         /// A restorer for an empty store's configuration: its slow log.
         init(slowLog: SlowLog? = nil) {
@@ -86,7 +94,7 @@ extension KeyValueStore {
                         try completeFixed(at: offset + index)
                         fixed.removeAll(keepingCapacity: true)
                     }
-                case .key, .value:
+                case .key, .value, .member, .memberValue:
                     let taken = min(fieldLength - field.count, bytes.count - index)
                     field.append(contentsOf: bytes[index..<(index + taken)])
                     index += taken
@@ -160,6 +168,19 @@ extension KeyValueStore {
                 try beginField(
                     try checked(value, atMost: KeyValueStore.valueBytesLimit, "value length", at: position),
                     stage: .value, at: position)
+            case .memberCount:
+                guard value > 0 else { throw SnapshotError("an empty collection at byte \(position)") }
+                membersLeft = try checked(value, atMost: Int.max, "member count", at: position)
+                collection = CollectionValue(kind: kind)
+                stage = .memberLength
+            case .memberLength:
+                try beginField(
+                    try checked(value, atMost: KeyValueStore.valueBytesLimit, "member length", at: position),
+                    stage: .member, at: position)
+            case .memberValueLength:
+                try beginField(
+                    try checked(value, atMost: KeyValueStore.valueBytesLimit, "field value length", at: position),
+                    stage: .memberValue, at: position)
             case .expiryCount:
                 guard value == UInt64(shard.unorderedExpiryCount) else {
                     throw SnapshotError(
@@ -190,18 +211,43 @@ extension KeyValueStore {
         }
 
         private mutating func completeField(at position: Int) throws(SnapshotError) {
-            if stage == .key {
+            switch stage {
+            case .key:
                 swap(&key, &field)
                 keyHash = ShardHash.of(key[...])
                 guard store.shardIndex(hash: keyHash) == store.shards.count else {
                     throw SnapshotError("the key ending at byte \(position) belongs in another shard")
                 }
-                stage = .valueLength
-            } else {
-                swap(&value, &field)
                 stage = .flags
+            case .value:
+                swap(&value, &field)
+                try completeRecord(at: position)
+            case .member where kind == .hash:
+                swap(&member, &field)
+                stage = .memberValueLength
+            case .member:
+                if kind == .list {
+                    collection.elements.pushBack(field)
+                } else if !collection.members.storeMember(field[...]) {
+                    throw SnapshotError("the member ending at byte \(position) repeats one of its set")
+                }
+                try completeMember(at: position)
+            default:
+                guard collection.members.storeMember(member[...], value: field[...]) else {
+                    throw SnapshotError("the field ending at byte \(position) repeats one of its hash")
+                }
+                try completeMember(at: position)
             }
             field = []
+        }
+
+        private mutating func completeMember(at position: Int) throws(SnapshotError) {
+            membersLeft -= 1
+            if membersLeft == 0 {
+                try completeRecord(at: position)
+            } else {
+                stage = .memberLength
+            }
         }
 
         private mutating func completeFixed(at position: Int) throws(SnapshotError) {
@@ -217,13 +263,19 @@ extension KeyValueStore {
                 }
                 stage = .level
             case .flags:
-                switch fixed[0] {
-                case 0: try completeRecord(expiresAtMilliseconds: nil, at: position)
-                case 1: stage = .expiry
-                default: throw SnapshotError("record flags \(fixed[0]) at byte \(position - 1) are not 0 or 1")
+                guard fixed[0] >> 4 == 0, let kind = ValueKind(rawValue: fixed[0] >> 1) else {
+                    throw SnapshotError("record flags \(fixed[0]) at byte \(position - 1) name no kind of value")
+                }
+                self.kind = kind
+                expiresAtMilliseconds = nil
+                if fixed[0] & 1 == 1 {
+                    stage = .expiry
+                } else {
+                    stage = kind == .string ? .valueLength : .memberCount
                 }
             case .expiry:
-                try completeRecord(expiresAtMilliseconds: Int64(bitPattern: Self.littleEndian(fixed)), at: position)
+                expiresAtMilliseconds = Int64(bitPattern: Self.littleEndian(fixed))
+                stage = kind == .string ? .valueLength : .memberCount
             case .digest:
                 guard Self.littleEndian(fixed) == store.digestSum else {
                     throw SnapshotError("contents do not match the recorded digest")
@@ -234,9 +286,16 @@ extension KeyValueStore {
             }
         }
 
-        private mutating func completeRecord(expiresAtMilliseconds: Int64?, at position: Int) throws(SnapshotError) {
-            let added = shard.appendBuilding(
-                key: key[...], value: value[...], expiresAtMilliseconds: expiresAtMilliseconds, hash: keyHash)
+        private mutating func completeRecord(at position: Int) throws(SnapshotError) {
+            let added: Bool
+            if kind == .string {
+                added = shard.appendBuilding(
+                    key: key[...], value: value[...], expiresAtMilliseconds: expiresAtMilliseconds, hash: keyHash)
+            } else {
+                added = shard.appendBuilding(
+                    key: key[...], collection: collection, expiresAtMilliseconds: expiresAtMilliseconds, hash: keyHash)
+                collection = CollectionValue(kind: .hash)
+            }
             guard added else { throw SnapshotError("the record ending at byte \(position) repeats a key") }
             key = []
             value = []

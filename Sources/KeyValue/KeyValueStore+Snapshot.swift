@@ -2,12 +2,15 @@ import Replication
 
 /// Snapshots: the store frozen and streamed in bounded chunks to bring a new backup up (re-protection), and back.
 ///
-/// Layout, version 2, numbers as LEB128 varints unless marked:
+/// Layout, version 3, numbers as LEB128 varints unless marked:
 /// `"LKKV" · version (1 byte) · level · split pointer · shard count · shards · digest (8 bytes LE)`, where
 /// - the shard count must be `2^level + split pointer` (the store's linear-hashing table, `KeyValueStore`);
 /// - each shard is `key count · records · TTL count · TTL order`, in shard order;
-/// - a record is `key length · key · value length · value · flags (1 byte: bit 0 = has TTL) · [expiry, Unix ms,
-///   8 bytes LE]`, in the shard's key order;
+/// - a record is `key length · key · flags (1 byte: bit 0 = has TTL, bits 1-3 = the `ValueKind`) · [expiry, Unix
+///   ms, 8 bytes LE] · value`, in the shard's key order, where the value is `length · bytes` for a string, and for
+///   a collection its member count (at least 1) followed by, in the collection's order, `field length · field ·
+///   value length · value` per field of a hash, `length · member` per member of a set, `length · element` per
+///   element of a list;
 /// - the TTL order gives, for each position of the shard's TTL order, the key's position in the shard's key
 ///   order.
 /// Random picks (RANDOMKEY, active expiry) and KEYS index the shards and these two orders, so a restored backup
@@ -16,10 +19,11 @@ import Replication
 ///
 /// Taking a snapshot copies the shard table (references to pages of shards), and a write afterwards copies only
 /// the page and the shard it touches (`ShardTable`), so the snapshot stays frozen at no cost proportional to the state. Writing
-/// it out walks the shards with a cursor; a key or value longer than a chunk continues in the next one.
+/// it out walks the shards with a cursor, and a collection member by member; a key, value or member longer than a
+/// chunk continues in the next one, so a chunk never exceeds its byte limit, whatever the size of a collection.
 extension KeyValueStore {
     static let snapshotMagic: [UInt8] = Array("LKKV".utf8)
-    static let snapshotVersion: UInt8 = 2
+    static let snapshotVersion: UInt8 = 3
     /// Largest level a snapshot may declare: 2^40 shards is far beyond any memory, so more can only be corruption.
     static let snapshotLevelLimit = 40
     /// Largest key a snapshot may hold: the same as a value, Redis's `proto-max-bulk-len`.
@@ -34,10 +38,10 @@ extension KeyValueStore {
     /// A restorer that builds a store from a snapshot's encoding, chunk by chunk.
     public func makeRestorer() -> Restorer { Restorer(slowLog: slowLog) }
 
-    /// A frozen store writing out its version-2 encoding a bounded chunk at a time.
+    /// A frozen store writing out its version-3 encoding a bounded chunk at a time.
     public struct Snapshot: StateSnapshot, Sendable {
         /// The next piece of the layout `advance()` produces.
-        private enum Stage { case header, shardStart, record, value, recordEnd, expiryOrder, trailer, finished }
+        private enum Stage { case header, shardStart, record, flags, member, memberValue, expiryOrder, trailer, finished }
 
         private let shards: ShardTable
         private let level: Int, splitPointer: Int, digest: UInt64
@@ -53,8 +57,11 @@ extension KeyValueStore {
         private var carryOffset = 0
         /// The part of a key or value not yet out; it views the frozen shard's storage, so it is never copied whole.
         private var field: ArraySlice<UInt8> = []
-        /// The current record's value and TTL, written after its key.
+        /// The current record's value (a string's, or a collection and the position of its next member) and TTL,
+        /// written after its key.
         private var pendingValue: ArraySlice<UInt8> = []
+        private var pendingCollection: CollectionValue?
+        private var memberPosition = 0
         private var pendingExpiry: Int64?
 
         init(_ store: KeyValueStore) {
@@ -115,26 +122,62 @@ extension KeyValueStore {
                     stage = .expiryOrder
                     return
                 }
-                let record = shard.record(atPosition: position)
-                Varint.append(UInt64(record.key.count), to: &carry)
-                field = record.key
-                pendingValue = record.value
-                pendingExpiry = record.expiresAtMilliseconds
-                stage = .value
-            case .value:
+                let key = shard.key(atPosition: position).bytes
+                Varint.append(UInt64(key.count), to: &carry)
+                field = key
+                pendingExpiry = shard.expiry(atPosition: position)
+                if shard.kind(at: position) == .string {
+                    pendingValue = shard.record(atPosition: position).value
+                    pendingCollection = nil
+                } else {
+                    pendingCollection = shard.collection(at: position)
+                }
+                stage = .flags
+            case .flags:
+                let kind = pendingCollection?.kind ?? .string
+                carry.append(kind.rawValue << 1 | (pendingExpiry == nil ? 0 : 1))
+                if let expiresAt = pendingExpiry {
+                    withUnsafeBytes(of: expiresAt.littleEndian) { carry.append(contentsOf: $0) }
+                }
+                if let collection = pendingCollection {
+                    Varint.append(UInt64(collection.count), to: &carry)
+                    memberPosition = 0
+                    stage = .member
+                } else {
+                    Varint.append(UInt64(pendingValue.count), to: &carry)
+                    field = pendingValue
+                    pendingValue = []
+                    position += 1
+                    stage = .record
+                }
+            case .member:
+                let collection = pendingCollection!
+                guard memberPosition < collection.count else {
+                    pendingCollection = nil
+                    position += 1
+                    stage = .record
+                    return
+                }
+                if collection.kind == .list {
+                    field = collection.elements[memberPosition][...]
+                    memberPosition += 1
+                } else {
+                    let member = collection.members.member(atPosition: memberPosition)
+                    field = member.field
+                    if collection.kind == .hash {
+                        pendingValue = member.value
+                        stage = .memberValue
+                    } else {
+                        memberPosition += 1
+                    }
+                }
+                Varint.append(UInt64(field.count), to: &carry)
+            case .memberValue:
                 Varint.append(UInt64(pendingValue.count), to: &carry)
                 field = pendingValue
                 pendingValue = []
-                stage = .recordEnd
-            case .recordEnd:
-                if let expiresAt = pendingExpiry {
-                    carry.append(1)
-                    withUnsafeBytes(of: expiresAt.littleEndian) { carry.append(contentsOf: $0) }
-                } else {
-                    carry.append(0)
-                }
-                position += 1
-                stage = .record
+                memberPosition += 1
+                stage = .member
             case .expiryOrder:
                 let shard = shards[shardIndex]
                 guard position < shard.expiringCount else {

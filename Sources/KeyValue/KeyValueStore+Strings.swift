@@ -4,7 +4,11 @@ import Replication
 extension KeyValueStore {
     /// `GET key`: the value, or null.
     mutating func get(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
-        liveValue(arguments.key(at: 1), clock: clock).map(RESPWriter.bulk) ?? Replies.nullBulk
+        switch liveValue(arguments.key(at: 1), clock: clock) {
+        case .value(let value): RESPWriter.bulk(value)
+        case .missing: Replies.nullBulk
+        case .wrongType: Replies.wrongType
+        }
     }
 
     /// `SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]`: +OK, or null when NX/XX held it
@@ -51,9 +55,17 @@ extension KeyValueStore {
         var exists = false
         if returnsOld || onlyIfAbsent || onlyIfPresent {
             // Scoped: the old value views the shard, and must be let go before the write.
-            let old = liveValue(key, clock: clock)
-            exists = old != nil
-            if returnsOld { reply = old.map(RESPWriter.bulk) ?? Replies.nullBulk }
+            switch liveValue(key, clock: clock) {
+            case .value(let old):
+                exists = true
+                if returnsOld { reply = RESPWriter.bulk(old) }
+            case .missing:
+                if returnsOld { reply = Replies.nullBulk }
+            case .wrongType:
+                // SET overwrites a key of any kind, but GET cannot return a collection as the old value.
+                if returnsOld { return Replies.wrongType }
+                exists = true
+            }
         }
         if (onlyIfAbsent && exists) || (onlyIfPresent && !exists) {
             return returnsOld ? reply : Replies.nullBulk
@@ -88,7 +100,12 @@ extension KeyValueStore {
     mutating func getSet(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         let key = arguments.key(at: 1)
         // The reply is written before the write: the old value views the shard.
-        let reply = liveValue(key, clock: clock).map(RESPWriter.bulk) ?? Replies.nullBulk
+        let reply: [UInt8]
+        switch liveValue(key, clock: clock) {
+        case .value(let old): reply = RESPWriter.bulk(old)
+        case .missing: reply = Replies.nullBulk
+        case .wrongType: return Replies.wrongType
+        }
         store(arguments.bytes(at: 2), for: key, expiresAtMilliseconds: nil)
         return reply
     }
@@ -96,7 +113,12 @@ extension KeyValueStore {
     /// `GETDEL key`: the value (or null), and the key is gone.
     mutating func getDelete(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         let key = arguments.key(at: 1)
-        guard let reply = liveValue(key, clock: clock).map(RESPWriter.bulk) else { return Replies.nullBulk }
+        let reply: [UInt8]
+        switch liveValue(key, clock: clock) {
+        case .value(let old): reply = RESPWriter.bulk(old)
+        case .missing: return Replies.nullBulk
+        case .wrongType: return Replies.wrongType
+        }
         remove(key)
         return reply
     }
@@ -121,9 +143,9 @@ extension KeyValueStore {
         return RESPWriter.integer(found)
     }
 
-    /// `TYPE key`: `string`, or `none` for a missing key.
+    /// `TYPE key`: `string`, `hash`, `set` or `list`, or `none` for a missing key.
     mutating func type(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
-        isLive(arguments.key(at: 1), clock: clock) ? Self.stringType : Self.noneType
+        liveKind(arguments.key(at: 1), clock: clock)?.typeReply ?? Self.noneType
     }
 
     /// `KEYS pattern`: the live keys matching the glob, in the store's (deterministic) key order.
@@ -183,10 +205,13 @@ extension KeyValueStore {
     mutating func incrementBy(_ key: StoreKey, _ amount: Int64, clock: Clock) -> [UInt8] {
         var current: Int64 = 0
         var exists = false
-        if let old = liveValue(key, clock: clock) {
+        switch liveValue(key, clock: clock) {
+        case .value(let old):
             guard let parsed = DecimalInteger.parse(old) else { return Replies.notInteger }
             current = parsed
             exists = true
+        case .missing: break
+        case .wrongType: return Replies.wrongType
         }
         let (result, overflow) = current.addingReportingOverflow(amount)
         guard !overflow else { return Replies.overflow }
@@ -202,9 +227,12 @@ extension KeyValueStore {
     mutating func append(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         let key = arguments.key(at: 1)
         let suffix = arguments[2]
-        guard isLive(key, clock: clock) else {
+        switch liveKind(key, clock: clock) {
+        case nil:
             store(suffix[...], for: key, expiresAtMilliseconds: nil)
             return RESPWriter.integer(Int64(suffix.count))
+        case .string: break
+        default: return Replies.wrongType
         }
         guard valueCount(of: key) + suffix.count <= Self.valueBytesLimit else {
             return Replies.stringTooLong
@@ -215,8 +243,11 @@ extension KeyValueStore {
     /// `STRLEN key`: the value's length in bytes, 0 for a missing key.
     mutating func stringLength(_ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         let key = arguments.key(at: 1)
-        guard isLive(key, clock: clock) else { return Replies.zero }
-        return RESPWriter.integer(Int64(valueCount(of: key)))
+        switch liveKind(key, clock: clock) {
+        case nil: return Replies.zero
+        case .string: return RESPWriter.integer(Int64(valueCount(of: key)))
+        default: return Replies.wrongType
+        }
     }
 
     /// `MGET key...`: one bulk string or null per key, in order.
@@ -224,7 +255,8 @@ extension KeyValueStore {
         var writer = RESPWriter()
         writer.appendArrayHeader(count: arguments.count - 1)
         for position in 1..<arguments.count {
-            if let value = liveValue(arguments.key(at: position), clock: clock) {
+            // A key of another kind reads as null here, as in Redis, rather than failing the whole MGET.
+            if case .value(let value) = liveValue(arguments.key(at: position), clock: clock) {
                 writer.appendBulk(value)
             } else {
                 writer.appendNullBulk()
@@ -248,6 +280,5 @@ extension KeyValueStore {
         return onlyIfNoneExist ? Replies.one : Replies.ok
     }
 
-    private static let stringType = RESPWriter.simpleString("string")
     private static let noneType = RESPWriter.simpleString("none")
 }

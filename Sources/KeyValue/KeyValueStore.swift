@@ -85,6 +85,8 @@ public struct KeyValueStore: StateMachine, Sendable {
             return Replies.unknownCommand(Array(arguments))
         }
         guard command.accepts(argumentCount: arguments.count) else { return Replies.wrongArity(command.rawValue) }
+        // Before the clock below exists: capturing the context for randomness too would cost every SET a heap box.
+        if let kind = command.collectionKind { return applyCollection(kind, command, arguments, context: &context) }
         var cachedNanoseconds: Int64?
         func clock() -> Int64 {
             if let cachedNanoseconds { return cachedNanoseconds }
@@ -100,6 +102,8 @@ public struct KeyValueStore: StateMachine, Sendable {
         return execute(command, arguments, clock: clock)
     }
 
+    /// Executes a string or keyspace command; `apply` sends the collection commands to `executeCollection`, which
+    /// keeps this dispatch (and the string commands it inlines) as small as the hot path needs.
     mutating func execute(_ command: DataCommand, _ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         switch command {
         case .get: get(arguments, clock: clock)
@@ -135,6 +139,7 @@ public struct KeyValueStore: StateMachine, Sendable {
         case .pexpiretime: timeToLive(arguments, inMilliseconds: true, isAbsolute: true, clock: clock)
         case .persist: persist(arguments, clock: clock)
         case .time: time(clock: clock)
+        default: preconditionFailure("\(command) is a collection command, for executeCollection")
         }
     }
 
@@ -161,12 +166,13 @@ extension KeyValueStore {
         Self.shardIndex(hash: hash, level: level, splitPointer: splitPointer)
     }
 
-    /// Runs `body` on shard `index` in place, which changes `key`, and moves the totals by what it changed.
+    /// Runs `body` on shard `index` in place, which changes `key`, and moves the totals by what it changed
+    /// (`KeyValueStore+Kinds.swift` uses it too).
     ///
     /// Every write of a key comes through here, so this is where a change spoils the watches of the key (Redis's
     /// `signalModifiedKey`): a new primitive cannot forget to, since it must name the key it changes.
     @inline(__always)
-    private mutating func updateShard<Result>(
+    mutating func updateShard<Result>(
         _ index: Int, touching key: StoreKey, _ body: (inout StoreShard) -> Result
     ) -> Result {
         let oldCount = shards[index].count, oldExpiring = shards[index].expiringCount
@@ -182,19 +188,26 @@ extension KeyValueStore {
         return result
     }
 
-    /// The value of `key` if it exists and has not expired; an expired key is deleted (lazy expiry).
-    ///
-    /// Reads the clock only when the key has a TTL. The value views the shard's storage: let it go before the next
-    /// write, which would otherwise copy the shard.
-    mutating func liveValue(_ key: StoreKey, clock: Clock) -> ArraySlice<UInt8>? {
+    /// What a string command finds at a key.
+    enum LiveString {
+        case missing, wrongType
+        /// The value, viewing the shard's storage: let it go before the next write, which would otherwise copy the
+        /// shard.
+        case value(ArraySlice<UInt8>)
+    }
+
+    /// The string value of `key` if it exists and has not expired; an expired key is deleted (lazy expiry).
+    /// Reads the clock only when the key has a TTL.
+    mutating func liveValue(_ key: StoreKey, clock: Clock) -> LiveString {
         let hash = ShardHash.of(key.bytes)
         let index = shardIndex(hash: hash)
-        guard let slot = shards[index].find(key, hash: hash) else { return nil }
+        guard let slot = shards[index].find(key, hash: hash) else { return .missing }
         if let expiresAt = shards[index].expiry(at: slot), Self.milliseconds(clock()) > expiresAt {
             remove(key)
-            return nil
+            return .missing
         }
-        return shards[index].value(at: slot)
+        guard let value = shards[index].value(at: slot) else { return .wrongType }
+        return .value(value)
     }
 
     /// Whether `key` exists and has not expired; an expired key is deleted.
@@ -273,7 +286,7 @@ extension KeyValueStore {
 
     /// Splits the shard at the split pointer into itself and a new last shard: the keys whose hash has bit `level`
     /// set move. O(one shard).
-    private mutating func splitShard() {
+    mutating func splitShard() {
         let source = splitPointer
         let bit: UInt64 = 1 << UInt64(level)
         var added = StoreShard()
@@ -312,7 +325,7 @@ extension KeyValueStore {
     func storedValue(_ key: StoreKey) -> [UInt8]? {
         let hash = ShardHash.of(key.bytes)
         let index = shardIndex(hash: hash)
-        return shards[index].find(key, hash: hash).map { Array(shards[index].value(at: $0)) }
+        return shards[index].find(key, hash: hash).flatMap { shards[index].value(at: $0).map(Array.init) }
     }
 
     /// The bytes held for the value of `key`, which may exceed its length; for tests of what an overwrite keeps.

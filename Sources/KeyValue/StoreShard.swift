@@ -8,7 +8,8 @@
 /// - `arena` holds the records back to back: a 16-byte header (key length with two flag bits, value length,
 ///   content hash), then for a key with a TTL 12 bytes (expiry time, place in the TTL order), then the key, then
 ///   the value if it is at most `inlineValueBytesLimit` bytes; a larger value lives in `largeValues`, and the
-///   header's value length is then its index there.
+///   header's value length is then its index there. A hash, set or list lives in `collections` (the header's
+///   value field is then its index there with `collectionFlag` set): a string pays nothing for the other kinds.
 /// - `order[p]` is the arena offset of the key at position `p` of the key order (RANDOMKEY, KEYS, the snapshot),
 ///   `fragments[p]` the high 32 bits of its `ShardHash` (the low bits chose the shard).
 /// - `table` is an open-addressing (linear probing) table of `position + 1` (0: empty), at most 3/4 full,
@@ -36,6 +37,8 @@ struct StoreShard: Sendable {
     private static let isLargeFlag: UInt32 = 1 << 30
     private static let keyLengthMask: UInt32 = (1 << 30) - 1
     private static let unplacedExpiryPosition = UInt32.max
+    /// Marks an out-of-line value field as an index of `collections` rather than of `largeValues`.
+    private static let collectionFlag = 1 << 31
 
     // These change together, only through the methods below; `checkInvariants()` says how they relate.
     private var arena: [UInt8] = []
@@ -46,6 +49,10 @@ struct StoreShard: Sendable {
     private var largeValues: [[UInt8]] = []
     /// Indices of `largeValues` free for reuse.
     private var freeLargeIndices: [UInt32] = []
+    /// The values of the keys holding a hash, set or list; an entry is empty once its index is free.
+    private var collections: [CollectionValue] = []
+    /// Indices of `collections` free for reuse.
+    private var freeCollectionIndices: [UInt32] = []
     /// Arena bytes no record uses any more.
     private var garbageByteCount = 0
     /// Wrapping sum of every entry's hash: this shard's part of the digest.
@@ -75,6 +82,9 @@ struct StoreShard: Sendable {
         var contentHash: UInt64
         /// Where the key starts, relative to the record.
         var keyOffset: Int { StoreShard.headerByteCount + (hasExpiry ? StoreShard.expiryByteCount : 0) }
+        /// Whether the value is a collection, at `collectionIndex` of `collections`.
+        var isCollection: Bool { isLarge && valueField & StoreShard.collectionFlag != 0 }
+        var collectionIndex: Int { valueField & ~StoreShard.collectionFlag }
     }
 
     @inline(__always)
@@ -116,7 +126,9 @@ struct StoreShard: Sendable {
     }
 
     private func valueCount(_ header: Header) -> Int {
-        header.isLarge ? largeValues[header.valueField].count : header.valueField
+        guard header.isLarge else { return header.valueField }
+        if header.isCollection { return collections[header.collectionIndex].byteCount }
+        return largeValues[header.valueField].count
     }
 
     private func recordByteCount(_ header: Header) -> Int {
@@ -267,18 +279,22 @@ struct StoreShard: Sendable {
         }
     }
 
-    /// The value at `slot`, viewing the shard's storage: let it go before writing to the shard, or the write
-    /// copies the storage it shares.
-    func value(at slot: Slot) -> ArraySlice<UInt8> {
+    /// The value at `slot`, viewing the shard's storage (let it go before writing to the shard, or the write
+    /// copies the storage it shares); nil when the key holds a collection.
+    @inline(__always)
+    func value(at slot: Slot) -> ArraySlice<UInt8>? {
         let offset = Int(order[slot])
-        return valueBytes(header(at: offset), at: offset)
+        let header = header(at: offset)
+        if header.isLarge && header.isCollection { return nil }
+        return valueBytes(header, at: offset)
     }
     /// The length of the value at `slot`.
     func valueCount(at slot: Slot) -> Int { valueCount(header(at: Int(order[slot]))) }
     /// The bytes held for the value at `slot`, which may exceed its length; for tests of what an overwrite keeps.
     func valueCapacity(at slot: Slot) -> Int {
         let header = header(at: Int(order[slot]))
-        return header.isLarge ? largeValues[header.valueField].capacity : header.valueField
+        guard header.isLarge else { return header.valueField }
+        return header.isCollection ? 0 : largeValues[header.valueField].capacity
     }
     /// The TTL of the key at `slot`.
     func expiry(at slot: Slot) -> Int64? {
@@ -319,7 +335,8 @@ struct StoreShard: Sendable {
     /// Creates or overwrites `key` with `value` and the given TTL (nil: none).
     ///
     /// An overwrite of the same length that keeps the TTL (a plain SET of a same-size value) writes the value
-    /// in place: no allocation, no garbage.
+    /// in place: no allocation, no garbage. Inlined into SET, its caller on the hot path.
+    @inline(__always)
     mutating func store(
         _ value: ArraySlice<UInt8>, for key: StoreKey, hash: UInt64, expiresAtMilliseconds: Int64?
     ) {
@@ -368,9 +385,9 @@ struct StoreShard: Sendable {
         keepsLargeValue: Bool = false
     ) {
         let offset = Int(order[position])
-        let old = header(at: offset)
+        var old = header(at: offset)
         digestSum &-= entryHash(old, at: offset)
-        byteCount += value.count - valueCount(old)
+        byteCount += keepsLargeValue ? 0 : value.count - valueCount(old)
         digestSum &+= KeyValueStore.entryHash(contentHash: contentHash, expiresAtMilliseconds: expiresAtMilliseconds)
         if !old.isLarge && old.valueField == value.count && old.hasExpiry == (expiresAtMilliseconds != nil) {
             let valueStart = offset + old.keyOffset + old.keyCount
@@ -399,6 +416,12 @@ struct StoreShard: Sendable {
             expiryPosition = UInt32(expiryOrder.count)
             expiryOrder.append(UInt32(position))
         }
+        let oldRecordByteCount = recordByteCount(old)
+        if old.isCollection && !keepsLargeValue {
+            // A string replaces the collection (SET on a hash): the record is then rewritten as a string's.
+            freeCollection(old.collectionIndex)
+            old.isLarge = false
+        }
         var largeIndex: Int?
         if keepsLargeValue {
             largeIndex = old.valueField
@@ -418,7 +441,7 @@ struct StoreShard: Sendable {
             key: key[...], value: value, contentHash: contentHash, expiresAtMilliseconds: expiresAtMilliseconds,
             expiryPosition: expiryPosition, largeIndex: largeIndex)
         order[position] = UInt32(newOffset)
-        garbageByteCount += recordByteCount(old)
+        garbageByteCount += oldRecordByteCount
         compactIfWasteful()
     }
 
@@ -472,8 +495,9 @@ struct StoreShard: Sendable {
         let position = find(key, hash: hash)!
         let offset = Int(order[position])
         let old = header(at: offset)
-        // An inline value is copied out, as the record moves within the arena; a large one stays in its buffer.
-        let value = old.isLarge ? largeValues[old.valueField][...] : Array(valueBytes(old, at: offset))[...]
+        // An inline value is copied out, as the record moves within the arena; a large one or a collection stays
+        // where it is.
+        let value = old.isLarge ? [][...] : Array(valueBytes(old, at: offset))[...]
         rewrite(
             position: position, value: value, contentHash: old.contentHash,
             expiresAtMilliseconds: expiresAtMilliseconds, keepsLargeValue: old.isLarge)
@@ -488,7 +512,11 @@ struct StoreShard: Sendable {
         digestSum &-= entryHash(old, at: offset)
         byteCount -= old.keyCount + valueCount(old)
         if old.hasExpiry { removeFromExpiryOrder(at: Int(expiryPosition(at: offset))) }
-        if old.isLarge { freeLarge(old.valueField) }
+        if old.isCollection {
+            freeCollection(old.collectionIndex)
+        } else if old.isLarge {
+            freeLarge(old.valueField)
+        }
         deleteFromTable(at: tableIndex(ofPosition: position))
         let lastPosition = order.count - 1
         if position != lastPosition {
@@ -533,6 +561,84 @@ struct StoreShard: Sendable {
         garbageByteCount = 0
     }
 
+    // MARK: Collections (hashes, sets, lists)
+
+    /// The kind of value at `slot`.
+    func kind(at slot: Slot) -> ValueKind {
+        let header = header(at: Int(order[slot]))
+        return header.isCollection ? collections[header.collectionIndex].kind : .string
+    }
+
+    /// The collection at `slot`, which must hold one; it shares the shard's storage until either is written.
+    func collection(at slot: Slot) -> CollectionValue {
+        let header = header(at: Int(order[slot]))
+        precondition(header.isCollection, "a string read as a collection")
+        return collections[header.collectionIndex]
+    }
+
+    /// Adds `key`, which must be absent, holding `collection` (not empty) and no TTL.
+    mutating func insert(_ collection: CollectionValue, for key: StoreKey, hash: UInt64) {
+        insertCollection(
+            collection, key: key.bytes, hash: hash,
+            contentHash: KeyValueStore.contentHash(key: key.bytes, collection: collection), expiresAtMilliseconds: nil,
+            isPlaced: true)
+    }
+
+    /// Changes the collection at `slot` in place through `body`, then its hash and the totals. A collection left
+    /// empty must be deleted by the caller next (the store keeps none). In place: a change copies nothing unless a
+    /// snapshot shares the collection.
+    mutating func updateCollection<Result>(at slot: Slot, _ body: (inout CollectionValue) -> Result) -> Result {
+        let offset = Int(order[slot])
+        let old = header(at: offset)
+        precondition(old.isCollection, "a string updated as a collection")
+        digestSum &-= entryHash(old, at: offset)
+        byteCount -= collections[old.collectionIndex].byteCount
+        let result = body(&collections[old.collectionIndex])
+        let collection = collections[old.collectionIndex]
+        byteCount += collection.byteCount
+        let contentHash = KeyValueStore.contentHash(key: arena[keyRange(old, at: offset)], collection: collection)
+        arena.withUnsafeMutableBytes { $0.storeBytes(of: contentHash, toByteOffset: offset + 8, as: UInt64.self) }
+        digestSum &+= entryHash(header(at: offset), at: offset)
+        return result
+    }
+
+    private mutating func insertCollection(
+        _ collection: CollectionValue, key: ArraySlice<UInt8>, hash: UInt64, contentHash: UInt64,
+        expiresAtMilliseconds: Int64?, isPlaced: Bool
+    ) {
+        let position = order.count
+        var expiryPosition = Self.unplacedExpiryPosition
+        if expiresAtMilliseconds != nil {
+            if isPlaced {
+                expiryPosition = UInt32(expiryOrder.count)
+                expiryOrder.append(UInt32(position))
+            } else {
+                unorderedExpiryCount += 1
+            }
+        }
+        let index: Int
+        if let free = freeCollectionIndices.popLast() {
+            index = Int(free)
+            collections[index] = collection
+        } else {
+            index = collections.count
+            collections.append(collection)
+        }
+        let offset = appendRecord(
+            key: key, value: [], contentHash: contentHash, expiresAtMilliseconds: expiresAtMilliseconds,
+            expiryPosition: expiryPosition, largeIndex: index | Self.collectionFlag)
+        order.append(UInt32(offset))
+        fragments.append(Self.fragment(hash))
+        insertInTable(position)
+        digestSum &+= KeyValueStore.entryHash(contentHash: contentHash, expiresAtMilliseconds: expiresAtMilliseconds)
+        byteCount += key.count + collection.byteCount
+    }
+
+    private mutating func freeCollection(_ index: Int) {
+        collections[index] = CollectionValue(kind: .hash)
+        freeCollectionIndices.append(UInt32(index))
+    }
+
     // MARK: Building (restore, split, absorb)
 
     /// Adds `key`, which must be new, at the end of the key order; a TTL leaves it out of the TTL order until
@@ -545,6 +651,17 @@ struct StoreShard: Sendable {
         insert(
             key: key, value: value, hash: hash,
             contentHash: contentHash ?? KeyValueStore.contentHash(key: key, value: value),
+            expiresAtMilliseconds: expiresAtMilliseconds, isPlaced: false)
+        return true
+    }
+
+    /// Adds `key`, which must be new, holding `collection`, as `appendBuilding(key:value:...)` adds a string.
+    mutating func appendBuilding(
+        key: ArraySlice<UInt8>, collection: CollectionValue, expiresAtMilliseconds: Int64?, hash: UInt64
+    ) -> Bool {
+        guard find(StoreKey(viewing: key), hash: hash) == nil else { return false }
+        insertCollection(
+            collection, key: key, hash: hash, contentHash: KeyValueStore.contentHash(key: key, collection: collection),
             expiresAtMilliseconds: expiresAtMilliseconds, isPlaced: false)
         return true
     }
@@ -605,6 +722,12 @@ struct StoreShard: Sendable {
     private mutating func appendCopy(of position: Int, from source: StoreShard, hash: UInt64) {
         let offset = Int(source.order[position])
         let header = source.header(at: offset)
+        if header.isCollection {
+            insertCollection(
+                source.collections[header.collectionIndex], key: source.key(atPosition: position).bytes, hash: hash,
+                contentHash: header.contentHash, expiresAtMilliseconds: source.expiry(at: position), isPlaced: false)
+            return
+        }
         let record = source.record(atPosition: position)
         insert(
             key: record.key, value: record.value, hash: hash, contentHash: header.contentHash,
@@ -638,11 +761,23 @@ struct StoreShard: Sendable {
             precondition(belongs(hash), "a key sits in the wrong shard")
             precondition(fragments[position] == Self.fragment(hash), "a fragment is stale")
             precondition(find(key, hash: hash) == position, "the table does not find a key at its position")
-            let value = valueBytes(header, at: offset)
-            precondition(header.isLarge == (value.count > Self.inlineValueBytesLimit), "a value is in the wrong home")
-            precondition(
-                header.contentHash == KeyValueStore.contentHash(key: key.bytes, value: value),
-                "an entry's hash is stale")
+            if header.isCollection {
+                let collection = collections[header.collectionIndex]
+                collection.checkInvariants()
+                precondition(collection.count > 0, "an empty collection was kept")
+                precondition(
+                    header.contentHash == KeyValueStore.contentHash(key: key.bytes, collection: collection),
+                    "a collection's hash is stale")
+                bytes += key.bytes.count + collection.byteCount
+            } else {
+                let value = valueBytes(header, at: offset)
+                precondition(
+                    header.isLarge == (value.count > Self.inlineValueBytesLimit), "a value is in the wrong home")
+                precondition(
+                    header.contentHash == KeyValueStore.contentHash(key: key.bytes, value: value),
+                    "an entry's hash is stale")
+                bytes += key.bytes.count + value.count
+            }
             if header.hasExpiry {
                 expiring += 1
                 precondition(
@@ -650,7 +785,6 @@ struct StoreShard: Sendable {
                     "a key with a TTL is not in the TTL order")
             }
             sum &+= entryHash(header, at: offset)
-            bytes += key.bytes.count + value.count
             recordBytes += recordByteCount(header)
         }
         precondition(table.filter { $0 != 0 }.count == order.count, "the table holds a key twice or a stale one")

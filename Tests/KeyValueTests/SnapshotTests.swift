@@ -168,8 +168,8 @@ struct SnapshotTests {
             #expect(throws: SnapshotError.self) { try KeyValueStore.restored(from: garbage) }
         }
         var badVersion = good
-        badVersion[4] = 3
-        #expect(throws: SnapshotError("unsupported snapshot version 3")) {
+        badVersion[4] = 2
+        #expect(throws: SnapshotError("unsupported snapshot version 2")) {
             try KeyValueStore.restored(from: badVersion)
         }
         #expect(throws: SnapshotError.self) { try KeyValueStore.restored(from: good + [0]) }
@@ -212,7 +212,7 @@ struct SnapshotTests {
         // Level 1: two shards; shard 0 holds the keys whose hash has bit 0 clear.
         let misplaced = (0..<100).map { bytes("k\($0)") }.first { ShardHash.of($0[...]) & 1 == 1 }!
         var encoding = KeyValueStore.snapshotMagic + [KeyValueStore.snapshotVersion, 1, 0, 2]
-        encoding += [1, UInt8(misplaced.count)] + misplaced + [1, UInt8(ascii: "v"), 0, 0]
+        encoding += [1, UInt8(misplaced.count)] + misplaced + [0, 1, UInt8(ascii: "v"), 0]
         encoding += [0, 0] + [UInt8](repeating: 0, count: 8)
         #expect(throws: SnapshotError.self) { try KeyValueStore.restored(from: encoding) }
         do {
@@ -235,7 +235,112 @@ struct SnapshotTests {
         // A key count of 2^63 - 1 is taken at its word only as far as records arrive: the end finds it truncated.
         var counted = KeyValueStore().makeRestorer()
         let huge: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F]
-        #expect(throws: Never.self) { try counted.consume(KeyValueStore.snapshotMagic + [2, 0, 0, 1] + huge) }
+        #expect(throws: Never.self) { try counted.consume(KeyValueStore.snapshotMagic + [KeyValueStore.snapshotVersion, 0, 0, 1] + huge) }
         #expect(throws: SnapshotError.self) { _ = try counted.finish() }
+    }
+}
+
+/// Snapshots of collections: round trips, bounded chunks for a large one, and refusal of malformed collections.
+@Suite("snapshots of collections")
+struct CollectionSnapshotTests {
+    static func sample() -> StoreDriver {
+        var driver = StoreDriver()
+        driver.run("SET", "s", "v")
+        driver.run("HSET", "h", "a", "1", "b", String(repeating: "y", count: 300), "", "empty field")
+        driver.run("HSET", "timed", "f", "v")
+        driver.run("PEXPIRE", "timed", "5000")
+        return driver
+    }
+
+    @Test("stores holding collections round-trip from chunks of every size")
+    func roundTrip() throws {
+        let store = Self.sample().store
+        let encoded = store.encoded()
+        for size in [1, 2, 3, 7, 64, encoded.count] {
+            #expect(store.encoded(byteLimit: size) == encoded)
+            let restored = try KeyValueStore.restored(from: encoded, chunkBytes: size)
+            restored.checkInvariants()
+            #expect(restored.digest() == store.digest())
+            #expect(restored.encoded() == encoded)
+        }
+    }
+
+    @Test("a hash of 20,000 fields streams in chunks no larger than asked, and restores in its order")
+    func largeHashIsChunked() throws {
+        var driver = StoreDriver()
+        for batch in 0..<200 {
+            var arguments = ["HSET", "big"]
+            for index in 0..<100 { arguments += ["field\(batch * 100 + index)", "value \(index)"] }
+            driver.run(arguments: arguments.map(bytes))
+        }
+        var snapshot = driver.store.snapshot()
+        var encoded: [UInt8] = []
+        var chunks = 0
+        while !snapshot.isFinished {
+            let chunk = snapshot.nextChunk(byteLimit: 4_096)
+            #expect(chunk.count <= 4_096)
+            encoded += chunk
+            chunks += 1
+        }
+        #expect(chunks > 50)
+        var restored = try KeyValueStore.restored(from: encoded, chunkBytes: 4_096)
+        #expect(restored.digest() == driver.store.digest())
+        var context = ApplyContext.recording(from: driver.entropy)
+        let answer = restored.apply(KeyValueCommand.encode([bytes("HKEYS"), bytes("big")]), context: &context)
+        #expect(answer == driver.run(arguments: [bytes("HKEYS"), bytes("big")]), "HKEYS differs after the restore")
+    }
+
+    @Test("a frozen snapshot keeps a hash as it was while the hash is written")
+    func frozenWhileWritten() throws {
+        var driver = Self.sample()
+        let before = driver.store.encoded()
+        var snapshot = driver.store.snapshot()
+        var encoded = snapshot.nextChunk(byteLimit: 20)
+        driver.run("HSET", "h", "a", "changed", "c", "new")
+        driver.run("HDEL", "h", "b")
+        driver.run("DEL", "timed")
+        while !snapshot.isFinished { encoded += snapshot.nextChunk(byteLimit: 20) }
+        #expect(encoded == before)
+        #expect(try KeyValueStore.restored(from: encoded).digest() != driver.store.digest())
+    }
+
+    @Test("every truncation and single-byte corruption of a store with collections is refused")
+    func rejectsCorruption() {
+        let good = Self.sample().store.encoded()
+        for length in 0..<good.count {
+            #expect(throws: SnapshotError.self) { try KeyValueStore.restored(from: Array(good[..<length])) }
+        }
+        for index in good.indices {
+            for flip: UInt8 in [0x01, 0x80] {
+                var corrupt = good
+                corrupt[index] ^= flip
+                #expect(throws: SnapshotError.self, "byte \(index) ^ \(flip)") {
+                    try KeyValueStore.restored(from: corrupt, chunkBytes: 5)
+                }
+            }
+        }
+    }
+
+    @Test("an empty collection, an unknown kind and a repeated field are refused by name")
+    func malformedCollections() {
+        func encoding(_ record: [UInt8]) -> [UInt8] {
+            KeyValueStore.snapshotMagic + [KeyValueStore.snapshotVersion, 0, 0, 1, 1] + record + [0]
+                + [UInt8](repeating: 0, count: 8)
+        }
+        let key: [UInt8] = [1, UInt8(ascii: "h")]
+        let cases: [([UInt8], String)] = [
+            (key + [ValueKind.hash.rawValue << 1, 0], "empty collection"),
+            (key + [7 << 1], "name no kind"),
+            (key + [ValueKind.hash.rawValue << 1, 2, 1, 97, 1, 49, 1, 97, 1, 50], "repeats one of its hash"),
+            (key + [ValueKind.set.rawValue << 1, 2, 1, 97, 1, 97], "repeats one of its set"),
+        ]
+        for (record, reason) in cases {
+            do {
+                _ = try KeyValueStore.restored(from: encoding(record))
+                Issue.record("accepted: \(reason)")
+            } catch {
+                #expect(error.reason.contains(reason), "\(error.reason)")
+            }
+        }
     }
 }

@@ -1,0 +1,101 @@
+import Replication
+
+/// Keys of every kind: looking a key's kind up, and reading, changing, creating and replacing collections.
+///
+/// These build on the storage primitives of `KeyValueStore.swift` and keep their rules: an expired key is deleted
+/// when met (lazy expiry), a collection left empty deletes its key, and every change moves the totals and digest.
+extension KeyValueStore {
+    /// The source of a command's randomness: the recorded random values, drawn only by the commands that need one.
+    typealias Random = () -> UInt64
+
+    /// `apply` for a command on a collection of `kind`, with the recorded clock and randomness.
+    @inline(never)
+    mutating func applyCollection(
+        _ kind: ValueKind, _ command: DataCommand, _ arguments: CommandArguments, context: inout ApplyContext
+    ) -> [UInt8] {
+        var cachedNanoseconds: Int64?
+        func clock() -> Int64 {
+            if let cachedNanoseconds { return cachedNanoseconds }
+            let now = context.wallClockNanoseconds()
+            cachedNanoseconds = now
+            return now
+        }
+        func random() -> UInt64 { context.randomValue() }
+        return executeCollection(kind, command, arguments, clock: clock, random: random)
+    }
+
+    /// Executes a command on a collection of `kind` (`DataCommand.collectionKind`).
+    mutating func executeCollection(
+        _ kind: ValueKind, _ command: DataCommand, _ arguments: CommandArguments, clock: Clock, random: Random
+    ) -> [UInt8] {
+        switch kind {
+        case .hash: executeHash(command, arguments, clock: clock, random: random)
+        case .set: executeSet(command, arguments, clock: clock, random: random)
+        case .list: executeList(command, arguments, clock: clock)
+        case .string: preconditionFailure("\(command) is no collection command")
+        }
+    }
+
+    /// What a command for one kind of collection finds at a key.
+    enum CollectionLookup {
+        case missing, wrongType
+        /// The collection; it shares the shard's storage, so let it go before writing to the key.
+        case found(CollectionValue)
+    }
+
+    /// The kind of `key` if it exists and has not expired; an expired key is deleted.
+    mutating func liveKind(_ key: StoreKey, clock: Clock) -> ValueKind? {
+        guard isLive(key, clock: clock) else { return nil }
+        let hash = ShardHash.of(key.bytes)
+        let index = shardIndex(hash: hash)
+        return shards[index].kind(at: shards[index].find(key, hash: hash)!)
+    }
+
+    /// The collection of `kind` at `key`, for a command that only reads it.
+    mutating func liveCollection(_ key: StoreKey, _ kind: ValueKind, clock: Clock) -> CollectionLookup {
+        guard let found = liveKind(key, clock: clock) else { return .missing }
+        guard found == kind else { return .wrongType }
+        let hash = ShardHash.of(key.bytes)
+        let index = shardIndex(hash: hash)
+        return .found(shards[index].collection(at: shards[index].find(key, hash: hash)!))
+    }
+
+    /// Runs `body` on the collection of `kind` at `key` in place, or on an empty one when the key is missing (which
+    /// is stored if `body` leaves it non-empty); a collection left empty deletes the key. Nil, with nothing run,
+    /// when the key holds another kind: the caller answers WRONGTYPE.
+    mutating func updateCollection<Result>(
+        _ key: StoreKey, _ kind: ValueKind, clock: Clock, _ body: (inout CollectionValue) -> Result
+    ) -> Result? {
+        guard let found = liveKind(key, clock: clock) else {
+            var fresh = CollectionValue(kind: kind)
+            let result = body(&fresh)
+            if fresh.count > 0 { insert(fresh, for: key) }
+            return result
+        }
+        guard found == kind else { return nil }
+        let hash = ShardHash.of(key.bytes)
+        var result: Result?
+        let isEmpty = updateShard(shardIndex(hash: hash), touching: key) { shard in
+            shard.updateCollection(at: shard.find(key, hash: hash)!) { collection in
+                result = body(&collection)
+                return collection.count == 0
+            }
+        }
+        if isEmpty { remove(key) }
+        return result
+    }
+
+    /// Makes `key` hold `collection` and no TTL, whatever it held before; an empty collection deletes the key
+    /// (SINTERSTORE and its relatives).
+    mutating func replace(_ key: StoreKey, with collection: CollectionValue) {
+        remove(key)
+        if collection.count > 0 { insert(collection, for: key) }
+    }
+
+    /// Adds `key`, which must be absent, holding `collection`, which must not be empty.
+    private mutating func insert(_ collection: CollectionValue, for key: StoreKey) {
+        let hash = ShardHash.of(key.bytes)
+        updateShard(shardIndex(hash: hash), touching: key) { $0.insert(collection, for: key, hash: hash) }
+        if count > shards.count * Self.shardLoadBound { splitShard() }
+    }
+}

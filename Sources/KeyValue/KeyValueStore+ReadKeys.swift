@@ -1,0 +1,46 @@
+/// Which reads of collections are answered without a log entry (`KeyValueStore+Reads.swift`), and which of a read's
+/// arguments are keys (each is checked for expiry first, as GET's key is).
+extension KeyValueStore {
+    /// Whether `command` is a read of a collection that may be answered without an entry: every one but HRANDFIELD
+    /// and SRANDMEMBER, which draw recorded randomness as RANDOMKEY does.
+    static func isCollectionReadWithoutEntry(_ command: DataCommand) -> Bool {
+        switch command {
+        case .hget, .hmget, .hlen, .hstrlen, .hexists, .hkeys, .hvals, .hgetall: true
+        case .sismember, .smismember, .scard, .smembers, .sinter, .sunion, .sdiff, .sintercard: true
+        case .llen, .lrange, .lindex, .lpos: true
+        default: false
+        }
+    }
+
+    /// The positions of the keys a read names; nil when the arguments do not say (a malformed SINTERCARD), which
+    /// leaves the command to `apply` and its error reply.
+    func readKeyPositions(_ command: DataCommand, _ arguments: CommandArguments) -> Range<Int>? {
+        switch command {
+        case .mget, .exists, .sinter, .sunion, .sdiff: 1..<arguments.count
+        case .dbsize: 1..<1
+        case .sintercard:
+            DecimalInteger.parse(arguments.bytes(at: 1)).flatMap { count in
+                count >= 1 && count <= arguments.count - 2 ? 2..<(2 + Int(count)) : nil
+            }
+        default: 1..<2
+        }
+    }
+}
+
+extension DataCommand {
+    /// The kind of collection the command works on; nil for the string and keyspace commands.
+    var collectionKind: ValueKind? {
+        switch self {
+        case .hset, .hsetnx, .hget, .hmget, .hmset, .hdel, .hlen, .hstrlen, .hexists, .hkeys, .hvals, .hgetall,
+            .hincrby, .hincrbyfloat, .hrandfield:
+            .hash
+        case .sadd, .srem, .sismember, .smismember, .scard, .smembers, .spop, .srandmember, .smove, .sinter,
+            .sinterstore, .sunion, .sunionstore, .sdiff, .sdiffstore, .sintercard:
+            .set
+        case .lpush, .rpush, .lpushx, .rpushx, .lpop, .rpop, .llen, .lrange, .lindex, .lset, .linsert, .lrem, .ltrim,
+            .lpos, .lmove, .rpoplpush, .lmpop:
+            .list
+        default: nil
+        }
+    }
+}
