@@ -17,12 +17,9 @@ extension KeyValueStore {
         }
     }
 
-    /// The reply to a read command none of whose keys has expired; nil for anything else, which becomes an entry.
-    public func read(_ command: [UInt8], context: inout ApplyContext) -> [UInt8]? {
-        // Most replicated commands are writes: their name alone sends them to `apply`, before the rest is decoded.
-        guard let (commandName, secondArgument) = CommandArguments.peek(command),
-            let name = DataCommand(name: commandName), Self.isAnsweredWithoutEntry(name)
-        else { return nil }
+    /// Appends the reply to a read command none of whose keys has expired and returns true; false for anything else,
+    /// which becomes an entry.
+    public func read(_ command: [UInt8], into reply: inout [UInt8], context: inout ApplyContext) -> Bool {
         var cachedNanoseconds: Int64?
         func clock() -> Int64 {
             if let cachedNanoseconds { return cachedNanoseconds }
@@ -30,28 +27,42 @@ extension KeyValueStore {
             cachedNanoseconds = now
             return now
         }
+        if let key = CommandArguments.getKey(command) {
+            return getWithoutEntry(StoreKey(viewing: command[key]), into: &reply, clock: clock)
+        }
+        // Most replicated commands are writes: their name alone sends them to `apply`, before the rest is decoded.
+        guard let (commandName, secondArgument) = CommandArguments.peek(command),
+            let name = DataCommand(name: commandName), Self.isAnsweredWithoutEntry(name)
+        else { return false }
         // A GET whose key the peek found needs no decoding: its two arguments are GET's arity.
-        if name == .get, let key = secondArgument { return getWithoutEntry(StoreKey(viewing: command[key]), clock: clock) }
+        if name == .get, let key = secondArgument {
+            return getWithoutEntry(StoreKey(viewing: command[key]), into: &reply, clock: clock)
+        }
         // Malformed bytes and a wrong arity go to `apply` too, which says what is wrong.
         guard let arguments = try? CommandArguments(decoding: command), name.accepts(argumentCount: arguments.count)
-        else { return nil }
-        if name == .get { return getWithoutEntry(arguments.key(at: 1), clock: clock) }
+        else { return false }
+        if name == .get { return getWithoutEntry(arguments.key(at: 1), into: &reply, clock: clock) }
         let keys = name == .mget || name == .exists ? 1..<arguments.count : name == .dbsize ? 1..<1 : 1..<2
-        for position in keys where hasExpired(arguments.key(at: position), clock: clock) { return nil }
+        for position in keys where hasExpired(arguments.key(at: position), clock: clock) { return false }
         var view = self
-        let reply = view.execute(name, arguments, clock: clock)
+        reply.append(contentsOf: view.execute(name, arguments, clock: clock))
         assert(view.count == count && view.digestSum == digestSum, "a read changed the store")
-        return reply
+        return true
     }
 
-    /// GET's reply, as `get` gives it, from one lookup of `key`; nil when the key has expired.
-    private func getWithoutEntry(_ key: StoreKey, clock: Clock) -> [UInt8]? {
+    /// Appends GET's reply, as `get` gives it, from one lookup of `key`; false, appending nothing, when the key has
+    /// expired.
+    private func getWithoutEntry(_ key: StoreKey, into reply: inout [UInt8], clock: Clock) -> Bool {
         let hash = ShardHash.of(key.bytes)
         let index = shardIndex(hash: hash)
         // Through the table each time: a local copy of the shard would retain each of its arrays.
-        guard let slot = shards[index].find(key, hash: hash) else { return Replies.nullBulk }
-        if let expiresAt = shards[index].expiry(at: slot), Self.milliseconds(clock()) > expiresAt { return nil }
-        return RESPWriter.bulk(shards[index].value(at: slot))
+        guard let slot = shards[index].find(key, hash: hash) else {
+            reply.append(contentsOf: Replies.nullBulk)
+            return true
+        }
+        if let expiresAt = shards[index].expiry(at: slot), Self.milliseconds(clock()) > expiresAt { return false }
+        RESPWriter.appendBulk(shards[index].value(at: slot), to: &reply)
+        return true
     }
 
     /// Whether `key` exists with a TTL that has passed (it is due for deletion).
