@@ -23,4 +23,24 @@ enum ByteArray {
             return Array(UnsafeBufferPointer(scratch))
         }
     }
+
+    /// Appends `count` bytes to `array`, every one of them written by `write`: on the stack first and copied in one
+    /// append when short, as `written(count:_:)` does.
+    static func append(count: Int, to array: inout [UInt8], _ write: (UnsafeMutableBufferPointer<UInt8>) -> Void) {
+        guard count <= stackWrittenLimit else {
+            // A long reply (a large value) is rare: written into an array of its own, which becomes `array` when that
+            // is empty and is copied in one append otherwise. Appending zeros first and overwriting them would go
+            // element by element.
+            if array.isEmpty {
+                array = written(count: count, write)
+            } else {
+                array.append(contentsOf: written(count: count, write))
+            }
+            return
+        }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { scratch in
+            write(scratch)
+            array.append(contentsOf: UnsafeBufferPointer(scratch))
+        }
+    }
 }

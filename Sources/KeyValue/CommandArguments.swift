@@ -135,6 +135,20 @@ struct CommandArguments: RandomAccessCollection, Sendable {
         return (name, (nameEnd + 1)..<encoding.count)
     }
 
+    /// Where the key sits when `encoding` is exactly `GET key` in the short form (a one-byte count and lengths), the
+    /// name in any letter case; nil for anything else. GET is the commonest command by far, and this spares it the
+    /// name's lookup (`peek`), which costs several times as much.
+    static func getKey(_ encoding: [UInt8]) -> Range<Int>? {
+        encoding.withUnsafeBufferPointer { bytes in
+            // `| 0x20` folds exactly the two cases of each letter onto the lower one.
+            guard bytes.count >= 6, bytes[0] == 2, bytes[1] == 3, bytes[2] | 0x20 == UInt8(ascii: "g"),
+                bytes[3] | 0x20 == UInt8(ascii: "e"), bytes[4] | 0x20 == UInt8(ascii: "t"), bytes[5] < 0x80,
+                6 + Int(bytes[5]) == bytes.count
+            else { return nil }
+            return 6..<bytes.count
+        }
+    }
+
     var startIndex: Int { 0 }
     var endIndex: Int { ranges.count }
 

@@ -21,10 +21,12 @@ struct CommandName: Hashable, Sendable {
 
     private init(packing bytes: UnsafeBufferPointer<UInt8>) {
         count = bytes.count
-        // One copy into the two words rather than a shift per byte. The order of the bytes within a word matters
-        // not, as long as every name is packed the same way.
+        // A shift per byte: for names this short it costs less than a call to copy them into the words. Byte `i`
+        // lands where a little-endian copy would put it, though the order matters not, as long as every name is
+        // packed the same way.
         var words: (low: UInt64, high: UInt64) = (0, 0)
-        withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: UnsafeRawBufferPointer(bytes)) }
+        for index in 0..<min(count, 8) { words.low |= UInt64(bytes[index]) &<< UInt64(8 &* index) }
+        for index in min(count, 8)..<count { words.high |= UInt64(bytes[index]) &<< UInt64(8 &* (index &- 8)) }
         low = words.low
         high = words.high
         // Lower-cased eight bytes at a time (SWAR) rather than byte by byte: the bytes A-Z gain 0x20.

@@ -17,24 +17,32 @@ extension KeyValueStore {
         }
     }
 
-    /// The reply to a read command none of whose keys has expired; nil for anything else, which becomes an entry.
-    public func read(_ command: [UInt8], context: inout ApplyContext) -> [UInt8]? {
+    /// Appends the reply to a read command none of whose keys has expired and returns true; false for anything else,
+    /// which becomes an entry.
+    public func read(_ command: [UInt8], into reply: inout [UInt8], context: inout ApplyContext) -> Bool {
+        if let key = CommandArguments.getKey(command) {
+            return getWithoutEntry(
+                StoreKey(viewing: command[key]), into: &reply, clock: { context.wallClockNanoseconds() })
+        }
         // Most replicated commands are writes: their name alone sends them to `apply`, before the rest is decoded.
         guard let (commandName, secondArgument) = CommandArguments.peek(command),
             let name = DataCommand(name: commandName), Self.isAnsweredWithoutEntry(name)
-        else { return nil }
+        else { return false }
         // A GET whose key the peek found needs no decoding: its two arguments are GET's arity. It returns before the
         // caching clock of `readDecoded` exists: built alongside, that clock's captured state cost GET a heap box.
         if name == .get, let key = secondArgument {
-            return getWithoutEntry(StoreKey(viewing: command[key]), clock: { context.wallClockNanoseconds() })
+            return getWithoutEntry(
+                StoreKey(viewing: command[key]), into: &reply, clock: { context.wallClockNanoseconds() })
         }
-        return readDecoded(name, command, context: &context)
+        return readDecoded(name, command, into: &reply, context: &context)
     }
 
     /// `read` for every command but a GET found by the peek: decodes the command, checks its keys, and runs it on a
     /// copy of the store that shares every shard.
     @inline(never)
-    private func readDecoded(_ name: DataCommand, _ command: [UInt8], context: inout ApplyContext) -> [UInt8]? {
+    private func readDecoded(
+        _ name: DataCommand, _ command: [UInt8], into reply: inout [UInt8], context: inout ApplyContext
+    ) -> Bool {
         var cachedNanoseconds: Int64?
         func clock() -> Int64 {
             if let cachedNanoseconds { return cachedNanoseconds }
@@ -44,12 +52,12 @@ extension KeyValueStore {
         }
         // Malformed bytes and a wrong arity go to `apply` too, which says what is wrong.
         guard let arguments = try? CommandArguments(decoding: command), name.accepts(argumentCount: arguments.count)
-        else { return nil }
-        if name == .get { return getWithoutEntry(arguments.key(at: 1), clock: clock) }
-        guard let keys = readKeyPositions(name, arguments) else { return nil }
-        for position in keys where hasExpired(arguments.key(at: position), clock: clock) { return nil }
+        else { return false }
+        if name == .get { return getWithoutEntry(arguments.key(at: 1), into: &reply, clock: clock) }
+        guard let keys = readKeyPositions(name, arguments) else { return false }
+        for position in keys where hasExpired(arguments.key(at: position), clock: clock) { return false }
         var view = self
-        let reply =
+        let answer =
             if let kind = name.collectionKind {
                 view.executeCollection(
                     kind, name, arguments, clock: clock,
@@ -57,19 +65,28 @@ extension KeyValueStore {
             } else {
                 view.execute(name, arguments, clock: clock)
             }
+        reply.append(contentsOf: answer)
         assert(view.count == count && view.digestSum == digestSum, "a read changed the store")
-        return reply
+        return true
     }
 
-    /// GET's reply, as `get` gives it, from one lookup of `key`; nil when the key has expired.
-    private func getWithoutEntry(_ key: StoreKey, clock: Clock) -> [UInt8]? {
+    /// Appends GET's reply, as `get` gives it, from one lookup of `key`; false, appending nothing, when the key has
+    /// expired.
+    private func getWithoutEntry(_ key: StoreKey, into reply: inout [UInt8], clock: Clock) -> Bool {
         let hash = ShardHash.of(key.bytes)
         let index = shardIndex(hash: hash)
         // Through the table each time: a local copy of the shard would retain each of its arrays.
-        guard let slot = shards[index].find(key, hash: hash) else { return Replies.nullBulk }
-        if let expiresAt = shards[index].expiry(at: slot), Self.milliseconds(clock()) > expiresAt { return nil }
-        guard let value = shards[index].value(at: slot) else { return Replies.wrongType }
-        return RESPWriter.bulk(value)
+        guard let slot = shards[index].find(key, hash: hash) else {
+            reply.append(contentsOf: Replies.nullBulk)
+            return true
+        }
+        if let expiresAt = shards[index].expiry(at: slot), Self.milliseconds(clock()) > expiresAt { return false }
+        guard let value = shards[index].value(at: slot) else {
+            reply.append(contentsOf: Replies.wrongType)
+            return true
+        }
+        RESPWriter.appendBulk(value, to: &reply)
+        return true
     }
 
     /// Whether `key` exists with a TTL that has passed (it is due for deletion).

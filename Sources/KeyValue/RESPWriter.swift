@@ -131,30 +131,49 @@ extension RESPWriter {
     /// Written in one pass (every GET answers with it): appending the parts one by one checks the array's uniqueness
     /// and capacity at each.
     static func bulk(_ value: ArraySlice<UInt8>) -> [UInt8] {
+        value.withUnsafeBufferPointer { source in
+            ByteArray.written(count: bulkByteCount(source.count)) { writeBulk(source, into: $0) }
+        }
+    }
+
+    /// Appends `$length` and the bytes of a slice (a stored value) to `reply`, binary safe, in one pass, as `bulk`
+    /// writes them: a GET's reply, where the primary gathers a run of read replies (`StateMachine.read`).
+    static func appendBulk(_ value: ArraySlice<UInt8>, to reply: inout [UInt8]) {
+        value.withUnsafeBufferPointer { source in
+            ByteArray.append(count: bulkByteCount(source.count), to: &reply) { writeBulk(source, into: $0) }
+        }
+    }
+
+    /// The bytes of a bulk reply carrying `count` bytes.
+    private static func bulkByteCount(_ count: Int) -> Int { 1 + decimalDigitCount(count) + 2 + count + 2 }
+
+    private static func decimalDigitCount(_ value: Int) -> Int {
         var digitCount = 1
-        var rest = value.count
+        var rest = value
         while rest >= 10 {
             rest /= 10
             digitCount += 1
         }
+        return digitCount
+    }
+
+    /// Writes the bulk reply carrying `source` into `bytes`, which is `bulkByteCount(source.count)` long.
+    private static func writeBulk(_ source: UnsafeBufferPointer<UInt8>, into bytes: UnsafeMutableBufferPointer<UInt8>) {
+        let digitCount = decimalDigitCount(source.count)
         let headerCount = 1 + digitCount + 2
-        return value.withUnsafeBufferPointer { source in
-            ByteArray.written(count: headerCount + source.count + 2) { bytes in
-                bytes[0] = UInt8(ascii: "$")
-                var rest = source.count
-                for position in stride(from: digitCount, to: 0, by: -1) {
-                    bytes[position] = UInt8(ascii: "0") + UInt8(rest % 10)
-                    rest /= 10
-                }
-                bytes[headerCount - 2] = 13
-                bytes[headerCount - 1] = 10
-                if let to = bytes.baseAddress, let from = source.baseAddress, !source.isEmpty {
-                    (to + headerCount).initialize(from: from, count: source.count)
-                }
-                bytes[bytes.count - 2] = 13
-                bytes[bytes.count - 1] = 10
-            }
+        bytes[0] = UInt8(ascii: "$")
+        var rest = source.count
+        for position in stride(from: digitCount, to: 0, by: -1) {
+            bytes[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
         }
+        bytes[headerCount - 2] = 13
+        bytes[headerCount - 1] = 10
+        if let to = bytes.baseAddress, let from = source.baseAddress, !source.isEmpty {
+            (to + headerCount).initialize(from: from, count: source.count)
+        }
+        bytes[bytes.count - 2] = 13
+        bytes[bytes.count - 1] = 10
     }
 
     /// `$length` and the UTF-8 bytes of `text` as a reply of its own.

@@ -87,6 +87,12 @@ public struct NodeCore<Machine: StateMachine> {
         refreshStatus()
     }
 
+    /// Takes back the array of a `.release` action once its replies are routed, for the next release to reuse
+    /// (`PrimaryCore.keepStorage(ofReleased:)`); dropped unless this node is the primary.
+    public mutating func keepStorage(ofReleased replies: consuming [Reply]) {
+        primaryCore?.keepStorage(ofReleased: replies)
+    }
+
     /// Takes one event that happened at `now` and returns the actions to perform, in array order.
     public mutating func handle(_ event: NodeEvent, at now: Instant) -> [NodeAction] {
         var actions: [NodeAction] = []

@@ -54,6 +54,19 @@ public struct PrimaryCore<Machine: StateMachine> {
     /// lost mid-stream frees the snapshot and what it pinned.
     private var transfer: CheckpointTransfer<Machine.Snapshot>?
     private var lastDigestSequence: UInt64
+    /// The storage of the next `.release` array, which the runtime hands back emptied once it has routed the replies
+    /// (`keepStorage(ofReleased:)`). An ack releases up to a batch of pipelined replies; a new array of that size for
+    /// every ack is a large allocation, which makes the allocator consolidate its free small blocks each time.
+    private var spareReplies: [Reply] = []
+    /// The replies of the reads answered since the last write or the event's start, back to back
+    /// (`StateMachine.read`); each read's slice of it joins `withheld` when the run ends (`withholdReadReplies`).
+    private var readReplyBytes: [UInt8] = []
+    /// The reads whose replies sit in `readReplyBytes`, in order: their tags and where their replies sit. Kept between
+    /// events, emptied, so a run of reads allocates no list; at most a batch of commands.
+    private var pendingReads: [(tag: UInt64, bytes: Range<Int>)] = []
+    /// A run of reads is withheld once its replies fill this many bytes: about a kilobyte, which the allocator serves
+    /// from its small blocks (a larger array costs more to allocate than it saves), and some two dozen GET replies.
+    static var readReplyBytesPerArray: Int { 960 }
     /// Whether replies of reads answered without entries wait for an entry yet to be appended (`StateMachine.read`):
     /// the event's end appends a barrier if no other entry did.
     private var isBarrierNeeded = false
@@ -90,6 +103,13 @@ public struct PrimaryCore<Machine: StateMachine> {
     /// Number of replies held back for the output rule.
     public var withheldCount: Int { withheld.count }
 
+    /// Takes back the array of a `.release` action once its replies are routed, so that the next release reuses its
+    /// storage. Optional: an array not handed back costs the next release an allocation, nothing else.
+    public mutating func keepStorage(ofReleased replies: consuming [Reply]) {
+        replies.removeAllKeepingStorage()
+        if replies.capacity > spareReplies.capacity { spareReplies = replies }
+    }
+
     /// Takes one event that happened at `now` and returns the actions to perform, in array order.
     public mutating func handle(_ event: PrimaryEvent, at now: Instant) -> [PrimaryAction] {
         var actions: [PrimaryAction] = []
@@ -102,7 +122,9 @@ public struct PrimaryCore<Machine: StateMachine> {
         if nextTickAt == nil { nextTickAt = now + limits.tickInterval }
         switch event {
         case .commandsArrived(let commands):
-            for command in commands { execute(command, into: &actions) }
+            // By index: iterating would copy each command, retaining and releasing its bytes once more.
+            for index in commands.indices { execute(commands[index], into: &actions) }
+            withholdReadReplies()
             if isBarrierNeeded { append(.barrier, into: &actions) }
         case .backupJoined(let channel, let hello):
             backupJoined(channel, hello, at: now, into: &actions)
@@ -159,17 +181,22 @@ public struct PrimaryCore<Machine: StateMachine> {
 
     private mutating func execute(_ command: ClientCommand, into actions: inout [PrimaryAction]) {
         guard isExecuting else { return }  // intake is paused; the runtime drops what raced with it
-        let answer = machine.read(command.bytes, context: &recorder)
+        if readReplyBytes.isEmpty { readReplyBytes.reserveCapacity(Self.readReplyBytesPerArray) }
+        let start = readReplyBytes.count
+        let isRead = machine.read(command.bytes, into: &readReplyBytes, context: &recorder)
         // What a read saw goes nowhere: its reply is not replayed, and a read that declines (it met an expired key)
         // leaves its command to `apply`, whose entry must hold exactly what `apply` reads, as the backup replays it.
         _ = recorder.takeRecorded()
-        if let reply = answer {
+        if isRead {
+            pendingReads.append((command.tag, start..<readReplyBytes.count))
             // Released by the ack of the next entry, whichever it is (DESIGN, output rule; `StateMachine.read`).
-            let fitted = withheld.append(Withheld(sequence: lastSequence + 1, reply: Reply(tag: command.tag, bytes: reply)))
-            precondition(fitted, "withheld replies past their bound: intake should have paused")
             isBarrierNeeded = true
+            if readReplyBytes.count >= Self.readReplyBytesPerArray { withholdReadReplies() }
             return
         }
+        precondition(readReplyBytes.count == start, "a read that declined wrote a reply")
+        // The reads before this write are released by its ack at the earliest: they are withheld before it.
+        withholdReadReplies()
         let reply = machine.apply(command.bytes, context: &recorder)
         append(.command(command.bytes, recorded: recorder.takeRecorded()), into: &actions)
         let fitted = withheld.append(Withheld(sequence: lastSequence, reply: Reply(tag: command.tag, bytes: reply)))
@@ -178,6 +205,21 @@ public struct PrimaryCore<Machine: StateMachine> {
             append(.digest(machine.digest()), into: &actions)
             lastDigestSequence = lastSequence
         }
+    }
+
+    /// Withholds the replies of the reads answered since the last write, each a slice of one array, until the ack of
+    /// the entry appended next (the sequence they wait for), and starts the next run's array.
+    private mutating func withholdReadReplies() {
+        guard !pendingReads.isEmpty else { return }
+        var bytes: [UInt8] = []
+        // Moved out, so the slices share this array and the next run's appends do not copy it.
+        swap(&bytes, &readReplyBytes)
+        for read in pendingReads {
+            let reply = Reply(tag: read.tag, bytes: bytes[read.bytes])
+            let fitted = withheld.append(Withheld(sequence: lastSequence + 1, reply: reply))
+            precondition(fitted, "withheld replies past their bound: intake should have paused")
+        }
+        pendingReads.removeAllKeepingStorage()
     }
 
     /// Gives `entry` the next sequence and ships it to the backup, if one is linked. Consumed: it moves into the
@@ -413,11 +455,12 @@ public struct PrimaryCore<Machine: StateMachine> {
         let through = releasableThrough
         guard let first = withheld.first, first.sequence <= through else { return }
         var replies: [Reply] = []
-        // One allocation rather than one per doubling: an ack often releases a few hundred pipelined replies.
+        swap(&replies, &spareReplies)
+        // At most one allocation rather than one per doubling: an ack often releases a few hundred pipelined replies.
         replies.reserveCapacity(withheld.count)
-        while let first = withheld.first, first.sequence <= through {
-            replies.append(first.reply)
-            _ = withheld.popFirst()
+        // Moved out of the queue, not copied: a copy would retain and release every reply once more.
+        while let sequence = withheld.first?.sequence, sequence <= through, let released = withheld.popFirst() {
+            replies.append(released.reply)
         }
         actions.append(.release(replies))
     }
@@ -475,6 +518,7 @@ public struct PrimaryCore<Machine: StateMachine> {
     }
 
     private func checkInvariants() {
+        precondition(pendingReads.isEmpty, "a read's reply was left out of the withheld queue")
         if let first = withheld.first {
             precondition(first.sequence > releasableThrough, "a releasable reply was left withheld")
         }

@@ -27,8 +27,11 @@ public struct BoundedQueue<Element> {
 
     /// Appends `element` unless the queue is full; returns whether it did.
     @discardableResult
-    public mutating func append(_ element: Element) -> Bool {
+    public mutating func append(_ element: consuming Element) -> Bool {
         guard !isFull else { return false }
+        // Compacted here rather than in `popFirst`: a queue drained whole (a batch of replies released by one ack)
+        // then has only dead places to drop, and no live element is moved twice.
+        if head >= 64 && head * 2 >= storage.count { compact() }
         storage.append(element)
         return true
     }
@@ -38,11 +41,21 @@ public struct BoundedQueue<Element> {
         guard head < storage.count else { return nil }
         let element = storage[head].take()
         head += 1
-        if head >= 64 && head * 2 >= storage.count {   // compact once half is dead space
-            storage.removeFirst(head)
-            head = 0
-        }
         return element
+    }
+
+    /// Drops the dead places before `head`, once at least half the storage is dead (so at most twice the elements
+    /// queued plus a few are kept): the live elements are swapped to the front and the dead (nil) places popped off
+    /// the end, where `removeFirst` would destroy each dead place through run-time type information.
+    private mutating func compact() {
+        let live = storage.count - head
+        if live > 0 {
+            storage.withUnsafeMutableBufferPointer { places in
+                for index in 0..<live { places.swapAt(index, head + index) }
+            }
+        }
+        while storage.count > live { _ = storage.popLast() }
+        head = 0
     }
 
     /// Drops every element and keeps the storage for reuse.

@@ -16,11 +16,18 @@ public struct ClientCommand: Equatable, Sendable {
 public struct Reply: Equatable, Sendable {
     /// The tag of the command that produced this reply.
     public var tag: UInt64
-    /// The reply as the state machine's `apply` returned it, ready for the client's connection.
-    public var bytes: [UInt8]
+    /// The reply as the state machine's `apply` or `read` gave it, ready for the client's connection.
+    ///
+    /// A slice, because the replies of reads answered one after another share one array (`StateMachine.read`): an
+    /// array of its own for each would cost an allocation per read.
+    public var bytes: ArraySlice<UInt8>
     /// The reply `bytes` to the command tagged `tag`.
-    public init(tag: UInt64, bytes: [UInt8]) {
+    public init(tag: UInt64, bytes: ArraySlice<UInt8>) {
         self.tag = tag
         self.bytes = bytes
+    }
+    /// The reply `bytes`, the whole array, to the command tagged `tag`.
+    public init(tag: UInt64, bytes: [UInt8]) {
+        self.init(tag: tag, bytes: bytes[...])
     }
 }

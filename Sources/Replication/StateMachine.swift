@@ -20,9 +20,13 @@ public protocol StateMachine {
     /// Applies one command and returns the bytes of its reply.
     mutating func apply(_ command: [UInt8], context: inout ApplyContext) -> [UInt8]
 
-    /// Answers `command` without changing the state and without a log entry of its own, when it is a read; nil
-    /// when it must be executed by `apply` as an entry. Non-mutating, so a read cannot change the state by accident
-    /// (a key found expired is reported missing and left for a later entry to delete).
+    /// Answers `command` without changing the state and without a log entry of its own, when it is a read: appends
+    /// its reply to `reply` and returns true. Returns false, with `reply` as it was, when the command must be executed
+    /// by `apply` as an entry. Non-mutating, so a read cannot change the state by accident (a key found expired is
+    /// reported missing and left for a later entry to delete).
+    ///
+    /// `reply` may already hold the replies of earlier reads: append only. The primary answers a run of reads into
+    /// one array and hands each client its slice of it, so a read costs no allocation of its own.
     ///
     /// The primary answers a read from its state as it is, which may include entries the backup has not acked; the
     /// reply leaves only once the backup has acked an entry appended after the read (a write behind it, or a barrier
@@ -31,7 +35,7 @@ public protocol StateMachine {
     /// are not recorded anywhere, whether the read answers or declines: a declined command's entry holds only what
     /// `apply` then reads, which is all the backup replays. The default answers nothing this way: every command
     /// becomes an entry.
-    func read(_ command: [UInt8], context: inout ApplyContext) -> [UInt8]?
+    func read(_ command: [UInt8], into reply: inout [UInt8], context: inout ApplyContext) -> Bool
 
     /// Timer-driven work (e.g. active expiry). The primary runs it as a log entry of its own, so
     /// the backup does the same work at the same point in the log; the backup never runs timers.
@@ -54,7 +58,7 @@ public protocol StateMachine {
 
 extension StateMachine {
     /// Every command is an entry.
-    public func read(_ command: [UInt8], context: inout ApplyContext) -> [UInt8]? { nil }
+    public func read(_ command: [UInt8], into reply: inout [UInt8], context: inout ApplyContext) -> Bool { false }
 
     /// No figures.
     public var statistics: [String: UInt64] { [:] }

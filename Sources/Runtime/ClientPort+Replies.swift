@@ -12,18 +12,31 @@ extension ClientPort {
         return client
     }
 
-    func release(_ replies: [Reply]) {
-        for reply in replies {
-            guard let client = client(for: reply.tag), client.pipeline.fill(tag: reply.tag, with: reply.bytes)
-            else { continue }
-            queueFlush(client)
+    /// Fills each reply's slot. The bytes move into the slots, leaving the replies empty: copied, each would be
+    /// retained and released once more, and the array goes back to the core for its storage only. Consecutive
+    /// replies mostly go to one connection (its pipelined requests), which is looked up once for all of them.
+    func release(_ replies: inout [Reply]) {
+        var client: Client?
+        var hasFilled = false
+        for index in replies.indices {
+            let tag = replies[index].tag
+            if client?.index != Int(tag >> Self.tagIndexShift) {
+                if hasFilled, let client { queueFlush(client) }
+                client = self.client(for: tag)
+                hasFilled = false
+            }
+            guard let client else { continue }
+            var bytes: ArraySlice<UInt8> = []
+            swap(&bytes, &replies[index].bytes)
+            if client.pipeline.fill(tag: tag, with: bytes) { hasFilled = true }
         }
+        if hasFilled, let client { queueFlush(client) }
     }
 
     func reject(_ tags: [UInt64], reason: String) {
         let reply = clientProtocol.rejectionReply(reason: reason, status: publisher.routingStatus.status)
         for tag in tags {
-            guard let client = client(for: tag), client.pipeline.fill(tag: tag, with: reply) else { continue }
+            guard let client = client(for: tag), client.pipeline.fill(tag: tag, with: reply[...]) else { continue }
             queueFlush(client)
         }
     }

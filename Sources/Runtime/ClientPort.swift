@@ -298,7 +298,8 @@ final class ClientPort<P: ClientProtocol> {
         if isDraining {
             client.parkedCommand = nil
             client.unhandedCount -= 1
-            client.pipeline.fill(tag: command.tag, with: clientProtocol.rejectionReply(reason: drainRefusalReason, status: status))
+            let reply = clientProtocol.rejectionReply(reason: drainRefusalReason, status: status)
+            client.pipeline.fill(tag: command.tag, with: reply[...])
             hasNewReplies = true
             return true
         }

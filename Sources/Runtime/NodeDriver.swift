@@ -337,8 +337,9 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
                 perform(action)
             case .close(let channel):
                 channels.close(channel)
-            case .release(let replies):
-                clients.release(replies)
+            case .release(var replies):
+                clients.release(&replies)
+                core.keepStorage(ofReleased: consume replies)
             case .reject(let tags, let reason):
                 clients.reject(tags, reason: reason.description)
             case .discardWithheld(let reason):

@@ -1,3 +1,5 @@
+import LogChannel
+
 /// One client connection's replies in request order: a slot per request, filled in any order, leaving in order.
 ///
 /// A client that pipelines `SET` then `PING` must read the `SET`'s reply first, although the `PING` is answered
@@ -9,7 +11,7 @@ struct ReplyPipeline {
     private struct Slot {
         /// The core's tag for a replicated request; 0 for a request answered locally.
         var tag: UInt64
-        var reply: [UInt8]?
+        var reply: ArraySlice<UInt8>?
     }
 
     let capacity: Int
@@ -33,7 +35,7 @@ struct ReplyPipeline {
     /// Takes a slot already holding its reply.
     mutating func appendFilled(_ reply: [UInt8]) {
         precondition(!isFull, "a slot past the pipeline's capacity: the caller checks isFull first")
-        slots.append(Slot(tag: 0, reply: reply))
+        slots.append(Slot(tag: 0, reply: reply[...]))
     }
 
     /// Takes a slot to be filled later by `fill(tag:with:)`; `tag` must not be 0.
@@ -46,7 +48,7 @@ struct ReplyPipeline {
 
     /// Fills the slot waiting for `tag`; false if no slot waits for it (its connection was replaced, say).
     @discardableResult
-    mutating func fill(tag: UInt64, with reply: [UInt8]) -> Bool {
+    mutating func fill(tag: UInt64, with reply: consuming ArraySlice<UInt8>) -> Bool {
         guard let index = index(awaiting: tag) else { return false }
         slots[index].reply = reply
         awaitingCount -= 1
@@ -55,13 +57,16 @@ struct ReplyPipeline {
     }
 
     /// Passes each reply of the filled prefix to `body`, in order, and frees those slots.
-    mutating func drainFilled(_ body: ([UInt8]) -> Void) {
-        while head < slots.count, let reply = slots[head].reply {
+    mutating func drainFilled(_ body: (ArraySlice<UInt8>) -> Void) {
+        // Each reply is moved out of its slot, so emptying the slots releases nothing.
+        while head < slots.count, let reply = slots[head].reply.take() {
             body(reply)
             head += 1
         }
         if head == slots.count {
-            slots.removeAll(keepingCapacity: slots.capacity <= 2 * capacity)
+            // Popped rather than `removeAll(keepingCapacity:)`, whose general path destroys each slot through run-time
+            // type information.
+            if slots.capacity <= 2 * capacity { slots.removeAllKeepingStorage() } else { slots = [] }
             head = 0
             fillCursor = 0
         } else if head >= 64, head * 2 >= slots.count {

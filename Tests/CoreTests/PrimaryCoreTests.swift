@@ -15,9 +15,11 @@ struct Counter: SmallStateMachine, Equatable {
     mutating func tick(context: inout ApplyContext) {}
     /// Commands starting with "r" are reads, answered with the count and no entry of their own. Those starting with
     /// "e" read the clock and then decline, as a read that meets an expired key does.
-    func read(_ command: [UInt8], context: inout ApplyContext) -> [UInt8]? {
+    func read(_ command: [UInt8], into reply: inout [UInt8], context: inout ApplyContext) -> Bool {
         if command.first == UInt8(ascii: "e") { _ = context.wallClockNanoseconds() }
-        return command.first == UInt8(ascii: "r") ? Array("\(applied)".utf8) : nil
+        guard command.first == UInt8(ascii: "r") else { return false }
+        reply.append(contentsOf: Array("\(applied)".utf8))
+        return true
     }
     func encoded() -> [UInt8] { withUnsafeBytes(of: applied.littleEndian) { Array($0) } }
     mutating func restore(from snapshot: [UInt8]) throws(SnapshotError) {
@@ -74,6 +76,51 @@ struct PrimaryCoreTests {
         let actions = primary.handle(.commandsArrived([command(1), command(2)]), at: at(1))
         #expect(actions.releasedTags == [1, 2])
         #expect(actions.sentFrames.isEmpty)
+    }
+
+    @Test("a release reuses the storage of the released array the runtime handed back")
+    func releaseReusesHandedBackStorage() {
+        var primary = PrimaryCore(epoch: 1, machine: Counter(), lastSequence: 0, entropy: FixedEntropy(),
+                                  limits: PrimaryLimits())
+        var actions = primary.handle(.commandsArrived((1...40).map(command)), at: at(1))
+        guard let index = actions.firstIndex(where: { if case .release = $0 { true } else { false } }),
+            case .release(let replies) = actions.remove(at: index)
+        else {
+            Issue.record("a solo primary released nothing")
+            return
+        }
+        actions = []
+        #expect(replies.map(\.tag) == Array(1...40))
+        let storage = replies.withUnsafeBufferPointer { $0.baseAddress }
+        primary.keepStorage(ofReleased: consume replies)
+        let next = primary.handle(.commandsArrived((41...60).map(command)), at: at(2))
+        #expect(next.releasedTags == Array(41...60))
+        for case .release(let released) in next {
+            #expect(released.withUnsafeBufferPointer { $0.baseAddress } == storage)
+        }
+    }
+
+    @Test("reads between writes each get their own reply, however many share one array of replies")
+    func readRepliesBetweenWrites() {
+        var primary = PrimaryCore(epoch: 1, machine: Counter(), lastSequence: 0, entropy: FixedEntropy(),
+                                  limits: PrimaryLimits())
+        // Enough reads that their replies fill several arrays, with writes in runs of reads of every length.
+        var commands: [ClientCommand] = []
+        var expected: [String] = []
+        var applied = 0
+        for tag in UInt64(1)...1_500 {
+            if tag % 97 == 0 || tag % 13 == 0 {
+                commands.append(command(tag))
+                applied += 1
+            } else {
+                commands.append(ClientCommand(tag: tag, bytes: Array("read".utf8)))
+            }
+            expected.append("\(applied)")
+        }
+        let actions = primary.handle(.commandsArrived(commands), at: at(1))
+        let replies = actions.flatMap { action -> [Reply] in if case .release(let replies) = action { replies } else { [] } }
+        #expect(replies.map(\.tag) == Array(1...1_500))
+        #expect(replies.map { String(decoding: $0.bytes, as: UTF8.self) } == expected)
     }
 
     @Test("a reply stays withheld until the backup acks its entry")

@@ -4,6 +4,19 @@ import Testing
 
 /// `KeyValueStore.read`: which commands the primary answers without a log entry, and that their replies are exactly
 /// those the logged command would give, with the store left as it was.
+extension KeyValueStore {
+    /// `read`'s reply alone, or nil when it declines; `read` must append after the replies already in the array and
+    /// leave them be, and append nothing when it declines.
+    func readReply(_ command: [UInt8], context: inout ApplyContext) -> [UInt8]? {
+        let earlier = Array("+earlier\r\n".utf8)
+        var replies = earlier
+        let isRead = read(command, into: &replies, context: &context)
+        #expect(Array(replies.prefix(earlier.count)) == earlier, "a read changed an earlier reply")
+        #expect(isRead || replies.count == earlier.count, "a declining read appended a reply")
+        return isRead ? Array(replies.dropFirst(earlier.count)) : nil
+    }
+}
+
 @Suite("reads without log entries")
 struct ReadTests {
     /// The reply `read` gives to `arguments`, or nil when the command must be logged.
@@ -13,7 +26,7 @@ struct ReadTests {
 
     private func read(_ driver: StoreDriver, _ arguments: [String]) -> String? {
         var context = ApplyContext.recording(from: driver.entropy)
-        return driver.store.read(KeyValueCommand.encode(arguments.map(bytes)), context: &context).map(text)
+        return driver.store.readReply(KeyValueCommand.encode(arguments.map(bytes)), context: &context).map(text)
     }
 
     private func sample() -> StoreDriver {
@@ -36,10 +49,28 @@ struct ReadTests {
         for arguments in reads {
             let digest = driver.store.digest(), count = driver.store.count
             var context = ApplyContext.recording(from: driver.entropy)
-            let answered = driver.store.read(KeyValueCommand.encode(arguments.map(bytes)), context: &context).map(text)
+            let answered = driver.store.readReply(KeyValueCommand.encode(arguments.map(bytes)), context: &context).map(text)
             #expect(driver.store.digest() == digest && driver.store.count == count, "\(arguments) changed the store")
             let logged = driver.run(arguments: arguments.map(bytes))
             #expect(answered == text(logged), "\(arguments)")
+        }
+    }
+
+    @Test("a GET in any letter case is answered from its key alone; commands that only resemble GET are not taken for it")
+    func getSpellings() {
+        let driver = sample()
+        for name in ["GET", "get", "gEt", "Get"] {
+            #expect(read(driver, name, "plain") == "$5\r\nhello\r\n", "\(name)")
+            #expect(read(driver, name, "missing") == "$-1\r\n", "\(name)")
+        }
+        let encoding = KeyValueCommand.encode([bytes("GET"), bytes("plain")])
+        #expect(CommandArguments.getKey(encoding) == 6..<encoding.count)
+        let lookalikes: [[String]] = [
+            ["GETDEL", "plain"], ["GETSET", "plain", "x"], ["GET"], ["GET", "plain", "x"], ["SET", "plain"],
+            ["GEU", "plain"], ["FET", "plain"], ["GAT", "plain"], ["G\u{7}T", "plain"],
+        ]
+        for arguments in lookalikes {
+            #expect(CommandArguments.getKey(KeyValueCommand.encode(arguments.map(bytes))) == nil, "\(arguments)")
         }
     }
 
@@ -83,14 +114,14 @@ struct ReadTests {
             ["GET"], ["GET", "a", "b"], ["NOSUCH", "x"], ["GETDEL", "plain"]]
         {
             var context = ApplyContext.recording(from: driver.entropy)
-            #expect(driver.store.read(KeyValueCommand.encode(arguments.map(bytes)), context: &context) == nil, "\(arguments)")
+            #expect(driver.store.readReply(KeyValueCommand.encode(arguments.map(bytes)), context: &context) == nil, "\(arguments)")
         }
         var context = ApplyContext.recording(from: driver.entropy)
-        #expect(driver.store.read([1, 2, 3], context: &context) == nil)
+        #expect(driver.store.readReply([1, 2, 3], context: &context) == nil)
         // GET with its key cut short, with a byte too many, and with a count of 3 for its two arguments
         let get = KeyValueCommand.encode([bytes("GET"), bytes("plain")])
         for malformed in [Array(get.dropLast()), get + [0], [3] + get.dropFirst()] {
-            #expect(driver.store.read(malformed, context: &context) == nil, "\(malformed)")
+            #expect(driver.store.readReply(malformed, context: &context) == nil, "\(malformed)")
         }
     }
 }

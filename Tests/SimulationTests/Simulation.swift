@@ -317,7 +317,7 @@ struct Simulation {
                 for violation in releaseChecker.released(by: index, epoch: releaseEpoch) {
                     report(.release, violation)
                 }
-                for reply in replies { replied(reply.tag, with: reply.bytes) }
+                for reply in replies { replied(reply.tag, with: Array(reply.bytes)) }
             case .reject(let tags, _):
                 for tag in tags { rejected(tag) }
             case .discardWithheld:

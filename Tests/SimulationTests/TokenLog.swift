@@ -113,9 +113,10 @@ struct TokenLog: SmallStateMachine, Equatable {
     }
 
     /// Reads are answered without entries (`StateMachine.read`), so the read checker judges that path.
-    func read(_ command: [UInt8], context: inout ApplyContext) -> [UInt8]? {
-        guard case .read(let key) = Command(decoding: command) else { return nil }
-        return Answer.read(count: UInt64(lists[key].count), last: lists[key].last ?? 0).encoded
+    func read(_ command: [UInt8], into reply: inout [UInt8], context: inout ApplyContext) -> Bool {
+        guard case .read(let key) = Command(decoding: command) else { return false }
+        reply.append(contentsOf: Answer.read(count: UInt64(lists[key].count), last: lists[key].last ?? 0).encoded)
+        return true
     }
 
     mutating func tick(context: inout ApplyContext) {
