@@ -135,13 +135,13 @@ struct HashCommandTests {
             ["HKEYS", "h"], ["HVALS", "h"], ["HGETALL", "h"], ["HGETALL", "missing"], ["HGET", "s", "a"],
         ] {
             var context = ApplyContext.recording(from: driver.entropy)
-            let answered = driver.store.read(KeyValueCommand.encode(arguments.map(bytes)), context: &context)
+            let answered = driver.store.readReply(KeyValueCommand.encode(arguments.map(bytes)), context: &context)
             #expect(answered != nil, "\(arguments) was not answered without an entry")
             #expect(answered == driver.run(arguments: arguments.map(bytes)), "\(arguments)")
         }
         var context = ApplyContext.recording(from: driver.entropy)
-        #expect(driver.store.read(KeyValueCommand.encode([bytes("HRANDFIELD"), bytes("h")]), context: &context) == nil)
-        #expect(driver.store.read(KeyValueCommand.encode([bytes("HSET"), bytes("h"), bytes("c"), bytes("3")]),
+        #expect(driver.store.readReply(KeyValueCommand.encode([bytes("HRANDFIELD"), bytes("h")]), context: &context) == nil)
+        #expect(driver.store.readReply(KeyValueCommand.encode([bytes("HSET"), bytes("h"), bytes("c"), bytes("3")]),
             context: &context) == nil)
     }
 }

@@ -202,7 +202,7 @@ struct ListCommandTests {
             ["LLEN", "mylist"], ["LRANGE", "mylist", "0", "-1"], ["LINDEX", "mylist", "1"], ["LPOS", "mylist", "a", "COUNT", "0"],
         ] {
             var context = ApplyContext.recording(from: driver.entropy)
-            let answered = driver.store.read(KeyValueCommand.encode(arguments.map(bytes)), context: &context)
+            let answered = driver.store.readReply(KeyValueCommand.encode(arguments.map(bytes)), context: &context)
             #expect(answered != nil, "\(arguments) was not answered without an entry")
             #expect(answered == driver.run(arguments: arguments.map(bytes)), "\(arguments)")
         }

@@ -156,13 +156,13 @@ struct SetCommandTests {
             ["SINTER", "a", "b"], ["SUNION", "a", "b"], ["SDIFF", "a", "b"], ["SINTERCARD", "2", "a", "b", "LIMIT", "1"],
         ] {
             var context = ApplyContext.recording(from: driver.entropy)
-            let answered = driver.store.read(KeyValueCommand.encode(arguments.map(bytes)), context: &context)
+            let answered = driver.store.readReply(KeyValueCommand.encode(arguments.map(bytes)), context: &context)
             #expect(answered != nil, "\(arguments) was not answered without an entry")
             #expect(answered == driver.run(arguments: arguments.map(bytes)), "\(arguments)")
         }
         var context = ApplyContext.recording(from: driver.entropy)
-        #expect(driver.store.read(KeyValueCommand.encode([bytes("SRANDMEMBER"), bytes("a")]), context: &context) == nil)
-        #expect(driver.store.read(KeyValueCommand.encode([bytes("SINTERCARD"), bytes("9"), bytes("a")]),
+        #expect(driver.store.readReply(KeyValueCommand.encode([bytes("SRANDMEMBER"), bytes("a")]), context: &context) == nil)
+        #expect(driver.store.readReply(KeyValueCommand.encode([bytes("SINTERCARD"), bytes("9"), bytes("a")]),
             context: &context) == nil)
     }
 }

@@ -52,6 +52,18 @@ struct WatchTests {
         #expect(reply == Self.ran)
     }
 
+    @Test("a watched hash, set or list changed in place by another connection aborts EXEC")
+    func collectionChangeAborts() {
+        for (create, change) in [
+            (["HSET", "c", "f", "1"], ["HSET", "c", "f", "2"]), (["SADD", "c", "a"], ["SADD", "c", "b"]),
+            (["RPUSH", "c", "a"], ["LPOP", "c"]),
+        ] {
+            var node = ConnectedStore()
+            node.send(2, arguments: create)
+            #expect(Self.execAfterWatch(["c"], on: &node) { $0.send(2, arguments: change) } == RESP.nullArray, "\(change)")
+        }
+    }
+
     @Test("creating a missing watched key aborts")
     func creationAborts() {
         var node = ConnectedStore()
