@@ -35,6 +35,8 @@ public final class DataDirectory: Sendable {
 
     /// The suffix of a file being written that is not yet in place.
     static let temporarySuffix = ".tmp"
+    /// How long opening waits for a lock held elsewhere before it reports `.locked`.
+    static let lockWaitLimit: Duration = .milliseconds(500)
     /// Bytes read of the lock file for the holder's pid: a pid and a newline.
     static let lockFileBytesLimit = 32
 
@@ -51,8 +53,17 @@ public final class DataDirectory: Sendable {
         let lockPath = trimmed + "/lock"
         let lockFile = try disk.open(lockPath, flags: O_RDWR | O_CREAT)
         do throws(DurabilityError) {
-            let isLocked = try disk.run("flock", lockPath) { () throws(SystemError) in
-                try lockFile.lockExclusivelyWithoutWaiting()
+            // Tried for a moment before giving up: a child another thread of this process is spawning holds a copy
+            // of every descriptor until its exec closes them (O_CLOEXEC), the lock's among them if it was just let go.
+            var isLocked = false
+            let deadline = monotonicNanoseconds() &+ UInt64(Self.lockWaitLimit.components.seconds) * 1_000_000_000
+                &+ UInt64(Self.lockWaitLimit.components.attoseconds / 1_000_000_000)
+            while true {
+                isLocked = try disk.run("flock", lockPath) { () throws(SystemError) in
+                    try lockFile.lockExclusivelyWithoutWaiting()
+                }
+                guard !isLocked, monotonicNanoseconds() < deadline else { break }
+                usleep(10_000)
             }
             guard isLocked else {
                 let holder = try? disk.read(Self.lockFileBytesLimit, at: 0, from: lockFile, lockPath)  // the pid is a courtesy
