@@ -351,6 +351,19 @@ struct StoreShard: Sendable {
             position: position, value: value, contentHash: contentHash, expiresAtMilliseconds: expiresAtMilliseconds)
     }
 
+    /// The TTL-order place of a new key at `position`: the end of the TTL order when it has a TTL and `isPlaced`,
+    /// unplaced (counted for `appendToExpiryOrder`) when it has one and is not, none without a TTL.
+    @inline(__always)
+    private mutating func placeInExpiryOrder(_ position: Int, hasExpiry: Bool, isPlaced: Bool) -> UInt32 {
+        guard hasExpiry else { return Self.unplacedExpiryPosition }
+        guard isPlaced else {
+            unorderedExpiryCount += 1
+            return Self.unplacedExpiryPosition
+        }
+        expiryOrder.append(UInt32(position))
+        return UInt32(expiryOrder.count - 1)
+    }
+
     /// Adds a key known to be absent at the end of the key order; with a TTL, at the end of the TTL order too
     /// when `isPlaced`, else left for `appendToExpiryOrder`.
     private mutating func insert(
@@ -358,15 +371,7 @@ struct StoreShard: Sendable {
         expiresAtMilliseconds: Int64?, isPlaced: Bool
     ) {
         let position = order.count
-        var expiryPosition = Self.unplacedExpiryPosition
-        if expiresAtMilliseconds != nil {
-            if isPlaced {
-                expiryPosition = UInt32(expiryOrder.count)
-                expiryOrder.append(UInt32(position))
-            } else {
-                unorderedExpiryCount += 1
-            }
-        }
+        let expiryPosition = placeInExpiryOrder(position, hasExpiry: expiresAtMilliseconds != nil, isPlaced: isPlaced)
         let largeIndex = value.count > Self.inlineValueBytesLimit ? storeLarge(Array(value)) : nil
         let offset = appendRecord(
             key: key, value: value, contentHash: contentHash, expiresAtMilliseconds: expiresAtMilliseconds,
@@ -607,15 +612,7 @@ struct StoreShard: Sendable {
         expiresAtMilliseconds: Int64?, isPlaced: Bool
     ) {
         let position = order.count
-        var expiryPosition = Self.unplacedExpiryPosition
-        if expiresAtMilliseconds != nil {
-            if isPlaced {
-                expiryPosition = UInt32(expiryOrder.count)
-                expiryOrder.append(UInt32(position))
-            } else {
-                unorderedExpiryCount += 1
-            }
-        }
+        let expiryPosition = placeInExpiryOrder(position, hasExpiry: expiresAtMilliseconds != nil, isPlaced: isPlaced)
         let index: Int
         if let free = freeCollectionIndices.popLast() {
             index = Int(free)
