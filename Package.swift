@@ -92,6 +92,9 @@ let package = Package(
         .testTarget(
             name: "ProcessTests",
             dependencies: ["Runtime", "KeyValue", "LockstepCLI", "Posix", "Arbiter", "LogChannel"]),
+        // The client library: its decoder and core alone, then against real `lockstep node` processes killed under load.
+        .testTarget(
+            name: "LockstepClientTests", dependencies: ["LockstepClient", "LockstepCLI", "Posix", "Runtime"]),
         // The ledger's specification and its kill test over two real `ledger-server` processes.
         .testTarget(
             name: "LedgerTests", dependencies: ["Ledger", "LedgerServer"], path: "Examples/Ledger/Tests/LedgerTests"),

@@ -191,14 +191,16 @@ struct ClientCore {
     /// Drops the connection and plans the next attempt: at once to a newly named primary, otherwise after a pause.
     private mutating func fail(_ failure: ConnectionFailure, _ now: Duration, naming primary: SocketAddress? = nil) {
         let address = link.address
+        let wasReady = link.isReady
         actions.append(.disconnect)
         expected.removeAll()
         window.noteConnectionLost()
         lastFailure = failure
         if let primary, primary != address { namedPrimary = primary }
         if isClosing, window.callerCount == 0 { return finish() }
-        guard !pending.isEmpty || !window.isEmpty || isClosing else {
-            // Nothing waits: stay disconnected until a request comes (the session lives on in the server).
+        guard !wasReady || !pending.isEmpty || !window.isEmpty else {
+            // Nothing waits: stay disconnected until a request comes (the session lives on in the server). A search
+            // under way goes on, so that the first request finds the primary known.
             link = .idle
             unavailableSince = nil
             consecutiveFailures = 0
