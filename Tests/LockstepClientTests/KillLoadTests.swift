@@ -1,0 +1,104 @@
+import Glibc
+import LockstepClient
+import Posix
+import Synchronization
+import Testing
+
+/// The library's promise over real processes: kill -9 of the primary, again and again, under INCR and APPEND load
+/// from many tasks sharing one client, costs the callers only latency.
+@Suite("LockstepClient across kill -9 of the primary", .serialized)
+struct KillLoadTests {
+    static let kills = getenv("LOCKSTEP_SOAK") != nil ? 100 : 10
+    static let tasks = 8
+
+    /// What the load tasks did, shared with the test.
+    final class LoadRecord: Sendable {
+        let increments = Atomic<Int>(0)
+        let tokens = Mutex<[String]>([])
+        let errors = Mutex<[String]>([])
+        let isStopRequested = Atomic<Bool>(false)
+        var completed: Int { increments.load(ordering: .relaxed) + tokens.withLock { $0.count } }
+    }
+
+    @Test("INCR and APPEND through the client while the primary is killed: each applied exactly once, no caller error")
+    func exactlyOnceAcrossKills() async throws {
+        let nodes = try NodeProcesses("client-kill")
+        defer { nodes.stopAll(); nodes.removeDirectory() }
+        try nodes.start(0)
+        try nodes.start(1)
+        var primary = try await nodes.waitForProtectedPrimary(deadline: .seconds(20))
+        var configuration = LockstepClientConfiguration()
+        configuration.password = nodes.password
+        let client = try LockstepClient(addresses: nodes.clients.map(\.description), configuration: configuration)
+        let record = LoadRecord()
+        let load = Task { await Self.runLoad(client, record) }
+
+        let clock = ContinuousClock()
+        let started = clock.now
+        var failovers: [Duration] = []
+        for kill in 1...Self.kills {
+            // Given load flowing through the client,
+            let before = record.completed
+            let clock = ContinuousClock()
+            let waitEnd = clock.now + .seconds(10)
+            while record.completed < before + 40, clock.now < waitEnd { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(record.completed >= before + 40, "kill \(kill): the load stalled at \(record.completed)\n\(nodes.logs)")
+            // when the primary is killed outright and restarted,
+            let killedAt = clock.now
+            try nodes.kill(primary)
+            let atKill = record.completed
+            while record.completed == atKill, clock.now < killedAt + .seconds(10) { try await Task.sleep(for: .milliseconds(2)) }
+            failovers.append(clock.now - killedAt)
+            try nodes.start(primary)
+            // then the other serves, and the restarted one protects it again before the next kill.
+            let next = try await nodes.waitForProtectedPrimary(deadline: .seconds(20))
+            #expect(next != primary, "kill \(kill): the killed node came back as primary")
+            primary = next
+        }
+        record.isStopRequested.store(true, ordering: .relaxed)
+        await load.value
+
+        let errors = record.errors.withLock { $0 }
+        #expect(errors.isEmpty, "\(errors.count) requests surfaced an error, e.g. \(errors.prefix(3))\n\(nodes.logs)")
+        let increments = record.increments.load(ordering: .relaxed)
+        let counter = try await client.send(["GET", "counter"])
+        #expect(counter.text == String(increments), "\(increments) INCRs issued, counter \(counter)")
+        let appended = try await client.send(["GET", "tokens"]).text ?? ""
+        let counts = tokenCounts(appended)
+        let issued = record.tokens.withLock { $0 }
+        let wrong = issued.filter { counts[$0] != 1 }
+        #expect(wrong.isEmpty, "\(wrong.count) tokens not there exactly once, e.g. \(wrong.prefix(3).map { ($0, counts[$0] ?? 0) })")
+        #expect(counts.count == issued.count, "\(counts.count) distinct tokens stored, \(issued.count) appended")
+        await client.close()
+        let sorted = failovers.sorted()
+        print("LockstepClient: \(Self.kills) kills of the primary in \(clock.now - started), \(increments) INCRs and "
+            + "\(issued.count) APPENDs applied exactly once; load resumed after median \(sorted[sorted.count / 2]), "
+            + "max \(sorted.last!)")
+    }
+
+    /// `tasks` tasks, each alternating INCR counter and APPEND tokens <task.index>, until asked to stop. An INCR
+    /// or token counts as issued when sent, whatever the outcome, so a double apply or a loss shows in the totals.
+    static func runLoad(_ client: LockstepClient, _ record: LoadRecord) async {
+        await withTaskGroup(of: Void.self) { group in
+            for task in 0..<tasks {
+                group.addTask {
+                    var index = 0
+                    while !record.isStopRequested.load(ordering: .relaxed) {
+                        let token = "<\(task).\(index)>"
+                        index += 1
+                        do throws(LockstepClientError) {
+                            record.increments.add(1, ordering: .relaxed)
+                            let count = try await client.send(["INCR", "counter"])
+                            if count.integer == nil { record.errors.withLock { $0.append("INCR answered \(count)") } }
+                            record.tokens.withLock { $0.append(token) }
+                            let length = try await client.send(["APPEND", "tokens", token])
+                            if length.integer == nil { record.errors.withLock { $0.append("APPEND answered \(length)") } }
+                        } catch {
+                            record.errors.withLock { $0.append(error.description) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
