@@ -16,6 +16,8 @@ let package = Package(
         .executable(name: "lockstep-bench", targets: ["LockstepBench"]),
         // Everything an application needs to make its own service fault tolerant: `import Lockstep`.
         .library(name: "Lockstep", targets: ["Lockstep"]),
+        // A Swift client that follows the primary and applies each request exactly once, through a session.
+        .library(name: "LockstepClient", targets: ["LockstepClient"]),
         // The example application: a replicated bank ledger built only on the `Lockstep` product.
         .executable(name: "ledger-server", targets: ["LedgerServer"]),
     ],
@@ -45,6 +47,9 @@ let package = Package(
             dependencies: ["Runtime", "Node", "Primary", "Backup", "Arbiter", "EtcdArbiter", "Replication", "Durability"]),
         // The durable log, snapshot and marker files of a node's data directory, and their recovery scan.
         .target(name: "Durability", dependencies: ["Posix", "LogChannel", "Replication"]),
+        // The client library: finds the primary, pipelines requests in a session, resends them across failovers.
+        // Sockets and its I/O thread come from Posix alone, so an application linking it gets no server code.
+        .target(name: "LockstepClient", dependencies: ["Posix"]),
         // The bundled application: a key-value store speaking RESP2.
         .target(name: "KeyValue", dependencies: ["Replication"]),
         .executableTarget(
@@ -87,6 +92,9 @@ let package = Package(
         .testTarget(
             name: "ProcessTests",
             dependencies: ["Runtime", "KeyValue", "LockstepCLI", "Posix", "Arbiter", "LogChannel"]),
+        // The client library: its decoder and core alone, then against real `lockstep node` processes killed under load.
+        .testTarget(
+            name: "LockstepClientTests", dependencies: ["LockstepClient", "LockstepCLI", "Posix", "Runtime"]),
         // The ledger's specification and its kill test over two real `ledger-server` processes.
         .testTarget(
             name: "LedgerTests", dependencies: ["Ledger", "LedgerServer"], path: "Examples/Ledger/Tests/LedgerTests"),

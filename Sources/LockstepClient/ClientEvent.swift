@@ -1,0 +1,48 @@
+import Posix
+
+/// A caller's request, as the client numbers them for cancellation; not a session number.
+typealias RequestID = UInt64
+
+/// What happened, as the client's I/O thread reports it to `ClientCore`: facts, in the past tense.
+enum ClientEvent: Sendable, Equatable {
+    /// The I/O thread is running; the core starts looking for the primary at once, so the first request is fast.
+    case started
+    /// A caller handed over a command.
+    case requestSubmitted(RequestID, RESPCommand)
+    /// The caller's task was cancelled.
+    case requestCancelled(RequestID)
+    /// The connect the core asked for completed.
+    case connected
+    /// The connect failed, or the open connection broke (closed, reset, unreadable bytes).
+    case connectionFailed(LinkProblem)
+    /// One complete reply arrived on the open connection.
+    case replyArrived(RESPReply)
+    /// `ClientCore.nextWakeup` has come.
+    case timerFired
+    /// `LockstepClient.close()` was called.
+    case closeRequested
+}
+
+/// How the connection failed, as the I/O thread saw it; the core adds the address.
+enum LinkProblem: Sendable, Equatable {
+    /// The TCP connect failed (refused, unreachable); the system's words.
+    case connectFailed(String)
+    /// The node closed the connection, or a read or write failed.
+    case lost
+    /// The node sent bytes that are not RESP2.
+    case undecodable(RESPDecodingError)
+}
+
+/// What the core orders the I/O thread to do, performed in array order.
+enum ClientAction: Sendable, Equatable {
+    /// Open a TCP connection to the node; the outcome returns as `.connected` or `.connectionFailed`.
+    case connect(SocketAddress)
+    /// Write these bytes on the open connection.
+    case send([UInt8])
+    /// Close the open (or opening) connection; nothing more is reported about it.
+    case disconnect
+    /// Give the caller of this request its outcome.
+    case complete(RequestID, Result<RESPReply, LockstepClientError>)
+    /// Everything is settled: stop the I/O thread and wake whoever awaits `close()`.
+    case finishClose
+}
