@@ -205,7 +205,7 @@ extension KeyValueClientProtocol {
             return answer(
                 connectionsQuery: KeyValueCommand.encode(arguments), from: asker, among: [asker], status: status
             ).reply
-        case .replicated, .quit, .subscription, .reset, .transaction, .monitor:
+        case .replicated, .quit, .subscription, .reset, .transaction, .monitor, .openSession:
             // Never queued: data commands queue as themselves, and these run at once or are refused inside MULTI.
             return RESPWriter.error("ERR this command cannot run inside a transaction")
         }

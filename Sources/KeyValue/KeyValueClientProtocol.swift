@@ -42,6 +42,9 @@ public struct KeyValueClientProtocol: ClientProtocol {
     public let slowLog: SlowLog
     /// What every connection asks, for MONITOR.
     public let monitorFeed = MonitorFeed()
+    /// The session bounds this node puts into the `SESSION OPEN` entries it appends (`--session-window`,
+    /// `--max-sessions`, `--session-reply-bytes`, `--session-timeout`).
+    public let sessionLimits: SessionLimits
 
     /// Parser limits sized for log entries: 1 MiB per request (and per argument), 65,536 arguments, 64 KiB inline.
     ///
@@ -51,12 +54,13 @@ public struct KeyValueClientProtocol: ClientProtocol {
         argumentsLimit: 65_536, bulkBytesLimit: 1 << 20, inlineBytesLimit: 64 << 10, requestBytesLimit: 1 << 20)
 
     /// The protocol with `parserLimits`, requiring `requiredPassword` if given, answering SENTINEL for `service`,
-    /// SLOWLOG from `slowLog`; the runtime checks at startup that `replicatedBytesLimit` fits a log entry frame.
+    /// SLOWLOG from `slowLog`, opening sessions under `sessionLimits`; the runtime checks at startup that `replicatedBytesLimit` fits a log entry frame.
     public init(
         parserLimits: RESPParser.Limits = KeyValueClientProtocol.defaultParserLimits,
         requiredPassword: ClientPassword? = nil, service: SentinelService = SentinelService(),
-        slowLog: SlowLog = SlowLog()
+        slowLog: SlowLog = SlowLog(), sessionLimits: SessionLimits = .defaults
     ) {
+        self.sessionLimits = sessionLimits
         self.parserLimits = parserLimits
         self.requiredPassword = requiredPassword
         self.service = service
@@ -179,6 +183,12 @@ public struct KeyValueClientProtocol: ClientProtocol {
             return .aboutConnections(query: KeyValueCommand.encode(arguments))
         case .monitor:
             return .monitor(reply: Replies.ok)
+        case .openSession:
+            let limits = [
+                sessionLimits.window, sessionLimits.sessionsLimit, sessionLimits.replyBytesLimit,
+                Int(sessionLimits.idleTimeoutMilliseconds),
+            ]
+            return .replicated(KeyValueCommand.encode([Array("SESSION".utf8), Array("OPEN".utf8)] + limits.map { Array(String($0).utf8) }))
         }
     }
 

@@ -134,6 +134,7 @@ extension KeyValueFrontend {
         case .ping, .echo: ["fast"]
         case .auth, .hello: ["noscript", "loading", "stale", "fast", "no_auth"]
         case .multi, .exec, .discard, .watch, .unwatch: ["noscript", "loading", "stale", "fast"]
+        case .session: ["write", "noscript"]
         default: ["noscript", "loading", "stale"]
         }
     }

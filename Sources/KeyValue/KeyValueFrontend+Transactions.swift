@@ -22,10 +22,10 @@ extension KeyValueFrontend {
     }
 
     /// Whether a connection inside MULTI is refused `command`: the subscription commands and MONITOR, whose effect (a
-    /// connection that listens) an EXEC reply could not carry.
+    /// connection that listens) an EXEC reply could not carry, and SESSION, whose saved reply would be the EXEC's.
     static func isRefusedInsideTransaction(_ command: LocalCommand) -> Bool {
         switch command {
-        case .subscribe, .psubscribe, .unsubscribe, .punsubscribe, .monitor: true
+        case .subscribe, .psubscribe, .unsubscribe, .punsubscribe, .monitor, .session: true
         default: false
         }
     }

@@ -54,6 +54,8 @@ public enum KeyValueFrontend {
                     connection.lastCommand = .local(command, subcommand: Array(subcommand))
                 }
             }
+            // Before `answer`, which copies the arguments: SESSION EXEC carries a data command into the log as it came.
+            if command == .session { return sessionCommand(arguments, status: status) }
             return answer(
                 command, Array(arguments), status: status, digest: digest, connection: connection, service: service)
         }
@@ -83,7 +85,7 @@ public enum KeyValueFrontend {
         case subscribe, psubscribe, unsubscribe, punsubscribe, reset, wait
         case eval, evalsha, fcall, script, function
         case multi, exec, discard, watch, unwatch
-        case slowlog, monitor
+        case slowlog, monitor, session
         case evalReadOnly = "eval_ro", evalshaReadOnly = "evalsha_ro", fcallReadOnly = "fcall_ro"
 
         var arity: Int {
@@ -95,14 +97,14 @@ public enum KeyValueFrontend {
             case .watch: -2
             case .wait: 3
             case .eval, .evalsha, .fcall, .evalReadOnly, .evalshaReadOnly, .fcallReadOnly: -3
-            case .script, .function, .slowlog: -2
+            case .script, .function, .slowlog, .session: -2
             }
         }
 
         /// Whether the command takes a subcommand, which Redis names with it (`sentinel|masters`) in errors.
         var hasSubcommands: Bool {
             switch self {
-            case .command, .config, .client, .sentinel, .script, .function, .slowlog: true
+            case .command, .config, .client, .sentinel, .script, .function, .slowlog, .session: true
             default: false
             }
         }
@@ -153,6 +155,7 @@ public enum KeyValueFrontend {
         case .eval, .evalsha, .fcall, .evalReadOnly, .evalshaReadOnly, .fcallReadOnly, .script, .function:
             reply = scriptingRefusal(command)
         case .multi, .exec, .discard, .watch, .unwatch: return transactionRequest(command, arguments)
+        case .session: return sessionCommand(CommandArguments(encoding: arguments), status: status)
         }
         return .local(reply: reply)
     }

@@ -35,4 +35,7 @@ public enum KeyValueRequest: Equatable, Sendable {
     case connections([[UInt8]])
     /// `MONITOR`: the connection is sent the feed of every request from now on (`MonitorFeed`).
     case monitor
+    /// `SESSION OPEN` on a serving node: the protocol puts its `SessionLimits` into the entry
+    /// (`KeyValueStore+Sessions`).
+    case openSession
 }

@@ -169,8 +169,9 @@ extension KeyValueStore {
     /// sampling sequence, so the log entry stays small however many keys are sampled. Each sample takes a random
     /// shard, steps to the next one holding keys with TTLs (at most `activeExpiryShardScanLimit`), then a random
     /// key of its TTL order: not uniform over the keys with TTLs (a key in a shard with fewer of them is likelier),
-    /// but every such key can be drawn, and the work per tick is bounded.
+    /// but every such key can be drawn, and the work per tick is bounded. Idle client sessions expire here too.
     public mutating func tick(context: inout ApplyContext) {
+        expireIdleSessions(context: &context)
         guard expiringCount > 0 else { return }
         let now = Self.milliseconds(context.wallClockNanoseconds())
         var generator = SplitMix64(seed: context.randomValue())

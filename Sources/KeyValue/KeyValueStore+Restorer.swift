@@ -1,7 +1,7 @@
 import Replication
 
 extension KeyValueStore {
-    /// Rebuilds a store from a snapshot's version-3 encoding (`KeyValueStore+Snapshot.swift`), fed cut anywhere.
+    /// Rebuilds a store from a snapshot's version-4 (or 3) encoding (`KeyValueStore+Snapshot.swift`), fed cut anywhere.
     ///
     /// A parser over the byte stream that holds at most one partial record (its key or value grows as its bytes
     /// arrive) and builds shard by shard, so a chunk costs time in proportion to its bytes plus, at most, finishing
@@ -17,7 +17,7 @@ extension KeyValueStore {
         private enum Stage {
             case magic, version, level, splitPointer, shardCount, keyCount, keyLength, key, valueLength, value, flags
             case expiry, memberCount, memberLength, member, memberValueLength, memberValue
-            case expiryCount, expiryPosition, digest, done
+            case expiryCount, expiryPosition, digest, sessions, done
         }
 
         /// The store so far: its layout from the header, and the shards completed.
@@ -37,6 +37,9 @@ extension KeyValueStore {
         private var fieldLength = 0
 
         private var shardCount = 0
+        /// The snapshot's version: 3 has no sessions after the digest.
+        private var version = KeyValueStore.snapshotVersion
+        private var sessions = SessionTable.Restorer()
         private var shard = StoreShard()
         private var recordsLeft = 0
         private var expiryPositionsLeft = 0
@@ -99,8 +102,18 @@ extension KeyValueStore {
                     field.append(contentsOf: bytes[index..<(index + taken)])
                     index += taken
                     if field.count == fieldLength { try completeField(at: offset + index) }
+                case .sessions:
+                    do {
+                        index += try sessions.consume(bytes[index...])
+                    } catch {
+                        throw SnapshotError("at byte \(offset + index): \(error.reason)")
+                    }
+                    if sessions.isFinished {
+                        store.sessions = try sessions.finish()
+                        stage = .done
+                    }
                 case .done:
-                    throw SnapshotError("\(bytes.count - index) trailing bytes after the digest")
+                    throw SnapshotError("\(bytes.count - index) trailing bytes after the end")
                 default:
                     let start = offset + index
                     let byte = bytes[index]
@@ -258,9 +271,10 @@ extension KeyValueStore {
                 }
                 stage = .version
             case .version:
-                guard fixed[0] == KeyValueStore.snapshotVersion else {
+                guard fixed[0] == KeyValueStore.snapshotVersion || fixed[0] == 3 else {
                     throw SnapshotError("unsupported snapshot version \(fixed[0])")
                 }
+                version = fixed[0]
                 stage = .level
             case .flags:
                 guard fixed[0] >> 4 == 0, let kind = ValueKind(rawValue: fixed[0] >> 1) else {
@@ -280,7 +294,7 @@ extension KeyValueStore {
                 guard Self.littleEndian(fixed) == store.digestSum else {
                     throw SnapshotError("contents do not match the recorded digest")
                 }
-                stage = .done
+                stage = version == 3 ? .done : .sessions
             default:
                 preconditionFailure("a fixed-size item read in the \(stage)")
             }

@@ -2,8 +2,8 @@ import Replication
 
 /// Snapshots: the store frozen and streamed in bounded chunks to bring a new backup up (re-protection), and back.
 ///
-/// Layout, version 3, numbers as LEB128 varints unless marked:
-/// `"LKKV" · version (1 byte) · level · split pointer · shard count · shards · digest (8 bytes LE)`, where
+/// Layout, version 4, numbers as LEB128 varints unless marked:
+/// `"LKKV" · version (1 byte) · level · split pointer · shard count · shards · digest (8 bytes LE) · sessions`, where
 /// - the shard count must be `2^level + split pointer` (the store's linear-hashing table, `KeyValueStore`);
 /// - each shard is `key count · records · TTL count · TTL order`, in shard order;
 /// - a record is `key length · key · flags (1 byte: bit 0 = has TTL, bits 1-3 = the `ValueKind`) · [expiry, Unix
@@ -12,7 +12,9 @@ import Replication
 ///   value length · value` per field of a hash, `length · member` per member of a set, `length · element` per
 ///   element of a list;
 /// - the TTL order gives, for each position of the shard's TTL order, the key's position in the shard's key
-///   order.
+///   order;
+/// - the digest is the keys' (the sessions carry their own), and the sessions are `SessionTable`'s encoding.
+/// Version 3, the same without the sessions, still restores (to a store without sessions).
 /// Random picks (RANDOMKEY, active expiry) and KEYS index the shards and these two orders, so a restored backup
 /// must have the primary's layout exactly or its next random pick diverges: the snapshot carries the layout, not
 /// only the contents. The digest lets the restorer check the whole decode against what the primary had.
@@ -23,7 +25,7 @@ import Replication
 /// chunk continues in the next one, so a chunk never exceeds its byte limit, whatever the size of a collection.
 extension KeyValueStore {
     static let snapshotMagic: [UInt8] = Array("LKKV".utf8)
-    static let snapshotVersion: UInt8 = 3
+    static let snapshotVersion: UInt8 = 4
     /// Largest level a snapshot may declare: 2^40 shards is far beyond any memory, so more can only be corruption.
     static let snapshotLevelLimit = 40
     /// Largest key a snapshot may hold: the same as a value, Redis's `proto-max-bulk-len`.
@@ -38,13 +40,14 @@ extension KeyValueStore {
     /// A restorer that builds a store from a snapshot's encoding, chunk by chunk.
     public func makeRestorer() -> Restorer { Restorer(slowLog: slowLog) }
 
-    /// A frozen store writing out its version-3 encoding a bounded chunk at a time.
+    /// A frozen store writing out its version-4 encoding a bounded chunk at a time.
     public struct Snapshot: StateSnapshot, Sendable {
         /// The next piece of the layout `advance()` produces.
-        private enum Stage { case header, shardStart, record, flags, member, memberValue, expiryOrder, trailer, finished }
+        private enum Stage { case header, shardStart, record, flags, member, memberValue, expiryOrder, trailer, sessions, finished }
 
         private let shards: ShardTable
         private let level: Int, splitPointer: Int, digest: UInt64
+        private var sessions: SessionTable.Snapshot
         /// Key and value bytes, plus a few bytes for each key and shard, plus the header and trailer.
         public let estimatedByteCount: Int
 
@@ -69,7 +72,9 @@ extension KeyValueStore {
             level = store.level
             splitPointer = store.splitPointer
             digest = store.digestSum
+            sessions = SessionTable.Snapshot(store.sessions)
             estimatedByteCount = store.byteCount + 4 * store.count + 4 * store.shards.count + 32
+                + sessions.estimatedByteCount
         }
 
         /// Whether every byte of the encoding has been returned.
@@ -189,7 +194,10 @@ extension KeyValueStore {
                 position += 1
             case .trailer:
                 withUnsafeBytes(of: digest.littleEndian) { carry.append(contentsOf: $0) }
-                stage = .finished
+                stage = .sessions
+            case .sessions:
+                carry = sessions.nextChunk(byteLimit: 64 << 10)
+                if sessions.isFinished { stage = .finished }
             case .finished:
                 preconditionFailure("advanced past the end of a snapshot")
             }

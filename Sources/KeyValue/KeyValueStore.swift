@@ -55,6 +55,8 @@ public struct KeyValueStore: StateMachine, Sendable {
     var digestSum: UInt64 = 0
     /// Bytes of keys and values, for the snapshot's size estimate.
     var byteCount = 0
+    /// Client sessions: the saved replies that make a retried `SESSION EXEC` apply once (`KeyValueStore+Sessions`).
+    var sessions = SessionTable()
     /// The keys this node's connections WATCH: node-local, outside the digest and the snapshot (`WatchedKeys`).
     var watchedKeys = WatchedKeys()
     /// Where slow commands are noted (`KeyValueStore+SlowLog`); node-local, nil for none.
@@ -82,6 +84,7 @@ public struct KeyValueStore: StateMachine, Sendable {
             if let kind = CommandName(arguments.bytes(at: 0)).flatMap(TransactionEntry.Kind.init(name:)) {
                 return applyTransactionEntry(kind, arguments, context: &context)
             }
+            if ASCII.equals(arguments.bytes(at: 0), "session") { return applySession(arguments, context: &context) }
             return Replies.unknownCommand(Array(arguments))
         }
         guard command.accepts(argumentCount: arguments.count) else { return Replies.wrongArity(command.rawValue) }

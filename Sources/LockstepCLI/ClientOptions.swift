@@ -1,17 +1,22 @@
 import Glibc
 import KeyValue
 import Posix
+import Replication
 import Runtime
 
 /// The client port's flags, shared by `lockstep node` and `lockstep pair` (which hands them to both nodes):
-/// Redis's `requirepass`, `maxclients` and `timeout`, and the service name Sentinel clients ask for.
+/// Redis's `requirepass`, `maxclients` and `timeout`, the service name Sentinel clients ask for, and the bounds of
+/// the exactly-once sessions (`SESSION`).
 struct ClientOptions: Equatable {
     /// The longest password file read: far more than any password, little enough to read at start.
     static let passwordFileBytesLimit = 64 << 10
     /// The longest `--client-timeout`: a year, beyond which "never" (0) says it better.
     static let idleTimeoutSecondsLimit = 366 * 24 * 3_600
 
-    static let valuedFlags: Set<String> = ["--requirepass-file", "--max-clients", "--client-timeout", "--service-name"]
+    static let valuedFlags: Set<String> = [
+        "--requirepass-file", "--max-clients", "--client-timeout", "--service-name", "--session-window",
+        "--max-sessions", "--session-reply-bytes", "--session-timeout",
+    ]
 
     /// A file holding the password clients must give with AUTH; read at start, so it never appears in `ps`.
     var passwordFile: String?
@@ -21,6 +26,8 @@ struct ClientOptions: Equatable {
     var idleTimeoutSeconds: Int?
     /// The master name the node's SENTINEL commands answer for (`SentinelService`).
     var serviceName = SentinelService.defaultName
+    /// What the `SESSION OPEN` entries this node appends carry (`SessionLimits`).
+    var sessionLimits = SessionLimits.defaults
 
     init(_ arguments: Arguments) throws(CommandError) {
         if arguments.contains("--requirepass-file") { passwordFile = try arguments.required("--requirepass-file") }
@@ -39,6 +46,16 @@ struct ClientOptions: Equatable {
             }
             serviceName = name
         }
+        let defaults = SessionLimits.defaults
+        sessionLimits.window = try arguments.integer("--session-window", default: defaults.window, in: 1...65_536)
+        sessionLimits.sessionsLimit = try arguments.integer(
+            "--max-sessions", default: defaults.sessionsLimit, in: 1...(1 << 24))
+        sessionLimits.replyBytesLimit = try arguments.integer(
+            "--session-reply-bytes", default: defaults.replyBytesLimit, in: 1...(1 << 40))
+        let timeoutSeconds = try arguments.integer(
+            "--session-timeout", default: Int(defaults.idleTimeoutMilliseconds / 1_000),
+            in: 1...Self.idleTimeoutSecondsLimit)
+        sessionLimits.idleTimeoutMilliseconds = Int64(timeoutSeconds) * 1_000
     }
 
     /// The flags again, for `pair` to pass to each node.
@@ -48,6 +65,13 @@ struct ClientOptions: Equatable {
         if let connectionsLimit { words += ["--max-clients", String(connectionsLimit)] }
         if let idleTimeoutSeconds { words += ["--client-timeout", String(idleTimeoutSeconds)] }
         if serviceName != SentinelService.defaultName { words += ["--service-name", serviceName] }
+        if sessionLimits != .defaults {
+            words += [
+                "--session-window", String(sessionLimits.window), "--max-sessions", String(sessionLimits.sessionsLimit),
+                "--session-reply-bytes", String(sessionLimits.replyBytesLimit),
+                "--session-timeout", String(sessionLimits.idleTimeoutMilliseconds / 1_000),
+            ]
+        }
         return words
     }
 
@@ -119,6 +143,14 @@ struct ClientOptions: Equatable {
           --service-name NAME   the master name SENTINEL answers for and +switch-master names, for
                                 Sentinel-aware clients (redis-py's master_for(NAME))
                                 (default \(SentinelService.defaultName))
+          --session-window N    replies each SESSION keeps, so a client may have N requests in flight and
+                                retry any of them after a failover (default \(SessionLimits.defaults.window))
+          --max-sessions N      sessions held; opening one more evicts the least recently used
+                                (default \(SessionLimits.defaults.sessionsLimit))
+          --session-reply-bytes B  bytes of saved replies across sessions; past it the least recently used
+                                sessions are evicted (default \(SessionLimits.defaults.replyBytesLimit))
+          --session-timeout S   a session idle for S seconds expires
+                                (default \(SessionLimits.defaults.idleTimeoutMilliseconds / 1_000))
         """
     }
 }

@@ -191,7 +191,7 @@ enum NodeCommand {
                     service: SentinelService(
                         name: options.client.serviceName,
                         downAfterMilliseconds: Int(configuration.silenceTimeout.wholeMilliseconds)),
-                    slowLog: slowLog),
+                    slowLog: slowLog, sessionLimits: options.client.sessionLimits),
                 emptyMachine: KeyValueStore(slowLog: slowLog), arbiter: arbiter, log: { LogLine.write(name, "\($0)") })
         } catch {
             throw .failure("node \(name) cannot start: \(error)")

@@ -4,7 +4,7 @@ import Replication
 /// Connections speaking RESP to a primary's store the way the node runtime drives them: each request goes through the
 /// client protocol, and a replicated one is applied to the store, which records its log entry for a backup to replay.
 struct ConnectedStore {
-    let wire = KeyValueClientProtocol()
+    let wire: KeyValueClientProtocol
     var primary = StoreDriver()
     var status = NodeStatus(
         role: .primary, nodeName: "a", epoch: 3, peerClientAddress: "10.0.0.2:7000", clientAddress: "10.0.0.1:7000")
@@ -12,8 +12,10 @@ struct ConnectedStore {
     /// Connections a CLIENT KILL closed, in order.
     private(set) var closed: [UInt64] = []
 
-    /// Connections to a store that notes its slow commands in the protocol's slow log, as a node's do.
-    init() {
+    /// Connections to a store that notes its slow commands in the protocol's slow log, as a node's do; sessions open
+    /// under `sessionLimits`.
+    init(sessionLimits: SessionLimits = .defaults) {
+        wire = KeyValueClientProtocol(sessionLimits: sessionLimits)
         primary.store = KeyValueStore(slowLog: wire.slowLog)
     }
 

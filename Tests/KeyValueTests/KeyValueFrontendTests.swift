@@ -192,7 +192,7 @@ struct KeyValueFrontendTests {
         #expect(titles(Self.info("cpu", "server", status: status)) == ["# Server", "# CPU"])
         #expect(
             Self.info("Clients", status: status)
-                == "# Clients\r\nconnected_clients:4\r\nblocked_clients:0\r\ntracking_clients:0\r\n")
+                == "# Clients\r\nconnected_clients:4\r\nblocked_clients:0\r\ntracking_clients:0\r\nlockstep_sessions:0\r\n")
         #expect(
             Self.info("stats", "KEYSPACE", status: status)
                 == "# Stats\r\ntotal_connections_received:9\r\ntotal_commands_processed:1234\r\n\r\n"
@@ -238,7 +238,7 @@ struct KeyValueFrontendTests {
                 output += reply
                 closed = true
             case .authenticate, .subscription, .reset, .setName, .hello, .transaction, .configuration, .slowLog,
-                .connections, .monitor:
+                .connections, .monitor, .openSession:
                 Issue.record("no AUTH, Pub/Sub, RESET, SETNAME, HELLO, transaction, CONFIG, SLOWLOG or CLIENT was sent")
             }
         }
