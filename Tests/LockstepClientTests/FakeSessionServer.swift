@@ -36,16 +36,6 @@ final class FakeSessionServer: @unchecked Sendable {  // unchecked: state below 
         loop.shutdown()
     }
 
-    /// A key's value, read on the loop thread.
-    func value(of key: String) -> [UInt8]? {
-        let result = Mutex<[UInt8]??>(nil)
-        _ = loop.execute { [self] in result.withLock { $0 = .some(strings[key]) } }
-        while true {
-            if let value = result.withLock({ $0 }) { return value }
-            sleep(for: .milliseconds(1))
-        }
-    }
-
     private func serve(_ descriptor: FileDescriptor) {
         var decoder = RESPReplyDecoder(replyBytesLimit: 1 << 20)
         var registration: EventLoop.Registration?
