@@ -4,9 +4,9 @@ import Posix
 import Synchronization
 import Testing
 
-/// The library's promise over real processes: kill -9 of the primary, again and again, under INCR and APPEND load
+/// The library's promise over real processes: kill -9 (or SIGSTOP) of the primary, under INCR and APPEND load
 /// from many tasks sharing one client, costs the callers only latency.
-@Suite("LockstepClient across kill -9 of the primary", .serialized)
+@Suite("LockstepClient across kill -9 and SIGSTOP of the primary", .serialized)
 struct KillLoadTests {
     static let kills = getenv("LOCKSTEP_SOAK") != nil ? 100 : 10
     static let tasks = 8
@@ -77,6 +77,50 @@ struct KillLoadTests {
         print("LockstepClient: \(Self.kills) kills of the primary in \(clock.now - started), \(increments) INCRs and "
             + "\(issued.count) APPENDs; answers resumed after median \(sorted[sorted.count / 2]), "
             + "max \(sorted.last!)")
+    }
+
+    @Test("a frozen primary is left after the reply silence: the load goes on at the new primary, each request once")
+    func frozenPrimaryIsLeft() async throws {
+        let nodes = try NodeProcesses("client-freeze")
+        defer { nodes.stopAll(); nodes.removeDirectory() }
+        try nodes.start(0)
+        try nodes.start(1)
+        let primary = try await nodes.waitForProtectedPrimary(deadline: .seconds(20))
+        var configuration = LockstepClientConfiguration()
+        configuration.password = nodes.password
+        configuration.replySilenceTimeout = .milliseconds(800)
+        let client = try LockstepClient(addresses: nodes.clients.map(\.description), configuration: configuration)
+        let record = LoadRecord()
+        let load = Task { await Self.runLoad(client, record) }
+        defer { record.isStopRequested.store(true, ordering: .relaxed) }
+        let clock = ContinuousClock()
+        let loaded = clock.now + .seconds(10)
+        while record.completed < 200, clock.now < loaded { try await Task.sleep(for: .milliseconds(5)) }
+
+        // Given requests in flight at a primary that stops dead without closing its connections,
+        try nodes.signal(primary, SIGSTOP)
+        let frozenAt = clock.now
+        let atFreeze = record.completed
+        // when the backup has taken over, then the client leaves the silent node and the load resumes there.
+        while record.completed < atFreeze + 200, clock.now < frozenAt + .seconds(10) {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let resumed = clock.now - frozenAt
+        #expect(record.completed >= atFreeze + 200, "the load did not resume after the freeze\n\(nodes.logs)")
+        try nodes.signal(primary, SIGCONT)
+        record.isStopRequested.store(true, ordering: .relaxed)
+        await load.value
+
+        let errors = record.errors.withLock { $0 }
+        #expect(errors.isEmpty, "\(errors.count) requests surfaced an error, e.g. \(errors.prefix(3))\n\(nodes.logs)")
+        let increments = record.increments.load(ordering: .relaxed)
+        let counter = try await client.send(["GET", "counter"])
+        #expect(counter.text == String(increments), "\(increments) INCRs issued, counter \(counter)")
+        let counts = tokenCounts(try await client.send(["GET", "tokens"]).text ?? "")
+        let issued = record.tokens.withLock { $0 }
+        #expect(issued.allSatisfy { counts[$0] == 1 } && counts.count == issued.count)
+        await client.close()
+        print("LockstepClient: 200 answers after a SIGSTOP of the primary took \(resumed) (reply silence 800 ms)")
     }
 
     /// `tasks` tasks, each alternating INCR counter and APPEND tokens <task.index>, until asked to stop. An INCR
