@@ -43,7 +43,11 @@ struct CollectionValue: Sendable {
             precondition(elements.count == 0, "a hash or set holds list elements")
             precondition(members.expiringCount == 0, "a member has a TTL")
             members.checkInvariants { _ in true }
-            if kind == .sortedSet { checkSortedSetInvariants() } else { precondition(order.count == 0, "a scored hash") }
+            if kind == .sortedSet {
+                checkSortedSetInvariants()
+            } else {
+                precondition(order.count == 0, "a hash or set holds a score order")
+            }
         }
     }
 }

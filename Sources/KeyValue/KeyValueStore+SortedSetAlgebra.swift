@@ -30,7 +30,8 @@ extension KeyValueStore {
         func forEach(_ body: (ArraySlice<UInt8>, Double) -> Void) {
             switch self {
             case .missing: break
-            case .set(let members): for position in 0..<members.count { body(members.member(atPosition: position).field, 1) }
+            case .set(let members):
+                for position in 0..<members.count { body(members.member(atPosition: position).field, 1) }
             case .sortedSet(let set): set.forEachScored(from: 0, count: set.count, isReversed: false) { body($0, $1) }
             }
         }
@@ -55,15 +56,16 @@ extension KeyValueStore {
         var weights: [Double] = []
         var position = countPosition + 1
         for _ in 0..<keyCount {
-            switch liveKind(arguments.key(at: position), clock: clock) {
+            let key = arguments.key(at: position)
+            switch liveKind(key, clock: clock) {
             case nil: sources.append(.missing)
             case .set:
-                guard case .found(let set) = liveCollection(arguments.key(at: position), .set, clock: clock) else {
+                guard case .found(let set) = liveCollection(key, .set, clock: clock) else {
                     preconditionFailure("a live set vanished")
                 }
                 sources.append(.set(set.members))
             case .sortedSet:
-                guard case .found(let set) = liveCollection(arguments.key(at: position), .sortedSet, clock: clock) else {
+                guard case .found(let set) = liveCollection(key, .sortedSet, clock: clock) else {
                     preconditionFailure("a live sorted set vanished")
                 }
                 sources.append(.sortedSet(set))
@@ -120,7 +122,8 @@ extension KeyValueStore {
             Self.union(inputs, aggregate, into: &result, keepsNegativeZero: !isStore)
         } else {
             let count = Self.intersection(
-                inputs, aggregate, into: &result, countingUpTo: isCardinality ? limit : nil, keepsNegativeZero: !isStore)
+                inputs, aggregate, into: &result, countingUpTo: isCardinality ? limit : nil,
+                keepsNegativeZero: !isStore)
             if isCardinality { return RESPWriter.integer(count) }
         }
         if isStore {

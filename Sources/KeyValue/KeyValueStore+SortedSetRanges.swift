@@ -146,7 +146,9 @@ extension KeyValueStore {
             }
             var members: [[UInt8]] = []
             members.reserveCapacity(ranks.count)
-            set.forEachScored(from: ranks.lowerBound, count: ranks.count, isReversed: false) { members.append(Array($0.member)) }
+            set.forEachScored(from: ranks.lowerBound, count: ranks.count, isReversed: false) {
+                members.append(Array($0.member))
+            }
             for member in members { set.removeScored(member[...]) }
             return ranks.count
         }

@@ -25,7 +25,8 @@ extension KeyValueStore {
         case .zrange, .zrangebyscore, .zrevrangebyscore, .zrangebylex, .zrevrangebylex, .zrevrange, .zrangestore:
             return scoredRange(command, arguments, clock: clock)
         case .zcount, .zlexcount: return countRange(command, key, arguments, clock: clock)
-        case .zremrangebyrank, .zremrangebyscore, .zremrangebylex: return removeRange(command, key, arguments, clock: clock)
+        case .zremrangebyrank, .zremrangebyscore, .zremrangebylex:
+            return removeRange(command, key, arguments, clock: clock)
         case .zunion, .zinter, .zdiff, .zunionstore, .zinterstore, .zdiffstore, .zintercard:
             return combineScored(command, arguments, clock: clock)
         default: return readSortedSet(command, key, arguments, clock: clock)
@@ -44,7 +45,8 @@ extension KeyValueStore {
         }
         switch command {
         case .zcard: return RESPWriter.integer(Int64(set.count))
-        case .zscore: return set.score(of: arguments.bytes(at: 2)).map { RESPWriter.bulk(Score.text($0)) } ?? Replies.nullBulk
+        case .zscore:
+            return set.score(of: arguments.bytes(at: 2)).map { RESPWriter.bulk(Score.text($0)) } ?? Replies.nullBulk
         case .zmscore:
             var writer = RESPWriter()
             writer.appendArrayHeader(count: arguments.count - 2)
@@ -106,7 +108,8 @@ extension KeyValueStore {
         case nil, .sortedSet: break
         default: return Replies.wrongType
         }
-        let outcome = updateCollection(key, .sortedSet, clock: clock) { set -> (added: Int64, updated: Int64, last: Double?)? in
+        typealias Outcome = (added: Int64, updated: Int64, last: Double?)
+        let outcome = updateCollection(key, .sortedSet, clock: clock) { set -> Outcome? in
             var added: Int64 = 0, updated: Int64 = 0
             var last: Double?
             for pair in 0..<pairCount {

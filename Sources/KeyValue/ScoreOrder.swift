@@ -33,7 +33,10 @@ struct ScoreOrder: Sendable {
     init() {}
 
     /// The cursor one past the last entry.
-    var end: Cursor { chunks.isEmpty ? Cursor(chunk: 0, index: 0) : Cursor(chunk: chunks.count - 1, index: chunks[chunks.count - 1].count) }
+    var end: Cursor {
+        guard let last = chunks.last else { return Cursor(chunk: 0, index: 0) }
+        return Cursor(chunk: chunks.count - 1, index: last.count)
+    }
 
     /// Whether `cursor` names an entry (rather than the end).
     func isEntry(_ cursor: Cursor) -> Bool {
@@ -117,7 +120,8 @@ struct ScoreOrder: Sendable {
         guard chunks[cursor.chunk].count > Self.chunkEntriesLimit else { return }
         let half = chunks[cursor.chunk].count / 2
         let upper = Chunk(
-            scores: Array(chunks[cursor.chunk].scores[half...]), positions: Array(chunks[cursor.chunk].positions[half...]))
+            scores: Array(chunks[cursor.chunk].scores[half...]),
+            positions: Array(chunks[cursor.chunk].positions[half...]))
         chunks[cursor.chunk].scores.removeSubrange(half...)
         chunks[cursor.chunk].positions.removeSubrange(half...)
         chunks.insert(upper, at: cursor.chunk + 1)

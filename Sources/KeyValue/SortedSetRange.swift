@@ -88,7 +88,9 @@ enum SortedSetRange {
 
     /// The ranks `ranks` after LIMIT's `offset` and `count` (nil: no LIMIT; a negative count: all the rest), taken
     /// from the top when `isReversed`: the first rank to emit and how many, emitted downwards when reversed.
-    static func limited(_ ranks: Range<Int>, offset: Int64, count: Int64?, isReversed: Bool) -> (first: Int, count: Int) {
+    static func limited(
+        _ ranks: Range<Int>, offset: Int64, count: Int64?, isReversed: Bool
+    ) -> (first: Int, count: Int) {
         var skipped = 0, taken = ranks.count
         if let count {
             guard offset >= 0 else { return (ranks.lowerBound, 0) }

@@ -29,7 +29,6 @@ struct ScoreOrderTests {
                 model[member] = score
             }
             guard step % 1_500 == 0 else { continue }
-            set.checkInvariants()
             let expected = Self.sorted(model)
             var actual: [(String, Double)] = []
             set.forEachScored(from: 0, count: set.count, isReversed: false) {
@@ -45,6 +44,7 @@ struct ScoreOrderTests {
             let range = SortedSetRange.score(
                 min: .init(value: low, isExclusive: true), max: .init(value: high, isExclusive: false))
             #expect(range.ranks(in: set).count == expected.filter { $0.score > low && $0.score <= high }.count)
+            set.checkInvariants()  // last: a broken order should fail the comparisons above first, not stop the run
         }
         #expect(set.count > 1_000, "the workload should have built many chunks")
     }
