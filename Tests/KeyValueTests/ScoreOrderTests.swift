@@ -40,6 +40,19 @@ struct ScoreOrderTests {
                 let rank = expected.firstIndex { $0.member == member }
                 #expect(set.rank(of: Array(member.utf8)[...], isReversed: false) == rank)
             }
+            // Windows from every 7th rank, both ways: they start at chunk boundaries too.
+            for first in stride(from: 0, to: expected.count, by: 7) {
+                var window: [String] = [], reversedWindow: [String] = []
+                let count = min(5, expected.count - first)
+                set.forEachScored(from: first, count: count, isReversed: false) {
+                    window.append(String(decoding: $0.member, as: UTF8.self))
+                }
+                set.forEachScored(from: first + count - 1, count: count, isReversed: true) {
+                    reversedWindow.append(String(decoding: $0.member, as: UTF8.self))
+                }
+                #expect(window == expected[first..<(first + count)].map(\.member), "from rank \(first)")
+                #expect(reversedWindow == window.reversed(), "down from rank \(first + count - 1)")
+            }
             let low = Double(pick(300)) / 4, high = low + Double(pick(40)) / 4
             let range = SortedSetRange.score(
                 min: .init(value: low, isExclusive: true), max: .init(value: high, isExclusive: false))
