@@ -1,14 +1,16 @@
 import Replication
 
 extension KeyValueStore {
-    /// Rebuilds a store from a snapshot's version-4 (or version-3) encoding (`KeyValueStore+Snapshot.swift`), fed cut anywhere.
+    /// Rebuilds a store from a snapshot's version-4 (or version-3) encoding (`KeyValueStore+Snapshot.swift`), fed
+    /// cut anywhere.
     ///
     /// A parser over the byte stream that holds at most one partial record (its key or value grows as its bytes
     /// arrive) and builds shard by shard, so a chunk costs time in proportion to its bytes plus, at most, finishing
     /// one shard. It trusts nothing: the magic and version, the level against the shard count, every length
     /// against its limit before reserving anything, every key against the shard it sits in, no key twice in a
-    /// shard, every kind, no empty collection and no field or member twice in one, no NaN score, the TTL order against the keys with TTLs (a permutation of them), the digest over everything, and
-    /// no byte after it. The first failure is thrown, and thrown again for anything fed after it.
+    /// shard, every kind (no sorted set in a version-3 snapshot), no empty collection and no field or member twice
+    /// in one, no NaN score, the TTL order against the keys with TTLs (a permutation of them), the digest over
+    /// everything, and no byte after it. The first failure is thrown, and thrown again for anything fed after it.
     public struct Restorer: SnapshotRestorer {
         /// The store being rebuilt.
         public typealias Machine = KeyValueStore
