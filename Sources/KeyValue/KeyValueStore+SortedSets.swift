@@ -4,6 +4,7 @@
 /// A sorted set is a `CollectionValue` of kind `.sortedSet` (`CollectionValue+SortedSet.swift`). Scores are read and
 /// printed as Redis 7.0 does (`Score`), and every error is worded as Redis words it.
 extension KeyValueStore {
+    /// Executes a sorted set command; `random` is drawn only by ZRANDMEMBER, and only when it picks.
     mutating func executeSortedSet(
         _ command: DataCommand, _ arguments: CommandArguments, clock: Clock, random: Random
     ) -> [UInt8] {
