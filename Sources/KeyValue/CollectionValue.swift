@@ -1,6 +1,7 @@
-/// The value of a key that holds a hash, a set or a list, kept out of the shard's arena (`StoreShard`).
+/// The value of a key that holds a hash, a set, a list or a sorted set, kept out of the shard's arena (`StoreShard`).
 ///
-/// A hash or set is a `StoreShard` of its own used as an ordered map (field to value; member to an empty value):
+/// A hash, set or sorted set is a `StoreShard` of its own used as an ordered map (field to value; member to an empty
+/// value; member to its score's 8 bytes, with a `ScoreOrder` beside it, `CollectionValue+SortedSet.swift`):
 /// compact, no allocation per member but for values over the inline limit, lookups by `ShardHash`, and an order
 /// (insertion, with swap-remove on deletion) that is the same on every replica, which HRANDFIELD, SPOP and
 /// SRANDMEMBER index with recorded randomness. A list is a `ListValue`. Either keeps an incremental digest and byte
@@ -10,12 +11,14 @@
 /// is what Redis's fork costs for the pages such a key spans. The store never leaves one empty: the command that
 /// takes the last member deletes the key, as Redis does.
 struct CollectionValue: Sendable {
-    /// Hash, set or list (never string).
+    /// Hash, set, list or sorted set (never string).
     var kind: ValueKind
-    /// The fields or members of a hash or set.
+    /// The fields or members of a hash, set or sorted set.
     var members = StoreShard()
     /// The elements of a list.
     var elements = ListValue()
+    /// A sorted set's members by score; it only ever changes with `members`, through `CollectionValue+SortedSet`.
+    var order = ScoreOrder()
 
     /// An empty collection of `kind`.
     init(kind: ValueKind) {
@@ -27,7 +30,7 @@ struct CollectionValue: Sendable {
     var count: Int { kind == .list ? elements.count : members.count }
     /// Bytes of fields and values, members or elements, for the snapshot's size estimate.
     var byteCount: Int { kind == .list ? elements.byteCount : members.byteCount }
-    /// The contents' hash: order-independent for a hash or set, order-dependent for a list.
+    /// The contents' hash: order-independent for a hash, set or sorted set, order-dependent for a list.
     var digest: UInt64 { kind == .list ? elements.digest : members.digestSum }
 
     /// Checks the members' or elements' own invariants; for tests and debug builds.
@@ -40,6 +43,11 @@ struct CollectionValue: Sendable {
             precondition(elements.count == 0, "a hash or set holds list elements")
             precondition(members.expiringCount == 0, "a member has a TTL")
             members.checkInvariants { _ in true }
+            if kind == .sortedSet {
+                checkSortedSetInvariants()
+            } else {
+                precondition(order.count == 0, "a hash or set holds a score order")
+            }
         }
     }
 }

@@ -15,6 +15,10 @@ enum DataCommand: String, CaseIterable, Sendable {
     case sunionstore, sdiff, sdiffstore, sintercard
     case lpush, rpush, lpushx, rpushx, lpop, rpop, llen, lrange, lindex, lset, linsert, lrem, ltrim, lpos, lmove
     case rpoplpush, lmpop
+    case zadd, zincrby, zrem, zcard, zscore, zmscore, zrank, zrevrank, zcount, zlexcount, zrange, zrangebyscore
+    case zrevrangebyscore, zrangebylex, zrevrangebylex, zrevrange, zrangestore, zpopmin, zpopmax, zmpop, zrandmember
+    case zremrangebyrank, zremrangebyscore, zremrangebylex, zunion, zinter, zdiff, zunionstore, zinterstore
+    case zdiffstore, zintercard
 
     var arity: Int {
         switch self {
@@ -36,6 +40,15 @@ enum DataCommand: String, CaseIterable, Sendable {
         case .lrange, .lset, .lrem, .ltrim: 4
         case .linsert, .lmove: 5
         case .lmpop: -4
+        case .zadd, .zunionstore, .zinterstore, .zdiffstore, .zrange, .zrangebyscore, .zrevrangebyscore, .zrangebylex,
+            .zrevrangebylex, .zrevrange, .zmpop:
+            -4
+        case .zincrby, .zcount, .zlexcount, .zremrangebyrank, .zremrangebyscore, .zremrangebylex: 4
+        case .zrem, .zmscore, .zunion, .zinter, .zdiff, .zintercard: -3
+        case .zcard: 2
+        case .zscore, .zrank, .zrevrank: 3
+        case .zrangestore: -5
+        case .zpopmin, .zpopmax, .zrandmember: -2
         case .get, .getdel, .type, .keys, .incr, .decr, .strlen, .ttl, .pttl, .expiretime, .pexpiretime, .persist,
             .select:
             2
@@ -58,6 +71,10 @@ enum DataCommand: String, CaseIterable, Sendable {
         case .hget, .hmget, .hlen, .hstrlen, .hexists, .hkeys, .hvals, .hgetall, .hrandfield: true
         case .sismember, .smismember, .scard, .smembers, .srandmember, .sinter, .sunion, .sdiff, .sintercard: true
         case .llen, .lrange, .lindex, .lpos: true
+        case .zcard, .zscore, .zmscore, .zrank, .zrevrank, .zcount, .zlexcount, .zrange, .zrangebyscore,
+            .zrevrangebyscore, .zrangebylex, .zrevrangebylex, .zrevrange, .zrandmember, .zunion, .zinter, .zdiff,
+            .zintercard:
+            true
         default: false
         }
     }

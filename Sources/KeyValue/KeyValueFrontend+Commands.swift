@@ -89,7 +89,7 @@ extension KeyValueFrontend {
     }
 
     private static func aclCategories(_ command: CommandDescription) -> [String] {
-        var categories = ["@" + command.group]
+        var categories = ["@" + command.group.filter { $0 != "_" }]  // the group sorted_set is the category sortedset
         if command.flags.contains("write") { categories.append("@write") }
         if command.flags.contains("readonly") { categories.append("@read") }
         return categories
@@ -103,12 +103,22 @@ extension KeyValueFrontend {
         case .keys, .dbsize, .randomkey, .flushall, .flushdb, .select, .time: (0, 0, 0)
         case .del, .unlink, .exists, .mget: (1, -1, 1)
         case .mset, .msetnx: (1, -1, 2)
+        // The number of keys is an argument (movable keys): Redis's legacy positions say none.
+        case .zunion, .zinter, .zdiff, .zintercard, .zmpop: (0, 0, 0)
+        case .zrangestore: (1, 2, 1)
         default: (1, 1, 1)
         }
     }
 
     private static func group(_ command: DataCommand) -> String {
-        switch command {
+        switch command.collectionKind {
+        case .hash: return "hash"
+        case .set: return "set"
+        case .list: return "list"
+        case .sortedSet: return "sorted_set"
+        case .string, nil: break
+        }
+        return switch command {
         case .del, .unlink, .exists, .type, .keys, .randomkey, .expire, .pexpire, .expireat, .pexpireat, .ttl, .pttl,
             .expiretime, .pexpiretime, .persist:
             "generic"

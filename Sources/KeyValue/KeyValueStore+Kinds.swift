@@ -32,6 +32,7 @@ extension KeyValueStore {
         case .hash: executeHash(command, arguments, clock: clock, random: random)
         case .set: executeSet(command, arguments, clock: clock, random: random)
         case .list: executeList(command, arguments, clock: clock)
+        case .sortedSet: executeSortedSet(command, arguments, clock: clock, random: random)
         case .string: preconditionFailure("\(command) is no collection command")
         }
     }

@@ -1,24 +1,27 @@
 /// Which reads of collections are answered without a log entry (`KeyValueStore+Reads.swift`), and which of a read's
 /// arguments are keys (each is checked for expiry first, as GET's key is).
 extension KeyValueStore {
-    /// Whether `command` is a read of a collection that may be answered without an entry: every one but HRANDFIELD
-    /// and SRANDMEMBER, which draw recorded randomness as RANDOMKEY does.
+    /// Whether `command` is a read of a collection that may be answered without an entry: every one but HRANDFIELD,
+    /// SRANDMEMBER and ZRANDMEMBER, which draw recorded randomness as RANDOMKEY does.
     static func isCollectionReadWithoutEntry(_ command: DataCommand) -> Bool {
         switch command {
         case .hget, .hmget, .hlen, .hstrlen, .hexists, .hkeys, .hvals, .hgetall: true
         case .sismember, .smismember, .scard, .smembers, .sinter, .sunion, .sdiff, .sintercard: true
         case .llen, .lrange, .lindex, .lpos: true
+        case .zcard, .zscore, .zmscore, .zrank, .zrevrank, .zcount, .zlexcount, .zrange, .zrangebyscore,
+            .zrevrangebyscore, .zrangebylex, .zrevrangebylex, .zrevrange, .zunion, .zinter, .zdiff, .zintercard:
+            true
         default: false
         }
     }
 
-    /// The positions of the keys a read names; nil when the arguments do not say (a malformed SINTERCARD), which
-    /// leaves the command to `apply` and its error reply.
+    /// The positions of the keys a read names; nil when the arguments do not say (a malformed SINTERCARD or ZUNION),
+    /// which leaves the command to `apply` and its error reply.
     func readKeyPositions(_ command: DataCommand, _ arguments: CommandArguments) -> Range<Int>? {
         switch command {
         case .mget, .exists, .sinter, .sunion, .sdiff: 1..<arguments.count
         case .dbsize: 1..<1
-        case .sintercard:
+        case .sintercard, .zunion, .zinter, .zdiff, .zintercard:
             DecimalInteger.parse(arguments.bytes(at: 1)).flatMap { count in
                 count >= 1 && count <= arguments.count - 2 ? 2..<(2 + Int(count)) : nil
             }
@@ -40,6 +43,11 @@ extension DataCommand {
         case .lpush, .rpush, .lpushx, .rpushx, .lpop, .rpop, .llen, .lrange, .lindex, .lset, .linsert, .lrem, .ltrim,
             .lpos, .lmove, .rpoplpush, .lmpop:
             .list
+        case .zadd, .zincrby, .zrem, .zcard, .zscore, .zmscore, .zrank, .zrevrank, .zcount, .zlexcount, .zrange,
+            .zrangebyscore, .zrevrangebyscore, .zrangebylex, .zrevrangebylex, .zrevrange, .zrangestore, .zpopmin,
+            .zpopmax, .zmpop, .zrandmember, .zremrangebyrank, .zremrangebyscore, .zremrangebylex, .zunion, .zinter,
+            .zdiff, .zunionstore, .zinterstore, .zdiffstore, .zintercard:
+            .sortedSet
         default: nil
         }
     }

@@ -1,14 +1,16 @@
 import Replication
 
 extension KeyValueStore {
-    /// Rebuilds a store from a snapshot's version-4 (or 3) encoding (`KeyValueStore+Snapshot.swift`), fed cut anywhere.
+    /// Rebuilds a store from a snapshot's version-4 (or version-3) encoding (`KeyValueStore+Snapshot.swift`), fed
+    /// cut anywhere.
     ///
     /// A parser over the byte stream that holds at most one partial record (its key or value grows as its bytes
     /// arrive) and builds shard by shard, so a chunk costs time in proportion to its bytes plus, at most, finishing
     /// one shard. It trusts nothing: the magic and version, the level against the shard count, every length
     /// against its limit before reserving anything, every key against the shard it sits in, no key twice in a
-    /// shard, every kind, no empty collection and no field or member twice in one, the TTL order against the keys with TTLs (a permutation of them), the digest over everything, and
-    /// no byte after it. The first failure is thrown, and thrown again for anything fed after it.
+    /// shard, every kind (no sorted set in a version-3 snapshot), no empty collection and no field or member twice
+    /// in one, no NaN score, the TTL order against the keys with TTLs (a permutation of them), the digest over
+    /// everything, and no byte after it. The first failure is thrown, and thrown again for anything fed after it.
     public struct Restorer: SnapshotRestorer {
         /// The store being rebuilt.
         public typealias Machine = KeyValueStore
@@ -16,7 +18,7 @@ extension KeyValueStore {
         /// What the next bytes are.
         private enum Stage {
             case magic, version, level, splitPointer, shardCount, keyCount, keyLength, key, valueLength, value, flags
-            case expiry, memberCount, memberLength, member, memberValueLength, memberValue
+            case expiry, memberCount, memberLength, member, memberValueLength, memberValue, memberScore
             case expiryCount, expiryPosition, digest, sessions, done
         }
 
@@ -26,6 +28,8 @@ extension KeyValueStore {
         private var failure: SnapshotError?
         /// Bytes consumed before the current chunk, for error messages.
         private var offset = 0
+        /// The snapshot's version, read from its header: 3 has no sorted sets and no sessions after the digest.
+        private var version: UInt8 = 0
 
         /// A varint being read: its value so far and the shift of its next 7 bits.
         private var varintValue: UInt64 = 0
@@ -37,8 +41,6 @@ extension KeyValueStore {
         private var fieldLength = 0
 
         private var shardCount = 0
-        /// The snapshot's version: 3 has no sessions after the digest.
-        private var version = KeyValueStore.snapshotVersion
         private var sessions = SessionTable.Restorer()
         private var shard = StoreShard()
         private var recordsLeft = 0
@@ -88,7 +90,7 @@ extension KeyValueStore {
             var index = 0
             while index < bytes.count {
                 switch stage {
-                case .magic, .version, .flags, .expiry, .digest:
+                case .magic, .version, .flags, .expiry, .memberScore, .digest:
                     let needed = fixedByteCount(stage) - fixed.count
                     let taken = min(needed, bytes.count - index)
                     fixed.append(contentsOf: bytes[index..<(index + taken)])
@@ -238,6 +240,9 @@ extension KeyValueStore {
             case .member where kind == .hash:
                 swap(&member, &field)
                 stage = .memberValueLength
+            case .member where kind == .sortedSet:
+                swap(&member, &field)
+                stage = .memberScore
             case .member:
                 if kind == .list {
                     collection.elements.pushBack(field)
@@ -271,13 +276,17 @@ extension KeyValueStore {
                 }
                 stage = .version
             case .version:
-                guard fixed[0] == KeyValueStore.snapshotVersion || fixed[0] == 3 else {
-                    throw SnapshotError("unsupported snapshot version \(fixed[0])")
+                guard fixed[0] >= KeyValueStore.snapshotOldestVersion, fixed[0] <= KeyValueStore.snapshotVersion else {
+                    throw SnapshotError(
+                        "unsupported snapshot version \(fixed[0]); this node reads versions "
+                            + "\(KeyValueStore.snapshotOldestVersion) to \(KeyValueStore.snapshotVersion)")
                 }
                 version = fixed[0]
                 stage = .level
             case .flags:
-                guard fixed[0] >> 4 == 0, let kind = ValueKind(rawValue: fixed[0] >> 1) else {
+                guard fixed[0] >> 4 == 0, let kind = ValueKind(rawValue: fixed[0] >> 1),
+                    kind != .sortedSet || version >= 4
+                else {
                     throw SnapshotError("record flags \(fixed[0]) at byte \(position - 1) name no kind of value")
                 }
                 self.kind = kind
@@ -290,6 +299,14 @@ extension KeyValueStore {
             case .expiry:
                 expiresAtMilliseconds = Int64(bitPattern: Self.littleEndian(fixed))
                 stage = kind == .string ? .valueLength : .memberCount
+            case .memberScore:
+                let score = Double(bitPattern: Self.littleEndian(fixed))
+                guard !score.isNaN else { throw SnapshotError("the score ending at byte \(position) is NaN") }
+                guard collection.score(of: member[...]) == nil else {
+                    throw SnapshotError("the member ending at byte \(position - 8) repeats one of its sorted set")
+                }
+                collection.setScore(score, of: member[...])
+                try completeMember(at: position)
             case .digest:
                 guard Self.littleEndian(fixed) == store.digestSum else {
                     throw SnapshotError("contents do not match the recorded digest")

@@ -10,14 +10,16 @@ import Replication
 ///   ms, 8 bytes LE] · value`, in the shard's key order, where the value is `length · bytes` for a string, and for
 ///   a collection its member count (at least 1) followed by, in the collection's order, `field length · field ·
 ///   value length · value` per field of a hash, `length · member` per member of a set, `length · element` per
-///   element of a list;
+///   element of a list, `length · member · score (8 bytes LE, the double's bit pattern)` per member of a sorted set
+///   (its map's order; the order by score is rebuilt from the scores);
 /// - the TTL order gives, for each position of the shard's TTL order, the key's position in the shard's key
 ///   order;
 /// - the digest is the keys' (the sessions carry their own), and the sessions are `SessionTable`'s encoding.
-/// Version 3, the same without the sessions, still restores (to a store without sessions).
 /// Random picks (RANDOMKEY, active expiry) and KEYS index the shards and these two orders, so a restored backup
 /// must have the primary's layout exactly or its next random pick diverges: the snapshot carries the layout, not
-/// only the contents. The digest lets the restorer check the whole decode against what the primary had.
+/// only the contents. The digest lets the restorer check the whole decode against what the primary had. Version 3 is
+/// version 4 without sorted sets and sessions; the restorer reads both, so a snapshot file an older node wrote still
+/// restores.
 ///
 /// Taking a snapshot copies the shard table (references to pages of shards), and a write afterwards copies only
 /// the page and the shard it touches (`ShardTable`), so the snapshot stays frozen at no cost proportional to the state. Writing
@@ -26,6 +28,8 @@ import Replication
 extension KeyValueStore {
     static let snapshotMagic: [UInt8] = Array("LKKV".utf8)
     static let snapshotVersion: UInt8 = 4
+    /// The oldest version the restorer still reads: the same layout, without sorted sets.
+    static let snapshotOldestVersion: UInt8 = 3
     /// Largest level a snapshot may declare: 2^40 shards is far beyond any memory, so more can only be corruption.
     static let snapshotLevelLimit = 40
     /// Largest key a snapshot may hold: the same as a value, Redis's `proto-max-bulk-len`.
@@ -43,7 +47,10 @@ extension KeyValueStore {
     /// A frozen store writing out its version-4 encoding a bounded chunk at a time.
     public struct Snapshot: StateSnapshot, Sendable {
         /// The next piece of the layout `advance()` produces.
-        private enum Stage { case header, shardStart, record, flags, member, memberValue, expiryOrder, trailer, sessions, finished }
+        private enum Stage {
+            case header, shardStart, record, flags, member, memberValue, memberScore, expiryOrder, trailer, sessions
+            case finished
+        }
 
         private let shards: ShardTable
         private let level: Int, splitPointer: Int, digest: UInt64
@@ -172,6 +179,9 @@ extension KeyValueStore {
                     if collection.kind == .hash {
                         pendingValue = member.value
                         stage = .memberValue
+                    } else if collection.kind == .sortedSet {
+                        pendingValue = member.value
+                        stage = .memberScore
                     } else {
                         memberPosition += 1
                     }
@@ -180,6 +190,11 @@ extension KeyValueStore {
             case .memberValue:
                 Varint.append(UInt64(pendingValue.count), to: &carry)
                 field = pendingValue
+                pendingValue = []
+                memberPosition += 1
+                stage = .member
+            case .memberScore:
+                carry.append(contentsOf: pendingValue)  // the 8 bytes of the score, as the set stores them
                 pendingValue = []
                 memberPosition += 1
                 stage = .member

@@ -6,7 +6,7 @@ import Replication
 /// the primary's replies, digest and snapshot bytes, and a snapshot taken midway must answer the rest alike.
 @Suite("collections replicate and snapshot exactly")
 struct CollectionReplicationTests {
-    enum Family: String, CaseIterable { case hash, set, list }
+    enum Family: String, CaseIterable { case hash, set, list, sortedSet }
 
     /// A seeded workload mixing one family's commands with strings, TTLs, deletes, ticks and the clock.
     static func workload(_ family: Family, seed: UInt64, commands: Int) -> StoreDriver {
@@ -69,6 +69,28 @@ struct CollectionReplicationTests {
             case 9: return ["LMOVE", key, other, ["LEFT", "RIGHT"][pick(2)], ["LEFT", "RIGHT"][pick(2)]]
             case 10: return ["LPOS", key, member, "COUNT", "0"]
             default: return ["LRANGE", key, "0", "-1"]
+            }
+        case .sortedSet:
+            let other = "key\(pick(12))"
+            let score = ["\(pick(20) - 10)", "\(pick(100)).5", "inf", "-inf"][pick(4)]
+            switch pick(16) {
+            case 0, 1: return ["ZADD", key, score, member, "\(pick(9))", "m\(pick(30))"]
+            case 2: return ["ZADD", key] + [["NX"], ["XX", "CH"], ["GT"], ["LT", "INCR"]][pick(4)] + [score, member]
+            case 3: return ["ZINCRBY", key, score, member]
+            case 4: return ["ZREM", key, member, "m\(pick(30))"]
+            case 5: return [["ZPOPMIN", "ZPOPMAX"][pick(2)], key] + (pick(2) == 0 ? [] : ["\(pick(4))"])
+            case 6: return ["ZMPOP", "2", key, other, ["MIN", "MAX"][pick(2)], "COUNT", "\(1 + pick(3))"]
+            case 7: return ["ZRANDMEMBER", key, "\(pick(10) - 5)", "WITHSCORES"]
+            case 8: return ["ZRANDMEMBER", key]
+            case 9: return ["ZRANGESTORE", "key\(pick(12))", key, "\(pick(6) - 3)", "(\(pick(10))", "BYSCORE"]
+            case 10:
+                let command = ["ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE"][pick(3)]
+                return [command, "key\(pick(12))", "2", key, other] + (command == "ZDIFFSTORE" ? [] : ["WEIGHTS", "2", "-1"])
+            case 11: return ["ZREMRANGEBYSCORE", key, "-inf", "(\(pick(10) - 5)"]
+            case 12: return ["ZREMRANGEBYRANK", key, "\(pick(4))", "\(pick(6) - 3)"]
+            case 13: return ["ZRANGE", key, "0", "-1", "WITHSCORES"]
+            case 14: return ["ZRANK", key, member]
+            default: return ["ZUNION", "2", key, other, "AGGREGATE", "MIN", "WITHSCORES"]
             }
         }
     }

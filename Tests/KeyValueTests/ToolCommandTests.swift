@@ -126,6 +126,18 @@ struct ToolCommandTests {
         #expect(Self.decoded(node.send(1, "COMMAND", "DOCS"))?.elements.count == 2 * names.count)
         #expect(node.send(1, "COMMAND", "LIST", "FILTERBY", "PATTERN", "mul*") == RESP.array(RESP.bulk("multi")))
         #expect(node.send(1, "COMMAND", "LIST", "FILTERBY", "MODULE", "x") == "*0\r\n")
+        let sortedSet = Self.decoded(node.send(1, "COMMAND", "INFO", "zadd", "zunion"))?.elements ?? []
+        #expect(Array(sortedSet[0].elements.prefix(6)) == [
+            .bulk("zadd"), .integer(-4), .array([.simple("write")]), .integer(1), .integer(1), .integer(1),
+        ])
+        #expect(sortedSet[0].elements[6] == .array([.simple("@sortedset"), .simple("@write")]))
+        #expect(Array(sortedSet[1].elements[1...5]) == [
+            .integer(-3), .array([.simple("readonly")]), .integer(0), .integer(0), .integer(0),
+        ])
+        #expect(Self.decoded(node.send(1, "COMMAND", "DOCS", "zrange"))?.elements
+            == [.bulk("zrange"), .array([.bulk("group"), .bulk("sorted_set")])])
+        let sortedSetNames = Self.decoded(node.send(1, "COMMAND", "LIST", "FILTERBY", "ACLCAT", "sortedset"))?.elements
+        #expect(sortedSetNames?.count == 31 && sortedSetNames?.contains(.bulk("zintercard")) == true)
         #expect(node.send(1, "COMMAND", "LIST", "FILTERBY", "BOGUS", "x") == RESP.error("ERR syntax error"))
         #expect(node.send(1, "COMMAND", "BOGUS").hasPrefix("-ERR unknown subcommand 'BOGUS'"))
     }

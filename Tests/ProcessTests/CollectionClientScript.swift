@@ -1,4 +1,5 @@
-/// The redis-py program `CollectionClientTests` runs against a primary: every command family of hashes, sets and lists
+/// The redis-py program `CollectionClientTests` runs against a primary: every command family of hashes, sets, lists and
+/// sorted sets
 /// through the library's own methods, and WRONGTYPE as the library raises it. Arguments: host, port. Prints one
 /// `name=value` line per finding and exits 0; an exception exits non-zero with its traceback, and a missing redis-py
 /// exits 3.
@@ -58,10 +59,31 @@ enum CollectionClientScript {
         print(f"ltrim={r.ltrim('queue', 0, 0)},{r.lrange('queue', 0, -1)},{r.llen('done')}")
         print(f"type_list={r.type('done')}")
 
+        # Sorted sets
+        print(f"zadd={r.zadd('board', {'ada': 10, 'bob': 7.5, 'cy': 12})},{r.zadd('board', {'bob': 9}, ch=True)}")
+        print(f"zincrby={r.zincrby('board', 1.1, 'ada')},{r.zadd('board', {'cy': 1}, gt=True)}")
+        print(f"zscore={r.zscore('board', 'ada')},{r.zmscore('board', ['bob', 'nobody'])}")
+        print(f"zrange={r.zrange('board', 0, -1, withscores=True)}")
+        print(f"zrevrange={r.zrevrange('board', 0, 1)},{r.zrangebyscore('board', '(9', '+inf')}")
+        print(f"zrank={r.zrank('board', 'ada')},{r.zrevrank('board', 'ada')},{r.zcard('board')},"
+              f"{r.zcount('board', 9, 11.1)}")
+        r.zadd('letters', {'a': 0, 'b': 0, 'c': 0, 'd': 0})
+        print(f"zrangebylex={r.zrangebylex('letters', '[b', '+')},{r.zlexcount('letters', '-', '(c')}")
+        print(f"zunionstore={r.zunionstore('combined', {'board': 1, 'letters': 2})},"
+              f"{r.zinter(['board', 'combined'], withscores=True)}")
+        print(f"zpopmin={r.zpopmin('letters')},{r.zpopmax('letters', 2)}")
+        print(f"zmpop={r.zmpop(2, ['empty', 'board'], min=True, count=1)}")
+        print(f"zrandmember={len(r.zrandmember('board', -4, withscores=True))}")
+        print(f"zremrangebyscore={r.zremrangebyscore('combined', '-inf', 9)},{r.zrange('combined', 0, -1)}")
+        print(f"zrangestore={r.zrangestore('top', 'combined', 0, 0, desc=True)},{r.zrange('top', 0, -1)}")
+        print(f"zdiff={r.zdiff(['combined', 'top'], withscores=True)},{r.zintercard(2, ['combined', 'top'])}")
+        print(f"type_zset={r.type('board')}")
+
         # Kinds meet
         r.set('plain', 'v')
         for name, call in [('hget', lambda: r.hget('plain', 'f')), ('sadd', lambda: r.sadd('plain', 'm')),
-                           ('lpush', lambda: r.lpush('plain', 'e')), ('get', lambda: r.get('user:1'))]:
+                           ('lpush', lambda: r.lpush('plain', 'e')), ('zadd', lambda: r.zadd('plain', {'m': 1})),
+                           ('zrange', lambda: r.zrange('user:1', 0, -1)), ('get', lambda: r.get('user:1'))]:
             try:
                 call()
                 print(f"{name}_wrongtype=None")

@@ -4,11 +4,11 @@ import Posix
 import Testing
 
 extension ProcessTests {
-    /// Hashes, sets and lists through a real client library against a real pair: the answers redis-py gives, the
+    /// Hashes, sets, lists and sorted sets through a real client library against a real pair: the answers redis-py gives, the
     /// backup's digest equal to the primary's after replaying them, and a restarted backup rejoining from a snapshot
     /// that carries the collections.
     @Suite(.serialized) struct CollectionClientTests {
-        @Test("redis-py's hash, set and list methods work against the pair; a rejoined backup has the same digest")
+        @Test("redis-py's hash, set, list and sorted set methods work against the pair; a rejoined backup has the same digest")
         func redisPyCollections() async throws {
             let pair = try await RunningPair.start("collections")
             defer { pair.stop(); pair.removeDirectory() }
@@ -30,8 +30,14 @@ extension ProcessTests {
                 "rpush=3,4", "lrange=['zero', 'one', 'two', 'three']", "lpop=zero,['three', 'two']", "lpushx=2,0",
                 "lindex_lset=one,True", "linsert=3,['A', 'B', 'one']", "lrem=2,3,[3]", "lmove=A,y",
                 "ltrim=True,['B'],2", "type_list=list",
+                "zadd=3,1", "zincrby=11.1,0", "zscore=11.1,[9.0, None]", "zrange=[('bob', 9.0), ('ada', 11.1), ('cy', 12.0)]",
+                "zrevrange=['cy', 'ada'],['ada', 'cy']", "zrank=1,1,3,2", "zrangebylex=['b', 'c', 'd'],2",
+                "zunionstore=7,[('bob', 18.0), ('ada', 22.2), ('cy', 24.0)]", "zpopmin=[('a', 0.0)],[('d', 0.0), ('c', 0.0)]",
+                "zmpop=['board', [['bob', '9']]]", "zrandmember=8", "zremrangebyscore=5,['ada', 'cy']",
+                "zrangestore=1,['cy']", "zdiff=['ada', '11.1'],1", "type_zset=zset",
                 "hget_wrongtype=WRONGTYPE", "sadd_wrongtype=WRONGTYPE", "lpush_wrongtype=WRONGTYPE",
-                "get_wrongtype=WRONGTYPE", "dbsize=6,['both', 'done', 'other', 'plain', 'queue', 'user:1']",
+                "zadd_wrongtype=WRONGTYPE", "zrange_wrongtype=WRONGTYPE", "get_wrongtype=WRONGTYPE",
+                "dbsize=10,['board', 'both', 'combined', 'done', 'letters', 'other', 'plain', 'queue', 'top', 'user:1']",
             ]
             #expect(run.standardOutput.split(separator: "\n").map(String.init) == expected, "\(run.standardError)")
             let digest = try await pair.waitForEqualDigests(deadline: .seconds(5))
