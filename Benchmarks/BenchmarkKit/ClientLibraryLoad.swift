@@ -18,18 +18,25 @@ import Synchronization
 public struct ClientLibraryLoad: Sendable {
     /// The nodes' client ports, `HOST:PORT`: the library finds the primary itself.
     public var addresses: [String]
+    /// Concurrent tasks, each with one request in flight: the library's window is set to this.
     public var tasks: Int
+    /// Keys `key:<i>` cycled through, as the load generator's SET does.
     public var keyspace: Int
     public var valueBytes: Int
+    /// Run before measuring (the library finds the primary and opens its session meanwhile); not counted.
     public var warmupNanoseconds: UInt64
+    /// The measured interval ends at this duration or at `operationLimit`, whichever comes first.
     public var durationNanoseconds: UInt64
     public var operationLimit: UInt64
+    /// After the measured interval, how long the tasks may take to come back before each still waiting counts as an
+    /// error.
     public var drainTimeoutNanoseconds: UInt64 = 2_000_000_000
     /// Each request's deadline in the library: long enough for a loaded machine, short enough to bound a broken run.
     public var requestTimeout: Duration = .seconds(5)
     /// How often the harness thread looks at the run while it waits.
     static let pollInterval: Duration = .milliseconds(2)
 
+    /// A load of `tasks` tasks against the pair at `addresses`, shaped like the plan's other cases.
     public init(
         addresses: [String], tasks: Int, keyspace: Int, valueBytes: Int, warmupNanoseconds: UInt64,
         durationNanoseconds: UInt64, operationLimit: UInt64

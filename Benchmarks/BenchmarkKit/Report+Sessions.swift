@@ -2,8 +2,11 @@
 extension Report {
     /// One comparison's figures: each case's summary and each metric's per-round ratio.
     public struct SessionComparisonResult: Sendable {
+        /// The two cases compared.
         public var comparison: SessionComparison
+        /// The baseline case over the rounds; nil if it never produced figures.
         public var baseline: CaseSummary?
+        /// The exactly-once case over the rounds; nil if it never produced figures.
         public var session: CaseSummary?
         /// Session ÷ baseline, per metric in `SessionComparison.metrics` order.
         public var ratios: [(metric: RatioDefinition.Metric, value: Spread?)]

@@ -3,6 +3,7 @@
 /// Printed as ratios (session ÷ baseline), each from one round's two cases measured seconds apart, and never judged
 /// against a target: the issue asks what exactly-once costs, not for a bound.
 public struct SessionComparison: Sendable, Equatable {
+    /// What is compared, as the report's row names it.
     public var title: String
     /// The case without exactly-once (plain SET, or raw `SESSION EXEC` for the library's own share).
     public var baselineKey: String
@@ -11,6 +12,7 @@ public struct SessionComparison: Sendable, Equatable {
     /// What the comparison isolates, printed beside it.
     public var note: String
 
+    /// A comparison of `sessionKey` over `baselineKey`, the keys of two cases of the same run.
     public init(title: String, baselineKey: String, sessionKey: String, note: String) {
         self.title = title
         self.baselineKey = baselineKey
