@@ -54,7 +54,10 @@ let package = Package(
         .target(name: "KeyValue", dependencies: ["Replication"]),
         .executableTarget(
             name: "LockstepCLI",
-            dependencies: ["Runtime", "Node", "KeyValue", "Arbiter", "EtcdArbiter", "Posix", "LogChannel", "Durability"]),
+            dependencies: [
+                "Runtime", "Node", "KeyValue", "Arbiter", "EtcdArbiter", "Posix", "LogChannel", "Durability",
+                "LockstepClient",
+            ]),
         // The benchmark harness: load generators, floors, histogram and report (testable), and its command.
         .target(
             name: "BenchmarkKit", dependencies: ["Posix", "LogChannel", "Runtime", "LockstepClient"],
@@ -93,7 +96,7 @@ let package = Package(
         .testTarget(name: "BenchmarkTests", dependencies: ["BenchmarkKit"], path: "Benchmarks/Tests"),
         .testTarget(
             name: "ProcessTests",
-            dependencies: ["Runtime", "KeyValue", "LockstepCLI", "Posix", "Arbiter", "LogChannel"]),
+            dependencies: ["Runtime", "KeyValue", "LockstepCLI", "LockstepClient", "Posix", "Arbiter", "LogChannel"]),
         // The client library: its decoder and core alone, then against real `lockstep node` processes killed under load.
         .testTarget(
             name: "LockstepClientTests", dependencies: ["LockstepClient", "LockstepCLI", "Posix", "Runtime"]),

@@ -13,6 +13,7 @@ enum Lockstep {
           status   show the role, epoch, log positions, lag and peer health of running nodes
           arbiter  show the arbiter's epochs, or reset them to start a new cluster
           recover  after both nodes failed and one is gone for good, let the other go live from its disk
+          client   send commands to the pair, each applied exactly once across failovers
 
         Run `lockstep <command> --help` for a command's flags and defaults.
 
@@ -33,14 +34,16 @@ enum Lockstep {
             case "status": return try StatusCommand.run(rest)
             case "arbiter": return try ArbiterCommand.run(rest)
             case "recover": return try RecoverCommand.run(rest)
+            case "client": return try ClientCommand.run(rest)
             case "help", "-h", "--help":
                 writeStandardOutput(help + "\n")
                 return ExitCode.success
             default:
-                throw .usage("unknown command \"\(command)\"; the commands are node, pair, status and arbiter")
+                throw .usage(
+                    "unknown command \"\(command)\"; the commands are node, pair, status, arbiter, recover and client")
             }
         } catch {
-            let name = ["node", "pair", "status", "arbiter"].contains(command) ? "lockstep \(command)" : "lockstep"
+            let name = ["node", "pair", "status", "arbiter", "recover", "client"].contains(command) ? "lockstep \(command)" : "lockstep"
             switch error {
             case .usage(let message):
                 writeStandardError("\(name): \(message)\nRun `\(name) --help` for usage.\n")

@@ -22,6 +22,8 @@ final class ClientDriver: @unchecked Sendable {  // unchecked: everything but `l
     private var isHandling = false
     private var readChunk = [UInt8](repeating: 0, count: readChunkBytes)
     private let replyBytesLimit: Int
+    /// Whether the core settled every request it was given before the loop stopped (`finishClose`).
+    private var isSettled = false
 
     /// One TCP connection to a node, and what is still to be written on it.
     private final class Connection {
@@ -53,7 +55,9 @@ final class ClientDriver: @unchecked Sendable {  // unchecked: everything but `l
         } catch {
             // epoll_wait failing is a bug, not an operating condition; the callers still hear, below.
         }
-        callers.finish(leftover: .outcomeUnknown(.closed))
+        // After a settled close, a caller still registered handed its request over too late for the core: never
+        // sent. Otherwise (the loop failed) its request may have been in flight.
+        callers.finish(leftover: isSettled ? .closed : .outcomeUnknown(.closed))
         connection = nil
         loop.shutdown()
     }
@@ -92,6 +96,7 @@ final class ClientDriver: @unchecked Sendable {  // unchecked: everything but `l
         case .complete(let id, let result):
             callers.complete(id, result)
         case .finishClose:
+            isSettled = true
             if let timer { loop.cancel(timer.id) }
             timer = nil
             loop.stop()

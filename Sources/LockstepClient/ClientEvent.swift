@@ -1,5 +1,3 @@
-import Posix
-
 /// A caller's request, as the client numbers them for cancellation; not a session number.
 typealias RequestID = UInt64
 
@@ -31,18 +29,4 @@ enum LinkProblem: Sendable, Equatable {
     case lost
     /// The node sent bytes that are not RESP2.
     case undecodable(RESPDecodingError)
-}
-
-/// What the core orders the I/O thread to do, performed in array order.
-enum ClientAction: Sendable, Equatable {
-    /// Open a TCP connection to the node; the outcome returns as `.connected` or `.connectionFailed`.
-    case connect(SocketAddress)
-    /// Write these bytes on the open connection.
-    case send([UInt8])
-    /// Close the open (or opening) connection; nothing more is reported about it.
-    case disconnect
-    /// Give the caller of this request its outcome.
-    case complete(RequestID, Result<RESPReply, LockstepClientError>)
-    /// Everything is settled: stop the I/O thread and wake whoever awaits `close()`.
-    case finishClose
 }

@@ -1,10 +1,3 @@
-/// A request waiting for a session, or for room in its window: not numbered, never sent.
-struct PendingRequest: Equatable {
-    let id: RequestID
-    let command: RESPCommand
-    let deadline: Duration
-}
-
 /// The requests waiting to be sent, oldest first, with cancellation by id.
 ///
 /// Bounded by `pendingRequestsLimit` at submission (the core refuses more). Deadlines are the submission time plus

@@ -8,8 +8,8 @@ struct RESPCommand: Sendable, Equatable {
     /// Every argument as `$<length>\r\n<bytes>\r\n`, without the array header.
     let encodedArguments: [UInt8]
 
-    /// Commands that act on the connection or span several requests, which the server refuses inside
-    /// `SESSION EXEC` without using the request's number; refused here, before they could leave a gap.
+    /// Commands that act on the connection or span several requests, which a session cannot carry: the server would
+    /// answer them with an error (using up a number); refused here instead, with a typed error, before they queue.
     static let notAllowedInSession: Set<String> = [
         "AUTH", "CLIENT", "DISCARD", "EXEC", "HELLO", "MONITOR", "MULTI", "PING", "PSUBSCRIBE", "PUNSUBSCRIBE",
         "QUIT", "RESET", "SELECT", "SESSION", "SSUBSCRIBE", "SUBSCRIBE", "SUNSUBSCRIBE", "UNSUBSCRIBE", "UNWATCH",

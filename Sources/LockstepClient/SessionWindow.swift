@@ -1,16 +1,3 @@
-/// A request numbered in the session and not yet answered.
-struct InFlightRequest: Equatable {
-    /// Whose request it is; nil once its caller has been told the outcome is unknown (it timed out or was
-    /// cancelled in flight). It is still resent until answered, because later numbers need it applied first.
-    var id: RequestID?
-    let command: RESPCommand
-    let deadline: Duration
-    /// Whether a transmission of it may have reached the server on a connection since lost: if the session is
-    /// then lost too, its outcome is unknown. A request sent only on the current connection was not applied when
-    /// the server answers `-NOSESSION`, so it can go to a new session.
-    var wasSentOnLostConnection = false
-}
-
 /// The numbered requests of one session that have no reply yet, and the numbers' order.
 ///
 /// Numbers start at 1 and go up by one; a number is given only when the request is sent, so requests that wait,

@@ -36,27 +36,21 @@ final class FakeSessionServer: @unchecked Sendable {  // unchecked: state below 
         loop.shutdown()
     }
 
-    /// A key's value, read on the loop thread.
-    func value(of key: String) -> [UInt8]? {
-        let result = Mutex<[UInt8]??>(nil)
-        _ = loop.execute { [self] in result.withLock { $0 = .some(strings[key]) } }
-        while true {
-            if let value = result.withLock({ $0 }) { return value }
-            sleep(for: .milliseconds(1))
-        }
-    }
-
     private func serve(_ descriptor: FileDescriptor) {
         var decoder = RESPReplyDecoder(replyBytesLimit: 1 << 20)
         var registration: EventLoop.Registration?
         var chunk = [UInt8](repeating: 0, count: 4_096)
         registration = try? loop.register(descriptor, interest: .readable) { [unowned self] _ in
             guard let registration else { return }
-            let count = chunk.withUnsafeMutableBytes { try? descriptor.read(into: $0) }
-            guard case let count?? = count, count > 0 else { return loop.close(registration) }
+            let result = chunk.withUnsafeMutableBytes { raw in
+                Result { () throws(SystemError) in try descriptor.read(into: raw) }
+            }
+            guard case .success(let read) = result, read != 0 else { return loop.close(registration) }
+            guard let count = read else { return }  // nothing to read yet
             decoder.append(chunk[..<count])
             var out: [UInt8] = []
-            while case .array(let words?)?? = try? decoder.next() {
+            // The client under test sends only well-formed requests; anything else ends the batch.
+            while case .array(let words?)? = try? decoder.next() {
                 guard let reply = answer(words.map { $0.text ?? "" }) else {
                     drops.add(1, ordering: .relaxed)
                     _ = out.withUnsafeBytes { try? descriptor.send($0) }

@@ -4,9 +4,9 @@ import Posix
 import Synchronization
 import Testing
 
-/// The library's promise over real processes: kill -9 of the primary, again and again, under INCR and APPEND load
+/// The library's promise over real processes: kill -9 (or SIGSTOP) of the primary, under INCR and APPEND load
 /// from many tasks sharing one client, costs the callers only latency.
-@Suite("LockstepClient across kill -9 of the primary", .serialized)
+@Suite("LockstepClient across kill -9 and SIGSTOP of the primary", .serialized)
 struct KillLoadTests {
     static let kills = getenv("LOCKSTEP_SOAK") != nil ? 100 : 10
     static let tasks = 8
@@ -16,8 +16,10 @@ struct KillLoadTests {
         let increments = Atomic<Int>(0)
         let tokens = Mutex<[String]>([])
         let errors = Mutex<[String]>([])
+        /// Requests answered with a reply: the progress the test waits for.
+        let answered = Atomic<Int>(0)
         let isStopRequested = Atomic<Bool>(false)
-        var completed: Int { increments.load(ordering: .relaxed) + tokens.withLock { $0.count } }
+        var completed: Int { answered.load(ordering: .relaxed) }
     }
 
     @Test("INCR and APPEND through the client while the primary is killed: each applied exactly once, no caller error")
@@ -32,6 +34,7 @@ struct KillLoadTests {
         let client = try LockstepClient(addresses: nodes.clients.map(\.description), configuration: configuration)
         let record = LoadRecord()
         let load = Task { await Self.runLoad(client, record) }
+        defer { record.isStopRequested.store(true, ordering: .relaxed) }  // also when a wait below throws
 
         let clock = ContinuousClock()
         let started = clock.now
@@ -41,8 +44,8 @@ struct KillLoadTests {
             let before = record.completed
             let clock = ContinuousClock()
             let waitEnd = clock.now + .seconds(10)
-            while record.completed < before + 40, clock.now < waitEnd { try await Task.sleep(for: .milliseconds(5)) }
-            #expect(record.completed >= before + 40, "kill \(kill): the load stalled at \(record.completed)\n\(nodes.logs)")
+            while record.completed < before + 200, clock.now < waitEnd { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(record.completed >= before + 200, "kill \(kill): the load stalled at \(record.completed)\n\(nodes.logs)")
             // when the primary is killed outright and restarted,
             let killedAt = clock.now
             try nodes.kill(primary)
@@ -72,8 +75,52 @@ struct KillLoadTests {
         await client.close()
         let sorted = failovers.sorted()
         print("LockstepClient: \(Self.kills) kills of the primary in \(clock.now - started), \(increments) INCRs and "
-            + "\(issued.count) APPENDs applied exactly once; load resumed after median \(sorted[sorted.count / 2]), "
+            + "\(issued.count) APPENDs; answers resumed after median \(sorted[sorted.count / 2]), "
             + "max \(sorted.last!)")
+    }
+
+    @Test("a frozen primary is left after the reply silence: the load goes on at the new primary, each request once")
+    func frozenPrimaryIsLeft() async throws {
+        let nodes = try NodeProcesses("client-freeze")
+        defer { nodes.stopAll(); nodes.removeDirectory() }
+        try nodes.start(0)
+        try nodes.start(1)
+        let primary = try await nodes.waitForProtectedPrimary(deadline: .seconds(20))
+        var configuration = LockstepClientConfiguration()
+        configuration.password = nodes.password
+        configuration.replySilenceTimeout = .milliseconds(800)
+        let client = try LockstepClient(addresses: nodes.clients.map(\.description), configuration: configuration)
+        let record = LoadRecord()
+        let load = Task { await Self.runLoad(client, record) }
+        defer { record.isStopRequested.store(true, ordering: .relaxed) }
+        let clock = ContinuousClock()
+        let loaded = clock.now + .seconds(10)
+        while record.completed < 200, clock.now < loaded { try await Task.sleep(for: .milliseconds(5)) }
+
+        // Given requests in flight at a primary that stops dead without closing its connections,
+        try nodes.signal(primary, SIGSTOP)
+        let frozenAt = clock.now
+        let atFreeze = record.completed
+        // when the backup has taken over, then the client leaves the silent node and the load resumes there.
+        while record.completed < atFreeze + 200, clock.now < frozenAt + .seconds(10) {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let resumed = clock.now - frozenAt
+        #expect(record.completed >= atFreeze + 200, "the load did not resume after the freeze\n\(nodes.logs)")
+        try nodes.signal(primary, SIGCONT)
+        record.isStopRequested.store(true, ordering: .relaxed)
+        await load.value
+
+        let errors = record.errors.withLock { $0 }
+        #expect(errors.isEmpty, "\(errors.count) requests surfaced an error, e.g. \(errors.prefix(3))\n\(nodes.logs)")
+        let increments = record.increments.load(ordering: .relaxed)
+        let counter = try await client.send(["GET", "counter"])
+        #expect(counter.text == String(increments), "\(increments) INCRs issued, counter \(counter)")
+        let counts = tokenCounts(try await client.send(["GET", "tokens"]).text ?? "")
+        let issued = record.tokens.withLock { $0 }
+        #expect(issued.allSatisfy { counts[$0] == 1 } && counts.count == issued.count)
+        await client.close()
+        print("LockstepClient: 200 answers after a SIGSTOP of the primary took \(resumed) (reply silence 800 ms)")
     }
 
     /// `tasks` tasks, each alternating INCR counter and APPEND tokens <task.index>, until asked to stop. An INCR
@@ -89,9 +136,11 @@ struct KillLoadTests {
                         do throws(LockstepClientError) {
                             record.increments.add(1, ordering: .relaxed)
                             let count = try await client.send(["INCR", "counter"])
+                            record.answered.add(1, ordering: .relaxed)
                             if count.integer == nil { record.errors.withLock { $0.append("INCR answered \(count)") } }
                             record.tokens.withLock { $0.append(token) }
                             let length = try await client.send(["APPEND", "tokens", token])
+                            record.answered.add(1, ordering: .relaxed)
                             if length.integer == nil { record.errors.withLock { $0.append("APPEND answered \(length)") } }
                         } catch {
                             record.errors.withLock { $0.append(error.description) }

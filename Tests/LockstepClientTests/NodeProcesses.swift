@@ -58,7 +58,13 @@ final class NodeProcesses {
         processes[index] = nil
     }
 
+    /// Sends `signal` (SIGSTOP, SIGCONT) to node `index`.
+    func signal(_ index: Int, _ signal: CInt) throws {
+        try processes[index]?.signal(signal)
+    }
+
     func stopAll() {
+        for process in processes { try? process?.signal(SIGCONT) }  // a stopped process ignores SIGTERM until resumed
         for process in processes { _ = try? process?.terminate(signal: SIGKILL, timeout: .seconds(5)) }
         processes = [nil, nil]
     }

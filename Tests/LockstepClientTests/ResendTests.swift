@@ -47,3 +47,19 @@ func tokenCounts(_ text: String) -> [String: Int] {
     for piece in text.split(separator: ">") { counts[String(piece) + ">", default: 0] += 1 }
     return counts
 }
+
+@Suite("LockstepClient lifetime", .serialized)
+struct LifetimeTests {
+    @Test("a client released without close() stops its thread; its callers had all been answered")
+    func releasedWithoutClose() async throws {
+        let server = try FakeSessionServer(dropEvery: 0)
+        defer { server.stop() }
+        var client: LockstepClient? = try LockstepClient(addresses: [server.address.description])
+        #expect(try await client?.send(["INCR", "k"]) == .integer(1))
+        client = nil
+        // A second client on the same server sees the first one's write; nothing of the first one is left to crash.
+        let second = try LockstepClient(addresses: [server.address.description])
+        #expect(try await second.send(["INCR", "k"]) == .integer(2))
+        await second.close()
+    }
+}
