@@ -59,7 +59,9 @@ let package = Package(
                 "LockstepClient",
             ]),
         // The benchmark harness: load generators, floors, histogram and report (testable), and its command.
-        .target(name: "BenchmarkKit", dependencies: ["Posix", "LogChannel", "Runtime"], path: "Benchmarks/BenchmarkKit"),
+        .target(
+            name: "BenchmarkKit", dependencies: ["Posix", "LogChannel", "Runtime", "LockstepClient"],
+            path: "Benchmarks/BenchmarkKit"),
         .executableTarget(
             name: "LockstepBench", dependencies: ["BenchmarkKit", "Posix"], path: "Benchmarks/LockstepBench"),
         // A tiny process the arbiter race test starts many times over.

@@ -2,7 +2,7 @@
 public struct BenchmarkPlan: Sendable {
     /// What `--only` can select.
     public enum Part: String, Sendable, CaseIterable {
-        case floors, lockstep, redis, failover, backpressure, scale, durability
+        case floors, lockstep, redis, sessions, failover, backpressure, scale, durability
     }
 
     public var name: String
@@ -33,6 +33,12 @@ public struct BenchmarkPlan: Sendable {
     public var backpressureUnackedBytesLimit: UInt64 = 512 << 10
     public var backpressureUnackedEntriesLimit: UInt64 = 1_000_000
     public var parts: Set<Part> = Set(Part.allCases)
+    /// Connection counts at which the sessions group runs `SESSION EXEC` SET beside plain SET, one request in
+    /// flight per connection.
+    public var sessionConnections = [1, 64]
+    /// Requests in flight on one connection for the sessions group's pipelined cases and the client library's
+    /// tasks; nil skips them. 64 is the server's default `--session-window` and the library's default window.
+    public var sessionRequestsInFlight: Int? = 64
     /// Key counts the scale run loads, each into a fresh pair and a fresh Redis; empty skips it.
     public var scaleKeyCounts: [Int] = []
     /// The durability group's policies, each measured on a fresh durable pair beside a fresh Redis with appendonly.
@@ -112,6 +118,8 @@ public struct BenchmarkPlan: Sendable {
                 }
             }
             return cases
+        case .sessions:
+            return sessionCases
         }
     }
 
@@ -135,6 +143,10 @@ public struct BenchmarkPlan: Sendable {
         case .lockstep:
             return definition.key.hasPrefix("lockstep-get")
                 ? .get(keyspace: keyspace) : .set(keyspace: keyspace, valueBytes: valueBytes)
+        case .sessions:
+            return Self.isSessionRequestCase(definition)
+                ? .sessionSet(keyspace: keyspace, valueBytes: valueBytes)
+                : .set(keyspace: keyspace, valueBytes: valueBytes)
         case .redis:
             if definition.key.hasPrefix("redis-get") { return .get(keyspace: keyspace) }
             guard definition.key.hasPrefix("redis-setwait") else {

@@ -44,8 +44,8 @@ extension BenchmarkRunner {
                         case .redis:
                             guard let redisPair else { return nil }
                             return try measureRedis(definition, redisPair)
-                        case .floors:
-                            return nil  // the durability group has no floor cases
+                        case .floors, .sessions:
+                            return nil  // the durability group has no such cases
                         }
                     }
                 }

@@ -73,7 +73,7 @@ public final class BenchmarkRunner {
                 fail(.floors, "the floor servers could not start: \(error)")
             }
         }
-        if parts.contains(.lockstep), let lockstep {
+        if !parts.isDisjoint(with: [.lockstep, .sessions]), let lockstep {
             log("starting a lockstep pair from \(lockstep)")
             do {
                 let started = try LockstepPair.start(executable: lockstep)
@@ -83,7 +83,7 @@ public final class BenchmarkRunner {
             } catch {
                 pair?.stop()
                 pair = nil
-                fail(.lockstep, "the lockstep pair could not start: \(error)")
+                fail(parts.contains(.lockstep) ? .lockstep : .sessions, "the lockstep pair could not start: \(error)")
             }
         }
         if parts.contains(.redis), let redis {
@@ -100,8 +100,12 @@ public final class BenchmarkRunner {
         }
         var groups: [CaseGroup] = []
         if floors != nil { groups.append(.floors) }
-        if pair != nil { groups.append(.lockstep) }
+        if pair != nil && parts.contains(.lockstep) { groups.append(.lockstep) }
         if redisPair != nil { groups.append(.redis) }
+        if pair != nil && parts.contains(.sessions) {
+            groups.append(.sessions)
+            report.sessionComparisons = plan.sessionComparisons
+        }
         for round in 0..<plan.rounds {
             for definition in plan.roundOrder(of: groups, round: round) {
                 measureAndRecord(definition, round: round) { () throws(BenchmarkError) in
@@ -118,6 +122,9 @@ public final class BenchmarkRunner {
                     case .redis:
                         guard let redisPair else { return nil }
                         return try measureRedis(definition, redisPair)
+                    case .sessions:
+                        guard let pair else { return nil }
+                        return try measureSessionCase(definition, pair, primary: pairPrimary)
                     }
                 }
             }
@@ -143,6 +150,7 @@ public final class BenchmarkRunner {
         } catch {
             log("[round \(round + 1)/\(plan.rounds)] \(definition.key): failed: \(error)")
             report.notes.append("\(definition.key) round \(round + 1) failed: \(error)")
+            missingParts.append("\(definition.key) round \(round + 1) produced no figures: \(error)")
             return
         }
         guard let measurement else { return }
@@ -152,16 +160,20 @@ public final class BenchmarkRunner {
 
     // MARK: Cases
 
-    func specification(_ definition: CaseDefinition, target: SocketAddress) -> LoadSpecification {
+    func specification(_ definition: CaseDefinition, target: SocketAddress, sessionIDs: [Int64] = [])
+        -> LoadSpecification
+    {
         LoadSpecification(
             target: target, connections: definition.connections, pipelineDepth: definition.pipelineDepth,
             workload: plan.workload(for: definition), warmupNanoseconds: plan.warmupNanoseconds,
-            durationNanoseconds: plan.caseDurationNanoseconds, operationLimit: plan.operationLimit)
+            durationNanoseconds: plan.caseDurationNanoseconds, operationLimit: plan.operationLimit,
+            sessionIDs: sessionIDs)
     }
 
-    func measureLockstep(_ definition: CaseDefinition, _ pair: LockstepPair, primary: Int) throws(BenchmarkError)
-        -> CaseMeasurement
-    {
+    /// One load on the pair's primary, with the primary's counters' changes; `sessionIDs` for a session workload.
+    func measureLockstep(
+        _ definition: CaseDefinition, _ pair: LockstepPair, primary: Int, sessionIDs: [Int64] = []
+    ) throws(BenchmarkError) -> CaseMeasurement {
         for node in pair.nodes where !node.isRunning {
             throw .setupFailed("\(node.name) is no longer running; its log ends:\n\(node.logTail())")
         }
@@ -169,7 +181,7 @@ public final class BenchmarkRunner {
         var measurement: CaseMeasurement
         do {
             measurement = try LoadGenerator.run(
-                specification(definition, target: pair.nodes[primary].clientAddress),
+                specification(definition, target: pair.nodes[primary].clientAddress, sessionIDs: sessionIDs),
                 sampleCPU: pair.cpuSampler(primary: primary))
         } catch {
             throw .system(error)
@@ -255,7 +267,7 @@ public final class BenchmarkRunner {
     }
 
     func locateLockstep(ownPath: String?) -> String? {
-        let needed: Set<BenchmarkPlan.Part> = [.lockstep, .failover, .backpressure, .scale, .durability]
+        let needed: Set<BenchmarkPlan.Part> = [.lockstep, .sessions, .failover, .backpressure, .scale, .durability]
         guard !plan.parts.isDisjoint(with: needed) else { return nil }
         let candidate = options.lockstepPath ?? ownPath.map { "\(TextFile.directory(of: $0))/lockstep" }
         if let candidate, TextFile.isExecutable(candidate) { return candidate }

@@ -6,6 +6,8 @@ public enum CaseGroup: String, Sendable, CaseIterable {
     case lockstep
     /// A Redis primary with one replica: what a user would pick instead.
     case redis
+    /// A `lockstep node` pair again, `SESSION EXEC` beside plain requests on it: what exactly-once costs.
+    case sessions
 }
 
 /// One benchmark case: what is measured, independent of any round.

@@ -18,13 +18,20 @@ public struct LoadSpecification: Sendable {
     /// error ("unanswered").
     public var drainTimeoutNanoseconds: UInt64
     public var connectTimeoutNanoseconds: UInt64
+    /// For a session workload, connection i's session (opened before the run); empty otherwise.
+    public var sessionIDs: [Int64]
 
     public init(
         target: SocketAddress, connections: Int, pipelineDepth: Int = 1, workload: Workload,
         warmupNanoseconds: UInt64, durationNanoseconds: UInt64, operationLimit: UInt64,
-        drainTimeoutNanoseconds: UInt64 = 2_000_000_000, connectTimeoutNanoseconds: UInt64 = 2_000_000_000
+        drainTimeoutNanoseconds: UInt64 = 2_000_000_000, connectTimeoutNanoseconds: UInt64 = 2_000_000_000,
+        sessionIDs: [Int64] = []
     ) {
         precondition(connections > 0 && pipelineDepth > 0, "a load needs at least one connection and depth 1")
+        precondition(
+            sessionIDs.count == (workload.isSession ? connections : 0),
+            "a session workload needs one session per connection, and only it takes sessions")
+        self.sessionIDs = sessionIDs
         self.target = target
         self.connections = connections
         self.pipelineDepth = pipelineDepth
@@ -144,7 +151,13 @@ private final class Run {
         for index in 0..<specification.connections {
             let fd = try Sockets.connect(
                 to: specification.target, timeoutNanoseconds: specification.connectTimeoutNanoseconds)
-            let connection = Connection(index: index, depth: specification.pipelineDepth, keyspace: operations.count)
+            let session = specification.sessionIDs.isEmpty
+                ? nil
+                : SessionRequestEncoder(
+                    sessionID: specification.sessionIDs[index],
+                    commandElements: specification.workload.sessionCommandElements)
+            let connection = Connection(
+                index: index, depth: specification.pipelineDepth, keyspace: operations.count, session: session)
             connections.append(connection)
             do {
                 connection.registration = try loop.register(fd, interest: .readable) { [unowned self] events in
@@ -226,7 +239,15 @@ private final class Run {
         connection.nextOperation += specification.connections
         if connection.nextOperation >= operations.count { connection.nextOperation %= Swift.max(1, operations.count) }
         let start = operations.offsets[index], end = operations.offsets[index + 1]
-        operations.bytes.withUnsafeBytes { connection.output.append(UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
+        operations.bytes.withUnsafeBytes { bytes in
+            let command = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+            if let session = connection.session {
+                session.append(number: connection.nextRequestNumber, command: command, to: connection.output)
+                connection.nextRequestNumber += 1
+            } else {
+                connection.output.append(command)
+            }
+        }
         connection.sendTimes[(connection.head + connection.outstanding) % connection.sendTimes.count] = now
         connection.outstanding += 1
         outstandingTotal += 1
@@ -400,9 +421,14 @@ private final class Connection {
     var isFailing = false
     var failureText = ""
     var lastInteger: Int64?
+    /// The connection's session, for a session workload.
+    let session: SessionRequestEncoder?
+    /// The next request's number in that session: 1, 2, 3, ... in the order sent, as the server requires.
+    var nextRequestNumber: UInt64 = 1
 
-    init(index: Int, depth: Int, keyspace: Int) {
+    init(index: Int, depth: Int, keyspace: Int, session: SessionRequestEncoder?) {
         self.index = index
+        self.session = session
         input = .allocate(byteCount: LoadGenerator.inputBufferBytes, alignment: 16)
         sendTimes = [UInt64](repeating: 0, count: depth)
         nextOperation = index % Swift.max(1, keyspace)

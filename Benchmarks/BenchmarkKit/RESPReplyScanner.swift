@@ -105,6 +105,8 @@ public enum RESPReplyScanner {
     }
 
     /// A signed decimal in `bytes[start..<end]`; nil if empty, not decimal, or out of range.
+    ///
+    /// Up to 19 digits: a session id (`SESSION OPEN`) is any integer up to 2^63-1.
     private static func parseInteger(_ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int64? {
         var index = start
         var isNegative = false
@@ -112,12 +114,15 @@ public enum RESPReplyScanner {
             isNegative = true
             index += 1
         }
-        guard index < end, end - index <= 18 else { return nil }
+        guard index < end, end - index <= 19 else { return nil }
         var value: Int64 = 0
         while index < end {
             let digit = bytes[index] &- UInt8(ascii: "0")
             guard digit <= 9 else { return nil }
-            value = value * 10 + Int64(digit)
+            let (shifted, isShiftOverflow) = value.multipliedReportingOverflow(by: 10)
+            let (sum, isSumOverflow) = shifted.addingReportingOverflow(Int64(digit))
+            guard !isShiftOverflow && !isSumOverflow else { return nil }
+            value = sum
             index += 1
         }
         return isNegative ? -value : value

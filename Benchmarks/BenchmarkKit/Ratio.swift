@@ -7,12 +7,14 @@ public struct RatioDefinition: Sendable {
     /// Which figure of a case.
     public enum Metric: String, Sendable {
         case p50
+        case p99
         case operationsPerSecond = "ops/s"
 
         func value(of measurement: CaseMeasurement) -> Double? {
             guard measurement.operations > 0 else { return nil }
             switch self {
             case .p50: return measurement.latencyMicroseconds(50)
+            case .p99: return measurement.latencyMicroseconds(99)
             case .operationsPerSecond: return measurement.operationsPerSecond
             }
         }

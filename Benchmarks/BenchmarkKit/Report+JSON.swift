@@ -16,6 +16,7 @@ extension Report {
             ),
             ("cases", .array(summaries.map(Self.json))),
             ("ratios", .array(ratios.map(Self.json))),
+            ("sessions", sessionsJSON()),
             ("failover", failover.map(Self.json) ?? .null),
             ("backpressure", backpressure.map(Self.json) ?? .null),
             ("durability", durabilityJSON()),

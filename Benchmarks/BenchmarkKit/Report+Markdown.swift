@@ -12,6 +12,7 @@ extension Report {
         lines.append(contentsOf: caseTable())
         lines.append(contentsOf: batchingTable())
         lines.append(contentsOf: ratioTable())
+        lines.append(contentsOf: sessionsSection())
         lines.append(contentsOf: failoverSection())
         lines.append(contentsOf: backpressureSection())
         lines.append(contentsOf: durabilitySection())

@@ -13,6 +13,9 @@ public enum Workload: Sendable, Equatable {
     /// acknowledged only when WAIT answers at least 1 (Redis's synchronous-replication idiom). Pipelining the two is
     /// the fastest way a client can do it, so it is the fairest reference.
     case setThenWait(keyspace: Int, valueBytes: Int, timeoutMilliseconds: Int)
+    /// `SESSION EXEC <id> <number> SET key:<i> <value>`: each connection in its own session (opened before the run,
+    /// `LoadSpecification.sessionIDs`), numbering its requests 1, 2, 3, ... (`SessionRequestEncoder`).
+    case sessionSet(keyspace: Int, valueBytes: Int)
 
     /// Replies that make up one operation.
     public var repliesPerOperation: Int {
@@ -24,11 +27,23 @@ public enum Workload: Sendable, Equatable {
     var keyspace: Int {
         switch self {
         case .echo: 1
-        case .set(let keyspace, _), .get(let keyspace), .setThenWait(let keyspace, _, _): Swift.max(1, keyspace)
+        case .set(let keyspace, _), .get(let keyspace), .setThenWait(let keyspace, _, _),
+            .sessionSet(let keyspace, _):
+            Swift.max(1, keyspace)
         }
     }
 
-    /// The bytes of operation `index` (0..<keyspace).
+    /// Whether each request goes inside a session: `encodedOperation` then gives the command's elements only.
+    public var isSession: Bool {
+        if case .sessionSet = self { return true }
+        return false
+    }
+
+    /// Elements of the command a session request wraps, its name included.
+    var sessionCommandElements: Int { 3 }
+
+    /// The bytes of operation `index` (0..<keyspace). For a session workload, the command's elements without their
+    /// array header: `SessionRequestEncoder` puts the header and `SESSION EXEC id number` in front, per request.
     public func encodedOperation(_ index: Int) -> [UInt8] {
         switch self {
         case .echo(let messageBytes):
@@ -40,12 +55,19 @@ public enum Workload: Sendable, Equatable {
         case .setThenWait(_, let valueBytes, let timeoutMilliseconds):
             return Self.command(["SET", "key:\(index)", Self.value(index, bytes: valueBytes)])
                 + Self.command(["WAIT", "1", String(timeoutMilliseconds)])
+        case .sessionSet(_, let valueBytes):
+            return Self.elements(["SET", "key:\(index)", Self.value(index, bytes: valueBytes)])
         }
     }
 
     /// A RESP2 command: an array of bulk strings.
     public static func command(_ parts: [String]) -> [UInt8] {
-        var bytes = Array("*\(parts.count)\r\n".utf8)
+        Array("*\(parts.count)\r\n".utf8) + elements(parts)
+    }
+
+    /// The bulk strings of a command without its array header.
+    static func elements(_ parts: [String]) -> [UInt8] {
+        var bytes: [UInt8] = []
         for part in parts {
             let utf8 = Array(part.utf8)
             bytes += Array("$\(utf8.count)\r\n".utf8)

@@ -40,6 +40,11 @@ struct CommandLineTests {
     func usageErrors() {
         #expect(throws: BenchmarkCommandLine.UsageError.self) { try BenchmarkCommandLine.parse(["--fast"]) }
         #expect(throws: BenchmarkCommandLine.UsageError.self) { try BenchmarkCommandLine.parse(["--only", "disk"]) }
+        guard case .run(let sessions, _) = try? BenchmarkCommandLine.parse(["--only", "sessions"]) else {
+            Issue.record("--only sessions is a group")
+            return
+        }
+        #expect(sessions.plan.parts == [.sessions])
         #expect(throws: BenchmarkCommandLine.UsageError.self) { try BenchmarkCommandLine.parse(["--rounds", "0"]) }
     }
 
@@ -57,5 +62,19 @@ struct CommandLineTests {
         #expect(NodeHelp.defaultValue(of: "--heartbeat", in: help) == "50 ms")
         #expect(NodeHelp.defaultValue(of: "--unacked-bytes", in: help) == "33554432")
         #expect(NodeHelp.defaultValue(of: "--replay-lag", in: help) == nil)
+    }
+}
+
+@Suite("Strict mode")
+struct StrictModeTests {
+    @Test("a planned case that failed in a round is a problem for --strict, not only a note")
+    func failedCaseIsAProblem() {
+        let runner = BenchmarkRunner(options: BenchmarkOptions(plan: .quick)) { _ in }
+        let definition = CaseDefinition(
+            key: "sessions-exec-set@1", group: .sessions, title: "Lockstep SESSION EXEC … SET", connections: 1)
+        runner.measureAndRecord(definition, round: 0) { () throws(BenchmarkError) in
+            throw .unexpectedReply("malformed reply")
+        }
+        #expect(runner.problems.contains { $0.hasPrefix("sessions-exec-set@1 round 1 produced no figures") })
     }
 }

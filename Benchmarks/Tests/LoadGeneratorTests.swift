@@ -54,11 +54,13 @@ private final class ScriptedRESPServer: Sendable {
 }
 
 private func specification(
-    _ address: SocketAddress, _ workload: Workload, connections: Int = 4, depth: Int = 1, limit: UInt64 = 2_000
+    _ address: SocketAddress, _ workload: Workload, connections: Int = 4, depth: Int = 1, limit: UInt64 = 2_000,
+    sessionIDs: [Int64] = []
 ) -> LoadSpecification {
     LoadSpecification(
         target: address, connections: connections, pipelineDepth: depth, workload: workload, warmupNanoseconds: 0,
-        durationNanoseconds: 5_000_000_000, operationLimit: limit, drainTimeoutNanoseconds: 1_000_000_000)
+        durationNanoseconds: 5_000_000_000, operationLimit: limit, drainTimeoutNanoseconds: 1_000_000_000,
+        sessionIDs: sessionIDs)
 }
 
 @Suite("Load generator", .serialized)
@@ -142,6 +144,38 @@ struct LoadGeneratorTests {
         #expect(result.histogram.count == result.operations)
     }
 
+    @Test("each connection numbers its session's requests 1, 2, 3, ... in order, pipelined or not", arguments: [1, 16])
+    func sessionRequestsAreNumberedInOrder(depth: Int) throws {
+        let checker = SessionChecker()
+        let server = try ScriptedRESPServer { _, command in checker.answer(command) }
+        defer { server.stop() }
+        let sessions: [Int64] = [11, 222, 3_333, 44_444]
+        let result = try LoadGenerator.run(
+            specification(
+                server.address, .sessionSet(keyspace: 100, valueBytes: 32), connections: sessions.count, depth: depth,
+                limit: 2_000, sessionIDs: sessions))
+        #expect(result.errors == 0, "\(result.errorSamples)")
+        #expect(result.operations >= 2_000)
+        let answered = checker.nextNumbers()
+        #expect(Set(answered.keys) == Set(sessions))
+        // Every request the generator sent was answered (the drain waits for them), so the numbers run unbroken.
+        #expect(answered.values.reduce(0) { $0 + $1 - 1 } == UInt64(server.commands))
+    }
+
+    @Test("a session error reply counts as an error")
+    func sessionErrorsAreCounted() throws {
+        let server = try ScriptedRESPServer { index, _ in
+            Array((index % 5 == 0 ? "-SESSIONGAP expected 3\r\n" : "+OK\r\n").utf8)
+        }
+        defer { server.stop() }
+        let result = try LoadGenerator.run(
+            specification(
+                server.address, .sessionSet(keyspace: 100, valueBytes: 32), connections: 2, limit: 500,
+                sessionIDs: [1, 2]))
+        #expect(result.errors >= 100)
+        #expect(result.errorSamples == ["-SESSIONGAP expected 3"])
+    }
+
     @Test("a server that never answers costs one error per outstanding operation, within the drain timeout")
     func silentServerIsBounded() throws {
         let server = try ScriptedRESPServer { _, _ in [] }
@@ -153,4 +187,30 @@ struct LoadGeneratorTests {
         #expect(result.operations == 0)
         #expect(result.errors == 6)
     }
+}
+
+/// A server's view of sessions: accepts `SESSION EXEC id n SET key:<i> <value of i>` only with the next number of
+/// its session (from 1), as a Lockstep node does; anything else gets an error reply naming what was wrong.
+private final class SessionChecker: Sendable {
+    private let expected = Mutex<[Int64: UInt64]>([:])
+
+    func answer(_ command: [UInt8]) -> [UInt8] {
+        guard let (value, _) = RESPValue.decode(command[...]), case .array(let elements?) = value,
+            elements.count == 7
+        else { return Array("-ERR not a 7-element array\r\n".utf8) }
+        let texts = elements.map { $0.text ?? "" }
+        guard texts[0] == "SESSION", texts[1] == "EXEC", let id = Int64(texts[2]), let number = UInt64(texts[3]),
+            texts[4] == "SET", texts[5].hasPrefix("key:"), let key = Int(texts[5].dropFirst(4)),
+            texts[6] == Workload.value(key, bytes: 32)
+        else { return Array("-ERR malformed session request \(texts.prefix(6))\r\n".utf8) }
+        return expected.withLock { next in
+            let wanted = next[id, default: 1]
+            guard number == wanted else { return Array("-SESSIONGAP expected \(wanted), got \(number)\r\n".utf8) }
+            next[id] = wanted + 1
+            return Array("+OK\r\n".utf8)
+        }
+    }
+
+    /// Each session's next expected number.
+    func nextNumbers() -> [Int64: UInt64] { expected.withLock { $0 } }
 }

@@ -12,6 +12,9 @@ struct RESPReplyScannerTests {
         #expect(scan("-ERR wrong\r\n") == .complete(.init(length: 12, isError: true, integer: nil)))
         #expect(scan(":1\r\n") == .complete(.init(length: 4, isError: false, integer: 1)))
         #expect(scan(":-12\r\n") == .complete(.init(length: 6, isError: false, integer: -12)))
+        #expect(
+            scan(":9223372036854775807\r\n") == .complete(.init(length: 22, isError: false, integer: Int64.max)))
+        #expect(scan(":9223372036854775808\r\n") == .malformed)
         #expect(scan("$3\r\nabc\r\n") == .complete(.init(length: 9, isError: false, integer: nil)))
         #expect(scan("$-1\r\n") == .complete(.init(length: 5, isError: false, integer: nil)))
         #expect(scan("$0\r\n\r\n") == .complete(.init(length: 6, isError: false, integer: nil)))

@@ -174,6 +174,25 @@ struct ReportRenderingTests {
         #expect(text.contains("Lockstep SET p50 @1 / Redis SET+WAIT p50 @1 | n/a |"))
     }
 
+    @Test("the exactly-once section sets each pair side by side with session ÷ baseline per figure")
+    func sessionsSection() {
+        var report = sampleReport()
+        #expect(!report.markdown().contains("Exactly-once cost"))
+        var plan = BenchmarkPlan.quick
+        plan.sessionConnections = [1]
+        plan.sessionRequestsInFlight = nil
+        report.sessionComparisons = plan.sessionComparisons
+        let cases = plan.cases(in: .sessions)
+        report.record(measurement(p50Microseconds: 100, opsPerSecond: 10_000), for: cases[0], round: 0)
+        report.record(measurement(p50Microseconds: 125, opsPerSecond: 8_000), for: cases[1], round: 0)
+        let row = report.markdown().split(separator: "\n").first { $0.hasPrefix("| SESSION EXEC SET / SET, 1 connection") }
+        #expect(row?.contains("| 10k → 8.0k | 0.8 |") == true, "\(row ?? "no row")")
+        #expect(row?.contains("| 1.25 |") == true, "\(row ?? "no row")")
+        let json = report.json().rendered()
+        #expect(json.contains("\"opsPerSecondRatio\":{\"median\":0.8"))
+        #expect(json.contains("\"session\":\"sessions-exec-set@1\""))
+    }
+
     @Test("the JSON is one object with machine, commit, cases and ratios")
     func jsonHasTheContext() {
         let text = sampleReport().json().rendered()
