@@ -212,7 +212,9 @@ extension SessionTable {
         /// Adds the reply just read to the current session.
         private mutating func finishReply() throws(SnapshotError) {
             let number = session.lastNumber - UInt64(repliesLeft) + 1
-            session.replyHashes.append(SessionTable.replyHash(reply, number: number))
+            let hash = SessionTable.replyHash(reply, number: number)
+            session.replyHashes.append(hash)
+            session.replyHashSum &+= hash
             session.replyBytes += reply.count
             session.replies.append(reply)
             reply = []

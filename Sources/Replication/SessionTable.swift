@@ -32,6 +32,8 @@ public struct SessionTable: Equatable, Sendable {
         var replies: [[UInt8]] = []
         /// Each reply's hash, so dropping one takes its share out of the digest without reading it again.
         var replyHashes: [UInt64] = []
+        /// The wrapping sum of `replyHashes`, kept with them: the session's hash reads it on every request.
+        var replyHashSum: UInt64 = 0
         var replyBytes = 0
         var lastUsedMilliseconds: Int64
         /// The neighbours in least-recently-used order: `older` was used before this one, `newer` after.
@@ -160,7 +162,9 @@ public struct SessionTable: Equatable, Sendable {
             dropReplies(of: id, count: sessions[id]!.replies.count)
         } else {
             sessions[id]!.replies.append(reply)
-            sessions[id]!.replyHashes.append(Self.replyHash(reply, number: number))
+            let hash = Self.replyHash(reply, number: number)
+            sessions[id]!.replyHashes.append(hash)
+            sessions[id]!.replyHashSum &+= hash
             sessions[id]!.replyBytes += reply.count
             replyBytes += reply.count
             let excess = sessions[id]!.replies.count - limits.window
@@ -184,6 +188,7 @@ public struct SessionTable: Equatable, Sendable {
     /// Drops the `count` oldest replies of `id` (the caller keeps the digest).
     private mutating func dropReplies(of id: UInt64, count: Int) {
         let dropped = sessions[id]!.replies.prefix(count).reduce(0) { $0 + $1.count }
+        sessions[id]!.replyHashSum &-= sessions[id]!.replyHashes.prefix(count).reduce(0, &+)
         sessions[id]!.replies.removeFirst(count)
         sessions[id]!.replyHashes.removeFirst(count)
         sessions[id]!.replyBytes -= dropped
@@ -218,9 +223,9 @@ public struct SessionTable: Equatable, Sendable {
     /// which follows from the same entries).
     func hash(of id: UInt64) -> UInt64 {
         let session = sessions[id]!
-        let replies = session.replyHashes.reduce(0, &+)
         return Self.mix(
-            id &+ Self.mix(session.lastNumber &+ Self.mix(UInt64(bitPattern: session.lastUsedMilliseconds)))) &+ replies
+            id &+ Self.mix(session.lastNumber &+ Self.mix(UInt64(bitPattern: session.lastUsedMilliseconds))))
+            &+ session.replyHashSum
     }
 
     /// A saved reply's hash: FNV-1a over its bytes, finished with its number.
