@@ -47,8 +47,10 @@ struct LinearizabilityChecker {
 
     mutating func invoked(_ command: TokenLog.Command, tag: UInt64, at now: Instant) {
         switch command {
-        case .append(let key, let token): writes[token] = Write(key: key, invokedAt: now)
+        case .append(let key, let token), .sessionAppend(let key, _, _, let token):
+            writes[token] = Write(key: key, invokedAt: now)
         case .read(let key): pendingReads[tag] = (key, now)
+        case .openSession: break
         }
     }
 

@@ -57,14 +57,52 @@ extension Simulation {
         if let stray = tokens.first(where: { !writtenTokens.contains($0) }) {
             report(.ackedWrites, "token \(stray) was never sent as an append")
         }
+        checkExactlyOnce(in: state, of: primary)
         let backup = 1 - primary
         if nodes[backup].isUp, nodes[backup].core.status.role == .backup,
             nodes[backup].core.appliedSequence == nodes[primary].core.appliedSequence,
-            let backupState = nodes[backup].core.machine, backupState.digest() != state.digest()
+            let backupState = nodes[backup].core.machine
         {
-            report(.state, "digests differ at sequence \(nodes[primary].core.appliedSequence)")
+            if backupState.digest() != state.digest() {
+                report(.state, "digests differ at sequence \(nodes[primary].core.appliedSequence)")
+            }
+            checkExactlyOnce(in: backupState, of: backup)
         }
         for violation in linearizability.violations(finalLists: state.lists) { report(.linearizability, violation) }
+    }
+
+    /// Exactly once, in node `index`'s final `state`: every acknowledged token appears once, every token sent but
+    /// never acknowledged at most once (whether sent once or resent), and the session appends the table admitted
+    /// as new are as many as the session tokens present, so none was applied without its token or twice.
+    mutating func checkExactlyOnce(in state: TokenLog, of index: Int) {
+        var occurrences: [UInt64: Int] = [:]
+        for token in state.tokens { occurrences[token, default: 0] += 1 }
+        let ackedNotOnce = acked.filter { occurrences[$0] != 1 }
+        if !ackedNotOnce.isEmpty {
+            let counts = ackedNotOnce.prefix(5).map { "\($0) ×\(occurrences[$0] ?? 0)" }
+            report(.exactlyOnce, "n\(index): acked tokens not present exactly once: \(counts)")
+        }
+        let repeated = state.tokens.filter { occurrences[$0]! > 1 }
+        if !repeated.isEmpty {
+            let kind = repeated.contains(where: sessionTokens.contains) ? "session" : "plain"
+            report(.exactlyOnce, "n\(index): tokens present more than once (first a \(kind) append): \(repeated.prefix(5))")
+        }
+        let sessionTokens = sessionTokens
+        let sessionTokensPresent = state.tokens.filter { sessionTokens.contains($0) }.count
+        if UInt64(sessionTokensPresent) != state.sessionAppendsApplied {
+            report(.exactlyOnce,
+                "n\(index): \(state.sessionAppendsApplied) session appends applied, \(sessionTokensPresent) session tokens present")
+        }
+    }
+
+    /// Once the session clients drained: every session append sent was acknowledged, except those whose outcome a
+    /// client was told it cannot learn (`sessionOutcomesUnknown`).
+    mutating func checkSessionRequestsSettled() {
+        let settled = Set(acked).union(sessionOutcomesUnknown)
+        let unsettled = sessionTokens.filter { !settled.contains($0) }.sorted()
+        if !unsettled.isEmpty {
+            report(.exactlyOnce, "session appends never acknowledged after healing: \(unsettled.prefix(5))")
+        }
     }
 
     /// When the state was lost, what can be judged without it: acknowledged operations against each other.

@@ -59,6 +59,7 @@ extension Simulation {
 
     /// A reply left the primary: the client has it now.
     mutating func replied(_ tag: UInt64, with reply: [UInt8]) {
+        if sessionReplied(tag, with: reply) { return }
         guard let client = takeInFlight(tag) else { return }
         if let complaint = linearizability.responded(tag: tag, with: reply, at: now) { report(.linearizability, complaint) }
         if case .appended? = TokenLog.Answer(decoding: reply) { acked.append(tag) }
@@ -70,6 +71,7 @@ extension Simulation {
 
     /// The node is not the primary and did not execute the command: try the other.
     mutating func rejected(_ tag: UInt64) {
+        if sessionRejected(tag) { return }
         guard let client = takeInFlight(tag) else { return }
         linearizability.rejected(tag: tag)
         clients[client].target = 1 - clients[client].target
@@ -78,6 +80,7 @@ extension Simulation {
 
     /// Node `index` died or dropped its withheld replies: every request in flight to it has an unknown outcome.
     mutating func loseRequests(at index: Int) {
+        loseSessionConnections(at: index)
         for client in clients.indices {
             let lost = clients[client].inFlight.filter { $0.node == index }
             guard !lost.isEmpty else { continue }

@@ -106,5 +106,6 @@ extension Simulation {
         nodes[index].deferred = []
         for event in deferred { offer(event, to: index, incarnation: nodes[index].incarnation) }
         if nodes[index].isUp && !nodes[index].isPaused { deliver(.timerFired, to: index) }
+        if nodes[index].isUp && !nodes[index].isPaused && !nodes[index].isIntakePaused { resumeIntake(of: index) }
     }
 }

@@ -23,7 +23,8 @@ struct Simulation {
         var isUp = true
         var isPaused = false
         /// The core asked its driver to stop reading clients (backpressure); commands that arrive wait in
-        /// `intakeBacklog`, as they would in the runtime's socket buffers, until it resumes.
+        /// `intakeBacklog`, as they would in the runtime's socket buffers, until it resumes; while any wait there,
+        /// later arrivals queue behind them, since a connection delivers its requests in order.
         var isIntakePaused = false
         var intakeBacklog: [ClientCommand] = []
         /// Events that arrived while the node was paused, handed over in order when it resumes.
@@ -50,10 +51,18 @@ struct Simulation {
         case holdEnded(ChannelID, end: Int)
         case livenessCheck
         case clientStep(Int)
+        /// Session client `client` connects as its connection `generation` (`Simulation+SessionClients`).
+        case sessionConnect(Int, generation: Int)
+        /// Session client `client` sends a new request, if its window has room.
+        case sessionSend(Int)
+        /// Session client `client` checks whether the oldest request on connection `generation` waited too long.
+        case sessionTimeout(Int, generation: Int)
         case fault
         case restart(Int)
         case resume(Int)
         case partitionHealed
+        /// Node `index` reads what waited in its socket buffers (`intakeBacklog`), in order.
+        case intakeResumed(Int, incarnation: Int)
         /// Node `index`'s disk makes its queued jobs durable (`SimulatedDisk`), unless it is full.
         case diskSync(Int)
         /// Node `index`'s disk reports what it made durable, as of its `generation`th discard.
@@ -62,6 +71,8 @@ struct Simulation {
 
     let seed: UInt64
     let faults: FaultMix
+    /// The limits session clients open their sessions with.
+    let sessionLimitsOpened: SessionLimits
     private(set) var now = Instant.zero
     var random: SeededRandom
     var queue = EventQueue<Event>()
@@ -74,6 +85,8 @@ struct Simulation {
     var clients: [Client] = []
     var nextTag: UInt64 = 1
     var tagToClient: [UInt64: Int] = [:]
+    var sessionClients: [SessionClient] = []
+    var sessionTags: [UInt64: SessionTag] = [:]
     /// Each node's data directory, which outlives its crashes (with `faults.durable`).
     var disks = [SimulatedDisk(), SimulatedDisk()]
     /// A node's disk is full until then.
@@ -88,6 +101,13 @@ struct Simulation {
     var writtenTokens: Set<UInt64> = []
     var attempted = 0
     var unknown = 0
+    /// Tokens of session appends, whatever became of them.
+    var sessionTokens: Set<UInt64> = []
+    /// Tokens of session appends whose outcome a client can no longer learn: its session was gone, or the number
+    /// older than the replies kept.
+    var sessionOutcomesUnknown: [UInt64] = []
+    /// Session requests sent again with the same number, and connections given up by timeout.
+    var sessionResends = 0, sessionTimeouts = 0
     private(set) var violations: [String] = []
     var failovers = 0
     var stateChecker = StateChecker()
@@ -103,15 +123,21 @@ struct Simulation {
     /// Violations kept per run: a diverged node would otherwise report after every event it handles.
     static let violationsLimit = 20
 
-    init(seed: UInt64, faults: FaultMix, clientCount: Int = 3) {
+    init(seed: UInt64, faults: FaultMix, clientCount: Int = 3, sessionClientCount: Int = 0,
+         sessionLimits: SessionLimits = Self.sessionLimits) {
         self.seed = seed
         self.faults = faults
+        self.sessionLimitsOpened = sessionLimits
         self.random = SeededRandom(seed: seed)
         for index in 0..<2 { nodes.append(SimNode(core: makeCore(index))) }
         for index in 0..<2 { schedule(.node(index, incarnation: 0, .started), after: .microseconds(Int64(index))) }
         for client in 0..<clientCount {
             clients.append(Client(pipelineDepth: 1 + Int(random.next() % UInt64(Client.pipelineDepthLimit))))
             startClient(client)
+        }
+        for client in 0..<sessionClientCount {
+            sessionClients.append(SessionClient(window: 1 + Int(random.next() % UInt64(SessionClient.windowLimit))))
+            startSessionClient(client)
         }
         schedule(.livenessCheck, after: Self.heartbeatInterval)
         if faults != .none { schedule(.fault, after: .milliseconds(Int64(100 + random.next() % 300))) }
@@ -180,6 +206,7 @@ struct Simulation {
     /// Which checker found a violation; named in its report, so a failing seed says what broke.
     enum Checker: String {
         case state, linearizability, ackedWrites = "acked writes", release, decoder, liveness
+        case exactlyOnce = "exactly once"
     }
 
     mutating func report(_ checker: Checker, _ violation: String) {
@@ -206,6 +233,12 @@ struct Simulation {
             schedule(.livenessCheck, after: Self.heartbeatInterval)
         case .clientStep(let client):
             clientStep(client)
+        case .sessionConnect(let client, let generation):
+            sessionConnect(client, generation: generation)
+        case .sessionSend(let client):
+            sessionSend(client)
+        case .sessionTimeout(let client, let generation):
+            sessionTimeout(client, generation: generation)
         case .fault:
             injectFault()
         case .restart(let index):
@@ -214,6 +247,8 @@ struct Simulation {
             resume(index)
         case .partitionHealed:
             if faultsActive { cutDirections.removeAll() }
+        case .intakeResumed(let index, let incarnation):
+            drainIntakeBacklog(of: index, incarnation: incarnation)
         case .diskSync(let index):
             syncDisk(index)
         case .diskReport(let index, let incarnation, let generation, let through):
@@ -229,7 +264,7 @@ struct Simulation {
             nodes[index].deferred.append(event)
             return
         }
-        if case .commandsArrived(let commands) = event, nodes[index].isIntakePaused {
+        if case .commandsArrived(let commands) = event, nodes[index].isIntakePaused || !nodes[index].intakeBacklog.isEmpty {
             nodes[index].intakeBacklog.append(contentsOf: commands)
             return
         }
@@ -345,14 +380,21 @@ struct Simulation {
     }
 
     /// The driver reads clients again: what waited in the socket buffers goes to the core in intake-sized batches.
-    private mutating func resumeIntake(of index: Int) {
+    mutating func resumeIntake(of index: Int) {
         nodes[index].isIntakePaused = false
-        let backlog = nodes[index].intakeBacklog
-        nodes[index].intakeBacklog = []
+        guard !nodes[index].intakeBacklog.isEmpty else { return }
+        schedule(.intakeResumed(index, incarnation: nodes[index].incarnation), after: .zero)
+    }
+
+    /// Hands the backlog to the core in intake-sized batches, oldest first, until it is empty or intake pauses again.
+    private mutating func drainIntakeBacklog(of index: Int, incarnation: Int) {
         let batchLimit = nodes[index].core.configuration.primaryLimits.intakeBatchLimit
-        for start in stride(from: 0, to: backlog.count, by: batchLimit) {
-            let commands = Array(backlog[start..<min(start + batchLimit, backlog.count)])
-            schedule(.node(index, incarnation: nodes[index].incarnation, .commandsArrived(commands)), after: .zero)
+        while nodes[index].incarnation == incarnation, nodes[index].isUp, !nodes[index].isPaused,
+            !nodes[index].isIntakePaused, !nodes[index].intakeBacklog.isEmpty
+        {
+            let batch = Array(nodes[index].intakeBacklog.prefix(batchLimit))
+            nodes[index].intakeBacklog.removeFirst(batch.count)
+            deliver(.commandsArrived(batch), to: index)
         }
     }
 
