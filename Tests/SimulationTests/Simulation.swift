@@ -23,8 +23,7 @@ struct Simulation {
         var isUp = true
         var isPaused = false
         /// The core asked its driver to stop reading clients (backpressure); commands that arrive wait in
-        /// `intakeBacklog`, as they would in the runtime's socket buffers, until it resumes; while any wait there,
-        /// later arrivals queue behind them, since a connection delivers its requests in order.
+        /// `intakeBacklog`, as they would in the runtime's socket buffers, until it resumes.
         var isIntakePaused = false
         var intakeBacklog: [ClientCommand] = []
         /// Events that arrived while the node was paused, handed over in order when it resumes.
@@ -61,8 +60,6 @@ struct Simulation {
         case restart(Int)
         case resume(Int)
         case partitionHealed
-        /// Node `index` reads what waited in its socket buffers (`intakeBacklog`), in order.
-        case intakeResumed(Int, incarnation: Int)
         /// Node `index`'s disk makes its queued jobs durable (`SimulatedDisk`), unless it is full.
         case diskSync(Int)
         /// Node `index`'s disk reports what it made durable, as of its `generation`th discard.
@@ -247,8 +244,6 @@ struct Simulation {
             resume(index)
         case .partitionHealed:
             if faultsActive { cutDirections.removeAll() }
-        case .intakeResumed(let index, let incarnation):
-            drainIntakeBacklog(of: index, incarnation: incarnation)
         case .diskSync(let index):
             syncDisk(index)
         case .diskReport(let index, let incarnation, let generation, let through):
@@ -264,7 +259,7 @@ struct Simulation {
             nodes[index].deferred.append(event)
             return
         }
-        if case .commandsArrived(let commands) = event, nodes[index].isIntakePaused || !nodes[index].intakeBacklog.isEmpty {
+        if case .commandsArrived(let commands) = event, nodes[index].isIntakePaused {
             nodes[index].intakeBacklog.append(contentsOf: commands)
             return
         }
@@ -380,21 +375,18 @@ struct Simulation {
     }
 
     /// The driver reads clients again: what waited in the socket buffers goes to the core in intake-sized batches.
+    ///
+    /// Scheduled behind events already queued for this instant, so a connection's later request can overtake the
+    /// backlog (the runtime keeps each connection's order); session clients, to whom that order matters, run without
+    /// the small limits that pause intake (`SessionSimulationTests.sessionMix`).
     mutating func resumeIntake(of index: Int) {
         nodes[index].isIntakePaused = false
-        guard !nodes[index].intakeBacklog.isEmpty else { return }
-        schedule(.intakeResumed(index, incarnation: nodes[index].incarnation), after: .zero)
-    }
-
-    /// Hands the backlog to the core in intake-sized batches, oldest first, until it is empty or intake pauses again.
-    private mutating func drainIntakeBacklog(of index: Int, incarnation: Int) {
+        let backlog = nodes[index].intakeBacklog
+        nodes[index].intakeBacklog = []
         let batchLimit = nodes[index].core.configuration.primaryLimits.intakeBatchLimit
-        while nodes[index].incarnation == incarnation, nodes[index].isUp, !nodes[index].isPaused,
-            !nodes[index].isIntakePaused, !nodes[index].intakeBacklog.isEmpty
-        {
-            let batch = Array(nodes[index].intakeBacklog.prefix(batchLimit))
-            nodes[index].intakeBacklog.removeFirst(batch.count)
-            deliver(.commandsArrived(batch), to: index)
+        for start in stride(from: 0, to: backlog.count, by: batchLimit) {
+            let commands = Array(backlog[start..<min(start + batchLimit, backlog.count)])
+            schedule(.node(index, incarnation: nodes[index].incarnation, .commandsArrived(commands)), after: .zero)
         }
     }
 

@@ -188,20 +188,28 @@ struct TokenLog: SmallStateMachine, Equatable {
         sessions.expireIdle(at: Self.milliseconds(lastTickClock))
     }
 
-    /// `mix · lastTickClock · sessionAppendsApplied · sessionRepeats · then per key: count · tokens`, little-endian
-    /// words, then the session table's own encoding (`SessionTable.Snapshot`), which delimits itself.
+    /// `mix · lastTickClock · then per key: count · tokens`, little-endian words; then, once sessions were used,
+    /// `sessionAppendsApplied · sessionRepeats` and the session table's own encoding (`SessionTable.Snapshot`).
+    /// Without sessions the encoding is the plain one, so the swarms without session clients keep their traces (the
+    /// checkpoint's size decides how many chunks it takes).
     func encoded() -> [UInt8] {
         var bytes: [UInt8] = []
-        let words = [mix, UInt64(bitPattern: lastTickClock), sessionAppendsApplied, sessionRepeats]
-            + lists.flatMap({ [UInt64($0.count)] + $0 })
+        let words = [mix, UInt64(bitPattern: lastTickClock)] + lists.flatMap({ [UInt64($0.count)] + $0 })
         for value in words { Command.put(value, into: &bytes) }
+        guard hasUsedSessions else { return bytes }
+        for value in [sessionAppendsApplied, sessionRepeats] { Command.put(value, into: &bytes) }
         var table = SessionTable.Snapshot(sessions)
         while !table.isFinished { bytes += table.nextChunk(byteLimit: 4_096) }
         return bytes
     }
 
+    /// Whether any session command changed the state (the encoding then carries the sessions).
+    private var hasUsedSessions: Bool {
+        sessions != SessionTable() || sessionAppendsApplied != 0 || sessionRepeats != 0
+    }
+
     mutating func restore(from snapshot: [UInt8]) throws(SnapshotError) {
-        let headerWords = 4
+        let headerWords = 2
         guard snapshot.count >= 8 * (headerWords + Self.keyCount) else {
             throw SnapshotError("bad length \(snapshot.count)")
         }
@@ -218,16 +226,23 @@ struct TokenLog: SmallStateMachine, Equatable {
             restored.append((0..<Int(count)).map { Command.word(snapshot, at: offset + 8 * $0) })
             offset += 8 * Int(count)
         }
-        var restorer = SessionTable.Restorer()
-        let taken = try restorer.consume(snapshot[offset...])
-        let table = try restorer.finish()
-        guard offset + taken == snapshot.count else {
-            throw SnapshotError("\(snapshot.count - offset - taken) bytes after the session table")
+        var counters: [UInt64] = [0, 0]
+        var table = SessionTable()
+        if offset < snapshot.count {
+            guard offset + 16 <= snapshot.count else { throw SnapshotError("the session counters are cut off") }
+            counters = [Command.word(snapshot, at: offset), Command.word(snapshot, at: offset + 8)]
+            offset += 16
+            var restorer = SessionTable.Restorer()
+            let taken = try restorer.consume(snapshot[offset...])
+            table = try restorer.finish()
+            guard offset + taken == snapshot.count else {
+                throw SnapshotError("\(snapshot.count - offset - taken) bytes after the session table")
+            }
         }
         mix = header[0]
         lastTickClock = Int64(bitPattern: header[1])
-        sessionAppendsApplied = header[2]
-        sessionRepeats = header[3]
+        sessionAppendsApplied = counters[0]
+        sessionRepeats = counters[1]
         lists = restored
         listHashes = restored.map { $0.reduce(Self.hashSeed, Self.hash) }
         sessions = table
