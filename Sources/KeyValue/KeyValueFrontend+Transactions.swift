@@ -33,6 +33,8 @@ extension KeyValueFrontend {
 
 /// One of the transaction commands, for the connection's protocol to answer.
 public enum TransactionRequest: Equatable, Sendable {
+    /// MULTI, EXEC, DISCARD and UNWATCH, which take no arguments.
     case multi, exec, discard, unwatch
+    /// WATCH with its keys.
     case watch(keys: [[UInt8]])
 }

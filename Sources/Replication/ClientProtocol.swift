@@ -28,8 +28,9 @@ public struct OpenConnection<Session> {
     public var id: UInt64
     /// Its parsing state, names and whatever else the protocol keeps per connection.
     public var session: Session
-    /// The client's address and the address it connected to, `host:port`.
+    /// The client's address, `host:port`.
     public var peerAddress: String
+    /// The address it connected to, `host:port`.
     public var localAddress: String
     /// The socket's file descriptor number, for display.
     public var descriptor: Int32
@@ -47,7 +48,9 @@ public struct OpenConnection<Session> {
 /// What a protocol answers about every connection: the reply, and the ids of the connections to close (the asker's
 /// own closes once the reply is out).
 public struct ConnectionsAnswer: Equatable, Sendable {
+    /// What the asking connection is sent.
     public var reply: [UInt8]
+    /// The ids of the connections to close.
     public var closing: [UInt64]
 
     /// `reply`, closing the connections `closing` names.
