@@ -32,7 +32,9 @@ struct UnreachableTests {
         }
         #expect(ports.map { "127.0.0.1:\($0)" }.contains(address))
         #expect(caught?.mayHaveBeenApplied == false)
-        #expect(took >= .milliseconds(400) && took < .seconds(3), "gave up after \(took)")
+        // The upper bound only catches a client that waits for something else (the 15 s request timeout, say); a busy
+        // machine stretches the reconnect attempts themselves.
+        #expect(took >= .milliseconds(400) && took < .seconds(12), "gave up after \(took)")
         await client.close()
     }
 

@@ -3,12 +3,6 @@ import Glibc
 import Posix
 import Runtime
 
-/// A failure of the harness itself (a node that never came up), with the logs that say why.
-struct HarnessError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
 /// Two `lockstep node` processes on loopback ports this test chose, over a fresh arbiter directory, each started,
 /// killed (kill -9) and restarted as the test says. No supervisor: `lockstep pair` stops restarting after ten
 /// restarts a minute, and the soak kills a hundred times. Teardown signals only the processes started here.
@@ -124,4 +118,11 @@ final class NodeProcesses {
         guard let made = mkdtemp(&template) else { throw HarnessError("mkdtemp failed under \(base)") }
         return String(cString: made)
     }
+}
+
+/// How often each `<...>` token occurs in an appended string.
+func tokenCounts(_ text: String) -> [String: Int] {
+    var counts: [String: Int] = [:]
+    for piece in text.split(separator: ">") { counts[String(piece) + ">", default: 0] += 1 }
+    return counts
 }
