@@ -32,9 +32,9 @@ struct UnreachableTests {
         }
         #expect(ports.map { "127.0.0.1:\($0)" }.contains(address))
         #expect(caught?.mayHaveBeenApplied == false)
-        // The upper bound only catches a client that waits for something else (the 15 s request timeout, say); a busy
-        // machine stretches the reconnect attempts themselves.
-        #expect(took >= .milliseconds(400) && took < .seconds(12), "gave up after \(took)")
+        // No upper bound: beside other suites the test's task may wait minutes for a thread to resume on. The error
+        // itself says it was the reconnect deadline (`noPrimary`), not the request timeout (`timedOutUnsent`).
+        #expect(took >= .milliseconds(400), "gave up after \(took), before the reconnect deadline")
         await client.close()
     }
 
