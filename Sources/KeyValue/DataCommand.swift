@@ -15,6 +15,7 @@ enum DataCommand: String, CaseIterable, Sendable {
     case sunionstore, sdiff, sdiffstore, sintercard
     case lpush, rpush, lpushx, rpushx, lpop, rpop, llen, lrange, lindex, lset, linsert, lrem, ltrim, lpos, lmove
     case rpoplpush, lmpop
+    case swapdb, move
 
     var arity: Int {
         switch self {
@@ -44,6 +45,7 @@ enum DataCommand: String, CaseIterable, Sendable {
         case .setex, .psetex: 4
         case .del, .unlink, .exists, .mget: -2
         case .dbsize, .randomkey, .time: 1
+        case .swapdb, .move: 3
         case .flushall, .flushdb: -1
         }
     }

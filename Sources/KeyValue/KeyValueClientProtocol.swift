@@ -70,6 +70,7 @@ public struct KeyValueClientProtocol: ClientProtocol {
         let argumentBytes = max(parserLimits.requestBytesLimit, parserLimits.inlineBytesLimit)
         let lengthBytes = Varint.byteCount(UInt64(parserLimits.bulkBytesLimit))
         return argumentBytes + parserLimits.argumentsLimit * lengthBytes + Varint.byteCount(UInt64(Int.max))
+            + DatabaseEntry.overheadBytesLimit
     }
 
     /// An empty parser for a new connection, remembering `clientID` for `CLIENT ID`.
@@ -141,7 +142,7 @@ public struct KeyValueClientProtocol: ClientProtocol {
         switch KeyValueFrontend.route(
             arguments, status: status, digest: { digest() ?? 0 }, connection: &session.connection, service: service)
         {
-        case .replicated(let bytes): return .replicated(bytes)
+        case .replicated(let bytes): return .replicated(DatabaseEntry.encoding(bytes, in: session.connection.database))
         case .local(let reply): return .local(reply: reply)
         case .quit(let reply): return .quit(reply: reply)
         case .authenticate(let username, let password):
@@ -167,6 +168,7 @@ public struct KeyValueClientProtocol: ClientProtocol {
             endTransaction(of: &session)
             session.watchToken = nil
             session.connection.name = nil
+            session.connection.database = 0
             session.isAuthenticated = requiredPassword == nil
             return .listen(reply: RESPWriter.simpleString("RESET"), isListening: false)
         case .transaction(let request):

@@ -211,7 +211,7 @@ struct SnapshotTests {
     func keyInWrongShard() {
         // Level 1: two shards; shard 0 holds the keys whose hash has bit 0 clear.
         let misplaced = (0..<100).map { bytes("k\($0)") }.first { ShardHash.of($0[...]) & 1 == 1 }!
-        var encoding = KeyValueStore.snapshotMagic + [KeyValueStore.snapshotVersion, 1, 0, 2]
+        var encoding = KeyValueStore.snapshotMagic + [KeyValueStore.snapshotVersion, 1, 0, 1, 0, 2]
         encoding += [1, UInt8(misplaced.count)] + misplaced + [0, 1, UInt8(ascii: "v"), 0]
         encoding += [0, 0] + [UInt8](repeating: 0, count: 8)
         #expect(throws: SnapshotError.self) { try KeyValueStore.restored(from: encoding) }
@@ -224,7 +224,7 @@ struct SnapshotTests {
 
     @Test("lengths beyond their limits are refused as they are read, before anything is reserved")
     func hugeLengths() {
-        let header = KeyValueStore.snapshotMagic + [KeyValueStore.snapshotVersion, 0, 0, 1, 1]
+        let header = KeyValueStore.snapshotMagic + [KeyValueStore.snapshotVersion, 1, 0, 0, 0, 1, 1]
         var restorer = KeyValueStore().makeRestorer()
         let tooLong = UInt64(KeyValueStore.snapshotKeyBytesLimit) + 1
         var length: [UInt8] = []
@@ -235,7 +235,7 @@ struct SnapshotTests {
         // A key count of 2^63 - 1 is taken at its word only as far as records arrive: the end finds it truncated.
         var counted = KeyValueStore().makeRestorer()
         let huge: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F]
-        #expect(throws: Never.self) { try counted.consume(KeyValueStore.snapshotMagic + [KeyValueStore.snapshotVersion, 0, 0, 1] + huge) }
+        #expect(throws: Never.self) { try counted.consume(KeyValueStore.snapshotMagic + [KeyValueStore.snapshotVersion, 1, 0, 0, 0, 1] + huge) }
         #expect(throws: SnapshotError.self) { _ = try counted.finish() }
     }
 }
@@ -324,7 +324,7 @@ struct CollectionSnapshotTests {
     @Test("an empty collection, an unknown kind and a repeated field are refused by name")
     func malformedCollections() {
         func encoding(_ record: [UInt8]) -> [UInt8] {
-            KeyValueStore.snapshotMagic + [KeyValueStore.snapshotVersion, 0, 0, 1, 1] + record + [0]
+            KeyValueStore.snapshotMagic + [KeyValueStore.snapshotVersion, 1, 0, 0, 0, 1, 1] + record + [0]
                 + [UInt8](repeating: 0, count: 8)
         }
         let key: [UInt8] = [1, UInt8(ascii: "h")]
