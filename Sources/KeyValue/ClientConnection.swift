@@ -27,6 +27,8 @@ struct ClientConnection: Sendable {
     var queryBufferBytes = 0
     var channelCount = 0
     var patternCount = 0
+    /// Where the client connected from (`host:port`), for MONITOR's lines; nil when the runtime did not say.
+    var peerAddress: String?
     /// The database SELECT chose, 0 to 15: every entry the connection sends into the log names it (`DatabaseEntry`).
     var database = 0
     /// Commands queued since MULTI, for `multi=`; nil outside a transaction.

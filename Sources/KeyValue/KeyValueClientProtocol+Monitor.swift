@@ -27,6 +27,7 @@ extension KeyValueClientProtocol {
             default: break
             }
         }
-        monitorFeed.note(arguments, clientID: session.clientID, database: database)
+        monitorFeed.note(
+            arguments, clientID: session.clientID, peerAddress: session.connection.peerAddress, database: database)
     }
 }

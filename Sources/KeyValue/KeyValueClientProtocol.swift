@@ -75,9 +75,15 @@ public struct KeyValueClientProtocol: ClientProtocol {
 
     /// An empty parser for a new connection, remembering `clientID` for `CLIENT ID`.
     public func makeSession(clientID: UInt64) -> Session {
-        Session(
-            parser: RESPParser(limits: parserLimits), connection: ClientConnection(id: clientID),
-            isAuthenticated: requiredPassword == nil)
+        makeSession(clientID: clientID, peerAddress: nil)
+    }
+
+    /// An empty parser for a new connection, remembering `clientID` for `CLIENT ID` and `peerAddress` for MONITOR.
+    public func makeSession(clientID: UInt64, peerAddress: String?) -> Session {
+        var connection = ClientConnection(id: clientID)
+        connection.peerAddress = peerAddress
+        return Session(
+            parser: RESPParser(limits: parserLimits), connection: connection, isAuthenticated: requiredPassword == nil)
     }
 
     /// The bytes the parser holds for requests it has not returned yet, the incomplete one's arguments included.
