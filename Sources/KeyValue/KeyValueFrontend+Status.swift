@@ -96,8 +96,10 @@ extension KeyValueFrontend {
     private static func keyspaceSection(_ status: NodeStatus) -> String {
         let figures = status.machineStatistics
         let databases = (0..<KeyValueStore.databaseCount).compactMap { database -> (String, String)? in
-            guard let keys = figures["db\(database)_keys"], keys > 0 else { return nil }
-            let expires = figures["db\(database)_expires"] ?? 0
+            // Database 0's figures have the names they had before there were others (`KeyValueStore.statistics`).
+            let prefix = database == 0 ? "" : "db\(database)_"
+            guard let keys = figures[prefix + "keys"], keys > 0 else { return nil }
+            let expires = figures[prefix + "expires"] ?? 0
             return ("db\(database)", "keys=\(keys),expires=\(expires),avg_ttl=0")
         }
         return lines("Keyspace", databases)
