@@ -27,6 +27,10 @@ struct ClientConnection: Sendable {
     var queryBufferBytes = 0
     var channelCount = 0
     var patternCount = 0
+    /// Where the client connected from (`host:port`), for MONITOR's lines; nil when the runtime did not say.
+    var peerAddress: String?
+    /// The database SELECT chose, 0 to 15: every entry the connection sends into the log names it (`DatabaseEntry`).
+    var database = 0
     /// Commands queued since MULTI, for `multi=`; nil outside a transaction.
     var queuedCommandCount: Int?
 
@@ -70,7 +74,7 @@ struct ClientConnection: Sendable {
         text.append(contentsOf: name ?? [])
         text.append(
             contentsOf: Array(
-                (" age=\(age) idle=\(idle) flags=\(flags) db=0 sub=\(channelCount) psub=\(patternCount) ssub=0"
+                (" age=\(age) idle=\(idle) flags=\(flags) db=\(database) sub=\(channelCount) psub=\(patternCount) ssub=0"
                     + " multi=\(queuedCommandCount ?? -1) qbuf=\(queryBufferBytes) cmd=\(commandName) user=default"
                     + " redir=-1 resp=2").utf8))
         return text

@@ -19,6 +19,7 @@ enum DataCommand: String, CaseIterable, Sendable {
     case zrevrangebyscore, zrangebylex, zrevrangebylex, zrevrange, zrangestore, zpopmin, zpopmax, zmpop, zrandmember
     case zremrangebyrank, zremrangebyscore, zremrangebylex, zunion, zinter, zdiff, zunionstore, zinterstore
     case zdiffstore, zintercard
+    case swapdb, move
 
     var arity: Int {
         switch self {
@@ -57,6 +58,7 @@ enum DataCommand: String, CaseIterable, Sendable {
         case .setex, .psetex: 4
         case .del, .unlink, .exists, .mget: -2
         case .dbsize, .randomkey, .time: 1
+        case .swapdb, .move: 3
         case .flushall, .flushdb: -1
         }
     }

@@ -14,14 +14,20 @@ extension KeyValueClientProtocol {
 
     /// Adds `arguments` to the feed, unless they are a command Redis keeps out of it: those that carry a password
     /// (AUTH, HELLO) and the administrative ones (CONFIG, DEBUG, MONITOR, SLOWLOG, CLIENT).
+    /// The line shows the database the command ran in: after a valid SELECT, the one it selected, as Redis notes a
+    /// command once it has run.
     func noteForMonitors(_ arguments: CommandArguments, session: Session) {
         guard !arguments.isEmpty else { return }
+        var database = session.connection.database
         if let command = CommandName(arguments.bytes(at: 0)).flatMap(KeyValueFrontend.LocalCommand.init(name:)) {
             switch command {
             case .auth, .hello, .config, .debug, .monitor, .slowlog, .client: return
+            case .select where arguments.count == 2 && session.transaction == nil:
+                if case .database(let selected) = KeyValueStore.database(arguments.bytes(at: 1)) { database = selected }
             default: break
             }
         }
-        monitorFeed.note(arguments, clientID: session.clientID)
+        monitorFeed.note(
+            arguments, clientID: session.clientID, peerAddress: session.connection.peerAddress, database: database)
     }
 }

@@ -63,7 +63,9 @@ extension KeyValueClientProtocol {
             guard status.isServing else { return .local(reply: refusal(status, isRead: true)) }
             let token = session.watchToken ?? WatchToken(
                 epoch: status.epoch, clientID: session.clientID, cycle: session.watchCycles)
-            let entry = TransactionEntry.watch(token, keys: keys).encoded
+            // The keys are the selected database's: the entry names it.
+            let entry = DatabaseEntry.encoding(
+                TransactionEntry.watch(token, keys: keys).encoded, in: session.connection.database)
             guard entry.count <= replicatedBytesLimit else {
                 return .local(reply: RESPWriter.error(
                     "ERR WATCH's \(entry.count) bytes do not fit one log entry (\(replicatedBytesLimit) bytes)"))
@@ -100,7 +102,9 @@ extension KeyValueClientProtocol {
         items.reserveCapacity(transaction.queued.count)
         for queued in transaction.queued {
             switch queued {
-            case .data(let encoding): items.append(.command(encoding))
+            case .data(let encoding):
+                // In the database selected when EXEC reaches it: a SELECT queued before it has run by then.
+                items.append(.command(DatabaseEntry.encoding(encoding, in: session.connection.database)))
             case .local(let arguments):
                 items.append(.reply(localReply(arguments, session: &session, status: status, digest: digest)))
             }

@@ -74,13 +74,20 @@ public struct KeyValueClientProtocol: ClientProtocol {
         let argumentBytes = max(parserLimits.requestBytesLimit, parserLimits.inlineBytesLimit)
         let lengthBytes = Varint.byteCount(UInt64(parserLimits.bulkBytesLimit))
         return argumentBytes + parserLimits.argumentsLimit * lengthBytes + Varint.byteCount(UInt64(Int.max))
+            + DatabaseEntry.overheadBytesLimit
     }
 
     /// An empty parser for a new connection, remembering `clientID` for `CLIENT ID`.
     public func makeSession(clientID: UInt64) -> Session {
-        Session(
-            parser: RESPParser(limits: parserLimits), connection: ClientConnection(id: clientID),
-            isAuthenticated: requiredPassword == nil)
+        makeSession(clientID: clientID, peerAddress: nil)
+    }
+
+    /// An empty parser for a new connection, remembering `clientID` for `CLIENT ID` and `peerAddress` for MONITOR.
+    public func makeSession(clientID: UInt64, peerAddress: String?) -> Session {
+        var connection = ClientConnection(id: clientID)
+        connection.peerAddress = peerAddress
+        return Session(
+            parser: RESPParser(limits: parserLimits), connection: connection, isAuthenticated: requiredPassword == nil)
     }
 
     /// The bytes the parser holds for requests it has not returned yet, the incomplete one's arguments included.
@@ -145,7 +152,7 @@ public struct KeyValueClientProtocol: ClientProtocol {
         switch KeyValueFrontend.route(
             arguments, status: status, digest: { digest() ?? 0 }, connection: &session.connection, service: service)
         {
-        case .replicated(let bytes): return .replicated(bytes)
+        case .replicated(let bytes): return .replicated(DatabaseEntry.encoding(bytes, in: session.connection.database))
         case .local(let reply): return .local(reply: reply)
         case .quit(let reply): return .quit(reply: reply)
         case .authenticate(let username, let password):
@@ -171,6 +178,7 @@ public struct KeyValueClientProtocol: ClientProtocol {
             endTransaction(of: &session)
             session.watchToken = nil
             session.connection.name = nil
+            session.connection.database = 0
             session.isAuthenticated = requiredPassword == nil
             return .listen(reply: RESPWriter.simpleString("RESET"), isListening: false)
         case .transaction(let request):

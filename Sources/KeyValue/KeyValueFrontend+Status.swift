@@ -91,12 +91,19 @@ extension KeyValueFrontend {
         }
     }
 
-    /// `db0:keys=N,expires=M,avg_ttl=0`, only when the store holds keys (Redis lists empty databases not at all).
-    /// `avg_ttl` is Redis's sampled estimate, which this store does not keep: 0, what Redis prints before it has one.
+    /// `dbN:keys=K,expires=E,avg_ttl=0` for each database holding keys, in number order (Redis lists empty databases
+    /// not at all). `avg_ttl` is Redis's sampled estimate, which this store does not keep: 0, what Redis prints before
+    /// it has one.
     private static func keyspaceSection(_ status: NodeStatus) -> String {
-        guard let keys = status.machineStatistics["keys"], keys > 0 else { return lines("Keyspace", []) }
-        let expires = status.machineStatistics["expires"] ?? 0
-        return lines("Keyspace", [("db0", "keys=\(keys),expires=\(expires),avg_ttl=0")])
+        let figures = status.machineStatistics
+        let databases = (0..<KeyValueStore.databaseCount).compactMap { database -> (String, String)? in
+            // Database 0's figures have the names they had before there were others (`KeyValueStore.statistics`).
+            let prefix = database == 0 ? "" : "db\(database)_"
+            guard let keys = figures[prefix + "keys"], keys > 0 else { return nil }
+            let expires = figures[prefix + "expires"] ?? 0
+            return ("db\(database)", "keys=\(keys),expires=\(expires),avg_ttl=0")
+        }
+        return lines("Keyspace", databases)
     }
 
     /// `used_memory` is the resident set, like `used_memory_rss`: Redis counts its allocator's bytes, which Swift's

@@ -56,6 +56,14 @@ public enum KeyValueFrontend {
             }
             // Before `answer`, which copies the arguments: SESSION EXEC carries a data command into the log as it came.
             if command == .session { return sessionCommand(arguments, status: status) }
+            if command == .select {
+                // The selection is the connection's, on any node: it changes no replicated state.
+                guard case .database(let database) = KeyValueStore.database(arguments.bytes(at: 1)) else {
+                    return .local(reply: KeyValueStore.select(arguments[1]))
+                }
+                connection.database = database
+                return .local(reply: Replies.ok)
+            }
             return answer(
                 command, Array(arguments), status: status, digest: digest, connection: connection, service: service)
         }
@@ -131,7 +139,7 @@ public enum KeyValueFrontend {
         case .ping: reply = arguments.count == 2 ? RESPWriter.bulk(arguments[1]) : RESPWriter.simpleString("PONG")
         case .echo: reply = RESPWriter.bulk(arguments[1])
         case .quit: return .quit(reply: Replies.ok)
-        case .select: reply = KeyValueStore.select(arguments[1])
+        case .select: preconditionFailure("SELECT is answered in route, where the connection can change")
         case .command: reply = commandCommand(arguments)
         case .config: return .configuration(arguments)
         case .slowlog: return .slowLog(arguments)
@@ -172,7 +180,7 @@ public enum KeyValueFrontend {
     /// The settings `CONFIG GET` reports that Lockstep fixes at start: what tools such as redis-benchmark ask about
     /// persistence. `CONFIG SET` accepts their current values and refuses others (`KeyValueClientProtocol+Settings`).
     static let configuration: [(name: String, value: String)] = [
-        ("save", ""), ("appendonly", "no"), ("databases", "1"), ("maxmemory", "0"),
+        ("save", ""), ("appendonly", "no"), ("databases", String(KeyValueStore.databaseCount)), ("maxmemory", "0"),
     ]
 
     /// `DEBUG DIGEST`: the state digest as 16 hex digits, so two nodes can be compared by hand.

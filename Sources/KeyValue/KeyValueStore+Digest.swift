@@ -6,10 +6,11 @@
 /// basis and a fixed finaliser gives the same value in every process, unlike Swift's seeded `Hasher`.
 /// A single changed byte always changes an entry's hash: each FNV step and the finaliser are bijections.
 extension KeyValueStore {
-    /// The wrapping sum of every entry's hash, kept up to date by each mutation, so reading it costs O(1); plus the
-    /// session table's digest (zero while it holds no sessions).
+    /// The wrapping sum of every entry's hash, kept up to date by each mutation, per database
+    /// (`databaseDigest`), plus the session table's digest (zero while it holds no sessions); reading it costs
+    /// O(databases).
     public func digest() -> UInt64 {
-        digestSum &+ sessions.digest
+        combinedDigest &+ sessions.digest
     }
 
     private static let fnvOffsetBasis: UInt64 = 0xCBF2_9CE4_8422_2325

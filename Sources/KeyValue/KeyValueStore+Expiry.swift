@@ -166,15 +166,27 @@ extension KeyValueStore {
     /// Active expiry: samples keys with a TTL and deletes the expired ones, so keys nobody reads again still go.
     ///
     /// Reads nothing when no key has a TTL; otherwise one clock value and one random value, which seeds the
-    /// sampling sequence, so the log entry stays small however many keys are sampled. Each sample takes a random
-    /// shard, steps to the next one holding keys with TTLs (at most `activeExpiryShardScanLimit`), then a random
-    /// key of its TTL order: not uniform over the keys with TTLs (a key in a shard with fewer of them is likelier),
-    /// but every such key can be drawn, and the work per tick is bounded. Idle client sessions expire here too.
+    /// sampling sequence, so the log entry stays small however many keys are sampled. Every database holding keys
+    /// with TTLs is sampled in turn, in number order, by `expireSample`: the work per tick is bounded by
+    /// `databaseCount` times one database's. Idle client sessions expire here too.
     public mutating func tick(context: inout ApplyContext) {
         expireIdleSessions(context: &context)
-        guard expiringCount > 0 else { return }
+        guard (0..<Self.databaseCount).contains(where: { counts(of: $0).expiring > 0 }) else { return }
         let now = Self.milliseconds(context.wallClockNanoseconds())
         var generator = SplitMix64(seed: context.randomValue())
+        let selected = selectedDatabase
+        for database in 0..<Self.databaseCount where counts(of: database).expiring > 0 {
+            selectDatabase(database)
+            expireSample(now: now, generator: &generator)
+        }
+        selectDatabase(selected)
+    }
+
+    /// One database's active expiry: each sample takes a random shard, steps to the next one holding keys with TTLs
+    /// (at most `activeExpiryShardScanLimit`), then a random key of its TTL order: not uniform over the keys with
+    /// TTLs (a key in a shard with fewer of them is likelier), but every such key can be drawn, and the work is
+    /// bounded by `activeExpiryRoundsLimit` rounds of `activeExpirySampleLimit`.
+    private mutating func expireSample(now: Int64, generator: inout SplitMix64) {
         for _ in 0..<Self.activeExpiryRoundsLimit {
             let sampled = min(Self.activeExpirySampleLimit, expiringCount)
             var expired = 0

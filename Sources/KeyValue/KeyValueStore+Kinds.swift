@@ -94,7 +94,7 @@ extension KeyValueStore {
     }
 
     /// Adds `key`, which must be absent, holding `collection`, which must not be empty.
-    private mutating func insert(_ collection: CollectionValue, for key: StoreKey) {
+    mutating func insert(_ collection: CollectionValue, for key: StoreKey) {
         let hash = ShardHash.of(key.bytes)
         updateShard(shardIndex(hash: hash), touching: key) { $0.insert(collection, for: key, hash: hash) }
         if count > shards.count * Self.shardLoadBound { splitShard() }

@@ -25,9 +25,11 @@ extension KeyValueStore {
                 StoreKey(viewing: command[key]), into: &reply, clock: { context.wallClockNanoseconds() })
         }
         // Most replicated commands are writes: their name alone sends them to `apply`, before the rest is decoded.
-        guard let (commandName, secondArgument) = CommandArguments.peek(command),
-            let name = DataCommand(name: commandName), Self.isAnsweredWithoutEntry(name)
-        else { return false }
+        guard let (commandName, secondArgument) = CommandArguments.peek(command) else { return false }
+        guard let name = DataCommand(name: commandName) else {
+            return DatabaseEntry.isEntry(commandName) && readInDatabase(command, into: &reply, context: &context)
+        }
+        guard Self.isAnsweredWithoutEntry(name) else { return false }
         // A GET whose key the peek found needs no decoding: its two arguments are GET's arity. It returns before the
         // caching clock of `readDecoded` exists: built alongside, that clock's captured state cost GET a heap box.
         if name == .get, let key = secondArgument {
@@ -68,6 +70,19 @@ extension KeyValueStore {
         reply.append(contentsOf: answer)
         assert(view.count == count && view.digestSum == digestSum, "a read changed the store")
         return true
+    }
+
+    /// `read` for a `DatabaseEntry`: its command, read on a copy of the store with its database selected (which
+    /// shares every shard, as `readDecoded`'s copy does).
+    @inline(never)
+    private func readInDatabase(_ command: [UInt8], into reply: inout [UInt8], context: inout ApplyContext) -> Bool {
+        // Malformed: `apply` says what is wrong.
+        guard let arguments = try? CommandArguments(decoding: command), let entry = DatabaseEntry(arguments) else {
+            return false
+        }
+        var view = self
+        view.selectDatabase(entry.database)
+        return view.read(entry.command, into: &reply, context: &context)
     }
 
     /// Appends GET's reply, as `get` gives it, from one lookup of `key`; false, appending nothing, when the key has

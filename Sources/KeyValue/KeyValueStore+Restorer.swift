@@ -1,29 +1,36 @@
 import Replication
 
 extension KeyValueStore {
-    /// Rebuilds a store from a snapshot's version-4 (or version-3) encoding (`KeyValueStore+Snapshot.swift`), fed
-    /// cut anywhere.
+    /// Rebuilds a store from a snapshot's version-5 encoding, or an older version's (database 0 alone), fed cut
+    /// anywhere (`KeyValueStore+Snapshot.swift`).
     ///
     /// A parser over the byte stream that holds at most one partial record (its key or value grows as its bytes
     /// arrive) and builds shard by shard, so a chunk costs time in proportion to its bytes plus, at most, finishing
-    /// one shard. It trusts nothing: the magic and version, the level against the shard count, every length
-    /// against its limit before reserving anything, every key against the shard it sits in, no key twice in a
-    /// shard, every kind (no sorted set in a version-3 snapshot), no empty collection and no field or member twice
-    /// in one, no NaN score, the TTL order against the keys with TTLs (a permutation of them), the digest over
-    /// everything, and no byte after it. The first failure is thrown, and thrown again for anything fed after it.
+    /// one shard. It trusts nothing: the magic and version, the databases' numbers (database 0 first, then
+    /// increasing, below `databaseCount`), each level against its shard count, every length against its limit before
+    /// reserving anything, every key against the shard it sits in, no key twice in a shard, every kind (no sorted set
+    /// in a version-3 snapshot), no empty collection and no field or member twice in one, no NaN score, the TTL order
+    /// against the keys with TTLs (a permutation of them), the digest over everything, and no byte after it. The
+    /// first failure is thrown, and thrown again for anything fed after it.
     public struct Restorer: SnapshotRestorer {
         /// The store being rebuilt.
         public typealias Machine = KeyValueStore
 
         /// What the next bytes are.
         private enum Stage {
-            case magic, version, level, splitPointer, shardCount, keyCount, keyLength, key, valueLength, value, flags
+            case magic, version, databaseCount, databaseNumber
+            case level, splitPointer, shardCount, keyCount, keyLength, key, valueLength, value, flags
             case expiry, memberCount, memberLength, member, memberValueLength, memberValue, memberScore
             case expiryCount, expiryPosition, digest, sessions, done
         }
 
-        /// The store so far: its layout from the header, and the shards completed.
+        /// The store so far: in its fields, the database being read (its layout from its header, and the shards
+        /// completed); the databases completed are in `databases`.
         private var store = KeyValueStore()
+        private var databases: [Keyspace?] = KeyValueStore.noParkedKeyspaces
+        /// Databases still to come, and the number of the one being read.
+        private var databasesLeft = 0
+        private var databaseNumber = -1
         private var stage = Stage.magic
         private var failure: SnapshotError?
         /// Bytes consumed before the current chunk, for error messages.
@@ -59,7 +66,6 @@ extension KeyValueStore {
         /// A restorer for an empty store's configuration: its slow log.
         init(slowLog: SlowLog? = nil) {
             store.slowLog = slowLog
-            store.shards = []
         }
 
         /// Takes the next bytes of the encoding, cut anywhere; throws at the first sign of corruption.
@@ -83,6 +89,10 @@ extension KeyValueStore {
                 throw error
             }
             failure = SnapshotError("the restorer has already handed its store over")
+            var first = databases[0] ?? Keyspace()
+            databases[0] = nil
+            store.exchangeKeyspace(&first)
+            store.parkedKeyspaces = databases.map { $0?.count == 0 ? nil : $0 }
             return store
         }
 
@@ -156,6 +166,22 @@ extension KeyValueStore {
 
         private mutating func completeVarint(_ value: UInt64, at position: Int) throws(SnapshotError) {
             switch stage {
+            case .databaseCount:
+                guard value >= 1, value <= UInt64(KeyValueStore.databaseCount) else {
+                    throw SnapshotError(
+                        "database count \(value) at byte \(position) is not 1 to \(KeyValueStore.databaseCount)")
+                }
+                databasesLeft = Int(value)
+                stage = .databaseNumber
+            case .databaseNumber:
+                let first = databaseNumber < 0
+                guard first ? value == 0 : value > UInt64(databaseNumber) && value < UInt64(KeyValueStore.databaseCount)
+                else {
+                    throw SnapshotError(
+                        "database number \(value) at byte \(position) does not follow \(databaseNumber) (database 0 "
+                            + "first, then increasing, below \(KeyValueStore.databaseCount))")
+                }
+                beginDatabase(Int(value))
             case .level:
                 store.level = try checked(value, atMost: KeyValueStore.snapshotLevelLimit, "level", at: position)
                 stage = .splitPointer
@@ -276,13 +302,19 @@ extension KeyValueStore {
                 }
                 stage = .version
             case .version:
-                guard fixed[0] >= KeyValueStore.snapshotOldestVersion, fixed[0] <= KeyValueStore.snapshotVersion else {
+                let version = fixed[0]
+                guard version >= KeyValueStore.snapshotOldestVersion, version <= KeyValueStore.snapshotVersion else {
                     throw SnapshotError(
-                        "unsupported snapshot version \(fixed[0]); this node reads versions "
+                        "unsupported snapshot version \(version); this node reads versions "
                             + "\(KeyValueStore.snapshotOldestVersion) to \(KeyValueStore.snapshotVersion)")
                 }
-                version = fixed[0]
-                stage = .level
+                self.version = version
+                if version > KeyValueStore.singleDatabaseSnapshotVersion {
+                    stage = .databaseCount
+                } else {
+                    databasesLeft = 1
+                    beginDatabase(0)
+                }
             case .flags:
                 guard fixed[0] >> 4 == 0, let kind = ValueKind(rawValue: fixed[0] >> 1),
                     kind != .sortedSet || version >= 4
@@ -308,7 +340,11 @@ extension KeyValueStore {
                 collection.setScore(score, of: member[...])
                 try completeMember(at: position)
             case .digest:
-                guard Self.littleEndian(fixed) == store.digestSum else {
+                var digest: UInt64 = 0
+                for (number, keyspace) in databases.enumerated() {
+                    digest &+= KeyValueStore.databaseDigest(keyspace?.digestSum ?? 0, database: number)
+                }
+                guard Self.littleEndian(fixed) == digest else {
                     throw SnapshotError("contents do not match the recorded digest")
                 }
                 stage = version == 3 ? .done : .sessions
@@ -342,7 +378,24 @@ extension KeyValueStore {
             store.byteCount += shard.byteCount
             store.shards.append(shard)
             shard = StoreShard()
-            stage = store.shards.count == shardCount ? .digest : .keyCount
+            guard store.shards.count == shardCount else {
+                stage = .keyCount
+                return
+            }
+            var completed = Keyspace()
+            store.exchangeKeyspace(&completed)
+            databases[databaseNumber] = completed
+            databasesLeft -= 1
+            stage = databasesLeft == 0 ? .digest : .databaseNumber
+        }
+
+        /// Starts reading database `number`: its layout comes next, then its shards.
+        private mutating func beginDatabase(_ number: Int) {
+            var empty = Keyspace()
+            store.exchangeKeyspace(&empty)
+            store.shards = []
+            databaseNumber = number
+            stage = .level
         }
 
         private static func littleEndian(_ bytes: [UInt8]) -> UInt64 {

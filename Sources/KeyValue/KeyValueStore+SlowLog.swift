@@ -23,6 +23,11 @@ extension KeyValueStore {
     /// whose commands are noted each on its own.
     private static func slowLogArguments(_ command: [UInt8]) -> [[UInt8]] {
         guard let arguments = try? CommandArguments(decoding: command) else { return [] }  // malformed: nothing to show
+        if !arguments.isEmpty, let name = CommandName(arguments.bytes(at: 0)), DatabaseEntry.isEntry(name),
+            let entry = DatabaseEntry(arguments)
+        {
+            return slowLogArguments(entry.command)
+        }
         if !arguments.isEmpty,
             let kind = CommandName(arguments.bytes(at: 0)).flatMap(TransactionEntry.Kind.init(name:))
         {

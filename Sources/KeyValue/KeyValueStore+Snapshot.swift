@@ -2,8 +2,10 @@ import Replication
 
 /// Snapshots: the store frozen and streamed in bounded chunks to bring a new backup up (re-protection), and back.
 ///
-/// Layout, version 4, numbers as LEB128 varints unless marked:
-/// `"LKKV" · version (1 byte) · level · split pointer · shard count · shards · digest (8 bytes LE) · sessions`, where
+/// Layout, version 5, numbers as LEB128 varints unless marked:
+/// `"LKKV" · version (1 byte) · database count · databases · digest (8 bytes LE) · sessions`, where
+/// - a database is `number · level · split pointer · shard count · shards`; database 0 comes first, always, then
+///   every other database holding keys, in increasing number (`KeyValueStore+Databases`);
 /// - the shard count must be `2^level + split pointer` (the store's linear-hashing table, `KeyValueStore`);
 /// - each shard is `key count · records · TTL count · TTL order`, in shard order;
 /// - a record is `key length · key · flags (1 byte: bit 0 = has TTL, bits 1-3 = the `ValueKind`) · [expiry, Unix
@@ -17,9 +19,10 @@ import Replication
 /// - the digest is the keys' (the sessions carry their own), and the sessions are `SessionTable`'s encoding.
 /// Random picks (RANDOMKEY, active expiry) and KEYS index the shards and these two orders, so a restored backup
 /// must have the primary's layout exactly or its next random pick diverges: the snapshot carries the layout, not
-/// only the contents. The digest lets the restorer check the whole decode against what the primary had. Version 3 is
-/// version 4 without sorted sets and sessions; the restorer reads both, so a snapshot file an older node wrote still
-/// restores.
+/// only the contents. The digest (the store's, over every database) lets the restorer check the whole decode against
+/// what the primary had. The restorer also reads the two older versions, so a snapshot file an older node wrote still
+/// restores: version 4 is database 0 alone (no database count and numbers), version 3 is version 4 without sorted
+/// sets and sessions.
 ///
 /// Taking a snapshot copies the shard table (references to pages of shards), and a write afterwards copies only
 /// the page and the shard it touches (`ShardTable`), so the snapshot stays frozen at no cost proportional to the state. Writing
@@ -27,9 +30,11 @@ import Replication
 /// chunk continues in the next one, so a chunk never exceeds its byte limit, whatever the size of a collection.
 extension KeyValueStore {
     static let snapshotMagic: [UInt8] = Array("LKKV".utf8)
-    static let snapshotVersion: UInt8 = 4
-    /// The oldest version the restorer still reads: the same layout, without sorted sets.
+    static let snapshotVersion: UInt8 = 5
+    /// The oldest version the restorer still reads: database 0 alone, without sorted sets and sessions.
     static let snapshotOldestVersion: UInt8 = 3
+    /// The newest version without databases: database 0 alone, with sorted sets and sessions.
+    static let singleDatabaseSnapshotVersion: UInt8 = 4
     /// Largest level a snapshot may declare: 2^40 shards is far beyond any memory, so more can only be corruption.
     static let snapshotLevelLimit = 40
     /// Largest key a snapshot may hold: the same as a value, Redis's `proto-max-bulk-len`.
@@ -44,17 +49,28 @@ extension KeyValueStore {
     /// A restorer that builds a store from a snapshot's encoding, chunk by chunk.
     public func makeRestorer() -> Restorer { Restorer(slowLog: slowLog) }
 
-    /// A frozen store writing out its version-4 encoding a bounded chunk at a time.
+    /// A frozen store writing out its version-5 encoding a bounded chunk at a time.
     public struct Snapshot: StateSnapshot, Sendable {
         /// The next piece of the layout `advance()` produces.
         private enum Stage {
-            case header, shardStart, record, flags, member, memberValue, memberScore, expiryOrder, trailer, sessions
-            case finished
+            case header, databaseStart, shardStart, record, flags, member, memberValue, memberScore, expiryOrder
+            case trailer, sessions, finished
         }
 
-        private let shards: ShardTable
-        private let level: Int, splitPointer: Int, digest: UInt64
+        /// One database as the snapshot froze it.
+        private struct Database {
+            var number: Int
+            var shards: ShardTable
+            var level: Int, splitPointer: Int
+        }
+
+        /// Database 0, then the others holding keys, in increasing number.
+        private let databases: [Database]
+        private let digest: UInt64
         private var sessions: SessionTable.Snapshot
+        /// The database being written, and its shards.
+        private var databaseIndex = 0
+        private var shards: ShardTable
         /// Key and value bytes, plus a few bytes for each key and shard, plus the header and trailer.
         public let estimatedByteCount: Int
 
@@ -75,13 +91,25 @@ extension KeyValueStore {
         private var pendingExpiry: Int64?
 
         init(_ store: KeyValueStore) {
-            shards = store.shards
-            level = store.level
-            splitPointer = store.splitPointer
-            digest = store.digestSum
+            var databases: [Database] = []
+            var estimate = 32
+            for number in 0..<KeyValueStore.databaseCount {
+                guard let keyspace = store.keyspace(of: number), number == 0 || keyspace.count > 0 else { continue }
+                databases.append(
+                    Database(
+                        number: number, shards: keyspace.shards, level: keyspace.level,
+                        splitPointer: keyspace.splitPointer))
+                estimate += keyspace.byteCount + 4 * keyspace.count + 4 * keyspace.shards.count + 8
+            }
+            if databases.first?.number != 0 {
+                // Database 0 is parked empty (nil) only while another is selected; a snapshot is never taken then.
+                databases.insert(Database(number: 0, shards: [StoreShard()], level: 0, splitPointer: 0), at: 0)
+            }
+            self.databases = databases
+            shards = databases[0].shards
+            digest = store.combinedDigest
             sessions = SessionTable.Snapshot(store.sessions)
-            estimatedByteCount = store.byteCount + 4 * store.count + 4 * store.shards.count + 32
-                + sessions.estimatedByteCount
+            estimatedByteCount = estimate + sessions.estimatedByteCount
         }
 
         /// Whether every byte of the encoding has been returned.
@@ -118,8 +146,15 @@ extension KeyValueStore {
             case .header:
                 carry.append(contentsOf: KeyValueStore.snapshotMagic)
                 carry.append(KeyValueStore.snapshotVersion)
-                Varint.append(UInt64(level), to: &carry)
-                Varint.append(UInt64(splitPointer), to: &carry)
+                Varint.append(UInt64(databases.count), to: &carry)
+                stage = .databaseStart
+            case .databaseStart:
+                let database = databases[databaseIndex]
+                shards = database.shards
+                shardIndex = 0
+                Varint.append(UInt64(database.number), to: &carry)
+                Varint.append(UInt64(database.level), to: &carry)
+                Varint.append(UInt64(database.splitPointer), to: &carry)
                 Varint.append(UInt64(shards.count), to: &carry)
                 stage = .shardStart
             case .shardStart:
@@ -202,7 +237,12 @@ extension KeyValueStore {
                 let shard = shards[shardIndex]
                 guard position < shard.expiringCount else {
                     shardIndex += 1
-                    stage = shardIndex == shards.count ? .trailer : .shardStart
+                    guard shardIndex == shards.count else {
+                        stage = .shardStart
+                        return
+                    }
+                    databaseIndex += 1
+                    stage = databaseIndex == databases.count ? .trailer : .databaseStart
                     return
                 }
                 Varint.append(UInt64(shard.keyPosition(ofExpiryPosition: position)), to: &carry)

@@ -1,8 +1,20 @@
 import Replication
 
 extension KeyValueStore {
-    /// `keys` and `expires`, the store's running counts, for INFO's keyspace line, and the open `sessions`; constant time.
+    /// `keys` and `expires`, database 0's running counts, `db<N>_keys` and `db<N>_expires` for each other database
+    /// holding keys, for INFO's keyspace lines, and the open `sessions`; O(databases), and for a store using database
+    /// 0 alone the figures it always had (the runtime reads them every status publication).
     public var statistics: [String: UInt64] {
-        ["keys": UInt64(count), "expires": UInt64(expiringCount), "sessions": UInt64(sessions.count)]
+        let first = counts(of: 0)
+        var figures = [
+            "keys": UInt64(first.keys), "expires": UInt64(first.expiring), "sessions": UInt64(sessions.count),
+        ]
+        for database in 1..<Self.databaseCount {
+            let counts = counts(of: database)
+            guard counts.keys > 0 else { continue }
+            figures["db\(database)_keys"] = UInt64(counts.keys)
+            figures["db\(database)_expires"] = UInt64(counts.expiring)
+        }
+        return figures
     }
 }

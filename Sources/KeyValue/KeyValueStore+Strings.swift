@@ -172,25 +172,6 @@ extension KeyValueStore {
         return writer.bytes
     }
 
-    /// `FLUSHALL [ASYNC|SYNC]` (and FLUSHDB, the same with one database): +OK.
-    mutating func flush(_ arguments: CommandArguments) -> [UInt8] {
-        if arguments.count > 2 { return Replies.syntaxError }
-        if arguments.count == 2 && !ASCII.equals(arguments.bytes(at: 1), "async")
-            && !ASCII.equals(arguments.bytes(at: 1), "sync")
-        {
-            return Replies.syntaxError
-        }
-        removeAll()
-        return Replies.ok
-    }
-
-    /// `SELECT index`: there is one database, number 0.
-    static func select(_ indexArgument: [UInt8]) -> [UInt8] {
-        guard let index = DecimalInteger.parse(indexArgument), index >= Int64(Int32.min), index <= Int64(Int32.max)
-        else { return Replies.notInteger }
-        return index == 0 ? Replies.ok : Replies.databaseOutOfRange
-    }
-
     /// `INCRBY key increment` and `DECRBY key decrement`.
     mutating func incrementBy(_ arguments: CommandArguments, isDecrement: Bool, clock: Clock) -> [UInt8] {
         guard let amount = DecimalInteger.parse(arguments.bytes(at: 2)) else { return Replies.notInteger }

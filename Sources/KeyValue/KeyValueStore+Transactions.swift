@@ -14,12 +14,14 @@ extension KeyValueStore {
         case .watch(let token, let keys):
             var cachedNanoseconds: Int64?
             // The clock is read only for a key with a TTL, which the replicated state decides: alike on both nodes.
-            let flagged = keys.map { key -> (key: [UInt8], isStale: Bool) in
+            // The keys of the selected database: a connection's WATCH comes in its database's `DatabaseEntry`.
+            let flagged = keys.map { key -> (key: WatchedKeys.Key, isStale: Bool) in
                 let stored = StoreKey(key)
-                guard isPresent(stored), let expiresAt = expiry(of: stored) else { return (key, false) }
+                let watched = WatchedKeys.Key(database: selectedDatabase, key: key)
+                guard isPresent(stored), let expiresAt = expiry(of: stored) else { return (watched, false) }
                 let now = cachedNanoseconds ?? context.wallClockNanoseconds()
                 cachedNanoseconds = now
-                return (key, Self.milliseconds(now) > expiresAt)
+                return (watched, Self.milliseconds(now) > expiresAt)
             }
             watchedKeys.watch(token, keys: flagged)
             return Replies.ok
@@ -42,10 +44,8 @@ extension KeyValueStore {
             // Read on both nodes whatever the watch holds: only the judgement below may depend on node-local state.
             let now = Self.milliseconds(context.wallClockNanoseconds())
             let aborted = context.observed {
-                watchedKeys.isAborted(token) { key in
-                    let key = StoreKey(key)
-                    guard isPresent(key), let expiresAt = expiry(of: key) else { return false }
-                    return now > expiresAt
+                watchedKeys.isAborted(token) { watched in
+                    keyspace(of: watched.database)?.hasExpired(StoreKey(watched.key), nowMilliseconds: now) ?? false
                 } ? 1 : 0
             }
             watchedKeys.end(token)
@@ -86,6 +86,6 @@ extension KeyValueStore {
     mutating func touchWatchedKey(_ key: StoreKey, inShard index: Int, wasPresent: Bool) {
         let isPresentNow = isPresent(key, inShard: index)
         guard wasPresent || isPresentNow else { return }
-        watchedKeys.touch(Array(key.bytes), exists: isPresentNow)
+        watchedKeys.touch(WatchedKeys.Key(database: selectedDatabase, key: Array(key.bytes)), exists: isPresentNow)
     }
 }

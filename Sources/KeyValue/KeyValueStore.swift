@@ -57,6 +57,11 @@ public struct KeyValueStore: StateMachine, Sendable {
     var byteCount = 0
     /// Client sessions: the saved replies that make a retried `SESSION EXEC` apply once (`KeyValueStore+Sessions`).
     var sessions = SessionTable()
+    /// The database whose keys the properties above hold: 0 but while a `DatabaseEntry` is applied
+    /// (`KeyValueStore+Databases`).
+    var selectedDatabase = 0
+    /// The other databases' keys, by number; nil for an empty database and for the selected one.
+    var parkedKeyspaces = KeyValueStore.noParkedKeyspaces
     /// The keys this node's connections WATCH: node-local, outside the digest and the snapshot (`WatchedKeys`).
     var watchedKeys = WatchedKeys()
     /// Where slow commands are noted (`KeyValueStore+SlowLog`); node-local, nil for none.
@@ -85,6 +90,9 @@ public struct KeyValueStore: StateMachine, Sendable {
                 return applyTransactionEntry(kind, arguments, context: &context)
             }
             if ASCII.equals(arguments.bytes(at: 0), "session") { return applySession(arguments, context: &context) }
+            if let name = CommandName(arguments.bytes(at: 0)), DatabaseEntry.isEntry(name) {
+                return applyInDatabase(arguments, context: &context)
+            }
             return Replies.unknownCommand(Array(arguments))
         }
         guard command.accepts(argumentCount: arguments.count) else { return Replies.wrongArity(command.rawValue) }
@@ -122,8 +130,10 @@ public struct KeyValueStore: StateMachine, Sendable {
         case .keys: matchingKeys(arguments, clock: clock)
         case .dbsize: RESPWriter.integer(Int64(count))
         case .randomkey: preconditionFailure("RANDOMKEY is answered before dispatch, with its random value")
-        case .flushall, .flushdb: flush(arguments)
+        case .flushall, .flushdb: flush(arguments, allDatabases: command == .flushall)
         case .select: Self.select(arguments[1])
+        case .swapdb: swapDatabases(arguments, clock: clock)
+        case .move: move(arguments, clock: clock)
         case .incr: incrementBy(arguments.key(at: 1), 1, clock: clock)
         case .decr: incrementBy(arguments.key(at: 1), -1, clock: clock)
         case .incrby, .decrby: incrementBy(arguments, isDecrement: command == .decrby, clock: clock)
@@ -276,17 +286,6 @@ extension KeyValueStore {
         return removed
     }
 
-    /// Deletes every key (FLUSHALL): back to the initial single shard. The watches of keys that existed are spoiled;
-    /// the watches themselves are this node's, not the state's, so they stay.
-    mutating func removeAll() {
-        var watchedKeys = self.watchedKeys
-        if !watchedKeys.isEmpty { watchedKeys.touchAll { isPresent(StoreKey($0)) } }
-        let slowLog = self.slowLog
-        self = KeyValueStore()
-        self.watchedKeys = watchedKeys
-        self.slowLog = slowLog
-    }
-
     /// Splits the shard at the split pointer into itself and a new last shard: the keys whose hash has bit `level`
     /// set move. O(one shard).
     mutating func splitShard() {
@@ -338,8 +337,14 @@ extension KeyValueStore {
         return shards[index].find(key, hash: hash).map { shards[index].valueCapacity(at: $0) }
     }
 
-    /// Checks that the shards, the totals and the layout agree; for tests and debug builds.
+    /// Checks that the shards, the totals and the layout agree, in every database; for tests and debug builds.
     func checkInvariants() {
+        checkSelectedInvariants()
+        checkParkedInvariants()
+    }
+
+    /// `checkInvariants` for the selected database.
+    func checkSelectedInvariants() {
         precondition(splitPointer < 1 << level, "the split pointer passed the end of the round")
         precondition(shards.count == (1 << level) + splitPointer, "the shard count does not match level and pointer")
         var keys = 0, expiring = 0, bytes = 0

@@ -5,7 +5,7 @@ import Darwin
 #endif
 import Synchronization
 
-/// What every connection asks, as Redis's MONITOR shows it: one `+<unix time> [0 id=<client>] "arg" ...` line per
+/// What every connection asks, as Redis's MONITOR shows it: one `+<unix time> [<db> <client address>] "arg" ...` line per
 /// request, built by the client protocol as it parses, taken by the runtime once per round for the monitors.
 ///
 /// Built only while some connection monitors (the runtime says so), so a node without monitors pays one atomic load
@@ -35,13 +35,14 @@ public final class MonitorFeed: Sendable {
         if !wanted { pending.withLock { $0 = Pending() } }
     }
 
-    /// Adds the line for `arguments`, sent by connection `clientID`.
-    func note(_ arguments: CommandArguments, clientID: UInt64) {
+    /// Adds the line for `arguments`, sent by connection `clientID` from `peerAddress` with `database` selected; a
+    /// connection whose address is unknown shows as `id=<client>`.
+    func note(_ arguments: CommandArguments, clientID: UInt64, peerAddress: String?, database: Int) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let microseconds = String(now.tv_nsec / 1_000)
         var line = Array("+\(now.tv_sec).\(String(repeating: "0", count: 6 - microseconds.count))\(microseconds)".utf8)
-        line += Array(" [0 id=\(clientID)]".utf8)
+        line += Array(" [\(database) \(peerAddress ?? "id=\(clientID)")]".utf8)
         for position in arguments.indices {
             line.append(UInt8(ascii: " "))
             Self.appendQuoted(arguments.bytes(at: position), to: &line)

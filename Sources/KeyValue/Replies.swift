@@ -12,6 +12,7 @@ enum Replies {
     static let overflow = RESPWriter.error("ERR increment or decrement would overflow")
     static let decrementOverflow = RESPWriter.error("ERR decrement would overflow")
     static let databaseOutOfRange = RESPWriter.error("ERR DB index is out of range")
+    static let sameObject = RESPWriter.error("ERR source and destination objects are the same")
     static let wrongType = RESPWriter.error("WRONGTYPE Operation against a key holding the wrong kind of value")
     static let stringTooLong = RESPWriter.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
 

@@ -11,6 +11,13 @@
 /// `keyBytesLimit` bytes of keys, the oldest watch is dropped, and an EXEC whose watch is gone aborts, as if its keys
 /// had changed. A client retries an aborted EXEC, so the bound costs a retry, never a lost update.
 struct WatchedKeys: Sendable {
+    /// A watched key: its name in its database. A connection watches a key of the database it selected, and only a
+    /// change there spoils the watch (Redis's `watchedKey` holds the `redisDb`).
+    struct Key: Hashable, Sendable {
+        var database: Int
+        var key: [UInt8]
+    }
+
     /// Watches held at once: well above the connections a node serves (`clientConnectionsLimit`), so only watches
     /// left behind by closed connections are dropped in practice.
     static let watchesLimit = 16_384
@@ -23,7 +30,7 @@ struct WatchedKeys: Sendable {
     private struct Watch: Sendable {
         /// The keys watched, each with Redis's `expired` flag: whether it existed but had already expired at WATCH.
         /// A stale key's deletion is no change (it already counted as missing), so it does not spoil the watch.
-        var keys: [[UInt8]: Bool] = [:]
+        var keys: [Key: Bool] = [:]
         /// Redis's `CLIENT_DIRTY_CAS`: a watched key changed; the keys are dropped then, since nothing can undo it.
         var isSpoiled = false
     }
@@ -33,7 +40,7 @@ struct WatchedKeys: Sendable {
     private var keyBytes = 0
     private var watches: [WatchToken: Watch] = [:]
     /// The watches of each watched key, in the order they began watching it.
-    private var watchesByKey: [[UInt8]: [WatchToken]] = [:]
+    private var watchesByKey: [Key: [WatchToken]] = [:]
     /// Tokens in the order their watches began, from `oldestIndex` on; may name watches already ended, skipped when
     /// met. Compacted whenever ended ones outnumber the live watches (plus a few), so it stays within about twice them.
     private var order: [WatchToken] = []
@@ -51,7 +58,7 @@ struct WatchedKeys: Sendable {
     /// `token` watches `keys` from now on, each flagged stale when it exists but has expired. A spoiled watch stays
     /// spoiled and adds nothing (Redis: no point in watching once dirty). May drop the oldest watches, this one
     /// included, to stay within the bounds.
-    mutating func watch(_ token: WatchToken, keys: [(key: [UInt8], isStale: Bool)]) {
+    mutating func watch(_ token: WatchToken, keys: [(key: Key, isStale: Bool)]) {
         if watches[token] == nil {
             watches[token] = Watch()
             order.append(token)
@@ -61,7 +68,7 @@ struct WatchedKeys: Sendable {
             watches[token]?.keys[key] = isStale
             watchesByKey[key, default: []].append(token)
             pairCount += 1
-            keyBytes += key.count
+            keyBytes += key.key.count
         }
         while watches.count > Self.watchesLimit || pairCount > Self.pairsLimit || keyBytes > Self.keyBytesLimit {
             dropOldest()
@@ -73,7 +80,7 @@ struct WatchedKeys: Sendable {
     ///
     /// A stale key that is overwritten rather than deleted spoils the watch: it gained a value. (Redis 7.0.15 stops at
     /// such a watcher instead, leaving it and the watchers after it unspoiled; later releases spoil it.)
-    mutating func touch(_ key: [UInt8], exists: Bool) {
+    mutating func touch(_ key: Key, exists: Bool) {
         guard let tokens = watchesByKey[key] else { return }
         for token in tokens {
             guard let isStale = watches[token]?.keys[key] else { continue }
@@ -85,18 +92,49 @@ struct WatchedKeys: Sendable {
         }
     }
 
-    /// The store is about to be emptied (FLUSHALL, FLUSHDB): every watch of a key that `exists` spoils, except that a
-    /// stale key's deletion only clears its flag (Redis's `touchAllWatchedKeysInDb`). Costs one `exists` per watched
-    /// key, at most `pairsLimit`.
-    mutating func touchAll(exists: ([UInt8]) -> Bool) {
+    /// Databases are about to be emptied (FLUSHALL, FLUSHDB): every watch of a key that `exists` (false for the keys
+    /// of a database that stays) spoils, except that a stale key's deletion only clears its flag (Redis's
+    /// `touchAllWatchedKeysInDb` without a replacement). Costs one `exists` per watched key, at most `pairsLimit`.
+    mutating func touchAll(exists: (Key) -> Bool) {
         let present = watchesByKey.keys.filter(exists)
         for key in present { touch(key, exists: false) }
+    }
+
+    /// The keys of `database` are about to be replaced with another database's (SWAPDB): Redis's
+    /// `touchAllWatchedKeysInDb(emptied, replaced_with)`. A watch of a key that `existed` here or exists in the
+    /// `replacement` spoils, except where nothing a client could see changes: a stale key replaced by none (the flag
+    /// clears) or by another stale one, and a missing key replaced by a stale one (the flag is set). Costs a lookup
+    /// per watched key, at most `pairsLimit`.
+    mutating func replaceAll(
+        inDatabase database: Int, existed: ([UInt8]) -> Bool,
+        replacement: ([UInt8]) -> (exists: Bool, isExpired: Bool)
+    ) {
+        let affected = watchesByKey.keys.filter { $0.database == database }
+        for key in affected {
+            let existedHere = existed(key.key)
+            let (existsThere, isExpiredThere) = replacement(key.key)
+            guard existedHere || existsThere, let tokens = watchesByKey[key] else { continue }
+            for token in tokens {
+                guard let isStale = watches[token]?.keys[key] else { continue }
+                if isStale {
+                    if !existsThere {
+                        watches[token]?.keys[key] = false
+                        continue
+                    }
+                    if isExpiredThere { continue }
+                } else if !existedHere && isExpiredThere {
+                    watches[token]?.keys[key] = true
+                    continue
+                }
+                spoil(token)
+            }
+        }
     }
 
     /// Whether an EXEC under `token` must abort: its watch is gone (dropped for the bounds, or never reached this
     /// node), spoiled, or one of its keys that was live at WATCH has expired since (`isExpired`), which Redis counts
     /// as a change even before the key is deleted.
-    func isAborted(_ token: WatchToken, isExpired: ([UInt8]) -> Bool) -> Bool {
+    func isAborted(_ token: WatchToken, isExpired: (Key) -> Bool) -> Bool {
         guard let watch = watches[token] else { return true }
         if watch.isSpoiled { return true }
         return watch.keys.contains { key, isStale in !isStale && isExpired(key) }
@@ -125,7 +163,7 @@ struct WatchedKeys: Sendable {
             watchesByKey[key]?.removeAll { $0 == token }
             if watchesByKey[key]?.isEmpty == true { watchesByKey[key] = nil }
             pairCount -= 1
-            keyBytes -= key.count
+            keyBytes -= key.key.count
         }
         watches[token]?.keys = [:]
     }

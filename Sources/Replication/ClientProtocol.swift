@@ -78,6 +78,10 @@ public protocol ClientProtocol: Sendable {
     /// A fresh session for a new connection; `clientID` is unique within the process (for `CLIENT ID`).
     func makeSession(clientID: UInt64) -> Session
 
+    /// A fresh session for a new connection from `peerAddress` (`host:port`; nil when the socket could not say), for
+    /// protocols that show where a request came from (Redis's MONITOR). The default is `makeSession(clientID:)`.
+    func makeSession(clientID: UInt64, peerAddress: String?) -> Session
+
     /// Adds bytes read from the connection.
     func append(_ bytes: UnsafeRawBufferPointer, to session: inout Session)
 
@@ -128,6 +132,11 @@ public protocol ClientProtocol: Sendable {
 }
 
 extension ClientProtocol {
+    /// `makeSession(clientID:)`: the address goes unused.
+    public func makeSession(clientID: UInt64, peerAddress: String?) -> Session {
+        makeSession(clientID: clientID)
+    }
+
     /// `rejectionReply` with the refusal's description as the reason.
     public func refusalReply(_ refusal: ConnectionRefusal, status: NodeStatus) -> [UInt8] {
         rejectionReply(reason: refusal.description, status: status)

@@ -41,11 +41,13 @@ extension ClientPort {
         }
         let id = nextClientID
         nextClientID += 1
+        // For CLIENT LIST's addr= and laddr= and MONITOR's lines; a socket that cannot say (already reset) shows none.
+        let peerAddress = try? TCP.peerAddress(of: socket)
         let client = Client(
-            index: index, id: id, registration: registration, session: clientProtocol.makeSession(clientID: id),
+            index: index, id: id, registration: registration,
+            session: clientProtocol.makeSession(clientID: id, peerAddress: peerAddress?.description),
             pendingRepliesLimit: pendingRepliesLimit)
-        // For CLIENT LIST's addr= and laddr=; a socket that cannot say (already reset) shows none.
-        client.peerAddress = try? TCP.peerAddress(of: socket)
+        client.peerAddress = peerAddress
         client.localAddress = try? TCP.localAddress(of: socket)
         clients[index] = client
         connectionCount += 1

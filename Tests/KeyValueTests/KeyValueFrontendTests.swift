@@ -79,7 +79,7 @@ struct KeyValueFrontendTests {
         #expect(Self.localText(Self.route("ping", "hi")) == "$2\r\nhi\r\n")
         #expect(Self.localText(Self.route("ECHO", "hey", status: Self.backup)) == "$3\r\nhey\r\n")
         #expect(Self.localText(Self.route("SELECT", "0", status: Self.backup)) == "+OK\r\n")
-        #expect(Self.localText(Self.route("SELECT", "2")) == "-ERR DB index is out of range\r\n")
+        #expect(Self.localText(Self.route("SELECT", "16")) == "-ERR DB index is out of range\r\n")
         #expect(Self.route("QUIT") == .quit(reply: bytes("+OK\r\n")))
     }
 

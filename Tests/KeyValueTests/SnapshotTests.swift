@@ -169,7 +169,7 @@ struct SnapshotTests {
         }
         var badVersion = good
         badVersion[4] = 2
-        #expect(throws: SnapshotError("unsupported snapshot version 2; this node reads versions 3 to 4")) {
+        #expect(throws: SnapshotError("unsupported snapshot version 2; this node reads versions 3 to 5")) {
             try KeyValueStore.restored(from: badVersion)
         }
         #expect(throws: SnapshotError.self) { try KeyValueStore.restored(from: good + [0]) }
@@ -212,7 +212,7 @@ struct SnapshotTests {
     func keyInWrongShard() {
         // Level 1: two shards; shard 0 holds the keys whose hash has bit 0 clear.
         let misplaced = (0..<100).map { bytes("k\($0)") }.first { ShardHash.of($0[...]) & 1 == 1 }!
-        var encoding = KeyValueStore.snapshotMagic + [KeyValueStore.snapshotVersion, 1, 0, 2]
+        var encoding = KeyValueStore.snapshotMagic + [KeyValueStore.snapshotVersion, 1, 0, 1, 0, 2]
         encoding += [1, UInt8(misplaced.count)] + misplaced + [0, 1, UInt8(ascii: "v"), 0]
         encoding += [0, 0] + [UInt8](repeating: 0, count: 8)
         #expect(throws: SnapshotError.self) { try KeyValueStore.restored(from: encoding) }
@@ -225,7 +225,7 @@ struct SnapshotTests {
 
     @Test("lengths beyond their limits are refused as they are read, before anything is reserved")
     func hugeLengths() {
-        let header = KeyValueStore.snapshotMagic + [KeyValueStore.snapshotVersion, 0, 0, 1, 1]
+        let header = KeyValueStore.snapshotMagic + [KeyValueStore.snapshotVersion, 1, 0, 0, 0, 1, 1]
         var restorer = KeyValueStore().makeRestorer()
         let tooLong = UInt64(KeyValueStore.snapshotKeyBytesLimit) + 1
         var length: [UInt8] = []
@@ -236,7 +236,7 @@ struct SnapshotTests {
         // A key count of 2^63 - 1 is taken at its word only as far as records arrive: the end finds it truncated.
         var counted = KeyValueStore().makeRestorer()
         let huge: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F]
-        #expect(throws: Never.self) { try counted.consume(KeyValueStore.snapshotMagic + [KeyValueStore.snapshotVersion, 0, 0, 1] + huge) }
+        #expect(throws: Never.self) { try counted.consume(KeyValueStore.snapshotMagic + [KeyValueStore.snapshotVersion, 1, 0, 0, 0, 1] + huge) }
         #expect(throws: SnapshotError.self) { _ = try counted.finish() }
     }
 }
@@ -363,24 +363,33 @@ struct CollectionSnapshotTests {
         }
     }
 
-    @Test("a version-3 snapshot (no sorted sets) still restores; a sorted set in one, or a later version, is refused")
-    func olderVersion() throws {
+    @Test("version 4 (database 0 alone) and 3 (no sorted sets, no sessions) still restore; a later version is refused")
+    func olderVersions() throws {
+        // A one-database store's version 5 is version 4 with a database count (1) and number (0) after the version.
+        func olderEncoding(_ store: KeyValueStore, version: UInt8) -> [UInt8] {
+            let current = store.encoded()
+            #expect(current[4] == KeyValueStore.snapshotVersion && current[5] == 1 && current[6] == 0)
+            var older = Array(current[..<4]) + [4] + Array(current[7...])
+            // Version 3 also ends at the digest: without version 4's sessions section (49 bytes for no sessions).
+            if version == 3 { older = Array(older.dropLast(49)) }
+            older[4] = version
+            return older
+        }
+        let withSortedSet = Self.sample().store
+        let restoredFour = try KeyValueStore.restored(from: olderEncoding(withSortedSet, version: 4))
+        #expect(restoredFour.digest() == withSortedSet.digest())
+        #expect(restoredFour.keyOrder == withSortedSet.keyOrder)
         let store = Self.sampleWithoutSortedSets()
-        // Version 3 also ends at the digest: without version 4's sessions section (49 bytes for no sessions).
-        var encoded = Array(store.encoded().dropLast(49))
-        #expect(encoded[4] == KeyValueStore.snapshotVersion)
-        encoded[4] = 3
+        var encoded = olderEncoding(store, version: 3)
         let restored = try KeyValueStore.restored(from: encoded)
         #expect(restored.digest() == store.digest())
         #expect(restored.keyOrder == store.keyOrder)
-        var withSortedSet = Array(Self.sample().store.encoded().dropLast(49))
-        withSortedSet[4] = 3
-        #expect { try KeyValueStore.restored(from: withSortedSet) } throws: { error in
+        #expect { try KeyValueStore.restored(from: olderEncoding(withSortedSet, version: 3)) } throws: { error in
             (error as? SnapshotError)?.reason.contains("name no kind of value") == true
         }
         encoded[4] = KeyValueStore.snapshotVersion + 1
         #expect { try KeyValueStore.restored(from: encoded) } throws: { error in
-            (error as? SnapshotError)?.reason.contains("unsupported snapshot version 5; this node reads versions 3 to 4")
+            (error as? SnapshotError)?.reason.contains("unsupported snapshot version 6; this node reads versions 3 to 5")
                 == true
         }
     }
@@ -388,7 +397,7 @@ struct CollectionSnapshotTests {
     @Test("an empty collection, an unknown kind and a repeated field are refused by name")
     func malformedCollections() {
         func encoding(_ record: [UInt8]) -> [UInt8] {
-            KeyValueStore.snapshotMagic + [KeyValueStore.snapshotVersion, 0, 0, 1, 1] + record + [0]
+            KeyValueStore.snapshotMagic + [KeyValueStore.snapshotVersion, 1, 0, 0, 0, 1, 1] + record + [0]
                 + [UInt8](repeating: 0, count: 8)
         }
         let key: [UInt8] = [1, UInt8(ascii: "h")]

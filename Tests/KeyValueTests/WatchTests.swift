@@ -221,11 +221,12 @@ struct WatchTests {
 @Suite("transactions: the watch table")
 struct WatchedKeysTests {
     static func token(_ client: UInt64) -> WatchToken { WatchToken(epoch: 1, clientID: client, cycle: 0) }
+    static func key(_ bytes: [UInt8]) -> WatchedKeys.Key { WatchedKeys.Key(database: 0, key: bytes) }
 
     @Test("past its bound of watches the oldest is dropped, and an EXEC under a dropped watch aborts")
     func oldestWatchDropped() {
         var table = WatchedKeys()
-        for client in 0...UInt64(WatchedKeys.watchesLimit) { table.watch(Self.token(client), keys: [([1], false)]) }
+        for client in 0...UInt64(WatchedKeys.watchesLimit) { table.watch(Self.token(client), keys: [(Self.key([1]), false)]) }
         #expect(table.watchCount == WatchedKeys.watchesLimit)
         #expect(table.isAborted(Self.token(0)) { _ in false })
         #expect(!table.isAborted(Self.token(1)) { _ in false })
@@ -234,10 +235,10 @@ struct WatchedKeysTests {
     @Test("past its bound of watched keys the oldest watches go first")
     func pairsBounded() {
         var table = WatchedKeys()
-        let keys = (0..<(WatchedKeys.pairsLimit / 2)).map { (key: Array("k\($0)".utf8), isStale: false) }
+        let keys = (0..<(WatchedKeys.pairsLimit / 2)).map { (key: Self.key(Array("k\($0)".utf8)), isStale: false) }
         table.watch(Self.token(1), keys: keys)
         table.watch(Self.token(2), keys: keys)
-        table.watch(Self.token(3), keys: [([1], false)])
+        table.watch(Self.token(3), keys: [(Self.key([1]), false)])
         #expect(table.pairCount <= WatchedKeys.pairsLimit)
         #expect(table.isAborted(Self.token(1)) { _ in false })
         #expect(!table.isAborted(Self.token(3)) { _ in false })
@@ -247,7 +248,7 @@ struct WatchedKeysTests {
     func endedWatchesFreed() {
         var table = WatchedKeys()
         for client in 0..<UInt64(3 * WatchedKeys.watchesLimit) {
-            table.watch(Self.token(client), keys: [(Array("k\(client % 7)".utf8), false)])
+            table.watch(Self.token(client), keys: [(Self.key(Array("k\(client % 7)".utf8)), false)])
             table.end(Self.token(client))
         }
         #expect(table.isEmpty)
