@@ -3,6 +3,7 @@ public struct BenchmarkPlan: Sendable {
     /// What `--only` can select.
     public enum Part: String, Sendable, CaseIterable {
         case floors, lockstep, redis, sessions, failover, backpressure, scale, durability
+        case redisBenchmark = "redis-benchmark"
     }
 
     public var name: String
@@ -45,6 +46,9 @@ public struct BenchmarkPlan: Sendable {
     public var durabilityPolicies: [FsyncPolicy] = FsyncPolicy.allCases
     /// Keys loaded before the durability group kills every process and times the restart.
     public var comebackKeys = 1_000_000
+    /// The redis-benchmark group's `-n` (requests per test of its default list) and `-c`.
+    public var redisBenchmarkRequests = 20_000
+    public var redisBenchmarkClients = 50
 
     /// The full profile: 3 interleaved rounds of 2-second cases, 10 failovers; about 5 minutes.
     public static let full = BenchmarkPlan(
@@ -65,6 +69,7 @@ public struct BenchmarkPlan: Sendable {
             failoverCycles: 3, backpressureStopNanoseconds: 2_000_000_000)
         plan.durabilityPolicies = [.always]
         plan.comebackKeys = 2_000
+        plan.redisBenchmarkRequests = 2_000
         return plan
     }()
 

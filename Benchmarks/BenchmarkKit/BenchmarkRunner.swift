@@ -136,6 +136,7 @@ public final class BenchmarkRunner {
         if parts.contains(.backpressure), let lockstep { runBackpressure(lockstep) }
         if parts.contains(.durability), !plan.durabilityPolicies.isEmpty { runDurability(lockstep, redis) }
         if parts.contains(.scale), !plan.scaleKeyCounts.isEmpty { runScale(lockstep, redis) }
+        if parts.contains(.redisBenchmark) { runRedisBenchmark(lockstep, redis) }
         return report
     }
 
@@ -267,7 +268,9 @@ public final class BenchmarkRunner {
     }
 
     func locateLockstep(ownPath: String?) -> String? {
-        let needed: Set<BenchmarkPlan.Part> = [.lockstep, .sessions, .failover, .backpressure, .scale, .durability]
+        let needed: Set<BenchmarkPlan.Part> = [
+            .lockstep, .sessions, .failover, .backpressure, .scale, .durability, .redisBenchmark,
+        ]
         guard !plan.parts.isDisjoint(with: needed) else { return nil }
         let candidate = options.lockstepPath ?? ownPath.map { "\(TextFile.directory(of: $0))/lockstep" }
         if let candidate, TextFile.isExecutable(candidate) { return candidate }
@@ -282,6 +285,7 @@ public final class BenchmarkRunner {
     func locateRedis() -> String? {
         let isNeeded = plan.parts.contains(.redis) || plan.parts.contains(.scale) && !plan.scaleKeyCounts.isEmpty
             || plan.parts.contains(.durability) && !plan.durabilityPolicies.isEmpty
+            || plan.parts.contains(.redisBenchmark)
         guard isNeeded else {
             return nil
         }

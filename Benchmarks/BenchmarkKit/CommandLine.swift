@@ -22,7 +22,7 @@ public enum BenchmarkCommandLine {
           --rounds N           interleaved rounds (default 3; figures are medians with min–max)
           --json PATH          also write the report as one JSON object to PATH
           --only GROUPS        run only these: floors, lockstep, redis, sessions, failover, backpressure, scale,
-                               durability (comma-separated)
+                               durability, redis-benchmark (comma-separated)
           --duration SECONDS   measured time per case (default 2, quick 0.5)
           --failover-cycles N  kill -9 cycles (default 10, quick 3)
           --keys N             keys cycled through by SET and GET (default 10000, quick 2000)

@@ -21,6 +21,7 @@ extension Report {
             ("backpressure", backpressure.map(Self.json) ?? .null),
             ("durability", durabilityJSON()),
             ("scale", .array(scale.map(Self.json))),
+            ("redisBenchmark", redisBenchmarkJSON()),
             ("errors", .number(Double(totalErrors))),
             ("notes", .array(notes.map(JSONValue.string))),
         ]

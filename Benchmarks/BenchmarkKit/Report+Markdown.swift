@@ -17,6 +17,7 @@ extension Report {
         lines.append(contentsOf: backpressureSection())
         lines.append(contentsOf: durabilitySection())
         lines.append(contentsOf: scaleSection())
+        lines.append(contentsOf: redisBenchmarkSection())
         if !notes.isEmpty {
             lines.append("### Notes")
             lines.append("")

@@ -18,6 +18,8 @@ public struct Report: Sendable {
     public var scale: [ScaleResult] = []
     /// The durability group's restart and context; its SET cases are in `rounds` like every other case.
     public var durability: DurabilityResult?
+    /// The redis-benchmark group's runs; nil when it did not run.
+    public var redisBenchmark: RedisBenchmarkResult?
     /// The sessions group's side-by-side comparisons; empty when the group did not run.
     public var sessionComparisons: [SessionComparison] = []
     /// Things the reader must know: a missing Redis, a missing binary, a group that failed.
