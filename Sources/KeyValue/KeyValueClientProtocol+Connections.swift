@@ -1,6 +1,6 @@
 import Replication
 
-/// CLIENT LIST, CLIENT INFO and CLIENT KILL over every open connection, which the runtime hands over
+/// CLIENT LIST, CLIENT INFO, CLIENT KILL and PUBSUB (`KeyValueClientProtocol+Publish`) over every open connection, which the runtime hands over
 /// (`ClientRequest.aboutConnections`), with Redis 7.0's filters, replies and errors.
 extension KeyValueClientProtocol {
     /// Answers `CLIENT LIST|INFO|KILL ...` (`query` is its `KeyValueCommand` encoding) from `asker`.
@@ -11,6 +11,9 @@ extension KeyValueClientProtocol {
         guard let arguments = try? KeyValueCommand.decode(query), arguments.count >= 2 else {
             // Only this protocol builds queries; bytes that do not decode are a bug, answered rather than trusted.
             return ConnectionsAnswer(reply: RESPWriter.error("ERR malformed connections query"))
+        }
+        if ASCII.equals(arguments[0], "pubsub") {
+            return ConnectionsAnswer(reply: Self.pubsubAnswer(arguments, among: connections))
         }
         let subcommand = arguments[1]
         if ASCII.equals(subcommand, "info") {

@@ -24,6 +24,14 @@ extension KeyValueClientProtocol {
                 return refuseQueueing(Replies.wrongArity(command.rawValue), session: &session)
             }
             if KeyValueFrontend.runsInsideTransaction(command) { return nil }
+            if command == .publish || command == .pubsub {
+                // PUBLISH's message leaves in its own release, which an EXEC's single reply could not carry; PUBSUB
+                // looks at every connection, which a queued command answered at EXEC does not see.
+                let refused = RESPWriter.error(
+                    "ERR \(command.rawValue.uppercased()) inside MULTI is not supported yet; send it outside the "
+                        + "transaction")
+                return refuseQueueing(refused, session: &session)
+            }
             if KeyValueFrontend.isRefusedInsideTransaction(command) {
                 let refused = RESPWriter.error("ERR Command not allowed inside a transaction")
                 return refuseQueueing(refused, session: &session)
@@ -209,7 +217,7 @@ extension KeyValueClientProtocol {
             return answer(
                 connectionsQuery: KeyValueCommand.encode(arguments), from: asker, among: [asker], status: status
             ).reply
-        case .replicated, .quit, .subscription, .reset, .transaction, .monitor, .openSession:
+        case .replicated, .quit, .subscription, .reset, .transaction, .monitor, .openSession, .publish:
             // Never queued: data commands queue as themselves, and these run at once or are refused inside MULTI.
             return RESPWriter.error("ERR this command cannot run inside a transaction")
         }

@@ -153,6 +153,7 @@ public struct KeyValueClientProtocol: ClientProtocol {
             arguments, status: status, digest: { digest() ?? 0 }, connection: &session.connection, service: service)
         {
         case .replicated(let bytes): return .replicated(DatabaseEntry.encoding(bytes, in: session.connection.database))
+        case .publish(let entry): return .broadcast(entry)  // channels belong to no database
         case .local(let reply): return .local(reply: reply)
         case .quit(let reply): return .quit(reply: reply)
         case .authenticate(let username, let password):

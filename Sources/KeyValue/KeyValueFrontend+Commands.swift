@@ -131,7 +131,7 @@ extension KeyValueFrontend {
     private static func group(_ command: LocalCommand) -> String {
         switch command {
         case .multi, .exec, .discard, .watch, .unwatch: "transactions"
-        case .subscribe, .psubscribe, .unsubscribe, .punsubscribe: "pubsub"
+        case .subscribe, .psubscribe, .unsubscribe, .punsubscribe, .publish, .pubsub: "pubsub"
         case .eval, .evalsha, .evalReadOnly, .evalshaReadOnly, .script: "scripting"
         case .fcall, .fcallReadOnly, .function: "scripting"
         case .ping, .echo, .quit, .select, .client, .hello, .auth, .reset: "connection"
@@ -145,6 +145,7 @@ extension KeyValueFrontend {
         case .auth, .hello: ["noscript", "loading", "stale", "fast", "no_auth"]
         case .multi, .exec, .discard, .watch, .unwatch: ["noscript", "loading", "stale", "fast"]
         case .session: ["write", "noscript"]
+        case .publish: ["pubsub", "loading", "stale", "fast"]
         default: ["noscript", "loading", "stale"]
         }
     }

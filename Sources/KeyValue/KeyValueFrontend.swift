@@ -93,7 +93,7 @@ public enum KeyValueFrontend {
         case subscribe, psubscribe, unsubscribe, punsubscribe, reset, wait
         case eval, evalsha, fcall, script, function
         case multi, exec, discard, watch, unwatch
-        case slowlog, monitor, session
+        case slowlog, monitor, session, publish, pubsub
         case evalReadOnly = "eval_ro", evalshaReadOnly = "evalsha_ro", fcallReadOnly = "fcall_ro"
 
         var arity: Int {
@@ -103,16 +103,16 @@ public enum KeyValueFrontend {
             case .config, .client, .auth, .debug, .sentinel, .subscribe, .psubscribe: -2
             case .role, .reset, .multi, .exec, .discard, .unwatch, .monitor: 1
             case .watch: -2
-            case .wait: 3
+            case .wait, .publish: 3
             case .eval, .evalsha, .fcall, .evalReadOnly, .evalshaReadOnly, .fcallReadOnly: -3
-            case .script, .function, .slowlog, .session: -2
+            case .script, .function, .slowlog, .session, .pubsub: -2
             }
         }
 
         /// Whether the command takes a subcommand, which Redis names with it (`sentinel|masters`) in errors.
         var hasSubcommands: Bool {
             switch self {
-            case .command, .config, .client, .sentinel, .script, .function, .slowlog, .session: true
+            case .command, .config, .client, .sentinel, .script, .function, .slowlog, .session, .pubsub: true
             default: false
             }
         }
@@ -164,6 +164,8 @@ public enum KeyValueFrontend {
             reply = scriptingRefusal(command)
         case .multi, .exec, .discard, .watch, .unwatch: return transactionRequest(command, arguments)
         case .session: return sessionCommand(CommandArguments(encoding: arguments), status: status)
+        case .publish: return publishCommand(arguments, status: status)
+        case .pubsub: return pubsubCommand(arguments)
         }
         return .local(reply: reply)
     }

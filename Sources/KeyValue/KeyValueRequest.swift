@@ -35,6 +35,9 @@ public enum KeyValueRequest: Equatable, Sendable {
     case connections([[UInt8]])
     /// `MONITOR`: the connection is sent the feed of every request from now on (`MonitorFeed`).
     case monitor
+    /// `PUBLISH channel message` on a serving node, as its entry: the protocol broadcasts it once the entry's reply is
+    /// released (`KeyValueClientProtocol+Publish`).
+    case publish([UInt8])
     /// `SESSION OPEN` on a serving node: the protocol puts its `SessionLimits` into the entry
     /// (`KeyValueStore+Sessions`).
     case openSession

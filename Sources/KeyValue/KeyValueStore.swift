@@ -90,6 +90,7 @@ public struct KeyValueStore: StateMachine, Sendable {
                 return applyTransactionEntry(kind, arguments, context: &context)
             }
             if ASCII.equals(arguments.bytes(at: 0), "session") { return applySession(arguments, context: &context) }
+            if ASCII.equals(arguments.bytes(at: 0), "publish") { return applyPublish(arguments) }
             if let name = CommandName(arguments.bytes(at: 0)), DatabaseEntry.isEntry(name) {
                 return applyInDatabase(arguments, context: &context)
             }

@@ -1,7 +1,7 @@
 /// What one connection listens to: Redis Pub/Sub channels and glob patterns, in the order subscribed.
 ///
-/// The node publishes its own news here (Sentinel's `+switch-master`, `KeyValueClientProtocol+Notices.swift`);
-/// replicated `PUBLISH` would deliver through the same `messages(channel:payload:)`. Replies follow Redis 7 in
+/// The node publishes its own news here (Sentinel's `+switch-master`, `KeyValueClientProtocol+Notices.swift`), and
+/// replicated `PUBLISH` delivers through the same matching (`KeyValueClientProtocol+Publish.swift`). Replies follow Redis 7 in
 /// RESP2: one `subscribe`/`unsubscribe` confirmation per name with the connection's count after it, `message`
 /// for a channel match, then a `pmessage` per matching pattern.
 ///
@@ -81,14 +81,20 @@ public struct Subscriptions: Equatable, Sendable {
     /// What this connection receives for `payload` published on `channel`: `message` if it subscribed to the
     /// channel, then a `pmessage` per pattern that matches it; nil when nothing matches.
     public func messages(channel: [UInt8], payload: [UInt8]) -> [UInt8]? {
+        deliveries(channel: channel, payload: payload)?.bytes
+    }
+
+    /// `messages(channel:payload:)`, and how many deliveries they are: one for the channel, one per matching pattern,
+    /// which PUBLISH's reply adds up over every connection as Redis does.
+    public func deliveries(channel: [UInt8], payload: [UInt8]) -> (bytes: [UInt8], count: Int)? {
         var writer = RESPWriter()
-        var matched = false
+        var count = 0
         if channels.contains(channel) {
             writer.appendArrayHeader(count: 3)
             writer.appendBulk("message")
             writer.appendBulk(channel)
             writer.appendBulk(payload)
-            matched = true
+            count += 1
         }
         for pattern in patterns where GlobPattern(pattern).matches(channel) {
             writer.appendArrayHeader(count: 4)
@@ -96,9 +102,9 @@ public struct Subscriptions: Equatable, Sendable {
             writer.appendBulk(pattern)
             writer.appendBulk(channel)
             writer.appendBulk(payload)
-            matched = true
+            count += 1
         }
-        return matched ? writer.bytes : nil
+        return count > 0 ? (writer.bytes, count) : nil
     }
 
     private func appendConfirmation(_ kind: String, _ name: [UInt8]?, to writer: inout RESPWriter) {

@@ -2,6 +2,11 @@
 public enum ClientRequest: Equatable, Sendable {
     /// A command for the state machine: it goes through the log, and its reply waits for the output rule.
     case replicated([UInt8])
+    /// A command for the state machine whose reply, once released under the output rule, is a message for the
+    /// listening connections (Redis's PUBLISH): the runtime offers it to each (`broadcastNotice(_:session:)`), and
+    /// answers the asker `broadcastReply(deliveries:)` with how many took it. Going through the log gives every
+    /// message one order on both nodes, and the output rule lets none leave before its entry is on the backup.
+    case broadcast([UInt8])
     /// Answered by this node at once, without the log (handshakes, status, refusals that reveal no state).
     case local(reply: [UInt8])
     /// Answered at once; the connection closes once the reply is out (QUIT).
@@ -129,6 +134,16 @@ public protocol ClientProtocol: Sendable {
     /// The feed built since the last call, for every monitoring connection; nil when there is none. The runtime calls
     /// it once per round while a connection monitors; the protocol bounds what it holds in between.
     func takeFeed() -> [UInt8]?
+
+    /// What a listening connection is sent for a released `.broadcast` command whose reply was `message`, and how
+    /// many deliveries that counts as (Redis counts a channel's and each matching pattern's); nil for nothing (it
+    /// listens to something else). Called once per listening connection per message, on the loop thread. The
+    /// default sends nothing.
+    func broadcastNotice(_ message: ArraySlice<UInt8>, session: Session) -> (notice: [UInt8], deliveries: Int)?
+
+    /// The reply to a `.broadcast` command, once its message made `deliveries` deliveries. The default is an empty
+    /// reply: a protocol that never broadcasts is never asked.
+    func broadcastReply(deliveries: Int) -> [UInt8]
 }
 
 extension ClientProtocol {
@@ -152,6 +167,14 @@ extension ClientProtocol {
 
     /// No feed.
     public func takeFeed() -> [UInt8]? { nil }
+
+    /// Nothing: a protocol without broadcasts has no listeners for them.
+    public func broadcastNotice(_ message: ArraySlice<UInt8>, session: Session) -> (notice: [UInt8], deliveries: Int)? {
+        nil
+    }
+
+    /// Nothing to say: never asked of a protocol that does not broadcast.
+    public func broadcastReply(deliveries: Int) -> [UInt8] { [] }
 
     /// A refusal: a protocol that never asks about other connections has nothing to say about them.
     public func answer(

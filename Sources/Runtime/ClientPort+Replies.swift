@@ -20,6 +20,10 @@ extension ClientPort {
         var hasFilled = false
         for index in replies.indices {
             let tag = replies[index].tag
+            if !broadcastTags.isEmpty, broadcastTags.remove(tag) != nil {
+                // Delivered whether or not the asker is still there: the command ran.
+                replies[index].bytes = deliverBroadcast(replies[index].bytes)[...]
+            }
             if client?.index != Int(tag >> Self.tagIndexShift) {
                 if hasFilled, let client { queueFlush(client) }
                 client = self.client(for: tag)
@@ -34,6 +38,7 @@ extension ClientPort {
     }
 
     func reject(_ tags: [UInt64], reason: String) {
+        forgetBroadcasts(tags)
         let reply = clientProtocol.rejectionReply(reason: reason, status: publisher.routingStatus.status)
         for tag in tags {
             guard let client = client(for: tag), client.pipeline.fill(tag: tag, with: reply[...]) else { continue }
@@ -61,6 +66,7 @@ extension ClientPort {
             closeClient(client)
             closed += 1
         }
+        broadcastTags.removeAll()  // whatever the core held it will never release
         counters.values.clientConnectionsDropped += UInt64(closed)
         if closed > 0 {
             log(.withheldRepliesDiscarded(connections: closed, reason))
@@ -141,6 +147,8 @@ extension ClientPort {
         if client.unhandedCount > 0 {
             // Never executed, and nobody is left to answer: drop them before they reach the core.
             let index = client.index
+            forgetBroadcasts(batch.lazy.map(\.tag).filter { Int($0 >> Self.tagIndexShift) == index })
+            forgetBroadcasts(client.parkedCommand.map { [$0.tag] } ?? [])
             batch.removeAll { Int($0.tag >> Self.tagIndexShift) == index }
             batchBytes = batch.reduce(0) { $0 + $1.bytes.count }
             client.unhandedCount = 0

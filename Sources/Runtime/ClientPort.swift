@@ -90,6 +90,9 @@ final class ClientPort<P: ClientProtocol> {
     let idleTimeout: Duration
     /// Connections listening for notices (`ClientConnection.isListening`); at most `connectionsLimit`.
     var listeningCount = 0
+    /// Tags of `.broadcast` commands whose replies are still to come; each holds a reply slot, so the connections'
+    /// pipeline bounds bound it.
+    var broadcastTags: Set<UInt64> = []
     /// Connections monitoring (`ClientConnection.isMonitoring`); at most `connectionsLimit`.
     var monitoringCount = 0
     /// The status at the last role change (or at start), which the next role-change notice is worded against;
@@ -260,35 +263,51 @@ final class ClientPort<P: ClientProtocol> {
                 client.isClosingAfterOutput = true
                 hasNewReplies = true
                 break parsing
-            case .replicated where isDraining:
+            case .replicated where isDraining, .broadcast where isDraining:
                 // Nothing reaches the core any more, so this command will never run: say so, and where to go.
                 let reply = clientProtocol.rejectionReply(reason: drainRefusalReason, status: status)
                 client.pipeline.appendFilled(reply)
                 hasNewReplies = true
             case .replicated(let bytes):
-                guard bytes.count <= commandBytesLimit else {
-                    // The protocol promised `replicatedBytesLimit`; refuse rather than send a frame the peer rejects.
-                    let reason = "the command's \(bytes.count) bytes do not fit a log entry"
-                    client.pipeline.appendFilled(clientProtocol.rejectionReply(reason: reason, status: status))
-                    hasNewReplies = true
-                    continue
-                }
-                let tag = UInt64(client.index) << Self.tagIndexShift | nextTagSerial
-                // Serials wrap after 2^40 commands; by then no reply from the first lap can still be pending.
-                nextTagSerial = nextTagSerial >= (1 << Self.tagIndexShift) - 1 ? 1 : nextTagSerial + 1
-                client.pipeline.appendAwaiting(tag: tag)
-                client.unhandedCount += 1
-                if isIntakePaused {
-                    client.parkedCommand = ClientCommand(tag: tag, bytes: bytes)
-                    listAsPaused(client)
+                if !intake(bytes, from: client, status: status, hasNewReplies: &hasNewReplies) { break parsing }
+            case .broadcast(let bytes):
+                if !intake(bytes, from: client, status: status, isBroadcast: true, hasNewReplies: &hasNewReplies) {
                     break parsing
                 }
-                batch.append(ClientCommand(tag: tag, bytes: bytes))
-                batchBytes += bytes.count
             }
         }
         if hasNewReplies { queueFlush(client) }
         updateInterest(client)
+    }
+
+    /// Hands a replicated command to the round's batch (or parks it while intake is paused: then false, and the
+    /// client's parsing stops), its reply slot awaiting the core's release; a broadcast's tag is remembered, so its
+    /// release goes to the listeners first (`ClientPort+Broadcasts`).
+    private func intake(
+        _ bytes: [UInt8], from client: Client, status: NodeStatus, isBroadcast: Bool = false,
+        hasNewReplies: inout Bool
+    ) -> Bool {
+        guard bytes.count <= commandBytesLimit else {
+            // The protocol promised `replicatedBytesLimit`; refuse rather than send a frame the peer rejects.
+            let reason = "the command's \(bytes.count) bytes do not fit a log entry"
+            client.pipeline.appendFilled(clientProtocol.rejectionReply(reason: reason, status: status))
+            hasNewReplies = true
+            return true
+        }
+        let tag = UInt64(client.index) << Self.tagIndexShift | nextTagSerial
+        // Serials wrap after 2^40 commands; by then no reply from the first lap can still be pending.
+        nextTagSerial = nextTagSerial >= (1 << Self.tagIndexShift) - 1 ? 1 : nextTagSerial + 1
+        client.pipeline.appendAwaiting(tag: tag)
+        client.unhandedCount += 1
+        if isBroadcast { broadcastTags.insert(tag) }
+        if isIntakePaused {
+            client.parkedCommand = ClientCommand(tag: tag, bytes: bytes)
+            listAsPaused(client)
+            return false
+        }
+        batch.append(ClientCommand(tag: tag, bytes: bytes))
+        batchBytes += bytes.count
+        return true
     }
 
     /// Moves the client's parked command into the batch, or refuses it while draining (it never reached the core);

@@ -11,6 +11,8 @@ struct ConnectedStore {
     private var sessions: [UInt64: KeyValueClientProtocol.Session] = [:]
     /// Connections a CLIENT KILL closed, in order.
     private(set) var closed: [UInt64] = []
+    /// What each connection was pushed by PUBLISH, as RESP text, in order.
+    private(set) var pushed: [UInt64: [String]] = [:]
 
     /// Connections to a store that notes its slow commands in the protocol's slow log, as a node's do; sessions open
     /// under `sessionLimits`.
@@ -40,6 +42,16 @@ struct ConnectedStore {
         sessions[client] = session
         switch next {
         case .replicated(let bytes): return text(primary.run(encoded: bytes))
+        case .broadcast(let bytes):
+            // As the runtime does at the release: every listening connection in id order is offered the message.
+            let message = primary.run(encoded: bytes)
+            var deliveries = 0
+            for id in sessions.keys.sorted() {
+                guard let (notice, count) = wire.broadcastNotice(message[...], session: sessions[id]!) else { continue }
+                pushed[id, default: []].append(text(notice))
+                deliveries += count
+            }
+            return text(wire.broadcastReply(deliveries: deliveries))
         case .aboutConnections(let query):
             // As the runtime answers it: every open connection in id order; the ones the answer names close.
             let open = sessions.keys.sorted().map { id in

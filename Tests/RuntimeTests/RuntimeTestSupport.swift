@@ -447,6 +447,9 @@ final class FreezableProxy: Sendable {
 
     func freeze() { isFrozen.store(true, ordering: .releasing) }
 
+    /// Lets bytes flow again, from where they stopped.
+    func thaw() { isFrozen.store(false, ordering: .releasing) }
+
     /// Stops relaying, closes every socket and joins every thread.
     func close() {
         guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }

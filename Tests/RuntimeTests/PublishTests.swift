@@ -1,0 +1,85 @@
+import KeyValue
+import Posix
+import Runtime
+import Testing
+
+/// PUBLISH on a real pair: the message goes through the log and leaves, to every subscriber and as the publisher's
+/// reply, only when the backup has acked its entry.
+@Suite(.serialized)
+struct PublishTests {
+    @Test("PUBLISH reaches channel and pattern subscribers with Redis's count; PUBSUB sees them; the backup refuses it")
+    func publishReachesSubscribers() throws {
+        let pair = try Pair.start()
+        defer { pair.shutDown() }
+        let channel = try RESPClient(pair.primary.clientAddress)
+        let pattern = try RESPClient(pair.primary.clientAddress)
+        let both = try RESPClient(pair.primary.clientAddress)
+        let publisher = try RESPClient(pair.primary.clientAddress)
+        #expect(try channel.command("SUBSCRIBE", "news") == .array([.bulk("subscribe"), .bulk("news"), .integer(1)]))
+        #expect(try pattern.command("PSUBSCRIBE", "n*") == .array([.bulk("psubscribe"), .bulk("n*"), .integer(1)]))
+        _ = try both.command("SUBSCRIBE", "news")
+        _ = try both.command("PSUBSCRIBE", "ne*")
+
+        #expect(try publisher.command("PUBLISH", "news", "hello") == .integer(4), "one, one, and two for `both`")
+        #expect(try channel.readReply() == .array([.bulk("message"), .bulk("news"), .bulk("hello")]))
+        #expect(try pattern.readReply() == .array([.bulk("pmessage"), .bulk("n*"), .bulk("news"), .bulk("hello")]))
+        #expect(try both.readReply() == .array([.bulk("message"), .bulk("news"), .bulk("hello")]))
+        #expect(try both.readReply() == .array([.bulk("pmessage"), .bulk("ne*"), .bulk("news"), .bulk("hello")]))
+        #expect(try publisher.command("PUBLISH", "other", "x") == .integer(0))
+
+        #expect(try publisher.command("PUBSUB", "CHANNELS") == .array([.bulk("news")]))
+        #expect(try publisher.command("PUBSUB", "CHANNELS", "x*") == .array([]))
+        #expect(
+            try publisher.command("PUBSUB", "NUMSUB", "news", "other")
+                == .array([.bulk("news"), .integer(2), .bulk("other"), .integer(0)]))
+        #expect(try publisher.command("PUBSUB", "NUMPAT") == .integer(2))
+        #expect(try publisher.command("MULTI").isOK)
+        guard case .error(let refusal) = try publisher.command("PUBLISH", "news", "in a transaction") else {
+            Issue.record("PUBLISH was queued inside MULTI")
+            return
+        }
+        #expect(refusal.contains("not supported yet"), "\(refusal)")
+        #expect(try publisher.command("DISCARD").isOK)
+
+        let backup = try RESPClient(pair.backup.clientAddress)
+        #expect(try backup.command("PUBLISH", "news", "x").description.hasPrefix("-READONLY"))
+    }
+
+    @Test("a message and the PUBLISH reply wait for the backup's ack, then leave")
+    func messageWaitsForTheAck() throws {
+        let directory = try TemporaryDirectory()
+        let proxy = try FreezableProxy()
+        defer {
+            proxy.close()
+            directory.remove()
+        }
+        // The backup reaches the primary through the proxy; timeouts long enough that a short freeze is no failure.
+        let primary = try TestNode.start(name: "a", arbiterDirectory: directory.path) {
+            $0.node.channelAddress = proxy.address.description
+            $0.silenceTimeout = .seconds(20)
+        }
+        defer { primary.shutDown() }
+        proxy.relay(to: primary.runtime.channelAddress)
+        #expect(Waiting.until(.seconds(5)) { primary.role == .solo }, "the first node did not go live")
+        let backup = try TestNode.start(name: "b", arbiterDirectory: directory.path) { $0.silenceTimeout = .seconds(20) }
+        defer { backup.shutDown() }
+        try #require(
+            Waiting.until(.seconds(10)) { primary.role == .primary && backup.role == .backup },
+            "the pair did not form: \(primary.role), \(backup.role)")
+
+        let subscriber = try RESPClient(primary.clientAddress, timeout: .seconds(1))
+        let publisher = try RESPClient(primary.clientAddress, timeout: .seconds(1))
+        _ = try subscriber.command("SUBSCRIBE", "news")
+        proxy.freeze()
+        // A pump already inside `recv` forwards what arrives during its 20 ms timeout: let both see the flag.
+        sleep(for: .milliseconds(100))
+        try publisher.send(["PUBLISH", "news", "held"])
+        // Nothing for a second: neither the message nor the reply may leave before the ack.
+        #expect(throws: RESPClient.Failure.self) { try subscriber.readReply() }
+        #expect(throws: RESPClient.Failure.self) { try publisher.readReply() }
+        proxy.thaw()
+        #expect(try subscriber.readReply() == .array([.bulk("message"), .bulk("news"), .bulk("held")]))
+        #expect(try publisher.readReply() == .integer(1))
+        #expect(primary.role == .primary && backup.role == .backup, "the freeze caused a failover")
+    }
+}
