@@ -152,6 +152,9 @@ public struct KeyValueStore: StateMachine, Sendable {
         case .pexpiretime: timeToLive(arguments, inMilliseconds: true, isAbsolute: true, clock: clock)
         case .persist: persist(arguments, clock: clock)
         case .time: time(clock: clock)
+        case .getex, .getrange, .substr, .setrange, .incrbyfloat, .setbit, .getbit, .bitcount, .bitpos, .rename,
+            .renamenx, .copy, .touch, .object:
+            executeStringOrKey(command, arguments, clock: clock)
         default: preconditionFailure("\(command) is a collection command, for executeCollection")
         }
     }
