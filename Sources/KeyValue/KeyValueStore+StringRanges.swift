@@ -109,8 +109,8 @@ extension KeyValueStore {
         guard offset >= 0 else { return Self.offsetOutOfRange }
         let key = arguments.key(at: 1)
         let patch = arguments.bytes(at: 3)
-        // Offset and patch each fit in a 64-bit length, so their sum cannot overflow.
-        let isTooLong = offset + Int64(patch.count) > Int64(Self.valueBytesLimit)
+        // Compared by subtraction: the offset is the client's, and adding to it could overflow.
+        let isTooLong = offset > Int64(Self.valueBytesLimit) - Int64(patch.count)
         switch liveValue(key, clock: clock) {
         case .missing:
             if patch.isEmpty { return Replies.zero }

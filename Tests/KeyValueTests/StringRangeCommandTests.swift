@@ -108,6 +108,8 @@ struct StringRangeCommandTests {
         let limit = KeyValueStore.valueBytesLimit
         #expect(node.send(1, "SETRANGE", "key1", "\(limit - 1)", "ab") == tooLong)
         #expect(node.send(1, "SETRANGE", "missing", "\(limit)", "a") == tooLong)
+        #expect(node.send(1, "SETRANGE", "key1", "\(Int64.max)", "A") == tooLong, "an offset whose sum overflows")
+        #expect(node.send(1, "SETRANGE", "missing", "\(Int64.max)", "A") == tooLong)
         #expect(node.send(1, "SETRANGE", "key1", "\(limit)", "") == RESP.integer(14), "an empty write never grows")
         node.send(1, "LPUSH", "list", "a")
         #expect(node.send(1, "SETRANGE", "list", "0", "bar") == Self.wrongType)
