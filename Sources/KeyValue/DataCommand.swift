@@ -20,7 +20,7 @@ enum DataCommand: String, CaseIterable, Sendable {
     case zremrangebyrank, zremrangebyscore, zremrangebylex, zunion, zinter, zdiff, zunionstore, zinterstore
     case zdiffstore, zintercard
     case swapdb, move
-    case getex, getrange, substr, setrange, incrbyfloat, setbit, getbit, bitcount, bitpos
+    case getex, getrange, substr, setrange, incrbyfloat, setbit, getbit, bitcount, bitpos, bitop
     case rename, renamenx, copy, touch, object
 
     var arity: Int {
@@ -63,6 +63,7 @@ enum DataCommand: String, CaseIterable, Sendable {
         case .swapdb, .move: 3
         case .flushall, .flushdb: -1
         case .getex, .bitcount, .touch, .object: -2
+        case .bitop: -4
         case .getrange, .substr, .setrange, .setbit: 4
         case .incrbyfloat, .getbit, .rename, .renamenx: 3
         case .bitpos, .copy: -3

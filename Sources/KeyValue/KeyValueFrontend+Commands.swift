@@ -103,6 +103,7 @@ extension KeyValueFrontend {
         case .keys, .dbsize, .randomkey, .flushall, .flushdb, .select, .time, .swapdb: (0, 0, 0)
         case .del, .unlink, .exists, .mget, .touch: (1, -1, 1)
         case .object: (2, 2, 1)
+        case .bitop: (2, -1, 1)
         case .rename, .renamenx, .copy: (1, 2, 1)
         case .mset, .msetnx: (1, -1, 2)
         // The number of keys is an argument (movable keys): Redis's legacy positions say none.
@@ -125,7 +126,7 @@ extension KeyValueFrontend {
             .expiretime, .pexpiretime, .persist, .move, .rename, .renamenx, .copy, .touch, .object:
             "generic"
         case .dbsize, .flushall, .flushdb, .time, .swapdb: "server"
-        case .setbit, .getbit, .bitcount, .bitpos: "bitmap"
+        case .setbit, .getbit, .bitcount, .bitpos, .bitop: "bitmap"
         case .select: "connection"
         default: "string"
         }

@@ -2,7 +2,7 @@
 /// GETRANGE (and its old name SUBSTR), SETRANGE and INCRBYFLOAT; and the dispatch of these, the bit commands and the
 /// key commands, which `execute` hands over in one case so that its own switch stays small.
 extension KeyValueStore {
-    /// Executes one of the commands of this file, `KeyValueStore+Bits` or `KeyValueStore+KeyCommands`.
+    /// Executes one of the commands of this file, `KeyValueStore+Bits`, `KeyValueStore+BitOperations` or `KeyValueStore+KeyCommands`.
     mutating func executeStringOrKey(_ command: DataCommand, _ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         switch command {
         case .getex: getWithExpiry(arguments, clock: clock)
@@ -13,6 +13,7 @@ extension KeyValueStore {
         case .getbit: getBit(arguments, clock: clock)
         case .bitcount: bitCount(arguments, clock: clock)
         case .bitpos: bitPosition(arguments, clock: clock)
+        case .bitop: bitOperation(arguments, clock: clock)
         case .rename, .renamenx: rename(arguments, onlyIfAbsent: command == .renamenx, clock: clock)
         case .copy: copy(arguments, clock: clock)
         case .touch: exists(arguments, clock: clock)

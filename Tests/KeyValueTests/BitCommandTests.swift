@@ -164,6 +164,41 @@ struct BitCommandTests {
         }
     }
 
+    @Test("BITOP combines values byte by byte, padding shorter ones with zeros, as `tests/unit/bitops.tcl` checks")
+    func bitOperation() {
+        var driver = StoreDriver()
+        Self.set(&driver, "s", [0xaa, 0x00, 0xff, 0x55])
+        #expect(driver.run("BITOP", "NOT", "dest", "s") == RESP.integer(4))
+        #expect(driver.store.storedValue(StoreKey(bytes("dest"))) == [0x55, 0xff, 0x00, 0xaa])
+        #expect(driver.run("BITOP", "not", "s", "s") == RESP.integer(4), "the destination may be the source")
+        #expect(driver.store.storedValue(StoreKey(bytes("s"))) == [0x55, 0xff, 0x00, 0xaa])
+        Self.set(&driver, "a", [0x01, 0x02, 0xff, 0xff])
+        Self.set(&driver, "b", [0x01, 0x02, 0xff])
+        for (operation, expected) in [("AND", [0x01, 0x02, 0xff, 0x00]), ("OR", [0x01, 0x02, 0xff, 0xff]),
+            ("XOR", [0x00, 0x00, 0x00, 0xff])] as [(String, [UInt8])]
+        {
+            #expect(driver.run("BITOP", operation, "res", "a", "b") == RESP.integer(4))
+            #expect(driver.store.storedValue(StoreKey(bytes("res"))) == expected, "\(operation)")
+            #expect(driver.run("BITOP", operation, "one", "a") == RESP.integer(4))
+            #expect(driver.store.storedValue(StoreKey(bytes("one"))) == [0x01, 0x02, 0xff, 0xff], "a single source")
+        }
+        #expect(driver.run("BITOP", "AND", "res", "no-such-key", "a") == RESP.integer(4))
+        #expect(driver.store.storedValue(StoreKey(bytes("res"))) == [0, 0, 0, 0], "a missing key is zeros")
+        driver.run("SET", "res", "v", "EX", "100")
+        #expect(driver.run("BITOP", "OR", "res", "a") == RESP.integer(4))
+        #expect(driver.run("TTL", "res") == RESP.integer(-1), "the destination loses its TTL, as SET's")
+        Self.set(&driver, "empty", [])
+        #expect(driver.run("BITOP", "NOT", "res", "empty") == RESP.integer(0))
+        #expect(driver.run("EXISTS", "res") == RESP.integer(0), "an empty result deletes the destination")
+        driver.run("LPUSH", "list", "foo")
+        #expect(driver.run("BITOP", "XOR", "dest", "a", "b", "list", "d").hasPrefix("-WRONGTYPE"))
+        #expect(driver.run("BITOP", "NOT", "dest", "a", "b") == RESP.error("ERR BITOP NOT must be called with a single source key."))
+        #expect(driver.run("BITOP", "NAND", "dest", "a") == RESP.error("ERR syntax error"))
+        var backup = KeyValueStore()
+        #expect(replay(driver.log, into: &backup).divergence == nil)
+        #expect(backup.digest() == driver.store.digest())
+    }
+
     /// Sets `key` to the bytes `value`, which need not be UTF-8.
     static func set(_ driver: inout StoreDriver, _ key: String, _ value: [UInt8]) {
         driver.run(arguments: [bytes("SET"), bytes(key), value])
