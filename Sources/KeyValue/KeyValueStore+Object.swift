@@ -69,7 +69,8 @@ extension KeyValueStore {
             return isCompact ? "listpack" : "hashtable"
         case .set:
             let isCompact =
-                collection.count <= integerSetEntriesLimit && allMembers { field, _ in DecimalInteger.parse(field) != nil }
+                collection.count <= integerSetEntriesLimit
+                && allMembers { field, _ in DecimalInteger.parse(field) != nil }
             return isCompact ? "intset" : "hashtable"
         case .sortedSet:
             let isCompact =

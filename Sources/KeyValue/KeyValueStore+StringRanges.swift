@@ -2,7 +2,8 @@
 /// GETRANGE (and its old name SUBSTR), SETRANGE and INCRBYFLOAT; and the dispatch of these, the bit commands and the
 /// key commands, which `execute` hands over in one case so that its own switch stays small.
 extension KeyValueStore {
-    /// Executes one of the commands of this file, `KeyValueStore+Bits`, `KeyValueStore+BitOperations` or `KeyValueStore+KeyCommands`.
+    /// Executes one of the commands of this file, `KeyValueStore+Bits`, `KeyValueStore+BitOperations`,
+    /// `KeyValueStore+KeyCommands` or `KeyValueStore+Object`.
     mutating func executeStringOrKey(_ command: DataCommand, _ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         switch command {
         case .getex: getWithExpiry(arguments, clock: clock)

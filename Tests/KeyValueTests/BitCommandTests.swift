@@ -23,7 +23,8 @@ struct BitCommandTests {
         #expect(driver.run("GETBIT", "mykey", "100") == RESP.integer(0), "past the end")
         #expect(driver.run("GETBIT", "missing", "0") == RESP.integer(0))
         driver.run("SET", "number", "1")  // "1" is 0x31: bits 2, 3 and 7
-        #expect(["0", "1", "2", "3", "7"].map { driver.run("GETBIT", "number", $0) } == [0, 0, 1, 1, 1].map(RESP.integer))
+        let numberBits = ["0", "1", "2", "3", "7"].map { driver.run("GETBIT", "number", $0) }
+        #expect(numberBits == [0, 0, 1, 1, 1].map(RESP.integer))
         driver.run("SET", "ttl", "a", "EX", "100")
         driver.run("SETBIT", "ttl", "100", "1")
         #expect(driver.run("TTL", "ttl") == RESP.integer(100), "the TTL stays")
@@ -138,7 +139,9 @@ struct BitCommandTests {
         var driver = StoreDriver()
         var generator = SplitMix64(seed: 11)
         for _ in 0..<300 {
-            let value = (0..<Int(generator.next() % 12)).map { _ in UInt8(truncatingIfNeeded: generator.next() & generator.next()) }
+            let value = (0..<Int(generator.next() % 12)).map { _ in
+                UInt8(truncatingIfNeeded: generator.next() & generator.next())
+            }
             Self.set(&driver, "k", value)
             let bits = value.flatMap { byte in (0..<8).map { (byte >> (7 - $0)) & 1 } }
             let isBit = generator.next() % 2 == 0
@@ -151,7 +154,9 @@ struct BitCommandTests {
             through = min(max(through, 0), total - 1)
             let covered = from <= through ? (isBit ? from..<through + 1 : from * 8..<(through + 1) * 8) : 0..<0
             let ones = start < 0 && end < 0 && start > end ? 0 : covered.reduce(0) { $0 + Int(bits[$1]) }
-            #expect(driver.run("BITCOUNT", "k", "\(start)", "\(end)", unit) == RESP.integer(ones), "\(value) \(start) \(end) \(unit)")
+            #expect(
+                driver.run("BITCOUNT", "k", "\(start)", "\(end)", unit) == RESP.integer(ones),
+                "\(value) \(start) \(end) \(unit)")
             for sought in [UInt8(0), 1] {
                 let found = covered.first { bits[$0] == sought } ?? -1
                 #expect(
@@ -192,7 +197,9 @@ struct BitCommandTests {
         #expect(driver.run("EXISTS", "res") == RESP.integer(0), "an empty result deletes the destination")
         driver.run("LPUSH", "list", "foo")
         #expect(driver.run("BITOP", "XOR", "dest", "a", "b", "list", "d").hasPrefix("-WRONGTYPE"))
-        #expect(driver.run("BITOP", "NOT", "dest", "a", "b") == RESP.error("ERR BITOP NOT must be called with a single source key."))
+        #expect(
+            driver.run("BITOP", "NOT", "dest", "a", "b")
+                == RESP.error("ERR BITOP NOT must be called with a single source key."))
         #expect(driver.run("BITOP", "NAND", "dest", "a") == RESP.error("ERR syntax error"))
         var backup = KeyValueStore()
         #expect(replay(driver.log, into: &backup).divergence == nil)

@@ -56,7 +56,8 @@ struct StringRangeCommandTests {
         node.send(1, "SET", "number", "1234")
         #expect(node.send(1, "GETRANGE", "number", "-3", "-1") == RESP.bulk("234"))
         #expect(node.send(1, "GETRANGE", "number", "3", "5000") == RESP.bulk("4"))
-        #expect(node.send(1, "GETRANGE", "mykey", "a", "1") == RESP.error("ERR value is not an integer or out of range"))
+        let notInteger = RESP.error("ERR value is not an integer or out of range")
+        #expect(node.send(1, "GETRANGE", "mykey", "a", "1") == notInteger)
         node.send(1, "SADD", "set", "a")
         #expect(node.send(1, "GETRANGE", "set", "0", "1") == Self.wrongType)
     }
@@ -79,7 +80,8 @@ struct StringRangeCommandTests {
                     expected = String(Array(value)[from...through])
                 }
             }
-            #expect(node.send(1, "GETRANGE", "k", "\(start)", "\(end)") == RESP.bulk(expected), "\(value) \(start) \(end)")
+            #expect(
+                node.send(1, "GETRANGE", "k", "\(start)", "\(end)") == RESP.bulk(expected), "\(value) \(start) \(end)")
         }
     }
 
@@ -136,7 +138,8 @@ struct StringRangeCommandTests {
         node.send(1, "SET", "text", "1 ")
         #expect(node.send(1, "INCRBYFLOAT", "text", "1") == notFloat, "trailing space")
         #expect(node.send(1, "INCRBYFLOAT", "novar", "notanumber") == notFloat)
-        #expect(node.send(1, "INCRBYFLOAT", "novar", "+inf") == RESP.error("ERR increment would produce NaN or Infinity"))
+        let notFinite = RESP.error("ERR increment would produce NaN or Infinity")
+        #expect(node.send(1, "INCRBYFLOAT", "novar", "+inf") == notFinite)
         #expect(node.send(1, "GET", "novar") == RESP.bulk("1.25"), "a refused increment writes nothing")
         node.send(1, "SADD", "set", "1")
         #expect(node.send(1, "INCRBYFLOAT", "set", "1") == Self.wrongType)
