@@ -10,6 +10,7 @@ extension KeyValueStore {
         var string: [UInt8]?
         /// The collection; nil for a string.
         var collection: CollectionValue?
+        /// The TTL, as Unix milliseconds; nil for none.
         var expiresAtMilliseconds: Int64?
     }
 
