@@ -20,6 +20,8 @@ enum DataCommand: String, CaseIterable, Sendable {
     case zremrangebyrank, zremrangebyscore, zremrangebylex, zunion, zinter, zdiff, zunionstore, zinterstore
     case zdiffstore, zintercard
     case swapdb, move
+    case getex, getrange, substr, setrange, incrbyfloat, setbit, getbit, bitcount, bitpos, bitop
+    case rename, renamenx, copy, touch, object
 
     var arity: Int {
         switch self {
@@ -60,6 +62,11 @@ enum DataCommand: String, CaseIterable, Sendable {
         case .dbsize, .randomkey, .time: 1
         case .swapdb, .move: 3
         case .flushall, .flushdb: -1
+        case .getex, .bitcount, .touch, .object: -2
+        case .bitop: -4
+        case .getrange, .substr, .setrange, .setbit: 4
+        case .incrbyfloat, .getbit, .rename, .renamenx: 3
+        case .bitpos, .copy: -3
         }
     }
 
@@ -77,6 +84,7 @@ enum DataCommand: String, CaseIterable, Sendable {
             .zrevrangebyscore, .zrangebylex, .zrevrangebylex, .zrevrange, .zrandmember, .zunion, .zinter, .zdiff,
             .zintercard:
             true
+        case .getrange, .substr, .getbit, .bitcount, .bitpos, .touch, .object: true
         default: false
         }
     }

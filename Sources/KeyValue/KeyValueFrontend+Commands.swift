@@ -101,7 +101,10 @@ extension KeyValueFrontend {
     private static func keyPositions(_ command: DataCommand) -> (first: Int, last: Int, step: Int) {
         switch command {
         case .keys, .dbsize, .randomkey, .flushall, .flushdb, .select, .time, .swapdb: (0, 0, 0)
-        case .del, .unlink, .exists, .mget: (1, -1, 1)
+        case .del, .unlink, .exists, .mget, .touch: (1, -1, 1)
+        case .object: (2, 2, 1)
+        case .bitop: (2, -1, 1)
+        case .rename, .renamenx, .copy: (1, 2, 1)
         case .mset, .msetnx: (1, -1, 2)
         // The number of keys is an argument (movable keys): Redis's legacy positions say none.
         case .zunion, .zinter, .zdiff, .zintercard, .zmpop: (0, 0, 0)
@@ -120,9 +123,10 @@ extension KeyValueFrontend {
         }
         return switch command {
         case .del, .unlink, .exists, .type, .keys, .randomkey, .expire, .pexpire, .expireat, .pexpireat, .ttl, .pttl,
-            .expiretime, .pexpiretime, .persist, .move:
+            .expiretime, .pexpiretime, .persist, .move, .rename, .renamenx, .copy, .touch, .object:
             "generic"
         case .dbsize, .flushall, .flushdb, .time, .swapdb: "server"
+        case .setbit, .getbit, .bitcount, .bitpos, .bitop: "bitmap"
         case .select: "connection"
         default: "string"
         }

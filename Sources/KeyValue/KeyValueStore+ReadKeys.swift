@@ -19,7 +19,8 @@ extension KeyValueStore {
     /// which leaves the command to `apply` and its error reply.
     func readKeyPositions(_ command: DataCommand, _ arguments: CommandArguments) -> Range<Int>? {
         switch command {
-        case .mget, .exists, .sinter, .sunion, .sdiff: 1..<arguments.count
+        case .mget, .exists, .touch, .sinter, .sunion, .sdiff: 1..<arguments.count
+        case .object: arguments.count == 3 ? 2..<3 : 1..<1
         case .dbsize: 1..<1
         case .sintercard, .zunion, .zinter, .zdiff, .zintercard:
             DecimalInteger.parse(arguments.bytes(at: 1)).flatMap { count in

@@ -13,6 +13,7 @@ extension KeyValueStore {
     static func isAnsweredWithoutEntry(_ command: DataCommand) -> Bool {
         switch command {
         case .get, .mget, .exists, .type, .strlen, .ttl, .pttl, .expiretime, .pexpiretime, .dbsize: true
+        case .getrange, .substr, .getbit, .bitcount, .bitpos, .touch, .object: true
         default: isCollectionReadWithoutEntry(command)
         }
     }

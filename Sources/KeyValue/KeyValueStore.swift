@@ -153,6 +153,9 @@ public struct KeyValueStore: StateMachine, Sendable {
         case .pexpiretime: timeToLive(arguments, inMilliseconds: true, isAbsolute: true, clock: clock)
         case .persist: persist(arguments, clock: clock)
         case .time: time(clock: clock)
+        case .getex, .getrange, .substr, .setrange, .incrbyfloat, .setbit, .getbit, .bitcount, .bitpos, .bitop, .rename,
+            .renamenx, .copy, .touch, .object:
+            executeStringOrKey(command, arguments, clock: clock)
         default: preconditionFailure("\(command) is a collection command, for executeCollection")
         }
     }
