@@ -218,6 +218,23 @@ struct RESP3Tests {
         #expect(text(reply) == "%1\r\n$1\r\nf\r\n$1\r\nv\r\n")
     }
 
+    @Test("DEBUG PROTOCOL writes each RESP3 type in RESP3 and Redis's stand-ins in RESP2")
+    func debugProtocol() {
+        var node = Self.connected()
+        #expect(node.send(1, "DEBUG", "PROTOCOL", "true") == "#t\r\n")
+        #expect(node.send(2, "DEBUG", "PROTOCOL", "true") == ":1\r\n")
+        #expect(node.send(1, "DEBUG", "PROTOCOL", "map") == "%3\r\n:0\r\n#f\r\n:1\r\n#t\r\n:2\r\n#f\r\n")
+        #expect(node.send(1, "DEBUG", "PROTOCOL", "bignum") == "(1234567999999999999999999999999999999\r\n")
+        #expect(node.send(1, "DEBUG", "PROTOCOL", "verbatim") == "=29\r\ntxt:This is a verbatim\nstring\r\n")
+        #expect(
+            node.send(1, "DEBUG", "PROTOCOL", "attrib")
+                == "|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n"
+                + "$39\r\nSome real reply following the attribute\r\n")
+        #expect(node.send(2, "DEBUG", "PROTOCOL", "attrib") == "$39\r\nSome real reply following the attribute\r\n")
+        #expect(node.send(2, "DEBUG", "PROTOCOL", "push") == "-ERR RESP2 is not supported by this command\r\n")
+        #expect(node.send(1, "DEBUG", "PROTOCOL", "nope").hasPrefix("-ERR Wrong protocol type name."))
+    }
+
     @Test("the converter: nested nulls, frames already in RESP3 copied, malformed bytes returned unchanged")
     func converter() {
         let nested = Array("*2\r\n*1\r\n$-1\r\n*-1\r\n".utf8)
