@@ -31,6 +31,8 @@ struct ClientConnection: Sendable {
     var peerAddress: String?
     /// The database SELECT chose, 0 to 15: every entry the connection sends into the log names it (`DatabaseEntry`).
     var database = 0
+    /// The RESP version HELLO chose, 2 or 3, for `resp=`; RESET goes back to 2 (`KeyValueClientProtocol+RESP3`).
+    var protocolVersion = 2
     /// Commands queued since MULTI, for `multi=`; nil outside a transaction.
     var queuedCommandCount: Int?
 
@@ -76,7 +78,7 @@ struct ClientConnection: Sendable {
             contentsOf: Array(
                 (" age=\(age) idle=\(idle) flags=\(flags) db=\(database) sub=\(channelCount) psub=\(patternCount) ssub=0"
                     + " multi=\(queuedCommandCount ?? -1) qbuf=\(queryBufferBytes) cmd=\(commandName) user=default"
-                    + " redir=-1 resp=2").utf8))
+                    + " redir=-1 resp=\(protocolVersion)").utf8))
         return text
     }
 

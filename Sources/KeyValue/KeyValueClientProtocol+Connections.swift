@@ -17,7 +17,8 @@ extension KeyValueClientProtocol {
         }
         let subcommand = arguments[1]
         if ASCII.equals(subcommand, "info") {
-            return ConnectionsAnswer(reply: RESPWriter.bulk(Self.line(asker) + [UInt8(ascii: "\n")]))
+            let reply = RESPWriter.bulk(Self.line(asker) + [UInt8(ascii: "\n")])
+            return ConnectionsAnswer(reply: asker.session.connection.shaped(reply, for: arguments))
         }
         if ASCII.equals(subcommand, "list") {
             switch Self.listFilter(arguments) {
@@ -27,7 +28,7 @@ extension KeyValueClientProtocol {
                 for connection in connections where isListed(connection) {
                     text += Self.line(connection) + [UInt8(ascii: "\n")]
                 }
-                return ConnectionsAnswer(reply: RESPWriter.bulk(text))
+                return ConnectionsAnswer(reply: asker.session.connection.shaped(RESPWriter.bulk(text), for: arguments))
             }
         }
         return kill(arguments, from: asker, among: connections)

@@ -19,6 +19,7 @@ extension KeyValueClientProtocol {
         let (oldHost, oldPort) = KeyValueFrontend.hostAndPort(before)
         let (newHost, newPort) = KeyValueFrontend.hostAndPort(after)
         let payload = "\(service.name) \(oldHost) \(oldPort) \(newHost) \(newPort)"
-        return session.subscriptions.messages(channel: Self.switchMasterChannel, payload: Array(payload.utf8))
+        let messages = session.subscriptions.messages(channel: Self.switchMasterChannel, payload: Array(payload.utf8))
+        return messages.map { session.connection.protocolVersion == 2 ? $0 : RESP3.convert($0, .push) }
     }
 }

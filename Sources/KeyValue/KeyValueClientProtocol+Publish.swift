@@ -4,11 +4,12 @@ import Replication
 extension KeyValueClientProtocol {
     /// The messages `session` receives for a released PUBLISH entry, whose reply (`KeyValueStore+PubSub`) is the
     /// encoding of its channel and payload; nil when the connection subscribes to neither the channel nor a pattern
-    /// matching it.
+    /// matching it. A RESP3 connection gets them as push frames.
     public func broadcastNotice(_ message: ArraySlice<UInt8>, session: Session) -> (notice: [UInt8], deliveries: Int)? {
         guard !session.subscriptions.isEmpty, let published = KeyValueStore.publishedMessage(message) else { return nil }
-        return session.subscriptions.deliveries(channel: published.channel, payload: published.payload)
-            .map { ($0.bytes, $0.count) }
+        return session.subscriptions.deliveries(channel: published.channel, payload: published.payload).map {
+            (session.connection.protocolVersion == 2 ? $0.bytes : RESP3.convert($0.bytes, .push), $0.count)
+        }
     }
 
     /// PUBLISH's reply: Redis's count of deliveries, a channel subscription and each matching pattern one each.

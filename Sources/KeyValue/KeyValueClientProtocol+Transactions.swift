@@ -124,7 +124,8 @@ extension KeyValueClientProtocol {
         guard status.isServing else {
             return .local(reply: Self.execAborted(because: refusal(status, isRead: false)))
         }
-        let entry = TransactionEntry.exec(token, items: items).encoded
+        let entry = RESP3Entry.encoding(
+            TransactionEntry.exec(token, items: items).encoded, protocolVersion: session.connection.protocolVersion)
         guard entry.count <= replicatedBytesLimit else {
             return .local(reply: Self.execAborted(because: RESPWriter.error(
                 "ERR the transaction's \(entry.count) bytes do not fit one log entry (\(replicatedBytesLimit) bytes)")))
@@ -193,7 +194,7 @@ extension KeyValueClientProtocol {
             arguments, status: status, digest: { digest() ?? 0 }, connection: &session.connection, service: service)
         switch request {
         case .local(let reply):
-            return reply
+            return session.connection.shaped(reply, for: arguments)
         case .authenticate(let username, let password):
             let outcome = Authentication.authenticate(
                 username: username, password: password, required: requiredPassword,
@@ -203,12 +204,15 @@ extension KeyValueClientProtocol {
         case .setName(let name):
             session.connection.name = name.isEmpty ? nil : name
             return Replies.ok
-        case .hello(let username, let password, let name):
-            return hello(username: username, password: password, name: name, session: &session, status: status)
+        case .hello(let version, let username, let password, let name):
+            return hello(
+                protocolVersion: version, username: username, password: password, name: name, session: &session,
+                status: status)
         case .configuration(let arguments):
-            return KeyValueFrontend.configCommand(arguments, status: status, slowLog: slowLog)
+            return session.connection.shaped(
+                KeyValueFrontend.configCommand(arguments, status: status, slowLog: slowLog), for: arguments)
         case .slowLog(let arguments):
-            return KeyValueFrontend.slowLogCommand(arguments, slowLog: slowLog)
+            return session.connection.shaped(KeyValueFrontend.slowLogCommand(arguments, slowLog: slowLog), for: arguments)
         case .connections(let arguments):
             // The runtime's view of every connection is not at hand inside EXEC: the connection sees itself alone,
             // and a CLIENT KILL queued in a transaction closes nothing.

@@ -74,7 +74,7 @@ public struct KeyValueClientProtocol: ClientProtocol {
         let argumentBytes = max(parserLimits.requestBytesLimit, parserLimits.inlineBytesLimit)
         let lengthBytes = Varint.byteCount(UInt64(parserLimits.bulkBytesLimit))
         return argumentBytes + parserLimits.argumentsLimit * lengthBytes + Varint.byteCount(UInt64(Int.max))
-            + DatabaseEntry.overheadBytesLimit
+            + DatabaseEntry.overheadBytesLimit + RESP3Entry.overheadBytesLimit
     }
 
     /// An empty parser for a new connection, remembering `clientID` for `CLIENT ID`.
@@ -123,7 +123,10 @@ public struct KeyValueClientProtocol: ClientProtocol {
             return .local(reply: refusal)
         }
         if monitorFeed.isActive { noteForMonitors(arguments, session: session) }
-        if !session.subscriptions.isEmpty, let reply = SubscribedMode.reply(to: arguments) {
+        // Redis limits a subscribed connection's commands in RESP2 only: RESP3 tells pushes from replies apart.
+        if !session.subscriptions.isEmpty, session.connection.protocolVersion == 2,
+            let reply = SubscribedMode.reply(to: arguments)
+        {
             return .local(reply: reply)
         }
         if session.transaction != nil, let queued = queueInTransaction(arguments, session: &session, status: status) {
@@ -152,9 +155,13 @@ public struct KeyValueClientProtocol: ClientProtocol {
         switch KeyValueFrontend.route(
             arguments, status: status, digest: { digest() ?? 0 }, connection: &session.connection, service: service)
         {
-        case .replicated(let bytes): return .replicated(DatabaseEntry.encoding(bytes, in: session.connection.database))
-        case .publish(let entry): return .broadcast(entry)  // channels belong to no database
-        case .local(let reply): return .local(reply: reply)
+        case .replicated(let bytes):
+            return .replicated(
+                RESP3Entry.encoding(
+                    DatabaseEntry.encoding(bytes, in: session.connection.database),
+                    protocolVersion: session.connection.protocolVersion))
+        case .publish(let entry): return .broadcast(entry)  // channels belong to no database; the reply is an integer
+        case .local(let reply): return .local(reply: session.connection.shaped(reply, for: arguments))
         case .quit(let reply): return .quit(reply: reply)
         case .authenticate(let username, let password):
             let outcome = Authentication.authenticate(
@@ -163,13 +170,15 @@ public struct KeyValueClientProtocol: ClientProtocol {
             session.isAuthenticated = outcome.isAuthenticated
             return .local(reply: outcome.reply)
         case .subscription(let request):
-            let reply = session.subscriptions.apply(request)
+            let reply = session.connection.shaped(session.subscriptions.apply(request), for: arguments)
             return .listen(reply: reply, isListening: !session.subscriptions.isEmpty)
         case .setName(let name):
             session.connection.name = name.isEmpty ? nil : name
             return .local(reply: Replies.ok)
-        case .hello(let username, let password, let name):
-            let reply = hello(username: username, password: password, name: name, session: &session, status: status)
+        case .hello(let version, let username, let password, let name):
+            let reply = hello(
+                protocolVersion: version, username: username, password: password, name: name, session: &session,
+                status: status)
             return .local(reply: reply)
         case .reset:
             // As Redis's RESET: no subscriptions, no transaction, no name, and back to the default user, who needs
@@ -180,14 +189,17 @@ public struct KeyValueClientProtocol: ClientProtocol {
             session.watchToken = nil
             session.connection.name = nil
             session.connection.database = 0
+            session.connection.protocolVersion = 2
             session.isAuthenticated = requiredPassword == nil
             return .listen(reply: RESPWriter.simpleString("RESET"), isListening: false)
         case .transaction(let request):
             return answer(request, session: &session, status: status, digest: digest)
         case .configuration(let arguments):
-            return .local(reply: KeyValueFrontend.configCommand(arguments, status: status, slowLog: slowLog))
+            let reply = KeyValueFrontend.configCommand(arguments, status: status, slowLog: slowLog)
+            return .local(reply: session.connection.shaped(reply, for: arguments))
         case .slowLog(let arguments):
-            return .local(reply: KeyValueFrontend.slowLogCommand(arguments, slowLog: slowLog))
+            let reply = KeyValueFrontend.slowLogCommand(arguments, slowLog: slowLog)
+            return .local(reply: session.connection.shaped(reply, for: arguments))
         case .connections(let arguments):
             return .aboutConnections(query: KeyValueCommand.encode(arguments))
         case .monitor:
@@ -202,10 +214,11 @@ public struct KeyValueClientProtocol: ClientProtocol {
     }
 
     /// HELLO after its syntax: authenticate if asked (a failure answers WRONGPASS), refuse an unauthenticated
-    /// connection, validate and set the name, then the reply: Redis's order, so a bad name after a good AUTH still
-    /// leaves the connection authenticated.
+    /// connection, validate and set the name, switch to `protocolVersion` if given, then the reply in the protocol
+    /// now spoken: Redis's order, so a bad name after a good AUTH still leaves the connection authenticated, and an
+    /// error leaves the protocol as it was.
     func hello(
-        username: [UInt8]?, password: [UInt8]?, name: [UInt8]?, session: inout Session, status: NodeStatus
+        protocolVersion: Int?, username: [UInt8]?, password: [UInt8]?, name: [UInt8]?, session: inout Session, status: NodeStatus
     ) -> [UInt8] {
         if let username, let password {
             let outcome = Authentication.authenticate(
@@ -219,7 +232,9 @@ public struct KeyValueClientProtocol: ClientProtocol {
             guard ClientConnection.isValidName(name) else { return ClientConnection.invalidNameReply }
             session.connection.name = name.isEmpty ? nil : name
         }
-        return KeyValueFrontend.helloReply(status, clientID: session.clientID)
+        if let protocolVersion { session.connection.protocolVersion = protocolVersion }
+        return KeyValueFrontend.helloReply(
+            status, clientID: session.clientID, protocolVersion: session.connection.protocolVersion)
     }
 
     /// `-READONLY ...` naming the primary on a backup (or a joining node) that knows where it is, `-TRYAGAIN ...`

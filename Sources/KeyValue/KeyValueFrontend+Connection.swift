@@ -54,14 +54,18 @@ extension KeyValueFrontend {
     /// `HELLO [protover [AUTH username password] [SETNAME name]]`: the version and the options' syntax, checked in
     /// Redis's order; authentication, the name and the reply are the protocol's (`KeyValueRequest.hello`).
     ///
-    /// Only RESP2 is spoken yet, so `HELLO 3` gets `-NOPROTO`, the answer clients take as "stay on RESP2".
+    /// Versions 2 and 3 are spoken; any other gets `-NOPROTO`, the answer clients take as "stay where you are".
     static func helloCommand(_ arguments: [[UInt8]]) -> KeyValueRequest {
         var position = 1
+        var protocolVersion: Int?
         if arguments.count >= 2 {
             guard let version = DecimalInteger.parse(arguments[1]) else {
                 return .local(reply: RESPWriter.error("ERR Protocol version is not an integer or out of range"))
             }
-            guard version == 2 else { return .local(reply: RESPWriter.error("NOPROTO unsupported protocol version")) }
+            guard version == 2 || version == 3 else {
+                return .local(reply: RESPWriter.error("NOPROTO unsupported protocol version"))
+            }
+            protocolVersion = Int(version)
             position = 2
         }
         var username: [UInt8]?
@@ -86,7 +90,7 @@ extension KeyValueFrontend {
                 return .local(reply: writer.bytes)
             }
         }
-        return .hello(username: username, password: password, name: name)
+        return .hello(protocolVersion: protocolVersion, username: username, password: password, name: name)
     }
 
     /// The NOAUTH error HELLO gives an unauthenticated connection that did not authenticate with it.
@@ -95,17 +99,18 @@ extension KeyValueFrontend {
             + "<pass> option can be used to authenticate the client and select the RESP protocol version at the same "
             + "time")
 
-    /// HELLO's map, flattened into RESP2's array: server, version, proto, id, mode, role (`replica` on a node that
-    /// does not serve, as on a Redis replica) and no modules.
-    static func helloReply(_ status: NodeStatus, clientID: UInt64) -> [UInt8] {
-        RESPWriter.array([
+    /// HELLO's map (flattened into an array in RESP2): server, version, proto, id, mode, role (`replica` on a node
+    /// that does not serve, as on a Redis replica) and no modules.
+    static func helloReply(_ status: NodeStatus, clientID: UInt64, protocolVersion: Int) -> [UInt8] {
+        let reply = RESPWriter.array([
             RESPWriter.bulk("server"), RESPWriter.bulk("redis"),
             RESPWriter.bulk("version"), RESPWriter.bulk(redisVersion),
-            RESPWriter.bulk("proto"), RESPWriter.integer(2),
+            RESPWriter.bulk("proto"), RESPWriter.integer(Int64(protocolVersion)),
             RESPWriter.bulk("id"), RESPWriter.integer(Int64(truncatingIfNeeded: clientID)),
             RESPWriter.bulk("mode"), RESPWriter.bulk("standalone"),
             RESPWriter.bulk("role"), RESPWriter.bulk(status.isServing ? "master" : "replica"),
             RESPWriter.bulk("modules"), RESPWriter.array([]),
         ])
+        return protocolVersion == 2 ? reply : RESP3.convert(reply, .map)
     }
 }

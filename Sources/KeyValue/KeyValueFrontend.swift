@@ -152,7 +152,7 @@ public enum KeyValueFrontend {
             return .authenticate(username: arguments.count == 3 ? arguments[1] : nil, password: arguments[arguments.count - 1])
         case .role: reply = role(status)
         case .info: reply = RESPWriter.bulk(info(status, sections: Array(arguments.dropFirst())))
-        case .debug: reply = debugCommand(arguments, digest: digest)
+        case .debug: reply = debugCommand(arguments, digest: digest, protocolVersion: connection.protocolVersion)
         case .sentinel: reply = sentinelCommand(arguments, status: status, service: service)
         case .subscribe: return .subscription(.subscribe(Array(arguments.dropFirst())))
         case .psubscribe: return .subscription(.psubscribe(Array(arguments.dropFirst())))
@@ -186,7 +186,12 @@ public enum KeyValueFrontend {
     ]
 
     /// `DEBUG DIGEST`: the state digest as 16 hex digits, so two nodes can be compared by hand.
-    private static func debugCommand(_ arguments: [[UInt8]], digest: () -> UInt64) -> [UInt8] {
+    private static func debugCommand(
+        _ arguments: [[UInt8]], digest: () -> UInt64, protocolVersion: Int
+    ) -> [UInt8] {
+        if ASCII.equals(arguments[1], "protocol"), arguments.count == 3 {
+            return debugProtocol(arguments[2], protocolVersion: protocolVersion)
+        }
         guard ASCII.equals(arguments[1], "digest"), arguments.count == 2 else {
             return unknownSubcommand(arguments[1], of: "DEBUG")
         }

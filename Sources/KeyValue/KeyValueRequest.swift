@@ -19,7 +19,7 @@ public enum KeyValueRequest: Equatable, Sendable {
     case setName([UInt8])
     /// `HELLO [protover [AUTH username password] [SETNAME name]]`, its syntax checked: the protocol authenticates,
     /// names the connection and answers with `KeyValueFrontend.helloReply`, in Redis's order.
-    case hello(username: [UInt8]?, password: [UInt8]?, name: [UInt8]?)
+    case hello(protocolVersion: Int?, username: [UInt8]?, password: [UInt8]?, name: [UInt8]?)
     /// `RESET`: the connection forgets its subscriptions and its authentication, which its protocol session holds.
     case reset
     /// `MULTI`, `EXEC`, `DISCARD`, `WATCH` or `UNWATCH` (arity checked): the transaction and the watch live in the

@@ -28,6 +28,7 @@ extension KeyValueStore {
         // Most replicated commands are writes: their name alone sends them to `apply`, before the rest is decoded.
         guard let (commandName, secondArgument) = CommandArguments.peek(command) else { return false }
         guard let name = DataCommand(name: commandName) else {
+            if RESP3Entry.isEntry(commandName) { return readInRESP3(command, into: &reply, context: &context) }
             return DatabaseEntry.isEntry(commandName) && readInDatabase(command, into: &reply, context: &context)
         }
         guard Self.isAnsweredWithoutEntry(name) else { return false }

@@ -28,6 +28,11 @@ extension KeyValueStore {
         {
             return slowLogArguments(entry.command)
         }
+        if !arguments.isEmpty, let name = CommandName(arguments.bytes(at: 0)), RESP3Entry.isEntry(name),
+            let command = RESP3Entry.command(arguments)
+        {
+            return slowLogArguments(command)
+        }
         if !arguments.isEmpty,
             let kind = CommandName(arguments.bytes(at: 0)).flatMap(TransactionEntry.Kind.init(name:))
         {

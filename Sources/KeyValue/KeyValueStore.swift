@@ -94,6 +94,9 @@ public struct KeyValueStore: StateMachine, Sendable {
             if let name = CommandName(arguments.bytes(at: 0)), DatabaseEntry.isEntry(name) {
                 return applyInDatabase(arguments, context: &context)
             }
+            if let name = CommandName(arguments.bytes(at: 0)), RESP3Entry.isEntry(name) {
+                return applyInRESP3(arguments, context: &context)
+            }
             return Replies.unknownCommand(Array(arguments))
         }
         guard command.accepts(argumentCount: arguments.count) else { return Replies.wrongArity(command.rawValue) }

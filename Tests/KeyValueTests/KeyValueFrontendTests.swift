@@ -83,9 +83,9 @@ struct KeyValueFrontendTests {
         #expect(Self.route("QUIT") == .quit(reply: bytes("+OK\r\n")))
     }
 
-    @Test("client handshakes get answers clients accept: HELLO falls back to RESP2, COMMAND, CONFIG, CLIENT")
+    @Test("client handshakes get answers clients accept: HELLO 4 falls back, COMMAND, CONFIG, CLIENT")
     func handshakes() {
-        #expect(Self.localText(Self.route("HELLO", "3")) == "-NOPROTO unsupported protocol version\r\n")
+        #expect(Self.localText(Self.route("HELLO", "4")) == "-NOPROTO unsupported protocol version\r\n")
         #expect(Self.localText(Self.route("COMMAND", "COUNT"))?.hasPrefix(":") == true)
         #expect(Self.route("CONFIG", "GET", "save") == .configuration([bytes("CONFIG"), bytes("GET"), bytes("save")]))
         #expect(Self.route("CLIENT", "SETNAME", "app") == .setName(bytes("app")))

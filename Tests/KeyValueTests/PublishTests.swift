@@ -36,6 +36,15 @@ struct PublishEntryTests {
         #expect(DatabaseTests.backup(of: node).digest() == node.primary.store.digest())
     }
 
+    @Test("a RESP3 subscriber gets the message as a push frame")
+    func resp3Push() {
+        var node = ConnectedStore()
+        #expect(node.send(1, "HELLO", "3").hasPrefix("%"))
+        node.send(1, "SUBSCRIBE", "news")
+        #expect(node.send(2, "PUBLISH", "news", "hi") == RESP.integer(1))
+        #expect(node.pushed[1] == [">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n"])
+    }
+
     @Test("PUBLISH's arity, a backup's refusal, MULTI's refusal, and PUBSUB's subcommands and errors")
     func errorsAndIntrospection() {
         var node = ConnectedStore()

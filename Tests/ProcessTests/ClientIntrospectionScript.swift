@@ -1,6 +1,6 @@
 /// The redis-py program `ClientIntrospectionTests` runs against a primary: HELLO 2, CLIENT SETNAME/GETNAME/INFO,
-/// INFO, and a default client (which asks for RESP3) falling back to RESP2 on NOPROTO, as
-/// redis-py does with a logged warning. Arguments: host, port. Prints one `name=value` line per
+/// INFO, and a default client (which asks for RESP3) getting it, with no "Falling back to RESP2" warning
+/// (`RESP3ClientTests` checks RESP3's replies). Arguments: host, port. Prints one `name=value` line per
 /// finding and exits 0; an exception exits non-zero with its traceback, and a missing redis-py exits 3.
 enum ClientIntrospectionScript {
     static let source = #"""

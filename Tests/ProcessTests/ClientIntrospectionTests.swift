@@ -54,7 +54,7 @@ extension ProcessTests {
                 #expect(Int(columns[6]).map { $0 >= 2 } == true, "connections in: \(row)")
             }
 
-            // redis-py: HELLO 2, its name, INFO parsed into numbers, and a RESP3 client falling back to RESP2.
+            // redis-py: HELLO 2, its name, INFO parsed into numbers, and a RESP3 client served in RESP3.
             let python = try #require(Harness.onPath("python3"), "python3 is not installed; .ci/run installs it")
             let script = pair.directory + "/introspection.py"
             try writeScript(script, ClientIntrospectionScript.source)
@@ -65,7 +65,7 @@ extension ProcessTests {
                 "client_info_name=py-worker", "client_list_names=py-worker,x", "redis_version=7.0.15",
                 "connected_clients_positive=True", "used_memory_positive=True",
                 "db0={'keys': 3, 'expires': 1, 'avg_ttl': 0}", "keyspace_only=['db0']", "default_ping=True",
-                "default_fell_back=True",
+                "default_fell_back=False",
             ]
             #expect(run.standardOutput.split(separator: "\n").map(String.init) == expected, "\(run.standardError)")
         }
