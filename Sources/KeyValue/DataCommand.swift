@@ -20,6 +20,7 @@ enum DataCommand: String, CaseIterable, Sendable {
     case zremrangebyrank, zremrangebyscore, zremrangebylex, zunion, zinter, zdiff, zunionstore, zinterstore
     case zdiffstore, zintercard
     case swapdb, move
+    case scan, hscan, sscan, zscan
 
     var arity: Int {
         switch self {
@@ -59,6 +60,8 @@ enum DataCommand: String, CaseIterable, Sendable {
         case .del, .unlink, .exists, .mget: -2
         case .dbsize, .randomkey, .time: 1
         case .swapdb, .move: 3
+        case .scan: -2
+        case .hscan, .sscan, .zscan: -3
         case .flushall, .flushdb: -1
         }
     }
@@ -68,7 +71,7 @@ enum DataCommand: String, CaseIterable, Sendable {
     var isRead: Bool {
         switch self {
         case .get, .mget, .exists, .type, .keys, .dbsize, .randomkey, .strlen, .ttl, .pttl, .expiretime, .pexpiretime,
-            .time:
+            .time, .scan, .hscan, .sscan, .zscan:
             true
         case .hget, .hmget, .hlen, .hstrlen, .hexists, .hkeys, .hvals, .hgetall, .hrandfield: true
         case .sismember, .smismember, .scard, .smembers, .srandmember, .sinter, .sunion, .sdiff, .sintercard: true

@@ -100,7 +100,7 @@ extension KeyValueFrontend {
     /// argument.
     private static func keyPositions(_ command: DataCommand) -> (first: Int, last: Int, step: Int) {
         switch command {
-        case .keys, .dbsize, .randomkey, .flushall, .flushdb, .select, .time, .swapdb: (0, 0, 0)
+        case .keys, .scan, .dbsize, .randomkey, .flushall, .flushdb, .select, .time, .swapdb: (0, 0, 0)
         case .del, .unlink, .exists, .mget: (1, -1, 1)
         case .mset, .msetnx: (1, -1, 2)
         // The number of keys is an argument (movable keys): Redis's legacy positions say none.
@@ -120,7 +120,7 @@ extension KeyValueFrontend {
         }
         return switch command {
         case .del, .unlink, .exists, .type, .keys, .randomkey, .expire, .pexpire, .expireat, .pexpireat, .ttl, .pttl,
-            .expiretime, .pexpiretime, .persist, .move:
+            .expiretime, .pexpiretime, .persist, .move, .scan:
             "generic"
         case .dbsize, .flushall, .flushdb, .time, .swapdb: "server"
         case .select: "connection"

@@ -152,6 +152,7 @@ public struct KeyValueStore: StateMachine, Sendable {
         case .pexpiretime: timeToLive(arguments, inMilliseconds: true, isAbsolute: true, clock: clock)
         case .persist: persist(arguments, clock: clock)
         case .time: time(clock: clock)
+        case .scan: scan(arguments, clock: clock)
         default: preconditionFailure("\(command) is a collection command, for executeCollection")
         }
     }
