@@ -22,6 +22,7 @@ enum DataCommand: String, CaseIterable, Sendable {
     case swapdb, move
     case getex, getrange, substr, setrange, incrbyfloat, setbit, getbit, bitcount, bitpos, bitop
     case rename, renamenx, copy, touch, object
+    case scan, hscan, sscan, zscan
 
     var arity: Int {
         switch self {
@@ -61,6 +62,8 @@ enum DataCommand: String, CaseIterable, Sendable {
         case .del, .unlink, .exists, .mget: -2
         case .dbsize, .randomkey, .time: 1
         case .swapdb, .move: 3
+        case .scan: -2
+        case .hscan, .sscan, .zscan: -3
         case .flushall, .flushdb: -1
         case .getex, .bitcount, .touch, .object: -2
         case .bitop: -4
@@ -75,7 +78,7 @@ enum DataCommand: String, CaseIterable, Sendable {
     var isRead: Bool {
         switch self {
         case .get, .mget, .exists, .type, .keys, .dbsize, .randomkey, .strlen, .ttl, .pttl, .expiretime, .pexpiretime,
-            .time:
+            .time, .scan, .hscan, .sscan, .zscan:
             true
         case .hget, .hmget, .hlen, .hstrlen, .hexists, .hkeys, .hvals, .hgetall, .hrandfield: true
         case .sismember, .smismember, .scard, .smembers, .srandmember, .sinter, .sunion, .sdiff, .sintercard: true

@@ -100,7 +100,7 @@ extension KeyValueFrontend {
     /// argument.
     private static func keyPositions(_ command: DataCommand) -> (first: Int, last: Int, step: Int) {
         switch command {
-        case .keys, .dbsize, .randomkey, .flushall, .flushdb, .select, .time, .swapdb: (0, 0, 0)
+        case .keys, .scan, .dbsize, .randomkey, .flushall, .flushdb, .select, .time, .swapdb: (0, 0, 0)
         case .del, .unlink, .exists, .mget, .touch: (1, -1, 1)
         case .object: (2, 2, 1)
         case .bitop: (2, -1, 1)
@@ -123,7 +123,7 @@ extension KeyValueFrontend {
         }
         return switch command {
         case .del, .unlink, .exists, .type, .keys, .randomkey, .expire, .pexpire, .expireat, .pexpireat, .ttl, .pttl,
-            .expiretime, .pexpiretime, .persist, .move, .rename, .renamenx, .copy, .touch, .object:
+            .expiretime, .pexpiretime, .persist, .move, .rename, .renamenx, .copy, .touch, .object, .scan:
             "generic"
         case .dbsize, .flushall, .flushdb, .time, .swapdb: "server"
         case .setbit, .getbit, .bitcount, .bitpos, .bitop: "bitmap"

@@ -28,7 +28,10 @@ extension KeyValueStore {
     mutating func executeCollection(
         _ kind: ValueKind, _ command: DataCommand, _ arguments: CommandArguments, clock: Clock, random: Random
     ) -> [UInt8] {
-        switch kind {
+        if command == .hscan || command == .sscan || command == .zscan {
+            return scanCollection(kind, arguments, clock: clock)
+        }
+        return switch kind {
         case .hash: executeHash(command, arguments, clock: clock, random: random)
         case .set: executeSet(command, arguments, clock: clock, random: random)
         case .list: executeList(command, arguments, clock: clock)

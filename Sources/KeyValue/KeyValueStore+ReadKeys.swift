@@ -5,7 +5,7 @@ extension KeyValueStore {
     /// SRANDMEMBER and ZRANDMEMBER, which draw recorded randomness as RANDOMKEY does.
     static func isCollectionReadWithoutEntry(_ command: DataCommand) -> Bool {
         switch command {
-        case .hget, .hmget, .hlen, .hstrlen, .hexists, .hkeys, .hvals, .hgetall: true
+        case .hget, .hmget, .hlen, .hstrlen, .hexists, .hkeys, .hvals, .hgetall, .hscan, .sscan, .zscan: true
         case .sismember, .smismember, .scard, .smembers, .sinter, .sunion, .sdiff, .sintercard: true
         case .llen, .lrange, .lindex, .lpos: true
         case .zcard, .zscore, .zmscore, .zrank, .zrevrank, .zcount, .zlexcount, .zrange, .zrangebyscore,
@@ -21,7 +21,7 @@ extension KeyValueStore {
         switch command {
         case .mget, .exists, .touch, .sinter, .sunion, .sdiff: 1..<arguments.count
         case .object: arguments.count == 3 ? 2..<3 : 1..<1
-        case .dbsize: 1..<1
+        case .dbsize, .scan: 1..<1
         case .sintercard, .zunion, .zinter, .zdiff, .zintercard:
             DecimalInteger.parse(arguments.bytes(at: 1)).flatMap { count in
                 count >= 1 && count <= arguments.count - 2 ? 2..<(2 + Int(count)) : nil
@@ -36,10 +36,10 @@ extension DataCommand {
     var collectionKind: ValueKind? {
         switch self {
         case .hset, .hsetnx, .hget, .hmget, .hmset, .hdel, .hlen, .hstrlen, .hexists, .hkeys, .hvals, .hgetall,
-            .hincrby, .hincrbyfloat, .hrandfield:
+            .hincrby, .hincrbyfloat, .hrandfield, .hscan:
             .hash
         case .sadd, .srem, .sismember, .smismember, .scard, .smembers, .spop, .srandmember, .smove, .sinter,
-            .sinterstore, .sunion, .sunionstore, .sdiff, .sdiffstore, .sintercard:
+            .sinterstore, .sunion, .sunionstore, .sdiff, .sdiffstore, .sintercard, .sscan:
             .set
         case .lpush, .rpush, .lpushx, .rpushx, .lpop, .rpop, .llen, .lrange, .lindex, .lset, .linsert, .lrem, .ltrim,
             .lpos, .lmove, .rpoplpush, .lmpop:
@@ -47,7 +47,7 @@ extension DataCommand {
         case .zadd, .zincrby, .zrem, .zcard, .zscore, .zmscore, .zrank, .zrevrank, .zcount, .zlexcount, .zrange,
             .zrangebyscore, .zrevrangebyscore, .zrangebylex, .zrevrangebylex, .zrevrange, .zrangestore, .zpopmin,
             .zpopmax, .zmpop, .zrandmember, .zremrangebyrank, .zremrangebyscore, .zremrangebylex, .zunion, .zinter,
-            .zdiff, .zunionstore, .zinterstore, .zdiffstore, .zintercard:
+            .zdiff, .zunionstore, .zinterstore, .zdiffstore, .zintercard, .zscan:
             .sortedSet
         default: nil
         }

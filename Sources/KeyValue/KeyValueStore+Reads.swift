@@ -12,7 +12,7 @@ extension KeyValueStore {
     /// and TIME, which read recorded randomness or time.
     static func isAnsweredWithoutEntry(_ command: DataCommand) -> Bool {
         switch command {
-        case .get, .mget, .exists, .type, .strlen, .ttl, .pttl, .expiretime, .pexpiretime, .dbsize: true
+        case .get, .mget, .exists, .type, .strlen, .ttl, .pttl, .expiretime, .pexpiretime, .dbsize, .scan: true
         case .getrange, .substr, .getbit, .bitcount, .bitpos, .touch, .object: true
         default: isCollectionReadWithoutEntry(command)
         }

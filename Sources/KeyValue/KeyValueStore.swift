@@ -159,6 +159,7 @@ public struct KeyValueStore: StateMachine, Sendable {
         case .getex, .getrange, .substr, .setrange, .incrbyfloat, .setbit, .getbit, .bitcount, .bitpos, .bitop, .rename,
             .renamenx, .copy, .touch, .object:
             executeStringOrKey(command, arguments, clock: clock)
+        case .scan: scan(arguments, clock: clock)
         default: preconditionFailure("\(command) is a collection command, for executeCollection")
         }
     }

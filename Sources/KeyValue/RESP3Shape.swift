@@ -66,6 +66,11 @@ indirect enum RESP3Shape: Equatable, Sendable {
         case .config: return ASCII.equals(subcommand, "get") ? .map : .plain
         case .client: return ASCII.equals(subcommand, "info") || ASCII.equals(subcommand, "list") ? .verbatim : .plain
         case .subscribe, .psubscribe, .unsubscribe, .punsubscribe: return .push
+        case .sentinel:
+            // Redis's sentinel.c writes each instance as a map (`addReplySentinelRedisInstance`).
+            if ASCII.equals(subcommand, "master") { return .map }
+            let lists: [StaticString] = ["masters", "replicas", "slaves", "sentinels"]
+            return lists.contains { ASCII.equals(subcommand, $0) } ? .array(.map) : .plain
         case .session:
             // `SESSION EXEC id number command...`, as the client sends it and as its entry is.
             guard arguments.count >= 5, ASCII.equals(subcommand, "exec") else { return .plain }

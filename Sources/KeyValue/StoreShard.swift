@@ -279,6 +279,23 @@ struct StoreShard: Sendable {
         }
     }
 
+    /// The positions of the keys whose table home is the slot of `cursor`'s low bits, and the table's size in bits
+    /// (the cursor's resolution, `ScanCursor`); nil bits for an empty table. With linear probing and deletion by
+    /// shifting back, such a key sits between its home and the first empty slot after it: O(that cluster).
+    func positions(homedAt cursor: UInt64) -> (positions: [Int], bits: Int) {
+        guard !table.isEmpty else { return ([], 0) }
+        let mask = table.count - 1
+        let home = Int(truncatingIfNeeded: cursor) & mask
+        var positions: [Int] = []
+        var index = home
+        while table[index] != 0 {
+            let position = Int(table[index]) - 1
+            if Int(fragments[position]) & mask == home { positions.append(position) }
+            index = (index + 1) & mask
+        }
+        return (positions, table.count.trailingZeroBitCount)
+    }
+
     /// The value at `slot`, viewing the shard's storage (let it go before writing to the shard, or the write
     /// copies the storage it shares); nil when the key holds a collection.
     @inline(__always)

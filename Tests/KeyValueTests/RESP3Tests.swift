@@ -37,6 +37,15 @@ struct RESP3Tests {
         #expect(node.send(1, "GET", "missing") == RESP.nullBulk)
     }
 
+    @Test("SENTINEL describes each instance as a map, as Sentinel's RESP3 replies do (redis-py's Sentinel reads them so)")
+    func sentinelMaps() {
+        var node = Self.connected()
+        #expect(node.send(1, "SENTINEL", "MASTER", "lockstep").hasPrefix("%"))
+        #expect(node.send(1, "SENTINEL", "MASTERS").hasPrefix("*1\r\n%"))
+        #expect(node.send(2, "SENTINEL", "MASTERS").hasPrefix("*1\r\n*"), "RESP2 keeps the flat array")
+        #expect(node.send(1, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "lockstep").hasPrefix("*2\r\n$"))
+    }
+
     @Test("HELLO 3 with a wrong password answers WRONGPASS and leaves the connection on RESP2")
     func helloWrongPassword() {
         let wire = KeyValueClientProtocol(requiredPassword: ClientPassword(bytes("secret")))

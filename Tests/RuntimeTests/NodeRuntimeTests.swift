@@ -73,25 +73,10 @@ struct NodeRuntimeTests {
 
     @Test("a silent primary is replaced after the silence timeout, loses the arbiter race and releases nothing")
     func failoverAfterSilence() throws {
-        let directory = try TemporaryDirectory()
-        let proxy = try FreezableProxy()
-        defer {
-            proxy.close()
-            directory.remove()
-        }
-        // The backup reaches the primary through the proxy (the address the primary advertises). The primary
-        // waits longer before presuming its backup dead, so the backup reaches the arbiter first.
-        let primary = try TestNode.start(name: "a", arbiterDirectory: directory.path) {
-            $0.node.channelAddress = proxy.address.description
-            $0.silenceTimeout = .seconds(1)
-        }
-        defer { primary.shutDown() }
-        proxy.relay(to: primary.runtime.channelAddress)
-        #expect(Waiting.until(.seconds(5)) { primary.role == .solo }, "the first node did not go live")
-        let backup = try TestNode.start(name: "b", arbiterDirectory: directory.path)
-        defer { backup.shutDown() }
-        let formed = Waiting.until(.seconds(10)) { primary.role == .primary && backup.role == .backup }
-        #expect(formed, "the pair did not form: \(primary.role), \(backup.role)")
+        // The primary waits longer before presuming its backup dead, so the backup reaches the arbiter first.
+        let pair = try ProxiedPair.start(primarySilence: .seconds(1))
+        defer { pair.shutDown() }
+        let (primary, backup, proxy) = (pair.primary, pair.backup, pair.proxy)
 
         let writer = try Writer(address: primary.clientAddress, prefix: "silence")
         #expect(Waiting.until(.seconds(10)) { writer.ackedCount >= 300 }, "writes did not flow")

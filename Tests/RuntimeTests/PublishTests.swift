@@ -47,25 +47,10 @@ struct PublishTests {
 
     @Test("a message and the PUBLISH reply wait for the backup's ack, then leave")
     func messageWaitsForTheAck() throws {
-        let directory = try TemporaryDirectory()
-        let proxy = try FreezableProxy()
-        defer {
-            proxy.close()
-            directory.remove()
-        }
-        // The backup reaches the primary through the proxy; timeouts long enough that a short freeze is no failure.
-        let primary = try TestNode.start(name: "a", arbiterDirectory: directory.path) {
-            $0.node.channelAddress = proxy.address.description
-            $0.silenceTimeout = .seconds(20)
-        }
-        defer { primary.shutDown() }
-        proxy.relay(to: primary.runtime.channelAddress)
-        #expect(Waiting.until(.seconds(5)) { primary.role == .solo }, "the first node did not go live")
-        let backup = try TestNode.start(name: "b", arbiterDirectory: directory.path) { $0.silenceTimeout = .seconds(20) }
-        defer { backup.shutDown() }
-        try #require(
-            Waiting.until(.seconds(10)) { primary.role == .primary && backup.role == .backup },
-            "the pair did not form: \(primary.role), \(backup.role)")
+        // Timeouts long enough that a freeze of a second or two is no failure.
+        let pair = try ProxiedPair.start(primarySilence: .seconds(20), backupSilence: .seconds(20))
+        defer { pair.shutDown() }
+        let (primary, backup, proxy) = (pair.primary, pair.backup, pair.proxy)
 
         let subscriber = try RESPClient(primary.clientAddress, timeout: .seconds(1))
         let publisher = try RESPClient(primary.clientAddress, timeout: .seconds(1))

@@ -204,6 +204,52 @@ struct Pair {
     }
 }
 
+/// A pair whose backup reaches the primary through a `FreezableProxy` (the channel address the primary advertises),
+/// so a test can silence the logging channel both ways while every socket stays open. Node "a" goes live first.
+struct ProxiedPair {
+    let directory: TemporaryDirectory
+    let proxy: FreezableProxy
+    let primary: TestNode
+    let backup: TestNode
+
+    /// Starts the pair with these silence timeouts (nil: the node's default); returns once the backup protects.
+    static func start(primarySilence: Duration, backupSilence: Duration? = nil) throws -> ProxiedPair {
+        let directory = try TemporaryDirectory()
+        let proxy = try FreezableProxy()
+        var started: [TestNode] = []
+        func abandon(_ reason: String) -> TestSetupError {
+            for node in started { node.shutDown() }
+            proxy.close()
+            directory.remove()
+            return TestSetupError(reason)
+        }
+        let primary = try TestNode.start(name: "a", arbiterDirectory: directory.path) {
+            $0.node.channelAddress = proxy.address.description
+            $0.silenceTimeout = primarySilence
+        }
+        started.append(primary)
+        proxy.relay(to: primary.runtime.channelAddress)
+        guard Waiting.until(.seconds(5), { primary.role == .solo }) else {
+            throw abandon("the first node did not go live: \(primary.role)")
+        }
+        let backup = try TestNode.start(name: "b", arbiterDirectory: directory.path) {
+            if let backupSilence { $0.silenceTimeout = backupSilence }
+        }
+        started.append(backup)
+        guard Waiting.until(.seconds(10), { primary.role == .primary && backup.role == .backup }) else {
+            throw abandon("the pair did not form: \(primary.role), \(backup.role)")
+        }
+        return ProxiedPair(directory: directory, proxy: proxy, primary: primary, backup: backup)
+    }
+
+    func shutDown() {
+        primary.shutDown()
+        backup.shutDown()
+        proxy.close()
+        directory.remove()
+    }
+}
+
 /// A RESP2 reply as a test reads it.
 enum RESPValue: Equatable, CustomStringConvertible {
     case simple(String)
