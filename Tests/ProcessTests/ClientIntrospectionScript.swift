@@ -3,17 +3,8 @@
 /// (`RESP3ClientTests` checks RESP3's replies). Arguments: host, port. Prints one `name=value` line per
 /// finding and exits 0; an exception exits non-zero with its traceback, and a missing redis-py exits 3.
 enum ClientIntrospectionScript {
-    static let source = #"""
-        import sys
+    static let source = RedisPyScript.preamble + #"""
         import logging
-
-        try:
-            import redis
-        except ImportError as error:
-            print(f"missing redis-py: {error}", flush=True)
-            sys.exit(3)
-
-        host, port = sys.argv[1], int(sys.argv[2])
         client = redis.Redis(host=host, port=port, protocol=2, decode_responses=True)
         hello = client.execute_command("HELLO", "2")
         fields = dict(zip(hello[0::2], hello[1::2])) if isinstance(hello, list) else hello

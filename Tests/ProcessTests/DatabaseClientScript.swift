@@ -3,16 +3,7 @@
 /// database other than 0. Arguments: host, port. Prints one `name=value` line per finding and exits 0; an exception
 /// exits non-zero with its traceback, and a missing redis-py exits 3.
 enum DatabaseClientScript {
-    static let source = #"""
-        import sys
-
-        try:
-            import redis
-        except ImportError as error:
-            print(f"missing redis-py: {error}", flush=True)
-            sys.exit(3)
-
-        host, port = sys.argv[1], int(sys.argv[2])
+    static let source = RedisPyScript.preamble + #"""
 
         def connect(db):
             return redis.Redis(host=host, port=port, db=db, protocol=2, decode_responses=True)

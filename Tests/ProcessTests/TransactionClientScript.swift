@@ -6,17 +6,8 @@ enum TransactionClientScript {
     /// Threads racing the WATCH loop, and increments each makes.
     static let threads = 4, incrementsPerThread = 50
 
-    static let source = #"""
-        import sys
+    static let source = RedisPyScript.preamble + #"""
         import threading
-
-        try:
-            import redis
-        except ImportError as error:
-            print(f"missing redis-py: {error}", flush=True)
-            sys.exit(3)
-
-        host, port = sys.argv[1], int(sys.argv[2])
         threads, increments = int(sys.argv[3]), int(sys.argv[4])
         client = redis.Redis(host=host, port=port, protocol=2, decode_responses=True)
 
