@@ -36,12 +36,19 @@ extension KeyValueClientProtocol {
             return writer.bytes
         }
         if ASCII.equals(subcommand, "numsub") {
+            // One pass over every subscription, whatever the number of channels asked about.
+            var counts: [[UInt8]: Int] = [:]
+            for channel in arguments.dropFirst(2) { counts[channel] = 0 }
+            for connection in connections {
+                for channel in connection.session.subscriptions.channels where counts[channel] != nil {
+                    counts[channel]! += 1
+                }
+            }
             var writer = RESPWriter()
             writer.appendArrayHeader(count: 2 * (arguments.count - 2))
             for channel in arguments.dropFirst(2) {
                 writer.appendBulk(channel)
-                writer.appendInteger(
-                    Int64(connections.count { $0.session.subscriptions.channels.contains(channel) }))
+                writer.appendInteger(Int64(counts[channel] ?? 0))
             }
             return writer.bytes
         }

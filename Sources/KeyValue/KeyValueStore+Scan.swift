@@ -91,7 +91,7 @@ extension KeyValueStore {
             let shard = shards[index]
             let key = shard.key(atPosition: position).bytes
             if let pattern = options.pattern, !pattern.matches(key) { continue }
-            if let typeName = options.typeName, !typeName.elementsEqual(Self.typeName(shard.kind(at: position)).utf8) {
+            if let typeName = options.typeName, !typeName.elementsEqual(shard.kind(at: position).typeName.utf8) {
                 continue
             }
             if let expiresAt = shard.expiry(atPosition: position), Self.milliseconds(clock()) > expiresAt { continue }
@@ -100,17 +100,6 @@ extension KeyValueStore {
         writer.appendArrayHeader(count: keys.count)
         for key in keys { writer.appendBulk(key) }
         return writer.bytes
-    }
-
-    /// TYPE's name for `kind`, which SCAN's TYPE option compares against.
-    private static func typeName(_ kind: ValueKind) -> String {
-        switch kind {
-        case .string: "string"
-        case .hash: "hash"
-        case .set: "set"
-        case .list: "list"
-        case .sortedSet: "zset"
-        }
     }
 
     /// `HSCAN`, `SSCAN` or `ZSCAN key cursor [MATCH pattern] [COUNT count]` on a collection of `kind`.

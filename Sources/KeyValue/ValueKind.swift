@@ -5,20 +5,20 @@
 enum ValueKind: UInt8, Sendable, CaseIterable {
     case string = 0, hash = 1, set = 2, list = 3, sortedSet = 4
 
-    /// TYPE's answer for a key of this kind.
-    var typeReply: [UInt8] {
+    /// TYPE's name for a key of this kind, which SCAN's TYPE option also compares against.
+    var typeName: String {
         switch self {
-        case .string: Self.stringReply
-        case .hash: Self.hashReply
-        case .set: Self.setReply
-        case .list: Self.listReply
-        case .sortedSet: Self.sortedSetReply
+        case .string: "string"
+        case .hash: "hash"
+        case .set: "set"
+        case .list: "list"
+        case .sortedSet: "zset"
         }
     }
 
-    private static let stringReply = RESPWriter.simpleString("string")
-    private static let hashReply = RESPWriter.simpleString("hash")
-    private static let setReply = RESPWriter.simpleString("set")
-    private static let listReply = RESPWriter.simpleString("list")
-    private static let sortedSetReply = RESPWriter.simpleString("zset")
+    /// TYPE's answer for a key of this kind.
+    var typeReply: [UInt8] { Self.typeReplies[Int(rawValue)] }
+
+    /// Written once: TYPE is a read on the hot path. Indexed by raw value, which `allCases` follows.
+    private static let typeReplies = allCases.map { RESPWriter.simpleString($0.typeName) }
 }
