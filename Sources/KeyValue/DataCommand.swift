@@ -23,6 +23,7 @@ enum DataCommand: String, CaseIterable, Sendable {
     case getex, getrange, substr, setrange, incrbyfloat, setbit, getbit, bitcount, bitpos, bitop
     case rename, renamenx, copy, touch, object
     case scan, hscan, sscan, zscan
+    case blpop, brpop, brpoplpush, blmove, bzpopmin, bzpopmax, blmpop, bzmpop
 
     var arity: Int {
         switch self {
@@ -70,6 +71,10 @@ enum DataCommand: String, CaseIterable, Sendable {
         case .getrange, .substr, .setrange, .setbit: 4
         case .incrbyfloat, .getbit, .rename, .renamenx: 3
         case .bitpos, .copy: -3
+        case .blpop, .brpop, .bzpopmin, .bzpopmax: -3
+        case .brpoplpush: 4
+        case .blmove: 6
+        case .blmpop, .bzmpop: -5
         }
     }
 
@@ -88,6 +93,14 @@ enum DataCommand: String, CaseIterable, Sendable {
             .zintercard:
             true
         case .getrange, .substr, .getbit, .bitcount, .bitpos, .touch, .object: true
+        default: false
+        }
+    }
+
+    /// Whether the command may wait for another client's command (`BlockingCommand`).
+    var isBlocking: Bool {
+        switch self {
+        case .blpop, .brpop, .brpoplpush, .blmove, .bzpopmin, .bzpopmax, .blmpop, .bzmpop: true
         default: false
         }
     }

@@ -221,7 +221,7 @@ extension KeyValueClientProtocol {
             return answer(
                 connectionsQuery: KeyValueCommand.encode(arguments), from: asker, among: [asker], status: status
             ).reply
-        case .replicated, .quit, .subscription, .reset, .transaction, .monitor, .openSession, .publish:
+        case .replicated, .blocking, .quit, .subscription, .reset, .transaction, .monitor, .openSession, .publish:
             // Never queued: data commands queue as themselves, and these run at once or are refused inside MULTI.
             return RESPWriter.error("ERR this command cannot run inside a transaction")
         }

@@ -74,7 +74,7 @@ public struct KeyValueClientProtocol: ClientProtocol {
         let argumentBytes = max(parserLimits.requestBytesLimit, parserLimits.inlineBytesLimit)
         let lengthBytes = Varint.byteCount(UInt64(parserLimits.bulkBytesLimit))
         return argumentBytes + parserLimits.argumentsLimit * lengthBytes + Varint.byteCount(UInt64(Int.max))
-            + DatabaseEntry.overheadBytesLimit + RESP3Entry.overheadBytesLimit
+            + DatabaseEntry.overheadBytesLimit + RESP3Entry.overheadBytesLimit + BlockingEntry.overheadBytesLimit
     }
 
     /// An empty parser for a new connection, remembering `clientID` for `CLIENT ID`.
@@ -160,6 +160,13 @@ public struct KeyValueClientProtocol: ClientProtocol {
                 RESP3Entry.encoding(
                     DatabaseEntry.encoding(bytes, in: session.connection.database),
                     protocolVersion: session.connection.protocolVersion))
+        case .blocking(let bytes, let timeout):
+            return .blocking(
+                RESP3Entry.encoding(
+                    DatabaseEntry.encoding(
+                        BlockingEntry.block(bytes, connection: session.clientID), in: session.connection.database),
+                    protocolVersion: session.connection.protocolVersion),
+                timeout: timeout)
         case .publish(let entry): return .broadcast(entry)  // channels belong to no database; the reply is an integer
         case .local(let reply): return .local(reply: session.connection.shaped(reply, for: arguments))
         case .quit(let reply): return .quit(reply: reply)

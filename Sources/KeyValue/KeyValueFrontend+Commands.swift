@@ -18,7 +18,8 @@ extension KeyValueFrontend {
         let data = DataCommand.allCases.filter { LocalCommand(rawValue: $0.rawValue) == nil }.map { command in
             let keys = keyPositions(command)
             return CommandDescription(
-                name: command.rawValue, arity: command.arity, flags: command.isRead ? ["readonly"] : ["write"],
+                name: command.rawValue, arity: command.arity,
+                flags: command.isRead ? ["readonly"] : command.isBlocking ? ["write", "blocking"] : ["write"],
                 firstKey: keys.first, lastKey: keys.last, step: keys.step, group: group(command))
         }
         let local = LocalCommand.allCases.map { command in
@@ -107,7 +108,9 @@ extension KeyValueFrontend {
         case .rename, .renamenx, .copy: (1, 2, 1)
         case .mset, .msetnx: (1, -1, 2)
         // The number of keys is an argument (movable keys): Redis's legacy positions say none.
-        case .zunion, .zinter, .zdiff, .zintercard, .zmpop: (0, 0, 0)
+        case .zunion, .zinter, .zdiff, .zintercard, .zmpop, .blmpop, .bzmpop: (0, 0, 0)
+        case .blpop, .brpop, .bzpopmin, .bzpopmax: (1, -2, 1)
+        case .brpoplpush, .blmove: (1, 2, 1)
         case .zrangestore: (1, 2, 1)
         default: (1, 1, 1)
         }

@@ -63,10 +63,11 @@ extension KeyValueFrontend {
         switch section {
         case "server": serverSection(status)
         case "clients":
-            // Nothing blocks or tracks here (no blocking commands, no CLIENT TRACKING), so those counts are 0. The
-            // exactly-once sessions (SESSION OPEN) are replicated state, on every node that holds it.
+            // Nothing tracks here (no CLIENT TRACKING). The waiters of blocking pops and the exactly-once sessions
+            // (SESSION OPEN) are replicated state, on every node that holds it.
             lines("Clients", [
-                ("connected_clients", String(status.openClientConnections)), ("blocked_clients", "0"),
+                ("connected_clients", String(status.openClientConnections)),
+                ("blocked_clients", String(status.machineStatistics["blocked_clients"] ?? 0)),
                 ("tracking_clients", "0"), ("lockstep_sessions", String(status.machineStatistics["sessions"] ?? 0)),
             ])
         case "memory": memorySection()

@@ -75,6 +75,10 @@ public enum KeyValueFrontend {
         }
         connection.lastCommand = .data(command)
         guard status.isServing else { return .local(reply: readOnlyReply(status, isRead: command.isRead)) }
+        // A blocking pop with a timeout Redis refuses goes as a plain command: the store answers the error.
+        if command.isBlocking, case .success(let blocking)? = BlockingCommand.parse(Array(arguments)) {
+            return .blocking(arguments.encoding, timeout: blocking.timeout)
+        }
         return .replicated(arguments.encoding)
     }
 

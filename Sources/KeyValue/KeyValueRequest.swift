@@ -3,6 +3,9 @@ public enum KeyValueRequest: Equatable, Sendable {
     /// A data command, encoded by `KeyValueCommand.encode`: the primary appends it to the log, applies it,
     /// and releases the reply once the backup has acked the entry (the output rule).
     case replicated([UInt8])
+    /// A blocking pop (BLPOP and its relatives), encoded as `replicated` is: it goes through the log, and may wait
+    /// there for another client's command for `timeout` (nil: for ever) (`KeyValueStore+Blocking`).
+    case blocking([UInt8], timeout: Duration?)
     /// Answered by this node at once, without the log: connection and introspection commands, errors, and
     /// the READONLY refusal on a node that is not serving. Releasing these early is safe because they
     /// reveal no replicated state.

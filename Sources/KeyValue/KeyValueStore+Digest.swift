@@ -7,10 +7,10 @@
 /// A single changed byte always changes an entry's hash: each FNV step and the finaliser are bijections.
 extension KeyValueStore {
     /// The wrapping sum of every entry's hash, kept up to date by each mutation, per database
-    /// (`databaseDigest`), plus the session table's digest (zero while it holds no sessions); reading it costs
-    /// O(databases).
+    /// (`databaseDigest`), plus the session table's digest (zero while it holds no sessions) and the blocked clients'
+    /// (zero until a client first waited); reading it costs O(databases).
     public func digest() -> UInt64 {
-        combinedDigest &+ sessions.digest
+        combinedDigest &+ sessions.digest &+ blocked.tableDigest
     }
 
     private static let fnvOffsetBasis: UInt64 = 0xCBF2_9CE4_8422_2325

@@ -171,6 +171,9 @@ extension KeyValueStore {
     /// `databaseCount` times one database's. Idle client sessions expire here too.
     public mutating func tick(context: inout ApplyContext) {
         expireIdleSessions(context: &context)
+        if !blocked.isEmpty { sweepStaleWaiters(context: &context) }
+        // Expiry only deletes, which gives no waiter anything to pop.
+        defer { blocked.forgetReadyKeys() }
         guard (0..<Self.databaseCount).contains(where: { counts(of: $0).expiring > 0 }) else { return }
         let now = Self.milliseconds(context.wallClockNanoseconds())
         var generator = SplitMix64(seed: context.randomValue())

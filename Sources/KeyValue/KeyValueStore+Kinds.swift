@@ -13,6 +13,7 @@ extension KeyValueStore {
     mutating func applyCollection(
         _ kind: ValueKind, _ command: DataCommand, _ arguments: CommandArguments, context: inout ApplyContext
     ) -> [UInt8] {
+        if command.isBlocking { return applyWithoutBlocking(arguments, context: &context) }
         var cachedNanoseconds: Int64?
         func clock() -> Int64 {
             if let cachedNanoseconds { return cachedNanoseconds }

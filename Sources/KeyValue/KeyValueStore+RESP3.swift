@@ -7,6 +7,9 @@ extension KeyValueStore {
         guard let command = RESP3Entry.command(arguments), let inner = try? CommandArguments(decoding: command) else {
             return RESPWriter.error("ERR malformed \(RESP3Entry.name) entry; nothing was done")
         }
+        let wasRESP3 = isReplyingInRESP3
+        isReplyingInRESP3 = true
+        defer { isReplyingInRESP3 = wasRESP3 }
         return RESP3.convert(applyCommand(command, context: &context), RESP3Shape.of(inner))
     }
 

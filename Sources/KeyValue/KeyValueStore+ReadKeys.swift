@@ -42,12 +42,12 @@ extension DataCommand {
             .sinterstore, .sunion, .sunionstore, .sdiff, .sdiffstore, .sintercard, .sscan:
             .set
         case .lpush, .rpush, .lpushx, .rpushx, .lpop, .rpop, .llen, .lrange, .lindex, .lset, .linsert, .lrem, .ltrim,
-            .lpos, .lmove, .rpoplpush, .lmpop:
+            .lpos, .lmove, .rpoplpush, .lmpop, .blpop, .brpop, .brpoplpush, .blmove, .blmpop:
             .list
         case .zadd, .zincrby, .zrem, .zcard, .zscore, .zmscore, .zrank, .zrevrank, .zcount, .zlexcount, .zrange,
             .zrangebyscore, .zrevrangebyscore, .zrangebylex, .zrevrangebylex, .zrevrange, .zrangestore, .zpopmin,
             .zpopmax, .zmpop, .zrandmember, .zremrangebyrank, .zremrangebyscore, .zremrangebylex, .zunion, .zinter,
-            .zdiff, .zunionstore, .zinterstore, .zdiffstore, .zintercard, .zscan:
+            .zdiff, .zunionstore, .zinterstore, .zdiffstore, .zintercard, .zscan, .bzpopmin, .bzpopmax, .bzmpop:
             .sortedSet
         default: nil
         }

@@ -1,7 +1,7 @@
 import Replication
 
 extension KeyValueStore {
-    /// Rebuilds a store from a snapshot's version-5 encoding, or an older version's (database 0 alone), fed cut
+    /// Rebuilds a store from a snapshot's version-6 encoding, or an older version's (no blocked clients; database 0 alone), fed cut
     /// anywhere (`KeyValueStore+Snapshot.swift`).
     ///
     /// A parser over the byte stream that holds at most one partial record (its key or value grows as its bytes
@@ -21,7 +21,7 @@ extension KeyValueStore {
             case magic, version, databaseCount, databaseNumber
             case level, splitPointer, shardCount, keyCount, keyLength, key, valueLength, value, flags
             case expiry, memberCount, memberLength, member, memberValueLength, memberValue, memberScore
-            case expiryCount, expiryPosition, digest, sessions, done
+            case expiryCount, expiryPosition, digest, sessions, blockedLength, blockedClients, done
         }
 
         /// The store so far: in its fields, the database being read (its layout from its header, and the shards
@@ -100,7 +100,7 @@ extension KeyValueStore {
             var index = 0
             while index < bytes.count {
                 switch stage {
-                case .magic, .version, .flags, .expiry, .memberScore, .digest:
+                case .magic, .version, .flags, .expiry, .memberScore, .digest, .blockedLength:
                     let needed = fixedByteCount(stage) - fixed.count
                     let taken = min(needed, bytes.count - index)
                     fixed.append(contentsOf: bytes[index..<(index + taken)])
@@ -122,8 +122,13 @@ extension KeyValueStore {
                     }
                     if sessions.isFinished {
                         store.sessions = try sessions.finish()
-                        stage = .done
+                        stage = version > KeyValueStore.unblockedSnapshotVersion ? .blockedLength : .done
                     }
+                case .blockedClients:
+                    let taken = min(fieldLength - field.count, bytes.count - index)
+                    field.append(contentsOf: bytes[index..<(index + taken)])
+                    index += taken
+                    if field.count == fieldLength { try completeBlockedClients() }
                 case .done:
                     throw SnapshotError("\(bytes.count - index) trailing bytes after the end")
                 default:
@@ -348,9 +353,22 @@ extension KeyValueStore {
                     throw SnapshotError("contents do not match the recorded digest")
                 }
                 stage = version == 3 ? .done : .sessions
+            case .blockedLength:
+                fieldLength = try checked(
+                    Self.littleEndian(fixed), atMost: BlockedClients.encodingBytesLimit, "blocked clients' length",
+                    at: position)
+                field = []
+                stage = .blockedClients
+                if fieldLength == 0 { try completeBlockedClients() }
             default:
                 preconditionFailure("a fixed-size item read in the \(stage)")
             }
+        }
+
+        private mutating func completeBlockedClients() throws(SnapshotError) {
+            store.blocked = try BlockedClients(decoding: field)
+            field = []
+            stage = .done
         }
 
         private mutating func completeRecord(at position: Int) throws(SnapshotError) {

@@ -8,9 +8,17 @@ extension KeyValueStore {
         self.slowLog = slowLog
     }
 
-    /// Executes one command encoded by `KeyValueCommand` and returns its RESP reply, noting it in the slow log when it
-    /// took long (`applyCommand` does the work).
+    /// Executes one entry's command encoded by `KeyValueCommand` and returns its RESP reply, noting it in the slow log
+    /// when it took long (`applyTimed`); then serves the waiters of the keys it wrote, whose replies ride in its reply
+    /// (`KeyValueStore+Blocking`).
     public mutating func apply(_ command: [UInt8], context: inout ApplyContext) -> [UInt8] {
+        let reply = applyTimed(command, context: &context)
+        guard hasBlockingWork else { return reply }
+        return finishBlocking(reply, context: &context)
+    }
+
+    /// Executes one command, noting it in the slow log when it took long (`applyCommand` does the work).
+    mutating func applyTimed(_ command: [UInt8], context: inout ApplyContext) -> [UInt8] {
         guard let slowLog else { return applyCommand(command, context: &context) }
         let start = SlowLog.monotonicNanoseconds()
         let reply = applyCommand(command, context: &context)
@@ -32,6 +40,11 @@ extension KeyValueStore {
             let command = RESP3Entry.command(arguments)
         {
             return slowLogArguments(command)
+        }
+        if !arguments.isEmpty, let name = CommandName(arguments.bytes(at: 0)), BlockingEntry.isBlock(name),
+            let (_, command) = BlockingEntry.blocked(arguments)
+        {
+            return command
         }
         if !arguments.isEmpty,
             let kind = CommandName(arguments.bytes(at: 0)).flatMap(TransactionEntry.Kind.init(name:))

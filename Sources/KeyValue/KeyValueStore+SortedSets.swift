@@ -174,7 +174,7 @@ extension KeyValueStore {
     }
 
     /// Removes and returns up to `count` of the lowest (or highest) members of `set`, in that order.
-    private static func pop(from set: inout CollectionValue, count: Int64, isMaximum: Bool) -> [([UInt8], Double)] {
+    static func pop(from set: inout CollectionValue, count: Int64, isMaximum: Bool) -> [([UInt8], Double)] {
         var popped: [([UInt8], Double)] = []
         for _ in 0..<min(count, Int64(set.count)) {
             let cursor = isMaximum ? set.order.previous(set.order.end)! : set.order.cursor(ofRank: 0)

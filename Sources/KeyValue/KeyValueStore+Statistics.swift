@@ -2,13 +2,15 @@ import Replication
 
 extension KeyValueStore {
     /// `keys` and `expires`, database 0's running counts, `db<N>_keys` and `db<N>_expires` for each other database
-    /// holding keys, for INFO's keyspace lines, and the open `sessions`; O(databases), and for a store using database
-    /// 0 alone the figures it always had (the runtime reads them every status publication).
+    /// holding keys, for INFO's keyspace lines, the open `sessions`, and `blocked_clients` while some client waits;
+    /// O(databases), and for a store using database 0 alone the figures it always had (the runtime reads them every
+    /// status publication).
     public var statistics: [String: UInt64] {
         let first = counts(of: 0)
         var figures = [
             "keys": UInt64(first.keys), "expires": UInt64(first.expiring), "sessions": UInt64(sessions.count),
         ]
+        if !blocked.isEmpty { figures["blocked_clients"] = UInt64(blocked.count) }
         for database in 1..<Self.databaseCount {
             let counts = counts(of: database)
             guard counts.keys > 0 else { continue }

@@ -62,7 +62,7 @@ extension KeyValueStore {
                 if let (name, _) = CommandArguments.peek(command), TransactionEntry.Kind(name: name) != nil {
                     writer.appendEncoded(RESPWriter.error("ERR a transaction entry cannot hold another; skipped"))
                 } else {
-                    writer.appendEncoded(apply(command, context: &context))
+                    writer.appendEncoded(applyTimed(command, context: &context))
                 }
             }
         }

@@ -64,6 +64,14 @@ public struct KeyValueStore: StateMachine, Sendable {
     var parkedKeyspaces = KeyValueStore.noParkedKeyspaces
     /// The keys this node's connections WATCH: node-local, outside the digest and the snapshot (`WatchedKeys`).
     var watchedKeys = WatchedKeys()
+    /// The connections waiting in blocking pops (`KeyValueStore+Blocking`): replicated, in the digest and snapshot.
+    var blocked = BlockedClients()
+    /// Set while a `RESP3Entry`'s command is applied: a waiter registered then is answered in RESP3.
+    var isReplyingInRESP3 = false
+    /// The entry being applied made its asker wait (`KeyValueStore+Blocking`); reset when the entry is done.
+    var isAskerWaiting = false
+    /// Replies for waiters the entry being applied served or ended, by connection id; emptied when the entry is done.
+    var deliveries: [(connectionID: UInt64, reply: [UInt8])] = []
     /// Where slow commands are noted (`KeyValueStore+SlowLog`); node-local, nil for none.
     var slowLog: SlowLog?
 
@@ -96,6 +104,12 @@ public struct KeyValueStore: StateMachine, Sendable {
             }
             if let name = CommandName(arguments.bytes(at: 0)), RESP3Entry.isEntry(name) {
                 return applyInRESP3(arguments, context: &context)
+            }
+            if let name = CommandName(arguments.bytes(at: 0)), BlockingEntry.isBlock(name) {
+                return applyBlock(arguments, context: &context)
+            }
+            if let name = CommandName(arguments.bytes(at: 0)), BlockingEntry.isUnblock(name) {
+                return applyUnblock(arguments)
             }
             return Replies.unknownCommand(Array(arguments))
         }
@@ -206,6 +220,7 @@ extension KeyValueStore {
         digestSum = digestSum &- oldDigest &+ shards[index].digestSum
         byteCount += shards[index].byteCount - oldBytes
         if !watchedKeys.isEmpty { touchWatchedKey(key, inShard: index, wasPresent: wasPresent) }
+        if !blocked.isEmpty { blocked.noteWritten(BlockedClients.Key(database: selectedDatabase, key: Array(key.bytes))) }
         return result
     }
 

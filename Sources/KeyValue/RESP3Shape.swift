@@ -52,7 +52,8 @@ indirect enum RESP3Shape: Equatable, Sendable {
             return hasOption("withscores", in: arguments, from: 2 + Int(keyCount)) ? .pairs(.double) : .plain
         case .zrandmember: return arguments.count == 4 ? .pairs(.double) : .plain
         case .zpopmin, .zpopmax: return arguments.count == 3 ? .pairs(.double) : .elements([.plain, .double])
-        case .zmpop: return .elements([.plain, .array(.elements([.plain, .double]))])
+        case .zmpop, .bzmpop: return .elements([.plain, .array(.elements([.plain, .double]))])
+        case .bzpopmin, .bzpopmax: return .elements([.plain, .plain, .double])
         case .hrandfield: return arguments.count == 4 ? .pairs(.plain) : .plain
         default: return .plain
         }
@@ -86,6 +87,10 @@ indirect enum RESP3Shape: Equatable, Sendable {
             guard let entry = DatabaseEntry(arguments), let inner = try? CommandArguments(decoding: entry.command)
             else { return .plain }  // malformed: the store's error reply, which needs no shape
             return of(inner)
+        }
+        if BlockingEntry.isBlock(name) {
+            guard let (_, inner) = BlockingEntry.blocked(arguments) else { return .plain }
+            return of(CommandArguments(encoding: inner))
         }
         if let kind = TransactionEntry.Kind(name: name) {
             guard kind == .exec, case .exec(_, let items)? = TransactionEntry(kind, arguments: arguments) else {

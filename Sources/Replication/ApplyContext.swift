@@ -32,23 +32,30 @@ public struct ApplyContext {
     public private(set) var recorded: [Recorded]
     /// Set when replay asked for something the primary did not record.
     public private(set) var divergence: String?
+    /// Names this recording context, and so the tenure of the primary that holds it (a primary records with one
+    /// context for its whole life): a node-local value for `observed` judges only, such as "was this waiter registered
+    /// by me, so is its connection mine". Random, so no other primary's context, earlier or later, has it; 0 when
+    /// replaying.
+    public let tenure: UInt64
     /// Whether clock reads return `frozenNanoseconds` once it is set (`freezeClock`).
     private var isClockFrozen = false
     private var frozenNanoseconds: Int64?
 
-    /// The primary's context: reads come from `source` and are recorded, in order, into `recorded`.
-    public static func recording(from source: any EntropySource) -> ApplyContext {
-        ApplyContext(mode: .recording(source), recorded: [])
+    /// The primary's context: reads come from `source` and are recorded, in order, into `recorded`. `tenure` names
+    /// it (random when nil): a primary keeps one context for its life, and tests may give several one name.
+    public static func recording(from source: any EntropySource, tenure: UInt64? = nil) -> ApplyContext {
+        ApplyContext(mode: .recording(source), recorded: [], tenure: tenure ?? UInt64.random(in: 1...UInt64.max))
     }
 
     /// The backup's context: reads return the primary's `recorded` values in order, and any mismatch is a divergence.
     public static func replaying(_ recorded: [Recorded]) -> ApplyContext {
-        ApplyContext(mode: .replaying(next: 0), recorded: recorded)
+        ApplyContext(mode: .replaying(next: 0), recorded: recorded, tenure: 0)
     }
 
-    private init(mode: Mode, recorded: [Recorded]) {
+    private init(mode: Mode, recorded: [Recorded], tenure: UInt64) {
         self.mode = mode
         self.recorded = recorded
+        self.tenure = tenure
     }
 
     /// Wall-clock time in nanoseconds since the Unix epoch.

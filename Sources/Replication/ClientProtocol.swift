@@ -7,6 +7,11 @@ public enum ClientRequest: Equatable, Sendable {
     /// answers the asker `broadcastReply(deliveries:)` with how many took it. Going through the log gives every
     /// message one order on both nodes, and the output rule lets none leave before its entry is on the backup.
     case broadcast([UInt8])
+    /// A command for the state machine that may wait for another client's command (Redis's BLPOP): its released
+    /// reply may say the asker waits (`routedReply`), and then a later entry's reply carries the asker's. The
+    /// connection is not parsed further while it waits, as Redis reads no command of a blocked client. After
+    /// `timeout` (nil: never) the runtime sends `unblockRequest`, whose entry answers the waiter if it still waits.
+    case blocking([UInt8], timeout: Duration?)
     /// Answered by this node at once, without the log (handshakes, status, refusals that reveal no state).
     case local(reply: [UInt8])
     /// Answered at once; the connection closes once the reply is out (QUIT).
@@ -47,6 +52,24 @@ public struct OpenConnection<Session> {
         self.peerAddress = peerAddress
         self.localAddress = localAddress
         self.descriptor = descriptor
+    }
+}
+
+/// A released reply that also answers other connections: waiters that the entry served (`ClientRequest.blocking`).
+public struct RoutedReply: Equatable, Sendable {
+    /// The asker's own reply; nil when the asker itself now waits (its blocking command found nothing).
+    public var own: [UInt8]?
+    /// Replies for waiting connections, by the connection id the protocol was given in `makeSession(clientID:)`.
+    public var deliveries: [(connectionID: UInt64, reply: [UInt8])]
+
+    /// A reply `own` (nil: the asker waits) that also answers `deliveries`.
+    public init(own: [UInt8]?, deliveries: [(connectionID: UInt64, reply: [UInt8])] = []) {
+        self.own = own
+        self.deliveries = deliveries
+    }
+
+    public static func == (lhs: RoutedReply, rhs: RoutedReply) -> Bool {
+        lhs.own == rhs.own && lhs.deliveries.elementsEqual(rhs.deliveries) { $0 == $1 }
     }
 }
 
@@ -144,6 +167,15 @@ public protocol ClientProtocol: Sendable {
     /// The reply to a `.broadcast` command, once its message made `deliveries` deliveries. The default is an empty
     /// reply: a protocol that never broadcasts is never asked.
     func broadcastReply(deliveries: Int) -> [UInt8]
+
+    /// The parts of a released reply that is routed (`ClientRequest.blocking`): nil for a plain reply, which is all a
+    /// protocol without blocking commands produces. The runtime asks only while some connection waits or is being
+    /// unblocked, so the check costs nothing otherwise.
+    func routedReply(_ reply: ArraySlice<UInt8>) -> RoutedReply?
+
+    /// The replicated command that ends `session`'s wait (its blocking command timed out, or its connection closed):
+    /// its entry answers the waiter, if it still waits, with the timeout reply, and otherwise does nothing.
+    func unblockRequest(session: Session) -> [UInt8]
 }
 
 extension ClientProtocol {
@@ -175,6 +207,12 @@ extension ClientProtocol {
 
     /// Nothing to say: never asked of a protocol that does not broadcast.
     public func broadcastReply(deliveries: Int) -> [UInt8] { [] }
+
+    /// Plain: a protocol without blocking commands routes nothing.
+    public func routedReply(_ reply: ArraySlice<UInt8>) -> RoutedReply? { nil }
+
+    /// Nothing: never asked of a protocol without blocking commands.
+    public func unblockRequest(session: Session) -> [UInt8] { [] }
 
     /// A refusal: a protocol that never asks about other connections has nothing to say about them.
     public func answer(

@@ -44,6 +44,13 @@ final class ClientConnection<Session> {
     var isListening = false
     /// The protocol said the connection monitors (`ClientRequest.monitor`): every round's feed is pushed to it.
     var isMonitoring = false
+    /// The tag of the connection's blocking command (`ClientRequest.blocking`) from intake until a reply fills its
+    /// slot; the connection is read but not parsed further meanwhile, as Redis runs no command of a blocked client.
+    var blockingTag: UInt64?
+    /// How long the blocking command may wait once its reply says it waits; nil for ever.
+    var blockingTimeout: Duration?
+    /// Armed once the released reply said the connection waits; cancelled when it is answered.
+    var blockingTimer: EventLoop.TimerID?
     /// The client sent end of stream: no more requests, but replies still go out.
     var isInputClosed = false
     /// QUIT or a protocol error: close once the pipeline is empty and the output written.

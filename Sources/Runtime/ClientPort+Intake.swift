@@ -13,12 +13,16 @@ extension ClientPort {
         var commands: [ClientCommand] = []
         swap(&commands, &batch)
         batchBytes = 0
-        for command in commands {
-            clients[Int(command.tag >> Self.tagIndexShift)]?.unhandedCount -= 1
-        }
+        for command in commands { noteHanded(command.tag) }
         counters.values.clientCommands += UInt64(commands.count)
         counters.values.clientBatches += 1
         return commands
+    }
+
+    /// One fewer unhanded command for the tag's connection (none for the runtime's own commands).
+    func noteHanded(_ tag: UInt64) {
+        let index = Int(tag >> Self.tagIndexShift)
+        if index < clients.count { clients[index]?.unhandedCount -= 1 }
     }
 
     /// Takes back a batch the core is done with: its storage serves the next one.

@@ -24,6 +24,10 @@ extension ClientPort {
                 // Delivered whether or not the asker is still there: the command ran.
                 replies[index].bytes = deliverBroadcast(replies[index].bytes)[...]
             }
+            if isRouting {
+                guard let own = route(replies[index].bytes, tag: tag) else { continue }  // the asker waits
+                replies[index].bytes = own
+            }
             if client?.index != Int(tag >> Self.tagIndexShift) {
                 if hasFilled, let client { queueFlush(client) }
                 client = self.client(for: tag)
@@ -32,7 +36,10 @@ extension ClientPort {
             guard let client else { continue }
             var bytes: ArraySlice<UInt8> = []
             swap(&bytes, &replies[index].bytes)
-            if client.pipeline.fill(tag: tag, with: bytes) { hasFilled = true }
+            if client.pipeline.fill(tag: tag, with: bytes) {
+                hasFilled = true
+                if client.blockingTag == tag { endBlocking(client) }
+            }
         }
         if hasFilled, let client { queueFlush(client) }
     }
@@ -41,7 +48,9 @@ extension ClientPort {
         forgetBroadcasts(tags)
         let reply = clientProtocol.rejectionReply(reason: reason, status: publisher.routingStatus.status)
         for tag in tags {
+            if !unblockTags.isEmpty { unblockTags.remove(tag) }
             guard let client = client(for: tag), client.pipeline.fill(tag: tag, with: reply[...]) else { continue }
+            if client.blockingTag == tag { endBlocking(client) }
             queueFlush(client)
         }
     }
@@ -52,15 +61,16 @@ extension ClientPort {
         let commands = batch
         batch.removeAll()
         batchBytes = 0
-        for command in commands {
-            clients[Int(command.tag >> Self.tagIndexShift)]?.unhandedCount -= 1
-        }
+        for command in commands { noteHanded(command.tag) }
         reject(commands.map(\.tag), reason: reason)
     }
 
     /// The core will never release what it withholds: close every connection waiting for such a reply. Its client
     /// cannot know whether the command took effect, and any answer from here would be a guess.
     func discardWithheld(reason: StopReason) {
+        // Waiters are closed below like every connection waiting for the core; their state goes with this primary's.
+        blockedClients.removeAll()
+        unblockTags.removeAll()
         var closed = 0
         for case let client? in clients where client.handedCount > 0 {
             closeClient(client)
@@ -141,6 +151,7 @@ extension ClientPort {
 
     func closeClient(_ client: Client) {
         guard !client.isClosed else { return }
+        closeBlocking(client)  // before its unhanded commands go: it asks whether its blocking command was handed
         client.isClosed = true
         setListening(client, false)
         setMonitoring(client, false)

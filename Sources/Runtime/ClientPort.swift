@@ -93,6 +93,12 @@ final class ClientPort<P: ClientProtocol> {
     /// Tags of `.broadcast` commands whose replies are still to come; each holds a reply slot, so the connections'
     /// pipeline bounds bound it.
     var broadcastTags: Set<UInt64> = []
+    /// Connections whose blocking command is unanswered (`ClientPort+Blocking`), by connection id; at most
+    /// `connectionsLimit`.
+    var blockedClients: [UInt64: Client] = [:]
+    /// Tags of the unblock requests the runtime handed the core and whose replies are still to come; at most one
+    /// per connection that blocked.
+    var unblockTags: Set<UInt64> = []
     /// Connections monitoring (`ClientConnection.isMonitoring`); at most `connectionsLimit`.
     var monitoringCount = 0
     /// The status at the last role change (or at start), which the next role-change notice is worded against;
@@ -150,7 +156,8 @@ final class ClientPort<P: ClientProtocol> {
 
     /// Whether the client's socket should be read. A paused intake reads on, up to a parked command (see the type's
     /// comment); a draining port reads on too (see `ExitDrain`): a request left unread would be cut off when the
-    /// connection closes.
+    /// connection closes. A blocked connection is read (its query buffer bounded as always) but not parsed, so its
+    /// close is seen while it waits.
     private func isReadable(_ client: Client) -> Bool {
         !client.isClosed && !client.isBacklogged && !client.pipeline.isFull && !client.isInputClosed
             && !client.isClosingAfterOutput && client.parkedCommand == nil
@@ -192,7 +199,9 @@ final class ClientPort<P: ClientProtocol> {
             // End of stream: answer what was asked, then close (a client may shut down its sending side and
             // wait for the replies).
             client.isInputClosed = true
-            if client.isDone { closeClient(client) } else { updateInterest(client) }
+            // A blocked client that leaves is gone, as Redis frees it: its wait ends rather than takes elements
+            // nobody would read.
+            if client.isDone || client.blockingTag != nil { closeClient(client) } else { updateInterest(client) }
             return
         }
         client.isQuietSinceSweep = false
@@ -220,7 +229,7 @@ final class ClientPort<P: ClientProtocol> {
                 return
             }
         }
-        parsing: while !client.isClosed, !client.isClosingAfterOutput {
+        parsing: while !client.isClosed, !client.isClosingAfterOutput, client.blockingTag == nil {
             // While paused, a replicated request parks instead of joining the batch, so a full batch stops nothing.
             if client.pipeline.isFull || (batch.count >= batchLimit || batchBytes >= batchBytesLimit) && !isIntakePaused {
                 if !client.isBacklogged {
@@ -263,7 +272,7 @@ final class ClientPort<P: ClientProtocol> {
                 client.isClosingAfterOutput = true
                 hasNewReplies = true
                 break parsing
-            case .replicated where isDraining, .broadcast where isDraining:
+            case .replicated where isDraining, .broadcast where isDraining, .blocking where isDraining:
                 // Nothing reaches the core any more, so this command will never run: say so, and where to go.
                 let reply = clientProtocol.rejectionReply(reason: drainRefusalReason, status: status)
                 client.pipeline.appendFilled(reply)
@@ -274,6 +283,10 @@ final class ClientPort<P: ClientProtocol> {
                 if !intake(bytes, from: client, status: status, isBroadcast: true, hasNewReplies: &hasNewReplies) {
                     break parsing
                 }
+            case .blocking(let bytes, let timeout):
+                // Parsed no further until answered (`ClientPort+Blocking`), whether it joins the batch or parks.
+                _ = intake(bytes, from: client, status: status, blockingTimeout: .some(timeout), hasNewReplies: &hasNewReplies)
+                break parsing
             }
         }
         if hasNewReplies { queueFlush(client) }
@@ -285,7 +298,7 @@ final class ClientPort<P: ClientProtocol> {
     /// release goes to the listeners first (`ClientPort+Broadcasts`).
     private func intake(
         _ bytes: [UInt8], from client: Client, status: NodeStatus, isBroadcast: Bool = false,
-        hasNewReplies: inout Bool
+        blockingTimeout: Duration?? = nil, hasNewReplies: inout Bool
     ) -> Bool {
         guard bytes.count <= commandBytesLimit else {
             // The protocol promised `replicatedBytesLimit`; refuse rather than send a frame the peer rejects.
@@ -300,6 +313,7 @@ final class ClientPort<P: ClientProtocol> {
         client.pipeline.appendAwaiting(tag: tag)
         client.unhandedCount += 1
         if isBroadcast { broadcastTags.insert(tag) }
+        if let blockingTimeout { noteBlocking(client, tag: tag, timeout: blockingTimeout) }
         if isIntakePaused {
             client.parkedCommand = ClientCommand(tag: tag, bytes: bytes)
             listAsPaused(client)

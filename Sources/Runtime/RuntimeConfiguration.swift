@@ -175,6 +175,11 @@ public struct RuntimeConfiguration: Sendable {
         else {
             throw .invalidConfiguration("client and channel limits must all be positive")
         }
+        guard clientConnectionsLimit <= EventLoop.timersLimit / 2 else {
+            // Each connection may hold a timer for its blocking command's timeout.
+            throw .invalidConfiguration(
+                "at most \(EventLoop.timersLimit / 2) client connections (each may hold a timer of the event loop)")
+        }
         do {
             _ = try durabilityLimits.checked()
         } catch {

@@ -26,7 +26,7 @@ struct ClientConnectionTests {
             switch wire.nextRequest(from: &session, status: status, digest: { 0 }) {
             case .local(let reply), .listen(let reply, _), .quit(let reply), .malformed(let reply), .monitor(let reply):
                 return text(reply)
-            case .replicated, .broadcast: return "(replicated)"
+            case .replicated, .broadcast, .blocking: return "(replicated)"
             case .aboutConnections(let query):
                 // As the runtime answers it with this connection the only one open.
                 let me = OpenConnection(

@@ -13,6 +13,10 @@ struct ConnectedStore {
     private(set) var closed: [UInt64] = []
     /// What each connection was pushed by PUBLISH, as RESP text, in order.
     private(set) var pushed: [UInt64: [String]] = [:]
+    /// What each waiting connection was answered by later entries (a blocking pop served or ended), in order.
+    private(set) var delivered: [UInt64: [String]] = [:]
+    /// What `send` answers for a blocking pop that waits.
+    static let waiting = "(waiting)"
 
     /// Connections to a store that notes its slow commands in the protocol's slow log, as a node's do; sessions open
     /// under `sessionLimits`.
@@ -41,7 +45,7 @@ struct ConnectedStore {
         let next = wire.nextRequest(from: &session, status: status, digest: { store.digest() })
         sessions[client] = session
         switch next {
-        case .replicated(let bytes): return text(primary.run(encoded: bytes))
+        case .replicated(let bytes), .blocking(let bytes, _): return routed(primary.run(encoded: bytes))
         case .broadcast(let bytes):
             // As the runtime does at the release: every listening connection in id order is offered the message.
             let message = primary.run(encoded: bytes)
@@ -71,6 +75,20 @@ struct ConnectedStore {
             return text(reply)
         case nil: return "(incomplete)"
         }
+    }
+
+    /// Ends connection `client`'s wait as the runtime does after a timeout or a close: with the protocol's unblock
+    /// request. Returns what the request itself answers (nothing anyone reads).
+    @discardableResult
+    mutating func unblock(_ client: UInt64) -> String {
+        routed(primary.run(encoded: wire.unblockRequest(session: sessions[client]!)))
+    }
+
+    /// A released reply as the runtime routes it: the waiters' parts to them, the asker's own returned.
+    private mutating func routed(_ reply: [UInt8]) -> String {
+        guard let routed = wire.routedReply(reply[...]) else { return text(reply) }
+        for delivery in routed.deliveries { delivered[delivery.connectionID, default: []].append(text(delivery.reply)) }
+        return routed.own.map(text) ?? Self.waiting
     }
 
     /// Whether connection `client` is inside MULTI.

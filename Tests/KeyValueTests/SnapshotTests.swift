@@ -169,7 +169,7 @@ struct SnapshotTests {
         }
         var badVersion = good
         badVersion[4] = 2
-        #expect(throws: SnapshotError("unsupported snapshot version 2; this node reads versions 3 to 5")) {
+        #expect(throws: SnapshotError("unsupported snapshot version 2; this node reads versions 3 to 6")) {
             try KeyValueStore.restored(from: badVersion)
         }
         #expect(throws: SnapshotError.self) { try KeyValueStore.restored(from: good + [0]) }
@@ -363,12 +363,15 @@ struct CollectionSnapshotTests {
         }
     }
 
-    @Test("version 4 (database 0 alone) and 3 (no sorted sets, no sessions) still restore; a later version is refused")
+    @Test("version 5 (no blocked clients), 4 (database 0 alone) and 3 (no sorted sets, no sessions) still restore; a later version is refused")
     func olderVersions() throws {
-        // A one-database store's version 5 is version 4 with a database count (1) and number (0) after the version.
+        // Version 6 ends with the blocked clients (18 bytes for a table nobody waited in), which version 5 lacks. A
+        // one-database store's version 5 is version 4 with a database count (1) and number (0) after the version.
         func olderEncoding(_ store: KeyValueStore, version: UInt8) -> [UInt8] {
-            let current = store.encoded()
+            var current = Array(store.encoded().dropLast(18))
             #expect(current[4] == KeyValueStore.snapshotVersion && current[5] == 1 && current[6] == 0)
+            current[4] = 5
+            if version == 5 { return current }
             var older = Array(current[..<4]) + [4] + Array(current[7...])
             // Version 3 also ends at the digest: without version 4's sessions section (49 bytes for no sessions).
             if version == 3 { older = Array(older.dropLast(49)) }
@@ -376,6 +379,7 @@ struct CollectionSnapshotTests {
             return older
         }
         let withSortedSet = Self.sample().store
+        #expect(try KeyValueStore.restored(from: olderEncoding(withSortedSet, version: 5)).digest() == withSortedSet.digest())
         let restoredFour = try KeyValueStore.restored(from: olderEncoding(withSortedSet, version: 4))
         #expect(restoredFour.digest() == withSortedSet.digest())
         #expect(restoredFour.keyOrder == withSortedSet.keyOrder)
@@ -389,7 +393,7 @@ struct CollectionSnapshotTests {
         }
         encoded[4] = KeyValueStore.snapshotVersion + 1
         #expect { try KeyValueStore.restored(from: encoded) } throws: { error in
-            (error as? SnapshotError)?.reason.contains("unsupported snapshot version 6; this node reads versions 3 to 5")
+            (error as? SnapshotError)?.reason.contains("unsupported snapshot version 7; this node reads versions 3 to 6")
                 == true
         }
     }

@@ -28,6 +28,8 @@ struct ScriptedEntropy: EntropySource {
 struct StoreDriver {
     var store = KeyValueStore()
     var entropy = ScriptedEntropy(clockNanoseconds: 1_700_000_000_000_000_000)
+    /// The primary's tenure every command records under (`ApplyContext.tenure`): one primary, unless a test changes it.
+    var tenure: UInt64 = 1
     private(set) var log: [LogEntry] = []
     private(set) var replies: [[UInt8]] = []
     /// What the last command or tick read from the context.
@@ -53,7 +55,7 @@ struct StoreDriver {
     /// Applies one command as the frontend encoded it (a transaction entry, say).
     @discardableResult
     mutating func run(encoded command: [UInt8]) -> [UInt8] {
-        var context = ApplyContext.recording(from: entropy)
+        var context = ApplyContext.recording(from: entropy, tenure: tenure)
         let reply = store.apply(command, context: &context)
         consume(context.recorded)
         log.append(.command(command, recorded: context.recorded))
@@ -63,7 +65,7 @@ struct StoreDriver {
     }
 
     mutating func tick() {
-        var context = ApplyContext.recording(from: entropy)
+        var context = ApplyContext.recording(from: entropy, tenure: tenure)
         store.tick(context: &context)
         consume(context.recorded)
         log.append(.tick(recorded: context.recorded))

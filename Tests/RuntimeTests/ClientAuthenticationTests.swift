@@ -33,7 +33,7 @@ struct ClientAuthenticationTests {
             for argument in arguments { request += "$\(argument.utf8.count)\r\n\(argument)\r\n" }
             Array(request.utf8).withUnsafeBytes { wire.append($0, to: &session) }
             switch wire.nextRequest(from: &session, status: status, digest: { 7 }) {
-            case .replicated?, .broadcast?: return "replicated"
+            case .replicated?, .broadcast?, .blocking?: return "replicated"
             case .local(let reply)?: return String(decoding: reply, as: UTF8.self)
             case .quit(let reply)?: return "quit: " + String(decoding: reply, as: UTF8.self)
             case .malformed(let reply)?: return "malformed: " + String(decoding: reply, as: UTF8.self)

@@ -1,0 +1,175 @@
+import Replication
+
+/// Blocking pops (BLPOP, BRPOP, BRPOPLPUSH, BLMOVE, BZPOPMIN, BZPOPMAX, BLMPOP, BZMPOP) as the store applies them.
+///
+/// A connection's blocking pop comes in a block entry (`BlockingEntry`). It tries its non-blocking counterpart at
+/// once; when that finds nothing, the connection joins `blocked` (replicated state) and the entry's reply says the
+/// asker waits. Any entry that writes a key with waiters then serves them once it is done, first come first served
+/// while the key holds elements: the waiter's pop runs as part of that entry, on both nodes, and its reply rides in
+/// the entry's reply to the runtime, which hands it to the waiting connection (`RoutedReplyEncoding`). A waiter of an
+/// earlier primary is dropped when met: only the primary can judge that, and its judgement is recorded. The runtime
+/// ends a wait that times out or whose connection closes with an unblock entry, which answers the waiter with a null
+/// reply if it still waits. Between entries nothing is pending: the ready keys and the deliveries belong to one entry.
+extension KeyValueStore {
+    /// Ticks sweep at most this many waiters of earlier primaries each, oldest first.
+    static let staleWaitersSweepLimit = 64
+
+    /// Applies a block entry: the blocking pop of a connection that may wait.
+    mutating func applyBlock(_ arguments: CommandArguments, context: inout ApplyContext) -> [UInt8] {
+        guard let (connection, inner) = BlockingEntry.blocked(arguments) else {
+            return RESPWriter.error("ERR malformed \(BlockingEntry.blockName) entry; nothing was done")
+        }
+        let command: BlockingCommand
+        switch BlockingCommand.parse(inner) {
+        case nil: return Replies.unknownCommand(inner)
+        case .failure(let error)?: return error.bytes
+        case .success(let parsed)?: command = parsed
+        }
+        if let reply = attempt(command, onlyKey: nil, context: &context) { return reply }
+        guard blocked.count < BlockedClients.waitersLimit else {
+            return RESPWriter.error("ERR too many blocked clients (\(BlockedClients.waitersLimit)); try again later")
+        }
+        let tenure = context.tenure
+        blocked.register(
+            connection: connection, tenure: context.observed { tenure }, database: selectedDatabase,
+            isRESP3: isReplyingInRESP3, arguments: inner, keys: command.keys)
+        isAskerWaiting = true
+        return RESPWriter.nullArray  // not sent: the envelope says the asker waits
+    }
+
+    /// Applies an unblock entry: the waiter of `connection`, if it still waits, is answered with a null reply.
+    mutating func applyUnblock(_ arguments: CommandArguments) -> [UInt8] {
+        guard let connection = BlockingEntry.unblocked(arguments) else {
+            return RESPWriter.error("ERR malformed \(BlockingEntry.unblockName) entry; nothing was done")
+        }
+        guard let waiter = blocked.waiter(ofConnection: connection) else { return Replies.zero }
+        blocked.remove(waiter.serial)
+        deliveries.append((waiter.connection, waiter.isRESP3 ? RESP3.convert(RESPWriter.nullArray, .plain) : RESPWriter.nullArray))
+        return Replies.one
+    }
+
+    /// A blocking pop outside a block entry (queued in MULTI, inside SESSION EXEC): it never waits, and answers
+    /// what its counterpart answers when there is nothing to pop, as Redis's blocking pops do in a transaction.
+    mutating func applyWithoutBlocking(_ arguments: CommandArguments, context: inout ApplyContext) -> [UInt8] {
+        let inner = Array(arguments)
+        switch BlockingCommand.parse(inner) {
+        case nil: return Replies.unknownCommand(inner)
+        case .failure(let error)?: return error.bytes
+        case .success(let command)?:
+            if let reply = attempt(command, onlyKey: nil, context: &context) { return reply }
+            return command.name == .blmove || command.name == .brpoplpush ? Replies.nullBulk : RESPWriter.nullArray
+        }
+    }
+
+    /// The blocking pop's work done now: its reply, or nil when there is nothing to pop (it would wait). `onlyKey`
+    /// limits it to one of its keys, which got elements.
+    private mutating func attempt(
+        _ command: BlockingCommand, onlyKey: [UInt8]?, context: inout ApplyContext
+    ) -> [UInt8]? {
+        if let counterpart = command.counterpart(onlyKey: onlyKey) {
+            let reply = applyCommand(CommandArguments(encoding: counterpart).encoding, context: &context)
+            return reply == RESPWriter.nullArray || reply == Replies.nullBulk ? nil : reply
+        }
+        var cachedNanoseconds: Int64?
+        func clock() -> Int64 {
+            if let cachedNanoseconds { return cachedNanoseconds }
+            let now = context.wallClockNanoseconds()
+            cachedNanoseconds = now
+            return now
+        }
+        return popFirst(command, keys: onlyKey.map { [$0] } ?? command.keys, clock: clock)
+    }
+
+    /// BLPOP, BRPOP, BZPOPMIN and BZPOPMAX's work: one element (with its score) from the first of `keys` holding
+    /// any, as `[key, element]` or `[key, member, score]`; WRONGTYPE at a key of another kind before it; nil for none.
+    private mutating func popFirst(_ command: BlockingCommand, keys: [[UInt8]], clock: Clock) -> [UInt8]? {
+        for keyBytes in keys {
+            let key = StoreKey(keyBytes)
+            switch liveKind(key, clock: clock) {
+            case nil: continue
+            case command.valueKind: break
+            default: return Replies.wrongType
+            }
+            var writer = RESPWriter()
+            if command.valueKind == .list {
+                let atHead = command.name == .blpop
+                guard let element = updateCollection(key, .list, clock: clock, { list in
+                    atHead ? list.elements.popFront() : list.elements.popBack()
+                }) else { return Replies.wrongType }
+                writer.appendArrayHeader(count: 2)
+                writer.appendBulk(keyBytes)
+                writer.appendBulk(element)
+            } else {
+                let isMaximum = command.name == .bzpopmax
+                guard let popped = updateCollection(key, .sortedSet, clock: clock, { set in
+                    Self.pop(from: &set, count: 1, isMaximum: isMaximum)
+                }), let (member, score) = popped.first else { return Replies.wrongType }
+                writer.appendArrayHeader(count: 3)
+                writer.appendBulk(keyBytes)
+                writer.appendBulk(member)
+                Score.append(score, to: &writer)
+            }
+            return writer.bytes
+        }
+        return nil
+    }
+
+    // MARK: Serving, once an entry is done
+
+    /// Whether the entry just applied left anything for `finishBlocking`.
+    var hasBlockingWork: Bool { isAskerWaiting || !deliveries.isEmpty || !blocked.readyKeys.isEmpty }
+
+    /// Serves the waiters of the keys the entry wrote, and wraps its reply with what the waiters get, or with the news
+    /// that the asker waits (`RoutedReplyEncoding`).
+    mutating func finishBlocking(_ reply: [UInt8], context: inout ApplyContext) -> [UInt8] {
+        while let key = blocked.takeReadyKey() { serve(key, context: &context) }
+        defer {
+            isAskerWaiting = false
+            deliveries.removeAll()
+        }
+        guard isAskerWaiting || !deliveries.isEmpty else { return reply }
+        return RoutedReplyEncoding.encode(own: isAskerWaiting ? nil : reply, deliveries: deliveries)
+    }
+
+    /// Serves the waiters of `key`, first come first, while it holds elements of the kind they pop.
+    private mutating func serve(_ key: BlockedClients.Key, context: inout ApplyContext) {
+        let previous = selectedDatabase
+        selectDatabase(key.database)
+        defer { selectDatabase(previous) }
+        var cachedNanoseconds: Int64?
+        func clock() -> Int64 {
+            if let cachedNanoseconds { return cachedNanoseconds }
+            let now = context.wallClockNanoseconds()
+            cachedNanoseconds = now
+            return now
+        }
+        for serial in blocked.queue(key) {
+            guard let waiter = blocked.waiters[serial],
+                case .success(let command)? = BlockingCommand.parse(waiter.arguments)
+            else { continue }
+            let kind = liveKind(StoreKey(key.key), clock: clock)
+            guard kind == command.valueKind else {
+                // Another kind (or none): a waiter for this kind is next only once it changes, which notes it again.
+                if kind == nil { break } else { continue }
+            }
+            let current = context.tenure
+            let isMine = context.observed { waiter.tenure == current ? 1 : 0 } == 1
+            blocked.remove(serial)
+            guard isMine else { continue }
+            guard let reply = attempt(command, onlyKey: key.key, context: &context) else { continue }
+            let shape = RESP3Shape.of(CommandArguments(encoding: waiter.arguments))
+            deliveries.append((waiter.connection, waiter.isRESP3 ? RESP3.convert(reply, shape) : reply))
+        }
+    }
+
+    /// A tick's part: drops waiters of earlier primaries, oldest first, up to `staleWaitersSweepLimit`. Waiters
+    /// register in order, so the first one that is this primary's ends the sweep.
+    mutating func sweepStaleWaiters(context: inout ApplyContext) {
+        let current = context.tenure
+        for _ in 0..<Self.staleWaitersSweepLimit {
+            guard let serial = blocked.order.first, let waiter = blocked.waiters[serial] else { break }
+            guard context.observed({ waiter.tenure == current ? 1 : 0 }) == 0 else { break }
+            blocked.remove(serial)
+        }
+    }
+}

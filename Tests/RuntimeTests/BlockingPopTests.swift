@@ -1,0 +1,62 @@
+import Glibc
+import KeyValue
+import Posix
+import Runtime
+import Testing
+
+/// Blocking pops on a real pair: a waiting connection is answered from another client's entry, parsed no further while
+/// it waits, and its wait ends in the log after its timeout or its close, so no element goes to a client that left.
+@Suite(.serialized)
+struct BlockingPopTests {
+    /// Waits until both nodes report one digest.
+    static func expectDigestsAgree(_ pair: Pair, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let primary = try RESPClient(pair.primary.clientAddress)
+        let backup = try RESPClient(pair.backup.clientAddress)
+        var digests: (RESPValue, RESPValue) = (.bulk(nil), .bulk(nil))
+        let converged = try Waiting.until(.seconds(5)) {
+            digests = (try primary.command("DEBUG", "DIGEST"), try backup.command("DEBUG", "DIGEST"))
+            return digests.0 == digests.1
+        }
+        #expect(converged, "digests differ: primary \(digests.0), backup \(digests.1)", sourceLocation: sourceLocation)
+    }
+
+    @Test("a BLPOP waits until another client's RPUSH serves it; what its connection sent behind it waits its turn")
+    func servedByAnotherClient() throws {
+        let pair = try Pair.start()
+        defer { pair.shutDown() }
+        let waiter = try RESPClient(pair.primary.clientAddress, timeout: .seconds(5))
+        let pusher = try RESPClient(pair.primary.clientAddress)
+        try waiter.send(["BLPOP", "q", "0"])
+        // Redis reads no command of a blocked client: this RPUSH must not serve its own connection's BLPOP.
+        try waiter.send(["RPUSH", "q", "mine"])
+        sleep(for: .milliseconds(300))
+        #expect(try pusher.command("LLEN", "q") == .integer(0), "the waiter's RPUSH ran while it waited")
+        #expect(try pusher.command("RPUSH", "q", "theirs") == .integer(1))
+        #expect(try waiter.readReply() == .array([.bulk("q"), .bulk("theirs")]))
+        #expect(try waiter.readReply() == .integer(1), "its RPUSH ran once it was answered")
+        #expect(try pusher.command("LRANGE", "q", "0", "-1") == .array([.bulk("mine")]))
+        try Self.expectDigestsAgree(pair)
+    }
+
+    @Test("a timeout answers a null after it has passed; a close ends the wait, and a later push stays in the list")
+    func timeoutAndClose() throws {
+        let pair = try Pair.start()
+        defer { pair.shutDown() }
+        let waiter = try RESPClient(pair.primary.clientAddress, timeout: .seconds(5))
+        let pusher = try RESPClient(pair.primary.clientAddress)
+        let start = ContinuousClock.now
+        #expect(try waiter.command("BLPOP", "q", "0.2") == .array(nil))
+        #expect(ContinuousClock.now - start >= .milliseconds(200))
+        #expect(try pusher.command("RPUSH", "q", "kept") == .integer(1))
+        #expect(try pusher.command("LLEN", "q") == .integer(1), "a timed-out waiter took an element")
+
+        let leaving = try RESPClient(pair.primary.clientAddress)
+        try leaving.send(["BLPOP", "r", "0"])
+        sleep(for: .milliseconds(200))
+        leaving.close()
+        sleep(for: .milliseconds(300))
+        #expect(try pusher.command("RPUSH", "r", "kept") == .integer(1))
+        #expect(try pusher.command("LLEN", "r") == .integer(1), "an element went to a connection that had closed")
+        try Self.expectDigestsAgree(pair)
+    }
+}
