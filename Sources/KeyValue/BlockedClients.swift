@@ -120,6 +120,13 @@ struct BlockedClients: Equatable, Sendable {
         readyKeys.append(key)
     }
 
+    /// Notes every key with waiters in `databases` as written (SWAPDB), in the order their oldest waiters came, so
+    /// both nodes serve them in one order. Costs time in proportion to the waited-on keys, which the waiters bound.
+    mutating func noteAllWritten(inDatabases databases: Set<Int>) {
+        let keys = queues.filter { databases.contains($0.key.database) }.sorted { $0.value[0] < $1.value[0] }
+        for (key, _) in keys { noteWritten(key) }
+    }
+
     /// The next written key to serve, in the order written.
     mutating func takeReadyKey() -> Key? {
         readyKeys.isEmpty ? nil : readyKeys.removeFirst()

@@ -124,6 +124,8 @@ extension KeyValueStore {
             exchangeKeyspace(&keyspace)
             parkedKeyspaces[other] = keyspace.count == 0 ? nil : keyspace
         }
+        // Keys with waiters may hold elements now (Redis's `scanDatabaseForReadyKeys`): served once the entry is done.
+        if !blocked.isEmpty { blocked.noteAllWritten(inDatabases: [first, second]) }
         return Replies.ok
     }
 

@@ -88,6 +88,19 @@ struct BlockingTests {
         Self.expectBackupAgrees(node)
     }
 
+    @Test("SWAPDB serves the waiters of keys that hold elements in the database swapped in")
+    func swapDatabasesServes() {
+        var node = ConnectedStore()
+        node.send(1, "SELECT", "1")
+        node.send(1, "RPUSH", "k", "hello")
+        node.send(2, "SELECT", "9")
+        #expect(node.send(2, "BRPOP", "k", "5") == ConnectedStore.waiting)
+        #expect(node.send(3, "SWAPDB", "1", "9") == RESP.ok)
+        #expect(node.delivered[2] == [RESP.array(RESP.bulk("k"), RESP.bulk("hello"))])
+        #expect(node.send(3, "DBSIZE") == RESP.integer(0))
+        Self.expectBackupAgrees(node)
+    }
+
     @Test("an unblock (timeout or close) answers a null and ends the wait: a later push stays in the list")
     func unblockEndsTheWait() {
         var node = ConnectedStore()
