@@ -20,9 +20,10 @@ enum BlockingEntry {
         CommandArguments(encoding: [Array(blockName.utf8), Array(String(connection).utf8), command]).encoding
     }
 
-    /// The entry that ends connection `connection`'s wait.
-    static func unblock(connection: UInt64) -> [UInt8] {
-        CommandArguments(encoding: [Array(unblockName.utf8), Array(String(connection).utf8)]).encoding
+    /// The entry that ends connection `connection`'s wait, answering a null, or Redis's UNBLOCKED error.
+    static func unblock(connection: UInt64, isError: Bool = false) -> [UInt8] {
+        let arguments = [Array(unblockName.utf8), Array(String(connection).utf8)]
+        return CommandArguments(encoding: isError ? arguments + [Array("error".utf8)] : arguments).encoding
     }
 
     /// The connection id and the wrapped command of a block entry (its arguments decoded, the name at 0); nil when
@@ -34,11 +35,16 @@ enum BlockingEntry {
         return (connection, Array(command))
     }
 
-    /// The connection id of an unblock entry; nil when malformed.
-    static func unblocked(_ arguments: CommandArguments) -> UInt64? {
-        guard arguments.count == 2 else { return nil }
-        return UInt64(decimal: arguments.bytes(at: 1))
+    /// The connection id of an unblock entry, and whether it answers an error; nil when malformed.
+    static func unblocked(_ arguments: CommandArguments) -> (connection: UInt64, isError: Bool)? {
+        guard arguments.count == 2 || arguments.count == 3 && ASCII.equals(arguments.bytes(at: 2), "error"),
+            let connection = UInt64(decimal: arguments.bytes(at: 1))
+        else { return nil }
+        return (connection, arguments.count == 3)
     }
+
+    /// What CLIENT UNBLOCK ... ERROR answers the waiter, as Redis does.
+    static let unblockedError = RESPWriter.error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
 
     static func isBlock(_ name: CommandName) -> Bool { name == blockEntryName }
     static func isUnblock(_ name: CommandName) -> Bool { name == unblockEntryName }

@@ -35,6 +35,8 @@ struct ClientConnection: Sendable {
     var protocolVersion = 2
     /// Commands queued since MULTI, for `multi=`; nil outside a transaction.
     var queuedCommandCount: Int?
+    /// Waiting in a blocking pop, as the runtime sees it (`OpenConnection.isBlocked`), for the `b` flag.
+    var isBlocked = false
 
     init(id: UInt64, now: UInt64 = ClientConnection.monotonicNanoseconds()) {
         self.id = id
@@ -66,7 +68,7 @@ struct ClientConnection: Sendable {
     func line(endpoints: Endpoints? = nil, now: UInt64 = ClientConnection.monotonicNanoseconds()) -> [UInt8] {
         let age = (now &- createdAtNanoseconds) / 1_000_000_000
         let idle = (now &- lastRequestAtNanoseconds) / 1_000_000_000
-        let flags = queuedCommandCount != nil ? "x" : channelCount + patternCount > 0 ? "P" : "N"
+        let flags = queuedCommandCount != nil ? "x" : channelCount + patternCount > 0 ? "P" : isBlocked ? "b" : "N"
         var text = Array("id=\(id)".utf8)
         if let endpoints {
             text += Array(

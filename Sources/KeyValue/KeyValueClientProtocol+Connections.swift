@@ -31,6 +31,7 @@ extension KeyValueClientProtocol {
                 return ConnectionsAnswer(reply: asker.session.connection.shaped(RESPWriter.bulk(text), for: arguments))
             }
         }
+        if ASCII.equals(subcommand, "unblock") { return Self.unblockAnswer(arguments, among: connections) }
         return kill(arguments, from: asker, among: connections)
     }
 
@@ -156,6 +157,7 @@ extension KeyValueClientProtocol {
         var described = connection.session.connection
         described.channelCount = connection.session.subscriptions.channels.count
         described.patternCount = connection.session.subscriptions.patterns.count
+        described.isBlocked = connection.isBlocked
         return described.line(
             endpoints: ClientConnection.Endpoints(
                 peerAddress: connection.peerAddress, localAddress: connection.localAddress,

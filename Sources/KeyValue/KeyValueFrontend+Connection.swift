@@ -35,6 +35,10 @@ extension KeyValueFrontend {
             }
             return .connections(arguments)
         }
+        if ASCII.equals(subcommand, "unblock") {
+            guard arguments.count == 3 || arguments.count == 4 else { return .local(reply: Replies.wrongArity("client|unblock")) }
+            return .connections(arguments)
+        }
         if ASCII.equals(subcommand, "id") {
             guard arguments.count == 2 else { return .local(reply: Replies.wrongArity("client|id")) }
             return .local(reply: RESPWriter.integer(Int64(truncatingIfNeeded: connection.id)))

@@ -39,12 +39,13 @@ extension KeyValueStore {
 
     /// Applies an unblock entry: the waiter of `connection`, if it still waits, is answered with a null reply.
     mutating func applyUnblock(_ arguments: CommandArguments) -> [UInt8] {
-        guard let connection = BlockingEntry.unblocked(arguments) else {
+        guard let (connection, isError) = BlockingEntry.unblocked(arguments) else {
             return RESPWriter.error("ERR malformed \(BlockingEntry.unblockName) entry; nothing was done")
         }
         guard let waiter = blocked.waiter(ofConnection: connection) else { return Replies.zero }
         blocked.remove(waiter.serial)
-        deliveries.append((waiter.connection, waiter.isRESP3 ? RESP3.convert(RESPWriter.nullArray, .plain) : RESPWriter.nullArray))
+        let reply = isError ? BlockingEntry.unblockedError : RESPWriter.nullArray
+        deliveries.append((waiter.connection, waiter.isRESP3 ? RESP3.convert(reply, .plain) : reply))
         return Replies.one
     }
 

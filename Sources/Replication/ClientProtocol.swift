@@ -44,14 +44,20 @@ public struct OpenConnection<Session> {
     public var localAddress: String
     /// The socket's file descriptor number, for display.
     public var descriptor: Int32
+    /// Whether its blocking command waits in the state machine (`ClientRequest.blocking`).
+    public var isBlocked: Bool
 
     /// A connection's view.
-    public init(id: UInt64, session: Session, peerAddress: String, localAddress: String, descriptor: Int32) {
+    public init(
+        id: UInt64, session: Session, peerAddress: String, localAddress: String, descriptor: Int32,
+        isBlocked: Bool = false
+    ) {
         self.id = id
         self.session = session
         self.peerAddress = peerAddress
         self.localAddress = localAddress
         self.descriptor = descriptor
+        self.isBlocked = isBlocked
     }
 }
 
@@ -80,11 +86,19 @@ public struct ConnectionsAnswer: Equatable, Sendable {
     public var reply: [UInt8]
     /// The ids of the connections to close.
     public var closing: [UInt64]
+    /// A blocked connection whose wait to end now (Redis's CLIENT UNBLOCK), with an error reply or as if it timed out.
+    public var unblocking: (id: UInt64, isError: Bool)?
 
-    /// `reply`, closing the connections `closing` names.
-    public init(reply: [UInt8], closing: [UInt64] = []) {
+    /// `reply`, closing the connections `closing` names and ending the wait `unblocking` names.
+    public init(reply: [UInt8], closing: [UInt64] = [], unblocking: (id: UInt64, isError: Bool)? = nil) {
         self.reply = reply
         self.closing = closing
+        self.unblocking = unblocking
+    }
+
+    public static func == (lhs: ConnectionsAnswer, rhs: ConnectionsAnswer) -> Bool {
+        lhs.reply == rhs.reply && lhs.closing == rhs.closing && lhs.unblocking?.id == rhs.unblocking?.id
+            && lhs.unblocking?.isError == rhs.unblocking?.isError
     }
 }
 
@@ -173,9 +187,10 @@ public protocol ClientProtocol: Sendable {
     /// unblocked, so the check costs nothing otherwise.
     func routedReply(_ reply: ArraySlice<UInt8>) -> RoutedReply?
 
-    /// The replicated command that ends `session`'s wait (its blocking command timed out, or its connection closed):
-    /// its entry answers the waiter, if it still waits, with the timeout reply, and otherwise does nothing.
-    func unblockRequest(session: Session) -> [UInt8]
+    /// The replicated command that ends `session`'s wait (its blocking command timed out, its connection closed, or
+    /// another connection unblocked it): its entry answers the waiter, if it still waits, with the timeout reply (an
+    /// error when `isError`), and otherwise does nothing.
+    func unblockRequest(session: Session, isError: Bool) -> [UInt8]
 }
 
 extension ClientProtocol {
@@ -212,7 +227,7 @@ extension ClientProtocol {
     public func routedReply(_ reply: ArraySlice<UInt8>) -> RoutedReply? { nil }
 
     /// Nothing: never asked of a protocol without blocking commands.
-    public func unblockRequest(session: Session) -> [UInt8] { [] }
+    public func unblockRequest(session: Session, isError: Bool) -> [UInt8] { [] }
 
     /// A refusal: a protocol that never asks about other connections has nothing to say about them.
     public func answer(

@@ -52,7 +52,7 @@ extension ClientPort {
         client.blockingTimer = loop.schedule(after: timeout) { [weak self, weak client] in
             guard let self, let client, !client.isClosed, client.blockingTag == tag else { return }
             client.blockingTimer = nil
-            submitUnblock(for: client)
+            submitUnblock(for: client, isError: false)
         }
     }
 
@@ -72,14 +72,26 @@ extension ClientPort {
 
     /// Hands the core the protocol's request that ends the connection's wait; its reply goes to no slot. At most one
     /// per blocked connection, so the connections limit bounds them beyond the batch's own bound.
-    func submitUnblock(for client: Client) {
+    func submitUnblock(for client: Client, isError: Bool) {
         let tag = UInt64(Self.runtimeIndex) << Self.tagIndexShift | nextTagSerial
         nextTagSerial = nextTagSerial >= (1 << Self.tagIndexShift) - 1 ? 1 : nextTagSerial + 1
-        let bytes = clientProtocol.unblockRequest(session: client.session)
+        let bytes = clientProtocol.unblockRequest(session: client.session, isError: isError)
         unblockTags.insert(tag)
         batch.append(ClientCommand(tag: tag, bytes: bytes))
         batchBytes += bytes.count
         armWakeNextRound()
+    }
+
+    /// Whether the connection's blocking command waits in the state machine (or is on its way there), as CLIENT LIST's
+    /// `b` flag and CLIENT UNBLOCK see it.
+    func isBlocked(_ client: Client) -> Bool {
+        client.blockingTag != nil && client.unhandedCount == 0
+    }
+
+    /// Another connection asked to end `id`'s wait (CLIENT UNBLOCK): as a timeout does, or with an error reply.
+    func unblock(id: UInt64, isError: Bool) {
+        guard let client = blockedClients[id], isBlocked(client), !isDraining else { return }
+        submitUnblock(for: client, isError: isError)
     }
 
     /// A blocked connection closes: once its command reached the core, the state must hear that it waits no more.
@@ -90,6 +102,6 @@ extension ClientPort {
         client.blockingTimer = nil
         client.blockingTag = nil
         blockedClients[client.id] = nil
-        if wasHanded, !isDraining { submitUnblock(for: client) }
+        if wasHanded, !isDraining { submitUnblock(for: client, isError: false) }
     }
 }

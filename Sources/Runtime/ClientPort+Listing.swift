@@ -13,7 +13,7 @@ extension ClientPort {
             let view = OpenConnection(
                 id: client.id, session: client.session, peerAddress: client.peerAddress?.description ?? "",
                 localAddress: client.localAddress?.description ?? "",
-                descriptor: loop.descriptor(of: client.registration)?.rawValue ?? -1)
+                descriptor: loop.descriptor(of: client.registration)?.rawValue ?? -1, isBlocked: isBlocked(client))
             if client === asker { asking = view }
             open.append(view)
         }
@@ -32,6 +32,7 @@ extension ClientPort {
             counters.values.clientConnectionsDropped += 1
             closeClient(client)
         }
+        if let unblocking = answer.unblocking { unblock(id: unblocking.id, isError: unblocking.isError) }
         return answer.reply
     }
 }

@@ -116,6 +116,24 @@ struct BlockingTests {
         Self.expectBackupAgrees(node)
     }
 
+    @Test("CLIENT UNBLOCK ends a wait as a timeout or with Redis's UNBLOCKED error; CLIENT LIST flags a waiter b")
+    func clientUnblock() {
+        var node = ConnectedStore()
+        #expect(node.send(1, "BLPOP", "q", "0") == ConnectedStore.waiting)
+        #expect(node.send(2, "BLPOP", "r", "0") == ConnectedStore.waiting)
+        #expect(node.send(3, "CLIENT", "LIST", "ID", "1").contains("flags=b "))
+        #expect(node.send(3, "CLIENT", "LIST", "ID", "3").contains("flags=N "))
+        #expect(node.send(3, "CLIENT", "UNBLOCK", "1") == RESP.integer(1))
+        #expect(node.delivered[1] == [RESP.nullArray])
+        #expect(node.send(3, "CLIENT", "UNBLOCK", "1") == RESP.integer(0), "no longer blocked")
+        #expect(node.send(3, "CLIENT", "UNBLOCK", "2", "ERROR") == RESP.integer(1))
+        #expect(node.delivered[2] == [RESP.error("UNBLOCKED client unblocked via CLIENT UNBLOCK")])
+        #expect(node.send(3, "CLIENT", "UNBLOCK", "2", "LATER") == RESP.error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"))
+        #expect(node.send(3, "CLIENT", "UNBLOCK", "x") == RESP.error("ERR value is not an integer or out of range"))
+        #expect(node.primary.store.blocked.isEmpty)
+        Self.expectBackupAgrees(node)
+    }
+
     @Test("a waiter an earlier primary registered is dropped, not served: its connection went with that primary")
     func staleWaitersAreDropped() {
         var node = ConnectedStore()

@@ -15,6 +15,8 @@ struct ConnectedStore {
     private(set) var pushed: [UInt64: [String]] = [:]
     /// What each waiting connection was answered by later entries (a blocking pop served or ended), in order.
     private(set) var delivered: [UInt64: [String]] = [:]
+    /// Connections whose blocking pop waits.
+    private var waiting: Set<UInt64> = []
     /// What `send` answers for a blocking pop that waits.
     static let waiting = "(waiting)"
 
@@ -45,7 +47,11 @@ struct ConnectedStore {
         let next = wire.nextRequest(from: &session, status: status, digest: { store.digest() })
         sessions[client] = session
         switch next {
-        case .replicated(let bytes), .blocking(let bytes, _): return routed(primary.run(encoded: bytes))
+        case .replicated(let bytes): return routed(primary.run(encoded: bytes))
+        case .blocking(let bytes, _):
+            let reply = routed(primary.run(encoded: bytes))
+            if reply == Self.waiting { waiting.insert(client) }
+            return reply
         case .broadcast(let bytes):
             // As the runtime does at the release: every listening connection in id order is offered the message.
             let message = primary.run(encoded: bytes)
@@ -61,12 +67,13 @@ struct ConnectedStore {
             let open = sessions.keys.sorted().map { id in
                 OpenConnection(
                     id: id, session: sessions[id]!, peerAddress: "127.0.0.1:\(50_000 + id)",
-                    localAddress: "127.0.0.1:7000", descriptor: Int32(10 + id))
+                    localAddress: "127.0.0.1:7000", descriptor: Int32(10 + id), isBlocked: waiting.contains(id))
             }
             let asker = open.first { $0.id == client }!
             let answer = wire.answer(connectionsQuery: query, from: asker, among: open, status: status)
             for id in answer.closing { sessions[id] = nil }
             closed += answer.closing
+            if let unblocking = answer.unblocking { unblock(unblocking.id, isError: unblocking.isError) }
             return text(answer.reply)
         case .local(let reply), .quit(let reply), .malformed(let reply), .listen(let reply, _): return text(reply)
         case .monitor(let reply):
@@ -80,14 +87,17 @@ struct ConnectedStore {
     /// Ends connection `client`'s wait as the runtime does after a timeout or a close: with the protocol's unblock
     /// request. Returns what the request itself answers (nothing anyone reads).
     @discardableResult
-    mutating func unblock(_ client: UInt64) -> String {
-        routed(primary.run(encoded: wire.unblockRequest(session: sessions[client]!)))
+    mutating func unblock(_ client: UInt64, isError: Bool = false) -> String {
+        routed(primary.run(encoded: wire.unblockRequest(session: sessions[client]!, isError: isError)))
     }
 
     /// A released reply as the runtime routes it: the waiters' parts to them, the asker's own returned.
     private mutating func routed(_ reply: [UInt8]) -> String {
         guard let routed = wire.routedReply(reply[...]) else { return text(reply) }
-        for delivery in routed.deliveries { delivered[delivery.connectionID, default: []].append(text(delivery.reply)) }
+        for delivery in routed.deliveries {
+            delivered[delivery.connectionID, default: []].append(text(delivery.reply))
+            waiting.remove(delivery.connectionID)
+        }
         return routed.own.map(text) ?? Self.waiting
     }
 

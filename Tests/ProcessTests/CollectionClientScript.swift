@@ -70,6 +70,19 @@ enum CollectionClientScript {
         print(f"zdiff={r.zdiff(['combined', 'top'], withscores=True)},{r.zintercard(2, ['combined', 'top'])}")
         print(f"type_zset={r.type('board')}")
 
+        # Blocking pops: a waiter on one connection served by another's push; a timeout; a pop with elements at hand
+        import threading, time
+        waiter = redis.Redis(host=host, port=port, protocol=2, decode_responses=True)
+        got = []
+        thread = threading.Thread(target=lambda: got.append(waiter.blpop(['jobs', 'other_jobs'], timeout=5)))
+        thread.start()
+        deadline = time.monotonic() + 5
+        while int(r.info('clients')['blocked_clients']) == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        r.rpush('other_jobs', 'job1')
+        thread.join(10)
+        print(f"blpop={got},{r.blpop('missing', timeout=0.1)},{r.bzpopmin('board', timeout=1)}")
+
         # Kinds meet
         r.set('plain', 'v')
         for name, call in [('hget', lambda: r.hget('plain', 'f')), ('sadd', lambda: r.sadd('plain', 'm')),

@@ -35,6 +35,7 @@ extension ProcessTests {
                 "zunionstore=7,[('bob', 18.0), ('ada', 22.2), ('cy', 24.0)]", "zpopmin=[('a', 0.0)],[('d', 0.0), ('c', 0.0)]",
                 "zmpop=['board', [['bob', '9']]]", "zrandmember=8", "zremrangebyscore=5,['ada', 'cy']",
                 "zrangestore=1,['cy']", "zdiff=['ada', '11.1'],1", "type_zset=zset",
+                "blpop=[('other_jobs', 'job1')],None,('board', 'ada', 11.1)",
                 "hget_wrongtype=WRONGTYPE", "sadd_wrongtype=WRONGTYPE", "lpush_wrongtype=WRONGTYPE",
                 "zadd_wrongtype=WRONGTYPE", "zrange_wrongtype=WRONGTYPE", "get_wrongtype=WRONGTYPE",
                 "dbsize=10,['board', 'both', 'combined', 'done', 'letters', 'other', 'plain', 'queue', 'top', 'user:1']",
