@@ -8,15 +8,17 @@ import Replication
 /// its reply inside that entry's own, and the runtime fills the waiting slot from there. So a waiter's reply leaves
 /// under the output rule, in log order, like every reply. A wait ends in the log too: after its timeout, or when its
 /// connection closes, the runtime hands the core the protocol's `unblockRequest`, whose entry answers the waiter (if
-/// no entry served it first) and tells the state it waits no longer. Nothing here costs anything while no connection
-/// blocks: the release checks one count.
+/// no entry served it first) and tells the state it waits no longer. Nothing here costs anything until a connection
+/// first blocks: the release checks one flag.
 extension ClientPort {
     /// Where the runtime's own commands (the unblock requests) keep their index in a tag: beyond any connection's, so
     /// no slot waits for their replies, which are dropped.
     static var runtimeIndex: Int { (1 << 24) - 1 }
 
-    /// Whether a released reply may be routed: some connection blocks, or an unblock request is in flight.
-    var isRouting: Bool { !blockedClients.isEmpty || !unblockTags.isEmpty }
+    /// Whether a released reply may be routed: once a connection has blocked, every reply is asked about, since the
+    /// state may hold a waiter whose connection is gone (its unblock request refused, say) and the entry serving it
+    /// must still reach its own asker plain.
+    var isRouting: Bool { hasBlocked }
 
     /// Takes note of a blocking command handed to the batch under `tag`: the connection is parsed no further until
     /// it is answered.
@@ -24,12 +26,12 @@ extension ClientPort {
         client.blockingTag = tag
         client.blockingTimeout = timeout
         blockedClients[client.id] = client
+        hasBlocked = true
     }
 
     /// Routes a released reply: fills the slots of the waiters it answers and returns the asker's own reply, or nil
     /// when the asker waits (its slot stays open).
     func route(_ bytes: ArraySlice<UInt8>, tag: UInt64) -> ArraySlice<UInt8>? {
-        unblockTags.remove(tag)
         guard let routed = clientProtocol.routedReply(bytes) else { return bytes }
         for delivery in routed.deliveries {
             // A waiter whose connection closed is gone: its unblock request was on its way, and nobody reads the reply.
@@ -76,7 +78,6 @@ extension ClientPort {
         let tag = UInt64(Self.runtimeIndex) << Self.tagIndexShift | nextTagSerial
         nextTagSerial = nextTagSerial >= (1 << Self.tagIndexShift) - 1 ? 1 : nextTagSerial + 1
         let bytes = clientProtocol.unblockRequest(session: client.session, isError: isError)
-        unblockTags.insert(tag)
         batch.append(ClientCommand(tag: tag, bytes: bytes))
         batchBytes += bytes.count
         armWakeNextRound()

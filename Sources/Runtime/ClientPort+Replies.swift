@@ -48,7 +48,6 @@ extension ClientPort {
         forgetBroadcasts(tags)
         let reply = clientProtocol.rejectionReply(reason: reason, status: publisher.routingStatus.status)
         for tag in tags {
-            if !unblockTags.isEmpty { unblockTags.remove(tag) }
             guard let client = client(for: tag), client.pipeline.fill(tag: tag, with: reply[...]) else { continue }
             if client.blockingTag == tag { endBlocking(client) }
             queueFlush(client)
@@ -70,7 +69,6 @@ extension ClientPort {
     func discardWithheld(reason: StopReason) {
         // Waiters are closed below like every connection waiting for the core; their state goes with this primary's.
         blockedClients.removeAll()
-        unblockTags.removeAll()
         var closed = 0
         for case let client? in clients where client.handedCount > 0 {
             closeClient(client)

@@ -96,9 +96,8 @@ final class ClientPort<P: ClientProtocol> {
     /// Connections whose blocking command is unanswered (`ClientPort+Blocking`), by connection id; at most
     /// `connectionsLimit`.
     var blockedClients: [UInt64: Client] = [:]
-    /// Tags of the unblock requests the runtime handed the core and whose replies are still to come; at most one
-    /// per connection that blocked.
-    var unblockTags: Set<UInt64> = []
+    /// A connection has sent a blocking command: replies are routed from then on (`ClientPort+Blocking`).
+    var hasBlocked = false
     /// Connections monitoring (`ClientConnection.isMonitoring`); at most `connectionsLimit`.
     var monitoringCount = 0
     /// The status at the last role change (or at start), which the next role-change notice is worded against;

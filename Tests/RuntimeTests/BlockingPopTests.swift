@@ -26,15 +26,18 @@ struct BlockingPopTests {
         defer { pair.shutDown() }
         let waiter = try RESPClient(pair.primary.clientAddress, timeout: .seconds(5))
         let pusher = try RESPClient(pair.primary.clientAddress)
-        try waiter.send(["BLPOP", "q", "0"])
-        // Redis reads no command of a blocked client: this RPUSH must not serve its own connection's BLPOP.
-        try waiter.send(["RPUSH", "q", "mine"])
-        sleep(for: .milliseconds(300))
+        // Redis runs no command of a blocked client: neither the RPUSH sent with the BLPOP nor the one sent once it
+        // waits may serve their own connection's BLPOP.
+        try waiter.sendRaw(Array("*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$1\r\n0\r\n*3\r\n$5\r\nRPUSH\r\n$1\r\nq\r\n$4\r\nmine\r\n".utf8))
+        sleep(for: .milliseconds(200))
+        try waiter.send(["RPUSH", "q", "later"])
+        sleep(for: .milliseconds(200))
         #expect(try pusher.command("LLEN", "q") == .integer(0), "the waiter's RPUSH ran while it waited")
         #expect(try pusher.command("RPUSH", "q", "theirs") == .integer(1))
         #expect(try waiter.readReply() == .array([.bulk("q"), .bulk("theirs")]))
-        #expect(try waiter.readReply() == .integer(1), "its RPUSH ran once it was answered")
-        #expect(try pusher.command("LRANGE", "q", "0", "-1") == .array([.bulk("mine")]))
+        #expect(try waiter.readReply() == .integer(1), "its RPUSHes ran once it was answered, in order")
+        #expect(try waiter.readReply() == .integer(2))
+        #expect(try pusher.command("LRANGE", "q", "0", "-1") == .array([.bulk("mine"), .bulk("later")]))
         try Self.expectDigestsAgree(pair)
     }
 
