@@ -71,14 +71,9 @@ extension KeyValueStore {
             let reply = applyCommand(CommandArguments(encoding: counterpart).encoding, context: &context)
             return reply == RESPWriter.nullArray || reply == Replies.nullBulk ? nil : reply
         }
-        var cachedNanoseconds: Int64?
-        func clock() -> Int64 {
-            if let cachedNanoseconds { return cachedNanoseconds }
-            let now = context.wallClockNanoseconds()
-            cachedNanoseconds = now
-            return now
+        return Self.withClock(&context) { clock in
+            popFirst(command, keys: onlyKey.map { [$0] } ?? command.keys, clock: clock)
         }
-        return popFirst(command, keys: onlyKey.map { [$0] } ?? command.keys, clock: clock)
     }
 
     /// BLPOP, BRPOP, BZPOPMIN and BZPOPMAX's work: one element (with its score) from the first of `keys` holding
@@ -137,18 +132,11 @@ extension KeyValueStore {
         let previous = selectedDatabase
         selectDatabase(key.database)
         defer { selectDatabase(previous) }
-        var cachedNanoseconds: Int64?
-        func clock() -> Int64 {
-            if let cachedNanoseconds { return cachedNanoseconds }
-            let now = context.wallClockNanoseconds()
-            cachedNanoseconds = now
-            return now
-        }
         for serial in blocked.queue(key) {
             guard let waiter = blocked.waiters[serial],
                 case .success(let command)? = BlockingCommand.parse(waiter.arguments)
             else { continue }
-            let kind = liveKind(StoreKey(key.key), clock: clock)
+            let kind = Self.withClock(&context) { clock in liveKind(StoreKey(key.key), clock: clock) }
             guard kind == command.valueKind else {
                 // Another kind (or none): a waiter for this kind is next only once it changes, which notes it again.
                 if kind == nil { break } else { continue }

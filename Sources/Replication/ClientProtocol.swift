@@ -74,6 +74,7 @@ public struct RoutedReply: Equatable, Sendable {
         self.deliveries = deliveries
     }
 
+    /// Equal parts: the same own reply and the same deliveries in order.
     public static func == (lhs: RoutedReply, rhs: RoutedReply) -> Bool {
         lhs.own == rhs.own && lhs.deliveries.elementsEqual(rhs.deliveries) { $0 == $1 }
     }
@@ -96,6 +97,7 @@ public struct ConnectionsAnswer: Equatable, Sendable {
         self.unblocking = unblocking
     }
 
+    /// Equal answers: the same reply, closings and unblocking.
     public static func == (lhs: ConnectionsAnswer, rhs: ConnectionsAnswer) -> Bool {
         lhs.reply == rhs.reply && lhs.closing == rhs.closing && lhs.unblocking?.id == rhs.unblocking?.id
             && lhs.unblocking?.isError == rhs.unblocking?.isError

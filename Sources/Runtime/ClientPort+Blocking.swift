@@ -15,11 +15,6 @@ extension ClientPort {
     /// no slot waits for their replies, which are dropped.
     static var runtimeIndex: Int { (1 << 24) - 1 }
 
-    /// Whether a released reply may be routed: once a connection has blocked, every reply is asked about, since the
-    /// state may hold a waiter whose connection is gone (its unblock request refused, say) and the entry serving it
-    /// must still reach its own asker plain.
-    var isRouting: Bool { hasBlocked }
-
     /// Takes note of a blocking command handed to the batch under `tag`: the connection is parsed no further until
     /// it is answered.
     func noteBlocking(_ client: Client, tag: UInt64, timeout: Duration?) {

@@ -24,7 +24,7 @@ extension ClientPort {
                 // Delivered whether or not the asker is still there: the command ran.
                 replies[index].bytes = deliverBroadcast(replies[index].bytes)[...]
             }
-            if isRouting {
+            if hasBlocked {
                 guard let own = route(replies[index].bytes, tag: tag) else { continue }  // the asker waits
                 replies[index].bytes = own
             }

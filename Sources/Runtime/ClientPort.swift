@@ -96,7 +96,9 @@ final class ClientPort<P: ClientProtocol> {
     /// Connections whose blocking command is unanswered (`ClientPort+Blocking`), by connection id; at most
     /// `connectionsLimit`.
     var blockedClients: [UInt64: Client] = [:]
-    /// A connection has sent a blocking command: replies are routed from then on (`ClientPort+Blocking`).
+    /// A connection has sent a blocking command: from then on every released reply is asked whether it is routed
+    /// (`ClientPort+Blocking`), since the state may hold a waiter whose connection is gone (its unblock request
+    /// refused, say) and the entry serving it must still reach its own asker plain.
     var hasBlocked = false
     /// Connections monitoring (`ClientConnection.isMonitoring`); at most `connectionsLimit`.
     var monitoringCount = 0
