@@ -8,9 +8,17 @@ extension KeyValueClientProtocol {
         connectionsQuery query: [UInt8], from asker: OpenConnection<Session>,
         among connections: [OpenConnection<Session>], status: NodeStatus
     ) -> ConnectionsAnswer {
-        guard let arguments = try? KeyValueCommand.decode(query), arguments.count >= 2 else {
+        guard var arguments = try? KeyValueCommand.decode(query), arguments.count >= 2 else {
             // Only this protocol builds queries; bytes that do not decode are a bug, answered rather than trusted.
             return ConnectionsAnswer(reply: RESPWriter.error("ERR malformed connections query"))
+        }
+        if CommandName(arguments[0]).map(NoReplyEntry.isEntry) == true {
+            // Asked with replies off (CLIENT REPLY): everything happens but the reply.
+            arguments.removeFirst()
+            var answer = answer(
+                connectionsQuery: KeyValueCommand.encode(arguments), from: asker, among: connections, status: status)
+            answer.reply = []
+            return answer
         }
         if ASCII.equals(arguments[0], "pubsub") {
             return ConnectionsAnswer(reply: Self.pubsubAnswer(arguments, among: connections))

@@ -221,6 +221,9 @@ extension KeyValueClientProtocol {
             return answer(
                 connectionsQuery: KeyValueCommand.encode(arguments), from: asker, among: [asker], status: status
             ).reply
+        case .replyMode:
+            // Inside MULTI, as in Redis, CLIENT REPLY is queued; its effect would have to come with EXEC's reply.
+            return RESPWriter.error("ERR CLIENT REPLY inside MULTI is not supported; send it outside the transaction")
         case .replicated, .blocking, .quit, .subscription, .reset, .transaction, .monitor, .openSession, .publish:
             // Never queued: data commands queue as themselves, and these run at once or are refused inside MULTI.
             return RESPWriter.error("ERR this command cannot run inside a transaction")

@@ -26,6 +26,8 @@ public struct KeyValueClientProtocol: ClientProtocol {
         var watchToken: WatchToken?
         /// Watches this connection began, so that each gets a token of its own.
         var watchCycles: UInt64 = 0
+        /// What CLIENT REPLY chose: replies on, off, or off for the next request only.
+        var replyMode = ReplyMode.on
     }
 
     /// Bounds on one request. Smaller than Redis's, on purpose: a replicated command travels as one log entry,
@@ -75,6 +77,7 @@ public struct KeyValueClientProtocol: ClientProtocol {
         let lengthBytes = Varint.byteCount(UInt64(parserLimits.bulkBytesLimit))
         return argumentBytes + parserLimits.argumentsLimit * lengthBytes + Varint.byteCount(UInt64(Int.max))
             + DatabaseEntry.overheadBytesLimit + RESP3Entry.overheadBytesLimit + BlockingEntry.overheadBytesLimit
+            + NoReplyEntry.overheadBytesLimit
     }
 
     /// An empty parser for a new connection, remembering `clientID` for `CLIENT ID`.
@@ -102,11 +105,24 @@ public struct KeyValueClientProtocol: ClientProtocol {
         session.connection.lastRequestAtNanoseconds = ClientConnection.monotonicNanoseconds()
     }
 
-    /// The next complete request, routed by `KeyValueFrontend`; nil until more bytes arrive.
+    /// The next complete request, routed by `KeyValueFrontend`; nil until more bytes arrive. After `CLIENT REPLY OFF`
+    /// (or `SKIP`, for one request) its reply is silenced (`KeyValueClientProtocol+ReplyMode`).
     ///
     /// A protocol error is `.malformed` with Redis's error reply. A stopped node answers data commands itself with a
     /// refusal, and a node without state refuses `DEBUG DIGEST` rather than report an empty store's digest.
     public func nextRequest(
+        from session: inout Session, status: NodeStatus, digest: () -> UInt64?
+    ) -> ClientRequest? {
+        let mode = session.replyMode
+        guard let request = answerNext(from: &session, status: status, digest: digest) else { return nil }
+        // A CLIENT REPLY that changed the mode answers as it says itself (ON: OK; OFF and SKIP: nothing).
+        guard mode != .on, session.replyMode == mode else { return request }
+        if mode == .skipNext { session.replyMode = .on }
+        return Self.silenced(request)
+    }
+
+    /// `nextRequest` before CLIENT REPLY's silencing.
+    private func answerNext(
         from session: inout Session, status: NodeStatus, digest: () -> UInt64?
     ) -> ClientRequest? {
         let arguments: CommandArguments
@@ -182,6 +198,9 @@ public struct KeyValueClientProtocol: ClientProtocol {
         case .setName(let name):
             session.connection.name = name.isEmpty ? nil : name
             return .local(reply: Replies.ok)
+        case .replyMode(let mode):
+            session.replyMode = mode
+            return .local(reply: mode == .on ? Replies.ok : [])
         case .hello(let version, let username, let password, let name):
             let reply = hello(
                 protocolVersion: version, username: username, password: password, name: name, session: &session,

@@ -47,9 +47,14 @@ extension KeyValueFrontend {
             guard arguments.count == 4 else { return .local(reply: Replies.wrongArity("client|setinfo")) }
             return .local(reply: Replies.ok)
         }
-        if ASCII.equals(subcommand, "no-evict") || ASCII.equals(subcommand, "no-touch")
-            || ASCII.equals(subcommand, "reply")
-        {
+        if ASCII.equals(subcommand, "reply") {
+            guard arguments.count == 3 else { return .local(reply: Replies.wrongArity("client|reply")) }
+            if ASCII.equals(arguments[2], "on") { return .replyMode(.on) }
+            if ASCII.equals(arguments[2], "off") { return .replyMode(.off) }
+            if ASCII.equals(arguments[2], "skip") { return .replyMode(.skipNext) }
+            return .local(reply: Replies.syntaxError)
+        }
+        if ASCII.equals(subcommand, "no-evict") || ASCII.equals(subcommand, "no-touch") {
             return .local(reply: Replies.ok)
         }
         return .local(reply: unknownSubcommand(subcommand, of: "CLIENT"))

@@ -41,6 +41,9 @@ public enum KeyValueRequest: Equatable, Sendable {
     /// `PUBLISH channel message` on a serving node, as its entry: the protocol broadcasts it once the entry's reply is
     /// released (`KeyValueClientProtocol+Publish`).
     case publish([UInt8])
+    /// `CLIENT REPLY ON|OFF|SKIP`: whether the connection's replies are sent lives in its protocol session
+    /// (`KeyValueClientProtocol+ReplyMode`).
+    case replyMode(ReplyMode)
     /// `SESSION OPEN` on a serving node: the protocol puts its `SessionLimits` into the entry
     /// (`KeyValueStore+Sessions`).
     case openSession

@@ -41,6 +41,11 @@ extension KeyValueStore {
         {
             return slowLogArguments(command)
         }
+        if !arguments.isEmpty, let name = CommandName(arguments.bytes(at: 0)), NoReplyEntry.isEntry(name),
+            let command = NoReplyEntry.command(arguments)
+        {
+            return slowLogArguments(command)
+        }
         if !arguments.isEmpty, let name = CommandName(arguments.bytes(at: 0)), BlockingEntry.isBlock(name),
             let (_, command) = BlockingEntry.blocked(arguments)
         {

@@ -123,6 +123,13 @@ public struct KeyValueStore: StateMachine, Sendable {
             if let name = CommandName(arguments.bytes(at: 0)), BlockingEntry.isUnblock(name) {
                 return applyUnblock(arguments)
             }
+            if let name = CommandName(arguments.bytes(at: 0)), NoReplyEntry.isEntry(name) {
+                guard let command = NoReplyEntry.command(arguments) else {
+                    return RESPWriter.error("ERR malformed \(NoReplyEntry.name) entry; nothing was done")
+                }
+                _ = applyCommand(command, context: &context)
+                return []
+            }
             return Replies.unknownCommand(Array(arguments))
         }
         guard command.accepts(argumentCount: arguments.count) else { return Replies.wrongArity(command.rawValue) }

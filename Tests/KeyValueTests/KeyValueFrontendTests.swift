@@ -238,8 +238,8 @@ struct KeyValueFrontendTests {
                 output += reply
                 closed = true
             case .authenticate, .subscription, .reset, .setName, .hello, .transaction, .configuration, .slowLog,
-                .connections, .monitor, .openSession, .publish, .blocking:
-                Issue.record("no AUTH, Pub/Sub, RESET, SETNAME, HELLO, transaction, CONFIG, SLOWLOG, CLIENT, PUBLISH or BLPOP was sent")
+                .connections, .monitor, .openSession, .publish, .blocking, .replyMode:
+                Issue.record("no AUTH, Pub/Sub, RESET, SETNAME, HELLO, transaction, CONFIG, SLOWLOG, CLIENT, PUBLISH, BLPOP or CLIENT REPLY was sent")
             }
         }
         #expect(text(output) == "+OK\r\n+PONG\r\n$2\r\nv1\r\n+OK\r\n")
