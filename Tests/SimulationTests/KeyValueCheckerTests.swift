@@ -122,7 +122,9 @@ struct KeyValueCheckerTests {
     @Test("an EXEC that sees the pair keys apart, or a final state with a token in one of them only, is caught")
     func partTransactionIsCaught() {
         var history = KeyValueHistory()
-        let write: [Operation] = [.setAdd(KeyValueModel.pairSet, token: 1), .rightPush(KeyValueModel.pairList, token: 1)]
+        let write: [Operation] = [
+            .setAdd(KeyValueModel.pairSet, token: 1), .rightPush(KeyValueModel.pairList, token: 1),
+        ]
         history.invoked(.transaction(write), tag: 1, at: at(0))
         _ = history.responded(tag: 1, with: Array(":1\r\n:1\r\n".utf8).withArrayHeader(2), at: at(1))
         let read: [Operation] = [.cardinality(KeyValueModel.pairSet), .length(KeyValueModel.pairList)]
@@ -149,8 +151,9 @@ struct KeyValueCheckerTests {
         var store = KeyValueStore()
         var context = ApplyContext.recording(from: SimulatedEntropy(random: SeededRandom(seed: 3)))
         let write = KeyValueModel.Request.transaction([
-            .setAdd(KeyValueModel.pairSet, token: 7), .rightPush("list:0", token: 8), .hashSet("hash:1", field: "f2", token: 9),
-            .increment("counter:0"), .rightPush(KeyValueModel.pairList, token: 7),
+            .setAdd(KeyValueModel.pairSet, token: 7), .rightPush("list:0", token: 8),
+            .hashSet("hash:1", field: "f2", token: 9), .increment("counter:0"),
+            .rightPush(KeyValueModel.pairList, token: 7),
         ])
         let reply = RESPReply(parsing: store.apply(write.encoded, context: &context))
         #expect(reply == .array([.integer(1), .integer(1), .integer(1), .integer(1), .integer(1)]))
@@ -178,7 +181,8 @@ extension KeyValueHistory {
 
     /// Answers request `tag` with a bulk string.
     fileprivate mutating func answer(_ tag: UInt64, _ value: String, at milliseconds: UInt64) {
-        let complaint = responded(tag: tag, with: Array("$\(value.utf8.count)\r\n\(value)\r\n".utf8), at: at(milliseconds))
+        let bulk = "$\(value.utf8.count)\r\n\(value)\r\n"
+        let complaint = responded(tag: tag, with: Array(bulk.utf8), at: at(milliseconds))
         precondition(complaint == nil, "\(complaint!)")
     }
 

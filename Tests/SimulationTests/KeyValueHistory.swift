@@ -50,7 +50,9 @@ struct KeyValueHistory {
     /// The primary released the reply to `tag`. Returns a complaint if it is not the reply of its request: not
     /// RESP, an error (no command the clients send can fail on these keys), or an EXEC's array of another length.
     mutating func responded(tag: UInt64, with bytes: [UInt8], at now: Instant) -> String? {
-        guard let sent = pending.removeValue(forKey: tag) else { return "request \(tag) was answered but is not pending" }
+        guard let sent = pending.removeValue(forKey: tag) else {
+            return "request \(tag) was answered but is not pending"
+        }
         guard let reply = RESPReply(parsing: bytes) else {
             return "request \(tag) was answered with \(bytes.count) bytes that are not one RESP reply"
         }
@@ -101,7 +103,9 @@ extension KeyValueHistory {
         for operation in operations where operation.isAcknowledged {
             switch operation.operation {
             case .rightPush(let key, let token):
-                if lists[key]?.contains(token) != true && popped[key]?.contains(token) != true { vanished[key, default: 0] += 1 }
+                if lists[key]?.contains(token) != true && popped[key]?.contains(token) != true {
+                    vanished[key, default: 0] += 1
+                }
             case .setAdd(let key, let token):
                 if state.sets[key]?.contains(token) != true { missing.append("\(key)'s \(token)") }
             case .hashSet(let key, let field, _):

@@ -119,13 +119,16 @@ enum KeyValueModel {
                 RESPReply(parsing: copy.apply(KeyValueCommand.encode(words.map { Array($0.utf8) }), context: &context))
             }
             for key in KeyValueModel.lists + [KeyValueModel.pairList] {
-                if let tokens = read(["LRANGE", key, "0", "-1"])?.tokens { lists[key] = tokens } else { unreadable.append(key) }
+                lists[key] = read(["LRANGE", key, "0", "-1"])?.tokens
+                if lists[key] == nil { unreadable.append(key) }
             }
             for key in KeyValueModel.hashes {
-                if let fields = read(["HGETALL", key])?.fieldTokens { hashes[key] = fields } else { unreadable.append(key) }
+                hashes[key] = read(["HGETALL", key])?.fieldTokens
+                if hashes[key] == nil { unreadable.append(key) }
             }
             for key in KeyValueModel.sets + [KeyValueModel.pairSet] {
-                if let tokens = read(["SMEMBERS", key])?.tokens { sets[key] = Set(tokens) } else { unreadable.append(key) }
+                sets[key] = read(["SMEMBERS", key])?.tokens.map(Set.init)
+                if sets[key] == nil { unreadable.append(key) }
             }
             for key in KeyValueModel.counters {
                 let reply = read(["GET", key])

@@ -3,10 +3,10 @@ import Testing
 extension SimulationSeeds {
     /// Key-value runs (`LOCKSTEP_KEY_VALUE_SEEDS`): a run costs about as much as the token log's, and these keep the
     /// suite to seconds beside the token log's swarms; raise the count for a deeper search.
-    static var keyValue: [UInt64] { seeds(default: 32, variable: "LOCKSTEP_KEY_VALUE_SEEDS") }
+    static var keyValue: [UInt64] { seeds(default: 24, variable: "LOCKSTEP_KEY_VALUE_SEEDS") }
 
     /// Key-value runs on durable nodes with double crashes (`LOCKSTEP_KEY_VALUE_DURABLE_SEEDS`).
-    static var durableKeyValue: [UInt64] { seeds(default: 8, variable: "LOCKSTEP_KEY_VALUE_DURABLE_SEEDS") }
+    static var durableKeyValue: [UInt64] { seeds(default: 6, variable: "LOCKSTEP_KEY_VALUE_DURABLE_SEEDS") }
 }
 
 /// The pair replicating the real key-value store, its clients sending lists, hashes, sets, counters and MULTI … EXEC
@@ -14,7 +14,8 @@ extension SimulationSeeds {
 /// every transaction against atomicity (`KeyValueHistory+Linearizability`).
 @Suite("deterministic simulation: the key-value store")
 struct KeyValueSimulationTests {
-    @Test("without faults, every command type and transaction is answered, linearizably, and the backup's digest agrees")
+    @Test(
+        "without faults, every command type and transaction is answered, linearizably, and the backup's digest agrees")
     func quietPair() {
         var simulation = KeyValueSimulation(seed: 1, faults: .none)
         simulation.run(until: { $0.acknowledgedRequests >= 1_000 }, deadline: .seconds(30))
@@ -24,7 +25,9 @@ struct KeyValueSimulationTests {
         let history = simulation.workload.history
         let answered = Set(history.operations.filter(\.isAcknowledged).map { $0.operation.arguments[0] })
         let (transactions, violations) = (history.transactions.count, simulation.violations)
-        #expect(answered == ["RPUSH", "LPOP", "LRANGE", "LLEN", "HSET", "HGET", "HGETALL", "SADD", "SCARD", "SISMEMBER", "INCR", "GET"])
+        #expect(answered == [
+            "RPUSH", "LPOP", "LRANGE", "LLEN", "HSET", "HGET", "HGETALL", "SADD", "SCARD", "SISMEMBER", "INCR", "GET",
+        ])
         #expect(transactions >= 100)
         #expect(violations == [])
     }

@@ -22,8 +22,9 @@ struct KeyValueWorkload: SimulationWorkload {
         case 0:
             let token = takeToken()
             let writes = (0...(random.next() % 3)).map { _ in write(&random) }
-            request = .transaction(
-                [.setAdd(KeyValueModel.pairSet, token: token)] + writes + [.rightPush(KeyValueModel.pairList, token: token)])
+            let addToSet = KeyValueModel.Operation.setAdd(KeyValueModel.pairSet, token: token)
+            let pushToList = KeyValueModel.Operation.rightPush(KeyValueModel.pairList, token: token)
+            request = .transaction([addToSet] + writes + [pushToList])
         case 1:
             let reads = (0...(random.next() % 2)).map { _ in read(&random) }
             request = .transaction(

@@ -32,7 +32,8 @@ enum RealTime {
 
     /// How many of `sorted` (ascending) are at or before `instant`.
     static func count(_ sorted: [Instant], atOrBefore instant: Instant) -> Int {
-        instant.nanoseconds == .max ? sorted.count : count(sorted, before: Instant(nanoseconds: instant.nanoseconds + 1))
+        guard instant.nanoseconds < .max else { return sorted.count }
+        return count(sorted, before: Instant(nanoseconds: instant.nanoseconds + 1))
     }
 
     /// After every instant of a run: where the final state stands in the history.

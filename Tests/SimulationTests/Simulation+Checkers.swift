@@ -131,7 +131,9 @@ extension Simulation {
         if let backup = caughtUpBackup(of: primary), let backupState = nodes[backup].core.machine {
             checkExactlyOnce(in: backupState, of: backup)
         }
-        for violation in workload.linearizability.violations(finalLists: state.lists) { report(.linearizability, violation) }
+        for violation in workload.linearizability.violations(finalLists: state.lists) {
+            report(.linearizability, violation)
+        }
     }
 
     /// Exactly once, in node `index`'s final `state`: every acknowledged token appears once, every token sent but

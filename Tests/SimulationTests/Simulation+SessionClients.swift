@@ -125,7 +125,8 @@ extension Simulation {
         sessionClients[client].nextNumber += 1
         workload.writtenTokens.insert(token)
         workload.sessionTokens.insert(token)
-        workload.linearizability.invoked(.sessionAppend(key: key, session: session, number: number, token: token), tag: token, at: now)
+        workload.linearizability.invoked(
+            .sessionAppend(key: key, session: session, number: number, token: token), tag: token, at: now)
         sessionClients[client].unacked.append(SessionClient.Request(number: number, key: key, token: token, sentAt: now))
         sendRequest(client, at: sessionClients[client].unacked.count - 1)
     }
