@@ -147,43 +147,26 @@ struct LinearizabilityChecker {
         }
         let completed = placed.compactMap { entry in entry.write.respondedAt.map { (at: $0, value: entry.position) } }
         // Rule 2: a read sees every append acknowledged before it was sent.
-        let mustSee = Self.largestBefore(completed, at: keyReads.map(\.invokedAt))
+        let mustSee = RealTime.largestBefore(completed, at: keyReads.map(\.invokedAt))
         for (read, floor) in zip(keyReads, mustSee) where floor.map({ read.count < $0 }) ?? false {
             found.append("read \(read.tag) of key \(key) saw \(read.count) tokens, but the append at \(floor!) was acked before it was sent")
         }
         // Rule 3: a read never sees an append sent after it was answered (the smallest such position bounds it).
         let later = placed.map { (at: Instant(nanoseconds: .max - $0.write.invokedAt.nanoseconds), value: .max - $0.position) }
-        let cannotSee = Self.largestBefore(later, at: keyReads.map { Instant(nanoseconds: .max - $0.respondedAt.nanoseconds) })
+        let cannotSee = RealTime.largestBefore(later, at: keyReads.map { Instant(nanoseconds: .max - $0.respondedAt.nanoseconds) })
         for (read, bound) in zip(keyReads, cannotSee) where bound.map({ read.count >= .max - $0 }) ?? false {
             found.append("read \(read.tag) of key \(key) saw \(read.count) tokens, including an append at \(UInt64.max - bound!) sent after it returned")
         }
         // Rule 4: an append acked before another was sent sits below it.
-        let before = Self.largestBefore(completed, at: placed.map(\.write.invokedAt))
+        let before = RealTime.largestBefore(completed, at: placed.map(\.write.invokedAt))
         for (entry, floor) in zip(placed, before) where floor.map({ entry.position <= $0 }) ?? false {
             found.append("key \(key): the append at \(entry.position) was sent after the append at \(floor!) was acked")
         }
         // Rule 5: reads never go back.
-        let seen = Self.largestBefore(keyReads.map { (at: $0.respondedAt, value: $0.count) }, at: keyReads.map(\.invokedAt))
+        let seen = RealTime.largestBefore(keyReads.map { (at: $0.respondedAt, value: $0.count) }, at: keyReads.map(\.invokedAt))
         for (read, floor) in zip(keyReads, seen) where floor.map({ read.count < $0 }) ?? false {
             found.append("read \(read.tag) of key \(key) saw \(read.count) tokens after an earlier read saw \(floor!)")
         }
         return found
-    }
-
-    /// For each query, the largest value among the events strictly before it (nil if none): one sort and a sweep.
-    private static func largestBefore(_ events: [(at: Instant, value: UInt64)], at queries: [Instant]) -> [UInt64?] {
-        let sortedEvents = events.sorted { $0.at < $1.at }
-        let order = queries.indices.sorted { queries[$0] < queries[$1] }
-        var answers = [UInt64?](repeating: nil, count: queries.count)
-        var next = 0
-        var largest: UInt64?
-        for query in order {
-            while next < sortedEvents.count, sortedEvents[next].at < queries[query] {
-                largest = max(largest ?? 0, sortedEvents[next].value)
-                next += 1
-            }
-            answers[query] = largest
-        }
-        return answers
     }
 }

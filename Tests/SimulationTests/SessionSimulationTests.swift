@@ -8,7 +8,7 @@ extension SimulationSeeds {
     /// Session runs on durable nodes with double crashes (`LOCKSTEP_SESSION_DURABLE_SEEDS`).
     static var durableSessions: [UInt64] { seeds(default: 40, variable: "LOCKSTEP_SESSION_DURABLE_SEEDS") }
 
-    private static func seeds(default count: Int, variable: String) -> [UInt64] {
+    static func seeds(default count: Int, variable: String) -> [UInt64] {
         if let text = Environment.value("LOCKSTEP_SEED"), let seed = UInt64(text) { return [seed] }
         let count = Environment.value(variable).flatMap(Int.init) ?? count
         return (1...UInt64(count)).map { $0 &* 0x9E37_79B9 }

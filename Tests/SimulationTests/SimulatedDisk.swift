@@ -7,18 +7,18 @@ import Replication
 /// go, some time later (a slow disk), then reports `.persisted`. A crash drops the queue: the unsynced tail, torn or
 /// not, is gone (the real log cuts a torn tail back to its last whole record, which comes to the same). While the
 /// disk is full nothing in the queue gets written, and the node hears of it once.
-struct SimulatedDisk {
+struct SimulatedDisk<Machine: StateMachine> {
     enum Job {
         case append(epoch: UInt64, sequence: UInt64, LogEntry)
         case discard
-        case snapshot(TokenLog, epoch: UInt64, sequence: UInt64)
+        case snapshot(Machine, epoch: UInt64, sequence: UInt64)
         case markOwned(UInt64)
         case markProtecting(epoch: UInt64, fromSequence: UInt64)
     }
 
     /// Entries made durable since `snapshot`, in order.
     private(set) var log: [(epoch: UInt64, sequence: UInt64, entry: LogEntry)] = []
-    private(set) var snapshot: (machine: TokenLog, epoch: UInt64, sequence: UInt64)?
+    private(set) var snapshot: (machine: Machine, epoch: UInt64, sequence: UInt64)?
     private(set) var ownedEpoch: UInt64?
     private(set) var protectingEpoch: UInt64?
     /// Jobs taken and not yet durable: lost with a crash.
@@ -83,12 +83,12 @@ struct SimulatedDisk {
     }
 
     /// The state a restarted node loads: the snapshot with the log replayed over it; nil when the disk holds none,
-    /// or none whole.
-    func recover() -> RecoveredState<TokenLog>? {
+    /// or none whole. `emptyMachine` is what the log replays over when no snapshot was taken.
+    func recover(emptyMachine: Machine) -> RecoveredState<Machine>? {
         guard snapshot != nil || !log.isEmpty else { return nil }
         let base = snapshot?.sequence ?? 0
         if let first = log.first, first.sequence > base + 1 { return nil }
-        var machine = snapshot?.machine ?? TokenLog()
+        var machine = snapshot?.machine ?? emptyMachine
         var sequence = base
         var epoch = snapshot?.epoch ?? 0
         for record in log where record.sequence > base {

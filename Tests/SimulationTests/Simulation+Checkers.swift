@@ -1,6 +1,6 @@
 import Replication
 /// The checkers' hooks into the run, and the queries run conditions ask.
-extension Simulation {
+extension PairSimulation {
     /// After every event a node handles: its state against the canonical history (`StateChecker`).
     mutating func checkState(of index: Int) {
         guard let digest = nodes[index].core.machine?.digest() else { return }   // joining: no state yet
@@ -28,86 +28,39 @@ extension Simulation {
         }
     }
 
-    /// A backup went live: it must hold every append whose reply any client has seen (DESIGN, output rule).
-    mutating func checkNewPrimaryHoldsAckedTokens(_ index: Int) {
+    /// A backup went live: it must hold every write whose reply any client has seen (DESIGN, output rule).
+    mutating func checkNewPrimaryHoldsAcknowledged(_ index: Int) {
         guard let machine = nodes[index].core.machine else {
             report(.ackedWrites, "n\(index) went live without state")
             return
         }
-        let held = Set(machine.tokens)
-        let missing = acked.filter { !held.contains($0) }
-        if !missing.isEmpty {
-            report(.ackedWrites, "n\(index) went live at epoch \(nodes[index].core.status.epoch) missing acked tokens \(missing.prefix(5))")
+        if let missing = workload.missingAcknowledged(in: machine) {
+            report(.ackedWrites, "n\(index) went live at epoch \(nodes[index].core.status.epoch) \(missing)")
         }
     }
 
-    /// The final checks, once healed and quiet: one serving node, holding every acked append once and nothing
-    /// never sent; the backup's state equal to it; and every acknowledged operation linearizable against it.
-    mutating func checkFinalState() {
+    /// Once healed and quiet: the one serving node, or nil with a liveness violation if there is not exactly one.
+    mutating func finalPrimary() -> Int? {
         let serving = nodes.indices.filter { nodes[$0].isUp && nodes[$0].core.status.isServing }
-        guard serving.count == 1, let primary = serving.first, let state = nodes[primary].core.machine else {
+        guard serving.count == 1, let primary = serving.first, nodes[primary].core.machine != nil else {
             report(.liveness, "\(serving.count) serving nodes after healing")
-            return
+            return nil
         }
-        let tokens = state.tokens
-        if Set(tokens).count != tokens.count { report(.ackedWrites, "a token is present twice") }
-        let held = Set(tokens)
-        let missing = acked.filter { !held.contains($0) }
-        if !missing.isEmpty { report(.ackedWrites, "acked tokens lost: \(missing.prefix(5))") }
-        if let stray = tokens.first(where: { !writtenTokens.contains($0) }) {
-            report(.ackedWrites, "token \(stray) was never sent as an append")
-        }
-        checkExactlyOnce(in: state, of: primary)
+        return primary
+    }
+
+    /// The backup of `primary`, if it is up and has applied as far: then its digest must equal the primary's, which
+    /// this checks; nil if there is no such backup.
+    mutating func caughtUpBackup(of primary: Int) -> Int? {
         let backup = 1 - primary
-        if nodes[backup].isUp, nodes[backup].core.status.role == .backup,
+        guard nodes[backup].isUp, nodes[backup].core.status.role == .backup,
             nodes[backup].core.appliedSequence == nodes[primary].core.appliedSequence,
-            let backupState = nodes[backup].core.machine
-        {
-            if backupState.digest() != state.digest() {
-                report(.state, "digests differ at sequence \(nodes[primary].core.appliedSequence)")
-            }
-            checkExactlyOnce(in: backupState, of: backup)
+            let backupState = nodes[backup].core.machine, let state = nodes[primary].core.machine
+        else { return nil }
+        if backupState.digest() != state.digest() {
+            report(.state, "digests differ at sequence \(nodes[primary].core.appliedSequence)")
         }
-        for violation in linearizability.violations(finalLists: state.lists) { report(.linearizability, violation) }
-    }
-
-    /// Exactly once, in node `index`'s final `state`: every acknowledged token appears once, every token sent but
-    /// never acknowledged at most once (whether sent once or resent), and the session appends the table admitted
-    /// as new are as many as the session tokens present, so none was applied without its token or twice.
-    mutating func checkExactlyOnce(in state: TokenLog, of index: Int) {
-        var occurrences: [UInt64: Int] = [:]
-        for token in state.tokens { occurrences[token, default: 0] += 1 }
-        let ackedNotOnce = acked.filter { occurrences[$0] != 1 }
-        if !ackedNotOnce.isEmpty {
-            let counts = ackedNotOnce.prefix(5).map { "\($0) ×\(occurrences[$0] ?? 0)" }
-            report(.exactlyOnce, "n\(index): acked tokens not present exactly once: \(counts)")
-        }
-        let repeated = state.tokens.filter { occurrences[$0]! > 1 }
-        if !repeated.isEmpty {
-            let kind = repeated.contains(where: sessionTokens.contains) ? "session" : "plain"
-            report(.exactlyOnce, "n\(index): tokens present more than once (first a \(kind) append): \(repeated.prefix(5))")
-        }
-        let sessionTokens = sessionTokens
-        let sessionTokensPresent = state.tokens.filter { sessionTokens.contains($0) }.count
-        if UInt64(sessionTokensPresent) != state.sessionAppendsApplied {
-            report(.exactlyOnce,
-                "n\(index): \(state.sessionAppendsApplied) session appends applied, \(sessionTokensPresent) session tokens present")
-        }
-    }
-
-    /// Once the session clients drained: every session append sent was acknowledged, except those whose outcome a
-    /// client was told it cannot learn (`sessionOutcomesUnknown`).
-    mutating func checkSessionRequestsSettled() {
-        let settled = Set(acked).union(sessionOutcomesUnknown)
-        let unsettled = sessionTokens.filter { !settled.contains($0) }.sorted()
-        if !unsettled.isEmpty {
-            report(.exactlyOnce, "session appends never acknowledged after healing: \(unsettled.prefix(5))")
-        }
-    }
-
-    /// When the state was lost, what can be judged without it: acknowledged operations against each other.
-    mutating func checkHistoryWithoutFinalState() {
-        for violation in linearizability.violations(finalLists: nil) { report(.linearizability, violation) }
+        return backup
     }
 
     // MARK: Queries for run conditions
@@ -134,8 +87,6 @@ extension Simulation {
             && nodes[backup].core.appliedSequence == nodes[primary].core.appliedSequence
     }
 
-    var acknowledgedReads: Int { linearizability.acknowledgedReads }
-
     /// The checkpoint a running node is sending, as it reports it; nil when none streams.
     var checkpointSent: CheckpointProgress? {
         nodes.indices.lazy.compactMap { index in
@@ -154,6 +105,75 @@ extension Simulation {
 
     /// The highest epoch any node took at the arbiter.
     var highestEpochTaken: UInt64 { arbiter.keys.max() ?? 0 }
+}
+
+/// The token log's checks, which read its state directly.
+extension Simulation {
+    /// Tokens of acknowledged appends, in the order their replies left.
+    var acked: [UInt64] { workload.acked }
+    /// Tokens of session appends whose outcome a client can no longer learn.
+    var sessionOutcomesUnknown: [UInt64] { workload.sessionOutcomesUnknown }
+    var acknowledgedReads: Int { workload.linearizability.acknowledgedReads }
+
+    /// The final checks, once healed and quiet: one serving node, holding every acked append once and nothing
+    /// never sent; the backup's state equal to it; and every acknowledged operation linearizable against it.
+    mutating func checkFinalState() {
+        guard let primary = finalPrimary(), let state = nodes[primary].core.machine else { return }
+        let tokens = state.tokens
+        if Set(tokens).count != tokens.count { report(.ackedWrites, "a token is present twice") }
+        let held = Set(tokens)
+        let missing = workload.acked.filter { !held.contains($0) }
+        if !missing.isEmpty { report(.ackedWrites, "acked tokens lost: \(missing.prefix(5))") }
+        if let stray = tokens.first(where: { !workload.writtenTokens.contains($0) }) {
+            report(.ackedWrites, "token \(stray) was never sent as an append")
+        }
+        checkExactlyOnce(in: state, of: primary)
+        if let backup = caughtUpBackup(of: primary), let backupState = nodes[backup].core.machine {
+            checkExactlyOnce(in: backupState, of: backup)
+        }
+        for violation in workload.linearizability.violations(finalLists: state.lists) {
+            report(.linearizability, violation)
+        }
+    }
+
+    /// Exactly once, in node `index`'s final `state`: every acknowledged token appears once, every token sent but
+    /// never acknowledged at most once (whether sent once or resent), and the session appends the table admitted
+    /// as new are as many as the session tokens present, so none was applied without its token or twice.
+    mutating func checkExactlyOnce(in state: TokenLog, of index: Int) {
+        var occurrences: [UInt64: Int] = [:]
+        for token in state.tokens { occurrences[token, default: 0] += 1 }
+        let ackedNotOnce = workload.acked.filter { occurrences[$0] != 1 }
+        if !ackedNotOnce.isEmpty {
+            let counts = ackedNotOnce.prefix(5).map { "\($0) ×\(occurrences[$0] ?? 0)" }
+            report(.exactlyOnce, "n\(index): acked tokens not present exactly once: \(counts)")
+        }
+        let repeated = state.tokens.filter { occurrences[$0]! > 1 }
+        if !repeated.isEmpty {
+            let kind = repeated.contains(where: workload.sessionTokens.contains) ? "session" : "plain"
+            report(.exactlyOnce, "n\(index): tokens present more than once (first a \(kind) append): \(repeated.prefix(5))")
+        }
+        let sessionTokens = workload.sessionTokens
+        let sessionTokensPresent = state.tokens.filter { sessionTokens.contains($0) }.count
+        if UInt64(sessionTokensPresent) != state.sessionAppendsApplied {
+            report(.exactlyOnce,
+                "n\(index): \(state.sessionAppendsApplied) session appends applied, \(sessionTokensPresent) session tokens present")
+        }
+    }
+
+    /// Once the session clients drained: every session append sent was acknowledged, except those whose outcome a
+    /// client was told it cannot learn (`sessionOutcomesUnknown`).
+    mutating func checkSessionRequestsSettled() {
+        let settled = Set(workload.acked).union(workload.sessionOutcomesUnknown)
+        let unsettled = workload.sessionTokens.filter { !settled.contains($0) }.sorted()
+        if !unsettled.isEmpty {
+            report(.exactlyOnce, "session appends never acknowledged after healing: \(unsettled.prefix(5))")
+        }
+    }
+
+    /// When the state was lost, what can be judged without it: acknowledged operations against each other.
+    mutating func checkHistoryWithoutFinalState() {
+        for violation in workload.linearizability.violations(finalLists: nil) { report(.linearizability, violation) }
+    }
 }
 
 private func hex(_ value: UInt64) -> String {

@@ -2,11 +2,11 @@ import LogChannel
 import Replication
 
 /// Clients: each keeps a seeded number of reads and appends in flight on one connection, and goes to the
-/// other node when refused.
-extension Simulation {
+/// other node when refused. What they send and how their replies are judged is the workload's.
+extension PairSimulation {
     struct Client {
         /// The most requests one client keeps in flight, as a pipelining Redis client does.
-        static let pipelineDepthLimit = 8
+        static var pipelineDepthLimit: Int { 8 }
 
         /// How many requests this client keeps in flight (1 to `pipelineDepthLimit`, seeded).
         var pipelineDepth: Int
@@ -36,16 +36,13 @@ extension Simulation {
         let tag = nextTag
         nextTag += 1
         attempted += 1
-        let key = Int(random.next() % UInt64(TokenLog.keyCount))
-        let command: TokenLog.Command = random.next() % 4 == 0 ? .read(key: key) : .append(key: key, token: tag)
-        if case .append = command { writtenTokens.insert(tag) }
-        linearizability.invoked(command, tag: tag, at: now)
+        let command = workload.request(tag: tag, at: now, random: &random)
         tagToClient[tag] = client
         clients[client].inFlight.append((tag, target))
         let at = max(now + latency(), clients[client].lastArrival[target])
         clients[client].lastArrival[target] = at
         queue.push(.node(target, incarnation: nodes[target].incarnation,
-                         .commandsArrived([ClientCommand(tag: tag, bytes: command.encoded)])), at: at)
+                         .commandsArrived([ClientCommand(tag: tag, bytes: command)])), at: at)
     }
 
     /// Removes `tag` from its client's pipeline; nil if it is no longer in flight.
@@ -59,10 +56,9 @@ extension Simulation {
 
     /// A reply left the primary: the client has it now.
     mutating func replied(_ tag: UInt64, with reply: [UInt8]) {
-        if sessionReplied(tag, with: reply) { return }
+        if Workload.sessionReplied(tag, with: reply, in: &self) { return }
         guard let client = takeInFlight(tag) else { return }
-        if let complaint = linearizability.responded(tag: tag, with: reply, at: now) { report(.linearizability, complaint) }
-        if case .appended? = TokenLog.Answer(decoding: reply) { acked.append(tag) }
+        if let complaint = workload.responded(tag: tag, with: reply, at: now) { report(.linearizability, complaint) }
         // Each slot of the pipeline thinks as long as a lone request would: pipelining overlaps requests
         // without multiplying the load, which the limits and faults, not the clients, are there to vary.
         let thinking = Int64(clients[client].pipelineDepth) * Int64(2_000 + random.next() % 6_000)
@@ -71,23 +67,23 @@ extension Simulation {
 
     /// The node is not the primary and did not execute the command: try the other.
     mutating func rejected(_ tag: UInt64) {
-        if sessionRejected(tag) { return }
+        if Workload.sessionRejected(tag, in: &self) { return }
         guard let client = takeInFlight(tag) else { return }
-        linearizability.rejected(tag: tag)
+        workload.rejected(tag: tag)
         clients[client].target = 1 - clients[client].target
         schedule(.clientStep(client), after: .milliseconds(5))
     }
 
     /// Node `index` died or dropped its withheld replies: every request in flight to it has an unknown outcome.
     mutating func loseRequests(at index: Int) {
-        loseSessionConnections(at: index)
+        Workload.loseSessionConnections(at: index, in: &self)
         for client in clients.indices {
             let lost = clients[client].inFlight.filter { $0.node == index }
             guard !lost.isEmpty else { continue }
             clients[client].inFlight.removeAll { $0.node == index }
             for request in lost {
                 tagToClient[request.tag] = nil
-                linearizability.lost(tag: request.tag)
+                workload.lost(tag: request.tag)
                 unknown += 1
                 schedule(.clientStep(client), after: .milliseconds(5))
             }

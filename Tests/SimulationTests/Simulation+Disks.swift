@@ -4,11 +4,11 @@ import Replication
 
 /// The nodes' disks: durable actions queued in order and made durable some time later, as the runtime's
 /// `DurabilityWorker` does, reported back to the node as `.persisted`.
-extension Simulation {
+extension PairSimulation {
     /// The log grows by this many entries between the snapshots a node takes (the runtime goes by bytes).
-    static let snapshotEveryEntries: UInt64 = 40
+    static var snapshotEveryEntries: UInt64 { 40 }
 
-    mutating func persist(_ job: SimulatedDisk.Job, by index: Int) {
+    mutating func persist(_ job: SimulatedDisk<Workload.Machine>.Job, by index: Int) {
         disks[index].take(job)
         if case .append(_, let sequence, _) = job, sequence % Self.snapshotEveryEntries == 0 {
             // As the runtime does when the log has grown enough: freeze the machine, write it, cut the log behind it.

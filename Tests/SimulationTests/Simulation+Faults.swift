@@ -1,7 +1,7 @@
 import LogChannel
 
 /// Faults: crashes and restarts, partitions, paused processes and arbiter outages, picked by the seed.
-extension Simulation {
+extension PairSimulation {
     mutating func injectFault() {
         guard faultsActive else { return }
         defer { schedule(.fault, after: .milliseconds(Int64(150 + random.next() % 400))) }

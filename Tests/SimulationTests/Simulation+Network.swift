@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// The logging channel's network: connections, byte streams cut at seeded points, partitions, heartbeats.
-extension Simulation {
+extension PairSimulation {
     private func nodeIndex(of address: String) -> Int? {
         address == "n0:channel" ? 0 : address == "n1:channel" ? 1 : nil
     }

@@ -9,19 +9,19 @@ import Replication
 /// (`connectionDropOneIn`), which sends requests twice to one primary. The client then abandons the connection
 /// (replies on it are ignored from then on, though what it carried may still be applied), connects again to the
 /// other node (or the same one, after a drop), and resends its unacknowledged requests in order before anything new.
-extension Simulation {
+extension PairSimulation {
     struct SessionClient {
         /// The most requests a session client has unacknowledged: its resend window, within the table's.
-        static let windowLimit = 8
+        static var windowLimit: Int { 8 }
         /// How long the oldest request may wait before the client gives up on the connection: well past a round trip
         /// under backpressure, short of a failover (the silence limit and the arbiter), so clients leave a primary
         /// that is waiting for its epoch and resend elsewhere while it still holds their requests.
-        static let requestTimeout = Duration.milliseconds(120)
+        static var requestTimeout: Duration { .milliseconds(120) }
         /// Timeouts in a row double the next one up to this many times: a primary slowed by backpressure must not
         /// drown in resends of requests it already holds (each resend is an entry too).
-        static let timeoutDoublingsLimit = 4
+        static var timeoutDoublingsLimit: Int { 4 }
         /// One reply in this many is followed by a dropped connection.
-        static let connectionDropOneIn: UInt64 = 64
+        static var connectionDropOneIn: UInt64 { 64 }
 
         struct Request {
             var number: UInt64
@@ -67,14 +67,19 @@ extension Simulation {
     /// Limits the simulation's sessions open with: the defaults, with the window of the clients (which keeps the
     /// table dropping replies), and an idle timeout of five minutes of recorded time, which no run comes near: the
     /// recorded clock advances at most a millisecond per read, and a run reads it some thousands of times.
-    static let sessionLimits = SessionLimits(
-        window: SessionClient.windowLimit, sessionsLimit: SessionLimits.defaults.sessionsLimit,
-        replyBytesLimit: SessionLimits.defaults.replyBytesLimit, idleTimeoutMilliseconds: 300_000)
+    static var sessionLimits: SessionLimits {
+        SessionLimits(
+            window: SessionClient.windowLimit, sessionsLimit: SessionLimits.defaults.sessionsLimit,
+            replyBytesLimit: SessionLimits.defaults.replyBytesLimit, idleTimeoutMilliseconds: 300_000)
+    }
 
     mutating func startSessionClient(_ client: Int) {
         schedule(.sessionConnect(client, generation: 0), after: .milliseconds(5) + .microseconds(Int64(client) * 700))
     }
+}
 
+/// The session clients' requests and replies: the token log's session appends (`TokenLog+Sessions`).
+extension Simulation {
     /// No new session requests from now on; the unacknowledged ones are resent until acknowledged.
     mutating func drainSessionClients() {
         for client in sessionClients.indices { sessionClients[client].isDraining = true }
@@ -118,9 +123,10 @@ extension Simulation {
         let key = Int(random.next() % UInt64(TokenLog.keyCount))
         let number = state.nextNumber
         sessionClients[client].nextNumber += 1
-        writtenTokens.insert(token)
-        sessionTokens.insert(token)
-        linearizability.invoked(.sessionAppend(key: key, session: session, number: number, token: token), tag: token, at: now)
+        workload.writtenTokens.insert(token)
+        workload.sessionTokens.insert(token)
+        workload.linearizability.invoked(
+            .sessionAppend(key: key, session: session, number: number, token: token), tag: token, at: now)
         sessionClients[client].unacked.append(SessionClient.Request(number: number, key: key, token: token, sentAt: now))
         sendRequest(client, at: sessionClients[client].unacked.count - 1)
     }
@@ -147,8 +153,8 @@ extension Simulation {
         case .appended?:
             sessionClients[client].unacked.remove(at: index)
             sessionClients[client].timeoutsInARow = 0
-            acked.append(request.token)
-            if let complaint = linearizability.responded(tag: request.token, with: reply, at: now) {
+            workload.acked.append(request.token)
+            if let complaint = workload.linearizability.responded(tag: request.token, with: reply, at: now) {
                 report(.linearizability, complaint)
             }
             if random.next() % SessionClient.connectionDropOneIn == 0 {
@@ -159,12 +165,12 @@ extension Simulation {
             }
         case .noSession?:
             // The session is gone from the history: none of its unacknowledged requests can be told applied or not.
-            sessionOutcomesUnknown += sessionClients[client].unacked.map(\.token)
+            workload.sessionOutcomesUnknown += sessionClients[client].unacked.map(\.token)
             sessionClients[client].unacked = []
             sessionClients[client].session = nil
             reconnect(client, switching: false)
         case .stale?:
-            sessionOutcomesUnknown.append(request.token)
+            workload.sessionOutcomesUnknown.append(request.token)
             sessionClients[client].unacked.remove(at: index)
             schedule(.sessionSend(client), after: .milliseconds(1))
         case .gap(let expected)?:

@@ -14,11 +14,14 @@ import Replication
 /// (`Simulation+Checkers`): every node's state against one canonical history (`StateChecker`), at most one node
 /// releasing output per epoch (`ReleaseChecker`), every acked append surviving into whichever node goes live, every
 /// acknowledged read and append linearizable (`LinearizabilityChecker`), and every frame decoded exactly as sent.
-struct Simulation {
+///
+/// Generic over what runs on the pair (`SimulationWorkload`): `Simulation` replicates the token log, whose state the
+/// checkers read directly; `KeyValueSimulation` replicates the bundled key-value store.
+struct PairSimulation<Workload: SimulationWorkload> {
     // MARK: Model
 
     struct SimNode {
-        var core: NodeCore<TokenLog>
+        var core: NodeCore<Workload.Machine>
         var incarnation = 0
         var isUp = true
         var isPaused = false
@@ -85,7 +88,7 @@ struct Simulation {
     var sessionClients: [SessionClient] = []
     var sessionTags: [UInt64: SessionTag] = [:]
     /// Each node's data directory, which outlives its crashes (with `faults.durable`).
-    var disks = [SimulatedDisk(), SimulatedDisk()]
+    var disks = [SimulatedDisk<Workload.Machine>(), SimulatedDisk<Workload.Machine>()]
     /// A node's disk is full until then.
     var diskFullUntil = [Instant.zero, Instant.zero]
     var faultsActive = true
@@ -93,36 +96,30 @@ struct Simulation {
 
     // MARK: Checker state
 
-    /// Tokens of acknowledged appends, in the order their replies left.
-    var acked: [UInt64] = []
-    var writtenTokens: Set<UInt64> = []
+    /// What the clients send and the records of what they were answered (`SimulationWorkload`).
+    var workload: Workload
     var attempted = 0
     var unknown = 0
-    /// Tokens of session appends, whatever became of them.
-    var sessionTokens: Set<UInt64> = []
-    /// Tokens of session appends whose outcome a client can no longer learn: its session was gone, or the number
-    /// older than the replies kept.
-    var sessionOutcomesUnknown: [UInt64] = []
     /// Session requests sent again with the same number, and connections given up by timeout.
     var sessionResends = 0, sessionTimeouts = 0
     private(set) var violations: [String] = []
     var failovers = 0
     var stateChecker = StateChecker()
     var releaseChecker = ReleaseChecker()
-    var linearizability = LinearizabilityChecker()
     /// Set once no running node holds the replicated state; see `noteWhetherTheStateSurvives`.
     var stateLost = false
     private(set) var trace: UInt64 = 0xcbf2_9ce4_8422_2325
 
-    static let isTracing = getenv("LOCKSTEP_TRACE") != nil
-    static let heartbeatInterval = Duration.milliseconds(20)
-    static let silenceTimeout = Duration.milliseconds(150)
+    static var isTracing: Bool { simulationIsTracing }
+    static var heartbeatInterval: Duration { .milliseconds(20) }
+    static var silenceTimeout: Duration { .milliseconds(150) }
     /// Violations kept per run: a diverged node would otherwise report after every event it handles.
-    static let violationsLimit = 20
+    static var violationsLimit: Int { 20 }
 
-    init(seed: UInt64, faults: FaultMix, clientCount: Int = 3, sessionClientCount: Int = 0,
+    init(seed: UInt64, faults: FaultMix, workload: Workload, clientCount: Int = 3, sessionClientCount: Int = 0,
          sessionLimits: SessionLimits = Self.sessionLimits) {
         self.seed = seed
+        self.workload = workload
         self.faults = faults
         self.sessionLimitsOpened = sessionLimits
         self.random = SeededRandom(seed: seed)
@@ -140,7 +137,7 @@ struct Simulation {
         if faults != .none { schedule(.fault, after: .milliseconds(Int64(100 + random.next() % 300))) }
     }
 
-    mutating func makeCore(_ index: Int) -> NodeCore<TokenLog> {
+    mutating func makeCore(_ index: Int) -> NodeCore<Workload.Machine> {
         var configuration = NodeConfiguration(
             nodeName: "n\(index)", channelAddress: "n\(index):channel", clientAddress: "n\(index):client",
             peerChannelAddress: "n\(1 - index):channel")
@@ -161,13 +158,13 @@ struct Simulation {
         configuration.isDurable = faults.durable
         let entropy = SimulatedEntropy(random: SeededRandom(seed: random.next()))
         return NodeCore(
-            configuration: configuration, emptyMachine: TokenLog(), entropy: entropy,
-            recovered: faults.durable ? disks[index].recover() : nil)
+            configuration: configuration, emptyMachine: Workload.emptyMachine, entropy: entropy,
+            recovered: faults.durable ? disks[index].recover(emptyMachine: Workload.emptyMachine) : nil)
     }
 
     // MARK: Running
 
-    mutating func run(until done: (Simulation) -> Bool, deadline: Duration) {
+    mutating func run(until done: (Self) -> Bool, deadline: Duration) {
         let end = now + deadline
         var steps = 0
         while !done(self), let next = queue.pop(notAfter: end) {
@@ -230,12 +227,8 @@ struct Simulation {
             schedule(.livenessCheck, after: Self.heartbeatInterval)
         case .clientStep(let client):
             clientStep(client)
-        case .sessionConnect(let client, let generation):
-            sessionConnect(client, generation: generation)
-        case .sessionSend(let client):
-            sessionSend(client)
-        case .sessionTimeout(let client, let generation):
-            sessionTimeout(client, generation: generation)
+        case .sessionConnect, .sessionSend, .sessionTimeout:
+            Workload.sessionEvent(event, in: &self)
         case .fault:
             injectFault()
         case .restart(let index):
@@ -396,7 +389,7 @@ struct Simulation {
             failovers += 1
             let status = nodes[index].core.status
             stateChecker.backupWentLive(epoch: status.epoch, holdingThrough: nodes[index].core.appliedSequence)
-            checkNewPrimaryHoldsAckedTokens(index)
+            checkNewPrimaryHoldsAcknowledged(index)
         }
         // As the runtime does: intake pauses are a serving primary's; a node that stops serving reads clients
         // again (and refuses them), or their commands would wait for ever.
@@ -416,3 +409,18 @@ struct Simulation {
         return .took(.granted(record))
     }
 }
+
+/// The simulation of the token log, which the simulation tests first ran.
+typealias Simulation = PairSimulation<TokenLogWorkload>
+
+extension Simulation {
+    init(seed: UInt64, faults: FaultMix, clientCount: Int = 3, sessionClientCount: Int = 0,
+         sessionLimits: SessionLimits = Self.sessionLimits) {
+        self.init(
+            seed: seed, faults: faults, workload: TokenLogWorkload(), clientCount: clientCount,
+            sessionClientCount: sessionClientCount, sessionLimits: sessionLimits)
+    }
+}
+
+/// Read once: `LOCKSTEP_TRACE` prints roles, faults and notes as a run goes.
+private let simulationIsTracing = getenv("LOCKSTEP_TRACE") != nil
