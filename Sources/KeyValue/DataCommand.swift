@@ -24,6 +24,7 @@ enum DataCommand: String, CaseIterable, Sendable {
     case rename, renamenx, copy, touch, object
     case scan, hscan, sscan, zscan
     case blpop, brpop, brpoplpush, blmove, bzpopmin, bzpopmax, blmpop, bzmpop
+    case sort, sortReadOnly = "sort_ro"
 
     var arity: Int {
         switch self {
@@ -75,6 +76,7 @@ enum DataCommand: String, CaseIterable, Sendable {
         case .brpoplpush: 4
         case .blmove: 6
         case .blmpop, .bzmpop: -5
+        case .sort, .sortReadOnly: -2
         }
     }
 
@@ -93,6 +95,8 @@ enum DataCommand: String, CaseIterable, Sendable {
             .zintercard:
             true
         case .getrange, .substr, .getbit, .bitcount, .bitpos, .touch, .object: true
+        // SORT may STORE, so Redis flags it a write; SORT_RO is its read.
+        case .sortReadOnly: true
         default: false
         }
     }

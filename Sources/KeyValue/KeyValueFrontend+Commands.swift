@@ -126,7 +126,8 @@ extension KeyValueFrontend {
         }
         return switch command {
         case .del, .unlink, .exists, .type, .keys, .randomkey, .expire, .pexpire, .expireat, .pexpireat, .ttl, .pttl,
-            .expiretime, .pexpiretime, .persist, .move, .rename, .renamenx, .copy, .touch, .object, .scan:
+            .expiretime, .pexpiretime, .persist, .move, .rename, .renamenx, .copy, .touch, .object, .scan, .sort,
+            .sortReadOnly:
             "generic"
         case .dbsize, .flushall, .flushdb, .time, .swapdb: "server"
         case .setbit, .getbit, .bitcount, .bitpos, .bitop: "bitmap"

@@ -14,6 +14,8 @@ extension KeyValueStore {
         switch command {
         case .get, .mget, .exists, .type, .strlen, .ttl, .pttl, .expiretime, .pexpiretime, .dbsize, .scan: true
         case .getrange, .substr, .getbit, .bitcount, .bitpos, .touch, .object: true
+        // A SORT that STOREs is declined in `readDecoded`, once its options are read.
+        case .sort, .sortReadOnly: true
         default: isCollectionReadWithoutEntry(command)
         }
     }
@@ -60,6 +62,8 @@ extension KeyValueStore {
         if name == .get { return getWithoutEntry(arguments.key(at: 1), into: &reply, clock: clock) }
         guard let keys = readKeyPositions(name, arguments) else { return false }
         for position in keys where hasExpired(arguments.key(at: position), clock: clock) { return false }
+        // A SORT whose options are refused is answered here with `apply`'s error (`try?`); one that STOREs writes.
+        if name == .sort, (try? SortRequest(arguments, isReadOnly: false))?.destination != nil { return false }
         var view = self
         let answer =
             if let kind = name.collectionKind {
@@ -69,6 +73,9 @@ extension KeyValueStore {
             } else {
                 view.execute(name, arguments, clock: clock)
             }
+        // SORT's BY and GET patterns name keys only found as it runs: one that had expired was deleted from the copy,
+        // so the read becomes an entry, which deletes it on both nodes.
+        if (name == .sort || name == .sortReadOnly) && view.count != count { return false }
         reply.append(contentsOf: answer)
         assert(view.count == count && view.digestSum == digestSum, "a read changed the store")
         return true

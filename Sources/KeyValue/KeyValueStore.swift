@@ -193,6 +193,7 @@ public struct KeyValueStore: StateMachine, Sendable {
             .renamenx, .copy, .touch, .object:
             executeStringOrKey(command, arguments, clock: clock)
         case .scan: scan(arguments, clock: clock)
+        case .sort, .sortReadOnly: sort(arguments, isReadOnly: command == .sortReadOnly, clock: clock)
         default: preconditionFailure("\(command) is a collection command, for executeCollection")
         }
     }

@@ -14,11 +14,19 @@ enum Score {
     /// leading space, trailing bytes, NaN, or a finite text overflowing to infinity or a nonzero one underflowing to
     /// zero (`ERANGE`). `inf`, `+inf` and `-inf` are accepted.
     static func parse(_ bytes: ArraySlice<UInt8>) -> Double? {
-        guard let first = bytes.first, !ASCII.isSpace(first), let (value, isWhole) = convert(bytes), isWhole,
-            !value.isNaN
-        else { return nil }
-        let spelled = bytes.contains { $0 == UInt8(ascii: "i") || $0 == UInt8(ascii: "I") }
-        if value.isInfinite && !spelled { return nil }
+        guard let first = bytes.first, !ASCII.isSpace(first) else { return nil }
+        return parseWeight(bytes)
+    }
+
+    /// A SORT weight (an element, or the value BY names) as `sortCommandGeneric` reads it with `strtod`, or nil where
+    /// Redis answers "One or more scores can't be converted into double": trailing bytes, NaN, or `ERANGE` (a finite
+    /// text overflowing to infinity or a nonzero one underflowing to zero). Laxer than `parse`: leading spaces pass,
+    /// and an empty text is zero.
+    static func parseWeight(_ bytes: ArraySlice<UInt8>) -> Double? {
+        guard let (value, isWhole) = convert(bytes), isWhole, !value.isNaN else { return nil }
+        if value.isInfinite && !bytes.contains(where: { $0 == UInt8(ascii: "i") || $0 == UInt8(ascii: "I") }) {
+            return nil
+        }
         let hasNonzeroDigit = bytes.prefix { $0 != UInt8(ascii: "e") && $0 != UInt8(ascii: "E") }
             .contains { $0 >= UInt8(ascii: "1") && $0 <= UInt8(ascii: "9") }
         let isHexadecimal = bytes.contains { $0 == UInt8(ascii: "x") || $0 == UInt8(ascii: "X") }
