@@ -22,15 +22,15 @@ struct BlockedClients: Equatable, Sendable {
         var database: Int
         /// Whether the waiter's reply is shaped in RESP3.
         var isRESP3: Bool
-        /// The blocking command, its name first.
-        var arguments: [[UInt8]]
+        /// The blocking command, parsed once when the waiter registers.
+        var command: BlockingCommand
 
         var digest: UInt64 {
             var hash = SplitMix64.mix(serial ^ 0x6c6f_636b_7374_6570)
             hash = SplitMix64.mix(hash ^ connection)
             hash = SplitMix64.mix(hash ^ tenure)
             hash = SplitMix64.mix(hash ^ UInt64(database) ^ (isRESP3 ? 1 << 32 : 0))
-            for argument in arguments { hash = SplitMix64.mix(hash ^ ShardHash.of(argument[...])) }
+            for argument in command.arguments { hash = SplitMix64.mix(hash ^ ShardHash.of(argument[...])) }
             return hash
         }
     }
@@ -68,24 +68,26 @@ struct BlockedClients: Equatable, Sendable {
 
     /// Registers a waiter on `keys` (distinct), with the next serial.
     mutating func register(
-        connection: UInt64, tenure: UInt64, database: Int, isRESP3: Bool, arguments: [[UInt8]], keys: [[UInt8]]
+        connection: UInt64, tenure: UInt64, database: Int, isRESP3: Bool, command: BlockingCommand
     ) {
         let waiter = Waiter(
             serial: nextSerial, connection: connection, tenure: tenure, database: database, isRESP3: isRESP3,
-            arguments: arguments)
+            command: command)
         nextSerial += 1
-        insert(waiter, keys: keys)
+        insert(waiter)
     }
 
     /// Adds `waiter` as it was (the restorer's path too).
-    mutating func insert(_ waiter: Waiter, keys: [[UInt8]]) {
+    mutating func insert(_ waiter: Waiter) {
         waiters[waiter.serial] = waiter
         if let last = order.last, last > waiter.serial {
             order.insert(waiter.serial, at: order.firstIndex { $0 > waiter.serial }!)
         } else {
             order.append(waiter.serial)
         }
-        for key in keys { queues[Key(database: waiter.database, key: key), default: []].append(waiter.serial) }
+        for key in waiter.command.keys {
+            queues[Key(database: waiter.database, key: key), default: []].append(waiter.serial)
+        }
         byConnection[waiter.connection] = waiter.serial
         nextSerial = max(nextSerial, waiter.serial + 1)
         digest = digest &+ waiter.digest
@@ -96,7 +98,7 @@ struct BlockedClients: Equatable, Sendable {
     mutating func remove(_ serial: UInt64) -> Waiter? {
         guard let waiter = waiters.removeValue(forKey: serial) else { return nil }
         if let position = order.firstIndex(of: serial) { order.remove(at: position) }
-        for key in Self.keys(of: waiter) {
+        for key in waiter.command.keys {
             let queueKey = Key(database: waiter.database, key: key)
             queues[queueKey]?.removeAll { $0 == serial }
             if queues[queueKey]?.isEmpty == true { queues[queueKey] = nil }
@@ -133,12 +135,6 @@ struct BlockedClients: Equatable, Sendable {
     }
 
     mutating func forgetReadyKeys() { readyKeys.removeAll() }
-
-    /// The keys `waiter` waits on, as its command names them.
-    static func keys(of waiter: Waiter) -> [[UInt8]] {
-        guard case .success(let command)? = BlockingCommand.parse(waiter.arguments) else { return [] }
-        return command.keys
-    }
 }
 
 // MARK: - Snapshot encoding
@@ -160,8 +156,8 @@ extension BlockedClients {
                 Varint.append(value, to: &bytes)
             }
             bytes.append(waiter.isRESP3 ? 1 : 0)
-            Varint.append(UInt64(waiter.arguments.count), to: &bytes)
-            for argument in waiter.arguments {
+            Varint.append(UInt64(waiter.command.arguments.count), to: &bytes)
+            for argument in waiter.command.arguments {
                 Varint.append(UInt64(argument.count), to: &bytes)
                 bytes.append(contentsOf: argument)
             }
@@ -213,8 +209,7 @@ extension BlockedClients {
             insert(
                 Waiter(
                     serial: serial, connection: connection, tenure: tenure, database: Int(database), isRESP3: isRESP3,
-                    arguments: arguments),
-                keys: command.keys)
+                    command: command))
             previous = serial
         }
         guard offset == bytes.count else { throw SnapshotError("\(bytes.count - offset) bytes after the blocked clients") }

@@ -33,16 +33,16 @@ struct BlockingCommand: Equatable {
         else { return nil }
         guard arguments.count >= name.minimumArgumentCount, name != .brpoplpush || arguments.count == 4,
             name != .blmove || arguments.count == 6
-        else { return .failure(ErrorReply(Replies.wrongArity(name.rawValue))) }
+        else { return .failure(ErrorReply(reply: Replies.wrongArity(name.rawValue))) }
         let keys: [[UInt8]]
         let timeoutArgument: [UInt8]
         switch name {
         case .blmpop, .bzmpop:
             timeoutArgument = arguments[1]
             guard let keyCount = DecimalInteger.parse(arguments[2][...]), keyCount >= 1 else {
-                return .failure(ErrorReply(RESPWriter.error("ERR numkeys should be greater than 0")))
+                return .failure(ErrorReply(reply: RESPWriter.error("ERR numkeys should be greater than 0")))
             }
-            guard keyCount < arguments.count - 3 else { return .failure(ErrorReply(Replies.syntaxError)) }
+            guard keyCount < arguments.count - 3 else { return .failure(ErrorReply(reply: Replies.syntaxError)) }
             keys = Array(arguments[3..<(3 + Int(keyCount))])
         case .brpoplpush, .blmove:
             timeoutArgument = arguments[arguments.count - 1]
@@ -64,13 +64,13 @@ struct BlockingCommand: Equatable {
     /// 64 bits; 0 waits for ever.
     static func timeout(_ argument: ArraySlice<UInt8>) -> Result<Duration?, ErrorReply> {
         guard let seconds = LongDouble.parse(argument), !seconds.isInfinite else {
-            return .failure(ErrorReply(RESPWriter.error("ERR timeout is not a float or out of range")))
+            return .failure(ErrorReply(reply: RESPWriter.error("ERR timeout is not a float or out of range")))
         }
         let milliseconds = (seconds * 1000).rounded(.up)
         guard milliseconds <= LongDouble.Value(Int64.max / 2) else {
-            return .failure(ErrorReply(RESPWriter.error("ERR timeout is out of range")))
+            return .failure(ErrorReply(reply: RESPWriter.error("ERR timeout is out of range")))
         }
-        guard milliseconds >= 0 else { return .failure(ErrorReply(RESPWriter.error("ERR timeout is negative"))) }
+        guard milliseconds >= 0 else { return .failure(ErrorReply(reply: RESPWriter.error("ERR timeout is negative"))) }
         return .success(milliseconds == 0 ? nil : .milliseconds(Int64(milliseconds)))
     }
 
@@ -102,10 +102,4 @@ extension BlockingCommand.Name {
         case .blmpop, .bzmpop: 5
         }
     }
-}
-
-/// An error reply, as a value a `Result` can carry.
-struct ErrorReply: Error, Equatable {
-    let bytes: [UInt8]
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
 }

@@ -29,7 +29,7 @@ enum BlockingEntry {
     /// The connection id and the wrapped command of a block entry (its arguments decoded, the name at 0); nil when
     /// malformed, which only a corrupt entry is.
     static func blocked(_ arguments: CommandArguments) -> (connection: UInt64, command: [[UInt8]])? {
-        guard arguments.count == 3, let connection = UInt64(decimal: arguments.bytes(at: 1)),
+        guard arguments.count == 3, let connection = Self.connection(arguments.bytes(at: 1)),
             let command = try? CommandArguments(decoding: arguments[2]), !command.isEmpty
         else { return nil }
         return (connection, Array(command))
@@ -38,13 +38,18 @@ enum BlockingEntry {
     /// The connection id of an unblock entry, and whether it answers an error; nil when malformed.
     static func unblocked(_ arguments: CommandArguments) -> (connection: UInt64, isError: Bool)? {
         guard arguments.count == 2 || arguments.count == 3 && ASCII.equals(arguments.bytes(at: 2), "error"),
-            let connection = UInt64(decimal: arguments.bytes(at: 1))
+            let connection = Self.connection(arguments.bytes(at: 1))
         else { return nil }
         return (connection, arguments.count == 3)
     }
 
     /// What CLIENT UNBLOCK ... ERROR answers the waiter, as Redis does.
     static let unblockedError = RESPWriter.error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+
+    /// A connection id as an entry spells it: a non-negative decimal.
+    private static func connection(_ bytes: ArraySlice<UInt8>) -> UInt64? {
+        DecimalInteger.parse(bytes).flatMap { $0 >= 0 ? UInt64($0) : nil }
+    }
 
     static func isBlock(_ name: CommandName) -> Bool { name == blockEntryName }
     static func isUnblock(_ name: CommandName) -> Bool { name == unblockEntryName }
@@ -96,21 +101,5 @@ enum RoutedReplyEncoding {
             offset += Int(length)
         }
         return RoutedReply(own: hasOwn ? Array(bytes[offset...]) : nil, deliveries: deliveries)
-    }
-}
-
-extension UInt64 {
-    /// The value of unsigned decimal digits, nil for anything else or an overflow.
-    init?(decimal bytes: ArraySlice<UInt8>) {
-        guard !bytes.isEmpty, bytes.count <= 20 else { return nil }
-        var value: UInt64 = 0
-        for byte in bytes {
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-            let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
-            let (sum, overflow2) = times.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
-            guard !overflow1, !overflow2 else { return nil }
-            value = sum
-        }
-        self = value
     }
 }

@@ -22,7 +22,7 @@ extension KeyValueStore {
         let command: BlockingCommand
         switch BlockingCommand.parse(inner) {
         case nil: return Replies.unknownCommand(inner)
-        case .failure(let error)?: return error.bytes
+        case .failure(let error)?: return error.reply
         case .success(let parsed)?: command = parsed
         }
         if let reply = attempt(command, onlyKey: nil, context: &context) { return reply }
@@ -32,7 +32,7 @@ extension KeyValueStore {
         let tenure = context.tenure
         blocked.register(
             connection: connection, tenure: context.observed { tenure }, database: selectedDatabase,
-            isRESP3: isReplyingInRESP3, arguments: inner, keys: command.keys)
+            isRESP3: isReplyingInRESP3, command: command)
         isAskerWaiting = true
         return RESPWriter.nullArray  // not sent: the envelope says the asker waits
     }
@@ -55,7 +55,7 @@ extension KeyValueStore {
         let inner = Array(arguments)
         switch BlockingCommand.parse(inner) {
         case nil: return Replies.unknownCommand(inner)
-        case .failure(let error)?: return error.bytes
+        case .failure(let error)?: return error.reply
         case .success(let command)?:
             if let reply = attempt(command, onlyKey: nil, context: &context) { return reply }
             return command.name == .blmove || command.name == .brpoplpush ? Replies.nullBulk : RESPWriter.nullArray
@@ -133,9 +133,8 @@ extension KeyValueStore {
         selectDatabase(key.database)
         defer { selectDatabase(previous) }
         for serial in blocked.queue(key) {
-            guard let waiter = blocked.waiters[serial],
-                case .success(let command)? = BlockingCommand.parse(waiter.arguments)
-            else { continue }
+            guard let waiter = blocked.waiters[serial] else { continue }
+            let command = waiter.command
             let kind = Self.withClock(&context) { clock in liveKind(StoreKey(key.key), clock: clock) }
             guard kind == command.valueKind else {
                 // Another kind (or none): a waiter for this kind is next only once it changes, which notes it again.
@@ -146,7 +145,7 @@ extension KeyValueStore {
             blocked.remove(serial)
             guard isMine else { continue }
             guard let reply = attempt(command, onlyKey: key.key, context: &context) else { continue }
-            let shape = RESP3Shape.of(CommandArguments(encoding: waiter.arguments))
+            let shape = RESP3Shape.of(CommandArguments(encoding: command.arguments))
             deliveries.append((waiter.connection, waiter.isRESP3 ? RESP3.convert(reply, shape) : reply))
         }
     }

@@ -29,16 +29,16 @@ extension KeyValueStore {
         var typeName: [UInt8]?
 
         /// The options from argument `start` on; the error reply Redis gives when they are malformed.
-        init(_ arguments: CommandArguments, from start: Int, allowsType: Bool) throws(ScanOptionError) {
+        init(_ arguments: CommandArguments, from start: Int, allowsType: Bool) throws(ErrorReply) {
             var position = start
             while position < arguments.count {
                 let name = arguments.bytes(at: position)
                 let hasValue = position + 1 < arguments.count
                 if ASCII.equals(name, "count") && hasValue {
                     guard let count = DecimalInteger.parse(arguments.bytes(at: position + 1)) else {
-                        throw ScanOptionError(reply: Replies.notInteger)
+                        throw ErrorReply(reply: Replies.notInteger)
                     }
-                    guard count >= 1 else { throw ScanOptionError(reply: Replies.syntaxError) }
+                    guard count >= 1 else { throw ErrorReply(reply: Replies.syntaxError) }
                     self.count = Int(count)
                 } else if ASCII.equals(name, "match") && hasValue {
                     let pattern = arguments[position + 1]
@@ -47,7 +47,7 @@ extension KeyValueStore {
                 } else if ASCII.equals(name, "type") && allowsType && hasValue {
                     typeName = ASCII.lowercased(arguments[position + 1])
                 } else {
-                    throw ScanOptionError(reply: Replies.syntaxError)
+                    throw ErrorReply(reply: Replies.syntaxError)
                 }
                 position += 2
             }
@@ -55,11 +55,6 @@ extension KeyValueStore {
 
         /// Classes one call may visit: ten per element asked, as Redis, within `limit`.
         func visitsLimit(_ limit: Int) -> Int { count >= limit / 10 ? limit : count * 10 }
-    }
-
-    /// A malformed option: `reply` is Redis's error for it.
-    struct ScanOptionError: Error {
-        var reply: [UInt8]
     }
 
     /// `SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]` over the selected database.
@@ -72,17 +67,15 @@ extension KeyValueStore {
             return error.reply
         }
         var found: [(shard: Int, position: Int)] = []
-        var visits = 0
-        let visitsLimit = options.visitsLimit(Self.scanVisitsLimit)
-        repeat {
+        cursor = ScanCursor.walk(
+            from: cursor, visitsLimit: options.visitsLimit(Self.scanVisitsLimit), until: { found.count >= options.count }
+        ) { cursor in
             // The shard of the cursor's class: the one a key whose hash were the cursor would live in.
             let low = Int(truncatingIfNeeded: cursor & ((1 << UInt64(level)) &- 1))
-            let bits = low < splitPointer ? level + 1 : level
             let index = shardIndex(hash: cursor)
             for position in 0..<shards[index].count { found.append((index, position)) }
-            cursor = ScanCursor.advanced(cursor, bits: bits)
-            visits += 1
-        } while cursor != 0 && visits < visitsLimit && found.count < options.count
+            return low < splitPointer ? level + 1 : level
+        }
         var writer = RESPWriter()
         writer.appendArrayHeader(count: 2)
         writer.appendBulk(ScanCursor.text(cursor))
@@ -123,14 +116,14 @@ extension KeyValueStore {
         if cursor == 0 && members.count <= Self.scanWholeCollectionLimit {
             found = Array(0..<members.count)
         } else {
-            var visits = 0
-            let visitsLimit = options.visitsLimit(Self.scanMemberVisitsLimit)
-            repeat {
+            cursor = ScanCursor.walk(
+                from: cursor, visitsLimit: options.visitsLimit(Self.scanMemberVisitsLimit),
+                until: { found.count >= options.count }
+            ) { cursor in
                 let (positions, bits) = members.positions(homedAt: cursor)
                 found += positions
-                cursor = ScanCursor.advanced(cursor, bits: bits)
-                visits += 1
-            } while cursor != 0 && visits < visitsLimit && found.count < options.count
+                return bits
+            }
         }
         var writer = RESPWriter()
         writer.appendArrayHeader(count: 2)

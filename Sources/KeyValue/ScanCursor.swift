@@ -18,6 +18,21 @@ enum ScanCursor {
         return reversed(reversed(cursor | ~mask) &+ 1)
     }
 
+    /// Visits the classes from `cursor` on, one `visit` each (which collects the class and returns its resolution in
+    /// bits), until the walk wraps to 0, `visitsLimit` classes were visited, or `hasEnough()`; returns the cursor to
+    /// continue from. At least one class is visited.
+    static func walk(
+        from cursor: UInt64, visitsLimit: Int, until hasEnough: () -> Bool, _ visit: (UInt64) -> Int
+    ) -> UInt64 {
+        var cursor = cursor
+        var visits = 0
+        repeat {
+            cursor = advanced(cursor, bits: visit(cursor))
+            visits += 1
+        } while cursor != 0 && visits < visitsLimit && !hasEnough()
+        return cursor
+    }
+
     /// `value` with its bit order reversed.
     static func reversed(_ value: UInt64) -> UInt64 {
         var value = value
