@@ -342,7 +342,7 @@ public struct BackupCore<Machine: StateMachine> {
             primaryLost(.handedOver(sequence: sequence), into: &actions)
         case .refuse(_, let reason):
             finish(rejoin: .refused(reason), into: &actions)
-        case .ack, .checkpointAck, .heartbeat, .hello, .challenge, .proof:
+        case .ack, .checkpointAck, .heartbeat, .hello, .challenge, .proof, .busy:
             // Liveness is the transport's business; acks and hellos are not for a backup; the handshake's frames
             // never get past the transport (ChannelHandshake).
             break

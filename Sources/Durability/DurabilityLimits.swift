@@ -4,11 +4,12 @@ public struct DurabilityLimits: Sendable, Equatable {
     /// of this size; a segment holding a single larger record may exceed it by that record.
     public var segmentBytesLimit = 64 << 20
     /// Records appended but not yet handed to the kernel: `LogWriter.append` reports `false` past it, and the
-    /// caller writes before appending more. Bounds one group commit's batch.
+    /// caller writes before appending more. Bounds one group commit's batch; a record larger than it is a batch of
+    /// its own.
     public var pendingBytesLimit = 24 << 20
-    /// One entry's encoding, at most: above the logging channel's frame body limit, so any entry the primary can
-    /// ship can be logged; a declared length above it on disk can only be damage.
-    public var recordBytesLimit = 16 << 20
+    /// One entry's encoding, at most: the runtime checks that any entry its client protocol can make fits
+    /// (`RuntimeConfiguration.entryBytesLimit`); a declared length above it on disk can only be damage.
+    public var recordBytesLimit = 1 << 30
     /// The read window of a log scan or reader; a record larger than the window is read into its own buffer.
     public var readBufferBytes = 1 << 20
     /// Bytes per read when streaming a snapshot file into a restorer, and per chunk asked of a snapshot.
@@ -33,8 +34,8 @@ public struct DurabilityLimits: Sendable, Equatable {
         guard recordBytesLimit >= 3, recordBytesLimit <= Int(UInt32.max) else {
             throw DurabilityLimitsError("a record limit of \(recordBytesLimit) bytes (3 to 2^32-1)")
         }
-        guard pendingBytesLimit >= recordBytesLimit + LogFormat.recordHeaderBytes else {
-            throw DurabilityLimitsError("pending bytes \(pendingBytesLimit) could not hold one largest record")
+        guard pendingBytesLimit >= LogFormat.recordHeaderBytes + 3 else {
+            throw DurabilityLimitsError("pending bytes \(pendingBytesLimit) could not hold the smallest record")
         }
         guard segmentBytesLimit > LogFormat.segmentHeaderBytes + LogFormat.recordHeaderBytes else {
             throw DurabilityLimitsError("segments of \(segmentBytesLimit) bytes could not hold one record")

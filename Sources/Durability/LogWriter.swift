@@ -111,9 +111,14 @@ public final class LogWriter {
             throw .entryTooLarge(path: directory.logPath, byteCount: entryBytes, limit: limits.recordBytesLimit)
         }
         let recordBytes = LogFormat.recordHeaderBytes + entryBytes
-        guard pendingByteCount + recordBytes <= limits.pendingBytesLimit else { return false }
+        guard pendingByteCount == 0 || pendingByteCount + recordBytes <= limits.pendingBytesLimit else { return false }
         if pendingWrittenBytes == pending.count {
-            pending.removeAll(keepingCapacity: true)
+            // Storage grown for a record over the batch bound is let go rather than kept for the log's life.
+            if pending.capacity > limits.pendingBytesLimit {
+                pending = []
+            } else {
+                pending.removeAll(keepingCapacity: true)
+            }
             pendingWrittenBytes = 0
         }
         let segmentHasRecords = projectedSegmentBytes > LogFormat.segmentHeaderBytes

@@ -30,8 +30,8 @@ public struct KeyValueClientProtocol: ClientProtocol {
         var replyMode = ReplyMode.on
     }
 
-    /// Bounds on one request. Smaller than Redis's, on purpose: a replicated command travels as one log entry,
-    /// and a frame larger than the peer's body limit would be refused as corrupt.
+    /// Bounds on one request; a replicated command travels as one log entry, carried in parts on the logging
+    /// channel (`Frame.entryPartBytes`), so these bound the largest entry too.
     public let parserLimits: RESPParser.Limits
     /// The password a connection must give with AUTH before any other command (Redis's `requirepass`); nil: none.
     ///
@@ -48,12 +48,15 @@ public struct KeyValueClientProtocol: ClientProtocol {
     /// `--max-sessions`, `--session-reply-bytes`, `--session-timeout`).
     public let sessionLimits: SessionLimits
 
-    /// Parser limits sized for log entries: 1 MiB per request (and per argument), 65,536 arguments, 64 KiB inline.
+    /// Redis's limits: 512 MiB per argument (`proto-max-bulk-len`), 1,048,576 arguments, 64 KiB inline; and, unlike
+    /// Redis, whose bound is the 1 GiB query buffer, 513 MiB of arguments per request: the largest argument and a
+    /// mebibyte for the command's name and keys.
     ///
-    /// With these, `replicatedBytesLimit` is about 1.2 MiB, well below the 4 MiB frame bodies the runtime uses by
-    /// default, with room for the values a command records (clock reads, random values).
+    /// That one is lower so that a request and its framing fit the runtime's default 1 GiB query buffer
+    /// (`replicatedBytesLimit` is about 518 MiB), and so that a log entry, held in memory a few times over on its way
+    /// to the backup, stays a fraction of it.
     public static let defaultParserLimits = RESPParser.Limits(
-        argumentsLimit: 65_536, bulkBytesLimit: 1 << 20, inlineBytesLimit: 64 << 10, requestBytesLimit: 1 << 20)
+        argumentsLimit: 1 << 20, bulkBytesLimit: 512 << 20, inlineBytesLimit: 64 << 10, requestBytesLimit: 513 << 20)
 
     /// The protocol with `parserLimits`, requiring `requiredPassword` if given, answering SENTINEL for `service`,
     /// SLOWLOG from `slowLog`, opening sessions under `sessionLimits`; the runtime checks at startup that `replicatedBytesLimit` fits a log entry frame.

@@ -187,6 +187,7 @@ public enum KeyValueFrontend {
     /// persistence. `CONFIG SET` accepts their current values and refuses others (`KeyValueClientProtocol+Settings`).
     static let configuration: [(name: String, value: String)] = [
         ("save", ""), ("appendonly", "no"), ("databases", String(KeyValueStore.databaseCount)), ("maxmemory", "0"),
+        ("proto-max-bulk-len", String(KeyValueClientProtocol.defaultParserLimits.bulkBytesLimit)),
     ]
 
     /// `DEBUG DIGEST`: the state digest as 16 hex digits, so two nodes can be compared by hand.

@@ -13,6 +13,8 @@ extension ChannelConnection {
         public var unwrittenBytesLimit: Int
         /// The largest frame body accepted from the peer; larger is corruption or a misconfigured peer.
         public var bodyBytesLimit: Int
+        /// The largest entry accepted from the peer once its parts are joined (`Frame.entryPartBytes`).
+        public var entryBytesLimit: Int
         /// Size of the one reusable read buffer; a read fills at most this much.
         public var readBufferBytes: Int
         /// Reads per readiness event before yielding to other descriptors; level-triggered epoll calls again.
@@ -29,6 +31,7 @@ extension ChannelConnection {
             connectTimeout: Duration = .seconds(2),
             unwrittenBytesLimit: Int = 64 << 20,
             bodyBytesLimit: Int = 1 << 20,
+            entryBytesLimit: Int = 64 << 20,
             readBufferBytes: Int = 64 << 10,
             readsPerEventLimit: Int = 16,
             handshakeTimeout: Duration = .seconds(1)
@@ -42,6 +45,7 @@ extension ChannelConnection {
             self.connectTimeout = connectTimeout
             self.unwrittenBytesLimit = unwrittenBytesLimit
             self.bodyBytesLimit = bodyBytesLimit
+            self.entryBytesLimit = entryBytesLimit
             self.readBufferBytes = readBufferBytes
             self.readsPerEventLimit = readsPerEventLimit
             self.handshakeTimeout = handshakeTimeout

@@ -50,6 +50,8 @@ public final class ChannelConnection {
     private var registration: EventLoop.Registration?
     /// Its body limit is small until a required handshake passes (`fitReadingToHandshake`).
     var decoder: FrameDecoder
+    /// Until when the last `Frame.busy` this end sent excuses it.
+    var busyAnnouncedUntil = Instant.zero
     /// The storage of the last read's frame list, kept so that a read allocates no list.
     private var spareFrames: [Frame] = []
     /// Reused by every read: no allocation per read. Small until a required handshake passes.
@@ -77,7 +79,7 @@ public final class ChannelConnection {
         self.remoteAddress = remoteAddress
         self.state = state
         sendBuffer = SendBuffer(unwrittenBytesLimit: configuration.unwrittenBytesLimit)
-        decoder = FrameDecoder(bodyBytesLimit: configuration.bodyBytesLimit)
+        decoder = FrameDecoder(bodyBytesLimit: configuration.bodyBytesLimit, entryBytesLimit: configuration.entryBytesLimit)
         liveness = PeerLiveness(
             heartbeatInterval: configuration.heartbeatInterval, silenceTimeout: configuration.silenceTimeout,
             now: Self.now())
@@ -171,6 +173,27 @@ public final class ChannelConnection {
         queued(
             sendBuffer.appendEntry(
                 epoch: epoch, sequence: sequence, payloadByteCount: payloadByteCount, writePayload: writePayload))
+    }
+
+    /// Tells the peer that this node is about to take a step that may keep it from sending, or reading, anything
+    /// for up to `duration` (`Frame.busy`), so neither end takes the silence for death; a no-op before the handshake
+    /// passed or while the last notice still covers half of this one (a large upload asks at every read).
+    ///
+    /// The notice is written at once rather than after the round: the step follows in this round.
+    public func announceBusy(for duration: Duration) {
+        precondition(loop.isOwnedByCaller, "ChannelConnection.announceBusy off the loop thread")
+        guard state == .open, handshake == nil, !isClosingAfterFlush else { return }
+        let now = Self.now()
+        guard busyAnnouncedUntil < now + duration / 2 else { return }
+        let milliseconds = UInt32(clamping: (duration.nanoseconds + 999_999) / 1_000_000)
+        guard sendBuffer.append(.busy(milliseconds: milliseconds)) else {
+            queued(false)
+            return
+        }
+        busyAnnouncedUntil = now + .milliseconds(milliseconds)
+        // This end cannot read while busy either: the peer's bytes wait in the socket, unseen until the step ends.
+        liveness.excuseSilence(for: .milliseconds(milliseconds), at: now)
+        flush()
     }
 
     /// Acts on an append's outcome: a frame to write after the round, or a peer that reads too slowly.
@@ -273,7 +296,11 @@ public final class ChannelConnection {
                 while let frame = try decoder.next() {
                     // Frame by frame, so the frame after the peer's proof is decoded under the full limit.
                     guard handshake != nil else {
-                        frames.append(frame)
+                        if case .busy(let milliseconds) = frame {
+                            liveness.excuseSilence(for: .milliseconds(milliseconds), at: Self.now())
+                        } else {
+                            frames.append(frame)
+                        }
                         continue
                     }
                     if isClosingAfterFlush { continue }

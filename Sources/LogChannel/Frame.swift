@@ -35,6 +35,10 @@ public enum Frame: Equatable, Sendable {
     /// the sender's node name. The peer proves it knows the cluster secret by MACing both nonces
     /// (`ChannelHandshake`); no other frame is accepted before that proof.
     case challenge(nonce: [UInt8], nodeName: String)
+    /// The sender is about to take a step that may keep it from sending anything for up to `milliseconds` (a large
+    /// request to execute and ship, a large entry to replay), so the receiver does not take that silence for death
+    /// (`PeerLiveness.excuseSilence`). Handled by the transport itself, never delivered to the owner.
+    case busy(milliseconds: UInt32)
     /// The answer to the peer's challenge: an HMAC-SHA256 tag (`HMAC.tagBytes`) over both nonces, the cluster id,
     /// both names and the sender's role (`ChannelHandshake.transcript`).
     case proof(tag: [UInt8])
@@ -47,6 +51,12 @@ public enum Frame: Equatable, Sendable {
     public static let handshakeBodyBytesLimit = challengeNonceBytes + 2 + Int(UInt16.max)
     /// The fixed fields before a checkpoint chunk's bytes: chunk index, last flag, estimated size (`FrameCodec`).
     public static let checkpointFieldsBytes = 4 + 1 + 8
+    /// The largest entry payload one frame carries. A larger entry travels as `FrameKind.entryPart` frames of exactly
+    /// this size, then an `.entry` frame with the rest, all back to back; the decoder joins them into one `.entry`.
+    /// So no frame on the wire is larger however large a client's request, and a peer's frame body limit can stay
+    /// small: it bounds what a stranger's header can make a node hold, while the joined entry is bounded apart
+    /// (`FrameDecoder.entryBytesLimit`).
+    public static let entryPartBytes = 1 << 20
 }
 
 /// What a joining node tells the primary about itself.
@@ -77,6 +87,10 @@ public enum FrameKind: UInt8, Sendable, CaseIterable {
     case challenge = 9, proof = 10
     /// The backup's ack of installed checkpoint chunks.
     case checkpointAck = 11
+    /// A leading piece of an entry larger than `Frame.entryPartBytes`; never a `Frame` of its own (`FrameDecoder`).
+    case entryPart = 12
+    /// The transport's own notice of a long step ahead.
+    case busy = 13
 }
 
 extension Frame {
@@ -94,6 +108,7 @@ extension Frame {
         case .refuse: .refuse
         case .challenge: .challenge
         case .proof: .proof
+        case .busy: .busy
         }
     }
 
@@ -106,7 +121,7 @@ extension Frame {
             .handover(let epoch, _), .refuse(let epoch, _):
             epoch
         case .hello(let hello): hello.epoch
-        case .challenge, .proof: 0
+        case .challenge, .proof, .busy: 0
         }
     }
 }

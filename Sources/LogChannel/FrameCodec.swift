@@ -14,7 +14,9 @@
 ///
 /// What each kind puts in `sequence` and the body:
 ///
-///     entry       sequence = entry sequence       body = payload (opaque, application-encoded)
+///     entry       sequence = entry sequence       body = payload (opaque, application-encoded), or its last
+///                                                        piece after entryParts
+///     entryPart   sequence = entry sequence       body = the next `Frame.entryPartBytes` of the payload
 ///     ack         sequence = received             body = applied u64
 ///     heartbeat   sequence = highest appended     body = empty
 ///     hello       sequence = 0                    body = nodeName · channelAddress · clientAddress,
@@ -27,6 +29,7 @@
 ///     refuse      sequence = 0                    body = UTF-8 reason
 ///     challenge   sequence = 0, epoch = 0         body = nonce (32 bytes) · nodeName (u16 byte count then UTF-8)
 ///     proof       sequence = 0, epoch = 0         body = HMAC-SHA256 tag (32 bytes)
+///     busy        sequence = milliseconds (u32), epoch = 0    body = empty
 ///
 /// The header carries the length, kind and epoch in fixed places so the decoder can reject a frame (oversized,
 /// unknown kind) before reading its body, and so a transport can route a frame without decoding it. Every encoding
@@ -70,6 +73,9 @@ public enum FrameCodec {
         switch kind {
         case .entry:
             return .entry(epoch: epoch, sequence: sequence, payload: Array(body))
+        case .entryPart:
+            // `FrameDecoder` joins parts before any frame is built; one reaching here is a decoder bug.
+            throw .malformedBody(kind: kind, reason: "an entry part is not a frame of its own")
         case .ack:
             guard body.count == 8 else {
                 throw .malformedBody(kind: kind, reason: "ack body is \(body.count) bytes, not 8")
@@ -117,6 +123,13 @@ public enum FrameCodec {
         case .protecting:
             try requireEmpty(body, kind: kind)
             return .protecting(epoch: epoch, sequence: sequence)
+        case .busy:
+            try requireZeroEpoch(epoch, kind: kind)
+            try requireEmpty(body, kind: kind)
+            guard let milliseconds = UInt32(exactly: sequence) else {
+                throw .malformedBody(kind: kind, reason: "\(sequence) milliseconds, more than a u32")
+            }
+            return .busy(milliseconds: milliseconds)
         case .handover:
             try requireEmpty(body, kind: kind)
             return .handover(epoch: epoch, sequence: sequence)
@@ -200,6 +213,12 @@ extension Frame {
     /// (IO-FINDINGS: `Data` framing costs several times `[UInt8]`). Capacity grows geometrically, so appending many
     /// frames to one send buffer stays linear. Bytes already in `bytes` are left alone.
     public func encode(into bytes: inout [UInt8]) {
+        if case .entry(let epoch, let sequence, let payload) = self {
+            Self.encodeEntry(epoch: epoch, sequence: sequence, payloadByteCount: payload.count, into: &bytes) {
+                $0.append(contentsOf: payload)
+            }
+            return
+        }
         Self.encode(kind: kind, epoch: epoch, headerSequence: headerSequence, bodyLength: encodedBodyByteCount,
             into: &bytes) { bytes in
             switch self {
@@ -207,7 +226,7 @@ extension Frame {
                 bytes.append(contentsOf: payload)
             case .ack(_, _, let applied):
                 bytes.appendLittleEndian(applied)
-            case .heartbeat, .protecting, .handover:
+            case .heartbeat, .protecting, .handover, .busy:
                 break
             case .hello(let hello):
                 bytes.appendLengthPrefixed(hello.nodeName)
@@ -234,6 +253,47 @@ extension Frame {
                 bytes.append(contentsOf: tag)
             }
         }
+    }
+
+    /// Appends the wire bytes of `.entry(epoch:sequence:payload:)` whose payload `writePayload` appends, exactly
+    /// `payloadByteCount` bytes: one frame, or for a payload over `Frame.entryPartBytes` the parts and last frame
+    /// that `FrameDecoder` joins again.
+    ///
+    /// The payload is written straight into `bytes` when it fits one frame; a larger one is first built apart and
+    /// then cut, a copy that only requests over a megabyte pay.
+    static func encodeEntry(
+        epoch: UInt64, sequence: UInt64, payloadByteCount: Int, into bytes: inout [UInt8],
+        writePayload: (inout [UInt8]) -> Void
+    ) {
+        guard payloadByteCount > Frame.entryPartBytes else {
+            encode(kind: .entry, epoch: epoch, headerSequence: sequence, bodyLength: payloadByteCount, into: &bytes,
+                writeBody: writePayload)
+            return
+        }
+        var payload: [UInt8] = []
+        payload.reserveCapacity(payloadByteCount)
+        writePayload(&payload)
+        precondition(payload.count == payloadByteCount, "entry payload length miscounted")
+        let total = entryWireBytes(payloadByteCount: payloadByteCount)
+        if bytes.capacity - bytes.count < total { bytes.reserveCapacity(bytes.count + total) }
+        var start = 0
+        while payloadByteCount - start > Frame.entryPartBytes {
+            let piece = payload[start..<(start + Frame.entryPartBytes)]
+            encode(kind: .entryPart, epoch: epoch, headerSequence: sequence, bodyLength: piece.count, into: &bytes) {
+                $0.append(contentsOf: piece)
+            }
+            start += Frame.entryPartBytes
+        }
+        let last = payload[start...]
+        encode(kind: .entry, epoch: epoch, headerSequence: sequence, bodyLength: last.count, into: &bytes) {
+            $0.append(contentsOf: last)
+        }
+    }
+
+    /// The wire bytes of an entry with a `payloadByteCount`-byte payload, parts included.
+    public static func entryWireBytes(payloadByteCount: Int) -> Int {
+        let frames = max(1, (payloadByteCount + Frame.entryPartBytes - 1) / Frame.entryPartBytes)
+        return payloadByteCount + frames * FrameCodec.overheadBytes
     }
 
     /// Appends a frame's wire bytes to `bytes`: the header, the `bodyLength` bytes `writeBody` appends, the CRC.
@@ -282,7 +342,8 @@ extension Frame {
     ///
     /// Lets a bounded buffer decide whether a frame fits before writing any of it.
     public var encodedByteCount: Int {
-        FrameCodec.headerBytes + encodedBodyByteCount + FrameCodec.trailerBytes
+        if case .entry(_, _, let payload) = self { return Self.entryWireBytes(payloadByteCount: payload.count) }
+        return FrameCodec.headerBytes + encodedBodyByteCount + FrameCodec.trailerBytes
     }
 
     /// The body size for this frame's kind (see the table on `FrameCodec`).
@@ -290,7 +351,7 @@ extension Frame {
         switch self {
         case .entry(_, _, let payload): payload.count
         case .ack: 8
-        case .heartbeat, .protecting, .handover: 0
+        case .heartbeat, .protecting, .handover, .busy: 0
         case .hello(let hello):
             6 + hello.nodeName.utf8.count + hello.channelAddress.utf8.count + hello.clientAddress.utf8.count
         case .checkpoint(_, _, _, _, _, let chunk): Frame.checkpointFieldsBytes + chunk.count
@@ -308,6 +369,7 @@ extension Frame {
             .checkpointAck(_, let sequence, _), .protecting(_, let sequence), .handover(_, let sequence):
             sequence
         case .ack(_, let received, _): received
+        case .busy(let milliseconds): UInt64(milliseconds)
         case .hello, .refuse, .challenge, .proof: 0
         }
     }

@@ -26,6 +26,13 @@ public struct FrameDecoder: Sendable {
         }
     }
 
+    /// The largest entry accepted once its parts are joined (`Frame.entryPartBytes`); past it, `entryTooLarge`.
+    public let entryBytesLimit: Int
+
+    /// The parts of an entry received so far: its epoch, sequence and payload bytes; nil between entries.
+    private var partialEntry: PartialEntry?
+    /// A large entry's epoch, sequence and the payload bytes its parts brought so far.
+    private typealias PartialEntry = (epoch: UInt64, sequence: UInt64, payload: [UInt8])
     /// Received bytes; those before `readIndex` have been decoded already.
     private var buffer: [UInt8] = []
     /// Start of the first byte not yet decoded.
@@ -33,11 +40,14 @@ public struct FrameDecoder: Sendable {
     /// Set by the first error; rethrown forever after.
     private var failure: FrameError?
 
-    /// - Parameter bodyBytesLimit: at most `UInt32.max`, the largest length the header can carry.
-    public init(bodyBytesLimit: Int) {
+    /// - Parameters:
+    ///   - bodyBytesLimit: at most `UInt32.max`, the largest length the header can carry.
+    ///   - entryBytesLimit: the largest entry payload joined from parts; by default one frame body's worth.
+    public init(bodyBytesLimit: Int, entryBytesLimit: Int? = nil) {
         precondition(bodyBytesLimit >= 0, "a negative body limit would reject every frame")
         precondition(bodyBytesLimit <= Int(UInt32.max), "the header cannot declare a body over UInt32.max bytes")
         self.bodyBytesLimit = bodyBytesLimit
+        self.entryBytesLimit = entryBytesLimit ?? bodyBytesLimit
     }
 
     /// Received bytes not yet returned as a frame: a partial frame, or complete ones `next()` has yet to take.
@@ -68,20 +78,29 @@ public struct FrameDecoder: Sendable {
     public mutating func next() throws(FrameError) -> Frame? {
         if let failure { throw failure }
         do throws(FrameError) {
-            // `Array.withUnsafeBytes` rethrows untyped errors, so the typed error travels out in a `Result`.
-            let decoded = try buffer.withUnsafeBytes { all in
-                Result { () throws(FrameError) -> (frame: Frame, length: Int)? in
-                    try Self.decodeFirst(UnsafeRawBufferPointer(rebasing: all[readIndex...]), limit: bodyBytesLimit)
-                }
-            }.get()
-            guard let decoded else { return nil }
-            readIndex += decoded.length
-            if readIndex == buffer.count { compact() }
-            return decoded.frame
+            while true {
+                // `Array.withUnsafeBytes` rethrows untyped errors, so the typed error travels out in a `Result`.
+                // Moved out while it grows, so the payload is never shared and appending never copies it.
+                var partial = partialEntry
+                partialEntry = nil
+                let decoded = try buffer.withUnsafeBytes { all in
+                    Result { () throws(FrameError) -> (frame: Frame?, length: Int)? in
+                        try Self.decodeFirst(
+                            UnsafeRawBufferPointer(rebasing: all[readIndex...]), limit: bodyBytesLimit,
+                            entryBytesLimit: entryBytesLimit, partialEntry: &partial)
+                    }
+                }.get()
+                partialEntry = partial
+                guard let decoded else { return nil }
+                readIndex += decoded.length
+                if readIndex == buffer.count { compact() }
+                if let frame = decoded.frame { return frame }
+            }
         } catch {
             failure = error
             buffer = []
             readIndex = 0
+            partialEntry = nil
             throw error
         }
     }
@@ -92,6 +111,9 @@ public struct FrameDecoder: Sendable {
     /// is discarded, never applied. A poisoned decoder throws its error again.
     public func finish() throws(FrameError) {
         if let failure { throw failure }
+        if bufferedBytes == 0, let partialEntry {
+            throw .entryCutOff(sequence: partialEntry.sequence, bytes: partialEntry.payload.count)
+        }
         guard bufferedBytes > 0 else { return }
         let needed = buffer.withUnsafeBytes { all in
             Self.frameLength(ofPrefix: UnsafeRawBufferPointer(rebasing: all[readIndex...])) ?? FrameCodec.headerBytes
@@ -122,9 +144,10 @@ public struct FrameDecoder: Sendable {
     }
 
     /// Decodes the frame at the start of `bytes`, returning it and its wire length, or `nil` if it is incomplete.
+    /// An entry's part is kept in `partialEntry` and returns no frame; the entry's last frame returns it whole.
     private static func decodeFirst(
-        _ bytes: UnsafeRawBufferPointer, limit: Int
-    ) throws(FrameError) -> (frame: Frame, length: Int)? {
+        _ bytes: UnsafeRawBufferPointer, limit: Int, entryBytesLimit: Int, partialEntry: inout PartialEntry?
+    ) throws(FrameError) -> (frame: Frame?, length: Int)? {
         let available = bytes.count
         if available >= FrameCodec.magicOffset + 2 {
             let magic = FrameCodec.load(UInt16.self, at: FrameCodec.magicOffset, from: bytes)
@@ -150,11 +173,43 @@ public struct FrameDecoder: Sendable {
         let actual = CRC32C.checksum(checked)
         guard expected == actual else { throw .checksumMismatch(expected: expected, actual: actual) }
 
-        let frame = try FrameCodec.decodeFrame(
-            kind: kind,
-            epoch: FrameCodec.load(UInt64.self, at: FrameCodec.epochOffset, from: bytes),
-            sequence: FrameCodec.load(UInt64.self, at: FrameCodec.sequenceOffset, from: bytes),
-            body: UnsafeRawBufferPointer(rebasing: checked[FrameCodec.headerBytes...]))
-        return (frame, frameLength)
+        let epoch = FrameCodec.load(UInt64.self, at: FrameCodec.epochOffset, from: bytes)
+        let sequence = FrameCodec.load(UInt64.self, at: FrameCodec.sequenceOffset, from: bytes)
+        let body = UnsafeRawBufferPointer(rebasing: checked[FrameCodec.headerBytes...])
+        if kind == .entryPart || partialEntry != nil {
+            let frame = try join(
+                kind: kind, epoch: epoch, sequence: sequence, body: body, entryBytesLimit: entryBytesLimit,
+                partialEntry: &partialEntry)
+            return (frame, frameLength)
+        }
+        return (try FrameCodec.decodeFrame(kind: kind, epoch: epoch, sequence: sequence, body: body), frameLength)
+    }
+
+    /// Adds a part, or the last frame, of a large entry to `partialEntry`; the whole entry once the last arrives.
+    ///
+    /// Parts are exactly `Frame.entryPartBytes` and the last frame at most that and not empty, all of one entry back
+    /// to back, as the encoder writes them, so no other stream of frames decodes as the same entry.
+    private static func join(
+        kind: FrameKind, epoch: UInt64, sequence: UInt64, body: UnsafeRawBufferPointer, entryBytesLimit: Int,
+        partialEntry: inout PartialEntry?
+    ) throws(FrameError) -> Frame? {
+        if let partialEntry, partialEntry.epoch != epoch || partialEntry.sequence != sequence || kind != .entryPart && kind != .entry {
+            throw .malformedBody(
+                kind: kind, reason: "epoch \(epoch) sequence \(sequence) inside entry \(partialEntry.sequence)'s parts")
+        }
+        guard kind == .entryPart ? body.count == Frame.entryPartBytes : (1...Frame.entryPartBytes).contains(body.count) else {
+            throw .malformedBody(kind: kind, reason: "a \(body.count)-byte piece of a large entry")
+        }
+        var joined = partialEntry ?? (epoch, sequence, [])
+        partialEntry = nil
+        guard joined.payload.count + body.count <= entryBytesLimit else {
+            throw .entryTooLarge(sequence: sequence, bytes: joined.payload.count + body.count, limit: entryBytesLimit)
+        }
+        joined.payload.append(contentsOf: body)
+        guard kind == .entry else {
+            partialEntry = joined
+            return nil
+        }
+        return .entry(epoch: epoch, sequence: sequence, payload: joined.payload)
     }
 }

@@ -19,6 +19,11 @@ public enum FrameError: Error, Equatable, Sendable, CustomStringConvertible {
     case truncated(needed: Int, available: Int)
     /// The checksum is right but the body does not fit its kind: a sender bug, not line noise.
     case malformedBody(kind: FrameKind, reason: String)
+    /// The parts of entry `sequence` add up to more than the decoder's `entryBytesLimit`: a peer whose client
+    /// protocol accepts larger requests than this node's, or a sender bug.
+    case entryTooLarge(sequence: UInt64, bytes: Int, limit: Int)
+    /// The stream ended after `bytes` bytes of entry `sequence`'s parts, before its last frame.
+    case entryCutOff(sequence: UInt64, bytes: Int)
 
     /// One sentence for the log: what was wrong with the stream, and that the channel closes and the peer rejoins.
     public var description: String {
@@ -43,6 +48,12 @@ public enum FrameError: Error, Equatable, Sendable, CustomStringConvertible {
         case .malformedBody(let kind, let reason):
             "\(kind) frame has a valid checksum but a malformed body (\(reason)); the channel is closed "
                 + "and the peer must rejoin"
+        case .entryTooLarge(let sequence, let bytes, let limit):
+            "entry \(sequence) grows to \(bytes) bytes, over the \(limit)-byte entry limit (the peers' request limits "
+                + "differ?); the channel is closed and the peer must rejoin"
+        case .entryCutOff(let sequence, let bytes):
+            "stream ended \(bytes) bytes into entry \(sequence), before its last part; the partial entry is "
+                + "discarded and the peer must rejoin"
         }
     }
 

@@ -15,6 +15,8 @@ public struct PeerLiveness: Sendable, Equatable {
     public private(set) var lastSent: Instant
     /// When something was last received; only moves forward.
     public private(set) var lastReceived: Instant
+    /// Until when the peer said it would be busy (`Frame.busy`): no silence before it counts. Only moves forward.
+    public private(set) var excusedUntil: Instant = .zero
 
     /// Starts both clocks at `now`: a new channel owes the peer a heartbeat after one interval, and gives the peer
     /// one full timeout to say anything.
@@ -33,11 +35,20 @@ public struct PeerLiveness: Sendable, Equatable {
     /// Records that something arrived at `now`, postponing the silence timeout.
     public mutating func noteReceived(at now: Instant) { lastReceived = max(lastReceived, now) }
 
+    /// Records that the peer announced, at `now`, a step that may keep it silent for `duration`: it is presumed
+    /// dead only once that much time and a full `silenceTimeout` after it have passed without a byte.
+    public mutating func excuseSilence(for duration: Duration, at now: Instant) {
+        excusedUntil = max(excusedUntil, now + duration)
+    }
+
     /// Whether nothing was sent for `heartbeatInterval`.
     public func heartbeatDue(at now: Instant) -> Bool { now.since(lastSent) >= heartbeatInterval }
 
     /// Whether nothing was received for `silenceTimeout`.
-    public func isPeerSilent(at now: Instant) -> Bool { silence(at: now) >= silenceTimeout }
+    public func isPeerSilent(at now: Instant) -> Bool { now >= silenceDeadline }
+
+    /// When the peer becomes silent if nothing arrives: a timeout after the last byte or after its excuse ends.
+    private var silenceDeadline: Instant { max(lastReceived, excusedUntil) + silenceTimeout }
 
     /// How long the peer has been silent.
     public func silence(at now: Instant) -> Duration { now.since(lastReceived) }
@@ -45,5 +56,5 @@ public struct PeerLiveness: Sendable, Equatable {
     /// The earliest instant at which a heartbeat falls due or the peer becomes silent, whichever comes first:
     /// when a driver should look again. Both only move later as traffic flows, so a driver may wake at a stale
     /// deadline, find nothing due, and simply ask again.
-    public var nextDeadline: Instant { min(lastSent + heartbeatInterval, lastReceived + silenceTimeout) }
+    public var nextDeadline: Instant { min(lastSent + heartbeatInterval, silenceDeadline) }
 }

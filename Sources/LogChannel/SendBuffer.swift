@@ -16,6 +16,8 @@ public struct SendBuffer: Sendable {
     /// Encoded frames; bytes before `writtenIndex` have been written and await compaction.
     private var storage: [UInt8] = []
     private var writtenIndex = 0
+    /// Storage capacity an emptied buffer keeps for the next frames; more, grown for a large entry, is freed.
+    static let keptCapacityBytes = 16 << 20
     /// The highest entry sequence appended, 0 before the first.
     public private(set) var lastAppendedSequence: UInt64 = 0
 
@@ -50,11 +52,11 @@ public struct SendBuffer: Sendable {
     public mutating func appendEntry(
         epoch: UInt64, sequence: UInt64, payloadByteCount: Int, writePayload: (inout [UInt8]) -> Void
     ) -> Bool {
-        guard hasRoom(for: FrameCodec.overheadBytes + payloadByteCount) else { return false }
+        guard hasRoom(for: Frame.entryWireBytes(payloadByteCount: payloadByteCount)) else { return false }
         precondition(sequence > lastAppendedSequence, "entry \(sequence) after \(lastAppendedSequence)")
-        Frame.encode(
-            kind: .entry, epoch: epoch, headerSequence: sequence, bodyLength: payloadByteCount, into: &storage,
-            writeBody: writePayload)
+        Frame.encodeEntry(
+            epoch: epoch, sequence: sequence, payloadByteCount: payloadByteCount, into: &storage,
+            writePayload: writePayload)
         lastAppendedSequence = sequence
         return true
     }
@@ -91,7 +93,8 @@ public struct SendBuffer: Sendable {
     /// amortised linear while memory stays near the unwritten bytes.
     private mutating func compact() {
         if writtenIndex == storage.count {
-            storage.removeAll(keepingCapacity: true)
+            // A large entry's storage is let go once written, so one huge request does not pin it for the channel's life.
+            if storage.capacity > Self.keptCapacityBytes { storage = [] } else { storage.removeAll(keepingCapacity: true) }
             writtenIndex = 0
         } else if writtenIndex > storage.count / 2 {
             storage.removeSubrange(0..<writtenIndex)

@@ -103,6 +103,15 @@ final class ChannelPort: ChannelConnectionDelegate {
         box.value = self
     }
 
+    /// Tells every authenticated peer that this node is about to work through `bytes` of requests or entries in one
+    /// step (`BusyNotice`), when they are enough to matter.
+    func announceBusy(forBytes bytes: Int) {
+        guard bytes >= BusyNotice.thresholdBytes else { return }
+        for entry in entries where entry.isOpened && !entry.isClosedByCore {
+            entry.connection.announceBusy(for: BusyNotice.allowance(forBytes: bytes))
+        }
+    }
+
     /// A weak reference that can be handed out before `self` exists.
     private final class WeakBox {
         weak var value: ChannelPort?
@@ -254,7 +263,16 @@ final class ChannelPort: ChannelConnectionDelegate {
         guard let entry = entry(connection.id), !entry.isClosedByCore else { return }
         counters.values.channelDeliveries += 1
         counters.values.channelFramesReceived += UInt64(frames.count)
-        for case .ack in frames { counters.values.acksReceived += 1 }
+        var entryBytes = 0
+        for frame in frames {
+            switch frame {
+            case .ack: counters.values.acksReceived += 1
+            case .entry(_, _, let payload): entryBytes += payload.count
+            default: break
+            }
+        }
+        // Replaying them may hold the loop for a while: the primary must not take that for a dead backup.
+        if entryBytes >= BusyNotice.thresholdBytes { connection.announceBusy(for: BusyNotice.allowance(forBytes: entryBytes)) }
         report(.framesArrived(connection.id, frames))
     }
 

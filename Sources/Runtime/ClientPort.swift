@@ -50,7 +50,7 @@ final class ClientPort<P: ClientProtocol> {
     let queryBufferBytesLimit: Int
     let batchLimit: Int
     let batchBytesLimit: Int
-    /// A replicated command must fit a log entry within the channel's frame bound.
+    /// A replicated command must fit the largest log entry the peer accepts and the durable log holds.
     let commandBytesLimit: Int
 
     var listener: EventLoop.Registration?
@@ -80,6 +80,8 @@ final class ClientPort<P: ClientProtocol> {
     /// Runs `flushClients()`; made once, in `init`, so queueing it each round allocates nothing.
     var flushTask: () -> Void = {}
     var isIntakePaused = false
+    /// Warns the peer of a step over this many bytes (`ChannelPort.announceBusy`); set by the driver.
+    var announceBusy: (Int) -> Void = { _ in }
     var isWakeArmed = false
     var refusedConnections = 0
     /// The node is exiting: connections are drained (see `ExitDrain`), and replicated requests refused with
@@ -126,7 +128,7 @@ final class ClientPort<P: ClientProtocol> {
         idleTimeout = configuration.clientIdleTimeout
         batchLimit = configuration.node.primaryLimits.intakeBatchLimit
         batchBytesLimit = configuration.intakeBatchBytesLimit
-        commandBytesLimit = configuration.frameBodyBytesLimit - RuntimeConfiguration.entryOverheadBytesLimit
+        commandBytesLimit = configuration.entryBytesLimit - RuntimeConfiguration.entryOverheadBytesLimit
         readBuffer = .allocate(byteCount: configuration.clientReadBufferBytes, alignment: 16)
         do {
             listener = try loop.register(socket, interest: .readable) { [weak self] _ in self?.acceptClients() }
@@ -212,6 +214,8 @@ final class ClientPort<P: ClientProtocol> {
             closeRefusing(client, .queryBufferOverflowed(bytes: buffered, limit: queryBufferBytesLimit))
             return
         }
+        // Parsing a large request copies it whole; the peer must not take the time that takes for a crash.
+        if buffered >= BusyNotice.thresholdBytes { announceBusy(buffered) }
         parse(client)
     }
 

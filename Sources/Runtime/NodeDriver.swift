@@ -176,6 +176,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         let exitDrain = ExitDrain(
             clients: clients, channels: channels, publisher: publisher, loop: loop, configuration: configuration,
             log: log)
+        clients.announceBusy = { [unowned channels] in channels.announceBusy(forBytes: $0) }
         self.channels = channels
         self.publisher = publisher
         self.clients = clients
@@ -439,7 +440,11 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     /// The round-end hook: hand the batch to the core, refill it from the backlog, publish the status if due.
     private func roundEnded() {
         guard !exitDrain.isFinished, !shared.isCrashed.load(ordering: .relaxed) else { return }
+        let batchBytes = clients.batchBytes
         if let commands = clients.takeBatch() {
+            // Executing and shipping a large batch may hold the loop for a while: the backup must not take that
+            // for a dead primary.
+            channels.announceBusy(forBytes: batchBytes)
             drive(.commandsArrived(commands))
             clients.recycleBatch(commands)  // the core keeps no batch
         }

@@ -54,14 +54,15 @@ public struct RuntimeConfiguration: Sendable {
     /// clients that vanished without a FIN) hold their slots of `clientConnectionsLimit` for ever.
     public var clientIdleTimeout: Duration = .zero
     /// Unconsumed bytes one client connection may hold (its query buffer; Redis's `client-query-buffer-limit`,
-    /// 1 GiB there); past it the client gets the protocol's refusal and is closed. It must hold the largest request
-    /// on the wire plus one read, so `checked` requires `replicatedBytesLimit + clientReadBufferBytes`; the default
-    /// leaves room for a request's framing on top (a key-value request of 65,536 16-byte arguments is 1 MiB of
-    /// arguments but 1.46 MiB of RESP), and equals the frame body bound, the most any replicated command can be.
-    public var clientQueryBufferBytesLimit = 4 << 20
+    /// whose 1 GiB default this is); past it the client gets the protocol's refusal and is closed. It must hold the
+    /// largest request on the wire plus one read, so `checked` requires `replicatedBytesLimit + clientReadBufferBytes`;
+    /// the default leaves room for a request's framing on top of the key-value protocol's 512 MiB of arguments.
+    public var clientQueryBufferBytesLimit = 1 << 30
     /// Reply bytes waiting for a client that does not read; past this it is disconnected (like Redis's
-    /// `client-output-buffer-limit`), because the alternative is unbounded memory for one slow client.
-    public var clientOutputBytesLimit = 64 << 20
+    /// `client-output-buffer-limit`), because the alternative is unbounded memory for one slow client. Redis sets no
+    /// limit for ordinary clients; this one must let a reader take the largest value a request can write (512 MiB),
+    /// so it matches the query buffer's.
+    public var clientOutputBytesLimit = 1 << 30
     /// Requests in flight on one connection (parsed, reply not yet written). A pipelining client past this is
     /// simply not read until replies drain: backpressure, not an error.
     public var clientPendingRepliesLimit = 1024
@@ -70,8 +71,8 @@ public struct RuntimeConfiguration: Sendable {
     /// Bytes of replicated commands handed to the core in one round (next to `intakeBatchLimit` commands). The
     /// core may overshoot its unacked-bytes bound by one batch before it pauses intake, so this caps the overshoot.
     public var intakeBatchBytesLimit = 8 << 20
-    /// The largest logging-channel frame body accepted from the peer. Must hold the largest command the client
-    /// protocol accepts plus what its entry records, and a checkpoint chunk.
+    /// The largest logging-channel frame body accepted from the peer. Must hold an entry's part
+    /// (`Frame.entryPartBytes`: larger entries travel in parts) and a checkpoint chunk.
     public var frameBodyBytesLimit = Self.defaultFrameBodyBytesLimit
     /// `frameBodyBytesLimit` unless configured otherwise: the largest frame a stranger may announce to a node.
     public static let defaultFrameBodyBytesLimit = 4 << 20
@@ -108,6 +109,11 @@ public struct RuntimeConfiguration: Sendable {
     public var snapshotAfterLogBytes = 64 << 20
     /// The bounds on durable files and the memory that reads and writes them.
     public var durabilityLimits = DurabilityLimits()
+
+    /// The largest log entry: the client protocol's largest command and what its entry records. Set by `checked`,
+    /// from the protocol, so the peer's decoder accepts (`ChannelConnection.Configuration.entryBytesLimit`) and the
+    /// durable log holds any entry this node can make; a peer running the same protocol settings makes none larger.
+    private(set) var entryBytesLimit = 0
 
     /// A configuration with every bound at its default.
     public init(node: NodeConfiguration, clientListenAddress: String, channelListenAddress: String) {
@@ -199,15 +205,17 @@ public struct RuntimeConfiguration: Sendable {
                 "the \(clientQueryBufferBytesLimit)-byte client query buffer limit cannot hold the client protocol's "
                     + "largest command (\(replicatedBytesLimit) bytes) and one \(clientReadBufferBytes)-byte read")
         }
-        guard frameBodyBytesLimit <= Int(UInt32.max) else {
-            throw .invalidConfiguration("frame body limit \(frameBodyBytesLimit) is more than a frame header holds")
+        guard frameBodyBytesLimit <= Int(UInt32.max), frameBodyBytesLimit >= Frame.entryPartBytes else {
+            throw .invalidConfiguration(
+                "frame body limit \(frameBodyBytesLimit) is outside \(Frame.entryPartBytes)...\(UInt32.max) (an "
+                    + "entry's part must fit, and the header must hold it)")
         }
         let entryBytes = replicatedBytesLimit + Self.entryOverheadBytesLimit
-        guard entryBytes <= frameBodyBytesLimit else {
+        guard dataDirectory == nil || entryBytes <= durabilityLimits.recordBytesLimit else {
             throw .invalidConfiguration(
                 "the client protocol accepts commands of up to \(replicatedBytesLimit) bytes, which with the "
-                    + "entry's recorded values need frame bodies of \(entryBytes) bytes, above the "
-                    + "\(frameBodyBytesLimit)-byte frame limit; lower the request limit or raise the frame limit")
+                    + "entry's recorded values make log records of \(entryBytes) bytes, above the durable log's "
+                    + "\(durabilityLimits.recordBytesLimit)-byte record limit")
         }
         guard node.backupLimits.pendingEntriesLimit > node.primaryLimits.unackedEntriesCapacity else {
             throw .invalidConfiguration(
@@ -230,26 +238,29 @@ public struct RuntimeConfiguration: Sendable {
                 "checkpoint chunks of \(node.primaryLimits.checkpointChunkBytes) bytes do not fit the "
                     + "\(frameBodyBytesLimit)-byte frame limit")
         }
-        return self
+        var checked = self
+        checked.entryBytesLimit = entryBytes
+        return checked
     }
 
     /// The logging channel's transport settings.
     ///
     /// The transport bounds only bytes not yet written to the socket; the unacked log is the primary core's to
     /// bound (`PrimaryLimits`). The transport's bound sits above everything the core can have in flight: the
-    /// unacked log, overshot by at most one intake batch before the core pauses, ticks and digests added meanwhile,
-    /// and a window of checkpoint chunks (`checkpointWindowChunks`), the most of a checkpoint the core has unacked.
-    /// So only a peer that stops reading can reach it.
+    /// unacked log, overshot by at most one intake batch (whose last command may be the largest entry) before the
+    /// core pauses, ticks and digests added meanwhile, and a window of checkpoint chunks (`checkpointWindowChunks`),
+    /// the most of a checkpoint the core has unacked. So only a peer that stops reading can reach it.
     var channelConfiguration: ChannelConnection.Configuration {
         let limits = node.primaryLimits
-        let frameBytes = frameBodyBytesLimit + FrameCodec.overheadBytes
-        let logBytes = limits.unackedBytesLimit + 2 * (intakeBatchBytesLimit + frameBytes) + (1 << 20)
+        let entryWireBytes = Frame.entryWireBytes(payloadByteCount: entryBytesLimit)
+        let logBytes = limits.unackedBytesLimit + 2 * (intakeBatchBytesLimit + entryWireBytes) + (1 << 20)
         let checkpointFramesBytes =
             limits.checkpointWindowChunks * (limits.checkpointChunkBytes + FrameCodec.overheadBytes + Frame.checkpointFieldsBytes)
         return ChannelConnection.Configuration(
             heartbeatInterval: heartbeatInterval, silenceTimeout: silenceTimeout, connectTimeout: dialTimeout,
             unwrittenBytesLimit: logBytes + checkpointFramesBytes,
-            bodyBytesLimit: frameBodyBytesLimit, readBufferBytes: channelReadBufferBytes,
+            bodyBytesLimit: frameBodyBytesLimit, entryBytesLimit: entryBytesLimit,
+            readBufferBytes: channelReadBufferBytes,
             handshakeTimeout: channelHandshakeTimeout)
     }
 }

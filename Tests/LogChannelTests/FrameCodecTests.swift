@@ -34,6 +34,8 @@ enum FrameSamples {
         .challenge(nonce: (0..<32).map { UInt8($0) }, nodeName: "node-a"),
         .challenge(nonce: [UInt8](repeating: 0xFF, count: 32), nodeName: ""),
         .proof(tag: (0..<32).map { UInt8(255 - $0) }),
+        .busy(milliseconds: 1_500),
+        .busy(milliseconds: .max),
     ]
 
     /// The seed for property tests: `LOCKSTEP_SEED` if set, so a failure printed with its seed replays exactly.
@@ -73,7 +75,8 @@ enum FrameSamples {
             return String((0..<count).map { _ in alphabet.randomElement(using: &generator)! })
         }
         switch FrameKind.allCases.randomElement(using: &generator)! {
-        case .entry: return .entry(epoch: number(), sequence: number(), payload: bytes())
+        // Parts are no frames of their own; entries large enough to need them have tests apart (`EntryPartsTests`).
+        case .entry, .entryPart: return .entry(epoch: number(), sequence: number(), payload: bytes())
         case .ack: return .ack(epoch: number(), received: number(), applied: number())
         case .heartbeat: return .heartbeat(epoch: number(), sequence: number())
         case .hello:
@@ -92,6 +95,7 @@ enum FrameSamples {
             let nonce = (0..<Frame.challengeNonceBytes).map { _ in UInt8.random(in: 0...255, using: &generator) }
             return .challenge(nonce: nonce, nodeName: text())
         case .proof: return .proof(tag: (0..<HMAC.tagBytes).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        case .busy: return .busy(milliseconds: UInt32.random(in: 0...UInt32.max, using: &generator))
         }
     }
 
@@ -196,7 +200,8 @@ struct CRC32CTests {
 struct FrameCodecTests {
     @Test("the samples cover every frame kind")
     func samplesCoverEveryKind() {
-        #expect(Set(FrameSamples.everyKind.map(\.kind)) == Set(FrameKind.allCases))
+        // An entry's part is no frame of its own (`EntryPartsTests`).
+        #expect(Set(FrameSamples.everyKind.map(\.kind)) == Set(FrameKind.allCases).subtracting([.entryPart]))
     }
 
     @Test("every frame kind survives encode and decode", arguments: FrameSamples.everyKind)
@@ -237,10 +242,12 @@ struct FrameCodecTests {
             (.protecting(epoch: 2, sequence: 7), 7, []),
             (.handover(epoch: 2, sequence: 8), 8, []),
             (.refuse(epoch: 2, reason: "no"), 0, [0x6E, 0x6F]),
+            (.busy(milliseconds: 0x0102_0304), 0x0102_0304, []),
         ])
     func documentedLayout(frame: Frame, headerSequence: UInt64, body: [UInt8]) {
         // Given the layout written out by hand, when the frame is encoded, then the bytes match it exactly
-        let expected = FrameSamples.rawFrame(kind: frame.kind.rawValue, epoch: 2, sequence: headerSequence, body: body)
+        let expected = FrameSamples.rawFrame(
+            kind: frame.kind.rawValue, epoch: frame.epoch, sequence: headerSequence, body: body)
         #expect(frame.encoded == expected)
         #expect(frame.encodedByteCount == expected.count)
     }

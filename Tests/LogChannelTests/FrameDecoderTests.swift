@@ -177,7 +177,7 @@ struct FrameDecoderTests {
         #expect(FrameSamples.decode([frame]).error == .unsupportedVersion(2))
     }
 
-    @Test("a kind byte naming no frame kind is unknownKind, even with a valid checksum", arguments: [0, 12, 255])
+    @Test("a kind byte naming no frame kind is unknownKind, even with a valid checksum", arguments: [0, 14, 255])
     func unknownKind(kind: UInt8) {
         #expect(FrameSamples.decode([FrameSamples.rawFrame(kind: kind)]).error == .unknownKind(kind))
     }

@@ -29,6 +29,21 @@ struct PeerLivenessTests {
         #expect(liveness.silence(at: Self.start + .milliseconds(800)) == .milliseconds(500))
     }
 
+    @Test("a busy notice holds off silence for its length plus the timeout, and a shorter one later shortens nothing")
+    func excusedSilence() {
+        var liveness = Self.liveness()
+        // Given a notice of 2 s at 100 ms
+        liveness.excuseSilence(for: .seconds(2), at: Self.start + .milliseconds(100))
+        // Then the peer is silent only a timeout after the excuse ends, and the timer looks no sooner than that
+        #expect(!liveness.isPeerSilent(at: Self.start + .milliseconds(2_599)))
+        #expect(liveness.isPeerSilent(at: Self.start + .milliseconds(2_600)))
+        liveness.noteSent(at: Self.start + .seconds(5))
+        #expect(liveness.nextDeadline == Self.start + .milliseconds(2_600))
+        // And a shorter notice afterwards does not cut the first one short
+        liveness.excuseSilence(for: .milliseconds(10), at: Self.start + .milliseconds(200))
+        #expect(!liveness.isPeerSilent(at: Self.start + .milliseconds(2_599)))
+    }
+
     @Test("the next deadline is the earlier of the heartbeat and the silence deadline, and never moves back")
     func nextDeadline() {
         var liveness = Self.liveness()

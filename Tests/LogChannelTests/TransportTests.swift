@@ -113,6 +113,32 @@ struct TransportTests {
         #expect(detectedAfter <= Self.fast.silenceTimeout + Self.detectionMargin)
     }
 
+    @Test("a peer that announced a busy step and then freezes is reported silent only after that step and the timeout")
+    func busyPeerIsExcused() throws {
+        let pair = try ChannelPair(configuration: Self.fast)
+        defer { pair.tearDown() }
+        #expect(pair.waitUntilOpen())
+        sleep(for: .milliseconds(100))  // heartbeats flowing
+        // Given a backup that announces 1 s of work, then freezes (its socket open)
+        let busy = Duration.seconds(1)
+        #expect(pair.backupThread.sync { pair.backup.connection?.announceBusy(for: busy) })
+        let frozenAt = monotonicNanoseconds()
+        pair.backupThread.freeze()
+        // Then the primary waits out the step and a timeout after it, and no more than a margin beyond
+        #expect(Waiting.until(busy + Self.fast.silenceTimeout + Self.detectionMargin + .seconds(2)) {
+            pair.primary.observed.withLock { $0.closeReason != nil }
+        })
+        let observed = pair.primary.observed.withLock { $0 }
+        let detectedAfter = Duration.nanoseconds(Int64((observed.closedAt ?? frozenAt) - frozenAt))
+        print("busy, then frozen peer detected after \(detectedAfter.milliseconds) ms (busy \(busy), timeout \(Self.fast.silenceTimeout))")
+        guard case .peerSilent = observed.closeReason else {
+            Issue.record("expected .peerSilent, got \(String(describing: observed.closeReason))")
+            return
+        }
+        #expect(detectedAfter >= busy + Self.fast.silenceTimeout - .milliseconds(50))
+        #expect(detectedAfter <= busy + Self.fast.silenceTimeout + Self.detectionMargin)
+    }
+
     @Test("a connected peer that never sends a byte is reported silent within the timeout plus a margin")
     func silentRawPeerIsDetected() throws {
         let backup = try ListeningBackup(configuration: Self.fast)

@@ -34,9 +34,12 @@ extension NodeRuntimeTests {
     func queryBufferOverflowIsClosed() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let wire = KeyValueClientProtocol()
+        // Requests of at most 1 MiB of arguments, so the least query buffer the runtime accepts is a few MiB.
+        let wire = KeyValueClientProtocol(
+            parserLimits: RESPParser.Limits(
+                argumentsLimit: 65_536, bulkBytesLimit: 1 << 20, inlineBytesLimit: 64 << 10, requestBytesLimit: 1 << 20))
         let limit = wire.replicatedBytesLimit + (64 << 10)
-        let node = try TestNode.start(name: "solo", arbiterDirectory: directory.path) {
+        let node = try TestNode.start(name: "solo", arbiterDirectory: directory.path, protocol: wire) {
             $0.clientReadBufferBytes = 64 << 10
             $0.clientQueryBufferBytesLimit = limit  // the least the runtime accepts
         }

@@ -110,12 +110,19 @@ struct KeyValueClientProtocolTests {
         #expect(found[1] == .local(reply: Array("+PONG\r\n".utf8)))
     }
 
-    @Test("the default limits keep every accepted command inside one default frame, with room for recorded values")
-    func limitsFitAFrame() {
-        let frameBodyBytesLimit = 4 << 20
-        #expect(wire.replicatedBytesLimit + RuntimeConfiguration.entryOverheadBytesLimit <= frameBodyBytesLimit)
-        // A bulk just over the limit is refused from its header.
-        let oversized = requests("*2\r\n$3\r\nGET\r\n$\(1 << 20 + 1)\r\n", status: Self.primary)
+    @Test("the default limits are Redis's 512 MiB per argument, and the largest command fits the default query buffer")
+    func defaultLimits() {
+        let node = NodeConfiguration(
+            nodeName: "a", channelAddress: "127.0.0.1:0", clientAddress: "127.0.0.1:0", peerChannelAddress: nil)
+        let configuration = RuntimeConfiguration(
+            node: node, clientListenAddress: "127.0.0.1:0", channelListenAddress: "127.0.0.1:0")
+        #expect(wire.replicatedBytesLimit + configuration.clientReadBufferBytes <= configuration.clientQueryBufferBytesLimit)
+        #expect(wire.replicatedBytesLimit + RuntimeConfiguration.entryOverheadBytesLimit
+            <= configuration.durabilityLimits.recordBytesLimit)
+        // A bulk of exactly the limit is announced without complaint; one byte more is refused from its header.
+        let largest = requests("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$\(512 << 20)\r\n", status: Self.primary)
+        #expect(largest.isEmpty, "\(largest)")
+        let oversized = requests("*2\r\n$3\r\nGET\r\n$\(512 << 20 + 1)\r\n", status: Self.primary)
         guard case .malformed(let reply) = oversized.first else {
             Issue.record("an oversized argument was not refused: \(oversized)")
             return
@@ -139,10 +146,16 @@ struct KeyValueClientProtocolTests {
             Misconfiguration(
                 testDescription: "a cluster secret shorter than 32 bytes",
                 change: { $0.clusterSecret = [UInt8](repeating: 1, count: 31) }, reasonContains: "fewer than the 32"),
-            // Below the 1 MiB requests plus their framing.
             Misconfiguration(
-                testDescription: "commands that cannot fit a frame", change: { $0.frameBodyBytesLimit = 1 << 20 },
-                reasonContains: "frame limit"),
+                testDescription: "frames too small for an entry's part", change: { $0.frameBodyBytesLimit = 64 << 10 },
+                reasonContains: "an entry's part must fit"),
+            Misconfiguration(
+                testDescription: "a durable log whose records cannot hold the largest command",
+                change: {
+                    $0.dataDirectory = "/nonexistent/lockstep"
+                    $0.durabilityLimits.recordBytesLimit = 16 << 20
+                },
+                reasonContains: "record limit"),
             Misconfiguration(
                 testDescription: "polling before sleep past the loop's limit",
                 change: { $0.pollBeforeSleep = .milliseconds(2) }, reasonContains: "polling before sleep"),

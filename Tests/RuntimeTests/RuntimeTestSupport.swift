@@ -84,21 +84,26 @@ final class TestNode: Sendable {
 
     /// Makes a runtime (binding its ports) and runs it on a new thread; `configure` may change the defaults.
     static func start(
-        name: String, arbiterDirectory: String, configure: (inout RuntimeConfiguration) -> Void = { _ in }
+        name: String, arbiterDirectory: String, protocol clientProtocol: KeyValueClientProtocol = KeyValueClientProtocol(),
+        configure: (inout RuntimeConfiguration) -> Void = { _ in }
     ) throws -> TestNode {
         var configuration = configuration(name: name)
         configure(&configuration)
-        let node = try TestNode(configuration: configuration, arbiterDirectory: arbiterDirectory)
+        let node = try TestNode(
+            configuration: configuration, arbiterDirectory: arbiterDirectory, protocol: clientProtocol)
         try node.run()
         return node
     }
 
-    init(configuration: RuntimeConfiguration, arbiterDirectory: String) throws {
+    init(
+        configuration: RuntimeConfiguration, arbiterDirectory: String,
+        protocol clientProtocol: KeyValueClientProtocol = KeyValueClientProtocol()
+    ) throws {
         name = configuration.node.nodeName
         let recorded = recorded
         let name = name
         runtime = try NodeRuntime(
-            configuration: configuration, protocol: KeyValueClientProtocol(), emptyMachine: KeyValueStore(),
+            configuration: configuration, protocol: clientProtocol, emptyMachine: KeyValueStore(),
             arbiter: DirectoryArbiter(directory: arbiterDirectory)
         ) { event in
             print("[\(name)] \(event)")
