@@ -54,10 +54,10 @@ struct KeyValueWorkload: SimulationWorkload {
         }
     }
 
-    /// A blocking pop sent: its connection, and how long the runtime lets it wait.
+    /// A blocking pop sent: its connection, and how long the runtime lets it wait (nil: for ever).
     private struct BlockingPop {
         var session: KeyValueClientProtocol.Session
-        var timeout: Duration
+        var timeout: Duration?
     }
 
     var history = KeyValueHistory()
@@ -117,8 +117,9 @@ struct KeyValueWorkload: SimulationWorkload {
                 pick(KeyValueModel.lists, &random), fromLeft: random.next() % 2 == 0, timeoutMilliseconds: timeout)
             var session = openSession(on: link)
             history.invoked(.single(pop), tag: tag, at: now, protocolVersion: protocolVersion)
-            let bytes = logged(.single(pop), on: &session, link)
-            blockingPops[tag] = BlockingPop(session: session, timeout: .milliseconds(Int64(timeout)))
+            let (bytes, waitLimit) = loggedWithTimeout(.single(pop), on: &session, link)
+            // The runtime times the wait as the frontend parsed it, not as the client meant it.
+            blockingPops[tag] = BlockingPop(session: session, timeout: waitLimit)
             blockedTags[session.clientID] = tag
             return bytes
         case 4:
@@ -144,9 +145,11 @@ struct KeyValueWorkload: SimulationWorkload {
             guard let waiting = blockedTags.removeValue(forKey: delivery.connectionID) else { continue }
             replies.append((waiting, delivery.reply))
         }
-        guard routed.own == nil, let pop = blockingPops[tag] else { return RoutedReplies(replies: replies) }
+        guard routed.own == nil, let pop = blockingPops[tag], let timeout = pop.timeout else {
+            return RoutedReplies(replies: replies)
+        }
         let unblock = frontend.unblockRequest(session: pop.session, isError: false)
-        return RoutedReplies(replies: replies, wait: RoutedReplies.Wait(timeout: pop.timeout, unblock: unblock))
+        return RoutedReplies(replies: replies, wait: RoutedReplies.Wait(timeout: timeout, unblock: unblock))
     }
 
     mutating func responded(tag: UInt64, with reply: [UInt8], at now: Instant) -> String? {
@@ -177,7 +180,7 @@ struct KeyValueWorkload: SimulationWorkload {
         var session = frontend.makeSession(clientID: nextConnectionID)
         nextConnectionID += 1
         if Self.speaksRESP3(link.client) {
-            let (replies, entry) = send(KeyValueModel.wire(["HELLO", "3"]), on: &session, link)
+            let (replies, entry, _) = send(KeyValueModel.wire(["HELLO", "3"]), on: &session, link)
             if entry != nil || replies.count != 1 || replies[0].first != UInt8(ascii: "%") {
                 history.complain("HELLO 3 was answered \(replies.map { String(decoding: $0, as: UTF8.self) }), "
                     + "not one RESP3 map, or made an entry")
@@ -191,7 +194,14 @@ struct KeyValueWorkload: SimulationWorkload {
     private mutating func logged(
         _ request: KeyValueModel.Request, on session: inout KeyValueClientProtocol.Session, _ link: ClientLink
     ) -> [UInt8] {
-        let (replies, entry) = send(request.wire, on: &session, link)
+        loggedWithTimeout(request, on: &session, link).entry
+    }
+
+    /// `logged`, with the timeout of the blocking command the entry holds (nil for none, or for ever).
+    private mutating func loggedWithTimeout(
+        _ request: KeyValueModel.Request, on session: inout KeyValueClientProtocol.Session, _ link: ClientLink
+    ) -> (entry: [UInt8], timeout: Duration?) {
+        let (replies, entry, timeout) = send(request.wire, on: &session, link)
         var expected: [[UInt8]] = []
         switch request {
         case .transaction(let operations), .watchedTransaction(let operations), .discard(let operations):
@@ -205,30 +215,31 @@ struct KeyValueWorkload: SimulationWorkload {
         }
         guard let entry else {
             history.complain("the frontend made no log entry of \(request)")
-            return []
+            return ([], nil)
         }
-        return entry
+        return (entry, timeout)
     }
 
     /// Writes `bytes` to the frontend as `session`'s connection on `link` and reads every request out: the replies
-    /// it gave at once, and the log entry, if it made one (of a replicated or a blocking command).
+    /// it gave at once, and the log entry, if it made one (of a replicated or a blocking command, with its timeout).
     private mutating func send(
         _ bytes: [UInt8], on session: inout KeyValueClientProtocol.Session, _ link: ClientLink
-    ) -> (replies: [[UInt8]], entry: [UInt8]?) {
+    ) -> (replies: [[UInt8]], entry: [UInt8]?, timeout: Duration?) {
         // The frontend is asked as the node's would be while serving: a node that does not serve refuses the entry.
         let status = NodeStatus(role: .primary, nodeName: "n\(link.node)", epoch: 1)
         bytes.withUnsafeBytes { frontend.append($0, to: &session) }
-        var replies: [[UInt8]] = [], entry: [UInt8]?
+        var replies: [[UInt8]] = [], entry: [UInt8]?, timeout: Duration?
         while let request = frontend.nextRequest(from: &session, status: status, digest: { 0 }) {
             switch request {
             case .local(let reply): replies.append(reply)
             case .replicated(let bytes), .blocking(let bytes, _):
                 if entry != nil { history.complain("the frontend made two log entries of one request") }
                 entry = bytes
+                if case .blocking(_, let limit) = request { timeout = limit }
             default: history.complain("the frontend answered \(request) to a client's request")
             }
         }
-        return (replies, entry)
+        return (replies, entry, timeout)
     }
 
     // MARK: Watched transactions
