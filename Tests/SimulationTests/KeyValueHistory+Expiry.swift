@@ -35,9 +35,11 @@ extension KeyValueHistory {
         func latestDeadline(_ set: Operation, milliseconds: Int) -> UInt64 {
             guard let setAt = set.respondedAt else { return .max }
             var deadline = setAt.nanoseconds + UInt64(milliseconds) * 1_000_000 + slack
-            for expire in expires where expire.invokedAt.nanoseconds <= deadline && expire.respondedOrEnd >= set.invokedAt {
+            let expireNanoseconds = UInt64(KeyValueModel.expireSeconds) * 1_000_000_000
+            for expire in expires
+            where expire.invokedAt.nanoseconds <= deadline && expire.respondedOrEnd >= set.invokedAt {
                 guard let expiredAt = expire.respondedAt else { return .max }
-                deadline = max(deadline, expiredAt.nanoseconds + UInt64(KeyValueModel.expireSeconds) * 1_000_000_000 + slack)
+                deadline = max(deadline, expiredAt.nanoseconds + expireNanoseconds + slack)
             }
             return deadline
         }

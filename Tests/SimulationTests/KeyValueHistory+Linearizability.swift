@@ -22,11 +22,12 @@ import LogChannel
 /// - *Hashes* (HSET unique values, HGET, HGETALL): each field is a register. A read sees a value whose HSET was sent
 ///   before the read returned and not overwritten by a later HSET acknowledged before the read was sent; reads never
 ///   go back to an older value; a field is never missing once an HSET of it was acknowledged.
-/// - *Sets* (SADD unique tokens, SCARD, SISMEMBER, SMEMBERS) only grow: SADD answers 1 (its token is new), a member once seen
-///   stays, and a cardinality lies between the SADDs acknowledged before it was sent and those sent before it
-///   returned, never going back.
-/// - *Counters* (INCR and GET, or ZINCRBY and ZSCORE of one member): a value counts increments, so two INCRs never answer the same value, values never go back (an
-///   INCR sent after another returned answers more), and no value exceeds the INCRs sent before it returned.
+/// - *Sets* (SADD unique tokens, SCARD, SISMEMBER, SMEMBERS) only grow: SADD answers 1 (its token is new), a member
+///   once seen stays, and a cardinality lies between the SADDs acknowledged before it was sent and those sent before
+///   it returned, never going back.
+/// - *Counters* (INCR and GET, or ZINCRBY and ZSCORE of one member): a value counts increments, so two increments
+///   never answer the same value, values never go back (an increment sent after another returned answers more), and
+///   no value exceeds the increments sent before it returned.
 /// - *Watched keys* (WATCH, GET, MULTI, SET, EXEC): an EXEC aborts exactly when its key changed since its WATCH
 ///   (`KeyValueHistory+Watches`); a DISCARDed command never takes effect, as a rejected one.
 /// - *Expiring keys* (SET … PX, EXPIRE, GET, PTTL, EXISTS): a value is read only while it may live, and the key is

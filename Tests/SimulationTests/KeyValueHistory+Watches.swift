@@ -10,8 +10,9 @@ import LogChannel
 ///   answered and acknowledged before it was sent, is a violation;
 /// - *aborted although untouched*: an aborted EXEC, with no SET of its key (acknowledged, or of unknown outcome) that
 ///   could lie between its WATCH and itself, is a violation. This holds only because the workload keeps a watched
-///   transaction on the connection, and so on the node incarnation, that applied its WATCH: the watch is node-local
-///   (`WatchedKeys`), and a node that never applied it, or restored a checkpoint since, aborts by design. The keys
+///   transaction on the connection that applied its WATCH, which lasts while its node serves without a restart
+///   (`ClientLink`): the watch is node-local (`WatchedKeys`), and a node that never applied it, or restored a
+///   checkpoint since, aborts by design. The keys
 ///   have no TTL and are never flushed, the other changes Redis counts.
 extension KeyValueHistory {
     /// What breaks the rules above for watched key `key`, given its `operations` and `final` count when known.

@@ -56,6 +56,8 @@ struct KeyValueHistory {
     private var pending: [UInt64: Pending] = [:]
     /// Acknowledged transactions, as ranges of `operations`.
     private(set) var transactions: [Range<Int>] = []
+    /// Acknowledged DISCARDs, as ranges of `operations`: commands never executed.
+    private(set) var discards: [Range<Int>] = []
     /// Every watched EXEC sent.
     private(set) var watchedTransactions: [WatchedTransaction] = []
     /// Where each WATCH request's command is in `operations`.
@@ -116,6 +118,7 @@ struct KeyValueHistory {
             guard reply == .status("OK") else { return "the WATCH of request \(tag) was answered \(reply)" }
         case .discard:
             guard reply == .status("OK") else { return "the DISCARD of request \(tag) was answered \(reply)" }
+            discards.append(sent.commands)
             acknowledgedRequests += 1
             return nil   // the DISCARDed commands stay never executed
         case .watchedTransaction where reply == .null:
@@ -180,7 +183,8 @@ struct KeyValueHistory {
 
 extension KeyValueHistory {
     /// What `state`, held by a node going live, lacks of the acknowledged writes: an acknowledged SADD's token, an
-    /// HSET's field, an INCR's or ZINCRBY's count, a watched EXEC's count, RPUSHes' tokens beyond what the LPOPs of unknown outcome could have taken, or
+    /// HSET's field, an INCR's or ZINCRBY's count, a watched EXEC's count, RPUSHes' tokens beyond what the pops of
+    /// unknown outcome could have taken, or
     /// an acknowledged pop's token back in its list. nil if nothing.
     func missingAcknowledged(in state: KeyValueModel.State) -> String? {
         var missing: [String] = []

@@ -114,7 +114,8 @@ enum KeyValueModel {
             case .score(let key): ["ZSCORE", key, KeyValueModel.scoreMember]
             case .watch(let key): ["WATCH", key]
             case .set(let key, let value): ["SET", key, String(value)]
-            case .setExpiring(let key, let token, let milliseconds): ["SET", key, String(token), "PX", String(milliseconds)]
+            case .setExpiring(let key, let token, let milliseconds):
+                ["SET", key, String(token), "PX", String(milliseconds)]
             case .expire(let key): ["EXPIRE", key, String(KeyValueModel.expireSeconds)]
             case .timeToLive(let key): ["PTTL", key]
             case .exists(let key): ["EXISTS", key]
@@ -205,8 +206,8 @@ enum KeyValueModel {
 
         init() {}
 
-        /// Reads every key of `store` with LRANGE, HGETALL, SMEMBERS, GET and ZSCORE, on a copy (reads change nothing, but
-        /// applying keeps this independent of which commands the store answers without an entry).
+        /// Reads every key of `store` with LRANGE, HGETALL, SMEMBERS, GET and ZSCORE, on a copy (reads change nothing,
+        /// but applying keeps this independent of which commands the store answers without an entry).
         init(reading store: KeyValueStore) {
             var copy = store
             var context = ApplyContext.recording(from: SimulatedEntropy(random: SeededRandom(seed: 1)))
@@ -225,7 +226,7 @@ enum KeyValueModel {
                 sets[key] = read(["SMEMBERS", key])?.tokens.map(Set.init)
                 if sets[key] == nil { unreadable.append(key) }
             }
-            let counted = KeyValueModel.counters.map { ($0, ["GET", $0]) } + KeyValueModel.watched.map { ($0, ["GET", $0]) }
+            let counted = (KeyValueModel.counters + KeyValueModel.watched).map { ($0, ["GET", $0]) }
                 + KeyValueModel.scoreCounters.map { ($0, ["ZSCORE", $0, KeyValueModel.scoreMember]) }
             for (key, words) in counted {
                 let reply = read(words)

@@ -246,7 +246,9 @@ struct KeyValueWorkload: SimulationWorkload {
 
     /// The request of `client`'s watched transaction that is due, if one is: the GET after the WATCH, or the EXEC or
     /// DISCARD after the GET; nil while its last step is unanswered, or when there is none.
-    private mutating func nextStep(tag: UInt64, of client: Int, _ random: inout SeededRandom) -> KeyValueModel.Request? {
+    private mutating func nextStep(
+        tag: UInt64, of client: Int, _ random: inout SeededRandom
+    ) -> KeyValueModel.Request? {
         guard let conversation = conversations[client] else { return nil }
         let request: KeyValueModel.Request
         switch conversation.step {
@@ -254,7 +256,8 @@ struct KeyValueWorkload: SimulationWorkload {
         case .watched: request = .single(.get(conversation.key))
         case .read(let count):
             let writes: [KeyValueModel.Operation] = [
-                .set(conversation.key, value: count + 1), .rightPush(pick(KeyValueModel.lists, &random), token: takeToken()),
+                .set(conversation.key, value: count + 1),
+                .rightPush(pick(KeyValueModel.lists, &random), token: takeToken()),
             ]
             request = random.next() % 4 == 0 ? .discard(writes) : .watchedTransaction(writes)
         }

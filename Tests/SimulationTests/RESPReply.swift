@@ -45,7 +45,7 @@ indirect enum RESPReply: Equatable {
         case UInt8(ascii: "-"): return .error(line)
         case UInt8(ascii: ":"): return Int64(line).map { .integer($0) }
         case UInt8(ascii: "_") where isRESP3 && line.isEmpty: return .null
-        case UInt8(ascii: ",") where isRESP3: return Double(line) != nil || line == "inf" || line == "-inf" ? .double(line) : nil
+        case UInt8(ascii: ",") where isRESP3: return Double(line) != nil ? .double(line) : nil
         case UInt8(ascii: "$"):
             guard let length = Int(line) else { return nil }
             if length == -1 { return isRESP3 ? nil : .null }

@@ -36,7 +36,8 @@ extension PairSimulation {
         let tag = nextTag
         nextTag += 1
         attempted += 1
-        let link = ClientLink(client: client, node: target, incarnation: nodes[target].incarnation)
+        let link = ClientLink(
+            client: client, node: target, incarnation: nodes[target].incarnation, servingTerm: nodes[target].servingTerm)
         let command = workload.request(tag: tag, on: link, at: now, random: &random)
         tagToClient[tag] = client
         clients[client].inFlight.append((tag, target))
@@ -72,14 +73,15 @@ extension PairSimulation {
     /// The runtime of `node` ends blocked request `tag`'s wait, if it still waits there: the unblock request goes
     /// to the core as the runtime's own, at once and with no client latency.
     mutating func unblock(_ tag: UInt64, at node: Int, incarnation: Int, with bytes: [UInt8]) {
-        guard let client = tagToClient[tag], clients[client].inFlight.contains(where: { $0.tag == tag && $0.node == node }),
+        guard let client = tagToClient[tag],
+            clients[client].inFlight.contains(where: { $0.tag == tag && $0.node == node }),
             nodes[node].incarnation == incarnation, nodes[node].isUp
         else { return }
         let runtimeTag = nextTag
         nextTag += 1
         unblockTags[runtimeTag] = tag
-        queue.push(.node(node, incarnation: incarnation, .commandsArrived([ClientCommand(tag: runtimeTag, bytes: bytes)])),
-                   at: now)
+        let command = ClientCommand(tag: runtimeTag, bytes: bytes)
+        queue.push(.node(node, incarnation: incarnation, .commandsArrived([command])), at: now)
     }
 
     /// The reply to `tag` reached its client.

@@ -32,6 +32,9 @@ struct PairSimulation<Workload: SimulationWorkload> {
         /// Events that arrived while the node was paused, handed over in order when it resumes.
         var deferred: [NodeEvent] = []
         var scheduledWakeup: Instant?
+        /// How many times this incarnation stopped serving: a node that serves again has rejoined in between, maybe
+        /// from a checkpoint, and kept none of its node-local state (a client's watch), so its connections are new.
+        var servingTerm = 0
     }
 
     struct Connection {
@@ -401,6 +404,7 @@ struct PairSimulation<Workload: SimulationWorkload> {
             stateChecker.backupWentLive(epoch: status.epoch, holdingThrough: nodes[index].core.appliedSequence)
             checkNewPrimaryHoldsAcknowledged(index)
         }
+        if (from == .primary || from == .solo) && to != .primary && to != .solo { nodes[index].servingTerm += 1 }
         // As the runtime does: intake pauses are a serving primary's; a node that stops serving reads clients
         // again (and refuses them), or their commands would wait for ever.
         if to != .primary && to != .solo { resumeIntake(of: index) }

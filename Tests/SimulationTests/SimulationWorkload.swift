@@ -58,12 +58,13 @@ extension SimulationWorkload {
     static func loseSessionConnections(at index: Int, in simulation: inout PairSimulation<Self>) {}
 }
 
-/// Which connection a plain client sends on: to `node`, as long as its incarnation `incarnation` lives. A client's
-/// connection-bound state (a watch, a protocol said by HELLO) ends when its link changes.
+/// Which connection a plain client sends on: to `node`, as long as its incarnation `incarnation` lives and serves
+/// (`servingTerm`). A client's connection-bound state (a watch, a protocol said by HELLO) ends when its link changes.
 struct ClientLink: Equatable {
     var client: Int
     var node: Int
     var incarnation: Int
+    var servingTerm: Int
 }
 
 /// What one released reply answers (`SimulationWorkload.route`).
