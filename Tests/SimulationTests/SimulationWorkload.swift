@@ -20,7 +20,7 @@ protocol SimulationWorkload {
     /// What the reply released for `tag` answers: the replies it carries by tag (the asker's own among them, unless
     /// it waits) and, when the asker waits, what ends its wait.
     mutating func route(tag: UInt64, reply: [UInt8]) -> RoutedReplies
-    /// Where node `index`'s wall clock comes from: the primary reads it through `ApplyContext`.
+    /// A node's source of wall-clock time and random values, which its primary reads through `ApplyContext`.
     static func entropy(random: SeededRandom, wallClock: VirtualWallClock) -> any EntropySource
     /// The primary released the reply to `tag` at `now`; returns a complaint if the reply is not its request's.
     mutating func responded(tag: UInt64, with reply: [UInt8], at now: Instant) -> String?
