@@ -1,6 +1,10 @@
 import LogChannel
 
-/// Lists as queues (`KeyValueHistory+Linearizability`): RPUSH of unique tokens, LPOP, LRANGE and LLEN.
+/// Lists as queues (`KeyValueHistory+Linearizability`): RPUSH of unique tokens, LPOP, BLPOP, BRPOP, LRANGE and LLEN.
+///
+/// A BRPOP takes from the tail, so the rules of queue order hold for the pops from the head (LPOP, BLPOP) only; every
+/// other rule holds for every pop. A blocking pop answered null timed out: it saw the list empty when it began to wait,
+/// a read of the whole list, and its reply came no sooner than its timeout after it was sent.
 extension KeyValueHistory {
     /// A read of a whole list, in order: an LRANGE, an LPOP that found the list empty, or the final state.
     struct ListRead {
@@ -36,6 +40,24 @@ extension KeyValueHistory {
                 pops.append((token, operation))
             case (.leftPop, .null):
                 reads.append(ListRead(operation, saw: [], "found it empty"))
+            case (.blockingPop, _) where operation.poppedToken != nil:
+                let token = operation.poppedToken!
+                if case .array(let parts) = operation.reply!, parts[0] != .bulk(Array(key.utf8)) {
+                    found.append("\(operation.description) was answered \(operation.reply!), naming another key")
+                }
+                if let earlier = poppedBy[token] {
+                    found.append(
+                        "\(operation.description) popped \(token), which \(earlier.description) popped already")
+                }
+                poppedBy[token] = operation
+                pops.append((token, operation))
+            case (.blockingPop(_, _, let timeout), .null):
+                let waited = operation.respondedAt!.nanoseconds - operation.invokedAt.nanoseconds
+                if waited < UInt64(timeout) * 1_000_000 {
+                    found.append(
+                        "\(operation.description) timed out after \(waited / 1_000) µs, before its \(timeout) ms")
+                }
+                reads.append(ListRead(operation, saw: [], "timed out"))
             case (.range, .array) where operation.reply!.tokens != nil:
                 let tokens = operation.reply!.tokens!
                 reads.append(ListRead(operation, saw: tokens, "saw \(tokens)"))
@@ -50,7 +72,7 @@ extension KeyValueHistory {
                 tokens: final, invokedAt: RealTime.end, respondedAt: RealTime.end,
                 what: "the final state of \(key) holds \(final.prefix(8))…"))
         }
-        let unknownPops = operations.filter { if case .leftPop = $0.operation { $0.isUnknown } else { false } }.count
+        let unknownPops = operations.filter { $0.operation.isPop && $0.isUnknown }.count
 
         // A pop takes a token that was pushed, before the pop returned.
         for (token, pop) in pops {
@@ -85,16 +107,18 @@ extension KeyValueHistory {
                     "\(read.what): \(missing) is missing, though pushed and acknowledged before and not popped")
             }
         }
-        // LPOPs take tokens in queue order: none from behind a token that was never popped or popped later.
+        // Pops from the head take tokens in queue order: none from behind a token that was never popped or popped
+        // later.
         let earliestFinalPush = finalTokens.compactMap { pushes[$0]?.respondedAt }.min()
-        for (token, pop) in pops {
+        let headPops = pops.filter { $0.pop.operation.isPopFromHead }
+        for (token, pop) in headPops {
             guard let push = pushes[token] else { continue }
             if let earliestFinalPush, earliestFinalPush < push.invokedAt {
                 found.append(
                     "\(pop.description) popped \(token) past a token acknowledged before \(token) was pushed, "
                         + "still in the list")
             }
-            for (other, otherPop) in pops where otherPop.invokedAt > pop.respondedAt! {
+            for (other, otherPop) in headPops where otherPop.invokedAt > pop.respondedAt! {
                 if let otherPushed = pushes[other]?.respondedAt, otherPushed < push.invokedAt {
                     found.append(
                         "\(pop.description) popped \(token) before \(otherPop.description) popped \(other), "
@@ -128,7 +152,7 @@ extension KeyValueHistory {
             if vanished.count > unknownPops {
                 found.append(
                     "\(key): \(vanished.count) acknowledged pushes vanished (\(vanished.sorted().prefix(5))…), "
-                    + "more than the \(unknownPops) LPOPs whose outcome is unknown")
+                    + "more than the \(unknownPops) pops whose outcome is unknown")
             }
         }
         return found
@@ -154,5 +178,27 @@ extension KeyValueHistory.ListRead {
         self.init(
             tokens: tokens, invokedAt: operation.invokedAt, respondedAt: operation.respondedAt!,
             what: "\(operation.description) \(what)")
+    }
+}
+
+extension KeyValueHistory.Operation {
+    /// The token an acknowledged pop took: LPOP's bulk string, or the element of a blocking pop's `[key, element]`;
+    /// nil for anything else.
+    var poppedToken: UInt64? {
+        switch (operation, reply) {
+        case (.leftPop, let reply?): reply.token
+        case (.blockingPop, .array(let parts)?) where parts.count == 2: parts[1].token
+        default: nil
+        }
+    }
+}
+
+extension KeyValueModel.Operation {
+    /// Whether the command pops from a list's head (LPOP, BLPOP), where the queue's order shows.
+    var isPopFromHead: Bool {
+        switch self {
+        case .leftPop, .blockingPop(_, fromLeft: true, _): true
+        default: false
+        }
     }
 }

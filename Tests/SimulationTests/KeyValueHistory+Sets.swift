@@ -1,6 +1,7 @@
 import LogChannel
 
-/// Sets that only grow (`KeyValueHistory+Linearizability`): SADD of unique tokens, SCARD and SISMEMBER.
+/// Sets that only grow (`KeyValueHistory+Linearizability`): SADD of unique tokens, SCARD, SISMEMBER and SMEMBERS (each
+/// member it lists is seen, and its size is a cardinality).
 extension KeyValueHistory {
     /// What breaks the growing-set rules for set `key`, given its `operations` and `final` members when known.
     func setViolations(_ key: String, _ operations: [Operation], final: Set<UInt64>?) -> [String] {
@@ -24,6 +25,13 @@ extension KeyValueHistory {
                 members.append((token, operation))
             case (.isMember(_, let token), .integer(0)):
                 absentees.append((token, operation))
+            case (.members, let reply) where reply.tokens != nil:
+                let tokens = reply.tokens!
+                if Set(tokens).count != tokens.count {
+                    found.append("\(operation.description) listed a member twice: \(tokens.sorted())")
+                }
+                members += tokens.map { ($0, operation) }
+                cardinalities.append((Int64(tokens.count), operation))
             default:
                 found.append("\(operation.description) was answered \(operation.reply!), not a set's reply")
             }

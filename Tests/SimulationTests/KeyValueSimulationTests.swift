@@ -9,13 +9,14 @@ extension SimulationSeeds {
     static var durableKeyValue: [UInt64] { seeds(default: 6, variable: "LOCKSTEP_KEY_VALUE_DURABLE_SEEDS") }
 }
 
-/// The pair replicating the real key-value store, its clients sending lists, hashes, sets, counters and MULTI … EXEC
-/// transactions under the swarm's faults; every acknowledged reply is held against a sequential model of its key, and
-/// every transaction against atomicity (`KeyValueHistory+Linearizability`).
+/// The pair replicating the real key-value store, its clients sending lists, hashes, sets, counters, MULTI … EXEC
+/// transactions, watched transactions, blocking pops and expiring keys, in RESP2 and RESP3, under the swarm's faults;
+/// every acknowledged reply is held against a sequential model of its key, and every transaction against atomicity
+/// and its watch (`KeyValueHistory+Linearizability`).
 @Suite("deterministic simulation: the key-value store")
 struct KeyValueSimulationTests {
     @Test(
-        "without faults, every command type and transaction is answered, linearizably, and the backup's digest agrees")
+        "without faults, every command, transaction, watch and wait is answered in both protocols, linearizably")
     func quietPair() {
         var simulation = KeyValueSimulation(seed: 1, faults: .none)
         simulation.run(until: { $0.acknowledgedRequests >= 1_000 }, deadline: .seconds(30))
@@ -23,13 +24,31 @@ struct KeyValueSimulationTests {
         simulation.run(until: { $0.backupCaughtUp }, deadline: .seconds(5))
         simulation.checkFinalState()
         let history = simulation.workload.history
-        let answered = Set(history.operations.filter(\.isAcknowledged).map { $0.operation.arguments[0] })
+        let acknowledged = history.operations.filter(\.isAcknowledged)
+        let answered = Set(acknowledged.map { $0.operation.arguments[0] })
         let (transactions, violations) = (history.transactions.count, simulation.violations)
         #expect(answered == [
-            "RPUSH", "LPOP", "LRANGE", "LLEN", "HSET", "HGET", "HGETALL", "SADD", "SCARD", "SISMEMBER", "INCR", "GET",
+            "RPUSH", "LPOP", "BLPOP", "BRPOP", "LRANGE", "LLEN", "HSET", "HGET", "HGETALL", "SADD", "SCARD", "SISMEMBER",
+            "SMEMBERS", "INCR", "GET", "ZINCRBY", "ZSCORE", "WATCH", "SET", "EXPIRE", "PTTL", "EXISTS",
         ])
         #expect(transactions >= 100)
         #expect(violations == [])
+        // Watched EXECs both commit and abort, and DISCARDs drop their commands.
+        let watched = history.watchedTransactions.filter { $0.execRespondedAt != nil }
+        #expect(watched.contains { $0.isAborted } && watched.contains { !$0.isAborted })
+        #expect(!history.discards.isEmpty)
+        // Blocking pops both take an element and time out; expiring keys are read both live and expired.
+        let pops = acknowledged.filter { if case .blockingPop = $0.operation { true } else { false } }
+        #expect(pops.contains { $0.reply == .null } && pops.contains { $0.poppedToken != nil })
+        let expiringReads = acknowledged.filter { KeyValueModel.expiring.contains($0.operation.key) }
+        #expect(expiringReads.contains { $0.operation.arguments[0] == "GET" && $0.reply == .null })
+        #expect(expiringReads.contains { $0.operation.arguments[0] == "GET" && $0.reply?.token != nil })
+        // RESP3 clients read maps, sets, doubles and nulls.
+        let resp3Replies = acknowledged.filter { $0.protocolVersion == 3 }.compactMap(\.reply)
+        #expect(resp3Replies.contains { if case .map = $0 { true } else { false } })
+        #expect(resp3Replies.contains { if case .set = $0 { true } else { false } })
+        #expect(resp3Replies.contains { if case .double = $0 { true } else { false } })
+        #expect(resp3Replies.contains(.null))
     }
 
     @Test("the same seed gives the same trace")

@@ -36,7 +36,9 @@ extension PairSimulation {
         let tag = nextTag
         nextTag += 1
         attempted += 1
-        let command = workload.request(tag: tag, at: now, random: &random)
+        let link = ClientLink(
+            client: client, node: target, incarnation: nodes[target].incarnation, servingTerm: nodes[target].servingTerm)
+        let command = workload.request(tag: tag, on: link, at: now, random: &random)
         tagToClient[tag] = client
         clients[client].inFlight.append((tag, target))
         let at = max(now + latency(), clients[client].lastArrival[target])
@@ -54,9 +56,36 @@ extension PairSimulation {
         return client
     }
 
-    /// A reply left the primary: the client has it now.
+    /// A reply left the primary: the clients it answers have theirs now, and a blocked asker starts its timeout.
     mutating func replied(_ tag: UInt64, with reply: [UInt8]) {
         if Workload.sessionReplied(tag, with: reply, in: &self) { return }
+        unblockTags[tag] = nil   // the runtime reads no reply of its own requests; the routed ones below count
+        let routed = workload.route(tag: tag, reply: reply)
+        for (answeredTag, answer) in routed.replies { answered(answeredTag, with: answer) }
+        if let wait = routed.wait, let client = tagToClient[tag],
+            let node = clients[client].inFlight.first(where: { $0.tag == tag })?.node
+        {
+            schedule(.unblock(tag: tag, node: node, incarnation: nodes[node].incarnation, wait.unblock),
+                     after: wait.timeout)
+        }
+    }
+
+    /// The runtime of `node` ends blocked request `tag`'s wait, if it still waits there: the unblock request goes
+    /// to the core as the runtime's own, at once and with no client latency.
+    mutating func unblock(_ tag: UInt64, at node: Int, incarnation: Int, with bytes: [UInt8]) {
+        guard let client = tagToClient[tag],
+            clients[client].inFlight.contains(where: { $0.tag == tag && $0.node == node }),
+            nodes[node].incarnation == incarnation, nodes[node].isUp
+        else { return }
+        let runtimeTag = nextTag
+        nextTag += 1
+        unblockTags[runtimeTag] = tag
+        let command = ClientCommand(tag: runtimeTag, bytes: bytes)
+        queue.push(.node(node, incarnation: incarnation, .commandsArrived([command])), at: now)
+    }
+
+    /// The reply to `tag` reached its client.
+    private mutating func answered(_ tag: UInt64, with reply: [UInt8]) {
         guard let client = takeInFlight(tag) else { return }
         if let complaint = workload.responded(tag: tag, with: reply, at: now) { report(.linearizability, complaint) }
         // Each slot of the pipeline thinks as long as a lone request would: pipelining overlaps requests
@@ -68,6 +97,14 @@ extension PairSimulation {
     /// The node is not the primary and did not execute the command: try the other.
     mutating func rejected(_ tag: UInt64) {
         if Workload.sessionRejected(tag, in: &self) { return }
+        if let waiting = unblockTags.removeValue(forKey: tag) {
+            // The node no longer serves, so nothing ends the wait there: the blocked request's outcome is unknown.
+            guard let client = takeInFlight(waiting) else { return }
+            workload.lost(tag: waiting)
+            unknown += 1
+            schedule(.clientStep(client), after: .milliseconds(5))
+            return
+        }
         guard let client = takeInFlight(tag) else { return }
         workload.rejected(tag: tag)
         clients[client].target = 1 - clients[client].target

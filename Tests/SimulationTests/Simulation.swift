@@ -32,6 +32,9 @@ struct PairSimulation<Workload: SimulationWorkload> {
         /// Events that arrived while the node was paused, handed over in order when it resumes.
         var deferred: [NodeEvent] = []
         var scheduledWakeup: Instant?
+        /// How many times this incarnation stopped serving: a node that serves again has rejoined in between, maybe
+        /// from a checkpoint, and kept none of its node-local state (a client's watch), so its connections are new.
+        var servingTerm = 0
     }
 
     struct Connection {
@@ -53,6 +56,9 @@ struct PairSimulation<Workload: SimulationWorkload> {
         case holdEnded(ChannelID, end: Int)
         case livenessCheck
         case clientStep(Int)
+        /// The runtime ends the wait of blocked request `tag` on node `node`'s incarnation `incarnation` with
+        /// `unblock`, its timeout over (`Simulation+Clients`).
+        case unblock(tag: UInt64, node: Int, incarnation: Int, [UInt8])
         /// Session client `client` connects as its connection `generation` (`Simulation+SessionClients`).
         case sessionConnect(Int, generation: Int)
         /// Session client `client` sends a new request, if its window has room.
@@ -85,6 +91,10 @@ struct PairSimulation<Workload: SimulationWorkload> {
     var clients: [Client] = []
     var nextTag: UInt64 = 1
     var tagToClient: [UInt64: Int] = [:]
+    /// The runtime's own requests that end a blocked request's wait, by their tags: the blocked request's tag.
+    var unblockTags: [UInt64: UInt64] = [:]
+    /// Virtual time, for the nodes' entropy sources that read it (`SimulationWorkload.entropy`).
+    let wallClock = VirtualWallClock()
     var sessionClients: [SessionClient] = []
     var sessionTags: [UInt64: SessionTag] = [:]
     /// Each node's data directory, which outlives its crashes (with `faults.durable`).
@@ -156,7 +166,7 @@ struct PairSimulation<Workload: SimulationWorkload> {
         configuration.primaryLimits.checkpointWindowChunks = faults.checkpointWindowChunks
         if faults.slowBackup { configuration.backupLimits.replayBatchLimit = 1 }
         configuration.isDurable = faults.durable
-        let entropy = SimulatedEntropy(random: SeededRandom(seed: random.next()))
+        let entropy = Workload.entropy(random: SeededRandom(seed: random.next()), wallClock: wallClock)
         return NodeCore(
             configuration: configuration, emptyMachine: Workload.emptyMachine, entropy: entropy,
             recovered: faults.durable ? disks[index].recover(emptyMachine: Workload.emptyMachine) : nil)
@@ -171,6 +181,7 @@ struct PairSimulation<Workload: SimulationWorkload> {
             steps += 1
             precondition(steps < 5_000_000, "simulation did not settle; seed \(seed)")
             now = next.at
+            wallClock.now = now
             step(next.event)
         }
     }
@@ -227,6 +238,8 @@ struct PairSimulation<Workload: SimulationWorkload> {
             schedule(.livenessCheck, after: Self.heartbeatInterval)
         case .clientStep(let client):
             clientStep(client)
+        case .unblock(let tag, let node, let incarnation, let bytes):
+            unblock(tag, at: node, incarnation: incarnation, with: bytes)
         case .sessionConnect, .sessionSend, .sessionTimeout:
             Workload.sessionEvent(event, in: &self)
         case .fault:
@@ -391,6 +404,7 @@ struct PairSimulation<Workload: SimulationWorkload> {
             stateChecker.backupWentLive(epoch: status.epoch, holdingThrough: nodes[index].core.appliedSequence)
             checkNewPrimaryHoldsAcknowledged(index)
         }
+        if (from == .primary || from == .solo) && to != .primary && to != .solo { nodes[index].servingTerm += 1 }
         // As the runtime does: intake pauses are a serving primary's; a node that stops serving reads clients
         // again (and refuses them), or their commands would wait for ever.
         if to != .primary && to != .solo { resumeIntake(of: index) }

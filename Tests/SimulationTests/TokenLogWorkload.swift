@@ -17,7 +17,7 @@ struct TokenLogWorkload: SimulationWorkload {
     var sessionOutcomesUnknown: [UInt64] = []
     var linearizability = LinearizabilityChecker()
 
-    mutating func request(tag: UInt64, at now: Instant, random: inout SeededRandom) -> [UInt8] {
+    mutating func request(tag: UInt64, on link: ClientLink, at now: Instant, random: inout SeededRandom) -> [UInt8] {
         let key = Int(random.next() % UInt64(TokenLog.keyCount))
         let command: TokenLog.Command = random.next() % 4 == 0 ? .read(key: key) : .append(key: key, token: tag)
         if case .append = command { writtenTokens.insert(tag) }
