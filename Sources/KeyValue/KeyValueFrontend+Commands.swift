@@ -73,7 +73,60 @@ extension KeyValueFrontend {
             }
             return RESPWriter.array(names.map { RESPWriter.bulk($0) })
         }
+        if ASCII.equals(subcommand, "getkeys"), arguments.count > 2 {
+            return commandKeys(Array(arguments.dropFirst(2)), among: all)
+        }
         return unknownSubcommand(subcommand, of: "COMMAND")
+    }
+
+    /// `COMMAND GETKEYS command argument...`: the keys `command` would touch, found as Redis 7.0 finds them, with its
+    /// error texts: the legacy positions, or for the commands that say how many keys follow, that count.
+    private static func commandKeys(_ command: [[UInt8]], among all: [CommandDescription]) -> [UInt8] {
+        let name = String(decoding: ASCII.lowercased(command[0]), as: UTF8.self)
+        guard let description = all.first(where: { $0.name == name }) else {
+            return RESPWriter.error("ERR Invalid command specified")
+        }
+        let counted = keyCountPosition(name)
+        guard description.firstKey != 0 || counted != nil || name == "sort" || name == "sort_ro" else {
+            return RESPWriter.error("ERR The command has no key arguments")
+        }
+        let arity = description.arity
+        guard arity > 0 ? command.count == arity : command.count >= -arity else {
+            return RESPWriter.error("ERR Invalid number of arguments specified for command")
+        }
+        var positions: [Int] = []
+        if let (countAt, before) = counted {
+            guard let count = DecimalInteger.parse(command[countAt]), count >= 0, count <= command.count - countAt - 1
+            else { return RESPWriter.error("ERR Invalid arguments specified for command") }
+            positions = before + Array((countAt + 1)..<(countAt + 1 + Int(count)))
+        } else if name == "sort" || name == "sort_ro" {
+            positions = [1]
+            // STORE's destination, wherever it is among the options; BY and GET take a pattern, LIMIT two numbers.
+            var index = 2
+            while index < command.count {
+                let option = command[index]
+                if ASCII.equals(option, "store"), index + 1 < command.count { positions.append(index + 1) }
+                index += ASCII.equals(option, "limit") ? 3
+                    : ["by", "get", "store"].contains(where: { ASCII.equals(option, $0) }) ? 2 : 1
+            }
+        } else {
+            let last = description.lastKey < 0 ? command.count + description.lastKey : description.lastKey
+            positions = Array(stride(from: description.firstKey, through: min(last, command.count - 1), by: description.step))
+        }
+        guard !positions.isEmpty || name.hasPrefix("eval") || name.hasPrefix("fcall") else {
+            return RESPWriter.error("ERR Invalid arguments specified for command")
+        }
+        return RESPWriter.array(positions.map { RESPWriter.bulk(command[$0]) })
+    }
+
+    /// For a command that says how many keys follow: where that count is, and the keys before it.
+    private static func keyCountPosition(_ name: String) -> (countAt: Int, before: [Int])? {
+        switch name {
+        case "zunion", "zinter", "zdiff", "zintercard", "sintercard", "lmpop", "zmpop": (1, [])
+        case "zunionstore", "zinterstore", "zdiffstore": (2, [1])
+        case "blmpop", "bzmpop", "eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro": (2, [])
+        default: nil
+        }
     }
 
     /// Redis 7.0's ten fields: name, arity, flags, first key, last key, step, ACL categories, tips, key
@@ -103,12 +156,14 @@ extension KeyValueFrontend {
         switch command {
         case .keys, .scan, .dbsize, .randomkey, .flushall, .flushdb, .select, .time, .swapdb: (0, 0, 0)
         case .del, .unlink, .exists, .mget, .touch: (1, -1, 1)
+        case .sinter, .sunion, .sdiff, .sinterstore, .sunionstore, .sdiffstore: (1, -1, 1)
+        case .smove, .lmove, .rpoplpush: (1, 2, 1)
         case .object: (2, 2, 1)
         case .bitop: (2, -1, 1)
         case .rename, .renamenx, .copy: (1, 2, 1)
         case .mset, .msetnx: (1, -1, 2)
         // The number of keys is an argument (movable keys): Redis's legacy positions say none.
-        case .zunion, .zinter, .zdiff, .zintercard, .zmpop, .blmpop, .bzmpop: (0, 0, 0)
+        case .zunion, .zinter, .zdiff, .zintercard, .sintercard, .lmpop, .zmpop, .blmpop, .bzmpop: (0, 0, 0)
         case .blpop, .brpop, .bzpopmin, .bzpopmax: (1, -2, 1)
         case .brpoplpush, .blmove: (1, 2, 1)
         case .zrangestore: (1, 2, 1)

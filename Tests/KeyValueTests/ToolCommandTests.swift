@@ -142,6 +142,31 @@ struct ToolCommandTests {
         #expect(node.send(1, "COMMAND", "BOGUS").hasPrefix("-ERR unknown subcommand 'BOGUS'"))
     }
 
+    @Test("COMMAND GETKEYS finds keys by position, by a key count, and SORT's STORE, with Redis's errors")
+    func commandGetKeys() {
+        var node = ConnectedStore()
+        func keys(_ arguments: String...) -> [String] {
+            (Self.decoded(node.send(1, arguments: ["COMMAND", "GETKEYS"] + arguments))?.elements ?? []).compactMap {
+                if case .bulk(let key) = $0 { key } else { nil }
+            }
+        }
+        #expect(keys("GET", "a") == ["a"])
+        #expect(keys("MSET", "a", "1", "b", "2") == ["a", "b"])
+        #expect(keys("SINTERSTORE", "d", "a", "b") == ["d", "a", "b"])
+        #expect(keys("LMOVE", "a", "b", "LEFT", "RIGHT") == ["a", "b"])
+        #expect(keys("BLPOP", "a", "b", "0") == ["a", "b"])
+        #expect(keys("ZUNIONSTORE", "d", "2", "a", "b", "WEIGHTS", "1", "2") == ["d", "a", "b"])
+        #expect(keys("BLMPOP", "0", "2", "a", "b", "LEFT") == ["a", "b"])
+        #expect(keys("SORT", "a", "LIMIT", "0", "1", "BY", "w_*", "GET", "#", "STORE", "d") == ["a", "d"])
+        #expect(keys("EVAL", "return 1", "0").isEmpty)
+        #expect(node.send(1, "COMMAND", "GETKEYS", "NOSUCH", "a") == RESP.error("ERR Invalid command specified"))
+        #expect(node.send(1, "COMMAND", "GETKEYS", "PING") == RESP.error("ERR The command has no key arguments"))
+        #expect(node.send(1, "COMMAND", "GETKEYS", "GET", "a", "b")
+            == RESP.error("ERR Invalid number of arguments specified for command"))
+        #expect(node.send(1, "COMMAND", "GETKEYS", "ZUNION", "3", "a", "b")
+            == RESP.error("ERR Invalid arguments specified for command"))
+    }
+
     @Test("CLIENT LIST lists every connection with its address; filters by TYPE and ID")
     func clientList() {
         var node = ConnectedStore()
