@@ -29,7 +29,7 @@ extension KeyValueStore {
 
     /// What the slow log shows for `command`: its arguments; `exec`, `watch` or `unwatch` for a transaction entry,
     /// whose commands are noted each on its own.
-    private static func slowLogArguments(_ command: [UInt8]) -> [[UInt8]] {
+    private static func slowLogArguments(_ command: [UInt8]) -> [ArraySlice<UInt8>] {
         guard let arguments = try? CommandArguments(decoding: command) else { return [] }  // malformed: nothing to show
         if !arguments.isEmpty, let name = CommandName(arguments.bytes(at: 0)), DatabaseEntry.isEntry(name),
             let entry = DatabaseEntry(arguments)
@@ -49,17 +49,17 @@ extension KeyValueStore {
         if !arguments.isEmpty, let name = CommandName(arguments.bytes(at: 0)), BlockingEntry.isBlock(name),
             let (_, command) = BlockingEntry.blocked(arguments)
         {
-            return command
+            return command.map { $0[...] }
         }
         if !arguments.isEmpty,
             let kind = CommandName(arguments.bytes(at: 0)).flatMap(TransactionEntry.Kind.init(name:))
         {
             switch kind {
-            case .exec: return [Array("exec".utf8)]
-            case .watch: return [Array("watch".utf8)] + arguments.dropFirst(2)
-            case .unwatch: return [Array("unwatch".utf8)]
+            case .exec: return [Array("exec".utf8)[...]]
+            case .watch: return [Array("watch".utf8)[...]] + arguments.indices.dropFirst(2).map { arguments.bytes(at: $0) }
+            case .unwatch: return [Array("unwatch".utf8)[...]]
             }
         }
-        return Array(arguments)
+        return arguments.indices.map { arguments.bytes(at: $0) }
     }
 }

@@ -70,10 +70,12 @@ public final class SlowLog: Sendable {
     }
 
     /// Notes a command that `isSlow` judged slow, trimming its arguments as Redis does.
-    func note(_ arguments: [[UInt8]], nanoseconds: UInt64) {
+    ///
+    /// The arguments come as slices of the command, so a large one is never copied whole only to be cut.
+    func note(_ arguments: [ArraySlice<UInt8>], nanoseconds: UInt64) {
         var kept = arguments.prefix(arguments.count > Self.argumentsLimit ? Self.argumentsLimit - 1 : Self.argumentsLimit)
             .map { argument -> [UInt8] in
-                guard argument.count > Self.argumentBytesLimit else { return argument }
+                guard argument.count > Self.argumentBytesLimit else { return Array(argument) }
                 return Array(argument.prefix(Self.argumentBytesLimit))
                     + Array("... (\(argument.count - Self.argumentBytesLimit) more bytes)".utf8)
             }
