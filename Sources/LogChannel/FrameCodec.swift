@@ -259,8 +259,9 @@ extension Frame {
     /// `payloadByteCount` bytes: one frame, or for a payload over `Frame.entryPartBytes` the parts and last frame
     /// that `FrameDecoder` joins again.
     ///
-    /// The payload is written straight into `bytes` when it fits one frame; a larger one is first built apart and
-    /// then cut, a copy that only requests over a megabyte pay.
+    /// The payload is written straight into `bytes` either way. A large one is written where its first piece
+    /// belongs, then each piece moves into its own frame, the last first: every piece moves towards the end, by 28
+    /// bytes per frame before it, so none is overwritten before it has moved, and no copy of the whole is made.
     static func encodeEntry(
         epoch: UInt64, sequence: UInt64, payloadByteCount: Int, into bytes: inout [UInt8],
         writePayload: (inout [UInt8]) -> Void
@@ -270,24 +271,47 @@ extension Frame {
                 writeBody: writePayload)
             return
         }
-        var payload: [UInt8] = []
-        payload.reserveCapacity(payloadByteCount)
-        writePayload(&payload)
-        precondition(payload.count == payloadByteCount, "entry payload length miscounted")
+        let start = bytes.count
         let total = entryWireBytes(payloadByteCount: payloadByteCount)
-        if bytes.capacity - bytes.count < total { bytes.reserveCapacity(bytes.count + total) }
-        var start = 0
-        while payloadByteCount - start > Frame.entryPartBytes {
-            let piece = payload[start..<(start + Frame.entryPartBytes)]
-            encode(kind: .entryPart, epoch: epoch, headerSequence: sequence, bodyLength: piece.count, into: &bytes) {
-                $0.append(contentsOf: piece)
+        if bytes.capacity - start < total { bytes.reserveCapacity(start + total) }
+        bytes.append(contentsOf: repeatElement(0, count: FrameCodec.headerBytes))
+        writePayload(&bytes)
+        precondition(bytes.count == start + FrameCodec.headerBytes + payloadByteCount, "entry payload length miscounted")
+        bytes.append(contentsOf: repeatElement(0, count: start + total - bytes.count))
+        let part = Frame.entryPartBytes
+        let frames = (payloadByteCount + part - 1) / part
+        bytes.withUnsafeMutableBytes { raw in
+            let base = raw.baseAddress!
+            for index in stride(from: frames - 1, through: 0, by: -1) {
+                let length = min(part, payloadByteCount - index * part)
+                let frameStart = start + index * (part + FrameCodec.overheadBytes)
+                let bodyStart = frameStart + FrameCodec.headerBytes
+                (base + bodyStart).copyMemory(from: base + start + FrameCodec.headerBytes + index * part, byteCount: length)
+                let header = Self.header(
+                    kind: index == frames - 1 ? .entry : .entryPart, epoch: epoch, headerSequence: sequence,
+                    bodyLength: length)
+                withUnsafeBytes(of: header) { (base + frameStart).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[frameStart..<(bodyStart + length)]))
+                raw.storeBytes(of: crc.littleEndian, toByteOffset: bodyStart + length, as: UInt32.self)
             }
-            start += Frame.entryPartBytes
         }
-        let last = payload[start...]
-        encode(kind: .entry, epoch: epoch, headerSequence: sequence, bodyLength: last.count, into: &bytes) {
-            $0.append(contentsOf: last)
+    }
+
+    /// A frame header, assembled in three words on the stack so that it is stored in one copy.
+    private static func header(
+        kind: FrameKind, epoch: UInt64, headerSequence: UInt64, bodyLength: Int
+    ) -> (UInt64, UInt64, UInt64) {
+        var header: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &header) { raw in
+            raw.storeBytes(of: FrameCodec.magic.littleEndian, toByteOffset: FrameCodec.magicOffset, as: UInt16.self)
+            raw[FrameCodec.versionOffset] = FrameCodec.version
+            raw[FrameCodec.kindOffset] = kind.rawValue
+            raw.storeBytes(
+                of: UInt32(bodyLength).littleEndian, toByteOffset: FrameCodec.bodyLengthOffset, as: UInt32.self)
+            raw.storeBytes(of: epoch.littleEndian, toByteOffset: FrameCodec.epochOffset, as: UInt64.self)
+            raw.storeBytes(of: headerSequence.littleEndian, toByteOffset: FrameCodec.sequenceOffset, as: UInt64.self)
         }
+        return header
     }
 
     /// The wire bytes of an entry with a `payloadByteCount`-byte payload, parts included.
@@ -311,18 +335,8 @@ extension Frame {
             bytes.reserveCapacity(Swift.max(start + frameLength, bytes.capacity * 2))
         }
 
-        // The header is assembled in three words on the stack and appended in one copy.
-        var header: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        withUnsafeMutableBytes(of: &header) { raw in
-            raw.storeBytes(of: FrameCodec.magic.littleEndian, toByteOffset: FrameCodec.magicOffset, as: UInt16.self)
-            raw[FrameCodec.versionOffset] = FrameCodec.version
-            raw[FrameCodec.kindOffset] = kind.rawValue
-            raw.storeBytes(
-                of: UInt32(bodyLength).littleEndian, toByteOffset: FrameCodec.bodyLengthOffset, as: UInt32.self)
-            raw.storeBytes(of: epoch.littleEndian, toByteOffset: FrameCodec.epochOffset, as: UInt64.self)
-            raw.storeBytes(of: headerSequence.littleEndian, toByteOffset: FrameCodec.sequenceOffset, as: UInt64.self)
-        }
-        withUnsafeBytes(of: &header) { bytes.append(contentsOf: $0) }
+        let header = Self.header(kind: kind, epoch: epoch, headerSequence: headerSequence, bodyLength: bodyLength)
+        withUnsafeBytes(of: header) { bytes.append(contentsOf: $0) }
         writeBody(&bytes)
 
         // Checked here and again by the decoder, so an encoder bug cannot reach the wire as a "corrupt" frame.
