@@ -195,7 +195,7 @@ public struct NodeCore<Machine: StateMachine> {
     /// A backup repeats its latest ack as its core words it (`BackupCore.heartbeat`), so an idle backup keeps
     /// confirming what it holds; anyone else says how far its log goes.
     public var heartbeat: Frame {
-        if case .backup = role, let backupCore { return backupCore.heartbeat }
+        if case .backup = role, backupCore != nil, let heartbeat = backupCore?.heartbeat { return heartbeat }
         if status.role == .backup {
             return .ack(epoch: status.epoch, received: status.logSequence, applied: status.appliedSequence)
         }
@@ -204,7 +204,8 @@ public struct NodeCore<Machine: StateMachine> {
 
     /// The state machine this node holds, if any (for digests and tests).
     public var machine: Machine? {
-        if let backupCore { return backupCore.phase == .awaitingCheckpoint ? nil : backupCore.machine }
+        // Optional chaining reads the one field in place; `if let backupCore` would copy the whole backup core.
+        if backupCore != nil { return backupCore?.phase == .awaitingCheckpoint ? nil : backupCore?.machine }
         return primaryCore?.machine
     }
 

@@ -186,16 +186,21 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         // The parts reach the core through the driver. These closures are made here, where the client protocol is
         // known, so what they call runs specialised for it; each is made once, and none keeps the driver alive.
         channels.report = { [unowned self] event in drive(event) }
-        channels.heartbeat = { [unowned self] in core.heartbeat }
-        publisher.coreStatus = { [unowned self] in core.status }
-        clients.digest = { [unowned self] in core.machine?.digest() }
+        channels.heartbeat = { [unowned self] in inPlace { $0.heartbeat } }
+        publisher.coreStatus = { [unowned self] in inPlace { $0.status } }
+        clients.digest = { [unowned self] in inPlace { $0.machine?.digest() } }
         publisher.openClientConnections = { [unowned clients] in clients.connectionCount }
-        publisher.machineStatistics = { [unowned self] in core.machine?.statistics ?? [:] }
+        publisher.machineStatistics = { [unowned self] in inPlace { $0.machine?.statistics ?? [:] } }
         clients.noticedStatus = core.status
         channels.exitDrain = exitDrain
         clients.exitDrain = exitDrain
         loop.addRoundEndHook { [weak self] in self?.roundEnded() }
     }
+
+    /// Runs `body` on the core where it lies. Reading a field through the stored property from a closure copies the
+    /// whole core first (every log and buffer it holds, retained and released), once per round for the routing
+    /// status; an inout access does not.
+    private func inPlace<R>(_ body: (inout NodeCore<P.Machine>) -> R) -> R { body(&core) }
 
     /// Loads what the data directory at `path` holds (before the loop runs: it takes time in proportion to the
     /// snapshot and the log after it) and makes the worker that continues it.
