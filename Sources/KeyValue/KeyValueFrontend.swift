@@ -164,8 +164,9 @@ public enum KeyValueFrontend {
         case .punsubscribe: return .subscription(.punsubscribe(Array(arguments.dropFirst())))
         case .reset: return .reset
         case .wait: reply = waitCommand(arguments, status: status)
-        case .eval, .evalsha, .fcall, .evalReadOnly, .evalshaReadOnly, .fcallReadOnly, .script, .function:
-            reply = scriptingRefusal(command)
+        case .eval, .evalsha, .fcall, .evalReadOnly, .evalshaReadOnly, .fcallReadOnly: reply = scriptingRefusal(command)
+        case .script, .function:
+            reply = scriptingCommand(arguments, command: command, protocolVersion: connection.protocolVersion)
         case .multi, .exec, .discard, .watch, .unwatch: return transactionRequest(command, arguments)
         case .session: return sessionCommand(CommandArguments(encoding: arguments), status: status)
         case .publish: return publishCommand(arguments, status: status)

@@ -45,7 +45,8 @@ struct UnreplicatedCommandTests {
             (["EVAL", "return 1", "0"], "EVAL"), (["evalsha", "abc", "0"], "EVALSHA"),
             (["EVAL_RO", "return 1", "0"], "EVAL_RO"), (["EVALSHA_RO", "abc", "0"], "EVALSHA_RO"),
             (["FCALL", "f", "0"], "FCALL"), (["FCALL_RO", "f", "0"], "FCALL_RO"),
-            (["SCRIPT", "LOAD", "return 1"], "SCRIPT"), (["FUNCTION", "FLUSH"], "FUNCTION"),
+            (["SCRIPT", "LOAD", "return 1"], "SCRIPT"), (["FUNCTION", "LOAD", "#!lua name=l"], "FUNCTION"),
+            (["FUNCTION", "DELETE", "l"], "FUNCTION"), (["FUNCTION", "DUMP"], "FUNCTION"),
         ]
         for (arguments, name) in requests {
             for status in [Self.protected, Self.backup] {
@@ -55,5 +56,35 @@ struct UnreplicatedCommandTests {
         }
         #expect(Self.local(["EVAL", "return 1"], Self.protected)
             == "-ERR wrong number of arguments for 'eval' command\r\n")
+    }
+
+    @Test("FUNCTION FLUSH, LIST, STATS, KILL and SCRIPT FLUSH, EXISTS, KILL answer as Redis does with nothing loaded")
+    func emptyLibraryIsAnswered() {
+        for status in [Self.protected, Self.backup] {
+            #expect(Self.local(["FUNCTION", "FLUSH"], status) == "+OK\r\n")
+            #expect(Self.local(["function", "flush", "async"], status) == "+OK\r\n")
+            #expect(Self.local(["SCRIPT", "FLUSH", "SYNC"], status) == "+OK\r\n")
+            #expect(Self.local(["FUNCTION", "LIST"], status) == "*0\r\n")
+            #expect(Self.local(["FUNCTION", "LIST", "WITHCODE", "LIBRARYNAME", "l*"], status) == "*0\r\n")
+            #expect(Self.local(["SCRIPT", "EXISTS", "abc", "def"], status) == "*2\r\n:0\r\n:0\r\n")
+            #expect(Self.local(["FUNCTION", "KILL"], status) == "-NOTBUSY No scripts in execution right now.\r\n")
+            #expect(Self.local(["SCRIPT", "KILL"], status) == "-NOTBUSY No scripts in execution right now.\r\n")
+            #expect(Self.local(["FUNCTION", "STATS"], status)
+                == "*4\r\n$14\r\nrunning_script\r\n$-1\r\n$7\r\nengines\r\n*0\r\n")
+        }
+        #expect(Self.local(["FUNCTION", "FLUSH", "later"], Self.protected)
+            == "-ERR FUNCTION FLUSH only supports SYNC|ASYNC option\r\n")
+        #expect(Self.local(["SCRIPT", "FLUSH", "later"], Self.protected)
+            == "-ERR SCRIPT FLUSH only support SYNC|ASYNC option\r\n")
+        #expect(Self.local(["FUNCTION", "LIST", "LIBRARYNAME"], Self.protected)
+            == "-ERR library name argument was not given\r\n")
+        #expect(Self.local(["FUNCTION", "LIST", "VERBOSE"], Self.protected) == "-ERR Unknown argument VERBOSE\r\n")
+
+        var connection = ClientConnection(id: 1)
+        connection.protocolVersion = 3
+        let stats = KeyValueFrontend.route(
+            CommandArguments(encoding: [bytes("FUNCTION"), bytes("STATS")]), status: Self.protected, digest: { 0 },
+            connection: &connection, service: SentinelService())
+        #expect(stats == .local(reply: bytes("%2\r\n$14\r\nrunning_script\r\n_\r\n$7\r\nengines\r\n%0\r\n")))
     }
 }
