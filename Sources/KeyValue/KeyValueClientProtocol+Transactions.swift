@@ -210,7 +210,7 @@ extension KeyValueClientProtocol {
                 status: status)
         case .configuration(let arguments):
             return session.connection.shaped(
-                KeyValueFrontend.configCommand(arguments, status: status, slowLog: slowLog), for: arguments)
+                KeyValueFrontend.configCommand(arguments, status: status, targets: configTargets), for: arguments)
         case .slowLog(let arguments):
             return session.connection.shaped(KeyValueFrontend.slowLogCommand(arguments, slowLog: slowLog), for: arguments)
         case .connections(let arguments):

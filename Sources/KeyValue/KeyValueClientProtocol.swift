@@ -42,6 +42,8 @@ public struct KeyValueClientProtocol: ClientProtocol {
     public let service: SentinelService
     /// This node's slow log, which its store notes into (give the store the same one) and SLOWLOG and CONFIG read.
     public let slowLog: SlowLog
+    /// Redis's encoding thresholds as CONFIG SET left them on this node (they tune nothing here).
+    public let encodingSettings = EncodingSettings()
     /// What every connection asks, for MONITOR.
     public let monitorFeed = MonitorFeed()
     /// The session bounds this node puts into the `SESSION OPEN` entries it appends (`--session-window`,
@@ -70,6 +72,11 @@ public struct KeyValueClientProtocol: ClientProtocol {
         self.requiredPassword = requiredPassword
         self.service = service
         self.slowLog = slowLog
+    }
+
+    /// What CONFIG SET changes on this node.
+    var configTargets: KeyValueFrontend.ConfigTargets {
+        KeyValueFrontend.ConfigTargets(slowLog: slowLog, encodings: encodingSettings)
     }
 
     /// The largest `KeyValueCommand` encoding the limits allow: the arguments' bytes (multi-bulk requests count
@@ -225,7 +232,7 @@ public struct KeyValueClientProtocol: ClientProtocol {
         case .transaction(let request):
             return answer(request, session: &session, status: status, digest: digest)
         case .configuration(let arguments):
-            let reply = KeyValueFrontend.configCommand(arguments, status: status, slowLog: slowLog)
+            let reply = KeyValueFrontend.configCommand(arguments, status: status, targets: configTargets)
             return .local(reply: session.connection.shaped(reply, for: arguments))
         case .slowLog(let arguments):
             let reply = KeyValueFrontend.slowLogCommand(arguments, slowLog: slowLog)

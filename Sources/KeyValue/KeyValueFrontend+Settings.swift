@@ -2,17 +2,24 @@ import Replication
 
 /// CONFIG and SLOWLOG: this node's settings and slow log, shared by its connections, in Redis 7.0's words.
 ///
-/// A setting either belongs to this node's client side and changes at run time (the slow log's two), or is fixed by
-/// Lockstep's command line (persistence, memory, the port): CONFIG SET accepts a fixed setting's current value, so a
-/// tool that turns off what is already off goes on, and refuses another with Redis's error for an immutable setting.
+/// A setting either belongs to this node's client side and changes at run time (the slow log's two, Redis's encoding
+/// thresholds), or is fixed by Lockstep's command line (persistence, memory, the port): CONFIG SET accepts a fixed
+/// setting's current value, so a tool that turns off what is already off goes on, and refuses another with Redis's
+/// error for an immutable setting.
 extension KeyValueFrontend {
+    /// What CONFIG SET changes on this node.
+    struct ConfigTargets: Sendable {
+        var slowLog: SlowLog
+        var encodings: EncodingSettings
+    }
+
     /// One setting CONFIG GET lists and CONFIG SET knows.
     struct Setting: Sendable {
         var name: String
-        /// The current value, from the node's status and slow log.
-        var value: @Sendable (NodeStatus, SlowLog) -> String
-        /// Applies a value to the slow log; nil for a fixed setting. Returns Redis's reason when the value is invalid.
-        var set: (@Sendable (String, SlowLog) -> String?)?
+        /// The current value, from the node's status and its settings.
+        var value: @Sendable (NodeStatus, ConfigTargets) -> String
+        /// Applies a value; nil for a fixed setting. Returns Redis's reason when the value is invalid.
+        var set: (@Sendable (String, ConfigTargets) -> String?)?
     }
 
     /// Every setting, in the order CONFIG GET lists them.
@@ -22,31 +29,39 @@ extension KeyValueFrontend {
         Setting(name: "maxmemory-policy", value: { _, _ in "noeviction" }, set: nil),
         Setting(name: "port", value: { status, _ in String(hostAndPort(status.clientAddress).port) }, set: nil),
         Setting(
-            name: "slowlog-log-slower-than", value: { _, log in String(log.thresholdMicroseconds) },
-            set: { text, log in
+            name: "slowlog-log-slower-than", value: { _, targets in String(targets.slowLog.thresholdMicroseconds) },
+            set: { text, targets in
                 guard let value = DecimalInteger.parse(Array(text.utf8)) else {
                     return "argument couldn't be parsed into an integer"
                 }
                 guard value >= -1 else { return "argument must be between -1 and \(Int64.max) inclusive" }
-                log.thresholdMicroseconds = value
+                targets.slowLog.thresholdMicroseconds = value
                 return nil
             }),
         Setting(
-            name: "slowlog-max-len", value: { _, log in String(log.lengthLimit) },
-            set: { text, log in
+            name: "slowlog-max-len", value: { _, targets in String(targets.slowLog.lengthLimit) },
+            set: { text, targets in
                 guard let value = DecimalInteger.parse(Array(text.utf8)) else {
                     return "argument couldn't be parsed into an integer"
                 }
                 guard value >= 0, value <= SlowLog.entriesLimit else {
                     return "argument must be between 0 and \(SlowLog.entriesLimit) inclusive"
                 }
-                log.lengthLimit = Int(value)
+                targets.slowLog.lengthLimit = Int(value)
                 return nil
             }),
-    ]
+    ] + EncodingSettings.thresholds.indices.flatMap { index in
+        // Under its older name too, as Redis 7.0 answers to both.
+        let threshold = EncodingSettings.thresholds[index]
+        return ([threshold.name] + (threshold.alias.map { [$0] } ?? [])).map { name in
+            Setting(
+                name: name, value: { _, targets in String(targets.encodings.value(at: index)) },
+                set: { text, targets in targets.encodings.set(text, at: index) })
+        }
+    }
 
     /// `CONFIG GET pattern...`, `CONFIG SET name value...`, `CONFIG RESETSTAT`, `CONFIG REWRITE`.
-    static func configCommand(_ arguments: [[UInt8]], status: NodeStatus, slowLog: SlowLog) -> [UInt8] {
+    static func configCommand(_ arguments: [[UInt8]], status: NodeStatus, targets: ConfigTargets) -> [UInt8] {
         let subcommand = arguments[1]
         if ASCII.equals(subcommand, "get") {
             guard arguments.count > 2 else { return Replies.wrongArity("config|get") }
@@ -54,13 +69,13 @@ extension KeyValueFrontend {
             var pairs: [[UInt8]] = []
             for setting in settings where patterns.contains(where: { $0.matches(Array(setting.name.utf8)) }) {
                 pairs.append(RESPWriter.bulk(setting.name))
-                pairs.append(RESPWriter.bulk(setting.value(status, slowLog)))
+                pairs.append(RESPWriter.bulk(setting.value(status, targets)))
             }
             return RESPWriter.array(pairs)
         }
         if ASCII.equals(subcommand, "set") {
             guard arguments.count >= 4 else { return Replies.wrongArity("config|set") }
-            return configSet(Array(arguments.dropFirst(2)), status: status, slowLog: slowLog)
+            return configSet(Array(arguments.dropFirst(2)), status: status, targets: targets)
         }
         if ASCII.equals(subcommand, "resetstat") { return Replies.ok }
         if ASCII.equals(subcommand, "rewrite") {
@@ -71,7 +86,7 @@ extension KeyValueFrontend {
 
     /// CONFIG SET's pairs, all or nothing, with Redis's errors in its order: an unknown name first, then a fixed
     /// setting given another value or a name given twice, then a value that does not parse.
-    private static func configSet(_ pairs: [[UInt8]], status: NodeStatus, slowLog: SlowLog) -> [UInt8] {
+    private static func configSet(_ pairs: [[UInt8]], status: NodeStatus, targets: ConfigTargets) -> [UInt8] {
         guard pairs.count % 2 == 0 else { return Replies.syntaxError }
         var chosen: [(setting: Setting, value: String)] = []
         var refusal: [UInt8]?
@@ -90,18 +105,18 @@ extension KeyValueFrontend {
             guard refusal == nil else { continue }
             if chosen.contains(where: { $0.setting.name == name }) {
                 refusal = failed(name, "duplicate parameter")
-            } else if setting.set == nil, value != setting.value(status, slowLog) {
+            } else if setting.set == nil, value != setting.value(status, targets) {
                 refusal = failed(name, "can't set immutable config")
             }
             chosen.append((setting, value))
         }
         if let refusal { return refusal }
-        // Checked on a scratch log first, so that a bad value leaves every setting as it was.
-        let scratch = SlowLog()
+        // Checked on scratch settings first, so that a bad value leaves every setting as it was.
+        let scratch = ConfigTargets(slowLog: SlowLog(), encodings: EncodingSettings())
         for (setting, value) in chosen {
             if let set = setting.set, let reason = set(value, scratch) { return failed(setting.name, reason) }
         }
-        for (setting, value) in chosen { _ = setting.set?(value, slowLog) }
+        for (setting, value) in chosen { _ = setting.set?(value, targets) }
         return Replies.ok
     }
 

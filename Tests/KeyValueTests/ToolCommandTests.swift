@@ -15,7 +15,8 @@ struct ToolCommandTests {
             RESP.bulk("slowlog-log-slower-than"), RESP.bulk("10000"), RESP.bulk("slowlog-max-len"), RESP.bulk("128")))
         let both = Self.decoded(node.send(1, "CONFIG", "GET", "SAVE", "s*", "maxmemory*"))?.elements ?? []
         #expect(both.map(\.description).filter { $0 == "\"save\"" }.count == 1)
-        #expect(both.count == 2 * 5, "save, slowlog-log-slower-than, slowlog-max-len, maxmemory, maxmemory-policy")
+        #expect(both.count == 2 * 6,
+                "save, slowlog-log-slower-than, slowlog-max-len, set-max-intset-entries, maxmemory, maxmemory-policy")
         #expect(node.send(1, "CONFIG", "GET", "port") == RESP.array(RESP.bulk("port"), RESP.bulk("7000")))
         #expect(node.send(1, "CONFIG", "GET", "nothing*") == "*0\r\n")
         #expect(node.send(1, "CONFIG", "GET") == RESP.error("ERR wrong number of arguments for 'config|get' command"))
@@ -51,6 +52,37 @@ struct ToolCommandTests {
         #expect(node.send(1, "CONFIG", "SET", "maxmemory", "1mb") == RESP.error(
             "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - can't set immutable config"))
         #expect(node.send(1, "CONFIG", "REWRITE") == RESP.error("ERR The server is running without a config file"))
+    }
+
+    @Test("CONFIG SET keeps Redis's encoding thresholds under both names, checked as Redis checks them")
+    func encodingThresholds() {
+        var node = ConnectedStore()
+        #expect(node.send(1, "CONFIG", "GET", "hash-max-listpack-entries") == RESP.array(
+            RESP.bulk("hash-max-listpack-entries"), RESP.bulk("512")))
+        #expect(node.send(1, "CONFIG", "SET", "hash-max-ziplist-entries", "16", "list-max-ziplist-size", "-3") == RESP.ok)
+        #expect(node.send(1, "CONFIG", "GET", "hash-max-listpack-entries") == RESP.array(
+            RESP.bulk("hash-max-listpack-entries"), RESP.bulk("16")), "the older name sets the same threshold")
+        #expect(node.send(1, "CONFIG", "GET", "list-max-*") == RESP.array(
+            RESP.bulk("list-max-listpack-size"), RESP.bulk("-3"), RESP.bulk("list-max-ziplist-size"), RESP.bulk("-3")))
+        #expect(node.send(1, "CONFIG", "SET", "zset-max-ziplist-value", "1kb") == RESP.ok)
+        #expect(node.send(1, "CONFIG", "GET", "zset-max-listpack-value") == RESP.array(
+            RESP.bulk("zset-max-listpack-value"), RESP.bulk("1024")))
+        #expect(node.send(1, "CONFIG", "SET", "set-max-intset-entries", "-1") == RESP.error(
+            "ERR CONFIG SET failed (possibly related to argument 'set-max-intset-entries') - argument must be between 0"
+                + " and 9223372036854775807 inclusive"))
+        #expect(node.send(1, "CONFIG", "SET", "list-compress-depth", "deep") == RESP.error(
+            "ERR CONFIG SET failed (possibly related to argument 'list-compress-depth') - argument couldn't be parsed"
+                + " into an integer"))
+        #expect(node.send(1, "CONFIG", "SET", "hash-max-listpack-value", "12xb") == RESP.error(
+            "ERR CONFIG SET failed (possibly related to argument 'hash-max-listpack-value') - argument must be a memory"
+                + " value"))
+        #expect(node.send(1, "CONFIG", "SET", "hash-max-listpack-entries", "1", "slowlog-max-len", "x").hasPrefix("-ERR"))
+        #expect(node.send(1, "CONFIG", "GET", "hash-max-listpack-entries") == RESP.array(
+            RESP.bulk("hash-max-listpack-entries"), RESP.bulk("16")), "a bad value anywhere leaves every setting as it was")
+        // They tune Redis's layouts only: OBJECT ENCODING keeps answering by Redis's defaults.
+        node.send(1, "HSET", "h", "f", "v")
+        node.send(1, "CONFIG", "SET", "hash-max-listpack-entries", "0")
+        #expect(node.send(1, "OBJECT", "ENCODING", "h") == RESP.bulk("listpack"))
     }
 
     @Test("SLOWLOG notes the commands slower than the threshold, newest first, and GET, LEN and RESET work")
