@@ -64,6 +64,8 @@ indirect enum RESP3Shape: Equatable, Sendable {
         let subcommand = arguments.count > 1 ? arguments.bytes(at: 1) : []
         switch command {
         case .info: return .verbatim
+        // Each key's flags are a set, as Redis's `addReplyCommandFlags` writes them.
+        case .command where ASCII.equals(subcommand, "getkeysandflags"): return .array(.elements([.plain, .set]))
         case .config: return ASCII.equals(subcommand, "get") ? .map : .plain
         case .client: return ASCII.equals(subcommand, "info") || ASCII.equals(subcommand, "list") ? .verbatim : .plain
         case .subscribe, .psubscribe, .unsubscribe, .punsubscribe: return .push
