@@ -142,6 +142,23 @@ struct ToolCommandTests {
         #expect(node.send(1, "COMMAND", "BOGUS").hasPrefix("-ERR unknown subcommand 'BOGUS'"))
     }
 
+    @Test("COMMAND DOCS is a flat array of names and field lists in RESP2, and a map of maps in RESP3")
+    func commandDocsShapes() {
+        var node = ConnectedStore()
+        let set = "$3\r\nset\r\n", group = "$5\r\ngroup\r\n"
+        #expect(node.send(1, "COMMAND", "DOCS", "set", "nosuch", "zadd")
+            == "*4\r\n" + set + "*2\r\n" + group + "$6\r\nstring\r\n$4\r\nzadd\r\n*2\r\n" + group
+                + "$10\r\nsorted_set\r\n")
+        #expect(node.send(1, "COMMAND", "DOCS", "nosuch") == "*0\r\n")
+        #expect(node.send(1, "HELLO", "3").hasPrefix("%"))
+        #expect(node.send(1, "COMMAND", "DOCS", "set", "nosuch", "zadd")
+            == "%2\r\n" + set + "%1\r\n" + group + "$6\r\nstring\r\n$4\r\nzadd\r\n%1\r\n" + group
+                + "$10\r\nsorted_set\r\n")
+        #expect(node.send(1, "COMMAND", "DOCS", "nosuch") == "%0\r\n")
+        let count = Self.decoded(node.send(2, "COMMAND", "COUNT")).map { if case .integer(let n) = $0 { Int(n) } else { 0 } }
+        #expect(node.send(1, "COMMAND", "DOCS").hasPrefix("%\(count ?? 0)\r\n"), "every command, one entry each")
+    }
+
     @Test("COMMAND GETKEYS finds keys by position, by a key count, and SORT's STORE, with Redis's errors")
     func commandGetKeys() {
         var node = ConnectedStore()
