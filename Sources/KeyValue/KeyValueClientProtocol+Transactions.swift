@@ -5,7 +5,8 @@ import Replication
 /// The queue lives in the session until EXEC, which sends it as one log entry (`TransactionEntry.exec`): both nodes
 /// apply it whole, at one point of the log, and its reply leaves under the output rule like any other. Node-local
 /// commands queued with it (PING, ECHO, CONFIG GET, CLIENT SETNAME) are answered when EXEC arrives and their replies
-/// travel in the entry, so the EXEC reply is one array built alike on both nodes. WATCH and the end of a watch are
+/// travel in the entry, so the EXEC reply is one array built alike on both nodes. A queued PUBLISH or PUBSUB travels
+/// in the entry too and is answered when the reply is released (`ReleaseEnvelope`). WATCH and the end of a watch are
 /// entries too, so the store sees them in log order against every write (`WatchedKeys`).
 extension KeyValueClientProtocol {
     /// `-EXECABORT ...` for a transaction a queued command was refused in (Redis's `CLIENT_DIRTY_EXEC`).
@@ -109,7 +110,8 @@ extension KeyValueClientProtocol {
 
     /// EXEC: EXECABORT after a refused command; otherwise one entry holding the queue and the watch, or, with no data
     /// command, PUBLISH, PUBSUB or watch, the node-local replies at once. With a PUBLISH or PUBSUB the entry goes out
-    /// as a broadcast, whose release delivers the messages and writes their counts into the reply.
+    /// as a broadcast, whose release delivers the messages and writes their counts into the reply; so a node that
+    /// does not serve aborts even a transaction whose only such command is a PUBSUB, which alone it would answer.
     private func exec(session: inout Session, status: NodeStatus, digest: () -> UInt64?) -> ClientRequest {
         guard let transaction = session.transaction else {
             return .local(reply: RESPWriter.error("ERR EXEC without MULTI"))
