@@ -21,7 +21,7 @@ extension KeyValueClientProtocol {
             return answer
         }
         if ASCII.equals(arguments[0], "pubsub") {
-            return ConnectionsAnswer(reply: Self.pubsubAnswer(arguments, among: connections))
+            return ConnectionsAnswer(reply: Self.pubsubAnswer(arguments, among: connections.lazy.map(\.session.subscriptions)))
         }
         let subcommand = arguments[1]
         if ASCII.equals(subcommand, "info") {

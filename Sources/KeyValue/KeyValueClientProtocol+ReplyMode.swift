@@ -12,8 +12,7 @@ public enum ReplyMode: Equatable, Sendable {
 
 /// `CLIENT REPLY OFF|SKIP`: the requests still run, in order and through the log as always; only their replies are not
 /// sent. Pushes are still sent (the subscription confirmations and messages a subscriber listens for), as in Redis.
-/// Two replies are left as they are: PUBLISH's count, which the runtime words at the release, and a blocking pop's
-/// answer that comes later from another client's entry.
+/// One reply is left as it is: a blocking pop's answer that comes later from another client's entry.
 extension KeyValueClientProtocol {
     /// `request` with its reply silenced: node-local answers empty, and a replicated command wrapped in an entry whose
     /// reply the store drops (`NoReplyEntry`), so the command still runs on both nodes.
@@ -24,9 +23,11 @@ extension KeyValueClientProtocol {
         case .monitor: .monitor(reply: [])
         case .replicated(let bytes): .replicated(NoReplyEntry.wrapping(bytes))
         case .blocking(let bytes, let timeout): .blocking(NoReplyEntry.wrapping(bytes), timeout: timeout)
+        // The store still holds its PUBLISHes for the release, beside an empty reply (`ReleaseEnvelope`).
+        case .broadcast(let bytes): .broadcast(NoReplyEntry.wrapping(bytes))
         case .aboutConnections(let query):
             .aboutConnections(query: KeyValueCommand.encode([Array(NoReplyEntry.name.utf8)] + ((try? KeyValueCommand.decode(query)) ?? [])))
-        case .listen, .broadcast, .malformed: request
+        case .listen, .malformed: request
         }
     }
 }

@@ -5,7 +5,8 @@ import Replication
 /// The queue lives in the session until EXEC, which sends it as one log entry (`TransactionEntry.exec`): both nodes
 /// apply it whole, at one point of the log, and its reply leaves under the output rule like any other. Node-local
 /// commands queued with it (PING, ECHO, CONFIG GET, CLIENT SETNAME) are answered when EXEC arrives and their replies
-/// travel in the entry, so the EXEC reply is one array built alike on both nodes. WATCH and the end of a watch are
+/// travel in the entry, so the EXEC reply is one array built alike on both nodes. A queued PUBLISH or PUBSUB travels
+/// in the entry too and is answered when the reply is released (`ReleaseEnvelope`). WATCH and the end of a watch are
 /// entries too, so the store sees them in log order against every write (`WatchedKeys`).
 extension KeyValueClientProtocol {
     /// `-EXECABORT ...` for a transaction a queued command was refused in (Redis's `CLIENT_DIRTY_EXEC`).
@@ -24,13 +25,26 @@ extension KeyValueClientProtocol {
                 return refuseQueueing(Replies.wrongArity(command.rawValue), session: &session)
             }
             if KeyValueFrontend.runsInsideTransaction(command) { return nil }
-            if command == .publish || command == .pubsub {
-                // PUBLISH's message leaves in its own release, which an EXEC's single reply could not carry; PUBSUB
-                // looks at every connection, which a queued command answered at EXEC does not see.
-                let refused = RESPWriter.error(
-                    "ERR \(command.rawValue.uppercased()) inside MULTI is not supported yet; send it outside the "
-                        + "transaction")
-                return refuseQueueing(refused, session: &session)
+            if command == .publish {
+                // Its message leaves with the EXEC's reply, from its place in the entry (`TransactionEntry.Item`).
+                guard status.isServing else {
+                    return refuseQueueing(refusal(status, isRead: false), session: &session)
+                }
+                session.connection.lastCommand = .local(command, subcommand: nil)
+                return queue(.atRelease(arguments.encoding), session: &session)
+            }
+            if command == .pubsub {
+                // The subcommand is checked now, as Redis checks it when queueing. Its answer comes at the release,
+                // from the connections listening then: the moment the transaction's own messages reach them.
+                switch KeyValueFrontend.pubsubCommand(Array(arguments)) {
+                case .connections:
+                    session.connection.lastCommand = .local(command, subcommand: nil)
+                    return queue(.atRelease(arguments.encoding), session: &session)
+                case .local(let reply) where reply.first == UInt8(ascii: "-"):
+                    return refuseQueueing(reply, session: &session)
+                default:
+                    break  // HELP: a node-local reply, answered when EXEC arrives
+                }
             }
             if KeyValueFrontend.isRefusedInsideTransaction(command) {
                 let refused = RESPWriter.error("ERR Command not allowed inside a transaction")
@@ -95,7 +109,9 @@ extension KeyValueClientProtocol {
     }
 
     /// EXEC: EXECABORT after a refused command; otherwise one entry holding the queue and the watch, or, with no data
-    /// command and no watch, the node-local replies at once.
+    /// command, PUBLISH, PUBSUB or watch, the node-local replies at once. With a PUBLISH or PUBSUB the entry goes out
+    /// as a broadcast, whose release delivers the messages and writes their counts into the reply; so a node that
+    /// does not serve aborts even a transaction whose only such command is a PUBSUB, which alone it would answer.
     private func exec(session: inout Session, status: NodeStatus, digest: () -> UInt64?) -> ClientRequest {
         guard let transaction = session.transaction else {
             return .local(reply: RESPWriter.error("ERR EXEC without MULTI"))
@@ -115,9 +131,11 @@ extension KeyValueClientProtocol {
                 items.append(.command(DatabaseEntry.encoding(encoding, in: session.connection.database)))
             case .local(let arguments):
                 items.append(.reply(localReply(arguments, session: &session, status: status, digest: digest)))
+            case .atRelease(let encoding):
+                items.append(.atRelease(encoding))
             }
         }
-        if !transaction.hasData && token == nil {
+        if !transaction.hasData && !transaction.hasAtRelease && token == nil {
             return .local(reply: RESPWriter.array(items.map { if case .reply(let reply) = $0 { reply } else { [] } }))
         }
         // The node stopped serving since the commands were queued. A watch is left to the store's bounds.
@@ -130,7 +148,7 @@ extension KeyValueClientProtocol {
             return .local(reply: Self.execAborted(because: RESPWriter.error(
                 "ERR the transaction's \(entry.count) bytes do not fit one log entry (\(replicatedBytesLimit) bytes)")))
         }
-        return .replicated(entry)
+        return transaction.hasAtRelease ? .broadcast(entry) : .replicated(entry)
     }
 
     /// Leaves MULTI: the queue goes, and CLIENT LIST says so.

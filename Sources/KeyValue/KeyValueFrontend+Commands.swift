@@ -74,14 +74,18 @@ extension KeyValueFrontend {
             return RESPWriter.array(names.map { RESPWriter.bulk($0) })
         }
         if ASCII.equals(subcommand, "getkeys"), arguments.count > 2 {
-            return commandKeys(Array(arguments.dropFirst(2)), among: all)
+            return commandKeys(Array(arguments.dropFirst(2)), among: all, withFlags: false)
+        }
+        if ASCII.equals(subcommand, "getkeysandflags"), arguments.count > 2 {
+            return commandKeys(Array(arguments.dropFirst(2)), among: all, withFlags: true)
         }
         return unknownSubcommand(subcommand, of: "COMMAND")
     }
 
     /// `COMMAND GETKEYS command argument...`: the keys `command` would touch, found as Redis 7.0 finds them, with its
-    /// error texts: the legacy positions, or for the commands that say how many keys follow, that count.
-    private static func commandKeys(_ command: [[UInt8]], among all: [CommandDescription]) -> [UInt8] {
+    /// error texts: the legacy positions, or for the commands that say how many keys follow, that count. With
+    /// `withFlags` (`COMMAND GETKEYSANDFLAGS`), each key comes as `[key, [flag...]]`, its flags as `keyFlags` says.
+    private static func commandKeys(_ command: [[UInt8]], among all: [CommandDescription], withFlags: Bool) -> [UInt8] {
         let name = String(decoding: ASCII.lowercased(command[0]), as: UTF8.self)
         guard let description = all.first(where: { $0.name == name }) else {
             return RESPWriter.error("ERR Invalid command specified")
@@ -116,8 +120,69 @@ extension KeyValueFrontend {
         guard !positions.isEmpty || name.hasPrefix("eval") || name.hasPrefix("fcall") else {
             return RESPWriter.error("ERR Invalid arguments specified for command")
         }
-        return RESPWriter.array(positions.map { RESPWriter.bulk(command[$0]) })
+        guard withFlags else { return RESPWriter.array(positions.map { RESPWriter.bulk(command[$0]) }) }
+        let flags = keyFlags(name, command)
+        return RESPWriter.array(positions.indices.map { index in
+            let keyFlags = index == 0 ? flags.first : flags.others ?? flags.first
+            return RESPWriter.array([
+                RESPWriter.bulk(command[positions[index]]),
+                RESPWriter.array(keyFlags.map { RESPWriter.simpleString($0) }),
+            ])
+        })
     }
+
+    /// The flags of `command`'s keys (`name` is its lowercased name), from Redis 7.0's key specifications
+    /// (`src/commands/*.json`): the first key's, and the flags of the keys after it when the command has a second
+    /// specification (a destination after its sources, or sources after a destination). SET's flags vary, as in
+    /// Redis's `setGetKeys`: with GET it reads the old value.
+    private static func keyFlags(_ name: String, _ command: [[UInt8]]) -> (first: [String], others: [String]?) {
+        if name == "set", command.dropFirst(3).contains(where: { ASCII.equals($0, "get") }) {
+            return (["RW", "access", "update"], nil)
+        }
+        return (keyFlagsByCommand[name]?.first ?? [], keyFlagsByCommand[name]?.others)
+    }
+
+    /// `keyFlags`' table, built from `firstKeyFlags` and `otherKeyFlags`.
+    static let keyFlagsByCommand: [String: (first: [String], others: [String]?)] = {
+        var table: [String: (first: [String], others: [String]?)] = [:]
+        for (flags, names) in firstKeyFlags {
+            for name in names.split(separator: " ") { table[String(name)] = (flags, nil) }
+        }
+        for (flags, names) in otherKeyFlags {
+            for name in names.split(separator: " ") { table[String(name)]?.others = flags }
+        }
+        return table
+    }()
+
+    /// Flag sets, in Redis's order (RO, RW, OW, RM, access, update, insert, delete), and the commands whose first (or
+    /// only) key specification has them.
+    static let firstKeyFlags: [(flags: [String], names: String)] = [
+        (["RO"], "exists type strlen hlen hstrlen hexists sismember scard llen zcard touch object watch"),
+        (["RO", "access"], "get mget ttl pttl expiretime pexpiretime hget hmget hkeys hvals hgetall hrandfield "
+            + "smismember smembers srandmember sinter sunion sdiff sintercard lrange lindex lpos zscore zmscore zrank "
+            + "zrevrank zcount zlexcount zrange zrangebyscore zrevrangebyscore zrangebylex zrevrangebylex zrevrange "
+            + "zrandmember zunion zinter zdiff zintercard getrange substr getbit bitcount bitpos hscan sscan zscan "
+            + "sort sort_ro copy eval_ro evalsha_ro fcall_ro"),
+        (["RW", "access", "update"], "getset incr incrby decr decrby hincrby hincrbyfloat zincrby move getex "
+            + "incrbyfloat setbit eval evalsha fcall"),
+        (["RW", "access", "delete"], "getdel spop lpop rpop lmpop zpopmin zpopmax zmpop blpop brpop bzpopmin bzpopmax "
+            + "blmpop bzmpop smove lmove rpoplpush brpoplpush blmove rename renamenx"),
+        (["RW", "update"], "expire pexpire expireat pexpireat persist hset hmset lset zadd setrange sinterstore"),
+        (["RW", "insert"], "append hsetnx sadd lpush rpush lpushx rpushx linsert"),
+        (["RW", "delete"], "hdel srem lrem ltrim zrem zremrangebyrank zremrangebyscore zremrangebylex"),
+        (["RM", "delete"], "del unlink"),
+        (["OW", "insert"], "setnx msetnx"),
+        (["OW", "update"], "set setex psetex mset sunionstore sdiffstore zrangestore zunionstore zinterstore "
+            + "zdiffstore bitop"),
+    ]
+
+    /// Flag sets and the commands whose keys after the first have them, from a second key specification.
+    static let otherKeyFlags: [(flags: [String], names: String)] = [
+        (["RO", "access"], "sinterstore sunionstore sdiffstore zrangestore zunionstore zinterstore zdiffstore bitop"),
+        (["RW", "insert"], "smove lmove rpoplpush brpoplpush blmove"),
+        (["OW", "insert"], "renamenx"),
+        (["OW", "update"], "rename copy sort"),
+    ]
 
     /// For a command that says how many keys follow: where that count is, and the keys before it.
     private static func keyCountPosition(_ name: String) -> (countAt: Int, before: [Int])? {

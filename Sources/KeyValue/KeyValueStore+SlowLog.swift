@@ -12,7 +12,11 @@ extension KeyValueStore {
     /// when it took long (`applyTimed`); then serves the waiters of the keys it wrote, whose replies ride in its reply
     /// (`KeyValueStore+Blocking`).
     public mutating func apply(_ command: [UInt8], context: inout ApplyContext) -> [UInt8] {
-        let reply = applyTimed(command, context: &context)
+        var reply = applyTimed(command, context: &context)
+        if !heldForRelease.isEmpty {
+            reply = ReleaseEnvelope.encode(heldForRelease, reply: reply)
+            heldForRelease.removeAll()
+        }
         guard hasBlockingWork else { return reply }
         return finishBlocking(reply, context: &context)
     }

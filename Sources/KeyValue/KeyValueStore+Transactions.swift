@@ -34,7 +34,8 @@ extension KeyValueStore {
     }
 
     /// EXEC: the queued commands in order, all at one instant (as Redis fixes the time for EXEC's commands), their
-    /// replies as one array; or the null array when `token`'s watch says a watched key changed.
+    /// replies as one array; or the null array when `token`'s watch says a watched key changed. A PUBLISH or PUBSUB
+    /// is held for the release at its place in the array (`ReleaseEnvelope`), so an aborted EXEC publishes nothing.
     private mutating func execute(
         _ items: [TransactionEntry.Item], watchedBy token: WatchToken?, context: inout ApplyContext
     ) -> [UInt8] {
@@ -53,10 +54,13 @@ extension KeyValueStore {
         }
         var writer = RESPWriter()
         writer.appendArrayHeader(count: items.count)
-        for item in items {
+        for (position, item) in items.enumerated() {
             switch item {
             case .reply(let reply):
                 writer.appendEncoded(reply)
+            case .atRelease(let command):
+                heldForRelease.append(ReleaseEnvelope.Held(position: position, command: command[...]))
+                writer.appendEncoded(ReleaseEnvelope.placeholder)
             case .command(let command):
                 // Only data commands are queued; a transaction entry inside one could nest without bound.
                 if let (name, _) = CommandArguments.peek(command), TransactionEntry.Kind(name: name) != nil {

@@ -72,6 +72,9 @@ public struct KeyValueStore: StateMachine, Sendable {
     var isAskerWaiting = false
     /// Replies for waiters the entry being applied served or ended, by connection id; emptied when the entry is done.
     var deliveries: [(connectionID: UInt64, reply: [UInt8])] = []
+    /// PUBLISH and PUBSUB commands the entry being applied left for its release (`ReleaseEnvelope`); emptied when
+    /// the entry is done.
+    var heldForRelease: [ReleaseEnvelope.Held] = []
     /// Where slow commands are noted (`KeyValueStore+SlowLog`); node-local, nil for none.
     var slowLog: SlowLog?
 

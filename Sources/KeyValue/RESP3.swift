@@ -102,6 +102,12 @@ enum RESP3 {
         case (.map, .array(let elements)) where elements.count % 2 == 0:
             header(UInt8(ascii: "%"), elements.count / 2, into: &output)
             for element in elements { writePlain(element, into: &output) }
+        case (.mapOf(let valueShape), .array(let elements)) where elements.count % 2 == 0:
+            header(UInt8(ascii: "%"), elements.count / 2, into: &output)
+            for pair in stride(from: 0, to: elements.count, by: 2) {
+                writePlain(elements[pair], into: &output)
+                write(elements[pair + 1], valueShape, into: &output)
+            }
         case (.set, .array(let elements)):
             header(UInt8(ascii: "~"), elements.count, into: &output)
             for element in elements { writePlain(element, into: &output) }

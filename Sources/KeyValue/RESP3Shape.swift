@@ -9,6 +9,8 @@ indirect enum RESP3Shape: Equatable, Sendable {
     case plain
     /// A flat `[field, value, ...]` array as a map (HGETALL, CONFIG GET, HELLO).
     case map
+    /// A flat `[field, value, ...]` array as a map, each value shaped as given (COMMAND DOCS: a map of maps).
+    case mapOf(RESP3Shape)
     /// An array as a set (SMEMBERS, SINTER, SUNION, SDIFF, SPOP with a count).
     case set
     /// Arrays as push frames, each one (Pub/Sub confirmations and messages).
@@ -64,6 +66,10 @@ indirect enum RESP3Shape: Equatable, Sendable {
         let subcommand = arguments.count > 1 ? arguments.bytes(at: 1) : []
         switch command {
         case .info: return .verbatim
+        // Each key's flags are a set, as Redis's `addReplyCommandFlags` writes them.
+        case .command where ASCII.equals(subcommand, "getkeysandflags"): return .array(.elements([.plain, .set]))
+        // Each command's documentation is a map, under its name in the map Redis's `commandDocsCommand` writes.
+        case .command where ASCII.equals(subcommand, "docs"): return .mapOf(.map)
         case .config: return ASCII.equals(subcommand, "get") ? .map : .plain
         case .client: return ASCII.equals(subcommand, "info") || ASCII.equals(subcommand, "list") ? .verbatim : .plain
         case .subscribe, .psubscribe, .unsubscribe, .punsubscribe: return .push
@@ -100,6 +106,8 @@ indirect enum RESP3Shape: Equatable, Sendable {
                 switch item {
                 // A node-local reply in the entry was shaped when EXEC arrived (`RESP3` leaves RESP3 frames alone).
                 case .reply: return .plain
+                // A placeholder, written over at the release with an answer that is the same in both protocols.
+                case .atRelease: return .plain
                 case .command(let encoding):
                     guard let inner = try? CommandArguments(decoding: encoding) else { return .plain }  // as above
                     return of(inner)

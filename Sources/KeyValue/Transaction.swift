@@ -10,6 +10,9 @@ struct Transaction: Sendable {
         case data([UInt8])
         /// A node-local command (PING, ECHO, CONFIG GET, CLIENT SETNAME...), answered when EXEC arrives.
         case local(CommandArguments)
+        /// A PUBLISH's or PUBSUB's `KeyValueCommand` encoding, answered when the EXEC's reply is released
+        /// (`TransactionEntry.Item.atRelease`).
+        case atRelease([UInt8])
     }
 
     /// Commands one transaction may queue. An EXEC entry records what its commands read from the clock (once, frozen)
@@ -23,8 +26,11 @@ struct Transaction: Sendable {
     /// Redis's `CLIENT_DIRTY_EXEC`: a command was refused while queueing, so EXEC answers EXECABORT.
     var isFlagged = false
 
-    /// Whether the queue holds a data command: without one (and without a watch) EXEC needs no entry.
+    /// Whether the queue holds a data command: without one (and without a watch or a PUBLISH) EXEC needs no entry.
     private(set) var hasData = false
+    /// Whether the queue holds a PUBLISH or PUBSUB: EXEC then needs an entry, and its reply goes out by the broadcast
+    /// path (`ClientRequest.broadcast`), which delivers the messages and writes those replies in.
+    private(set) var hasAtRelease = false
 
     /// Queues `command`; false, and nothing queued, when it would take the transaction past `commandsLimit` or
     /// past `bytesLimit` of entry.
@@ -33,11 +39,16 @@ struct Transaction: Sendable {
         switch command {
         case .data(let encoding): bytes = TransactionEntry.encodedByteCount(ofItemBytes: encoding.count)
         case .local(let arguments): bytes = TransactionEntry.encodedByteCount(ofItemBytes: arguments.encoding.count)
+        case .atRelease(let encoding): bytes = TransactionEntry.encodedByteCount(ofItemBytes: encoding.count)
         }
         guard queued.count < Self.commandsLimit, encodedBytes + bytes <= bytesLimit else { return false }
         queued.append(command)
         encodedBytes += bytes
-        if case .data = command { hasData = true }
+        switch command {
+        case .data: hasData = true
+        case .atRelease: hasAtRelease = true
+        case .local: break
+        }
         return true
     }
 }

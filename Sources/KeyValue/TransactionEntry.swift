@@ -10,7 +10,8 @@
 ///   aborted EXEC answers.
 /// - `lockstep-exec · token or empty · item...`: the transaction, one entry, so both nodes apply it whole at one
 ///   point of the log. An item is a tag byte and its bytes: `0` and a `KeyValueCommand` encoding of a queued data
-///   command, or `1` and the reply a node-local command (PING, ECHO, CONFIG GET) gave when EXEC arrived.
+///   command, `1` and the reply a node-local command (PING, ECHO, CONFIG GET) gave when EXEC arrived, or `2` and the
+///   encoding of a PUBLISH or PUBSUB, answered when the EXEC's reply is released (`ReleaseEnvelope`).
 enum TransactionEntry: Equatable, Sendable {
     /// One queued command of an EXEC.
     enum Item: Equatable, Sendable {
@@ -19,6 +20,10 @@ enum TransactionEntry: Equatable, Sendable {
         /// The reply of a node-local command, answered by the primary's frontend when EXEC arrived: it reveals no
         /// replicated state, and carrying it lets both nodes build the same EXEC reply.
         case reply([UInt8])
+        /// A PUBLISH's or PUBSUB's `KeyValueCommand` encoding: its message leaves, and its reply is written, when the
+        /// EXEC's reply is released, from the listeners then (`ReleaseEnvelope`); in the entry, so that the message
+        /// keeps its place among the transaction's effects on both nodes.
+        case atRelease([UInt8])
     }
 
     case watch(WatchToken, keys: [[UInt8]])
@@ -37,7 +42,7 @@ enum TransactionEntry: Equatable, Sendable {
         private static let byName = CommandTable<Kind>()
     }
 
-    private static let commandTag: UInt8 = 0, replyTag: UInt8 = 1
+    private static let commandTag: UInt8 = 0, replyTag: UInt8 = 1, atReleaseTag: UInt8 = 2
 
     /// The entry's `KeyValueCommand` encoding.
     var encoded: [UInt8] {
@@ -68,6 +73,7 @@ enum TransactionEntry: Equatable, Sendable {
         switch item {
         case .command(let bytes): [commandTag] + bytes
         case .reply(let bytes): [replyTag] + bytes
+        case .atRelease(let bytes): [atReleaseTag] + bytes
         }
     }
 
@@ -97,6 +103,7 @@ enum TransactionEntry: Equatable, Sendable {
                 switch tag {
                 case Self.commandTag: items.append(.command(Array(bytes.dropFirst())))
                 case Self.replyTag: items.append(.reply(Array(bytes.dropFirst())))
+                case Self.atReleaseTag: items.append(.atRelease(Array(bytes.dropFirst())))
                 default: return nil
                 }
             }

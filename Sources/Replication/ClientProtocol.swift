@@ -2,9 +2,10 @@
 public enum ClientRequest: Equatable, Sendable {
     /// A command for the state machine: it goes through the log, and its reply waits for the output rule.
     case replicated([UInt8])
-    /// A command for the state machine whose reply, once released under the output rule, is a message for the
-    /// listening connections (Redis's PUBLISH): the runtime offers it to each (`broadcastNotice(_:session:)`), and
-    /// answers the asker `broadcastReply(deliveries:)` with how many took it. Going through the log gives every
+    /// A command for the state machine whose reply, once released under the output rule, carries messages for the
+    /// listening connections (Redis's PUBLISH, or a transaction with PUBLISHes in it): the runtime takes them out
+    /// (`broadcastMessages(_:)`), offers each in turn to every listener (`broadcastNotice(_:session:)`), and answers
+    /// the asker `broadcastReply(_:deliveries:listeners:)` with how many took each. Going through the log gives every
     /// message one order on both nodes, and the output rule lets none leave before its entry is on the backup.
     case broadcast([UInt8])
     /// A command for the state machine that may wait for another client's command (Redis's BLPOP): its released
@@ -174,15 +175,23 @@ public protocol ClientProtocol: Sendable {
     /// it once per round while a connection monitors; the protocol bounds what it holds in between.
     func takeFeed() -> [UInt8]?
 
-    /// What a listening connection is sent for a released `.broadcast` command whose reply was `message`, and how
-    /// many deliveries that counts as (Redis counts a channel's and each matching pattern's); nil for nothing (it
-    /// listens to something else). Called once per listening connection per message, on the loop thread. The
-    /// default sends nothing.
+    /// The messages a released `.broadcast` command's reply carries, in the order they go out (slices of `reply`);
+    /// none for a reply without any (the command failed, or did nothing). The default is none.
+    func broadcastMessages(_ reply: ArraySlice<UInt8>) -> [ArraySlice<UInt8>]
+
+    /// What a listening connection is sent for `message`, one of `broadcastMessages`, and how many deliveries that
+    /// counts as (Redis counts a channel's and each matching pattern's); nil for nothing (it listens to something
+    /// else). Called once per listening connection per message, on the loop thread. The default sends nothing.
     func broadcastNotice(_ message: ArraySlice<UInt8>, session: Session) -> (notice: [UInt8], deliveries: Int)?
 
-    /// The reply to a `.broadcast` command, once its message made `deliveries` deliveries. The default is an empty
-    /// reply: a protocol that never broadcasts is never asked.
-    func broadcastReply(deliveries: Int) -> [UInt8]
+    /// The asker's reply to a `.broadcast` command whose released reply was `reply`, once its messages made
+    /// `deliveries` deliveries each, in order. `listeners` are the sessions of the connections listening at that
+    /// moment, for a reply that reports on them (Redis's PUBSUB NUMSUB inside a transaction); a protocol reads them
+    /// only when it must, as they cost a pass over every connection. The default is an empty reply: a protocol
+    /// that never broadcasts is never asked.
+    func broadcastReply<Listeners: Sequence<Session>>(
+        _ reply: ArraySlice<UInt8>, deliveries: [Int], listeners: Listeners
+    ) -> [UInt8]
 
     /// The parts of a released reply that is routed (`ClientRequest.blocking`): nil for a plain reply, which is all a
     /// protocol without blocking commands produces. The runtime asks only while some connection waits or is being
@@ -217,13 +226,18 @@ extension ClientProtocol {
     /// No feed.
     public func takeFeed() -> [UInt8]? { nil }
 
+    /// None: a protocol without broadcasts has no messages.
+    public func broadcastMessages(_ reply: ArraySlice<UInt8>) -> [ArraySlice<UInt8>] { [] }
+
     /// Nothing: a protocol without broadcasts has no listeners for them.
     public func broadcastNotice(_ message: ArraySlice<UInt8>, session: Session) -> (notice: [UInt8], deliveries: Int)? {
         nil
     }
 
     /// Nothing to say: never asked of a protocol that does not broadcast.
-    public func broadcastReply(deliveries: Int) -> [UInt8] { [] }
+    public func broadcastReply<Listeners: Sequence<Session>>(
+        _ reply: ArraySlice<UInt8>, deliveries: [Int], listeners: Listeners
+    ) -> [UInt8] { [] }
 
     /// Plain: a protocol without blocking commands routes nothing.
     public func routedReply(_ reply: ArraySlice<UInt8>) -> RoutedReply? { nil }

@@ -20,13 +20,15 @@ extension ClientPort {
         var hasFilled = false
         for index in replies.indices {
             let tag = replies[index].tag
-            if !broadcastTags.isEmpty, broadcastTags.remove(tag) != nil {
-                // Delivered whether or not the asker is still there: the command ran.
-                replies[index].bytes = deliverBroadcast(replies[index].bytes)[...]
-            }
+            let isBroadcast = !broadcastTags.isEmpty && broadcastTags.remove(tag) != nil
             if hasBlocked {
                 guard let own = route(replies[index].bytes, tag: tag) else { continue }  // the asker waits
                 replies[index].bytes = own
+            }
+            if isBroadcast {
+                // After the routing, as the messages ride in the asker's own reply (a transaction may also serve
+                // waiters). Delivered whether or not the asker is still there: the command ran.
+                replies[index].bytes = deliverBroadcast(replies[index].bytes)[...]
             }
             if client?.index != Int(tag >> Self.tagIndexShift) {
                 if hasFilled, let client { queueFlush(client) }

@@ -34,6 +34,20 @@ struct ClientReplyTests {
         #expect(node.pushed[3]?.count == 1)
     }
 
+    @Test("OFF silences a PUBLISH's count and an EXEC's reply, while their messages still go out")
+    func offSilencesPublish() {
+        var node = ConnectedStore()
+        node.send(1, "SUBSCRIBE", "news")
+        #expect(node.send(2, "CLIENT", "REPLY", "OFF") == "")
+        #expect(node.send(2, "PUBLISH", "news", "one") == "")
+        node.send(2, "MULTI")
+        node.send(2, "PUBLISH", "news", "two")
+        #expect(node.send(2, "EXEC") == "")
+        #expect(node.pushed[1]?.count == 2)
+        #expect(node.send(2, "CLIENT", "REPLY", "ON") == RESP.ok)
+        #expect(node.send(2, "PUBLISH", "news", "three") == RESP.integer(1))
+    }
+
     @Test("CLIENT REPLY's errors: a reason other than ON, OFF or SKIP, the arity, and inside MULTI")
     func errors() {
         var node = ConnectedStore()

@@ -53,15 +53,27 @@ struct ConnectedStore {
             if reply == Self.waiting { waiting.insert(client) }
             return reply
         case .broadcast(let bytes):
-            // As the runtime does at the release: every listening connection in id order is offered the message.
-            let message = primary.run(encoded: bytes)
-            var deliveries = 0
-            for id in sessions.keys.sorted() {
-                guard let (notice, count) = wire.broadcastNotice(message[...], session: sessions[id]!) else { continue }
-                pushed[id, default: []].append(text(notice))
-                deliveries += count
+            // As the runtime does at the release: the reply routed, then each message offered in turn to every
+            // connection in id order, and the counts and the listeners handed back for the asker's reply.
+            var reply = primary.run(encoded: bytes)
+            if let routed = wire.routedReply(reply[...]) {
+                for delivery in routed.deliveries {
+                    delivered[delivery.connectionID, default: []].append(text(delivery.reply))
+                    waiting.remove(delivery.connectionID)
+                }
+                reply = routed.own ?? []
             }
-            return text(wire.broadcastReply(deliveries: deliveries))
+            let listeners = sessions.keys.sorted().map { sessions[$0]! }
+            let deliveries = wire.broadcastMessages(reply[...]).map { message in
+                var count = 0
+                for (id, session) in zip(sessions.keys.sorted(), listeners) {
+                    guard let (notice, taken) = wire.broadcastNotice(message, session: session) else { continue }
+                    pushed[id, default: []].append(text(notice))
+                    count += taken
+                }
+                return count
+            }
+            return text(wire.broadcastReply(reply[...], deliveries: deliveries, listeners: listeners))
         case .aboutConnections(let query):
             // As the runtime answers it: every open connection in id order; the ones the answer names close.
             let open = sessions.keys.sorted().map { id in

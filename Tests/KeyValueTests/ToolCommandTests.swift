@@ -174,6 +174,23 @@ struct ToolCommandTests {
         #expect(node.send(1, "COMMAND", "BOGUS").hasPrefix("-ERR unknown subcommand 'BOGUS'"))
     }
 
+    @Test("COMMAND DOCS is a flat array of names and field lists in RESP2, and a map of maps in RESP3")
+    func commandDocsShapes() {
+        var node = ConnectedStore()
+        let set = "$3\r\nset\r\n", group = "$5\r\ngroup\r\n"
+        #expect(node.send(1, "COMMAND", "DOCS", "set", "nosuch", "zadd")
+            == "*4\r\n" + set + "*2\r\n" + group + "$6\r\nstring\r\n$4\r\nzadd\r\n*2\r\n" + group
+                + "$10\r\nsorted_set\r\n")
+        #expect(node.send(1, "COMMAND", "DOCS", "nosuch") == "*0\r\n")
+        #expect(node.send(1, "HELLO", "3").hasPrefix("%"))
+        #expect(node.send(1, "COMMAND", "DOCS", "set", "nosuch", "zadd")
+            == "%2\r\n" + set + "%1\r\n" + group + "$6\r\nstring\r\n$4\r\nzadd\r\n%1\r\n" + group
+                + "$10\r\nsorted_set\r\n")
+        #expect(node.send(1, "COMMAND", "DOCS", "nosuch") == "%0\r\n")
+        let count = Self.decoded(node.send(2, "COMMAND", "COUNT")).map { if case .integer(let n) = $0 { Int(n) } else { 0 } }
+        #expect(node.send(1, "COMMAND", "DOCS").hasPrefix("%\(count ?? 0)\r\n"), "every command, one entry each")
+    }
+
     @Test("COMMAND GETKEYS finds keys by position, by a key count, and SORT's STORE, with Redis's errors")
     func commandGetKeys() {
         var node = ConnectedStore()
@@ -197,6 +214,56 @@ struct ToolCommandTests {
             == RESP.error("ERR Invalid number of arguments specified for command"))
         #expect(node.send(1, "COMMAND", "GETKEYS", "ZUNION", "3", "a", "b")
             == RESP.error("ERR Invalid arguments specified for command"))
+    }
+
+    @Test("COMMAND GETKEYSANDFLAGS pairs each key with its Redis 7.0 key-spec flags, a set in RESP3; GETKEYS' errors")
+    func commandGetKeysAndFlags() {
+        var node = ConnectedStore()
+        /// Each key as `key:flag,flag`.
+        func flags(_ arguments: String...) -> [String] {
+            let reply = Self.decoded(node.send(1, arguments: ["COMMAND", "GETKEYSANDFLAGS"] + arguments))
+            return (reply?.elements ?? []).map { pair in
+                guard pair.elements.count == 2, case .bulk(let key?) = pair.elements[0] else { return "\(pair)" }
+                return key + ":" + pair.elements[1].elements.map { if case .simple(let flag) = $0 { flag } else { "?" } }
+                    .joined(separator: ",")
+            }
+        }
+        #expect(flags("GET", "a") == ["a:RO,access"])
+        #expect(flags("EXISTS", "a", "b") == ["a:RO", "b:RO"])
+        #expect(flags("SET", "a", "1") == ["a:OW,update"])
+        #expect(flags("SET", "a", "1", "get") == ["a:RW,access,update"], "SET ... GET reads the old value")
+        #expect(flags("DEL", "a", "b") == ["a:RM,delete", "b:RM,delete"])
+        #expect(flags("MSET", "a", "1", "b", "2") == ["a:OW,update", "b:OW,update"])
+        #expect(flags("LPUSH", "q", "x") == ["q:RW,insert"])
+        #expect(flags("LMOVE", "a", "b", "LEFT", "RIGHT") == ["a:RW,access,delete", "b:RW,insert"])
+        #expect(flags("ZUNIONSTORE", "d", "2", "a", "b") == ["d:OW,update", "a:RO,access", "b:RO,access"])
+        #expect(flags("SINTERSTORE", "d", "a") == ["d:RW,update", "a:RO,access"])
+        #expect(flags("SORT", "a", "STORE", "d") == ["a:RO,access", "d:OW,update"])
+        #expect(flags("BLMPOP", "0", "1", "a", "LEFT") == ["a:RW,access,delete"])
+        #expect(flags("EVAL", "return 1", "1", "k") == ["k:RW,access,update"])
+        #expect(flags("EVAL", "return 1", "0").isEmpty)
+        #expect(node.send(1, "COMMAND", "GETKEYSANDFLAGS", "NOSUCH", "a") == RESP.error("ERR Invalid command specified"))
+        #expect(node.send(1, "COMMAND", "GETKEYSANDFLAGS", "PING") == RESP.error("ERR The command has no key arguments"))
+        #expect(node.send(1, "COMMAND", "GETKEYSANDFLAGS", "GET", "a", "b")
+            == RESP.error("ERR Invalid number of arguments specified for command"))
+        #expect(node.send(1, "COMMAND", "GETKEYSANDFLAGS", "ZUNION", "3", "a", "b")
+            == RESP.error("ERR Invalid arguments specified for command"))
+        #expect(node.send(1, "COMMAND", "GETKEYSANDFLAGS", "LPUSH", "q", "x") == "*1\r\n*2\r\n$1\r\nq\r\n*2\r\n+RW\r\n+insert\r\n")
+        #expect(node.send(1, "HELLO", "3").hasPrefix("%"))
+        #expect(node.send(1, "COMMAND", "GETKEYSANDFLAGS", "LPUSH", "q", "x") == "*1\r\n*2\r\n$1\r\nq\r\n~2\r\n+RW\r\n+insert\r\n")
+    }
+
+    @Test("every command with keys has key flags, and the flag table names only known commands")
+    func keyFlagsCoverTheCommands() {
+        let described = KeyValueFrontend.commandDescriptions
+        let movable = ["zunion", "zinter", "zdiff", "zintercard", "sintercard", "lmpop", "zmpop", "blmpop", "bzmpop", "sort"]
+        for command in described where command.firstKey != 0 || movable.contains(command.name) {
+            #expect(KeyValueFrontend.keyFlagsByCommand[command.name] != nil, "\(command.name) has no key flags")
+        }
+        let names = Set(described.map(\.name))
+        for (_, tabled) in KeyValueFrontend.firstKeyFlags + KeyValueFrontend.otherKeyFlags {
+            for name in tabled.split(separator: " ") { #expect(names.contains(String(name)), "\(name) is no command") }
+        }
     }
 
     @Test("CLIENT LIST lists every connection with its address; filters by TYPE and ID")

@@ -33,16 +33,43 @@ struct PublishTests {
             try publisher.command("PUBSUB", "NUMSUB", "news", "other")
                 == .array([.bulk("news"), .integer(2), .bulk("other"), .integer(0)]))
         #expect(try publisher.command("PUBSUB", "NUMPAT") == .integer(2))
-        #expect(try publisher.command("MULTI").isOK)
-        guard case .error(let refusal) = try publisher.command("PUBLISH", "news", "in a transaction") else {
-            Issue.record("PUBLISH was queued inside MULTI")
-            return
-        }
-        #expect(refusal.contains("not supported yet"), "\(refusal)")
-        #expect(try publisher.command("DISCARD").isOK)
 
         let backup = try RESPClient(pair.backup.clientAddress)
         #expect(try backup.command("PUBLISH", "news", "x").description.hasPrefix("-READONLY"))
+    }
+
+    @Test("PUBLISHes inside MULTI reach a subscriber in order, and a waiter is served, by one EXEC holding the counts")
+    func publishInsideTransaction() throws {
+        let pair = try Pair.start()
+        defer { pair.shutDown() }
+        let subscriber = try RESPClient(pair.primary.clientAddress)
+        let waiter = try RESPClient(pair.primary.clientAddress, timeout: .seconds(5))
+        let publisher = try RESPClient(pair.primary.clientAddress)
+        _ = try subscriber.command("SUBSCRIBE", "news")
+        try waiter.send(["BLPOP", "q", "0"])
+        let isWaiting = try Waiting.until(.seconds(5)) {
+            try publisher.command("CLIENT", "LIST").description.contains("flags=b")
+        }
+        #expect(isWaiting, "the BLPOP never waited")
+        #expect(try publisher.command("MULTI").isOK)
+        #expect(try publisher.command("PUBLISH", "news", "one") == .simple("QUEUED"))
+        #expect(try publisher.command("RPUSH", "q", "v") == .simple("QUEUED"))
+        #expect(try publisher.command("PUBLISH", "news", "two") == .simple("QUEUED"))
+        #expect(try publisher.command("PUBSUB", "NUMSUB", "news") == .simple("QUEUED"))
+        #expect(
+            try publisher.command("EXEC")
+                == .array([.integer(1), .integer(1), .integer(1), .array([.bulk("news"), .integer(1)])]))
+        #expect(try subscriber.readReply() == .array([.bulk("message"), .bulk("news"), .bulk("one")]))
+        #expect(try subscriber.readReply() == .array([.bulk("message"), .bulk("news"), .bulk("two")]))
+        #expect(try waiter.readReply() == .array([.bulk("q"), .bulk("v")]))
+
+        #expect(try publisher.command("MULTI").isOK)
+        _ = try publisher.command("PUBLISH", "news", "discarded")
+        #expect(try publisher.command("DISCARD").isOK)
+        #expect(try publisher.command("PUBLISH", "news", "three") == .integer(1))
+        #expect(
+            try subscriber.readReply() == .array([.bulk("message"), .bulk("news"), .bulk("three")]),
+            "the DISCARDed message never left")
     }
 
     @Test("a message and the PUBLISH reply wait for the backup's ack, then leave")
