@@ -191,12 +191,21 @@ public enum KeyValueFrontend {
         ("proto-max-bulk-len", String(KeyValueClientProtocol.defaultParserLimits.bulkBytesLimit)),
     ]
 
-    /// `DEBUG DIGEST`: the state digest as 16 hex digits, so two nodes can be compared by hand.
+    /// `DEBUG DIGEST`: the state digest as 16 hex digits, so two nodes can be compared by hand. `DEBUG PROTOCOL` and
+    /// `DEBUG QUICKLIST-PACKED-THRESHOLD` as Redis answers them.
     private static func debugCommand(
         _ arguments: [[UInt8]], digest: () -> UInt64, protocolVersion: Int
     ) -> [UInt8] {
         if ASCII.equals(arguments[1], "protocol"), arguments.count == 3 {
             return debugProtocol(arguments[2], protocolVersion: protocolVersion)
+        }
+        if ASCII.equals(arguments[1], "quicklist-packed-threshold"), arguments.count == 3 {
+            // Where Redis starts keeping a list element in a node of its own; the store's lists have no such nodes,
+            // so a valid size is accepted and changes nothing (tests of large elements set it, then check replies).
+            guard let size = EncodingSettings.memorySize(String(decoding: arguments[2], as: UTF8.self)),
+                  size <= (1 << 32) - (1 << 20)
+            else { return RESPWriter.error("ERR argument must be a memory value bigger than 1 and smaller than 4gb") }
+            return Replies.ok
         }
         guard ASCII.equals(arguments[1], "digest"), arguments.count == 2 else {
             return unknownSubcommand(arguments[1], of: "DEBUG")

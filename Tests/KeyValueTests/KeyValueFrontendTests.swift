@@ -213,12 +213,18 @@ struct KeyValueFrontendTests {
         #expect(server.hasSuffix("lockstep_node_name:a\r\n"))
     }
 
-    @Test("DEBUG DIGEST answers the state digest as 16 hex digits, on the backup too")
+    @Test("DEBUG DIGEST answers the state digest as 16 hex digits, on the backup too; QUICKLIST-PACKED-THRESHOLD checks its size")
     func debugDigest() {
         #expect(
             Self.localText(Self.route("DEBUG", "DIGEST", status: Self.backup, digest: 0xAB))
                 == "$16\r\n00000000000000ab\r\n")
         #expect(Self.localText(Self.route("DEBUG", "SLEEP", "1"))?.hasPrefix("-ERR unknown subcommand") == true)
+        #expect(Self.localText(Self.route("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "1b")) == "+OK\r\n")
+        #expect(Self.localText(Self.route("debug", "quicklist-packed-threshold", "0")) == "+OK\r\n")
+        #expect(Self.localText(Self.route("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "5gb"))
+            == "-ERR argument must be a memory value bigger than 1 and smaller than 4gb\r\n")
+        #expect(Self.localText(Self.route("DEBUG", "QUICKLIST-PACKED-THRESHOLD", "big"))
+            == "-ERR argument must be a memory value bigger than 1 and smaller than 4gb\r\n")
     }
 
     @Test("a pipelined RESP stream flows through the parser, the frontend and the store")
