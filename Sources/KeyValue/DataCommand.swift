@@ -20,7 +20,7 @@ enum DataCommand: String, CaseIterable, Sendable {
     case zremrangebyrank, zremrangebyscore, zremrangebylex, zunion, zinter, zdiff, zunionstore, zinterstore
     case zdiffstore, zintercard
     case swapdb, move
-    case getex, getrange, substr, setrange, incrbyfloat, setbit, getbit, bitcount, bitpos, bitop
+    case getex, getrange, substr, setrange, incrbyfloat, setbit, getbit, bitcount, bitpos, bitop, lcs
     case rename, renamenx, copy, touch, object
     case scan, hscan, sscan, zscan
     case blpop, brpop, brpoplpush, blmove, bzpopmin, bzpopmax, blmpop, bzmpop
@@ -71,7 +71,7 @@ enum DataCommand: String, CaseIterable, Sendable {
         case .bitop: -4
         case .getrange, .substr, .setrange, .setbit: 4
         case .incrbyfloat, .getbit, .rename, .renamenx: 3
-        case .bitpos, .copy: -3
+        case .bitpos, .copy, .lcs: -3
         case .blpop, .brpop, .bzpopmin, .bzpopmax: -3
         case .brpoplpush: 4
         case .blmove: 6
@@ -94,7 +94,7 @@ enum DataCommand: String, CaseIterable, Sendable {
             .zrevrangebyscore, .zrangebylex, .zrevrangebylex, .zrevrange, .zrandmember, .zunion, .zinter, .zdiff,
             .zintercard:
             true
-        case .getrange, .substr, .getbit, .bitcount, .bitpos, .touch, .object: true
+        case .getrange, .substr, .getbit, .bitcount, .bitpos, .touch, .object, .lcs: true
         // SORT may STORE, so Redis flags it a write; SORT_RO is its read.
         case .sortReadOnly: true
         default: false

@@ -225,7 +225,7 @@ extension KeyValueFrontend {
         case .smove, .lmove, .rpoplpush: (1, 2, 1)
         case .object: (2, 2, 1)
         case .bitop: (2, -1, 1)
-        case .rename, .renamenx, .copy: (1, 2, 1)
+        case .rename, .renamenx, .copy, .lcs: (1, 2, 1)
         case .mset, .msetnx: (1, -1, 2)
         // The number of keys is an argument (movable keys): Redis's legacy positions say none.
         case .zunion, .zinter, .zdiff, .zintercard, .sintercard, .lmpop, .zmpop, .blmpop, .bzmpop: (0, 0, 0)

@@ -1,9 +1,9 @@
 /// The string commands that read or write part of a value, or change a value's TTL or number as they read it: GETEX,
-/// GETRANGE (and its old name SUBSTR), SETRANGE and INCRBYFLOAT; and the dispatch of these, the bit commands and the
-/// key commands, which `execute` hands over in one case so that its own switch stays small.
+/// GETRANGE (and its old name SUBSTR), SETRANGE and INCRBYFLOAT; and the dispatch of these, the bit commands, LCS and
+/// the key commands, which `execute` hands over in one case so that its own switch stays small.
 extension KeyValueStore {
     /// Executes one of the commands of this file, `KeyValueStore+Bits`, `KeyValueStore+BitOperations`,
-    /// `KeyValueStore+KeyCommands` or `KeyValueStore+Object`.
+    /// `KeyValueStore+LongestCommonSubsequence`, `KeyValueStore+KeyCommands` or `KeyValueStore+Object`.
     mutating func executeStringOrKey(_ command: DataCommand, _ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         switch command {
         case .getex: getWithExpiry(arguments, clock: clock)
@@ -15,6 +15,7 @@ extension KeyValueStore {
         case .bitcount: bitCount(arguments, clock: clock)
         case .bitpos: bitPosition(arguments, clock: clock)
         case .bitop: bitOperation(arguments, clock: clock)
+        case .lcs: longestCommonSubsequence(arguments, clock: clock)
         case .rename, .renamenx: rename(arguments, onlyIfAbsent: command == .renamenx, clock: clock)
         case .copy: copy(arguments, clock: clock)
         case .touch: exists(arguments, clock: clock)

@@ -192,8 +192,8 @@ public struct KeyValueStore: StateMachine, Sendable {
         case .pexpiretime: timeToLive(arguments, inMilliseconds: true, isAbsolute: true, clock: clock)
         case .persist: persist(arguments, clock: clock)
         case .time: time(clock: clock)
-        case .getex, .getrange, .substr, .setrange, .incrbyfloat, .setbit, .getbit, .bitcount, .bitpos, .bitop, .rename,
-            .renamenx, .copy, .touch, .object:
+        case .getex, .getrange, .substr, .setrange, .incrbyfloat, .setbit, .getbit, .bitcount, .bitpos, .bitop, .lcs,
+            .rename, .renamenx, .copy, .touch, .object:
             executeStringOrKey(command, arguments, clock: clock)
         case .scan: scan(arguments, clock: clock)
         case .sort, .sortReadOnly: sort(arguments, isReadOnly: command == .sortReadOnly, clock: clock)

@@ -57,6 +57,8 @@ indirect enum RESP3Shape: Equatable, Sendable {
         case .zmpop, .bzmpop: return .elements([.plain, .array(.elements([.plain, .double]))])
         case .bzpopmin, .bzpopmax: return .elements([.plain, .plain, .double])
         case .hrandfield: return arguments.count == 4 ? .pairs(.plain) : .plain
+        // Redis writes IDX's reply as a map; an IDX that is MINMATCHLEN's argument fails as no integer, unshaped.
+        case .lcs: return hasOption("idx", in: arguments, from: 3) ? .map : .plain
         default: return .plain
         }
     }
