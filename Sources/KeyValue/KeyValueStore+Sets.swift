@@ -136,6 +136,10 @@ extension KeyValueStore {
         guard updateCollection(source, .set, clock: clock, { $0.members.removeMember(member) }) == true else {
             return Replies.zero
         }
+        // A destination that already holds the member is left untouched, as in Redis: its watchers' EXEC still runs.
+        if case .found(let set) = liveCollection(destination, .set, clock: clock), set.members.contains(member: member) {
+            return Replies.one
+        }
         _ = updateCollection(destination, .set, clock: clock) { $0.members.storeMember(member) }
         return Replies.one
     }

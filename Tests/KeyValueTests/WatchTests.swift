@@ -52,6 +52,22 @@ struct WatchTests {
         #expect(reply == Self.ran)
     }
 
+    @Test("SMOVE spoils a watched destination only when it adds the member there (Redis's set.tcl)")
+    func moveToAHolderDoesNotAbort() {
+        var node = ConnectedStore()
+        node.send(2, "SADD", "src", "a", "b")
+        node.send(2, "SADD", "dst", "a")
+        var moved = ""
+        #expect(Self.execAfterWatch(["dst"], on: &node) { moved = $0.send(2, "SMOVE", "src", "dst", "a") } == Self.ran)
+        #expect(moved == RESP.integer(1))
+        #expect(node.send(1, "SMEMBERS", "src") == RESP.array(RESP.bulk("b")))
+        #expect(Self.execAfterWatch(["src"], on: &node) { $0.send(2, "SMOVE", "src", "dst", "b") } == RESP.nullArray)
+        #expect(Self.execAfterWatch(["dst"], on: &node) {
+            $0.send(2, "SADD", "src", "c")
+            $0.send(2, "SMOVE", "src", "dst", "c")
+        } == RESP.nullArray)
+    }
+
     @Test("a watched hash, set or list changed in place by another connection aborts EXEC")
     func collectionChangeAborts() {
         for (create, change) in [
