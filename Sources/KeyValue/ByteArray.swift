@@ -3,6 +3,9 @@ enum ByteArray {
     /// Arrays up to this many bytes are written on the stack first (`written(count:_:)`); nearly every command
     /// encoding and value reply is.
     static let stackWrittenLimit = 512
+    /// About what an array of bytes costs beyond its bytes: Swift's header for its storage (32 bytes) and the
+    /// allocator's own (16).
+    static let allocationOverheadBytes = 48
 
     /// An array of `count` bytes, every one of them written by `write`.
     ///

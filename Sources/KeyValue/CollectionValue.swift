@@ -30,6 +30,16 @@ struct CollectionValue: Sendable {
     var count: Int { kind == .list ? elements.count : members.count }
     /// Bytes of fields and values, members or elements, for the snapshot's size estimate.
     var byteCount: Int { kind == .list ? elements.byteCount : members.byteCount }
+    /// About the bytes the contents take: their own, a record header and index entries per member (and a score order
+    /// entry in a sorted set), or a ring slot and an array of its own per list element. O(1), for MEMORY USAGE.
+    var memoryUsage: Int {
+        switch kind {
+        case .list: return byteCount + count * (MemoryLayout<[UInt8]>.size + ByteArray.allocationOverheadBytes)
+        case .sortedSet: return byteCount + count * (StoreShard.recordHeaderBytes + StoreShard.indexBytesPerKey + 16)
+        default: return byteCount + count * (StoreShard.recordHeaderBytes + StoreShard.indexBytesPerKey)
+        }
+    }
+
     /// The contents' hash: order-independent for a hash, set or sorted set, order-dependent for a list.
     var digest: UInt64 { kind == .list ? elements.digest : members.digestSum }
 

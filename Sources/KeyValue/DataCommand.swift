@@ -21,7 +21,7 @@ enum DataCommand: String, CaseIterable, Sendable {
     case zdiffstore, zintercard
     case swapdb, move
     case getex, getrange, substr, setrange, incrbyfloat, setbit, getbit, bitcount, bitpos, bitop, lcs
-    case rename, renamenx, copy, touch, object
+    case rename, renamenx, copy, touch, object, memory
     case scan, hscan, sscan, zscan
     case blpop, brpop, brpoplpush, blmove, bzpopmin, bzpopmax, blmpop, bzmpop
     case sort, sortReadOnly = "sort_ro"
@@ -67,7 +67,7 @@ enum DataCommand: String, CaseIterable, Sendable {
         case .scan: -2
         case .hscan, .sscan, .zscan: -3
         case .flushall, .flushdb: -1
-        case .getex, .bitcount, .touch, .object: -2
+        case .getex, .bitcount, .touch, .object, .memory: -2
         case .bitop: -4
         case .getrange, .substr, .setrange, .setbit: 4
         case .incrbyfloat, .getbit, .rename, .renamenx: 3
@@ -94,7 +94,7 @@ enum DataCommand: String, CaseIterable, Sendable {
             .zrevrangebyscore, .zrangebylex, .zrevrangebylex, .zrevrange, .zrandmember, .zunion, .zinter, .zdiff,
             .zintercard:
             true
-        case .getrange, .substr, .getbit, .bitcount, .bitpos, .touch, .object, .lcs: true
+        case .getrange, .substr, .getbit, .bitcount, .bitpos, .touch, .object, .memory, .lcs: true
         // SORT may STORE, so Redis flags it a write; SORT_RO is its read.
         case .sortReadOnly: true
         default: false

@@ -157,12 +157,12 @@ extension KeyValueFrontend {
     /// Flag sets, in Redis's order (RO, RW, OW, RM, access, update, insert, delete), and the commands whose first (or
     /// only) key specification has them.
     static let firstKeyFlags: [(flags: [String], names: String)] = [
-        (["RO"], "exists type strlen hlen hstrlen hexists sismember scard llen zcard touch object watch"),
+        (["RO"], "exists type strlen hlen hstrlen hexists sismember scard llen zcard touch object memory watch"),
         (["RO", "access"], "get mget ttl pttl expiretime pexpiretime hget hmget hkeys hvals hgetall hrandfield "
             + "smismember smembers srandmember sinter sunion sdiff sintercard lrange lindex lpos zscore zmscore zrank "
             + "zrevrank zcount zlexcount zrange zrangebyscore zrevrangebyscore zrangebylex zrevrangebylex zrevrange "
             + "zrandmember zunion zinter zdiff zintercard getrange substr getbit bitcount bitpos hscan sscan zscan "
-            + "sort sort_ro copy eval_ro evalsha_ro fcall_ro"),
+            + "sort sort_ro copy lcs eval_ro evalsha_ro fcall_ro"),
         (["RW", "access", "update"], "getset incr incrby decr decrby hincrby hincrbyfloat zincrby move getex "
             + "incrbyfloat setbit eval evalsha fcall"),
         (["RW", "access", "delete"], "getdel spop lpop rpop lmpop zpopmin zpopmax zmpop blpop brpop bzpopmin bzpopmax "
@@ -223,7 +223,7 @@ extension KeyValueFrontend {
         case .del, .unlink, .exists, .mget, .touch: (1, -1, 1)
         case .sinter, .sunion, .sdiff, .sinterstore, .sunionstore, .sdiffstore: (1, -1, 1)
         case .smove, .lmove, .rpoplpush: (1, 2, 1)
-        case .object: (2, 2, 1)
+        case .object, .memory: (2, 2, 1)
         case .bitop: (2, -1, 1)
         case .rename, .renamenx, .copy, .lcs: (1, 2, 1)
         case .mset, .msetnx: (1, -1, 2)
@@ -249,7 +249,7 @@ extension KeyValueFrontend {
             .expiretime, .pexpiretime, .persist, .move, .rename, .renamenx, .copy, .touch, .object, .scan, .sort,
             .sortReadOnly:
             "generic"
-        case .dbsize, .flushall, .flushdb, .time, .swapdb: "server"
+        case .dbsize, .flushall, .flushdb, .time, .swapdb, .memory: "server"
         case .setbit, .getbit, .bitcount, .bitpos, .bitop: "bitmap"
         case .select: "connection"
         default: "string"

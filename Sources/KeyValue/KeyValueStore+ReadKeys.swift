@@ -21,6 +21,7 @@ extension KeyValueStore {
         switch command {
         case .mget, .exists, .touch, .sinter, .sunion, .sdiff: 1..<arguments.count
         case .object: arguments.count == 3 ? 2..<3 : 1..<1
+        case .memory: arguments.count >= 3 && ASCII.equals(arguments.bytes(at: 1), "usage") ? 2..<3 : 1..<1
         case .lcs: 1..<3
         case .dbsize, .scan: 1..<1
         case .sintercard, .zunion, .zinter, .zdiff, .zintercard:

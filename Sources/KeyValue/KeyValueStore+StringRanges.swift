@@ -20,6 +20,7 @@ extension KeyValueStore {
         case .copy: copy(arguments, clock: clock)
         case .touch: exists(arguments, clock: clock)
         case .object: object(arguments, clock: clock)
+        case .memory: memory(arguments, clock: clock)
         default: preconditionFailure("\(command) is not a command of executeStringOrKey")
         }
     }

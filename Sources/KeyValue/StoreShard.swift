@@ -32,6 +32,8 @@ struct StoreShard: Sendable {
     typealias Slot = Int
 
     private static let headerByteCount = 16
+    /// The bytes of a record's header, for estimates outside the shard.
+    static var recordHeaderBytes: Int { headerByteCount }
     private static let expiryByteCount = 12
     private static let hasExpiryFlag: UInt32 = 1 << 31
     private static let isLargeFlag: UInt32 = 1 << 30
@@ -592,6 +594,23 @@ struct StoreShard: Sendable {
     }
 
     /// The collection at `slot`, which must hold one; it shares the shard's storage until either is written.
+    /// About what each key costs in the indexes beside its record: its place in `order`, its table slot at the load the
+    /// table keeps, and its fragment byte.
+    static let indexBytesPerKey = 16
+
+    /// About the bytes `slot`'s key and value take: the record in the arena, a large value's own buffer or a
+    /// collection's contents, and the key's index entries. O(1), for MEMORY USAGE.
+    func memoryUsage(at slot: Slot) -> Int {
+        let header = header(at: Int(order[slot]))
+        var bytes = recordByteCount(header) + Self.indexBytesPerKey
+        if header.isCollection {
+            bytes += collections[header.collectionIndex].memoryUsage
+        } else if header.isLarge {
+            bytes += largeValues[header.valueField].count + ByteArray.allocationOverheadBytes
+        }
+        return bytes
+    }
+
     func collection(at slot: Slot) -> CollectionValue {
         let header = header(at: Int(order[slot]))
         precondition(header.isCollection, "a string read as a collection")

@@ -2,7 +2,7 @@ import Testing
 @testable import KeyValue
 import Replication
 
-/// RENAME, RENAMENX, COPY, TOUCH and OBJECT as Redis 7.0 documents them (`tests/unit/keyspace.tcl`, the command
+/// RENAME, RENAMENX, COPY, TOUCH, OBJECT and MEMORY USAGE as Redis 7.0 documents them (`tests/unit/keyspace.tcl`, the command
 /// pages), replicated: a backup replaying the log ends with the same digest.
 @Suite("key commands")
 struct KeyCommandTests {
@@ -167,7 +167,7 @@ struct KeyCommandTests {
         #expect(node.send(1, "OBJECT").hasPrefix("-ERR wrong number of arguments for 'object' command"))
     }
 
-    @Test("OBJECT and TOUCH are answered without a log entry, unless a key they name has expired")
+    @Test("OBJECT, MEMORY USAGE and TOUCH are answered without a log entry, unless a key they name has expired")
     func readsWithoutEntry() {
         var driver = StoreDriver()
         driver.run("SADD", "s", "1")
@@ -180,10 +180,46 @@ struct KeyCommandTests {
             return answered ? text(reply) : nil
         }
         #expect(read("OBJECT", "ENCODING", "s") == RESP.bulk("intset"))
+        #expect(read("MEMORY", "USAGE", "s")?.hasPrefix(":") == true)
         #expect(read("TOUCH", "s", "short") == RESP.integer(2))
         driver.advance(milliseconds: 20)
         #expect(read("OBJECT", "ENCODING", "short") == nil, "the expired key's deletion goes through the log")
         #expect(read("TOUCH", "s", "short") == nil)
+        #expect(read("MEMORY", "USAGE", "short") == nil)
         #expect(driver.run("TOUCH", "s", "short") == RESP.integer(1))
+    }
+
+    @Test("MEMORY USAGE estimates a key's bytes, growing with its contents; null for a missing key; SAMPLES checked")
+    func memoryUsage() {
+        var node = ConnectedStore()
+        func usage(_ key: String) -> Int64? {
+            guard case .integer(let bytes)? = DecodedReply.one(Array(node.send(1, "MEMORY", "USAGE", key).utf8)) else {
+                return nil
+            }
+            return bytes
+        }
+        node.send(1, "SET", "short", "v")
+        node.send(1, "SET", "long", String(repeating: "x", count: 10_000))
+        #expect(usage("short").map { $0 > 1 && $0 < 100 } == true)
+        #expect(usage("long").map { $0 >= 10_000 && $0 < 10_200 } == true, "a large value's own buffer counts")
+        node.send(1, "HSET", "h", "f", "v")
+        let small = usage("h") ?? 0
+        node.send(1, arguments: ["HSET", "h"] + (0..<100).flatMap { ["field\($0)", String(repeating: "v", count: 50)] })
+        #expect((usage("h") ?? 0) > small + 100 * 50, "each field and value counts, with its overhead")
+        node.send(1, arguments: ["RPUSH", "l"] + (0..<100).map { "e\($0)" })
+        #expect((usage("l") ?? 0) > 100 * 48)
+        node.send(1, "ZADD", "z", "1", "a", "2", "b")
+        node.send(1, "SADD", "s", "a", "b")
+        #expect((usage("z") ?? 0) > (usage("s") ?? 0), "a sorted set's members carry their scores too")
+        #expect(node.send(1, "MEMORY", "USAGE", "missing") == RESP.nullBulk)
+        #expect(node.send(1, "MEMORY", "USAGE", "h", "SAMPLES", "0") == node.send(1, "MEMORY", "USAGE", "h"))
+        #expect(node.send(1, "MEMORY", "USAGE", "h", "SAMPLES") == RESP.error("ERR syntax error"))
+        #expect(node.send(1, "MEMORY", "USAGE", "h", "SAMPLES", "-1") == RESP.error("ERR syntax error"))
+        #expect(node.send(1, "MEMORY", "USAGE", "h", "SAMPLES", "x")
+            == RESP.error("ERR value is not an integer or out of range"))
+        #expect(node.send(1, "MEMORY", "NOPE") == RESP.error(
+            "ERR unknown subcommand or wrong number of arguments for 'NOPE'. Try MEMORY HELP."))
+        #expect(node.send(1, "MEMORY") == RESP.error("ERR wrong number of arguments for 'memory' command"))
+        #expect(DecodedReply.one(Array(node.send(1, "MEMORY", "HELP").utf8))?.elements.count == 6)
     }
 }
