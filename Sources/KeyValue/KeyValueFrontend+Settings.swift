@@ -167,11 +167,6 @@ extension KeyValueFrontend {
                 ])
             })
         }
-        var message = Array("ERR unknown subcommand or wrong number of arguments for '".utf8)
-        message.append(contentsOf: subcommand.prefix(128))
-        message.append(contentsOf: Array("'. Try SLOWLOG HELP.".utf8))
-        var writer = RESPWriter()
-        writer.appendError(message)
-        return writer.bytes
+        return Replies.unknownSubcommandOrArity(subcommand, of: "SLOWLOG")
     }
 }

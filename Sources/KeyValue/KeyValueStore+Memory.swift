@@ -10,12 +10,7 @@ extension KeyValueStore {
         let subcommand = arguments.bytes(at: 1)
         if arguments.count == 2 && ASCII.equals(subcommand, "help") { return Self.memoryHelp }
         guard arguments.count >= 3, ASCII.equals(subcommand, "usage") else {
-            var message = Array("ERR unknown subcommand or wrong number of arguments for '".utf8)
-            message.append(contentsOf: subcommand.prefix(128))
-            message.append(contentsOf: Array("'. Try MEMORY HELP.".utf8))
-            var writer = RESPWriter()
-            writer.appendError(message)
-            return writer.bytes
+            return Replies.unknownSubcommandOrArity(subcommand, of: "MEMORY")
         }
         var position = 3
         while position < arguments.count {

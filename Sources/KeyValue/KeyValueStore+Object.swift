@@ -22,14 +22,7 @@ extension KeyValueStore {
         let subcommand = arguments.bytes(at: 1)
         if arguments.count == 2 && ASCII.equals(subcommand, "help") { return Self.objectHelp }
         let isKnown = ["encoding", "refcount", "idletime", "freq"].contains { ASCII.equals(subcommand, $0) }
-        guard arguments.count == 3, isKnown else {
-            var message = Array("ERR unknown subcommand or wrong number of arguments for '".utf8)
-            message.append(contentsOf: subcommand.prefix(128))
-            message.append(contentsOf: Array("'. Try OBJECT HELP.".utf8))
-            var writer = RESPWriter()
-            writer.appendError(message)
-            return writer.bytes
-        }
+        guard arguments.count == 3, isKnown else { return Replies.unknownSubcommandOrArity(subcommand, of: "OBJECT") }
         let key = arguments.key(at: 2)
         guard let kind = liveKind(key, clock: clock) else { return Replies.nullBulk }
         if ASCII.equals(subcommand, "freq") { return Self.frequencyNotTracked }
