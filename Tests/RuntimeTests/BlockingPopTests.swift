@@ -20,6 +20,19 @@ struct BlockingPopTests {
         #expect(converged, "digests differ: primary \(digests.0), backup \(digests.1)", sourceLocation: sourceLocation)
     }
 
+    /// Waits until the primary's store holds `count` waiting connections (INFO's `blocked_clients`), so that a test
+    /// acts on the wait itself rather than on a guess of how long the pair takes under load.
+    static func expectBlockedClients(
+        _ count: Int, via client: RESPClient, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        var info = ""
+        let reached = try Waiting.until(.seconds(5)) {
+            if case .bulk(let text?) = try client.command("INFO", "clients") { info = text }
+            return info.contains("blocked_clients:\(count)\r\n")
+        }
+        #expect(reached, "blocked_clients never reached \(count): \(info)", sourceLocation: sourceLocation)
+    }
+
     @Test("a BLPOP waits until another client's RPUSH serves it; what its connection sent behind it waits its turn")
     func servedByAnotherClient() throws {
         let pair = try Pair.start()
@@ -55,9 +68,11 @@ struct BlockingPopTests {
 
         let leaving = try RESPClient(pair.primary.clientAddress)
         try leaving.send(["BLPOP", "r", "0"])
-        sleep(for: .milliseconds(200))
+        try Self.expectBlockedClients(1, via: pusher)
         leaving.close()
-        sleep(for: .milliseconds(300))
+        // The wait ends in the log once the primary notices the close; a push before that would serve the closed
+        // connection, in Redis as here.
+        try Self.expectBlockedClients(0, via: pusher)
         #expect(try pusher.command("RPUSH", "r", "kept") == .integer(1))
         #expect(try pusher.command("LLEN", "r") == .integer(1), "an element went to a connection that had closed")
         try Self.expectDigestsAgree(pair)
