@@ -35,7 +35,8 @@ struct CollectionValue: Sendable {
     var memoryUsage: Int {
         switch kind {
         case .list: return byteCount + count * (MemoryLayout<[UInt8]>.size + ByteArray.allocationOverheadBytes)
-        case .sortedSet: return byteCount + count * (StoreShard.recordHeaderBytes + StoreShard.indexBytesPerKey + 16)
+        case .sortedSet:
+            return byteCount + count * (StoreShard.recordHeaderBytes + StoreShard.indexBytesPerKey + ScoreOrder.bytesPerMember)
         default: return byteCount + count * (StoreShard.recordHeaderBytes + StoreShard.indexBytesPerKey)
         }
     }

@@ -176,12 +176,7 @@ public enum KeyValueFrontend {
     }
 
     static func unknownSubcommand(_ subcommand: [UInt8], of command: String) -> [UInt8] {
-        var message = Array("ERR unknown subcommand '".utf8)
-        message.append(contentsOf: subcommand.prefix(128))
-        message.append(contentsOf: Array("'. Try \(command) HELP.".utf8))
-        var writer = RESPWriter()
-        writer.appendError(message)
-        return writer.bytes
+        Replies.unknownSubcommand(subcommand, of: command)
     }
 
     /// The settings `CONFIG GET` reports that Lockstep fixes at start: what tools such as redis-benchmark ask about

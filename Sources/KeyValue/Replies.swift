@@ -16,10 +16,21 @@ enum Replies {
     static let wrongType = RESPWriter.error("WRONGTYPE Operation against a key holding the wrong kind of value")
     static let stringTooLong = RESPWriter.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
 
-    /// Redis's error for a subcommand that is unknown or has the wrong number of arguments, naming it (at most its
-    /// first 128 bytes: it is the client's) and `command`'s HELP.
+    /// Redis's error for an unknown subcommand, naming it (at most its first 128 bytes: it is the client's) and
+    /// `command`'s HELP.
+    static func unknownSubcommand<Bytes: Collection<UInt8>>(_ subcommand: Bytes, of command: String) -> [UInt8] {
+        subcommandError("ERR unknown subcommand '", subcommand, command)
+    }
+
+    /// The same for a subcommand that is unknown or has the wrong number of arguments (OBJECT, MEMORY, SLOWLOG).
     static func unknownSubcommandOrArity<Bytes: Collection<UInt8>>(_ subcommand: Bytes, of command: String) -> [UInt8] {
-        var message = Array("ERR unknown subcommand or wrong number of arguments for '".utf8)
+        subcommandError("ERR unknown subcommand or wrong number of arguments for '", subcommand, command)
+    }
+
+    private static func subcommandError<Bytes: Collection<UInt8>>(
+        _ start: String, _ subcommand: Bytes, _ command: String
+    ) -> [UInt8] {
+        var message = Array(start.utf8)
         message.append(contentsOf: subcommand.prefix(128))
         message.append(contentsOf: Array("'. Try \(command) HELP.".utf8))
         var writer = RESPWriter()

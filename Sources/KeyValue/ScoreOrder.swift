@@ -10,6 +10,8 @@ struct ScoreOrder: Sendable {
     /// Most entries in a chunk: small enough that moving them is cheap, large enough that the list of chunks (the
     /// part a rank walks) stays short.
     static let chunkEntriesLimit = 128
+    /// What each member costs here: its score and its position in the members, for MEMORY USAGE's estimate.
+    static let bytesPerMember = MemoryLayout<Double>.size + MemoryLayout<UInt32>.size
 
     /// A run of consecutive entries, sorted; never empty while in the list.
     private struct Chunk: Sendable {
