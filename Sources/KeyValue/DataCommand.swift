@@ -101,6 +101,22 @@ enum DataCommand: String, CaseIterable, Sendable {
         }
     }
 
+    /// Whether Redis flags the command `denyoom` (`src/commands/*.json`): it may add data, so a primary past
+    /// `maxmemory` refuses it (`MemoryLimit`). SORT is one even without STORE, as in Redis.
+    var isRefusedOutOfMemory: Bool {
+        switch self {
+        case .set, .setnx, .setex, .psetex, .getset, .append, .incr, .incrby, .decr, .decrby, .incrbyfloat, .mset,
+            .msetnx, .setrange, .setbit, .bitop, .copy:
+            true
+        case .hset, .hsetnx, .hmset, .hincrby, .hincrbyfloat: true
+        case .sadd, .sinterstore, .sunionstore, .sdiffstore: true
+        case .lpush, .rpush, .lpushx, .rpushx, .lset, .linsert, .lmove, .rpoplpush, .blmove, .brpoplpush: true
+        case .zadd, .zincrby, .zrangestore, .zunionstore, .zinterstore, .zdiffstore: true
+        case .sort: true
+        default: false
+        }
+    }
+
     /// Whether the command may wait for another client's command (`BlockingCommand`).
     var isBlocking: Bool {
         switch self {

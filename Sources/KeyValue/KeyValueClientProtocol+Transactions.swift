@@ -62,7 +62,11 @@ extension KeyValueClientProtocol {
         guard status.isServing else {
             return refuseQueueing(refusal(status, isRead: command.isRead), session: &session)
         }
+        if let refusal = memoryLimit.refusal(command, statistics: status.machineStatistics) {
+            return refuseQueueing(refusal, session: &session)
+        }
         session.connection.lastCommand = .data(command)
+        if command.isRefusedOutOfMemory { session.transaction?.mayAddData = true }
         return queue(.data(arguments.encoding), session: &session)
     }
 
@@ -119,6 +123,11 @@ extension KeyValueClientProtocol {
         endTransaction(of: &session)
         if transaction.isFlagged {
             return endWatch(session: &session, status: status, reply: Self.execAbortedReply)
+        }
+        // Redis weighs the memory again at EXEC: the limit may have been set, or passed, since the commands queued.
+        if transaction.mayAddData, memoryLimit.isExceeded(statistics: status.machineStatistics) {
+            let reply = Self.execAborted(because: MemoryLimit.outOfMemoryReply)
+            return endWatch(session: &session, status: status, reply: reply)
         }
         let token = session.watchToken
         session.watchToken = nil

@@ -44,6 +44,8 @@ public struct KeyValueClientProtocol: ClientProtocol {
     public let slowLog: SlowLog
     /// Redis's encoding thresholds as CONFIG SET left them on this node (they tune nothing here).
     public let encodingSettings = EncodingSettings()
+    /// Redis's `maxmemory` on this node, past which writes that may add data are refused.
+    public let memoryLimit: MemoryLimit
     /// What every connection asks, for MONITOR.
     public let monitorFeed = MonitorFeed()
     /// The session bounds this node puts into the `SESSION OPEN` entries it appends (`--session-window`,
@@ -61,12 +63,14 @@ public struct KeyValueClientProtocol: ClientProtocol {
         argumentsLimit: 1 << 20, bulkBytesLimit: 512 << 20, inlineBytesLimit: 64 << 10, requestBytesLimit: 513 << 20)
 
     /// The protocol with `parserLimits`, requiring `requiredPassword` if given, answering SENTINEL for `service`,
-    /// SLOWLOG from `slowLog`, opening sessions under `sessionLimits`; the runtime checks at startup that `replicatedBytesLimit` fits a log entry frame.
+    /// SLOWLOG from `slowLog`, opening sessions under `sessionLimits`, refusing writes past `memoryLimit`; the runtime
+    /// checks at startup that `replicatedBytesLimit` fits a log entry frame.
     public init(
         parserLimits: RESPParser.Limits = KeyValueClientProtocol.defaultParserLimits,
         requiredPassword: ClientPassword? = nil, service: SentinelService = SentinelService(),
-        slowLog: SlowLog = SlowLog(), sessionLimits: SessionLimits = .defaults
+        slowLog: SlowLog = SlowLog(), sessionLimits: SessionLimits = .defaults, memoryLimit: MemoryLimit = MemoryLimit()
     ) {
+        self.memoryLimit = memoryLimit
         self.sessionLimits = sessionLimits
         self.parserLimits = parserLimits
         self.requiredPassword = requiredPassword
@@ -76,7 +80,7 @@ public struct KeyValueClientProtocol: ClientProtocol {
 
     /// What CONFIG SET changes on this node.
     var configTargets: KeyValueFrontend.ConfigTargets {
-        KeyValueFrontend.ConfigTargets(slowLog: slowLog, encodings: encodingSettings)
+        KeyValueFrontend.ConfigTargets(slowLog: slowLog, encodings: encodingSettings, memory: memoryLimit)
     }
 
     /// The largest `KeyValueCommand` encoding the limits allow: the arguments' bytes (multi-bulk requests count
@@ -183,11 +187,13 @@ public struct KeyValueClientProtocol: ClientProtocol {
             arguments, status: status, digest: { digest() ?? 0 }, connection: &session.connection, service: service)
         {
         case .replicated(let bytes):
+            if let refusal = memoryRefusal(session.connection, status: status) { return .local(reply: refusal) }
             return .replicated(
                 RESP3Entry.encoding(
                     DatabaseEntry.encoding(bytes, in: session.connection.database),
                     protocolVersion: session.connection.protocolVersion))
         case .blocking(let bytes, let timeout):
+            if let refusal = memoryRefusal(session.connection, status: status) { return .local(reply: refusal) }
             return .blocking(
                 RESP3Entry.encoding(
                     DatabaseEntry.encoding(
@@ -304,6 +310,14 @@ public struct KeyValueClientProtocol: ClientProtocol {
         case .queryBufferOverflowed(let bytes, let limit):
             RESPWriter.error("ERR Protocol error: query buffer of \(bytes) bytes is over the \(limit)-byte limit")
         }
+    }
+
+    /// Redis's `-OOM` for the data command just routed, when it may add data and this node is past `maxmemory`; one
+    /// load and a branch while no limit is set.
+    @inline(__always)
+    private func memoryRefusal(_ connection: ClientConnection, status: NodeStatus) -> [UInt8]? {
+        guard memoryLimit.bytes != 0, case .data(let command) = connection.lastCommand else { return nil }
+        return memoryLimit.refusal(command, statistics: status.machineStatistics)
     }
 
     /// Whether `arguments` is a well-formed data command: one a serving node would put in the log.

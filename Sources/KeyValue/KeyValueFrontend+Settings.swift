@@ -11,6 +11,7 @@ extension KeyValueFrontend {
     struct ConfigTargets: Sendable {
         var slowLog: SlowLog
         var encodings: EncodingSettings
+        var memory: MemoryLimit
     }
 
     /// One setting CONFIG GET lists and CONFIG SET knows.
@@ -26,7 +27,10 @@ extension KeyValueFrontend {
     static let settings: [Setting] = configuration.map { name, value in
         Setting(name: name, value: { _, _ in value }, set: nil)
     } + [
-        Setting(name: "maxmemory-policy", value: { _, _ in "noeviction" }, set: nil),
+        Setting(name: "maxmemory", value: { _, targets in String(targets.memory.bytes) },
+                set: { text, targets in targets.memory.set(text) }),
+        Setting(name: "maxmemory-policy", value: { _, _ in "noeviction" },
+                set: { text, _ in MemoryLimit.policyRefusal(text) }),
         Setting(name: "port", value: { status, _ in String(hostAndPort(status.clientAddress).port) }, set: nil),
         Setting(
             name: "slowlog-log-slower-than", value: { _, targets in String(targets.slowLog.thresholdMicroseconds) },
@@ -112,7 +116,7 @@ extension KeyValueFrontend {
         }
         if let refusal { return refusal }
         // Checked on scratch settings first, so that a bad value leaves every setting as it was.
-        let scratch = ConfigTargets(slowLog: SlowLog(), encodings: EncodingSettings())
+        let scratch = ConfigTargets(slowLog: SlowLog(), encodings: EncodingSettings(), memory: MemoryLimit())
         for (setting, value) in chosen {
             if let set = setting.set, let reason = set(value, scratch) { return failed(setting.name, reason) }
         }

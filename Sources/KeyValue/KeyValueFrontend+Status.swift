@@ -70,7 +70,7 @@ extension KeyValueFrontend {
                 ("blocked_clients", String(status.machineStatistics["blocked_clients"] ?? 0)),
                 ("tracking_clients", "0"), ("lockstep_sessions", String(status.machineStatistics["sessions"] ?? 0)),
             ])
-        case "memory": memorySection()
+        case "memory": memorySection(status)
         case "persistence":
             // The durable log is the AOF's counterpart: on with a data directory, its last write ok or failing.
             lines("Persistence", [
@@ -107,15 +107,20 @@ extension KeyValueFrontend {
         return lines("Keyspace", databases)
     }
 
-    /// `used_memory` is the resident set, like `used_memory_rss`: Redis counts its allocator's bytes, which Swift's
-    /// allocator does not report cheaply, and tools such as `redis-cli --stat` need the field.
-    private static func memorySection() -> String {
-        guard let resident = ProcessFigures.residentBytes() else { return lines("Memory", []) }
-        return lines("Memory", [
-            ("used_memory", String(resident)), ("used_memory_human", ProcessFigures.human(resident)),
-            ("used_memory_rss", String(resident)), ("used_memory_rss_human", ProcessFigures.human(resident)),
-            ("mem_allocator", "libc"),
-        ])
+    /// `used_memory` is what `maxmemory` weighs (`MemoryLimit.usedBytes`): the node's memory at start plus MEMORY
+    /// USAGE summed over every key, as Redis counts its allocator's bytes (which Swift's allocator does not report
+    /// cheaply). `used_memory_rss` is the resident set.
+    private static func memorySection(_ status: NodeStatus) -> String {
+        let used = MemoryLimit.usedBytes(status.machineStatistics)
+        var fields = [
+            ("used_memory", String(used)), ("used_memory_human", ProcessFigures.human(used)),
+            ("used_memory_startup", String(MemoryLimit.startupBytes)),
+            ("used_memory_dataset", String(status.machineStatistics[MemoryLimit.datasetFigure] ?? 0)),
+        ]
+        if let resident = ProcessFigures.residentBytes() {
+            fields += [("used_memory_rss", String(resident)), ("used_memory_rss_human", ProcessFigures.human(resident))]
+        }
+        return lines("Memory", fields + [("mem_allocator", "libc")])
     }
 
     private static func serverSection(_ status: NodeStatus) -> String {

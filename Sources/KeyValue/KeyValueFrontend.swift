@@ -182,7 +182,7 @@ public enum KeyValueFrontend {
     /// The settings `CONFIG GET` reports that Lockstep fixes at start: what tools such as redis-benchmark ask about
     /// persistence. `CONFIG SET` accepts their current values and refuses others (`KeyValueClientProtocol+Settings`).
     static let configuration: [(name: String, value: String)] = [
-        ("save", ""), ("appendonly", "no"), ("databases", String(KeyValueStore.databaseCount)), ("maxmemory", "0"),
+        ("save", ""), ("appendonly", "no"), ("databases", String(KeyValueStore.databaseCount)),
         ("proto-max-bulk-len", String(KeyValueClientProtocol.defaultParserLimits.bulkBytesLimit)),
     ]
 

@@ -38,6 +38,7 @@ extension KeyValueStore {
         keyspace.expiringCount = expiringCount
         keyspace.digestSum = digestSum
         keyspace.byteCount = byteCount
+        keyspace.memoryByteCount = memoryByteCount
         return keyspace
     }
 

@@ -394,6 +394,7 @@ extension KeyValueStore {
             store.expiringCount += shard.expiringCount
             store.digestSum &+= shard.digestSum
             store.byteCount += shard.byteCount
+            store.memoryByteCount += shard.memoryByteCount
             store.shards.append(shard)
             shard = StoreShard()
             guard store.shards.count == shardCount else {

@@ -11,6 +11,12 @@ extension KeyValueStore {
             "keys": UInt64(first.keys), "expires": UInt64(first.expiring), "sessions": UInt64(sessions.count),
         ]
         if !blocked.isEmpty { figures["blocked_clients"] = UInt64(blocked.count) }
+        // Every database's: `maxmemory` weighs them all.
+        var datasetBytes = memoryByteCount
+        for database in 0..<Self.databaseCount where database != selectedDatabase {
+            datasetBytes += parkedKeyspaces[database]?.memoryByteCount ?? 0
+        }
+        figures[MemoryLimit.datasetFigure] = UInt64(datasetBytes)
         for database in 1..<Self.databaseCount {
             let counts = counts(of: database)
             guard counts.keys > 0 else { continue }

@@ -55,6 +55,8 @@ public struct KeyValueStore: StateMachine, Sendable {
     var digestSum: UInt64 = 0
     /// Bytes of keys and values, for the snapshot's size estimate.
     var byteCount = 0
+    /// The sum of the shards' `memoryByteCount`: what MEMORY USAGE would say of every key, for `maxmemory`.
+    var memoryByteCount = 0
     /// Client sessions: the saved replies that make a retried `SESSION EXEC` apply once (`KeyValueStore+Sessions`).
     var sessions = SessionTable()
     /// The database whose keys the properties above hold: 0 but while a `DatabaseEntry` is applied
@@ -235,6 +237,7 @@ extension KeyValueStore {
     ) -> Result {
         let oldCount = shards[index].count, oldExpiring = shards[index].expiringCount
         let oldDigest = shards[index].digestSum, oldBytes = shards[index].byteCount
+        let oldMemory = shards[index].memoryByteCount
         // Off the hot path: only while some connection watches a key.
         let wasPresent = watchedKeys.isEmpty ? false : isPresent(key, inShard: index)
         let result = body(&shards[index])
@@ -242,6 +245,7 @@ extension KeyValueStore {
         expiringCount += shards[index].expiringCount - oldExpiring
         digestSum = digestSum &- oldDigest &+ shards[index].digestSum
         byteCount += shards[index].byteCount - oldBytes
+        memoryByteCount += shards[index].memoryByteCount - oldMemory
         if !watchedKeys.isEmpty { touchWatchedKey(key, inShard: index, wasPresent: wasPresent) }
         if !blocked.isEmpty { blocked.noteWritten(BlockedClients.Key(database: selectedDatabase, key: Array(key.bytes))) }
         return result
@@ -393,18 +397,20 @@ extension KeyValueStore {
     func checkSelectedInvariants() {
         precondition(splitPointer < 1 << level, "the split pointer passed the end of the round")
         precondition(shards.count == (1 << level) + splitPointer, "the shard count does not match level and pointer")
-        var keys = 0, expiring = 0, bytes = 0
+        var keys = 0, expiring = 0, bytes = 0, memory = 0
         var sum: UInt64 = 0
         for (index, shard) in shards.enumerated() {
             shard.checkInvariants { shardIndex(hash: $0) == index }
             keys += shard.count
             expiring += shard.expiringCount
             bytes += shard.byteCount
+            memory += shard.memoryByteCount
             sum &+= shard.digestSum
         }
         precondition(keys == count, "DBSIZE drifted from the shards")
         precondition(expiring == expiringCount, "the TTL count drifted from the shards")
         precondition(bytes == byteCount, "the byte count drifted from the shards")
+        precondition(memory == memoryByteCount, "the memory count drifted from the shards")
         precondition(sum == digestSum, "the incremental digest drifted from the shards")
     }
 }

@@ -13,6 +13,7 @@ struct Keyspace: Sendable {
     var expiringCount = 0
     var digestSum: UInt64 = 0
     var byteCount = 0
+    var memoryByteCount = 0
 
     /// An empty database, as a fresh store's.
     init() {}
@@ -47,5 +48,6 @@ extension KeyValueStore {
         swap(&expiringCount, &other.expiringCount)
         swap(&digestSum, &other.digestSum)
         swap(&byteCount, &other.byteCount)
+        swap(&memoryByteCount, &other.memoryByteCount)
     }
 }

@@ -61,6 +61,8 @@ struct StoreShard: Sendable {
     private(set) var digestSum: UInt64 = 0
     /// Bytes of keys and values, for the snapshot's size estimate.
     private(set) var byteCount = 0
+    /// Bytes held outside the arena, as `memoryUsage(at:)` counts them: large values and collections.
+    private var heapByteCount = 0
     /// Keys with a TTL not yet placed in the TTL order; nonzero only while a split or a restore builds the shard.
     private(set) var unorderedExpiryCount = 0
 
@@ -71,6 +73,8 @@ struct StoreShard: Sendable {
     var count: Int { order.count }
     /// Keys in the shard's TTL order.
     var expiringCount: Int { expiryOrder.count }
+    /// The sum of `memoryUsage(at:)` over the shard's keys, in O(1): what `maxmemory` weighs.
+    var memoryByteCount: Int { arena.count - garbageByteCount + order.count * Self.indexBytesPerKey + heapByteCount }
 
     // MARK: The record at an arena offset
 
@@ -171,6 +175,7 @@ struct StoreShard: Sendable {
 
     /// Stores a large value in a free index of `largeValues`, or a new one.
     private mutating func storeLarge(_ value: [UInt8]) -> Int {
+        heapByteCount += value.count + ByteArray.allocationOverheadBytes
         if let index = freeLargeIndices.popLast() {
             largeValues[Int(index)] = value
             return Int(index)
@@ -180,6 +185,7 @@ struct StoreShard: Sendable {
     }
 
     private mutating func freeLarge(_ index: Int) {
+        heapByteCount -= largeValues[index].count + ByteArray.allocationOverheadBytes
         largeValues[index] = []
         freeLargeIndices.append(UInt32(index))
     }
@@ -451,6 +457,7 @@ struct StoreShard: Sendable {
             largeIndex = old.valueField
         } else if value.count > Self.inlineValueBytesLimit {
             if old.isLarge {
+                heapByteCount += value.count - largeValues[old.valueField].count
                 Self.overwrite(&largeValues[old.valueField], with: value)
                 largeIndex = old.valueField
             } else {
@@ -508,6 +515,7 @@ struct StoreShard: Sendable {
         }
         digestSum &-= entryHash(old, at: offset)
         byteCount += suffix.count
+        heapByteCount += suffix.count
         largeValues[old.valueField].append(contentsOf: suffix)
         arena.withUnsafeMutableBytes { $0.storeBytes(of: contentHash, toByteOffset: offset + 8, as: UInt64.self) }
         digestSum &+= entryHash(header(at: offset), at: offset)
@@ -634,9 +642,11 @@ struct StoreShard: Sendable {
         precondition(old.isCollection, "a string updated as a collection")
         digestSum &-= entryHash(old, at: offset)
         byteCount -= collections[old.collectionIndex].byteCount
+        heapByteCount -= collections[old.collectionIndex].memoryUsage
         let result = body(&collections[old.collectionIndex])
         let collection = collections[old.collectionIndex]
         byteCount += collection.byteCount
+        heapByteCount += collection.memoryUsage
         let contentHash = KeyValueStore.contentHash(key: arena[keyRange(old, at: offset)], collection: collection)
         arena.withUnsafeMutableBytes { $0.storeBytes(of: contentHash, toByteOffset: offset + 8, as: UInt64.self) }
         digestSum &+= entryHash(header(at: offset), at: offset)
@@ -650,6 +660,7 @@ struct StoreShard: Sendable {
         let position = order.count
         let expiryPosition = placeInExpiryOrder(position, hasExpiry: expiresAtMilliseconds != nil, isPlaced: isPlaced)
         let index: Int
+        heapByteCount += collection.memoryUsage
         if let free = freeCollectionIndices.popLast() {
             index = Int(free)
             collections[index] = collection
@@ -668,6 +679,7 @@ struct StoreShard: Sendable {
     }
 
     private mutating func freeCollection(_ index: Int) {
+        heapByteCount -= collections[index].memoryUsage
         collections[index] = CollectionValue(kind: .hash)
         freeCollectionIndices.append(UInt32(index))
     }
@@ -824,6 +836,8 @@ struct StoreShard: Sendable {
         precondition(expiring == expiryOrder.count, "the TTL order holds keys without a TTL")
         precondition(sum == digestSum, "the shard's incremental digest drifted from the entries")
         precondition(bytes == byteCount, "the shard's byte count drifted from the entries")
+        let memory = (0..<order.count).reduce(0) { $0 + memoryUsage(at: $1) }
+        precondition(memory == memoryByteCount, "the shard's memory count drifted from the entries")
         precondition(recordBytes + garbageByteCount == arena.count, "the arena's garbage count drifted")
     }
 }

@@ -25,6 +25,8 @@ struct Transaction: Sendable {
     private(set) var encodedBytes = 64
     /// Redis's `CLIENT_DIRTY_EXEC`: a command was refused while queueing, so EXEC answers EXECABORT.
     var isFlagged = false
+    /// Whether a queued command may add data (`DataCommand.isRefusedOutOfMemory`): past `maxmemory`, EXEC is refused.
+    var mayAddData = false
 
     /// Whether the queue holds a data command: without one (and without a watch or a PUBLISH) EXEC needs no entry.
     private(set) var hasData = false

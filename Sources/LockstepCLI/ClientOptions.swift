@@ -5,8 +5,8 @@ import Replication
 import Runtime
 
 /// The client port's flags, shared by `lockstep node` and `lockstep pair` (which hands them to both nodes):
-/// Redis's `requirepass`, `maxclients` and `timeout`, the service name Sentinel clients ask for, and the bounds of
-/// the exactly-once sessions (`SESSION`).
+/// Redis's `requirepass`, `maxclients`, `timeout` and `maxmemory`, the service name Sentinel clients ask for, and the
+/// bounds of the exactly-once sessions (`SESSION`).
 struct ClientOptions: Equatable {
     /// The longest password file read: far more than any password, little enough to read at start.
     static let passwordFileBytesLimit = 64 << 10
@@ -15,7 +15,7 @@ struct ClientOptions: Equatable {
 
     static let valuedFlags: Set<String> = [
         "--requirepass-file", "--max-clients", "--client-timeout", "--service-name", "--session-window",
-        "--max-sessions", "--session-reply-bytes", "--session-timeout",
+        "--max-sessions", "--session-reply-bytes", "--session-timeout", "--maxmemory",
     ]
 
     /// A file holding the password clients must give with AUTH; read at start, so it never appears in `ps`.
@@ -28,6 +28,8 @@ struct ClientOptions: Equatable {
     var serviceName = SentinelService.defaultName
     /// What the `SESSION OPEN` entries this node appends carry (`SessionLimits`).
     var sessionLimits = SessionLimits.defaults
+    /// Redis's `maxmemory` at start, in bytes (`MemoryLimit`); 0: no limit. CONFIG SET changes it later.
+    var memoryLimitBytes: UInt64 = 0
 
     init(_ arguments: Arguments) throws(CommandError) {
         if arguments.contains("--requirepass-file") { passwordFile = try arguments.required("--requirepass-file") }
@@ -56,6 +58,12 @@ struct ClientOptions: Equatable {
             "--session-timeout", default: Int(defaults.idleTimeoutMilliseconds / 1_000),
             in: 1...Self.idleTimeoutSecondsLimit)
         sessionLimits.idleTimeoutMilliseconds = Int64(timeoutSeconds) * 1_000
+        if let text = arguments.string("--maxmemory") {
+            guard let bytes = MemoryLimit.bytes(parsing: text) else {
+                throw .usage("--maxmemory must be a number of bytes, or with a unit as 100mb or 2gb, not \"\(text)\"")
+            }
+            memoryLimitBytes = bytes
+        }
     }
 
     /// The flags again, for `pair` to pass to each node.
@@ -65,6 +73,7 @@ struct ClientOptions: Equatable {
         if let connectionsLimit { words += ["--max-clients", String(connectionsLimit)] }
         if let idleTimeoutSeconds { words += ["--client-timeout", String(idleTimeoutSeconds)] }
         if serviceName != SentinelService.defaultName { words += ["--service-name", serviceName] }
+        if memoryLimitBytes != 0 { words += ["--maxmemory", String(memoryLimitBytes)] }
         if sessionLimits != .defaults {
             words += [
                 "--session-window", String(sessionLimits.window), "--max-sessions", String(sessionLimits.sessionsLimit),
@@ -151,6 +160,10 @@ struct ClientOptions: Equatable {
                                 sessions are evicted (default \(SessionLimits.defaults.replyBytesLimit))
           --session-timeout S   a session idle for S seconds expires
                                 (default \(SessionLimits.defaults.idleTimeoutMilliseconds / 1_000))
+          --maxmemory BYTES     past BYTES of data (MEMORY USAGE over all keys, plus the node's memory at
+                                start), refuse writes that may add data with Redis's -OOM error, as Redis's
+                                maxmemory with the noeviction policy; units as 100mb or 2gb; CONFIG SET
+                                maxmemory changes it (default 0: no limit)
         """
     }
 }

@@ -191,7 +191,8 @@ enum NodeCommand {
                     service: SentinelService(
                         name: options.client.serviceName,
                         downAfterMilliseconds: Int(configuration.silenceTimeout.wholeMilliseconds)),
-                    slowLog: slowLog, sessionLimits: options.client.sessionLimits),
+                    slowLog: slowLog, sessionLimits: options.client.sessionLimits,
+                    memoryLimit: MemoryLimit(bytes: options.client.memoryLimitBytes)),
                 emptyMachine: KeyValueStore(slowLog: slowLog), arbiter: arbiter, log: { LogLine.write(name, "\($0)") })
         } catch {
             throw .failure("node \(name) cannot start: \(error)")

@@ -153,13 +153,13 @@ struct ClientConnectionTests {
     @Test("the store counts its keys and those with a TTL, for INFO's keyspace")
     func storeStatistics() {
         var driver = StoreDriver()
-        #expect(driver.store.statistics == ["keys": 0, "expires": 0, "sessions": 0])
+        #expect(driver.store.statistics.filter { $0.key != MemoryLimit.datasetFigure } == ["keys": 0, "expires": 0, "sessions": 0])
         driver.run("SET", "a", "1")
         driver.run("SET", "b", "2", "EX", "100")
         driver.run("SET", "c", "3", "PX", "100")
-        #expect(driver.store.statistics == ["keys": 3, "expires": 2, "sessions": 0])
+        #expect(driver.store.statistics.filter { $0.key != MemoryLimit.datasetFigure } == ["keys": 3, "expires": 2, "sessions": 0])
         driver.run("PERSIST", "c")
         driver.run("DEL", "a")
-        #expect(driver.store.statistics == ["keys": 2, "expires": 1, "sessions": 0])
+        #expect(driver.store.statistics.filter { $0.key != MemoryLimit.datasetFigure } == ["keys": 2, "expires": 1, "sessions": 0])
     }
 }

@@ -44,6 +44,8 @@ struct ConnectedStore {
         var session = sessions[client] ?? wire.makeSession(clientID: client)
         Array(request.utf8).withUnsafeBytes { wire.append($0, to: &session) }
         let store = primary.store
+        // As the runtime's routing status, which reads the store's figures each round.
+        status.machineStatistics = store.statistics
         let next = wire.nextRequest(from: &session, status: status, digest: { store.digest() })
         sessions[client] = session
         switch next {

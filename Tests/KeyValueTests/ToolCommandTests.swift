@@ -49,8 +49,8 @@ struct ToolCommandTests {
     func fixedSettings() {
         var node = ConnectedStore()
         #expect(node.send(1, "CONFIG", "SET", "save", "", "appendonly", "no") == RESP.ok)
-        #expect(node.send(1, "CONFIG", "SET", "maxmemory", "1mb") == RESP.error(
-            "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - can't set immutable config"))
+        #expect(node.send(1, "CONFIG", "SET", "appendonly", "yes") == RESP.error(
+            "ERR CONFIG SET failed (possibly related to argument 'appendonly') - can't set immutable config"))
         #expect(node.send(1, "CONFIG", "REWRITE") == RESP.error("ERR The server is running without a config file"))
     }
 
