@@ -42,16 +42,20 @@ struct KeyspaceNotificationPairTests {
                 == .array([.bulk("pmessage"), .bulk("*"), .bulk("__keyevent@0__:expired"), .bulk("foo")]))
     }
 
-    @Test("a notification waits for the backup's ack of its entry, then leaves")
-    func notificationWaitsForTheAck() throws {
+    @Test("a write's notification, and the sweep's, wait for the backup's ack of their entries, then leave")
+    func notificationsWaitForTheAck() throws {
         // Timeouts long enough that a freeze of a second or two is no failure.
         let pair = try ProxiedPair.start(primarySilence: .seconds(20), backupSilence: .seconds(20))
         defer { pair.shutDown() }
         let (primary, backup, proxy) = (pair.primary, pair.backup, pair.proxy)
         let subscriber = try RESPClient(primary.clientAddress, timeout: .seconds(1))
         let writer = try RESPClient(primary.clientAddress, timeout: .seconds(1))
-        #expect(try writer.command("CONFIG", "SET", "notify-keyspace-events", "E$").isOK)
-        _ = try subscriber.command("SUBSCRIBE", "__keyevent@0__:set")
+        #expect(try writer.command("CONFIG", "SET", "notify-keyspace-events", "E$x").isOK)
+        _ = try subscriber.command("PSUBSCRIBE", "__keyevent@0__:*")
+        func event(_ name: String, _ key: String) -> RESPValue {
+            .array([.bulk("pmessage"), .bulk("__keyevent@0__:*"), .bulk("__keyevent@0__:\(name)"), .bulk(key)])
+        }
+
         proxy.freeze()
         // A pump already inside `recv` forwards what arrives during its 20 ms timeout: let both see the flag.
         sleep(for: .milliseconds(100))
@@ -59,8 +63,17 @@ struct KeyspaceNotificationPairTests {
         #expect(throws: RESPClient.Failure.self) { try subscriber.readReply() }
         #expect(throws: RESPClient.Failure.self) { try writer.readReply() }
         proxy.thaw()
-        #expect(try subscriber.readReply() == .array([.bulk("message"), .bulk("__keyevent@0__:set"), .bulk("k")]))
+        #expect(try subscriber.readReply() == event("set", "k"))
         #expect(try writer.readReply().isOK)
+
+        #expect(try writer.command("PSETEX", "foo", "100", "1").isOK)
+        #expect(try subscriber.readReply() == event("set", "foo"))
+        proxy.freeze()
+        sleep(for: .milliseconds(100))
+        // The key expires and the sweep deletes it meanwhile; its tick's entry cannot be acked.
+        #expect(throws: RESPClient.Failure.self) { try subscriber.readReply() }
+        proxy.thaw()
+        #expect(try subscriber.readReply() == event("expired", "foo"))
         #expect(primary.role == .primary && backup.role == .backup, "the freeze caused a failover")
     }
 }
