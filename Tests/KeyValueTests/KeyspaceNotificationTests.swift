@@ -219,6 +219,15 @@ struct KeyspaceNotificationTests {
             ])
     }
 
+    @Test("a waiter served by a push is notified in the push's entry: the push, then the waiter's pop and its del")
+    func servedWaiter() {
+        var node = Self.listening("Kgl")
+        #expect(node.send(1, "BLPOP", "q", "0") == ConnectedStore.waiting)
+        #expect(node.send(2, "RPUSH", "q", "a") == RESP.integer(1))
+        #expect(node.delivered[1] == [RESP.array(RESP.bulk("q"), RESP.bulk("a"))])
+        #expect(Self.keyspaceEvents(node) == ["q rpush", "q lpop", "q del"])
+    }
+
     @Test("sets: sadd; srem only when a member went; the store commands")
     func sets() {
         var node = Self.listening("Ks")
