@@ -71,6 +71,7 @@ extension KeyValueStore {
         }
     }
 
+    /// `notify`'s work, off the path of a store that notifies nothing.
     @inline(never)
     private mutating func holdEvent(_ type: KeyspaceEvents, _ event: StaticString, _ key: ArraySlice<UInt8>) {
         if notifiedEvents.contains(type) {
@@ -99,6 +100,7 @@ extension KeyValueStore {
         }
     }
 
+    /// Holds `PUBLISH channel message` for the release, as a notification (no reply takes its count).
     private mutating func holdPublish(channel: [UInt8], message: [UInt8]) {
         let command = KeyValueCommand.encode([Self.publishName, channel, message])
         heldForRelease.append(ReleaseEnvelope.Held(position: nil, isNotification: true, command: command[...]))

@@ -49,8 +49,8 @@ public struct KeyspaceEvents: OptionSet, Sendable, Hashable {
         for letter in letters {
             if letter == UInt8(ascii: "A") {
                 formUnion(.all)
-            } else if let index = Self.letters.firstIndex(where: { $0.letter == letter }) {
-                formUnion(Self.letters[index].events)
+            } else if let index = Self.classLetters.firstIndex(where: { $0.letter == letter }) {
+                formUnion(Self.classLetters[index].events)
             } else {
                 return nil
             }
@@ -64,11 +64,11 @@ public struct KeyspaceEvents: OptionSet, Sendable, Hashable {
         if isSuperset(of: .all) {
             text.append("A")
         } else {
-            for (letter, events) in Self.letters.prefix(Self.classLetterCount) where contains(events) {
+            for (letter, events) in Self.classLetters.prefix(Self.classLetterCount) where contains(events) {
                 text.append(Character(Unicode.Scalar(letter)))
             }
         }
-        for (letter, events) in Self.letters.dropFirst(Self.classLetterCount) where contains(events) {
+        for (letter, events) in Self.classLetters.dropFirst(Self.classLetterCount) where contains(events) {
             text.append(Character(Unicode.Scalar(letter)))
         }
         return text
@@ -76,7 +76,7 @@ public struct KeyspaceEvents: OptionSet, Sendable, Hashable {
 
     /// Each letter but `A`: first the classes `A` stands in for (and `n`), in `keyspaceEventsFlagsToString`'s order,
     /// then the three it writes after them.
-    private static let letters: [(letter: UInt8, events: KeyspaceEvents)] = [
+    private static let classLetters: [(letter: UInt8, events: KeyspaceEvents)] = [
         (UInt8(ascii: "g"), .generic), (UInt8(ascii: "$"), .string), (UInt8(ascii: "l"), .list),
         (UInt8(ascii: "s"), .set), (UInt8(ascii: "h"), .hash), (UInt8(ascii: "z"), .sortedSet),
         (UInt8(ascii: "x"), .expired), (UInt8(ascii: "e"), .evicted), (UInt8(ascii: "t"), .stream),
