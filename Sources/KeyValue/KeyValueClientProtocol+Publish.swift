@@ -21,6 +21,11 @@ extension KeyValueClientProtocol {
         }
     }
 
+    /// Whether a released reply is an envelope (`ReleaseEnvelope`): a PUBLISH's or PUBSUB's, or any entry's whose
+    /// keyspace notifications ride in it (`KeyValueStore+Notifications`).
+    @inline(__always)
+    public func carriesBroadcast(_ reply: ArraySlice<UInt8>) -> Bool { ReleaseEnvelope.isEnvelope(reply) }
+
     /// The asker's reply: each held PUBLISH's count of deliveries (a channel subscription and each matching pattern
     /// one each, as Redis counts) and each held PUBSUB's answer from `listeners`, written where the store left their
     /// placeholders. A reply with nothing held (an aborted EXEC, an error) is passed on as it is; an empty one (the
@@ -35,7 +40,10 @@ extension KeyValueClientProtocol {
         answers.reserveCapacity(held.count)
         for command in held {
             if Self.isPublish(command.command) {
-                answers.append((command.position, RESPWriter.integer(Int64(counts.next() ?? 0))))
+                let count = counts.next() ?? 0
+                // A notification's count goes to nobody, as Redis's own publishing of one answers no client.
+                guard !command.isNotification else { continue }
+                answers.append((command.position, RESPWriter.integer(Int64(count))))
             } else if let arguments = try? KeyValueCommand.decode(Array(command.command)), arguments.count >= 2 {
                 let answer = Self.pubsubAnswer(arguments, among: listeners.lazy.map(\.subscriptions))
                 answers.append((command.position, answer))
@@ -44,6 +52,7 @@ extension KeyValueClientProtocol {
                 answers.append((command.position, RESPWriter.error("ERR malformed held command")))
             }
         }
+        if answers.isEmpty { return Array(own) }  // notifications only
         if answers.count == 1, answers[0].position == nil { return answers[0].reply }
         return Self.replacingElements(of: Array(own), with: answers)
     }

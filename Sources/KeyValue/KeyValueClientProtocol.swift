@@ -42,6 +42,8 @@ public struct KeyValueClientProtocol: ClientProtocol {
     public let service: SentinelService
     /// This node's slow log, which its store notes into (give the store the same one) and SLOWLOG and CONFIG read.
     public let slowLog: SlowLog
+    /// This node's `notify-keyspace-events`, which CONFIG sets and its store reads (give the store the same one).
+    public let keyspaceEvents: KeyspaceEventSettings
     /// Redis's encoding thresholds as CONFIG SET left them on this node (they tune nothing here).
     public let encodingSettings = EncodingSettings()
     /// Redis's `maxmemory` on this node, past which writes that may add data are refused.
@@ -63,14 +65,17 @@ public struct KeyValueClientProtocol: ClientProtocol {
         argumentsLimit: 1 << 20, bulkBytesLimit: 512 << 20, inlineBytesLimit: 64 << 10, requestBytesLimit: 513 << 20)
 
     /// The protocol with `parserLimits`, requiring `requiredPassword` if given, answering SENTINEL for `service`,
-    /// SLOWLOG from `slowLog`, opening sessions under `sessionLimits`, refusing writes past `memoryLimit`; the runtime
-    /// checks at startup that `replicatedBytesLimit` fits a log entry frame.
+    /// SLOWLOG from `slowLog`, `notify-keyspace-events` in `keyspaceEvents`, opening sessions under `sessionLimits`,
+    /// refusing writes past `memoryLimit`; the runtime checks at startup that `replicatedBytesLimit` fits a log entry
+    /// frame.
     public init(
         parserLimits: RESPParser.Limits = KeyValueClientProtocol.defaultParserLimits,
         requiredPassword: ClientPassword? = nil, service: SentinelService = SentinelService(),
-        slowLog: SlowLog = SlowLog(), sessionLimits: SessionLimits = .defaults, memoryLimit: MemoryLimit = MemoryLimit()
+        slowLog: SlowLog = SlowLog(), keyspaceEvents: KeyspaceEventSettings = KeyspaceEventSettings(),
+        sessionLimits: SessionLimits = .defaults, memoryLimit: MemoryLimit = MemoryLimit()
     ) {
         self.memoryLimit = memoryLimit
+        self.keyspaceEvents = keyspaceEvents
         self.sessionLimits = sessionLimits
         self.parserLimits = parserLimits
         self.requiredPassword = requiredPassword
@@ -80,7 +85,8 @@ public struct KeyValueClientProtocol: ClientProtocol {
 
     /// What CONFIG SET changes on this node.
     var configTargets: KeyValueFrontend.ConfigTargets {
-        KeyValueFrontend.ConfigTargets(slowLog: slowLog, encodings: encodingSettings, memory: memoryLimit)
+        KeyValueFrontend.ConfigTargets(
+            slowLog: slowLog, encodings: encodingSettings, memory: memoryLimit, keyspaceEvents: keyspaceEvents)
     }
 
     /// The largest `KeyValueCommand` encoding the limits allow: the arguments' bytes (multi-bulk requests count

@@ -2,16 +2,17 @@ import Replication
 
 /// CONFIG and SLOWLOG: this node's settings and slow log, shared by its connections, in Redis 7.0's words.
 ///
-/// A setting either belongs to this node's client side and changes at run time (the slow log's two, Redis's encoding
-/// thresholds), or is fixed by Lockstep's command line (persistence, memory, the port): CONFIG SET accepts a fixed
-/// setting's current value, so a tool that turns off what is already off goes on, and refuses another with Redis's
-/// error for an immutable setting.
+/// A setting either belongs to this node and changes at run time (the slow log's two, Redis's encoding thresholds,
+/// `notify-keyspace-events`), or is fixed by Lockstep's command line (persistence, memory, the port): CONFIG SET
+/// accepts a fixed setting's current value, so a tool that turns off what is already off goes on, and refuses another
+/// with Redis's error for an immutable setting.
 extension KeyValueFrontend {
     /// What CONFIG SET changes on this node.
     struct ConfigTargets: Sendable {
         var slowLog: SlowLog
         var encodings: EncodingSettings
         var memory: MemoryLimit
+        var keyspaceEvents: KeyspaceEventSettings
     }
 
     /// One setting CONFIG GET lists and CONFIG SET knows.
@@ -31,6 +32,15 @@ extension KeyValueFrontend {
                 set: { text, targets in targets.memory.set(text) }),
         Setting(name: "maxmemory-policy", value: { _, _ in "noeviction" },
                 set: { text, _ in MemoryLimit.policyRefusal(text) }),
+        Setting(
+            name: "notify-keyspace-events", value: { _, targets in targets.keyspaceEvents.events.letters },
+            set: { text, targets in
+                guard let events = KeyspaceEvents(letters: text.utf8) else {
+                    return KeyspaceEvents.invalidLettersReason
+                }
+                targets.keyspaceEvents.events = events
+                return nil
+            }),
         Setting(name: "port", value: { status, _ in String(hostAndPort(status.clientAddress).port) }, set: nil),
         Setting(
             name: "slowlog-log-slower-than", value: { _, targets in String(targets.slowLog.thresholdMicroseconds) },
@@ -116,7 +126,9 @@ extension KeyValueFrontend {
         }
         if let refusal { return refusal }
         // Checked on scratch settings first, so that a bad value leaves every setting as it was.
-        let scratch = ConfigTargets(slowLog: SlowLog(), encodings: EncodingSettings(), memory: MemoryLimit())
+        let scratch = ConfigTargets(
+            slowLog: SlowLog(), encodings: EncodingSettings(), memory: MemoryLimit(),
+            keyspaceEvents: KeyspaceEventSettings())
         for (setting, value) in chosen {
             if let set = setting.set, let reason = set(value, scratch) { return failed(setting.name, reason) }
         }

@@ -31,7 +31,7 @@ extension KeyValueStore {
         let length = sources.map(\.count).max() ?? 0
         let destination = arguments.key(at: 2)
         guard length > 0 else {
-            remove(destination)
+            if remove(destination) { notify(.generic, "del", destination) }
             return Replies.zero
         }
         var result = [UInt8](repeating: 0, count: length)
@@ -42,6 +42,7 @@ extension KeyValueStore {
             result[index] = output
         }
         store(result[...], for: destination, expiresAtMilliseconds: nil)
+        notify(.string, "set", destination)
         return RESPWriter.integer(Int64(length))
     }
 

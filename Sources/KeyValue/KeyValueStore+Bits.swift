@@ -18,6 +18,7 @@ extension KeyValueStore {
             var value = [UInt8](repeating: 0, count: byte + 1)
             if bit == 1 { value[byte] = mask }
             store(value[...], for: key, expiresAtMilliseconds: nil)
+            notify(.string, "setbit", key)
             return Replies.zero
         case .value(let old):
             let wasSet = byte < old.count && old[old.startIndex + byte] & mask != 0
@@ -27,6 +28,7 @@ extension KeyValueStore {
             if value.count <= byte { value.append(contentsOf: repeatElement(0, count: byte + 1 - value.count)) }
             if bit == 1 { value[byte] |= mask } else { value[byte] &= ~mask }
             replaceValue(value, for: key)
+            notify(.string, "setbit", key)
             return wasSet ? Replies.one : Replies.zero
         }
     }

@@ -92,6 +92,7 @@ extension KeyValueStore {
                 guard let element = updateCollection(key, .list, clock: clock, { list in
                     atHead ? list.elements.popFront() : list.elements.popBack()
                 }) else { return Replies.wrongType }
+                notify(.list, atHead ? "lpop" : "rpop", key)
                 writer.appendArrayHeader(count: 2)
                 writer.appendBulk(keyBytes)
                 writer.appendBulk(element)
@@ -100,6 +101,7 @@ extension KeyValueStore {
                 guard let popped = updateCollection(key, .sortedSet, clock: clock, { set in
                     Self.pop(from: &set, count: 1, isMaximum: isMaximum)
                 }), let (member, score) = popped.first else { return Replies.wrongType }
+                notify(.sortedSet, isMaximum ? "zpopmax" : "zpopmin", key)
                 writer.appendArrayHeader(count: 3)
                 writer.appendBulk(keyBytes)
                 writer.appendBulk(member)
@@ -118,13 +120,19 @@ extension KeyValueStore {
     /// Serves the waiters of the keys the entry wrote, and wraps its reply with what the waiters get, or with the news
     /// that the asker waits (`RoutedReplyEncoding`).
     mutating func finishBlocking(_ reply: [UInt8], context: inout ApplyContext) -> [UInt8] {
-        while let key = blocked.takeReadyKey() { serve(key, context: &context) }
+        serveReadyKeys(context: &context)
         defer {
             isAskerWaiting = false
             deliveries.removeAll()
         }
         guard isAskerWaiting || !deliveries.isEmpty else { return reply }
         return RoutedReplyEncoding.encode(own: isAskerWaiting ? nil : reply, deliveries: deliveries)
+    }
+
+    /// Serves the waiters of the keys the entry wrote; before its notifications are wrapped into its reply
+    /// (`apply`), so that the waiters' pops are notified in the same release.
+    mutating func serveReadyKeys(context: inout ApplyContext) {
+        while let key = blocked.takeReadyKey() { serve(key, context: &context) }
     }
 
     /// Serves the waiters of `key`, first come first, while it holds elements of the kind they pop.

@@ -162,6 +162,13 @@ extension KeyValueStore {
         }
         selectDatabase(source)
         remove(key)
+        notify(.generic, "move_from", key)
+        if !notifiedEvents.isEmpty {
+            // Its channel names the database it went to.
+            selectDatabase(target)
+            notify(.generic, "move_to", key)
+            selectDatabase(source)
+        }
         return Replies.one
     }
 

@@ -89,8 +89,10 @@ extension KeyValueStore {
         if onlyIfLess, let current, expiresAt >= current { return Replies.zero }
         if expiresAt <= Self.milliseconds(clock()) {
             remove(key)
+            notify(.generic, "del", key)
         } else {
             setExpiry(expiresAt, for: key)
+            notify(.generic, "expire", key)
         }
         return Replies.one
     }
@@ -118,6 +120,7 @@ extension KeyValueStore {
         let key = arguments.key(at: 1)
         guard isLive(key, clock: clock), expiry(of: key) != nil else { return Replies.zero }
         setExpiry(nil, for: key)
+        notify(.generic, "persist", key)
         return Replies.one
     }
 
@@ -170,6 +173,22 @@ extension KeyValueStore {
     /// with TTLs is sampled in turn, in number order, by `expireSample`: the work per tick is bounded by
     /// `databaseCount` times one database's. Idle client sessions expire here too.
     public mutating func tick(context: inout ApplyContext) {
+        _ = tickWithOutput(context: &context)
+    }
+
+    /// `tick`, returning the `expired` notifications of the keys it deleted, in a release envelope; empty for none.
+    public mutating func tickWithOutput(context: inout ApplyContext) -> [UInt8] {
+        startNotifying()
+        defer { notifiedEvents = [] }
+        sweep(context: &context)
+        if !emptiedKeys.isEmpty { finishCommandEvents() }
+        guard !heldForRelease.isEmpty else { return [] }
+        defer { heldForRelease.removeAll() }
+        return ReleaseEnvelope.encode(heldForRelease, reply: [])
+    }
+
+    /// The work of `tick`.
+    private mutating func sweep(context: inout ApplyContext) {
         expireIdleSessions(context: &context)
         if !blocked.isEmpty { sweepStaleWaiters(context: &context) }
         // Expiry only deletes, which gives no waiter anything to pop.
@@ -203,7 +222,7 @@ extension KeyValueStore {
                 let sample = shards[index].expiringKey(
                     atPosition: Int(draw % UInt64(shards[index].expiringCount)))
                 if now > sample.expiresAtMilliseconds {
-                    remove(sample.key.owned)  // owned, as in `randomKey`
+                    removeExpired(sample.key.owned)  // owned, as in `randomKey`
                     expired += 1
                 }
             }

@@ -19,6 +19,7 @@ extension KeyValueStore {
                 return added
             }
             guard let added else { return Replies.wrongType }
+            notify(.hash, "hset", key)
             return command == .hmset ? Replies.ok : RESPWriter.integer(added)
         case .hsetnx:
             let added = updateCollection(key, .hash, clock: clock) { hash in
@@ -26,6 +27,7 @@ extension KeyValueStore {
                 return hash.members.storeMember(arguments.bytes(at: 2), value: arguments.bytes(at: 3))
             }
             guard let added else { return Replies.wrongType }
+            if added { notify(.hash, "hset", key) }
             return added ? Replies.one : Replies.zero
         case .hdel:
             let removed = updateCollection(key, .hash, clock: clock) { hash in
@@ -35,6 +37,7 @@ extension KeyValueStore {
                 }
                 return removed
             }
+            if let removed, removed > 0 { notify(.hash, "hdel", key) }
             return removed.map(RESPWriter.integer) ?? Replies.wrongType
         case .hincrby: return incrementField(key, arguments, clock: clock)
         case .hincrbyfloat: return incrementFieldByFloat(key, arguments, clock: clock)
@@ -100,6 +103,7 @@ extension KeyValueStore {
             hash.members.storeMember(field, value: DecimalInteger.text(sum)[...])
             return RESPWriter.integer(sum)
         }
+        if let reply, reply.first != UInt8(ascii: "-") { notify(.hash, "hincrby", key) }
         return reply ?? Replies.wrongType
     }
 
@@ -122,6 +126,7 @@ extension KeyValueStore {
             hash.members.storeMember(field, value: text[...])
             return RESPWriter.bulk(text)
         }
+        if let reply, reply.first != UInt8(ascii: "-") { notify(.hash, "hincrbyfloat", key) }
         return reply ?? Replies.wrongType
     }
 

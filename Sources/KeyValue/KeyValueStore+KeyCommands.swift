@@ -47,6 +47,8 @@ extension KeyValueStore {
         }
         insert(entry(of: source), for: destination)
         remove(source)
+        notify(.generic, "rename_from", source)
+        notify(.generic, "rename_to", destination)
         return onlyIfAbsent ? Replies.one : Replies.ok
     }
 
@@ -84,6 +86,7 @@ extension KeyValueStore {
             remove(destination)
         }
         insert(copied, for: destination)
+        notify(.generic, "copy_to", destination)
         return Replies.one
     }
 

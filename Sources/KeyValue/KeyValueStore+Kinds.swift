@@ -86,21 +86,28 @@ extension KeyValueStore {
                 return collection.count == 0
             }
         }
-        if isEmpty { remove(key) }
+        if isEmpty {
+            remove(key)
+            noteEmptied(key)
+        }
         return result
     }
 
     /// Makes `key` hold `collection` and no TTL, whatever it held before; an empty collection deletes the key
-    /// (SINTERSTORE and its relatives).
-    mutating func replace(_ key: StoreKey, with collection: CollectionValue) {
-        remove(key)
-        if collection.count > 0 { insert(collection, for: key) }
+    /// (SINTERSTORE and its relatives). Returns whether the key existed (expired or not).
+    @discardableResult
+    mutating func replace(_ key: StoreKey, with collection: CollectionValue) -> Bool {
+        let existed = remove(key)
+        if collection.count > 0 { insert(collection, for: key, isNew: !existed) }
+        return existed
     }
 
-    /// Adds `key`, which must be absent, holding `collection`, which must not be empty.
-    mutating func insert(_ collection: CollectionValue, for key: StoreKey) {
+    /// Adds `key`, which must be absent, holding `collection`, which must not be empty; notified `new` unless the
+    /// command only replaces what the key held (`isNew` false).
+    mutating func insert(_ collection: CollectionValue, for key: StoreKey, isNew: Bool = true) {
         let hash = ShardHash.of(key.bytes)
         updateShard(shardIndex(hash: hash), touching: key) { $0.insert(collection, for: key, hash: hash) }
+        if isNew { notifyCreated(key) }
         if count > shards.count * Self.shardLoadBound { splitShard() }
     }
 }

@@ -20,7 +20,9 @@ extension KeyValueStore {
                 }
                 return list.count
             }
-            return length.map { RESPWriter.integer(Int64($0)) } ?? Replies.wrongType
+            guard let length else { return Replies.wrongType }
+            notify(.list, atHead ? "lpush" : "rpush", key)
+            return RESPWriter.integer(Int64(length))
         case .lpop, .rpop: return pop(key, arguments, atHead: command == .lpop, clock: clock)
         case .lmpop: return popFromFirst(arguments, clock: clock)
         case .lset: return setElement(key, arguments, clock: clock)
@@ -92,6 +94,7 @@ extension KeyValueStore {
         }
         guard let popped else { return Replies.wrongType }
         guard let popped else { return count == nil ? Replies.nullBulk : Self.nullArray }
+        if !popped.isEmpty { notify(.list, atHead ? "lpop" : "rpop", key) }
         guard count != nil else { return RESPWriter.bulk(popped[0]) }
         return RESPWriter.array(popped.map(RESPWriter.bulk))
     }
@@ -127,6 +130,7 @@ extension KeyValueStore {
             let popped = updateCollection(key, .list, clock: clock) { list in
                 (0..<min(Int(taken), list.count)).map { _ in atHead ? list.elements.popFront() : list.elements.popBack() }
             }
+            notify(.list, atHead ? "lpop" : "rpop", key)
             var writer = RESPWriter()
             writer.appendArrayHeader(count: 2)
             writer.appendBulk(key.bytes)
@@ -149,6 +153,7 @@ extension KeyValueStore {
             list.elements.replace(at: position, with: arguments[3])
             return Replies.ok
         }
+        if reply == Replies.ok { notify(.list, "lset", key) }
         return reply ?? Replies.wrongType
     }
 
@@ -171,6 +176,7 @@ extension KeyValueStore {
             list.elements = ListValue(elements)
             return Int64(list.count)
         }
+        if let length, length > 0 { notify(.list, "linsert", key) }
         return length.map(RESPWriter.integer) ?? Replies.wrongType
     }
 
@@ -194,6 +200,7 @@ extension KeyValueStore {
             if removed > 0 { list.elements = ListValue(wanted < 0 ? kept.reversed() : kept) }
             return removed
         }
+        if let removed, removed > 0 { notify(.list, "lrem", key) }
         return removed.map(RESPWriter.integer) ?? Replies.wrongType
     }
 
@@ -202,13 +209,17 @@ extension KeyValueStore {
         guard let start = DecimalInteger.parse(arguments.bytes(at: 2)),
             let stop = DecimalInteger.parse(arguments.bytes(at: 3))
         else { return Replies.notInteger }
+        let isList = liveKind(key, clock: clock) == .list
         let trimmed: Void? = updateCollection(key, .list, clock: clock) { list in
             let range = Self.range(start, stop, count: list.count)
             let tail = list.count - (range.isEmpty ? 0 : range.upperBound)
             for _ in 0..<(range.isEmpty ? list.count : range.lowerBound) { _ = list.elements.popFront() }
             for _ in 0..<(range.isEmpty ? 0 : tail) { _ = list.elements.popBack() }
         }
-        return trimmed == nil ? Replies.wrongType : Replies.ok
+        guard trimmed != nil else { return Replies.wrongType }
+        // Redis notifies a trim of an existing list even when it kept every element; a missing key has none.
+        if isList { notify(.list, "ltrim", key) }
+        return Replies.ok
     }
 
     /// `LMOVE source destination LEFT|RIGHT LEFT|RIGHT` (and RPOPLPUSH): the element moved, or null.
@@ -227,6 +238,8 @@ extension KeyValueStore {
         _ = updateCollection(destination, .list, clock: clock) { list in
             if toHead { list.elements.pushFront(element) } else { list.elements.pushBack(element) }
         }
+        notify(.list, toHead ? "lpush" : "rpush", destination)
+        notify(.list, fromHead ? "lpop" : "rpop", source)
         return RESPWriter.bulk(element)
     }
 

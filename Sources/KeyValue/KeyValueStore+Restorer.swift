@@ -63,9 +63,10 @@ extension KeyValueStore {
         private var membersLeft = 0
         private var member: [UInt8] = []
 
-        /// A restorer for an empty store's configuration: its slow log.
-        init(slowLog: SlowLog? = nil) {
+        /// A restorer for an empty store's configuration: its slow log and keyspace event setting.
+        init(slowLog: SlowLog? = nil, keyspaceEvents: KeyspaceEventSettings? = nil) {
             store.slowLog = slowLog
+            store.keyspaceEventSettings = keyspaceEvents
         }
 
         /// Takes the next bytes of the encoding, cut anywhere; throws at the first sign of corruption.

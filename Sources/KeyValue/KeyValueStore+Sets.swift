@@ -17,6 +17,7 @@ extension KeyValueStore {
                 }
                 return changed
             }
+            if let changed, changed > 0 { notify(.set, command == .sadd ? "sadd" : "srem", key) }
             return changed.map(RESPWriter.integer) ?? Replies.wrongType
         case .spop: return pop(key, arguments, clock: clock, random: random)
         case .srandmember: return randomMembers(key, arguments, clock: clock, random: random)
@@ -33,7 +34,14 @@ extension KeyValueStore {
             }
             var set = CollectionValue(kind: .set)
             set.members = result
-            replace(key, with: set)
+            let existed = replace(key, with: set)
+            if result.count > 0 {
+                let event: StaticString =
+                    command == .sinterstore ? "sinterstore" : command == .sunionstore ? "sunionstore" : "sdiffstore"
+                notify(.set, event, key)
+            } else if existed {
+                notify(.generic, "del", key)
+            }
             return RESPWriter.integer(Int64(result.count))
         case .sintercard: return intersectionCount(arguments, clock: clock)
         default: return readSet(command, key, arguments, clock: clock)
@@ -91,6 +99,7 @@ extension KeyValueStore {
         }
         guard let popped else { return Replies.wrongType }
         guard let popped else { return count == nil ? Replies.nullBulk : Self.emptyArray }
+        if !popped.isEmpty { notify(.set, "spop", key) }
         if count == nil { return RESPWriter.bulk(popped[0]) }
         return RESPWriter.array(popped.map(RESPWriter.bulk))
     }
@@ -136,11 +145,13 @@ extension KeyValueStore {
         guard updateCollection(source, .set, clock: clock, { $0.members.removeMember(member) }) == true else {
             return Replies.zero
         }
+        notify(.set, "srem", source)
         // A destination that already holds the member is left untouched, as in Redis: its watchers' EXEC still runs.
         if case .found(let set) = liveCollection(destination, .set, clock: clock), set.members.contains(member: member) {
             return Replies.one
         }
         _ = updateCollection(destination, .set, clock: clock) { $0.members.storeMember(member) }
+        notify(.set, "sadd", destination)
         return Replies.one
     }
 

@@ -10,9 +10,16 @@ extension KeyValueStore {
 
     /// Executes one entry's command encoded by `KeyValueCommand` and returns its RESP reply, noting it in the slow log
     /// when it took long (`applyTimed`); then serves the waiters of the keys it wrote, whose replies ride in its reply
-    /// (`KeyValueStore+Blocking`).
+    /// (`KeyValueStore+Blocking`), as do the PUBLISHes and keyspace notifications held for its release
+    /// (`ReleaseEnvelope`, `KeyValueStore+Notifications`).
     public mutating func apply(_ command: [UInt8], context: inout ApplyContext) -> [UInt8] {
+        startNotifying()
         var reply = applyTimed(command, context: &context)
+        if !blocked.readyKeys.isEmpty {
+            serveReadyKeys(context: &context)
+            if !emptiedKeys.isEmpty { finishCommandEvents() }
+        }
+        notifiedEvents = []
         if !heldForRelease.isEmpty {
             reply = ReleaseEnvelope.encode(heldForRelease, reply: reply)
             heldForRelease.removeAll()
@@ -23,11 +30,19 @@ extension KeyValueStore {
 
     /// Executes one command, noting it in the slow log when it took long (`applyCommand` does the work).
     mutating func applyTimed(_ command: [UInt8], context: inout ApplyContext) -> [UInt8] {
-        guard let slowLog else { return applyCommand(command, context: &context) }
+        guard let slowLog else { return applyNotifying(command, context: &context) }
         let start = SlowLog.monotonicNanoseconds()
-        let reply = applyCommand(command, context: &context)
+        let reply = applyNotifying(command, context: &context)
         let elapsed = SlowLog.monotonicNanoseconds() &- start
         if slowLog.isSlow(nanoseconds: elapsed) { slowLog.note(Self.slowLogArguments(command), nanoseconds: elapsed) }
+        return reply
+    }
+
+    /// `applyCommand`, then the `del` events of the keys it emptied without notifying them (`finishCommandEvents`).
+    @inline(__always)
+    private mutating func applyNotifying(_ command: [UInt8], context: inout ApplyContext) -> [UInt8] {
+        let reply = applyCommand(command, context: &context)
+        if !emptiedKeys.isEmpty { finishCommandEvents() }
         return reply
     }
 

@@ -50,7 +50,7 @@ extension KeyValueStore {
     public func snapshot() -> Snapshot { Snapshot(self) }
 
     /// A restorer that builds a store from a snapshot's encoding, chunk by chunk.
-    public func makeRestorer() -> Restorer { Restorer(slowLog: slowLog) }
+    public func makeRestorer() -> Restorer { Restorer(slowLog: slowLog, keyspaceEvents: keyspaceEventSettings) }
 
     /// A frozen store writing out its version-6 encoding a bounded chunk at a time.
     public struct Snapshot: StateSnapshot, Sendable {

@@ -67,7 +67,12 @@ extension KeyValueStore {
         }
         // Overwrites whatever the destination held, TTL included; an empty result deletes it. Through the storage
         // primitives, so a watch on the destination is spoiled and its blocked pops are served.
-        replace(destination, with: list)
+        let existed = replace(destination, with: list)
+        if list.count > 0 {
+            notify(.list, "sortstore", destination)
+        } else if existed {
+            notify(.generic, "del", destination)
+        }
         return RESPWriter.integer(Int64(list.count))
     }
 

@@ -127,7 +127,14 @@ extension KeyValueStore {
             if isCardinality { return RESPWriter.integer(count) }
         }
         if isStore {
-            replace(arguments.key(at: 1), with: result)
+            let existed = replace(arguments.key(at: 1), with: result)
+            if result.count > 0 {
+                let event: StaticString =
+                    command == .zunionstore ? "zunionstore" : command == .zinterstore ? "zinterstore" : "zdiffstore"
+                notify(.sortedSet, event, arguments.key(at: 1))
+            } else if existed {
+                notify(.generic, "del", arguments.key(at: 1))
+            }
             return RESPWriter.integer(Int64(result.count))
         }
         var writer = RESPWriter()

@@ -82,7 +82,12 @@ extension KeyValueStore {
         if isStore {
             var stored = CollectionValue(kind: .sortedSet)
             source.forEachScored(from: first, count: count, isReversed: reversed) { stored.setScore($1, of: $0) }
-            replace(arguments.key(at: 1), with: stored)
+            let existed = replace(arguments.key(at: 1), with: stored)
+            if stored.count > 0 {
+                notify(.sortedSet, "zrangestore", arguments.key(at: 1))
+            } else if existed {
+                notify(.generic, "del", arguments.key(at: 1))
+            }
             return RESPWriter.integer(Int64(stored.count))
         }
         var writer = RESPWriter()
@@ -151,6 +156,12 @@ extension KeyValueStore {
             }
             for member in members { set.removeScored(member[...]) }
             return ranks.count
+        }
+        if let removed, removed > 0 {
+            let event: StaticString =
+                command == .zremrangebyrank ? "zremrangebyrank"
+                : command == .zremrangebyscore ? "zremrangebyscore" : "zremrangebylex"
+            notify(.sortedSet, event, key)
         }
         return RESPWriter.integer(Int64(removed ?? 0))
     }

@@ -19,6 +19,7 @@ extension KeyValueStore {
                 }
                 return removed
             }
+            if let removed, removed > 0 { notify(.sortedSet, "zrem", key) }
             return removed.map(RESPWriter.integer) ?? Replies.wrongType
         case .zpopmin, .zpopmax: return popExtremes(key, arguments, isMaximum: command == .zpopmax, clock: clock)
         case .zmpop: return popFromFirstScored(arguments, clock: clock)
@@ -139,6 +140,7 @@ extension KeyValueStore {
         }
         guard let outcome else { return Replies.wrongType }
         guard let outcome else { return Self.resultIsNaN }
+        if outcome.added + outcome.updated > 0 { notify(.sortedSet, isIncrement ? "zincr" : "zadd", key) }
         if isIncrement { return outcome.last.map { RESPWriter.bulk(Score.text($0)) } ?? Replies.nullBulk }
         return RESPWriter.integer(countsChanged ? outcome.added + outcome.updated : outcome.added)
     }
@@ -164,6 +166,7 @@ extension KeyValueStore {
         let popped = updateCollection(key, .sortedSet, clock: clock) { set in
             Self.pop(from: &set, count: count, isMaximum: isMaximum)
         }
+        if let popped, !popped.isEmpty { notify(.sortedSet, isMaximum ? "zpopmax" : "zpopmin", key) }
         var writer = RESPWriter()
         writer.appendArrayHeader(count: 2 * (popped?.count ?? 0))
         for (member, score) in popped ?? [] {
@@ -223,6 +226,7 @@ extension KeyValueStore {
             let popped = updateCollection(key, .sortedSet, clock: clock) { set in
                 Self.pop(from: &set, count: count ?? 1, isMaximum: isMaximum)
             }
+            if let popped, !popped.isEmpty { notify(.sortedSet, isMaximum ? "zpopmax" : "zpopmin", key) }
             var writer = RESPWriter()
             writer.appendArrayHeader(count: 2)
             writer.appendBulk(key.bytes)

@@ -66,11 +66,14 @@ extension KeyValueStore {
             }
             if unit.isAbsolute && expiresAt <= Self.milliseconds(clock()) {
                 remove(key)
+                notify(.generic, "del", key)
             } else {
                 setExpiry(expiresAt, for: key)
+                notify(.generic, "expire", key)
             }
         } else if persists && expiry(of: key) != nil {
             setExpiry(nil, for: key)
+            notify(.generic, "persist", key)
         }
         return reply
     }
@@ -122,6 +125,7 @@ extension KeyValueStore {
             var value = [UInt8](repeating: 0, count: Int(offset))
             value.append(contentsOf: patch)
             store(value[...], for: key, expiresAtMilliseconds: nil)
+            notify(.string, "setrange", key)
             return RESPWriter.integer(Int64(value.count))
         case .wrongType: return Replies.wrongType
         case .value(let old):
@@ -133,6 +137,7 @@ extension KeyValueStore {
             if value.count < end { value.append(contentsOf: repeatElement(0, count: end - value.count)) }
             value.replaceSubrange(Int(offset)..<end, with: patch)
             replaceValue(value, for: key)
+            notify(.string, "setrange", key)
             return RESPWriter.integer(Int64(value.count))
         }
     }
@@ -160,6 +165,7 @@ extension KeyValueStore {
         } else {
             store(text[...], for: key, expiresAtMilliseconds: nil)
         }
+        notify(.string, "incrbyfloat", key)
         return RESPWriter.bulk(text)
     }
 

@@ -73,6 +73,8 @@ extension KeyValueStore {
         // KEEPTTL keeps the TTL of a live key only; an expired one is deleted first, so its TTL goes with it.
         if keepsTTL && isLive(key, clock: clock) { expiresAt = expiry(of: key) }
         store(arguments.bytes(at: 2), for: key, expiresAtMilliseconds: expiresAt)
+        notify(.string, "set", key)
+        if expiryOption != nil { notify(.generic, "expire", key) }
         return reply
     }
 
@@ -81,6 +83,7 @@ extension KeyValueStore {
         let key = arguments.key(at: 1)
         if isLive(key, clock: clock) { return Replies.zero }
         store(arguments.bytes(at: 2), for: key, expiresAtMilliseconds: nil)
+        notify(.string, "set", key)
         return Replies.one
     }
 
@@ -90,6 +93,8 @@ extension KeyValueStore {
         switch Self.expiryTime(expiry, unitMilliseconds: unitMilliseconds, isAbsolute: false, clock: clock) {
         case .success(let expiresAt):
             store(arguments.bytes(at: 3), for: arguments.key(at: 1), expiresAtMilliseconds: expiresAt)
+            notify(.string, "set", arguments.key(at: 1))
+            notify(.generic, "expire", arguments.key(at: 1))
             return Replies.ok
         case .failure(.notInteger): return Replies.notInteger
         case .failure(.invalid): return Replies.invalidExpireTime(unitMilliseconds == 1 ? "psetex" : "setex")
@@ -107,6 +112,7 @@ extension KeyValueStore {
         case .wrongType: return Replies.wrongType
         }
         store(arguments.bytes(at: 2), for: key, expiresAtMilliseconds: nil)
+        notify(.string, "set", key)
         return reply
     }
 
@@ -120,6 +126,7 @@ extension KeyValueStore {
         case .wrongType: return Replies.wrongType
         }
         remove(key)
+        notify(.generic, "del", key)
         return reply
     }
 
@@ -130,6 +137,7 @@ extension KeyValueStore {
             let key = arguments.key(at: position)
             if isLive(key, clock: clock) {
                 remove(key)
+                notify(.generic, "del", key)
                 deleted += 1
             }
         }
@@ -201,6 +209,7 @@ extension KeyValueStore {
         } else {
             store(DecimalInteger.text(result)[...], for: key, expiresAtMilliseconds: nil)
         }
+        notify(.string, "incrby", key)
         return RESPWriter.integer(result)
     }
 
@@ -211,6 +220,7 @@ extension KeyValueStore {
         switch liveKind(key, clock: clock) {
         case nil:
             store(suffix[...], for: key, expiresAtMilliseconds: nil)
+            notify(.string, "append", key)
             return RESPWriter.integer(Int64(suffix.count))
         case .string: break
         default: return Replies.wrongType
@@ -218,7 +228,9 @@ extension KeyValueStore {
         guard valueCount(of: key) + suffix.count <= Self.valueBytesLimit else {
             return Replies.stringTooLong
         }
-        return RESPWriter.integer(Int64(appendValue(suffix, for: key)))
+        let length = appendValue(suffix, for: key)
+        notify(.string, "append", key)
+        return RESPWriter.integer(Int64(length))
     }
 
     /// `STRLEN key`: the value's length in bytes, 0 for a missing key.
@@ -257,6 +269,7 @@ extension KeyValueStore {
         }
         for index in stride(from: 1, to: arguments.count, by: 2) {
             store(arguments.bytes(at: index + 1), for: arguments.key(at: index), expiresAtMilliseconds: nil)
+            notify(.string, "set", arguments.key(at: index))
         }
         return onlyIfNoneExist ? Replies.one : Replies.ok
     }

@@ -79,6 +79,14 @@ public struct KeyValueStore: StateMachine, Sendable {
     var heldForRelease: [ReleaseEnvelope.Held] = []
     /// Where slow commands are noted (`KeyValueStore+SlowLog`); node-local, nil for none.
     var slowLog: SlowLog?
+    /// This node's `notify-keyspace-events` (`KeyValueStore+Notifications`); node-local, nil for none.
+    var keyspaceEventSettings: KeyspaceEventSettings?
+    /// The event classes notified while the current entry is applied, read from `keyspaceEventSettings` as it starts;
+    /// empty between entries, so a read's copy of the store notifies nothing.
+    var notifiedEvents: KeyspaceEvents = []
+    /// Keys the current command deleted because it left their collections empty, whose `del` events are still to
+    /// follow the command's own (`noteEmptied`); only while notifying.
+    var emptiedKeys: [[UInt8]] = []
 
     /// An empty store: what a new cluster serves from and a joining backup restores over.
     public init() {}
@@ -266,7 +274,7 @@ extension KeyValueStore {
         let index = shardIndex(hash: hash)
         guard let slot = shards[index].find(key, hash: hash) else { return .missing }
         if let expiresAt = shards[index].expiry(at: slot), Self.milliseconds(clock()) > expiresAt {
-            remove(key)
+            removeExpired(key)
             return .missing
         }
         guard let value = shards[index].value(at: slot) else { return .wrongType }
@@ -279,7 +287,7 @@ extension KeyValueStore {
         let index = shardIndex(hash: hash)
         guard let slot = shards[index].find(key, hash: hash) else { return false }
         if let expiresAt = shards[index].expiry(at: slot), Self.milliseconds(clock()) > expiresAt {
-            remove(key)
+            removeExpired(key)
             return false
         }
         return true
@@ -299,14 +307,17 @@ extension KeyValueStore {
         return shards[index].valueCount(at: shards[index].find(key, hash: hash)!)
     }
 
-    /// Creates or overwrites `key` with `value` and the given TTL (nil: none).
+    /// Creates or overwrites `key` with `value` and the given TTL (nil: none); a created key is notified `new`.
     mutating func store(_ value: ArraySlice<UInt8>, for key: StoreKey, expiresAtMilliseconds: Int64?) {
         let hash = ShardHash.of(key.bytes)
         let oldCount = count
         updateShard(shardIndex(hash: hash), touching: key) {
             $0.store(value, for: key, hash: hash, expiresAtMilliseconds: expiresAtMilliseconds)
         }
-        if count > oldCount && count > shards.count * Self.shardLoadBound { splitShard() }
+        if count > oldCount {
+            notifyCreated(key)
+            if count > shards.count * Self.shardLoadBound { splitShard() }
+        }
     }
 
     /// Replaces the value of an existing `key`, keeping its TTL (INCR).

@@ -6,13 +6,17 @@
 /// leaves a placeholder where each such reply goes and lists the commands beside the reply; at the release the
 /// protocol takes the messages out in order and writes the counts and answers in. The layout: `1 · command count
 /// (4 LE) · per command: position (4 LE; all ones when the command's reply is the whole reply), length (4 LE), the
-/// command's `KeyValueCommand` encoding · the reply`. A RESP reply never starts with the byte 1 (and a routed one with
+/// command's `KeyValueCommand` encoding · the reply`. A keyspace notification (`KeyValueStore+Notifications`) is held
+/// as a PUBLISH with no reply of its own, its position `notification`: its message goes out in order with the others
+/// and its count of receivers is dropped. A RESP reply never starts with the byte 1 (and a routed one with
 /// 0, `RoutedReplyEncoding`), so a plain reply is never mistaken for one.
 enum ReleaseEnvelope {
     /// A command left for the release.
     struct Held: Equatable, Sendable {
         /// Its element in the reply, a transaction's array; nil when its reply is the whole reply (a lone PUBLISH).
         var position: Int?
+        /// A keyspace notification: a PUBLISH that no client sent, so no reply takes its count (`position` is nil).
+        var isNotification = false
         /// Its `KeyValueCommand` encoding, name first: `PUBLISH channel message` or `PUBSUB subcommand ...`.
         var command: ArraySlice<UInt8>
     }
@@ -22,6 +26,11 @@ enum ReleaseEnvelope {
 
     private static let tag: UInt8 = 1
     private static let wholeReply: UInt64 = 0xFFFF_FFFF
+    private static let notification: UInt64 = 0xFFFF_FFFE
+
+    /// Whether `bytes` is an envelope rather than a plain reply: its first byte alone says.
+    @inline(__always)
+    static func isEnvelope(_ bytes: ArraySlice<UInt8>) -> Bool { bytes.first == tag }
 
     /// `reply` with `held` beside it.
     static func encode(_ held: [Held], reply: [UInt8]) -> [UInt8] {
@@ -32,7 +41,7 @@ enum ReleaseEnvelope {
         }
         put(UInt64(held.count))
         for command in held {
-            put(command.position.map(UInt64.init) ?? wholeReply)
+            put(command.isNotification ? notification : command.position.map(UInt64.init) ?? wholeReply)
             put(UInt64(command.command.count))
             bytes.append(contentsOf: command.command)
         }
@@ -58,8 +67,10 @@ enum ReleaseEnvelope {
             guard let position = take(), let length = take(), bytes.endIndex - offset >= Int(length) else {
                 return nil
             }
+            let isPlaced = position != wholeReply && position != notification
             held.append(Held(
-                position: position == wholeReply ? nil : Int(position), command: bytes[offset..<(offset + Int(length))]))
+                position: isPlaced ? Int(position) : nil, isNotification: position == notification,
+                command: bytes[offset..<(offset + Int(length))]))
             offset += Int(length)
         }
         return (held, bytes[offset...])

@@ -181,8 +181,10 @@ enum NodeCommand {
 
         let name = options.name
         let runtime: NodeRuntime<KeyValueClientProtocol>
-        // One slow log for the node: the store notes into it, SLOWLOG on the client port reads it.
+        // One slow log and one keyspace event setting for the node: the store notes into the one and reads the other,
+        // SLOWLOG and CONFIG on the client port read and set them.
         let slowLog = SlowLog()
+        let keyspaceEvents = KeyspaceEventSettings()
         do {
             runtime = try NodeRuntime(
                 configuration: configuration,
@@ -191,9 +193,10 @@ enum NodeCommand {
                     service: SentinelService(
                         name: options.client.serviceName,
                         downAfterMilliseconds: Int(configuration.silenceTimeout.wholeMilliseconds)),
-                    slowLog: slowLog, sessionLimits: options.client.sessionLimits,
+                    slowLog: slowLog, keyspaceEvents: keyspaceEvents, sessionLimits: options.client.sessionLimits,
                     memoryLimit: MemoryLimit(bytes: options.client.memoryLimitBytes)),
-                emptyMachine: KeyValueStore(slowLog: slowLog), arbiter: arbiter, log: { LogLine.write(name, "\($0)") })
+                emptyMachine: KeyValueStore(slowLog: slowLog, keyspaceEvents: keyspaceEvents), arbiter: arbiter,
+                log: { LogLine.write(name, "\($0)") })
         } catch {
             throw .failure("node \(name) cannot start: \(error)")
         }

@@ -237,14 +237,22 @@ public struct PrimaryCore<Machine: StateMachine> {
     }
 
     private mutating func timerFired(at now: Instant, into actions: inout [PrimaryAction]) {
-        if let due = nextTickAt, now >= due, !isExecuting || unacked.count >= limits.unackedEntriesLimit {
-            // No tick while stopping, or while the unacked log is at its bound (it would grow past it): the work
-            // waits for the next interval rather than the timer firing again at once.
+        if let due = nextTickAt, now >= due,
+            !isExecuting || unacked.count >= limits.unackedEntriesLimit || withheld.count >= limits.unackedEntriesLimit
+        {
+            // No tick while stopping, or while the unacked log or the withheld replies are at their bound (they would
+            // grow past it): the work waits for the next interval rather than the timer firing again at once.
             nextTickAt = now + limits.tickInterval
         } else if let due = nextTickAt, now >= due {
             // Timer-driven work is a log entry, so the backup does it at the same point (DESIGN 1).
-            machine.tick(context: &recorder)
+            let output = machine.tickWithOutput(context: &recorder)
             append(.tick(recorded: recorder.takeRecorded()), into: &actions)
+            if !output.isEmpty {
+                // Released with the entry's ack, as a reply is; below the bound, checked above, so it fits.
+                let reply = Reply(tag: Reply.tickTag, bytes: output)
+                let fitted = withheld.append(Withheld(sequence: lastSequence, reply: reply))
+                precondition(fitted, "withheld replies past their bound: the tick should have waited")
+            }
             nextTickAt = now + limits.tickInterval
         }
         if let due = arbiterRetryAt, now >= due, case .awaitingEpoch(let wanted) = standing {

@@ -193,6 +193,12 @@ public protocol ClientProtocol: Sendable {
         _ reply: ArraySlice<UInt8>, deliveries: [Int], listeners: Listeners
     ) -> [UInt8]
 
+    /// Whether a released reply carries messages though its command was not a `.broadcast` one: the state machine
+    /// notified listeners of what the entry did (Redis's keyspace notifications, from any write and from a tick's
+    /// output). Then the runtime treats it as a broadcast's. Asked of every released reply, so it must cost a byte's
+    /// comparison; the default is false.
+    func carriesBroadcast(_ reply: ArraySlice<UInt8>) -> Bool
+
     /// The parts of a released reply that is routed (`ClientRequest.blocking`): nil for a plain reply, which is all a
     /// protocol without blocking commands produces. The runtime asks only while some connection waits or is being
     /// unblocked, so the check costs nothing otherwise.
@@ -238,6 +244,9 @@ extension ClientProtocol {
     public func broadcastReply<Listeners: Sequence<Session>>(
         _ reply: ArraySlice<UInt8>, deliveries: [Int], listeners: Listeners
     ) -> [UInt8] { [] }
+
+    /// False: a protocol without broadcasts carries no messages.
+    public func carriesBroadcast(_ reply: ArraySlice<UInt8>) -> Bool { false }
 
     /// Plain: a protocol without blocking commands routes nothing.
     public func routedReply(_ reply: ArraySlice<UInt8>) -> RoutedReply? { nil }

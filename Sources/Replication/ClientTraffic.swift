@@ -26,6 +26,10 @@ public struct Reply: Equatable, Sendable {
         self.tag = tag
         self.bytes = bytes
     }
+    /// The tag of a tick's output (`StateMachine.tickWithOutput`), which no command is answered under: the runtime
+    /// keeps the highest tags for its own commands, which no connection reads.
+    public static let tickTag = UInt64.max
+
     /// The reply `bytes`, the whole array, to the command tagged `tag`.
     public init(tag: UInt64, bytes: [UInt8]) {
         self.init(tag: tag, bytes: bytes[...])

@@ -41,6 +41,12 @@ public protocol StateMachine {
     /// the backup does the same work at the same point in the log; the backup never runs timers.
     mutating func tick(context: inout ApplyContext)
 
+    /// `tick`, returning output for listening connections (Redis's keyspace notifications of keys the sweep expired):
+    /// the primary withholds it like a reply, under `Reply.tickTag`, and the runtime releases it under the output
+    /// rule, once the tick's entry is on the backup, as it releases a `.broadcast` reply (`carriesBroadcast`). A
+    /// replayed tick runs `tick`, and its output goes nowhere. The default runs `tick` and returns nothing.
+    mutating func tickWithOutput(context: inout ApplyContext) -> [UInt8]
+
     /// The state as it is now, frozen: later commands do not show in it. Costs time independent of the state's size.
     func snapshot() -> Snapshot
 
@@ -62,6 +68,12 @@ extension StateMachine {
 
     /// No figures.
     public var statistics: [String: UInt64] { [:] }
+
+    /// `tick`, with no output.
+    public mutating func tickWithOutput(context: inout ApplyContext) -> [UInt8] {
+        tick(context: &context)
+        return []
+    }
 }
 
 /// A frozen state, writing out its encoding a bounded chunk at a time (`StateMachine.snapshot()`).

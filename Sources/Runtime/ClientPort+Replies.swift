@@ -25,7 +25,9 @@ extension ClientPort {
                 guard let own = route(replies[index].bytes, tag: tag) else { continue }  // the asker waits
                 replies[index].bytes = own
             }
-            if isBroadcast {
+            // A write's keyspace notifications, or a tick's (whose tag names no connection), ride in replies of
+            // commands that were not broadcasts.
+            if isBroadcast || clientProtocol.carriesBroadcast(replies[index].bytes) {
                 // After the routing, as the messages ride in the asker's own reply (a transaction may also serve
                 // waiters). Delivered whether or not the asker is still there: the command ran.
                 replies[index].bytes = deliverBroadcast(replies[index].bytes)[...]

@@ -20,11 +20,11 @@ struct ConnectedStore {
     /// What `send` answers for a blocking pop that waits.
     static let waiting = "(waiting)"
 
-    /// Connections to a store that notes its slow commands in the protocol's slow log, as a node's do; sessions open
-    /// under `sessionLimits`.
+    /// Connections to a store that notes its slow commands in the protocol's slow log and reads its keyspace event
+    /// setting, as a node's do; sessions open under `sessionLimits`.
     init(sessionLimits: SessionLimits = .defaults) {
         wire = KeyValueClientProtocol(sessionLimits: sessionLimits)
-        primary.store = KeyValueStore(slowLog: wire.slowLog)
+        primary.store = KeyValueStore(slowLog: wire.slowLog, keyspaceEvents: wire.keyspaceEvents)
     }
 
     /// The log so far: what a backup replays.
@@ -49,33 +49,11 @@ struct ConnectedStore {
         let next = wire.nextRequest(from: &session, status: status, digest: { store.digest() })
         sessions[client] = session
         switch next {
-        case .replicated(let bytes): return routed(primary.run(encoded: bytes))
+        case .replicated(let bytes), .broadcast(let bytes): return released(primary.run(encoded: bytes))
         case .blocking(let bytes, _):
-            let reply = routed(primary.run(encoded: bytes))
+            let reply = released(primary.run(encoded: bytes))
             if reply == Self.waiting { waiting.insert(client) }
             return reply
-        case .broadcast(let bytes):
-            // As the runtime does at the release: the reply routed, then each message offered in turn to every
-            // connection in id order, and the counts and the listeners handed back for the asker's reply.
-            var reply = primary.run(encoded: bytes)
-            if let routed = wire.routedReply(reply[...]) {
-                for delivery in routed.deliveries {
-                    delivered[delivery.connectionID, default: []].append(text(delivery.reply))
-                    waiting.remove(delivery.connectionID)
-                }
-                reply = routed.own ?? []
-            }
-            let listeners = sessions.keys.sorted().map { sessions[$0]! }
-            let deliveries = wire.broadcastMessages(reply[...]).map { message in
-                var count = 0
-                for (id, session) in zip(sessions.keys.sorted(), listeners) {
-                    guard let (notice, taken) = wire.broadcastNotice(message, session: session) else { continue }
-                    pushed[id, default: []].append(text(notice))
-                    count += taken
-                }
-                return count
-            }
-            return text(wire.broadcastReply(reply[...], deliveries: deliveries, listeners: listeners))
         case .aboutConnections(let query):
             // As the runtime answers it: every open connection in id order; the ones the answer names close.
             let open = sessions.keys.sorted().map { id in
@@ -102,17 +80,39 @@ struct ConnectedStore {
     /// request. Returns what the request itself answers (nothing anyone reads).
     @discardableResult
     mutating func unblock(_ client: UInt64, isError: Bool = false) -> String {
-        routed(primary.run(encoded: wire.unblockRequest(session: sessions[client]!, isError: isError)))
+        released(primary.run(encoded: wire.unblockRequest(session: sessions[client]!, isError: isError)))
     }
 
-    /// A released reply as the runtime routes it: the waiters' parts to them, the asker's own returned.
-    private mutating func routed(_ reply: [UInt8]) -> String {
-        guard let routed = wire.routedReply(reply[...]) else { return text(reply) }
-        for delivery in routed.deliveries {
-            delivered[delivery.connectionID, default: []].append(text(delivery.reply))
-            waiting.remove(delivery.connectionID)
+    /// Runs the active-expiry tick and releases its output (keyspace notifications) as the runtime does.
+    mutating func tick() {
+        _ = released(primary.tick())
+    }
+
+    /// A released reply as the runtime handles it: the waiters' parts to them; then, for a reply that carries messages
+    /// (a PUBLISH's, or any with keyspace notifications), each message offered in turn to every connection in id order,
+    /// and the counts and the listeners handed back for the asker's reply, which is returned.
+    private mutating func released(_ reply: [UInt8]) -> String {
+        var own = reply
+        if let routed = wire.routedReply(reply[...]) {
+            for delivery in routed.deliveries {
+                delivered[delivery.connectionID, default: []].append(text(delivery.reply))
+                waiting.remove(delivery.connectionID)
+            }
+            guard let asker = routed.own else { return Self.waiting }
+            own = asker
         }
-        return routed.own.map(text) ?? Self.waiting
+        guard wire.carriesBroadcast(own[...]) else { return text(own) }
+        let listeners = sessions.keys.sorted().map { sessions[$0]! }
+        let deliveries = wire.broadcastMessages(own[...]).map { message in
+            var count = 0
+            for (id, session) in zip(sessions.keys.sorted(), listeners) {
+                guard let (notice, taken) = wire.broadcastNotice(message, session: session) else { continue }
+                pushed[id, default: []].append(text(notice))
+                count += taken
+            }
+            return count
+        }
+        return text(wire.broadcastReply(own[...], deliveries: deliveries, listeners: listeners))
     }
 
     /// Whether connection `client` is inside MULTI.

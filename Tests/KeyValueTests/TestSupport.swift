@@ -64,12 +64,15 @@ struct StoreDriver {
         return reply
     }
 
-    mutating func tick() {
+    /// Runs the timer-driven work and returns its output (`StateMachine.tickWithOutput`), as the primary does.
+    @discardableResult
+    mutating func tick() -> [UInt8] {
         var context = ApplyContext.recording(from: entropy, tenure: tenure)
-        store.tick(context: &context)
+        let output = store.tickWithOutput(context: &context)
         consume(context.recorded)
         log.append(.tick(recorded: context.recorded))
         checkInvariantsNow()
+        return output
     }
 
     /// Checks the whole store after every command while it is small, and after every 256th once it is not: the

@@ -103,7 +103,9 @@ final class TestNode: Sendable {
         let recorded = recorded
         let name = name
         runtime = try NodeRuntime(
-            configuration: configuration, protocol: clientProtocol, emptyMachine: KeyValueStore(),
+            configuration: configuration, protocol: clientProtocol,
+            // Sharing the protocol's settings as a node does, so that CONFIG SET reaches the store.
+            emptyMachine: KeyValueStore(slowLog: clientProtocol.slowLog, keyspaceEvents: clientProtocol.keyspaceEvents),
             arbiter: DirectoryArbiter(directory: arbiterDirectory)
         ) { event in
             print("[\(name)] \(event)")
