@@ -28,9 +28,13 @@ public final class CommandStatistics: Sendable {
 
     /// One command's counters.
     struct Figures: Sendable, Equatable {
+        /// Times it ran (`calls`).
         var calls: UInt64 = 0
+        /// What those runs took in all; INFO shows it in microseconds (`usec`).
         var nanoseconds: UInt64 = 0
+        /// Times it was refused before running (`rejected_calls`).
         var rejectedCalls: UInt64 = 0
+        /// Times it ran and answered an error (`failed_calls`).
         var failedCalls: UInt64 = 0
     }
 
@@ -84,6 +88,9 @@ public final class CommandStatistics: Sendable {
         DataCommand.allCases.map(\.rawValue) + KeyValueFrontend.LocalCommand.allCases.map(\.rawValue)
         + subcommands.flatMap { container in container.names.map { "\(container.container)|\($0)" } }
 
+    /// No subcommand's name is longer (`get-master-addr-by-name`, 23 bytes).
+    private static let subcommandBytesLimit = 32
+
     /// Where each container's subcommands start among the slots, in `subcommands`' order.
     private static let subcommandStarts: [Int] = {
         var starts: [Int] = []
@@ -122,8 +129,8 @@ public final class CommandStatistics: Sendable {
 
     /// The slot of the local command `command`, or of its `subcommand` for those Redis names apart; nil for a
     /// subcommand Redis would not know. A scan of the few dozen local commands: they are not the data path.
-    static func slot(_ command: KeyValueFrontend.LocalCommand, subcommand: [UInt8]?) -> Int? {
-        if command.hasSubcommands, let subcommand { return subcommandSlot(command.rawValue, subcommand[...]) }
+    static func slot(_ command: KeyValueFrontend.LocalCommand, subcommand: ArraySlice<UInt8>?) -> Int? {
+        if command.hasSubcommands, let subcommand { return subcommandSlot(command.rawValue, subcommand) }
         return localBase + KeyValueFrontend.LocalCommand.allCases.firstIndex(of: command)!
     }
 
@@ -135,10 +142,12 @@ public final class CommandStatistics: Sendable {
             return slot(command, ordinal: ordinal, arguments: arguments)
         }
         guard let command = KeyValueFrontend.LocalCommand(name: name) else { return nil }
-        return slot(command, subcommand: arguments.count > 1 ? Array(arguments.bytes(at: 1)) : nil)
+        return slot(command, subcommand: arguments.count > 1 ? arguments.bytes(at: 1) : nil)
     }
 
     private static func subcommandSlot(_ container: String, _ subcommand: ArraySlice<UInt8>) -> Int? {
+        // Longer than any subcommand's name: spares copying a large argument (an ECHO-sized one) to compare it.
+        guard subcommand.count <= subcommandBytesLimit else { return nil }
         guard let index = subcommands.firstIndex(where: { $0.container == container }) else { return nil }
         let lowered = String(decoding: ASCII.lowercased(Array(subcommand)), as: UTF8.self)
         guard let offset = subcommands[index].names.firstIndex(of: lowered) else { return nil }
