@@ -100,6 +100,20 @@ struct CommandStatisticsTests {
         #expect(Self.errorCount(&node, "WRONGTYPE") == "count=1")
     }
 
+    @Test("a node-local command queued in MULTI is a call when EXEC runs it; failing, a failed call, EXEC not failed")
+    func localCommandInTransaction() {
+        var node = ConnectedStore()
+        node.send(1, "MULTI")
+        node.send(1, "SET", "a", "b")
+        #expect(node.send(1, "AUTH", "a") == RESP.queued)
+        #expect(node.send(1, "EXEC").contains("-ERR AUTH"))
+        #expect(Self.errorCount(&node, "ERR") == "count=1")
+        #expect(Self.counts(&node, "set") == "calls=1,rejected_calls=0,failed_calls=0")
+        #expect(Self.counts(&node, "auth") == "calls=1,rejected_calls=0,failed_calls=1")
+        #expect(Self.counts(&node, "exec") == "calls=1,rejected_calls=0,failed_calls=0")
+        #expect(Self.totalErrors(&node) == "1")
+    }
+
     @Test("subcommands count as container|subcommand; an unknown subcommand counts only its error")
     func subcommands() {
         var node = ConnectedStore()
