@@ -193,22 +193,23 @@ public final class CommandStatistics: Sendable {
         }
     }
 
-    /// Notes an error reply that belongs to no command: a protocol error, an unknown command.
-    func noteError(_ reply: some Collection<UInt8>) {
-        guard Self.isError(reply) else { return }
-        state.withLock { Self.count(error: reply, in: &$0) }
+    /// Notes an error reply, sent `times` times, that belongs to no command: a protocol error, an unknown command,
+    /// the runtime's refusals.
+    func noteError(_ reply: some Collection<UInt8>, times: Int = 1) {
+        guard Self.isError(reply), times > 0 else { return }
+        state.withLock { Self.count(error: reply, times: UInt64(times), in: &$0) }
     }
 
     /// Counts one error reply under its prefix, as Redis's `afterErrorReply`: the word after the `-` when a space
     /// ends it within the first 32 bytes, `ERR` otherwise.
-    private static func count(error reply: some Collection<UInt8>, in state: inout State) {
-        state.totalErrorReplies &+= 1
+    private static func count(error reply: some Collection<UInt8>, times: UInt64 = 1, in state: inout State) {
+        state.totalErrorReplies &+= times
         guard !state.isErrorTrackingDisabled else { return }
         let head = Array(reply.prefix(32))
         var prefix = Array("ERR".utf8)
         if let space = head.firstIndex(of: UInt8(ascii: " ")), space > 1 { prefix = Array(head[1..<space]) }
         if let index = state.errors.firstIndex(where: { $0.prefix == prefix }) {
-            state.errors[index].count &+= 1
+            state.errors[index].count &+= times
             return
         }
         guard state.errors.count < errorPrefixesLimit else {
@@ -216,7 +217,7 @@ public final class CommandStatistics: Sendable {
             state.isErrorTrackingDisabled = true
             return
         }
-        state.errors.append((prefix, 1))
+        state.errors.append((prefix, times))
     }
 
     /// Forgets every count (`CONFIG RESETSTAT`), and counts error prefixes again.

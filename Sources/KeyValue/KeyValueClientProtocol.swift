@@ -280,6 +280,12 @@ public struct KeyValueClientProtocol: ClientProtocol {
     /// This node's per-command and per-error counts, kept with its slow log.
     var statistics: CommandStatistics { slowLog.commandStatistics }
 
+    /// Counts the runtime's refusals (`-TRYAGAIN`, `-MISCONF`, `-READONLY` for commands that never reached the log)
+    /// as error replies: they reach the client like any other.
+    public func noteRejections(_ reply: [UInt8], count: Int) {
+        statistics.noteError(reply, times: count)
+    }
+
     /// Counts `request`, the outcome of `arguments`, in `statistics`: `identified` is what the frontend noted the
     /// request as (`.none`: refused before, an unknown command or a wrong arity). A data command the log carries
     /// is the store's to count, when it applies it; one answered here was refused (READONLY). A local command ran.
