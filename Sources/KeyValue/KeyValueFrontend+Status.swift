@@ -49,7 +49,8 @@ extension KeyValueFrontend {
 
     /// The sections no argument and `default` give: Redis 7.0's defaults, all but the per-command statistics.
     private static let defaultInfoSections: Set<String> = [
-        "server", "clients", "memory", "persistence", "stats", "replication", "cpu", "errorstats", "cluster", "keyspace",
+        "server", "clients", "memory", "persistence", "stats", "replication", "cpu", "errorstats", "cluster",
+        "keyspace",
     ]
 
     /// `INFO [section...]`: Redis's sections as `# Title` and CRLF-terminated `name:value` lines, a blank line

@@ -50,7 +50,9 @@ extension KeyValueStore {
         blocked.remove(waiter.serial)
         let reply = isError ? BlockingEntry.unblockedError : RESPWriter.nullArray
         // Redis counts a blocking pop ended by an error as failed, and the error under its prefix (UNBLOCKED).
-        if isError { slowLog?.commandStatistics.noteLateFailure(CommandStatistics.slot(waiter.command.name), reply: reply) }
+        if isError {
+            slowLog?.commandStatistics.noteLateFailure(CommandStatistics.slot(waiter.command.name), reply: reply)
+        }
         deliveries.append((waiter.connection, waiter.isRESP3 ? RESP3.convert(reply, .plain) : reply))
         return Replies.one
     }

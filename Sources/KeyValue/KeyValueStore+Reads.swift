@@ -25,7 +25,8 @@ extension KeyValueStore {
     public func read(_ command: [UInt8], into reply: inout [UInt8], context: inout ApplyContext) -> Bool {
         if let key = CommandArguments.getKey(command) {
             return countingGet(into: &reply) { reply in
-                getWithoutEntry(StoreKey(viewing: command[key]), into: &reply, clock: { context.wallClockNanoseconds() })
+                getWithoutEntry(
+                    StoreKey(viewing: command[key]), into: &reply, clock: { context.wallClockNanoseconds() })
             }
         }
         // Most replicated commands are writes: their name alone sends them to `apply`, before the rest is decoded.
@@ -39,7 +40,8 @@ extension KeyValueStore {
         // caching clock of `readDecoded` exists: built alongside, that clock's captured state cost GET a heap box.
         if name == .get, let key = secondArgument {
             return countingGet(into: &reply) { reply in
-                getWithoutEntry(StoreKey(viewing: command[key]), into: &reply, clock: { context.wallClockNanoseconds() })
+                getWithoutEntry(
+                    StoreKey(viewing: command[key]), into: &reply, clock: { context.wallClockNanoseconds() })
             }
         }
         return readDecoded(name, ordinal: ordinal, command, into: &reply, context: &context)

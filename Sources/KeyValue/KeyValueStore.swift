@@ -140,7 +140,8 @@ public struct KeyValueStore: StateMachine, Sendable {
         }
         guard command.accepts(argumentCount: arguments.count) else { return Replies.wrongArity(command.rawValue) }
         if slowLog != nil, execution == nil {
-            execution = CommandStatistics.Execution(slot: CommandStatistics.slot(command, ordinal: ordinal, arguments: arguments))
+            execution = CommandStatistics.Execution(
+                slot: CommandStatistics.slot(command, ordinal: ordinal, arguments: arguments))
         }
         // Before the clock below exists: capturing the context for randomness too would cost every SET a heap box.
         if let kind = command.collectionKind { return applyCollection(kind, command, arguments, context: &context) }

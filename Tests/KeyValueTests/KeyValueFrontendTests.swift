@@ -200,8 +200,8 @@ struct KeyValueFrontendTests {
                 == "# Clients\r\nconnected_clients:4\r\nblocked_clients:0\r\ntracking_clients:0\r\nlockstep_sessions:0\r\n")
         #expect(
             Self.info("stats", "KEYSPACE", status: status)
-                == "# Stats\r\ntotal_connections_received:9\r\ntotal_commands_processed:1234\r\ntotal_error_replies:0\r\n"
-                + "\r\n"
+                == "# Stats\r\ntotal_connections_received:9\r\ntotal_commands_processed:1234\r\n"
+                + "total_error_replies:0\r\n\r\n"
                 + "# Keyspace\r\ndb0:keys=3,expires=1,avg_ttl=0\r\n")
         #expect(Self.info("persistence", status: status).contains("\r\nloading:0\r\n"))
         let memory = Self.info("memory", status: status)
