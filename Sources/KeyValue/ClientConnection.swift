@@ -22,6 +22,9 @@ struct ClientConnection: Sendable {
     /// When bytes last arrived from the client, for `idle=`.
     var lastRequestAtNanoseconds: UInt64
     var lastCommand = LastCommand.none
+    /// When the frontend began answering the current local command, for its `usec` in `CommandStatistics`; read
+    /// only for local commands, so a data command costs no clock read here.
+    var localCommandStartedAtNanoseconds: UInt64 = 0
     /// Set by the session before routing: its query buffer from the current request's first byte on (as Redis's
     /// `qbuf=`, which counts the command being run), and its subscription counts.
     var queryBufferBytes = 0

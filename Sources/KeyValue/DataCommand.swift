@@ -136,5 +136,10 @@ enum DataCommand: String, CaseIterable, Sendable {
         self = command
     }
 
+    /// The command `name` spells and its position in `allCases`, which indexes its counters in `CommandStatistics`.
+    static func entry(name: CommandName) -> (command: DataCommand, ordinal: Int)? {
+        byName.entry(name)
+    }
+
     private static let byName = CommandTable<DataCommand>()
 }

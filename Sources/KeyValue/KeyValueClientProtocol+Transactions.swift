@@ -213,12 +213,25 @@ extension KeyValueClientProtocol {
         return writer.bytes
     }
 
-    /// The reply of a queued node-local command, run now that EXEC arrived, with its effect on the session.
+    /// The reply of a queued node-local command, run now that EXEC arrived, with its effect on the session; counted
+    /// in `statistics` as a call, as Redis counts each command EXEC runs.
     private func localReply(
         _ arguments: CommandArguments, session: inout Session, status: NodeStatus, digest: () -> UInt64?
     ) -> [UInt8] {
+        let started = ClientConnection.monotonicNanoseconds()
+        let reply = runQueued(arguments, session: &session, status: status, digest: digest)
+        statistics.noteCall(
+            CommandStatistics.slot(of: arguments), nanoseconds: ClientConnection.monotonicNanoseconds() &- started,
+            reply: reply)
+        return reply
+    }
+
+    private func runQueued(
+        _ arguments: CommandArguments, session: inout Session, status: NodeStatus, digest: () -> UInt64?
+    ) -> [UInt8] {
         let request = KeyValueFrontend.route(
-            arguments, status: status, digest: { digest() ?? 0 }, connection: &session.connection, service: service)
+            arguments, status: status, digest: { digest() ?? 0 }, connection: &session.connection, service: service,
+            statistics: statistics)
         switch request {
         case .local(let reply):
             return session.connection.shaped(reply, for: arguments)

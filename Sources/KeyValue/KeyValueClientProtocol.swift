@@ -153,10 +153,12 @@ public struct KeyValueClientProtocol: ClientProtocol {
             guard let next = try session.parser.nextArguments() else { return nil }
             arguments = next
         } catch {
+            statistics.noteError(error.reply)
             return .malformed(reply: error.reply)
         }
         // One load and a branch per request; everything else about authentication is off the hot path.
         if !session.isAuthenticated, let refusal = Authentication.refusal(arguments) {
+            statistics.noteRejection(CommandStatistics.slot(of: arguments), reply: refusal)
             return .local(reply: refusal)
         }
         if monitorFeed.isActive { noteForMonitors(arguments, session: session) }
@@ -164,22 +166,30 @@ public struct KeyValueClientProtocol: ClientProtocol {
         if !session.subscriptions.isEmpty, session.connection.protocolVersion == 2,
             let reply = SubscribedMode.reply(to: arguments)
         {
+            statistics.noteRejection(CommandStatistics.slot(of: arguments), reply: reply)
             return .local(reply: reply)
         }
         if session.transaction != nil, let queued = queueInTransaction(arguments, session: &session, status: status) {
+            // Queued is not run (EXEC runs it); refused while queueing is Redis's rejected call.
+            if case .local(let reply) = queued, CommandStatistics.isError(reply) {
+                statistics.noteRejection(CommandStatistics.slot(of: arguments), reply: reply)
+            }
             return queued
         }
         // A joining node holds no state: a digest of "nothing" would look like a real, empty store.
         if arguments.count == 2, ASCII.equals(arguments.bytes(at: 0), "debug"),
             ASCII.equals(arguments.bytes(at: 1), "digest"), digest() == nil
         {
-            return .local(
-                reply: RESPWriter.error("ERR this node holds no replicated state yet (\(status.role.rawValue))"))
+            let reply = RESPWriter.error("ERR this node holds no replicated state yet (\(status.role.rawValue))")
+            statistics.noteCall(CommandStatistics.slot(of: arguments), nanoseconds: 0, reply: reply)
+            return .local(reply: reply)
         }
         if status.role == .stopped, Self.isDataCommand(arguments) {
             // A stopped node is not a backup: READONLY would send the client to wait for a role this node will
             // never have again. TRYAGAIN promises the command did nothing and names the node that took over.
-            return .local(reply: rejectionReply(reason: "this node has stopped (\(status.reason))", status: status))
+            let reply = rejectionReply(reason: "this node has stopped (\(status.reason))", status: status)
+            statistics.noteRejection(CommandStatistics.slot(of: arguments), reply: reply)
+            return .local(reply: reply)
         }
         if !session.subscriptions.isEmpty {
             session.connection.channelCount = session.subscriptions.channels.count
@@ -189,9 +199,26 @@ public struct KeyValueClientProtocol: ClientProtocol {
             session.connection.patternCount = 0
         }
         session.connection.queryBufferBytes = queryBufferBytes
-        switch KeyValueFrontend.route(
-            arguments, status: status, digest: { digest() ?? 0 }, connection: &session.connection, service: service)
-        {
+        // Route notes the command once it knows it and its arity is right: still `.none` after it means a refusal.
+        let previousCommand = session.connection.lastCommand
+        session.connection.lastCommand = .none
+        let routed = KeyValueFrontend.route(
+            arguments, status: status, digest: { digest() ?? 0 }, connection: &session.connection, service: service,
+            statistics: statistics)
+        let identified = session.connection.lastCommand
+        if case .none = identified { session.connection.lastCommand = previousCommand }
+        let request = perform(routed, arguments: arguments, session: &session, status: status, digest: digest)
+        noteOutcome(request, of: identified, arguments: arguments, session: session)
+        return request
+    }
+
+    /// Carries out what `KeyValueFrontend.route` decided for `arguments`.
+    @inline(__always)
+    private func perform(
+        _ routed: KeyValueRequest, arguments: CommandArguments, session: inout Session, status: NodeStatus,
+        digest: () -> UInt64?
+    ) -> ClientRequest {
+        switch routed {
         case .replicated(let bytes):
             if let refusal = memoryRefusal(session.connection, status: status) { return .local(reply: refusal) }
             return .replicated(
@@ -259,6 +286,43 @@ public struct KeyValueClientProtocol: ClientProtocol {
                 Int(sessionLimits.idleTimeoutMilliseconds),
             ]
             return .replicated(KeyValueCommand.encode([Array("SESSION".utf8), Array("OPEN".utf8)] + limits.map { Array(String($0).utf8) }))
+        }
+    }
+
+    /// This node's per-command and per-error counts, kept with its slow log.
+    var statistics: CommandStatistics { slowLog.commandStatistics }
+
+    /// Counts the runtime's refusals (`-TRYAGAIN`, `-MISCONF`, `-READONLY` for commands that never reached the log)
+    /// as error replies: they reach the client like any other.
+    public func noteRejections(_ reply: [UInt8], count: Int) {
+        statistics.noteError(reply, times: count)
+    }
+
+    /// Counts `request`, the outcome of `arguments`, in `statistics`: `identified` is what the frontend noted the
+    /// request as (`.none`: refused before, an unknown command or a wrong arity). A data command the log carries
+    /// is the store's to count, when it applies it; one answered here was refused (READONLY). A local command ran.
+    @inline(__always)
+    private func noteOutcome(
+        _ request: ClientRequest, of identified: ClientConnection.LastCommand, arguments: CommandArguments,
+        session: Session
+    ) {
+        let reply: [UInt8]
+        switch request {
+        case .local(let bytes), .quit(let bytes), .malformed(let bytes), .listen(let bytes, _), .monitor(let bytes):
+            reply = bytes
+        case .replicated, .broadcast, .blocking, .aboutConnections:
+            guard case .local = identified else { return }  // applied by the store, which counts it
+            reply = []
+        }
+        switch identified {
+        case .none: statistics.noteRejection(CommandStatistics.slot(of: arguments), reply: reply)
+        case .data: statistics.noteRejection(CommandStatistics.slot(of: arguments), reply: reply)
+        case .local:
+            let slot = CommandStatistics.slot(of: arguments)
+            // A subcommand's own arity check, made as it runs here, is what Redis refuses before running it.
+            if Replies.isWrongArity(reply) { return statistics.noteRejection(slot, reply: reply) }
+            let started = session.connection.localCommandStartedAtNanoseconds
+            statistics.noteCall(slot, nanoseconds: ClientConnection.monotonicNanoseconds() &- started, reply: reply)
         }
     }
 

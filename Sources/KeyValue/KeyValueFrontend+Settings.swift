@@ -91,7 +91,10 @@ extension KeyValueFrontend {
             guard arguments.count >= 4 else { return Replies.wrongArity("config|set") }
             return configSet(Array(arguments.dropFirst(2)), status: status, targets: targets)
         }
-        if ASCII.equals(subcommand, "resetstat") { return Replies.ok }
+        if ASCII.equals(subcommand, "resetstat") {
+            targets.slowLog.commandStatistics.reset()
+            return Replies.ok
+        }
         if ASCII.equals(subcommand, "rewrite") {
             return RESPWriter.error("ERR The server is running without a config file")
         }

@@ -41,25 +41,37 @@ extension KeyValueFrontend {
         state.rawValue
     }
 
-    /// INFO's sections in Redis's order; `default`, `all` and `everything` (and no argument) give them all.
+    /// INFO's sections in Redis 7.0's order.
     private static let infoSections = [
-        "server", "clients", "memory", "persistence", "stats", "replication", "cpu", "cluster", "keyspace",
+        "server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats", "errorstats",
+        "cluster", "keyspace",
+    ]
+
+    /// The sections no argument and `default` give: Redis 7.0's defaults, all but the per-command statistics.
+    private static let defaultInfoSections: Set<String> = [
+        "server", "clients", "memory", "persistence", "stats", "replication", "cpu", "errorstats", "cluster",
+        "keyspace",
     ]
 
     /// `INFO [section...]`: Redis's sections as `# Title` and CRLF-terminated `name:value` lines, a blank line
-    /// between sections; section names are case-insensitive and unknown ones give nothing, as in Redis. Every
-    /// figure is a counter, a gauge or a small kernel read: nothing here costs time proportional to the data.
-    static func info(_ status: NodeStatus, sections: [[UInt8]]) -> String {
-        let wanted = sections.map { String(decoding: ASCII.lowercased($0), as: UTF8.self) }
-        let wantsAll = wanted.isEmpty || wanted.contains { $0 == "all" || $0 == "default" || $0 == "everything" }
+    /// between sections; section names are case-insensitive and unknown ones give nothing, as in Redis. No argument
+    /// or `default` gives the default sections, `all` and `everything` every one; each section comes once, in Redis's
+    /// order, however often it is asked for. Every figure is a counter, a gauge or a small kernel read, and the
+    /// statistics are bounded by the command table: nothing here costs time proportional to the data.
+    static func info(_ status: NodeStatus, sections: [[UInt8]], statistics: CommandStatistics = CommandStatistics())
+        -> String
+    {
+        var wanted = Set(sections.map { String(decoding: ASCII.lowercased($0), as: UTF8.self) })
+        if wanted.isEmpty || wanted.contains("default") { wanted.formUnion(defaultInfoSections) }
+        let wantsAll = wanted.contains("all") || wanted.contains("everything")
         var rendered: [String] = []
         for section in infoSections where wantsAll || wanted.contains(section) {
-            rendered.append(infoSection(section, status))
+            rendered.append(infoSection(section, status, statistics: statistics))
         }
         return rendered.joined(separator: "\r\n")
     }
 
-    private static func infoSection(_ section: String, _ status: NodeStatus) -> String {
+    private static func infoSection(_ section: String, _ status: NodeStatus, statistics: CommandStatistics) -> String {
         switch section {
         case "server": serverSection(status)
         case "clients":
@@ -84,7 +96,10 @@ extension KeyValueFrontend {
             lines("Stats", [
                 ("total_connections_received", String(status.counters["client_connections_accepted"] ?? 0)),
                 ("total_commands_processed", String(status.counters["client_requests"] ?? 0)),
+                ("total_error_replies", String(statistics.totalErrorReplies)),
             ])
+        case "commandstats": lines("Commandstats", statistics.commandLines())
+        case "errorstats": lines("Errorstats", statistics.errorLines())
         case "replication": replicationSection(status)
         case "cpu": lines("CPU", ProcessFigures.cpu())
         case "cluster": lines("Cluster", [("cluster_enabled", "0")])

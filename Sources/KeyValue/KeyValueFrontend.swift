@@ -32,10 +32,11 @@ public enum KeyValueFrontend {
     }
 
     /// Routes one request as the parser hands it over: a data command goes into the log in the encoding it
-    /// arrived in. Notes the command in `connection` for `CLIENT LIST`'s `cmd=`.
+    /// arrived in. Notes the command in `connection` for `CLIENT LIST`'s `cmd=`. INFO reports `statistics`
+    /// (none: empty counts).
     static func route(
         _ arguments: CommandArguments, status: NodeStatus, digest: () -> UInt64, connection: inout ClientConnection,
-        service: SentinelService
+        service: SentinelService, statistics: CommandStatistics? = nil
     ) -> KeyValueRequest {
         guard !arguments.isEmpty else { return .local(reply: RESPWriter.error("ERR empty command")) }
         let name = CommandName(arguments.bytes(at: 0))
@@ -47,6 +48,7 @@ public enum KeyValueFrontend {
                 return .local(reply: Replies.wrongArity(command.rawValue))
             }
             connection.lastCommand = .local(command, subcommand: nil)
+            connection.localCommandStartedAtNanoseconds = ClientConnection.monotonicNanoseconds()
             if command.hasSubcommands, arguments.count > 1 {
                 // Only a name-like subcommand is kept: the field sits inside a space-separated line.
                 let subcommand = arguments.bytes(at: 1)
@@ -65,7 +67,8 @@ public enum KeyValueFrontend {
                 return .local(reply: Replies.ok)
             }
             return answer(
-                command, Array(arguments), status: status, digest: digest, connection: connection, service: service)
+                command, Array(arguments), status: status, digest: digest, connection: connection, service: service,
+                statistics: statistics)
         }
         guard let command = dataCommand else {
             return .local(reply: Replies.unknownCommand(Array(arguments)))
@@ -136,7 +139,7 @@ public enum KeyValueFrontend {
 
     private static func answer(
         _ command: LocalCommand, _ arguments: [[UInt8]], status: NodeStatus, digest: () -> UInt64,
-        connection: ClientConnection, service: SentinelService
+        connection: ClientConnection, service: SentinelService, statistics: CommandStatistics?
     ) -> KeyValueRequest {
         let reply: [UInt8]
         switch command {
@@ -155,7 +158,9 @@ public enum KeyValueFrontend {
             guard arguments.count <= 3 else { return .local(reply: Replies.syntaxError) }
             return .authenticate(username: arguments.count == 3 ? arguments[1] : nil, password: arguments[arguments.count - 1])
         case .role: reply = role(status)
-        case .info: reply = RESPWriter.bulk(info(status, sections: Array(arguments.dropFirst())))
+        case .info:
+            reply = RESPWriter.bulk(
+                info(status, sections: Array(arguments.dropFirst()), statistics: statistics ?? CommandStatistics()))
         case .debug: reply = debugCommand(arguments, digest: digest, protocolVersion: connection.protocolVersion)
         case .sentinel: reply = sentinelCommand(arguments, status: status, service: service)
         case .subscribe: return .subscription(.subscribe(Array(arguments.dropFirst())))

@@ -25,6 +25,10 @@ extension KeyValueStore {
         case .failure(let error)?: return error.reply
         case .success(let parsed)?: command = parsed
         }
+        // Counted as the blocking pop it is, before the pop it runs inside starts (`KeyValueStore.execution`).
+        if slowLog != nil, execution == nil {
+            execution = CommandStatistics.Execution(slot: CommandStatistics.slot(command.name))
+        }
         if let reply = attempt(command, onlyKey: nil, context: &context) { return reply }
         guard blocked.count < BlockedClients.waitersLimit else {
             return RESPWriter.error("ERR too many blocked clients (\(BlockedClients.waitersLimit)); try again later")
@@ -45,6 +49,10 @@ extension KeyValueStore {
         guard let waiter = blocked.waiter(ofConnection: connection) else { return Replies.zero }
         blocked.remove(waiter.serial)
         let reply = isError ? BlockingEntry.unblockedError : RESPWriter.nullArray
+        // Redis counts a blocking pop ended by an error as failed, and the error under its prefix (UNBLOCKED).
+        if isError {
+            slowLog?.commandStatistics.noteLateFailure(CommandStatistics.slot(waiter.command.name), reply: reply)
+        }
         deliveries.append((waiter.connection, waiter.isRESP3 ? RESP3.convert(reply, .plain) : reply))
         return Replies.one
     }

@@ -24,12 +24,14 @@ extension KeyValueStore {
     /// which becomes an entry.
     public func read(_ command: [UInt8], into reply: inout [UInt8], context: inout ApplyContext) -> Bool {
         if let key = CommandArguments.getKey(command) {
-            return getWithoutEntry(
-                StoreKey(viewing: command[key]), into: &reply, clock: { context.wallClockNanoseconds() })
+            return countingGet(into: &reply) { reply in
+                getWithoutEntry(
+                    StoreKey(viewing: command[key]), into: &reply, clock: { context.wallClockNanoseconds() })
+            }
         }
         // Most replicated commands are writes: their name alone sends them to `apply`, before the rest is decoded.
         guard let (commandName, secondArgument) = CommandArguments.peek(command) else { return false }
-        guard let name = DataCommand(name: commandName) else {
+        guard let (name, ordinal) = DataCommand.entry(name: commandName) else {
             if RESP3Entry.isEntry(commandName) { return readInRESP3(command, into: &reply, context: &context) }
             return DatabaseEntry.isEntry(commandName) && readInDatabase(command, into: &reply, context: &context)
         }
@@ -37,18 +39,34 @@ extension KeyValueStore {
         // A GET whose key the peek found needs no decoding: its two arguments are GET's arity. It returns before the
         // caching clock of `readDecoded` exists: built alongside, that clock's captured state cost GET a heap box.
         if name == .get, let key = secondArgument {
-            return getWithoutEntry(
-                StoreKey(viewing: command[key]), into: &reply, clock: { context.wallClockNanoseconds() })
+            return countingGet(into: &reply) { reply in
+                getWithoutEntry(
+                    StoreKey(viewing: command[key]), into: &reply, clock: { context.wallClockNanoseconds() })
+            }
         }
-        return readDecoded(name, command, into: &reply, context: &context)
+        return readDecoded(name, ordinal: ordinal, command, into: &reply, context: &context)
+    }
+
+    /// `get`, counted in the slow log's `CommandStatistics` as a GET when it answers: a read answered here is a call
+    /// this node ran, as much as one applied from the log. Its two clock reads are the whole cost a GET pays.
+    @inline(__always)
+    private func countingGet(into reply: inout [UInt8], _ get: (inout [UInt8]) -> Bool) -> Bool {
+        guard let statistics = slowLog?.commandStatistics else { return get(&reply) }
+        let start = SlowLog.monotonicNanoseconds()
+        let offset = reply.count
+        guard get(&reply) else { return false }
+        statistics.noteCall(
+            CommandStatistics.getSlot, nanoseconds: SlowLog.monotonicNanoseconds() &- start, reply: reply[offset...])
+        return true
     }
 
     /// `read` for every command but a GET found by the peek: decodes the command, checks its keys, and runs it on a
     /// copy of the store that shares every shard.
     @inline(never)
     private func readDecoded(
-        _ name: DataCommand, _ command: [UInt8], into reply: inout [UInt8], context: inout ApplyContext
+        _ name: DataCommand, ordinal: Int, _ command: [UInt8], into reply: inout [UInt8], context: inout ApplyContext
     ) -> Bool {
+        let start = slowLog == nil ? 0 : SlowLog.monotonicNanoseconds()
         var cachedNanoseconds: Int64?
         func clock() -> Int64 {
             if let cachedNanoseconds { return cachedNanoseconds }
@@ -59,7 +77,9 @@ extension KeyValueStore {
         // Malformed bytes and a wrong arity go to `apply` too, which says what is wrong.
         guard let arguments = try? CommandArguments(decoding: command), name.accepts(argumentCount: arguments.count)
         else { return false }
-        if name == .get { return getWithoutEntry(arguments.key(at: 1), into: &reply, clock: clock) }
+        if name == .get {
+            return countingGet(into: &reply) { getWithoutEntry(arguments.key(at: 1), into: &$0, clock: clock) }
+        }
         guard let keys = readKeyPositions(name, arguments) else { return false }
         for position in keys where hasExpired(arguments.key(at: position), clock: clock) { return false }
         // A SORT whose options are refused is answered here with `apply`'s error (`try?`); one that STOREs writes.
@@ -78,6 +98,11 @@ extension KeyValueStore {
         if (name == .sort || name == .sortReadOnly) && view.count != count { return false }
         reply.append(contentsOf: answer)
         assert(view.count == count && view.digestSum == digestSum, "a read changed the store")
+        if let statistics = slowLog?.commandStatistics {
+            statistics.noteCall(
+                CommandStatistics.slot(name, ordinal: ordinal, arguments: arguments),
+                nanoseconds: SlowLog.monotonicNanoseconds() &- start, reply: answer)
+        }
         return true
     }
 

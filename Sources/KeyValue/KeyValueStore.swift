@@ -87,6 +87,9 @@ public struct KeyValueStore: StateMachine, Sendable {
     /// Keys the current command deleted because it left their collections empty, whose `del` events are still to
     /// follow the command's own (`noteEmptied`); only while notifying.
     var emptiedKeys: [[UInt8]] = []
+    /// The data command the command `applyTimed` is timing ran, for the slow log's `CommandStatistics`: the first one
+    /// to start, so a blocking pop is counted and not the pop it runs inside; nil until one starts.
+    var execution: CommandStatistics.Execution?
 
     /// An empty store: what a new cluster serves from and a joining backup restores over.
     public init() {}
@@ -118,7 +121,7 @@ public struct KeyValueStore: StateMachine, Sendable {
             return RESPWriter.error("ERR \(error)")
         }
         guard !arguments.isEmpty else { return RESPWriter.error("ERR empty command") }
-        guard let command = CommandName(arguments.bytes(at: 0)).flatMap(DataCommand.init(name:)) else {
+        guard let (command, ordinal) = CommandName(arguments.bytes(at: 0)).flatMap(DataCommand.entry(name:)) else {
             if let kind = CommandName(arguments.bytes(at: 0)).flatMap(TransactionEntry.Kind.init(name:)) {
                 return applyTransactionEntry(kind, arguments, context: &context)
             }
@@ -146,6 +149,10 @@ public struct KeyValueStore: StateMachine, Sendable {
             return Replies.unknownCommand(Array(arguments))
         }
         guard command.accepts(argumentCount: arguments.count) else { return Replies.wrongArity(command.rawValue) }
+        if slowLog != nil, execution == nil {
+            execution = CommandStatistics.Execution(
+                slot: CommandStatistics.slot(command, ordinal: ordinal, arguments: arguments))
+        }
         // Before the clock below exists: capturing the context for randomness too would cost every SET a heap box.
         if let kind = command.collectionKind { return applyCollection(kind, command, arguments, context: &context) }
         var cachedNanoseconds: Int64?

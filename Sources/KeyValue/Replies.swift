@@ -42,6 +42,13 @@ enum Replies {
         RESPWriter.error("ERR wrong number of arguments for '\(name)' command")
     }
 
+    /// Whether `reply` is a `wrongArity` error, for `CommandStatistics`, which counts it as a refusal.
+    static func isWrongArity(_ reply: [UInt8]) -> Bool {
+        reply.starts(with: wrongArityStart)
+    }
+
+    private static let wrongArityStart = Array("-ERR wrong number of arguments for '".utf8)
+
     static func invalidExpireTime(_ name: String) -> [UInt8] {
         RESPWriter.error("ERR invalid expire time in '\(name)' command")
     }

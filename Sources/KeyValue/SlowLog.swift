@@ -39,6 +39,9 @@ public final class SlowLog: Sendable {
     }
 
     private let state = Mutex(State())
+    /// The per-command and per-error counts INFO shows. They live with the slow log because both record what this node
+    /// executed, at the same points: every store and protocol that share a slow log must share these too.
+    public let commandStatistics = CommandStatistics()
     /// `slowlog-log-slower-than` in microseconds (Redis's default, 10 ms); negative: log nothing.
     private let threshold = Atomic<Int64>(10_000)
 

@@ -208,6 +208,11 @@ public protocol ClientProtocol: Sendable {
     /// another connection unblocked it): its entry answers the waiter, if it still waits, with the timeout reply (an
     /// error when `isError`), and otherwise does nothing.
     func unblockRequest(session: Session, isError: Bool) -> [UInt8]
+
+    /// Tells the protocol that the runtime answered `count` commands with `reply`, a `rejectionReply`, without running
+    /// them (refused while draining, a batch the core never took, a command too large for an entry): the protocol
+    /// counts the replies it sends itself, and these are replies too. The default counts nothing.
+    func noteRejections(_ reply: [UInt8], count: Int)
 }
 
 extension ClientProtocol {
@@ -220,6 +225,9 @@ extension ClientProtocol {
     public func refusalReply(_ refusal: ConnectionRefusal, status: NodeStatus) -> [UInt8] {
         rejectionReply(reason: refusal.description, status: status)
     }
+
+    /// Nothing: a protocol that keeps no statistics.
+    public func noteRejections(_ reply: [UInt8], count: Int) {}
 
     /// Nothing: a protocol without listeners has no news to tell.
     public func roleChangeNotice(from old: NodeStatus, to new: NodeStatus, session: Session) -> [UInt8]? {

@@ -51,8 +51,11 @@ extension ClientPort {
     func reject(_ tags: [UInt64], reason: String) {
         forgetBroadcasts(tags)
         let reply = clientProtocol.rejectionReply(reason: reason, status: publisher.routingStatus.status)
+        var rejected = 0
+        defer { clientProtocol.noteRejections(reply, count: rejected) }
         for tag in tags {
             guard let client = client(for: tag), client.pipeline.fill(tag: tag, with: reply[...]) else { continue }
+            rejected += 1
             if client.blockingTag == tag { endBlocking(client) }
             queueFlush(client)
         }

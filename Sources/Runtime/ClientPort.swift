@@ -280,6 +280,7 @@ final class ClientPort<P: ClientProtocol> {
             case .replicated where isDraining, .broadcast where isDraining, .blocking where isDraining:
                 // Nothing reaches the core any more, so this command will never run: say so, and where to go.
                 let reply = clientProtocol.rejectionReply(reason: drainRefusalReason, status: status)
+                clientProtocol.noteRejections(reply, count: 1)
                 client.pipeline.appendFilled(reply)
                 hasNewReplies = true
             case .replicated(let bytes):
@@ -308,7 +309,9 @@ final class ClientPort<P: ClientProtocol> {
         guard bytes.count <= commandBytesLimit else {
             // The protocol promised `replicatedBytesLimit`; refuse rather than send a frame the peer rejects.
             let reason = "the command's \(bytes.count) bytes do not fit a log entry"
-            client.pipeline.appendFilled(clientProtocol.rejectionReply(reason: reason, status: status))
+            let reply = clientProtocol.rejectionReply(reason: reason, status: status)
+            clientProtocol.noteRejections(reply, count: 1)
+            client.pipeline.appendFilled(reply)
             hasNewReplies = true
             return true
         }
@@ -337,6 +340,7 @@ final class ClientPort<P: ClientProtocol> {
             client.parkedCommand = nil
             client.unhandedCount -= 1
             let reply = clientProtocol.rejectionReply(reason: drainRefusalReason, status: status)
+            clientProtocol.noteRejections(reply, count: 1)
             client.pipeline.fill(tag: command.tag, with: reply[...])
             hasNewReplies = true
             return true

@@ -21,9 +21,10 @@ struct ConnectedStore {
     static let waiting = "(waiting)"
 
     /// Connections to a store that notes its slow commands in the protocol's slow log and reads its keyspace event
-    /// setting, as a node's do; sessions open under `sessionLimits`.
-    init(sessionLimits: SessionLimits = .defaults) {
-        wire = KeyValueClientProtocol(sessionLimits: sessionLimits)
+    /// setting, as a node's do; sessions open under `sessionLimits`, and must AUTH with `requiredPassword` when one is
+    /// given.
+    init(sessionLimits: SessionLimits = .defaults, requiredPassword: ClientPassword? = nil) {
+        wire = KeyValueClientProtocol(requiredPassword: requiredPassword, sessionLimits: sessionLimits)
         primary.store = KeyValueStore(slowLog: wire.slowLog, keyspaceEvents: wire.keyspaceEvents)
     }
 

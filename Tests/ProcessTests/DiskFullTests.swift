@@ -39,6 +39,9 @@ extension ProcessTests {
             #expect(try probe.command(["PING"]) == .simpleString("PONG"))
             let persistence = try probe.command(["INFO", "persistence"]).text ?? ""
             #expect(persistence.contains("aof_last_write_status:err"), "\(persistence)")
+            // The refusal, which the runtime sends without running the command, counts as an error reply.
+            let errors = try probe.command(["INFO", "errorstats"]).text ?? ""
+            #expect(errors.contains("errorstat_MISCONF:count="), "\(errors)")
 
             // Once space is freed, the waiting write completes and writes go on, with no one asking.
             let ackedWhenFull = load.ackedCount

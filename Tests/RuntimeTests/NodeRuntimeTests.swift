@@ -214,6 +214,10 @@ struct NodeRuntimeTests {
         }
         #expect(late.hasPrefix("TRYAGAIN") && late.contains(newPrimary), "\(late)")
         #expect(try client.readReply() == .simple("PONG"), "a local request during the drain was not answered")
+        // Every refusal the runtime sent itself counts as an error reply, as INFO errorstats shows it.
+        #expect(
+            try client.command("INFO", "errorstats")
+                == .bulk("# Errorstats\r\nerrorstat_TRYAGAIN:count=\(refused.count + 1)\r\n"))
         print("handover drain: \(acked.count) pipelined writes acknowledged, \(refused.count) refused; late: \(late)")
         client.close()
         // The client ended its connection, so the old primary need not wait for the linger deadline.
