@@ -78,6 +78,15 @@ struct MemoryLimitTests {
         #expect(node.send(1, "SET", "k", "w") == RESP.ok)
     }
 
+    @Test("an -OOM refusal is a rejected call and an OOM error in INFO, as Redis's errorstats test expects")
+    func refusalsAreCounted() {
+        var node = ConnectedStore()
+        #expect(node.send(2, "CONFIG", "SET", "maxmemory", "1") == RESP.ok)
+        #expect(node.send(1, "SET", "k", "v") == Self.outOfMemory)
+        #expect(CommandStatisticsTests.counts(&node, "set") == "calls=0,rejected_calls=1,failed_calls=0")
+        #expect(CommandStatisticsTests.errorCount(&node, "OOM") == "count=1")
+    }
+
     @Test("deleting keys brings the node back under the limit, and writes are taken again")
     func deletingMakesRoom() {
         var node = ConnectedStore()
