@@ -21,7 +21,10 @@ struct ClientConnection: Sendable {
     let createdAtNanoseconds: UInt64
     /// When bytes last arrived from the client, for `idle=`.
     var lastRequestAtNanoseconds: UInt64
-    var lastCommand = LastCommand.none
+    var lastCommand = LastCommand.none { didSet { identifiedCount &+= 1 } }
+    /// Times `lastCommand` was set: a request after which it has not moved was refused before it was known, and
+    /// comparing two counts spares copying the command (and its subcommand) on every request.
+    private(set) var identifiedCount: UInt64 = 0
     /// When the frontend began answering the current local command, for its `usec` in `CommandStatistics`; read
     /// only for local commands, so a data command costs no clock read here.
     var localCommandStartedAtNanoseconds: UInt64 = 0

@@ -167,13 +167,17 @@ public final class CommandStatistics: Sendable {
     func noteCall(_ slot: Int?, nanoseconds: UInt64, reply: some Collection<UInt8>) {
         let isFailed = Self.isError(reply)
         state.withLock { state in
-            if let slot {
-                state.figures[slot].calls &+= 1
-                state.figures[slot].nanoseconds &+= nanoseconds
-                if isFailed { state.figures[slot].failedCalls &+= 1 }
-            }
+            if let slot { Self.add(call: nanoseconds, isFailed: isFailed, to: &state.figures[slot]) }
             if isFailed { Self.count(error: reply, in: &state) }
         }
+    }
+
+    /// One access to the counters, so the array is checked for sharing once per call, on every read's path.
+    @inline(__always)
+    private static func add(call nanoseconds: UInt64, isFailed: Bool, to figures: inout Figures) {
+        figures.calls &+= 1
+        figures.nanoseconds &+= nanoseconds
+        if isFailed { figures.failedCalls &+= 1 }
     }
 
     /// Notes that the command at `slot` (nil: unknown) was refused with `reply` before it ran.

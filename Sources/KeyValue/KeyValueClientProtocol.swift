@@ -199,16 +199,14 @@ public struct KeyValueClientProtocol: ClientProtocol {
             session.connection.patternCount = 0
         }
         session.connection.queryBufferBytes = queryBufferBytes
-        // Route notes the command once it knows it and its arity is right: still `.none` after it means a refusal.
-        let previousCommand = session.connection.lastCommand
-        session.connection.lastCommand = .none
+        // Route notes the command once it knows it and its arity is right: left as it was means a refusal.
+        let identifiedBefore = session.connection.identifiedCount
         let routed = KeyValueFrontend.route(
             arguments, status: status, digest: { digest() ?? 0 }, connection: &session.connection, service: service,
             statistics: statistics)
-        let identified = session.connection.lastCommand
-        if case .none = identified { session.connection.lastCommand = previousCommand }
+        let isIdentified = session.connection.identifiedCount != identifiedBefore
         let request = perform(routed, arguments: arguments, session: &session, status: status, digest: digest)
-        noteOutcome(request, of: identified, arguments: arguments, session: session)
+        noteOutcome(request, isIdentified: isIdentified, arguments: arguments, session: session)
         return request
     }
 
@@ -298,32 +296,31 @@ public struct KeyValueClientProtocol: ClientProtocol {
         statistics.noteError(reply, times: count)
     }
 
-    /// Counts `request`, the outcome of `arguments`, in `statistics`: `identified` is what the frontend noted the
-    /// request as (`.none`: refused before, an unknown command or a wrong arity). A data command the log carries
-    /// is the store's to count, when it applies it; one answered here was refused (READONLY). A local command ran.
+    /// Counts `request`, the outcome of `arguments`, in `statistics`: `isIdentified` says whether the frontend noted
+    /// the request as the connection's `lastCommand` (not: refused before, an unknown command or a wrong arity). A
+    /// data command the log carries is the store's to count, when it applies it; one answered here was refused
+    /// (READONLY, OOM). A local command ran.
     @inline(__always)
     private func noteOutcome(
-        _ request: ClientRequest, of identified: ClientConnection.LastCommand, arguments: CommandArguments,
-        session: Session
+        _ request: ClientRequest, isIdentified: Bool, arguments: CommandArguments, session: Session
     ) {
         let reply: [UInt8]
         switch request {
         case .local(let bytes), .quit(let bytes), .malformed(let bytes), .listen(let bytes, _), .monitor(let bytes):
             reply = bytes
         case .replicated, .broadcast, .blocking, .aboutConnections:
-            guard case .local = identified else { return }  // applied by the store, which counts it
+            // Applied by the store, which counts it, unless a local command (SESSION) made the entry.
+            guard isIdentified, case .local = session.connection.lastCommand else { return }
             reply = []
         }
-        switch identified {
-        case .none: statistics.noteRejection(CommandStatistics.slot(of: arguments), reply: reply)
-        case .data: statistics.noteRejection(CommandStatistics.slot(of: arguments), reply: reply)
-        case .local:
-            let slot = CommandStatistics.slot(of: arguments)
-            // A subcommand's own arity check, made as it runs here, is what Redis refuses before running it.
-            if Replies.isWrongArity(reply) { return statistics.noteRejection(slot, reply: reply) }
-            let started = session.connection.localCommandStartedAtNanoseconds
-            statistics.noteCall(slot, nanoseconds: ClientConnection.monotonicNanoseconds() &- started, reply: reply)
+        guard isIdentified, case .local = session.connection.lastCommand else {
+            return statistics.noteRejection(CommandStatistics.slot(of: arguments), reply: reply)
         }
+        let slot = CommandStatistics.slot(of: arguments)
+        // A subcommand's own arity check, made as it runs here, is what Redis refuses before running it.
+        if Replies.isWrongArity(reply) { return statistics.noteRejection(slot, reply: reply) }
+        let started = session.connection.localCommandStartedAtNanoseconds
+        statistics.noteCall(slot, nanoseconds: ClientConnection.monotonicNanoseconds() &- started, reply: reply)
     }
 
     /// HELLO after its syntax: authenticate if asked (a failure answers WRONGPASS), refuse an unauthenticated
