@@ -218,13 +218,13 @@ public struct KeyValueClientProtocol: ClientProtocol {
     ) -> ClientRequest {
         switch routed {
         case .replicated(let bytes):
-            if let refusal = memoryRefusal(session.connection, status: status) { return .local(reply: refusal) }
+            if let refusal = memoryRefusal(arguments, connection: session.connection, status: status) { return .local(reply: refusal) }
             return .replicated(
                 RESP3Entry.encoding(
                     DatabaseEntry.encoding(bytes, in: session.connection.database),
                     protocolVersion: session.connection.protocolVersion))
         case .blocking(let bytes, let timeout):
-            if let refusal = memoryRefusal(session.connection, status: status) { return .local(reply: refusal) }
+            if let refusal = memoryRefusal(arguments, connection: session.connection, status: status) { return .local(reply: refusal) }
             return .blocking(
                 RESP3Entry.encoding(
                     DatabaseEntry.encoding(
@@ -379,12 +379,21 @@ public struct KeyValueClientProtocol: ClientProtocol {
         }
     }
 
-    /// Redis's `-OOM` for the data command just routed, when it may add data and this node is past `maxmemory`; one
-    /// load and a branch while no limit is set.
+    /// Redis's `-OOM` for the data command just routed (alone, or inside `SESSION EXEC id number command...`), when
+    /// it may add data and this node is past `maxmemory`; one load and a branch while no limit is set. A refused
+    /// SESSION EXEC leaves its number unused, as any refusal before the log does.
     @inline(__always)
-    private func memoryRefusal(_ connection: ClientConnection, status: NodeStatus) -> [UInt8]? {
-        guard memoryLimit.bytes != 0, case .data(let command) = connection.lastCommand else { return nil }
-        return memoryLimit.refusal(command, statistics: status.machineStatistics)
+    private func memoryRefusal(
+        _ arguments: CommandArguments, connection: ClientConnection, status: NodeStatus
+    ) -> [UInt8]? {
+        guard memoryLimit.bytes != 0 else { return nil }
+        switch connection.lastCommand {
+        case .data(let command): return memoryLimit.refusal(command, statistics: status.machineStatistics)
+        case .local(.session, _) where arguments.count > 4:
+            guard let command = CommandName(arguments.bytes(at: 4)).flatMap(DataCommand.init(name:)) else { return nil }
+            return memoryLimit.refusal(command, statistics: status.machineStatistics)
+        default: return nil
+        }
     }
 
     /// Whether `arguments` is a well-formed data command: one a serving node would put in the log.

@@ -68,6 +68,7 @@ struct MemoryLimitTests {
         #expect(node.send(1, "LPUSH", "list", "a") == Self.outOfMemory)
         #expect(node.send(1, "BLMOVE", "a", "b", "LEFT", "LEFT", "0") == Self.outOfMemory, "blocking ones too")
         #expect(node.send(1, "SORT", "list") == Self.outOfMemory, "SORT is denyoom even without STORE, as in Redis")
+        #expect(node.send(1, "SESSION", "EXEC", "1", "1", "SET", "k", "w") == Self.outOfMemory, "inside a session too")
         #expect(node.log.count == entries, "a refused write costs no entry")
         #expect(node.send(1, "SET", "k") == RESP.error("ERR wrong number of arguments for 'set' command"),
                 "arity is checked first, as in Redis")
