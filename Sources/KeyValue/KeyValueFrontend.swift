@@ -161,7 +161,13 @@ public enum KeyValueFrontend {
         case .info:
             reply = RESPWriter.bulk(
                 info(status, sections: Array(arguments.dropFirst()), statistics: statistics ?? CommandStatistics()))
-        case .debug: reply = debugCommand(arguments, digest: digest, protocolVersion: connection.protocolVersion)
+        case .debug:
+            if arguments.count == 3, ASCII.equals(arguments[1], "set-active-expire") {
+                // Replicated state: both nodes' ticks must expire keys alike (`KeyValueStore.isActiveExpiryOn`).
+                guard status.isServing else { return .local(reply: readOnlyReply(status)) }
+                return .replicated(KeyValueCommand.encode(arguments))
+            }
+            reply = debugCommand(arguments, digest: digest, protocolVersion: connection.protocolVersion)
         case .sentinel: reply = sentinelCommand(arguments, status: status, service: service)
         case .subscribe: return .subscription(.subscribe(Array(arguments.dropFirst())))
         case .psubscribe: return .subscription(.psubscribe(Array(arguments.dropFirst())))

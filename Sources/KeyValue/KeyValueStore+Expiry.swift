@@ -193,7 +193,7 @@ extension KeyValueStore {
         if !blocked.isEmpty { sweepStaleWaiters(context: &context) }
         // Expiry only deletes, which gives no waiter anything to pop.
         defer { blocked.forgetReadyKeys() }
-        guard (0..<Self.databaseCount).contains(where: { counts(of: $0).expiring > 0 }) else { return }
+        guard isActiveExpiryOn, (0..<Self.databaseCount).contains(where: { counts(of: $0).expiring > 0 }) else { return }
         let now = Self.milliseconds(context.wallClockNanoseconds())
         var generator = SplitMix64(seed: context.randomValue())
         let selected = selectedDatabase
@@ -228,5 +228,30 @@ extension KeyValueStore {
             }
             if expiringCount == 0 || expired * 4 <= sampled { break }
         }
+    }
+}
+
+extension KeyValueStore {
+    /// Applies `DEBUG SET-ACTIVE-EXPIRE n`, the one DEBUG subcommand that is an entry (the frontend answers the
+    /// others): `n` read as Redis's `atoi` reads it, 0 turning the tick's expiry off and anything else on. +OK.
+    mutating func applyDebug(_ arguments: CommandArguments) -> [UInt8] {
+        guard arguments.count == 3, ASCII.equals(arguments.bytes(at: 1), "set-active-expire") else {
+            return RESPWriter.error("ERR this DEBUG subcommand is not an entry; nothing was done")
+        }
+        isActiveExpiryOn = Self.leadingInteger(arguments.bytes(at: 2)) != 0
+        return Replies.ok
+    }
+
+    /// C's `atoi`: optional blanks, an optional sign, then the digits up to the first other byte; 0 without any.
+    static func leadingInteger(_ text: ArraySlice<UInt8>) -> Int64 {
+        var bytes = text.drop { $0 == UInt8(ascii: " ") || ($0 >= 9 && $0 <= 13) }
+        let isNegative = bytes.first == UInt8(ascii: "-")
+        if bytes.first == UInt8(ascii: "-") || bytes.first == UInt8(ascii: "+") { bytes = bytes.dropFirst() }
+        var value: Int64 = 0
+        for byte in bytes {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { break }
+            value = value &* 10 &+ Int64(byte - UInt8(ascii: "0"))
+        }
+        return isNegative ? -value : value
     }
 }

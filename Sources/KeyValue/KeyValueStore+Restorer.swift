@@ -21,7 +21,7 @@ extension KeyValueStore {
             case magic, version, databaseCount, databaseNumber
             case level, splitPointer, shardCount, keyCount, keyLength, key, valueLength, value, flags
             case expiry, memberCount, memberLength, member, memberValueLength, memberValue, memberScore
-            case expiryCount, expiryPosition, digest, sessions, blockedLength, blockedClients, done
+            case expiryCount, expiryPosition, digest, sessions, blockedLength, blockedClients, settings, done
         }
 
         /// The store so far: in its fields, the database being read (its layout from its header, and the shards
@@ -101,7 +101,7 @@ extension KeyValueStore {
             var index = 0
             while index < bytes.count {
                 switch stage {
-                case .magic, .version, .flags, .expiry, .memberScore, .digest, .blockedLength:
+                case .magic, .version, .flags, .expiry, .memberScore, .digest, .blockedLength, .settings:
                     let needed = fixedByteCount(stage) - fixed.count
                     let taken = min(needed, bytes.count - index)
                     fixed.append(contentsOf: bytes[index..<(index + taken)])
@@ -156,6 +156,7 @@ extension KeyValueStore {
             switch stage {
             case .magic: KeyValueStore.snapshotMagic.count
             case .version, .flags: 1
+            case .settings: 2
             default: 8
             }
         }
@@ -354,6 +355,12 @@ extension KeyValueStore {
                     throw SnapshotError("contents do not match the recorded digest")
                 }
                 stage = version == 3 ? .done : .sessions
+            case .settings:
+                guard fixed[0] <= 1, fixed[1] == ~fixed[0] else {
+                    throw SnapshotError("the settings ending at byte \(position) are corrupt: \(fixed[0]), \(fixed[1])")
+                }
+                store.isActiveExpiryOn = fixed[0] & 1 == 0
+                stage = .done
             case .blockedLength:
                 fieldLength = try checked(
                     Self.littleEndian(fixed), atMost: BlockedClients.encodingBytesLimit, "blocked clients' length",
@@ -369,7 +376,7 @@ extension KeyValueStore {
         private mutating func completeBlockedClients() throws(SnapshotError) {
             store.blocked = try BlockedClients(decoding: field)
             field = []
-            stage = .done
+            stage = version > KeyValueStore.unsetSnapshotVersion ? .settings : .done
         }
 
         private mutating func completeRecord(at position: Int) throws(SnapshotError) {

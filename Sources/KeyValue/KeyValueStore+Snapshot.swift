@@ -2,8 +2,9 @@ import Replication
 
 /// Snapshots: the store frozen and streamed in bounded chunks to bring a new backup up (re-protection), and back.
 ///
-/// Layout, version 6, numbers as LEB128 varints unless marked:
-/// `"LKKV" · version (1 byte) · database count · databases · digest (8 bytes LE) · sessions · blocked clients`, where
+/// Layout, version 7, numbers as LEB128 varints unless marked:
+/// `"LKKV" · version (1 byte) · database count · databases · digest (8 bytes LE) · sessions · blocked clients ·
+/// settings (2 bytes)`, where
 /// - a database is `number · level · split pointer · shard count · shards`; database 0 comes first, always, then
 ///   every other database holding keys, in increasing number (`KeyValueStore+Databases`);
 /// - the shard count must be `2^level + split pointer` (the store's linear-hashing table, `KeyValueStore`);
@@ -17,12 +18,14 @@ import Replication
 /// - the TTL order gives, for each position of the shard's TTL order, the key's position in the shard's key
 ///   order;
 /// - the digest is the keys' (the sessions carry their own), and the sessions are `SessionTable`'s encoding;
-/// - the blocked clients are `length (8 bytes LE) · BlockedClients.encoded`.
+/// - the blocked clients are `length (8 bytes LE) · BlockedClients.encoded`;
+/// - the settings are a byte with bit 0 set when active expiry is off (`DEBUG SET-ACTIVE-EXPIRE 0`) and no other
+///   bit, then its complement: the digest does not cover them, and a corrupt byte must not pass for a setting.
 /// Random picks (RANDOMKEY, active expiry) and KEYS index the shards and these two orders, so a restored backup
 /// must have the primary's layout exactly or its next random pick diverges: the snapshot carries the layout, not
 /// only the contents. The digest (the store's, over every database) lets the restorer check the whole decode against
 /// what the primary had. The restorer also reads the two older versions, so a snapshot file an older node wrote still
-/// restores: version 5 is version 6 without blocked clients, version 4 is version 5 with database 0 alone (no database
+/// restores: version 6 is version 7 without the settings, version 5 is version 6 without blocked clients, version 4 is version 5 with database 0 alone (no database
 /// count and numbers), version 3 is version 4 without sorted sets and sessions.
 ///
 /// Taking a snapshot copies the shard table (references to pages of shards), and a write afterwards copies only
@@ -31,7 +34,9 @@ import Replication
 /// chunk continues in the next one, so a chunk never exceeds its byte limit, whatever the size of a collection.
 extension KeyValueStore {
     static let snapshotMagic: [UInt8] = Array("LKKV".utf8)
-    static let snapshotVersion: UInt8 = 6
+    static let snapshotVersion: UInt8 = 7
+    /// The newest version without the settings after the blocked clients.
+    static let unsetSnapshotVersion: UInt8 = 6
     /// The newest version without blocked clients after the sessions.
     static let unblockedSnapshotVersion: UInt8 = 5
     /// The oldest version the restorer still reads: database 0 alone, without sorted sets and sessions.
@@ -52,12 +57,12 @@ extension KeyValueStore {
     /// A restorer that builds a store from a snapshot's encoding, chunk by chunk.
     public func makeRestorer() -> Restorer { Restorer(slowLog: slowLog, keyspaceEvents: keyspaceEventSettings) }
 
-    /// A frozen store writing out its version-6 encoding a bounded chunk at a time.
+    /// A frozen store writing out its version-7 encoding a bounded chunk at a time.
     public struct Snapshot: StateSnapshot, Sendable {
         /// The next piece of the layout `advance()` produces.
         private enum Stage {
             case header, databaseStart, shardStart, record, flags, member, memberValue, memberScore, expiryOrder
-            case trailer, sessions, blockedClients, finished
+            case trailer, sessions, blockedClients, settings, finished
         }
 
         /// One database as the snapshot froze it.
@@ -73,6 +78,7 @@ extension KeyValueStore {
         private var sessions: SessionTable.Snapshot
         /// Encoded at its turn, in one step: its size is bounded by the connections, not by the state.
         private let blocked: BlockedClients
+        private let isActiveExpiryOn: Bool
         /// The database being written, and its shards.
         private var databaseIndex = 0
         private var shards: ShardTable
@@ -115,6 +121,7 @@ extension KeyValueStore {
             digest = store.combinedDigest
             sessions = SessionTable.Snapshot(store.sessions)
             blocked = store.blocked
+            isActiveExpiryOn = store.isActiveExpiryOn
             estimatedByteCount = estimate + sessions.estimatedByteCount
         }
 
@@ -263,6 +270,10 @@ extension KeyValueStore {
                 let encoded = blocked.encoded
                 withUnsafeBytes(of: UInt64(encoded.count).littleEndian) { carry.append(contentsOf: $0) }
                 carry.append(contentsOf: encoded)
+                stage = .settings
+            case .settings:
+                let settings: UInt8 = isActiveExpiryOn ? 0 : 1
+                carry.append(contentsOf: [settings, ~settings])
                 stage = .finished
             case .finished:
                 preconditionFailure("advanced past the end of a snapshot")

@@ -68,6 +68,9 @@ public struct KeyValueStore: StateMachine, Sendable {
     var watchedKeys = WatchedKeys()
     /// The connections waiting in blocking pops (`KeyValueStore+Blocking`): replicated, in the digest and snapshot.
     var blocked = BlockedClients()
+    /// Whether the tick deletes expired keys (Redis's active expiry); `DEBUG SET-ACTIVE-EXPIRE 0` turns it off, for
+    /// tests of lazy expiry. Replicated, as an entry, and in the snapshot: both nodes must sweep alike.
+    var isActiveExpiryOn = true
     /// Set while a `RESP3Entry`'s command is applied: a waiter registered then is answered in RESP3.
     var isReplyingInRESP3 = false
     /// The entry being applied made its asker wait (`KeyValueStore+Blocking`); reset when the entry is done.
@@ -127,6 +130,7 @@ public struct KeyValueStore: StateMachine, Sendable {
             }
             if ASCII.equals(arguments.bytes(at: 0), "session") { return applySession(arguments, context: &context) }
             if ASCII.equals(arguments.bytes(at: 0), "publish") { return applyPublish(arguments) }
+            if ASCII.equals(arguments.bytes(at: 0), "debug") { return applyDebug(arguments) }
             if let name = CommandName(arguments.bytes(at: 0)), DatabaseEntry.isEntry(name) {
                 return applyInDatabase(arguments, context: &context)
             }

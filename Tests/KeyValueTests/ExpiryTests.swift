@@ -168,4 +168,25 @@ struct ExpiryTests {
         #expect(driver.run("RANDOMKEY") == "$4\r\nkept\r\n")
         #expect(driver.run("DBSIZE") == ":1\r\n")
     }
+
+    @Test("DEBUG SET-ACTIVE-EXPIRE 0 stops the tick's expiry on both nodes, lazy expiry goes on, and a snapshot keeps it")
+    func activeExpiryOff() throws {
+        var node = ConnectedStore()
+        #expect(node.send(1, "DEBUG", "SET-ACTIVE-EXPIRE", "0") == RESP.ok)
+        for index in 0..<20 { node.send(1, "SET", "e\(index)", "x", "PX", "5") }
+        node.primary.advance(milliseconds: 10)
+        for _ in 0..<20 { _ = node.primary.tick() }
+        #expect(node.primary.store.count == 20, "the tick deleted nothing")
+        #expect(node.send(1, "GET", "e0") == RESP.nullBulk, "an expired key reads as missing")
+        let backup = DatabaseTests.backup(of: node)
+        #expect(backup.digest() == node.primary.store.digest())
+        #expect(!backup.isActiveExpiryOn, "the backup replayed the setting")
+        let restored = try KeyValueStore.restored(from: node.primary.store.encoded())
+        #expect(!restored.isActiveExpiryOn, "the snapshot carries the setting")
+        #expect(node.send(1, "DEBUG", "SET-ACTIVE-EXPIRE", "1") == RESP.ok)
+        for _ in 0..<40 { _ = node.primary.tick() }
+        #expect(node.primary.store.count == 0, "the tick expires keys again")
+        #expect(DatabaseTests.backup(of: node).digest() == node.primary.store.digest())
+        #expect(try KeyValueStore.restored(from: node.primary.store.encoded()).isActiveExpiryOn)
+    }
 }

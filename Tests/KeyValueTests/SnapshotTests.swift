@@ -169,7 +169,7 @@ struct SnapshotTests {
         }
         var badVersion = good
         badVersion[4] = 2
-        #expect(throws: SnapshotError("unsupported snapshot version 2; this node reads versions 3 to 6")) {
+        #expect(throws: SnapshotError("unsupported snapshot version 2; this node reads versions 3 to 7")) {
             try KeyValueStore.restored(from: badVersion)
         }
         #expect(throws: SnapshotError.self) { try KeyValueStore.restored(from: good + [0]) }
@@ -363,13 +363,17 @@ struct CollectionSnapshotTests {
         }
     }
 
-    @Test("version 5 (no blocked clients), 4 (database 0 alone) and 3 (no sorted sets, no sessions) still restore; a later version is refused")
+    @Test("version 6 (no settings byte), 5 (no blocked clients), 4 (database 0 alone) and 3 (no sorted sets, no sessions) still restore; a later version is refused")
     func olderVersions() throws {
-        // Version 6 ends with the blocked clients (18 bytes for a table nobody waited in), which version 5 lacks. A
-        // one-database store's version 5 is version 4 with a database count (1) and number (0) after the version.
+        // Version 7 ends with the settings (2 bytes), which version 6 lacks; version 6 ends with the blocked clients (18
+        // bytes for a table nobody waited in), which version 5 lacks. A one-database store's version 5 is version 4
+        // with a database count (1) and number (0) after the version.
         func olderEncoding(_ store: KeyValueStore, version: UInt8) -> [UInt8] {
-            var current = Array(store.encoded().dropLast(18))
+            var current = Array(store.encoded().dropLast(2))
             #expect(current[4] == KeyValueStore.snapshotVersion && current[5] == 1 && current[6] == 0)
+            current[4] = 6
+            if version == 6 { return current }
+            current = Array(current.dropLast(18))
             current[4] = 5
             if version == 5 { return current }
             var older = Array(current[..<4]) + [4] + Array(current[7...])
@@ -378,7 +382,17 @@ struct CollectionSnapshotTests {
             older[4] = version
             return older
         }
-        let withSortedSet = Self.sample().store
+        var withSortedSet = Self.sample().store
+        withSortedSet.isActiveExpiryOn = false
+        #expect(try KeyValueStore.restored(from: olderEncoding(withSortedSet, version: 6)).isActiveExpiryOn,
+                "before version 7 active expiry was always on")
+        withSortedSet.isActiveExpiryOn = true
+        var unknownSetting = withSortedSet.encoded()
+        unknownSetting[unknownSetting.count - 2] = 2
+        unknownSetting[unknownSetting.count - 1] = ~2
+        #expect { try KeyValueStore.restored(from: unknownSetting) } throws: { error in
+            (error as? SnapshotError)?.reason.contains("the settings ending at byte") == true
+        }
         #expect(try KeyValueStore.restored(from: olderEncoding(withSortedSet, version: 5)).digest() == withSortedSet.digest())
         let restoredFour = try KeyValueStore.restored(from: olderEncoding(withSortedSet, version: 4))
         #expect(restoredFour.digest() == withSortedSet.digest())
@@ -393,7 +407,7 @@ struct CollectionSnapshotTests {
         }
         encoded[4] = KeyValueStore.snapshotVersion + 1
         #expect { try KeyValueStore.restored(from: encoded) } throws: { error in
-            (error as? SnapshotError)?.reason.contains("unsupported snapshot version 7; this node reads versions 3 to 6")
+            (error as? SnapshotError)?.reason.contains("unsupported snapshot version 8; this node reads versions 3 to 7")
                 == true
         }
     }
