@@ -262,7 +262,7 @@ struct DumpRestoreTests {
             ("quicklist container 3", [18, 1, 3, 1, 0x61]),
         ]
         for (name, body) in bodies {
-            #expect(Self.restore(&driver, "k", Self.sealed(body)) == Self.formatError, "\(name)")
+            #expect(Self.restore(&driver, name, Self.sealed(body)) == Self.formatError, "\(name)")
         }
         #expect(driver.run("DBSIZE") == ":0\r\n")
         #expect(Self.restore(&driver, "k", Self.sealed([10, 1, 0x61]))
