@@ -4,9 +4,10 @@
 ///
 /// Lockstep writes the plain RDB types, which every Redis since 2.6 loads: a string (integer-encoded when Redis would
 /// encode it so, which makes a small string's payload Redis's own bytes), a list of strings (type 1), a set (2), a
-/// hash (4) and a sorted set with binary scores (5). It reads those, the old sorted set with text scores (3), and the
-/// compact encodings Redis 7.0 writes for small values (`DumpPayload+Compact.swift`). The ziplist types of Redis
-/// before 7.0 (9, 10, 12, 13, 14), modules and streams are refused, as values the store cannot hold.
+/// hash (4) and a sorted set with binary scores (5). It reads those, the old sorted set with text scores (3), the
+/// compact encodings Redis 7.0 writes for small values and the ziplists of the Redis versions before it (`DumpReader`).
+/// Modules and streams are refused, as values the store cannot hold; so is the zipmap (9), the small hash of Redis
+/// before 2.6, which Redis 7.0 still reads but no supported Redis writes.
 ///
 /// Every length and offset in a payload is a stranger's: each is checked against the bytes left before anything is
 /// read or reserved, so a payload claiming 2^60 members fails at its end rather than allocating. A decompressed string
@@ -143,7 +144,7 @@ enum DumpPayloadError: Error, Equatable {
     case versionOrChecksum
     /// Bytes that are not a value in RDB encoding, first noticed at `offset` from the payload's start.
     case malformed(offset: Int)
-    /// A well-formed value of an RDB type the store cannot hold (a ziplist of Redis before 7.0, a module, a stream).
+    /// A value of an RDB type the store cannot hold (a module, a stream) or does not read (a zipmap of Redis 2.4).
     case unsupportedType(UInt8)
 
     /// The error reply RESTORE gives.
@@ -152,7 +153,7 @@ enum DumpPayloadError: Error, Equatable {
         case .versionOrChecksum: RESPWriter.error("ERR DUMP payload version or checksum are wrong")
         case .malformed: RESPWriter.error("ERR Bad data format")
         case .unsupportedType(let type):
-            RESPWriter.error("ERR Bad data format: RDB type \(type) (ziplist, module or stream) is not supported")
+            RESPWriter.error("ERR Bad data format: RDB type \(type) (a stream, a module or a zipmap) is not supported")
         }
     }
 }

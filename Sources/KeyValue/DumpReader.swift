@@ -91,8 +91,31 @@ struct DumpReader {
                 }
             }
             return try nonEmpty(list)
-        case .module, .moduleAnnotated, .hashZipmap, .listZiplist, .sortedSetZiplist, .hashZiplist, .listQuicklist,
-            .stream, .streamVersion2:
+        case .listZiplist:
+            var list = CollectionValue(kind: .list)
+            for element in try Self.ziplist(try string(), at: offset) { list.elements.pushBack(element) }
+            return try nonEmpty(list)
+        case .listQuicklist:
+            var list = CollectionValue(kind: .list)
+            try forEachCounted { reader throws(DumpPayloadError) in
+                for element in try Self.ziplist(try reader.string(), at: reader.offset) { list.elements.pushBack(element) }
+            }
+            return try nonEmpty(list)
+        case .hashZiplist, .sortedSetZiplist:
+            let isHash = type == .hashZiplist
+            var collection = CollectionValue(kind: isHash ? .hash : .sortedSet)
+            let entries = try Self.ziplist(try string(), at: offset)
+            guard entries.count % 2 == 0 else { throw malformed }
+            for pair in stride(from: 0, to: entries.count, by: 2) {
+                if isHash {
+                    try add(entries[pair], value: entries[pair + 1], to: &collection)
+                } else {
+                    guard let score = Score.parse(entries[pair + 1][...]) else { throw malformed }
+                    try add(entries[pair], score: score, to: &collection)
+                }
+            }
+            return try nonEmpty(collection)
+        case .module, .moduleAnnotated, .hashZipmap, .stream, .streamVersion2:
             throw .unsupportedType(typeByte)
         }
     }
@@ -333,6 +356,84 @@ struct DumpReader {
             index += entryCount + backLength.count
         }
         guard declaredCount == 0xffff || declaredCount == elements.count else { throw malformed }
+        return elements
+    }
+
+    /// The elements of a ziplist (`ziplist.c`, what Redis before 7.0 wrote for small lists, hashes and sorted sets),
+    /// integers as their decimal text. Checked as `ziplistValidateIntegrity` checks it: the total size and the tail
+    /// offset in the header, each entry's previous-entry length and encoding within the bytes, the element count
+    /// unless the header says it is unknown (65535), and the end byte last.
+    static func ziplist(_ data: [UInt8], at offset: Int) throws(DumpPayloadError) -> [[UInt8]] {
+        let malformed = DumpPayloadError.malformed(offset: offset)
+        func little(_ from: Int, _ width: Int) -> UInt64 {
+            (0..<width).reduce(0) { $0 | UInt64(data[from + $1]) << (8 * UInt64($1)) }
+        }
+        let headerCount = 10
+        guard data.count >= headerCount + 1, little(0, 4) == UInt64(data.count) else { throw malformed }
+        let tail = Int(little(4, 4)), declaredCount = Int(little(8, 2))
+        var elements: [[UInt8]] = []
+        var index = headerCount, previousCount = 0, lastEntry = headerCount
+        while true {
+            guard index < data.count else { throw malformed }
+            if data[index] == 0xff {
+                guard index == data.count - 1 else { throw malformed }
+                break
+            }
+            lastEntry = index
+            // The previous entry's length: one byte below 254, else 254 and 4 bytes.
+            var previous = Int(data[index]), header = 1
+            if previous == 254 {
+                guard index + 4 < data.count else { throw malformed }
+                previous = Int(little(index + 1, 4))
+                header = 5
+            }
+            guard previous == previousCount else { throw malformed }
+            guard index + header < data.count else { throw malformed }
+            let encoding = data[index + header]
+            var stringCount = 0, integerWidth = 0
+            var integer: Int64?
+            switch encoding >> 6 {
+            case 0: stringCount = Int(encoding & 0x3f); header += 1
+            case 1:
+                guard index + header + 1 < data.count else { throw malformed }
+                stringCount = Int(encoding & 0x3f) << 8 | Int(data[index + header + 1])
+                header += 2
+            case 2:
+                guard encoding == 0x80, index + header + 4 < data.count else { throw malformed }
+                stringCount = (1...4).reduce(0) { $0 << 8 | Int(data[index + header + $1]) }
+                header += 5
+            default:
+                header += 1
+                switch encoding {
+                case 0xc0: integerWidth = 2
+                case 0xd0: integerWidth = 4
+                case 0xe0: integerWidth = 8
+                case 0xf0: integerWidth = 3
+                case 0xfe: integerWidth = 1
+                case 0xf1...0xfd: integer = Int64(encoding & 0x0f) - 1
+                default: throw malformed
+                }
+            }
+            let entryCount: Int
+            if integerWidth > 0 {
+                guard integerWidth <= data.count - index - header else { throw malformed }
+                let bits = little(index + header, integerWidth)
+                let shift = UInt64(64 - 8 * integerWidth)
+                integer = Int64(bitPattern: bits << shift) >> Int64(shift)
+                entryCount = header + integerWidth
+            } else {
+                guard stringCount <= data.count - index - header else { throw malformed }
+                entryCount = header + stringCount
+            }
+            if let integer {
+                elements.append(DecimalInteger.text(integer))
+            } else {
+                elements.append(Array(data[(index + header)..<(index + entryCount)]))
+            }
+            previousCount = entryCount
+            index += entryCount
+        }
+        guard tail == lastEntry, declaredCount == 0xffff || declaredCount == elements.count else { throw malformed }
         return elements
     }
 
