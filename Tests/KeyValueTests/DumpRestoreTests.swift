@@ -163,6 +163,11 @@ struct DumpRestoreTests {
         var context = ApplyContext.recording(from: driver.entropy)
         let answer = driver.store.readReply(KeyValueCommand.encode([bytes("DUMP"), bytes("h")]), context: &context)
         #expect(answer == driver.run(arguments: [bytes("DUMP"), bytes("h")]))
+        driver.run("SET", "fading", "v", "PX", "100")
+        driver.advance(milliseconds: 200)
+        var later = ApplyContext.recording(from: driver.entropy)
+        #expect(driver.store.readReply(KeyValueCommand.encode([bytes("DUMP"), bytes("fading")]), context: &later) == nil,
+                "an expired key is deleted by an entry")
         #expect(DataCommand.dump.isRead && !DataCommand.restore.isRead)
         #expect(DataCommand.restore.isRefusedOutOfMemory)
     }
@@ -329,5 +334,39 @@ struct DumpRestoreTests {
         #expect(node.send(1, binary: [bytes("RESTORE"), bytes("k"), bytes("1"), hello, bytes("ABSTTL"), bytes("REPLACE")])
             == RESP.ok)
         #expect(KeyspaceNotificationTests.keyspaceEvents(node) == ["k new", "k restore", "k del"])
+    }
+
+    @Test("a RESTORE that creates a list serves a client waiting on it in BLPOP")
+    func servesBlockedPop() {
+        var node = ConnectedStore()
+        #expect(node.send(1, "BLPOP", "l", "0") == ConnectedStore.waiting)
+        let list = Self.hex("120102171700000005008161028162020101ded402f270110104ff0a00a692bfe23f431b0d")
+        #expect(node.send(2, binary: [bytes("RESTORE"), bytes("l"), bytes("0"), list]) == RESP.ok)
+        #expect(node.delivered[1] == [RESP.array(RESP.bulk("l"), RESP.bulk("a"))])
+        #expect(node.send(2, "LLEN", "l") == RESP.integer(4))
+    }
+
+    @Test("every byte of every payload corrupted and resealed: a value or a refusal, never a crash or a broken store")
+    func corruptEachByte() {
+        var driver = StoreDriver()
+        var refusals = 0, restores = 0
+        for sample in Self.redisPayloads + Self.ziplistPayloads {
+            let body = Array(Self.hex(sample.hex).dropLast(10))
+            for index in body.indices {
+                for flip: UInt8 in [0x01, 0x80, 0xff] {
+                    var corrupt = body
+                    corrupt[index] ^= flip
+                    let reply = Self.restore(&driver, "k", Self.sealed(corrupt), "REPLACE")
+                    if reply == "+OK\r\n" {
+                        restores += 1
+                    } else {
+                        #expect(reply.hasPrefix("-ERR Bad data format"), "\(sample.name) byte \(index) ^ \(flip): \(reply)")
+                        refusals += 1
+                    }
+                }
+            }
+        }
+        driver.store.checkInvariants()
+        #expect(refusals > 0 && restores > 0, "some corruptions still parse (a changed letter), most do not")
     }
 }
