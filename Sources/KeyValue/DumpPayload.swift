@@ -64,7 +64,8 @@ enum DumpPayload {
             for position in 0..<collection.count {
                 let member = collection.members.member(atPosition: position)
                 appendString(member.field, to: &payload)
-                withUnsafeBytes(of: Score.value(member.value).bitPattern.littleEndian) { payload.append(contentsOf: $0) }
+                let bits = Score.value(member.value).bitPattern.littleEndian
+                withUnsafeBytes(of: bits) { payload.append(contentsOf: $0) }
             }
         case .string: preconditionFailure("a string is no collection")
         }

@@ -98,7 +98,8 @@ struct DumpReader {
         case .listQuicklist:
             var list = CollectionValue(kind: .list)
             try forEachCounted { reader throws(DumpPayloadError) in
-                for element in try Self.ziplist(try reader.string(), at: reader.offset) { list.elements.pushBack(element) }
+                let node = try reader.string()
+                for element in try Self.ziplist(node, at: reader.offset) { list.elements.pushBack(element) }
             }
             return try nonEmpty(list)
         case .hashZiplist, .sortedSetZiplist:

@@ -31,7 +31,9 @@ extension KeyValueStore {
             } else if ASCII.equals(option, "absttl") {
                 isAbsolute = true
             } else if ASCII.equals(option, "idletime") && hasArgument && !hasFrequency {
-                guard let seconds = DecimalInteger.parse(arguments.bytes(at: index + 1)) else { return Replies.notInteger }
+                guard let seconds = DecimalInteger.parse(arguments.bytes(at: index + 1)) else {
+                    return Replies.notInteger
+                }
                 guard seconds >= 0 else { return Self.invalidIdleTime }
                 hasIdleTime = true
                 index += 1

@@ -28,7 +28,9 @@ struct DumpRestoreTests {
     }
 
     @discardableResult
-    static func restore(_ driver: inout StoreDriver, _ key: String, _ payload: [UInt8], _ options: String...) -> String {
+    static func restore(_ driver: inout StoreDriver, _ key: String, _ payload: [UInt8], _ options: String...)
+        -> String
+    {
         text(driver.run(arguments: [bytes("RESTORE"), bytes(key), bytes("0"), payload] + options.map(bytes)))
     }
 
@@ -76,7 +78,8 @@ struct DumpRestoreTests {
         ("intset", "0b180400000004000000fbffffff0100000002000000a08601000a00841cc5a4a57bdcdf", "+set\r\n",
          "*4\r\n$2\r\n-5\r\n$1\r\n1\r\n$6\r\n100000\r\n$1\r\n2\r\n"),
         // SADD ss x y z (hashtable): RDB type 2.
-        ("hashtable set", "020301790178017a0a00bd1ecc63cfe921b4", "+set\r\n", "*3\r\n$1\r\nx\r\n$1\r\ny\r\n$1\r\nz\r\n"),
+        ("hashtable set", "020301790178017a0a00bd1ecc63cfe921b4", "+set\r\n",
+         "*3\r\n$1\r\nx\r\n$1\r\ny\r\n$1\r\nz\r\n"),
         // HSET h f1 v1 f2 2 (listpack).
         ("listpack hash", "10151500000004008266310382763103826632030201ff0a005c5ea813feec1ff5", "+hash\r\n",
          "*4\r\n$2\r\nf1\r\n$2\r\nv1\r\n$2\r\nf2\r\n$1\r\n2\r\n"),
@@ -166,8 +169,8 @@ struct DumpRestoreTests {
         driver.run("SET", "fading", "v", "PX", "100")
         driver.advance(milliseconds: 200)
         var later = ApplyContext.recording(from: driver.entropy)
-        #expect(driver.store.readReply(KeyValueCommand.encode([bytes("DUMP"), bytes("fading")]), context: &later) == nil,
-                "an expired key is deleted by an entry")
+        let expiredDump = KeyValueCommand.encode([bytes("DUMP"), bytes("fading")])
+        #expect(driver.store.readReply(expiredDump, context: &later) == nil, "an expired key is deleted by an entry")
         #expect(DataCommand.dump.isRead && !DataCommand.restore.isRead)
         #expect(DataCommand.restore.isRefusedOutOfMemory)
     }
@@ -331,8 +334,8 @@ struct DumpRestoreTests {
         var node = KeyspaceNotificationTests.listening("Kgn")
         let hello = Self.hex("000568656c6c6f0a006372df766534200a")
         #expect(node.send(1, binary: [bytes("RESTORE"), bytes("k"), bytes("0"), hello]) == RESP.ok)
-        #expect(node.send(1, binary: [bytes("RESTORE"), bytes("k"), bytes("1"), hello, bytes("ABSTTL"), bytes("REPLACE")])
-            == RESP.ok)
+        let past = [bytes("RESTORE"), bytes("k"), bytes("1"), hello, bytes("ABSTTL"), bytes("REPLACE")]
+        #expect(node.send(1, binary: past) == RESP.ok)
         #expect(KeyspaceNotificationTests.keyspaceEvents(node) == ["k new", "k restore", "k del"])
     }
 
@@ -360,7 +363,8 @@ struct DumpRestoreTests {
                     if reply == "+OK\r\n" {
                         restores += 1
                     } else {
-                        #expect(reply.hasPrefix("-ERR Bad data format"), "\(sample.name) byte \(index) ^ \(flip): \(reply)")
+                        #expect(
+                            reply.hasPrefix("-ERR Bad data format"), "\(sample.name) byte \(index) ^ \(flip): \(reply)")
                         refusals += 1
                     }
                 }
