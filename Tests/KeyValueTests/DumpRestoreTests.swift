@@ -159,6 +159,24 @@ struct DumpRestoreTests {
         #expect(driver.run("DUMP", "missing") == "$-1\r\n")
     }
 
+    @Test("collections of 16 384 members and more (32-bit lengths) round-trip")
+    func largeCollections() {
+        var driver = StoreDriver()
+        let members = (0..<17_000).map { "member-\($0)" }
+        driver.run(arguments: [bytes("SADD"), bytes("set")] + members.map(bytes))
+        driver.run(arguments: [bytes("RPUSH"), bytes("list")] + members.map(bytes))
+        let scored = members.enumerated().flatMap { [bytes("\($0)"), bytes($1)] }
+        driver.run(arguments: [bytes("ZADD"), bytes("zset")] + scored)
+        for key in ["set", "list", "zset"] {
+            let dumped = Self.payload(driver.run(arguments: [bytes("DUMP"), bytes(key)])) ?? []
+            #expect(Self.restore(&driver, key + "-copy", dumped) == "+OK\r\n", "\(key)")
+        }
+        #expect(driver.run("SCARD", "set-copy") == ":17000\r\n")
+        #expect(driver.run("SINTERCARD", "2", "set", "set-copy") == ":17000\r\n")
+        #expect(driver.run("LINDEX", "list-copy", "16999") == "$12\r\nmember-16999\r\n")
+        #expect(driver.run("ZSCORE", "zset-copy", "member-16999") == "$5\r\n16999\r\n")
+    }
+
     @Test("DUMP is answered without a log entry")
     func dumpIsRead() {
         var driver = StoreDriver()
