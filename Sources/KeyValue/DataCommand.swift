@@ -21,7 +21,7 @@ enum DataCommand: String, CaseIterable, Sendable {
     case zdiffstore, zintercard
     case swapdb, move
     case getex, getrange, substr, setrange, incrbyfloat, setbit, getbit, bitcount, bitpos, bitop, lcs
-    case rename, renamenx, copy, touch, object, memory
+    case rename, renamenx, copy, touch, object, memory, dump, restore
     case scan, hscan, sscan, zscan
     case blpop, brpop, brpoplpush, blmove, bzpopmin, bzpopmax, blmpop, bzmpop
     case sort, sortReadOnly = "sort_ro"
@@ -68,6 +68,8 @@ enum DataCommand: String, CaseIterable, Sendable {
         case .hscan, .sscan, .zscan: -3
         case .flushall, .flushdb: -1
         case .getex, .bitcount, .touch, .object, .memory: -2
+        case .dump: 2
+        case .restore: -4
         case .bitop: -4
         case .getrange, .substr, .setrange, .setbit: 4
         case .incrbyfloat, .getbit, .rename, .renamenx: 3
@@ -94,7 +96,7 @@ enum DataCommand: String, CaseIterable, Sendable {
             .zrevrangebyscore, .zrangebylex, .zrevrangebylex, .zrevrange, .zrandmember, .zunion, .zinter, .zdiff,
             .zintercard:
             true
-        case .getrange, .substr, .getbit, .bitcount, .bitpos, .touch, .object, .memory, .lcs: true
+        case .getrange, .substr, .getbit, .bitcount, .bitpos, .touch, .object, .memory, .lcs, .dump: true
         // SORT may STORE, so Redis flags it a write; SORT_RO is its read.
         case .sortReadOnly: true
         default: false
@@ -106,7 +108,7 @@ enum DataCommand: String, CaseIterable, Sendable {
     var isRefusedOutOfMemory: Bool {
         switch self {
         case .set, .setnx, .setex, .psetex, .getset, .append, .incr, .incrby, .decr, .decrby, .incrbyfloat, .mset,
-            .msetnx, .setrange, .setbit, .bitop, .copy:
+            .msetnx, .setrange, .setbit, .bitop, .copy, .restore:
             true
         case .hset, .hsetnx, .hmset, .hincrby, .hincrbyfloat: true
         case .sadd, .sinterstore, .sunionstore, .sdiffstore: true

@@ -162,7 +162,7 @@ extension KeyValueFrontend {
             + "smismember smembers srandmember sinter sunion sdiff sintercard lrange lindex lpos zscore zmscore zrank "
             + "zrevrank zcount zlexcount zrange zrangebyscore zrevrangebyscore zrangebylex zrevrangebylex zrevrange "
             + "zrandmember zunion zinter zdiff zintercard getrange substr getbit bitcount bitpos hscan sscan zscan "
-            + "sort sort_ro copy lcs eval_ro evalsha_ro fcall_ro"),
+            + "sort sort_ro copy lcs eval_ro evalsha_ro fcall_ro dump"),
         (["RW", "access", "update"], "getset incr incrby decr decrby hincrby hincrbyfloat zincrby move getex "
             + "incrbyfloat setbit eval evalsha fcall"),
         (["RW", "access", "delete"], "getdel spop lpop rpop lmpop zpopmin zpopmax zmpop blpop brpop bzpopmin bzpopmax "
@@ -172,7 +172,7 @@ extension KeyValueFrontend {
         (["RW", "delete"], "hdel srem lrem ltrim zrem zremrangebyrank zremrangebyscore zremrangebylex"),
         (["RM", "delete"], "del unlink"),
         (["OW", "insert"], "setnx msetnx"),
-        (["OW", "update"], "set setex psetex mset sunionstore sdiffstore zrangestore zunionstore zinterstore "
+        (["OW", "update"], "set setex psetex mset restore sunionstore sdiffstore zrangestore zunionstore zinterstore "
             + "zdiffstore bitop"),
     ]
 
@@ -247,7 +247,7 @@ extension KeyValueFrontend {
         return switch command {
         case .del, .unlink, .exists, .type, .keys, .randomkey, .expire, .pexpire, .expireat, .pexpireat, .ttl, .pttl,
             .expiretime, .pexpiretime, .persist, .move, .rename, .renamenx, .copy, .touch, .object, .scan, .sort,
-            .sortReadOnly:
+            .sortReadOnly, .dump, .restore:
             "generic"
         case .dbsize, .flushall, .flushdb, .time, .swapdb, .memory: "server"
         case .setbit, .getbit, .bitcount, .bitpos, .bitop: "bitmap"

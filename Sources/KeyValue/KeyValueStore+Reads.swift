@@ -13,7 +13,7 @@ extension KeyValueStore {
     static func isAnsweredWithoutEntry(_ command: DataCommand) -> Bool {
         switch command {
         case .get, .mget, .exists, .type, .strlen, .ttl, .pttl, .expiretime, .pexpiretime, .dbsize, .scan: true
-        case .getrange, .substr, .getbit, .bitcount, .bitpos, .touch, .object, .memory, .lcs: true
+        case .getrange, .substr, .getbit, .bitcount, .bitpos, .touch, .object, .memory, .lcs, .dump: true
         // A SORT that STOREs is declined in `readDecoded`, once its options are read.
         case .sort, .sortReadOnly: true
         default: isCollectionReadWithoutEntry(command)

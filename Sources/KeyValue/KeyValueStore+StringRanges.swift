@@ -3,7 +3,8 @@
 /// the key commands, which `execute` hands over in one case so that its own switch stays small.
 extension KeyValueStore {
     /// Executes one of the commands of this file, `KeyValueStore+Bits`, `KeyValueStore+BitOperations`,
-    /// `KeyValueStore+LongestCommonSubsequence`, `KeyValueStore+KeyCommands` or `KeyValueStore+Object`.
+    /// `KeyValueStore+LongestCommonSubsequence`, `KeyValueStore+KeyCommands`, `KeyValueStore+Object`, `KeyValueStore+Memory` or
+    /// `KeyValueStore+Dump`.
     mutating func executeStringOrKey(_ command: DataCommand, _ arguments: CommandArguments, clock: Clock) -> [UInt8] {
         switch command {
         case .getex: getWithExpiry(arguments, clock: clock)
@@ -21,6 +22,8 @@ extension KeyValueStore {
         case .touch: exists(arguments, clock: clock)
         case .object: object(arguments, clock: clock)
         case .memory: memory(arguments, clock: clock)
+        case .dump: dump(arguments, clock: clock)
+        case .restore: restore(arguments, clock: clock)
         default: preconditionFailure("\(command) is not a command of executeStringOrKey")
         }
     }

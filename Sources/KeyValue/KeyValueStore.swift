@@ -214,7 +214,7 @@ public struct KeyValueStore: StateMachine, Sendable {
         case .persist: persist(arguments, clock: clock)
         case .time: time(clock: clock)
         case .getex, .getrange, .substr, .setrange, .incrbyfloat, .setbit, .getbit, .bitcount, .bitpos, .bitop, .lcs,
-            .rename, .renamenx, .copy, .touch, .object, .memory:
+            .rename, .renamenx, .copy, .touch, .object, .memory, .dump, .restore:
             executeStringOrKey(command, arguments, clock: clock)
         case .scan: scan(arguments, clock: clock)
         case .sort, .sortReadOnly: sort(arguments, isReadOnly: command == .sortReadOnly, clock: clock)

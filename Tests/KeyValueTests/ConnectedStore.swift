@@ -39,11 +39,17 @@ struct ConnectedStore {
 
     @discardableResult
     mutating func send(_ client: UInt64, arguments: [String]) -> String {
-        var request = "*\(arguments.count)\r\n"
-        for argument in arguments { request += "$\(argument.utf8.count)\r\n\(argument)\r\n" }
+        send(client, binary: arguments.map { Array($0.utf8) })
+    }
+
+    /// `send` for arguments that are not text (a DUMP payload).
+    @discardableResult
+    mutating func send(_ client: UInt64, binary arguments: [[UInt8]]) -> String {
+        var request = Array("*\(arguments.count)\r\n".utf8)
+        for argument in arguments { request += Array("$\(argument.count)\r\n".utf8) + argument + [13, 10] }
         precondition(!closed.contains(client), "connection \(client) was closed")
         var session = sessions[client] ?? wire.makeSession(clientID: client)
-        Array(request.utf8).withUnsafeBytes { wire.append($0, to: &session) }
+        request.withUnsafeBytes { wire.append($0, to: &session) }
         let store = primary.store
         // As the runtime's routing status, which reads the store's figures each round.
         status.machineStatistics = store.statistics
