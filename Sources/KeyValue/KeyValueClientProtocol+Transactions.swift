@@ -231,7 +231,7 @@ extension KeyValueClientProtocol {
     ) -> [UInt8] {
         let request = KeyValueFrontend.route(
             arguments, status: status, digest: { digest() ?? 0 }, connection: &session.connection, service: service,
-            statistics: statistics)
+            statistics: statistics, memoryLimit: memoryLimit)
         switch request {
         case .local(let reply):
             return session.connection.shaped(reply, for: arguments)

@@ -203,7 +203,7 @@ public struct KeyValueClientProtocol: ClientProtocol {
         let identifiedBefore = session.connection.identifiedCount
         let routed = KeyValueFrontend.route(
             arguments, status: status, digest: { digest() ?? 0 }, connection: &session.connection, service: service,
-            statistics: statistics)
+            statistics: statistics, memoryLimit: memoryLimit)
         let isIdentified = session.connection.identifiedCount != identifiedBefore
         let request = perform(routed, arguments: arguments, session: &session, status: status, digest: digest)
         noteOutcome(request, isIdentified: isIdentified, arguments: arguments, session: session)

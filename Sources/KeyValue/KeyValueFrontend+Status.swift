@@ -58,20 +58,23 @@ extension KeyValueFrontend {
     /// or `default` gives the default sections, `all` and `everything` every one; each section comes once, in Redis's
     /// order, however often it is asked for. Every figure is a counter, a gauge or a small kernel read, and the
     /// statistics are bounded by the command table: nothing here costs time proportional to the data.
-    static func info(_ status: NodeStatus, sections: [[UInt8]], statistics: CommandStatistics = CommandStatistics())
-        -> String
-    {
+    static func info(
+        _ status: NodeStatus, sections: [[UInt8]], statistics: CommandStatistics = CommandStatistics(),
+        memoryLimit: MemoryLimit = MemoryLimit()
+    ) -> String {
         var wanted = Set(sections.map { String(decoding: ASCII.lowercased($0), as: UTF8.self) })
         if wanted.isEmpty || wanted.contains("default") { wanted.formUnion(defaultInfoSections) }
         let wantsAll = wanted.contains("all") || wanted.contains("everything")
         var rendered: [String] = []
         for section in infoSections where wantsAll || wanted.contains(section) {
-            rendered.append(infoSection(section, status, statistics: statistics))
+            rendered.append(infoSection(section, status, statistics: statistics, memoryLimit: memoryLimit))
         }
         return rendered.joined(separator: "\r\n")
     }
 
-    private static func infoSection(_ section: String, _ status: NodeStatus, statistics: CommandStatistics) -> String {
+    private static func infoSection(
+        _ section: String, _ status: NodeStatus, statistics: CommandStatistics, memoryLimit: MemoryLimit
+    ) -> String {
         switch section {
         case "server": serverSection(status)
         case "clients":
@@ -82,7 +85,7 @@ extension KeyValueFrontend {
                 ("blocked_clients", String(status.machineStatistics["blocked_clients"] ?? 0)),
                 ("tracking_clients", "0"), ("lockstep_sessions", String(status.machineStatistics["sessions"] ?? 0)),
             ])
-        case "memory": memorySection(status)
+        case "memory": memorySection(status, memoryLimit: memoryLimit)
         case "persistence":
             // The durable log is the AOF's counterpart: on with a data directory, its last write ok or failing.
             lines("Persistence", [
@@ -125,7 +128,7 @@ extension KeyValueFrontend {
     /// `used_memory` is what `maxmemory` weighs (`MemoryLimit.usedBytes`): the node's memory at start plus MEMORY
     /// USAGE summed over every key, as Redis counts its allocator's bytes (which Swift's allocator does not report
     /// cheaply). `used_memory_rss` is the resident set.
-    private static func memorySection(_ status: NodeStatus) -> String {
+    private static func memorySection(_ status: NodeStatus, memoryLimit: MemoryLimit) -> String {
         let used = MemoryLimit.usedBytes(status.machineStatistics)
         var fields = [
             ("used_memory", String(used)), ("used_memory_human", ProcessFigures.human(used)),
@@ -135,6 +138,11 @@ extension KeyValueFrontend {
         if let resident = ProcessFigures.residentBytes() {
             fields += [("used_memory_rss", String(resident)), ("used_memory_rss_human", ProcessFigures.human(resident))]
         }
+        let limit = memoryLimit.bytes
+        fields += [
+            ("maxmemory", String(limit)), ("maxmemory_human", ProcessFigures.human(limit)),
+            ("maxmemory_policy", "noeviction"),
+        ]
         return lines("Memory", fields + [("mem_allocator", "libc")])
     }
 

@@ -32,11 +32,11 @@ public enum KeyValueFrontend {
     }
 
     /// Routes one request as the parser hands it over: a data command goes into the log in the encoding it
-    /// arrived in. Notes the command in `connection` for `CLIENT LIST`'s `cmd=`. INFO reports `statistics`
+    /// arrived in. Notes the command in `connection` for `CLIENT LIST`'s `cmd=`. INFO reports `statistics` and `memoryLimit`
     /// (none: empty counts).
     static func route(
         _ arguments: CommandArguments, status: NodeStatus, digest: () -> UInt64, connection: inout ClientConnection,
-        service: SentinelService, statistics: CommandStatistics? = nil
+        service: SentinelService, statistics: CommandStatistics? = nil, memoryLimit: MemoryLimit? = nil
     ) -> KeyValueRequest {
         guard !arguments.isEmpty else { return .local(reply: RESPWriter.error("ERR empty command")) }
         let name = CommandName(arguments.bytes(at: 0))
@@ -68,7 +68,7 @@ public enum KeyValueFrontend {
             }
             return answer(
                 command, Array(arguments), status: status, digest: digest, connection: connection, service: service,
-                statistics: statistics)
+                statistics: statistics, memoryLimit: memoryLimit)
         }
         guard let command = dataCommand else {
             return .local(reply: Replies.unknownCommand(Array(arguments)))
@@ -139,7 +139,8 @@ public enum KeyValueFrontend {
 
     private static func answer(
         _ command: LocalCommand, _ arguments: [[UInt8]], status: NodeStatus, digest: () -> UInt64,
-        connection: ClientConnection, service: SentinelService, statistics: CommandStatistics?
+        connection: ClientConnection, service: SentinelService, statistics: CommandStatistics?,
+        memoryLimit: MemoryLimit?
     ) -> KeyValueRequest {
         let reply: [UInt8]
         switch command {
@@ -160,7 +161,9 @@ public enum KeyValueFrontend {
         case .role: reply = role(status)
         case .info:
             reply = RESPWriter.bulk(
-                info(status, sections: Array(arguments.dropFirst()), statistics: statistics ?? CommandStatistics()))
+                info(
+                    status, sections: Array(arguments.dropFirst()), statistics: statistics ?? CommandStatistics(),
+                    memoryLimit: memoryLimit ?? MemoryLimit()))
         case .debug:
             if arguments.count == 3, ASCII.equals(arguments[1], "set-active-expire") {
                 // Replicated state: both nodes' ticks must expire keys alike (`KeyValueStore.isActiveExpiryOn`).

@@ -153,7 +153,7 @@ struct MemoryLimitTests {
             == RESP.array(RESP.bulk("maxmemory-policy"), RESP.bulk("noeviction")))
     }
 
-    @Test("INFO's used_memory is the node's memory at start plus its data's, which MEMORY USAGE adds up")
+    @Test("INFO's used_memory is the node's memory at start plus its data's, which MEMORY USAGE adds up; maxmemory shows")
     func info() {
         var node = ConnectedStore()
         node.send(1, "SET", "k", String(repeating: "x", count: 3_000))
@@ -165,5 +165,9 @@ struct MemoryLimitTests {
         #expect(field("used_memory_dataset") == Self.usage(&node, "k"))
         #expect(field("used_memory") == field("used_memory_startup").map { $0 + Self.usage(&node, "k") })
         #expect(field("used_memory_rss").map { $0 > 0 } == true)
+        #expect(node.send(2, "CONFIG", "SET", "maxmemory", "2mb") == RESP.ok)
+        let fields = CommandStatisticsTests.info(&node, "memory")
+        #expect(fields["maxmemory"] == "2097152" && fields["maxmemory_human"] == "2.00M", "\(fields)")
+        #expect(fields["maxmemory_policy"] == "noeviction")
     }
 }
