@@ -69,6 +69,12 @@ public struct BackupLimits: Sendable, Equatable {
 
     /// While a checkpoint installs, its progress is logged at most once per this (and at its start and end).
     public var checkpointProgressNoteInterval: Duration = .seconds(2)
+    /// The read lease this backup promises in its hello: having lost the primary, it asks the arbiter for the next
+    /// epoch no sooner than this long after the last frame it received, so that the primary may answer reads without
+    /// a round trip for that long after sending a frame this backup acks. It delays going live only when the loss is
+    /// noticed sooner (the channel closed); a silent primary is noticed after the much longer peer timeout. Short, so
+    /// that a failover stays fast; the primary renews it while reads keep coming.
+    public var readLease: Duration = .milliseconds(10)
 
     /// The default bounds.
     public init() {}
@@ -132,6 +138,8 @@ public struct BackupCore<Machine: StateMachine> {
     private var lastProgressNoteAt: Instant?
     private var pending: BoundedQueue<(sequence: UInt64, entry: LogEntry)>
     private var arbiterRetryAt: Instant?
+    /// When frames from the primary last arrived: the read lease promised in the hello runs from here.
+    private var lastPrimaryFrameAt: Instant?
     /// The arbiter's failures while going live, logged rate-limited (`limits.arbiterFailureNoteInterval`).
     private var arbiterFailures: RepeatedNote
     /// How the primary was lost, once it was and this backup is going live: the new role's reason.
@@ -213,6 +221,7 @@ public struct BackupCore<Machine: StateMachine> {
         switch event {
         case .framesArrived(let frames):
             guard phase == .awaitingCheckpoint || phase == .following else { break }
+            lastPrimaryFrameAt = now
             let receivedBefore = received, appliedBefore = applied, phaseBefore = phase
             for frame in frames where phase == .awaitingCheckpoint || phase == .following {
                 receive(frame, at: now, into: &actions)
@@ -231,7 +240,7 @@ public struct BackupCore<Machine: StateMachine> {
                 actions.append(.send(ack))
             }
         case .channelClosed(let reason):
-            primaryLost(.channelClosed(reason), into: &actions)
+            primaryLost(.channelClosed(reason), at: now, into: &actions)
         case .arbiterAnswered(let answer):
             arbiterAnswered(answer, at: now, into: &actions)
         case .persisted(let sequence):
@@ -339,7 +348,7 @@ public struct BackupCore<Machine: StateMachine> {
             if persistedThrough != nil { actions.append(.markProtecting(epoch: epoch, fromSequence: sequence + 1)) }
         case .handover(_, let sequence):
             actions.append(.note("primary handed over at sequence \(sequence)"))
-            primaryLost(.handedOver(sequence: sequence), into: &actions)
+            primaryLost(.handedOver(sequence: sequence), at: now, into: &actions)
         case .refuse(_, let reason):
             finish(rejoin: .refused(reason), into: &actions)
         case .ack, .checkpointAck, .heartbeat, .hello, .challenge, .proof, .busy:
@@ -391,7 +400,7 @@ public struct BackupCore<Machine: StateMachine> {
 
     // MARK: - Going live
 
-    private mutating func primaryLost(_ reason: PrimaryLossReason, into actions: inout [BackupAction]) {
+    private mutating func primaryLost(_ reason: PrimaryLossReason, at now: Instant, into actions: inout [BackupAction]) {
         guard phase == .following || phase == .awaitingCheckpoint else { return }
         guard isProtecting else {
             finish(rejoin: .primaryLostBeforeProtecting(reason), into: &actions)
@@ -403,6 +412,15 @@ public struct BackupCore<Machine: StateMachine> {
         guard phase == .following else { return }
         phase = .goingLive(epoch: epoch + 1)
         actions.append(.closeChannel)
+        // A primary that handed over stopped answering before it said so; any other may still be answering reads
+        // under the lease this backup promised (`BackupLimits.readLease`), so the arbiter is asked once it has run out.
+        if case .channelClosed = reason, let leaseEnd = lastPrimaryFrameAt.map({ $0 + limits.readLease }), now < leaseEnd {
+            arbiterRetryAt = leaseEnd
+            actions.append(
+                .note("primary lost (\(reason)); replayed through \(applied), asking for epoch \(epoch + 1) when its "
+                    + "read lease ends"))
+            return
+        }
         actions.append(.takeEpoch(epoch + 1))
         actions.append(.note("primary lost (\(reason)); replayed through \(applied), asking for epoch \(epoch + 1)"))
     }

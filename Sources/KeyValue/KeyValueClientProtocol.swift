@@ -213,7 +213,7 @@ public struct KeyValueClientProtocol: ClientProtocol {
     /// Carries out what `KeyValueFrontend.route` decided for `arguments`.
     @inline(__always)
     private func perform(
-        _ routed: KeyValueRequest, arguments: CommandArguments, session: inout Session, status: NodeStatus,
+        _ routed: consuming KeyValueRequest, arguments: CommandArguments, session: inout Session, status: NodeStatus,
         digest: () -> UInt64?
     ) -> ClientRequest {
         switch routed {

@@ -69,14 +69,25 @@ public struct Hello: Equatable, Sendable {
     public var channelAddress: String
     /// Where this node serves clients once it is primary.
     public var clientAddress: String
+    /// The joiner's promise, in nanoseconds: once it follows the primary, it asks the arbiter for the next epoch no
+    /// sooner than this long after the last frame it received from the primary (a handover aside). So for this
+    /// long after sending a frame the backup then acks, the primary knows no other node can have gone live, and may
+    /// answer reads alone (`PrimaryCore`, read leases). 0 promises nothing.
+    public var readLeaseNanoseconds: UInt64
 
-    /// Creates a hello from the joiner's view of the epoch and its own name and addresses.
-    public init(epoch: UInt64, nodeName: String, channelAddress: String, clientAddress: String) {
+    /// Creates a hello from the joiner's view of the epoch, its own name and addresses, and its read-lease promise.
+    public init(
+        epoch: UInt64, nodeName: String, channelAddress: String, clientAddress: String, readLease: Duration = .zero
+    ) {
         self.epoch = epoch
         self.nodeName = nodeName
         self.channelAddress = channelAddress
         self.clientAddress = clientAddress
+        self.readLeaseNanoseconds = UInt64(max(0, readLease.nanoseconds))
     }
+
+    /// `readLeaseNanoseconds` as a duration.
+    public var readLease: Duration { .nanoseconds(Int64(clamping: readLeaseNanoseconds)) }
 }
 
 /// The type byte in a frame header. Values are part of the wire format: never reuse one.

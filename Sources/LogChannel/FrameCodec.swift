@@ -20,7 +20,8 @@
 ///     ack         sequence = received             body = applied u64
 ///     heartbeat   sequence = highest appended     body = empty
 ///     hello       sequence = 0                    body = nodeName · channelAddress · clientAddress,
-///                                                        each a u16 byte count then UTF-8
+///                                                        each a u16 byte count then UTF-8, ·
+///                                                        readLeaseNanoseconds u64
 ///     checkpoint  sequence = state after entry    body = chunkIndex u32 · isLast u8 (0 or 1) ·
 ///                                                        estimatedBytes u64 (at most Int.max) · bytes
 ///     checkpointAck sequence = state after entry  body = chunkIndex u32 (every chunk through it is installed)
@@ -90,11 +91,14 @@ public enum FrameCodec {
             let nodeName = try reader.next(field: "nodeName")
             let channelAddress = try reader.next(field: "channelAddress")
             let clientAddress = try reader.next(field: "clientAddress")
-            guard reader.offset == body.count else {
-                throw .malformedBody(kind: kind, reason: "\(body.count - reader.offset) bytes after clientAddress")
+            guard body.count - reader.offset == 8 else {
+                throw .malformedBody(
+                    kind: kind, reason: "\(body.count - reader.offset) bytes after clientAddress, not a u64 read lease")
             }
-            return .hello(
-                Hello(epoch: epoch, nodeName: nodeName, channelAddress: channelAddress, clientAddress: clientAddress))
+            var hello = Hello(
+                epoch: epoch, nodeName: nodeName, channelAddress: channelAddress, clientAddress: clientAddress)
+            hello.readLeaseNanoseconds = load(UInt64.self, at: reader.offset, from: body)
+            return .hello(hello)
         case .checkpoint:
             let fieldsBytes = Frame.checkpointFieldsBytes
             guard body.count >= fieldsBytes else {
@@ -232,6 +236,7 @@ extension Frame {
                 bytes.appendLengthPrefixed(hello.nodeName)
                 bytes.appendLengthPrefixed(hello.channelAddress)
                 bytes.appendLengthPrefixed(hello.clientAddress)
+                bytes.appendLittleEndian(hello.readLeaseNanoseconds)
             case .checkpoint(_, _, let chunkIndex, let isLast, let estimatedBytes, let chunk):
                 // Checked here, as the decoder checks it: a larger estimate would not decode as sent.
                 precondition(estimatedBytes <= UInt64(Int.max), "a checkpoint estimate of \(estimatedBytes) bytes")
@@ -367,7 +372,7 @@ extension Frame {
         case .ack: 8
         case .heartbeat, .protecting, .handover, .busy: 0
         case .hello(let hello):
-            6 + hello.nodeName.utf8.count + hello.channelAddress.utf8.count + hello.clientAddress.utf8.count
+            6 + hello.nodeName.utf8.count + hello.channelAddress.utf8.count + hello.clientAddress.utf8.count + 8
         case .checkpoint(_, _, _, _, _, let chunk): Frame.checkpointFieldsBytes + chunk.count
         case .checkpointAck: 4
         case .refuse(_, let reason): reason.utf8.count

@@ -209,6 +209,14 @@ public struct NodeCore<Machine: StateMachine> {
         return primaryCore?.machine
     }
 
+    /// Changes whenever `machine` may have changed while this core keeps its role, nil when there is no machine: what
+    /// is derived from the machine (its statistics, read every round) is recomputed only when this moves. Not a
+    /// sequence to compare across roles: a new core starts its own.
+    public var machineRevision: UInt64? {
+        if backupCore != nil { return backupCore?.phase == .awaitingCheckpoint ? nil : backupCore?.applied }
+        return primaryCore?.machineChangedAt
+    }
+
     /// The highest sequence reflected in `machine`.
     public var appliedSequence: UInt64 {
         backupCore?.applied ?? primaryCore?.lastSequence ?? 0
@@ -363,7 +371,8 @@ public struct NodeCore<Machine: StateMachine> {
                     .hello(
                         Hello(
                             epoch: epoch, nodeName: configuration.nodeName,
-                            channelAddress: configuration.channelAddress, clientAddress: configuration.clientAddress))))
+                            channelAddress: configuration.channelAddress, clientAddress: configuration.clientAddress,
+                            readLease: configuration.backupLimits.readLease))))
             backupCore = BackupCore(
                 epoch: epoch, machine: emptyMachine, limits: configuration.backupLimits, at: now,
                 isDurable: configuration.isDurable)

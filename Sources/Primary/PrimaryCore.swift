@@ -47,13 +47,17 @@ public struct PrimaryCore<Machine: StateMachine> {
     /// Replies held back until the backup acks the entries that produced them (DESIGN, output rule).
     /// Capped at `limits.withheldRepliesLimit`: intake pauses long before it fills.
     private var withheld: BoundedQueue<Withheld>
-    /// Sizes of entries sent and not yet acked, for the byte bound; capped like the entries.
-    private var unacked: BoundedQueue<(sequence: UInt64, bytes: Int)>
+    /// Sizes of entries sent and not yet acked, for the byte bound, and when each was sent, for the read lease;
+    /// capped like the entries.
+    private var unacked: BoundedQueue<(sequence: UInt64, bytes: Int, sentAt: Instant)>
     private var unackedBytes = 0
     /// The checkpoint streaming to the backup while its link syncs; nil otherwise. Dropped with the link, so a backup
     /// lost mid-stream frees the snapshot and what it pinned.
     private var transfer: CheckpointTransfer<Machine.Snapshot>?
     private var lastDigestSequence: UInt64
+    /// The sequence of the last entry that changed `machine` (a command or a tick; a barrier changes nothing), so a
+    /// reader of figures derived from the machine recomputes them only past it (`NodeCore.machineRevision`).
+    public private(set) var machineChangedAt: UInt64
     /// The storage of the next `.release` array, which the runtime hands back emptied once it has routed the replies
     /// (`keepStorage(ofReleased:)`). An ack releases up to a batch of pipelined replies; a new array of that size for
     /// every ack is a large allocation, which makes the allocator consolidate its free small blocks each time.
@@ -70,6 +74,20 @@ public struct PrimaryCore<Machine: StateMachine> {
     /// Whether replies of reads answered without entries wait for an entry yet to be appended (`StateMachine.read`):
     /// the event's end appends a barrier if no other entry did.
     private var isBarrierNeeded = false
+    /// Until when this primary holds a read lease: no other node can have gone live before then, so a read needs no
+    /// round trip to prove this node still leads, only the acks of what it observed. The backup promised in its hello
+    /// to ask the arbiter no sooner than `Hello.readLease` after the last frame it received; the lease runs from
+    /// when the last acked entry was sent (the runtime sends it after the event that appended it), less
+    /// `readLeaseMarginDivisor`'s share for clocks that run at slightly different rates. Nil without a protecting
+    /// backup that promised one.
+    private var readLeaseEnd: Instant?
+    /// Whether the reads of the event being handled are answered under the read lease.
+    private var isReadLeased = false
+    /// The event's time, which `append` records as each entry's send time (the runtime sends after the event).
+    private var eventTime = Instant.zero
+    /// The lease kept is the backup's promise less this fraction of it: an eighth, far above any drift between two
+    /// monotonic clocks over a lease's few milliseconds.
+    static var readLeaseMarginDivisor: Int64 { 8 }
     private var nextTickAt: Instant?
     private var arbiterRetryAt: Instant?
     /// The arbiter's failures while awaiting an epoch, logged rate-limited (`limits.arbiterFailureNoteInterval`).
@@ -97,6 +115,7 @@ public struct PrimaryCore<Machine: StateMachine> {
         self.withheld = BoundedQueue(capacity: limits.withheldRepliesLimit)
         self.unacked = BoundedQueue(capacity: limits.unackedEntriesCapacity)
         self.lastDigestSequence = lastSequence
+        self.machineChangedAt = lastSequence
         self.arbiterFailures = RepeatedNote(interval: limits.arbiterFailureNoteInterval)
     }
 
@@ -120,12 +139,26 @@ public struct PrimaryCore<Machine: StateMachine> {
     /// Appends the event's actions to `actions`, so a caller handling many events can reuse one array.
     public mutating func handle(_ event: PrimaryEvent, at now: Instant, into actions: inout [PrimaryAction]) {
         if nextTickAt == nil { nextTickAt = now + limits.tickInterval }
+        eventTime = now
         switch event {
         case .commandsArrived(let commands):
+            // The runtime reads `now` after the commands arrived, so a read answered under a lease valid at `now`
+            // takes effect at `now`, inside its request's lifetime (linearizable).
+            isReadLeased = readLeaseEnd.map { now < $0 } ?? false
+            let sequenceBefore = lastSequence
             // By index: iterating would copy each command, retaining and releasing its bytes once more.
             for index in commands.indices { execute(commands[index], into: &actions) }
+            let hadReads = !pendingReads.isEmpty || isBarrierNeeded
             withholdReadReplies()
-            if isBarrierNeeded { append(.barrier, into: &actions) }
+            if isBarrierNeeded {
+                append(.barrier, into: &actions)
+            } else if hadReads, lastSequence == sequenceBefore, unacked.isEmpty, let end = readLeaseEnd,
+                let link = backup, now + .nanoseconds(Int64(clamping: link.hello.readLeaseNanoseconds / 2)) >= end
+            {
+                // Reads keep coming and the lease is past its half: a barrier's ack renews it before it runs out,
+                // so the reads never wait for one. Nothing waits for this barrier.
+                append(.barrier, into: &actions)
+            }
         case .backupJoined(let channel, let hello):
             backupJoined(channel, hello, at: now, into: &actions)
         case .framesArrived(let channel, let frames):
@@ -189,8 +222,9 @@ public struct PrimaryCore<Machine: StateMachine> {
         _ = recorder.takeRecorded()
         if isRead {
             pendingReads.append((command.tag, start..<readReplyBytes.count))
-            // Released by the ack of the next entry, whichever it is (DESIGN, output rule; `StateMachine.read`).
-            isBarrierNeeded = true
+            // Released by the ack of the next entry, whichever it is (DESIGN, output rule; `StateMachine.read`); under
+            // the read lease, by the acks of the entries it observed (`withholdReadReplies`).
+            if !isReadLeased { isBarrierNeeded = true }
             if readReplyBytes.count >= Self.readReplyBytesPerArray { withholdReadReplies() }
             return
         }
@@ -199,6 +233,7 @@ public struct PrimaryCore<Machine: StateMachine> {
         withholdReadReplies()
         let reply = machine.apply(command.bytes, context: &recorder)
         append(.command(command.bytes, recorded: recorder.takeRecorded()), into: &actions)
+        machineChangedAt = lastSequence
         let fitted = withheld.append(Withheld(sequence: lastSequence, reply: Reply(tag: command.tag, bytes: reply)))
         precondition(fitted, "withheld replies past their bound: intake should have paused")
         if lastSequence - lastDigestSequence >= limits.digestIntervalEntries {
@@ -208,15 +243,17 @@ public struct PrimaryCore<Machine: StateMachine> {
     }
 
     /// Withholds the replies of the reads answered since the last write, each a slice of one array, until the ack of
-    /// the entry appended next (the sequence they wait for), and starts the next run's array.
+    /// the entry appended next (the sequence they wait for), or under the read lease until the ack of the last entry
+    /// appended (what they observed), and starts the next run's array.
     private mutating func withholdReadReplies() {
         guard !pendingReads.isEmpty else { return }
+        let releasedBy = isReadLeased ? lastSequence : lastSequence + 1
         var bytes: [UInt8] = []
         // Moved out, so the slices share this array and the next run's appends do not copy it.
         swap(&bytes, &readReplyBytes)
         for read in pendingReads {
             let reply = Reply(tag: read.tag, bytes: bytes[read.bytes])
-            let fitted = withheld.append(Withheld(sequence: lastSequence + 1, reply: reply))
+            let fitted = withheld.append(Withheld(sequence: releasedBy, reply: reply))
             precondition(fitted, "withheld replies past their bound: intake should have paused")
         }
         pendingReads.removeAllKeepingStorage()
@@ -230,7 +267,7 @@ public struct PrimaryCore<Machine: StateMachine> {
         if persistedThrough != nil { actions.append(.persist(epoch: epoch, sequence: lastSequence, entry)) }
         guard let channel = backup?.channel else { return }
         let payloadBytes = entry.encodedByteCount
-        let fitted = unacked.append((lastSequence, payloadBytes))
+        let fitted = unacked.append((lastSequence, payloadBytes, eventTime))
         precondition(fitted, "unacked entries past their bound: intake should have paused")
         unackedBytes += payloadBytes
         actions.append(.log(channel, epoch: epoch, sequence: lastSequence, entry))
@@ -247,6 +284,7 @@ public struct PrimaryCore<Machine: StateMachine> {
             // Timer-driven work is a log entry, so the backup does it at the same point (DESIGN 1).
             let output = machine.tickWithOutput(context: &recorder)
             append(.tick(recorded: recorder.takeRecorded()), into: &actions)
+            machineChangedAt = lastSequence
             if !output.isEmpty {
                 // Released with the entry's ack, as a reply is; below the bound, checked above, so it fits.
                 let reply = Reply(tag: Reply.tickTag, bytes: output)
@@ -375,9 +413,16 @@ public struct PrimaryCore<Machine: StateMachine> {
         }
         link.received = max(link.received, received)
         link.applied = max(link.applied, applied)
+        var lastAckedSentAt: Instant?
         while let first = unacked.first, first.sequence <= link.received {
             unackedBytes -= first.bytes
+            lastAckedSentAt = first.sentAt
             _ = unacked.popFirst()
+        }
+        if link.phase == .protecting, let sentAt = lastAckedSentAt, link.hello.readLeaseNanoseconds > 0 {
+            let promised = Int64(clamping: link.hello.readLeaseNanoseconds)
+            let end = sentAt + .nanoseconds(promised - promised / Self.readLeaseMarginDivisor)
+            readLeaseEnd = max(readLeaseEnd ?? end, end)
         }
         if case .syncing(let checkpointSequence) = link.phase, transfer == nil, link.received >= checkpointSequence {
             // Every entry up to here left solo; the marker goes in-stream after them, so a backup
@@ -394,6 +439,7 @@ public struct PrimaryCore<Machine: StateMachine> {
     private mutating func lostBackup(_ reason: BackupLossReason, into actions: inout [PrimaryAction]) {
         guard let link = backup else { return }
         backup = nil
+        readLeaseEnd = nil  // the lease was this link's; the next backup grants its own
         if let transfer {
             actions.append(
                 .note("dropped the checkpoint to \(link.hello.nodeName) at sequence \(transfer.sequence) after "

@@ -31,7 +31,9 @@ public protocol StateMachine {
     /// The primary answers a read from its state as it is, which may include entries the backup has not acked; the
     /// reply leaves only once the backup has acked an entry appended after the read (a write behind it, or a barrier
     /// the primary appends), which proves both that everything the read saw is held twice and that this primary still
-    /// led when it answered (Raft's ReadIndex, with the log's next ack as the heartbeat). Values read from `context`
+    /// led when it answered (Raft's ReadIndex, with the log's next ack as the heartbeat). Under the backup's read lease
+    /// (`Hello.readLease`) the second is known without it, and the reply waits only for the acks of the entries the
+    /// read saw. Values read from `context`
     /// are not recorded anywhere, whether the read answers or declines: a declined command's entry holds only what
     /// `apply` then reads, which is all the backup replays. The default answers nothing this way: every command
     /// becomes an entry.

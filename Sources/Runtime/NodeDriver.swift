@@ -191,6 +191,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         clients.digest = { [unowned self] in inPlace { $0.machine?.digest() } }
         publisher.openClientConnections = { [unowned clients] in clients.connectionCount }
         publisher.machineStatistics = { [unowned self] in inPlace { $0.machine?.statistics ?? [:] } }
+        publisher.machineRevision = { [unowned self] in inPlace { $0.machineRevision } }
         clients.noticedStatus = core.status
         channels.exitDrain = exitDrain
         clients.exitDrain = exitDrain

@@ -33,11 +33,16 @@ final class StatusPublisher {
     /// Open client connections and the machine's statistics, both constant-time reads the driver wires up.
     var openClientConnections: () -> Int = { 0 }
     var machineStatistics: () -> [String: UInt64] = { [:] }
+    /// `NodeCore.machineRevision`: the machine's statistics are recomputed only when it moves (or the role changes).
+    var machineRevision: () -> UInt64? = { nil }
 
     /// The status as of this round (or the last role change in it); nil until first needed in a round.
     private var cachedStatus: StatusSnapshot?
     private var countersSnapshot: [String: UInt64] = [:]
     private var countersSnapshotAt: UInt64 = 0
+    /// The machine's statistics as of a revision: a round of reads changes nothing, and building them costs as much
+    /// as a dozen requests.
+    private var machineStatisticsCache: (revision: UInt64, figures: [String: UInt64])?
     private var publishedAt: UInt64 = 0
     private var publishedCounters = RuntimeCounters()
     /// Whether the core has handled an event since the last publication (its status may have changed).
@@ -65,11 +70,20 @@ final class StatusPublisher {
         }
         status.counters = countersSnapshot
         status.openClientConnections = openClientConnections()
-        // Fresh every round, unlike the counters: a client that writes and then asks INFO must see its keys.
-        status.machineStatistics = machineStatistics()
+        // Fresh whenever the machine changed, unlike the counters: a client that writes and then asks INFO must see
+        // its keys.
+        status.machineStatistics = currentMachineStatistics()
         let snapshot = StatusSnapshot(status)
         cachedStatus = snapshot
         return snapshot
+    }
+
+    private func currentMachineStatistics() -> [String: UInt64] {
+        let revision = machineRevision()
+        if let revision, let cache = machineStatisticsCache, cache.revision == revision { return cache.figures }
+        let figures = machineStatistics()
+        machineStatisticsCache = revision.map { ($0, figures) }
+        return figures
     }
 
     /// At the end of each round, and when the node starts exiting: the next request sees what changed.
@@ -80,6 +94,7 @@ final class StatusPublisher {
     /// The core changed role: requests from now on are routed by the new status, and it is published this round.
     func roleChanged() {
         cachedStatus = nil
+        machineStatisticsCache = nil  // a new core counts its revisions afresh
         isPublishDue = true
     }
 

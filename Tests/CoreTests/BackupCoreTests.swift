@@ -55,13 +55,36 @@ struct BackupCoreTests {
                                                       estimatedBytes: 8, bytes: Counter().encoded()),
                                           .protecting(epoch: 1, sequence: 0)]), at: at(0))
         _ = backup.handle(.framesArrived([entry(1), entry(2), entry(3)]), at: at(1))
-        let lost = backup.handle(.channelClosed(.endOfStream), at: at(2))
+        // Past the read lease promised from the last frame: the arbiter is asked at once.
+        let lost = backup.handle(.channelClosed(.endOfStream), at: at(1) + limits.readLease)
         #expect(backup.applied == 3)
         #expect(lost.contains(.takeEpoch(2)))
         let record = EpochRecord(epoch: 2, claim: Claim(nodeName: "b", channelAddress: "", clientAddress: ""),
                                  takenAtMilliseconds: 0)
-        let granted = backup.handle(.arbiterAnswered(.took(.granted(record))), at: at(3))
+        let granted = backup.handle(.arbiterAnswered(.took(.granted(record))), at: at(3) + limits.readLease)
         #expect(granted.contains { if case .becomePrimary(2, 3, _) = $0 { true } else { false } })
+    }
+
+    @Test("a backup that loses the channel within its read lease asks for the next epoch only once the lease ends")
+    func goLiveAfterReadLease() {
+        var backup = followingBackup()
+        let lease = BackupLimits().readLease
+        _ = backup.handle(.framesArrived([entry(1)]), at: at(1))
+        // The channel closes a moment after the last frame: the primary may still answer reads under the lease.
+        let lost = backup.handle(.channelClosed(.endOfStream), at: at(1) + lease / 2)
+        #expect(!lost.contains(.takeEpoch(2)))
+        #expect(backup.applied == 1)
+        #expect(backup.nextWakeup == at(1) + lease)
+        #expect(!backup.handle(.timerFired, at: at(1) + lease / 2 + .microseconds(1)).contains(.takeEpoch(2)))
+        #expect(backup.handle(.timerFired, at: at(1) + lease).contains(.takeEpoch(2)))
+    }
+
+    @Test("a backup the primary handed over to asks for the next epoch at once, lease or not")
+    func handoverSkipsReadLease() {
+        var backup = followingBackup()
+        _ = backup.handle(.framesArrived([entry(1)]), at: at(1))
+        let handedOver = backup.handle(.framesArrived([.handover(epoch: 1, sequence: 1)]), at: at(1))
+        #expect(handedOver.contains(.takeEpoch(2)))
     }
 
     @Test("a backup that was never marked protecting does not go live")

@@ -57,10 +57,17 @@ let backupHello = Hello(epoch: 1, nodeName: "b", channelAddress: "b:1", clientAd
 func command(_ tag: UInt64) -> ClientCommand { ClientCommand(tag: tag, bytes: Array("c\(tag)".utf8)) }
 func at(_ milliseconds: Int64) -> Instant { .zero + .milliseconds(milliseconds) }
 
-/// A primary at epoch 1 whose backup has installed the checkpoint and is protecting it.
-func protectedPrimary(limits: PrimaryLimits = PrimaryLimits()) -> PrimaryCore<Counter> {
+/// A backup's hello promising a 10 ms read lease.
+let leasingHello = Hello(
+    epoch: 1, nodeName: "b", channelAddress: "b:1", clientAddress: "b:2", readLease: .milliseconds(10))
+
+func read(_ tag: UInt64) -> ClientCommand { ClientCommand(tag: tag, bytes: Array("read".utf8)) }
+
+/// A primary at epoch 1 whose backup (`hello`, promising no read lease by default) has installed the checkpoint and
+/// is protecting it.
+func protectedPrimary(limits: PrimaryLimits = PrimaryLimits(), hello: Hello = backupHello) -> PrimaryCore<Counter> {
     var primary = PrimaryCore(epoch: 1, machine: Counter(), lastSequence: 0, entropy: FixedEntropy(), limits: limits)
-    _ = primary.handle(.backupJoined(backupChannel, backupHello), at: at(0))
+    _ = primary.handle(.backupJoined(backupChannel, hello), at: at(0))
     let installed: [Frame] = [.checkpointAck(epoch: 1, sequence: 0, chunkIndex: 0), .ack(epoch: 1, received: 0, applied: 0)]
     _ = primary.handle(.framesArrived(backupChannel, installed), at: at(0))
     precondition(primary.standing == .protected)
@@ -176,6 +183,78 @@ struct PrimaryCoreTests {
         #expect(mixed.sentFrames.count == 1)
         let both = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 3, applied: 3)]), at: at(7))
         #expect(both.releasedTags == [3, 4])
+    }
+
+    @Test("under the backup's read lease, a read that observed only acked writes is answered at once, with no entry")
+    func leasedReadAnsweredAtOnce() {
+        var primary = protectedPrimary(hello: leasingHello)
+        _ = primary.handle(.commandsArrived([command(1)]), at: at(1))
+        _ = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 1, applied: 1)]), at: at(2))
+        // The lease runs from when the acked entry was sent (t=1ms), for the promise less its margin.
+        let answered = primary.handle(.commandsArrived([read(2)]), at: at(3))
+        #expect(answered.releasedTags == [2])
+        #expect(answered.sentFrames.isEmpty)
+        let end = at(1) + (leasingHello.readLease - leasingHello.readLease / 8)
+        let lastLeased = primary.handle(.commandsArrived([read(3)]), at: end + .nanoseconds(-1))
+        #expect(lastLeased.releasedTags == [3])
+        // Past its half, the lease is being renewed (sequence 2); until that ack, at its end the lease is gone, and
+        // the read waits for a barrier of its own, as without a lease.
+        #expect(lastLeased.sentFrames == [.entry(epoch: 1, sequence: 2, payload: LogEntry.barrier.encoded)])
+        let expired = primary.handle(.commandsArrived([read(4)]), at: end)
+        #expect(expired.releasedTags.isEmpty)
+        #expect(expired.sentFrames == [.entry(epoch: 1, sequence: 3, payload: LogEntry.barrier.encoded)])
+        let acked = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 3, applied: 3)]), at: end)
+        #expect(acked.releasedTags == [4])
+    }
+
+    @Test("under the read lease, a read behind an unacked write waits for that write's ack, and needs no barrier")
+    func leasedReadWaitsForWhatItObserved() {
+        var primary = protectedPrimary(hello: leasingHello)
+        _ = primary.handle(.commandsArrived([command(1)]), at: at(1))
+        _ = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 1, applied: 1)]), at: at(1))
+        let write = primary.handle(.commandsArrived([command(2), read(3)]), at: at(2))
+        #expect(write.sentFrames.count == 1)  // the write's entry; no barrier
+        #expect(write.releasedTags.isEmpty)
+        let acked = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 2, applied: 2)]), at: at(3))
+        #expect(acked.releasedTags == [2, 3])
+    }
+
+    @Test("a lease past its half is renewed by a barrier nobody waits for, whose ack extends it")
+    func leaseRenewedBeforeItEnds() {
+        var primary = protectedPrimary(hello: leasingHello)
+        _ = primary.handle(.commandsArrived([command(1)]), at: at(0))
+        _ = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 1, applied: 1)]), at: at(0))
+        let late = primary.handle(.commandsArrived([read(2)]), at: at(6))
+        #expect(late.releasedTags == [2])
+        #expect(late.sentFrames == [.entry(epoch: 1, sequence: 2, payload: LogEntry.barrier.encoded)])
+        // One renewal in flight is enough: the next read sends none.
+        #expect(primary.handle(.commandsArrived([read(3)]), at: at(7)).sentFrames.isEmpty)
+        _ = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 2, applied: 2)]), at: at(7))
+        // The ack moved the lease on to 6ms + 8.75ms: past the first lease's end, reads still leave at once.
+        let renewed = primary.handle(.commandsArrived([read(4)]), at: at(14))
+        #expect(renewed.releasedTags == [4])
+    }
+
+    @Test("the read lease ends with the backup that granted it: the next backup, promising none, gets barriers")
+    func lostBackupEndsLease() {
+        var primary = protectedPrimary(hello: leasingHello)
+        _ = primary.handle(.commandsArrived([command(1)]), at: at(1))
+        _ = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 1, applied: 1)]), at: at(1))
+        _ = primary.handle(.channelClosed(backupChannel, .endOfStream), at: at(2))
+        // Reads wait with everything else for the arbiter, which grants the next epoch: solo.
+        #expect(primary.handle(.commandsArrived([read(2)]), at: at(2)).releasedTags.isEmpty)
+        let record = EpochRecord(epoch: 2, claim: Claim(nodeName: "a", channelAddress: "", clientAddress: ""),
+                                 takenAtMilliseconds: 0)
+        _ = primary.handle(.arbiterAnswered(.took(.granted(record))), at: at(2))
+        #expect(primary.standing == .solo)
+        // Another backup joins and protects, within what was the old lease, having promised none.
+        let other: ChannelID = 10
+        _ = primary.handle(.backupJoined(other, Hello(epoch: 2, nodeName: "c", channelAddress: "c:1", clientAddress: "c:2")), at: at(3))
+        _ = primary.handle(.framesArrived(other, [.checkpointAck(epoch: 2, sequence: 2, chunkIndex: 0), .ack(epoch: 2, received: 2, applied: 2)]), at: at(3))
+        #expect(primary.standing == .protected)
+        let read = primary.handle(.commandsArrived([read(3)]), at: at(4))
+        #expect(read.releasedTags.isEmpty)
+        #expect(read.sentFrames.count == 1)  // its barrier
     }
 
     @Test("what a read recorded before declining stays out of the entry: the backup replays only what apply read")

@@ -232,8 +232,11 @@ struct FrameCodecTests {
             (.ack(epoch: 2, received: 9, applied: 0x1122_3344_5566_7788),
              9, [0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11]),
             (.heartbeat(epoch: 2, sequence: 5), 5, []),
-            (.hello(Hello(epoch: 2, nodeName: "n", channelAddress: "ab", clientAddress: "é")),
-             0, [1, 0, 0x6E, 2, 0, 0x61, 0x62, 2, 0, 0xC3, 0xA9]),
+            (.hello(
+                Hello(
+                    epoch: 2, nodeName: "n", channelAddress: "ab", clientAddress: "é",
+                    readLease: .nanoseconds(0x0102_0304_0506_0708))),
+             0, [1, 0, 0x6E, 2, 0, 0x61, 0x62, 2, 0, 0xC3, 0xA9, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01]),
             (.checkpoint(
                 epoch: 2, sequence: 6, chunkIndex: 0x0102_0304, isLast: true, estimatedBytes: 0x1122_3344_5566_7788,
                 bytes: [0xFF]),
