@@ -48,7 +48,9 @@ extension KeyValueStore {
         }
         guard let waiter = blocked.waiter(ofConnection: connection) else { return Replies.zero }
         blocked.remove(waiter.serial)
-        let reply = isError ? BlockingEntry.unblockedError : RESPWriter.nullArray
+        // A DEBUG SLEEP's wait ending is its answer (`BlockingCommand`).
+        let timedOut = waiter.command.name == .debugSleep ? Replies.ok : RESPWriter.nullArray
+        let reply = isError ? BlockingEntry.unblockedError : timedOut
         // Redis counts a blocking pop ended by an error as failed, and the error under its prefix (UNBLOCKED).
         if isError {
             slowLog?.commandStatistics.noteLateFailure(CommandStatistics.slot(waiter.command.name), reply: reply)
@@ -66,6 +68,7 @@ extension KeyValueStore {
         case .failure(let error)?: return error.reply
         case .success(let command)?:
             if let reply = attempt(command, onlyKey: nil, context: &context) { return reply }
+            if command.name == .debugSleep { return Replies.ok }
             return command.name == .blmove || command.name == .brpoplpush ? Replies.nullBulk : RESPWriter.nullArray
         }
     }
@@ -75,6 +78,8 @@ extension KeyValueStore {
     private mutating func attempt(
         _ command: BlockingCommand, onlyKey: [UInt8]?, context: inout ApplyContext
     ) -> [UInt8]? {
+        // A DEBUG SLEEP has nothing to do but wait, unless its time is none.
+        if command.name == .debugSleep { return command.timeout == .zero ? Replies.ok : nil }
         if let counterpart = command.counterpart(onlyKey: onlyKey) {
             let reply = applyCommand(CommandArguments(encoding: counterpart).encoding, context: &context)
             return reply == RESPWriter.nullArray || reply == Replies.nullBulk ? nil : reply
