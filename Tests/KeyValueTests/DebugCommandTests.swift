@@ -162,7 +162,7 @@ struct DebugCommandTests {
     func sleepTimes() {
         let cases: [(String, Int64)] = [
             ("0", 0), ("1", 1_000_000), ("0.25", 250_000), (" 1.5s", 1_500_000), ("abc", 0), ("-3", 0), ("1e-7", 0),
-            ("2e-3", 2_000), ("1e300", BlockingCommand.sleepMicrosecondsLimit),
+            ("2e-3", 2_000), ("1.5e", 1_500_000), ("3-", 3_000_000), ("1e300", BlockingCommand.sleepMicrosecondsLimit),
         ]
         for (argument, microseconds) in cases {
             #expect(BlockingCommand.sleepMicroseconds(Array(argument.utf8)[...]) == microseconds, "\(argument)")
