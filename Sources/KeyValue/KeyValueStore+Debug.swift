@@ -72,20 +72,26 @@ extension KeyValueStore {
                 "ERR DEBUG RELOAD refused: the dataset holds \(datasetBytes) bytes, more than the "
                     + "\(Self.debugReloadBytesLimit) a round trip of the snapshot may take on the node's event loop")
         }
-        if let mismatch = reloadMismatch() {
+        // The snapshot's layout starts from database 0, as a joining backup's does; the asker's database (selected
+        // while its entry or read runs) would leave database 0 parked, and then missing from the comparison.
+        var whole = self
+        whole.selectDatabase(0)
+        if let mismatch = whole.reloadMismatch() {
             return RESPWriter.error("ERR DEBUG RELOAD found the state changed by its snapshot's round trip: \(mismatch)")
         }
         return Replies.ok
     }
 
-    /// What did not survive a round trip of the store through its snapshot, nil when everything did.
+    /// What did not survive a round trip of the store through its snapshot, nil when everything did; with database 0
+    /// selected, as between entries.
     ///
     /// `alteringChunk` sees each chunk on its way to the restorer and may change it: the seam that lets a test prove a
     /// corrupt or truncated encoding is caught. The restorer checks the encoding against the digest it carries; the
     /// comparison (`mismatch(restoredFrom:)`) checks what the restorer built against this store.
     func reloadMismatch(alteringChunk: (inout [UInt8]) -> Void = { _ in }) -> String? {
+        precondition(selectedDatabase == 0, "a snapshot is taken between entries, with database 0 selected")
         var snapshot = snapshot()
-        var restorer = Restorer()
+        var restorer = Restorer()  // not `makeRestorer()`: the fresh store is thrown away, and notes nothing in the slow log
         do throws(SnapshotError) {
             while !snapshot.isFinished {
                 var chunk = snapshot.nextChunk(byteLimit: Self.debugReloadChunkBytes)
