@@ -9,7 +9,8 @@ import Replication
 /// the entry's reply to the runtime, which hands it to the waiting connection (`RoutedReplyEncoding`). A waiter of an
 /// earlier primary is dropped when met: only the primary can judge that, and its judgement is recorded. The runtime
 /// ends a wait that times out or whose connection closes with an unblock entry, which answers the waiter with a null
-/// reply if it still waits. Between entries nothing is pending: the ready keys and the deliveries belong to one entry.
+/// reply if it still waits (a DEBUG SLEEP, which waits on no key, with +OK: `BlockingCommand`). Between entries nothing
+/// is pending: the ready keys and the deliveries belong to one entry.
 extension KeyValueStore {
     /// Ticks sweep at most this many waiters of earlier primaries each, oldest first.
     static let staleWaitersSweepLimit = 64
@@ -41,7 +42,8 @@ extension KeyValueStore {
         return RESPWriter.nullArray  // not sent: the envelope says the asker waits
     }
 
-    /// Applies an unblock entry: the waiter of `connection`, if it still waits, is answered with a null reply.
+    /// Applies an unblock entry: the waiter of `connection`, if it still waits, is answered with a null reply (+OK for a
+    /// DEBUG SLEEP).
     mutating func applyUnblock(_ arguments: CommandArguments) -> [UInt8] {
         guard let (connection, isError) = BlockingEntry.unblocked(arguments) else {
             return RESPWriter.error("ERR malformed \(BlockingEntry.unblockName) entry; nothing was done")
