@@ -1,7 +1,8 @@
 import Replication
 
-/// The connections waiting in blocking pops, and the keys they wait on: replicated state, in the digest and the
-/// snapshot, so both nodes serve the same waiter from the same entry (`KeyValueStore+Blocking`).
+/// The connections waiting in blocking pops (and in DEBUG SLEEP, which waits on no key), and the keys they wait on:
+/// replicated state, in the digest and the snapshot, so both nodes serve the same waiter from the same entry
+/// (`KeyValueStore+Blocking`).
 ///
 /// Which waiter an entry serves is decided by the replicated order alone (first come, first served per key), except
 /// for one judgement only the primary can make: whether the waiter's connection is still its own. A waiter

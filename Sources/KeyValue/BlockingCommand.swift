@@ -4,10 +4,20 @@
 /// A blocking pop is its non-blocking counterpart (LPOP of the first list holding elements, LMOVE, LMPOP, ZMPOP...)
 /// tried at once, and again for each key that gets elements while it waits (`KeyValueStore+Blocking`). Everything
 /// but the timeout is validated by that counterpart, which answers Redis's errors, so the two cannot disagree.
+///
+/// `DEBUG SLEEP seconds` waits the same way, for its time alone: it names no key, so no entry serves it, and the
+/// unblock entry its timeout brings answers it +OK (`KeyValueStore+Blocking`). So one connection's reply is delayed
+/// without stopping the event loop, and, unlike Redis, other clients are not paused meanwhile.
 struct BlockingCommand: Equatable {
     enum Name: String, CaseIterable {
         case blpop, brpop, brpoplpush, blmove, bzpopmin, bzpopmax, blmpop, bzmpop
+        /// `DEBUG SLEEP`: named by its command, as no data command is called `debug`.
+        case debugSleep = "debug"
     }
+
+    /// Longest DEBUG SLEEP, 100 Julian years in microseconds: a longer one is cut to it, so that its timer's
+    /// nanoseconds fit 64 bits.
+    static let sleepMicrosecondsLimit: Int64 = 100 * 31_557_600 * 1_000_000
 
     let name: Name
     /// The command as sent, its name first.
@@ -28,6 +38,10 @@ struct BlockingCommand: Equatable {
     /// The command in `arguments`, or Redis's error reply for a timeout it refuses (and for a wrong arity or a bad
     /// key count, which the frontend refuses before an entry exists). Nil arguments name no blocking pop.
     static func parse(_ arguments: [[UInt8]]) -> Result<BlockingCommand, ErrorReply>? {
+        if arguments.count == 3, ASCII.equals(arguments[0], "debug"), ASCII.equals(arguments[1], "sleep") {
+            let timeout = Duration.microseconds(sleepMicroseconds(arguments[2][...]))
+            return .success(BlockingCommand(name: .debugSleep, arguments: arguments, keys: [], timeout: timeout))
+        }
         guard let first = arguments.first, let command = CommandName(first).flatMap(DataCommand.init(name:)),
             let name = Name(rawValue: command.rawValue)
         else { return nil }
@@ -74,12 +88,31 @@ struct BlockingCommand: Equatable {
         return .success(milliseconds == 0 ? nil : .milliseconds(Int64(milliseconds)))
     }
 
+    /// DEBUG SLEEP's time in whole microseconds, read as Redis reads it (`strtod`, then truncated): the longest
+    /// prefix that is a decimal number, after blanks; 0 for none, for a negative time and for under a microsecond.
+    static func sleepMicroseconds(_ argument: ArraySlice<UInt8>) -> Int64 {
+        let numeric = Array("+-.0123456789eE".utf8)
+        let text = argument.drop { $0 == UInt8(ascii: " ") || ($0 >= 9 && $0 <= 13) }.prefix(64).prefix {
+            numeric.contains($0)
+        }
+        var length = text.count
+        while length > 0 {
+            if let seconds = Double(String(decoding: text.prefix(length), as: UTF8.self)) {
+                let microseconds = seconds * 1_000_000
+                guard microseconds >= 1 else { return 0 }
+                return microseconds >= Double(sleepMicrosecondsLimit) ? sleepMicrosecondsLimit : Int64(microseconds)
+            }
+            length -= 1
+        }
+        return 0
+    }
+
     /// The non-blocking command that does this one's work on the keys it names, or on `key` alone (a key that got
     /// elements while it waited). BLPOP, BRPOP and BZPOP* have no such command with their reply's shape: nil, and
     /// the store pops for them itself (`KeyValueStore.popFirst`).
     func counterpart(onlyKey key: [UInt8]? = nil) -> [[UInt8]]? {
         switch name {
-        case .blpop, .brpop, .bzpopmin, .bzpopmax: return nil
+        case .blpop, .brpop, .bzpopmin, .bzpopmax, .debugSleep: return nil
         case .brpoplpush: return [Array("RPOPLPUSH".utf8), arguments[1], arguments[2]]
         case .blmove: return [Array("LMOVE".utf8)] + arguments[1...4]
         case .blmpop, .bzmpop:
@@ -100,6 +133,7 @@ extension BlockingCommand.Name {
         case .brpoplpush: 4
         case .blmove: 6
         case .blmpop, .bzmpop: 5
+        case .debugSleep: 3
         }
     }
 }

@@ -121,7 +121,9 @@ public final class CommandStatistics: Sendable {
 
     /// The slot of the blocking pop `name`.
     static func slot(_ name: BlockingCommand.Name) -> Int {
-        slot(DataCommand(rawValue: name.rawValue)!)  // every blocking pop is a data command of the same name
+        // DEBUG's subcommands share its slot, as Redis counts them.
+        guard name != .debugSleep else { return slot(KeyValueFrontend.LocalCommand.debug, subcommand: nil)! }
+        return slot(DataCommand(rawValue: name.rawValue)!)  // every blocking pop is a data command of the same name
     }
 
     /// GET's slot, for the read that spares GET even its name's lookup.

@@ -164,13 +164,7 @@ public enum KeyValueFrontend {
                 info(
                     status, sections: Array(arguments.dropFirst()), statistics: statistics ?? CommandStatistics(),
                     memoryLimit: memoryLimit ?? MemoryLimit()))
-        case .debug:
-            if arguments.count == 3, ASCII.equals(arguments[1], "set-active-expire") {
-                // Replicated state: both nodes' ticks must expire keys alike (`KeyValueStore.isActiveExpiryOn`).
-                guard status.isServing else { return .local(reply: readOnlyReply(status)) }
-                return .replicated(KeyValueCommand.encode(arguments))
-            }
-            reply = debugCommand(arguments, digest: digest, protocolVersion: connection.protocolVersion)
+        case .debug: return debugRequest(arguments, status: status, digest: digest, connection: connection)
         case .sentinel: reply = sentinelCommand(arguments, status: status, service: service)
         case .subscribe: return .subscription(.subscribe(Array(arguments.dropFirst())))
         case .psubscribe: return .subscription(.psubscribe(Array(arguments.dropFirst())))
@@ -199,28 +193,6 @@ public enum KeyValueFrontend {
         ("save", ""), ("appendonly", "no"), ("databases", String(KeyValueStore.databaseCount)),
         ("proto-max-bulk-len", String(KeyValueClientProtocol.defaultParserLimits.bulkBytesLimit)),
     ]
-
-    /// `DEBUG DIGEST`: the state digest as 16 hex digits, so two nodes can be compared by hand. `DEBUG PROTOCOL` and
-    /// `DEBUG QUICKLIST-PACKED-THRESHOLD` as Redis answers them.
-    private static func debugCommand(
-        _ arguments: [[UInt8]], digest: () -> UInt64, protocolVersion: Int
-    ) -> [UInt8] {
-        if ASCII.equals(arguments[1], "protocol"), arguments.count == 3 {
-            return debugProtocol(arguments[2], protocolVersion: protocolVersion)
-        }
-        if ASCII.equals(arguments[1], "quicklist-packed-threshold"), arguments.count == 3 {
-            // Where Redis starts keeping a list element in a node of its own; the store's lists have no such nodes,
-            // so a valid size is accepted and changes nothing (tests of large elements set it, then check replies).
-            guard let size = EncodingSettings.memorySize(String(decoding: arguments[2], as: UTF8.self)),
-                  size <= (1 << 32) - (1 << 20)
-            else { return RESPWriter.error("ERR argument must be a memory value bigger than 1 and smaller than 4gb") }
-            return Replies.ok
-        }
-        guard ASCII.equals(arguments[1], "digest"), arguments.count == 2 else {
-            return unknownSubcommand(arguments[1], of: "DEBUG")
-        }
-        return RESPWriter.bulk(hexDigits(digest()))
-    }
 
     static func hexDigits(_ value: UInt64) -> String {
         let digits = String(value, radix: 16)

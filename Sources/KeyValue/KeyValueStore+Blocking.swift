@@ -9,7 +9,8 @@ import Replication
 /// the entry's reply to the runtime, which hands it to the waiting connection (`RoutedReplyEncoding`). A waiter of an
 /// earlier primary is dropped when met: only the primary can judge that, and its judgement is recorded. The runtime
 /// ends a wait that times out or whose connection closes with an unblock entry, which answers the waiter with a null
-/// reply if it still waits. Between entries nothing is pending: the ready keys and the deliveries belong to one entry.
+/// reply if it still waits (a DEBUG SLEEP, which waits on no key, with +OK: `BlockingCommand`). Between entries nothing
+/// is pending: the ready keys and the deliveries belong to one entry.
 extension KeyValueStore {
     /// Ticks sweep at most this many waiters of earlier primaries each, oldest first.
     static let staleWaitersSweepLimit = 64
@@ -41,14 +42,17 @@ extension KeyValueStore {
         return RESPWriter.nullArray  // not sent: the envelope says the asker waits
     }
 
-    /// Applies an unblock entry: the waiter of `connection`, if it still waits, is answered with a null reply.
+    /// Applies an unblock entry: the waiter of `connection`, if it still waits, is answered with a null reply (+OK for a
+    /// DEBUG SLEEP).
     mutating func applyUnblock(_ arguments: CommandArguments) -> [UInt8] {
         guard let (connection, isError) = BlockingEntry.unblocked(arguments) else {
             return RESPWriter.error("ERR malformed \(BlockingEntry.unblockName) entry; nothing was done")
         }
         guard let waiter = blocked.waiter(ofConnection: connection) else { return Replies.zero }
         blocked.remove(waiter.serial)
-        let reply = isError ? BlockingEntry.unblockedError : RESPWriter.nullArray
+        // A DEBUG SLEEP's wait ending is its answer (`BlockingCommand`).
+        let timedOut = waiter.command.name == .debugSleep ? Replies.ok : RESPWriter.nullArray
+        let reply = isError ? BlockingEntry.unblockedError : timedOut
         // Redis counts a blocking pop ended by an error as failed, and the error under its prefix (UNBLOCKED).
         if isError {
             slowLog?.commandStatistics.noteLateFailure(CommandStatistics.slot(waiter.command.name), reply: reply)
@@ -66,6 +70,7 @@ extension KeyValueStore {
         case .failure(let error)?: return error.reply
         case .success(let command)?:
             if let reply = attempt(command, onlyKey: nil, context: &context) { return reply }
+            if command.name == .debugSleep { return Replies.ok }
             return command.name == .blmove || command.name == .brpoplpush ? Replies.nullBulk : RESPWriter.nullArray
         }
     }
@@ -75,6 +80,8 @@ extension KeyValueStore {
     private mutating func attempt(
         _ command: BlockingCommand, onlyKey: [UInt8]?, context: inout ApplyContext
     ) -> [UInt8]? {
+        // A DEBUG SLEEP has nothing to do but wait, unless its time is none.
+        if command.name == .debugSleep { return command.timeout == .zero ? Replies.ok : nil }
         if let counterpart = command.counterpart(onlyKey: onlyKey) {
             let reply = applyCommand(CommandArguments(encoding: counterpart).encoding, context: &context)
             return reply == RESPWriter.nullArray || reply == Replies.nullBulk ? nil : reply

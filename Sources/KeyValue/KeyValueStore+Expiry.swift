@@ -232,11 +232,13 @@ extension KeyValueStore {
 }
 
 extension KeyValueStore {
-    /// Applies `DEBUG SET-ACTIVE-EXPIRE n`, the one DEBUG subcommand that is an entry (the frontend answers the
-    /// others): `n` read as Redis's `atoi` reads it, 0 turning the tick's expiry off and anything else on. +OK.
-    mutating func applyDebug(_ arguments: CommandArguments) -> [UInt8] {
+    /// Applies `DEBUG SET-ACTIVE-EXPIRE n`, the one DEBUG subcommand that changes the state (the frontend answers the
+    /// node-local ones, and RELOAD and OBJECT are reads, `KeyValueStore+Debug`): `n` read as Redis's `atoi` reads it,
+    /// 0 turning the tick's expiry off and anything else on. +OK.
+    mutating func applyDebug(_ arguments: CommandArguments, context: inout ApplyContext) -> [UInt8] {
         guard arguments.count == 3, ASCII.equals(arguments.bytes(at: 1), "set-active-expire") else {
-            return RESPWriter.error("ERR this DEBUG subcommand is not an entry; nothing was done")
+            guard arguments.count >= 2 else { return Replies.wrongArity("debug") }
+            return Self.withClock(&context) { clock in applyDebugRead(arguments, clock: clock) }
         }
         isActiveExpiryOn = Self.leadingInteger(arguments.bytes(at: 2)) != 0
         return Replies.ok

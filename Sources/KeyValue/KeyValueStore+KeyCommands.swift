@@ -90,5 +90,6 @@ extension KeyValueStore {
         return Replies.one
     }
 
-    private static let noSuchKey = RESPWriter.error("ERR no such key")
+    /// Redis's `shared.nokeyerr`, for RENAME, LSET and DEBUG OBJECT.
+    static let noSuchKey = RESPWriter.error("ERR no such key")
 }

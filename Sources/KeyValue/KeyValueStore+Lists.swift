@@ -322,7 +322,6 @@ extension KeyValueStore {
 
     static let nullArray = Array("*-1\r\n".utf8)
     private static let mustBePositive = RESPWriter.error("ERR value is out of range, must be positive")
-    private static let noSuchKey = RESPWriter.error("ERR no such key")
     private static let indexOutOfRange = RESPWriter.error("ERR index out of range")
     private static let rankZero = RESPWriter.error(
         "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "

@@ -33,6 +33,11 @@ extension KeyValueStore {
         guard let (commandName, secondArgument) = CommandArguments.peek(command) else { return false }
         guard let (name, ordinal) = DataCommand.entry(name: commandName) else {
             if RESP3Entry.isEntry(commandName) { return readInRESP3(command, into: &reply, context: &context) }
+            if commandName == Self.debugName {
+                // Malformed: `apply` says what is wrong.
+                guard let arguments = try? CommandArguments(decoding: command) else { return false }
+                return readDebug(arguments, into: &reply, context: &context)
+            }
             return DatabaseEntry.isEntry(commandName) && readInDatabase(command, into: &reply, context: &context)
         }
         guard Self.isAnsweredWithoutEntry(name) else { return false }
@@ -46,6 +51,9 @@ extension KeyValueStore {
         }
         return readDecoded(name, ordinal: ordinal, command, into: &reply, context: &context)
     }
+
+    /// DEBUG's name, for the subcommands answered as reads (`KeyValueStore+Debug`).
+    private static let debugName = CommandName(Array("debug".utf8))!
 
     /// `get`, counted in the slow log's `CommandStatistics` as a GET when it answers: a read answered here is a call
     /// this node ran, as much as one applied from the log. Its two clock reads are the whole cost a GET pays.
@@ -139,7 +147,7 @@ extension KeyValueStore {
     }
 
     /// Whether `key` exists with a TTL that has passed (it is due for deletion).
-    private func hasExpired(_ key: StoreKey, clock: Clock) -> Bool {
+    func hasExpired(_ key: StoreKey, clock: Clock) -> Bool {
         let hash = ShardHash.of(key.bytes)
         let index = shardIndex(hash: hash)
         guard let slot = shards[index].find(key, hash: hash), let expiresAt = shards[index].expiry(at: slot) else {

@@ -130,7 +130,7 @@ public struct KeyValueStore: StateMachine, Sendable {
             }
             if ASCII.equals(arguments.bytes(at: 0), "session") { return applySession(arguments, context: &context) }
             if ASCII.equals(arguments.bytes(at: 0), "publish") { return applyPublish(arguments) }
-            if ASCII.equals(arguments.bytes(at: 0), "debug") { return applyDebug(arguments) }
+            if ASCII.equals(arguments.bytes(at: 0), "debug") { return applyDebug(arguments, context: &context) }
             if let name = CommandName(arguments.bytes(at: 0)), DatabaseEntry.isEntry(name) {
                 return applyInDatabase(arguments, context: &context)
             }

@@ -77,4 +77,22 @@ struct BlockingPopTests {
         #expect(try pusher.command("LLEN", "r") == .integer(1), "an element went to a connection that had closed")
         try Self.expectDigestsAgree(pair)
     }
+
+    @Test("DEBUG SLEEP delays its own connection's +OK on a real pair while another connection is answered at once")
+    func debugSleepDelaysOneConnection() throws {
+        let pair = try Pair.start()
+        defer { pair.shutDown() }
+        let sleeper = try RESPClient(pair.primary.clientAddress, timeout: .seconds(5))
+        let other = try RESPClient(pair.primary.clientAddress)
+        let start = ContinuousClock.now
+        try sleeper.send(["DEBUG", "SLEEP", "1"])
+        try Self.expectBlockedClients(1, via: other)
+        // The loop goes on: another client's write is replicated and answered while the sleeper waits.
+        #expect(try other.command("SET", "k", "v") == .simple("OK"))
+        #expect(ContinuousClock.now - start < .milliseconds(900), "another client waited for the sleep")
+        #expect(try sleeper.readReply() == .simple("OK"))
+        #expect(ContinuousClock.now - start >= .seconds(1), "the sleep ended early")
+        #expect(try sleeper.command("DEBUG", "SLEEP", "0") == .simple("OK"))
+        try Self.expectDigestsAgree(pair)
+    }
 }
