@@ -109,7 +109,9 @@ public struct PrimaryCore<Machine: StateMachine> {
         self.epoch = epoch
         self.machine = machine
         self.lastSequence = lastSequence
-        self.recorder = .recording(from: entropy)
+        // Named by its epoch, not at random: the name is recorded (a waiter's in a snapshot), and a simulation's seed must
+        // give the same bytes every run.
+        self.recorder = .recording(from: entropy, tenure: epoch)
         self.limits = limits
         self.standing = .solo
         self.withheld = BoundedQueue(capacity: limits.withheldRepliesLimit)

@@ -34,8 +34,8 @@ public struct ApplyContext {
     public private(set) var divergence: String?
     /// Names this recording context, and so the tenure of the primary that holds it (a primary records with one
     /// context for its whole life): a node-local value for `observed` judges only, such as "was this waiter registered
-    /// by me, so is its connection mine". Random, so no other primary's context, earlier or later, has it; 0 when
-    /// replaying.
+    /// by me, so is its connection mine". No other primary's context, earlier or later, has it: a primary names its
+    /// context by the epoch it started in, which the arbiter grants once (random when not named); 0 when replaying.
     public let tenure: UInt64
     /// Whether clock reads return `frozenNanoseconds` once it is set (`freezeClock`).
     private var isClockFrozen = false
