@@ -148,9 +148,9 @@ public struct PrimaryCore<Machine: StateMachine> {
             // takes effect at `now`, inside its request's lifetime (linearizable).
             isReadLeased = readLeaseEnd.map { now < $0 } ?? false
             let sequenceBefore = lastSequence
+            var hadReads = false
             // By index: iterating would copy each command, retaining and releasing its bytes once more.
-            for index in commands.indices { execute(commands[index], into: &actions) }
-            let hadReads = !pendingReads.isEmpty || isBarrierNeeded
+            for index in commands.indices where execute(commands[index], into: &actions) { hadReads = true }
             withholdReadReplies()
             if isBarrierNeeded {
                 append(.barrier, into: &actions)
@@ -214,8 +214,9 @@ public struct PrimaryCore<Machine: StateMachine> {
         }
     }
 
-    private mutating func execute(_ command: ClientCommand, into actions: inout [PrimaryAction]) {
-        guard isExecuting else { return }  // intake is paused; the runtime drops what raced with it
+    /// Executes `command`: true when it was a read, answered without an entry.
+    private mutating func execute(_ command: ClientCommand, into actions: inout [PrimaryAction]) -> Bool {
+        guard isExecuting else { return false }  // intake is paused; the runtime drops what raced with it
         if readReplyBytes.isEmpty { readReplyBytes.reserveCapacity(Self.readReplyBytesPerArray) }
         let start = readReplyBytes.count
         let isRead = machine.read(command.bytes, into: &readReplyBytes, context: &recorder)
@@ -228,7 +229,7 @@ public struct PrimaryCore<Machine: StateMachine> {
             // the read lease, by the acks of the entries it observed (`withholdReadReplies`).
             if !isReadLeased { isBarrierNeeded = true }
             if readReplyBytes.count >= Self.readReplyBytesPerArray { withholdReadReplies() }
-            return
+            return true
         }
         precondition(readReplyBytes.count == start, "a read that declined wrote a reply")
         // The reads before this write are released by its ack at the earliest: they are withheld before it.
@@ -242,6 +243,7 @@ public struct PrimaryCore<Machine: StateMachine> {
             append(.digest(machine.digest()), into: &actions)
             lastDigestSequence = lastSequence
         }
+        return false
     }
 
     /// Withholds the replies of the reads answered since the last write, each a slice of one array, until the ack of

@@ -235,6 +235,18 @@ struct PrimaryCoreTests {
         #expect(renewed.releasedTags == [4])
     }
 
+    @Test("a lease is renewed after a batch of reads whose replies filled their array, withheld before the batch ended")
+    func leaseRenewedAfterFullReplyArray() {
+        var primary = protectedPrimary(hello: leasingHello)
+        _ = primary.handle(.commandsArrived([command(1)]), at: at(0))
+        _ = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 1, applied: 1)]), at: at(0))
+        // Each reply is one byte ("1"): the last read fills the array, and its run is withheld inside the batch.
+        let reads = (2...UInt64(961)).map(read)  // 960 one-byte replies: `PrimaryCore.readReplyBytesPerArray`
+        let late = primary.handle(.commandsArrived(reads), at: at(6))
+        #expect(late.releasedTags.count == reads.count)
+        #expect(late.sentFrames == [.entry(epoch: 1, sequence: 2, payload: LogEntry.barrier.encoded)])
+    }
+
     @Test("the read lease ends with the backup that granted it: the next backup, promising none, gets barriers")
     func lostBackupEndsLease() {
         var primary = protectedPrimary(hello: leasingHello)
