@@ -400,7 +400,9 @@ public struct BackupCore<Machine: StateMachine> {
 
     // MARK: - Going live
 
-    private mutating func primaryLost(_ reason: PrimaryLossReason, at now: Instant, into actions: inout [BackupAction]) {
+    private mutating func primaryLost(
+        _ reason: PrimaryLossReason, at now: Instant, into actions: inout [BackupAction]
+    ) {
         guard phase == .following || phase == .awaitingCheckpoint else { return }
         guard isProtecting else {
             finish(rejoin: .primaryLostBeforeProtecting(reason), into: &actions)
@@ -414,7 +416,9 @@ public struct BackupCore<Machine: StateMachine> {
         actions.append(.closeChannel)
         // A primary that handed over stopped answering before it said so; any other may still be answering reads
         // under the lease this backup promised (`BackupLimits.readLease`), so the arbiter is asked once it has run out.
-        if case .channelClosed = reason, let leaseEnd = lastPrimaryFrameAt.map({ $0 + limits.readLease }), now < leaseEnd {
+        if case .channelClosed = reason, let leaseEnd = lastPrimaryFrameAt.map({ $0 + limits.readLease }),
+            now < leaseEnd
+        {
             arbiterRetryAt = leaseEnd
             actions.append(
                 .note("primary lost (\(reason)); replayed through \(applied), asking for epoch \(epoch + 1) when its "
