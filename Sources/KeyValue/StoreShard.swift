@@ -641,16 +641,30 @@ struct StoreShard: Sendable {
         let old = header(at: offset)
         precondition(old.isCollection, "a string updated as a collection")
         digestSum &-= entryHash(old, at: offset)
-        byteCount -= collections[old.collectionIndex].byteCount
-        heapByteCount -= collections[old.collectionIndex].memoryUsage
-        let result = body(&collections[old.collectionIndex])
-        let collection = collections[old.collectionIndex]
-        byteCount += collection.byteCount
-        heapByteCount += collection.memoryUsage
-        let contentHash = KeyValueStore.contentHash(key: arena[keyRange(old, at: offset)], collection: collection)
+        // Everything is read through the one inout access: reading the element again copied the whole collection
+        // (a shard and a list: every buffer retained and released), three times per change. The key's slice is a
+        // temporary of the call, gone before the arena is written.
+        let (result, contentHash) = Self.change(
+            &collections[old.collectionIndex], key: arena[keyRange(old, at: offset)], byteCount: &byteCount,
+            heapByteCount: &heapByteCount, body)
         arena.withUnsafeMutableBytes { $0.storeBytes(of: contentHash, toByteOffset: offset + 8, as: UInt64.self) }
         digestSum &+= entryHash(header(at: offset), at: offset)
         return result
+    }
+
+    /// Runs `body` on `collection`, moving `byteCount` and `heapByteCount` by what it changed; returns `body`'s
+    /// result and the collection's new content hash under `key`.
+    @inline(__always)
+    private static func change<Result>(
+        _ collection: inout CollectionValue, key: ArraySlice<UInt8>, byteCount: inout Int, heapByteCount: inout Int,
+        _ body: (inout CollectionValue) -> Result
+    ) -> (Result, contentHash: UInt64) {
+        byteCount -= collection.byteCount
+        heapByteCount -= collection.memoryUsage
+        let result = body(&collection)
+        byteCount += collection.byteCount
+        heapByteCount += collection.memoryUsage
+        return (result, KeyValueStore.contentHash(key: key, collection: collection))
     }
 
     private mutating func insertCollection(
