@@ -55,7 +55,11 @@ public struct NodeStatus: Equatable, Sendable {
     public var checkpoint: CheckpointProgress?
     /// Running totals the runtime keeps (e.g. entries and writes on the logging channel), for
     /// `INFO` and the benchmark; names are snake_case, rendered sorted.
-    public var counters: [String: UInt64] = [:]
+    public var counters: [String: UInt64] {
+        get { countersSource.figures }
+        set { countersSource = LazyFigures(newValue) }
+    }
+    private var countersSource = LazyFigures([:])
     /// The last entry this node's durable log holds; nil when it keeps none.
     public var persistedSequence: UInt64?
     /// Why the durable log cannot be written now (a full disk, say); empty when it can. A serving primary refuses
@@ -64,7 +68,30 @@ public struct NodeStatus: Equatable, Sendable {
     /// Client connections open on this node now (Redis's `connected_clients`); 0 where the runtime does not count.
     public var openClientConnections: Int = 0
     /// The state machine's `statistics` (e.g. key counts for INFO's keyspace); empty when the node holds no state.
-    public var machineStatistics: [String: UInt64] = [:]
+    public var machineStatistics: [String: UInt64] {
+        get { machineStatisticsSource.figures }
+        set { machineStatisticsSource = LazyFigures(newValue) }
+    }
+    private var machineStatisticsSource = LazyFigures([:])
+
+    /// Has `counters` and `machineStatistics` computed when first read, by the thread that reads them. A node
+    /// routes every request by a status and few requests read these, while building them costs as much as a dozen
+    /// requests. Only for a status that stays on the thread that can run the closures: a status for another thread
+    /// reads them first (`resolvingFigures()`).
+    public mutating func computeFigures(
+        counters: @escaping () -> [String: UInt64], machineStatistics: @escaping () -> [String: UInt64]
+    ) {
+        countersSource = LazyFigures(computing: counters)
+        machineStatisticsSource = LazyFigures(computing: machineStatistics)
+    }
+
+    /// This status with its figures computed now, safe to hand to another thread.
+    public func resolvingFigures() -> NodeStatus {
+        var status = self
+        status.counters = counters
+        status.machineStatistics = machineStatistics
+        return status
+    }
 
     /// A status with `role` and `nodeName`, and zero, `.none` or empty for everything not given.
     public init(
@@ -87,4 +114,30 @@ public struct NodeStatus: Equatable, Sendable {
 
     /// Whether client data commands are served here.
     public var isServing: Bool { role == .primary || role == .solo }
+}
+
+/// Named figures given, or computed once when first read (`NodeStatus.computeFigures`). Equal when their figures
+/// are.
+private final class LazyFigures: Equatable, @unchecked Sendable {
+    private var compute: (() -> [String: UInt64])?
+    private var computed: [String: UInt64]
+
+    init(_ figures: [String: UInt64]) {
+        computed = figures
+    }
+
+    init(computing compute: @escaping () -> [String: UInt64]) {
+        self.compute = compute
+        computed = [:]
+    }
+
+    var figures: [String: UInt64] {
+        if let compute {
+            computed = compute()
+            self.compute = nil
+        }
+        return computed
+    }
+
+    static func == (left: LazyFigures, right: LazyFigures) -> Bool { left.figures == right.figures }
 }

@@ -4,15 +4,13 @@ import Replication
 /// The node's status for its two kinds of readers: this round's requests, and other threads.
 ///
 /// Requests are routed by the status (a backup names the primary, INFO shows it), many times a round; computing
-/// it from the core, with its counters, costs more than a request, so it is computed at most once a round (and
-/// again after a role change) and handed around as a `StatusSnapshot`; its counters may be
-/// `countersRefreshNanoseconds` old. Other threads (tests, `lockstep status`, the benchmark) read it through
+/// it from the core costs more than a request, so it is computed at most once a round (and again after a role
+/// change) and handed around as a `StatusSnapshot`. Its counters and the machine's statistics cost more still and
+/// few requests read them (INFO, a memory limit): they are computed when first read in the round. Other threads (tests, `lockstep status`, the benchmark) read it through
 /// `RuntimeShared`, under a lock: it is published at most every `publishIntervalNanoseconds`, at once after a role
 /// change, and never more often than the loop has something new to show. Both bounds are what INFO and a status
 /// reader can tolerate being behind; publishing every round would cost a large share of a request.
 final class StatusPublisher {
-    /// How old the counters in a routing status may be: INFO can be a millisecond behind.
-    static var countersRefreshNanoseconds: UInt64 { 1_000_000 }
     /// How old the published status may be: a millisecond behind is fresh enough for a reader on another thread.
     static var publishIntervalNanoseconds: UInt64 { 1_000_000 }
 
@@ -38,8 +36,6 @@ final class StatusPublisher {
 
     /// The status as of this round (or the last role change in it); nil until first needed in a round.
     private var cachedStatus: StatusSnapshot?
-    private var countersSnapshot: [String: UInt64] = [:]
-    private var countersSnapshotAt: UInt64 = 0
     /// The machine's statistics as of a revision: a round of reads changes nothing, and building them costs as much
     /// as a dozen requests.
     private var machineStatisticsCache: (revision: UInt64, figures: [String: UInt64])?
@@ -65,14 +61,11 @@ final class StatusPublisher {
     var routingStatus: StatusSnapshot {
         if let cachedStatus { return cachedStatus }
         var status = coreStatus()
-        if monotonicNanoseconds() &- countersSnapshotAt >= Self.countersRefreshNanoseconds {
-            refreshCountersSnapshot()
-        }
-        status.counters = countersSnapshot
         status.openClientConnections = openClientConnections()
-        // Fresh whenever the machine changed, unlike the counters: a client that writes and then asks INFO must see
-        // its keys.
-        status.machineStatistics = currentMachineStatistics()
+        // Fresh when read: a client that writes and then asks INFO must see its keys.
+        status.computeFigures(
+            counters: { [unowned self] in currentCounters().dictionary },
+            machineStatistics: { [unowned self] in currentMachineStatistics() })
         let snapshot = StatusSnapshot(status)
         cachedStatus = snapshot
         return snapshot
@@ -104,12 +97,6 @@ final class StatusPublisher {
         return counters.values
     }
 
-    private func refreshCountersSnapshot() {
-        channels.countStatistics()
-        countersSnapshot = counters.values.dictionary
-        countersSnapshotAt = monotonicNanoseconds()
-    }
-
     // MARK: Publication
 
     /// Publishes this round after a role change or when the last publication is `publishIntervalNanoseconds` old
@@ -138,7 +125,7 @@ final class StatusPublisher {
     /// Publishes the status for other threads (and the channel counters it includes).
     func publish() {
         channels.countStatistics()
-        let status = cachedStatus?.status ?? coreStatus()
+        let status = (cachedStatus?.status ?? coreStatus()).resolvingFigures()
         let counters = counters.values
         shared.published.withLock { $0 = RuntimeShared.Published(status: status, counters: counters) }
         publishedAt = monotonicNanoseconds()
