@@ -289,8 +289,10 @@ public final class CommandStatistics: Sendable {
 
     /// Why a `latency-tracking-info-percentiles` value was refused; its description is Redis's reason.
     enum PercentilesError: Error, CustomStringConvertible {
+        /// A percentile `string2d` refuses (an empty one between two spaces too), or one outside 0...100.
         case notNumber, outOfRange
 
+        /// Redis's reason, which CONFIG SET puts after its `CONFIG SET failed` prefix.
         var description: String {
             switch self {
             case .notNumber: "Invalid latency-tracking-info-percentiles parameters"

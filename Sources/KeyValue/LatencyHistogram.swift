@@ -82,7 +82,7 @@ struct LatencyHistogram: Sendable, Equatable {
         return Self.range(ofBucket: counts.count - 1).upperBound  // unreachable: `wanted` is at most `total`
     }
 
-    /// `latency_percentiles_usec_<name>`'s value for `percentiles`: `p50=1.003,p99=3.007,p99.9=10.047`, each
+    /// `latency_percentiles_usec_<name>`'s value for `percentiles`: `p50=1.007,p99=3.007,p99.9=10.111`, each
     /// percentile as Redis prints it (`%f` without trailing zeros) and its latency in microseconds with 3 decimals.
     func line(percentiles: [Double]) -> String {
         percentiles.map { "p\(Self.percentileText($0))=\(Self.microsecondsText(nanoseconds(atPercentile: $0)))" }
