@@ -1,7 +1,7 @@
 import Synchronization
 
-/// What this node executed, per command and per error: Redis 7.0's `INFO commandstats` and `INFO errorstats`, and
-/// `total_error_replies` in `INFO stats`; `CONFIG RESETSTAT` clears them.
+/// What this node executed, per command and per error: Redis 7.0's `INFO commandstats`, `INFO errorstats` and
+/// `INFO latencystats`, and `total_error_replies` in `INFO stats`; `CONFIG RESETSTAT` clears them.
 ///
 /// Node-local, like the slow log that holds it (`SlowLog.commandStatistics`): nothing replicated depends on it. A
 /// node counts what its store applies and what its client protocol answers or refuses itself, so a backup counts
@@ -12,11 +12,14 @@ import Synchronization
 /// - `rejected_calls`: refused before running: wrong arity, NOAUTH, READONLY on a backup, a refusal while queueing
 ///   inside MULTI, or in subscribed mode.
 /// Every error reply counts once in `total_error_replies` and under its prefix (`errorstat_ERR`); an unknown command
-/// or subcommand has no counters of its own, only its error, as in Redis.
+/// or subcommand has no counters of its own, only its error, as in Redis. While `latency-tracking` is on (Redis's
+/// default), every call's time also goes into its command's `LatencyHistogram`, whose percentiles INFO latencystats
+/// shows: the same calls and the same timings as `calls` and `usec`.
 ///
 /// The counters are arrays indexed by a slot: a data command's position in `DataCommand.allCases`, then the local
 /// commands', then the subcommands Redis names apart (`client|id`); so counting costs no hashing, and the memory is
-/// bounded by the command table. Error prefixes are at most `errorPrefixesLimit`. One mutex covers the counters: the
+/// bounded by the command table: a histogram per command called, `LatencyHistogram.byteCount` each, at most one per
+/// slot. Error prefixes are at most `errorPrefixesLimit`. One mutex covers the counters: the
 /// store and the protocol note into it from the loop thread, and INFO reads it.
 public final class CommandStatistics: Sendable {
     /// Distinct error prefixes kept, Redis's `ERROR_STATS_NUMBER`. Past it, as Redis 7.2 does, the prefixes are
@@ -36,7 +39,12 @@ public final class CommandStatistics: Sendable {
         var rejectedCalls: UInt64 = 0
         /// Times it ran and answered an error (`failed_calls`).
         var failedCalls: UInt64 = 0
+        /// What its calls took, while `latency-tracking` was on; allocated on the first such call.
+        var latencies = LatencyHistogram()
     }
+
+    /// `latency-tracking-info-percentiles`' default, Redis's.
+    static let defaultPercentiles: [Double] = [50, 99, 99.9]
 
     /// The command a store is applying, noted when it starts and counted once timed (`KeyValueStore.applyTimed`).
     struct Execution: Sendable {
@@ -52,6 +60,11 @@ public final class CommandStatistics: Sendable {
         var errors: [(prefix: [UInt8], count: UInt64)] = []
         var isErrorTrackingDisabled = false
         var totalErrorReplies: UInt64 = 0
+        /// `latency-tracking`: settings, which CONFIG RESETSTAT keeps.
+        var isLatencyTracking = true
+        /// `latency-tracking-info-percentiles`, each within 0...100, in the order given; at most what one CONFIG SET
+        /// value holds.
+        var percentiles = CommandStatistics.defaultPercentiles
     }
 
     private let state = Mutex(State())
@@ -169,17 +182,25 @@ public final class CommandStatistics: Sendable {
     func noteCall(_ slot: Int?, nanoseconds: UInt64, reply: some Collection<UInt8>) {
         let isFailed = Self.isError(reply)
         state.withLock { state in
-            if let slot { Self.add(call: nanoseconds, isFailed: isFailed, to: &state.figures[slot]) }
+            if let slot {
+                Self.add(
+                    call: nanoseconds, isFailed: isFailed, isLatencyTracking: state.isLatencyTracking,
+                    to: &state.figures[slot])
+            }
             if isFailed { Self.count(error: reply, in: &state) }
         }
     }
 
-    /// One access to the counters, so the array is checked for sharing once per call, on every read's path.
+    /// One access to the counters, so the array is checked for sharing once per call, on every read's path; the
+    /// latency goes into the same slot's histogram.
     @inline(__always)
-    private static func add(call nanoseconds: UInt64, isFailed: Bool, to figures: inout Figures) {
+    private static func add(
+        call nanoseconds: UInt64, isFailed: Bool, isLatencyTracking: Bool, to figures: inout Figures
+    ) {
         figures.calls &+= 1
         figures.nanoseconds &+= nanoseconds
         if isFailed { figures.failedCalls &+= 1 }
+        if isLatencyTracking { figures.latencies.record(nanoseconds: nanoseconds) }
     }
 
     /// Notes that the command at `slot` (nil: unknown) was refused with `reply` before it ran.
@@ -226,9 +247,63 @@ public final class CommandStatistics: Sendable {
         state.errors.append((prefix, times))
     }
 
-    /// Forgets every count (`CONFIG RESETSTAT`), and counts error prefixes again.
+    /// Forgets every count and latency (`CONFIG RESETSTAT`), and counts error prefixes again; the latency settings
+    /// stay as they were.
     func reset() {
-        state.withLock { $0 = State() }
+        state.withLock { state in
+            var fresh = State()
+            fresh.isLatencyTracking = state.isLatencyTracking
+            fresh.percentiles = state.percentiles
+            state = fresh
+        }
+    }
+
+    // MARK: Latency settings
+
+    /// `latency-tracking`: whether calls go into the histograms. Turned off, the histograms keep what they hold, and
+    /// INFO latencystats shows only its title, as in Redis.
+    var isLatencyTracking: Bool {
+        get { state.withLock { $0.isLatencyTracking } }
+        set { state.withLock { $0.isLatencyTracking = newValue } }
+    }
+
+    /// `latency-tracking-info-percentiles`: the percentiles INFO latencystats shows, in order.
+    var percentiles: [Double] {
+        get { state.withLock { $0.percentiles } }
+        set { state.withLock { $0.percentiles = newValue } }
+    }
+
+    /// The percentiles of `text`, as Redis's CONFIG SET reads `latency-tracking-info-percentiles`: split at each
+    /// space (so two spaces make an empty one, refused), each parsed as Redis's `string2d`; an empty text is none.
+    /// Redis's reason when one is not a number or is outside 0...100.
+    static func parsePercentiles(_ text: String) -> Result<[Double], PercentilesError> {
+        guard !text.isEmpty else { return .success([]) }
+        var percentiles: [Double] = []
+        for part in text.utf8.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false) {
+            guard let value = Score.parse(ArraySlice(part)) else { return .failure(.notNumber) }
+            guard value >= 0, value <= 100 else { return .failure(.outOfRange) }
+            percentiles.append(value)
+        }
+        return .success(percentiles)
+    }
+
+    /// Why a `latency-tracking-info-percentiles` value was refused; its description is Redis's reason.
+    enum PercentilesError: Error, CustomStringConvertible {
+        /// A percentile `string2d` refuses (an empty one between two spaces too), or one outside 0...100.
+        case notNumber, outOfRange
+
+        /// Redis's reason, which CONFIG SET puts after its `CONFIG SET failed` prefix.
+        var description: String {
+            switch self {
+            case .notNumber: "Invalid latency-tracking-info-percentiles parameters"
+            case .outOfRange: "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"
+            }
+        }
+    }
+
+    /// `latency-tracking-info-percentiles` as CONFIG GET shows it: each as Redis prints it, space-separated.
+    var percentilesText: String {
+        percentiles.map(LatencyHistogram.percentileText).joined(separator: " ")
     }
 
     // MARK: Reading
@@ -255,6 +330,19 @@ public final class CommandStatistics: Sendable {
                 "calls=\(figure.calls),usec=\(microseconds),usec_per_call=\(Self.twoDecimals(perCall)),"
                     + "rejected_calls=\(figure.rejectedCalls),failed_calls=\(figure.failedCalls)"
             ))
+        }
+        return lines.sorted { $0.0 < $1.0 }
+    }
+
+    /// `latency_percentiles_usec_<name>` lines for every command whose histogram holds a call, sorted by name as
+    /// `commandLines` are; none while `latency-tracking` is off, as in Redis.
+    func latencyLines() -> [(String, String)] {
+        let (figures, isTracking, percentiles) = state.withLock { ($0.figures, $0.isLatencyTracking, $0.percentiles) }
+        guard isTracking else { return [] }
+        var lines: [(String, String)] = []
+        for (slot, figure) in figures.enumerated() where !figure.latencies.isEmpty {
+            let name = "latency_percentiles_usec_\(Self.names[slot])"
+            lines.append((name, figure.latencies.line(percentiles: percentiles)))
         }
         return lines.sorted { $0.0 < $1.0 }
     }

@@ -5,7 +5,8 @@ import Replication
 /// The queue lives in the session until EXEC, which sends it as one log entry (`TransactionEntry.exec`): both nodes
 /// apply it whole, at one point of the log, and its reply leaves under the output rule like any other. Node-local
 /// commands queued with it (PING, ECHO, CONFIG GET, CLIENT SETNAME) are answered when EXEC arrives and their replies
-/// travel in the entry, so the EXEC reply is one array built alike on both nodes. A queued PUBLISH or PUBSUB travels
+/// travel in the entry, so the EXEC reply is one array built alike on both nodes; a DEBUG whose work is the store's
+/// (RELOAD, OBJECT, SET-ACTIVE-EXPIRE) runs in the entry like a data command. A queued PUBLISH or PUBSUB travels
 /// in the entry too and is answered when the reply is released (`ReleaseEnvelope`). WATCH and the end of a watch are
 /// entries too, so the store sees them in log order against every write (`WatchedKeys`).
 extension KeyValueClientProtocol {
@@ -49,6 +50,20 @@ extension KeyValueClientProtocol {
             if KeyValueFrontend.isRefusedInsideTransaction(command) {
                 let refused = RESPWriter.error("ERR Command not allowed inside a transaction")
                 return refuseQueueing(refused, session: &session)
+            }
+            if command == .debug {
+                switch KeyValueFrontend.debugInTransaction(Array(arguments)) {
+                case .entry(let isRead):
+                    guard status.isServing else {
+                        return refuseQueueing(refusal(status, isRead: isRead), session: &session)
+                    }
+                    session.connection.lastCommand = .local(command, subcommand: nil)
+                    return queue(.entry(arguments), session: &session)
+                case .refused(let reply):
+                    return refuseQueueing(reply, session: &session)
+                case .local:
+                    break
+                }
             }
             session.connection.lastCommand = .local(command, subcommand: nil)
             return queue(.local(arguments), session: &session)
@@ -142,6 +157,10 @@ extension KeyValueClientProtocol {
                 items.append(.reply(localReply(arguments, session: &session, status: status, digest: digest)))
             case .atRelease(let encoding):
                 items.append(.atRelease(encoding))
+            case .entry(let arguments):
+                // In the connection's database, as DEBUG OBJECT sent alone reads its key; its reply is the store's.
+                items.append(.command(DatabaseEntry.encoding(arguments.encoding, in: session.connection.database)))
+                statistics.noteCall(CommandStatistics.slot(of: arguments), nanoseconds: 0, reply: [])
             }
         }
         if !transaction.hasData && !transaction.hasAtRelease && token == nil {

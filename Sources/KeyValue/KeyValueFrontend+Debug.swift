@@ -9,7 +9,43 @@ import Replication
 ///   state needs no entry; the frontend holds no store to answer them itself.
 /// - SLEEP: a blocking command whose timeout is its time (`BlockingCommand`), so its connection's reply is delayed
 ///   while the event loop, heartbeats and other clients carry on. Unlike Redis, the node is not paused.
+///
+/// Inside MULTI (`debugInTransaction`), the entries and reads run in the EXEC entry, with the replies Redis gives
+/// there. A SLEEP of some time is refused while queueing: Redis blocks the whole server for it in the middle of the
+/// transaction, and here nothing may block the event loop, while an EXEC reply has no way to wait; answering +OK at
+/// once would let a test that measures the delay (the slow log's, an expiry's) pass or fail for the wrong reason.
 extension KeyValueFrontend {
+    /// How a DEBUG subcommand queued inside MULTI runs.
+    enum DebugInTransaction: Equatable {
+        /// In the EXEC entry, as the store's command; `isRead` for RELOAD and OBJECT, which a backup refuses as reads.
+        case entry(isRead: Bool)
+        /// Answered here when EXEC arrives, as outside MULTI.
+        case local
+        /// Refused while queueing, with this error: the transaction then aborts at EXEC.
+        case refused([UInt8])
+    }
+
+    /// The error a DEBUG SLEEP of some time gets inside MULTI.
+    static let sleepInTransactionReply = RESPWriter.error(
+        "ERR DEBUG SLEEP inside MULTI is not supported: the node never pauses its event loop, so EXEC could not"
+            + " wait for it; send it outside the transaction")
+
+    /// How `arguments`, a DEBUG command queued inside MULTI, runs: the subcommands `debugRequest` sends to the log
+    /// go into the EXEC entry, and everything else is answered as outside MULTI.
+    static func debugInTransaction(_ arguments: [[UInt8]]) -> DebugInTransaction {
+        let subcommand = arguments[1]
+        if arguments.count == 3, ASCII.equals(subcommand, "set-active-expire") { return .entry(isRead: false) }
+        if ASCII.equals(subcommand, "reload") || (arguments.count == 3 && ASCII.equals(subcommand, "object")) {
+            return .entry(isRead: true)
+        }
+        if arguments.count == 3, ASCII.equals(subcommand, "sleep"),
+            BlockingCommand.sleepMicroseconds(arguments[2][...]) > 0
+        {
+            return .refused(sleepInTransactionReply)
+        }
+        return .local
+    }
+
     /// What `DEBUG ...` asks of the node.
     static func debugRequest(
         _ arguments: [[UInt8]], status: NodeStatus, digest: () -> UInt64, connection: ClientConnection

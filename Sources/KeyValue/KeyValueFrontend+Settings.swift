@@ -28,6 +28,26 @@ extension KeyValueFrontend {
     static let settings: [Setting] = configuration.map { name, value in
         Setting(name: name, value: { _, _ in value }, set: nil)
     } + [
+        Setting(
+            name: "latency-tracking",
+            value: { _, targets in targets.slowLog.commandStatistics.isLatencyTracking ? "yes" : "no" },
+            set: { text, targets in
+                guard let isOn = yesOrNo(text) else { return "argument must be 'yes' or 'no'" }
+                targets.slowLog.commandStatistics.isLatencyTracking = isOn
+                return nil
+            }),
+        Setting(
+            name: "latency-tracking-info-percentiles",
+            value: { _, targets in targets.slowLog.commandStatistics.percentilesText },
+            set: { text, targets in
+                switch CommandStatistics.parsePercentiles(text) {
+                case .success(let percentiles):
+                    targets.slowLog.commandStatistics.percentiles = percentiles
+                    return nil
+                case .failure(let error):
+                    return error.description
+                }
+            }),
         Setting(name: "maxmemory", value: { _, targets in String(targets.memory.bytes) },
                 set: { text, targets in targets.memory.set(text) }),
         Setting(name: "maxmemory-policy", value: { _, _ in "noeviction" },
@@ -137,6 +157,13 @@ extension KeyValueFrontend {
         }
         for (setting, value) in chosen { _ = setting.set?(value, targets) }
         return Replies.ok
+    }
+
+    /// A boolean setting's value as Redis's `yesnotoi` reads it: `yes` or `no` in any case; nil for anything else.
+    private static func yesOrNo(_ text: String) -> Bool? {
+        if ASCII.equals(Array(text.utf8), "yes") { return true }
+        if ASCII.equals(Array(text.utf8), "no") { return false }
+        return nil
     }
 
     private static func failed(_ name: String, _ reason: String) -> [UInt8] {

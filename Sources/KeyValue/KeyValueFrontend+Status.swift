@@ -44,10 +44,11 @@ extension KeyValueFrontend {
     /// INFO's sections in Redis 7.0's order.
     private static let infoSections = [
         "server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats", "errorstats",
-        "cluster", "keyspace",
+        "latencystats", "cluster", "keyspace",
     ]
 
-    /// The sections no argument and `default` give: Redis 7.0's defaults, all but the per-command statistics.
+    /// The sections no argument and `default` give: Redis 7.0's defaults, all but the per-command statistics and
+    /// latencies.
     private static let defaultInfoSections: Set<String> = [
         "server", "clients", "memory", "persistence", "stats", "replication", "cpu", "errorstats", "cluster",
         "keyspace",
@@ -103,6 +104,7 @@ extension KeyValueFrontend {
             ])
         case "commandstats": lines("Commandstats", statistics.commandLines())
         case "errorstats": lines("Errorstats", statistics.errorLines())
+        case "latencystats": lines("Latencystats", statistics.latencyLines())
         case "replication": replicationSection(status)
         case "cpu": lines("CPU", ProcessFigures.cpu())
         case "cluster": lines("Cluster", [("cluster_enabled", "0")])

@@ -13,6 +13,10 @@ struct Transaction: Sendable {
         /// A PUBLISH's or PUBSUB's `KeyValueCommand` encoding, answered when the EXEC's reply is released
         /// (`TransactionEntry.Item.atRelease`).
         case atRelease([UInt8])
+        /// A node-local command whose work is a command in the entry (DEBUG RELOAD, OBJECT, SET-ACTIVE-EXPIRE): the
+        /// store runs it in the EXEC entry, and the protocol counts the call when EXEC sends it, as it counts the same
+        /// command sent alone.
+        case entry(CommandArguments)
     }
 
     /// Commands one transaction may queue. An EXEC entry records what its commands read from the clock (once, frozen)
@@ -28,7 +32,8 @@ struct Transaction: Sendable {
     /// Whether a queued command may add data (`DataCommand.isRefusedOutOfMemory`): past `maxmemory`, EXEC is refused.
     var mayAddData = false
 
-    /// Whether the queue holds a data command: without one (and without a watch or a PUBLISH) EXEC needs no entry.
+    /// Whether the queue holds a data command or a DEBUG that runs in the entry: without one (and without a watch or a
+    /// PUBLISH) EXEC needs no entry.
     private(set) var hasData = false
     /// Whether the queue holds a PUBLISH or PUBSUB: EXEC then needs an entry, and its reply goes out by the broadcast
     /// path (`ClientRequest.broadcast`), which delivers the messages and writes those replies in.
@@ -40,14 +45,15 @@ struct Transaction: Sendable {
         let bytes: Int
         switch command {
         case .data(let encoding): bytes = TransactionEntry.encodedByteCount(ofItemBytes: encoding.count)
-        case .local(let arguments): bytes = TransactionEntry.encodedByteCount(ofItemBytes: arguments.encoding.count)
+        case .local(let arguments), .entry(let arguments):
+            bytes = TransactionEntry.encodedByteCount(ofItemBytes: arguments.encoding.count)
         case .atRelease(let encoding): bytes = TransactionEntry.encodedByteCount(ofItemBytes: encoding.count)
         }
         guard queued.count < Self.commandsLimit, encodedBytes + bytes <= bytesLimit else { return false }
         queued.append(command)
         encodedBytes += bytes
         switch command {
-        case .data: hasData = true
+        case .data, .entry: hasData = true
         case .atRelease: hasAtRelease = true
         case .local: break
         }

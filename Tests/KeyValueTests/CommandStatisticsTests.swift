@@ -253,7 +253,7 @@ struct CommandStatisticsTests {
         #expect(statistics.errorLines().map { "\($0.0):\($0.1)" } == ["errorstat_ERR:count=1"])
     }
 
-    @Test("INFO and INFO default leave commandstats out; all and everything bring it; each section comes once")
+    @Test("INFO and INFO default leave commandstats and latencystats out; all and everything bring them, once each")
     func sections() {
         var node = ConnectedStore()
         node.send(1, "SET", "k", "v")
@@ -266,6 +266,7 @@ struct CommandStatisticsTests {
         ]
         var all = defaults
         all.insert("# Commandstats", at: 7)
+        all.insert("# Latencystats", at: 9)
         #expect(titles([]) == defaults)
         #expect(titles(["default"]) == defaults)
         #expect(titles(["cpu", "DEFAULT"]) == defaults)

@@ -187,6 +187,7 @@ struct KeyValueFrontendTests {
         ]
         var all = defaults
         all.insert("# Commandstats", at: 7)
+        all.insert("# Latencystats", at: 9)
         // The figures (CPU time, memory) move between calls; the sections must not.
         for argument in [[], ["default"]] {
             #expect(titles(Self.info(arguments: argument, status: status)) == defaults, "\(argument)")
