@@ -77,20 +77,12 @@ public struct NodeStatus: Equatable, Sendable {
     /// Has `counters` and `machineStatistics` computed when first read, by the thread that reads them. A node
     /// routes every request by a status and few requests read these, while building them costs as much as a dozen
     /// requests. Only for a status that stays on the thread that can run the closures: a status for another thread
-    /// reads them first (`resolvingFigures()`).
+    /// has its figures set to values first.
     public mutating func computeFigures(
         counters: @escaping () -> [String: UInt64], machineStatistics: @escaping () -> [String: UInt64]
     ) {
         countersSource = LazyFigures(computing: counters)
         machineStatisticsSource = LazyFigures(computing: machineStatistics)
-    }
-
-    /// This status with its figures computed now, safe to hand to another thread.
-    public func resolvingFigures() -> NodeStatus {
-        var status = self
-        status.counters = counters
-        status.machineStatistics = machineStatistics
-        return status
     }
 
     /// A status with `role` and `nodeName`, and zero, `.none` or empty for everything not given.

@@ -125,7 +125,10 @@ final class StatusPublisher {
     /// Publishes the status for other threads (and the channel counters it includes).
     func publish() {
         channels.countStatistics()
-        let status = (cachedStatus?.status ?? coreStatus()).resolvingFigures()
+        var status = cachedStatus?.status ?? coreStatus()
+        // Values, not closures, cross to other threads. The counters go beside the status (`NodeRuntime.status`).
+        status.counters = [:]
+        status.machineStatistics = status.machineStatistics
         let counters = counters.values
         shared.published.withLock { $0 = RuntimeShared.Published(status: status, counters: counters) }
         publishedAt = monotonicNanoseconds()
