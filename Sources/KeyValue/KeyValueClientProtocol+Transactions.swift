@@ -271,7 +271,8 @@ extension KeyValueClientProtocol {
             return session.connection.shaped(
                 KeyValueFrontend.configCommand(arguments, status: status, targets: configTargets), for: arguments)
         case .slowLog(let arguments):
-            return session.connection.shaped(KeyValueFrontend.slowLogCommand(arguments, slowLog: slowLog), for: arguments)
+            return session.connection.shaped(
+                KeyValueFrontend.slowLogCommand(arguments, slowLog: slowLog), for: arguments)
         case .connections(let arguments):
             // The runtime's view of every connection is not at hand inside EXEC: the connection sees itself alone,
             // and a CLIENT KILL queued in a transaction closes nothing.

@@ -6,10 +6,11 @@ import Replication
 /// Requests are routed by the status (a backup names the primary, INFO shows it), many times a round; computing
 /// it from the core costs more than a request, so it is computed at most once a round (and again after a role
 /// change) and handed around as a `StatusSnapshot`. Its counters and the machine's statistics cost more still and
-/// few requests read them (INFO, a memory limit): they are computed when first read in the round. Other threads (tests, `lockstep status`, the benchmark) read it through
-/// `RuntimeShared`, under a lock: it is published at most every `publishIntervalNanoseconds`, at once after a role
-/// change, and never more often than the loop has something new to show. Both bounds are what INFO and a status
-/// reader can tolerate being behind; publishing every round would cost a large share of a request.
+/// few requests read them (INFO, a memory limit): they are computed when first read in the round. Other threads
+/// (tests, `lockstep status`, the benchmark) read it through `RuntimeShared`, under a lock: it is published at most
+/// every `publishIntervalNanoseconds`, at once after a role change, and never more often than the loop has something
+/// new to show. That bound is what a status reader can tolerate being behind; publishing every round would cost a
+/// large share of a request.
 final class StatusPublisher {
     /// How old the published status may be: a millisecond behind is fresh enough for a reader on another thread.
     static var publishIntervalNanoseconds: UInt64 { 1_000_000 }

@@ -137,7 +137,9 @@ struct LatencyStatisticsTests {
     func choosingPercentiles() throws {
         var node = ConnectedStore()
         func get() -> String { node.send(1, "CONFIG", "GET", "latency-tracking-info-percentiles") }
-        func value(_ text: String) -> String { RESP.array(RESP.bulk("latency-tracking-info-percentiles"), RESP.bulk(text)) }
+        func value(_ text: String) -> String {
+            RESP.array(RESP.bulk("latency-tracking-info-percentiles"), RESP.bulk(text))
+        }
         #expect(get() == value("50 99 99.9"))
         node.send(1, "SET", "a", "b")
         #expect(Self.configSet(&node, "latency-tracking-info-percentiles", "0.0 50.0 100.0") == RESP.ok)
