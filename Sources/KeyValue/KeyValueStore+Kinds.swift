@@ -50,10 +50,9 @@ extension KeyValueStore {
 
     /// The kind of `key` if it exists and has not expired; an expired key is deleted.
     mutating func liveKind(_ key: StoreKey, clock: Clock) -> ValueKind? {
-        guard isLive(key, clock: clock) else { return nil }
-        let hash = ShardHash.of(key.bytes)
-        let index = shardIndex(hash: hash)
-        return shards[index].kind(at: shards[index].find(key, hash: hash)!)
+        // One lookup for both the check and the kind: every collection command starts here.
+        guard let (index, slot) = liveSlot(key, clock: clock) else { return nil }
+        return shards[index].kind(at: slot)
     }
 
     /// The collection of `kind` at `key`, for a command that only reads it.

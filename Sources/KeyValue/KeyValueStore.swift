@@ -281,27 +281,27 @@ extension KeyValueStore {
     /// The string value of `key` if it exists and has not expired; an expired key is deleted (lazy expiry).
     /// Reads the clock only when the key has a TTL.
     mutating func liveValue(_ key: StoreKey, clock: Clock) -> LiveString {
-        let hash = ShardHash.of(key.bytes)
-        let index = shardIndex(hash: hash)
-        guard let slot = shards[index].find(key, hash: hash) else { return .missing }
-        if let expiresAt = shards[index].expiry(at: slot), Self.milliseconds(clock()) > expiresAt {
-            removeExpired(key)
-            return .missing
-        }
+        guard let (index, slot) = liveSlot(key, clock: clock) else { return .missing }
         guard let value = shards[index].value(at: slot) else { return .wrongType }
         return .value(value)
     }
 
     /// Whether `key` exists and has not expired; an expired key is deleted.
     mutating func isLive(_ key: StoreKey, clock: Clock) -> Bool {
+        liveSlot(key, clock: clock) != nil
+    }
+
+    /// Where `key` sits (its shard and slot) if it exists and has not expired; an expired key is deleted.
+    @inline(__always)
+    mutating func liveSlot(_ key: StoreKey, clock: Clock) -> (shard: Int, slot: StoreShard.Slot)? {
         let hash = ShardHash.of(key.bytes)
         let index = shardIndex(hash: hash)
-        guard let slot = shards[index].find(key, hash: hash) else { return false }
+        guard let slot = shards[index].find(key, hash: hash) else { return nil }
         if let expiresAt = shards[index].expiry(at: slot), Self.milliseconds(clock()) > expiresAt {
             removeExpired(key)
-            return false
+            return nil
         }
-        return true
+        return (index, slot)
     }
 
     /// The TTL of `key`, which exists: nil when it has none.
