@@ -641,9 +641,9 @@ struct StoreShard: Sendable {
         let old = header(at: offset)
         precondition(old.isCollection, "a string updated as a collection")
         digestSum &-= entryHash(old, at: offset)
-        // Everything is read through the one inout access: reading the element again copied the whole collection
-        // (a shard and a list: every buffer retained and released), three times per change. The key's slice is a
-        // temporary of the call, gone before the arena is written.
+        // Everything is read through the one inout access: each other read of the element copies the whole
+        // collection (a shard and a list: every buffer retained and released). The key's slice is a temporary of
+        // the call, gone before the arena is written.
         let (result, contentHash) = Self.change(
             &collections[old.collectionIndex], key: arena[keyRange(old, at: offset)], byteCount: &byteCount,
             heapByteCount: &heapByteCount, body)
