@@ -47,7 +47,7 @@ public struct BenchmarkPlan: Sendable {
     /// Keys loaded before the durability group kills every process and times the restart.
     public var comebackKeys = 1_000_000
     /// The redis-benchmark group's `-n` (requests per test of its default list) and `-c`.
-    public var redisBenchmarkRequests = 20_000
+    public var redisBenchmarkRequests = 100_000
     public var redisBenchmarkClients = 50
 
     /// The full profile: 3 interleaved rounds of 2-second cases, 10 failovers; about 5 minutes.

@@ -1,5 +1,7 @@
-/// The redis-benchmark group on fresh servers: the pair and Redis with a replica, each run of the default list a few
-/// seconds from the other system's, and the order alternating by round so neither always runs on a warmer machine.
+/// The redis-benchmark group on fresh servers: the pair and Redis with a replica, the default list run a test at a
+/// time (`-t`), each test against one system right after the other, so a ratio compares two runs under the same load
+/// of the machine (runs a whole list apart moved by tens of percent); which system goes first alternates by test and
+/// by round, so neither always runs on a warmer machine.
 extension BenchmarkRunner {
     func runRedisBenchmark(_ lockstep: String?, _ redis: String?) {
         guard let tool = TextFile.findOnPath("redis-benchmark") else {
@@ -33,19 +35,26 @@ extension BenchmarkRunner {
         }
         guard let pair, let redisPair else { return }
         for round in 0..<plan.rounds {
-            let order = round % 2 == 0 ? [true, false] : [false, true]
-            for isLockstep in order {
-                let system = isLockstep ? "Lockstep" : "Redis"
-                let address = isLockstep ? pair.nodes[primary].clientAddress : redisPair.primary.clientAddress
-                do {
-                    let results = try benchmark.run(against: address)
-                    result.record(results, isLockstep: isLockstep, round: round)
-                    log("[round \(round + 1)/\(plan.rounds)] redis-benchmark against \(system): "
-                        + results.map { "\($0.name.split(separator: " ").first ?? "") \(Format.rate($0.requestsPerSecond))" }
-                        .joined(separator: ", "))
-                } catch {
-                    fail(.redisBenchmark, "redis-benchmark against \(system), round \(round + 1): \(error)")
+            var lines = ["Lockstep": [String](), "Redis": []]
+            for (index, tests) in RedisBenchmarkTool.defaultTests.enumerated() {
+                let order = (round + index) % 2 == 0 ? [true, false] : [false, true]
+                for isLockstep in order {
+                    let system = isLockstep ? "Lockstep" : "Redis"
+                    let address = isLockstep ? pair.nodes[primary].clientAddress : redisPair.primary.clientAddress
+                    do {
+                        let results = try benchmark.run(against: address, tests: tests)
+                        result.record(results, isLockstep: isLockstep, round: round)
+                        lines[system]! += results.map {
+                            "\($0.name.split(separator: " ").first ?? "") \(Format.rate($0.requestsPerSecond))"
+                        }
+                    } catch {
+                        fail(.redisBenchmark, "redis-benchmark -t \(tests) against \(system), round \(round + 1): \(error)")
+                    }
                 }
+            }
+            for system in ["Lockstep", "Redis"] {
+                log("[round \(round + 1)/\(plan.rounds)] redis-benchmark against \(system): "
+                    + lines[system]!.joined(separator: ", "))
             }
         }
         report.redisBenchmark = result

@@ -23,7 +23,7 @@ public struct RedisBenchmarkTool: Sendable {
     public var requests: Int
     /// `-c`: connections (redis-benchmark's default is 50).
     public var clients: Int
-    /// How long one whole run of the list may take before it is killed: a server that stops answering must not
+    /// How long one run may take before it is killed: a server that stops answering must not
     /// hang the benchmark.
     public var timeout: Duration
 
@@ -34,14 +34,23 @@ public struct RedisBenchmarkTool: Sendable {
         self.timeout = timeout
     }
 
-    /// The command line against `address`: no `-t`, so the default list, and the CSV on stdout.
-    func arguments(_ address: SocketAddress) -> [String] {
+    /// redis-benchmark 7.0's default list as `-t` names, in its order: each name runs one or more of its tests (`ping`
+    /// runs PING_INLINE and PING_MBULK; `lrange` the LPUSH that fills the list, then LRANGE_100 to 600). Run one after
+    /// the other against one server, they make the default list and leave the same keys behind.
+    public static let defaultTests = [
+        "ping", "set", "get", "incr", "lpush", "rpush", "lpop", "rpop", "sadd", "hset", "spop", "zadd", "zpopmin",
+        "lrange", "mset",
+    ]
+
+    /// The command line against `address`: `-t tests`, or without `tests` the default list; the CSV on stdout.
+    func arguments(_ address: SocketAddress, tests: String? = nil) -> [String] {
         ["-h", address.host, "-p", String(address.port), "-n", String(requests), "-c", String(clients), "--csv"]
+            + (tests.map { ["-t", $0] } ?? [])
     }
 
-    /// Runs the default list against `address`; throws when redis-benchmark fails (an error reply makes it exit 1,
-    /// naming the error on stderr) or does not finish within `timeout`.
-    public func run(against address: SocketAddress) throws(BenchmarkError) -> [TestResult] {
+    /// Runs `tests` (`-t`; the default list without them) against `address`; throws when redis-benchmark fails (an
+    /// error reply makes it exit 1, naming the error on stderr) or does not finish within `timeout`.
+    public func run(against address: SocketAddress, tests: String? = nil) throws(BenchmarkError) -> [TestResult] {
         let directory: String
         do {
             directory = try ProcessSupervisor.shared.makeTemporaryDirectory(prefix: "lockstep-bench-rb")
@@ -53,7 +62,7 @@ public struct RedisBenchmarkTool: Sendable {
         let status: ChildProcess.ExitStatus?
         do {
             let child = try ChildProcess.spawn(
-                executable, arguments: arguments(address), standardOutput: .file(path: output, append: false),
+                executable, arguments: arguments(address, tests: tests), standardOutput: .file(path: output, append: false),
                 standardError: .file(path: errors, append: false))
             status = try child.wait(timeout: timeout)
             if status == nil { _ = try? child.terminate(signal: SIGKILL) }  // hung: its figures are lost either way

@@ -1,3 +1,4 @@
+import Posix
 import Testing
 
 @testable import BenchmarkKit
@@ -18,6 +19,24 @@ struct RedisBenchmarkTests {
                 .init(name: "SET", requestsPerSecond: 37037.04, p50Milliseconds: 0.151),
                 .init(name: "LRANGE_100 (first 100 elements)", requestsPerSecond: 40000, p50Milliseconds: 0.143),
             ])
+    }
+
+    @Test("a test at a time: `-t` names it, and the names together are redis-benchmark 7.0's default list")
+    func runsOneTestAtATime() throws {
+        let tool = RedisBenchmarkTool(executable: "redis-benchmark", requests: 100, clients: 50, timeout: .seconds(1))
+        let address = SocketAddress.loopback(port: 6379)
+        #expect(tool.arguments(address, tests: "lrange").suffix(2) == ["-t", "lrange"])
+        #expect(!tool.arguments(address).contains("-t"))
+        #expect(RedisBenchmarkTool.defaultTests.joined(separator: ",")
+            == "ping,set,get,incr,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange,mset")
+        // The records of one round from separate runs add up to one row per test.
+        var result = RedisBenchmarkResult(requestsPerTest: 100, clients: 50)
+        for (isLockstep, rate) in [(true, 90.0), (false, 100.0)] {
+            result.record([.init(name: "SET", requestsPerSecond: rate, p50Milliseconds: 0.1)], isLockstep: isLockstep, round: 0)
+            result.record([.init(name: "GET", requestsPerSecond: rate * 2, p50Milliseconds: 0.1)], isLockstep: isLockstep, round: 0)
+        }
+        #expect(result.rows.map(\.name) == ["SET", "GET"])
+        #expect(result.rows.map { $0.ratio?.median } == [0.9, 0.9])
     }
 
     @Test("output that is not the CSV it expects is an error, not an empty table")

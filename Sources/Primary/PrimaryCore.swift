@@ -51,6 +51,19 @@ public struct PrimaryCore<Machine: StateMachine> {
     /// capped like the entries.
     private var unacked: BoundedQueue<(sequence: UInt64, bytes: Int, sentAt: Instant)>
     private var unackedBytes = 0
+    /// Entries appended while an earlier shipment to a protecting backup is unacked, in order, shipped together when
+    /// its ack comes (group commit clocked by the acks), or once they fill `limits.heldBytesLimit` or waited
+    /// `limits.heldTimeLimit`. Under load, one channel write then carries everything that arrived during a round
+    /// trip, where a write per round would cost the primary a `send` for every few entries; alone or lightly loaded,
+    /// nothing is in flight and each entry leaves with its event. Counted in `unacked`, so bounded like it.
+    private var held: [(sequence: UInt64, entry: LogEntry)] = []
+    private var heldBytes = 0
+    /// When the first of `held` was appended.
+    private var heldSince = Instant.zero
+    /// The last entry handed to the runtime to send, and its value when the current event began: what earlier events
+    /// shipped has been written (the runtime sends after each round), so an ack short of it means a write in flight.
+    private var shippedThrough: UInt64 = 0
+    private var shippedBeforeEvent: UInt64 = 0
     /// The checkpoint streaming to the backup while its link syncs; nil otherwise. Dropped with the link, so a backup
     /// lost mid-stream frees the snapshot and what it pinned.
     private var transfer: CheckpointTransfer<Machine.Snapshot>?
@@ -142,6 +155,7 @@ public struct PrimaryCore<Machine: StateMachine> {
     public mutating func handle(_ event: PrimaryEvent, at now: Instant, into actions: inout [PrimaryAction]) {
         if nextTickAt == nil { nextTickAt = now + limits.tickInterval }
         eventTime = now
+        shippedBeforeEvent = shippedThrough
         switch event {
         case .commandsArrived(let commands):
             // The runtime reads `now` after the commands arrived, so a read answered under a lease valid at `now`
@@ -178,6 +192,7 @@ public struct PrimaryCore<Machine: StateMachine> {
                 persistedThrough = sequence
             }
         }
+        shipHeldIfDue(at: now, into: &actions)
         releaseWhatTheOutputRuleAllows(into: &actions)
         stopIfRequested(into: &actions)
         finishHandoverIfReady(into: &actions)
@@ -274,7 +289,39 @@ public struct PrimaryCore<Machine: StateMachine> {
         let fitted = unacked.append((lastSequence, payloadBytes, eventTime))
         precondition(fitted, "unacked entries past their bound: intake should have paused")
         unackedBytes += payloadBytes
+        if isShipmentInFlight {
+            if held.isEmpty { heldSince = eventTime }
+            held.append((lastSequence, entry))
+            heldBytes += payloadBytes
+            if heldBytes >= limits.heldBytesLimit { shipHeld(into: &actions) }
+            return
+        }
+        shippedThrough = lastSequence
         actions.append(.log(channel, epoch: epoch, sequence: lastSequence, entry))
+    }
+
+    /// Whether an entry appended now waits for the ack of an earlier event's shipment (see `held`). Only for a
+    /// protecting backup: while a checkpoint streams, the backup acks no entry until it is installed.
+    private var isShipmentInFlight: Bool {
+        guard let link = backup, link.phase == .protecting else { return false }
+        return !held.isEmpty || link.received < shippedBeforeEvent
+    }
+
+    private mutating func shipHeldIfDue(at now: Instant, into actions: inout [PrimaryAction]) {
+        guard !held.isEmpty, let link = backup,
+            link.received >= shippedBeforeEvent || now >= heldSince + limits.heldTimeLimit
+        else { return }
+        shipHeld(into: &actions)
+    }
+
+    private mutating func shipHeld(into actions: inout [PrimaryAction]) {
+        guard let channel = backup?.channel else { return }
+        for index in held.indices {
+            actions.append(.log(channel, epoch: epoch, sequence: held[index].sequence, held[index].entry))
+        }
+        shippedThrough = held[held.count - 1].sequence
+        held.removeAll(keepingCapacity: true)
+        heldBytes = 0
     }
 
     private mutating func timerFired(at now: Instant, into actions: inout [PrimaryAction]) {
@@ -452,6 +499,8 @@ public struct PrimaryCore<Machine: StateMachine> {
         transfer = nil
         unacked.removeAll()
         unackedBytes = 0
+        held.removeAll()
+        heldBytes = 0
         if link.phase == .protecting && (standing == .protected || standing == .handingOver) {
             // The backup may be alive behind a partition and about to go live: release nothing
             // until the arbiter says this side owns the next epoch (DESIGN 4). A handover in progress is no

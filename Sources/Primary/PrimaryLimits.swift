@@ -20,6 +20,14 @@ public struct PrimaryLimits: Sendable, Equatable {
     public var checkpointWindowChunks = 8
     /// While a checkpoint streams, its progress is logged at most once per this (and at its start and end).
     public var checkpointProgressNoteInterval: Duration = .seconds(2)
+    /// Entries appended while an earlier shipment to the backup is unacked wait for its ack and then leave together
+    /// (group commit); past this many bytes they leave at once: a write that large costs little per byte, and
+    /// waiting would leave the channel idle between large entries.
+    public var heldBytesLimit = 4 << 10
+    /// How long such an entry waits for that ack at most, checked at every event the primary handles (a tick comes
+    /// every `tickInterval`, so it waits at most the later of the two). An ack that never comes (a backup that missed
+    /// a frame sees the gap only when the next one arrives) must not hold the log back until the peer timeout.
+    public var heldTimeLimit: Duration = .milliseconds(2)
     /// A state digest goes into the log after this many entries, so the backup can prove it has not diverged.
     public var digestIntervalEntries: UInt64 = 1_000
     /// How often timer-driven work (active expiry) enters the log.
@@ -56,6 +64,7 @@ public struct PrimaryLimits: Sendable, Equatable {
         guard checkpointChunkBytes >= 1 else { throw LimitsError("checkpoint chunks of 0 bytes") }
         guard checkpointWindowChunks >= 1 else { throw LimitsError("a checkpoint window of 0 chunks would send none") }
         guard checkpointProgressNoteInterval > .zero else { throw LimitsError("a checkpoint progress interval of 0") }
+        guard heldBytesLimit >= 0, heldTimeLimit >= .zero else { throw LimitsError("a negative bound on held entries") }
         guard digestIntervalEntries > 0 else { throw LimitsError("a digest interval of 0 entries") }
         guard arbiterFailureNoteInterval > .zero else { throw LimitsError("an arbiter failure note interval of 0") }
         return self

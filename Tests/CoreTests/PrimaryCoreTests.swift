@@ -38,6 +38,10 @@ extension Array where Element == PrimaryAction {
     var releasedTags: [UInt64] {
         flatMap { action -> [UInt64] in if case .release(let replies) = action { replies.map(\.tag) } else { [] } }
     }
+    /// The sequences of the log entries shipped, in order.
+    var shippedSequences: [UInt64] {
+        compactMap { action in if case .log(_, _, let sequence, _) = action { sequence } else { nil } }
+    }
     /// Every frame sent, log entries as the `.entry` frames the runtime makes of them.
     var sentFrames: [Frame] {
         compactMap { action in
@@ -142,6 +146,81 @@ struct PrimaryCoreTests {
         #expect(rest.releasedTags == [8])
     }
 
+    @Test("entries appended while an earlier event's entries are unacked wait, and leave together when the ack comes")
+    func entriesWaitForTheShipmentInFlight() {
+        var limits = PrimaryLimits()
+        limits.heldTimeLimit = .seconds(1)
+        var primary = protectedPrimary(limits: limits)
+        let first = primary.handle(.commandsArrived([command(1), command(2)]), at: at(1))
+        #expect(first.shippedSequences == [1, 2], "nothing in flight: the event's entries leave together")
+        let second = primary.handle(.commandsArrived([command(3)]), at: at(2))
+        let third = primary.handle(.commandsArrived([command(4), command(5)]), at: at(3))
+        #expect(second.shippedSequences.isEmpty && third.shippedSequences.isEmpty, "1 and 2 are in flight")
+        let partial = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 1, applied: 1)]), at: at(4))
+        #expect(partial.shippedSequences.isEmpty, "2 is still in flight")
+        #expect(partial.releasedTags == [1])
+        let acked = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 2, applied: 2)]), at: at(5))
+        #expect(acked.shippedSequences == [3, 4, 5])
+        #expect(acked.releasedTags == [2])
+        let fourth = primary.handle(.commandsArrived([command(6)]), at: at(6))
+        #expect(fourth.shippedSequences.isEmpty, "3 to 5 are in flight")
+        let all = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 5, applied: 5)]), at: at(7))
+        #expect(all.shippedSequences == [6])
+        #expect(all.releasedTags == [3, 4, 5])
+        let idle = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 6, applied: 6)]), at: at(8))
+        #expect(idle.releasedTags == [6])
+        let alone = primary.handle(.commandsArrived([command(7)]), at: at(9))
+        #expect(alone.shippedSequences == [7], "nothing in flight: it leaves with its event")
+    }
+
+    @Test("held entries leave without the ack once they waited the held time's bound: an ack may never come")
+    func heldEntriesLeaveAfterTheirTimeLimit() {
+        var primary = protectedPrimary()
+        _ = primary.handle(.commandsArrived([command(1)]), at: at(1))
+        let held = primary.handle(.commandsArrived([command(2)]), at: at(2))
+        #expect(held.shippedSequences.isEmpty)
+        let waiting = primary.handle(.commandsArrived([command(3)]), at: at(2) + primary.limits.heldTimeLimit / 2)
+        #expect(waiting.shippedSequences.isEmpty)
+        let due = primary.handle(.timerFired, at: at(2) + primary.limits.heldTimeLimit)
+        #expect(due.shippedSequences == [2, 3])
+        let acked = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 3, applied: 3)]), at: at(5))
+        #expect(acked.releasedTags == [1, 2, 3])
+    }
+
+    @Test("held entries leave without waiting for the ack once they fill the held bytes' bound")
+    func heldEntriesLeaveAtTheirBound() {
+        var primary = protectedPrimary()
+        _ = primary.handle(.commandsArrived([command(1)]), at: at(1))
+        let size = primary.limits.heldBytesLimit * 5 / 8
+        let large = ClientCommand(tag: 2, bytes: [UInt8](repeating: 0x63, count: size))
+        let half = primary.handle(.commandsArrived([large]), at: at(2))
+        #expect(half.shippedSequences.isEmpty)
+        let larger = ClientCommand(tag: 3, bytes: [UInt8](repeating: 0x63, count: size))
+        let full = primary.handle(.commandsArrived([larger]), at: at(3))
+        #expect(full.shippedSequences == [2, 3])
+        let acked = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 3, applied: 3)]), at: at(4))
+        #expect(acked.releasedTags == [1, 2, 3])
+        #expect(acked.shippedSequences.isEmpty)
+    }
+
+    @Test("a backup lost with entries held takes them along: a new backup gets them in its checkpoint, not twice")
+    func heldEntriesGoWithTheLostBackup() {
+        var primary = protectedPrimary()
+        _ = primary.handle(.commandsArrived([command(1)]), at: at(1))
+        _ = primary.handle(.commandsArrived([command(2)]), at: at(2))
+        _ = primary.handle(.channelClosed(backupChannel, .endOfStream), at: at(3))
+        let record = EpochRecord(epoch: 2, claim: Claim(nodeName: "a", channelAddress: "", clientAddress: ""),
+                                 takenAtMilliseconds: 0)
+        _ = primary.handle(.arbiterAnswered(.took(.granted(record))), at: at(4))
+        let joined = primary.handle(.backupJoined(10, backupHello), at: at(5))
+        #expect(joined.shippedSequences.isEmpty, "entries 1 and 2 are in the checkpoint")
+        let installed: [Frame] = [.checkpointAck(epoch: 2, sequence: 2, chunkIndex: 0), .ack(epoch: 2, received: 2, applied: 2)]
+        let protecting = primary.handle(.framesArrived(10, installed), at: at(6))
+        #expect(protecting.shippedSequences.isEmpty)
+        let next = primary.handle(.commandsArrived([command(3)]), at: at(7))
+        #expect(next.shippedSequences == [3])
+    }
+
     @Test("the status reports the entries and bytes the backup has not acked, until its acks cover them")
     func statusReportsUnackedLog() {
         var primary = protectedPrimary()
@@ -202,7 +281,10 @@ struct PrimaryCoreTests {
         #expect(lastLeased.sentFrames == [.entry(epoch: 1, sequence: 2, payload: LogEntry.barrier.encoded)])
         let expired = primary.handle(.commandsArrived([read(4)]), at: end)
         #expect(expired.releasedTags.isEmpty)
-        #expect(expired.sentFrames == [.entry(epoch: 1, sequence: 3, payload: LogEntry.barrier.encoded)])
+        #expect(expired.sentFrames.isEmpty, "its barrier, sequence 3, waits for the ack of the one in flight")
+        let renewed = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 2, applied: 2)]), at: end)
+        #expect(renewed.sentFrames == [.entry(epoch: 1, sequence: 3, payload: LogEntry.barrier.encoded)])
+        #expect(renewed.releasedTags.isEmpty)
         let acked = primary.handle(.framesArrived(backupChannel, [.ack(epoch: 1, received: 3, applied: 3)]), at: end)
         #expect(acked.releasedTags == [4])
     }
