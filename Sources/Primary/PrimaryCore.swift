@@ -278,8 +278,9 @@ public struct PrimaryCore<Machine: StateMachine> {
         pendingReads.removeAllKeepingStorage()
     }
 
-    /// Gives `entry` the next sequence and ships it to the backup, if one is linked. Consumed: it moves into the
-    /// action rather than being copied, which would retain its command and its recorded values once more.
+    /// Gives `entry` the next sequence and ships it to the backup, if one is linked, or holds it behind the shipment in
+    /// flight (`held`). Consumed: it moves into the action rather than being copied, which would retain its command
+    /// and its recorded values once more.
     private mutating func append(_ entry: consuming LogEntry, into actions: inout [PrimaryAction]) {
         lastSequence += 1
         isBarrierNeeded = false
@@ -633,6 +634,10 @@ public struct PrimaryCore<Machine: StateMachine> {
             precondition(backup?.phase == .protecting, "protected without a protecting backup")
         }
         precondition(unackedBytes >= 0, "unacked bytes went negative")
+        if !held.isEmpty {
+            precondition(backup?.phase == .protecting, "entries held for a backup that does not protect")
+            precondition(held[0].sequence == shippedThrough + 1, "held entries that do not follow the shipped ones")
+        }
         if let transfer {
             precondition(backup?.phase == .syncing(checkpointSequence: transfer.sequence), "a checkpoint without its link")
             precondition(

@@ -22,7 +22,7 @@ public struct PrimaryLimits: Sendable, Equatable {
     public var checkpointProgressNoteInterval: Duration = .seconds(2)
     /// Entries appended while an earlier shipment to the backup is unacked wait for its ack and then leave together
     /// (group commit); past this many bytes they leave at once: a write that large costs little per byte, and
-    /// waiting would leave the channel idle between large entries.
+    /// waiting would leave the channel idle between large entries. 0 ships every entry with its event.
     public var heldBytesLimit = 4 << 10
     /// How long such an entry waits for that ack at most, checked at every event the primary handles (a tick comes
     /// every `tickInterval`, so it waits at most the later of the two). An ack that never comes (a backup that missed
