@@ -32,7 +32,8 @@ import Synchronization
 /// 2. The round-end hook hands the whole batch to the core in one `.commandsArrived`, performs the actions,
 ///    then parses backlogged connections into the next batch (they go first next round).
 /// 3. After the hook, each channel writes its frames in one `send`, and each client with new replies gets one
-///    `send` of everything that may leave, in request order.
+///    `send` of everything that may leave, in request order. (Under load the primary core holds a round's entries
+///    until the ack of the shipment in flight, so a channel `send` carries the entries of several rounds.)
 ///
 /// Every event reaches the core through `drive`, which queues events raised while actions are being performed,
 /// so actions always run in the order the core gave them. Nothing here takes a lock except the status
