@@ -119,7 +119,8 @@ extension KeyValueFrontend {
             "    default.",
             "SLEEP <seconds>",
             "    Delay this connection's reply for <seconds>, fractional allowed; other",
-            "    clients are served meanwhile.",
+            "    clients are served meanwhile. Inside MULTI only 0 is queued: EXEC's reply",
+            "    never waits.",
             "HELP",
             "    Prints this help.",
         ].map { RESPWriter.simpleString($0) })
