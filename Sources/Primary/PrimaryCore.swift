@@ -290,7 +290,7 @@ public struct PrimaryCore<Machine: StateMachine> {
         let fitted = unacked.append((lastSequence, payloadBytes, eventTime))
         precondition(fitted, "unacked entries past their bound: intake should have paused")
         unackedBytes += payloadBytes
-        if isShipmentInFlight {
+        if !held.isEmpty || isAwaitingAck {
             if held.isEmpty { heldSince = eventTime }
             held.append((lastSequence, entry))
             heldBytes += payloadBytes
@@ -301,27 +301,27 @@ public struct PrimaryCore<Machine: StateMachine> {
         actions.append(.log(channel, epoch: epoch, sequence: lastSequence, entry))
     }
 
-    /// Whether an entry appended now waits for the ack of an earlier event's shipment (see `held`). Only for a
-    /// protecting backup: while a checkpoint streams, the backup acks no entry until it is installed.
-    private var isShipmentInFlight: Bool {
+    /// Whether a shipment of an earlier event to a protecting backup is unacked, so what is appended now waits for its
+    /// ack (see `held`). Never while a checkpoint streams: the backup then acks no entry until it is installed.
+    private var isAwaitingAck: Bool {
         guard let link = backup, link.phase == .protecting else { return false }
-        return !held.isEmpty || link.received < shippedBeforeEvent
+        return link.received < shippedBeforeEvent
     }
 
     private mutating func shipHeldIfDue(at now: Instant, into actions: inout [PrimaryAction]) {
-        guard !held.isEmpty, let link = backup,
-            link.received >= shippedBeforeEvent || now >= heldSince + limits.heldTimeLimit
-        else { return }
+        guard !held.isEmpty, !isAwaitingAck || now >= heldSince + limits.heldTimeLimit else { return }
         shipHeld(into: &actions)
     }
 
     private mutating func shipHeld(into actions: inout [PrimaryAction]) {
         guard let channel = backup?.channel else { return }
-        for index in held.indices {
-            actions.append(.log(channel, epoch: epoch, sequence: held[index].sequence, held[index].entry))
-        }
         shippedThrough = held[held.count - 1].sequence
-        held.removeAll(keepingCapacity: true)
+        for index in held.indices {
+            // Taken, not copied: a copy would retain the entry's command and recorded values once more.
+            let (sequence, entry) = held.take(at: index, leaving: (0, .barrier))
+            actions.append(.log(channel, epoch: epoch, sequence: sequence, entry))
+        }
+        held.removeAllKeepingStorage()
         heldBytes = 0
     }
 
