@@ -19,7 +19,7 @@ extension KeyValueStore {
     /// which leaves the command to `apply` and its error reply.
     func readKeyPositions(_ command: DataCommand, _ arguments: CommandArguments) -> Range<Int>? {
         switch command {
-        case .mget, .exists, .touch, .sinter, .sunion, .sdiff: 1..<arguments.count
+        case .mget, .exists, .touch, .sinter, .sunion, .sdiff, .del, .unlink: 1..<arguments.count
         case .object: arguments.count == 3 ? 2..<3 : 1..<1
         case .memory: arguments.count >= 3 && ASCII.equals(arguments.bytes(at: 1), "usage") ? 2..<3 : 1..<1
         case .lcs: 1..<3

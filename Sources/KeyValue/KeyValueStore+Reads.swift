@@ -6,7 +6,8 @@ import Replication
 /// in the command deletes (lazy expiry is the only write a read command makes), so the copy shares every shard and
 /// copy-on-write never triggers: the reply is the one the logged command would give, at the cost of a lookup. A read
 /// that meets an expired key is logged as before, so that the deletion happens on both nodes alike. GET, the commonest
-/// read by far, is answered with a single lookup of its key instead.
+/// read by far, is answered with a single lookup of its key instead. A write that would change nothing is answered
+/// here too (`KeyValueStore+UnchangingWrites.swift`).
 extension KeyValueStore {
     /// Whether `command` may be answered this way; KEYS is not (it meets expired keys anywhere), nor are RANDOMKEY
     /// and TIME, which read recorded randomness or time.
@@ -40,7 +41,7 @@ extension KeyValueStore {
             }
             return DatabaseEntry.isEntry(commandName) && readInDatabase(command, into: &reply, context: &context)
         }
-        guard Self.isAnsweredWithoutEntry(name) else { return false }
+        guard Self.isAnsweredWithoutEntry(name) || Self.mayChangeNothing(name) else { return false }
         // A GET whose key the peek found needs no decoding: its two arguments are GET's arity. It returns before the
         // caching clock of `readDecoded` exists: built alongside, that clock's captured state cost GET a heap box.
         if name == .get, let key = secondArgument {
@@ -69,7 +70,7 @@ extension KeyValueStore {
     }
 
     /// `read` for every command but a GET found by the peek: decodes the command, checks its keys, and runs it on a
-    /// copy of the store that shares every shard.
+    /// copy of the store that shares every shard, or answers a write that would change nothing.
     @inline(never)
     private func readDecoded(
         _ name: DataCommand, ordinal: Int, _ command: [UInt8], into reply: inout [UInt8], context: inout ApplyContext
@@ -92,6 +93,23 @@ extension KeyValueStore {
         for position in keys where hasExpired(arguments.key(at: position), clock: clock) { return false }
         // A SORT whose options are refused is answered here with `apply`'s error (`try?`); one that STOREs writes.
         if name == .sort, (try? SortRequest(arguments, isReadOnly: false))?.destination != nil { return false }
+        let answer =
+            Self.mayChangeNothing(name)
+            ? unchangingReply(name, arguments, clock: clock) : answerOnCopy(name, arguments, clock: clock)
+        guard let answer else { return false }
+        reply.append(contentsOf: answer)
+        if let statistics = slowLog?.commandStatistics {
+            statistics.noteCall(
+                CommandStatistics.slot(name, ordinal: ordinal, arguments: arguments),
+                nanoseconds: SlowLog.monotonicNanoseconds() &- start, reply: answer)
+        }
+        return true
+    }
+
+    /// The reply of `name` run on a copy of the store, which shares every shard: a command that writes nothing copies
+    /// nothing. Nil when the copy lost a key: SORT's BY and GET patterns name keys only found as it runs, and one that
+    /// had expired was deleted from the copy, so the read becomes an entry, which deletes it on both nodes.
+    func answerOnCopy(_ name: DataCommand, _ arguments: CommandArguments, clock: Clock) -> [UInt8]? {
         var view = self
         let answer =
             if let kind = name.collectionKind {
@@ -101,17 +119,9 @@ extension KeyValueStore {
             } else {
                 view.execute(name, arguments, clock: clock)
             }
-        // SORT's BY and GET patterns name keys only found as it runs: one that had expired was deleted from the copy,
-        // so the read becomes an entry, which deletes it on both nodes.
-        if (name == .sort || name == .sortReadOnly) && view.count != count { return false }
-        reply.append(contentsOf: answer)
-        assert(view.count == count && view.digestSum == digestSum, "a read changed the store")
-        if let statistics = slowLog?.commandStatistics {
-            statistics.noteCall(
-                CommandStatistics.slot(name, ordinal: ordinal, arguments: arguments),
-                nanoseconds: SlowLog.monotonicNanoseconds() &- start, reply: answer)
-        }
-        return true
+        guard view.count == count else { return nil }
+        assert(view.digestSum == digestSum, "a read changed the store")
+        return answer
     }
 
     /// `read` for a `DatabaseEntry`: its command, read on a copy of the store with its database selected (which

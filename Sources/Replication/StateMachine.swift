@@ -20,10 +20,11 @@ public protocol StateMachine {
     /// Applies one command and returns the bytes of its reply.
     mutating func apply(_ command: [UInt8], context: inout ApplyContext) -> [UInt8]
 
-    /// Answers `command` without changing the state and without a log entry of its own, when it is a read: appends
-    /// its reply to `reply` and returns true. Returns false, with `reply` as it was, when the command must be executed
-    /// by `apply` as an entry. Non-mutating, so a read cannot change the state by accident (a key found expired is
-    /// reported missing and left for a later entry to delete).
+    /// Answers `command` without changing the state and without a log entry of its own, when it is a read (or a write
+    /// that would change nothing, which is a read in effect): appends its reply to `reply` and returns true. Returns
+    /// false, with `reply` as it was, when the command must be executed by `apply` as an entry. Non-mutating, so a
+    /// read cannot change the state by accident (a key found expired is reported missing and left for a later entry
+    /// to delete).
     ///
     /// `reply` may already hold the replies of earlier reads: append only. The primary answers a run of reads into
     /// one array and hands each client its slice of it, so a read costs no allocation of its own.

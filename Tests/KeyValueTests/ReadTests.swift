@@ -107,6 +107,71 @@ struct ReadTests {
         #expect(driver.store.count == before - 1)
     }
 
+    /// A store holding one of each collection, a string, and a set whose TTL has passed.
+    private func collections() -> StoreDriver {
+        var driver = StoreDriver()
+        driver.run("SADD", "s", "a", "b")
+        driver.run("HSET", "h", "f", "v")
+        driver.run("ZADD", "z", "1", "one", "2", "two")
+        driver.run("ZADD", "zero", "0", "m")
+        driver.run("RPUSH", "l", "x")
+        driver.run("SET", "str", "v")
+        driver.run("SADD", "gone", "x")
+        driver.run("PEXPIRE", "gone", "100")
+        driver.advance(milliseconds: 200)
+        return driver
+    }
+
+    @Test("a write that would change nothing is answered as a read, with the reply the logged command gives")
+    func unchangingWrites() {
+        var driver = collections()
+        let commands: [[UInt8]] = [
+            ["SADD", "s", "a"], ["SADD", "s", "b", "a", "b"], ["SREM", "s", "c"], ["SREM", "missing", "a"],
+            ["HDEL", "h", "g", "e"], ["HDEL", "missing", "f"], ["ZREM", "z", "three"], ["ZREM", "missing", "one"],
+            ["ZADD", "z", "1", "one"], ["ZADD", "z", "2.0", "two", "1", "one"], ["ZADD", "zero", "-0", "m"],
+            ["LPOP", "missing"], ["RPOP", "missing", "3"], ["LPOP", "missing", "0"], ["RPOP", "missing", "-1"],
+            ["LPOP", "missing", "many"], ["SPOP", "missing"], ["SPOP", "missing", "2"], ["ZPOPMIN", "missing"],
+            ["ZPOPMAX", "missing", "2"], ["DEL", "missing"], ["UNLINK", "missing", "other"],
+        ].map { KeyValueCommand.encode($0.map(bytes)) }
+        // In RESP3 and in another database, the same commands are answered the same way.
+        let wrapped = [["LPOP", "missing"], ["ZPOPMIN", "missing"], ["SADD", "s", "a"]].map {
+            RESP3Entry.wrapping(KeyValueCommand.encode($0.map(bytes)))
+        }
+        let inDatabase = DatabaseEntry.encoding(KeyValueCommand.encode(["SREM", "s", "a"].map(bytes)), in: 3)
+        for command in commands + wrapped + [inDatabase] {
+            let digest = driver.store.digest(), count = driver.store.count
+            var context = ApplyContext.recording(from: driver.entropy)
+            let answered = driver.store.readReply(command, context: &context)
+            #expect(answered != nil, "\(text(command)) was logged")
+            let logged = driver.run(encoded: command)
+            #expect(answered == logged, "\(text(command))")
+            #expect(driver.store.digest() == digest && driver.store.count == count, "\(text(command)) changed the store")
+        }
+        #expect(driver.run("ZSCORE", "zero", "m") == "$1\r\n0\r\n", "an equal score replaced the stored one")
+    }
+
+    @Test("the same writes are logged when they change something, meet a wrong type or an expired key, or take options")
+    func changingWritesAreLogged() {
+        let driver = collections()
+        let commands: [[String]] = [
+            ["SADD", "s", "a", "c"], ["SADD", "missing", "a"], ["SREM", "s", "c", "a"], ["HDEL", "h", "f"],
+            ["ZREM", "z", "one"], ["ZADD", "z", "3", "one"], ["ZADD", "z", "1", "one", "3", "three"],
+            ["ZADD", "missing", "1", "one"], ["ZADD", "z", "NX", "1", "one"], ["ZADD", "z", "XX", "CH", "1", "one"],
+            ["ZADD", "z", "nan", "one"], ["LPOP", "l"], ["RPOP", "l", "2"], ["SPOP", "s"], ["ZPOPMIN", "z"],
+            ["ZPOPMAX", "zero", "2"], ["DEL", "missing", "str"], ["UNLINK", "str"],
+            // Wrong types: `apply` answers WRONGTYPE.
+            ["SADD", "str", "a"], ["SREM", "h", "f"], ["HDEL", "s", "a"], ["ZREM", "s", "a"], ["ZADD", "s", "1", "a"],
+            ["LPOP", "str"], ["ZPOPMIN", "s"],
+            // An expired key is deleted by the entry, on both nodes.
+            ["SADD", "gone", "x"], ["SREM", "gone", "y"], ["SPOP", "gone"], ["DEL", "gone"], ["UNLINK", "missing", "gone"],
+        ]
+        for arguments in commands {
+            var context = ApplyContext.recording(from: driver.entropy)
+            #expect(driver.store.readReply(KeyValueCommand.encode(arguments.map(bytes)), context: &context) == nil,
+                "\(arguments) was answered without an entry")
+        }
+    }
+
     @Test("writes, random picks, KEYS, unknown and malformed commands are logged")
     func othersAreLogged() {
         let driver = sample()
