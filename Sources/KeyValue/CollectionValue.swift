@@ -7,9 +7,10 @@
 /// SRANDMEMBER index with recorded randomness. A list is a `ListValue`. Either keeps an incremental digest and byte
 /// count, so the store's digest and size stay O(1) per change.
 ///
-/// A collection is copy-on-write as a whole: the first write to one after a snapshot copies it, O(its size), which
-/// is what Redis's fork costs for the pages such a key spans. The store never leaves one empty: the command that
-/// takes the last member deletes the key, as Redis does.
+/// A list is copy-on-write by chunks (`ListValue`): the first write to one after a snapshot copies the chunk it
+/// touches and the chunks' references. A hash, set or sorted set is copy-on-write as a whole: the first write to one
+/// after a snapshot copies it, O(its size). The store never leaves one empty: the command that takes the last member
+/// deletes the key, as Redis does.
 struct CollectionValue: Sendable {
     /// Hash, set, list or sorted set (never string).
     var kind: ValueKind
