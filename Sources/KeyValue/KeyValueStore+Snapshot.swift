@@ -128,9 +128,17 @@ extension KeyValueStore {
         /// Whether every byte of the encoding has been returned.
         public var isFinished: Bool { stage == .finished && carryOffset == carry.count && field.isEmpty }
 
-        /// The next at most `byteLimit` bytes (at least one while not finished), in time proportional to them.
+        /// Pieces of the layout (a key, a value, a member, its score) one chunk holds at most, whatever their size.
+        /// Encoding and installing cost about the same per piece as per few bytes, so 64 KiB of a list's one-byte
+        /// elements took milliseconds where 64 KiB of values took a fraction of one; the primary and the backup each
+        /// take a window of chunks in one event.
+        static let piecesPerChunkLimit = 2_048
+
+        /// The next at most `byteLimit` bytes (at least one while not finished), and at most `piecesPerChunkLimit`
+        /// pieces, in time proportional to them.
         public mutating func nextChunk(byteLimit: Int) -> [UInt8] {
             let limit = max(byteLimit, 1)
+            var pieces = 0
             var chunk: [UInt8] = []
             chunk.reserveCapacity(min(limit, estimatedByteCount + 64))
             while chunk.count < limit {
@@ -142,10 +150,11 @@ extension KeyValueStore {
                     let taken = min(field.count, limit - chunk.count)
                     chunk.append(contentsOf: field.prefix(taken))
                     field = field.dropFirst(taken)
-                } else if stage == .finished {
+                } else if stage == .finished || (pieces >= Self.piecesPerChunkLimit && !chunk.isEmpty) {
                     break
                 } else {
                     advance()
+                    pieces += 1
                 }
             }
             return chunk

@@ -83,6 +83,27 @@ struct SnapshotTests {
         }
     }
 
+    @Test("a chunk of tiny members holds at most a bounded number of pieces, and the list restores whole")
+    func tinyMembersBoundChunks() throws {
+        var driver = StoreDriver()
+        for start in stride(from: 0, to: 20_000, by: 500) {
+            driver.run(arguments: [bytes("RPUSH"), bytes("list")] + (start..<(start + 500)).map { [UInt8(truncatingIfNeeded: $0)] })
+        }
+        var snapshot = driver.store.snapshot()
+        var encoding: [UInt8] = [], chunks = 0
+        while !snapshot.isFinished {
+            encoding += snapshot.nextChunk(byteLimit: 1 << 20)
+            chunks += 1
+        }
+        // 20,000 one-byte elements encode in about 40 KiB, which one chunk of 1 MiB would hold whole; 2,048 pieces
+        // a chunk make ten.
+        #expect(KeyValueStore.Snapshot.piecesPerChunkLimit <= 4_096)
+        #expect(chunks >= 20_000 / 4_096)
+        #expect(encoding == driver.store.encoded())
+        let restored = try KeyValueStore.restored(from: encoding)
+        #expect(restored.digest() == driver.store.digest())
+    }
+
     @Test("a value larger than a chunk spans chunks and restores whole")
     func largeValueSpansChunks() throws {
         var driver = StoreDriver()
