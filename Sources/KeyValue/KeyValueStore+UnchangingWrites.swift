@@ -39,7 +39,9 @@ extension KeyValueStore {
             let isAdding = command == .sadd
             for position in 2..<arguments.count {
                 let member = arguments.bytes(at: position)
-                let isHeld = kind == .sortedSet ? collection.score(of: member) != nil : collection.members.contains(member: member)
+                let isHeld =
+                    kind == .sortedSet
+                    ? collection.score(of: member) != nil : collection.members.contains(member: member)
                 if isHeld != isAdding { return nil }
             }
             return Replies.zero

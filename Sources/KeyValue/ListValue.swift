@@ -6,7 +6,7 @@
 /// middle (LINSERT, LREM) rebuild the list, O(its length), as they cost in Redis.
 ///
 /// Why chunks: a list may hold millions of elements, and no step may cost time in proportion to it. In one buffer,
-/// the first push after a snapshot copied the whole list (the snapshot shares it), and growing it copied every
+/// the first push after a snapshot would copy the whole list (the snapshot shares it), and growing it would copy every
 /// element. In chunks of at most `chunkSlotsLimit` slots, each copy-on-write on its own, a push after a snapshot
 /// copies the chunk references and one chunk, and growing copies the references and splits one chunk. A short list
 /// is one chunk that grows like a plain ring, so it costs no more than one.
@@ -218,7 +218,8 @@ struct ListValue: Sendable {
     /// write after a snapshot copies.
     func chunksShared(with other: ListValue) -> Int {
         zip(chunks, other.chunks).filter { mine, theirs in
-            !mine.isEmpty && mine.withUnsafeBufferPointer { a in theirs.withUnsafeBufferPointer { a.baseAddress == $0.baseAddress } }
+            let base = mine.withUnsafeBufferPointer { $0.baseAddress }
+            return !mine.isEmpty && base == theirs.withUnsafeBufferPointer { $0.baseAddress }
         }.count
     }
 

@@ -31,8 +31,12 @@ struct ListValueTests {
                     model[position] = Self.element(number)
                 } else {
                     number += 1
-                    if next(2) == 0 { list.pushFront(Self.element(number)); model.insert(Self.element(number), at: 0) } else {
-                        list.pushBack(Self.element(number)); model.append(Self.element(number))
+                    if next(2) == 0 {
+                        list.pushFront(Self.element(number))
+                        model.insert(Self.element(number), at: 0)
+                    } else {
+                        list.pushBack(Self.element(number))
+                        model.append(Self.element(number))
                     }
                 }
                 sawChunks = max(sawChunks, list.chunkCount)
@@ -58,7 +62,11 @@ struct ListValueTests {
     func copiesOneChunk() {
         var original = ListValue()
         for number in 0..<100_000 {
-            if number % 3 == 0 { original.pushFront(Self.element(number)) } else { original.pushBack(Self.element(number)) }
+            if number % 3 == 0 {
+                original.pushFront(Self.element(number))
+            } else {
+                original.pushBack(Self.element(number))
+            }
         }
         let before = original.elements(0..<original.count)
         let chunksWithSlots = original.chunksShared(with: original)

@@ -145,7 +145,8 @@ struct ReadTests {
             #expect(answered != nil, "\(text(command)) was logged")
             let logged = driver.run(encoded: command)
             #expect(answered == logged, "\(text(command))")
-            #expect(driver.store.digest() == digest && driver.store.count == count, "\(text(command)) changed the store")
+            #expect(
+                driver.store.digest() == digest && driver.store.count == count, "\(text(command)) changed the store")
         }
         #expect(driver.run("ZSCORE", "zero", "m") == "$1\r\n0\r\n", "an equal score replaced the stored one")
     }
@@ -163,7 +164,8 @@ struct ReadTests {
             ["SADD", "str", "a"], ["SREM", "h", "f"], ["HDEL", "s", "a"], ["ZREM", "s", "a"], ["ZADD", "s", "1", "a"],
             ["LPOP", "str"], ["ZPOPMIN", "s"],
             // An expired key is deleted by the entry, on both nodes.
-            ["SADD", "gone", "x"], ["SREM", "gone", "y"], ["SPOP", "gone"], ["DEL", "gone"], ["UNLINK", "missing", "gone"],
+            ["SADD", "gone", "x"], ["SREM", "gone", "y"], ["SPOP", "gone"], ["DEL", "gone"],
+            ["UNLINK", "missing", "gone"],
         ]
         for arguments in commands {
             var context = ApplyContext.recording(from: driver.entropy)

@@ -87,7 +87,8 @@ struct SnapshotTests {
     func tinyMembersBoundChunks() throws {
         var driver = StoreDriver()
         for start in stride(from: 0, to: 20_000, by: 500) {
-            driver.run(arguments: [bytes("RPUSH"), bytes("list")] + (start..<(start + 500)).map { [UInt8(truncatingIfNeeded: $0)] })
+            let elements = (start..<(start + 500)).map { [UInt8(truncatingIfNeeded: $0)] }
+            driver.run(arguments: [bytes("RPUSH"), bytes("list")] + elements)
         }
         var snapshot = driver.store.snapshot()
         var encoding: [UInt8] = [], chunks = 0
