@@ -8,9 +8,7 @@ import Darwin
 /// the snapshot's member order and ZRANDMEMBER's positions exactly as for a hash; `order` keeps the same members by
 /// score, then by member bytes (as Redis's skiplist orders them), for ranks and ranges.
 ///
-/// Every change goes through `setScore` and `removeScored` below, which keep the two in step: an entry of `order`
-/// names a member by its position in `members`, so when `members` swap-removes a member and moves its last one into
-/// the gap, the moved member's entry is repointed first.
+/// Every change goes through `setScore` and `removeScored` below, which keep the two in step.
 extension CollectionValue {
     /// A member with its score, viewing the set's storage.
     typealias Scored = (member: ArraySlice<UInt8>, score: Double)
@@ -21,15 +19,12 @@ extension CollectionValue {
     }
 
     /// The member and score at `cursor`, which must name an entry.
-    func scored(at cursor: ScoreOrder.Cursor) -> Scored {
-        (members.member(atPosition: order.position(at: cursor)).field, order.score(at: cursor))
-    }
+    func scored(at cursor: ScoreOrder.Cursor) -> Scored { (order.member(at: cursor), order.score(at: cursor)) }
 
     /// The first entry not before `(score, member)` in the order: where that pair is, or would go.
     func cursor(of score: Double, _ member: ArraySlice<UInt8>) -> ScoreOrder.Cursor {
-        order.firstCursor { entryScore, position in
-            entryScore < score
-                || (entryScore == score && Self.compare(members.member(atPosition: position).field, member) < 0)
+        order.firstCursor { entryScore, entryMember in
+            entryScore < score || (entryScore == score && Self.compare(entryMember, member) < 0)
         }
     }
 
@@ -48,37 +43,22 @@ extension CollectionValue {
     mutating func setScore(_ score: Double, of member: ArraySlice<UInt8>, keepsNegativeZero: Bool = false) -> Bool {
         precondition(!score.isNaN, "a NaN score")
         let score = score == 0 && !keepsNegativeZero ? 0 : score
-        let key = StoreKey(viewing: member)
-        let hash = ShardHash.of(member)
-        if let position = members.find(key, hash: hash) {
-            let old = Score.value(members.member(atPosition: position).value)
+        let old = self.score(of: member)
+        if let old {
             guard old != score else { return false }
             order.remove(at: cursor(of: old, member))
-            members.store(Score.bytes(score)[...], for: key, hash: hash, expiresAtMilliseconds: nil)
-            order.insert(score: score, position: position, at: cursor(of: score, member))
-            return false
         }
-        let place = cursor(of: score, member)
-        members.store(Score.bytes(score)[...], for: key, hash: hash, expiresAtMilliseconds: nil)
-        order.insert(score: score, position: members.count - 1, at: place)
-        return true
+        members.storeMember(member, value: Score.bytes(score)[...])
+        order.insert(score: score, member: member, at: cursor(of: score, member))
+        return old == nil
     }
 
     /// Removes `member`; returns whether it was there.
     @discardableResult
     mutating func removeScored(_ member: ArraySlice<UInt8>) -> Bool {
-        let key = StoreKey(viewing: member)
-        let hash = ShardHash.of(member)
-        guard let position = members.find(key, hash: hash) else { return false }
-        order.remove(at: cursor(of: Score.value(members.member(atPosition: position).value), member))
-        let last = members.count - 1
-        if position != last {
-            // `members` is about to move its last member into `position`: repoint that member's entry first, while
-            // every position still names the member it did.
-            let moved = members.member(atPosition: last)
-            order.setPosition(position, at: cursor(of: Score.value(moved.value), moved.field))
-        }
-        members.remove(key, hash: hash)
+        guard let score = score(of: member) else { return false }
+        order.remove(at: cursor(of: score, member))
+        members.removeMember(member)
         return true
     }
 
@@ -98,21 +78,16 @@ extension CollectionValue {
     /// order is sorted; for tests and debug builds.
     func checkSortedSetInvariants() {
         precondition(order.count == members.count, "a sorted set's order and members differ in size")
-        order.checkInvariants { leftScore, leftPosition, rightScore, rightPosition in
-            leftScore < rightScore
-                || (leftScore == rightScore
-                    && Self.compare(
-                        members.member(atPosition: leftPosition).field, members.member(atPosition: rightPosition).field)
-                        < 0)
+        order.checkInvariants { leftScore, leftMember, rightScore, rightMember in
+            leftScore < rightScore || (leftScore == rightScore && Self.compare(leftMember, rightMember) < 0)
         }
-        for position in 0..<members.count {
-            let member = members.member(atPosition: position)
+        for member in members {
             precondition(member.value.count == 8, "a sorted set member's score is not 8 bytes")
             let score = Score.value(member.value)
             precondition(!score.isNaN, "a sorted set holds a NaN score")
             let cursor = cursor(of: score, member.field)
             precondition(
-                order.isEntry(cursor) && order.position(at: cursor) == position && order.score(at: cursor) == score,
+                order.isEntry(cursor) && order.member(at: cursor) == member.field && order.score(at: cursor) == score,
                 "a sorted set member is missing from its order")
         }
     }

@@ -53,16 +53,14 @@ enum DumpPayload {
         case .set, .hash:
             payload.append(collection.kind == .set ? ObjectType.set.rawValue : ObjectType.hash.rawValue)
             appendLength(collection.count, to: &payload)
-            for position in 0..<collection.count {
-                let member = collection.members.member(atPosition: position)
+            for member in collection.members {
                 appendString(member.field, to: &payload)
                 if collection.kind == .hash { appendString(member.value, to: &payload) }
             }
         case .sortedSet:
             payload.append(ObjectType.sortedSet.rawValue)
             appendLength(collection.count, to: &payload)
-            for position in 0..<collection.count {
-                let member = collection.members.member(atPosition: position)
+            for member in collection.members {
                 appendString(member.field, to: &payload)
                 let bits = Score.value(member.value).bitPattern.littleEndian
                 withUnsafeBytes(of: bits) { payload.append(contentsOf: $0) }

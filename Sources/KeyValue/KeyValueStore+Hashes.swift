@@ -50,11 +50,11 @@ extension KeyValueStore {
     private mutating func readHash(
         _ command: DataCommand, _ key: StoreKey, _ arguments: CommandArguments, clock: Clock
     ) -> [UInt8] {
-        let hash: StoreShard
+        let hash: MemberTable
         switch liveCollection(key, .hash, clock: clock) {
         case .wrongType: return Replies.wrongType
         case .found(let collection): hash = collection.members
-        case .missing: hash = StoreShard()
+        case .missing: hash = MemberTable()
         }
         switch command {
         case .hget:
@@ -77,8 +77,7 @@ extension KeyValueStore {
             let withFields = command != .hvals, withValues = command != .hkeys
             var writer = RESPWriter()
             writer.appendArrayHeader(count: hash.count * (withFields && withValues ? 2 : 1))
-            for position in 0..<hash.count {
-                let member = hash.member(atPosition: position)
+            for member in hash {
                 if withFields { writer.appendBulk(member.field) }
                 if withValues { writer.appendBulk(member.value) }
             }
@@ -148,7 +147,7 @@ extension KeyValueStore {
             if withValues && (parsed < -Int64.max / 2 || parsed > Int64.max / 2) { return Self.outOfRange }
             count = parsed
         }
-        let hash: StoreShard
+        let hash: MemberTable
         switch liveCollection(key, .hash, clock: clock) {
         case .wrongType: return Replies.wrongType
         case .missing: return count == nil ? Replies.nullBulk : Self.emptyArray
@@ -172,18 +171,21 @@ extension KeyValueStore {
 
     /// Positions of a collection of `size` members picked from one random `seed`, as HRANDFIELD, SRANDMEMBER and
     /// SPOP pick: a negative `count` draws `-count` positions with repeats; a positive one `count` distinct
-    /// positions (every one, in order, when `count` reaches `size`) by a partial Fisher-Yates shuffle, O(size).
+    /// positions (every one, in order, when `count` reaches `size`) by a partial Fisher-Yates shuffle, O(count): the
+    /// shuffle's array is kept as the places it moved, so a few picks from millions of members cost a few steps.
     static func randomPositions(count: Int64, of size: Int, seed: UInt64) -> [Int] {
         var generator = SplitMix64(seed: seed)
         if count < 0 {
             return (0..<Int(-count)).map { _ in Int(generator.next() % UInt64(size)) }
         }
-        var positions = Array(0..<size)
-        guard count < size else { return positions }
-        for index in 0..<Int(count) {
-            positions.swapAt(index, index + Int(generator.next() % UInt64(size - index)))
+        guard count < size else { return Array(0..<size) }
+        var moved: [Int: Int] = [:]
+        return (0..<Int(count)).map { index in
+            let other = index + Int(generator.next() % UInt64(size - index))
+            let picked = moved[other] ?? other
+            moved[other] = moved[index] ?? index
+            return picked
         }
-        return Array(positions.prefix(Int(count)))
     }
 
     /// Most members a negative count may draw with repeats in one reply (HRANDFIELD, SRANDMEMBER). Redis has no

@@ -48,10 +48,7 @@ extension KeyValueStore {
     /// is past the compact limits by its count alone; O(limit) at most for a small one.
     static func encoding(of collection: CollectionValue, kind: ValueKind) -> String {
         func allMembers(_ isCompact: (ArraySlice<UInt8>, ArraySlice<UInt8>) -> Bool) -> Bool {
-            (0..<collection.count).allSatisfy { position in
-                let member = collection.members.member(atPosition: position)
-                return isCompact(member.field, member.value)
-            }
+            collection.members.allSatisfy { isCompact($0.field, $0.value) }
         }
         switch kind {
         case .list: return "quicklist"

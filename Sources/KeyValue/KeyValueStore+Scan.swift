@@ -2,22 +2,17 @@
 /// over hash classes (`ScanCursor`) that a backup continues after a failover.
 ///
 /// SCAN visits whole shards of the selected database: a shard holds the keys of one hash class, so the cursor names
-/// the next class whatever the table's level and split pointer are then. A collection's members are visited by home
-/// slot of its member table, the same way. Each call stops once it has gathered COUNT elements (counted before MATCH
-/// and TYPE filter them, as Redis counts) or visited `scanVisitsLimit` classes, so its work is bounded by a constant
-/// times a shard's or cluster's size, never by the whole store. A key whose TTL has passed is skipped, not deleted (as
+/// the next class whatever the table's level and split pointer are then. A collection's members are visited by shard
+/// of its `MemberTable` the same way (a collection of one shard, as Redis's small encodings, in one call). Each call
+/// stops once it has gathered COUNT elements (counted before MATCH and TYPE filter them, as Redis counts) or visited
+/// `scanVisitsLimit` classes, so its work is bounded by a constant times a shard's size, never by the whole store. A key whose TTL has passed is skipped, not deleted (as
 /// KEYS skips one): so SCAN changes nothing, and a read answers it without a log entry on either node.
 extension KeyValueStore {
-    /// Most hash classes (shards, or member-table home slots) one call visits, whatever COUNT asks; with COUNT's
-    /// own bound (ten classes per element asked, as Redis bounds empty buckets) it caps a call whose MATCH or TYPE
-    /// filters everything out. A shard holds a few hundred keys (`shardLoadBound`), so a SCAN call examines at most
-    /// some thousands.
+    /// Most hash classes (shards of the store or of a collection's `MemberTable`) one call visits, whatever COUNT
+    /// asks; with COUNT's own bound (ten classes per element asked, as Redis bounds empty buckets) it caps a call
+    /// whose MATCH or TYPE filters everything out. A shard holds a few hundred keys (`shardLoadBound`) or members, so
+    /// a call examines at most some thousands.
     static let scanVisitsLimit = 16
-    /// Most member-table home slots one HSCAN, SSCAN or ZSCAN call visits: a slot's cluster holds a few members.
-    static let scanMemberVisitsLimit = 1_024
-    /// Largest collection HSCAN, SSCAN and ZSCAN return whole, with cursor 0, when asked from cursor 0, as Redis
-    /// returns a listpack-encoded hash or sorted set (up to 128 entries by default) in one call.
-    static let scanWholeCollectionLimit = 128
 
     private static let emptyScan = RESPWriter.array([RESPWriter.bulk("0"), RESPWriter.array([])])
     private static let invalidCursor = RESPWriter.error("ERR invalid cursor")
@@ -111,27 +106,20 @@ extension KeyValueStore {
         } catch {
             return error.reply
         }
-        let members = collection.members
-        var found: [Int] = []
-        if cursor == 0 && members.count <= Self.scanWholeCollectionLimit {
-            found = Array(0..<members.count)
-        } else {
-            cursor = ScanCursor.walk(
-                from: cursor, visitsLimit: options.visitsLimit(Self.scanMemberVisitsLimit),
-                until: { found.count >= options.count }
-            ) { cursor in
-                let (positions, bits) = members.positions(homedAt: cursor)
-                found += positions
-                return bits
-            }
+        var found: [(field: ArraySlice<UInt8>, value: ArraySlice<UInt8>)] = []
+        cursor = ScanCursor.walk(
+            from: cursor, visitsLimit: options.visitsLimit(Self.scanVisitsLimit), until: { found.count >= options.count }
+        ) { cursor in
+            let (members, bits) = collection.members.members(inClassOf: cursor)
+            found += members
+            return bits
         }
         var writer = RESPWriter()
         writer.appendArrayHeader(count: 2)
         writer.appendBulk(ScanCursor.text(cursor))
-        let matched = found.filter { options.pattern?.matches(members.member(atPosition: $0).field) ?? true }
+        let matched = found.filter { options.pattern?.matches($0.field) ?? true }
         writer.appendArrayHeader(count: kind == .set ? matched.count : 2 * matched.count)
-        for position in matched {
-            let (field, value) = members.member(atPosition: position)
+        for (field, value) in matched {
             writer.appendBulk(field)
             switch kind {
             case .hash: writer.appendBulk(value)

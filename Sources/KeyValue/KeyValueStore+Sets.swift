@@ -52,11 +52,11 @@ extension KeyValueStore {
     private mutating func readSet(
         _ command: DataCommand, _ key: StoreKey, _ arguments: CommandArguments, clock: Clock
     ) -> [UInt8] {
-        let set: StoreShard
+        let set: MemberTable
         switch liveCollection(key, .set, clock: clock) {
         case .wrongType: return Replies.wrongType
         case .found(let collection): set = collection.members
-        case .missing: set = StoreShard()
+        case .missing: set = MemberTable()
         }
         switch command {
         case .sismember: return set.contains(member: arguments.bytes(at: 2)) ? Replies.one : Replies.zero
@@ -115,7 +115,7 @@ extension KeyValueStore {
             guard parsed != Int64.min else { return Self.outsideSignedRange }
             count = parsed
         }
-        let set: StoreShard
+        let set: MemberTable
         switch liveCollection(key, .set, clock: clock) {
         case .wrongType: return Replies.wrongType
         case .missing: return count == nil ? Replies.nullBulk : Self.emptyArray
@@ -187,8 +187,8 @@ extension KeyValueStore {
     /// in its order and stops at `limit` members (0: no limit); a union and a difference keep first-seen order.
     private mutating func combine(
         _ operation: DataCommand, keys: Range<Int>, _ arguments: CommandArguments, clock: Clock, limit: Int = 0
-    ) -> StoreShard? {
-        var sets: [StoreShard?] = []
+    ) -> MemberTable? {
+        var sets: [MemberTable?] = []
         for position in keys {
             switch liveCollection(arguments.key(at: position), .set, clock: clock) {
             case .wrongType: return nil
@@ -196,14 +196,13 @@ extension KeyValueStore {
             case .found(let collection): sets.append(collection.members)
             }
         }
-        var result = StoreShard()
+        var result = MemberTable()
         switch operation {
         case .sinter:
             let present = sets.compactMap { $0 }
             guard present.count == sets.count, let smallest = present.indices.min(by: { present[$0].count < present[$1].count })
             else { return result }
-            for position in 0..<present[smallest].count {
-                let member = present[smallest].member(atPosition: position).field
+            for (member, _) in present[smallest] {
                 if present.indices.allSatisfy({ $0 == smallest || present[$0].contains(member: member) }) {
                     result.storeMember(member)
                     if limit > 0 && result.count == limit { break }
@@ -211,13 +210,12 @@ extension KeyValueStore {
             }
         case .sunion:
             for set in sets.compactMap({ $0 }) {
-                for position in 0..<set.count { result.storeMember(set.member(atPosition: position).field) }
+                for (member, _) in set { result.storeMember(member) }
             }
         default:
             guard let first = sets.first ?? nil else { return result }
             let others = sets.dropFirst().compactMap { $0 }
-            for position in 0..<first.count {
-                let member = first.member(atPosition: position).field
+            for (member, _) in first {
                 if !others.contains(where: { $0.contains(member: member) }) { result.storeMember(member) }
             }
         }
@@ -225,10 +223,10 @@ extension KeyValueStore {
     }
 
     /// Every member of `set` as an array of bulk strings, in its order.
-    private static func membersReply(_ set: StoreShard) -> [UInt8] {
+    private static func membersReply(_ set: MemberTable) -> [UInt8] {
         var writer = RESPWriter()
         writer.appendArrayHeader(count: set.count)
-        for position in 0..<set.count { writer.appendBulk(set.member(atPosition: position).field) }
+        for (member, _) in set { writer.appendBulk(member) }
         return writer.bytes
     }
 

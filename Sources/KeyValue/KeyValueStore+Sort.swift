@@ -86,7 +86,7 @@ extension KeyValueStore {
         switch kind {
         case .list: return (collection.elements.elements(0..<collection.count), kind)
         case .set:
-            return ((0..<collection.count).map { Array(collection.members.member(atPosition: $0).field) }, kind)
+            return (collection.members.map { Array($0.field) }, kind)
         default:
             var members: [[UInt8]] = []
             members.reserveCapacity(collection.count)

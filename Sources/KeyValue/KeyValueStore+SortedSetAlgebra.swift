@@ -6,7 +6,7 @@ extension KeyValueStore {
     /// One input: its members and scores, in the set's order (by score for a sorted set, the map's for a set).
     private enum ScoredSource {
         case missing
-        case set(StoreShard)
+        case set(MemberTable)
         case sortedSet(CollectionValue)
 
         var count: Int {
@@ -31,7 +31,7 @@ extension KeyValueStore {
             switch self {
             case .missing: break
             case .set(let members):
-                for position in 0..<members.count { body(members.member(atPosition: position).field, 1) }
+                for (member, _) in members { body(member, 1) }
             case .sortedSet(let set): set.forEachScored(from: 0, count: set.count, isReversed: false) { body($0, $1) }
             }
         }

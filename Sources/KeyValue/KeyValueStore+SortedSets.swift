@@ -258,7 +258,7 @@ extension KeyValueStore {
             if withScores && (parsed < -Int64.max / 2 || parsed > Int64.max / 2) { return Self.outOfRange }
             count = parsed
         }
-        let set: StoreShard
+        let set: MemberTable
         switch liveCollection(key, .sortedSet, clock: clock) {
         case .wrongType: return Replies.wrongType
         case .missing: return count == nil ? Replies.nullBulk : Self.emptyArray

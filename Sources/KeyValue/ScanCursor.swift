@@ -1,9 +1,8 @@
 /// A SCAN cursor: a position in the reverse-binary order of hash classes, as Redis's `dictScan` uses, over the
-/// store's linear-hashing shards (`KeyValueStore+Scan`) and a collection's open-addressing member table.
+/// linear-hashing shards of the store and of a collection's members (`KeyValueStore+Scan`, `MemberTable`).
 ///
 /// A cursor names the hash class of its low `bits` bits, where `bits` is the resolution of the table that answers the
-/// call (a shard covers the hashes equal to its index modulo `2^level` or `2^(level+1)`; a member table slot is the
-/// home of the fragments equal to it modulo its size). Calls visit classes in increasing order of their bit-reversed
+/// call (a shard covers the hashes equal to its index modulo `2^level` or `2^(level+1)`). Calls visit classes in increasing order of their bit-reversed
 /// cursor, so what a finished call has covered is every hash whose reversal is below the next cursor's, whatever the
 /// resolution: a table that splits, merges, grows or shrinks between calls, or that a restored backup laid out
 /// differently, still covers the rest of the hash space from there on. Every element present from the first call to

@@ -22,9 +22,9 @@ struct ShardTable: RandomAccessCollection, MutableCollection, ExpressibleByArray
     var endIndex: Int { count }
 
     subscript(index: Int) -> StoreShard {
-        get {
+        _read {
             precondition(index >= 0 && index < count, "shard \(index) of \(count)")
-            return pages[index >> Self.pageShift][index & (Self.pageSize - 1)]
+            yield pages[index >> Self.pageShift][index & (Self.pageSize - 1)]
         }
         _modify {
             precondition(index >= 0 && index < count, "shard \(index) of \(count)")
@@ -41,13 +41,10 @@ struct ShardTable: RandomAccessCollection, MutableCollection, ExpressibleByArray
         pages.map { page in page.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) } }
     }
 
-    /// Adds `shard` at the end, opening a page when the last is full.
+    /// Adds `shard` at the end, opening a page when the last is full. A page grows as it fills (to exactly
+    /// `pageSize`, by doubling), so a table of a few shards, as a collection's members are, holds no more.
     mutating func append(_ shard: StoreShard) {
-        if count & (Self.pageSize - 1) == 0 {
-            var page: [StoreShard] = []
-            page.reserveCapacity(Self.pageSize)
-            pages.append(page)
-        }
+        if count & (Self.pageSize - 1) == 0 { pages.append([]) }
         pages[pages.count - 1].append(shard)
         count += 1
     }

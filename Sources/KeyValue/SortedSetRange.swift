@@ -79,8 +79,8 @@ enum SortedSetRange {
             // A lower end passes the members below it (and it, when exclusive); an upper end those up to it (but it,
             // when exclusive).
             let passesEqual = isUpper != isExclusive
-            return set.order.rank(of: set.order.firstCursor { _, position in
-                let order = CollectionValue.compare(set.members.member(atPosition: position).field, member)
+            return set.order.rank(of: set.order.firstCursor { _, entry in
+                let order = CollectionValue.compare(entry, member)
                 return order < 0 || (order == 0 && passesEqual)
             })
         }

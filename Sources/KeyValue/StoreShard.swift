@@ -287,23 +287,6 @@ struct StoreShard: Sendable {
         }
     }
 
-    /// The positions of the keys whose table home is the slot of `cursor`'s low bits, and the table's size in bits
-    /// (the cursor's resolution, `ScanCursor`); nil bits for an empty table. With linear probing and deletion by
-    /// shifting back, such a key sits between its home and the first empty slot after it: O(that cluster).
-    func positions(homedAt cursor: UInt64) -> (positions: [Int], bits: Int) {
-        guard !table.isEmpty else { return ([], 0) }
-        let mask = table.count - 1
-        let home = Int(truncatingIfNeeded: cursor) & mask
-        var positions: [Int] = []
-        var index = home
-        while table[index] != 0 {
-            let position = Int(table[index]) - 1
-            if Int(fragments[position]) & mask == home { positions.append(position) }
-            index = (index + 1) & mask
-        }
-        return (positions, table.count.trailingZeroBitCount)
-    }
-
     /// The value at `slot`, viewing the shard's storage (let it go before writing to the shard, or the write
     /// copies the storage it shares); nil when the key holds a collection.
     @inline(__always)
@@ -743,10 +726,23 @@ struct StoreShard: Sendable {
     mutating func split(into other: inout StoreShard, isMoved: (UInt64) -> Bool) {
         precondition(other.count == 0, "a split fills an empty shard")
         var kept = StoreShard()
+        // Each side is sized once for what it receives, rather than grown as it fills.
+        let hashes = (0..<count).map { ShardHash.of(key(atPosition: $0).bytes) }
+        var movedCount = 0, movedBytes = 0, recordBytes = 0
+        for position in 0..<count {
+            let bytes = recordByteCount(header(at: Int(order[position])))
+            recordBytes += bytes
+            if isMoved(hashes[position]) {
+                movedCount += 1
+                movedBytes += bytes
+            }
+        }
+        kept.reserve(keys: count - movedCount, arenaBytes: recordBytes - movedBytes)
+        other.reserve(keys: movedCount, arenaBytes: movedBytes)
         // Indexed by position here, so the TTL order can be carried over whatever order the keys were copied in.
         var newPositions = [Int](repeating: 0, count: count)
         for position in 0..<count {
-            let hash = ShardHash.of(key(atPosition: position).bytes)
+            let hash = hashes[position]
             if isMoved(hash) {
                 newPositions[position] = other.count
                 other.appendCopy(of: position, from: self, hash: hash)
@@ -756,7 +752,7 @@ struct StoreShard: Sendable {
             }
         }
         for keyPosition in expiryOrder {
-            let moved = isMoved(ShardHash.of(key(atPosition: Int(keyPosition)).bytes))
+            let moved = isMoved(hashes[Int(keyPosition)])
             let placed =
                 moved
                 ? other.appendToExpiryOrder(keyPosition: newPositions[Int(keyPosition)])
@@ -764,6 +760,18 @@ struct StoreShard: Sendable {
             precondition(placed, "a split lost a TTL")
         }
         self = kept
+    }
+
+    /// Sizes an empty shard's arena, orders and table for `keys` keys whose records take `arenaBytes`.
+    private mutating func reserve(keys: Int, arenaBytes: Int) {
+        precondition(order.isEmpty, "only an empty shard is sized")
+        guard keys > 0 else { return }
+        arena.reserveCapacity(arenaBytes)
+        order.reserveCapacity(keys)
+        fragments.reserveCapacity(keys)
+        var tableSize = 16
+        while keys * 4 > tableSize * 3 { tableSize *= 2 }
+        table = [UInt32](repeating: 0, count: tableSize)
     }
 
     /// Appends every key of `other` after this shard's keys, and its TTL order after this one's (a linear-hashing

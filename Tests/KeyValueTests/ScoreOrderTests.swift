@@ -62,6 +62,34 @@ struct ScoreOrderTests {
         #expect(set.count > 1_000, "the workload should have built many chunks")
     }
 
+    @Test("long members end a chunk at its byte bound, and ranks and removals stay exact")
+    func longMembers() {
+        var set = CollectionValue(kind: .sortedSet)
+        var model: [String: Double] = [:]
+        var generator = SplitMix64(seed: 5)
+        for index in 0..<600 {
+            let member = String(repeating: "\(index % 10)", count: 1_000) + "\(index)"
+            let score = Double(generator.next() % 50)
+            set.setScore(score, of: Array(member.utf8)[...])
+            model[member] = score
+        }
+        set.checkInvariants()
+        let bytes = model.keys.reduce(0) { $0 + $1.utf8.count }
+        #expect(set.order.chunkCount >= bytes / ScoreOrder.chunkBytesLimit, "chunks went past their byte bound")
+        #expect(set.order.memberByteCount == bytes)
+        for (member, _) in model where member.hasSuffix("7") {
+            let removed = set.removeScored(Array(member.utf8)[...])
+            #expect(removed)
+            model[member] = nil
+        }
+        set.checkInvariants()
+        var actual: [String] = []
+        set.forEachScored(from: 0, count: set.count, isReversed: false) {
+            actual.append(String(decoding: $0.member, as: UTF8.self))
+        }
+        #expect(actual == Self.sorted(model).map(\.member))
+    }
+
     @Test("removing members empties the order and a later insertion starts a new one")
     func drainAndRefill() {
         var set = CollectionValue(kind: .sortedSet)

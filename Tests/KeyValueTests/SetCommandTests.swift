@@ -165,4 +165,19 @@ struct SetCommandTests {
         #expect(driver.store.readReply(KeyValueCommand.encode([bytes("SINTERCARD"), bytes("9"), bytes("a")]),
             context: &context) == nil)
     }
+
+    @Test("distinct random picks are those of a full Fisher-Yates shuffle's prefix, without building the shuffle")
+    func randomPicksMatchTheShuffle() {
+        for (count, size, seed) in [(1, 5, 3), (4, 5, 9), (2, 3, 1), (50, 60, 7), (40, 3_000_000, 11), (200, 1_000, 2)] {
+            var generator = SplitMix64(seed: UInt64(seed))
+            var shuffled = Array(0..<size)
+            for index in 0..<count {
+                shuffled.swapAt(index, index + Int(generator.next() % UInt64(size - index)))
+            }
+            let picks = KeyValueStore.randomPositions(count: Int64(count), of: size, seed: UInt64(seed))
+            #expect(picks == Array(shuffled.prefix(count)), "\(count) of \(size)")
+            #expect(Set(picks).count == picks.count)
+        }
+        #expect(KeyValueStore.randomPositions(count: 7, of: 4, seed: 1) == [0, 1, 2, 3])
+    }
 }
