@@ -94,10 +94,13 @@ extension KeyValueStore {
         private var carryOffset = 0
         /// The part of a key or value not yet out; it views the frozen shard's storage, so it is never copied whole.
         private var field: ArraySlice<UInt8> = []
-        /// The current record's value (a string's, or a collection and the position of its next member) and TTL,
-        /// written after its key.
+        /// The current record's value (a string's, or a collection's kind, members, and the position of its next
+        /// member) and TTL, written after its key. A collection's parts are taken once per key, not per member.
         private var pendingValue: ArraySlice<UInt8> = []
-        private var pendingCollection: CollectionValue?
+        private var pendingKind = ValueKind.string
+        private var pendingElements = ListValue()
+        private var pendingMembers = MemberTable().makeIterator()
+        private var memberCount = 0
         private var memberPosition = 0
         private var pendingExpiry: Int64?
 
@@ -195,21 +198,26 @@ extension KeyValueStore {
                 Varint.append(UInt64(key.count), to: &carry)
                 field = key
                 pendingExpiry = shard.expiry(atPosition: position)
-                if shard.kind(at: position) == .string {
+                pendingKind = shard.kind(at: position)
+                if pendingKind == .string {
                     pendingValue = shard.record(atPosition: position).value
-                    pendingCollection = nil
                 } else {
-                    pendingCollection = shard.collection(at: position)
+                    let collection = shard.collection(at: position)
+                    memberCount = collection.count
+                    if pendingKind == .list {
+                        pendingElements = collection.elements
+                    } else {
+                        pendingMembers = collection.members.makeIterator()
+                    }
                 }
                 stage = .flags
             case .flags:
-                let kind = pendingCollection?.kind ?? .string
-                carry.append(kind.rawValue << 1 | (pendingExpiry == nil ? 0 : 1))
+                carry.append(pendingKind.rawValue << 1 | (pendingExpiry == nil ? 0 : 1))
                 if let expiresAt = pendingExpiry {
                     withUnsafeBytes(of: expiresAt.littleEndian) { carry.append(contentsOf: $0) }
                 }
-                if let collection = pendingCollection {
-                    Varint.append(UInt64(collection.count), to: &carry)
+                if pendingKind != .string {
+                    Varint.append(UInt64(memberCount), to: &carry)
                     memberPosition = 0
                     stage = .member
                 } else {
@@ -220,23 +228,23 @@ extension KeyValueStore {
                     stage = .record
                 }
             case .member:
-                let collection = pendingCollection!
-                guard memberPosition < collection.count else {
-                    pendingCollection = nil
+                guard memberPosition < memberCount else {
+                    pendingElements = ListValue()
+                    pendingMembers = MemberTable().makeIterator()
                     position += 1
                     stage = .record
                     return
                 }
-                if collection.kind == .list {
-                    field = collection.elements[memberPosition][...]
+                if pendingKind == .list {
+                    field = pendingElements[memberPosition][...]
                     memberPosition += 1
                 } else {
-                    let member = collection.members.member(atPosition: memberPosition)
+                    guard let member = pendingMembers.next() else { preconditionFailure("a collection ran out early") }
                     field = member.field
-                    if collection.kind == .hash {
+                    if pendingKind == .hash {
                         pendingValue = member.value
                         stage = .memberValue
-                    } else if collection.kind == .sortedSet {
+                    } else if pendingKind == .sortedSet {
                         pendingValue = member.value
                         stage = .memberScore
                     } else {

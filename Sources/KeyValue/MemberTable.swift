@@ -215,24 +215,24 @@ extension MemberTable: Sequence {
     struct Iterator: IteratorProtocol {
         fileprivate let table: MemberTable
         fileprivate var index = 0
+        /// Shard `index`, taken once for its members: a copy per member would retain and release its every buffer.
+        fileprivate var shard: StoreShard
         fileprivate var position = 0
 
         mutating func next() -> (field: ArraySlice<UInt8>, value: ArraySlice<UInt8>)? {
-            while index < table.shardCount {
-                let shard = table[shard: index]
-                if position < shard.count {
-                    let record = shard.record(atPosition: position)
-                    position += 1
-                    return (record.key, record.value)
-                }
+            while position == shard.count {
                 index += 1
+                guard index < table.shardCount else { return nil }
+                shard = table[shard: index]
                 position = 0
             }
-            return nil
+            let record = shard.record(atPosition: position)
+            position += 1
+            return (record.key, record.value)
         }
     }
 
-    func makeIterator() -> Iterator { Iterator(table: self) }
+    func makeIterator() -> Iterator { Iterator(table: self, shard: firstShard) }
     var underestimatedCount: Int { count }
 }
 

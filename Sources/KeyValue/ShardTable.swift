@@ -22,9 +22,9 @@ struct ShardTable: RandomAccessCollection, MutableCollection, ExpressibleByArray
     var endIndex: Int { count }
 
     subscript(index: Int) -> StoreShard {
-        _read {
+        get {
             precondition(index >= 0 && index < count, "shard \(index) of \(count)")
-            yield pages[index >> Self.pageShift][index & (Self.pageSize - 1)]
+            return pages[index >> Self.pageShift][index & (Self.pageSize - 1)]
         }
         _modify {
             precondition(index >= 0 && index < count, "shard \(index) of \(count)")
