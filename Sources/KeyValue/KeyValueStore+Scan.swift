@@ -5,8 +5,9 @@
 /// the next class whatever the table's level and split pointer are then. A collection's members are visited by shard
 /// of its `MemberTable` the same way (a collection of one shard, as Redis's small encodings, in one call). Each call
 /// stops once it has gathered COUNT elements (counted before MATCH and TYPE filter them, as Redis counts) or visited
-/// `scanVisitsLimit` classes, so its work is bounded by a constant times a shard's size, never by the whole store. A key whose TTL has passed is skipped, not deleted (as
-/// KEYS skips one): so SCAN changes nothing, and a read answers it without a log entry on either node.
+/// `scanVisitsLimit` classes, so its work is bounded by a constant times a shard's size, never by the whole store. A
+/// key whose TTL has passed is skipped, not deleted (as KEYS skips one): so SCAN changes nothing, and a read answers it
+/// without a log entry on either node.
 extension KeyValueStore {
     /// Most hash classes (shards of the store or of a collection's `MemberTable`) one call visits, whatever COUNT
     /// asks; with COUNT's own bound (ten classes per element asked, as Redis bounds empty buckets) it caps a call
@@ -66,10 +67,9 @@ extension KeyValueStore {
             from: cursor, visitsLimit: options.visitsLimit(Self.scanVisitsLimit), until: { found.count >= options.count }
         ) { cursor in
             // The shard of the cursor's class: the one a key whose hash were the cursor would live in.
-            let low = Int(truncatingIfNeeded: cursor & ((1 << UInt64(level)) &- 1))
             let index = shardIndex(hash: cursor)
             for position in 0..<shards[index].count { found.append((index, position)) }
-            return low < splitPointer ? level + 1 : level
+            return Self.classBits(of: cursor, level: level, splitPointer: splitPointer)
         }
         var writer = RESPWriter()
         writer.appendArrayHeader(count: 2)
@@ -106,9 +106,10 @@ extension KeyValueStore {
         } catch {
             return error.reply
         }
-        var found: [(field: ArraySlice<UInt8>, value: ArraySlice<UInt8>)] = []
+        var found: [MemberTable.Member] = []
+        let visitsLimit = options.visitsLimit(Self.scanVisitsLimit)
         cursor = ScanCursor.walk(
-            from: cursor, visitsLimit: options.visitsLimit(Self.scanVisitsLimit), until: { found.count >= options.count }
+            from: cursor, visitsLimit: visitsLimit, until: { found.count >= options.count }
         ) { cursor in
             let (members, bits) = collection.members.members(inClassOf: cursor)
             found += members

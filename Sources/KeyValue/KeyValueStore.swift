@@ -239,6 +239,34 @@ extension KeyValueStore {
         return Int(truncatingIfNeeded: hash & ((1 << UInt64(level + 1)) &- 1))
     }
 
+    /// The resolution in bits of the hash class of `cursor`'s low bits in a linear-hashing table (`ScanCursor`): a
+    /// shard below the split pointer was split this round and covers one more bit.
+    static func classBits(of cursor: UInt64, level: Int, splitPointer: Int) -> Int {
+        Int(truncatingIfNeeded: cursor & ((1 << UInt64(level)) &- 1)) < splitPointer ? level + 1 : level
+    }
+
+    /// Moves a linear-hashing table's split pointer past the shard it splits next; returns that shard and the hash
+    /// bit that sends a key from it to the new last shard.
+    static func advanceSplitPointer(level: inout Int, splitPointer: inout Int) -> (source: Int, bit: UInt64) {
+        let split = (splitPointer, UInt64(1) << UInt64(level))
+        splitPointer += 1
+        if splitPointer == 1 << level {
+            level += 1
+            splitPointer = 0
+        }
+        return split
+    }
+
+    /// Moves the split pointer back to the shard the last shard merges into (a split undone); returns that shard.
+    static func retreatSplitPointer(level: inout Int, splitPointer: inout Int) -> Int {
+        if splitPointer == 0 {
+            level -= 1
+            splitPointer = 1 << level
+        }
+        splitPointer -= 1
+        return splitPointer
+    }
+
     /// The shard that holds (or would hold) a key with `hash`.
     @inline(__always)
     func shardIndex(hash: UInt64) -> Int {
@@ -361,27 +389,17 @@ extension KeyValueStore {
     /// Splits the shard at the split pointer into itself and a new last shard: the keys whose hash has bit `level`
     /// set move. O(one shard).
     mutating func splitShard() {
-        let source = splitPointer
-        let bit: UInt64 = 1 << UInt64(level)
+        let (source, bit) = Self.advanceSplitPointer(level: &level, splitPointer: &splitPointer)
         var added = StoreShard()
         shards[source].split(into: &added) { $0 & bit != 0 }
         shards.append(added)
-        splitPointer += 1
-        if splitPointer == 1 << level {
-            level += 1
-            splitPointer = 0
-        }
     }
 
     /// Merges the last shard back into the one it split from (the reverse of `splitShard`). O(one shard).
     private mutating func mergeShard() {
-        if splitPointer == 0 {
-            level -= 1
-            splitPointer = 1 << level
-        }
-        splitPointer -= 1
+        let target = Self.retreatSplitPointer(level: &level, splitPointer: &splitPointer)
         let last = shards.removeLast()
-        shards[splitPointer].absorb(last)
+        shards[target].absorb(last)
     }
 
     /// From shard `start` on (wrapping), the first of at most `scanLimit` shards for which `isWanted` holds.

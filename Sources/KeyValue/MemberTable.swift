@@ -37,6 +37,9 @@ struct MemberTable: Sendable {
     /// Wrapping sum of every member's hash: the collection's digest, order-independent.
     private(set) var digestSum: UInt64 = 0
 
+    /// A field (or member) and its value, viewing the table's storage.
+    typealias Member = (field: ArraySlice<UInt8>, value: ArraySlice<UInt8>)
+
     /// An empty table.
     init() {}
 
@@ -101,7 +104,7 @@ struct MemberTable: Sendable {
     }
 
     /// The field (or member) and value at `position`. O(log shards).
-    func member(atPosition position: Int) -> (field: ArraySlice<UInt8>, value: ArraySlice<UInt8>) {
+    func member(atPosition position: Int) -> Member {
         precondition(position >= 0 && position < count, "member \(position) of \(count)")
         let (index, offset) = shardCount == 1 ? (0, position) : shardCounts.locate(position)
         let record = self[shard: index].record(atPosition: offset)
@@ -110,14 +113,13 @@ struct MemberTable: Sendable {
 
     /// The members whose hash is in the class of `cursor`'s low bits, and the class's resolution in bits
     /// (`ScanCursor`): the members of the shard that class's hashes live in.
-    func members(inClassOf cursor: UInt64) -> (members: [(field: ArraySlice<UInt8>, value: ArraySlice<UInt8>)], bits: Int) {
-        let low = Int(truncatingIfNeeded: cursor & ((1 << UInt64(level)) &- 1))
+    func members(inClassOf cursor: UInt64) -> (members: [Member], bits: Int) {
         let shard = self[shard: shardIndex(hash: cursor)]
         let members = (0..<shard.count).map { position in
             let record = shard.record(atPosition: position)
             return (record.key, record.value)
         }
-        return (members, low < splitPointer ? level + 1 : level)
+        return (members, KeyValueStore.classBits(of: cursor, level: level, splitPointer: splitPointer))
     }
 
     /// Runs `body` on shard `index` in place and moves the totals by what it changed.
@@ -145,35 +147,25 @@ struct MemberTable: Sendable {
 
     /// Splits the shard at the split pointer into itself and a new last shard. O(one shard).
     private mutating func split() {
-        let source = splitPointer
-        let bit: UInt64 = 1 << UInt64(level)
+        let (source, bit) = KeyValueStore.advanceSplitPointer(level: &level, splitPointer: &splitPointer)
         var added = StoreShard()
         self[shard: source].split(into: &added) { $0 & bit != 0 }
         if shardCount == 1 { shardCounts.append(count) }
         otherShards.append(added)
         shardCounts.add(-added.count, at: source)
         shardCounts.append(added.count)
-        splitPointer += 1
-        if splitPointer == 1 << level {
-            level += 1
-            splitPointer = 0
-        }
     }
 
     /// Merges the last shard back into the one it split from. O(one shard).
     private mutating func merge() {
-        if splitPointer == 0 {
-            level -= 1
-            splitPointer = 1 << level
-        }
-        splitPointer -= 1
+        let target = KeyValueStore.retreatSplitPointer(level: &level, splitPointer: &splitPointer)
         let last = otherShards.removeLast()
-        self[shard: splitPointer].absorb(last)
+        self[shard: target].absorb(last)
         if shardCount == 1 {
             shardCounts = PrefixSums()
         } else {
             shardCounts.removeLast()
-            shardCounts.add(last.count, at: splitPointer)
+            shardCounts.add(last.count, at: target)
         }
     }
 
@@ -219,7 +211,7 @@ extension MemberTable: Sequence {
         fileprivate var shard: StoreShard
         fileprivate var position = 0
 
-        mutating func next() -> (field: ArraySlice<UInt8>, value: ArraySlice<UInt8>)? {
+        mutating func next() -> Member? {
             while position == shard.count {
                 index += 1
                 guard index < table.shardCount else { return nil }

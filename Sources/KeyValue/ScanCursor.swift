@@ -2,11 +2,12 @@
 /// linear-hashing shards of the store and of a collection's members (`KeyValueStore+Scan`, `MemberTable`).
 ///
 /// A cursor names the hash class of its low `bits` bits, where `bits` is the resolution of the table that answers the
-/// call (a shard covers the hashes equal to its index modulo `2^level` or `2^(level+1)`). Calls visit classes in increasing order of their bit-reversed
-/// cursor, so what a finished call has covered is every hash whose reversal is below the next cursor's, whatever the
-/// resolution: a table that splits, merges, grows or shrinks between calls, or that a restored backup laid out
-/// differently, still covers the rest of the hash space from there on. Every element present from the first call to
-/// the last is therefore returned at least once (a coarser table may return some twice), and 0 ends the iteration.
+/// call (a shard covers the hashes equal to its index modulo `2^level` or `2^(level+1)`). Calls visit classes in
+/// increasing order of their bit-reversed cursor, so what a finished call has covered is every hash whose reversal is
+/// below the next cursor's, whatever the resolution: a table that splits, merges, grows or shrinks between calls, or
+/// that a restored backup laid out differently, still covers the rest of the hash space from there on. Every element
+/// present from the first call to the last is therefore returned at least once (a coarser table may return some
+/// twice), and 0 ends the iteration.
 /// The cursor depends on hashes alone (`ShardHash`, the same in every process), never on node-local state.
 enum ScanCursor {
     /// The cursor after visiting the class of `cursor` at a resolution of `bits` bits; 0 when that was the last.

@@ -181,7 +181,9 @@ struct ScoreOrder: Sendable {
         chunks[cursor.chunk].bytes.removeSubrange(start..<end)
         chunks[cursor.chunk].scores.remove(at: cursor.index)
         chunks[cursor.chunk].ends.remove(at: cursor.index)
-        for later in cursor.index..<chunks[cursor.chunk].count { chunks[cursor.chunk].ends[later] -= UInt32(end - start) }
+        for later in cursor.index..<chunks[cursor.chunk].count {
+            chunks[cursor.chunk].ends[later] -= UInt32(end - start)
+        }
         let size = chunks[cursor.chunk].count
         if size == 0 {
             chunks.remove(at: cursor.chunk)

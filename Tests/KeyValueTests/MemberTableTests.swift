@@ -7,9 +7,11 @@ import Testing
 struct MemberTableTests {
     private static func bytes(_ text: String) -> ArraySlice<UInt8> { Array(text.utf8)[...] }
 
+    private static func text(_ bytes: ArraySlice<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
+
     /// The members in position order, read one position at a time.
     private static func byPosition(_ table: MemberTable) -> [String] {
-        (0..<table.count).map { String(decoding: table.member(atPosition: $0).field, as: UTF8.self) }
+        (0..<table.count).map { text(table.member(atPosition: $0).field) }
     }
 
     @Test("adds, overwrites and removals match a dictionary while the table splits and merges its shards")
@@ -36,11 +38,11 @@ struct MemberTableTests {
             }
             table.checkInvariants()
             #expect(table.count == model.count)
-            let members = table.map { (String(decoding: $0.field, as: UTF8.self), String(decoding: $0.value, as: UTF8.self)) }
+            let members = table.map { (Self.text($0.field), Self.text($0.value)) }
             #expect(Dictionary(members, uniquingKeysWith: { first, _ in first }) == model)
             #expect(Self.byPosition(table) == members.map(\.0), "a position names another member than iteration")
             for field in model.keys.prefix(200) {
-                #expect(table.value(ofMember: Self.bytes(field)).map { String(decoding: $0, as: UTF8.self) } == model[field])
+                #expect(table.value(ofMember: Self.bytes(field)).map(Self.text) == model[field])
             }
             #expect(!table.contains(member: Self.bytes("field:absent")))
             #expect(table.byteCount == model.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count })

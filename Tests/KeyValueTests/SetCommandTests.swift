@@ -168,7 +168,8 @@ struct SetCommandTests {
 
     @Test("distinct random picks are those of a full Fisher-Yates shuffle's prefix, without building the shuffle")
     func randomPicksMatchTheShuffle() {
-        for (count, size, seed) in [(1, 5, 3), (4, 5, 9), (2, 3, 1), (50, 60, 7), (40, 3_000_000, 11), (200, 1_000, 2)] {
+        let cases = [(1, 5, 3), (4, 5, 9), (2, 3, 1), (50, 60, 7), (40, 3_000_000, 11), (200, 1_000, 2)]
+        for (count, size, seed) in cases {
             var generator = SplitMix64(seed: UInt64(seed))
             var shuffled = Array(0..<size)
             for index in 0..<count {
