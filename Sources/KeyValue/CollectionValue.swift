@@ -29,8 +29,9 @@ struct CollectionValue: Sendable {
     var count: Int { kind == .list ? elements.count : members.count }
     /// Bytes of fields and values, members or elements, for the snapshot's size estimate.
     var byteCount: Int { kind == .list ? elements.byteCount : members.byteCount }
-    /// About the bytes the contents take: their own, a record header and index entries per member (and a score order
-    /// entry in a sorted set), or a ring slot and an array of its own per list element. O(1), for MEMORY USAGE.
+    /// About the bytes the contents take: their own, a record header and index entries per member (and in a sorted
+    /// set a score order entry holding the member's bytes again), or a ring slot and an array of its own per list
+    /// element. O(1), for MEMORY USAGE.
     var memoryUsage: Int {
         switch kind {
         case .list: return byteCount + count * (MemoryLayout<[UInt8]>.size + ByteArray.allocationOverheadBytes)
