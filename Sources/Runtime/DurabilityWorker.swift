@@ -206,7 +206,11 @@ final class DurabilityWorker<Snapshot: StateSnapshot>: @unchecked Sendable {  //
                 failure = rebase == nil ? "\(error)"
                     : "a sync of the durable log failed (\(error)); it starts again from a snapshot of the state"
             }
-            if failure != failureBefore { reports.append(.failure(failure)) }
+            if failure != failureBefore {
+                // A recovery goes first: the loop refuses data commands until it hears of it, and the persisted
+                // report releases replies whose clients may send their next command at once.
+                reports.insert(.failure(failure), at: failure == nil ? 0 : reports.endIndex)
+            }
             if snapshotInFlight == nil, logBytesSinceSnapshot >= snapshotAfterLogBytes || rebase != nil,
                 lastSnapshotRequest.map({ Self.now().since($0) >= Self.snapshotRequestInterval }) ?? true
             {

@@ -47,7 +47,8 @@ extension ProcessTests {
             let ackedWhenFull = load.ackedCount
             #expect(unlink(filler) == 0)
             let isResumed = try await Harness.waitUntil(.seconds(10)) { load.ackedCount > ackedWhenFull + 20 }
-            #expect(isResumed, "writes did not resume after space was freed\n\(node.log)")
+            let writer = load.endReason ?? "running"
+            #expect(isResumed, "writes did not resume after space was freed (the writer: \(writer))\n\(node.log)")
             let acked = load.stop()
             #expect(try probe.command(["INFO", "persistence"]).text?.contains("aof_last_write_status:ok") == true)
             let failureLines = node.log.split(separator: "\n").filter { $0.contains("the durable log cannot be written") }

@@ -83,4 +83,46 @@ struct DurabilityWorkerTests {
         #expect(disk.machine?.digest() == store.digest())
         #expect(disk.ownedEpoch == 1)
     }
+
+    @Test("a full disk that frees: the recovery is reported before the entries it let through count as persisted")
+    func recoveryComesBeforeThePersistedReport() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path + "-data"
+        defer { removeTree(path); directory.remove() }
+        let isFull = Atomic<Bool>(false)
+        let data = try DataDirectory(path: path) { call, file in
+            call == "pwrite" && file.contains("/log/") && isFull.load(ordering: .relaxed) ? ENOSPC : nil
+        }
+        let worker = DurabilityWorker<KeyValueStore.Snapshot>(
+            directory: data, writer: try LogWriter(data, continuing: LogSummary()), policy: .always,
+            limits: DurabilityLimits(), snapshotAfterLogBytes: 1 << 30)
+        let reports = Reports()
+        try worker.start { report in
+            reports.all.withLock { $0.append(report) }
+            return true
+        }
+        defer {
+            worker.finish()
+            worker.join()
+        }
+        func append(_ sequence: UInt64) -> DurabilityWorker<KeyValueStore.Snapshot>.Job {
+            .append(epoch: 1, sequence: sequence, .command(
+                KeyValueCommand.encode([Array("SET".utf8), Array("k\(sequence)".utf8), Array("v".utf8)]), recorded: []))
+        }
+        #expect(worker.submit([.markOwned(epoch: 1), append(1)]))
+        #expect(Waiting.until(.seconds(5)) { reports.persisted == 1 })
+
+        isFull.store(true, ordering: .relaxed)
+        #expect(worker.submit([append(2)]))
+        #expect(Waiting.until(.seconds(5)) { reports.failures.last??.contains("no space") == true })
+        isFull.store(false, ordering: .relaxed)
+        #expect(Waiting.until(.seconds(5)) { reports.persisted == 2 })
+
+        // The loop refuses data commands while the log fails; a reply released by the persisted report lets its
+        // client send the next command at once, which the loop must not refuse for want of the recovery report.
+        let all = reports.all.withLock { $0 }
+        let recovered = all.firstIndex { if case .failure(nil) = $0 { true } else { false } }
+        let persisted = all.firstIndex { if case .persisted(_, 2) = $0 { true } else { false } }
+        #expect(recovered != nil && persisted != nil && recovered! < persisted!, "\(all)")
+    }
 }
