@@ -1,19 +1,22 @@
-/// The members of a sorted set in order of score, then member bytes: a list of sorted chunks of entries.
+/// The members of a sorted set in order of score, then member bytes: sorted chunks of entries, in pages of chunks.
 ///
 /// An entry is a score and the member's bytes, kept here as well as in the set's `MemberTable` (which maps each member
 /// to its score), so the order does not depend on where the table keeps a member. A chunk holds at most
-/// `chunkEntriesLimit` entries and, unless it holds one, `chunkBytesLimit` bytes of members, so an insertion or removal
-/// moves (and the first write after a snapshot copies) a bounded chunk, plus the list of chunks (`count / 32`
-/// references at worst) when a chunk splits or goes. A search bisects the chunks by their last entries, then the
-/// chunk; a rank adds up the sizes of the chunks before, O(count / chunk + log chunk). The order holds only what the
-/// table holds, so the snapshot and the digest need not carry it: a restore rebuilds it, and however its chunks fall,
-/// every answer reads the same.
+/// `chunkEntriesLimit` entries and, unless it holds one, `chunkBytesLimit` bytes of members; a page holds at most
+/// `pageChunksLimit` chunks and their sizes side by side. An insertion or removal moves (and the first write after a
+/// snapshot copies) one chunk and one page's list of chunks, plus the list of pages when a page splits or goes. A
+/// search bisects the pages, the page's chunks and the chunk by their last entries; a rank finds its page through
+/// prefix sums of the pages' entries and adds up the sizes of the page's chunks before it, O(log count +
+/// pageChunksLimit). The order holds only what the table holds, so the snapshot and the digest need not carry it: a
+/// restore rebuilds it, and however its chunks fall, every answer reads the same.
 struct ScoreOrder: Sendable {
-    /// Most entries in a chunk: small enough that moving them is cheap, large enough that the list of chunks (the
-    /// part a rank walks) stays short.
+    /// Most entries in a chunk: small enough that moving them is cheap.
     static let chunkEntriesLimit = 128
     /// Most bytes of members in a chunk of more than one entry.
     static let chunkBytesLimit = 16 << 10
+    /// Most chunks in a page: what a rank adds up inside its page, and what a write after a snapshot copies besides
+    /// its chunk; the list of pages stays a thousandth of the entries or less.
+    static let pageChunksLimit = 256
     /// What each member costs here besides its bytes: its score and where its bytes end, for MEMORY USAGE's estimate.
     static let bytesPerMember = MemoryLayout<Double>.size + MemoryLayout<UInt32>.size
 
@@ -54,14 +57,45 @@ struct ScoreOrder: Sendable {
         }
     }
 
-    /// A place in the order: entry `index` of chunk `chunk`. The end is one past the last entry of the last chunk
-    /// (or `(0, 0)` when the order is empty). Valid until the order next changes.
+    /// Consecutive chunks, never empty while in the list, with each chunk's size beside it: a rank reads the sizes
+    /// without visiting every chunk's storage.
+    private struct Page: Sendable {
+        var chunks: [Chunk] = []
+        var counts: [Int] = []
+        var entryCount = 0
+        var isOverfull: Bool { chunks.count > ScoreOrder.pageChunksLimit }
+
+        init(_ chunks: ArraySlice<Chunk>) {
+            self.chunks = Array(chunks)
+            counts = chunks.map(\.count)
+            entryCount = counts.reduce(0, +)
+        }
+
+        /// The first entry for which `isBefore` is false, or one past the last; `isBefore` as in `firstCursor`.
+        func firstPlace(where isBefore: (Double, ArraySlice<UInt8>) -> Bool) -> (chunk: Int, index: Int) {
+            let chunk = ScoreOrder.firstIndex(below: chunks.count) { middle in
+                let last = counts[middle] - 1
+                return isBefore(chunks[middle].scores[last], chunks[middle].member(last))
+            }
+            guard chunk < chunks.count else { return (chunks.count - 1, counts[chunks.count - 1]) }
+            let index = ScoreOrder.firstIndex(below: counts[chunk]) { middle in
+                isBefore(chunks[chunk].scores[middle], chunks[chunk].member(middle))
+            }
+            return (chunk, index)
+        }
+    }
+
+    /// A place in the order: entry `index` of chunk `chunk` of page `page`. The end is one past the last entry of the
+    /// last chunk (or all zeros when the order is empty). Valid until the order next changes.
     struct Cursor: Equatable, Sendable {
+        var page: Int
         var chunk: Int
         var index: Int
     }
 
-    private var chunks: [Chunk] = []
+    private var pages: [Page] = []
+    /// Each page's `entryCount`, summed for ranks.
+    private var pageSums = PrefixSums()
     /// Entries in the order.
     private(set) var count = 0
     /// Bytes of the members, for MEMORY USAGE's estimate.
@@ -71,98 +105,122 @@ struct ScoreOrder: Sendable {
     init() {}
 
     /// Chunks in the order; for tests.
-    var chunkCount: Int { chunks.count }
+    var chunkCount: Int { pages.reduce(0) { $0 + $1.chunks.count } }
+    /// Pages in the order; for tests.
+    var pageCount: Int { pages.count }
 
     /// The cursor one past the last entry.
     var end: Cursor {
-        guard let last = chunks.last else { return Cursor(chunk: 0, index: 0) }
-        return Cursor(chunk: chunks.count - 1, index: last.count)
+        guard let last = pages.last else { return Cursor(page: 0, chunk: 0, index: 0) }
+        return Cursor(page: pages.count - 1, chunk: last.chunks.count - 1, index: last.counts[last.chunks.count - 1])
     }
 
     /// Whether `cursor` names an entry (rather than the end).
     func isEntry(_ cursor: Cursor) -> Bool {
-        cursor.chunk < chunks.count && cursor.index < chunks[cursor.chunk].count
+        cursor.page < pages.count && cursor.chunk < pages[cursor.page].chunks.count
+            && cursor.index < pages[cursor.page].counts[cursor.chunk]
     }
 
     /// The score of the entry at `cursor`.
-    func score(at cursor: Cursor) -> Double { chunks[cursor.chunk].scores[cursor.index] }
+    func score(at cursor: Cursor) -> Double { pages[cursor.page].chunks[cursor.chunk].scores[cursor.index] }
 
     /// The member of the entry at `cursor`, viewing the order's storage.
-    func member(at cursor: Cursor) -> ArraySlice<UInt8> { chunks[cursor.chunk].member(cursor.index) }
+    func member(at cursor: Cursor) -> ArraySlice<UInt8> {
+        pages[cursor.page].chunks[cursor.chunk].member(cursor.index)
+    }
 
     /// The entry after `cursor`, or the end.
     func next(_ cursor: Cursor) -> Cursor {
-        if cursor.index + 1 < chunks[cursor.chunk].count { return Cursor(chunk: cursor.chunk, index: cursor.index + 1) }
-        if cursor.chunk + 1 < chunks.count { return Cursor(chunk: cursor.chunk + 1, index: 0) }
+        let page = pages[cursor.page]
+        if cursor.index + 1 < page.counts[cursor.chunk] {
+            return Cursor(page: cursor.page, chunk: cursor.chunk, index: cursor.index + 1)
+        }
+        if cursor.chunk + 1 < page.chunks.count { return Cursor(page: cursor.page, chunk: cursor.chunk + 1, index: 0) }
+        if cursor.page + 1 < pages.count { return Cursor(page: cursor.page + 1, chunk: 0, index: 0) }
         return end
     }
 
     /// The entry before `cursor`, nil before the first.
     func previous(_ cursor: Cursor) -> Cursor? {
-        if cursor.index > 0 { return Cursor(chunk: cursor.chunk, index: cursor.index - 1) }
-        if cursor.chunk > 0 { return Cursor(chunk: cursor.chunk - 1, index: chunks[cursor.chunk - 1].count - 1) }
-        return nil
+        if cursor.index > 0 { return Cursor(page: cursor.page, chunk: cursor.chunk, index: cursor.index - 1) }
+        if cursor.chunk > 0 {
+            let index = pages[cursor.page].counts[cursor.chunk - 1] - 1
+            return Cursor(page: cursor.page, chunk: cursor.chunk - 1, index: index)
+        }
+        guard cursor.page > 0 else { return nil }
+        let page = pages[cursor.page - 1], chunk = page.chunks.count - 1
+        return Cursor(page: cursor.page - 1, chunk: chunk, index: page.counts[chunk] - 1)
     }
 
-    /// The cursor of the entry of `rank` (0 is the lowest), or the end when `rank` is `count`. O(count / chunk).
+    /// The cursor of the entry of `rank` (0 is the lowest), or the end when `rank` is `count`.
     func cursor(ofRank rank: Int) -> Cursor {
         precondition(rank >= 0 && rank <= count, "rank \(rank) of \(count)")
-        var remaining = rank
-        for (index, chunk) in chunks.enumerated() {
-            if remaining < chunk.count { return Cursor(chunk: index, index: remaining) }
-            remaining -= chunk.count
+        guard rank < count else { return end }
+        var (page, remaining) = pageSums.locate(rank)
+        for (chunk, size) in pages[page].counts.enumerated() {
+            if remaining < size { return Cursor(page: page, chunk: chunk, index: remaining) }
+            remaining -= size
         }
-        return end
+        preconditionFailure("a page's entry count drifted from its chunks")
     }
 
-    /// The rank of the entry at `cursor` (`count` for the end). O(count / chunk).
+    /// The rank of the entry at `cursor` (`count` for the end).
     func rank(of cursor: Cursor) -> Int {
-        var rank = cursor.index
-        for index in 0..<min(cursor.chunk, chunks.count) { rank += chunks[index].count }
-        return rank
+        guard cursor.page < pages.count else { return count }
+        return pageSums.sum(upTo: cursor.page) + pages[cursor.page].counts[..<cursor.chunk].reduce(0, +) + cursor.index
     }
 
     /// The first entry for which `isBefore(score, member)` is false, or the end; `isBefore` must hold for a prefix
     /// of the order and fail for the rest. O(log count) calls of `isBefore`.
     func firstCursor(where isBefore: (Double, ArraySlice<UInt8>) -> Bool) -> Cursor {
-        var low = 0, high = chunks.count
-        while low < high {
-            let middle = (low + high) / 2
-            let last = chunks[middle].count - 1
-            if isBefore(chunks[middle].scores[last], chunks[middle].member(last)) {
-                low = middle + 1
-            } else {
-                high = middle
-            }
+        let page = Self.firstIndex(below: pages.count) { middle in
+            let lastChunk = pages[middle].chunks.count - 1, last = pages[middle].counts[lastChunk] - 1
+            return isBefore(pages[middle].chunks[lastChunk].scores[last], pages[middle].chunks[lastChunk].member(last))
         }
-        guard low < chunks.count else { return end }
-        let chunk = chunks[low]
-        var first = 0, beyond = chunk.count
-        while first < beyond {
-            let middle = (first + beyond) / 2
-            if isBefore(chunk.scores[middle], chunk.member(middle)) {
-                first = middle + 1
-            } else {
-                beyond = middle
-            }
-        }
-        return Cursor(chunk: low, index: first)
+        guard page < pages.count else { return end }
+        let (chunk, index) = pages[page].firstPlace(where: isBefore)
+        return Cursor(page: page, chunk: chunk, index: index)
     }
 
-    /// Inserts an entry at `cursor` (as `firstCursor` found it for the new entry), splitting an overfull chunk in two.
+    /// The first of `0..<bound` for which `isBefore` is false, or `bound`; it must hold for a prefix and fail after.
+    private static func firstIndex(below bound: Int, _ isBefore: (Int) -> Bool) -> Int {
+        var low = 0, high = bound
+        while low < high {
+            let middle = (low + high) / 2
+            if isBefore(middle) { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    /// Inserts an entry at `cursor` (as `firstCursor` found it for the new entry), splitting an overfull chunk in two,
+    /// and an overfull page.
     mutating func insert(score: Double, member: ArraySlice<UInt8>, at cursor: Cursor) {
         count += 1
         memberByteCount += member.count
-        guard !chunks.isEmpty else {
-            chunks.append(Chunk(scores: [score], ends: [UInt32(member.count)], bytes: Array(member)))
+        guard !pages.isEmpty else {
+            pages.append(Page([Chunk(scores: [score], ends: [UInt32(member.count)], bytes: Array(member))]))
+            pageSums.append(1)
             return
         }
-        Self.insert(score: score, member: member, at: cursor.index, in: &chunks[cursor.chunk])
-        guard chunks[cursor.chunk].isOverfull else { return }
-        let half = chunks[cursor.chunk].count / 2
-        let upper = chunks[cursor.chunk].suffix(from: half)
-        chunks[cursor.chunk].removeSuffix(from: half)
-        chunks.insert(upper, at: cursor.chunk + 1)
+        let (page, chunk) = (cursor.page, cursor.chunk)
+        Self.insert(score: score, member: member, at: cursor.index, in: &pages[page].chunks[chunk])
+        pages[page].counts[chunk] += 1
+        pages[page].entryCount += 1
+        pageSums.add(1, at: page)
+        if pages[page].chunks[chunk].isOverfull {
+            let half = pages[page].counts[chunk] / 2
+            let upper = pages[page].chunks[chunk].suffix(from: half)
+            pages[page].chunks[chunk].removeSuffix(from: half)
+            pages[page].counts[chunk] = half
+            pages[page].chunks.insert(upper, at: chunk + 1)
+            pages[page].counts.insert(upper.count, at: chunk + 1)
+        }
+        guard pages[page].isOverfull else { return }
+        let half = pages[page].chunks.count / 2
+        let upper = Page(pages[page].chunks[half...])
+        pages[page] = Page(pages[page].chunks[..<half])
+        pages.insert(upper, at: page + 1)
+        rebuildPageSums()
     }
 
     private static func insert(score: Double, member: ArraySlice<UInt8>, at index: Int, in chunk: inout Chunk) {
@@ -173,28 +231,46 @@ struct ScoreOrder: Sendable {
         for later in index..<chunk.count { chunk.ends[later] += UInt32(member.count) }
     }
 
-    /// Removes the entry at `cursor`; a chunk left under a quarter full joins a neighbour that has room.
+    /// Removes the entry at `cursor`; a chunk left under a quarter full joins a neighbour in its page that has room,
+    /// and so does a page.
     mutating func remove(at cursor: Cursor) {
+        let (page, chunk) = (cursor.page, cursor.chunk)
         count -= 1
-        let (start, end) = (chunks[cursor.chunk].start(cursor.index), Int(chunks[cursor.chunk].ends[cursor.index]))
-        memberByteCount -= end - start
-        chunks[cursor.chunk].bytes.removeSubrange(start..<end)
-        chunks[cursor.chunk].scores.remove(at: cursor.index)
-        chunks[cursor.chunk].ends.remove(at: cursor.index)
-        for later in cursor.index..<chunks[cursor.chunk].count {
-            chunks[cursor.chunk].ends[later] -= UInt32(end - start)
-        }
-        let size = chunks[cursor.chunk].count
+        let bytes = pages[page].chunks[chunk].start(cursor.index)..<Int(pages[page].chunks[chunk].ends[cursor.index])
+        memberByteCount -= bytes.count
+        Self.remove(at: cursor.index, bytes: bytes, in: &pages[page].chunks[chunk])
+        pages[page].counts[chunk] -= 1
+        pages[page].entryCount -= 1
+        pageSums.add(-1, at: page)
+        let size = pages[page].counts[chunk]
         if size == 0 {
-            chunks.remove(at: cursor.chunk)
-            return
+            pages[page].chunks.remove(at: chunk)
+            pages[page].counts.remove(at: chunk)
+        } else if size < Self.chunkEntriesLimit / 4 {
+            if chunk + 1 < pages[page].chunks.count, fits(pages[page].chunks[chunk], pages[page].chunks[chunk + 1]) {
+                mergeChunk(chunk, in: page)
+            } else if chunk > 0, fits(pages[page].chunks[chunk - 1], pages[page].chunks[chunk]) {
+                mergeChunk(chunk - 1, in: page)
+            }
         }
-        guard size < Self.chunkEntriesLimit / 4 else { return }
-        if cursor.chunk + 1 < chunks.count, fits(chunks[cursor.chunk], chunks[cursor.chunk + 1]) {
-            merge(cursor.chunk)
-        } else if cursor.chunk > 0, fits(chunks[cursor.chunk - 1], chunks[cursor.chunk]) {
-            merge(cursor.chunk - 1)
+        let chunks = pages[page].chunks.count
+        if chunks == 0 {
+            pages.remove(at: page)
+            rebuildPageSums()
+        } else if chunks < Self.pageChunksLimit / 4 {
+            if page + 1 < pages.count, chunks + pages[page + 1].chunks.count <= Self.pageChunksLimit {
+                mergePage(page)
+            } else if page > 0, pages[page - 1].chunks.count + chunks <= Self.pageChunksLimit {
+                mergePage(page - 1)
+            }
         }
+    }
+
+    private static func remove(at index: Int, bytes: Range<Int>, in chunk: inout Chunk) {
+        chunk.bytes.removeSubrange(bytes)
+        chunk.scores.remove(at: index)
+        chunk.ends.remove(at: index)
+        for later in index..<chunk.count { chunk.ends[later] -= UInt32(bytes.count) }
     }
 
     private func fits(_ first: Chunk, _ second: Chunk) -> Bool {
@@ -202,29 +278,52 @@ struct ScoreOrder: Sendable {
             && first.bytes.count + second.bytes.count <= Self.chunkBytesLimit
     }
 
-    /// Moves chunk `index + 1` onto the end of chunk `index`.
-    private mutating func merge(_ index: Int) {
-        let next = chunks.remove(at: index + 1)
-        chunks[index].append(next)
+    /// Moves chunk `index + 1` of `page` onto the end of chunk `index`.
+    private mutating func mergeChunk(_ index: Int, in page: Int) {
+        let next = pages[page].chunks.remove(at: index + 1)
+        pages[page].counts[index] += pages[page].counts.remove(at: index + 1)
+        pages[page].chunks[index].append(next)
     }
 
-    /// Checks the chunk sizes and the count, and that `precedes` holds between consecutive entries; for tests and
-    /// debug builds.
+    /// Moves page `index + 1`'s chunks onto the end of page `index`.
+    private mutating func mergePage(_ index: Int) {
+        let next = pages.remove(at: index + 1)
+        pages[index].chunks.append(contentsOf: next.chunks)
+        pages[index].counts.append(contentsOf: next.counts)
+        pages[index].entryCount += next.entryCount
+        rebuildPageSums()
+    }
+
+    /// Sums the pages again after the list of pages changed: O(pages), at most once per split or merge of a page.
+    private mutating func rebuildPageSums() {
+        pageSums = PrefixSums()
+        for page in pages { pageSums.append(page.entryCount) }
+    }
+
+    /// Checks the chunk and page sizes, the counts and sums, and that `precedes` holds between consecutive entries;
+    /// for tests and debug builds.
     func checkInvariants(_ precedes: (Double, ArraySlice<UInt8>, Double, ArraySlice<UInt8>) -> Bool) {
         var total = 0, bytes = 0
         var last: (Double, ArraySlice<UInt8>)?
-        for chunk in chunks {
-            precondition(chunk.count > 0 && !chunk.isOverfull, "a chunk's size is out of bounds")
-            precondition(chunk.scores.count == chunk.ends.count, "a chunk's scores and members differ in number")
-            precondition(chunk.ends.last.map(Int.init) == chunk.bytes.count, "a chunk's members end before its bytes")
-            for index in 0..<chunk.count {
-                precondition(chunk.start(index) <= Int(chunk.ends[index]), "a member ends before it starts")
-                let entry = (chunk.scores[index], chunk.member(index))
-                if let last { precondition(precedes(last.0, last.1, entry.0, entry.1), "the order is not sorted") }
-                last = entry
+        for (pageIndex, page) in pages.enumerated() {
+            precondition(!page.chunks.isEmpty && !page.isOverfull, "a page's size is out of bounds")
+            precondition(page.counts == page.chunks.map(\.count), "a page's chunk sizes drifted from its chunks")
+            precondition(page.entryCount == page.counts.reduce(0, +), "a page's entry count drifted from its chunks")
+            precondition(pageSums.sum(upTo: pageIndex) == total, "the pages' sums drifted from their entries")
+            for chunk in page.chunks {
+                precondition(chunk.count > 0 && !chunk.isOverfull, "a chunk's size is out of bounds")
+                precondition(chunk.scores.count == chunk.ends.count, "a chunk's scores and members differ in number")
+                precondition(
+                    chunk.ends.last.map(Int.init) == chunk.bytes.count, "a chunk's members end before its bytes")
+                for index in 0..<chunk.count {
+                    precondition(chunk.start(index) <= Int(chunk.ends[index]), "a member ends before it starts")
+                    let entry = (chunk.scores[index], chunk.member(index))
+                    if let last { precondition(precedes(last.0, last.1, entry.0, entry.1), "the order is not sorted") }
+                    last = entry
+                }
+                total += chunk.count
+                bytes += chunk.bytes.count
             }
-            total += chunk.count
-            bytes += chunk.bytes.count
         }
         precondition(total == count, "the order's count drifted from its chunks")
         precondition(bytes == memberByteCount, "the order's byte count drifted from its chunks")

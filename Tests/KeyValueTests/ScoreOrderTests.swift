@@ -90,6 +90,61 @@ struct ScoreOrderTests {
         #expect(actual == Self.sorted(model).map(\.member))
     }
 
+    @Test("an order of many pages: ranks, cursors and the order stay exact as pages split, merge and go")
+    func manyPages() {
+        var order = ScoreOrder()
+        var model: [Int: Double] = [:]
+        var generator = SplitMix64(seed: 11)
+        func shuffled(_ count: Int) -> [Int] {
+            var numbers = Array(0..<count)
+            for index in stride(from: count - 1, to: 0, by: -1) {
+                numbers.swapAt(index, Int(generator.next() % UInt64(index + 1)))
+            }
+            return numbers
+        }
+        func key(_ number: Int) -> ArraySlice<UInt8> { Array("m\(number)".utf8)[...] }
+        func precedes(_ score: Double, _ member: ArraySlice<UInt8>, _ otherScore: Double, _ other: ArraySlice<UInt8>)
+            -> Bool
+        { score != otherScore ? score < otherScore : CollectionValue.compare(member, other) < 0 }
+        func cursor(of number: Int, _ score: Double) -> ScoreOrder.Cursor {
+            order.firstCursor { precedes($0, $1, score, key(number)) }
+        }
+        func check(_ stage: String) {
+            order.checkInvariants(precedes)
+            let expected = model.sorted { precedes($0.value, key($0.key), $1.value, key($1.key)) }.map(\.key)
+            #expect(order.count == expected.count, "\(stage)")
+            var position = order.count == 0 ? order.end : order.cursor(ofRank: 0), rank = 0
+            while order.isEntry(position), rank < expected.count {
+                if rank % 997 == 0 {
+                    #expect(order.rank(of: position) == rank, "\(stage) \(rank)")
+                    #expect(order.cursor(ofRank: rank) == position, "\(stage) \(rank)")
+                    #expect(order.member(at: position) == key(expected[rank]), "\(stage) \(rank)")
+                    #expect(order.rank(of: cursor(of: expected[rank], model[expected[rank]]!)) == rank, "\(stage)")
+                }
+                position = order.next(position)
+                rank += 1
+            }
+            #expect(rank == expected.count && position == order.end, "\(stage): the walk ended at \(rank)")
+            #expect(order.rank(of: order.end) == order.count)
+        }
+        // Given 150,000 members in random order (scores with many ties), the order spans many pages;
+        for number in shuffled(150_000) {
+            let score = Double(number % 1_000)
+            order.insert(score: score, member: key(number), at: cursor(of: number, score))
+            model[number] = score
+        }
+        #expect(order.pageCount >= 4, "\(order.pageCount) pages")
+        check("filled")
+        // removing most of them merges chunks and pages; removing the rest empties it.
+        for number in shuffled(150_000) {
+            guard let score = model.removeValue(forKey: number) else { continue }
+            order.remove(at: cursor(of: number, score))
+            if model.count == 20_000 { check("thinned") }
+        }
+        #expect(order.pageCount == 0 && order.count == 0)
+        check("emptied")
+    }
+
     @Test("removing members empties the order and a later insertion starts a new one")
     func drainAndRefill() {
         var set = CollectionValue(kind: .sortedSet)
