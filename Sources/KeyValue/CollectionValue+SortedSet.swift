@@ -24,7 +24,7 @@ extension CollectionValue {
     /// The first entry not before `(score, member)` in the order: where that pair is, or would go.
     func cursor(of score: Double, _ member: ArraySlice<UInt8>) -> ScoreOrder.Cursor {
         order.firstCursor { entryScore, entryMember in
-            entryScore < score || (entryScore == score && Self.compare(entryMember, member) < 0)
+            entryScore < score || (entryScore == score && Self.compare(entryMember(), member) < 0)
         }
     }
 

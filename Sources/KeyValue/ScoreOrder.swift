@@ -72,14 +72,14 @@ struct ScoreOrder: Sendable {
         }
 
         /// The first entry for which `isBefore` is false, or one past the last; `isBefore` as in `firstCursor`.
-        func firstPlace(where isBefore: (Double, ArraySlice<UInt8>) -> Bool) -> (chunk: Int, index: Int) {
+        func firstPlace(where isBefore: (Double, () -> ArraySlice<UInt8>) -> Bool) -> (chunk: Int, index: Int) {
             let chunk = ScoreOrder.firstIndex(below: chunks.count) { middle in
                 let last = counts[middle] - 1
-                return isBefore(chunks[middle].scores[last], chunks[middle].member(last))
+                return isBefore(chunks[middle].scores[last]) { chunks[middle].member(last) }
             }
             guard chunk < chunks.count else { return (chunks.count - 1, counts[chunks.count - 1]) }
             let index = ScoreOrder.firstIndex(below: counts[chunk]) { middle in
-                isBefore(chunks[chunk].scores[middle], chunks[chunk].member(middle))
+                isBefore(chunks[chunk].scores[middle]) { chunks[chunk].member(middle) }
             }
             return (chunk, index)
         }
@@ -171,11 +171,14 @@ struct ScoreOrder: Sendable {
     }
 
     /// The first entry for which `isBefore(score, member)` is false, or the end; `isBefore` must hold for a prefix
-    /// of the order and fail for the rest. O(log count) calls of `isBefore`.
-    func firstCursor(where isBefore: (Double, ArraySlice<UInt8>) -> Bool) -> Cursor {
+    /// of the order and fail for the rest. O(log count) calls of `isBefore`. It gets the member's bytes through a
+    /// function, to call only when the score does not decide: a probe that reads only a score touches one array.
+    func firstCursor(where isBefore: (Double, () -> ArraySlice<UInt8>) -> Bool) -> Cursor {
         let page = Self.firstIndex(below: pages.count) { middle in
             let lastChunk = pages[middle].chunks.count - 1, last = pages[middle].counts[lastChunk] - 1
-            return isBefore(pages[middle].chunks[lastChunk].scores[last], pages[middle].chunks[lastChunk].member(last))
+            return isBefore(pages[middle].chunks[lastChunk].scores[last]) {
+                pages[middle].chunks[lastChunk].member(last)
+            }
         }
         guard page < pages.count else { return end }
         let (chunk, index) = pages[page].firstPlace(where: isBefore)

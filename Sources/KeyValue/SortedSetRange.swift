@@ -80,7 +80,7 @@ enum SortedSetRange {
             // when exclusive).
             let passesEqual = isUpper != isExclusive
             return set.order.rank(of: set.order.firstCursor { _, entry in
-                let order = CollectionValue.compare(entry, member)
+                let order = CollectionValue.compare(entry(), member)
                 return order < 0 || (order == 0 && passesEqual)
             })
         }

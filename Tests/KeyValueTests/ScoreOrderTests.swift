@@ -107,7 +107,7 @@ struct ScoreOrderTests {
             -> Bool
         { score != otherScore ? score < otherScore : CollectionValue.compare(member, other) < 0 }
         func cursor(of number: Int, _ score: Double) -> ScoreOrder.Cursor {
-            order.firstCursor { precedes($0, $1, score, key(number)) }
+            order.firstCursor { precedes($0, $1(), score, key(number)) }
         }
         func check(_ stage: String) {
             order.checkInvariants(precedes)
