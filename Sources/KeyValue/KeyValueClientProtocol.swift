@@ -319,8 +319,20 @@ public struct KeyValueClientProtocol: ClientProtocol {
         let slot = CommandStatistics.slot(of: arguments)
         // A subcommand's own arity check, made as it runs here, is what Redis refuses before running it.
         if Replies.isWrongArity(reply) { return statistics.noteRejection(slot, reply: reply) }
-        let started = session.connection.localCommandStartedAtNanoseconds
-        statistics.noteCall(slot, nanoseconds: ClientConnection.monotonicNanoseconds() &- started, reply: reply)
+        let elapsed = ClientConnection.monotonicNanoseconds() &- session.connection.localCommandStartedAtNanoseconds
+        statistics.noteCall(slot, nanoseconds: elapsed, reply: reply)
+        if slowLog.isSlow(nanoseconds: elapsed) { noteSlow(arguments, nanoseconds: elapsed, session: session) }
+    }
+
+    /// Notes a local command in the slow log, with the client's address and name, as Redis notes every command it
+    /// runs; the store notes the data commands it executes, and the commands of an EXEC (which Redis never notes
+    /// itself) each on its own.
+    @inline(never)
+    private func noteSlow(_ arguments: CommandArguments, nanoseconds: UInt64, session: Session) {
+        guard !ASCII.equals(arguments.bytes(at: 0), "exec") else { return }
+        slowLog.note(
+            SlowLog.redacted(arguments.indices.map { arguments.bytes(at: $0) }), nanoseconds: nanoseconds,
+            clientAddress: session.connection.peerAddress ?? "", clientName: session.connection.name ?? [])
     }
 
     /// HELLO after its syntax: authenticate if asked (a failure answers WRONGPASS), refuse an unauthenticated

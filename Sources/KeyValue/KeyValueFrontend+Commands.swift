@@ -104,15 +104,17 @@ extension KeyValueFrontend {
             else { return RESPWriter.error("ERR Invalid arguments specified for command") }
             positions = before + Array((countAt + 1)..<(countAt + 1 + Int(count)))
         } else if name == "sort" || name == "sort_ro" {
-            positions = [1]
-            // STORE's destination, wherever it is among the options; BY and GET take a pattern, LIMIT two numbers.
+            // The last STORE's destination, as SORT stores there, wherever it is among the options; BY and GET take a
+            // pattern, LIMIT two numbers. As Redis's `sortGetKeys`, the word after STORE is looked at again.
+            var store: Int?
             var index = 2
             while index < command.count {
                 let option = command[index]
-                if ASCII.equals(option, "store"), index + 1 < command.count { positions.append(index + 1) }
-                index += ASCII.equals(option, "limit") ? 3
-                    : ["by", "get", "store"].contains(where: { ASCII.equals(option, $0) }) ? 2 : 1
+                if ASCII.equals(option, "store"), index + 1 < command.count { store = index + 1 }
+                let patterned = ASCII.equals(option, "by") || ASCII.equals(option, "get")
+                index += ASCII.equals(option, "limit") ? 3 : patterned ? 2 : 1
             }
+            positions = [1] + (store.map { [$0] } ?? [])
         } else {
             let last = description.lastKey < 0 ? command.count + description.lastKey : description.lastKey
             positions = Array(stride(from: description.firstKey, through: min(last, command.count - 1), by: description.step))

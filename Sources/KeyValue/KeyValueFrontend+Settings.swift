@@ -203,13 +203,11 @@ extension KeyValueFrontend {
                 count = wanted == -1 ? SlowLog.entriesLimit : Int(clamping: wanted)
             }
             return RESPWriter.array(slowLog.newest(count).map { entry in
-                // The client's address and name are not known where commands execute: empty, as for Redis's own
-                // internal clients.
                 RESPWriter.array([
                     RESPWriter.integer(entry.id), RESPWriter.integer(entry.unixSeconds),
                     RESPWriter.integer(entry.microseconds),
                     RESPWriter.array(entry.arguments.map { RESPWriter.bulk($0) }),
-                    RESPWriter.bulk(""), RESPWriter.bulk(""),
+                    RESPWriter.bulk(Array(entry.clientAddress.utf8)), RESPWriter.bulk(entry.clientName),
                 ])
             })
         }

@@ -9,7 +9,8 @@ import Synchronization
 /// changes for it.
 ///
 /// Node-local: the store notes what it executed (`KeyValueStore.apply`), timing each command with the monotonic
-/// clock, and the frontend reads the log for SLOWLOG GET. The timings describe this node's work, never the replicated
+/// clock, the client protocol notes the commands the node answered itself, and the frontend reads the log for
+/// SLOWLOG GET. The timings describe this node's work, never the replicated
 /// state; nothing replicated or replayed depends on them. A backup notes the commands it replays, so SLOWLOG on a
 /// backup shows its slow replays. Reads answered without an entry (GET, MGET, EXISTS...) are single lookups per key
 /// and are not timed, so GET costs no clock read.
@@ -29,6 +30,10 @@ public final class SlowLog: Sendable {
         var unixSeconds: Int64
         var microseconds: Int64
         var arguments: [[UInt8]]
+        /// The client's address and name, for a command this node answered itself; empty for one the store executed,
+        /// which is the log's (as for Redis's own internal clients).
+        var clientAddress = ""
+        var clientName: [UInt8] = []
     }
 
     private struct State {
@@ -75,7 +80,9 @@ public final class SlowLog: Sendable {
     /// Notes a command that `isSlow` judged slow, trimming its arguments as Redis does.
     ///
     /// The arguments come as slices of the command, so a large one is never copied whole only to be cut.
-    func note(_ arguments: [ArraySlice<UInt8>], nanoseconds: UInt64) {
+    func note(
+        _ arguments: [ArraySlice<UInt8>], nanoseconds: UInt64, clientAddress: String = "", clientName: [UInt8] = []
+    ) {
         var kept = arguments.prefix(arguments.count > Self.argumentsLimit ? Self.argumentsLimit - 1 : Self.argumentsLimit)
             .map { argument -> [UInt8] in
                 guard argument.count > Self.argumentBytesLimit else { return Array(argument) }
@@ -91,11 +98,34 @@ public final class SlowLog: Sendable {
             guard state.lengthLimit > 0 else { return }
             state.entries.append(
                 Entry(id: state.nextID, unixSeconds: Int64(now.tv_sec), microseconds: Int64(nanoseconds / 1_000),
-                    arguments: kept))
+                    arguments: kept, clientAddress: clientAddress, clientName: clientName))
             state.nextID += 1
             if state.entries.count > state.lengthLimit { state.entries.removeFirst() }
         }
     }
+
+    /// `arguments` as the log may keep them: a password (AUTH's arguments, HELLO's after AUTH, `requirepass` in
+    /// CONFIG SET) becomes `(redacted)`, as Redis redacts them.
+    static func redacted(_ arguments: [ArraySlice<UInt8>]) -> [ArraySlice<UInt8>] {
+        guard let name = arguments.first else { return arguments }
+        var kept = arguments
+        func redact(_ position: Int) { if position < kept.count { kept[position] = redactedText } }
+        if ASCII.equals(name, "auth") {
+            for position in 1..<kept.count { redact(position) }
+        } else if ASCII.equals(name, "hello") {
+            for position in 2..<max(2, kept.count) where ASCII.equals(arguments[position], "auth") {
+                redact(position + 1)
+                redact(position + 2)
+            }
+        } else if ASCII.equals(name, "config"), arguments.count > 1, ASCII.equals(arguments[1], "set") {
+            for position in stride(from: 2, to: kept.count, by: 2) {
+                if ASCII.equals(arguments[position], "requirepass") { redact(position + 1) }
+            }
+        }
+        return kept
+    }
+
+    private static let redactedText = Array("(redacted)".utf8)[...]
 
     /// The newest `count` entries, newest first.
     func newest(_ count: Int) -> [Entry] {
