@@ -56,6 +56,13 @@ extension KeyValueStore {
         // Redis counts a blocking pop ended by an error as failed, and the error under its prefix (UNBLOCKED).
         if isError {
             slowLog?.commandStatistics.noteLateFailure(CommandStatistics.slot(waiter.command.name), reply: reply)
+        } else if waiter.command.name == .debugSleep, let slowLog {
+            // Its wait is what Redis's DEBUG SLEEP spends running, and what a slow log is tried out with.
+            let (seconds, attoseconds) = (waiter.command.timeout ?? .zero).components
+            let nanoseconds = UInt64(max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
+            if slowLog.isSlow(nanoseconds: nanoseconds) {
+                slowLog.note(waiter.command.arguments.map { $0[...] }, nanoseconds: nanoseconds)
+            }
         }
         deliveries.append((waiter.connection, waiter.isRESP3 ? RESP3.convert(reply, .plain) : reply))
         return Replies.one

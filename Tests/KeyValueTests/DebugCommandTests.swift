@@ -204,6 +204,21 @@ struct DebugCommandTests {
         #expect(node.send(4, "DEBUG", "SLEEP", "0") == RESP.ok, "no time: at once, without an entry")
     }
 
+    @Test("a DEBUG SLEEP longer than the slow log's threshold is noted there with its time, as in Redis")
+    func sleepIsNotedAsSlow() {
+        var node = ConnectedStore()
+        node.send(1, "CONFIG", "SET", "slowlog-log-slower-than", "100000")
+        node.send(4, "DEBUG", "SLEEP", "0.05")
+        node.unblock(4)
+        #expect(node.send(1, "SLOWLOG", "LEN") == RESP.integer(0), "50 ms is under the threshold")
+        node.send(4, "DEBUG", "SLEEP", "0.2")
+        node.unblock(4)
+        let entries = DecodedReply.one(Array(node.send(1, "SLOWLOG", "GET").utf8))?.elements ?? []
+        #expect(entries.count == 1)
+        #expect(entries.first?.elements[2] == .integer(200_000))
+        #expect(entries.first?.elements[3] == .array([.bulk("DEBUG"), .bulk("SLEEP"), .bulk("0.2")]))
+    }
+
     @Test("DEBUG HELP lists the subcommands in Redis's help format")
     func help() {
         var node = ConnectedStore()
