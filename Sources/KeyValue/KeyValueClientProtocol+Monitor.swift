@@ -13,13 +13,19 @@ extension KeyValueClientProtocol {
     }
 
     /// Adds `arguments` to the feed, unless they are a command Redis keeps out of it: those that carry a password
-    /// (AUTH, HELLO) and the administrative ones (CONFIG, DEBUG, MONITOR, SLOWLOG, CLIENT).
+    /// (AUTH, HELLO), the administrative ones (CONFIG, DEBUG, MONITOR, SLOWLOG, CLIENT), and those it refuses before
+    /// running them (an unknown command, a wrong number of arguments).
     /// The line shows the database the command ran in: after a valid SELECT, the one it selected, as Redis notes a
     /// command once it has run.
     func noteForMonitors(_ arguments: CommandArguments, session: Session) {
-        guard !arguments.isEmpty else { return }
+        guard !arguments.isEmpty, let name = CommandName(arguments.bytes(at: 0)) else { return }
+        // Redis feeds the commands it runs: an unknown command or a wrong number of arguments is refused before.
+        let local = KeyValueFrontend.LocalCommand(name: name)
+        guard local?.accepts(argumentCount: arguments.count) == true
+            || DataCommand(name: name)?.accepts(argumentCount: arguments.count) == true
+        else { return }
         var database = session.connection.database
-        if let command = CommandName(arguments.bytes(at: 0)).flatMap(KeyValueFrontend.LocalCommand.init(name:)) {
+        if let command = local {
             switch command {
             case .auth, .hello, .config, .debug, .monitor, .slowlog, .client: return
             case .select where arguments.count == 2 && session.transaction == nil:

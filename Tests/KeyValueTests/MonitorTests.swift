@@ -58,6 +58,18 @@ struct MonitorTests {
         #expect(Self.lines(node).isEmpty)
     }
 
+    @Test("an unknown command or a wrong number of arguments stays out of the feed: Redis refuses it before it runs")
+    func refusedCommandsHidden() {
+        var node = ConnectedStore()
+        node.send(1, "MONITOR")
+        node.send(2, "MULTI")
+        node.send(2, "SYNTAX", "ERROR")
+        node.send(2, "GET")
+        node.send(2, "PING", "a", "b")
+        node.send(2, "EXEC")
+        #expect(Self.lines(node).map { $0.split(separator: "] ").last ?? "" } == ["\"MULTI\"", "\"EXEC\""])
+    }
+
     @Test("past its byte bound the feed drops lines and says how many")
     func bounded() {
         var node = ConnectedStore()
