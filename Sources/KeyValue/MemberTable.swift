@@ -72,14 +72,21 @@ struct MemberTable: Sendable {
     /// The value of `field` (or whether `field` is a member: an empty value), nil when absent.
     func value(ofMember field: ArraySlice<UInt8>) -> ArraySlice<UInt8>? {
         let hash = ShardHash.of(field)
-        let shard = self[shard: shardIndex(hash: hash)]
-        return shard.find(StoreKey(viewing: field), hash: hash).flatMap { shard.value(at: $0) }
+        let index = shardIndex(hash: hash)
+        // Read in place, not through `self[shard:]`: a copy of the shard would retain each of its arrays.
+        guard index > 0 else {
+            guard let slot = firstShard.find(StoreKey(viewing: field), hash: hash) else { return nil }
+            return firstShard.value(at: slot)
+        }
+        return otherShards.value(of: StoreKey(viewing: field), hash: hash, inShard: index - 1)
     }
 
     /// Whether `member` is present.
     func contains(member: ArraySlice<UInt8>) -> Bool {
         let hash = ShardHash.of(member)
-        return self[shard: shardIndex(hash: hash)].find(StoreKey(viewing: member), hash: hash) != nil
+        let index = shardIndex(hash: hash)
+        guard index > 0 else { return firstShard.find(StoreKey(viewing: member), hash: hash) != nil }
+        return otherShards.contains(StoreKey(viewing: member), hash: hash, inShard: index - 1)
     }
 
     /// Sets `field` to `value`; returns whether the field is new.

@@ -57,28 +57,43 @@ struct ScoreOrder: Sendable {
         }
     }
 
-    /// Consecutive chunks, never empty while in the list, with each chunk's size beside it: a rank reads the sizes
-    /// without visiting every chunk's storage.
+    /// Consecutive chunks, never empty while in the list, with each chunk's size and last score beside it: a rank
+    /// reads the sizes, and a search the scores, without visiting every chunk's storage.
     private struct Page: Sendable {
+        struct Summary: Sendable, Equatable {
+            var count: Int
+            var lastScore: Double
+
+            init(_ chunk: Chunk) {
+                count = chunk.count
+                lastScore = chunk.scores[chunk.count - 1]
+            }
+        }
+
         var chunks: [Chunk] = []
-        var counts: [Int] = []
+        var summaries: [Summary] = []
         var entryCount = 0
         var isOverfull: Bool { chunks.count > ScoreOrder.pageChunksLimit }
 
         init(_ chunks: ArraySlice<Chunk>) {
             self.chunks = Array(chunks)
-            counts = chunks.map(\.count)
-            entryCount = counts.reduce(0, +)
+            summaries = chunks.map(Summary.init)
+            entryCount = summaries.reduce(0) { $0 + $1.count }
         }
+
+        /// The size of chunk `index`.
+        func count(_ index: Int) -> Int { summaries[index].count }
+
+        /// Takes chunk `index`'s size and last score again, after it changed.
+        mutating func summarize(_ index: Int) { summaries[index] = Summary(chunks[index]) }
 
         /// The first entry for which `isBefore` is false, or one past the last; `isBefore` as in `firstCursor`.
         func firstPlace(where isBefore: (Double, () -> ArraySlice<UInt8>) -> Bool) -> (chunk: Int, index: Int) {
             let chunk = ScoreOrder.firstIndex(below: chunks.count) { middle in
-                let last = counts[middle] - 1
-                return isBefore(chunks[middle].scores[last]) { chunks[middle].member(last) }
+                isBefore(summaries[middle].lastScore) { chunks[middle].member(summaries[middle].count - 1) }
             }
-            guard chunk < chunks.count else { return (chunks.count - 1, counts[chunks.count - 1]) }
-            let index = ScoreOrder.firstIndex(below: counts[chunk]) { middle in
+            guard chunk < chunks.count else { return (chunks.count - 1, count(chunks.count - 1)) }
+            let index = ScoreOrder.firstIndex(below: count(chunk)) { middle in
                 isBefore(chunks[chunk].scores[middle]) { chunks[chunk].member(middle) }
             }
             return (chunk, index)
@@ -112,13 +127,13 @@ struct ScoreOrder: Sendable {
     /// The cursor one past the last entry.
     var end: Cursor {
         guard let last = pages.last else { return Cursor(page: 0, chunk: 0, index: 0) }
-        return Cursor(page: pages.count - 1, chunk: last.chunks.count - 1, index: last.counts[last.chunks.count - 1])
+        return Cursor(page: pages.count - 1, chunk: last.chunks.count - 1, index: last.count(last.chunks.count - 1))
     }
 
     /// Whether `cursor` names an entry (rather than the end).
     func isEntry(_ cursor: Cursor) -> Bool {
         cursor.page < pages.count && cursor.chunk < pages[cursor.page].chunks.count
-            && cursor.index < pages[cursor.page].counts[cursor.chunk]
+            && cursor.index < pages[cursor.page].count(cursor.chunk)
     }
 
     /// The score of the entry at `cursor`.
@@ -132,7 +147,7 @@ struct ScoreOrder: Sendable {
     /// The entry after `cursor`, or the end.
     func next(_ cursor: Cursor) -> Cursor {
         let page = pages[cursor.page]
-        if cursor.index + 1 < page.counts[cursor.chunk] {
+        if cursor.index + 1 < page.count(cursor.chunk) {
             return Cursor(page: cursor.page, chunk: cursor.chunk, index: cursor.index + 1)
         }
         if cursor.chunk + 1 < page.chunks.count { return Cursor(page: cursor.page, chunk: cursor.chunk + 1, index: 0) }
@@ -144,12 +159,12 @@ struct ScoreOrder: Sendable {
     func previous(_ cursor: Cursor) -> Cursor? {
         if cursor.index > 0 { return Cursor(page: cursor.page, chunk: cursor.chunk, index: cursor.index - 1) }
         if cursor.chunk > 0 {
-            let index = pages[cursor.page].counts[cursor.chunk - 1] - 1
+            let index = pages[cursor.page].count(cursor.chunk - 1) - 1
             return Cursor(page: cursor.page, chunk: cursor.chunk - 1, index: index)
         }
         guard cursor.page > 0 else { return nil }
         let page = pages[cursor.page - 1], chunk = page.chunks.count - 1
-        return Cursor(page: cursor.page - 1, chunk: chunk, index: page.counts[chunk] - 1)
+        return Cursor(page: cursor.page - 1, chunk: chunk, index: page.count(chunk) - 1)
     }
 
     /// The cursor of the entry of `rank` (0 is the lowest), or the end when `rank` is `count`.
@@ -157,9 +172,9 @@ struct ScoreOrder: Sendable {
         precondition(rank >= 0 && rank <= count, "rank \(rank) of \(count)")
         guard rank < count else { return end }
         var (page, remaining) = pageSums.locate(rank)
-        for (chunk, size) in pages[page].counts.enumerated() {
-            if remaining < size { return Cursor(page: page, chunk: chunk, index: remaining) }
-            remaining -= size
+        for (chunk, summary) in pages[page].summaries.enumerated() {
+            if remaining < summary.count { return Cursor(page: page, chunk: chunk, index: remaining) }
+            remaining -= summary.count
         }
         preconditionFailure("a page's entry count drifted from its chunks")
     }
@@ -167,7 +182,8 @@ struct ScoreOrder: Sendable {
     /// The rank of the entry at `cursor` (`count` for the end).
     func rank(of cursor: Cursor) -> Int {
         guard cursor.page < pages.count else { return count }
-        return pageSums.sum(upTo: cursor.page) + pages[cursor.page].counts[..<cursor.chunk].reduce(0, +) + cursor.index
+        let before = pages[cursor.page].summaries[..<cursor.chunk].reduce(0) { $0 + $1.count }
+        return pageSums.sum(upTo: cursor.page) + before + cursor.index
     }
 
     /// The first entry for which `isBefore(score, member)` is false, or the end; `isBefore` must hold for a prefix
@@ -175,10 +191,8 @@ struct ScoreOrder: Sendable {
     /// function, to call only when the score does not decide: a probe that reads only a score touches one array.
     func firstCursor(where isBefore: (Double, () -> ArraySlice<UInt8>) -> Bool) -> Cursor {
         let page = Self.firstIndex(below: pages.count) { middle in
-            let lastChunk = pages[middle].chunks.count - 1, last = pages[middle].counts[lastChunk] - 1
-            return isBefore(pages[middle].chunks[lastChunk].scores[last]) {
-                pages[middle].chunks[lastChunk].member(last)
-            }
+            let lastChunk = pages[middle].chunks.count - 1, last = pages[middle].summaries[lastChunk]
+            return isBefore(last.lastScore) { pages[middle].chunks[lastChunk].member(last.count - 1) }
         }
         guard page < pages.count else { return end }
         let (chunk, index) = pages[page].firstPlace(where: isBefore)
@@ -207,17 +221,16 @@ struct ScoreOrder: Sendable {
         }
         let (page, chunk) = (cursor.page, cursor.chunk)
         Self.insert(score: score, member: member, at: cursor.index, in: &pages[page].chunks[chunk])
-        pages[page].counts[chunk] += 1
         pages[page].entryCount += 1
         pageSums.add(1, at: page)
         if pages[page].chunks[chunk].isOverfull {
-            let half = pages[page].counts[chunk] / 2
+            let half = pages[page].chunks[chunk].count / 2
             let upper = pages[page].chunks[chunk].suffix(from: half)
             pages[page].chunks[chunk].removeSuffix(from: half)
-            pages[page].counts[chunk] = half
             pages[page].chunks.insert(upper, at: chunk + 1)
-            pages[page].counts.insert(upper.count, at: chunk + 1)
+            pages[page].summaries.insert(Page.Summary(upper), at: chunk + 1)
         }
+        pages[page].summarize(chunk)
         guard pages[page].isOverfull else { return }
         let half = pages[page].chunks.count / 2
         let upper = Page(pages[page].chunks[half...])
@@ -242,18 +255,20 @@ struct ScoreOrder: Sendable {
         let bytes = pages[page].chunks[chunk].start(cursor.index)..<Int(pages[page].chunks[chunk].ends[cursor.index])
         memberByteCount -= bytes.count
         Self.remove(at: cursor.index, bytes: bytes, in: &pages[page].chunks[chunk])
-        pages[page].counts[chunk] -= 1
         pages[page].entryCount -= 1
         pageSums.add(-1, at: page)
-        let size = pages[page].counts[chunk]
+        let size = pages[page].chunks[chunk].count
         if size == 0 {
             pages[page].chunks.remove(at: chunk)
-            pages[page].counts.remove(at: chunk)
-        } else if size < Self.chunkEntriesLimit / 4 {
-            if chunk + 1 < pages[page].chunks.count, fits(pages[page].chunks[chunk], pages[page].chunks[chunk + 1]) {
-                mergeChunk(chunk, in: page)
-            } else if chunk > 0, fits(pages[page].chunks[chunk - 1], pages[page].chunks[chunk]) {
-                mergeChunk(chunk - 1, in: page)
+            pages[page].summaries.remove(at: chunk)
+        } else {
+            pages[page].summarize(chunk)
+            if size < Self.chunkEntriesLimit / 4 {
+                if chunk + 1 < pages[page].chunks.count, fitTogether(chunk, in: page) {
+                    mergeChunk(chunk, in: page)
+                } else if chunk > 0, fitTogether(chunk - 1, in: page) {
+                    mergeChunk(chunk - 1, in: page)
+                }
             }
         }
         let chunks = pages[page].chunks.count
@@ -276,23 +291,26 @@ struct ScoreOrder: Sendable {
         for later in index..<chunk.count { chunk.ends[later] -= UInt32(bytes.count) }
     }
 
-    private func fits(_ first: Chunk, _ second: Chunk) -> Bool {
-        first.count + second.count <= Self.chunkEntriesLimit
-            && first.bytes.count + second.bytes.count <= Self.chunkBytesLimit
+    /// Whether chunk `first` of `page` and the chunk after it fit in one.
+    private func fitTogether(_ first: Int, in page: Int) -> Bool {
+        let chunks = pages[page].chunks
+        return chunks[first].count + chunks[first + 1].count <= Self.chunkEntriesLimit
+            && chunks[first].bytes.count + chunks[first + 1].bytes.count <= Self.chunkBytesLimit
     }
 
     /// Moves chunk `index + 1` of `page` onto the end of chunk `index`.
     private mutating func mergeChunk(_ index: Int, in page: Int) {
         let next = pages[page].chunks.remove(at: index + 1)
-        pages[page].counts[index] += pages[page].counts.remove(at: index + 1)
+        pages[page].summaries.remove(at: index + 1)
         pages[page].chunks[index].append(next)
+        pages[page].summarize(index)
     }
 
     /// Moves page `index + 1`'s chunks onto the end of page `index`.
     private mutating func mergePage(_ index: Int) {
         let next = pages.remove(at: index + 1)
         pages[index].chunks.append(contentsOf: next.chunks)
-        pages[index].counts.append(contentsOf: next.counts)
+        pages[index].summaries.append(contentsOf: next.summaries)
         pages[index].entryCount += next.entryCount
         rebuildPageSums()
     }
@@ -310,8 +328,8 @@ struct ScoreOrder: Sendable {
         var last: (Double, ArraySlice<UInt8>)?
         for (pageIndex, page) in pages.enumerated() {
             precondition(!page.chunks.isEmpty && !page.isOverfull, "a page's size is out of bounds")
-            precondition(page.counts == page.chunks.map(\.count), "a page's chunk sizes drifted from its chunks")
-            precondition(page.entryCount == page.counts.reduce(0, +), "a page's entry count drifted from its chunks")
+            precondition(page.summaries == page.chunks.map(Page.Summary.init), "a page's summaries drifted")
+            precondition(page.entryCount == page.chunks.reduce(0) { $0 + $1.count }, "a page's entry count drifted")
             precondition(pageSums.sum(upTo: pageIndex) == total, "the pages' sums drifted from their entries")
             for chunk in page.chunks {
                 precondition(chunk.count > 0 && !chunk.isOverfull, "a chunk's size is out of bounds")

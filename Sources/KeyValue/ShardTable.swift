@@ -36,6 +36,19 @@ struct ShardTable: RandomAccessCollection, MutableCollection, ExpressibleByArray
         }
     }
 
+    /// The value of `key` in shard `index` (nil when absent), read in place: a copy of the shard, which the subscript
+    /// returns, would retain each of its arrays.
+    func value(of key: StoreKey, hash: UInt64, inShard index: Int) -> ArraySlice<UInt8>? {
+        let (page, place) = (index >> Self.pageShift, index & (Self.pageSize - 1))
+        guard let slot = pages[page][place].find(key, hash: hash) else { return nil }
+        return pages[page][place].value(at: slot)
+    }
+
+    /// Whether shard `index` holds `key`, read in place.
+    func contains(_ key: StoreKey, hash: UInt64, inShard index: Int) -> Bool {
+        pages[index >> Self.pageShift][index & (Self.pageSize - 1)].find(key, hash: hash) != nil
+    }
+
     /// Where each page's storage lives: tests see through it which pages a write copied.
     var pageStorageAddresses: [UnsafeRawPointer?] {
         pages.map { page in page.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) } }
