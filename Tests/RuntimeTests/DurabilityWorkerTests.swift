@@ -26,6 +26,20 @@ private final class Reports: Sendable {
 
 @Suite("the durability worker: group commit, and a log that starts again after a failed sync", .serialized)
 struct DurabilityWorkerTests {
+    /// A worker on `data` that syncs every batch, takes no snapshot of its own accord, and gathers what it reports.
+    fileprivate static func startWorker(
+        on data: DataDirectory, reportingTo reports: Reports
+    ) throws -> DurabilityWorker<KeyValueStore.Snapshot> {
+        let worker = DurabilityWorker<KeyValueStore.Snapshot>(
+            directory: data, writer: try LogWriter(data, continuing: LogSummary()), policy: .always,
+            limits: DurabilityLimits(), snapshotAfterLogBytes: 1 << 30)
+        try worker.start { report in
+            reports.all.withLock { $0.append(report) }
+            return true
+        }
+        return worker
+    }
+
     @Test("a failed sync: no entry after it counts, the log starts again from a snapshot, and nothing is lost")
     func failedSyncStartsTheLogAgain() throws {
         let directory = try TemporaryDirectory()
@@ -39,14 +53,8 @@ struct DurabilityWorkerTests {
             let data = try DataDirectory(path: path) { call, file in
                 call == "fdatasync" && file.contains("/log/") && isFailing.load(ordering: .relaxed) ? EIO : nil
             }
-            let worker = DurabilityWorker<KeyValueStore.Snapshot>(
-                directory: data, writer: try LogWriter(data, continuing: LogSummary()), policy: .always,
-                limits: DurabilityLimits(), snapshotAfterLogBytes: 1 << 30)
             let reports = Reports()
-            try worker.start { report in
-                reports.all.withLock { $0.append(report) }
-                return true
-            }
+            let worker = try Self.startWorker(on: data, reportingTo: reports)
 
             var sequence: UInt64 = 0
             func set(_ count: Int) -> [DurabilityWorker<KeyValueStore.Snapshot>.Job] {
@@ -93,14 +101,8 @@ struct DurabilityWorkerTests {
         let data = try DataDirectory(path: path) { call, file in
             call == "pwrite" && file.contains("/log/") && isFull.load(ordering: .relaxed) ? ENOSPC : nil
         }
-        let worker = DurabilityWorker<KeyValueStore.Snapshot>(
-            directory: data, writer: try LogWriter(data, continuing: LogSummary()), policy: .always,
-            limits: DurabilityLimits(), snapshotAfterLogBytes: 1 << 30)
         let reports = Reports()
-        try worker.start { report in
-            reports.all.withLock { $0.append(report) }
-            return true
-        }
+        let worker = try Self.startWorker(on: data, reportingTo: reports)
         defer {
             worker.finish()
             worker.join()
