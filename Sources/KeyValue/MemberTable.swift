@@ -114,8 +114,12 @@ struct MemberTable: Sendable {
     func member(atPosition position: Int) -> Member {
         precondition(position >= 0 && position < count, "member \(position) of \(count)")
         let (index, offset) = shardCount == 1 ? (0, position) : shardCounts.locate(position)
-        let record = self[shard: index].record(atPosition: offset)
-        return (record.key, record.value)
+        // Read in place, as `value(ofMember:)` reads.
+        guard index > 0 else {
+            let record = firstShard.record(atPosition: offset)
+            return (record.key, record.value)
+        }
+        return otherShards.member(atPosition: offset, inShard: index - 1)
     }
 
     /// The members whose hash is in the class of `cursor`'s low bits, and the class's resolution in bits

@@ -3,7 +3,7 @@
 /// An entry is a score and the member's bytes, kept here as well as in the set's `MemberTable` (which maps each member
 /// to its score), so the order does not depend on where the table keeps a member. A chunk holds at most
 /// `chunkEntriesLimit` entries and, unless it holds one, `chunkBytesLimit` bytes of members; a page holds at most
-/// `pageChunksLimit` chunks and their sizes side by side. An insertion or removal moves (and the first write after a
+/// `pageChunksLimit` chunks, with their sizes and last scores side by side. An insertion or removal moves (and the first write after a
 /// snapshot copies) one chunk and one page's list of chunks, plus the list of pages when a page splits or goes. A
 /// search bisects the pages, the page's chunks and the chunk by their last entries; a rank finds its page through
 /// prefix sums of the pages' entries and adds up the sizes of the page's chunks before it, O(log count +
@@ -15,7 +15,7 @@ struct ScoreOrder: Sendable {
     /// Most bytes of members in a chunk of more than one entry.
     static let chunkBytesLimit = 16 << 10
     /// Most chunks in a page: what a rank adds up inside its page, and what a write after a snapshot copies besides
-    /// its chunk; the list of pages stays a thousandth of the entries or less.
+    /// its chunk. A page holds thousands of entries, so the list of pages stays short.
     static let pageChunksLimit = 256
     /// What each member costs here besides its bytes: its score and where its bytes end, for MEMORY USAGE's estimate.
     static let bytesPerMember = MemoryLayout<Double>.size + MemoryLayout<UInt32>.size

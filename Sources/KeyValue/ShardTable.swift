@@ -44,6 +44,12 @@ struct ShardTable: RandomAccessCollection, MutableCollection, ExpressibleByArray
         return pages[page][place].value(at: slot)
     }
 
+    /// The key (or member) and value at `position` of shard `index`, read in place.
+    func member(atPosition position: Int, inShard index: Int) -> (ArraySlice<UInt8>, ArraySlice<UInt8>) {
+        let record = pages[index >> Self.pageShift][index & (Self.pageSize - 1)].record(atPosition: position)
+        return (record.key, record.value)
+    }
+
     /// Whether shard `index` holds `key`, read in place.
     func contains(_ key: StoreKey, hash: UInt64, inShard index: Int) -> Bool {
         pages[index >> Self.pageShift][index & (Self.pageSize - 1)].find(key, hash: hash) != nil
