@@ -58,8 +58,7 @@ extension KeyValueStore {
             slowLog?.commandStatistics.noteLateFailure(CommandStatistics.slot(waiter.command.name), reply: reply)
         } else if waiter.command.name == .debugSleep, let slowLog {
             // Its wait is what Redis's DEBUG SLEEP spends running, and what a slow log is tried out with.
-            let (seconds, attoseconds) = (waiter.command.timeout ?? .zero).components
-            let nanoseconds = UInt64(max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
+            let nanoseconds = UInt64(BlockingCommand.sleepMicroseconds(waiter.command.arguments[2][...])) &* 1_000
             if slowLog.isSlow(nanoseconds: nanoseconds) {
                 slowLog.note(waiter.command.arguments.map { $0[...] }, nanoseconds: nanoseconds)
             }

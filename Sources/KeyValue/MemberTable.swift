@@ -69,24 +69,24 @@ struct MemberTable: Sendable {
         KeyValueStore.shardIndex(hash: hash, level: level, splitPointer: splitPointer)
     }
 
+    /// `body`'s result on shard `index`, read in place: a copy of the shard (`self[shard:]`) would retain each of its
+    /// arrays, on every lookup.
+    private func withShard<Result>(_ index: Int, _ body: (borrowing StoreShard) -> Result) -> Result {
+        index == 0 ? body(firstShard) : otherShards.withShard(index - 1, body)
+    }
+
     /// The value of `field` (or whether `field` is a member: an empty value), nil when absent.
     func value(ofMember field: ArraySlice<UInt8>) -> ArraySlice<UInt8>? {
         let hash = ShardHash.of(field)
-        let index = shardIndex(hash: hash)
-        // Read in place, not through `self[shard:]`: a copy of the shard would retain each of its arrays.
-        guard index > 0 else {
-            guard let slot = firstShard.find(StoreKey(viewing: field), hash: hash) else { return nil }
-            return firstShard.value(at: slot)
+        return withShard(shardIndex(hash: hash)) { shard in
+            shard.find(StoreKey(viewing: field), hash: hash).flatMap { shard.value(at: $0) }
         }
-        return otherShards.value(of: StoreKey(viewing: field), hash: hash, inShard: index - 1)
     }
 
     /// Whether `member` is present.
     func contains(member: ArraySlice<UInt8>) -> Bool {
         let hash = ShardHash.of(member)
-        let index = shardIndex(hash: hash)
-        guard index > 0 else { return firstShard.find(StoreKey(viewing: member), hash: hash) != nil }
-        return otherShards.contains(StoreKey(viewing: member), hash: hash, inShard: index - 1)
+        return withShard(shardIndex(hash: hash)) { $0.find(StoreKey(viewing: member), hash: hash) != nil }
     }
 
     /// Sets `field` to `value`; returns whether the field is new.
@@ -114,12 +114,10 @@ struct MemberTable: Sendable {
     func member(atPosition position: Int) -> Member {
         precondition(position >= 0 && position < count, "member \(position) of \(count)")
         let (index, offset) = shardCount == 1 ? (0, position) : shardCounts.locate(position)
-        // Read in place, as `value(ofMember:)` reads.
-        guard index > 0 else {
-            let record = firstShard.record(atPosition: offset)
+        return withShard(index) { shard in
+            let record = shard.record(atPosition: offset)
             return (record.key, record.value)
         }
-        return otherShards.member(atPosition: offset, inShard: index - 1)
     }
 
     /// The members whose hash is in the class of `cursor`'s low bits, and the class's resolution in bits

@@ -36,23 +36,10 @@ struct ShardTable: RandomAccessCollection, MutableCollection, ExpressibleByArray
         }
     }
 
-    /// The value of `key` in shard `index` (nil when absent), read in place: a copy of the shard, which the subscript
-    /// returns, would retain each of its arrays.
-    func value(of key: StoreKey, hash: UInt64, inShard index: Int) -> ArraySlice<UInt8>? {
-        let (page, place) = (index >> Self.pageShift, index & (Self.pageSize - 1))
-        guard let slot = pages[page][place].find(key, hash: hash) else { return nil }
-        return pages[page][place].value(at: slot)
-    }
-
-    /// The key (or member) and value at `position` of shard `index`, read in place.
-    func member(atPosition position: Int, inShard index: Int) -> (ArraySlice<UInt8>, ArraySlice<UInt8>) {
-        let record = pages[index >> Self.pageShift][index & (Self.pageSize - 1)].record(atPosition: position)
-        return (record.key, record.value)
-    }
-
-    /// Whether shard `index` holds `key`, read in place.
-    func contains(_ key: StoreKey, hash: UInt64, inShard index: Int) -> Bool {
-        pages[index >> Self.pageShift][index & (Self.pageSize - 1)].find(key, hash: hash) != nil
+    /// `body`'s result on shard `index`, read in place: the subscript returns a copy, which would retain each of the
+    /// shard's arrays.
+    func withShard<Result>(_ index: Int, _ body: (borrowing StoreShard) -> Result) -> Result {
+        body(pages[index >> Self.pageShift][index & (Self.pageSize - 1)])
     }
 
     /// Where each page's storage lives: tests see through it which pages a write copied.
