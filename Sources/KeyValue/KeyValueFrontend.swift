@@ -58,6 +58,8 @@ public enum KeyValueFrontend {
             }
             // Before `answer`, which copies the arguments: SESSION EXEC carries a data command into the log as it came.
             if command == .session { return sessionCommand(arguments, status: status) }
+            // Before `answer` too: copying its one argument would cost a PING more than answering it.
+            if command == .ping, arguments.count == 1 { return .local(reply: Replies.pong) }
             if command == .select {
                 // The selection is the connection's, on any node: it changes no replicated state.
                 guard case .database(let database) = KeyValueStore.database(arguments.bytes(at: 1)) else {
@@ -144,7 +146,7 @@ public enum KeyValueFrontend {
     ) -> KeyValueRequest {
         let reply: [UInt8]
         switch command {
-        case .ping: reply = arguments.count == 2 ? RESPWriter.bulk(arguments[1]) : RESPWriter.simpleString("PONG")
+        case .ping: reply = arguments.count == 2 ? RESPWriter.bulk(arguments[1]) : Replies.pong
         case .echo: reply = RESPWriter.bulk(arguments[1])
         case .quit: return .quit(reply: Replies.ok)
         case .select: preconditionFailure("SELECT is answered in route, where the connection can change")

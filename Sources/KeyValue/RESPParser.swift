@@ -137,9 +137,9 @@ public struct RESPParser: Sendable {
             if remainingArguments == 0 {
                 guard readIndex < buffer.count else { return nil }
                 if buffer[readIndex] != UInt8(ascii: "*") {
-                    guard let words = try parseInline() else { return nil }
-                    if words.isEmpty { continue }
-                    return CommandArguments(encoding: words)
+                    guard let arguments = try parseInline() else { return nil }
+                    if arguments.isEmpty { continue }
+                    return arguments
                 }
                 if let request = parseWholeRequest() { return request }
                 guard let count = try parseHeader(tooLong: .multibulkCountTooLong) else { return nil }
@@ -251,20 +251,19 @@ public struct RESPParser: Sendable {
         return .some(number)
     }
 
-    /// Reads one inline request line; nil while incomplete, an empty array for a blank line.
-    private mutating func parseInline() throws(RESPError) -> [[UInt8]]? {
+    /// Reads one inline request line; nil while incomplete, no arguments for a blank line.
+    private mutating func parseInline() throws(RESPError) -> CommandArguments? {
         guard let newline = try findTerminator(10, tooLong: .inlineRequestTooLong) else { return nil }
         var end = newline
         if end > readIndex && buffer[end - 1] == 13 { end -= 1 }
-        let start = readIndex
-        let words = buffer.withUnsafeBufferPointer { Self.splitInline($0, start..<end) }
-        guard let words else { throw .unbalancedQuotes }
-        guard words.count <= limits.argumentsLimit else {
-            throw .tooManyArguments(declared: words.count, limit: limits.argumentsLimit)
+        let line = readIndex..<end
+        let limit = limits.argumentsLimit
+        let arguments = try buffer.withUnsafeBufferPointer { bytes throws(RESPError) in
+            try Self.inlineArguments(bytes, line, argumentsLimit: limit)
         }
         readIndex = newline + 1
         scanIndex = 0
-        return words
+        return arguments
     }
 
     /// The index of the first `terminator` in the current line, or nil while it has not arrived.
@@ -310,6 +309,39 @@ public struct RESPParser: Sendable {
 }
 
 extension RESPParser {
+    /// The words of the inline request at `line`, as `splitInline` splits them. A line without quotes (what tools
+    /// send) is split where it lies, its words copied once, into the encoding.
+    static func inlineArguments(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ line: Range<Int>, argumentsLimit: Int
+    ) throws(RESPError) -> CommandArguments {
+        let isQuoted = bytes[line].contains { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "'") }
+        if isQuoted {
+            guard let split = splitInline(bytes, line) else { throw .unbalancedQuotes }
+            guard split.count <= argumentsLimit else {
+                throw .tooManyArguments(declared: split.count, limit: argumentsLimit)
+            }
+            return CommandArguments(encoding: split)
+        }
+        var words: [Range<Int>] = []
+        var index = line.lowerBound
+        while true {
+            while index < line.upperBound && isInlineSpace(bytes[index]) { index += 1 }
+            if index == line.upperBound { break }
+            let start = index
+            // As in `splitInline`, a word ends at a space, tab, CR or LF only: a vertical tab or form feed inside it
+            // is part of it.
+            while index < line.upperBound, !isWordEnd(bytes[index]) { index += 1 }
+            words.append(start..<index)
+        }
+        guard words.count <= argumentsLimit else {
+            throw .tooManyArguments(declared: words.count, limit: argumentsLimit)
+        }
+        return CommandArguments(encoding: words.count, of: bytes, at: { words[$0] })
+    }
+
+    private static func isInlineSpace(_ byte: UInt8) -> Bool { byte == 32 || (byte >= 9 && byte <= 13) }
+    private static func isWordEnd(_ byte: UInt8) -> Bool { byte == 32 || byte == 10 || byte == 13 || byte == 9 }
+
     /// Splits an inline request into words like Redis's `sdssplitargs`.
     ///
     /// Words are separated by whitespace; `"..."` understands `\n \r \t \b \a \\ \"` and `\xHH`, `'...'`
@@ -319,10 +351,9 @@ extension RESPParser {
         var words: [[UInt8]] = []
         var index = range.lowerBound
         let end = range.upperBound
-        func isSpace(_ byte: UInt8) -> Bool { byte == 32 || (byte >= 9 && byte <= 13) }
         func byte(at position: Int) -> UInt8? { position < end ? bytes[position] : nil }
         while true {
-            while index < end && isSpace(bytes[index]) { index += 1 }
+            while index < end && isInlineSpace(bytes[index]) { index += 1 }
             if index == end { return words }
             var word: [UInt8] = []
             var inDoubleQuotes = false, inSingleQuotes = false, done = false
@@ -347,7 +378,7 @@ extension RESPParser {
                         default: word.append(escaped)
                         }
                     } else if current == UInt8(ascii: "\"") {
-                        if let following = byte(at: index + 1), !isSpace(following) { return nil }
+                        if let following = byte(at: index + 1), !isInlineSpace(following) { return nil }
                         done = true
                     } else {
                         word.append(current)
@@ -358,7 +389,7 @@ extension RESPParser {
                         index += 1
                         word.append(UInt8(ascii: "'"))
                     } else if current == UInt8(ascii: "'") {
-                        if let following = byte(at: index + 1), !isSpace(following) { return nil }
+                        if let following = byte(at: index + 1), !isInlineSpace(following) { return nil }
                         done = true
                     } else {
                         word.append(current)

@@ -7,6 +7,7 @@ enum Replies {
     static let nullBulk = RESPWriter.nullBulk
     static let zero = RESPWriter.integer(0)
     static let one = RESPWriter.integer(1)
+    static let pong = RESPWriter.simpleString("PONG")
     static let syntaxError = RESPWriter.error("ERR syntax error")
     static let notInteger = RESPWriter.error("ERR value is not an integer or out of range")
     static let overflow = RESPWriter.error("ERR increment or decrement would overflow")

@@ -223,10 +223,13 @@ final class ClientPort<P: ClientProtocol> {
     /// it joins the backlog and is parsed again next round, before new reads), or, while intake is paused, up to
     /// the first replicated request (parked until resume).
     func parse(_ client: Client) {
+        // Nothing below changes it: the core sees these requests at the round's end. Borrowed from the snapshot: a
+        // copy would retain every string in it, once per client per round.
+        publisher.routingStatus.withStatus { status in parse(client, status: status) }
+    }
+
+    private func parse(_ client: Client, status: borrowing NodeStatus) {
         var hasNewReplies = false
-        // Nothing below changes it: the core sees these requests at the round's end. Read out of the snapshot once:
-        // each read of a class's property copies the status, retaining every string in it.
-        let status = publisher.routingStatus.status
         if client.parkedCommand != nil {
             guard unpark(client, status: status, hasNewReplies: &hasNewReplies) else {
                 if hasNewReplies { queueFlush(client) }

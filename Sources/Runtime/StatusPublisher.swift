@@ -21,6 +21,9 @@ final class StatusPublisher {
         let status: NodeStatus
 
         init(_ status: NodeStatus) { self.status = status }
+
+        /// `body`'s result on the status, read in place: `snapshot.status` outside would copy it.
+        func withStatus<Result>(_ body: (borrowing NodeStatus) -> Result) -> Result { body(status) }
     }
 
     let shared: RuntimeShared

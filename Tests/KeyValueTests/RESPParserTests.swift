@@ -112,6 +112,21 @@ struct RESPParserTests {
                 == [[bytes("ECHO"), bytes("a b\nA\""), bytes("c'd"), []]])
     }
 
+    @Test("an unquoted inline line splits, where it lies, into the words the quoting splitter finds")
+    func unquotedInlineAsQuotingSplitter() throws {
+        // Every whitespace byte Redis's splitter knows: a vertical tab or form feed separates words only before one.
+        let alphabet: [UInt8] = [UInt8(ascii: "a"), UInt8(ascii: "b"), 32, 9, 11, 12, 13]
+        var generator = SplitMix64(seed: 7)
+        for _ in 0..<2_000 {
+            let line = (0..<Int(generator.next() % 12)).map { _ in alphabet[Int(generator.next() % 7)] }
+            let words = try #require(line.withUnsafeBufferPointer { RESPParser.splitInline($0, 0..<line.count) })
+            let arguments = try line.withUnsafeBufferPointer { bytes throws(RESPError) in
+                try RESPParser.inlineArguments(bytes, 0..<line.count, argumentsLimit: 100)
+            }
+            #expect(Array(arguments) == words, "line \(line)")
+        }
+    }
+
     @Test("an inline request with unbalanced quotes is a protocol error")
     func unbalancedQuotes() {
         #expect(Self.error("ECHO \"abc\r\n") == .unbalancedQuotes)
