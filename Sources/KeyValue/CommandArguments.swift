@@ -37,6 +37,16 @@ struct CommandArguments: RandomAccessCollection, Sendable {
 
     /// Encodes `count` arguments, the one at position `i` being the bytes at `range(i)` in `source`.
     init(encoding count: Int, of source: UnsafeBufferPointer<UInt8>, at range: (Int) -> Range<Int>) {
+        var noSpareBuffers: [[UInt8]] = []
+        self.init(encoding: count, of: source, at: range, spareBuffers: &noSpareBuffers)
+    }
+
+    /// The same, written into the last of `spareBuffers` when it has room (taken from there), rather than into a
+    /// new array: a handled command's array, reused, spares an allocation and a free per request.
+    init(
+        encoding count: Int, of source: UnsafeBufferPointer<UInt8>, at range: (Int) -> Range<Int>,
+        spareBuffers: inout [[UInt8]]
+    ) {
         var sizeBytes = Varint.byteCount(UInt64(count))
         for position in 0..<count {
             let argument = range(position)
@@ -45,7 +55,7 @@ struct CommandArguments: RandomAccessCollection, Sendable {
         var encodedRanges = ArgumentRanges(count: count)
         // Written in place, in one pass: appending a varint and a copy per argument would check the array's
         // uniqueness and capacity each time (Benchmarks/README.md).
-        let encoding = ByteArray.written(count: sizeBytes) { bytes in
+        func write(_ bytes: UnsafeMutableBufferPointer<UInt8>) {
             var offset = Varint.write(UInt64(count), into: bytes, at: 0)
             for position in 0..<count {
                 let argument = range(position)
@@ -58,6 +68,16 @@ struct CommandArguments: RandomAccessCollection, Sendable {
                 encodedRanges.append(start..<offset)
             }
             precondition(offset == sizeBytes, "command encoding miscounted")
+        }
+        var encoding: [UInt8]
+        if sizeBytes <= ByteArray.stackWrittenLimit, !spareBuffers.isEmpty,
+            spareBuffers[spareBuffers.count - 1].capacity >= sizeBytes
+        {
+            encoding = spareBuffers.removeLast()
+            encoding.removeAll(keepingCapacity: true)
+            ByteArray.append(count: sizeBytes, to: &encoding, write)
+        } else {
+            encoding = ByteArray.written(count: sizeBytes, write)
         }
         self.init(encoding: encoding, ranges: encodedRanges)
     }

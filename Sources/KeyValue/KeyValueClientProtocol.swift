@@ -133,8 +133,17 @@ public struct KeyValueClientProtocol: ClientProtocol {
     public func nextRequest(
         from session: inout Session, status: NodeStatus, digest: () -> UInt64?
     ) -> ClientRequest? {
+        var spareBuffers: [[UInt8]] = []
+        return nextRequest(from: &session, status: status, spareBuffers: &spareBuffers, digest: digest)
+    }
+
+    /// `nextRequest(from:status:digest:)`, encoding a request into a spare buffer where one is large enough.
+    public func nextRequest(
+        from session: inout Session, status: NodeStatus, spareBuffers: inout [[UInt8]], digest: () -> UInt64?
+    ) -> ClientRequest? {
         let mode = session.replyMode
-        guard let request = answerNext(from: &session, status: status, digest: digest) else { return nil }
+        guard let request = answerNext(from: &session, status: status, spareBuffers: &spareBuffers, digest: digest)
+        else { return nil }
         // A CLIENT REPLY that changed the mode answers as it says itself (ON: OK; OFF and SKIP: nothing).
         guard mode != .on, session.replyMode == mode else { return request }
         if mode == .skipNext { session.replyMode = .on }
@@ -144,13 +153,13 @@ public struct KeyValueClientProtocol: ClientProtocol {
     /// `nextRequest` before CLIENT REPLY's silencing; inlined, so the request moves out once, as before the split.
     @inline(__always)
     private func answerNext(
-        from session: inout Session, status: NodeStatus, digest: () -> UInt64?
+        from session: inout Session, status: NodeStatus, spareBuffers: inout [[UInt8]], digest: () -> UInt64?
     ) -> ClientRequest? {
         let arguments: CommandArguments
         // Redis's `qbuf=` while a command runs counts the command itself: the bytes from its start on.
         let queryBufferBytes = session.parser.queryBufferByteCount
         do {
-            guard let next = try session.parser.nextArguments() else { return nil }
+            guard let next = try session.parser.nextArguments(spareBuffers: &spareBuffers) else { return nil }
             arguments = next
         } catch {
             statistics.noteError(error.reply)

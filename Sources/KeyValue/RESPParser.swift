@@ -117,11 +117,17 @@ public struct RESPParser: Sendable {
         try nextArguments().map(Array.init)
     }
 
-    /// The next complete request, as `next()` but in its `KeyValueCommand` encoding.
+    /// The next complete request, as `next()` but in its `KeyValueCommand` encoding, which may take a spare buffer
+    /// (`CommandArguments.init(encoding:of:at:spareBuffers:)`).
     mutating func nextArguments() throws(RESPError) -> CommandArguments? {
+        var spareBuffers: [[UInt8]] = []
+        return try nextArguments(spareBuffers: &spareBuffers)
+    }
+
+    mutating func nextArguments(spareBuffers: inout [[UInt8]]) throws(RESPError) -> CommandArguments? {
         if let failure { throw failure }
         do {
-            return try parseNext()
+            return try parseNext(spareBuffers: &spareBuffers)
         } catch {
             failure = error
             buffer = []
@@ -132,7 +138,7 @@ public struct RESPParser: Sendable {
         }
     }
 
-    private mutating func parseNext() throws(RESPError) -> CommandArguments? {
+    private mutating func parseNext(spareBuffers: inout [[UInt8]]) throws(RESPError) -> CommandArguments? {
         while true {
             if remainingArguments == 0 {
                 guard readIndex < buffer.count else { return nil }
@@ -141,7 +147,7 @@ public struct RESPParser: Sendable {
                     if arguments.isEmpty { continue }
                     return arguments
                 }
-                if let request = parseWholeRequest() { return request }
+                if let request = parseWholeRequest(spareBuffers: &spareBuffers) { return request }
                 guard let count = try parseHeader(tooLong: .multibulkCountTooLong) else { return nil }
                 guard let count, count <= Int64(Int32.max) else { throw .invalidMultibulkLength }
                 if count <= 0 { continue }
@@ -191,7 +197,7 @@ public struct RESPParser: Sendable {
     ///
     /// Bounded: it looks at `wholeRequestArgumentsLimit` headers of at most `wholeRequestDigitsLimit` digits each,
     /// never at the arguments' bytes, so trying it again after every read of a request split across reads is cheap.
-    private mutating func parseWholeRequest() -> CommandArguments? {
+    private mutating func parseWholeRequest(spareBuffers: inout [[UInt8]]) -> CommandArguments? {
         let limits = limits
         let start = readIndex
         let parsed: (end: Int, request: CommandArguments)? = buffer.withUnsafeBufferPointer { bytes in
@@ -226,7 +232,10 @@ public struct RESPParser: Sendable {
                 ranges[position] = index..<(index + length)
                 index += length + 2
             }
-            return (index, CommandArguments(encoding: count, of: bytes, at: { ranges[$0] }))
+            return (
+                index,
+                CommandArguments(encoding: count, of: bytes, at: { ranges[$0] }, spareBuffers: &spareBuffers)
+            )
         }
         guard let parsed else { return nil }
         readIndex = parsed.end

@@ -143,6 +143,13 @@ public protocol ClientProtocol: Sendable {
     ///   - digest: the state machine's digest, nil when this node holds no replicated state (joining).
     func nextRequest(from session: inout Session, status: NodeStatus, digest: () -> UInt64?) -> ClientRequest?
 
+    /// `nextRequest(from:status:digest:)`, free to take byte arrays from the end of `spareBuffers` for the request
+    /// it returns rather than allocate: the runtime puts there the arrays of the commands the core has handled.
+    /// By default it takes none.
+    func nextRequest(
+        from session: inout Session, status: NodeStatus, spareBuffers: inout [[UInt8]], digest: () -> UInt64?
+    ) -> ClientRequest?
+
     /// The reply for a command the node did not execute (not primary, stopping, overloaded): the client may retry
     /// elsewhere, and may do so safely because nothing happened.
     func rejectionReply(reason: String, status: NodeStatus) -> [UInt8]
@@ -216,6 +223,13 @@ public protocol ClientProtocol: Sendable {
 }
 
 extension ClientProtocol {
+    /// `nextRequest(from:status:digest:)`: the spare buffers go unused.
+    public func nextRequest(
+        from session: inout Session, status: NodeStatus, spareBuffers: inout [[UInt8]], digest: () -> UInt64?
+    ) -> ClientRequest? {
+        nextRequest(from: &session, status: status, digest: digest)
+    }
+
     /// `makeSession(clientID:)`: the address goes unused.
     public func makeSession(clientID: UInt64, peerAddress: String?) -> Session {
         makeSession(clientID: clientID)

@@ -25,8 +25,14 @@ extension ClientPort {
         if index < clients.count { clients[index]?.unhandedCount -= 1 }
     }
 
-    /// Takes back a batch the core is done with: its storage serves the next one.
+    /// Takes back a batch the core is done with: its storage serves the next one, and its commands' short arrays
+    /// the next requests' encodings (at most a batch of them), which spares an allocation and a free per request.
+    /// An array a log entry still holds is copied when reused, as a new one would have been allocated.
     func recycleBatch(_ commands: consuming [ClientCommand]) {
+        // Popped: each command moves out, where reading one in place through the array would retain its bytes.
+        while spareBuffers.count < batchLimit, let command = commands.popLast() {
+            if command.bytes.capacity <= Self.spareBufferBytesLimit { spareBuffers.append(command.bytes) }
+        }
         commands.removeAllKeepingStorage()
         if batch.isEmpty { swap(&commands, &batch) }
     }

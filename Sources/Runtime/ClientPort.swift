@@ -65,6 +65,11 @@ final class ClientPort<P: ClientProtocol> {
     /// This round's replicated commands; at most `batchLimit` commands and about `batchBytesLimit`.
     var batch: [ClientCommand] = []
     var batchBytes = 0
+    /// Handled commands' arrays, which the protocol may reuse for the next requests' encodings
+    /// (`recycleBatch`); at most `batchLimit` of them, each of at most `spareBufferBytesLimit` bytes.
+    var spareBuffers: [[UInt8]] = []
+    /// Longer arrays are freed: a short request's is reused for another.
+    static var spareBufferBytesLimit: Int { 512 }
     // The three lists below hold each connection at most once (a flag on the connection says whether it is
     // listed), so they are bounded by `connectionsLimit`; closed connections are skipped and dropped.
     /// Connections with complete requests left unparsed because the batch or their pipeline was full.
@@ -248,7 +253,7 @@ final class ClientPort<P: ClientProtocol> {
             }
             guard
                 let request = clientProtocol.nextRequest(
-                    from: &client.session, status: status, digest: { digest() })
+                    from: &client.session, status: status, spareBuffers: &spareBuffers, digest: { digest() })
             else { break }
             counters.values.clientRequests &+= 1
             // Consumed: its bytes move on, rather than being copied and the request destroyed.

@@ -127,6 +127,28 @@ struct RESPParserTests {
         }
     }
 
+    @Test("a request is encoded into the last spare buffer when it has room, and a copy of that buffer is untouched")
+    func spareBuffers() throws {
+        var parser = RESPParser()
+        parser.append(contentsOf: Array(Array(repeating: bytes("*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n"), count: 3).joined()))
+        var unique = [UInt8](repeating: 7, count: 64)
+        let uniqueStorage = unique.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+        let shared = [UInt8](repeating: 9, count: 64)
+        let heldElsewhere = shared  // as a log entry holds a write's command
+        var spareBuffers = [[0, 0], shared, unique]
+        unique = []
+        let first = try #require(try parser.nextArguments(spareBuffers: &spareBuffers))
+        #expect(Array(first) == [bytes("GET"), bytes("key")])
+        #expect(first.encoding.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) } == uniqueStorage)
+        let second = try #require(try parser.nextArguments(spareBuffers: &spareBuffers))
+        #expect(Array(second) == [bytes("GET"), bytes("key")])
+        #expect(heldElsewhere == [UInt8](repeating: 9, count: 64))
+        // The last spare is too short for the next request: it stays, and the request gets an array of its own.
+        let third = try #require(try parser.nextArguments(spareBuffers: &spareBuffers))
+        #expect(Array(third) == [bytes("GET"), bytes("key")])
+        #expect(spareBuffers == [[0, 0]])
+    }
+
     @Test("an inline request with unbalanced quotes is a protocol error")
     func unbalancedQuotes() {
         #expect(Self.error("ECHO \"abc\r\n") == .unbalancedQuotes)
