@@ -191,6 +191,20 @@ public final class CommandStatistics: Sendable {
         }
     }
 
+    /// `noteCall` for the reply at `offset` in `replies`, which may hold earlier replies: a slice of them, made on every
+    /// read's path, would retain the array when the reply is not an error.
+    func noteCall(_ slot: Int?, nanoseconds: UInt64, replyAt offset: Int, of replies: [UInt8]) {
+        guard offset < replies.count, replies[offset] == UInt8(ascii: "-") else {
+            guard let slot else { return }
+            return state.withLock { state in
+                Self.add(
+                    call: nanoseconds, isFailed: false, isLatencyTracking: state.isLatencyTracking,
+                    to: &state.figures[slot])
+            }
+        }
+        noteCall(slot, nanoseconds: nanoseconds, reply: replies[offset...])
+    }
+
     /// One access to the counters, so the array is checked for sharing once per call, on every read's path; the
     /// latency goes into the same slot's histogram.
     @inline(__always)

@@ -65,7 +65,7 @@ extension KeyValueStore {
         let offset = reply.count
         guard get(&reply) else { return false }
         statistics.noteCall(
-            CommandStatistics.getSlot, nanoseconds: SlowLog.monotonicNanoseconds() &- start, reply: reply[offset...])
+            CommandStatistics.getSlot, nanoseconds: SlowLog.monotonicNanoseconds() &- start, replyAt: offset, of: reply)
         return true
     }
 
