@@ -56,8 +56,9 @@ public final class MemoryLimit: Sendable {
         return "'\(policy)' is not supported: Lockstep evicts no keys, so its only policy is noeviction"
     }
 
-    /// The resident memory of the process when the first limit was made: the node's own weight, without data.
-    static let startupBytes: UInt64 = ProcessFigures.residentBytes() ?? 0
+    /// The resident memory of the process when the first limit was made: the node's own weight, without data. Never
+    /// 0: were it, a node without keys would weigh nothing, past any limit, for the life of the process.
+    static let startupBytes: UInt64 = ProcessFigures.residentBytes() ?? ProcessFigures.peakResidentBytes()
 
     /// What `maxmemory` weighs on a node whose store reports `statistics`: its memory at start plus its data's.
     static func usedBytes(_ statistics: [String: UInt64]) -> UInt64 {

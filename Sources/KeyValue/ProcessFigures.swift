@@ -32,6 +32,19 @@ enum ProcessFigures {
         return pages * UInt64(sysconf(Int32(_SC_PAGESIZE)))
     }
 
+    /// The most the process has had resident (`getrusage`'s `ru_maxrss`), which needs no file descriptor: what
+    /// stands in for `residentBytes` when `/proc` cannot be read at that moment.
+    static func peakResidentBytes() -> UInt64 {
+        var usage = rusage()
+        #if canImport(Glibc)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return UInt64(max(0, usage.ru_maxrss)) * 1024  // kilobytes on Linux
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        return UInt64(max(0, usage.ru_maxrss))  // bytes on Darwin
+        #endif
+    }
+
     /// CPU seconds as Redis prints them (`seconds.microseconds`): system and user, of the process and its children.
     static func cpu() -> [(String, String)] {
         var own = rusage()
@@ -82,11 +95,15 @@ enum ProcessFigures {
 
     /// A procfs file's first 4 KiB: these files are a line each, far shorter.
     private static func readSmallFile(_ path: String) -> String? {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        var descriptor: Int32
+        repeat { descriptor = open(path, O_RDONLY | O_CLOEXEC) } while descriptor < 0 && errno == EINTR
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
         var buffer = [UInt8](repeating: 0, count: 4096)
-        let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+        var count: Int
+        repeat {
+            count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+        } while count < 0 && errno == EINTR
         guard count > 0 else { return nil }
         return String(decoding: buffer.prefix(count), as: UTF8.self).trimmingSuffixNewline
     }
