@@ -278,42 +278,9 @@ public struct BackupCore<Machine: StateMachine> {
         }
         switch frame {
         case .checkpoint(_, let sequence, let chunkIndex, let isLast, let estimatedBytes, let bytes):
-            guard phase == .awaitingCheckpoint else { return }
-            if checkpointSequence == nil, chunkIndex == 0 {
-                checkpointSequence = sequence
-                checkpointEstimatedBytes = Int(exactly: estimatedBytes)  // the decoder holds it to Int.max
-                bufferedThrough = sequence
-                installStartedAt = now
-                if persistedThrough != nil {
-                    persistedThrough = sequence
-                    actions.append(.discardDurableState)
-                }
-                actions.append(
-                    .note("installing a checkpoint at sequence \(sequence) (~\(estimatedBytes) bytes) as it arrives"))
-            }
-            if checkpointSequence == sequence, chunkIndex < installedChunks { return }  // a duplicate of one installed
-            guard checkpointSequence == sequence, chunkIndex == installedChunks,
-                checkpointByteCount + bytes.count <= limits.checkpointBytesLimit
-            else {
-                finish(rejoin: .checkpointChunkMisfit(chunkIndex: chunkIndex), into: &actions)
-                return
-            }
-            checkpointByteCount += bytes.count
-            if restorer == nil { restorer = machine.makeRestorer() }
-            do { try restorer!.consume(bytes) } catch {
-                finish(rejoin: .checkpointUnreadable("\(error)"), into: &actions)
-                return
-            }
-            installedChunks += 1
-            lastChunkAt = now
-            checkpointDeadline = now + limits.checkpointWaitLimit
-            if !isLast, let progress = installProgress,
-                now.since(lastProgressNoteAt ?? installStartedAt ?? now) >= limits.checkpointProgressNoteInterval
-            {
-                lastProgressNoteAt = now
-                actions.append(.note("checkpoint from the primary: \(progress.summary)"))
-            }
-            if isLast { installCheckpoint(at: sequence, at: now, into: &actions) }
+            receiveChunk(
+                sequence: sequence, chunkIndex: chunkIndex, isLast: isLast, estimatedBytes: estimatedBytes,
+                bytes: bytes, at: now, into: &actions)
         case .entry(_, let sequence, let payload):
             // While the checkpoint installs, entries after its sequence wait in `pending`; before its first chunk
             // there is nothing they could follow.
@@ -356,6 +323,51 @@ public struct BackupCore<Machine: StateMachine> {
             // never get past the transport (ChannelHandshake).
             break
         }
+    }
+
+    /// One chunk of the primary's checkpoint. Apart from `receive`, and never inlined there: the restorer's type
+    /// is the machine's, and code using it looks its metadata up on entry, which `receive` would do for every frame.
+    @inline(never)
+    private mutating func receiveChunk(
+        sequence: UInt64, chunkIndex: UInt32, isLast: Bool, estimatedBytes: UInt64, bytes: [UInt8], at now: Instant,
+        into actions: inout [BackupAction]
+    ) {
+        guard phase == .awaitingCheckpoint else { return }
+        if checkpointSequence == nil, chunkIndex == 0 {
+            checkpointSequence = sequence
+            checkpointEstimatedBytes = Int(exactly: estimatedBytes)  // the decoder holds it to Int.max
+            bufferedThrough = sequence
+            installStartedAt = now
+            if persistedThrough != nil {
+                persistedThrough = sequence
+                actions.append(.discardDurableState)
+            }
+            actions.append(
+                .note("installing a checkpoint at sequence \(sequence) (~\(estimatedBytes) bytes) as it arrives"))
+        }
+        if checkpointSequence == sequence, chunkIndex < installedChunks { return }  // a duplicate of one installed
+        guard checkpointSequence == sequence, chunkIndex == installedChunks,
+            checkpointByteCount + bytes.count <= limits.checkpointBytesLimit
+        else {
+            finish(rejoin: .checkpointChunkMisfit(chunkIndex: chunkIndex), into: &actions)
+            return
+        }
+        checkpointByteCount += bytes.count
+        if restorer == nil { restorer = machine.makeRestorer() }
+        do { try restorer!.consume(bytes) } catch {
+            finish(rejoin: .checkpointUnreadable("\(error)"), into: &actions)
+            return
+        }
+        installedChunks += 1
+        lastChunkAt = now
+        checkpointDeadline = now + limits.checkpointWaitLimit
+        if !isLast, let progress = installProgress,
+            now.since(lastProgressNoteAt ?? installStartedAt ?? now) >= limits.checkpointProgressNoteInterval
+        {
+            lastProgressNoteAt = now
+            actions.append(.note("checkpoint from the primary: \(progress.summary)"))
+        }
+        if isLast { installCheckpoint(at: sequence, at: now, into: &actions) }
     }
 
     /// The last chunk is in: the machine is whole, and the entries buffered meanwhile count as received, to replay

@@ -114,7 +114,9 @@ extension RESPWriter {
 
     /// `:value` as a reply of its own.
     public static func integer(_ value: Int64) -> [UInt8] {
-        var writer = RESPWriter()
+        // Room for the longest (`:-9223372036854775808\r\n`) from the start: grown as it is written, the array of
+        // every counter's and length's reply would be allocated twice.
+        var writer = RESPWriter(reservingCapacity: 24)
         writer.appendInteger(value)
         return writer.bytes
     }
