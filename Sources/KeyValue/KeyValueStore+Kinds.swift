@@ -57,11 +57,9 @@ extension KeyValueStore {
 
     /// The collection of `kind` at `key`, for a command that only reads it.
     mutating func liveCollection(_ key: StoreKey, _ kind: ValueKind, clock: Clock) -> CollectionLookup {
-        guard let found = liveKind(key, clock: clock) else { return .missing }
-        guard found == kind else { return .wrongType }
-        let hash = ShardHash.of(key.bytes)
-        let index = shardIndex(hash: hash)
-        return .found(shards[index].collection(at: shards[index].find(key, hash: hash)!))
+        guard let (index, slot) = liveSlot(key, clock: clock) else { return .missing }
+        guard shards[index].kind(at: slot) == kind else { return .wrongType }
+        return .found(shards[index].collection(at: slot))
     }
 
     /// Runs `body` on the collection of `kind` at `key` in place, or on an empty one when the key is missing (which
@@ -70,17 +68,17 @@ extension KeyValueStore {
     mutating func updateCollection<Result>(
         _ key: StoreKey, _ kind: ValueKind, clock: Clock, _ body: (inout CollectionValue) -> Result
     ) -> Result? {
-        guard let found = liveKind(key, clock: clock) else {
+        // One lookup: the slot that told the kind is the one updated, as nothing moves in between.
+        guard let (index, slot) = liveSlot(key, clock: clock) else {
             var fresh = CollectionValue(kind: kind)
             let result = body(&fresh)
             if fresh.count > 0 { insert(fresh, for: key) }
             return result
         }
-        guard found == kind else { return nil }
-        let hash = ShardHash.of(key.bytes)
+        guard shards[index].kind(at: slot) == kind else { return nil }
         var result: Result?
-        let isEmpty = updateShard(shardIndex(hash: hash), touching: key) { shard in
-            shard.updateCollection(at: shard.find(key, hash: hash)!) { collection in
+        let isEmpty = updateShard(index, touching: key) { shard in
+            shard.updateCollection(at: slot) { collection in
                 result = body(&collection)
                 return collection.count == 0
             }

@@ -54,10 +54,7 @@ extension KeyValueStore {
                 return liveKind(key, clock: clock) == nil ? Self.emptyArray : Replies.wrongType
             }
             let range = Self.range(start, stop, count: list.count)
-            var writer = RESPWriter()
-            writer.appendArrayHeader(count: range.count)
-            for position in range { writer.appendBulk(list.elements[position]) }
-            return writer.bytes
+            return RESPWriter.bulkArray(count: range.count) { list.elements.forEachElement(in: range, $0) }
         }
         if command == .lpos { return position(key, arguments, clock: clock) }
         let list: ListValue

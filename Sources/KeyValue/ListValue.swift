@@ -61,6 +61,15 @@ struct ListValue: Sendable {
         return chunks[slot >> chunkShift][slot & (chunkSlots - 1)]
     }
 
+    /// Calls `body` with the bytes of each element at `positions`, in order, read in place: a reply copies each once.
+    func forEachElement(in positions: Range<Int>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        precondition(positions.isEmpty || (positions.lowerBound >= 0 && positions.upperBound <= count))
+        for position in positions {
+            let slot = slot(position)
+            chunks[slot >> chunkShift][slot & (chunkSlots - 1)].withUnsafeBufferPointer(body)
+        }
+    }
+
     /// The elements at `positions`, in order.
     func elements(_ positions: Range<Int>) -> [[UInt8]] {
         positions.map { self[$0] }

@@ -46,6 +46,9 @@ public struct RESPWriter: Sendable {
 
     /// `$length` and the bytes of a slice (a stored key), binary safe.
     mutating func appendBulk(_ value: ArraySlice<UInt8>) {
+        // A short value (an element of LRANGE, HGETALL, SMEMBERS...) in one append: appending its five parts checked
+        // the array's uniqueness and room five times. A long one is copied in directly, not written aside first.
+        if Self.bulkByteCount(value.count) <= ByteArray.stackWrittenLimit { return Self.appendBulk(value, to: &bytes) }
         bytes.append(UInt8(ascii: "$"))
         DecimalInteger.append(Int64(value.count), to: &bytes)
         appendCRLF()
@@ -176,6 +179,33 @@ extension RESPWriter {
         }
         bytes[bytes.count - 2] = 13
         bytes[bytes.count - 1] = 10
+    }
+
+    /// An array of `count` bulk strings as a reply of its own, written in one pass into one array: appending them
+    /// one by one checked the reply's room and uniqueness at each and grew it a dozen times over a long LRANGE.
+    /// `forEach` hands the elements over in order, twice: once to size the reply, once to write it.
+    static func bulkArray(count: Int, _ forEach: ((UnsafeBufferPointer<UInt8>) -> Void) -> Void) -> [UInt8] {
+        let headerCount = 1 + decimalDigitCount(count) + 2
+        var total = headerCount
+        forEach { total += bulkByteCount($0.count) }
+        return ByteArray.written(count: total) { bytes in
+            bytes[0] = UInt8(ascii: "*")
+            var rest = count
+            for position in stride(from: headerCount - 3, to: 0, by: -1) {
+                bytes[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            }
+            bytes[headerCount - 2] = 13
+            bytes[headerCount - 1] = 10
+            var offset = headerCount
+            forEach { element in
+                let end = offset + bulkByteCount(element.count)
+                precondition(end <= total, "an element changed between sizing and writing")
+                writeBulk(element, into: UnsafeMutableBufferPointer(rebasing: bytes[offset..<end]))
+                offset = end
+            }
+            precondition(offset == total, "an element changed between sizing and writing")
+        }
     }
 
     /// `$length` and the UTF-8 bytes of `text` as a reply of its own.

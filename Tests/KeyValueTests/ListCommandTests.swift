@@ -224,4 +224,44 @@ struct ListCommandTests {
         driver.run("SET", "s", "v")
         #expect(driver.run("LMPOP", "2", "nolist", "s", "LEFT") == Self.wrongType)
     }
+
+    @Test("LRANGE over thousands of elements of every length, pushed at both ends, answers each element in order")
+    func longRanges() {
+        var driver = StoreDriver()
+        var model: [[UInt8]] = []
+        var random = SplitMix64(seed: 7)
+        for index in 0..<3_000 {
+            // Mostly short, now and then empty or longer than a reply written on the stack.
+            let length = index % 97 == 0 ? 600 : Int(random.next() % 24)
+            let element = (0..<length).map { UInt8(truncatingIfNeeded: $0 &+ index) }
+            if random.next() % 3 == 0 {
+                driver.run(arguments: [bytes("LPUSH"), bytes("mylist"), element])
+                model.insert(element, at: 0)
+            } else {
+                driver.run(arguments: [bytes("RPUSH"), bytes("mylist"), element])
+                model.append(element)
+            }
+        }
+        func expected(_ elements: ArraySlice<[UInt8]>) -> [UInt8] {
+            var reply = Array("*\(elements.count)\r\n".utf8)
+            for element in elements { reply += Array("$\(element.count)\r\n".utf8) + element + [13, 10] }
+            return reply
+        }
+        for _ in 0..<200 {
+            let start = Int(random.next() % 3_200) - 100, stop = Int(random.next() % 3_200) - 100
+            let reply = driver.run(arguments: [bytes("LRANGE"), bytes("mylist"), bytes(String(start)), bytes(String(stop))])
+            let range = ListKeyValueRange.clamped(start, stop, count: model.count)
+            #expect(reply == expected(model[range]), "LRANGE \(start) \(stop)")
+        }
+        #expect(driver.run(arguments: [bytes("LRANGE"), bytes("mylist"), bytes("0"), bytes("-1")]) == expected(model[...]))
+    }
+}
+
+/// Redis's LRANGE clamping, written out apart from the store's own.
+enum ListKeyValueRange {
+    static func clamped(_ start: Int, _ stop: Int, count: Int) -> Range<Int> {
+        let first = max(0, start < 0 ? count + start : start)
+        let last = min(count - 1, stop < 0 ? count + stop : stop)
+        return first <= last && first < count ? first..<(last + 1) : 0..<0
+    }
 }
