@@ -84,15 +84,25 @@ extension KeyValueStore {
             guard parsed >= 0 else { return Self.mustBePositive }
             count = parsed
         }
+        guard let count else {
+            // One element, LPOP's usual form: no array of them, and its reply written in one pass.
+            let popped = updateCollection(key, .list, clock: clock) { list -> [UInt8]? in
+                guard list.count > 0 else { return nil }
+                return atHead ? list.elements.popFront() : list.elements.popBack()
+            }
+            guard let popped else { return Replies.wrongType }
+            guard let popped else { return Replies.nullBulk }
+            notify(.list, atHead ? "lpop" : "rpop", key)
+            return RESPWriter.bulk(popped[...])
+        }
         let popped = updateCollection(key, .list, clock: clock) { list -> [[UInt8]]? in
             guard list.count > 0 else { return nil }
-            let taken = min(Int(count ?? 1), list.count)
+            let taken = min(Int(count), list.count)
             return (0..<taken).map { _ in atHead ? list.elements.popFront() : list.elements.popBack() }
         }
         guard let popped else { return Replies.wrongType }
-        guard let popped else { return count == nil ? Replies.nullBulk : Self.nullArray }
+        guard let popped else { return Self.nullArray }
         if !popped.isEmpty { notify(.list, atHead ? "lpop" : "rpop", key) }
-        guard count != nil else { return RESPWriter.bulk(popped[0]) }
         return RESPWriter.array(popped.map(RESPWriter.bulk))
     }
 
