@@ -150,7 +150,7 @@ extension RESPWriter {
     }
 
     /// The bytes of a bulk reply carrying `count` bytes.
-    private static func bulkByteCount(_ count: Int) -> Int { 1 + decimalDigitCount(count) + 2 + count + 2 }
+    private static func bulkByteCount(_ count: Int) -> Int { headerByteCount(count) + count + 2 }
 
     private static func decimalDigitCount(_ value: Int) -> Int {
         var digitCount = 1
@@ -162,18 +162,28 @@ extension RESPWriter {
         return digitCount
     }
 
-    /// Writes the bulk reply carrying `source` into `bytes`, which is `bulkByteCount(source.count)` long.
-    private static func writeBulk(_ source: UnsafeBufferPointer<UInt8>, into bytes: UnsafeMutableBufferPointer<UInt8>) {
-        let digitCount = decimalDigitCount(source.count)
-        let headerCount = 1 + digitCount + 2
-        bytes[0] = UInt8(ascii: "$")
-        var rest = source.count
-        for position in stride(from: digitCount, to: 0, by: -1) {
+    /// The bytes of a header: a marker, `count` in decimal, CRLF.
+    private static func headerByteCount(_ count: Int) -> Int { 1 + decimalDigitCount(count) + 2 }
+
+    /// Writes `marker`, `count` and CRLF at the start of `bytes`; returns how many bytes that took.
+    private static func writeHeader(
+        _ marker: UInt8, _ count: Int, into bytes: UnsafeMutableBufferPointer<UInt8>
+    ) -> Int {
+        let headerCount = headerByteCount(count)
+        bytes[0] = marker
+        var rest = count
+        for position in stride(from: headerCount - 3, to: 0, by: -1) {
             bytes[position] = UInt8(ascii: "0") + UInt8(rest % 10)
             rest /= 10
         }
         bytes[headerCount - 2] = 13
         bytes[headerCount - 1] = 10
+        return headerCount
+    }
+
+    /// Writes the bulk reply carrying `source` into `bytes`, which is `bulkByteCount(source.count)` long.
+    private static func writeBulk(_ source: UnsafeBufferPointer<UInt8>, into bytes: UnsafeMutableBufferPointer<UInt8>) {
+        let headerCount = writeHeader(UInt8(ascii: "$"), source.count, into: bytes)
         if let to = bytes.baseAddress, let from = source.baseAddress, !source.isEmpty {
             (to + headerCount).initialize(from: from, count: source.count)
         }
@@ -185,19 +195,10 @@ extension RESPWriter {
     /// one by one checked the reply's room and uniqueness at each and grew it a dozen times over a long LRANGE.
     /// `forEach` hands the elements over in order, twice: once to size the reply, once to write it.
     static func bulkArray(count: Int, _ forEach: ((UnsafeBufferPointer<UInt8>) -> Void) -> Void) -> [UInt8] {
-        let headerCount = 1 + decimalDigitCount(count) + 2
-        var total = headerCount
+        var total = headerByteCount(count)
         forEach { total += bulkByteCount($0.count) }
         return ByteArray.written(count: total) { bytes in
-            bytes[0] = UInt8(ascii: "*")
-            var rest = count
-            for position in stride(from: headerCount - 3, to: 0, by: -1) {
-                bytes[position] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-            }
-            bytes[headerCount - 2] = 13
-            bytes[headerCount - 1] = 10
-            var offset = headerCount
+            var offset = writeHeader(UInt8(ascii: "*"), count, into: bytes)
             forEach { element in
                 let end = offset + bulkByteCount(element.count)
                 precondition(end <= total, "an element changed between sizing and writing")
