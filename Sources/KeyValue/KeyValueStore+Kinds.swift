@@ -14,13 +14,12 @@ extension KeyValueStore {
         _ kind: ValueKind, _ command: DataCommand, _ arguments: CommandArguments, context: inout ApplyContext
     ) -> [UInt8] {
         if command.isBlocking { return applyWithoutBlocking(arguments, context: &context) }
-        var cachedNanoseconds: Int64?
-        func clock() -> Int64 {
-            if let cachedNanoseconds { return cachedNanoseconds }
-            let now = context.wallClockNanoseconds()
-            cachedNanoseconds = now
-            return now
-        }
+        // One recorded clock read per command, as `applyCommand` caches it; but a cache in a local variable here,
+        // captured by a clock handed to the commands' own functions, cost every command a heap box.
+        let freezes = !context.isClockFrozen
+        if freezes { context.freezeClock() }
+        defer { if freezes { context.thawClock() } }
+        func clock() -> Int64 { context.wallClockNanoseconds() }
         func random() -> UInt64 { context.randomValue() }
         return executeCollection(kind, command, arguments, clock: clock, random: random)
     }
@@ -76,13 +75,11 @@ extension KeyValueStore {
             return result
         }
         guard shards[index].kind(at: slot) == kind else { return nil }
-        var result: Result?
-        let isEmpty = updateShard(index, touching: key) { shard in
-            shard.updateCollection(at: slot) { collection in
-                result = body(&collection)
-                return collection.count == 0
-            }
-        }
+        // `body` goes to the shard as it came, in no closure of ours: each closure around it would copy what it
+        // captured (often a command's arguments) once more.
+        let before = ShardTotals(of: self, shard: index, touching: key)
+        let (result, isEmpty) = shards[index].updateCollection(at: slot, body)
+        noteUpdate(of: index, since: before, touching: key)
         if isEmpty {
             remove(key)
             noteEmptied(key)

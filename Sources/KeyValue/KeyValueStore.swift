@@ -282,20 +282,38 @@ extension KeyValueStore {
     mutating func updateShard<Result>(
         _ index: Int, touching key: StoreKey, _ body: (inout StoreShard) -> Result
     ) -> Result {
-        let oldCount = shards[index].count, oldExpiring = shards[index].expiringCount
-        let oldDigest = shards[index].digestSum, oldBytes = shards[index].byteCount
-        let oldMemory = shards[index].memoryByteCount
-        // Off the hot path: only while some connection watches a key.
-        let wasPresent = watchedKeys.isEmpty ? false : isPresent(key, inShard: index)
+        let before = ShardTotals(of: self, shard: index, touching: key)
         let result = body(&shards[index])
-        count += shards[index].count - oldCount
-        expiringCount += shards[index].expiringCount - oldExpiring
-        digestSum = digestSum &- oldDigest &+ shards[index].digestSum
-        byteCount += shards[index].byteCount - oldBytes
-        memoryByteCount += shards[index].memoryByteCount - oldMemory
-        if !watchedKeys.isEmpty { touchWatchedKey(key, inShard: index, wasPresent: wasPresent) }
-        if !blocked.isEmpty { blocked.noteWritten(BlockedClients.Key(database: selectedDatabase, key: Array(key.bytes))) }
+        noteUpdate(of: index, since: before, touching: key)
         return result
+    }
+
+    /// What a shard's totals were before a write, for `noteUpdate`, which follows it (`updateShard` and a
+    /// collection's update are both halves around one write).
+    struct ShardTotals {
+        let count: Int, expiringCount: Int, digestSum: UInt64, byteCount: Int, memoryByteCount: Int
+        /// Whether the key was there: read only while some connection watches a key.
+        let wasPresent: Bool
+
+        @inline(__always)
+        init(of store: KeyValueStore, shard index: Int, touching key: StoreKey) {
+            (count, expiringCount) = (store.shards[index].count, store.shards[index].expiringCount)
+            digestSum = store.shards[index].digestSum
+            (byteCount, memoryByteCount) = (store.shards[index].byteCount, store.shards[index].memoryByteCount)
+            wasPresent = store.watchedKeys.isEmpty ? false : store.isPresent(key, inShard: index)
+        }
+    }
+
+    /// Moves the store's totals by what a write to `key` in shard `index` changed since `before`.
+    @inline(__always)
+    mutating func noteUpdate(of index: Int, since before: ShardTotals, touching key: StoreKey) {
+        count += shards[index].count - before.count
+        expiringCount += shards[index].expiringCount - before.expiringCount
+        digestSum = digestSum &- before.digestSum &+ shards[index].digestSum
+        byteCount += shards[index].byteCount - before.byteCount
+        memoryByteCount += shards[index].memoryByteCount - before.memoryByteCount
+        if !watchedKeys.isEmpty { touchWatchedKey(key, inShard: index, wasPresent: before.wasPresent) }
+        if !blocked.isEmpty { blocked.noteWritten(BlockedClients.Key(database: selectedDatabase, key: Array(key.bytes))) }
     }
 
     /// What a string command finds at a key.

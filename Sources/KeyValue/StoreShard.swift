@@ -616,10 +616,12 @@ struct StoreShard: Sendable {
             isPlaced: true)
     }
 
-    /// Changes the collection at `slot` in place through `body`, then its hash and the totals. A collection left
-    /// empty must be deleted by the caller next (the store keeps none). In place: a change copies nothing unless a
-    /// snapshot shares the collection.
-    mutating func updateCollection<Result>(at slot: Slot, _ body: (inout CollectionValue) -> Result) -> Result {
+    /// Changes the collection at `slot` in place through `body`, then its hash and the totals; returns `body`'s
+    /// result and whether the collection is left empty, which the caller must then delete (the store keeps none).
+    /// In place: a change copies nothing unless a snapshot shares the collection.
+    mutating func updateCollection<Result>(
+        at slot: Slot, _ body: (inout CollectionValue) -> Result
+    ) -> (Result, isEmpty: Bool) {
         let offset = Int(order[slot])
         let old = header(at: offset)
         precondition(old.isCollection, "a string updated as a collection")
@@ -627,27 +629,27 @@ struct StoreShard: Sendable {
         // Everything is read through the one inout access: each other read of the element copies the whole
         // collection (a shard and a list: every buffer retained and released). The key's slice is a temporary of
         // the call, gone before the arena is written.
-        let (result, contentHash) = Self.change(
+        let (result, contentHash, isEmpty) = Self.change(
             &collections[old.collectionIndex], key: arena[keyRange(old, at: offset)], byteCount: &byteCount,
             heapByteCount: &heapByteCount, body)
         arena.withUnsafeMutableBytes { $0.storeBytes(of: contentHash, toByteOffset: offset + 8, as: UInt64.self) }
         digestSum &+= entryHash(header(at: offset), at: offset)
-        return result
+        return (result, isEmpty)
     }
 
     /// Runs `body` on `collection`, moving `byteCount` and `heapByteCount` by what it changed; returns `body`'s
-    /// result and the collection's new content hash under `key`.
+    /// result, the collection's new content hash under `key` and whether it is left empty.
     @inline(__always)
     private static func change<Result>(
         _ collection: inout CollectionValue, key: ArraySlice<UInt8>, byteCount: inout Int, heapByteCount: inout Int,
         _ body: (inout CollectionValue) -> Result
-    ) -> (Result, contentHash: UInt64) {
+    ) -> (Result, contentHash: UInt64, isEmpty: Bool) {
         byteCount -= collection.byteCount
         heapByteCount -= collection.memoryUsage
         let result = body(&collection)
         byteCount += collection.byteCount
         heapByteCount += collection.memoryUsage
-        return (result, KeyValueStore.contentHash(key: key, collection: collection))
+        return (result, KeyValueStore.contentHash(key: key, collection: collection), collection.count == 0)
     }
 
     private mutating func insertCollection(

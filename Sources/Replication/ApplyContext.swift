@@ -38,7 +38,7 @@ public struct ApplyContext {
     /// context by the epoch it started in, which the arbiter grants once (random when not named); 0 when replaying.
     public let tenure: UInt64
     /// Whether clock reads return `frozenNanoseconds` once it is set (`freezeClock`).
-    private var isClockFrozen = false
+    public private(set) var isClockFrozen = false
     private var frozenNanoseconds: Int64?
 
     /// The primary's context: reads come from `source` and are recorded, in order, into `recorded`. `tenure` names

@@ -121,6 +121,39 @@ struct ExpiryTests {
         #expect(driver.lastRecorded == [.clock(driver.entropy.clockNanoseconds)])
     }
 
+    @Test("a collection command's one clock read holds for that command only, on a context kept for many commands")
+    func collectionClockPerCommand() {
+        // A primary keeps one recording context for its life, so what one command does to the clock must not last.
+        var store = KeyValueStore()
+        var context = ApplyContext.recording(from: AdvancingClock(), tenure: 1)
+        func run(_ arguments: String...) -> String {
+            text(store.apply(KeyValueCommand.encode(arguments.map(bytes)), context: &context))
+        }
+        func clockReads() -> [Int64] {
+            context.recorded.compactMap { if case .clock(let value) = $0 { value } else { nil } }
+        }
+        run("HSET", "h", "f", "v")
+        run("PEXPIRE", "h", "100000")
+        for expectedReads in 2...4 {
+            #expect(run("HGET", "h", "f") == "$1\r\nv\r\n")
+            #expect(clockReads().count == expectedReads, "one read per HGET of a key with a TTL")
+        }
+        #expect(run("SET", "s", "1", "PX", "100000") == "+OK\r\n")
+        let reads = clockReads()
+        #expect(reads.count == 5)
+        #expect(zip(reads, reads.dropFirst()).allSatisfy { $0 < $1 }, "every command reads the time afresh: \(reads)")
+    }
+
+    /// A clock one millisecond later at every read.
+    private struct AdvancingClock: EntropySource {
+        var nanoseconds = StoreDriver.startMilliseconds * 1_000_000
+        mutating func wallClockNanoseconds() -> Int64 {
+            nanoseconds += 1_000_000
+            return nanoseconds
+        }
+        mutating func randomValue() -> UInt64 { 4 }
+    }
+
     @Test("a tick deletes expired keys nobody reads, and leaves the rest")
     func activeExpiry() {
         var driver = StoreDriver()
