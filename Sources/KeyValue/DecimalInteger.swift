@@ -40,24 +40,49 @@ enum DecimalInteger {
 
     /// Appends the decimal text of `value` to `bytes`.
     static func append(_ value: Int64, to bytes: inout [UInt8]) {
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        append(value.magnitude, to: &bytes)
+        withScratch { scratch in
+            let start = write(value, endingAt: scratch.count, in: scratch)
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[start...]))
+        }
     }
 
     /// Appends the decimal text of `value` to `bytes`.
     static func append(_ value: UInt64, to bytes: inout [UInt8]) {
-        // 20 digits hold UInt64.max; fill from the right, then copy the used part.
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        withUnsafeMutableBytes(of: &digits) { scratch in
-            var position = scratch.count
-            var rest = value
-            repeat {
-                position -= 1
-                scratch[position] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-            } while rest != 0
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[position...]))
+        withScratch { scratch in
+            let start = writeDigits(value, endingAt: scratch.count, in: scratch)
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[start...]))
         }
+    }
+
+    /// Runs `body` over 24 bytes on the stack: room for any value's text and a few bytes around it.
+    @inline(__always)
+    static func withScratch<Result>(_ body: (UnsafeMutableRawBufferPointer) -> Result) -> Result {
+        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        return withUnsafeMutableBytes(of: &scratch, body)
+    }
+
+    /// Writes the decimal text of `value` (a minus sign first when negative) into `buffer`, ending just before
+    /// `end`, from the right; returns where it starts. It takes at most `textBytesLimit` bytes.
+    @inline(__always)
+    static func write(_ value: Int64, endingAt end: Int, in buffer: UnsafeMutableRawBufferPointer) -> Int {
+        var start = writeDigits(value.magnitude, endingAt: end, in: buffer)
+        if value < 0 {
+            start -= 1
+            buffer[start] = UInt8(ascii: "-")
+        }
+        return start
+    }
+
+    @inline(__always)
+    private static func writeDigits(_ value: UInt64, endingAt end: Int, in buffer: UnsafeMutableRawBufferPointer) -> Int {
+        var position = end
+        var rest = value
+        repeat {
+            position -= 1
+            buffer[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
+        } while rest != 0
+        return position
     }
 
     /// The decimal text of `value`.

@@ -117,11 +117,15 @@ extension RESPWriter {
 
     /// `:value` as a reply of its own.
     public static func integer(_ value: Int64) -> [UInt8] {
-        // Room for the longest (`:-9223372036854775808\r\n`) from the start: grown as it is written, the array of
-        // every counter's and length's reply would be allocated twice.
-        var writer = RESPWriter(reservingCapacity: 24)
-        writer.appendInteger(value)
-        return writer.bytes
+        // Written on the stack from the right and copied into an array of its exact size: one allocation, where
+        // reserving room and appending the marker, the digits and CRLF cost twice as much as the digits.
+        DecimalInteger.withScratch { scratch in
+            scratch[scratch.count - 2] = UInt8(ascii: "\r")
+            scratch[scratch.count - 1] = UInt8(ascii: "\n")
+            let start = DecimalInteger.write(value, endingAt: scratch.count - 2, in: scratch) - 1
+            scratch[start] = UInt8(ascii: ":")
+            return Array(UnsafeRawBufferPointer(rebasing: scratch[start...]))
+        }
     }
 
     /// `$length` and the bytes as a reply of its own, binary safe.
