@@ -215,7 +215,7 @@ public struct KeyValueClientProtocol: ClientProtocol {
             statistics: statistics, memoryLimit: memoryLimit)
         let isIdentified = session.connection.identifiedCount != identifiedBefore
         let request = perform(routed, arguments: arguments, session: &session, status: status, digest: digest)
-        noteOutcome(request, isIdentified: isIdentified, arguments: arguments, session: session)
+        noteOutcome(request, isIdentified: isIdentified, arguments: arguments, session: &session)
         return request
     }
 
@@ -310,8 +310,10 @@ public struct KeyValueClientProtocol: ClientProtocol {
     /// data command the log carries is the store's to count, when it applies it; one answered here was refused
     /// (READONLY, OOM). A local command ran.
     @inline(__always)
+    /// Takes the session `inout` though it only reads it: passed by value (even `borrowing`), the whole session was
+    /// copied for every request.
     private func noteOutcome(
-        _ request: ClientRequest, isIdentified: Bool, arguments: CommandArguments, session: Session
+        _ request: ClientRequest, isIdentified: Bool, arguments: CommandArguments, session: inout Session
     ) {
         let reply: [UInt8]
         switch request {

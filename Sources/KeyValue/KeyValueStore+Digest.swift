@@ -36,12 +36,18 @@ extension KeyValueStore {
     /// The content hash of a key holding `collection`: FNV-1a over the key's length with the kind in its top byte
     /// (a key length never reaches it, so no string's hash is spelled the same way), the key and the collection's
     /// digest.
+    /// Inlined: called, it copied the whole collection value to read two fields of it.
+    @inline(__always)
     static func contentHash(key: ArraySlice<UInt8>, collection: CollectionValue) -> UInt64 {
+        contentHash(key: key, kind: collection.kind, digest: collection.digest)
+    }
+
+    private static func contentHash(key: ArraySlice<UInt8>, kind: ValueKind, digest: UInt64) -> UInt64 {
         var hash = fnvOffsetBasis
-        let prefix = UInt64(key.count) | UInt64(0x80 | collection.kind.rawValue) << 56
+        let prefix = UInt64(key.count) | UInt64(0x80 | kind.rawValue) << 56
         withUnsafeBytes(of: prefix.littleEndian) { hash = fnv1a($0, from: hash) }
         hash = key.withUnsafeBufferPointer { fnv1a($0, from: hash) }
-        withUnsafeBytes(of: collection.digest.littleEndian) { hash = fnv1a($0, from: hash) }
+        withUnsafeBytes(of: digest.littleEndian) { hash = fnv1a($0, from: hash) }
         return hash
     }
 

@@ -77,7 +77,7 @@ extension KeyValueStore {
         guard shards[index].kind(at: slot) == kind else { return nil }
         // `body` goes to the shard as it came, in no closure of ours: each closure around it would copy what it
         // captured (often a command's arguments) once more.
-        let before = ShardTotals(of: self, shard: index, touching: key)
+        let before = totals(ofShard: index, touching: key)
         let (result, isEmpty) = shards[index].updateCollection(at: slot, body)
         noteUpdate(of: index, since: before, touching: key)
         if isEmpty {

@@ -282,7 +282,7 @@ extension KeyValueStore {
     mutating func updateShard<Result>(
         _ index: Int, touching key: StoreKey, _ body: (inout StoreShard) -> Result
     ) -> Result {
-        let before = ShardTotals(of: self, shard: index, touching: key)
+        let before = totals(ofShard: index, touching: key)
         let result = body(&shards[index])
         noteUpdate(of: index, since: before, touching: key)
         return result
@@ -294,14 +294,16 @@ extension KeyValueStore {
         let count: Int, expiringCount: Int, digestSum: UInt64, byteCount: Int, memoryByteCount: Int
         /// Whether the key was there: read only while some connection watches a key.
         let wasPresent: Bool
+    }
 
-        @inline(__always)
-        init(of store: KeyValueStore, shard index: Int, touching key: StoreKey) {
-            (count, expiringCount) = (store.shards[index].count, store.shards[index].expiringCount)
-            digestSum = store.shards[index].digestSum
-            (byteCount, memoryByteCount) = (store.shards[index].byteCount, store.shards[index].memoryByteCount)
-            wasPresent = store.watchedKeys.isEmpty ? false : store.isPresent(key, inShard: index)
-        }
+    /// Shard `index`'s totals now, before a write to `key`. (A method: a `ShardTotals` initialiser taking the store
+    /// copied all of it.)
+    @inline(__always)
+    func totals(ofShard index: Int, touching key: StoreKey) -> ShardTotals {
+        ShardTotals(
+            count: shards[index].count, expiringCount: shards[index].expiringCount, digestSum: shards[index].digestSum,
+            byteCount: shards[index].byteCount, memoryByteCount: shards[index].memoryByteCount,
+            wasPresent: watchedKeys.isEmpty ? false : shards[index].find(key, hash: ShardHash.of(key.bytes)) != nil)
     }
 
     /// Moves the store's totals by what a write to `key` in shard `index` changed since `before`.
