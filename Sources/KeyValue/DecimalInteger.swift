@@ -87,8 +87,10 @@ enum DecimalInteger {
 
     /// The decimal text of `value`.
     static func text(_ value: Int64) -> [UInt8] {
-        var bytes: [UInt8] = []
-        append(value, to: &bytes)
-        return bytes
+        // Copied once into an array of its size: appended to an empty array, it went through the growth path.
+        withScratch { scratch in
+            let start = write(value, endingAt: scratch.count, in: scratch)
+            return Array(UnsafeRawBufferPointer(rebasing: scratch[start...]))
+        }
     }
 }
