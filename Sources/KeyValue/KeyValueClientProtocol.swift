@@ -309,9 +309,10 @@ public struct KeyValueClientProtocol: ClientProtocol {
     /// the request as the connection's `lastCommand` (not: refused before, an unknown command or a wrong arity). A
     /// data command the log carries is the store's to count, when it applies it; one answered here was refused
     /// (READONLY, OOM). A local command ran.
+    ///
+    /// It takes the session `inout` though it only reads it: passed by value (even `borrowing`), the whole session
+    /// was copied for every request.
     @inline(__always)
-    /// Takes the session `inout` though it only reads it: passed by value (even `borrowing`), the whole session was
-    /// copied for every request.
     private func noteOutcome(
         _ request: ClientRequest, isIdentified: Bool, arguments: CommandArguments, session: inout Session
     ) {

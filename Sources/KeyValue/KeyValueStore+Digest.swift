@@ -35,8 +35,7 @@ extension KeyValueStore {
 
     /// The content hash of a key holding `collection`: FNV-1a over the key's length with the kind in its top byte
     /// (a key length never reaches it, so no string's hash is spelled the same way), the key and the collection's
-    /// digest.
-    /// Inlined: called, it copied the whole collection value to read two fields of it.
+    /// digest. Inlined: called, it copied the whole collection value to read two fields of it.
     @inline(__always)
     static func contentHash(key: ArraySlice<UInt8>, collection: CollectionValue) -> UInt64 {
         contentHash(key: key, kind: collection.kind, digest: collection.digest)

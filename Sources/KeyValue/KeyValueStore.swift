@@ -296,10 +296,11 @@ extension KeyValueStore {
         let wasPresent: Bool
     }
 
-    /// Shard `index`'s totals now, before a write to `key`. (A method: a `ShardTotals` initialiser taking the store
-    /// copied all of it.)
+    /// Shard `index`'s totals now, before a write to `key`.
     @inline(__always)
     func totals(ofShard index: Int, touching key: StoreKey) -> ShardTotals {
+        // The shard is asked directly, not through `isPresent(_:inShard:)`: calling that method of the store from
+        // here, inside a collection's update, copied the whole store for every write, watched keys or not.
         ShardTotals(
             count: shards[index].count, expiringCount: shards[index].expiringCount, digestSum: shards[index].digestSum,
             byteCount: shards[index].byteCount, memoryByteCount: shards[index].memoryByteCount,
