@@ -46,14 +46,6 @@ enum DecimalInteger {
         }
     }
 
-    /// Appends the decimal text of `value` to `bytes`.
-    static func append(_ value: UInt64, to bytes: inout [UInt8]) {
-        withScratch { scratch in
-            let start = writeDigits(value, endingAt: scratch.count, in: scratch)
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[start...]))
-        }
-    }
-
     /// Runs `body` over 24 bytes on the stack: room for any value's text and a few bytes around it.
     @inline(__always)
     static func withScratch<Result>(_ body: (UnsafeMutableRawBufferPointer) -> Result) -> Result {
