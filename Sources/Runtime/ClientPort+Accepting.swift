@@ -30,8 +30,8 @@ extension ClientPort {
         if index == clients.count { clients.append(nil) }
         let registration: EventLoop.Registration
         do {
-            registration = try loop.register(socket, interest: .readable) { [weak self] events in
-                self?.clientEvent(events, at: index)
+            registration = try loop.register(socket, interest: .readable) { [unowned self] events in
+                clientEvent(events, at: index)
             }
         } catch {
             freeIndices.append(index)

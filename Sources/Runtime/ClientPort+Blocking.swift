@@ -46,8 +46,8 @@ extension ClientPort {
     private func startWaiting(_ client: Client) {
         guard let timeout = client.blockingTimeout, client.blockingTimer == nil else { return }
         let tag = client.blockingTag
-        client.blockingTimer = loop.schedule(after: timeout) { [weak self, weak client] in
-            guard let self, let client, !client.isClosed, client.blockingTag == tag else { return }
+        client.blockingTimer = loop.schedule(after: timeout) { [unowned self, weak client] in
+            guard let client, !client.isClosed, client.blockingTag == tag else { return }
             client.blockingTimer = nil
             submitUnblock(for: client, isError: false)
         }

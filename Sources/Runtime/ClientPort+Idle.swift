@@ -10,8 +10,7 @@ extension ClientPort {
     /// its loop). Requests only clear a flag, so the hot path reads no clock; the sweep's cost is one pass over at
     /// most `clientConnectionsLimit` slots a second.
     func scheduleIdleSweep() {
-        _ = loop.schedule(after: RuntimeConfiguration.clientIdleSweepInterval) { [weak self] in
-            guard let self else { return }
+        _ = loop.schedule(after: RuntimeConfiguration.clientIdleSweepInterval) { [unowned self] in
             sweepIdleClients()
             scheduleIdleSweep()
         }

@@ -61,7 +61,7 @@ extension ClientPort {
     func armWakeNextRound() {
         guard !isWakeArmed else { return }
         isWakeArmed = true
-        loop.schedule(at: 0) { [weak self] in self?.isWakeArmed = false }
+        loop.schedule(at: 0) { [unowned self] in isWakeArmed = false }
     }
 
     // MARK: Intake

@@ -136,12 +136,12 @@ final class ClientPort<P: ClientProtocol> {
         commandBytesLimit = configuration.entryBytesLimit - RuntimeConfiguration.entryOverheadBytesLimit
         readBuffer = .allocate(byteCount: configuration.clientReadBufferBytes, alignment: 16)
         do {
-            listener = try loop.register(socket, interest: .readable) { [weak self] _ in self?.acceptClients() }
+            listener = try loop.register(socket, interest: .readable) { [unowned self] _ in acceptClients() }
         } catch {
             try? socket.close()  // the registration error is the one worth reporting
             throw .eventLoopFailed(error)
         }
-        flushTask = { [weak self] in self?.flushClients() }
+        flushTask = { [unowned self] in flushClients() }
         if idleTimeout > .zero { scheduleIdleSweep() }
     }
 

@@ -196,7 +196,10 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         clients.noticedStatus = core.status
         channels.exitDrain = exitDrain
         clients.exitDrain = exitDrain
-        loop.addRoundEndHook { [weak self] in self?.roundEnded() }
+        // Unowned here and in the ports' loop closures, never weak: the loop runs only while the runtime holds the
+        // driver and its ports, and one weak reference gives an object a side table that every later retain and
+        // release of it must go through.
+        loop.addRoundEndHook { [unowned self] in roundEnded() }
     }
 
     /// Runs `body` on the core where it lies. Reading a field through the stored property from a closure copies the
@@ -434,8 +437,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         coreTimer = nil
         coreTimerDeadline = wanted
         guard let wanted else { return }
-        coreTimer = loop.schedule(at: wanted.nanoseconds) { [weak self] in
-            guard let self else { return }
+        coreTimer = loop.schedule(at: wanted.nanoseconds) { [unowned self] in
             coreTimer = nil
             coreTimerDeadline = nil
             drive(.timerFired)

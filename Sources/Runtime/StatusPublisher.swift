@@ -111,16 +111,16 @@ final class StatusPublisher {
         guard isPublishDue || hasUnpublishedEvents || counters.values != publishedCounters else { return }
         let elapsed = monotonicNanoseconds() &- publishedAt
         if isPublishDue || elapsed >= Self.publishIntervalNanoseconds {
-            loop.runAfterRound { [weak self] in
-                guard let self, !isClosed else { return }
+            loop.runAfterRound { [unowned self] in
+                guard !isClosed else { return }
                 publish()
             }
             return
         }
         guard !isPublishTimerArmed else { return }
         isPublishTimerArmed = true
-        loop.schedule(at: publishedAt &+ Self.publishIntervalNanoseconds) { [weak self] in
-            guard let self, !isClosed else { return }
+        loop.schedule(at: publishedAt &+ Self.publishIntervalNanoseconds) { [unowned self] in
+            guard !isClosed else { return }
             isPublishTimerArmed = false
             publish()
         }
