@@ -164,10 +164,10 @@ public final class ChannelConnection {
         queued(sendBuffer.append(frame))
     }
 
-    /// Appends the entry frame whose payload `writePayload` appends, `payloadByteCount` bytes, straight into the send
-    /// buffer (see `SendBuffer.appendEntry`); otherwise as `send(_:)`.
+    /// Appends the entry frame whose payload `writePayload` writes, `payloadByteCount` bytes, to the send buffer (see
+    /// `SendBuffer.appendEntry`); otherwise as `send(_:)`.
     public func sendEntry(
-        epoch: UInt64, sequence: UInt64, payloadByteCount: Int, writePayload: (inout [UInt8]) -> Void
+        epoch: UInt64, sequence: UInt64, payloadByteCount: Int, writePayload: (UnsafeMutableRawBufferPointer) -> Void
     ) {
         precondition(loop.isOwnedByCaller, "ChannelConnection.sendEntry off the loop thread")
         queued(

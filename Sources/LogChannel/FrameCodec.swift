@@ -219,7 +219,7 @@ extension Frame {
     public func encode(into bytes: inout [UInt8]) {
         if case .entry(let epoch, let sequence, let payload) = self {
             Self.encodeEntry(epoch: epoch, sequence: sequence, payloadByteCount: payload.count, into: &bytes) {
-                $0.append(contentsOf: payload)
+                $0.copyBytes(from: payload)
             }
             return
         }
@@ -260,44 +260,47 @@ extension Frame {
         }
     }
 
-    /// Appends the wire bytes of `.entry(epoch:sequence:payload:)` whose payload `writePayload` appends, exactly
-    /// `payloadByteCount` bytes: one frame, or for a payload over `Frame.entryPartBytes` the parts and last frame
-    /// that `FrameDecoder` joins again.
+    /// Appends the wire bytes of `.entry(epoch:sequence:payload:)` whose payload `writePayload` writes into the
+    /// buffer it is given, exactly `payloadByteCount` bytes: one frame, or for a payload over `Frame.entryPartBytes`
+    /// the parts and last frame that `FrameDecoder` joins again.
     ///
-    /// The payload is written straight into `bytes` either way. A large one is written where its first piece
-    /// belongs, then each piece moves into its own frame, the last first: every piece moves towards the end, by 28
-    /// bytes per frame before it, so none is overwritten before it has moved, and no copy of the whole is made.
+    /// One frame is laid out whole in a scratch buffer (on the stack when short) and copied in one append: appending
+    /// its header, payload and checksum in turn cost three passes through the array's generic append. A large
+    /// payload is written into an array of its own, then each piece is copied into its frame.
     static func encodeEntry(
         epoch: UInt64, sequence: UInt64, payloadByteCount: Int, into bytes: inout [UInt8],
-        writePayload: (inout [UInt8]) -> Void
+        writePayload: (UnsafeMutableRawBufferPointer) -> Void
     ) {
         guard payloadByteCount > Frame.entryPartBytes else {
-            encode(kind: .entry, epoch: epoch, headerSequence: sequence, bodyLength: payloadByteCount, into: &bytes,
-                writeBody: writePayload)
+            let frameLength = FrameCodec.overheadBytes + payloadByteCount
+            let bodyEnd = FrameCodec.headerBytes + payloadByteCount
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: frameLength) { scratch in
+                let frame = UnsafeMutableRawBufferPointer(scratch)
+                let header = Self.header(
+                    kind: .entry, epoch: epoch, headerSequence: sequence, bodyLength: payloadByteCount)
+                withUnsafeBytes(of: header) { frame.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                writePayload(UnsafeMutableRawBufferPointer(rebasing: frame[FrameCodec.headerBytes..<bodyEnd]))
+                let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: frame[..<bodyEnd]))
+                frame.storeBytes(of: crc.littleEndian, toByteOffset: bodyEnd, as: UInt32.self)
+                bytes.append(contentsOf: UnsafeBufferPointer(scratch))
+            }
             return
         }
-        let start = bytes.count
+        let payload = [UInt8](unsafeUninitializedCapacity: payloadByteCount) { buffer, initialized in
+            writePayload(UnsafeMutableRawBufferPointer(buffer))
+            initialized = payloadByteCount
+        }
         let total = entryWireBytes(payloadByteCount: payloadByteCount)
-        if bytes.capacity - start < total { bytes.reserveCapacity(start + total) }
-        bytes.append(contentsOf: repeatElement(0, count: FrameCodec.headerBytes))
-        writePayload(&bytes)
-        precondition(bytes.count == start + FrameCodec.headerBytes + payloadByteCount, "entry payload length miscounted")
-        bytes.append(contentsOf: repeatElement(0, count: start + total - bytes.count))
+        if bytes.capacity - bytes.count < total { bytes.reserveCapacity(bytes.count + total) }
         let part = Frame.entryPartBytes
         let frames = (payloadByteCount + part - 1) / part
-        bytes.withUnsafeMutableBytes { raw in
-            let base = raw.baseAddress!
-            for index in stride(from: frames - 1, through: 0, by: -1) {
-                let length = min(part, payloadByteCount - index * part)
-                let frameStart = start + index * (part + FrameCodec.overheadBytes)
-                let bodyStart = frameStart + FrameCodec.headerBytes
-                (base + bodyStart).copyMemory(from: base + start + FrameCodec.headerBytes + index * part, byteCount: length)
-                let header = Self.header(
+        payload.withUnsafeBufferPointer { all in
+            for index in 0..<frames {
+                let piece = (index * part)..<min(payloadByteCount, (index + 1) * part)
+                encode(
                     kind: index == frames - 1 ? .entry : .entryPart, epoch: epoch, headerSequence: sequence,
-                    bodyLength: length)
-                withUnsafeBytes(of: header) { (base + frameStart).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-                let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[frameStart..<(bodyStart + length)]))
-                raw.storeBytes(of: crc.littleEndian, toByteOffset: bodyStart + length, as: UInt32.self)
+                    bodyLength: piece.count, into: &bytes
+                ) { $0.append(contentsOf: UnsafeBufferPointer(rebasing: all[piece])) }
             }
         }
     }

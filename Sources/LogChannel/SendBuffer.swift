@@ -36,7 +36,7 @@ public struct SendBuffer: Sendable {
     public mutating func append(_ frame: Frame) -> Bool {
         if case .entry(let epoch, let sequence, let payload) = frame {
             return appendEntry(epoch: epoch, sequence: sequence, payloadByteCount: payload.count) {
-                $0.append(contentsOf: payload)
+                $0.copyBytes(from: payload)
             }
         }
         guard hasRoom(for: frame.encodedByteCount) else { return false }
@@ -44,13 +44,14 @@ public struct SendBuffer: Sendable {
         return true
     }
 
-    /// Appends the entry frame `.entry(epoch:sequence:payload:)` whose payload `writePayload` appends, exactly
-    /// `payloadByteCount` bytes of it, if the bound has room; otherwise changes nothing and does not call it.
+    /// Appends the entry frame `.entry(epoch:sequence:payload:)` whose payload `writePayload` writes into the buffer
+    /// it is given, exactly `payloadByteCount` bytes, if the bound has room; otherwise changes nothing and does not
+    /// call it.
     ///
-    /// The sender's payload is written straight into the buffer, never built as an array of its own, which would
-    /// cost an allocation, a copy and a free per entry on the primary.
+    /// The sender's payload is written where its frame is laid out (`Frame.encodeEntry`), never built as an array of
+    /// its own, which would cost an allocation, a copy and a free per entry on the primary.
     public mutating func appendEntry(
-        epoch: UInt64, sequence: UInt64, payloadByteCount: Int, writePayload: (inout [UInt8]) -> Void
+        epoch: UInt64, sequence: UInt64, payloadByteCount: Int, writePayload: (UnsafeMutableRawBufferPointer) -> Void
     ) -> Bool {
         guard hasRoom(for: Frame.entryWireBytes(payloadByteCount: payloadByteCount)) else { return false }
         precondition(sequence > lastAppendedSequence, "entry \(sequence) after \(lastAppendedSequence)")

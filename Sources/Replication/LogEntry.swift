@@ -45,35 +45,59 @@ extension LogEntry {
     private static let commandKind: UInt8 = 1, tickKind: UInt8 = 2, digestKind: UInt8 = 3, barrierKind: UInt8 = 4
     private static let clockTag: UInt8 = 1, randomTag: UInt8 = 2, observationTag: UInt8 = 3
 
-    /// Appends the encoding to `bytes`.
-    ///
-    /// Byte by byte rather than through `withUnsafeBytes(of:)` and `append(contentsOf:)`, whose generic path costs
-    /// more than the rest of encoding an entry.
+    /// Appends the encoding to `bytes`, written on the stack (`write(into:)`) and copied in one append.
     public func encode(into bytes: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: encodedByteCount) { scratch in
+            write(into: UnsafeMutableRawBufferPointer(scratch))
+            bytes.append(contentsOf: UnsafeBufferPointer(scratch))
+        }
+    }
+
+    /// Writes the encoding into `bytes`, which holds exactly `encodedByteCount` of them.
+    ///
+    /// Through a pointer rather than appended: each append checks the array's uniqueness and capacity, and the
+    /// generic path of `append(contentsOf:)` costs more than the rest of encoding an entry.
+    public func write(into bytes: UnsafeMutableRawBufferPointer) {
+        precondition(bytes.count == encodedByteCount, "a \(bytes.count)-byte buffer for a \(encodedByteCount)-byte entry")
+        var offset = 0
+        func putByte(_ value: UInt8) {
+            bytes[offset] = value
+            offset += 1
+        }
         func put(_ value: UInt64) {
-            for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> shift)) }
+            bytes.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt64.self)
+            offset += 8
         }
         func putRecorded(_ values: [Recorded]) {
             precondition(values.count <= Int(UInt16.max), "a command read more nondeterminism than an entry holds")
-            bytes.append(UInt8(truncatingIfNeeded: values.count))
-            bytes.append(UInt8(truncatingIfNeeded: values.count >> 8))
+            bytes.storeBytes(of: UInt16(values.count).littleEndian, toByteOffset: offset, as: UInt16.self)
+            offset += 2
             for value in values {
                 switch value {
-                case .clock(let nanoseconds): bytes.append(Self.clockTag); put(UInt64(bitPattern: nanoseconds))
-                case .random(let random): bytes.append(Self.randomTag); put(random)
-                case .observation(let value): bytes.append(Self.observationTag); put(value)
+                case .clock(let nanoseconds): putByte(Self.clockTag); put(UInt64(bitPattern: nanoseconds))
+                case .random(let random): putByte(Self.randomTag); put(random)
+                case .observation(let value): putByte(Self.observationTag); put(value)
                 }
             }
         }
         switch self {
         case .command(let command, let recorded):
-            bytes.append(Self.commandKind); putRecorded(recorded); bytes.append(contentsOf: command)
+            putByte(Self.commandKind)
+            putRecorded(recorded)
+            command.withUnsafeBytes { source in
+                guard let from = source.baseAddress, let to = bytes.baseAddress else { return }
+                (to + offset).copyMemory(from: from, byteCount: source.count)
+            }
         case .tick(let recorded):
-            bytes.append(Self.tickKind); putRecorded(recorded)
+            putByte(Self.tickKind)
+            putRecorded(recorded)
         case .digest(let digest):
-            bytes.append(Self.digestKind); putRecorded([]); put(digest)
+            putByte(Self.digestKind)
+            putRecorded([])
+            put(digest)
         case .barrier:
-            bytes.append(Self.barrierKind); putRecorded([])
+            putByte(Self.barrierKind)
+            putRecorded([])
         }
     }
 

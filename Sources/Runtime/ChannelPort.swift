@@ -206,7 +206,7 @@ final class ChannelPort: ChannelConnectionDelegate {
         counters.values.channelEntriesSent += 1
         entry.connection.sendEntry(
             epoch: epoch, sequence: sequence, payloadByteCount: logEntry.encodedByteCount
-        ) { logEntry.encode(into: &$0) }
+        ) { logEntry.write(into: $0) }
     }
 
     func close(_ channel: ChannelID) {

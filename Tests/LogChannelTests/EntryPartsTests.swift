@@ -80,7 +80,7 @@ struct EntryPartsTests {
         // Given a buffer with room for exactly the entry's parts and last frame
         var buffer = SendBuffer(unwrittenBytesLimit: wireBytes)
         let appended = buffer.appendEntry(epoch: 1, sequence: 1, payloadByteCount: payload.count) {
-            $0.append(contentsOf: payload)
+            $0.copyBytes(from: payload)
         }
         #expect(appended)
         let written = buffer.withUnwrittenBytes { Array($0) }

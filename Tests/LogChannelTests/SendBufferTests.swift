@@ -60,7 +60,7 @@ struct SendBufferTests {
         func appendInPlace(_ sequence: UInt64) -> Bool {
             inPlace.appendEntry(epoch: 1, sequence: sequence, payloadByteCount: 40 - FrameCodec.overheadBytes) {
                 calls += 1
-                $0.append(contentsOf: [UInt8](repeating: UInt8(truncatingIfNeeded: sequence), count: 12))
+                $0.copyBytes(from: [UInt8](repeating: UInt8(truncatingIfNeeded: sequence), count: 12))
             }
         }
         // When the same entries are appended as frames and written in place
