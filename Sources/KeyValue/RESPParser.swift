@@ -301,6 +301,10 @@ public struct RESPParser: Sendable {
         // The arguments of an incomplete request are still to be copied out, so only what precedes it is consumed.
         let consumed = remainingArguments > 0 ? requestStart : readIndex
         if consumed == buffer.count {
+            // Consumed requests stay until they add up to the threshold: emptying the array costs about as much as
+            // parsing a short request, and the next bytes go after them either way.
+            guard consumed >= Self.compactionThresholdBytes || buffer.capacity > Self.retainedCapacityBytesLimit
+            else { return }
             buffer.removeAll(keepingCapacity: buffer.capacity <= Self.retainedCapacityBytesLimit)
         } else if consumed >= Self.compactionThresholdBytes && consumed * 2 >= buffer.count {
             buffer.removeSubrange(0..<consumed)

@@ -20,6 +20,8 @@ final class ClientConnection<Session> {
     /// Reply bytes not yet taken by the kernel, from `outputOffset` on; bounded by `clientOutputBytesLimit`.
     var output: [UInt8] = []
     var outputOffset = 0
+    /// How many written bytes `markWritten` may leave at the front of `output`.
+    static var keptWrittenBytes: Int { 4096 }
     /// Queued for the round's client flush.
     var isFlushQueued = false
     /// What the loop watches this socket for: `.readable` from its registration on, changed only by
@@ -89,6 +91,9 @@ final class ClientConnection<Session> {
     func markWritten(_ count: Int) {
         outputOffset += count
         if outputOffset == output.count {
+            // Written replies stay until they add up to `keptWrittenBytes`: emptying the array costs about as much
+            // as writing a short reply, and the next replies go after them either way.
+            guard outputOffset >= Self.keptWrittenBytes || output.capacity > 1 << 20 else { return }
             output.removeAll(keepingCapacity: output.capacity <= 1 << 20)
             outputOffset = 0
         } else if outputOffset * 2 >= output.count {

@@ -260,6 +260,17 @@ struct RESPParserTests {
         #expect(parsed == 6_000)
     }
 
+    @Test("whole requests read one at a time leave at most a few kilobytes of consumed bytes behind")
+    func wholeRequestsCompacted() throws {
+        var parser = RESPParser()
+        let request = bytes("*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n")
+        for _ in 0..<2_000 {
+            parser.append(contentsOf: request)
+            #expect(try parser.next() == [bytes("SET"), bytes("key"), bytes("value")])
+            #expect(parser.retainedByteCount < 4096 + request.count)
+        }
+    }
+
     @Test("arguments waiting in the buffer for the rest of their request survive compaction")
     func argumentsSurviveCompaction() throws {
         let sent = (0..<500).map { [bytes("SET"), bytes("key\($0)"), bytes(String(repeating: "v", count: $0 % 40))] }
