@@ -27,6 +27,17 @@ enum ByteArray {
         }
     }
 
+    /// Replaces the bytes of `array` by `count` bytes written by `write`, in its storage when that is unique and large
+    /// enough: on the stack first and copied in one replacement, which costs about what emptying the array alone
+    /// costs. At most `stackWrittenLimit` bytes.
+    static func replaceContents(of array: inout [UInt8], count: Int, _ write: (UnsafeMutableBufferPointer<UInt8>) -> Void) {
+        precondition(count <= stackWrittenLimit, "\(count) bytes to write on the stack")
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { scratch in
+            write(scratch)
+            array.replaceSubrange(array.indices, with: UnsafeBufferPointer(scratch))
+        }
+    }
+
     /// Appends `count` bytes to `array`, every one of them written by `write`: on the stack first and copied in one
     /// append when short, as `written(count:_:)` does.
     static func append(count: Int, to array: inout [UInt8], _ write: (UnsafeMutableBufferPointer<UInt8>) -> Void) {

@@ -74,8 +74,7 @@ struct CommandArguments: RandomAccessCollection, Sendable {
             spareBuffers[spareBuffers.count - 1].capacity >= sizeBytes
         {
             encoding = spareBuffers.removeLast()
-            encoding.removeAll(keepingCapacity: true)
-            ByteArray.append(count: sizeBytes, to: &encoding, write)
+            ByteArray.replaceContents(of: &encoding, count: sizeBytes, write)
         } else {
             encoding = ByteArray.written(count: sizeBytes, write)
         }
