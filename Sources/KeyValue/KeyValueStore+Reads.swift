@@ -42,6 +42,11 @@ extension KeyValueStore {
             return DatabaseEntry.isEntry(commandName) && readInDatabase(command, into: &reply, context: &context)
         }
         guard Self.isAnsweredWithoutEntry(name) || Self.mayChangeNothing(name) else { return false }
+        // A pop or deletion of one key that is stored changes it (or deletes it, expired): an entry, known from one
+        // lookup where `readDecoded` would decode the command and look the key up twice.
+        if let key = secondArgument, Self.changesWhenStored(name), isPresent(StoreKey(viewing: command[key])) {
+            return false
+        }
         // A GET whose key the peek found needs no decoding: its two arguments are GET's arity. It returns before the
         // caching clock of `readDecoded` exists: built alongside, that clock's captured state cost GET a heap box.
         if name == .get, let key = secondArgument {

@@ -19,6 +19,14 @@ extension KeyValueStore {
         }
     }
 
+    /// The commands of `mayChangeNothing` that change nothing only when none of their keys is stored.
+    static func changesWhenStored(_ command: DataCommand) -> Bool {
+        switch command {
+        case .lpop, .rpop, .spop, .zpopmin, .zpopmax, .del, .unlink: true
+        default: false
+        }
+    }
+
     /// `apply`'s reply to `command` (one that `mayChangeNothing`) when applying it would change nothing; nil when it
     /// would change something or is not plain.
     func unchangingReply(_ command: DataCommand, _ arguments: CommandArguments, clock: Clock) -> [UInt8]? {
