@@ -14,8 +14,8 @@ extension KeyValueStore {
     /// Whether `command` is a write that may turn out to change nothing.
     static func mayChangeNothing(_ command: DataCommand) -> Bool {
         switch command {
-        case .sadd, .srem, .hdel, .zrem, .zadd, .lpop, .rpop, .spop, .zpopmin, .zpopmax, .del, .unlink: true
-        default: false
+        case .sadd, .srem, .hdel, .zrem, .zadd: true
+        default: changesWhenStored(command)
         }
     }
 
@@ -32,7 +32,7 @@ extension KeyValueStore {
     func unchangingReply(_ command: DataCommand, _ arguments: CommandArguments, clock: Clock) -> [UInt8]? {
         let key = arguments.key(at: 1)
         switch command {
-        case .lpop, .rpop, .spop, .zpopmin, .zpopmax, .del, .unlink:
+        case _ where Self.changesWhenStored(command):
             // On keys that do not exist, the command itself runs on a copy without writing: its argument errors and
             // the shape of its empty reply stay the command's own.
             let keys = command == .del || command == .unlink ? 1..<arguments.count : 1..<2

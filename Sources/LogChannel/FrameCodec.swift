@@ -330,8 +330,8 @@ extension Frame {
 
     /// Appends a frame's wire bytes to `bytes`: the header, the `bodyLength` bytes `writeBody` appends, the CRC.
     ///
-    /// The one place a frame is laid out, for `encode(into:)` and for an entry whose payload writes itself
-    /// (`SendBuffer.appendEntry`). Bytes already in `bytes` are left alone.
+    /// The layout of every frame whose body is appended (`encode(into:)`, the parts of a large entry); a one-frame
+    /// entry is laid out the same way in a scratch buffer by `encodeEntry`. Bytes already in `bytes` are left alone.
     static func encode(
         kind: FrameKind, epoch: UInt64, headerSequence: UInt64, bodyLength: Int, into bytes: inout [UInt8],
         writeBody: (inout [UInt8]) -> Void
