@@ -26,8 +26,7 @@ extension KeyValueStore {
     public func read(_ command: [UInt8], into reply: inout [UInt8], context: inout ApplyContext) -> Bool {
         if let key = CommandArguments.getKey(command) {
             return countingGet(into: &reply) { reply in
-                getWithoutEntry(
-                    StoreKey(viewing: command[key]), into: &reply, clock: { context.wallClockNanoseconds() })
+                getWithoutEntry(command, keyAt: key, into: &reply, clock: { context.wallClockNanoseconds() })
             }
         }
         // Most replicated commands are writes: their name alone sends them to `apply`, before the rest is decoded.
@@ -51,8 +50,7 @@ extension KeyValueStore {
         // caching clock of `readDecoded` exists: built alongside, that clock's captured state cost GET a heap box.
         if name == .get, let key = secondArgument {
             return countingGet(into: &reply) { reply in
-                getWithoutEntry(
-                    StoreKey(viewing: command[key]), into: &reply, clock: { context.wallClockNanoseconds() })
+                getWithoutEntry(command, keyAt: key, into: &reply, clock: { context.wallClockNanoseconds() })
             }
         }
         return readDecoded(name, ordinal: ordinal, command, into: &reply, context: &context)
@@ -145,7 +143,21 @@ extension KeyValueStore {
     /// Appends GET's reply, as `get` gives it, from one lookup of `key`; false, appending nothing, when the key has
     /// expired.
     private func getWithoutEntry(_ key: StoreKey, into reply: inout [UInt8], clock: Clock) -> Bool {
-        let hash = ShardHash.of(key.bytes)
+        key.bytes.withUnsafeBytes { getWithoutEntry($0, into: &reply, clock: clock) }
+    }
+
+    /// The same, for the key at `range` in `command`, read in place: a `StoreKey` viewing it would retain the command.
+    private func getWithoutEntry(
+        _ command: [UInt8], keyAt range: Range<Int>, into reply: inout [UInt8], clock: Clock
+    ) -> Bool {
+        command.withUnsafeBytes { bytes in
+            getWithoutEntry(UnsafeRawBufferPointer(rebasing: bytes[range]), into: &reply, clock: clock)
+        }
+    }
+
+    /// The lookup of both, for the key whose bytes `key` points at.
+    private func getWithoutEntry(_ key: UnsafeRawBufferPointer, into reply: inout [UInt8], clock: Clock) -> Bool {
+        let hash = ShardHash.of(key)
         let index = shardIndex(hash: hash)
         // Through the table each time: a local copy of the shard would retain each of its arrays.
         guard let slot = shards[index].find(key, hash: hash) else {

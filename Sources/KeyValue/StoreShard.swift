@@ -196,27 +196,25 @@ struct StoreShard: Sendable {
     private static func fragment(_ hash: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: hash >> 32) }
 
     @inline(__always)
-    private func keyEquals(at offset: Int, _ key: StoreKey) -> Bool {
+    private func keyEquals(at offset: Int, _ wanted: UnsafeRawBufferPointer) -> Bool {
         arena.withUnsafeBytes { bytes in
             let first = bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)
             let keyCount = Int(first & Self.keyLengthMask)
             let start = offset + Self.headerByteCount + (first & Self.hasExpiryFlag != 0 ? Self.expiryByteCount : 0)
-            return key.bytes.withUnsafeBytes { wanted in
-                guard wanted.count == keyCount else { return false }
-                var index = 0
-                while index + 8 <= keyCount {
-                    guard
-                        wanted.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                            == bytes.loadUnaligned(fromByteOffset: start + index, as: UInt64.self)
-                    else { return false }
-                    index += 8
-                }
-                while index < keyCount {
-                    guard wanted[index] == bytes[start + index] else { return false }
-                    index += 1
-                }
-                return true
+            guard wanted.count == keyCount else { return false }
+            var index = 0
+            while index + 8 <= keyCount {
+                guard
+                    wanted.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                        == bytes.loadUnaligned(fromByteOffset: start + index, as: UInt64.self)
+                else { return false }
+                index += 8
             }
+            while index < keyCount {
+                guard wanted[index] == bytes[start + index] else { return false }
+                index += 1
+            }
+            return true
         }
     }
 
@@ -274,6 +272,13 @@ struct StoreShard: Sendable {
     /// Where `key` is, or nil when it is not in the shard.
     @inline(__always)
     func find(_ key: StoreKey, hash: UInt64) -> Slot? {
+        key.bytes.withUnsafeBytes { find($0, hash: hash) }
+    }
+
+    /// The slot of the key whose bytes `key` points at, given its `ShardHash`; for a key read in place from a command,
+    /// which a `StoreKey` viewing it would retain.
+    @inline(__always)
+    func find(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Slot? {
         guard !table.isEmpty else { return nil }
         let fragment = Self.fragment(hash)
         let mask = table.count - 1
