@@ -210,21 +210,27 @@ public struct BackupCore<Machine: StateMachine> {
     }
 
     /// Takes one event that happened at `now` and returns the actions to perform, in array order.
-    public mutating func handle(_ event: BackupEvent, at now: Instant) -> [BackupAction] {
+    public mutating func handle(_ event: consuming BackupEvent, at now: Instant) -> [BackupAction] {
         var actions: [BackupAction] = []
         handle(event, at: now, into: &actions)
         return actions
     }
 
     /// Appends the event's actions to `actions`, so a caller handling many events can reuse one array.
-    public mutating func handle(_ event: BackupEvent, at now: Instant, into actions: inout [BackupAction]) {
-        switch event {
-        case .framesArrived(let frames):
+    ///
+    /// Consumed, as are the frames it brings: an entry's payload that reaches `LogEntry(decoding:)` with no other owner
+    /// becomes its command without a copy.
+    public mutating func handle(_ event: consuming BackupEvent, at now: Instant, into actions: inout [BackupAction]) {
+        switch consume event {
+        case .framesArrived(var frames):
             guard phase == .awaitingCheckpoint || phase == .following else { break }
             lastPrimaryFrameAt = now
             let receivedBefore = received, appliedBefore = applied, phaseBefore = phase
-            for frame in frames where phase == .awaitingCheckpoint || phase == .following {
-                receive(frame, at: now, into: &actions)
+            var isAnyAckWorthy = false
+            for index in frames.indices {
+                let frame = frames.take(at: index, leaving: .busy(milliseconds: 0))
+                if frame.isAckWorthy { isAnyAckWorthy = true }
+                if phase == .awaitingCheckpoint || phase == .following { receive(frame, at: now, into: &actions) }
             }
             replay(upTo: limits.replayBatchLimit, into: &actions)
             if installedChunks > ackedChunks, let checkpointSequence, phase != .finished {
@@ -236,7 +242,7 @@ public struct BackupCore<Machine: StateMachine> {
             }
             // Fields compared one by one: comparing them as a tuple ran generic code, per batch.
             let isChanged = received != receivedBefore || applied != appliedBefore || phase != phaseBefore
-            if phase == .following, isChanged || frames.contains(where: \.isAckWorthy) {
+            if phase == .following, isChanged || isAnyAckWorthy {
                 actions.append(.send(ack))
             }
         case .channelClosed(let reason):
@@ -268,7 +274,7 @@ public struct BackupCore<Machine: StateMachine> {
 
     // MARK: - Receive and replay
 
-    private mutating func receive(_ frame: Frame, at now: Instant, into actions: inout [BackupAction]) {
+    private mutating func receive(_ frame: consuming Frame, at now: Instant, into actions: inout [BackupAction]) {
         if phase == .awaitingCheckpoint, case .checkpoint(_, _, 0, _, _, _) = frame {
             epoch = frame.epoch  // the primary's epoch is what its checkpoint says, whatever we read before
         }
@@ -276,7 +282,7 @@ public struct BackupCore<Machine: StateMachine> {
             actions.append(.note("frame from epoch \(frame.epoch) while following epoch \(epoch); ignored"))
             return
         }
-        switch frame {
+        switch consume frame {
         case .checkpoint(_, let sequence, let chunkIndex, let isLast, let estimatedBytes, let bytes):
             receiveChunk(
                 sequence: sequence, chunkIndex: chunkIndex, isLast: isLast, estimatedBytes: estimatedBytes,

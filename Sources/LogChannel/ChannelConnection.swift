@@ -52,8 +52,6 @@ public final class ChannelConnection {
     var decoder: FrameDecoder
     /// Until when the last `Frame.busy` this end sent excuses it.
     var busyAnnouncedUntil = Instant.zero
-    /// The storage of the last read's frame list, kept so that a read allocates no list.
-    private var spareFrames: [Frame] = []
     /// Reused by every read: no allocation per read. Small until a required handshake passes.
     var readBuffer: UnsafeMutableRawBufferPointer
     /// The one timer a connection keeps: the connect timeout while connecting, then the liveness deadline.
@@ -266,13 +264,9 @@ public final class ChannelConnection {
     /// Drains the socket into the reusable buffer, decodes, and delivers every frame in one call.
     private func readAvailable() {
         guard let registration, let descriptor = loop.descriptor(of: registration) else { return }
+        // Handed over, not lent: a frame's payload that reaches its consumer with no other owner can become what it
+        // decodes to without a copy (a backup's entry becomes its command).
         var frames: [Frame] = []
-        swap(&frames, &spareFrames)
-        defer {
-            // Nobody keeps the array once the delegate returned: its storage serves the next read.
-            frames.removeAllKeepingStorage()
-            swap(&frames, &spareFrames)
-        }
         var failure: ChannelCloseReason?
         var isEndOfStream = false
         var bytesRead = 0
@@ -326,7 +320,7 @@ public final class ChannelConnection {
         if !frames.isEmpty, !isClosingAfterFlush {
             statistics.framesReceived += frames.count
             statistics.deliveries += 1
-            delegate?.connection(self, framesArrived: frames)
+            delegate?.connection(self, framesArrived: consume frames)
         }
         guard state == .open else { return }  // the delegate closed it
         if let failure {

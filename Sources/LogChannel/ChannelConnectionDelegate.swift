@@ -12,7 +12,7 @@ public protocol ChannelConnectionDelegate: AnyObject {
     /// Every frame decoded from one socket read, in order: reply with one cumulative ack for all of them.
     ///
     /// Heartbeats arrive here too (they already counted as liveness); ignore them if they carry nothing new.
-    func connection(_ connection: ChannelConnection, framesArrived frames: [Frame])
+    func connection(_ connection: ChannelConnection, framesArrived frames: consuming [Frame])
 
     /// The connection is closed and will report nothing more; its unwritten frames are gone with it.
     func connection(_ connection: ChannelConnection, closedBecause reason: ChannelCloseReason)

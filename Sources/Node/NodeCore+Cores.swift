@@ -78,7 +78,7 @@ extension NodeCore {
         }
     }
 
-    mutating func forwardToBackup(_ event: BackupEvent, at now: Instant, into actions: inout [NodeAction]) {
+    mutating func forwardToBackup(_ event: consuming BackupEvent, at now: Instant, into actions: inout [NodeAction]) {
         guard case .backup(let channel, var primary) = role else { return }
         if case .framesArrived(let frames) = event, primary == nil, case .checkpoint = frames.first {
             primary = knownPrimary.map {
@@ -91,7 +91,7 @@ extension NodeCore {
         guard var backup = backupCore.take() else { return }
         let wasProtecting = backup.isProtecting
         backupActions.removeAllKeepingStorage()
-        backup.handle(event, at: now, into: &backupActions)
+        backup.handle(consume event, at: now, into: &backupActions)
         if !wasProtecting && backup.isProtecting {
             lastReason = "protecting \(primary?.nodeName ?? "the primary") from sequence \(backup.received + 1)"
         }

@@ -94,15 +94,16 @@ public struct NodeCore<Machine: StateMachine> {
     }
 
     /// Takes one event that happened at `now` and returns the actions to perform, in array order.
-    public mutating func handle(_ event: NodeEvent, at now: Instant) -> [NodeAction] {
+    public mutating func handle(_ event: consuming NodeEvent, at now: Instant) -> [NodeAction] {
         var actions: [NodeAction] = []
         handle(event, at: now, into: &actions)
         return actions
     }
 
     /// Appends the event's actions to `actions`, so a driver handling many events can reuse one array.
-    public mutating func handle(_ event: NodeEvent, at now: Instant, into actions: inout [NodeAction]) {
-        switch event {
+    /// Consumed: the frames an event brings reach the backup's core with no other owner (`BackupCore.handle`).
+    public mutating func handle(_ event: consuming NodeEvent, at now: Instant, into actions: inout [NodeAction]) {
+        switch consume event {
         case .started:
             actions.append(.readArbiter)
         case .arbiterAnswered(let answer):
@@ -389,7 +390,7 @@ public struct NodeCore<Machine: StateMachine> {
     // MARK: - Frames and channels
 
     mutating func framesArrived(
-        _ frames: [Frame], on channel: ChannelID, at now: Instant, into actions: inout [NodeAction]
+        _ frames: consuming [Frame], on channel: ChannelID, at now: Instant, into actions: inout [NodeAction]
     ) {
         if let index = unidentified.firstIndex(of: channel) {
             unidentified.remove(at: index)
@@ -409,7 +410,7 @@ public struct NodeCore<Machine: StateMachine> {
         }
         switch target {
         case .primary: forwardToPrimary(.framesArrived(channel, frames), at: now, into: &actions)
-        case .backup(channel): forwardToBackup(.framesArrived(frames), at: now, into: &actions)
+        case .backup(channel): forwardToBackup(.framesArrived(consume frames), at: now, into: &actions)
         case .backup, .neither: actions.append(.close(channel))
         }
     }

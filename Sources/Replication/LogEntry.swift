@@ -119,18 +119,36 @@ extension LogEntry {
         }
     }
 
-    /// Decodes one entry that fills `bytes` exactly.
-    public init(decoding bytes: [UInt8]) throws(LogEntryError) {
+    /// Decodes one entry that fills `bytes` exactly. A command keeps `bytes`' storage when the caller hands over the
+    /// only reference (the entry's header is removed in place), where a copy would allocate an array per entry.
+    public init(decoding bytes: consuming [UInt8]) throws(LogEntryError) {
+        let (kind, recorded, offset) = try Self.decodeHeader(bytes)
+        switch kind {
+        case Self.commandKind:
+            var command = bytes
+            command.removeSubrange(0..<offset)
+            self = .command(command, recorded: recorded)
+        case Self.tickKind:
+            guard offset == bytes.count else { throw .trailingBytes(bytes.count - offset) }
+            self = .tick(recorded: recorded)
+        case Self.digestKind:
+            if bytes.count - offset < 8 { throw .truncated(needed: offset + 8, available: bytes.count) }
+            guard offset + 8 == bytes.count else { throw .trailingBytes(bytes.count - offset - 8) }
+            self = .digest(Self.readUInt64(bytes, at: offset))
+        case Self.barrierKind:
+            guard offset == bytes.count else { throw .trailingBytes(bytes.count - offset) }
+            self = .barrier
+        default:
+            throw .unknownKind(kind)
+        }
+    }
+
+    /// An entry's kind, its recorded values, and where the rest of it starts.
+    private static func decodeHeader(_ bytes: [UInt8]) throws(LogEntryError) -> (UInt8, [Recorded], Int) {
         guard let kind = bytes.first else { throw .empty }
         var offset = 1
         func need(_ count: Int) throws(LogEntryError) {
             if bytes.count - offset < count { throw .truncated(needed: offset + count, available: bytes.count) }
-        }
-        func take64() -> UInt64 {
-            var value: UInt64 = 0
-            for index in 0..<8 { value |= UInt64(bytes[offset + index]) << (8 * index) }
-            offset += 8
-            return value
         }
         try need(2)
         let count = Int(bytes[offset]) | Int(bytes[offset + 1]) << 8
@@ -140,30 +158,21 @@ extension LogEntry {
         for _ in 0..<count {
             try need(9)
             let tag = bytes[offset]
-            offset += 1
+            let value = readUInt64(bytes, at: offset + 1)
+            offset += 9
             switch tag {
-            case Self.clockTag: recorded.append(.clock(Int64(bitPattern: take64())))
-            case Self.randomTag: recorded.append(.random(take64()))
-            case Self.observationTag: recorded.append(.observation(take64()))
+            case clockTag: recorded.append(.clock(Int64(bitPattern: value)))
+            case randomTag: recorded.append(.random(value))
+            case observationTag: recorded.append(.observation(value))
             default: throw .unknownRecordedTag(tag)
             }
         }
-        switch kind {
-        case Self.commandKind:
-            self = .command(Array(bytes[offset...]), recorded: recorded)
-        case Self.tickKind:
-            guard offset == bytes.count else { throw .trailingBytes(bytes.count - offset) }
-            self = .tick(recorded: recorded)
-        case Self.digestKind:
-            try need(8)
-            let digest = take64()
-            guard offset == bytes.count else { throw .trailingBytes(bytes.count - offset) }
-            self = .digest(digest)
-        case Self.barrierKind:
-            guard offset == bytes.count else { throw .trailingBytes(bytes.count - offset) }
-            self = .barrier
-        default:
-            throw .unknownKind(kind)
-        }
+        return (kind, recorded, offset)
+    }
+
+    private static func readUInt64(_ bytes: [UInt8], at offset: Int) -> UInt64 {
+        var value: UInt64 = 0
+        for index in 0..<8 { value |= UInt64(bytes[offset + index]) << (8 * index) }
+        return value
     }
 }

@@ -78,7 +78,7 @@ final class ChannelPort: ChannelConnectionDelegate {
     /// Hands an event to the core, through the driver. Set once by the driver, where the client protocol is known:
     /// the path every ack and entry takes then runs code specialised for the app, where a call through a generic
     /// class's protocol witness would run unspecialised code (Benchmarks/README.md).
-    var report: (NodeEvent) -> Void = { _ in preconditionFailure("the driver sets ChannelPort.report first") }
+    var report: (consuming NodeEvent) -> Void = { _ in preconditionFailure("the driver sets ChannelPort.report first") }
     /// What an idle channel carries: the core's decision, asked through the driver, which sets this once.
     var heartbeat: () -> Frame = { preconditionFailure("the driver sets ChannelPort.heartbeat first") }
 
@@ -259,13 +259,13 @@ final class ChannelPort: ChannelConnectionDelegate {
     }
 
     /// The logging channel's hot path: every ack, every entry.
-    func connection(_ connection: ChannelConnection, framesArrived frames: [Frame]) {
+    func connection(_ connection: ChannelConnection, framesArrived frames: consuming [Frame]) {
         guard let entry = entry(connection.id), !entry.isClosedByCore else { return }
         counters.values.channelDeliveries += 1
         counters.values.channelFramesReceived += UInt64(frames.count)
         var entryBytes = 0
-        for frame in frames {
-            switch frame {
+        for index in frames.indices {  // by index: iterating would consume the frames, which go on to the core
+            switch frames[index] {
             case .ack: counters.values.acksReceived += 1
             case .entry(_, _, let payload): entryBytes += payload.count
             default: break
@@ -273,7 +273,7 @@ final class ChannelPort: ChannelConnectionDelegate {
         }
         // Replaying them may hold the loop for a while: the primary must not take that for a dead backup.
         if entryBytes >= BusyNotice.thresholdBytes { connection.announceBusy(for: BusyNotice.allowance(forBytes: entryBytes)) }
-        report(.framesArrived(connection.id, frames))
+        report(.framesArrived(connection.id, consume frames))
     }
 
     func connection(_ connection: ChannelConnection, closedBecause reason: ChannelCloseReason) {

@@ -292,7 +292,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
     static func now() -> Instant { Instant(nanoseconds: monotonicNanoseconds()) }
 
     /// Hands one event to the core and performs its actions, in order; events raised meanwhile wait their turn.
-    func drive(_ event: NodeEvent) {
+    func drive(_ event: consuming NodeEvent) {
         guard !exitDrain.isExiting, !shared.isCrashed.load(ordering: .relaxed) else { return }
         guard !isDriving else {
             pendingEvents.append(event)
@@ -300,7 +300,7 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         }
         isDriving = true
         publisher.hasUnpublishedEvents = true
-        handleAndPerform(event)
+        handleAndPerform(consume event)
         var next = 0
         while next < pendingEvents.count, !exitDrain.isExiting {
             let event = pendingEvents[next]
@@ -318,10 +318,11 @@ final class NodeDriver<P: ClientProtocol>: @unchecked Sendable {  // unchecked: 
         }
     }
 
-    private func handleAndPerform(_ event: NodeEvent) {
+    /// Consumed, so frames reach the core with no other owner (`NodeCore.handle`).
+    private func handleAndPerform(_ event: consuming NodeEvent) {
         if case .arbiterAnswered(.failed(let error)) = event { counters.values.arbiterErrors[error.code, default: 0] += 1 }
         actions.removeAllKeepingStorage()
-        core.handle(event, at: Self.now(), into: &actions)
+        core.handle(consume event, at: Self.now(), into: &actions)
         performActions()
     }
 

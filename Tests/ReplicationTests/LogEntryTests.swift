@@ -25,6 +25,22 @@ struct LogEntryTests {
         }
     }
 
+    @Test("a command decoded from bytes handed over keeps their storage; from bytes still held, it leaves them alone")
+    func commandKeepsHandedOverStorage() throws {
+        let command = Array("SET key value".utf8)
+        let payload = LogEntry.command(command, recorded: [.clock(1)]).encoded
+        let storage = payload.withUnsafeBufferPointer { $0.baseAddress }
+        let decoded = try LogEntry(decoding: consume payload)
+        #expect(decoded == .command(command, recorded: [.clock(1)]))
+        guard case .command(let bytes, _) = decoded else { return }
+        #expect(bytes.withUnsafeBufferPointer { $0.baseAddress } == storage)
+
+        let held = LogEntry.command(command, recorded: []).encoded
+        let copy = held
+        #expect(try LogEntry(decoding: copy) == .command(command, recorded: []))
+        #expect(held == LogEntry.command(command, recorded: []).encoded)
+    }
+
     @Test("a truncated or unknown entry is a typed error, never a guess")
     func corruptEntries() {
         #expect(throws: LogEntryError.empty) { try LogEntry(decoding: []) }
