@@ -11,7 +11,8 @@ public protocol ChannelConnectionDelegate: AnyObject {
 
     /// Every frame decoded from one socket read, in order: reply with one cumulative ack for all of them.
     ///
-    /// Heartbeats arrive here too (they already counted as liveness); ignore them if they carry nothing new.
+    /// Heartbeats arrive here too (they already counted as liveness); ignore them if they carry nothing new. The
+    /// frames are handed over: the connection keeps no reference, so the owner may take their payloads without a copy.
     func connection(_ connection: ChannelConnection, framesArrived frames: consuming [Frame])
 
     /// The connection is closed and will report nothing more; its unwritten frames are gone with it.
