@@ -33,16 +33,19 @@ extension KeyValueStore {
     /// reply is an error. An entry that ran no data command (PUBLISH, WATCH, a session's saved reply) counts nothing
     /// here: the protocol counts the local commands, and a saved reply was not run again.
     mutating func applyTimed(_ command: [UInt8], context: inout ApplyContext) -> [UInt8] {
-        guard let slowLog else { return applyNotifying(command, context: &context) }
+        // Checked, not bound: a reference held across the command (which may change the store) is retained.
+        guard slowLog != nil else { return applyNotifying(command, context: &context) }
         execution = nil
         let start = SlowLog.monotonicNanoseconds()
         let reply = applyNotifying(command, context: &context)
         let elapsed = SlowLog.monotonicNanoseconds() &- start
-        if slowLog.isSlow(nanoseconds: elapsed) { slowLog.note(Self.slowLogArguments(command), nanoseconds: elapsed) }
+        if slowLog?.isSlow(nanoseconds: elapsed) == true {
+            slowLog?.note(Self.slowLogArguments(command), nanoseconds: elapsed)
+        }
         // Left set, so that neither the pops serving waiters after this command (`finishBlocking`) nor an
         // enclosing transaction's `applyTimed` counts it again.
         if let execution, !execution.isCounted {
-            slowLog.commandStatistics.noteCall(execution.slot, nanoseconds: elapsed, reply: reply)
+            slowLog?.noteCall(execution.slot, nanoseconds: elapsed, reply: reply)
             self.execution?.isCounted = true
         }
         return reply

@@ -77,6 +77,12 @@ public final class SlowLog: Sendable {
         return limit >= 0 && nanoseconds / 1_000 >= UInt64(limit)
     }
 
+    /// Counts a data command's call in `commandStatistics`; through the log, whose own reference to them needs no
+    /// retain, where a caller reaching them from a store would retain both.
+    func noteCall(_ slot: Int?, nanoseconds: UInt64, reply: [UInt8]) {
+        commandStatistics.noteCall(slot, nanoseconds: nanoseconds, reply: reply)
+    }
+
     /// Notes a command that `isSlow` judged slow, trimming its arguments as Redis does.
     ///
     /// The arguments come as slices of the command, so a large one is never copied whole only to be cut.
