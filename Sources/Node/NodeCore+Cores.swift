@@ -7,20 +7,17 @@ import Replication
 /// Handing events to the primary and backup cores, and the role transitions their actions lead to.
 extension NodeCore {
     mutating func forwardToPrimary(_ event: PrimaryEvent, at now: Instant, into actions: inout [NodeAction]) {
-        // Moved out and back, never copied: a copy would retain every reference the core holds.
-        guard var primary = primaryCore.take() else { return }
-        let before = primary.standing
-        let epochBefore = primary.epoch
+        // Handled where it is stored and read through optional chaining, one field at a time: moving the core out and
+        // back copies all of it twice per event, and a copy would retain every reference it holds.
+        guard let before = primaryCore?.standing, let epochBefore = primaryCore?.epoch else { return }
         // The role this node reported before the event: a core that stops reports itself stopped already.
         let servedAs: NodeStatus.Role = before == .solo ? .solo : .primary
         primaryActions.removeAllKeepingStorage()
-        primary.handle(event, at: now, into: &primaryActions)
-        let after = primary.standing
-        let backupChannel = primary.backup?.channel
-        let backupName = primary.backup?.hello.nodeName
-        coreWakeup = primary.nextWakeup
-        let epochAfter = primary.epoch
-        primaryCore = consume primary
+        primaryCore?.handle(event, at: now, into: &primaryActions)
+        guard let after = primaryCore?.standing, let epochAfter = primaryCore?.epoch else { return }
+        let backupChannel = primaryCore?.backup?.channel
+        let backupName = primaryCore?.backup?.hello.nodeName
+        coreWakeup = primaryCore?.nextWakeup
         if configuration.isDurable, epochAfter != epochBefore {
             // Before the core's own actions, so no entry of the new epoch counts as persisted before the marker.
             actions.append(.durable(.markOwned(epoch: epochAfter)))
@@ -79,24 +76,25 @@ extension NodeCore {
     }
 
     mutating func forwardToBackup(_ event: consuming BackupEvent, at now: Instant, into actions: inout [NodeAction]) {
-        guard case .backup(let channel, var primary) = role else { return }
-        if case .framesArrived(let frames) = event, primary == nil, case .checkpoint = frames.first {
-            primary = knownPrimary.map {
+        // The primary's hello is matched, not bound, on every event: a binding would copy its names.
+        guard case .backup(let channel, _) = role else { return }
+        if case .backup(_, nil) = role, case .framesArrived(let frames) = event, case .checkpoint = frames.first {
+            let primary = knownPrimary.map {
                 Hello(epoch: $0.epoch, nodeName: $0.claim.nodeName, channelAddress: $0.claim.channelAddress,
                       clientAddress: $0.claim.clientAddress)
             }
             role = .backup(channel: channel, primary: primary)
         }
-        // Moved out and back, never copied: a copy would retain every reference the core holds.
-        guard var backup = backupCore.take() else { return }
-        let wasProtecting = backup.isProtecting
+        // Handled where it is stored (see `forwardToPrimary`).
+        guard let wasProtecting = backupCore?.isProtecting else { return }
         backupActions.removeAllKeepingStorage()
-        backup.handle(consume event, at: now, into: &backupActions)
-        if !wasProtecting && backup.isProtecting {
-            lastReason = "protecting \(primary?.nodeName ?? "the primary") from sequence \(backup.received + 1)"
+        backupCore?.handle(consume event, at: now, into: &backupActions)
+        if !wasProtecting, backupCore?.isProtecting == true {
+            let from = (backupCore?.received ?? 0) + 1
+            let primaryName = if case .backup(_, let primary?) = role { primary.nodeName } else { "the primary" }
+            lastReason = "protecting \(primaryName) from sequence \(from)"
         }
-        coreWakeup = backup.nextWakeup
-        backupCore = consume backup
+        coreWakeup = backupCore?.nextWakeup
         for index in backupActions.indices {
             // Taken, not copied (see `take(at:leaving:)`); the placeholder is never performed.
             switch backupActions.take(at: index, leaving: .closeChannel) {

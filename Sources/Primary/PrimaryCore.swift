@@ -438,11 +438,13 @@ public struct PrimaryCore<Machine: StateMachine> {
     private mutating func received(
         _ frame: Frame, on channel: ChannelID, at now: Instant, into actions: inout [PrimaryAction]
     ) {
-        guard var link = backup, link.channel == channel else { return }
+        // The link is read and changed where it is stored, through `backup!` once this guard passed: a copy of it,
+        // taken on every ack, would retain the backup's name and addresses and release them again.
+        guard backup?.channel == channel else { return }
         if case .checkpointAck(let ackEpoch, let sequence, let chunkIndex) = frame, ackEpoch == epoch,
-            case .syncing(let checkpointSequence) = link.phase, sequence == checkpointSequence
+            case .syncing(let checkpointSequence) = backup!.phase, sequence == checkpointSequence
         {
-            checkpointAcked(through: chunkIndex, on: link, at: now, into: &actions)
+            checkpointAcked(through: chunkIndex, on: backup!, at: now, into: &actions)
             return
         }
         guard case .ack(let ackEpoch, let received, let applied) = frame, ackEpoch == epoch else {
@@ -453,7 +455,7 @@ public struct PrimaryCore<Machine: StateMachine> {
             lostBackup(.impossibleAck(received: received, applied: applied, lastSequence: lastSequence), into: &actions)
             return
         }
-        if let transfer, case .syncing(let checkpointSequence) = link.phase, received >= checkpointSequence {
+        if let transfer, case .syncing(let checkpointSequence) = backup!.phase, received >= checkpointSequence {
             // A backup acks the log only once its checkpoint is in (while installing it sends checkpoint acks and
             // plain heartbeats), so this ack says the last chunk is installed, even if that chunk's own ack was lost.
             guard transfer.isSent else {
@@ -461,31 +463,32 @@ public struct PrimaryCore<Machine: StateMachine> {
                 lostBackup(.impossibleAck(received: received, applied: applied, lastSequence: lastSequence), into: &actions)
                 return
             }
-            endTransfer(transfer, installedBy: link, at: now, into: &actions)
+            endTransfer(transfer, installedBy: backup!, at: now, into: &actions)
         }
-        link.received = max(link.received, received)
-        link.applied = max(link.applied, applied)
+        backup!.received = max(backup!.received, received)
+        backup!.applied = max(backup!.applied, applied)
         var lastAckedSentAt: Instant?
-        while let first = unacked.first, first.sequence <= link.received {
+        while let first = unacked.first, first.sequence <= backup!.received {
             unackedBytes -= first.bytes
             lastAckedSentAt = first.sentAt
             _ = unacked.popFirst()
         }
-        if link.phase == .protecting, let sentAt = lastAckedSentAt, link.hello.readLeaseNanoseconds > 0 {
-            let promised = Int64(clamping: link.hello.readLeaseNanoseconds)
+        if backup!.phase == .protecting, let sentAt = lastAckedSentAt, backup!.hello.readLeaseNanoseconds > 0 {
+            let promised = Int64(clamping: backup!.hello.readLeaseNanoseconds)
             let end = sentAt + .nanoseconds(promised - promised / Self.readLeaseMarginDivisor)
             readLeaseEnd = max(readLeaseEnd ?? end, end)
         }
-        if case .syncing(let checkpointSequence) = link.phase, transfer == nil, link.received >= checkpointSequence {
+        if case .syncing(let checkpointSequence) = backup!.phase, transfer == nil,
+            backup!.received >= checkpointSequence
+        {
             // Every entry up to here left solo; the marker goes in-stream after them, so a backup
             // that has seen it holds all of them and may go live (DESIGN, re-protection). Only once the backup
             // installed the last chunk.
-            link.phase = .protecting
+            backup!.phase = .protecting
             standing = .protected
             actions.append(.send(channel, .protecting(epoch: epoch, sequence: lastSequence)))
-            actions.append(.note("\(link.hello.nodeName) is protecting from sequence \(lastSequence + 1)"))
+            actions.append(.note("\(backup!.hello.nodeName) is protecting from sequence \(lastSequence + 1)"))
         }
-        backup = link
     }
 
     private mutating func lostBackup(_ reason: BackupLossReason, into actions: inout [PrimaryAction]) {
