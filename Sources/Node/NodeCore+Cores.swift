@@ -76,14 +76,12 @@ extension NodeCore {
     }
 
     mutating func forwardToBackup(_ event: consuming BackupEvent, at now: Instant, into actions: inout [NodeAction]) {
-        // The primary's hello is matched, not bound, on every event: a binding would copy its names.
-        guard case .backup(let channel, _) = role else { return }
-        if case .backup(_, nil) = role, case .framesArrived(let frames) = event, case .checkpoint = frames.first {
-            let primary = knownPrimary.map {
+        guard case .backup(let channel) = role else { return }
+        if followedPrimary == nil, case .framesArrived(let frames) = event, case .checkpoint = frames.first {
+            followedPrimary = knownPrimary.map {
                 Hello(epoch: $0.epoch, nodeName: $0.claim.nodeName, channelAddress: $0.claim.channelAddress,
                       clientAddress: $0.claim.clientAddress)
             }
-            role = .backup(channel: channel, primary: primary)
         }
         // Handled where it is stored (see `forwardToPrimary`).
         guard let wasProtecting = backupCore?.isProtecting else { return }
@@ -91,8 +89,7 @@ extension NodeCore {
         backupCore?.handle(consume event, at: now, into: &backupActions)
         if !wasProtecting, backupCore?.isProtecting == true {
             let from = (backupCore?.received ?? 0) + 1
-            let primaryName = if case .backup(_, let primary?) = role { primary.nodeName } else { "the primary" }
-            lastReason = "protecting \(primaryName) from sequence \(from)"
+            lastReason = "protecting \(followedPrimary?.nodeName ?? "the primary") from sequence \(from)"
         }
         coreWakeup = backupCore?.nextWakeup
         for index in backupActions.indices {

@@ -14,8 +14,8 @@ public struct NodeCore<Machine: StateMachine> {
         case starting
         /// Without replicated state; `retryAt` is when to look for a primary again, nil while dialing.
         case joining(retryAt: Instant?, isDialing: Bool)
-        /// Following the primary on `channel`; the core is `backupCore`.
-        case backup(channel: ChannelID, primary: Hello?)
+        /// Following the primary on `channel`; the core is `backupCore`, the primary `followedPrimary`.
+        case backup(channel: ChannelID)
         /// The core is `primaryCore`.
         case primary
         case stopped
@@ -31,6 +31,9 @@ public struct NodeCore<Machine: StateMachine> {
     // (Benchmarks/README.md). Set exactly while `role` says so.
     var primaryCore: PrimaryCore<Machine>?
     var backupCore: BackupCore<Machine>?
+    /// The primary a backup follows, as the arbiter named it, once its checkpoint started arriving; nil before.
+    /// Beside `role` for the same reason as the cores: the status reads it after every event.
+    var followedPrimary: Hello?
     /// The running core's own next wakeup, noted whenever it starts or handles an event (reading it back through
     /// the optional would copy the core).
     var coreWakeup: Instant?
@@ -166,8 +169,9 @@ public struct NodeCore<Machine: StateMachine> {
         status.peerState = .none
         status.peerClientAddress = ""
         status.checkpoint = nil
-        status.reason = lastReason
-        status.persistenceFailure = persistenceFailure ?? ""
+        // Compared before assigned: a string assigned again, even the same one, is retained and released.
+        if status.reason != lastReason { status.reason = lastReason }
+        if status.persistenceFailure != persistenceFailure ?? "" { status.persistenceFailure = persistenceFailure ?? "" }
         status.persistedSequence =
             configuration.isDurable
             ? primaryCore?.persistedThrough ?? backupCore?.persistedThrough ?? recovered?.sequence ?? 0 : nil
@@ -178,9 +182,9 @@ public struct NodeCore<Machine: StateMachine> {
             status.peerState = isDialing ? .connecting : .connect
             status.peerClientAddress = knownPrimary?.claim.clientAddress ?? ""
             status.epoch = knownPrimary?.epoch ?? lastEpoch
-        case .backup(_, let primary):
+        case .backup:
             backupCore?.report(into: &status)
-            status.peerClientAddress = primary?.clientAddress ?? knownPrimary?.claim.clientAddress ?? ""
+            status.peerClientAddress = followedPrimary?.clientAddress ?? knownPrimary?.claim.clientAddress ?? ""
         case .primary:
             primaryCore?.report(into: &status)
         case .stopped:
@@ -237,7 +241,7 @@ public struct NodeCore<Machine: StateMachine> {
     var target: Target {
         switch role {
         case .primary: .primary
-        case .backup(let channel, _): .backup(channel)
+        case .backup(let channel): .backup(channel)
         case .starting, .joining, .stopped: .neither
         }
     }
@@ -377,7 +381,8 @@ public struct NodeCore<Machine: StateMachine> {
             backupCore = BackupCore(
                 epoch: epoch, machine: emptyMachine, limits: configuration.backupLimits, at: now,
                 isDurable: configuration.isDurable)
-            transition(to: .backup(channel: channel, primary: nil), .backup,
+            followedPrimary = nil
+            transition(to: .backup(channel: channel), .backup,
                 reason: .joined(primary: knownPrimary?.claim.nodeName ?? "the peer"), into: &actions)
             joinFailures.reset()
         } else if unidentified.count < configuration.unidentifiedChannelsLimit {
@@ -447,7 +452,7 @@ public struct NodeCore<Machine: StateMachine> {
         switch role {
         case .primary:
             break
-        case .backup(let channel, _):
+        case .backup(let channel):
             actions.append(.close(channel))
             transition(to: .stopped, .stopped, reason: .stopRequested, into: &actions)
             actions.append(.exit(.stopRequested))

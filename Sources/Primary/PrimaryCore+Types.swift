@@ -38,3 +38,17 @@ extension PrimaryCore {
         public var applied: UInt64
     }
 }
+
+extension PrimaryCore.BackupLink {
+    /// What the link adds to the primary's status. Mutating, though it changes nothing, so that `backup?.report`
+    /// reaches the link where it is stored: through a non-mutating call the link is copied, its names and addresses
+    /// retained and released, after every event.
+    mutating func report(into status: inout NodeStatus, checkpoint: CheckpointProgress?) {
+        status.ackedSequence = received
+        status.appliedSequence = applied
+        status.replayLag = received - applied
+        status.peerState = phase == .protecting ? .connected : .sync
+        status.checkpoint = checkpoint
+        status.peerClientAddress = hello.clientAddress
+    }
+}

@@ -211,13 +211,7 @@ public struct PrimaryCore<Machine: StateMachine> {
         if case .awaitingEpoch = standing { status.reason = awaitingReason }
         status.unackedEntries = unacked.count
         status.unackedBytes = unackedBytes
-        guard let link = backup else { return }
-        status.ackedSequence = link.received
-        status.appliedSequence = link.applied
-        status.replayLag = link.received - link.applied
-        status.peerState = link.phase == .protecting ? .connected : .sync
-        status.checkpoint = transfer?.progress
-        status.peerClientAddress = link.hello.clientAddress
+        backup?.report(into: &status, checkpoint: transfer?.progress)
     }
 
     // MARK: - Execute and record
