@@ -278,7 +278,7 @@ public struct PrimaryCore<Machine: StateMachine> {
     private mutating func append(_ entry: consuming LogEntry, into actions: inout [PrimaryAction]) {
         lastSequence += 1
         isBarrierNeeded = false
-        if persistedThrough != nil { actions.append(.persist(epoch: epoch, sequence: lastSequence, entry)) }
+        if persistedThrough != nil { actions.append(.persist(epoch: epoch, sequence: lastSequence, copy entry)) }
         guard let channel = backup?.channel else { return }
         let payloadBytes = entry.encodedByteCount
         let fitted = unacked.append((lastSequence, payloadBytes, eventTime))
@@ -286,13 +286,13 @@ public struct PrimaryCore<Machine: StateMachine> {
         unackedBytes += payloadBytes
         if !held.isEmpty || isAwaitingAck {
             if held.isEmpty { heldSince = eventTime }
-            held.append((lastSequence, entry))
+            held.append((lastSequence, consume entry))
             heldBytes += payloadBytes
             if heldBytes >= limits.heldBytesLimit { shipHeld(into: &actions) }
             return
         }
         shippedThrough = lastSequence
-        actions.append(.log(channel, epoch: epoch, sequence: lastSequence, entry))
+        actions.append(.log(channel, epoch: epoch, sequence: lastSequence, consume entry))
     }
 
     /// Whether a shipment of an earlier event to a protecting backup is unacked, so what is appended now waits for its
