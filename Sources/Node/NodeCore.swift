@@ -171,7 +171,8 @@ public struct NodeCore<Machine: StateMachine> {
         status.checkpoint = nil
         // Compared before assigned: a string assigned again, even the same one, is retained and released.
         if status.reason != lastReason { status.reason = lastReason }
-        if status.persistenceFailure != persistenceFailure ?? "" { status.persistenceFailure = persistenceFailure ?? "" }
+        let failure = persistenceFailure ?? ""
+        if status.persistenceFailure != failure { status.persistenceFailure = failure }
         status.persistedSequence =
             configuration.isDurable
             ? primaryCore?.persistedThrough ?? backupCore?.persistedThrough ?? recovered?.sequence ?? 0 : nil
